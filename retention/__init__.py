@@ -1,0 +1,1 @@
+"""Tooling for the retention warehouse: generate, load, validate, bench."""
