@@ -1,0 +1,51 @@
+{#- Row checks shared by the base models. A base model lists its checks as
+    [condition, reason] pairs; the first that holds is the row's rejection_reason, and a
+    row with no failing check has a null reason and goes on to staging. -#}
+
+{% macro rejection_reason(checks) -%}
+    case
+    {%- for condition, reason in checks %}
+        when {{ condition }} then '{{ reason }}'
+    {%- endfor %}
+    end
+{%- endmacro %}
+
+{% macro is_missing(raw_column) -%}
+    ({{ clean_text(raw_column) }} is null)
+{%- endmacro %}
+
+{% macro is_unparsable(raw_column, typed_column) -%}
+    ({{ clean_text(raw_column) }} is not null and {{ typed_column }} is null)
+{%- endmacro %}
+
+{#- The checks a column needs: a required column must be present, and a present value must
+    parse. `column` names both the parsed column and its raw text (raw_<column>); parsed=false
+    for text columns that are only checked for presence. Returns [condition, reason] pairs to
+    splice into a base model's check list. -#}
+{% macro value_checks(column, parsed=true, required=true) -%}
+    {%- set checks = [] -%}
+    {%- if required -%}
+        {%- do checks.append([is_missing('raw_' ~ column), 'missing_' ~ column]) -%}
+    {%- endif -%}
+    {%- if parsed -%}
+        {%- do checks.append([is_unparsable('raw_' ~ column, column), 'invalid_' ~ column]) -%}
+    {%- endif -%}
+    {{ return(checks) }}
+{%- endmacro %}
+
+{#- De-duplication: among rows sharing a key the latest _loaded_at wins (ties: the first
+    by row text, so the choice is deterministic). The losers are quarantined as an exact
+    duplicate of the winner or as superseded by a later load. -#}
+{% macro duplicate_reason(key_columns) -%}
+    case
+        when row_number() over (
+            partition by {{ key_columns | join(', ') }}
+            order by _loaded_at desc nulls last, raw_row
+        ) = 1 then null
+        when raw_row = first_value(raw_row) over (
+            partition by {{ key_columns | join(', ') }}
+            order by _loaded_at desc nulls last, raw_row
+        ) then 'duplicate_row'
+        else 'superseded_by_later_load'
+    end
+{%- endmacro %}

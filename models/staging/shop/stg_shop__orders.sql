@@ -1,0 +1,30 @@
+with orders as (
+
+    select * from {{ ref('base_shop__orders') }}
+    where rejection_reason is null
+
+),
+
+final as (
+
+    select
+        order_id,
+        customer_id,
+        ordered_at,
+        {{ to_local_date('ordered_at') }} as order_date,
+        status,
+        amount,
+        coalesce(refunded_amount, 0) as refunded_amount,
+        currency,
+        -- SPEC 7: only completed orders are purchases, and only purchases carry revenue.
+        status = 'completed' as is_purchase,
+        case
+            when status = 'completed' then amount - coalesce(refunded_amount, 0)
+            else 0
+        end as net_revenue,
+        _loaded_at
+    from orders
+
+)
+
+select * from final

@@ -1,0 +1,22 @@
+with actions as (
+
+    select * from {{ ref('base_shop__retention_actions') }}
+    where rejection_reason is null
+
+),
+
+final as (
+
+    select
+        action_id,
+        customer_id,
+        campaign,
+        assigned_group,
+        assigned_at,
+        {{ to_local_date('assigned_at') }} as assigned_date,
+        _loaded_at
+    from actions
+
+)
+
+select * from final
