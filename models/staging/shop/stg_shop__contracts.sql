@@ -5,6 +5,21 @@ with contracts as (
 
 ),
 
+valued as (
+
+    select
+        *,
+        -- The exact annual value (price × billing periods per year): sums of it stay exact,
+        -- and MRR is derived from it (SPEC 7: price, price / 3, price / 12 = annual / 12).
+        price * case billing_period
+            when 'month' then 12
+            when 'quarter' then 4
+            when 'year' then 1
+        end as arr
+    from contracts
+
+),
+
 final as (
 
     select
@@ -18,15 +33,11 @@ final as (
         billing_period,
         price,
         currency,
-        -- SPEC 7: monthly recurring revenue of one contract.
-        case billing_period
-            when 'month' then price
-            when 'quarter' then price / 3.0
-            when 'year' then price / 12.0
-        end as mrr,
+        arr,
+        {{ arr_to_mrr('arr') }} as mrr,
         previous_contract_id,
         _loaded_at
-    from contracts
+    from valued
 
 )
 

@@ -1,0 +1,30 @@
+{#- Date arithmetic used across the intermediate models, in one place. -#}
+
+{% macro add_days(date_expression, days) -%}
+    {{ return(adapter.dispatch('add_days', 'retention')(date_expression, days)) }}
+{%- endmacro %}
+
+{% macro default__add_days(date_expression, days) -%}
+    cast({{ dbt.dateadd('day', days, date_expression) }} as date)
+{%- endmacro %}
+
+{% macro duckdb__add_days(date_expression, days) -%}
+    ({{ date_expression }} + {{ days }})
+{%- endmacro %}
+
+{% macro days_between(start_date, end_date) -%}
+    {#- end_date − start_date in days. -#}
+    {{ dbt.datediff(start_date, end_date, 'day') }}
+{%- endmacro %}
+
+{% macro month_start(date_expression) -%}
+    cast({{ dbt.date_trunc('month', date_expression) }} as date)
+{%- endmacro %}
+
+{% macro period_start(grain, date_expression) -%}
+    cast({{ dbt.date_trunc(grain, date_expression) }} as date)
+{%- endmacro %}
+
+{% macro month_end(date_expression) -%}
+    {{ add_days('cast(' ~ dbt.dateadd('month', 1, month_start(date_expression)) ~ ' as date)', -1) }}
+{%- endmacro %}

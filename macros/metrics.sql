@@ -1,0 +1,77 @@
+{#- The formulas of SPEC 7 that more than one model needs, each written once. -#}
+
+{% macro arr_to_mrr(arr) -%}
+    {#- MRR from the exact annual value: price for monthly, price / 3 quarterly, price / 12
+        yearly billing all equal annual / 12. -#}
+    ({{ arr }} / 12.0)
+{%- endmacro %}
+
+{% macro daily_recognised_revenue(arr) -%}
+    {#- SPEC 7: recognised revenue per covered day = MRR × 12 / 365 = annual / 365. -#}
+    ({{ arr }} / 365.0)
+{%- endmacro %}
+
+{% macro safe_ratio(numerator, denominator) -%}
+    {#- Every rate is null when its denominator is 0 (SPEC 7). -#}
+    case
+        when {{ denominator }} <> 0
+            then cast({{ numerator }} as {{ dbt.type_float() }}) / {{ denominator }}
+    end
+{%- endmacro %}
+
+{% macro lifecycle(is_active_start, is_active_end, is_active_in_period, is_active_before) -%}
+    {#- SPEC 7 period states of one customer. -#}
+    case
+        when {{ is_active_start }} and {{ is_active_end }} then 'retained'
+        when {{ is_active_start }} then 'churned'
+        when {{ is_active_end }} and {{ is_active_before }} then 'reactivated'
+        when {{ is_active_end }} then 'new'
+        when {{ is_active_in_period }} then 'transient'
+        else 'inactive'
+    end
+{%- endmacro %}
+
+{% macro mrr_movement(start_value, end_value, is_active_before) -%}
+    {#- SPEC 7 MRR movements of one customer between the start and end state. Returns the
+        movement name; the amounts come from mrr_movement_amount. -#}
+    case
+        when {{ start_value }} = 0 and {{ end_value }} > 0 and {{ is_active_before }} then 'reactivation'
+        when {{ start_value }} = 0 and {{ end_value }} > 0 then 'new'
+        when {{ start_value }} > 0 and {{ end_value }} = 0 then 'churned'
+        when {{ start_value }} > 0 and {{ end_value }} > {{ start_value }} then 'expansion'
+        when {{ end_value }} > 0 and {{ end_value }} < {{ start_value }} then 'contraction'
+        else 'unchanged'
+    end
+{%- endmacro %}
+
+{% macro mrr_movement_amount(movement, start_value, end_value, kind) -%}
+    {#- The (non-negative) amount of one movement kind, 0 for the others. -#}
+    case
+        when {{ movement }} <> '{{ kind }}' then 0
+        {%- if kind in ('new', 'reactivation') %}
+        else {{ end_value }}
+        {%- elif kind == 'churned' %}
+        else {{ start_value }}
+        {%- elif kind == 'expansion' %}
+        else {{ end_value }} - {{ start_value }}
+        {%- elif kind == 'contraction' %}
+        else {{ start_value }} - {{ end_value }}
+        {%- endif %}
+    end
+{%- endmacro %}
+
+{% macro value_at_first(value, order_by) -%}
+    {{ return(adapter.dispatch('value_at_first', 'retention')(value, order_by)) }}
+{%- endmacro %}
+
+{% macro default__value_at_first(value, order_by) -%}
+    arg_min({{ value }}, {{ order_by }})
+{%- endmacro %}
+
+{% macro value_at_last(value, order_by) -%}
+    {{ return(adapter.dispatch('value_at_last', 'retention')(value, order_by)) }}
+{%- endmacro %}
+
+{% macro default__value_at_last(value, order_by) -%}
+    arg_max({{ value }}, {{ order_by }})
+{%- endmacro %}

@@ -1,0 +1,105 @@
+{#- One row per customer, basis, period grain and period from the customer's first active
+    period through A's: start state (on the period's first day − 1), end state (on
+    min(period end, A)), the lifecycle and the MRR movement (SPEC 7). Built from the
+    customer months: a quarter's or year's start state is its first month's, its end state
+    its last month's. This is the one place the lifecycle and MRR movements are derived. -#}
+with customer_months as (
+
+    select * from {{ ref('int_customer_months') }}
+
+),
+
+grains as (
+
+    select 'month' as period_grain
+    union all
+    select 'quarter' as period_grain
+    union all
+    select 'year' as period_grain
+
+),
+
+months_in_periods as (
+
+    select
+        customer_months.*,
+        grains.period_grain,
+        case grains.period_grain
+            when 'month' then customer_months.month_start
+            when 'quarter' then {{ period_start('quarter', 'customer_months.month_start') }}
+            else {{ period_start('year', 'customer_months.month_start') }}
+        end as period_start
+    from customer_months
+    cross join grains
+
+),
+
+periods as (
+
+    select
+        customer_id,
+        basis,
+        period_grain,
+        period_start,
+        max(month_end_date) as period_end_date,
+        {{ dbt.bool_or('not is_complete_month') }} = false as is_complete_period,
+        min(first_active_date) as first_active_date,
+        {{ value_at_first('is_active_start', 'month_start') }} as is_active_start,
+        {{ value_at_last('is_active_end', 'month_start') }} as is_active_end,
+        {{ dbt.bool_or('is_active_in_month') }} as is_active_in_period,
+        {{ value_at_first('arr_start', 'month_start') }} as arr_start,
+        {{ value_at_last('arr_end', 'month_start') }} as arr_end,
+        sum(purchases) as purchases,
+        sum(net_revenue) as net_revenue,
+        sum(recognised_contract_revenue) as recognised_contract_revenue
+    from months_in_periods
+    group by customer_id, basis, period_grain, period_start
+
+),
+
+classified as (
+
+    select
+        *,
+        first_active_date < period_start as is_active_before,
+        {{ lifecycle(
+            'is_active_start', 'is_active_end', 'is_active_in_period', 'first_active_date < period_start'
+        ) }} as lifecycle,
+        case
+            when basis = 'contract'
+                then {{ mrr_movement('arr_start', 'arr_end', 'first_active_date < period_start') }}
+        end as mrr_movement
+    from periods
+
+),
+
+final as (
+
+    select
+        customer_id,
+        basis,
+        period_grain,
+        period_start,
+        period_end_date,
+        is_complete_period,
+        first_active_date,
+        is_active_start,
+        is_active_end,
+        is_active_in_period,
+        is_active_before,
+        lifecycle,
+        purchases,
+        net_revenue,
+        recognised_contract_revenue,
+        {{ arr_to_mrr('arr_start') }} as mrr_start,
+        {{ arr_to_mrr('arr_end') }} as mrr_end,
+        mrr_movement,
+        {%- for kind in ['new', 'reactivation', 'expansion', 'contraction', 'churned'] %}
+        {{ arr_to_mrr(mrr_movement_amount('mrr_movement', 'arr_start', 'arr_end', kind)) }}
+            as {{ kind }}_mrr{{ ',' if not loop.last }}
+        {%- endfor %}
+    from classified
+
+)
+
+select * from final

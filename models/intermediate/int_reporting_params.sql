@@ -1,0 +1,62 @@
+{#- One row: the reporting date A and the dates derived from it (SPEC 6, 7). -#}
+with customers as (
+
+    select created_date as event_date from {{ ref('stg_shop__customers') }}
+
+),
+
+orders as (
+
+    select order_date as event_date from {{ ref('stg_shop__orders') }}
+
+),
+
+contracts as (
+
+    select signed_date as event_date from {{ ref('stg_shop__contracts') }}
+
+),
+
+cancellations as (
+
+    select requested_date as event_date from {{ ref('stg_shop__cancellations') }}
+
+),
+
+event_dates as (
+
+    select * from customers
+    union all
+    select * from orders
+    union all
+    select * from contracts
+    union all
+    select * from cancellations
+
+),
+
+as_of as (
+
+    {%- if var('as_of_date') %}
+    select cast('{{ var("as_of_date") }}' as date) as as_of_date
+    {%- else %}
+    -- SPEC 6 default: the latest local date of any event timestamp.
+    select max(event_date) as as_of_date
+    from event_dates
+    {%- endif %}
+
+),
+
+final as (
+
+    select
+        as_of_date,
+        {{ month_start('as_of_date') }} as as_of_month,
+        -- The trailing year Y = [A − 364, A] and the day a year before A (SPEC 7, CLV).
+        {{ add_days('as_of_date', -364) }} as trailing_year_start_date,
+        {{ add_days('as_of_date', -365) }} as year_before_as_of_date
+    from as_of
+
+)
+
+select * from final
