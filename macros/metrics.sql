@@ -15,7 +15,7 @@
     {#- Every rate is null when its denominator is 0 (SPEC 7). -#}
     case
         when {{ denominator }} <> 0
-            then cast({{ numerator }} as {{ dbt.type_float() }}) / {{ denominator }}
+            then cast({{ numerator }} as {{ type_double() }}) / {{ denominator }}
     end
 {%- endmacro %}
 
@@ -74,4 +74,10 @@
 
 {% macro default__value_at_last(value, order_by) -%}
     arg_max({{ value }}, {{ order_by }})
+{%- endmacro %}
+
+{% macro type_double() -%}
+    {#- dbt.type_float() is a 4-byte float on duckdb; rates and money derived by division
+        need double precision (the checks compare to 1e-9). -#}
+    double
 {%- endmacro %}
