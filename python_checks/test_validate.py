@@ -1,0 +1,337 @@
+"""`retention validate`: the GE suites pass on correct marts and name what is wrong otherwise.
+
+No dbt here: each test writes hand-made mart tables into a tiny DuckDB file. The world is two
+customers, reporting date A = 2024-03-31, monthly periods January–March 2024:
+
+- c1 buys on the order basis: 19.90 on 2024-01-10 and 30.10 on 2024-02-05 (26 days later),
+  so it is active on the order basis from 2024-01-10 on (365-day window) and never churns.
+- c2 holds one monthly contract at 10.00 from 2024-01-01, cancelled (reason `price`, a push
+  reason) with effective date 2024-02-29: contract-active in January and February, churned in
+  March (churn date 2024-03-01).
+
+Every number below is worked out from those facts and the SPEC 7 definitions; the arithmetic is
+written beside it. Each failing scenario changes one or two values of the correct world.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import duckdb
+
+from retention.cli import main
+
+D = dt.date
+JAN, FEB, MAR = D(2024, 1, 1), D(2024, 2, 1), D(2024, 3, 1)
+# Recognised contract revenue of c2: MRR × 12 / 365 per covered day (SPEC 7).
+REC_JAN = round(31 * 10 * 12 / 365, 2)  # 31 covered days -> 10.19
+REC_FEB = round(29 * 10 * 12 / 365, 2)  # 29 covered days (leap year) -> 9.53
+REC_ALL = REC_JAN + REC_FEB  # 19.72
+
+# mart -> (columns with DuckDB types, rows as tuples in column order)
+MARTS: dict[str, tuple[str, list[tuple]]] = {
+    "dim_customers": (
+        "customer_id varchar, is_inferred boolean, created_at timestamp, created_date date,"
+        " acquisition_channel varchar, country varchar, segment varchar,"
+        " first_purchase_date date, last_purchase_date date, purchases integer,"
+        " lifetime_net_revenue decimal(18,2), average_order_value decimal(18,2),"
+        " is_repeat_customer boolean, order_cohort_month date, contract_cohort_month date,"
+        " order_status varchar, contract_status varchar, order_last_churn_date date,"
+        " contract_last_churn_date date, contract_last_churn_type varchar,"
+        " order_reactivation_count integer, contract_reactivation_count integer,"
+        " current_mrr decimal(18,2), active_products varchar,"
+        " lifetime_contract_revenue decimal(18,2)",
+        [
+            # c1: 2 purchases, 19.90 + 30.10 = 50.00, AOV 50.00 / 2 = 25.00, still active.
+            ("c1", False, dt.datetime(2024, 1, 10, 9), D(2024, 1, 10), "organic", "NL", None,
+             D(2024, 1, 10), D(2024, 2, 5), 2, 50.00, 25.00, True, JAN, None,
+             "active", "never_active", None, None, None, 0, 0, 0.00, None, 0.00),
+            # c2: no purchases; contract churned on 2024-03-01 (push), revenue 10.19 + 9.53.
+            ("c2", False, dt.datetime(2024, 1, 1), D(2024, 1, 1), "organic", "DE", None,
+             None, None, 0, 0.00, None, False, None, JAN,
+             "never_active", "churned", None, MAR, "push", 0, 0, 0.00, None, REC_ALL),
+        ],
+    ),
+    "fct_customer_months": (
+        "customer_id varchar, month_start date, month_end_date date, is_complete_month boolean,"
+        " purchases integer, net_revenue decimal(18,2), order_is_active_start boolean,"
+        " order_is_active_end boolean, order_lifecycle varchar,"
+        " contract_is_active_start boolean, contract_is_active_end boolean,"
+        " contract_lifecycle varchar, mrr_start decimal(18,2), mrr_end decimal(18,2),"
+        " mrr_movement varchar, new_mrr decimal(18,2), reactivation_mrr decimal(18,2),"
+        " expansion_mrr decimal(18,2), contraction_mrr decimal(18,2),"
+        " churned_mrr decimal(18,2), recognised_contract_revenue decimal(18,2)",
+        [
+            ("c1", JAN, D(2024, 1, 31), True, 1, 19.90, False, True, "new",
+             False, False, "inactive", 0, 0, "unchanged", 0, 0, 0, 0, 0, 0),
+            ("c1", FEB, D(2024, 2, 29), True, 1, 30.10, True, True, "retained",
+             False, False, "inactive", 0, 0, "unchanged", 0, 0, 0, 0, 0, 0),
+            ("c1", MAR, D(2024, 3, 31), True, 0, 0.00, True, True, "retained",
+             False, False, "inactive", 0, 0, "unchanged", 0, 0, 0, 0, 0, 0),
+            # c2: 0 + new 10 = 10; 10 unchanged; 10 − churned 10 = 0.
+            ("c2", JAN, D(2024, 1, 31), True, 0, 0.00, False, False, "inactive",
+             False, True, "new", 0, 10, "new", 10, 0, 0, 0, 0, REC_JAN),
+            ("c2", FEB, D(2024, 2, 29), True, 0, 0.00, False, False, "inactive",
+             True, True, "retained", 10, 10, "unchanged", 0, 0, 0, 0, 0, REC_FEB),
+            ("c2", MAR, D(2024, 3, 31), True, 0, 0.00, False, False, "inactive",
+             True, False, "churned", 10, 0, "churned", 0, 0, 0, 0, 10, 0),
+        ],
+    ),
+    "fct_periods": (
+        "basis varchar, period_grain varchar, period_start date, period_end date,"
+        " is_complete_period boolean, customers_start integer, customers_end integer,"
+        " retained integer, churned integer, new integer, reactivated integer,"
+        " transient integer, churn_rate double, retention_rate double, purchases integer,"
+        " purchasing_customers integer, returning_customers integer,"
+        " net_revenue decimal(18,2), mrr_start decimal(18,2), mrr_end decimal(18,2),"
+        " new_mrr decimal(18,2), reactivation_mrr decimal(18,2), expansion_mrr decimal(18,2),"
+        " contraction_mrr decimal(18,2), churned_mrr decimal(18,2),"
+        " gross_retained_mrr decimal(18,2), net_retained_mrr decimal(18,2),"
+        " gross_revenue_retention double, net_revenue_retention double,"
+        " recognised_contract_revenue decimal(18,2)",
+        [
+            # order basis (c1): Jan 0 -> 1 new (rates null: customers_start 0);
+            # Feb 1 -> 1 retained (churn 0/1 = 0, retention 1/1 = 1); Mar the same.
+            ("order", "month", JAN, D(2024, 1, 31), True, 0, 1, 0, 0, 1, 0, 0, None, None,
+             1, 1, 0, 19.90, *[None] * 12),
+            ("order", "month", FEB, D(2024, 2, 29), True, 1, 1, 1, 0, 0, 0, 0, 0.0, 1.0,
+             1, 1, 1, 30.10, *[None] * 12),
+            ("order", "month", MAR, D(2024, 3, 31), True, 1, 1, 1, 0, 0, 0, 0, 0.0, 1.0,
+             0, 0, 0, 0.00, *[None] * 12),
+            # contract basis (c2): Jan new (MRR 0 + 10 = 10; GRR/NRR null: mrr_start 0);
+            # Feb retained (gross = net = 10 − 0 − 0 = 10, GRR = NRR = 10/10 = 1);
+            # Mar churned: 1 − 1 + 0 + 0 = 0 customers, churn 1/1 = 1, MRR 10 − 10 = 0,
+            # gross = net = 10 − 0 − 10 = 0, GRR = NRR = 0/10 = 0.
+            ("contract", "month", JAN, D(2024, 1, 31), True, 0, 1, 0, 0, 1, 0, 0, None, None,
+             None, None, None, None, 0, 10, 10, 0, 0, 0, 0, 0, 0, None, None, REC_JAN),
+            ("contract", "month", FEB, D(2024, 2, 29), True, 1, 1, 1, 0, 0, 0, 0, 0.0, 1.0,
+             None, None, None, None, 10, 10, 0, 0, 0, 0, 0, 10, 10, 1.0, 1.0, REC_FEB),
+            ("contract", "month", MAR, D(2024, 3, 31), True, 1, 0, 0, 1, 0, 0, 0, 1.0, 0.0,
+             None, None, None, None, 10, 0, 0, 0, 0, 0, 10, 0, 0, 0.0, 0.0, 0),
+        ],
+    ),
+    "fct_cohorts": (
+        "basis varchar, cohort_month date, months_since_cohort integer, activity_month date,"
+        " cohort_size integer, active_customers integer, retention_rate double,"
+        " revenue decimal(18,2), cumulative_revenue decimal(18,2),"
+        " cumulative_revenue_per_customer decimal(18,2), is_complete boolean",
+        [
+            # order cohort 2024-01 = {c1}: purchases in Jan and Feb, none in March;
+            # cumulative 19.90, 19.90 + 30.10 = 50.00, 50.00.
+            ("order", JAN, 0, JAN, 1, 1, 1.0, 19.90, 19.90, 19.90, True),
+            ("order", JAN, 1, FEB, 1, 1, 1.0, 30.10, 50.00, 50.00, True),
+            ("order", JAN, 2, MAR, 1, 0, 0.0, 0.00, 50.00, 50.00, True),
+            # contract cohort 2024-01 = {c2}: active on 01-31 and 02-29, not on 03-31.
+            ("contract", JAN, 0, JAN, 1, 1, 1.0, REC_JAN, REC_JAN, REC_JAN, True),
+            ("contract", JAN, 1, FEB, 1, 1, 1.0, REC_FEB, REC_ALL, REC_ALL, True),
+            ("contract", JAN, 2, MAR, 1, 0, 0.0, 0.00, REC_ALL, REC_ALL, True),
+        ],
+    ),
+    "mart_repeat_purchase": (
+        "first_purchase_month date, customers integer, repeat_customers integer,"
+        " repeat_purchase_rate double, median_days_to_second_purchase double,"
+        " eligible_30 integer, repeat_within_30 integer, repeat_rate_30 double,"
+        " eligible_90 integer, repeat_within_90 integer, repeat_rate_90 double,"
+        " eligible_180 integer, repeat_within_180 integer, repeat_rate_180 double,"
+        " eligible_365 integer, repeat_within_365 integer, repeat_rate_365 double",
+        [
+            # c1: second purchase 26 days after the first (2024-02-05 − 2024-01-10).
+            # Eligible for W when the first purchase is on or before A − W:
+            # A − 30 = 2024-03-01 (yes, 26 ≤ 30: repeat); A − 90 = 2024-01-01 (no), so
+            # 90, 180 and 365 have no eligible customer and a null rate.
+            (JAN, 1, 1, 1.0, 26.0, 1, 1, 1.0, 0, 0, None, 0, 0, None, 0, 0, None),
+        ],
+    ),
+    "mart_clv": (
+        "segment_type varchar, segment_value varchar, customers integer, purchases integer,"
+        " net_revenue decimal(18,2), purchasing_customers integer,"
+        " average_order_value double, purchase_frequency double,"
+        " order_active_start_customers integer, order_churned_customers integer,"
+        " annual_churn_rate double, expected_lifespan_years double, clv double,"
+        " contract_active_customers integer, mrr decimal(18,2), arpa_monthly double,"
+        " contract_active_start_customers integer, contract_churned_customers integer,"
+        " annual_contract_churn_rate double, monthly_churn_rate double, contract_clv double,"
+        " marketing_spend decimal(18,2), acquired_customers integer, cac double,"
+        " ltv_to_cac double",
+        [
+            # Y = [2023-04-02, 2024-03-31]: 2 purchases, 50.00, 1 purchasing customer,
+            # AOV 50.00 / 2 = 25.00, frequency 2 / 1 = 2. Nobody active on A − 365
+            # (2023-04-01) on either basis: churn rates, lifespans and CLVs are null.
+            # Nobody contract-active on A. No marketing spend: CAC null.
+            (segment_type, segment_value, 2, 2, 50.00, 1, 25.0, 2.0, 0, 0, None, None,
+             None, 0, 0.00, None, 0, 0, None, None, None, None, 2, None, None)
+            for segment_type, segment_value in [
+                ("all", "all"),
+                ("acquisition_channel", "organic"),
+                ("cohort_year", "2024"),
+            ]
+        ],
+    ),
+    "mart_churn": (
+        "basis varchar, period_grain varchar, period_start date, churn_type varchar,"
+        " reason_code varchar, is_retainable boolean, churned_customers integer,"
+        " churned_mrr decimal(18,2), period_churned_customers integer, share_of_churn double",
+        [
+            # c2 churned in March 2024 (contract basis), reason `price` (push): 1 / 1 = 1.
+            ("contract", "month", MAR, "push", "price", True, 1, 10.00, 1, 1.0),
+        ],
+    ),
+}  # fmt: skip
+
+# Column names from the DDL (commas inside "decimal(18,2)" do not separate columns).
+COLUMN_NAMES = {
+    mart: [c.split()[0] for c in re.split(r",(?![^(]*\))", ddl)] for mart, (ddl, _) in MARTS.items()
+}
+
+
+def build(
+    db: Path,
+    changes: dict[tuple[str, int, str], object] | None = None,
+    drop_tables: tuple[str, ...] = (),
+    drop_columns: dict[str, str] | None = None,
+    extra_rows: dict[str, list[tuple]] | None = None,
+) -> Path:
+    """Write the marts to ``db``; ``changes[(mart, row index, column)] = new value``."""
+    changes = changes or {}
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema marts")
+        for mart, (ddl, rows) in MARTS.items():
+            if mart in drop_tables:
+                continue
+            names = COLUMN_NAMES[mart]
+            rows = [list(r) for r in rows] + [list(r) for r in (extra_rows or {}).get(mart, [])]
+            for (m, i, column), value in changes.items():
+                if m == mart:
+                    rows[i][names.index(column)] = value
+            con.execute(f"create table marts.{mart} ({ddl})")
+            marks = ", ".join("?" * len(names))
+            con.executemany(f"insert into marts.{mart} values ({marks})", rows)
+            if drop_columns and mart in drop_columns:
+                con.execute(f"alter table marts.{mart} drop column {drop_columns[mart]}")
+    return db
+
+
+def validate(db: Path, capsys, *marts: str) -> tuple[int, str]:
+    """Run `retention validate` on ``db`` (only ``marts`` when given: GE takes ~30 ms an
+    expectation, so the single-defect scenarios validate just the mart they break)."""
+    code = main(["validate", "--db", str(db), *(f"--mart={m}" for m in marts)])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def mart_line(output: str, mart: str) -> str:
+    return next(line for line in output.splitlines() if f" {mart}: " in line)
+
+
+def test_correct_marts_pass(tmp_path, capsys):
+    code, out = validate(build(tmp_path / "w.duckdb"), capsys)
+    assert code == 0, out
+    for mart in MARTS:
+        assert mart_line(out, mart).startswith("ok"), out
+    assert "all marts pass (7/7 marts" in out
+    assert "failed:" not in out
+    assert "Calculating Metrics" not in out  # GE progress bars are silenced
+
+
+def test_broken_customer_identity_fails_and_is_named(tmp_path, capsys):
+    # Contract basis, March: 1 − 1 + 0 + 0 = 0 customers at the end; claim 1 instead.
+    db = build(tmp_path / "w.duckdb", {("fct_periods", 5, "customers_end"): 1})
+    code, out = validate(db, capsys)
+    assert code == 1, out
+    assert mart_line(out, "fct_periods").startswith("FAIL"), out
+    assert "customers_end = customers_start − churned + new + reactivated" in out
+    # The failing row is named by its key, with the residual 1 − (1 − 1 + 0 + 0) = 1.
+    assert "check__customers_identity=1.0, basis=contract, period_grain=month" in out
+    assert "1 mart(s) fail" in out
+    for mart in set(MARTS) - {"fct_periods"}:
+        assert mart_line(out, mart).startswith("ok"), out
+
+
+def test_rate_above_one_fails_and_is_named(tmp_path, capsys):
+    db = build(tmp_path / "w.duckdb", {("fct_cohorts", 1, "retention_rate"): 1.2})
+    code, out = validate(db, capsys, "fct_cohorts")
+    assert code == 1, out
+    assert mart_line(out, "fct_cohorts").startswith("FAIL"), out
+    assert "expect_column_values_to_be_between(column=retention_rate, min_value=0" in out
+    assert "retention_rate=1.2" in out
+    # 1.2 is also not active_customers / cohort_size = 1 / 1: residual 0.2.
+    assert "retention_rate = active_customers / cohort_size" in out
+
+
+def test_broken_mrr_identity_fails(tmp_path, capsys):
+    # c2, March: mrr_end 0 = 10 − churned 10; a churned_mrr of 9.99 leaves 0.01 unexplained.
+    db = build(tmp_path / "w.duckdb", {("fct_customer_months", 5, "churned_mrr"): 9.99})
+    code, out = validate(db, capsys, "fct_customer_months")
+    assert code == 1, out
+    assert mart_line(out, "fct_customer_months").startswith("FAIL"), out
+    assert "mrr_end = mrr_start + new_mrr + reactivation_mrr + expansion_mrr" in out
+
+
+def test_retention_and_churn_rates_must_sum_to_one(tmp_path, capsys):
+    # Order basis, February: retained 1 of 1, so retention 1 and churn 0; claim churn 0.5.
+    db = build(tmp_path / "w.duckdb", {("fct_periods", 1, "churn_rate"): 0.5})
+    code, out = validate(db, capsys, "fct_periods")
+    assert code == 1, out
+    assert "retention_rate + churn_rate = 1 where customers_start > 0" in out
+
+
+def test_rate_with_zero_denominator_must_be_null(tmp_path, capsys):
+    # Order basis, January: customers_start 0, so churn_rate must be null (SPEC 7), not 0.
+    db = build(tmp_path / "w.duckdb", {("fct_periods", 0, "churn_rate"): 0.0})
+    code, out = validate(db, capsys, "fct_periods")
+    assert code == 1, out
+    assert "churn_rate is null when customers_start is 0" in out
+
+
+def test_unknown_lifecycle_and_duplicate_key_fail(tmp_path, capsys):
+    db = build(
+        tmp_path / "w.duckdb",
+        {("fct_customer_months", 0, "order_lifecycle"): "lost"},
+        extra_rows={"mart_churn": [MARTS["mart_churn"][1][0]]},
+    )
+    code, out = validate(db, capsys, "fct_customer_months", "mart_churn")
+    assert code == 1, out
+    assert "expect_column_values_to_be_in_set(column=order_lifecycle" in out
+    assert "order_lifecycle=lost, customer_id=c1" in out
+    assert "expect_compound_columns_to_be_unique(column_list=['basis', 'period_grain'," in out
+
+
+def test_missing_documented_column_fails_without_crashing(tmp_path, capsys):
+    db = build(tmp_path / "w.duckdb", drop_columns={"fct_customer_months": "churned_mrr"})
+    code, out = validate(db, capsys, "fct_customer_months")
+    assert code == 1, out
+    assert "missing columns: churned_mrr" in out
+    assert "cannot derive check__mrr_identity: missing column 'churned_mrr'" in out
+
+
+def test_missing_database_exits_2(tmp_path, capsys):
+    code, out = validate(tmp_path / "nowhere.duckdb", capsys)
+    assert code == 2
+    assert "nowhere.duckdb does not exist" in out
+
+
+def test_missing_mart_exits_2(tmp_path, capsys):
+    db = build(tmp_path / "w.duckdb", drop_tables=("mart_clv",))
+    code, out = validate(db, capsys)
+    assert code == 2
+    assert "marts.mart_clv" in out
+
+
+def test_unknown_mart_exits_2(tmp_path, capsys):
+    code, out = validate(build(tmp_path / "w.duckdb"), capsys, "fct_nothing")
+    assert code == 2
+    assert "unknown mart fct_nothing" in out
+
+
+def test_empty_marts_fail_row_count(tmp_path, capsys):
+    db = build(tmp_path / "w.duckdb")
+    with duckdb.connect(str(db)) as con:
+        for mart in MARTS:
+            con.execute(f"delete from marts.{mart}")
+    code, out = validate(db, capsys)
+    assert code == 1, out
+    for mart in MARTS:
+        assert mart_line(out, mart).startswith("FAIL"), out
+    assert out.count("expect_table_row_count_to_be_between(min_value=1)") == len(MARTS)

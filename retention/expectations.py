@@ -1,0 +1,562 @@
+"""Great Expectations suites for the marts (docs/marts.md), one function per mart.
+
+Every suite checks what a BI tool relies on: the mart's key is not null and unique, the
+documented columns exist, enumerations hold only their accepted values, counts and money are
+non-negative, rates lie in [0, 1] (and are null exactly when their denominator is 0), and the
+identities of SPEC section 7 hold row by row.
+
+An identity is checked on a derived column, ``check__<name>``, that `add_derived_columns`
+adds to the mart's DataFrame before validation: the residual ``left side − right side``, which
+must lie within ``TOLERANCE`` of 0. Counts are exact integers, so their residual is exactly 0
+when the identity holds. Money residuals are divided by the sum of the absolute values of the
+terms (at least 1), so a float rounding error on large sums does not fail, while a missing
+cent on a 10,000 MRR (1e-6 relative) still does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+import pandas as pd
+
+SCHEMA = "marts"
+TOLERANCE = 1e-9
+
+BASES = ["order", "contract"]
+PERIOD_GRAINS = ["month", "quarter", "year"]
+LIFECYCLES = ["new", "retained", "churned", "reactivated", "transient", "inactive"]
+STATUSES = ["active", "churned", "never_active"]
+CHURN_TYPES = ["push", "pull", "unretainable", "silent", "unknown"]
+MRR_MOVEMENTS = ["new", "reactivation", "expansion", "contraction", "churned", "unchanged"]
+SEGMENT_TYPES = ["all", "acquisition_channel", "cohort_year"]
+DEFAULT_REPEAT_WINDOWS = (30, 90, 180, 365)
+
+# The documented columns of each mart (docs/marts.md), and each mart's key (its grain).
+COLUMNS: dict[str, list[str]] = {
+    "dim_customers": [
+        "customer_id", "is_inferred", "created_at", "created_date", "acquisition_channel",
+        "country", "segment", "first_purchase_date", "last_purchase_date", "purchases",
+        "lifetime_net_revenue", "average_order_value", "is_repeat_customer",
+        "order_cohort_month", "contract_cohort_month", "order_status", "contract_status",
+        "order_last_churn_date", "contract_last_churn_date", "contract_last_churn_type",
+        "order_reactivation_count", "contract_reactivation_count", "current_mrr",
+        "active_products", "lifetime_contract_revenue",
+    ],
+    "fct_customer_months": [
+        "customer_id", "month_start", "month_end_date", "is_complete_month", "purchases",
+        "net_revenue", "order_is_active_start", "order_is_active_end", "order_lifecycle",
+        "contract_is_active_start", "contract_is_active_end", "contract_lifecycle",
+        "mrr_start", "mrr_end", "mrr_movement", "new_mrr", "reactivation_mrr",
+        "expansion_mrr", "contraction_mrr", "churned_mrr", "recognised_contract_revenue",
+    ],
+    "fct_periods": [
+        "basis", "period_grain", "period_start", "period_end", "is_complete_period",
+        "customers_start", "customers_end", "retained", "churned", "new", "reactivated",
+        "transient", "churn_rate", "retention_rate", "purchases", "purchasing_customers",
+        "returning_customers", "net_revenue", "mrr_start", "mrr_end", "new_mrr",
+        "reactivation_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr",
+        "gross_retained_mrr", "net_retained_mrr", "gross_revenue_retention",
+        "net_revenue_retention", "recognised_contract_revenue",
+    ],
+    "fct_cohorts": [
+        "basis", "cohort_month", "months_since_cohort", "activity_month", "cohort_size",
+        "active_customers", "retention_rate", "revenue", "cumulative_revenue",
+        "cumulative_revenue_per_customer", "is_complete",
+    ],
+    "mart_repeat_purchase": [
+        "first_purchase_month", "customers", "repeat_customers", "repeat_purchase_rate",
+        "median_days_to_second_purchase",
+    ],
+    "mart_clv": [
+        "segment_type", "segment_value", "customers", "purchases", "net_revenue",
+        "purchasing_customers", "average_order_value", "purchase_frequency",
+        "order_active_start_customers", "order_churned_customers", "annual_churn_rate",
+        "expected_lifespan_years", "clv", "contract_active_customers", "mrr", "arpa_monthly",
+        "contract_active_start_customers", "contract_churned_customers",
+        "annual_contract_churn_rate", "monthly_churn_rate", "contract_clv",
+        "marketing_spend", "acquired_customers", "cac", "ltv_to_cac",
+    ],
+    "mart_churn": [
+        "basis", "period_grain", "period_start", "churn_type", "reason_code", "is_retainable",
+        "churned_customers", "churned_mrr", "period_churned_customers", "share_of_churn",
+    ],
+}  # fmt: skip
+
+KEYS: dict[str, list[str]] = {
+    "dim_customers": ["customer_id"],
+    "fct_customer_months": ["customer_id", "month_start"],
+    "fct_periods": ["basis", "period_grain", "period_start"],
+    "fct_cohorts": ["basis", "cohort_month", "months_since_cohort"],
+    "mart_repeat_purchase": ["first_purchase_month"],
+    "mart_clv": ["segment_type", "segment_value"],
+    "mart_churn": ["basis", "period_grain", "period_start", "churn_type", "reason_code"],
+}
+
+MARTS = tuple(COLUMNS)
+
+CONTRACT_ROWS = 'basis == "contract"'
+ORDER_ROWS = 'basis == "order"'
+
+
+# --- derived columns: the residual of each identity ------------------------------------------
+
+Derivation = Callable[[pd.DataFrame], pd.Series]
+Expectations = list[gxe.Expectation]
+
+
+def _num(df: pd.DataFrame, column: str) -> pd.Series:
+    return df[column].astype("float64")
+
+
+def count_residual(lhs: str, plus: Sequence[str] = (), minus: Sequence[str] = ()) -> Derivation:
+    """``lhs − (Σ plus − Σ minus)``: exactly 0 when an identity between counts holds."""
+
+    def derive(df: pd.DataFrame) -> pd.Series:
+        right = sum((_num(df, c) for c in plus), start=pd.Series(0.0, index=df.index))
+        right = right - sum((_num(df, c) for c in minus), start=pd.Series(0.0, index=df.index))
+        return _num(df, lhs) - right
+
+    return derive
+
+
+def money_residual(lhs: str, plus: Sequence[str] = (), minus: Sequence[str] = ()) -> Derivation:
+    """The residual of a money identity relative to the size of its terms (at least 1)."""
+
+    def derive(df: pd.DataFrame) -> pd.Series:
+        terms = [lhs, *plus, *minus]
+        scale = pd.concat([_num(df, c).abs() for c in terms], axis=1).sum(axis=1, skipna=False)
+        return count_residual(lhs, plus, minus)(df) / scale.clip(lower=1.0)
+
+    return derive
+
+
+def rate_residual(rate: str, numerator: str, denominator: str) -> Derivation:
+    """``rate − numerator / denominator`` where the denominator is positive (else null)."""
+
+    def derive(df: pd.DataFrame) -> pd.Series:
+        den = _num(df, denominator)
+        return (_num(df, rate) - _num(df, numerator) / den).where(den > 0)
+
+    return derive
+
+
+def rates_sum_to_one(first: str, second: str, denominator: str) -> Derivation:
+    """``first + second − 1`` where the denominator is positive (else null)."""
+
+    def derive(df: pd.DataFrame) -> pd.Series:
+        return (_num(df, first) + _num(df, second) - 1.0).where(_num(df, denominator) > 0)
+
+    return derive
+
+
+MRR_IDENTITY = money_residual(
+    "mrr_end",
+    plus=["mrr_start", "new_mrr", "reactivation_mrr", "expansion_mrr"],
+    minus=["contraction_mrr", "churned_mrr"],
+)
+
+DERIVED: dict[str, dict[str, Derivation]] = {
+    "fct_customer_months": {"check__mrr_identity": MRR_IDENTITY},
+    "fct_periods": {
+        "check__customers_identity": count_residual(
+            "customers_end", plus=["customers_start", "new", "reactivated"], minus=["churned"]
+        ),
+        "check__start_split": count_residual("customers_start", plus=["retained", "churned"]),
+        "check__end_split": count_residual(
+            "customers_end", plus=["retained", "new", "reactivated"]
+        ),
+        "check__retention_plus_churn_rate": rates_sum_to_one(
+            "retention_rate", "churn_rate", "customers_start"
+        ),
+        "check__churn_rate_formula": rate_residual("churn_rate", "churned", "customers_start"),
+        "check__mrr_identity": MRR_IDENTITY,
+        "check__gross_retained_mrr": money_residual(
+            "gross_retained_mrr", plus=["mrr_start"], minus=["contraction_mrr", "churned_mrr"]
+        ),
+        "check__net_retained_mrr": money_residual(
+            "net_retained_mrr",
+            plus=["mrr_start", "expansion_mrr"],
+            minus=["contraction_mrr", "churned_mrr"],
+        ),
+    },
+    "fct_cohorts": {
+        "check__retention_rate_formula": rate_residual(
+            "retention_rate", "active_customers", "cohort_size"
+        ),
+    },
+    "mart_repeat_purchase": {
+        "check__repeat_purchase_rate_formula": rate_residual(
+            "repeat_purchase_rate", "repeat_customers", "customers"
+        ),
+    },
+    "mart_churn": {
+        "check__share_of_churn_formula": rate_residual(
+            "share_of_churn", "churned_customers", "period_churned_customers"
+        ),
+    },
+}
+
+
+def add_derived_columns(mart: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The mart's DataFrame with its ``check__`` columns, and a note per column not derivable."""
+    df = df.copy()
+    problems = []
+    for name, derive in DERIVED.get(mart, {}).items():
+        try:
+            df[name] = derive(df)
+        except KeyError as exc:
+            problems.append(f"cannot derive {name}: missing column {exc}")
+    return df, problems
+
+
+# --- building blocks -------------------------------------------------------------------------
+
+
+def _suite(mart: str) -> Expectations:
+    """The expectations every mart has: rows, documented columns, a not-null unique key."""
+    suite: Expectations = []
+    suite.append(gxe.ExpectTableRowCountToBeBetween(min_value=1))
+    suite.append(
+        gxe.ExpectTableColumnsToMatchSet(
+            column_set=COLUMNS[mart],
+            exact_match=False,
+            description="every documented column exists (docs/marts.md)",
+        )
+    )
+    key = KEYS[mart]
+    for column in key:
+        suite.append(gxe.ExpectColumnValuesToNotBeNull(column=column))
+    if len(key) == 1:
+        suite.append(gxe.ExpectColumnValuesToBeUnique(column=key[0]))
+    else:
+        suite.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=key))
+    return suite
+
+
+def _finish(mart: str, suite: Expectations) -> gx.ExpectationSuite:
+    # Built in one go: add_expectation compares each new expectation with all earlier ones.
+    return gx.ExpectationSuite(name=mart, expectations=suite)
+
+
+def _not_null(suite: Expectations, columns: Sequence[str], **condition: str) -> None:
+    for column in columns:
+        suite.append(gxe.ExpectColumnValuesToNotBeNull(column=column, **condition))
+
+
+def _in_set(
+    suite: Expectations, column: str, values: Sequence[str], *, not_null: bool = True
+) -> None:
+    suite.append(gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(values)))
+    if not_null:
+        suite.append(gxe.ExpectColumnValuesToNotBeNull(column=column))
+
+
+def _non_negative(suite: Expectations, columns: Sequence[str], minimum: float = 0) -> None:
+    for column in columns:
+        suite.append(gxe.ExpectColumnValuesToBeBetween(column=column, min_value=minimum))
+
+
+def _rates(suite: Expectations, columns: Sequence[str]) -> None:
+    for column in columns:
+        suite.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=column, min_value=0, max_value=1, description="a rate is a fraction 0–1"
+            )
+        )
+
+
+def _at_most(suite: Expectations, smaller: str, larger: str) -> None:
+    suite.append(
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=larger,
+            column_B=smaller,
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            description=f"{smaller} ≤ {larger}",
+        )
+    )
+
+
+def _identity(suite: Expectations, check_column: str, text: str, **condition: str) -> None:
+    suite.append(
+        gxe.ExpectColumnValuesToBeBetween(
+            column=check_column,
+            min_value=-TOLERANCE,
+            max_value=TOLERANCE,
+            description=text,
+            **condition,
+        )
+    )
+
+
+def _null_when_zero(suite: Expectations, rates: Sequence[str], denominator: str) -> None:
+    """SPEC 7: every rate is null when its denominator is 0 (and only then)."""
+    for rate in rates:
+        suite.append(
+            gxe.ExpectColumnValuesToBeNull(
+                column=rate,
+                row_condition=f"{denominator} == 0",
+                condition_parser="pandas",
+                description=f"{rate} is null when {denominator} is 0",
+            )
+        )
+        suite.append(
+            gxe.ExpectColumnValuesToNotBeNull(
+                column=rate,
+                row_condition=f"{denominator} > 0",
+                condition_parser="pandas",
+                description=f"{rate} is set when {denominator} > 0",
+            )
+        )
+
+
+def _contract(**kwargs: str) -> dict[str, str]:
+    return {"row_condition": CONTRACT_ROWS, "condition_parser": "pandas", **kwargs}
+
+
+def _order(**kwargs: str) -> dict[str, str]:
+    return {"row_condition": ORDER_ROWS, "condition_parser": "pandas", **kwargs}
+
+
+RELATIVE = " (residual relative to the sum of the terms' sizes)"
+MRR_IDENTITY_TEXT = (
+    "mrr_end = mrr_start + new_mrr + reactivation_mrr + expansion_mrr − contraction_mrr "
+    "− churned_mrr" + RELATIVE
+)
+MRR_COLUMNS = [
+    "mrr_start", "mrr_end", "new_mrr", "reactivation_mrr", "expansion_mrr",
+    "contraction_mrr", "churned_mrr",
+]  # fmt: skip
+
+
+# --- one suite per mart ----------------------------------------------------------------------
+
+
+def dim_customers() -> gx.ExpectationSuite:
+    suite = _suite("dim_customers")
+    _not_null(suite, ["is_inferred", "acquisition_channel"])
+    _in_set(suite, "order_status", STATUSES)
+    _in_set(suite, "contract_status", STATUSES)
+    _in_set(suite, "contract_last_churn_type", CHURN_TYPES, not_null=False)
+    _non_negative(
+        suite,
+        [
+            "purchases", "lifetime_net_revenue", "average_order_value",
+            "order_reactivation_count", "contract_reactivation_count", "current_mrr",
+            "lifetime_contract_revenue",
+        ],
+    )  # fmt: skip
+    _at_most(suite, "first_purchase_date", "last_purchase_date")
+    return _finish("dim_customers", suite)
+
+
+def fct_customer_months() -> gx.ExpectationSuite:
+    suite = _suite("fct_customer_months")
+    _in_set(suite, "order_lifecycle", LIFECYCLES)
+    _in_set(suite, "contract_lifecycle", LIFECYCLES)
+    _in_set(suite, "mrr_movement", MRR_MOVEMENTS)
+    _non_negative(suite, ["purchases", "net_revenue", *MRR_COLUMNS, "recognised_contract_revenue"])
+    _at_most(suite, "month_start", "month_end_date")
+    _identity(suite, "check__mrr_identity", MRR_IDENTITY_TEXT)
+    return _finish("fct_customer_months", suite)
+
+
+def fct_periods() -> gx.ExpectationSuite:
+    suite = _suite("fct_periods")
+    _in_set(suite, "basis", BASES)
+    _in_set(suite, "period_grain", PERIOD_GRAINS)
+    counts = ["customers_start", "customers_end", "retained", "churned", "new", "reactivated"]
+    counts.append("transient")
+    _not_null(suite, ["period_end", "is_complete_period", *counts])
+    _non_negative(suite, counts)
+    _at_most(suite, "period_start", "period_end")
+    _rates(suite, ["churn_rate", "retention_rate", "gross_revenue_retention"])
+    _non_negative(suite, ["net_revenue_retention"])
+    _null_when_zero(suite, ["churn_rate", "retention_rate"], "customers_start")
+    _identity(
+        suite,
+        "check__customers_identity",
+        "customers_end = customers_start − churned + new + reactivated",
+    )
+    _identity(suite, "check__start_split", "customers_start = retained + churned")
+    _identity(suite, "check__end_split", "customers_end = retained + new + reactivated")
+    _identity(
+        suite,
+        "check__retention_plus_churn_rate",
+        "retention_rate + churn_rate = 1 where customers_start > 0",
+    )
+    _identity(suite, "check__churn_rate_formula", "churn_rate = churned / customers_start")
+    # Order basis: purchases and revenue; contract basis: MRR and its movements.
+    order_columns = ["purchases", "purchasing_customers", "returning_customers", "net_revenue"]
+    _not_null(suite, order_columns, **_order())
+    _non_negative(suite, order_columns)
+    _at_most(suite, "returning_customers", "purchasing_customers")
+    _at_most(suite, "purchasing_customers", "purchases")
+    contract_columns = [
+        *MRR_COLUMNS, "gross_retained_mrr", "net_retained_mrr", "recognised_contract_revenue",
+    ]  # fmt: skip
+    _not_null(suite, contract_columns, **_contract())
+    for column in [*order_columns, *contract_columns]:
+        owner = "order" if column in order_columns else "contract"
+        other = _contract() if owner == "order" else _order()
+        suite.append(
+            gxe.ExpectColumnValuesToBeNull(
+                column=column, description=f"{column} is for {owner} rows only", **other
+            )
+        )
+    _non_negative(suite, contract_columns)
+    _identity(suite, "check__mrr_identity", MRR_IDENTITY_TEXT + " (contract rows)", **_contract())
+    _identity(
+        suite,
+        "check__gross_retained_mrr",
+        "gross_retained_mrr = mrr_start − contraction_mrr − churned_mrr" + RELATIVE,
+        **_contract(),
+    )
+    _identity(
+        suite,
+        "check__net_retained_mrr",
+        "net_retained_mrr = mrr_start + expansion_mrr − contraction_mrr − churned_mrr" + RELATIVE,
+        **_contract(),
+    )
+    _null_when_zero(suite, ["gross_revenue_retention", "net_revenue_retention"], "mrr_start")
+    return _finish("fct_periods", suite)
+
+
+def fct_cohorts() -> gx.ExpectationSuite:
+    suite = _suite("fct_cohorts")
+    _in_set(suite, "basis", BASES)
+    _not_null(suite, ["activity_month", "cohort_size", "active_customers", "is_complete"])
+    _non_negative(suite, ["cohort_size"], minimum=1)
+    _non_negative(
+        suite,
+        [
+            "months_since_cohort", "active_customers", "revenue", "cumulative_revenue",
+            "cumulative_revenue_per_customer",
+        ],
+    )  # fmt: skip
+    _at_most(suite, "active_customers", "cohort_size")
+    _at_most(suite, "revenue", "cumulative_revenue")
+    _rates(suite, ["retention_rate"])
+    _identity(
+        suite, "check__retention_rate_formula", "retention_rate = active_customers / cohort_size"
+    )
+    return _finish("fct_cohorts", suite)
+
+
+def repeat_windows(columns: Sequence[str]) -> list[int]:
+    """The windows W present as ``eligible_W`` columns (the `repeat_windows_days` var)."""
+    found = sorted(int(m[1]) for c in columns if (m := re.fullmatch(r"eligible_(\d+)", c)))
+    return found or list(DEFAULT_REPEAT_WINDOWS)
+
+
+def mart_repeat_purchase(windows: Sequence[int] = DEFAULT_REPEAT_WINDOWS) -> gx.ExpectationSuite:
+    suite = _suite("mart_repeat_purchase")
+    suite.append(
+        gxe.ExpectTableColumnsToMatchSet(
+            column_set=[f"{p}_{w}" for w in windows for p in ("eligible", "repeat_within")]
+            + [f"repeat_rate_{w}" for w in windows],
+            exact_match=False,
+            description="eligible_W, repeat_within_W, repeat_rate_W for each window W",
+        )
+    )
+    _not_null(suite, ["customers", "repeat_customers"])
+    _non_negative(suite, ["customers"], minimum=1)
+    _non_negative(suite, ["repeat_customers", "median_days_to_second_purchase"])
+    _at_most(suite, "repeat_customers", "customers")
+    _rates(suite, ["repeat_purchase_rate"])
+    _identity(
+        suite,
+        "check__repeat_purchase_rate_formula",
+        "repeat_purchase_rate = repeat_customers / customers",
+    )
+    for w in windows:
+        _non_negative(suite, [f"eligible_{w}", f"repeat_within_{w}"])
+        _at_most(suite, f"eligible_{w}", "customers")
+        _at_most(suite, f"repeat_within_{w}", f"eligible_{w}")
+        _at_most(suite, f"repeat_within_{w}", "repeat_customers")
+        _rates(suite, [f"repeat_rate_{w}"])
+        _null_when_zero(suite, [f"repeat_rate_{w}"], f"eligible_{w}")
+    return _finish("mart_repeat_purchase", suite)
+
+
+def mart_clv() -> gx.ExpectationSuite:
+    suite = _suite("mart_clv")
+    _in_set(suite, "segment_type", SEGMENT_TYPES)
+    suite.append(
+        gxe.ExpectColumnDistinctValuesToContainSet(
+            column="segment_type", value_set=["all"], description="there is an `all` segment"
+        )
+    )
+    _rates(suite, ["annual_churn_rate", "annual_contract_churn_rate", "monthly_churn_rate"])
+    _non_negative(
+        suite,
+        [
+            "customers", "purchases", "net_revenue", "purchasing_customers",
+            "average_order_value", "purchase_frequency", "order_active_start_customers",
+            "order_churned_customers", "expected_lifespan_years", "clv",
+            "contract_active_customers", "mrr", "arpa_monthly", "contract_active_start_customers",
+            "contract_churned_customers", "contract_clv", "marketing_spend",
+            "acquired_customers", "cac", "ltv_to_cac",
+        ],
+    )  # fmt: skip
+    _at_most(suite, "purchasing_customers", "customers")
+    _at_most(suite, "order_churned_customers", "order_active_start_customers")
+    _at_most(suite, "contract_churned_customers", "contract_active_start_customers")
+    _null_when_zero(suite, ["annual_churn_rate"], "order_active_start_customers")
+    _null_when_zero(suite, ["annual_contract_churn_rate"], "contract_active_start_customers")
+    return _finish("mart_clv", suite)
+
+
+def mart_churn() -> gx.ExpectationSuite:
+    suite = _suite("mart_churn")
+    _in_set(suite, "basis", BASES)
+    _in_set(suite, "period_grain", PERIOD_GRAINS)
+    _in_set(suite, "churn_type", CHURN_TYPES)
+    suite.append(
+        gxe.ExpectColumnValuesToBeInSet(
+            column="churn_type",
+            value_set=["silent"],
+            description="every order-basis churn is silent",
+            **_order(),
+        )
+    )
+    suite.append(
+        gxe.ExpectColumnValuesToBeInSet(
+            column="reason_code",
+            value_set=["none"],
+            description="every order-basis churn has reason_code none",
+            **_order(),
+        )
+    )
+    _not_null(suite, ["churned_customers", "period_churned_customers", "share_of_churn"])
+    _non_negative(suite, ["churned_customers"], minimum=1)
+    _non_negative(suite, ["churned_mrr"])
+    _at_most(suite, "churned_customers", "period_churned_customers")
+    _rates(suite, ["share_of_churn"])
+    _identity(
+        suite,
+        "check__share_of_churn_formula",
+        "share_of_churn = churned_customers / period_churned_customers",
+    )
+    return _finish("mart_churn", suite)
+
+
+def suite_for(mart: str, columns: Sequence[str]) -> gx.ExpectationSuite:
+    """The suite of one mart; ``columns`` are the mart's actual columns (repeat windows)."""
+    if mart == "mart_repeat_purchase":
+        return mart_repeat_purchase(repeat_windows(columns))
+    return SUITES[mart]()
+
+
+SUITES: dict[str, Callable[[], gx.ExpectationSuite]] = {
+    "dim_customers": dim_customers,
+    "fct_customer_months": fct_customer_months,
+    "fct_periods": fct_periods,
+    "fct_cohorts": fct_cohorts,
+    "mart_repeat_purchase": mart_repeat_purchase,
+    "mart_clv": mart_clv,
+    "mart_churn": mart_churn,
+}

@@ -1,0 +1,253 @@
+"""`retention validate [--db PATH]`: run the Great Expectations suites against the marts.
+
+Each mart (schema ``marts``, docs/marts.md) is read from the DuckDB file with duckdb in
+read-only mode into a pandas DataFrame and validated with Great Expectations' pandas
+datasource (its SQL datasource does not keep a DuckDB connection open). The suites live in
+`retention.expectations`. The GE context is ephemeral: nothing is written to disk.
+
+Exit status: 0 when every expectation passes, 1 when any fails, 2 when the database or a
+mart is missing (nothing is validated then).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from retention.paths import default_db_path
+
+EXAMPLES = 5  # unexpected values shown per failed expectation
+
+
+class ValidateError(Exception):
+    """The warehouse cannot be validated (missing database or mart). The message says why."""
+
+
+@dataclass
+class Failure:
+    expectation: str
+    detail: str
+
+
+@dataclass
+class MartResult:
+    mart: str
+    rows: int
+    evaluated: int = 0
+    passed: int = 0
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return not self.failures
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="DuckDB database file (default: $RETENTION_DB_PATH or warehouse.duckdb at the repo "
+        "root)",
+    )
+    parser.add_argument(
+        "--mart",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="validate only this mart (repeatable; default: every mart)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    db_path = args.db if args.db is not None else default_db_path()
+    started = time.perf_counter()
+    try:
+        frames = read_marts(db_path, args.mart)
+    except ValidateError as exc:
+        print(f"retention validate: error: {exc}", file=sys.stderr)
+        return 2
+    results = validate_frames(frames)
+    print(summary(results, db_path, time.perf_counter() - started))
+    return 0 if all(r.success for r in results) else 1
+
+
+def read_marts(db_path: Path, marts: list[str] | None = None) -> dict[str, object]:
+    """Every mart (or the ones named) as a pandas DataFrame, read with a read-only connection."""
+    from retention.expectations import MARTS, SCHEMA
+
+    unknown = sorted(set(marts or ()) - set(MARTS))
+    if unknown:
+        raise ValidateError(f"unknown mart {', '.join(unknown)}; the marts: {', '.join(MARTS)}")
+    wanted = [m for m in MARTS if m in marts] if marts else list(MARTS)
+    if not Path(db_path).is_file():
+        raise ValidateError(
+            f"database {db_path} does not exist: build the warehouse first (dbt build), or "
+            "pass --db / set RETENTION_DB_PATH"
+        )
+    try:
+        con = duckdb.connect(str(db_path), read_only=True)
+    except duckdb.Error as exc:
+        raise ValidateError(f"cannot open database {db_path}: {exc}") from exc
+    with con:
+        present = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = ?",
+                [SCHEMA],
+            ).fetchall()
+        }
+        missing = [m for m in wanted if m not in present]
+        if missing:
+            raise ValidateError(
+                f"database {db_path} has no {', '.join(f'{SCHEMA}.{m}' for m in missing)}: "
+                "build the marts first (dbt build)"
+            )
+        return {m: con.sql(f'select * from "{SCHEMA}"."{m}"').df() for m in wanted}
+
+
+def validate_frames(frames: dict) -> list[MartResult]:
+    """Run each mart's suite on its DataFrame in one ephemeral GE context."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        from retention import expectations
+
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(
+            globally=False, metric_calculations=False
+        )
+        datasource = context.data_sources.add_pandas("marts")
+        results = []
+        for mart, raw in frames.items():
+            df, problems = expectations.add_derived_columns(mart, raw)
+            suite = expectations.suite_for(mart, list(raw.columns))
+            batch = (
+                datasource.add_dataframe_asset(name=mart)
+                .add_batch_definition_whole_dataframe(mart)
+                .get_batch(batch_parameters={"dataframe": df})
+            )
+            # A quick pass/fail first; details (unexpected values and the keys of their rows)
+            # cost twice as much, so only the failed expectations are run again for them.
+            outcome = batch.validate(suite, result_format="BOOLEAN_ONLY")
+            failed = [r.expectation_config for r in outcome.results if not r.success]
+            details = []
+            if failed:
+                key = [c for c in expectations.KEYS[mart] if c in df.columns]
+                details = batch.validate(
+                    gx.ExpectationSuite(name=f"{mart}_failed", expectations=failed),
+                    result_format={
+                        "result_format": "SUMMARY",
+                        "partial_unexpected_count": EXAMPLES,
+                        "unexpected_index_column_names": key,
+                    },
+                ).results
+            results.append(_mart_result(mart, len(df), len(outcome.results), details, problems))
+    return results
+
+
+def _mart_result(
+    mart: str, rows: int, evaluated: int, failed: list, problems: list[str]
+) -> MartResult:
+    result = MartResult(mart=mart, rows=rows, evaluated=evaluated, passed=evaluated - len(failed))
+    result.failures.extend(Failure("derived column", p) for p in problems)
+    for r in failed:
+        result.failures.append(Failure(_describe(r.expectation_config), _detail(r)))
+    return result
+
+
+def _describe(config) -> str:
+    kwargs = {
+        k: v
+        for k, v in config.kwargs.items()
+        if k not in ("batch_id", "condition_parser", "result_format") and v is not None
+    }
+    if isinstance(kwargs.get("row_condition"), dict):
+        kwargs["row_condition"] = kwargs["row_condition"].get("pass_through_filter")
+    if isinstance(kwargs.get("column_set"), list) and len(kwargs["column_set"]) > 6:
+        kwargs["column_set"] = f"<{len(kwargs['column_set'])} documented columns>"
+    args = ", ".join(f"{k}={_short(v)}" for k, v in kwargs.items())
+    text = f"{config.type}({args})"
+    if config.description:
+        text += f" — {config.description}"
+    return text
+
+
+def _detail(r) -> str:
+    messages = _exception_messages(r.exception_info or {})
+    if messages:
+        return "error: " + "; ".join(sorted(set(messages)))
+    res = r.result or {}
+    if "unexpected_count" in res:
+        examples = res.get("partial_unexpected_index_list") or [
+            {"value": v} for v in res.get("partial_unexpected_list", [])
+        ]
+        shown = "; ".join(_row(e) for e in examples[:EXAMPLES])
+        count = res["unexpected_count"]
+        total = res.get("element_count")
+        of = f" of {total}" if total is not None else ""
+        return f"{count}{of} rows unexpected, e.g. {shown}" if shown else f"{count}{of} unexpected"
+    if "observed_value" in res:
+        details = res.get("details") or {}
+        mismatched = details.get("mismatched") if isinstance(details, dict) else None
+        if isinstance(mismatched, dict) and mismatched.get("missing"):
+            return f"missing columns: {', '.join(map(str, mismatched['missing']))}"
+        return f"observed {_short(res['observed_value'])}"
+    return "failed"
+
+
+def _exception_messages(info: dict) -> list[str]:
+    """GE reports an error at the expectation level or per metric; collect either."""
+    candidates = [info, *(v for v in info.values() if isinstance(v, dict))]
+    return [
+        str(c["exception_message"]).splitlines()[0]
+        for c in candidates
+        if c.get("exception_message")
+    ]
+
+
+def _row(example: dict) -> str:
+    return ", ".join(f"{k}={_short(v)}" for k, v in example.items())
+
+
+def _short(value: object) -> str:
+    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
+        with contextlib.suppress(TypeError, ValueError):
+            value = value.item()
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        value = value.date()  # DuckDB dates arrive in pandas as midnight timestamps
+    if hasattr(value, "isoformat"):
+        value = value.isoformat()
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def summary(results: list[MartResult], db_path: Path, seconds: float) -> str:
+    lines = [f"Great Expectations on {db_path}"]
+    for r in results:
+        failed = r.evaluated - r.passed
+        mark = "ok  " if r.success else "FAIL"
+        lines.append(
+            f"{mark} {r.mart}: {r.passed}/{r.evaluated} expectations passed, {failed} failed "
+            f"({r.rows:,} rows)"
+        )
+        for f in r.failures:
+            lines.append(f"     failed: {f.expectation}")
+            lines.append(f"             {f.detail}")
+    ok = sum(r.success for r in results)
+    verdict = "all marts pass" if ok == len(results) else f"{len(results) - ok} mart(s) fail"
+    lines.append(f"{verdict} ({ok}/{len(results)} marts, {seconds:.1f} s)")
+    return "\n".join(lines)
