@@ -1,0 +1,386 @@
+"""`retention generate`: same seed, same bytes; the raw contract; believable retention behaviour;
+and `--dirty` = the clean data set plus exactly the defects listed in `_defects.json`."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from retention import cli
+from retention.contract import TABLES
+from retention.generate import DEFECTS_FILE, KEYS, REASON_CODES, Options, generate
+
+END = date(2024, 6, 30)
+SMALL = {"customers": 3000, "seed": 7, "chunk_size": 1000, "progress": False}  # three chunks
+
+
+def _generate(out: Path, **kwargs) -> Path:
+    generate(Options(out=out, **{**SMALL, **kwargs}))
+    return out
+
+
+def _digests(directory: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in directory.iterdir()}
+
+
+def _read(directory: Path, table: str) -> pd.DataFrame:
+    """A raw table as text, nulls as None (the way the loader stores it)."""
+    path = directory / f"{table}.csv"
+    if path.exists():
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    else:
+        frame = pq.read_table(directory / f"{table}.parquet").to_pandas()
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def _instants(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, utc=True, format="ISO8601")
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, format="%Y-%m-%d")
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory) -> Path:
+    return _generate(tmp_path_factory.mktemp("clean"))
+
+
+@pytest.fixture(scope="module")
+def dirty(tmp_path_factory) -> Path:
+    return _generate(tmp_path_factory.mktemp("dirty"), dirty=True)
+
+
+@pytest.fixture(scope="module")
+def raw(clean) -> dict[str, pd.DataFrame]:
+    return {table: _read(clean, table) for table in TABLES}
+
+
+# --- determinism and the contract ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_same_seed_and_arguments_give_the_same_bytes(tmp_path, fmt):
+    first = _digests(_generate(tmp_path / "a", customers=1500, format=fmt, dirty=True))
+    second = _digests(_generate(tmp_path / "b", customers=1500, format=fmt, dirty=True))
+    assert first == second
+    assert set(first) == {f"{t}.{fmt}" for t in TABLES} | {DEFECTS_FILE}
+
+
+def test_another_seed_gives_other_data(tmp_path):
+    one = _digests(_generate(tmp_path / "a", customers=500, seed=1))
+    two = _digests(_generate(tmp_path / "b", customers=500, seed=2))
+    assert one["orders.csv"] != two["orders.csv"]
+
+
+def test_every_table_is_written_with_exactly_the_contract_columns(clean, tmp_path):
+    for table, spec in TABLES.items():
+        with (clean / f"{table}.csv").open(newline="") as f:
+            assert tuple(next(csv.reader(f))) == spec.columns, table
+    parquet = _generate(tmp_path / "p", customers=300, format="parquet")
+    for table, spec in TABLES.items():
+        schema = pq.read_schema(parquet / f"{table}.parquet")
+        assert tuple(schema.names) == spec.columns, table
+        assert {str(t) for t in schema.types} == {"string"}, table  # raw is text
+
+
+def test_cli_writes_the_files_and_refuses_an_empty_window(tmp_path, capsys):
+    out = tmp_path / "cli"
+    assert cli.main(["generate", "--out", str(out), "--customers", "200", "--seed", "3"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{t}.csv" for t in TABLES)
+    assert "customers 200" in capsys.readouterr().err  # the summary on stderr
+    code = cli.main(["generate", "--out", str(out), "--start", "2024-01-01", "--end", "2023-01-01"])
+    assert code == 2
+
+
+def test_a_new_run_replaces_the_files_of_an_earlier_one(tmp_path):
+    out = _generate(tmp_path / "x", customers=200, dirty=True, format="parquet")
+    _generate(out, customers=200)
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{t}.csv" for t in TABLES)
+
+
+# --- clean data: valid rows only -------------------------------------------------------------
+
+
+def test_keys_are_unique_and_present(raw):
+    for table, key in KEYS.items():
+        assert raw[table][key].notna().all(), table
+        assert raw[table][key].is_unique, table
+
+
+def test_orders_amounts_statuses_and_refunds(raw):
+    orders = raw["orders"]
+    amount = orders["amount"].astype(float)
+    refunded = orders["refunded_amount"].astype(float).fillna(0)
+    assert (amount >= 1).all()
+    assert (refunded <= amount).all()
+    assert set(orders["status"]) == {"completed", "cancelled", "refunded"}
+    assert set(orders["currency"]) == {"EUR"}
+    assert orders["amount"].str.fullmatch(r"\d+\.\d\d").all()
+    share = orders["status"].value_counts(normalize=True)
+    assert 0.03 < share["cancelled"] < 0.07 and 0.015 < share["refunded"] < 0.045
+    partial = (orders["status"] == "completed") & (refunded > 0)
+    assert 0.02 < partial.mean() < 0.06
+    assert (refunded[partial] < amount[partial]).all()
+    assert orders["refunded_amount"].isna().mean() > 0.5  # most refunds are null (= 0)
+
+
+def test_nothing_happens_after_the_end_date(raw):
+    last = pd.Timestamp(END, tz="UTC") + pd.Timedelta(days=1)
+    for table, column in [
+        ("customers", "created_at"),
+        ("orders", "ordered_at"),
+        ("contracts", "signed_at"),
+        ("cancellations", "requested_at"),
+        ("nps_responses", "responded_at"),
+        ("retention_actions", "assigned_at"),
+    ]:
+        instants = _instants(raw[table][column].dropna())
+        assert (instants < last).all(), f"{table}.{column}"
+        if table != "retention_actions":  # one campaign, in mid-2023
+            assert instants.max() > last - pd.Timedelta(days=60), f"{table}.{column} ends early"
+    assert (_dates(raw["contracts"]["start_date"]) <= pd.Timestamp(END)).all()
+    assert (_dates(raw["marketing_spend"]["spend_month"]) <= pd.Timestamp(END)).all()
+    # A load is the nightly batch after the event, the latest the night after the end date.
+    loaded = pd.concat([_instants(raw[t]["_loaded_at"]) for t in TABLES])
+    assert loaded.max() < last + pd.Timedelta(hours=3)
+
+
+def test_timestamps_come_in_the_three_iso_forms_the_contract_allows(raw):
+    created = raw["customers"]["created_at"]
+    assert created.str.endswith("Z").mean() > 0.8
+    assert created.str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d").any()  # no offset: UTC
+    assert created.str.endswith("+02:00").any()
+
+
+def test_contracts_are_valid_and_chained(raw):
+    contracts = raw["contracts"]
+    start, end = _dates(contracts["start_date"]), _dates(contracts["end_date"])
+    assert (start <= end).where(end.notna(), True).all()
+    assert set(contracts["billing_period"]) == {"month", "quarter", "year"}
+    assert set(contracts["product"]) == {"basic", "plus", "pro"}
+    assert (contracts["price"].astype(float) > 0).all()
+    assert 0.02 < end.isna().mean() < 0.15  # some open-ended contracts
+
+    previous = contracts.dropna(subset=["previous_contract_id"])
+    assert previous["previous_contract_id"].isin(contracts["contract_id"]).all()
+    by_id = contracts.set_index("contract_id")
+    before = by_id.loc[previous["previous_contract_id"]]
+    assert (before["customer_id"].to_numpy() == previous["customer_id"].to_numpy()).all()
+    gap = (
+        _dates(previous["start_date"]).to_numpy() - _dates(before["end_date"]).to_numpy()
+    ).astype("timedelta64[D]").astype(int) - 1
+    assert (gap >= 0).all()
+    assert (gap == 0).mean() > 0.6  # mostly renewed the next day ...
+    assert ((gap > 0) & (gap <= 30)).any() and (gap > 30).any()  # ... some late, some very late
+    assert (previous["product"].to_numpy() != before["product"].to_numpy()).any()  # up/downgrades
+    open_now = contracts[end.isna() | (end >= pd.Timestamp(END))]
+    assert open_now.groupby("customer_id")["product"].nunique().max() >= 2  # concurrent
+
+
+def test_cancellations_reference_contracts_and_precede_their_effect(raw):
+    cancellations, contracts = raw["cancellations"], raw["contracts"]
+    assert cancellations["contract_id"].isin(contracts["contract_id"]).all()
+    requested = _instants(cancellations["requested_at"]).dt.tz_localize(None).dt.normalize()
+    assert (requested < _dates(cancellations["effective_date"])).all()
+    codes = set(cancellations["reason_code"].dropna())
+    assert codes <= set(REASON_CODES) and "other_misc" in REASON_CODES
+    assert cancellations["reason_code"].isna().any()
+    end = _dates(cancellations["contract_id"].map(contracts.set_index("contract_id")["end_date"]))
+    effective = _dates(cancellations["effective_date"])
+    assert (effective < end).any() and (effective == end).any() and (effective > end).any()
+    made = cancellations["final_offer_made"] == "true"
+    accepted = cancellations["final_offer_accepted"] == "true"
+    assert made.any() and accepted.any() and not (accepted & ~made).any()
+
+
+def test_a_plausible_share_of_contract_holders_repeat_buyers_and_returners(raw):
+    customers = raw["customers"]["customer_id"]
+    holders = raw["contracts"]["customer_id"]
+    assert 0.25 <= customers.isin(holders).mean() <= 0.35
+    purchases = raw["orders"][raw["orders"]["status"] == "completed"]
+    per_buyer = purchases.groupby("customer_id").size()
+    assert 0.35 <= (per_buyer >= 2).mean() <= 0.7  # one-off buyers and repeaters
+    assert per_buyer.max() > 20
+    by_time = purchases.assign(at=_instants(purchases["ordered_at"])).sort_values("at")
+    gap = by_time.groupby("customer_id")["at"].diff()
+    returners = by_time.loc[gap > pd.Timedelta(days=365), "customer_id"].nunique() / len(per_buyer)
+    assert 0.01 < returners < 0.15
+
+
+def test_some_orders_and_contracts_belong_to_customers_absent_from_customers(raw):
+    known = set(raw["customers"]["customer_id"])
+    for table in ("orders", "contracts"):
+        inferred = set(raw[table]["customer_id"]) - known
+        assert 0 < len(inferred) < 0.01 * len(known), table
+
+
+def test_acquisition_grows_through_all_channels(raw):
+    customers = raw["customers"]
+    year = _instants(customers["created_at"]).dt.year
+    assert (year == 2023).sum() > 1.3 * (year == 2021).sum()
+    channels = customers["acquisition_channel"].value_counts(normalize=True, dropna=False)
+    assert set(channels.index.dropna()) == {"organic", "paid_search", "social", "referral", "email"}
+    assert 0.01 < customers["acquisition_channel"].isna().mean() < 0.06
+
+
+def test_marketing_spend_follows_acquisitions(raw):
+    spend = raw["marketing_spend"]
+    assert (spend["amount"].astype(float) >= 0).all()
+    assert (_dates(spend["spend_month"]).dt.day == 1).all()
+    customers = raw["customers"]
+    month = _instants(customers["created_at"]).dt.strftime("%Y-%m-01")
+    acquired = customers.groupby([customers["acquisition_channel"], month]).size()
+    paid = spend[spend["acquisition_channel"] == "paid_search"]
+    counts = [acquired.get(("paid_search", m), 0) for m in paid["spend_month"]]
+    assert np.corrcoef(counts, paid["amount"].astype(float))[0, 1] > 0.5
+
+
+def test_nps_detractors_churn_more_than_promoters(raw):
+    nps = raw["nps_responses"]
+    score = nps["score"].astype(int)
+    assert score.between(0, 10).all()
+    first_score = score.groupby(nps["customer_id"]).first()
+    orders = raw["orders"][raw["orders"]["status"] == "completed"]
+    last = _instants(orders["ordered_at"]).groupby(orders["customer_id"]).max()
+    lapsed = (last < pd.Timestamp(END, tz="UTC") - pd.Timedelta(days=365)).reindex(
+        first_score.index
+    )
+    lapsed = lapsed.dropna().astype(bool)
+    detractors = lapsed[first_score.reindex(lapsed.index) <= 6].mean()
+    promoters = lapsed[first_score.reindex(lapsed.index) >= 9].mean()
+    assert detractors > promoters + 0.05
+
+
+def test_the_winback_campaign_is_randomised_and_works(raw):
+    actions = raw["retention_actions"]
+    assert set(actions["campaign"]) == {"winback_2023"}
+    assert 0.4 < (actions["assigned_group"] == "treatment").mean() < 0.6
+    orders = raw["orders"][raw["orders"]["status"] == "completed"]
+    joined = orders.merge(actions, on="customer_id")
+    after = _instants(joined["ordered_at"]) - _instants(joined["assigned_at"])
+    joined = joined[(after > pd.Timedelta(0)) & (after <= pd.Timedelta(days=90))]
+    came_back = actions["customer_id"].isin(joined["customer_id"])
+    rate = came_back.groupby(actions["assigned_group"]).mean()
+    assert rate["treatment"] > rate["control"] + 0.05
+
+
+# --- dirty data: the clean rows plus exactly the listed defects ------------------------------
+
+
+def _csv_rows(path: Path) -> list[tuple]:
+    """Rows as written; an unquoted empty field is null, a quoted one would be ''."""
+    with path.open(newline="") as f:
+        reader = csv.reader(f)
+        next(reader)
+        return [tuple(v if v != "" else None for v in row) for row in reader]
+
+
+def test_dirty_files_are_the_clean_files_plus_the_injected_rows(clean, dirty):
+    report = json.loads((dirty / DEFECTS_FILE).read_text())
+    for table in TABLES:
+        clean_bytes = (clean / f"{table}.csv").read_bytes()
+        dirty_bytes = (dirty / f"{table}.csv").read_bytes()
+        assert dirty_bytes.startswith(clean_bytes), table  # clean rows untouched, in order
+        clean_rows, dirty_rows = (
+            _csv_rows(clean / f"{table}.csv"),
+            _csv_rows(dirty / f"{table}.csv"),
+        )
+        injected = dirty_rows[len(clean_rows) :]
+        assert report["clean_rows"][table] == len(clean_rows)
+        assert report["injected_rows"][table] == len(injected)
+        listed = [k for d in report["defects"] if d["table"] == table for k in d["keys"]]
+        assert sum(d["count"] for d in report["defects"] if d["table"] == table) == len(injected)
+        if table in KEYS:
+            position = TABLES[table].columns.index(KEYS[table])
+            assert Counter(row[position] for row in injected) == Counter(listed), table
+
+
+def test_every_defect_class_is_injected(dirty):
+    report = json.loads((dirty / DEFECTS_FILE).read_text())
+    classes = {d["defect"] for d in report["defects"]}
+    assert classes == {
+        "duplicate_row",
+        "conflicting_row",
+        "null_key",
+        "blank_key",
+        "null_customer_id",
+        "unparsable_timestamp",
+        "unparsable_date",
+        "unparsable_number",
+        "negative_amount",
+        "refund_above_amount",
+        "unknown_status",
+        "unknown_billing_period",
+        "non_eur_currency",
+        "end_before_start",
+        "unknown_contract",
+        "score_out_of_range",
+    }
+    assert report["valid_anomalies"][0]["customer_ids"]  # inferred customers, valid rows
+
+
+def test_defect_rows_are_what_their_class_says(clean, dirty):
+    report = json.loads((dirty / DEFECTS_FILE).read_text())
+    clean_tables = {table: _read(clean, table) for table in KEYS}
+    dirty_tables = {table: _read(dirty, table) for table in KEYS}
+    for defect in report["defects"]:
+        table, name = defect["table"], defect["defect"]
+        key = KEYS[table]
+        clean_rows = clean_tables[table]
+        injected = dirty_tables[table].iloc[len(clean_rows) :]
+        rows = injected[injected[key].isin(defect["keys"])] if defect["keys"][0] else None
+        clean_keys = set(clean_rows[key])
+        if name == "duplicate_row":
+            merged = rows.merge(clean_rows, how="inner")
+            assert len(merged) == defect["count"]
+        elif name == "conflicting_row":
+            original = clean_rows.set_index(key).loc[rows[key]]
+            assert (
+                _instants(rows["_loaded_at"]).to_numpy()
+                < _instants(original["_loaded_at"]).to_numpy()
+            ).all()
+            assert len(rows.merge(clean_rows, how="inner")) == 0  # other values than the clean row
+        elif name in ("null_key", "blank_key"):
+            assert all(k is None or not k.strip() for k in defect["keys"])
+        else:
+            assert not set(defect["keys"]) & clean_keys, name  # a new key
+    orders = dirty_tables["orders"].set_index("order_id", drop=False)
+    keys = {(d["defect"], d["table"]): d["keys"] for d in report["defects"]}
+    assert set(orders.loc[keys["unknown_status", "orders"], "status"]) == {"shipped"}
+    assert set(orders.loc[keys["non_eur_currency", "orders"], "currency"]) == {"USD"}
+    cancellations = dirty_tables["cancellations"].set_index("cancellation_id")
+    contract_ids = set(dirty_tables["contracts"]["contract_id"])
+    unknown = cancellations.loc[keys["unknown_contract", "cancellations"], "contract_id"]
+    assert not set(unknown) & contract_ids
+
+
+def test_dirty_parquet_starts_with_the_clean_rows(tmp_path):
+    clean = pq.read_table(
+        _generate(tmp_path / "c", customers=800, format="parquet") / "orders.parquet"
+    )
+    dirty = pq.read_table(
+        _generate(tmp_path / "d", customers=800, format="parquet", dirty=True) / "orders.parquet"
+    )
+    assert dirty.slice(0, clean.num_rows).equals(clean)
+    assert dirty.num_rows > clean.num_rows
+
+
+def test_latest_loaded_at_per_key_gives_back_the_clean_rows(clean, dirty):
+    """Deduplicating on the key, latest `_loaded_at` first, undoes duplicates and conflicts."""
+    for table, key in KEYS.items():
+        clean_rows = _read(clean, table).sort_values(key, ignore_index=True)
+        rows = _read(dirty, table)
+        rows = rows[rows[key].isin(clean_rows[key])]
+        rows = rows.assign(_at=_instants(rows["_loaded_at"])).sort_values("_at", ascending=False)
+        latest = rows.drop_duplicates(key).drop(columns="_at").sort_values(key, ignore_index=True)
+        pd.testing.assert_frame_equal(latest, clean_rows, obj=table)
