@@ -28,9 +28,9 @@ effective_cancellations as (
         row_number() over (
             partition by cancellations.contract_id
             order by
-                cancellations.effective_date,
+                cancellations.effective_date asc,
                 cancellations.requested_at desc,
-                cancellations.cancellation_id
+                cancellations.cancellation_id asc
         ) as cancellation_rank
     from cancellations
     inner join params

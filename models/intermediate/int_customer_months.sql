@@ -64,8 +64,8 @@ spell_months as (
     from spells
     inner join calendar
         on
-            calendar.month_start <= spells.spell_end_date
-            and calendar.month_end_date >= spells.spell_start_date
+            spells.spell_end_date >= calendar.month_start
+            and spells.spell_start_date <= calendar.month_end_date
     group by spells.customer_id, spells.basis, calendar.month_start
 
 ),
@@ -92,8 +92,8 @@ segment_months as (
     from segments
     inner join calendar
         on
-            calendar.month_start <= segments.segment_end_date
-            and calendar.month_end_date >= segments.segment_start_date
+            segments.segment_end_date >= calendar.month_start
+            and segments.segment_start_date <= calendar.month_end_date
     group by segments.customer_id, calendar.month_start
 
 ),
@@ -156,22 +156,22 @@ final as (
         month_end_date,
         is_complete_month,
         first_active_date,
+        is_active_end,
+        is_active_in_month,
+        arr_end,
+        purchases,
+        net_revenue,
+        recognised_contract_revenue,
         -- The state on the month's first day − 1 is the previous month's end state; the
         -- grid starts at the first active month, before which nobody is active.
         coalesce(
             lag(is_active_end) over (partition by customer_id, basis order by month_start),
             false
         ) as is_active_start,
-        is_active_end,
-        is_active_in_month,
         case
             when basis = 'contract'
                 then coalesce(lag(arr_end) over (partition by customer_id, basis order by month_start), 0)
-        end as arr_start,
-        arr_end,
-        purchases,
-        net_revenue,
-        recognised_contract_revenue
+        end as arr_start
     from joined
 
 )

@@ -93,11 +93,10 @@ final as (
         recognised_contract_revenue,
         {{ arr_to_mrr('arr_start') }} as mrr_start,
         {{ arr_to_mrr('arr_end') }} as mrr_end,
-        mrr_movement,
         {%- for kind in ['new', 'reactivation', 'expansion', 'contraction', 'churned'] %}
-        {{ arr_to_mrr(mrr_movement_amount('mrr_movement', 'arr_start', 'arr_end', kind)) }}
-            as {{ kind }}_mrr{{ ',' if not loop.last }}
+        {{ arr_to_mrr(mrr_movement_amount('mrr_movement', 'arr_start', 'arr_end', kind)) }} as {{ kind }}_mrr,
         {%- endfor %}
+        mrr_movement
     from classified
 
 )

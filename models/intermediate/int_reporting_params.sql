@@ -37,13 +37,10 @@ event_dates as (
 
 as_of as (
 
-    {%- if var('as_of_date') %}
-    select cast('{{ var("as_of_date") }}' as date) as as_of_date
-    {%- else %}
-    -- SPEC 6 default: the latest local date of any event timestamp.
-    select max(event_date) as as_of_date
+    {#- The var when set; SPEC 6 default: the latest local date of any event timestamp. -#}
+    {%- set as_of_literal = "'" ~ var('as_of_date') ~ "'" if var('as_of_date') else 'null' %}
+    select coalesce(cast({{ as_of_literal }} as date), max(event_date)) as as_of_date
     from event_dates
-    {%- endif %}
 
 ),
 

@@ -35,7 +35,9 @@ cohort_months as (
         basis,
         cohort_month,
         activity_month,
-        cast({{ dbt.datediff('cohort_month', 'activity_month', 'month') }} as integer) as months_since_cohort,
+        cast(
+            {{ dbt.datediff('cohort_month', 'activity_month', 'month') }} as integer  -- noqa: LT05
+        ) as months_since_cohort,
         min(cast(is_complete_month as integer)) = 1 as is_complete,
         count(*) as cohort_size,
         count(case when is_active then 1 end) as active_customers,

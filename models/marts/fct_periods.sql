@@ -48,9 +48,9 @@ periods as (
         {{ dbt.bool_or('not calendar.is_complete_month') }} = false as is_complete_period
     from basis_first_months
     inner join calendar
-        on calendar.month_start >= basis_first_months.first_month
+        on basis_first_months.first_month <= calendar.month_start
     cross join grains
-    group by 1, 2, 3
+    group by basis_first_months.basis, grains.period_grain, period_start
 
 ),
 
@@ -88,7 +88,9 @@ joined as (
         periods.period_start,
         periods.period_end,
         periods.is_complete_period,
-        {%- for column in ['customers_start', 'customers_end', 'retained', 'churned', 'new', 'reactivated', 'transient'] %}
+        {%- for column in [
+            'customers_start', 'customers_end', 'retained', 'churned', 'new', 'reactivated', 'transient'
+        ] %}
         coalesce(counts.{{ column }}, 0) as {{ column }},
         {%- endfor %}
         {%- for column in ['purchases', 'purchasing_customers', 'returning_customers', 'net_revenue'] %}
@@ -96,11 +98,13 @@ joined as (
         {%- endfor %}
         {%- for column in [
             'mrr_start', 'mrr_end', 'new_mrr', 'reactivation_mrr', 'expansion_mrr',
-            'contraction_mrr', 'churned_mrr', 'recognised_contract_revenue'
+            'contraction_mrr', 'churned_mrr'
         ] %}
-        case when periods.basis = 'contract' then coalesce(counts.{{ column }}, 0) end as {{ column }}
-        {{- ',' if not loop.last }}
+        case when periods.basis = 'contract' then coalesce(counts.{{ column }}, 0) end as {{ column }},
         {%- endfor %}
+        case
+            when periods.basis = 'contract' then coalesce(counts.recognised_contract_revenue, 0)
+        end as recognised_contract_revenue
     from periods
     left join counts
         on

@@ -31,7 +31,7 @@ attributed as (
         on
             customer_periods.customer_id = spells.customer_id
             and customer_periods.basis = spells.basis
-            and spells.spell_start_date <= customer_periods.period_end_date
+            and customer_periods.period_end_date >= spells.spell_start_date
     qualify row_number() over (
         partition by
             customer_periods.customer_id,

@@ -11,7 +11,7 @@
 ] -%}
 
 {%- set staged_contracts -%}
-    (select contract_id from {{ ref('base_shop__contracts') }} where rejection_reason is null)
+(select contract_id from {{ ref('base_shop__contracts') }} where rejection_reason is null)
 {%- endset -%}
 
 {%- set checks =
