@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
 def read_marts(db_path: Path, marts: list[str] | None = None) -> dict[str, object]:
     """Every mart (or the ones named) as a pandas DataFrame, read with a read-only connection."""
+    _quiet()
     from retention.expectations import MARTS, SCHEMA
 
     unknown = sorted(set(marts or ()) - set(MARTS))
@@ -116,9 +117,14 @@ def read_marts(db_path: Path, marts: list[str] | None = None) -> dict[str, objec
         return {m: con.sql(f'select * from "{SCHEMA}"."{m}"').df() for m in wanted}
 
 
+def _quiet() -> None:
+    """No usage analytics from GE; set before great_expectations is first imported."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
 def validate_frames(frames: dict) -> list[MartResult]:
     """Run each mart's suite on its DataFrame in one ephemeral GE context."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    _quiet()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import great_expectations as gx
