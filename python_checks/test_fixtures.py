@@ -1,0 +1,150 @@
+"""Hand-computed fixture scenarios: build the warehouse on each and check the marts.
+
+Every folder ``python_checks/fixtures/<scenario>/`` with a ``scenario.yml`` is one test (see
+warehouse.py for the format). The expected values in scenario.yml are worked out by hand from
+SPEC section 7 and docs/decisions.md, with the arithmetic in a comment beside each one.
+
+Each scenario is built once, in its own temporary DuckDB file, target path and log path. The
+builds of all selected scenarios are started together when the first scenario test runs, a
+few at a time (``RETENTION_FIXTURE_JOBS``, default: the number of CPUs, at most 4), so that the
+whole suite costs about one build per job slot rather than one per scenario. A failing dbt
+build (including a failing dbt data test) fails the scenario.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import duckdb
+import pytest
+from warehouse import Build, Scenario, build, check, discover, load_scenario
+
+SCENARIO_DIRS = discover()
+
+
+def _jobs() -> int:
+    configured = os.environ.get("RETENTION_FIXTURE_JOBS")
+    if configured:
+        return max(1, int(configured))
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _build_scenario(folder: Path, workdir: Path) -> Build:
+    return build(load_scenario(folder), workdir)
+
+
+@pytest.fixture(scope="session")
+def scenario_builds(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """Futures of the builds of every scenario selected in this session, keyed by name."""
+    selected = sorted(
+        {
+            item.callspec.params["scenario_dir"]
+            for item in request.session.items
+            if hasattr(item, "callspec") and "scenario_dir" in item.callspec.params
+        }
+    )
+    executor = ThreadPoolExecutor(max_workers=_jobs(), thread_name_prefix="scenario-build")
+    futures: dict[str, Future[Build]] = {
+        folder.name: executor.submit(
+            _build_scenario, folder, tmp_path_factory.mktemp(f"scenario-{folder.name}")
+        )
+        for folder in selected
+    }
+    yield futures
+    executor.shutdown(wait=True, cancel_futures=True)
+    _report_build_times(request.config, futures)
+
+
+def _report_build_times(config: pytest.Config, futures: dict[str, Future[Build]]) -> None:
+    """Print each scenario's build time (load + dbt build) at the end of the session."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line("")
+        reporter.write_line(f"fixture scenario builds ({_jobs()} at a time, wall-clock each):")
+        for name, future in futures.items():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                result = future.result()
+                status = "ok" if result.ok else f"dbt exit {result.returncode}"
+                reporter.write_line(f"  {name:<40} {result.seconds:6.1f} s  {status}")
+            else:
+                reporter.write_line(f"  {name:<40} not built")
+
+
+@pytest.mark.parametrize("scenario_dir", SCENARIO_DIRS, ids=[d.name for d in SCENARIO_DIRS])
+def test_scenario(
+    scenario_dir: Path,
+    scenario_builds: dict[str, Future[Build]],
+    record_property: Callable[[str, object], None],
+) -> None:
+    scenario = load_scenario(scenario_dir)
+    result = scenario_builds[scenario_dir.name].result()
+    record_property("build_seconds", round(result.seconds, 1))
+    assert result.ok, (
+        f"dbt build failed for scenario {scenario.name} (exit {result.returncode}; full log: "
+        f"{result.log_path}):\n{result.failure_summary()}"
+    )
+    problems = check(scenario, result.db_path)
+    assert not problems, (
+        f"{len(problems)} expectation(s) not met in scenario {scenario.name} "
+        f"({scenario.description.strip()}):\n" + "\n".join(f"  - {p}" for p in problems)
+    )
+
+
+def test_scenarios_exist() -> None:
+    # Guard against a glob that silently finds nothing (and so checks nothing).
+    assert SCENARIO_DIRS, "no python_checks/fixtures/*/scenario.yml found"
+
+
+def test_check_reports_every_kind_of_mismatch(tmp_path: Path) -> None:
+    """The checker itself can fail: wrong values, nulls, dates, ambiguous or empty matches and
+    row counts are all reported (a harness that passes everything would hide model bugs)."""
+    db_path = tmp_path / "check.duckdb"
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.fct_x as select * from (values "
+            "('a', date '2024-01-01', 3, 0.25::double, 1.50::decimal(18, 2), true, null), "
+            "('a', date '2024-02-01', 4, 0.5::double, 2.00::decimal(18, 2), false, 'x'), "
+            "('b', date '2024-01-01', 5, null, 0.00::decimal(18, 2), true, 'y')"
+            ") as t(k, period_start, n, rate, money, flag, label)"
+        )
+    good = {
+        "match": {"k": "a", "period_start": "2024-01-01"},
+        "values": {"n": 3, "rate": 0.25 + 1e-12, "money": 1.5, "flag": True, "label": None},
+    }
+    scenario = Scenario(
+        "self_test",
+        tmp_path,
+        "harness self-test",
+        {},
+        {
+            "fct_x": [
+                good,
+                {"match": {"k": "b"}, "values": {"rate": None, "period_start": "2024-01-01"}},
+                {"match": {"k": "a"}, "values": {"n": 3}},  # two rows
+                {"match": {"k": "zzz"}, "values": {"n": 3}},  # no row
+                {"match": {"k": "b"}, "values": {"n": 6}},  # wrong integer
+                {"match": {"k": "b"}, "values": {"n": 5.0000001}},  # outside tolerance
+                {"match": {"k": "b"}, "values": {"flag": 1}},  # 1 is not true
+                {"match": {"k": "b"}, "values": {"label": None}},  # not null
+                {"match": {"k": "b"}, "values": {"period_start": "2024-01-02"}},  # wrong date
+                {"match": {"k": "b"}, "values": {"no_such_column": 1}},
+            ],
+            "row_counts": [
+                {"model": "fct_x", "where": "k = 'a'", "count": 2},
+                {"model": "fct_x", "count": 4},
+            ],
+        },
+    )
+    problems = check(scenario, db_path)
+    assert len(problems) == 9, "\n".join(problems)
+    assert not any("{k: a, period_start: 2024-01-01}" in p for p in problems)
+    assert any("selects 2 rows" in p for p in problems)
+    assert any("selects 0 rows" in p for p in problems)
+    assert any("expected 4 rows, actual 3" in p for p in problems)
