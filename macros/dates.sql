@@ -28,3 +28,16 @@
 {% macro month_end(date_expression) -%}
     {{ add_days('cast(' ~ dbt.dateadd('month', 1, month_start(date_expression)) ~ ' as date)', -1) }}
 {%- endmacro %}
+
+{% macro period_end(grain, period_start) -%}
+    {#- Last calendar day of the month, quarter or year starting on period_start (a
+        column holding the grain name, or a quoted literal). -#}
+    {{ add_days(
+        'cast(case ' ~ grain
+        ~ " when 'month' then " ~ dbt.dateadd('month', 1, period_start)
+        ~ " when 'quarter' then " ~ dbt.dateadd('month', 3, period_start)
+        ~ ' else ' ~ dbt.dateadd('year', 1, period_start)
+        ~ ' end as date)',
+        -1
+    ) }}
+{%- endmacro %}

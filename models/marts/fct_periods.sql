@@ -44,13 +44,22 @@ periods as (
             when 'quarter' then calendar.quarter_start
             else calendar.year_start
         end as period_start,
-        max(calendar.month_end) as period_end,
         {{ dbt.bool_or('not calendar.is_complete_month') }} = false as is_complete_period
     from basis_first_months
     inner join calendar
         on basis_first_months.first_month <= calendar.month_start
     cross join grains
     group by basis_first_months.basis, grains.period_grain, period_start
+
+),
+
+periods_with_end as (
+
+    {#- The calendar stops at A's month; a period's end is its own last day (may be after A). -#}
+    select
+        *,
+        {{ period_end('period_grain', 'period_start') }} as period_end
+    from periods
 
 ),
 
@@ -105,7 +114,7 @@ joined as (
         case
             when periods.basis = 'contract' then coalesce(counts.recognised_contract_revenue, 0)
         end as recognised_contract_revenue
-    from periods
+    from periods_with_end as periods
     left join counts
         on
             periods.basis = counts.basis

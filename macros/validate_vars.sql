@@ -1,0 +1,80 @@
+{#- Runs at the start of every dbt invocation (on-run-start): a bad parameter stops the run
+    before any model is built, with a message naming the var. -#}
+{% macro validate_vars() %}
+    {%- if execute -%}
+    {%- set problems = [] -%}
+
+    {%- set as_of = var('as_of_date') -%}
+    {%- if as_of is not none and as_of != '' -%}
+        {%- if not retention.is_iso_date(as_of | string) -%}
+            {%- do problems.append("as_of_date: '" ~ as_of ~ "' is not a calendar date in YYYY-MM-DD form") -%}
+        {%- endif -%}
+    {%- endif -%}
+
+    {%- set tz = var('reporting_timezone') | string -%}
+    {%- if tz not in modules.pytz.all_timezones_set -%}
+        {%- do problems.append("reporting_timezone: '" ~ tz ~ "' is not a known IANA time zone (e.g. UTC, Europe/Amsterdam)") -%}
+    {%- endif -%}
+
+    {%- if not modules.re.match('^[A-Z]{3}$', var('reporting_currency') | string) -%}
+        {%- do problems.append("reporting_currency: '" ~ var('reporting_currency') ~ "' is not an ISO 4217 code such as EUR") -%}
+    {%- endif -%}
+
+    {%- if not retention.is_whole_number(var('order_inactivity_days')) or var('order_inactivity_days') | int < 1 -%}
+        {%- do problems.append("order_inactivity_days: '" ~ var('order_inactivity_days') ~ "' must be a whole number of days, at least 1") -%}
+    {%- endif -%}
+
+    {%- if not retention.is_whole_number(var('contract_grace_days')) or var('contract_grace_days') | int < 0 -%}
+        {%- do problems.append("contract_grace_days: '" ~ var('contract_grace_days') ~ "' must be a whole number of days, at least 0") -%}
+    {%- endif -%}
+
+    {%- set margin = var('gross_margin') -%}
+    {%- if not retention.is_number(margin) or margin | float <= 0 or margin | float > 1 -%}
+        {%- do problems.append("gross_margin: '" ~ margin ~ "' must be a fraction in (0, 1]") -%}
+    {%- endif -%}
+
+    {%- set lifespan = var('clv_max_lifespan_years') -%}
+    {%- if not retention.is_number(lifespan) or lifespan | float <= 0 -%}
+        {%- do problems.append("clv_max_lifespan_years: '" ~ lifespan ~ "' must be a positive number of years") -%}
+    {%- endif -%}
+
+    {%- set windows = var('repeat_windows_days') -%}
+    {%- if windows is string or windows is not iterable or windows | length == 0 -%}
+        {%- do problems.append("repeat_windows_days: '" ~ windows ~ "' must be a non-empty list of whole numbers of days") -%}
+    {%- else -%}
+        {%- for window in windows -%}
+            {%- if not retention.is_whole_number(window) or window | int < 1 -%}
+                {%- do problems.append("repeat_windows_days: '" ~ window ~ "' is not a whole number of days, at least 1") -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+
+    {%- if problems -%}
+        {{ exceptions.raise_compiler_error("Invalid dbt vars, nothing was built:\n  - " ~ problems | join("\n  - ")) }}
+    {%- endif -%}
+    {%- endif -%}
+{% endmacro %}
+
+{% macro is_whole_number(value) -%}
+    {{ return(value is number and (value | int) == value or (value is string and modules.re.match('^-?[0-9]+$', value) is not none)) }}
+{%- endmacro %}
+
+{% macro is_number(value) -%}
+    {{ return(value is number or (value is string and modules.re.match('^-?[0-9]+(\\.[0-9]+)?$', value) is not none)) }}
+{%- endmacro %}
+
+{% macro is_iso_date(text) -%}
+    {%- set match = modules.re.match('^([0-9]{4})-([0-9]{2})-([0-9]{2})$', text) -%}
+    {%- if not match -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set year = match.group(1) | int -%}
+    {%- set month = match.group(2) | int -%}
+    {%- set day = match.group(3) | int -%}
+    {%- if month < 1 or month > 12 or day < 1 or year < 1 -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set first_of_next = modules.datetime.date(year + 1, 1, 1) if month == 12 else modules.datetime.date(year, month + 1, 1) -%}
+    {%- set days_in_month = (first_of_next - modules.datetime.timedelta(days=1)).day -%}
+    {{ return(day <= days_in_month) }}
+{%- endmacro %}
