@@ -42,9 +42,10 @@ $(DEMO_DATA)/.generated: | setup
 	$(BIN)/retention generate --out $(DEMO_DATA) --customers $(DEMO_CUSTOMERS) --seed 42
 	touch $@
 
+# Build into a working copy, validate, then publish atomically over RETENTION_DB_PATH:
+# a BI tool holding the published file open never sees a half-built warehouse.
 demo: setup $(DEMO_DATA)/.generated
-	$(BIN)/retention load $(DEMO_DATA) --db $(RETENTION_DB_PATH)
-	$(BIN)/dbt build
+	$(BIN)/retention build --data $(DEMO_DATA) --db $(RETENTION_DB_PATH)
 	$(BIN)/retention summary --db $(RETENTION_DB_PATH)
 
 test: setup lint build-test pytest validate

@@ -16,6 +16,7 @@ COMMANDS = {
     "load": "load raw CSV/Parquet files into the raw schema of the DuckDB database",
     "validate": "run the Great Expectations suites against the built warehouse",
     "bench": "run the performance benchmark",
+    "build": "the daily pipeline: load, dbt build, validate, publish",
     "summary": "print the headline metrics of a built warehouse",
     "publish": "atomically publish a built working copy of the warehouse",
 }

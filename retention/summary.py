@@ -68,7 +68,8 @@ def headline(db_path: Path) -> dict[str, object]:
 def run(args: argparse.Namespace) -> int:
     db_path = args.db or default_db_path()
     if not db_path.exists():
-        print(f"retention summary: no warehouse at {db_path}; run `make demo` first", file=sys.stderr)
+        message = f"retention summary: no warehouse at {db_path}; run `make demo` first"
+        print(message, file=sys.stderr)
         return 2
     h = headline(db_path)
     rows = [
