@@ -1,0 +1,188 @@
+{#- One row per customer that exists on A, known or inferred (SPEC 8): attributes,
+    purchase history, cohort month, status on A, last churn and reactivations on each
+    basis, MRR and products on A, and recognised contract revenue up to A. -#}
+with customers as (
+
+    select * from {{ ref('int_customers') }}
+
+),
+
+purchases as (
+
+    select * from {{ ref('int_purchases') }}
+
+),
+
+spells as (
+
+    select * from {{ ref('int_activity_spells') }}
+
+),
+
+coverage as (
+
+    select * from {{ ref('int_contract_coverage') }}
+
+),
+
+arr_segments as (
+
+    select * from {{ ref('int_contract_arr_segments') }}
+
+),
+
+customer_months as (
+
+    select * from {{ ref('int_customer_months') }}
+    where basis = 'contract'
+
+),
+
+params as (
+
+    select * from {{ ref('int_reporting_params') }}
+
+),
+
+purchase_summary as (
+
+    select
+        customer_id,
+        min(order_date) as first_purchase_date,
+        max(order_date) as last_purchase_date,
+        count(*) as purchases,
+        sum(net_revenue) as lifetime_net_revenue
+    from purchases
+    group by customer_id
+
+),
+
+spell_summary as (
+
+    {#- churn_date is set only for spells that ended before A, so the latest one is the
+        last churn on or before A. -#}
+    select
+        customer_id,
+        basis,
+        min(spell_start_date) as first_active_date,
+        {{ dbt.bool_or('is_active_on_as_of') }} as is_active_on_as_of,
+        count(*) - 1 as reactivation_count,
+        max(churn_date) as last_churn_date,
+        {{ value_at_last('churn_type', 'churn_date') }} as last_churn_type
+    from spells
+    group by customer_id, basis
+
+),
+
+order_summary as (
+
+    select * from spell_summary
+    where basis = 'order'
+
+),
+
+contract_summary as (
+
+    select * from spell_summary
+    where basis = 'contract'
+
+),
+
+current_mrr as (
+
+    {#- MRR on A: the segment containing A (on a bridged gap day the carried value). -#}
+    select
+        arr_segments.customer_id,
+        sum({{ arr_to_mrr('arr_segments.carried_arr') }}) as current_mrr
+    from arr_segments
+    inner join params
+        on params.as_of_date between arr_segments.segment_start_date and arr_segments.segment_end_date
+    group by arr_segments.customer_id
+
+),
+
+products_on_as_of as (
+
+    select distinct
+        coverage.customer_id,
+        coverage.product
+    from coverage
+    inner join params
+        on params.as_of_date between coverage.start_date and coverage.covered_until_date
+
+),
+
+active_products as (
+
+    select
+        customer_id,
+        {{ dbt.listagg('product', "', '", 'order by product') }} as active_products
+    from products_on_as_of
+    group by customer_id
+
+),
+
+contract_revenue as (
+
+    select
+        customer_id,
+        sum(recognised_contract_revenue) as lifetime_contract_revenue
+    from customer_months
+    group by customer_id
+
+),
+
+final as (
+
+    select
+        customers.customer_id,
+        customers.is_inferred,
+        customers.created_at,
+        customers.created_date,
+        customers.acquisition_channel,
+        customers.country,
+        customers.segment,
+        purchase_summary.first_purchase_date,
+        purchase_summary.last_purchase_date,
+        coalesce(purchase_summary.purchases, 0) as purchases,
+        cast(coalesce(purchase_summary.lifetime_net_revenue, 0) as {{ money_type() }}) as lifetime_net_revenue,
+        {{ safe_ratio('purchase_summary.lifetime_net_revenue', 'purchase_summary.purchases') }}
+            as average_order_value,
+        coalesce(purchase_summary.purchases, 0) >= 2 as is_repeat_customer,
+        {{ month_start('order_summary.first_active_date') }} as order_cohort_month,
+        {{ month_start('contract_summary.first_active_date') }} as contract_cohort_month,
+        case
+            when order_summary.is_active_on_as_of then 'active'
+            when order_summary.customer_id is not null then 'churned'
+            else 'never_active'
+        end as order_status,
+        case
+            when contract_summary.is_active_on_as_of then 'active'
+            when contract_summary.customer_id is not null then 'churned'
+            else 'never_active'
+        end as contract_status,
+        order_summary.last_churn_date as order_last_churn_date,
+        contract_summary.last_churn_date as contract_last_churn_date,
+        contract_summary.last_churn_type as contract_last_churn_type,
+        coalesce(order_summary.reactivation_count, 0) as order_reactivation_count,
+        coalesce(contract_summary.reactivation_count, 0) as contract_reactivation_count,
+        coalesce(current_mrr.current_mrr, 0) as current_mrr,
+        active_products.active_products,
+        coalesce(contract_revenue.lifetime_contract_revenue, 0) as lifetime_contract_revenue
+    from customers
+    left join purchase_summary
+        on customers.customer_id = purchase_summary.customer_id
+    left join order_summary
+        on customers.customer_id = order_summary.customer_id
+    left join contract_summary
+        on customers.customer_id = contract_summary.customer_id
+    left join current_mrr
+        on customers.customer_id = current_mrr.customer_id
+    left join active_products
+        on customers.customer_id = active_products.customer_id
+    left join contract_revenue
+        on customers.customer_id = contract_revenue.customer_id
+
+)
+
+select * from final
