@@ -8,7 +8,9 @@ Each scenario is built once, in its own temporary DuckDB file, target path and l
 builds of all selected scenarios are started together when the first scenario test runs, a
 few at a time (``RETENTION_FIXTURE_JOBS``, default: the number of CPUs, at most 4), so that the
 whole suite costs about one build per job slot rather than one per scenario. A failing dbt
-build (including a failing dbt data test) fails the scenario.
+build (including a failing dbt data test on the scenario's data) fails the scenario; dbt unit
+tests, which do not read the data, are left to the project's own `dbt build`. The build time
+of every scenario is printed at the end of the session.
 """
 
 from __future__ import annotations
