@@ -42,7 +42,8 @@ periods as (
         period_grain,
         period_start,
         max(month_end_date) as period_end_date,
-        {{ dbt.bool_or('not is_complete_month') }} = false as is_complete_period,
+        -- The grid stops at A's month: a period is complete when its own last day is reached.
+        {{ period_end('period_grain', 'period_start') }} = max(month_end_date) as is_complete_period,
         min(first_active_date) as first_active_date,
         {{ value_at_first('is_active_start', 'month_start') }} as is_active_start,
         {{ value_at_last('is_active_end', 'month_start') }} as is_active_end,

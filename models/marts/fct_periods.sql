@@ -14,6 +14,12 @@ calendar as (
 
 ),
 
+params as (
+
+    select * from {{ ref('int_reporting_params') }}
+
+),
+
 grains as (
 
     select 'month' as period_grain
@@ -43,8 +49,7 @@ periods as (
             when 'month' then calendar.month_start
             when 'quarter' then calendar.quarter_start
             else calendar.year_start
-        end as period_start,
-        {{ dbt.bool_or('not calendar.is_complete_month') }} = false as is_complete_period
+        end as period_start
     from basis_first_months
     inner join calendar
         on basis_first_months.first_month <= calendar.month_start
@@ -57,9 +62,13 @@ periods_with_end as (
 
     {#- The calendar stops at A's month; a period's end is its own last day (may be after A). -#}
     select
-        *,
-        {{ period_end('period_grain', 'period_start') }} as period_end
+        periods.*,
+        {{ period_end('periods.period_grain', 'periods.period_start') }} as period_end,
+        -- SPEC 7: is_complete_period = pe ≤ A.
+        {{ period_end('periods.period_grain', 'periods.period_start') }} <= params.as_of_date
+            as is_complete_period
     from periods
+    cross join params
 
 ),
 
