@@ -1,0 +1,398 @@
+"""Helpers for the reliability checks (issue 5): generated data sets, dbt and `retention`
+runs in throw-away folders, the warehouse's tables and row counts, and a BI reader process.
+
+Every dbt run gets its own database file, target path and log path (beside other engineers'
+builds and beside each other). Builds that several test modules need (the clean 300-customer
+warehouse) are made once per pytest process and shared: `shared(...)` hands out one Future
+per key, run on a small thread pool (``RETENTION_FIXTURE_JOBS``, default: the number of CPUs,
+at most 4), so independent builds overlap.
+
+Run as a script, this module is the BI reader used by test_publish.py:
+
+    python pipeline.py DB STOP_FILE hold|fresh [INTERVAL]
+
+It queries the row count of every mart of DB over and over, printing one JSON line per query
+({"t": epoch seconds, "counts": [...]} or {"t": ..., "error": "..."}), until STOP_FILE exists.
+`hold` keeps one read-only connection open the whole time (a BI tool with the file open);
+`fresh` opens a new read-only connection for every query (a BI tool that reconnects).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DB_NAME = "warehouse.duckdb"
+
+# SPEC section 8: the marts BI reads.
+MARTS = (
+    "dim_customers",
+    "fct_customer_months",
+    "fct_periods",
+    "fct_cohorts",
+    "mart_repeat_purchase",
+    "mart_clv",
+    "mart_churn",
+)
+RAW_TABLES = (
+    "customers",
+    "orders",
+    "contracts",
+    "cancellations",
+    "nps_responses",
+    "retention_actions",
+    "marketing_spend",
+)
+# One statement, so one snapshot: the row count of every mart.
+MART_COUNTS_SQL = "select " + ", ".join(f"(select count(*) from marts.{m})" for m in MARTS)
+
+# The shared small data set: big enough for every defect class and every mart to have rows.
+CUSTOMERS = 300
+SEED = 7
+
+T = TypeVar("T")
+
+
+# --- shared work -----------------------------------------------------------------------------
+
+
+def jobs() -> int:
+    configured = os.environ.get("RETENTION_FIXTURE_JOBS")
+    if configured:
+        return max(1, int(configured))
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
+_futures: dict[str, Future[Any]] = {}
+_values: dict[str, Any] = {}
+_value_locks: dict[str, threading.Lock] = {}
+_shared_dir: Path | None = None
+
+
+def submit(fn: Callable[[], T]) -> Future[T]:
+    """Run fn on the shared pool (at most jobs() at a time). fn must not wait on the pool."""
+    global _executor
+    with _lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=jobs(), thread_name_prefix="pipeline")
+        return _executor.submit(fn)
+
+
+def shared(key: str, fn: Callable[[], T]) -> Future[T]:
+    """One Future per key for the whole pytest process (fn runs once, on the pool)."""
+    with _lock:
+        known = _futures.get(key)
+    if known is not None:
+        return known
+    future = submit(fn)
+    with _lock:
+        return _futures.setdefault(key, future)
+
+
+def once(key: str, fn: Callable[[], T]) -> T:
+    """fn() computed once per pytest process, in the calling thread (for quick steps)."""
+    with _lock:
+        lock = _value_locks.setdefault(key, threading.Lock())
+    with lock:
+        if key not in _values:
+            _values[key] = fn()
+        return _values[key]
+
+
+def shared_dir(factory: Any) -> Path:
+    """A folder for shared data sets and builds (under pytest's base temp)."""
+    global _shared_dir
+    with _lock:
+        if _shared_dir is None:
+            _shared_dir = factory.mktemp("pipeline-shared")
+        return _shared_dir
+
+
+# --- data sets -------------------------------------------------------------------------------
+
+
+def generate_data(
+    out: Path, *, customers: int = CUSTOMERS, seed: int = SEED, dirty: bool = False
+) -> Path:
+    from retention.generate import Options, generate
+
+    generate(Options(out=out, customers=customers, seed=seed, dirty=dirty, progress=False))
+    return out
+
+
+def dataset(factory: Any, *, dirty: bool = False) -> Path:
+    """The shared data set (CUSTOMERS, SEED), clean or with `--dirty` defects."""
+    name = "dirty" if dirty else "clean"
+    return once(
+        f"data-{name}", lambda: generate_data(shared_dir(factory) / f"data-{name}", dirty=dirty)
+    )
+
+
+def load(data: Path, db_path: Path) -> Path:
+    from retention.load import load_dir
+
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    load_dir(data, db_path)
+    return db_path
+
+
+def loaded_raw(factory: Any) -> Path:
+    """A database holding only the clean data set's raw schema (copy it before changing it)."""
+    return once(
+        "raw-clean",
+        lambda: load(dataset(factory), shared_dir(factory) / "raw-clean" / DB_NAME),
+    )
+
+
+def shared_build(factory: Any, *, dirty: bool = False) -> Future[DbtRun]:
+    """`dbt build` (without the data-independent unit tests) of the shared data set."""
+    name = "dirty" if dirty else "clean"
+
+    def build() -> DbtRun:
+        workdir = shared_dir(factory) / f"build-{name}"
+        db_path = load(dataset(factory, dirty=dirty), workdir / DB_NAME)
+        return dbt(["build", "--exclude-resource-type", "unit_test"], db_path, workdir)
+
+    return shared(f"build-{name}", build)
+
+
+# --- running dbt and retention ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    command: list[str]
+    returncode: int
+    output: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.output.splitlines()[-lines:])
+
+
+@dataclass(frozen=True)
+class DbtRun(Run):
+    db_path: Path
+    target_path: Path
+
+    def failure_summary(self, max_lines: int = 60) -> str:
+        """What failed: dbt prints every error after "Completed with"/"Encountered an error"."""
+        lines = self.output.splitlines()
+        for index, line in enumerate(lines):
+            if "Completed with" in line or "Encountered an error" in line:
+                return "\n".join(lines[index : index + max_lines])
+        return self.tail(max_lines)
+
+    def node_results(self) -> dict[str, str]:
+        """unique_id -> status from target/run_results.json ({} when dbt wrote none)."""
+        path = self.target_path / "run_results.json"
+        if not path.exists():
+            return {}
+        results = json.loads(path.read_text(encoding="utf-8"))["results"]
+        return {r["unique_id"]: r["status"] for r in results}
+
+
+def dbt(
+    args: list[str], db_path: Path, workdir: Path, *, vars: dict[str, Any] | None = None
+) -> DbtRun:
+    """Run dbt on db_path with its own target and log path under workdir; never raises."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    target = workdir / "target"
+    command = [
+        str(BIN / "dbt"),
+        *args,
+        "--project-dir",
+        str(REPO_ROOT),
+        "--profiles-dir",
+        str(REPO_ROOT),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(workdir / "logs"),
+    ]
+    if vars is not None:
+        command += ["--vars", json.dumps(vars)]
+    env = {
+        **os.environ,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "RETENTION_DB_PATH": str(db_path),
+    }
+    started = time.perf_counter()
+    completed = subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    (workdir / "dbt_output.log").write_text(completed.stdout, encoding="utf-8")
+    return DbtRun(command, completed.returncode, completed.stdout, seconds, db_path, target)
+
+
+def retention_env(workdir: Path) -> dict[str, str]:
+    """Environment for a `retention` command: dbt's target and logs under workdir."""
+    env = {
+        **os.environ,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "GX_ANALYTICS_ENABLED": "false",
+        "DBT_TARGET_PATH": str(workdir / "target"),
+        "DBT_LOG_PATH": str(workdir / "logs"),
+    }
+    env.pop("RETENTION_DB_PATH", None)
+    env.pop("RETENTION_WORK_DB_PATH", None)
+    return env
+
+
+def retention(args: list[str], workdir: Path, *, timeout: float = 600) -> Run:
+    """Run `retention ARGS` (the CLI of this checkout); never raises for a non-zero exit."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "retention.cli", *args]
+    started = time.perf_counter()
+    completed = subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        env=retention_env(workdir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+    seconds = time.perf_counter() - started
+    (workdir / "output.log").write_text(completed.stdout, encoding="utf-8")
+    return Run(command, completed.returncode, completed.stdout, seconds)
+
+
+# --- looking into a warehouse ----------------------------------------------------------------
+
+
+def relations(db_path: Path) -> set[str]:
+    """Every table and view as `schema.name`."""
+    import duckdb
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        rows = con.execute(
+            "select table_schema, table_name from information_schema.tables"
+        ).fetchall()
+    return {f"{schema}.{name}" for schema, name in rows}
+
+
+def mart_counts(db_path: Path) -> tuple[int, ...]:
+    import duckdb
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return tuple(con.execute(MART_COUNTS_SQL).fetchone())
+
+
+def copy_db(source: Path, target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return target
+
+
+# --- the BI reader ---------------------------------------------------------------------------
+
+
+@dataclass
+class Reader:
+    """A BI reader process (this module run as a script) and the file it reports to."""
+
+    process: subprocess.Popen[bytes]
+    stop_file: Path
+    report: Path
+
+    def records(self) -> list[dict[str, Any]]:
+        if not self.report.exists():
+            return []
+        lines = self.report.read_text(encoding="utf-8").splitlines()
+        # The last line may be half-written while the reader runs.
+        records = []
+        for line in lines:
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                break
+        return records
+
+    def wait_for(self, count: int, after: float = 0.0, timeout: float = 60) -> None:
+        """Until the reader has reported `count` queries started after `after` (epoch s)."""
+        deadline = time.monotonic() + timeout
+        while sum(1 for r in self.records() if r["t"] >= after) < count:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"reader exited early ({self.process.returncode})")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reader reported fewer than {count} queries in {timeout} s")
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 30) -> list[dict[str, Any]]:
+        self.stop_file.touch()
+        try:
+            self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+        return self.records()
+
+
+def start_reader(db_path: Path, workdir: Path, mode: str, interval: float = 0.1) -> Reader:
+    workdir.mkdir(parents=True, exist_ok=True)
+    stop_file = workdir / f"stop-{mode}"
+    report = workdir / f"reader-{mode}.jsonl"
+    stop_file.unlink(missing_ok=True)
+    with report.open("w", encoding="utf-8") as out:
+        process = subprocess.Popen(
+            [sys.executable, __file__, str(db_path), str(stop_file), mode, str(interval)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return Reader(process, stop_file, report)
+
+
+def _read_forever(db_path: str, stop_file: str, mode: str, interval: float) -> None:
+    import duckdb
+
+    held = duckdb.connect(db_path, read_only=True) if mode == "hold" else None
+    while True:
+        stopping = os.path.exists(stop_file)
+        started = time.time()
+        try:
+            if held is not None:
+                counts = held.execute(MART_COUNTS_SQL).fetchone()
+            else:
+                with duckdb.connect(db_path, read_only=True) as con:
+                    counts = con.execute(MART_COUNTS_SQL).fetchone()
+            record: dict[str, Any] = {"t": started, "counts": list(counts)}
+        except Exception as exc:  # the test reports every failed query
+            record = {"t": started, "error": f"{type(exc).__name__}: {exc}"}
+        print(json.dumps(record), flush=True)
+        if stopping:
+            break
+        time.sleep(interval)
+    if held is not None:
+        held.close()
+
+
+if __name__ == "__main__":
+    _read_forever(sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]))

@@ -1,0 +1,101 @@
+"""Bad parameters fail fast (issue 5): `dbt build --vars` with an invalid var exits non-zero
+before any model runs, with a message naming the var (macros/validate_vars.sql, on-run-start).
+
+Every case starts from a fresh database that holds only valid raw data (the shared clean data
+set, loaded), so "nothing was built" is checkable: afterwards the database holds exactly the
+raw tables it started with. A control case with valid vars at their boundaries builds, so
+the checks can tell a build from no build. The dbt runs of all cases go together, jobs() at
+a time (each costs a full dbt parse: the vars differ, so partial parsing cannot help).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from concurrent.futures import Future
+from typing import Any
+
+import duckdb
+import pytest
+from pipeline import DB_NAME, DbtRun, copy_db, dbt, loaded_raw, relations, shared_dir, submit
+
+# (case id, vars, the var the message must name, the bad value as dbt shows it)
+BAD_VARS = [
+    ("as_of_date_month_13", {"as_of_date": "2024-13-01"}, "as_of_date", "2024-13-01"),
+    ("negative_inactivity_days", {"order_inactivity_days": -1}, "order_inactivity_days", "-1"),
+    ("unknown_timezone", {"reporting_timezone": "Mars/Olympus"}, "reporting_timezone",
+     "Mars/Olympus"),
+    ("gross_margin_above_1", {"gross_margin": 1.5}, "gross_margin", "1.5"),
+    ("gross_margin_0", {"gross_margin": 0}, "gross_margin", "0"),
+]  # fmt: skip
+# Valid, at the edges of what validate_vars accepts: a leap day, the shortest inactivity
+# window, a real zone, the top of (0, 1].
+GOOD_VARS = {
+    "as_of_date": "2024-02-29",
+    "order_inactivity_days": 1,
+    "reporting_timezone": "Europe/Amsterdam",
+    "gross_margin": 1,
+}
+
+
+def _case(factory: pytest.TempPathFactory, name: str, args: list[str], vars: dict[str, Any]):
+    workdir = shared_dir(factory) / f"vars-{name}"
+    db_path = copy_db(loaded_raw(factory), workdir / DB_NAME)
+    before = relations(db_path)
+    return dbt(args, db_path, workdir, vars=vars), before
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Future[tuple[DbtRun, set[str]]]]:
+    futures = {
+        case: submit(
+            lambda case=case, vars=vars: _case(
+                tmp_path_factory, case, ["build", "--exclude-resource-type", "unit_test"], vars
+            )
+        )
+        for case, vars, _, _ in BAD_VARS
+    }
+    futures["control"] = submit(
+        lambda: _case(
+            tmp_path_factory, "control", ["run", "--select", "+int_reporting_params"], GOOD_VARS
+        )
+    )
+    return futures
+
+
+@pytest.mark.parametrize(
+    ("case", "vars", "var", "value"), BAD_VARS, ids=[case[0] for case in BAD_VARS]
+)
+def test_bad_var_fails_before_any_model(
+    runs: dict[str, Future[tuple[DbtRun, set[str]]]],
+    case: str,
+    vars: dict[str, Any],
+    var: str,
+    value: str,
+) -> None:
+    run, before = runs[case].result()
+    assert before and all(r.startswith("raw.") for r in before)
+    assert not run.ok, f"dbt build --vars {vars} succeeded:\n{run.tail()}"
+    # The message names the var and its value, and says that nothing was built.
+    assert re.search(rf"- {var}: '{re.escape(value)}' ", run.output), run.failure_summary()
+    assert "Invalid dbt vars, nothing was built" in run.output
+    assert "on-run-start" in run.output
+    # Nothing ran: no model result, and the database holds only what it started with.
+    assert not [uid for uid in run.node_results() if uid.startswith("model.")]
+    assert relations(run.db_path) == before
+
+
+def test_valid_vars_at_their_limits_build(
+    runs: dict[str, Future[tuple[DbtRun, set[str]]]],
+) -> None:
+    run, before = runs["control"].result()
+    assert run.ok, run.failure_summary()
+    assert "intermediate.int_reporting_params" in relations(run.db_path) - before
+    with duckdb.connect(str(run.db_path), read_only=True) as con:
+        row = con.execute(
+            "select as_of_date, trailing_year_start_date, year_before_as_of_date "
+            "from intermediate.int_reporting_params"
+        ).fetchone()
+    # A = the var; A - 365 days = 2023-03-01 (the year back from a leap day spans Feb 29),
+    # A - 364 days = 2023-03-02.
+    assert row == (dt.date(2024, 2, 29), dt.date(2023, 3, 2), dt.date(2023, 3, 1))

@@ -1,0 +1,344 @@
+"""Safe publishing (issue 5): `retention build` builds into a working copy and publishes it
+atomically, so BI readers never see a half-built warehouse and a failed build leaves the last
+published warehouse in place; `retention publish` refuses an incomplete working copy; the
+profile holds no secret.
+
+The published warehouse starts as the shared clean build (v1, 300 customers). The daily build
+loads a different data set (v2, 200 customers, another seed) while two BI reader processes
+(python_checks/pipeline.py run as a script) query the row count of every mart in one
+statement, over and over: one holds a single read-only connection open the whole time, the
+other reconnects for every query. Every answer must be v1's counts or v2's counts — never an
+error, a missing table or a mix.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+from pipeline import (
+    DB_NAME,
+    MARTS,
+    REPO_ROOT,
+    Reader,
+    Run,
+    copy_db,
+    generate_data,
+    mart_counts,
+    relations,
+    retention,
+    retention_env,
+    shared_build,
+    shared_dir,
+    start_reader,
+    submit,
+)
+
+# Exit codes of `retention build` (retention/build.py, README "Running in production").
+EXIT_DBT = 3
+# `retention publish` exits 2 when it refuses.
+EXIT_PUBLISH_REFUSED = 2
+V2_CUSTOMERS, V2_SEED = 200, 11
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _work(published: Path) -> Path:
+    return published.with_name(published.name + ".work")
+
+
+def _leftovers(folder: Path) -> list[str]:
+    """Temporary files of an interrupted publish (`.<name>.publishing-<pid>`)."""
+    return sorted(p.name for p in folder.iterdir() if ".publishing-" in p.name)
+
+
+@dataclass(frozen=True)
+class Site:
+    v1: Path  # the built clean warehouse (never modified)
+    v1_counts: tuple[int, ...]
+    v2_data: Path
+    folder: Path
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    folder = shared_dir(tmp_path_factory) / "publish"
+    v2_data = generate_data(folder / "data-v2", customers=V2_CUSTOMERS, seed=V2_SEED)
+    build = shared_build(tmp_path_factory).result()
+    assert build.ok, f"the clean build failed:\n{build.failure_summary()}"
+    return Site(build.db_path, mart_counts(build.db_path), v2_data, folder)
+
+
+# --- (b) failing builds: started first, they run beside the daily build ----------------------
+
+
+def _failing_build(site: Site, case: str) -> dict[str, Any]:
+    """A published v1 warehouse, then a `retention build` that fails in the way `case` says."""
+    folder = site.folder / f"fail-{case}"
+    published = copy_db(site.v1, folder / DB_NAME)
+    before = _sha256(published)
+    workdir = folder / "run"
+    if case == "bad_vars":
+        # New data is loaded into the working copy, then dbt refuses the vars.
+        args = ["--data", str(site.v2_data), "--vars", "{gross_margin: 0}"]
+        run = retention(["build", "--db", str(published), *args], workdir)
+    elif case == "raw_table_lost_column":
+        # The working copy's raw data is corrupt: raw.orders lost its column amount.
+        work = copy_db(site.v1, _work(published))
+        with duckdb.connect(str(work)) as con:
+            con.execute("alter table raw.orders drop column amount")
+        run = retention(["build", "--db", str(published)], workdir)
+    elif case == "killed_mid_build":
+        run = _killed_build(published, site.v2_data, workdir)
+    else:
+        raise ValueError(case)
+    return {"run": run, "published": published, "before": before}
+
+
+def _killed_build(published: Path, data: Path, workdir: Path) -> Run:
+    """`retention build` killed (SIGKILL, with its dbt) once dbt has rebuilt a first model of
+    the working copy: an orchestrator's timeout in the middle of the build."""
+    command = [sys.executable, "-m", "retention.cli", "build", "--data", str(data)]
+    command += ["--db", str(published), "--no-validate"]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        # Unbuffered, so that dbt's progress lines arrive as they happen.
+        env={**retention_env(workdir), "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        if "OK created sql table model" in line:
+            os.killpg(process.pid, signal.SIGKILL)
+            break
+    process.wait()
+    process.stdout.close()
+    return Run(command, process.returncode, "".join(lines), time.perf_counter() - started)
+
+
+FAILURES = ["bad_vars", "raw_table_lost_column", "killed_mid_build"]
+
+
+@pytest.fixture(scope="module")
+def failing_builds(site: Site) -> dict[str, Future[dict[str, Any]]]:
+    return {case: submit(lambda case=case: _failing_build(site, case)) for case in FAILURES}
+
+
+# --- (a) the daily build while BI reads --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DailyBuild:
+    run: Run
+    published: Path
+    started: float
+    finished: float
+    held: list[dict[str, Any]]
+    fresh: list[dict[str, Any]]
+    v1_counts: tuple[int, ...]
+
+
+@pytest.fixture(scope="module")
+def daily_build(site: Site, failing_builds: dict[str, Future[dict[str, Any]]]) -> DailyBuild:
+    published = copy_db(site.v1, site.folder / "daily" / DB_NAME)
+    readers: list[Reader] = [
+        start_reader(published, site.folder / "daily" / "readers", mode)
+        for mode in ("hold", "fresh")
+    ]
+    try:
+        for reader in readers:
+            reader.wait_for(2)  # both are connected and reading before the build starts
+        started = time.time()
+        run = retention(
+            ["build", "--data", str(site.v2_data), "--db", str(published)],
+            site.folder / "daily" / "run",
+        )
+        finished = time.time()
+        for reader in readers:
+            reader.wait_for(3, after=finished)  # and keep reading after the publish
+    finally:
+        held, fresh = (reader.stop() for reader in readers)
+    return DailyBuild(run, published, started, finished, held, fresh, site.v1_counts)
+
+
+def _snapshots(records: list[dict[str, Any]], allowed: dict[str, tuple[int, ...]]) -> list[str]:
+    """The name of the snapshot each query saw; fails on an error or an unknown state."""
+    seen = []
+    for record in records:
+        assert "error" not in record, f"a reader's query failed: {record['error']}"
+        counts = tuple(record["counts"])
+        names = [name for name, expected in allowed.items() if counts == expected]
+        assert names, f"a reader saw {dict(zip(MARTS, counts, strict=True))}: neither {allowed}"
+        seen.append(names[0])
+    return seen
+
+
+def _v2_counts(daily: DailyBuild) -> tuple[int, ...]:
+    counts = mart_counts(daily.published)
+    assert counts != daily.v1_counts, "v1 and v2 cannot be told apart by their row counts"
+    return counts
+
+
+def test_daily_build_succeeds_while_a_reader_holds_the_file(daily_build: DailyBuild) -> None:
+    run = daily_build.run
+    assert run.ok, f"retention build exited {run.returncode}:\n{run.tail()}"
+    assert "4/4 publish" in run.output and "published" in run.output
+    # The reader had the file open before the build began and kept it open throughout.
+    assert daily_build.held[0]["t"] < daily_build.started
+    assert daily_build.held[-1]["t"] > daily_build.finished
+
+
+def test_reader_holding_the_file_always_sees_a_complete_warehouse(
+    daily_build: DailyBuild,
+) -> None:
+    v2 = _v2_counts(daily_build)
+    seen = _snapshots(daily_build.held, {"v1": daily_build.v1_counts, "v2": v2})
+    during = [r for r in daily_build.held if daily_build.started <= r["t"] <= daily_build.finished]
+    assert len(during) >= 10, f"only {len(during)} queries ran during the build"
+    # Its connection keeps the snapshot it opened: the old warehouse, complete, to the end.
+    assert set(seen) == {"v1"}
+
+
+def test_reconnecting_reader_sees_old_then_new_never_a_mix(daily_build: DailyBuild) -> None:
+    v2 = _v2_counts(daily_build)
+    seen = _snapshots(daily_build.fresh, {"v1": daily_build.v1_counts, "v2": v2})
+    during = [r for r in daily_build.fresh if daily_build.started <= r["t"] <= daily_build.finished]
+    assert len(during) >= 10, f"only {len(during)} queries ran during the build"
+    # v1 until the publish, v2 from then on: one switch, never back.
+    switch = seen.index("v2") if "v2" in seen else len(seen)
+    assert seen[0] == "v1" and seen[-1] == "v2"
+    assert seen == ["v1"] * switch + ["v2"] * (len(seen) - switch)
+
+
+def test_new_connection_after_publish_sees_the_new_data(
+    daily_build: DailyBuild, site: Site
+) -> None:
+    # v2's customers, counted from its files: the known ones plus those only referenced by
+    # an order or a contract (inferred). dim_customers has one row per customer.
+    ids: set[str] = set()
+    for table in ("customers", "orders", "contracts"):
+        with (site.v2_data / f"{table}.csv").open(newline="", encoding="utf-8") as handle:
+            ids |= {row["customer_id"] for row in csv.DictReader(handle)}
+    with duckdb.connect(str(daily_build.published), read_only=True) as con:
+        raw_customers = con.execute("select count(*) from raw.customers").fetchone()[0]
+        dim_customers = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
+    assert raw_customers == V2_CUSTOMERS
+    assert dim_customers == len(ids)
+    assert _leftovers(daily_build.published.parent) == []
+
+
+@pytest.mark.parametrize("case", FAILURES)
+def test_failed_build_leaves_the_published_warehouse_untouched(
+    failing_builds: dict[str, Future[dict[str, Any]]], site: Site, case: str
+) -> None:
+    result = failing_builds[case].result()
+    run, published = result["run"], result["published"]
+    if case == "killed_mid_build":
+        assert run.returncode == -signal.SIGKILL, run.tail()
+        assert "OK created sql table model" in run.output  # killed after dbt had built a model
+    else:
+        assert run.returncode == EXIT_DBT, f"exit {run.returncode}:\n{run.tail()}"
+        assert "the published warehouse" in run.output and "is unchanged" in run.output
+    assert _sha256(published) == result["before"], "the published file changed"
+    assert mart_counts(published) == site.v1_counts, "the published warehouse is not readable"
+    assert _leftovers(published.parent) == []
+
+
+# --- (c) retention publish refuses an incomplete working copy ----------------------------------
+
+
+def test_publish_refuses_a_working_copy_without_a_mart(site: Site) -> None:
+    folder = site.folder / "refuse"
+    published = copy_db(site.v1, folder / DB_NAME)
+    work = copy_db(site.v1, folder / "built.duckdb")
+    with duckdb.connect(str(work)) as con:
+        con.execute("drop table marts.mart_churn")
+    before = _sha256(published)
+    run = retention(["publish", "--db", str(published), "--from", str(work)], folder / "run")
+    assert run.returncode == EXIT_PUBLISH_REFUSED, run.output
+    assert "marts.mart_churn" in run.output
+    assert _sha256(published) == before
+    assert _leftovers(folder) == []
+
+    missing = retention(
+        ["publish", "--db", str(published), "--from", str(folder / "absent.duckdb")],
+        folder / "run",
+    )
+    assert missing.returncode == EXIT_PUBLISH_REFUSED and "no working copy" in missing.output
+    assert _sha256(published) == before
+
+
+def test_publish_replaces_the_published_file_with_a_complete_working_copy(site: Site) -> None:
+    # Control for the refusal above: the same set-up with every mart present publishes.
+    folder = site.folder / "accept"
+    published = copy_db(site.v1, folder / DB_NAME)
+    work = copy_db(site.v1, folder / "built.duckdb")
+    with duckdb.connect(str(work)) as con:
+        con.execute("create schema marker")
+        con.execute("create table marker.build as select 2 as version")
+    run = retention(["publish", "--db", str(published), "--from", str(work)], folder / "run")
+    assert run.ok, run.output
+    assert "marker.build" in relations(published)
+    assert _sha256(published) == _sha256(work)
+    assert _leftovers(folder) == []
+
+
+# --- (d) no secrets ----------------------------------------------------------------------------
+
+SENSITIVE = ("password", "passwd", "token", "secret", "api_key", "private_key", "credential")
+
+
+def _strings(node: Any, path: str = "") -> list[tuple[str, str]]:
+    if isinstance(node, dict):
+        return [item for k, v in node.items() for item in _strings(v, f"{path}.{k}")]
+    if isinstance(node, list):
+        return [item for i, v in enumerate(node) for item in _strings(v, f"{path}[{i}]")]
+    return [(path, str(node))]
+
+
+def test_profiles_take_the_database_and_anything_sensitive_from_the_environment() -> None:
+    profiles = yaml.safe_load((REPO_ROOT / "profiles.yml").read_text(encoding="utf-8"))
+    outputs = profiles["retention"]["outputs"]
+    assert outputs, "no outputs in profiles.yml"
+    for name, output in outputs.items():
+        assert "env_var('RETENTION_DB_PATH'" in output["path"], f"{name}: path not from env"
+    for path, value in _strings(profiles):
+        lowered = (path + "=" + value).lower()
+        # A sensitive-looking key or value must come from an environment variable.
+        if any(word in lowered for word in SENSITIVE):
+            assert value.strip().startswith("{{") and "env_var(" in value, f"{path}: {value!r}"
+        assert "md:" not in value.lower(), f"{path}: a MotherDuck connection string"
+
+
+def test_no_secret_files_are_tracked() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    suspicious = [
+        name
+        for name in tracked
+        if Path(name).name in (".env", ".netrc", "credentials.json")
+        or Path(name).suffix in (".pem", ".key", ".p12")
+    ]
+    assert tracked and not suspicious, suspicious
