@@ -61,7 +61,7 @@ build-test: setup $(DEMO_DATA)/.generated
 	RETENTION_DB_PATH=$(CURDIR)/$(TEST_DB) $(BIN)/dbt build
 
 pytest: setup
-	$(BIN)/pytest python_checks
+	$(BIN)/pytest python_checks -n 2 --dist loadfile
 
 validate: build-test
 	$(BIN)/retention validate --db $(TEST_DB)
