@@ -263,6 +263,7 @@ def _load_in_transaction(
         con.execute(f"create schema if not exists {SCHEMA}")
         for source in sources:
             loaded[source.table.name] = _load_table(con, source, say)
+        mark_build_state(con, "loaded")
         con.execute("commit")
     except BaseException as exc:
         _rollback(con)
@@ -272,6 +273,20 @@ def _load_in_transaction(
             ) from exc
         raise
     return loaded
+
+
+def mark_build_state(con: duckdb.DuckDBPyConnection, state: str) -> None:
+    """Record where the database is in load → build → publish (`meta.build_state`).
+
+    A load sets `loaded`; a complete, successful `dbt build` sets `built` (the on-run-end
+    hook macros/record_build_state.sql); `retention publish` publishes only a `built` copy.
+    """
+    con.execute("create schema if not exists meta")
+    con.execute(
+        "create or replace table meta.build_state as "
+        "select ? as state, current_timestamp as changed_at",
+        [state],
+    )
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

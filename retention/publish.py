@@ -98,20 +98,36 @@ def _checkpoint(path: Path) -> None:
 
 
 def _check_marts(path: Path) -> None:
+    """The copy opens, its last dbt build completed successfully, and it holds every mart."""
     try:
         with duckdb.connect(str(path), read_only=True) as con:
-            present = {
-                name
-                for (name,) in con.execute(
-                    "select table_name from information_schema.tables where table_schema = 'marts'"
-                ).fetchall()
-            }
+            present = tables_in(con, "marts")
+            state = (
+                con.execute("select state from meta.build_state").fetchone()
+                if "build_state" in tables_in(con, "meta")
+                else None
+            )
     except duckdb.Error as exc:
         raise PublishError(f"the copy of the working copy does not open: {exc}") from exc
+    if state is None or state[0] != "built":
+        found = state[0] if state else "no build recorded"
+        raise PublishError(
+            f"the working copy's last dbt build did not complete successfully ({found}): "
+            "not publishing; run a full `dbt build` on it first"
+        )
     missing = [mart for mart in MARTS if mart not in present]
     if missing:
         names = ", ".join(f"marts.{mart}" for mart in missing)
         raise PublishError(f"the working copy lacks {names}: not publishing")
+
+
+def tables_in(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    return {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = ?", [schema]
+        ).fetchall()
+    }
 
 
 def _fsync_dir(folder: Path) -> None:
