@@ -53,7 +53,7 @@ test: setup lint build-test pytest validate
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	RETENTION_DB_PATH=$(CURDIR)/target/lint.duckdb $(BIN)/sqlfluff lint models tests/generic macros --processes 2
+	RETENTION_DB_PATH=$(CURDIR)/target/lint.duckdb $(BIN)/sqlfluff lint models tests macros --processes 2
 
 build-test: setup $(DEMO_DATA)/.generated
 	mkdir -p $(TEST_DIR)
