@@ -32,29 +32,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from retention.contract import TABLES
+from retention.publish import MARTS as PUBLISHED_MARTS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DB_NAME = "warehouse.duckdb"
 
-# SPEC section 8: the marts BI reads.
-MARTS = (
-    "dim_customers",
-    "fct_customer_months",
-    "fct_periods",
-    "fct_cohorts",
-    "mart_repeat_purchase",
-    "mart_clv",
-    "mart_churn",
-)
-RAW_TABLES = (
-    "customers",
-    "orders",
-    "contracts",
-    "cancellations",
-    "nps_responses",
-    "retention_actions",
-    "marketing_spend",
-)
+# SPEC section 8: the marts BI reads; section 5: the raw tables.
+MARTS = PUBLISHED_MARTS
+RAW_TABLES = tuple(TABLES)
 # One statement, so one snapshot: the row count of every mart.
 MART_COUNTS_SQL = "select " + ", ".join(f"(select count(*) from marts.{m})" for m in MARTS)
 
