@@ -1,20 +1,51 @@
 {#- The shape every base model shares: read one raw table, keep each raw column as
-    raw_<column> (the checks compare raw text with its parsed value), the whole row as text,
-    the parsed columns, and the row's rejection_reason (null = the row is staged).
+    raw_<column> (the checks compare raw text with its parsed value), the parsed columns,
+    the row's rejection_reason (null = the row is staged) and, for a rejected row, the
+    whole raw row as text.
 
     parsed_columns: [[name, sql expression on the source columns], ...]
     checks: [[condition on raw_<column> and parsed names, reason], ...] in priority order;
             de-duplication on key_columns comes after the checks named before it
-            (missing keys) and before the rest. -#}
-{% macro base_model(source_table, raw_columns, parsed_columns, key_columns, key_checks, checks) -%}
+            (missing keys) and before the rest.
 
-with source as (
+    Cost: the raw table is read twice (once to find the keys held by more than one row)
+    and nothing is sorted except the rows of those keys. Ranking every row by its text,
+    and rendering every row as JSON, made this the slowest step of the build at scale;
+    the row text is now rendered only for the rows that need it (duplicates, rejects). -#}
+{% macro base_model(source_table, raw_columns, parsed_columns, key_columns, key_checks, checks) -%}
+{%- set key_expressions = {} -%}
+{%- for name, expression in parsed_columns if name in key_columns -%}
+    {%- do key_expressions.update({name: expression}) -%}
+{%- endfor -%}
+{%- set carried_columns = parsed_columns | map('first') | list -%}
+{%- for column in raw_columns -%}
+    {%- do carried_columns.append('raw_' ~ column) -%}
+{%- endfor -%}
+{%- do carried_columns.extend(['_loaded_at', 'raw_record']) -%}
+
+with source as {{ not_materialized() }} (
 
     select * from {{ source('shop', source_table) }}
 
 ),
 
-parsed as (
+duplicate_keys as (
+
+    {#- The keys held by more than one raw row (in clean data: none). #}
+    select
+        {%- for column in key_columns %}
+        {{ key_expressions[column] }} as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from source
+    group by
+        {%- for column in key_columns %}
+        {{ key_expressions[column] }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    having count(*) > 1
+
+),
+
+parsed as {{ not_materialized() }} (
 
     select
         {%- for name, expression in parsed_columns %}
@@ -24,17 +55,34 @@ parsed as (
         source.{{ column }} as raw_{{ column }},
         {%- endfor %}
         {{ parse_timestamp('source._loaded_at') }} as _loaded_at,
-        {{ row_as_text('source') }} as raw_row
+        {{ row_record('source') }} as raw_record,
+        duplicate_keys.{{ key_columns[0] }} is not null as has_duplicate_key
     from source
+    left join duplicate_keys
+        on
+            {%- for column in key_columns %}
+            {{ 'and ' if not loop.first }}{{ key_expressions[column] }} = duplicate_keys.{{ column }}
+            {%- endfor %}
 
 ),
 
 deduplicated as (
 
     select
-        *,
-        {{ duplicate_reason(key_columns) }} as duplicate_reason
+        {%- for column in carried_columns %}
+        {{ column }},
+        {%- endfor %}
+        cast(null as {{ dbt.type_string() }}) as duplicate_reason
     from parsed
+    where not has_duplicate_key
+    union all
+    select
+        {%- for column in carried_columns %}
+        {{ column }},
+        {%- endfor %}
+        {{ duplicate_reason(key_columns, row_as_text('raw_record')) }} as duplicate_reason
+    from parsed
+    where has_duplicate_key
 
 ),
 
@@ -58,7 +106,7 @@ final as (
         {{ name }},
         {%- endfor %}
         _loaded_at,
-        raw_row,
+        case when rejection_reason is not null then {{ row_as_text('raw_record') }} end as raw_row,
         rejection_reason
     from checked
 

@@ -61,3 +61,13 @@
     {#- A cast that yields null instead of failing (dbt.safe_cast is a plain cast on duckdb). -#}
     try_cast({{ expression }} as {{ type }})
 {%- endmacro %}
+
+{% macro row_record(relation_alias) -%}
+    {{ return(adapter.dispatch('row_record', 'retention')(relation_alias)) }}
+{%- endmacro %}
+
+{% macro default__row_record(relation_alias) -%}
+    {#- The whole row of a relation as one (struct) value, rendered as text by row_as_text
+        only where it is needed. -#}
+    {{ relation_alias }}
+{%- endmacro %}

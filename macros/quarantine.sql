@@ -35,16 +35,17 @@
 
 {#- De-duplication: among rows sharing a key the latest _loaded_at wins (ties: the first
     by row text, so the choice is deterministic). The losers are quarantined as an exact
-    duplicate of the winner or as superseded by a later load. -#}
-{% macro duplicate_reason(key_columns) -%}
+    duplicate of the winner or as superseded by a later load. `row_text` is the SQL
+    expression of the row's text. -#}
+{% macro duplicate_reason(key_columns, row_text) -%}
     case
         when row_number() over (
             partition by {{ key_columns | join(', ') }}
-            order by _loaded_at desc nulls last, raw_row
+            order by _loaded_at desc nulls last, {{ row_text }}
         ) = 1 then null
-        when raw_row = first_value(raw_row) over (
+        when {{ row_text }} = first_value({{ row_text }}) over (
             partition by {{ key_columns | join(', ') }}
-            order by _loaded_at desc nulls last, raw_row
+            order by _loaded_at desc nulls last, {{ row_text }}
         ) then 'duplicate_row'
         else 'superseded_by_later_load'
     end
