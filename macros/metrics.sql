@@ -81,3 +81,20 @@
         need double precision (the checks compare to 1e-9). -#}
     double
 {%- endmacro %}
+
+{% macro sum_float(expression) -%}
+    {{ return(adapter.dispatch('sum_float', 'retention')(expression)) }}
+{%- endmacro %}
+
+{% macro default__sum_float(expression) -%}
+    sum({{ expression }})
+{%- endmacro %}
+
+{% macro duckdb__sum_float(expression) -%}
+    {#- A sum of doubles (MRR, recognised revenue) over up to millions of rows. A plain
+        sum's rounding error grows with the row count (at a million customers the MRR
+        identities of fct_periods drifted by more than 1e-6) and depends on the order in
+        which a parallel aggregate meets the rows; compensated summation is accurate to the
+        last digits whatever the order. -#}
+    fsum({{ expression }})
+{%- endmacro %}

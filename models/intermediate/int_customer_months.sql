@@ -23,7 +23,11 @@ purchases as (
 
 calendar as (
 
-    select * from {{ ref('int_calendar_months') }}
+    select
+        *,
+        -- The start state's day: the month's first day − 1.
+        {{ add_days('month_start', -1) }} as start_state_date
+    from {{ ref('int_calendar_months') }}
 
 ),
 
@@ -55,16 +59,22 @@ grid as (
 
 spell_months as (
 
+    {#- The spells that touch the month or the day before it (the start state's day). The
+        start state is read here rather than from the previous month's row: a window over
+        every customer-month costs far more than this join. -#}
     select
         spells.customer_id,
         spells.basis,
         calendar.month_start,
+        {{ dbt.bool_or('calendar.start_state_date between spells.spell_start_date and spells.spell_end_date') }}
+            as is_active_start,
         {{ dbt.bool_or('calendar.month_end_date between spells.spell_start_date and spells.spell_end_date') }}
-            as is_active_end
+            as is_active_end,
+        {{ dbt.bool_or('spells.spell_end_date >= calendar.month_start') }} as is_active_in_month
     from spells
     inner join calendar
         on
-            spells.spell_end_date >= calendar.month_start
+            spells.spell_end_date >= calendar.start_state_date
             and spells.spell_start_date <= calendar.month_end_date
     group by spells.customer_id, spells.basis, calendar.month_start
 
@@ -72,17 +82,27 @@ spell_months as (
 
 segment_months as (
 
+    {#- Likewise the segments that touch the month or the day before it: the carried value
+        on that day is the start MRR state (a segment that only touches the day before adds
+        0 covered days). -#}
     select
         segments.customer_id,
         calendar.month_start,
         sum(
-            segments.covered_arr * (
+            segments.covered_arr * greatest(
                 {{ days_between(
                     'greatest(segments.segment_start_date, calendar.month_start)',
                     'least(segments.segment_end_date, calendar.month_end_date)'
-                ) }} + 1
+                ) }} + 1,
+                0
             )
         ) as covered_arr_days,
+        max(
+            case
+                when calendar.start_state_date between segments.segment_start_date and segments.segment_end_date
+                    then segments.carried_arr
+            end
+        ) as arr_start,
         max(
             case
                 when calendar.month_end_date between segments.segment_start_date and segments.segment_end_date
@@ -92,7 +112,7 @@ segment_months as (
     from segments
     inner join calendar
         on
-            segments.segment_end_date >= calendar.month_start
+            segments.segment_end_date >= calendar.start_state_date
             and segments.segment_start_date <= calendar.month_end_date
     group by segments.customer_id, calendar.month_start
 
@@ -110,8 +130,10 @@ purchase_months as (
 
 ),
 
-joined as (
+final as (
 
+    {#- The grid starts at the first active month, before which nobody is active: the
+        first month's start state is inactive with no MRR. -#}
     select
         grid.customer_id,
         grid.basis,
@@ -119,15 +141,17 @@ joined as (
         grid.month_end_date,
         grid.is_complete_month,
         grid.first_active_date,
-        spell_months.customer_id is not null as is_active_in_month,
         coalesce(spell_months.is_active_end, false) as is_active_end,
+        coalesce(spell_months.is_active_in_month, false) as is_active_in_month,
         case when grid.basis = 'contract' then coalesce(segment_months.arr_end, 0) end as arr_end,
         case when grid.basis = 'order' then coalesce(purchase_months.purchases, 0) end as purchases,
         case when grid.basis = 'order' then coalesce(purchase_months.net_revenue, 0) end as net_revenue,
         case
             when grid.basis = 'contract'
                 then coalesce({{ daily_recognised_revenue('segment_months.covered_arr_days') }}, 0)
-        end as recognised_contract_revenue
+        end as recognised_contract_revenue,
+        coalesce(spell_months.is_active_start, false) as is_active_start,
+        case when grid.basis = 'contract' then coalesce(segment_months.arr_start, 0) end as arr_start
     from grid
     left join spell_months
         on
@@ -144,35 +168,6 @@ joined as (
             grid.customer_id = purchase_months.customer_id
             and grid.month_start = purchase_months.month_start
             and grid.basis = 'order'
-
-),
-
-final as (
-
-    select
-        customer_id,
-        basis,
-        month_start,
-        month_end_date,
-        is_complete_month,
-        first_active_date,
-        is_active_end,
-        is_active_in_month,
-        arr_end,
-        purchases,
-        net_revenue,
-        recognised_contract_revenue,
-        -- The state on the month's first day − 1 is the previous month's end state; the
-        -- grid starts at the first active month, before which nobody is active.
-        coalesce(
-            lag(is_active_end) over (partition by customer_id, basis order by month_start),
-            false
-        ) as is_active_start,
-        case
-            when basis = 'contract'
-                then coalesce(lag(arr_end) over (partition by customer_id, basis order by month_start), 0)
-        end as arr_start
-    from joined
 
 )
 

@@ -1,49 +1,52 @@
 {#- One row per customer, basis, period grain and period from the customer's first active
     period through A's: start state (on the period's first day − 1), end state (on
     min(period end, A)), the lifecycle and the MRR movement (SPEC 7). Built from the
-    customer months: a quarter's or year's start state is its first month's, its end state
-    its last month's. This is the one place the lifecycle and MRR movements are derived. -#}
-with customer_months as (
+    customer months: a month is its own period; a quarter's or year's start state is its
+    first month's, its end state its last month's. This is the one place the lifecycle
+    and MRR movements are derived. -#}
+with customer_months as {{ not_materialized() }} (
 
     select * from {{ ref('int_customer_months') }}
 
 ),
 
-grains as (
+month_periods as (
 
-    select 'month' as period_grain
-    union all
-    select 'quarter' as period_grain
-    union all
-    select 'year' as period_grain
-
-),
-
-months_in_periods as (
-
-    select
-        customer_months.*,
-        grains.period_grain,
-        case grains.period_grain
-            when 'month' then customer_months.month_start
-            when 'quarter' then {{ period_start('quarter', 'customer_months.month_start') }}
-            else {{ period_start('year', 'customer_months.month_start') }}
-        end as period_start
-    from customer_months
-    cross join grains
-
-),
-
-periods as (
-
+    {#- A month is its own period: no aggregation. -#}
     select
         customer_id,
         basis,
-        period_grain,
-        period_start,
+        'month' as period_grain,
+        month_start as period_start,
+        month_end_date as period_end_date,
+        is_complete_month as is_complete_period,
+        first_active_date,
+        is_active_start,
+        is_active_end,
+        is_active_in_month as is_active_in_period,
+        arr_start,
+        arr_end,
+        purchases,
+        net_revenue,
+        recognised_contract_revenue
+    from customer_months
+
+),
+
+{% for grain in ['quarter', 'year'] %}
+{{ grain }}_periods as (
+
+    {#- A quarter's (year's) start state is its first month's, its end state its last
+        month's: on the grid, which stops at A's month. -#}
+    select
+        customer_id,
+        basis,
+        '{{ grain }}' as period_grain,
+        {{ period_start(grain, 'month_start') }} as period_start,
         max(month_end_date) as period_end_date,
-        -- The grid stops at A's month: a period is complete when its own last day is reached.
-        {{ period_end('period_grain', 'period_start') }} = max(month_end_date) as is_complete_period,
+        -- Complete when the period's own last day is reached.
+        {{ period_end("'" ~ grain ~ "'", period_start(grain, 'month_start')) }} = max(month_end_date)
+            as is_complete_period,
         min(first_active_date) as first_active_date,
         {{ value_at_first('is_active_start', 'month_start') }} as is_active_start,
         {{ value_at_last('is_active_end', 'month_start') }} as is_active_end,
@@ -52,9 +55,19 @@ periods as (
         {{ value_at_last('arr_end', 'month_start') }} as arr_end,
         sum(purchases) as purchases,
         sum(net_revenue) as net_revenue,
-        sum(recognised_contract_revenue) as recognised_contract_revenue
-    from months_in_periods
-    group by customer_id, basis, period_grain, period_start
+        {{ sum_float('recognised_contract_revenue') }} as recognised_contract_revenue
+    from customer_months
+    group by customer_id, basis, {{ period_start(grain, 'month_start') }}
+
+),
+{% endfor %}
+periods as (
+
+    select * from month_periods
+    union all
+    select * from quarter_periods
+    union all
+    select * from year_periods
 
 ),
 

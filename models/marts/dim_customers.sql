@@ -93,7 +93,7 @@ current_mrr as (
     {#- MRR on A: the segment containing A (on a bridged gap day the carried value). -#}
     select
         arr_segments.customer_id,
-        sum({{ arr_to_mrr('arr_segments.carried_arr') }}) as current_mrr
+        {{ sum_float(arr_to_mrr('arr_segments.carried_arr')) }} as current_mrr
     from arr_segments
     inner join params
         on params.as_of_date between arr_segments.segment_start_date and arr_segments.segment_end_date
@@ -126,7 +126,7 @@ contract_revenue as (
 
     select
         customer_id,
-        sum(recognised_contract_revenue) as lifetime_contract_revenue
+        {{ sum_float('recognised_contract_revenue') }} as lifetime_contract_revenue
     from customer_months
     group by customer_id
 

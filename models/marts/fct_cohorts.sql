@@ -41,7 +41,7 @@ cohort_months as (
         min(cast(is_complete_month as integer)) = 1 as is_complete,
         count(*) as cohort_size,
         count(case when is_active then 1 end) as active_customers,
-        sum(revenue) as revenue
+        {{ sum_float('revenue') }} as revenue
     from cohort_members
     group by basis, cohort_month, activity_month
 

@@ -3,7 +3,7 @@
     lifecycle on each basis (SPEC 8). The two bases are the month rows of
     int_customer_periods side by side; a month before a basis' first active month is
     `inactive` on that basis. -#}
-with customer_periods as (
+with customer_periods as {{ not_materialized() }} (
 
     select * from {{ ref('int_customer_periods') }}
     where period_grain = 'month'

@@ -87,12 +87,12 @@ counts as (
         count(case when purchases > 0 then 1 end) as purchasing_customers,
         count(case when purchases > 0 and is_active_before then 1 end) as returning_customers,
         sum(net_revenue) as net_revenue,
-        sum(mrr_start) as mrr_start,
-        sum(mrr_end) as mrr_end,
+        {{ sum_float('mrr_start') }} as mrr_start,
+        {{ sum_float('mrr_end') }} as mrr_end,
         {%- for kind in ['new', 'reactivation', 'expansion', 'contraction', 'churned'] %}
-        sum({{ kind }}_mrr) as {{ kind }}_mrr,
+        {{ sum_float(kind ~ '_mrr') }} as {{ kind }}_mrr,
         {%- endfor %}
-        sum(recognised_contract_revenue) as recognised_contract_revenue
+        {{ sum_float('recognised_contract_revenue') }} as recognised_contract_revenue
     from customer_periods
     group by basis, period_grain, period_start
 

@@ -53,7 +53,7 @@ grouped as (
         reason_code,
         is_retainable,
         count(*) as churned_customers,
-        sum(churned_mrr) as churned_mrr
+        {{ sum_float('churned_mrr') }} as churned_mrr
     from attributed
     group by basis, period_grain, period_start, churn_type, reason_code, is_retainable
 

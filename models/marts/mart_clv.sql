@@ -136,7 +136,7 @@ segment_counts as (
         count(case when is_order_active_year_before and not is_order_active_on_as_of then 1 end)
             as order_churned_customers,
         count(case when is_contract_active_on_as_of then 1 end) as contract_active_customers,
-        sum(current_mrr) as mrr,
+        {{ sum_float('current_mrr') }} as mrr,
         count(case when is_contract_active_year_before then 1 end) as contract_active_start_customers,
         count(case when is_contract_active_year_before and not is_contract_active_on_as_of then 1 end)
             as contract_churned_customers,
