@@ -1,0 +1,709 @@
+"""`retention bench`: time the warehouse at growing data sizes, against a pandas notebook.
+
+For each scale (customers; default 10k, 100k and 1M) the benchmark
+
+1. generates the synthetic data set as Parquet (`retention generate --format parquet`, seed
+   42) into ``.cache/bench/<N>/data``, or reuses it when the generator has not changed since;
+   it also keeps ``data_before``: the same files without the last nightly load (the rows whose
+   ``_loaded_at`` falls on the last load day), for the incremental build;
+2. times, as separate processes, with the peak RSS of each process tree (sampled every 0.2 s):
+   - ``load``: `retention load` of the data into a new database file;
+   - ``dbt_run``: a full build of the models (and the seed they read), `--full-refresh`;
+   - ``dbt_test``: `dbt test` (every data test; unit tests are left out, they do not read the
+     data and run in `make test`);
+   - ``incremental_run`` and ``incremental_test``: in a second database built from
+     ``data_before``, the full data is loaded (one more day) and the models are built and
+     tested again, as the daily job does; the incremental marts must equal the full build's;
+   - ``validate``: `retention validate` (Great Expectations) on the full build;
+   - ``pandas``: `python_checks/pandas_baseline.py`, the notebook an analyst would write
+     instead; its numbers must equal the marts (monthly order churn, the order cohort
+     matrix, repeat purchase rates, the seed-formula CLV of all customers);
+3. repeats this ``--runs`` times and reports the median of each step.
+
+It prints a table and writes every measurement as JSON (``--out``). The machine is whatever
+it runs on: other processes running at the same time slow it down, so quote medians.
+Exit status 1 when a check fails (pandas numbers or incremental marts differ).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psutil
+
+from retention.contract import TABLES
+from retention.paths import REPO_ROOT
+
+DEFAULT_SCALES = (10_000, 100_000, 1_000_000)
+SEED = 42
+CACHE_DIR = REPO_ROOT / ".cache" / "bench"
+PANDAS_SCRIPT = REPO_ROOT / "python_checks" / "pandas_baseline.py"
+SAMPLE_SECONDS = 0.2
+STAMP = "_bench.json"
+MARTS_SCHEMA = "marts"
+FLOAT_TOLERANCE = 1e-9  # relative; doubles summed in another order differ in the last digits
+# `dbt run` of the models, with the seed they read: a build of those two resource types.
+MODELS = ("build", "--resource-type", "seed", "--resource-type", "model")
+STEPS = (
+    "load",
+    "dbt_run",
+    "dbt_test",
+    "incremental_run",
+    "incremental_test",
+    "validate",
+    "pandas",
+)
+
+
+# --- measuring a process tree ----------------------------------------------------------------
+
+
+@dataclass
+class Measurement:
+    seconds: float
+    peak_rss_mb: float
+    cpu_seconds: float
+    returncode: int
+    output: str = field(repr=False, default="")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seconds": round(self.seconds, 2),
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "cpu_seconds": round(self.cpu_seconds, 2),
+        }
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    total = 0
+    for member in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):  # exited between listing and reading
+            total += member.memory_info().rss
+    return total
+
+
+def measure(command: list[str], env: dict[str, str] | None = None) -> Measurement:
+    """Run `command` to completion; wall time, peak RSS of its process tree, CPU seconds."""
+    usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        try:
+            process = psutil.Process(child.pid)
+        except psutil.Error:
+            return
+        while not done.is_set():
+            try:
+                peak = max(peak, _tree_rss(process))
+            except psutil.Error:
+                return
+            done.wait(SAMPLE_SECONDS)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output, _ = child.communicate()
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    usage_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (usage_after.ru_utime - usage_before.ru_utime) + (
+        usage_after.ru_stime - usage_before.ru_stime
+    )
+    return Measurement(seconds, peak / 2**20, cpu, child.returncode, output)
+
+
+def _checked(name: str, result: Measurement) -> Measurement:
+    if result.returncode != 0:
+        tail = "\n".join(result.output.splitlines()[-40:])
+        raise BenchError(f"{name} failed (exit {result.returncode}):\n{tail}")
+    return result
+
+
+class BenchError(Exception):
+    """A step of the benchmark failed; the message holds the end of its output."""
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def retention_command(*args: str) -> list[str]:
+    return [_bin("retention"), *args]
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where one scale's benchmark keeps its data, databases and dbt artifacts."""
+
+    root: Path
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def data_before(self) -> Path:
+        return self.root / "data_before"
+
+    @property
+    def work(self) -> Path:
+        return self.root / "work"
+
+    def db(self, name: str) -> Path:
+        return self.work / f"{name}.duckdb"
+
+    def dbt(self, db: Path, *args: str) -> tuple[list[str], dict[str, str]]:
+        """A dbt command on `db`, with target and log paths of its own (the same from run
+        to run, so that dbt's partial parsing works as it does for a daily job)."""
+        command = [
+            _bin("dbt"),
+            *args,
+            "--project-dir",
+            str(REPO_ROOT),
+            "--profiles-dir",
+            str(REPO_ROOT),
+            "--target-path",
+            str(self.work / f"target-{db.stem}"),
+            "--log-path",
+            str(self.work / f"logs-{db.stem}"),
+        ]
+        env = {"RETENTION_DB_PATH": str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        return command, env
+
+
+def _remove_db(path: Path) -> None:
+    for candidate in (path, path.with_name(path.name + ".wal")):
+        candidate.unlink(missing_ok=True)
+
+
+# --- data sets -------------------------------------------------------------------------------
+
+
+def _generator_fingerprint() -> str:
+    source = (REPO_ROOT / "retention" / "generate.py").read_bytes()
+    return hashlib.sha256(source).hexdigest()[:16]
+
+
+def ensure_data(ws: Workspace, customers: int, say) -> dict[str, Any]:
+    """Generate the data set (or reuse it) and derive `data_before`; return the stamp."""
+    stamp_path = ws.root / STAMP
+    wanted = {"customers": customers, "seed": SEED, "generator": _generator_fingerprint()}
+    if stamp_path.exists():
+        stamp = json.loads(stamp_path.read_text(encoding="utf-8"))
+        if {k: stamp.get(k) for k in wanted} == wanted and ws.data_before.is_dir():
+            say(f"  reusing the data set in {ws.data}")
+            return {**stamp, "generated_now": False}
+    for folder in (ws.data, ws.data_before):
+        shutil.rmtree(folder, ignore_errors=True)
+    stamp_path.unlink(missing_ok=True)
+    ws.root.mkdir(parents=True, exist_ok=True)
+    say(f"  generating {customers:,} customers into {ws.data}")
+    generated = _checked(
+        "retention generate",
+        measure(
+            retention_command(
+                "generate",
+                "--out",
+                str(ws.data),
+                "--customers",
+                str(customers),
+                "--seed",
+                str(SEED),
+                "--format",
+                "parquet",
+            )
+        ),
+    )
+    cutoff = _write_data_before(ws.data, ws.data_before)
+    stamp = {
+        **wanted,
+        "generate": generated.as_dict(),
+        "rows": _parquet_rows(ws.data),
+        "rows_before": _parquet_rows(ws.data_before),
+        "before_cutoff": cutoff,
+    }
+    stamp_path.write_text(json.dumps(stamp, indent=1), encoding="utf-8")
+    return {**stamp, "generated_now": True}
+
+
+def _parquet_rows(folder: Path) -> dict[str, int]:
+    with duckdb.connect() as con:
+        return {
+            path.stem: con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchone()[
+                0
+            ]
+            for path in sorted(folder.glob("*.parquet"))
+        }
+
+
+def _write_data_before(data: Path, before: Path) -> str:
+    """The data set as it was one nightly load earlier: without the rows loaded on the last
+    load day. Returns that day (rows loaded from it on are left out)."""
+    before.mkdir(parents=True, exist_ok=True)
+    files = sorted(data.glob("*.parquet"))
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        loaded = " union all ".join(
+            f"select max(try_cast(_loaded_at as timestamptz)) as loaded_at "
+            f"from read_parquet('{path}')"
+            for path in files
+        )
+        cutoff = con.execute(
+            f"select cast(date_trunc('day', max(loaded_at)) as timestamptz) from ({loaded})"
+        ).fetchone()[0]
+        for path in files:
+            con.execute(
+                f"copy (select * from read_parquet('{path}') "
+                "where try_cast(_loaded_at as timestamptz) < ? or _loaded_at is null) "
+                f"to '{before / path.name}' (format parquet)",
+                [cutoff],
+            )
+    return cutoff.isoformat()
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def _close(expected: Any, actual: Any) -> bool:
+    if expected is None or actual is None:
+        return expected is None and actual is None
+    if isinstance(expected, float) or isinstance(actual, float):
+        return math.isclose(float(expected), float(actual), rel_tol=FLOAT_TOLERANCE, abs_tol=1e-12)
+    return expected == actual
+
+
+def _table_rows(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[list[str], list[tuple]]:
+    """Every row of a relation, sorted by its non-float columns then the floats."""
+    described = con.execute(f"describe {relation}").fetchall()
+    names = [row[0] for row in described]
+    exact = [row[0] for row in described if row[1] not in ("DOUBLE", "FLOAT")]
+    floats = [row[0] for row in described if row[1] in ("DOUBLE", "FLOAT")]
+    order = ", ".join(f'"{c}" nulls first' for c in exact + floats)
+    rows = con.execute(f"select * from {relation} order by {order}").fetchall()
+    return names, rows
+
+
+def compare_marts(expected_db: Path, actual_db: Path, limit: int = 10) -> list[str]:
+    """The differences between the marts of two warehouses: row counts, then rows compared
+    column by column (doubles within a relative 1e-9: sums taken in another order differ in
+    their last digits). Empty when they are equal, row for row."""
+    problems: list[str] = []
+    with (
+        duckdb.connect(str(expected_db), read_only=True) as left,
+        duckdb.connect(str(actual_db), read_only=True) as right,
+    ):
+        marts = [
+            row[0]
+            for row in left.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = ? order by table_name",
+                [MARTS_SCHEMA],
+            ).fetchall()
+        ]
+        for mart in marts:
+            relation = f"{MARTS_SCHEMA}.{mart}"
+            names, expected = _table_rows(left, relation)
+            _, actual = _table_rows(right, relation)
+            if len(expected) != len(actual):
+                problems.append(f"{mart}: {len(expected)} rows expected, {len(actual)} actual")
+                continue
+            for want, got in zip(expected, actual, strict=True):
+                differing = [
+                    f"{name} {w!r} != {g!r}"
+                    for name, w, g in zip(names, want, got, strict=True)
+                    if not _close(w, g)
+                ]
+                if differing:
+                    problems.append(f"{mart}: row {want[:3]}...: {'; '.join(differing[:4])}")
+                    if len(problems) >= limit:
+                        return problems
+    return problems
+
+
+def compare_with_pandas(numbers: dict[str, Any], db: Path, limit: int = 10) -> list[str]:
+    """Where the pandas notebook's numbers differ from the marts (empty: none)."""
+    problems: list[str] = []
+
+    def check(label: str, expected: dict[str, Any], actual: dict[str, Any] | None) -> None:
+        if actual is None:
+            problems.append(f"{label}: no row in the marts")
+            return
+        for key, value in expected.items():
+            if not _close(value, actual.get(key)):
+                problems.append(f"{label}: {key} pandas {value!r}, marts {actual.get(key)!r}")
+
+    def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+        cursor = con.execute(sql)
+        names = [column[0] for column in cursor.description]
+        return [
+            {n: (str(v) if isinstance(v, dt.date) else v) for n, v in zip(names, row, strict=True)}
+            for row in cursor.fetchall()
+        ]
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        as_of = str(
+            con.execute("select as_of_date from intermediate.int_reporting_params").fetchone()[0]
+        )
+        if as_of != numbers["as_of_date"]:
+            problems.append(f"as_of_date: pandas {numbers['as_of_date']}, marts {as_of}")
+        churn = {
+            r["period_start"]: r
+            for r in rows(
+                con,
+                "select period_start, customers_start, churned, churn_rate from marts.fct_periods "
+                "where basis = 'order' and period_grain = 'month'",
+            )
+        }
+        if len(churn) != len(numbers["monthly_churn"]):
+            problems.append(
+                f"monthly churn: {len(numbers['monthly_churn'])} months in pandas, "
+                f"{len(churn)} in fct_periods"
+            )
+        for month in numbers["monthly_churn"]:
+            label = f"monthly churn {month['month']}"
+            check(
+                label, {k: v for k, v in month.items() if k != "month"}, churn.get(month["month"])
+            )
+
+        cohorts = {
+            (r["cohort_month"], r["months_since_cohort"]): r
+            for r in rows(
+                con,
+                "select cohort_month, months_since_cohort, cohort_size, active_customers, "
+                "retention_rate from marts.fct_cohorts "
+                "where basis = 'order' and active_customers > 0",
+            )
+        }
+        if len(cohorts) != len(numbers["cohorts"]):
+            problems.append(
+                f"cohort matrix: {len(numbers['cohorts'])} non-empty cells in pandas, "
+                f"{len(cohorts)} in fct_cohorts"
+            )
+        for cell in numbers["cohorts"]:
+            key = (cell["cohort_month"], cell["months_since_cohort"])
+            expected = {
+                k: v for k, v in cell.items() if k not in ("cohort_month", "months_since_cohort")
+            }
+            check(f"cohort {key}", expected, cohorts.get(key))
+
+        repeat = {
+            r["first_purchase_month"]: r
+            for r in rows(
+                con,
+                "select first_purchase_month, customers, repeat_customers, repeat_purchase_rate "
+                "from marts.mart_repeat_purchase",
+            )
+        }
+        if len(repeat) != len(numbers["repeat_purchase"]):
+            problems.append(
+                f"repeat purchase: {len(numbers['repeat_purchase'])} months in pandas, "
+                f"{len(repeat)} in mart_repeat_purchase"
+            )
+        for month in numbers["repeat_purchase"]:
+            expected = {k: v for k, v in month.items() if k != "first_purchase_month"}
+            check(
+                f"repeat {month['first_purchase_month']}",
+                expected,
+                repeat.get(month["first_purchase_month"]),
+            )
+
+        clv = rows(
+            con,
+            "select average_order_value, purchase_frequency, annual_churn_rate, "
+            "expected_lifespan_years, clv from marts.mart_clv where segment_type = 'all'",
+        )
+        check("clv (all customers)", numbers["clv"], clv[0] if clv else None)
+    return problems[:limit]
+
+
+# --- one scale -------------------------------------------------------------------------------
+
+
+def _raw_counts(db: Path) -> dict[str, int]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {
+            name: con.execute(f"select count(*) from raw.{name}").fetchone()[0] for name in TABLES
+        }
+
+
+def bench_scale(customers: int, runs: int, say) -> dict[str, Any]:
+    ws = Workspace(CACHE_DIR / str(customers))
+    stamp = ensure_data(ws, customers, say)
+    ws.work.mkdir(parents=True, exist_ok=True)
+    full_db, incremental_db = ws.db("full"), ws.db("incremental")
+    measurements: dict[str, list[Measurement]] = {step: [] for step in STEPS}
+    checks: dict[str, Any] = {}
+
+    def step(name: str, command: list[str], env: dict[str, str] | None = None) -> Measurement:
+        result = _checked(name, measure(command, env))
+        measurements[name].append(result)
+        say(
+            f"    {name:<17} {result.seconds:8.1f} s  {result.peak_rss_mb / 1024:6.2f} GiB"
+            f"  (cpu {result.cpu_seconds:.0f} s)"
+        )
+        return result
+
+    for run in range(1, runs + 1):
+        say(f"  run {run}/{runs}")
+        # The full build.
+        _remove_db(full_db)
+        step("load", retention_command("load", str(ws.data), "--db", str(full_db)))
+        step("dbt_run", *ws.dbt(full_db, *MODELS, "--full-refresh"))
+        step("dbt_test", *ws.dbt(full_db, "test", "--exclude-resource-type", "unit_test"))
+        step("validate", retention_command("validate", "--db", str(full_db)))
+        numbers_path = ws.work / "pandas_numbers.json"
+        step(
+            "pandas", [sys.executable, str(PANDAS_SCRIPT), str(ws.data), "--out", str(numbers_path)]
+        )
+        if run == 1:
+            numbers = json.loads(numbers_path.read_text(encoding="utf-8"))
+            checks["pandas_equals_marts"] = compare_with_pandas(numbers, full_db)
+            checks["volumes"] = _raw_counts(full_db)
+
+        # The day before, built in full (not timed), then one more day built incrementally.
+        _remove_db(incremental_db)
+        _checked(
+            "load (day before)",
+            measure(retention_command("load", str(ws.data_before), "--db", str(incremental_db))),
+        )
+        _checked(
+            "dbt build (day before)",
+            measure(
+                *ws.dbt(
+                    incremental_db,
+                    "build",
+                    "--full-refresh",
+                    "--exclude-resource-type",
+                    "unit_test",
+                )
+            ),
+        )
+        _checked(
+            "load (one more day)",
+            measure(retention_command("load", str(ws.data), "--db", str(incremental_db))),
+        )
+        step("incremental_run", *ws.dbt(incremental_db, *MODELS))
+        step(
+            "incremental_test",
+            *ws.dbt(incremental_db, "test", "--exclude-resource-type", "unit_test"),
+        )
+        if run == 1:
+            checks["incremental_equals_full"] = compare_marts(full_db, incremental_db)
+
+    summary = {
+        name: {
+            "median_seconds": round(statistics.median(m.seconds for m in values), 2),
+            "median_peak_rss_mb": round(statistics.median(m.peak_rss_mb for m in values), 1),
+            "runs": [m.as_dict() for m in values],
+        }
+        for name, values in measurements.items()
+        if values
+    }
+    return {
+        "customers": customers,
+        "data": {k: v for k, v in stamp.items() if k not in ("customers", "seed")},
+        "steps": summary,
+        "checks": checks,
+    }
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def derived(scale: dict[str, Any]) -> dict[str, float]:
+    steps = scale["steps"]
+
+    def s(name: str) -> float:
+        return steps[name]["median_seconds"]
+
+    full = s("dbt_run") + s("dbt_test")
+    incremental = s("incremental_run") + s("incremental_test")
+    return {
+        "dbt_build_seconds": round(full, 2),
+        "dbt_build_peak_rss_mb": max(
+            steps["dbt_run"]["median_peak_rss_mb"], steps["dbt_test"]["median_peak_rss_mb"]
+        ),
+        "incremental_build_seconds": round(incremental, 2),
+        "incremental_share_of_full": round(incremental / full, 3),
+        "pandas_over_dbt_build": round(s("pandas") / full, 2),
+    }
+
+
+def _label(customers: int) -> str:
+    if customers % 1_000_000 == 0:
+        return f"{customers // 1_000_000}M"
+    if customers % 1_000 == 0:
+        return f"{customers // 1_000}k"
+    return str(customers)
+
+
+def render(results: dict[str, Any]) -> str:
+    scales = results["scales"]
+    labels = [_label(s["customers"]) for s in scales]
+    width = 20
+    lines = [
+        "step".ljust(22) + "".join(label.rjust(width) for label in labels),
+        "-" * (22 + width * len(labels)),
+    ]
+    rows = [
+        ("load", "load"),
+        ("dbt_run", "dbt run (models)"),
+        ("dbt_test", "dbt test"),
+        ("incremental_run", "incr. run (+1 day)"),
+        ("incremental_test", "incr. test"),
+        ("validate", "retention validate"),
+        ("pandas", "pandas notebook"),
+    ]
+    for key, title in rows:
+        cells = []
+        for scale in scales:
+            step = scale["steps"][key]
+            cells.append(
+                f"{step['median_seconds']:.1f} s {step['median_peak_rss_mb'] / 1024:.2f} GiB".rjust(
+                    width
+                )
+            )
+        lines.append(title.ljust(22) + "".join(cells))
+    lines.append("-" * (22 + width * len(labels)))
+    for key, title, fmt in [
+        ("dbt_build_seconds", "dbt build (run+test)", "{:.1f} s"),
+        ("incremental_build_seconds", "incremental build", "{:.1f} s"),
+        ("incremental_share_of_full", "incremental / full", "{:.0%}"),
+        ("pandas_over_dbt_build", "pandas / dbt build", "{:.2f}x"),
+    ]:
+        lines.append(
+            title.ljust(22)
+            + "".join(fmt.format(scale["derived"][key]).rjust(width) for scale in scales)
+        )
+    growth = results.get("growth") or []
+    for entry in growth:
+        lines.append(
+            f"growth {entry['from']} -> {entry['to']}: customers x{entry['customers']:.0f}, "
+            f"orders x{entry['orders']:.1f}, dbt build x{entry['dbt_build']:.1f}, "
+            f"incremental x{entry['incremental_build']:.1f}, pandas x{entry['pandas']:.1f}"
+        )
+    return "\n".join(lines)
+
+
+def _growth(scales: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for small, large in zip(scales, scales[1:], strict=False):
+        out.append(
+            {
+                "from": _label(small["customers"]),
+                "to": _label(large["customers"]),
+                "customers": large["customers"] / small["customers"],
+                "orders": large["checks"]["volumes"]["orders"]
+                / small["checks"]["volumes"]["orders"],
+                "dbt_build": large["derived"]["dbt_build_seconds"]
+                / small["derived"]["dbt_build_seconds"],
+                "incremental_build": large["derived"]["incremental_build_seconds"]
+                / small["derived"]["incremental_build_seconds"],
+                "pandas": large["steps"]["pandas"]["median_seconds"]
+                / small["steps"]["pandas"]["median_seconds"],
+            }
+        )
+    return out
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--customers",
+        type=int,
+        nargs="+",
+        default=list(DEFAULT_SCALES),
+        metavar="N",
+        help="scales in customers (default: 10000 100000 1000000)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=REPO_ROOT / "bench_results" / "bench.json",
+        metavar="FILE",
+        help="write the measurements here as JSON (default: bench_results/bench.json)",
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=3,
+        metavar="K",
+        help="runs per scale; medians are reported (default 3)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    def say(message: str) -> None:
+        print(message, flush=True)
+
+    results: dict[str, Any] = {
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "platform": platform.platform(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
+        "runs": args.runs,
+        "scales": [],
+    }
+    failed = False
+    for customers in sorted(args.customers):
+        say(f"{_label(customers)} customers")
+        try:
+            scale = bench_scale(customers, args.runs, say)
+        except BenchError as exc:
+            print(f"retention bench: error: {exc}", file=sys.stderr)
+            return 2
+        scale["derived"] = derived(scale)
+        for name in ("pandas_equals_marts", "incremental_equals_full"):
+            problems = scale["checks"][name]
+            if problems:
+                failed = True
+                say(f"  CHECK FAILED {name}:\n    " + "\n    ".join(problems))
+            else:
+                say(f"  check ok: {name}")
+        results["scales"].append(scale)
+    results["growth"] = _growth(results["scales"])
+    results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    say("")
+    say(render(results))
+    say(f"\nwrote {args.out}")
+    return 1 if failed else 0
