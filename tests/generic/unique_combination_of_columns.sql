@@ -1,11 +1,5 @@
-{#- The grain test: no two rows share the combination of these columns. -#}
+{#- The grain test: no two rows share the combination of these columns
+    (macros/duplicated_combinations.sql). -#}
 {% test unique_combination_of_columns(model, combination_of_columns) %}
-
-select
-    {{ combination_of_columns | join(', ') }},
-    count(*) as row_count
-from {{ model }}
-group by {{ combination_of_columns | join(', ') }}
-having count(*) > 1
-
+    {{ return(adapter.dispatch('duplicated_combinations', 'retention')(model, combination_of_columns)) }}
 {% endtest %}
