@@ -304,8 +304,11 @@ def _close(expected: Any, actual: Any) -> bool:
     return expected == actual
 
 
-def compare_marts(expected_db: Path, actual_db: Path, limit: int = 10) -> list[str]:
-    """The differences between the marts of two warehouses, row for row: rows are matched
+def compare_marts(
+    expected_db: Path, actual_db: Path, limit: int = 10, relations: list[str] | None = None
+) -> list[str]:
+    """The differences between the marts (or the given relations) of two warehouses, row
+    for row: rows are matched
     on every non-float column (and their rank among rows equal on those), then doubles are
     compared within a relative 1e-9 (sums taken in another order differ in their last
     digits); every other value must be equal. Runs inside DuckDB: a mart can have tens of
@@ -316,20 +319,22 @@ def compare_marts(expected_db: Path, actual_db: Path, limit: int = 10) -> list[s
         con.execute("set enable_progress_bar = false")
         con.execute(f"attach '{expected_db}' as expected (read_only)")
         con.execute(f"attach '{actual_db}' as actual (read_only)")
-        marts = [
-            row[0]
-            for row in con.execute(
-                "select table_name from duckdb_tables() "
-                "where database_name = 'expected' and schema_name = ? order by table_name",
-                [MARTS_SCHEMA],
-            ).fetchall()
-        ]
-        for mart in marts:
+        if relations is None:
+            relations = [
+                f"{MARTS_SCHEMA}.{row[0]}"
+                for row in con.execute(
+                    "select table_name from duckdb_tables() "
+                    "where database_name = 'expected' and schema_name = ? order by table_name",
+                    [MARTS_SCHEMA],
+                ).fetchall()
+            ]
+        for relation in relations:
+            schema, mart = relation.split(".")
             columns = con.execute(
                 "select column_name, data_type from duckdb_columns() "
                 "where database_name = 'expected' and schema_name = ? and table_name = ? "
                 "order by column_index",
-                [MARTS_SCHEMA, mart],
+                [schema, mart],
             ).fetchall()
             exact = [f'"{name}"' for name, type_ in columns if type_ not in ("DOUBLE", "FLOAT")]
             floats = [f'"{name}"' for name, type_ in columns if type_ in ("DOUBLE", "FLOAT")]
@@ -352,8 +357,8 @@ def compare_marts(expected_db: Path, actual_db: Path, limit: int = 10) -> list[s
             shown = ", ".join(f"e.{c}, a.{c}" for c in [*exact[:3], *floats[:2]])
             rows = con.execute(
                 f"""
-                with e as (select *, {rank} from expected.{MARTS_SCHEMA}.{mart}),
-                a as (select *, {rank} from actual.{MARTS_SCHEMA}.{mart}),
+                with e as (select *, {rank} from expected.{relation}),
+                a as (select *, {rank} from actual.{relation}),
                 compared as (
                     select e.rank_ is null as only_actual, a.rank_ is null as only_expected,
                         {shown}
@@ -364,7 +369,7 @@ def compare_marts(expected_db: Path, actual_db: Path, limit: int = 10) -> list[s
                 """
             ).fetchall()
             if rows:
-                problems.append(f"{mart}: {rows[0][0]} differing rows, e.g.")
+                problems.append(f"{relation}: {rows[0][0]} differing rows, e.g.")
                 problems.extend(f"  {row[1:]}" for row in rows)
             if len(problems) >= limit:
                 break
