@@ -11,7 +11,12 @@
     Cost: the raw table is read twice (once to find the keys held by more than one row)
     and nothing is sorted except the rows of those keys. Ranking every row by its text,
     and rendering every row as JSON, made this the slowest step of the build at scale;
-    the row text is now rendered only for the rows that need it (duplicates, rejects). -#}
+    the row text is now rendered only for the rows that need it (duplicates, rejects).
+
+    A base model configured with base_model_incremental_config() is incremental: a run
+    reads and rewrites only the keys with a raw row loaded in the previous run's look-back
+    window (de-duplication and every check are per key, except the cross-table check of
+    cancellations, which therefore stays a table). -#}
 {% macro base_model(source_table, raw_columns, parsed_columns, key_columns, key_checks, checks) -%}
 {%- set key_expressions = {} -%}
 {%- for name, expression in parsed_columns if name in key_columns -%}
@@ -25,7 +30,17 @@
 
 with source as {{ not_materialized() }} (
 
-    select * from {{ source('shop', source_table) }}
+    select * from {{ source('shop', source_table) }} as source
+    {%- if is_incremental() %}
+    {%- set scope = config.get('rebuild_scope') %}
+    {#- The raw rows of the keys with a recent raw row (macros/incremental.sql). #}
+    where {{ rebuild_scope_predicate({
+        'key': scope['raw_key'],
+        'raw_key': scope['raw_key'],
+        'source_table': source_table,
+        'loaded_at': parse_timestamp('source._loaded_at'),
+    }) }}
+    {%- endif %}
 
 ),
 
@@ -114,4 +129,16 @@ final as (
 
 select * from final
 
+{%- endmacro %}
+
+
+{% macro base_model_incremental_config(source_table, key_column, raw_key) -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='replace_scope',
+        rebuild_scope={
+            'key': key_column, 'raw_key': raw_key, 'source_table': source_table, 'loaded_at': '_loaded_at'
+        },
+        on_schema_change='fail',
+    ) }}
 {%- endmacro %}

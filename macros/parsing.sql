@@ -71,3 +71,13 @@
         only where it is needed. -#}
     {{ relation_alias }}
 {%- endmacro %}
+
+{% macro row_hash(relation_alias) -%}
+    {{ return(adapter.dispatch('row_hash', 'retention')(relation_alias)) }}
+{%- endmacro %}
+
+{% macro default__row_hash(relation_alias) -%}
+    {#- A 64-bit hash of the whole row: summed over rows, a checksum that notices a changed,
+        added or removed row. -#}
+    hash({{ relation_alias }})
+{%- endmacro %}

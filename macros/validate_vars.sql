@@ -28,6 +28,10 @@
         {%- do problems.append("contract_grace_days: '" ~ var('contract_grace_days') ~ "' must be a whole number of days, at least 0") -%}
     {%- endif -%}
 
+    {%- if not retention.is_whole_number(var('incremental_lookback_days')) or var('incremental_lookback_days') | int < 0 -%}
+        {%- do problems.append("incremental_lookback_days: '" ~ var('incremental_lookback_days') ~ "' must be a whole number of days, at least 0") -%}
+    {%- endif -%}
+
     {%- set margin = var('gross_margin') -%}
     {%- if not retention.is_number(margin) or margin | float <= 0 or margin | float > 1 -%}
         {%- do problems.append("gross_margin: '" ~ margin ~ "' must be a fraction in (0, 1]") -%}

@@ -1,5 +1,16 @@
 {#- One row per contract that covers at least one day on or before A: the days it covers
-    (SPEC 7 contract basis) and the cancellation that ends it. -#}
+    (SPEC 7 contract basis) and the cancellation that ends it. Incremental
+    (macros/incremental.sql): a run rebuilds the contracts of the customers in scope and
+    the contracts that covered the previous A (coverage is cut at A, which moves). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_scope',
+    rebuild_scope={'customer': 'customer_id', 'covered_until': 'covered_until_date'},
+    on_schema_change='fail',
+) }}
+-- depends_on: {{ ref('int_incremental_scope') }}
+-- depends_on: {{ ref('int_incremental_customers') }}
+
 with contracts as (
 
     select * from {{ ref('stg_shop__contracts') }}
@@ -99,3 +110,6 @@ final as (
 )
 
 select * from final
+{%- if is_incremental() %}
+where {{ rebuild_scope_predicate() }}
+{%- endif %}

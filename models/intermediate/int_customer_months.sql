@@ -2,7 +2,18 @@
     basis through A's month: the end state of the month (on min(month end, A)), the start
     state (the previous month's end state: the state on the month's first day − 1),
     whether active on any day of the month, and the month's revenue on that basis (net
-    order revenue on the order basis, recognised contract revenue on the contract basis). -#}
+    order revenue on the order basis, recognised contract revenue on the contract basis).
+    Incremental (macros/incremental.sql): a run rebuilds the rows of the customers in scope
+    and the rows of the months from the previous A's month on. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_scope',
+    rebuild_scope={'customer': 'customer_id', 'month': 'month_start'},
+    on_schema_change='fail',
+) }}
+-- depends_on: {{ ref('int_incremental_scope') }}
+-- depends_on: {{ ref('int_incremental_customers') }}
+
 with spells as (
 
     select * from {{ ref('int_activity_spells') }}
@@ -54,6 +65,7 @@ grid as (
     from first_active
     inner join calendar
         on calendar.month_start >= {{ month_start('first_active.first_active_date') }}
+    {{- where_in_rebuild_scope({'customer': 'first_active.customer_id', 'month': 'calendar.month_start'}) }}
 
 ),
 
@@ -76,6 +88,7 @@ spell_months as (
         on
             spells.spell_end_date >= calendar.start_state_date
             and spells.spell_start_date <= calendar.month_end_date
+    {{- where_in_rebuild_scope({'customer': 'spells.customer_id', 'month': 'calendar.month_start'}) }}
     group by spells.customer_id, spells.basis, calendar.month_start
 
 ),
@@ -114,6 +127,7 @@ segment_months as (
         on
             segments.segment_end_date >= calendar.start_state_date
             and segments.segment_start_date <= calendar.month_end_date
+    {{- where_in_rebuild_scope({'customer': 'segments.customer_id', 'month': 'calendar.month_start'}) }}
     group by segments.customer_id, calendar.month_start
 
 ),
@@ -126,6 +140,7 @@ purchase_months as (
         count(*) as purchases,
         sum(net_revenue) as net_revenue
     from purchases
+    {{- where_in_rebuild_scope({'customer': 'customer_id', 'month': 'order_month'}) }}
     group by customer_id, order_month
 
 ),

@@ -3,7 +3,18 @@
     min(period end, A)), the lifecycle and the MRR movement (SPEC 7). Built from the
     customer months: a month is its own period; a quarter's or year's start state is its
     first month's, its end state its last month's. This is the one place the lifecycle
-    and MRR movements are derived. -#}
+    and MRR movements are derived. Incremental (macros/incremental.sql): a run rebuilds the
+    rows of the customers in scope and of the periods containing the previous A's month or
+    later (each from all of its months). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_scope',
+    rebuild_scope={'customer': 'customer_id', 'period_grain': 'period_grain', 'period_start': 'period_start'},
+    on_schema_change='fail',
+) }}
+-- depends_on: {{ ref('int_incremental_scope') }}
+-- depends_on: {{ ref('int_incremental_customers') }}
+
 with customer_months as {{ not_materialized() }} (
 
     select * from {{ ref('int_customer_months') }}
@@ -30,6 +41,7 @@ month_periods as (
         net_revenue,
         recognised_contract_revenue
     from customer_months
+    {{- where_in_rebuild_scope({'customer': 'customer_id', 'month': 'month_start'}) }}
 
 ),
 
@@ -57,6 +69,9 @@ month_periods as (
         sum(net_revenue) as net_revenue,
         {{ sum_float('recognised_contract_revenue') }} as recognised_contract_revenue
     from customer_months
+    {{- where_in_rebuild_scope({
+        'customer': 'customer_id', 'period_grain': "'" ~ grain ~ "'", 'period_start': 'month_start'
+    }) }}
     group by customer_id, basis, {{ period_start(grain, 'month_start') }}
 
 ),

@@ -1,4 +1,8 @@
-{%- set parsed_columns = [
+{#- Incremental (macros/base_model.sql, macros/incremental.sql). -#}
+{{ base_model_incremental_config('contracts', 'contract_id', clean_text('source.contract_id')) }}
+-- depends_on: {{ ref('int_incremental_raw_scope') }}
+-- depends_on: {{ ref('int_incremental_recent_keys') }}
+{% set parsed_columns = [
     ['contract_id', clean_text('source.contract_id')],
     ['customer_id', clean_text('source.customer_id')],
     ['product', 'lower(' ~ clean_text('source.product') ~ ')'],

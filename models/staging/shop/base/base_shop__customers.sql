@@ -1,4 +1,8 @@
-{%- set parsed_columns = [
+{#- Incremental (macros/base_model.sql, macros/incremental.sql). -#}
+{{ base_model_incremental_config('customers', 'customer_id', clean_text('source.customer_id')) }}
+-- depends_on: {{ ref('int_incremental_raw_scope') }}
+-- depends_on: {{ ref('int_incremental_recent_keys') }}
+{% set parsed_columns = [
     ['customer_id', clean_text('source.customer_id')],
     ['created_at', parse_timestamp('source.created_at')],
     ['acquisition_channel', 'lower(' ~ clean_text('source.acquisition_channel') ~ ')'],

@@ -1,4 +1,8 @@
-{%- set parsed_columns = [
+{#- Incremental (macros/base_model.sql, macros/incremental.sql). -#}
+{{ base_model_incremental_config('orders', 'order_id', clean_text('source.order_id')) }}
+-- depends_on: {{ ref('int_incremental_raw_scope') }}
+-- depends_on: {{ ref('int_incremental_recent_keys') }}
+{% set parsed_columns = [
     ['order_id', clean_text('source.order_id')],
     ['customer_id', clean_text('source.customer_id')],
     ['ordered_at', parse_timestamp('source.ordered_at')],

@@ -1,0 +1,348 @@
+"""Incremental and idempotent builds (issue 5): the large fact models are incremental
+(macros/incremental.sql, README "Incremental builds"), and whatever path a run takes, its
+marts equal those of a build from scratch on the same raw data, row for row.
+
+One generated data set (CUSTOMERS customers, Parquet) is delivered day by day, as nightly
+loads: the files of a day hold every raw row loaded before that day (`_loaded_at`), plus the
+hand-made late rows below. One warehouse is built day after day (the daily job: `retention
+load` then `dbt build`, no --full-refresh; the data tests run on the DAY_2 build, the other
+builds build the models only, to keep this module quick); each step is compared with a fresh
+build of the same raw data (`--full-refresh` into a new database):
+
+1. DAY_1 built twice: the second build is an incremental run and changes nothing.
+2. DAY_2 adds four load days and, within the look-back window, late rows: an order stamped
+   as loaded before the previous run's latest load day but missing from it, a re-delivered
+   order that is now refunded, an order moved to another customer, and a back-dated
+   cancellation of a running contract. An incremental run (not a full rebuild) picks them up.
+3. DAY_3 adds an order stamped as loaded before the previous run's look-back window: the run
+   notices that settled raw rows changed and rebuilds in full.
+4. as_of_date set back to AS_OF_BACK: a full rebuild ('as_of_date moved back').
+5. as_of_date unset again (A jumps forward by more than a month): incremental again.
+
+Rows are compared by retention.bench.compare_marts: every non-float value equal, doubles
+within a relative 1e-9 (a sum of doubles taken in another order differs in its last digits).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from pipeline import DB_NAME, copy_db, dbt, load, submit
+
+from retention.bench import compare_marts
+from retention.generate import Options, generate
+
+CUSTOMERS, SEED = 400, 23
+DAY_1 = dt.date(2024, 6, 20)  # rows loaded before this day; the last load day is 06-19
+DAY_2 = dt.date(2024, 6, 24)
+DAY_3 = DAY_2
+AS_OF_BACK = "2024-05-15"
+LOOKBACK_DAYS = 3  # the default of `incremental_lookback_days` (dbt_project.yml)
+BUILD = ["build", "--exclude-resource-type", "unit_test"]
+MODELS = ["build", "--exclude-resource-type", "test", "unit_test"]
+# Compared besides the marts: the incremental models themselves.
+INCREMENTAL_TABLES = (
+    "staging.base_shop__orders",
+    "staging.base_shop__contracts",
+    "staging.base_shop__customers",
+    "intermediate.int_purchases",
+    "intermediate.int_contract_coverage",
+    "intermediate.int_customer_months",
+    "intermediate.int_customer_periods",
+)
+
+
+# --- data: nightly deliveries ----------------------------------------------------------------
+
+
+def _deliver(source: Path, target: Path, before: dt.date, extra: dict[str, list[dict]]) -> Path:
+    """The raw files as delivered before `before`, plus `extra` rows per table."""
+    target.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        for path in sorted(source.glob("*.parquet")):
+            con.execute(
+                f"create or replace table rows_ as select * from read_parquet('{path}') "
+                "where try_cast(_loaded_at as timestamptz) < ?",
+                [dt.datetime.combine(before, dt.time(), dt.UTC)],
+            )
+            for row in extra.get(path.stem, []):
+                columns = ", ".join(f'"{c}"' for c in row)
+                values = ", ".join("?" for _ in row)
+                con.execute(f"insert into rows_ ({columns}) values ({values})", list(row.values()))
+            con.execute(f"copy rows_ to '{target / path.name}' (format parquet)")
+    return target
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
+    cursor = con.execute(sql)
+    row = cursor.fetchone()
+    assert row is not None, sql
+    return dict(zip([c[0] for c in cursor.description], row, strict=True))
+
+
+@pytest.fixture(scope="module")
+def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("incremental-data")
+    full = root / "generated"
+    generate(Options(out=full, customers=CUSTOMERS, seed=SEED, format="parquet", progress=False))
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        orders = f"read_parquet('{full / 'orders.parquet'}')"
+        contracts = f"read_parquet('{full / 'contracts.parquet'}')"
+        cancellations = f"read_parquet('{full / 'cancellations.parquet'}')"
+        # Completed orders loaded well before DAY_1, of four different customers.
+        picked = con.execute(
+            f"""
+            select * from {orders}
+            where status = 'completed' and try_cast(_loaded_at as timestamptz) < '2024-03-01'
+            qualify row_number() over (partition by customer_id order by order_id) = 1
+            order by order_id
+            limit 4
+            """
+        ).fetchall()
+        order_columns = [c[0] for c in con.execute(f"describe select * from {orders}").fetchall()]
+        picked = [dict(zip(order_columns, row, strict=True)) for row in picked]
+        # A contract running from before March to past DAY_2, never cancelled.
+        contract = _one(
+            con,
+            f"""
+            select * from {contracts}
+            where try_cast(start_date as date) < '2024-03-01'
+                and (end_date is null or try_cast(end_date as date) > '2024-07-31')
+                and contract_id not in (select contract_id from {cancellations})
+            order by contract_id
+            limit 1
+            """,
+        )
+
+    late_in_window, refunded, moved, receiver = picked
+    day_2_extra = {
+        "orders": [
+            # A new order of March, stamped as loaded on 06-18: before the previous run's
+            # latest load day (06-19) but inside its look-back window (06-16 on).
+            {
+                **late_in_window,
+                "order_id": "LATE-IN-WINDOW",
+                "ordered_at": "2024-03-10T10:00:00Z",
+                "amount": "25.00",
+                "refunded_amount": None,
+                "_loaded_at": "2024-06-18T02:30:00Z",
+            },
+            # Re-delivered: the order was refunded in full (no longer a purchase).
+            {**refunded, "status": "refunded", "_loaded_at": "2024-06-22T02:10:00Z"},
+            # Re-delivered under another customer: both customers change.
+            {
+                **moved,
+                "customer_id": receiver["customer_id"],
+                "_loaded_at": "2024-06-22T02:20:00Z",
+            },
+        ],
+        "cancellations": [
+            # Requested (back-dated) in April, effective at the end of April: the contract's
+            # coverage ends two months before the previous A.
+            {
+                "cancellation_id": "LATE-CANCEL",
+                "contract_id": contract["contract_id"],
+                "requested_at": "2024-04-01T09:00:00Z",
+                "effective_date": "2024-04-30",
+                "reason_code": "price_too_high",
+                "final_offer_made": "false",
+                "final_offer_accepted": None,
+                "_loaded_at": "2024-06-23T02:40:00Z",
+            }
+        ],
+    }
+    day_3_extra = {
+        "orders": [
+            *day_2_extra["orders"],
+            # Stamped as loaded on 06-10: before the previous run's look-back window.
+            {
+                **receiver,
+                "order_id": "LATE-BEFORE-WINDOW",
+                "ordered_at": "2024-02-02T08:00:00Z",
+                "amount": "40.00",
+                "refunded_amount": None,
+                "_loaded_at": "2024-06-10T02:30:00Z",
+            },
+        ],
+        "cancellations": day_2_extra["cancellations"],
+    }
+    return {
+        "day_1": _deliver(full, root / "day-1", DAY_1, {}),
+        "day_2": _deliver(full, root / "day-2", DAY_2, day_2_extra),
+        "day_3": _deliver(full, root / "day-3", DAY_3, day_3_extra),
+        "customers_touched": {
+            late_in_window["customer_id"],
+            refunded["customer_id"],
+            moved["customer_id"],
+            receiver["customer_id"],
+            contract["customer_id"],
+        },
+    }
+
+
+def _customers_loaded_since(data: Path, day: dt.date) -> set[str]:
+    """Customers named by an order or contract row loaded on or after `day`, or owning the
+    contract of a cancellation loaded then."""
+    since = dt.datetime.combine(day, dt.time(), dt.UTC)
+    loaded = "try_cast(_loaded_at as timestamptz) >= ?"
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        rows = con.execute(
+            f"""
+            select customer_id from read_parquet('{data / "orders.parquet"}') where {loaded}
+            union
+            select customer_id from read_parquet('{data / "contracts.parquet"}') where {loaded}
+            union
+            select contracts.customer_id
+            from read_parquet('{data / "contracts.parquet"}') as contracts
+            inner join read_parquet('{data / "cancellations.parquet"}') as cancellations
+                on contracts.contract_id = cancellations.contract_id
+            where try_cast(cancellations._loaded_at as timestamptz) >= ?
+            """,
+            [since, since, since],
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+# --- builds ----------------------------------------------------------------------------------
+
+
+def _fresh(data: Path, db_path: Path, workdir: Path, vars: dict[str, Any] | None = None) -> Path:
+    """A warehouse built from scratch on `data` (its models: the data tests run in the
+    daily builds)."""
+    load(data, db_path)
+    run = dbt([*MODELS, "--full-refresh"], db_path, workdir, vars=vars)
+    assert run.ok, run.failure_summary()
+    return db_path
+
+
+def _scope(db_path: Path) -> dict[str, Any]:
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        scope = _one(con, "select * from intermediate.int_incremental_scope")
+        scope["customers"] = {
+            row[0]
+            for row in con.execute(
+                "select customer_id from intermediate.int_incremental_customers"
+            ).fetchall()
+        }
+    return scope
+
+
+@pytest.fixture(scope="module")
+def daily(deliveries: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The warehouse built day after day, a snapshot after every step, and the fresh builds
+    to compare with (those run on the pool beside the daily chain)."""
+    root = tmp_path_factory.mktemp("incremental-builds")
+
+    def fresh_builds() -> dict[str, Path]:
+        # One after the other in one folder: dbt parses the project once for all of them.
+        work = root / "fresh"
+        return {
+            name: _fresh(deliveries[data], root / f"fresh-{name}" / DB_NAME, work, vars)
+            for name, data, vars in [
+                ("day_1", "day_1", None),
+                ("day_2", "day_2", None),
+                ("day_3", "day_3", None),
+                ("as_of_back", "day_3", {"as_of_date": AS_OF_BACK}),
+            ]
+        }
+
+    fresh: Future[dict[str, Path]] = submit(fresh_builds)
+    chain = root / "daily"
+    db_path = chain / DB_NAME
+    steps: dict[str, dict[str, Any]] = {}
+
+    def step(
+        name: str, data: Path | None, vars: dict[str, Any] | None = None, tests: bool = False
+    ) -> None:
+        if data is not None:
+            load(data, db_path)
+        run = dbt(BUILD if tests else MODELS, db_path, chain, vars=vars)
+        assert run.ok, f"{name}: {run.failure_summary()}"
+        steps[name] = {
+            "db": copy_db(db_path, root / "snapshots" / name / DB_NAME),
+            "scope": _scope(db_path),
+        }
+
+    step("first", deliveries["day_1"])
+    step("again", None)
+    step("day_2", deliveries["day_2"], tests=True)  # the data tests pass on it too
+    step("day_3", deliveries["day_3"])
+    step("as_of_back", None, {"as_of_date": AS_OF_BACK})
+    step("as_of_forward", None)
+    return {"steps": steps, "fresh": fresh.result()}
+
+
+def _differences(expected: Path, actual: Path) -> list[str]:
+    """Every mart and every incremental model, row for row."""
+    problems = compare_marts(expected, actual)
+    problems += compare_marts(expected, actual, relations=list(INCREMENTAL_TABLES))
+    return problems
+
+
+# --- tests -----------------------------------------------------------------------------------
+
+
+def test_the_first_build_is_a_full_rebuild(daily: dict[str, Any]) -> None:
+    first = daily["steps"]["first"]
+    assert first["scope"]["is_full_rebuild"]
+    assert first["scope"]["full_rebuild_reason"] == "no previous incremental state"
+    assert _differences(daily["fresh"]["day_1"], first["db"]) == []
+
+
+def test_building_twice_changes_nothing(daily: dict[str, Any], deliveries: dict[str, Any]) -> None:
+    again = daily["steps"]["again"]
+    # An incremental run: A did not move, so the rows rebuilt are the current month's and
+    # those of the customers with raw rows loaded in the look-back window (06-16 … 06-19).
+    assert not again["scope"]["is_full_rebuild"]
+    assert again["scope"]["rebuild_from_month"] == dt.date(2024, 6, 1)
+    assert again["scope"]["customers"] == _customers_loaded_since(
+        deliveries["day_1"], dt.date(2024, 6, 19) - dt.timedelta(days=LOOKBACK_DAYS)
+    )
+    assert _differences(daily["steps"]["first"]["db"], again["db"]) == []
+
+
+def test_new_days_with_late_rows_build_incrementally_to_the_full_refresh_marts(
+    daily: dict[str, Any], deliveries: dict[str, Any]
+) -> None:
+    scope = daily["steps"]["day_2"]["scope"]
+    assert not scope["is_full_rebuild"], scope["full_rebuild_reason"]
+    # The previous run's latest load day is 06-19; its look-back window starts 3 days before.
+    assert scope["rebuild_loaded_from_day"] == dt.date(2024, 6, 19) - dt.timedelta(
+        days=LOOKBACK_DAYS
+    )
+    assert deliveries["customers_touched"] <= scope["customers"]
+    assert _differences(daily["fresh"]["day_2"], daily["steps"]["day_2"]["db"]) == []
+
+
+def test_a_row_loaded_before_the_look_back_window_forces_a_full_rebuild(
+    daily: dict[str, Any],
+) -> None:
+    scope = daily["steps"]["day_3"]["scope"]
+    assert scope["is_full_rebuild"]
+    assert scope["full_rebuild_reason"] == "raw rows loaded before the look-back window changed"
+    assert _differences(daily["fresh"]["day_3"], daily["steps"]["day_3"]["db"]) == []
+
+
+def test_as_of_date_set_back_gives_the_marts_of_a_fresh_build_at_that_date(
+    daily: dict[str, Any],
+) -> None:
+    step = daily["steps"]["as_of_back"]
+    assert step["scope"]["as_of_date"] == dt.date.fromisoformat(AS_OF_BACK)
+    assert step["scope"]["full_rebuild_reason"] == "as_of_date moved back"
+    assert _differences(daily["fresh"]["as_of_back"], step["db"]) == []
+
+
+def test_as_of_date_moving_forward_again_is_incremental(daily: dict[str, Any]) -> None:
+    step = daily["steps"]["as_of_forward"]
+    assert not step["scope"]["is_full_rebuild"], step["scope"]["full_rebuild_reason"]
+    # Every period from the previous A's month (May) on is rebuilt.
+    assert step["scope"]["rebuild_from_month"] == dt.date(2024, 5, 1)
+    assert _differences(daily["fresh"]["day_3"], step["db"]) == []
