@@ -26,38 +26,68 @@
     {%- set scope = scope or config.get('rebuild_scope') -%}
     {#- A base model is read before A exists: it takes the raw-level scope. #}
     {%- set params = ref('int_incremental_raw_scope') if scope.get('raw_key') else ref('int_incremental_scope') -%}
+    {#- Each model declares (-- depends_on) the scope models its own scope reads. #}
+    {%- set recent_keys = ref('int_incremental_recent_keys') if scope.get('raw_key') else none -%}
+    {%- set customers = ref('int_incremental_customers') if scope.get('customer') else none -%}
+    {#- The scope row was built earlier in this run: its values are written into the SQL as
+        literals, which lets the engine filter the inputs early (a scalar subquery inside an
+        OR does not). #}
+    {%- set values = incremental_scope_values(params) -%}
+    {%- if values is none or values['is_full_rebuild'] -%}
+    (true)
+    {%- else -%}
     (
-        (select is_full_rebuild from {{ params }})
+        false
         {%- if scope.get('raw_key') %}
         {#- A base model: every row of a key with a raw row loaded within the previous run's
             look-back window, and the recent rows without a key. #}
         or {{ scope['key'] }} in (
             select recent_keys.key_value
-            from {{ ref('int_incremental_recent_keys') }} as recent_keys
+            from {{ recent_keys }} as recent_keys
             where recent_keys.source_table = '{{ scope['source_table'] }}'
         )
         or (
             {{ scope['key'] }} is null
-            and cast({{ scope['loaded_at'] }} as date) >= (select rebuild_loaded_from_day from {{ params }})
+            and cast({{ scope['loaded_at'] }} as date) >= {{ date_literal(values['rebuild_loaded_from_day']) }}
         )
         {%- endif %}
         {%- if scope.get('customer') %}
-        or {{ scope['customer'] }} in (select customer_id from {{ ref('int_incremental_customers') }})
+        or {{ scope['customer'] }} in (select customer_id from {{ customers }})
         {%- endif %}
         {%- if scope.get('month') %}
-        or {{ scope['month'] }} >= (select rebuild_from_month from {{ params }})
+        or {{ scope['month'] }} >= {{ date_literal(values['rebuild_from_month']) }}
         {%- endif %}
         {%- if scope.get('period_start') %}
         or {{ scope['period_start'] }} >= case {{ scope['period_grain'] }}
-            when 'month' then (select rebuild_from_month from {{ params }})
-            when 'quarter' then (select rebuild_from_quarter from {{ params }})
-            else (select rebuild_from_year from {{ params }})
+            when 'month' then {{ date_literal(values['rebuild_from_month']) }}
+            when 'quarter' then {{ date_literal(values['rebuild_from_quarter']) }}
+            else {{ date_literal(values['rebuild_from_year']) }}
         end
         {%- endif %}
         {%- if scope.get('covered_until') %}
-        or {{ scope['covered_until'] }} >= (select previous_as_of_date from {{ params }})
+        or {{ scope['covered_until'] }} >= {{ date_literal(values['previous_as_of_date']) }}
         {%- endif %}
     )
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro incremental_scope_values(relation) -%}
+    {#- The one row of a scope model as a dict (none while parsing, or when it is not built). -#}
+    {%- if not execute or adapter.get_relation(
+        database=relation.database, schema=relation.schema, identifier=relation.identifier
+    ) is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set table = run_query('select * from ' ~ relation) -%}
+    {%- set row = {} -%}
+    {%- for name in table.column_names -%}
+        {%- do row.update({name: table.rows[0][name]}) -%}
+    {%- endfor -%}
+    {{ return(row) }}
+{%- endmacro %}
+
+{% macro date_literal(value) -%}
+    cast('{{ value }}' as date)
 {%- endmacro %}
 
 {% macro load_day(raw_loaded_at) -%}

@@ -4,15 +4,10 @@
       load can move an order or contract to another customer: both are rebuilt; a new
       cancellation rebuilds the customers of its contract);
     - or they have an order, contract start or signature, or cancellation request dated
-      after the previous A and on or before A (rows that did not exist on the previous A).
+      after the previous A (rows that did not exist on the previous A; those dated after A
+      as well, which only widens the rebuild).
     Empty when the run is a full rebuild (every row is rebuilt then). -#}
-with scope as (
-
-    select * from {{ ref('int_incremental_scope') }}
-
-),
-
-orders as (
+with orders as (
 
     select * from {{ ref('base_shop__orders') }}
 
@@ -71,30 +66,35 @@ recent_contract_ids as (
 
 new_on_as_of as (
 
-    {#- Events after the previous A, on or before A. #}
+    {#- Events after the previous A (written into the SQL as a literal so that the tables
+        are filtered as they are read; a timestamp a day earlier bounds every time zone). #}
+    {%- set scope_values = incremental_scope_values(ref('int_incremental_scope')) %}
+    {%- if scope_values is none or scope_values['is_full_rebuild'] %}
+    select cast(null as {{ dbt.type_string() }}) as customer_id
+    where false
+    {%- else %}
+    {%- set previous_as_of = date_literal(scope_values['previous_as_of_date']) %}
+    {%- set day_before = "cast(" ~ add_days(previous_as_of, -1) ~ " as " ~ dbt.type_timestamp() ~ ")" %}
     select staged_orders.customer_id
     from staged_orders
-    inner join scope
-        on staged_orders.order_date > scope.previous_as_of_date
-    inner join {{ ref('int_reporting_params') }} as params
-        on staged_orders.order_date <= params.as_of_date
-    where not scope.is_full_rebuild
+    where
+        staged_orders.ordered_at >= {{ day_before }}
+        and staged_orders.order_date > {{ previous_as_of }}
     union
     select staged_contracts.customer_id
     from staged_contracts
-    inner join scope
-        on
-            staged_contracts.start_date > scope.previous_as_of_date
-            or staged_contracts.signed_date > scope.previous_as_of_date
-    where not scope.is_full_rebuild
+    where
+        staged_contracts.start_date > {{ previous_as_of }}
+        or staged_contracts.signed_date > {{ previous_as_of }}
     union
     select staged_contracts.customer_id
     from staged_cancellations
     inner join staged_contracts
         on staged_cancellations.contract_id = staged_contracts.contract_id
-    inner join scope
-        on staged_cancellations.requested_date > scope.previous_as_of_date
-    where not scope.is_full_rebuild
+    where
+        staged_cancellations.requested_at >= {{ day_before }}
+        and staged_cancellations.requested_date > {{ previous_as_of }}
+    {%- endif %}
 
 ),
 

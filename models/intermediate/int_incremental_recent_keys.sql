@@ -1,8 +1,13 @@
 {#- The keys of the raw customers, orders, contracts and cancellations with a row loaded on
-    or after int_incremental_raw_scope.rebuild_loaded_from_day (the previous run's
-    look-back window): an incremental run re-reads, re-checks and rebuilds every raw row of
-    these keys (macros/incremental.sql). The key is the trimmed text, as the base models
-    parse it. Empty in a full rebuild. -#}
+    or after the start of the previous run's look-back window (meta.incremental_state, the
+    same day as int_incremental_raw_scope.rebuild_loaded_from_day; read from the state so
+    that this model and int_incremental_raw_scope run side by side): an incremental run
+    re-reads, re-checks and rebuilds every raw row of these keys (macros/incremental.sql).
+    The key is the trimmed text, as the base models parse it. Empty without a previous
+    state. -#}
+{%- set previous = adapter.get_relation(
+    database=this.database, schema='meta', identifier='incremental_state'
+) if execute else none %}
 {%- set keyed_tables = [
     ['customers', 'customer_id'],
     ['orders', 'order_id'],
@@ -10,9 +15,13 @@
     ['cancellations', 'cancellation_id'],
 ] %}
 
-with raw_scope as (
+with previous_state as (
 
-    select * from {{ ref('int_incremental_raw_scope') }}
+    {%- if previous is not none %}
+    select settled_before_day from {{ previous }}
+    {%- else %}
+    select cast(null as date) as settled_before_day
+    {%- endif %}
 
 ),
 
@@ -23,11 +32,9 @@ recent_{{ table }} as (
         '{{ table }}' as source_table,
         {{ clean_text('raw_rows.' ~ key) }} as key_value
     from {{ source('shop', table) }} as raw_rows
-    inner join raw_scope
-        on {{ load_day('raw_rows._loaded_at') }} >= raw_scope.rebuild_loaded_from_day
-    where
-        not raw_scope.is_full_rebuild
-        and {{ clean_text('raw_rows.' ~ key) }} is not null
+    inner join previous_state
+        on {{ load_day('raw_rows._loaded_at') }} >= previous_state.settled_before_day
+    where {{ clean_text('raw_rows.' ~ key) }} is not null
 
 ),
 {% endfor %}
