@@ -206,7 +206,7 @@ def test_cancellations_reference_contracts_and_precede_their_effect(raw):
 def test_a_plausible_share_of_contract_holders_repeat_buyers_and_returners(raw):
     customers = raw["customers"]["customer_id"]
     holders = raw["contracts"]["customer_id"]
-    assert 0.25 <= customers.isin(holders).mean() <= 0.35
+    assert 0.38 <= customers.isin(holders).mean() <= 0.50  # about 45% (CONTRACT_SHARE)
     purchases = raw["orders"][raw["orders"]["status"] == "completed"]
     per_buyer = purchases.groupby("customer_id").size()
     assert 0.35 <= (per_buyer >= 2).mean() <= 0.7  # one-off buyers and repeaters

@@ -13,7 +13,7 @@ The behaviour it simulates, and which the warehouse should find back:
   and, after each purchase, a chance to drop out for good (beta distributed), so one-off
   buyers and loyal repeaters arise naturally; a few customers come back after more than a
   year; order values are lognormal; some orders are cancelled, refunded or partly refunded;
-- about 30% of customers hold subscription contracts: fixed terms renewed into chains linked
+- about 45% of customers hold subscription contracts: fixed terms renewed into chains linked
   by `previous_contract_id` (on time, after a short gap, or after a long one), with upgrades,
   downgrades and yearly price increases; some open-ended contracts; a few customers run two
   contracts at once; cancellations with reason codes and final offers (an accepted offer
@@ -80,9 +80,9 @@ HOUR_WEIGHTS = np.array(
 ORPHANS_PER_CUSTOMER = 0.001  # customers with orders/contracts but absent from `customers`
 
 # --- orders ----------------------------------------------------------------------------------
-ONE_OFF_SHARE = 0.35  # buyers who never mean to come back (drop out after the first purchase)
-PURCHASE_RATE_SHAPE, PURCHASE_RATE_SCALE = 1.5, 18.0  # gamma: purchases per year (mean 27)
-DROPOUT_A, DROPOUT_B = 0.35, 1.0  # beta, U-shaped: chance to drop out after each purchase
+ONE_OFF_SHARE = 0.30  # buyers who never mean to come back (drop out after the first purchase)
+PURCHASE_RATE_SHAPE, PURCHASE_RATE_SCALE = 1.5, 25.0  # gamma: purchases per year (mean 37.5)
+DROPOUT_A, DROPOUT_B = 0.35, 1.8  # beta, U-shaped: chance to drop out after each purchase
 FIRST_PURCHASE_DELAY_DAYS = 2.0  # mean delay between sign-up and first purchase
 REACTIVATION_SHARE = 0.06  # of dropped-out buyers, come back after more than a year
 ORDER_VALUE_EUR, CUSTOMER_VALUE_SIGMA, ORDER_VALUE_SIGMA = 38.0, 0.45, 0.55
@@ -97,7 +97,7 @@ BILLING_MIX = (0.60, 0.15, 0.25)
 BILLING_MONTHS = np.array([1, 3, 12])
 BILLING_DISCOUNT = np.array([1.0, 0.95, 0.85])
 YEARLY_PRICE_INCREASE = 0.04
-CONTRACT_SHARE = {"consumer": 0.26, "business": 0.55}
+CONTRACT_SHARE = {"consumer": 0.43, "business": 0.75}
 OPEN_ENDED_SHARE = 0.12
 CONCURRENT_SHARE = 0.07
 CHURN_A, CHURN_B = 2.0, 7.0  # beta: chance to leave within a year of contract (mean 0.22)

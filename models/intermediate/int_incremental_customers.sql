@@ -4,8 +4,7 @@
       load can move an order or contract to another customer: both are rebuilt; a new
       cancellation rebuilds the customers of its contract);
     - or they have an order, contract start or signature, or cancellation request dated
-      after the previous A (rows that did not exist on the previous A; those dated after A
-      as well, which only widens the rebuild).
+      after the previous A and on or before A (rows that did not exist on the previous A).
     Empty when the run is a full rebuild (every row is rebuilt then). -#}
 with orders as (
 
@@ -66,26 +65,28 @@ recent_contract_ids as (
 
 new_on_as_of as (
 
-    {#- Events after the previous A (written into the SQL as a literal so that the tables
-        are filtered as they are read; a timestamp a day earlier bounds every time zone). #}
+    {#- Events dated after the previous A and on or before A (the two dates are written into
+        the SQL as literals so that the tables are filtered as they are read; a timestamp a
+        day earlier bounds every time zone). #}
     {%- set scope_values = incremental_scope_values(ref('int_incremental_scope')) %}
-    {%- if scope_values is none or scope_values['is_full_rebuild'] %}
-    select cast(null as {{ dbt.type_string() }}) as customer_id
-    where false
-    {%- else %}
-    {%- set previous_as_of = date_literal(scope_values['previous_as_of_date']) %}
+    {%- set is_full_rebuild = scope_values is none or scope_values['is_full_rebuild'] %}
+    {#- In a full rebuild (and while parsing): dates no event follows, so the union is empty
+        and the scans are skipped on their zone maps. #}
+    {%- set previous_as_of = date_literal('9999-12-30' if is_full_rebuild else scope_values['previous_as_of_date']) %}
+    {%- set as_of = date_literal('9999-12-31' if is_full_rebuild else scope_values['as_of_date']) %}
+    {%- set is_new = '({0} > ' ~ previous_as_of ~ ' and {0} <= ' ~ as_of ~ ')' %}
     {%- set day_before = "cast(" ~ add_days(previous_as_of, -1) ~ " as " ~ dbt.type_timestamp() ~ ")" %}
     select staged_orders.customer_id
     from staged_orders
     where
         staged_orders.ordered_at >= {{ day_before }}
-        and staged_orders.order_date > {{ previous_as_of }}
+        and {{ is_new.format('staged_orders.order_date') }}
     union
     select staged_contracts.customer_id
     from staged_contracts
     where
-        staged_contracts.start_date > {{ previous_as_of }}
-        or staged_contracts.signed_date > {{ previous_as_of }}
+        {{ is_new.format('staged_contracts.start_date') }}
+        or {{ is_new.format('staged_contracts.signed_date') }}
     union
     select staged_contracts.customer_id
     from staged_cancellations
@@ -93,8 +94,7 @@ new_on_as_of as (
         on staged_cancellations.contract_id = staged_contracts.contract_id
     where
         staged_cancellations.requested_at >= {{ day_before }}
-        and staged_cancellations.requested_date > {{ previous_as_of }}
-    {%- endif %}
+        and {{ is_new.format('staged_cancellations.requested_date') }}
 
 ),
 

@@ -82,23 +82,22 @@ settled as (
 
     {#- Rows loaded before a look-back window, or without a load time: the previous run's
         (to check that they did not change) and this run's (for the next run). #}
+    {%- set settled_before = 'load_days.load_day is null or load_days.load_day < ' %}
+    {%- set previously_settled = settled_before ~ 'previous_state.settled_before_day' %}
+    {%- set settled_now = settled_before ~ 'current_state.settled_before_day' %}
     select
-        coalesce(sum(case
-            when load_days.load_day is null or load_days.load_day < previous_state.settled_before_day
-                then load_days.loaded_rows
-        end), 0) as previously_settled_rows,
-        cast(coalesce(sum(case
-            when load_days.load_day is null or load_days.load_day < previous_state.settled_before_day
-                then load_days.row_checksum
-        end), 0) as {{ dbt.type_string() }}) as previously_settled_checksum,
-        coalesce(sum(case
-            when load_days.load_day is null or load_days.load_day < current_state.settled_before_day
-                then load_days.loaded_rows
-        end), 0) as settled_rows,
-        cast(coalesce(sum(case
-            when load_days.load_day is null or load_days.load_day < current_state.settled_before_day
-                then load_days.row_checksum
-        end), 0) as {{ dbt.type_string() }}) as settled_checksum
+        coalesce(sum(case when {{ previously_settled }} then load_days.loaded_rows end), 0)
+            as previously_settled_rows,
+        cast(
+            coalesce(sum(case when {{ previously_settled }} then load_days.row_checksum end), 0)
+            as {{ dbt.type_string() }}
+        ) as previously_settled_checksum,
+        coalesce(sum(case when {{ settled_now }} then load_days.loaded_rows end), 0)
+            as settled_rows,
+        cast(
+            coalesce(sum(case when {{ settled_now }} then load_days.row_checksum end), 0)
+            as {{ dbt.type_string() }}
+        ) as settled_checksum
     from load_days
     cross join current_state
     left join previous_state
