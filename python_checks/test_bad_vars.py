@@ -27,14 +27,17 @@ BAD_VARS = [
      "Mars/Olympus"),
     ("gross_margin_above_1", {"gross_margin": 1.5}, "gross_margin", "1.5"),
     ("gross_margin_0", {"gross_margin": 0}, "gross_margin", "0"),
+    ("negative_lookback_days", {"incremental_lookback_days": -2}, "incremental_lookback_days",
+     "-2"),
 ]  # fmt: skip
 # Valid, at the edges of what validate_vars accepts: a leap day, the shortest inactivity
-# window, a real zone, the top of (0, 1].
+# window, a real zone, the top of (0, 1], no look-back.
 GOOD_VARS = {
     "as_of_date": "2024-02-29",
     "order_inactivity_days": 1,
     "reporting_timezone": "Europe/Amsterdam",
     "gross_margin": 1,
+    "incremental_lookback_days": 0,
 }
 
 
