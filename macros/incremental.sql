@@ -167,19 +167,22 @@
             create schema if not exists meta;
             create or replace table meta.incremental_state as
             select
-                latest_load_day,
-                settled_before_day,
-                settled_rows,
-                settled_checksum,
-                as_of_date,
-                vars_fingerprint,
-                code_fingerprint,
+                {{ incremental_state_columns() | join(', ') }},
                 current_timestamp as recorded_at
             from {{ scope }};
         {%- elif touched -%}
             drop table if exists meta.incremental_state;
         {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{% macro incremental_state_columns() -%}
+    {#- The columns of int_incremental_scope that meta.incremental_state keeps for the next
+        run. -#}
+    {{ return([
+        'latest_load_day', 'settled_before_day', 'settled_rows', 'settled_checksum',
+        'as_of_date', 'vars_fingerprint', 'code_fingerprint',
+    ]) }}
 {%- endmacro %}
 
 {% macro where_in_rebuild_scope(scope) -%}

@@ -50,14 +50,8 @@ final as (
             else cast('0001-01-01' as date)
         end as rebuild_from_year,
         rebuild_loaded_from_day,
-        -- The state recorded for the next run.
-        latest_load_day,
-        settled_before_day,
-        settled_rows,
-        settled_checksum,
-        as_of_date,
-        vars_fingerprint,
-        code_fingerprint
+        -- The state recorded for the next run (macros/incremental.sql).
+        {{ incremental_state_columns() | join(',\n        ') }}
     from decided
 
 )
