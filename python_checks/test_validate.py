@@ -335,3 +335,33 @@ def test_empty_marts_fail_row_count(tmp_path, capsys):
     for mart in MARTS:
         assert mart_line(out, mart).startswith("FAIL"), out
     assert out.count("expect_table_row_count_to_be_between(min_value=1)") == len(MARTS)
+
+
+def test_a_large_mart_validated_in_parts_of_whole_customers_passes(tmp_path, capsys, monkeypatch):
+    # Parts of at most one row: fct_customer_months (c1 and c2 × January–March = 6 rows) and
+    # dim_customers (2 rows) are split by a hash of customer_id into 6 and 2 parts, of which
+    # the empty ones are skipped; each mart still passes and reports its whole row count.
+    monkeypatch.setattr("retention.validate.PART_ROWS", 1)
+    db = build(tmp_path / "w.duckdb")
+    code, out = validate(db, capsys, "fct_customer_months", "dim_customers")
+    assert code == 0, out
+    assert mart_line(out, "fct_customer_months").startswith("ok"), out
+    assert "(6 rows)" in mart_line(out, "fct_customer_months"), out
+    assert "(2 rows)" in mart_line(out, "dim_customers"), out
+
+
+def test_a_large_mart_validated_in_parts_still_fails_and_says_where(tmp_path, capsys, monkeypatch):
+    # A duplicate of c1's January row lands in c1's part, so the key is still seen twice.
+    monkeypatch.setattr("retention.validate.PART_ROWS", 1)
+    db = build(
+        tmp_path / "w.duckdb",
+        {("fct_customer_months", 0, "order_lifecycle"): "lost"},
+        extra_rows={"fct_customer_months": [MARTS["fct_customer_months"][1][0]]},
+    )
+    code, out = validate(db, capsys, "fct_customer_months")
+    assert code == 1, out
+    line = mart_line(out, "fct_customer_months")
+    assert line.startswith("FAIL") and "2 failed" in line and "(7 rows)" in line, out
+    assert "expect_column_values_to_be_in_set(column=order_lifecycle" in out
+    assert "expect_compound_columns_to_be_unique(column_list=['customer_id', 'month_start']" in out
+    assert re.search(r"in part \d of 7 \(whole customers\): .*customer_id=c1", out), out

@@ -5,6 +5,14 @@ read-only mode into a pandas DataFrame and validated with Great Expectations' pa
 datasource (its SQL datasource does not keep a DuckDB connection open). The suites live in
 `retention.expectations`. The GE context is ephemeral: nothing is written to disk.
 
+The marts are read one at a time, and a mart of more than PART_ROWS rows whose key starts
+with customer_id (fct_customer_months at scale) in parts of whole customers (by a hash of
+customer_id): GE's pandas engine needs several times a frame's size, and every expectation
+of these suites holds for a table exactly when it holds for each part of whole customers
+(row-level checks; the key, which contains customer_id, is unique; the documented columns
+exist; at least one row, as the table has more than PART_ROWS). An expectation fails when
+it fails in any part; its detail then says in which part.
+
 Exit status: 0 when every expectation passes, 1 when any fails, 2 when the database or a
 mart is missing (nothing is validated then).
 """
@@ -18,6 +26,7 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +35,7 @@ import duckdb
 from retention.paths import default_db_path
 
 EXAMPLES = 5  # unexpected values shown per failed expectation
+PART_ROWS = 4_000_000  # a larger mart keyed by customer is validated in parts of about this size
 
 
 class ValidateError(Exception):
@@ -73,17 +83,21 @@ def run(args: argparse.Namespace) -> int:
     db_path = args.db if args.db is not None else default_db_path()
     started = time.perf_counter()
     try:
-        frames = read_marts(db_path, args.mart)
+        con, marts = open_marts(db_path, args.mart)
     except ValidateError as exc:
         print(f"retention validate: error: {exc}", file=sys.stderr)
         return 2
-    results = validate_frames(frames)
+    with con:
+        results = validate_marts(con, marts)
     print(summary(results, db_path, time.perf_counter() - started))
     return 0 if all(r.success for r in results) else 1
 
 
-def read_marts(db_path: Path, marts: list[str] | None = None) -> dict[str, object]:
-    """Every mart (or the ones named) as a pandas DataFrame, read with a read-only connection."""
+def open_marts(
+    db_path: Path, marts: list[str] | None = None
+) -> tuple[duckdb.DuckDBPyConnection, list[str]]:
+    """A read-only connection to the database and the marts to validate (every mart, or the
+    ones named), once it is checked that they all exist."""
     _quiet()
     from retention.expectations import MARTS, SCHEMA
 
@@ -100,21 +114,47 @@ def read_marts(db_path: Path, marts: list[str] | None = None) -> dict[str, objec
         con = duckdb.connect(str(db_path), read_only=True)
     except duckdb.Error as exc:
         raise ValidateError(f"cannot open database {db_path}: {exc}") from exc
-    with con:
-        present = {
-            name
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = ?",
-                [SCHEMA],
-            ).fetchall()
-        }
-        missing = [m for m in wanted if m not in present]
-        if missing:
-            raise ValidateError(
-                f"database {db_path} has no {', '.join(f'{SCHEMA}.{m}' for m in missing)}: "
-                "build the marts first (dbt build)"
-            )
-        return {m: con.sql(f'select * from "{SCHEMA}"."{m}"').df() for m in wanted}
+    present = {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = ?",
+            [SCHEMA],
+        ).fetchall()
+    }
+    missing = [m for m in wanted if m not in present]
+    if missing:
+        con.close()
+        raise ValidateError(
+            f"database {db_path} has no {', '.join(f'{SCHEMA}.{m}' for m in missing)}: "
+            "build the marts first (dbt build)"
+        )
+    return con, wanted
+
+
+def mart_parts(con: duckdb.DuckDBPyConnection, mart: str) -> tuple[int, int, Iterator[object]]:
+    """The mart's row count, the number of parts, and its parts as DataFrames, read one at a
+    time (a part of whole customers; the whole mart when it is small or not keyed by
+    customer). Empty parts are skipped."""
+    from retention.expectations import KEYS, SCHEMA
+
+    table = f'"{SCHEMA}"."{mart}"'
+    ((rows,),) = con.execute(f"select count(*) from {table}").fetchall()
+    by_customer = KEYS[mart][0] == "customer_id"
+    parts = -(-rows // PART_ROWS) if by_customer and rows > PART_ROWS else 1
+
+    def frames() -> Iterator[object]:
+        if parts == 1:
+            yield con.sql(f"select * from {table}").df()
+            return
+        for part in range(parts):
+            df = con.execute(
+                f"select * from {table} where coalesce(hash(customer_id), 0) % ? = ?",
+                [parts, part],
+            ).df()
+            if len(df):
+                yield df
+
+    return rows, parts, frames()
 
 
 def _quiet() -> None:
@@ -122,8 +162,9 @@ def _quiet() -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
-def validate_frames(frames: dict) -> list[MartResult]:
-    """Run each mart's suite on its DataFrame in one ephemeral GE context."""
+def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[MartResult]:
+    """Run each mart's suite on its DataFrame (or on each of its parts) in one ephemeral GE
+    context."""
     _quiet()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -138,40 +179,52 @@ def validate_frames(frames: dict) -> list[MartResult]:
         )
         datasource = context.data_sources.add_pandas("marts")
         results = []
-        for mart, raw in frames.items():
-            df, problems = expectations.add_derived_columns(mart, raw)
-            suite = expectations.suite_for(mart, list(raw.columns))
-            batch = (
-                datasource.add_dataframe_asset(name=mart)
-                .add_batch_definition_whole_dataframe(mart)
-                .get_batch(batch_parameters={"dataframe": df})
-            )
-            # A quick pass/fail first; details (unexpected values and the keys of their rows)
-            # cost twice as much, so only the failed expectations are run again for them.
-            outcome = batch.validate(suite, result_format="BOOLEAN_ONLY")
-            failed = [r.expectation_config for r in outcome.results if not r.success]
-            details = []
-            if failed:
-                key = [c for c in expectations.KEYS[mart] if c in df.columns]
-                details = batch.validate(
-                    gx.ExpectationSuite(name=f"{mart}_failed", expectations=failed),
-                    result_format={
-                        "result_format": "SUMMARY",
-                        "partial_unexpected_count": EXAMPLES,
-                        "unexpected_index_column_names": key,
-                    },
-                ).results
-            results.append(_mart_result(mart, len(df), len(outcome.results), details, problems))
+        for mart in marts:
+            rows, parts, frames = mart_parts(con, mart)
+            asset = datasource.add_dataframe_asset(name=mart)
+            batch_definition = asset.add_batch_definition_whole_dataframe(mart)
+            evaluated, problems = 0, []
+            failures: dict[str, Failure] = {}  # by expectation: the first part it failed in
+            for part, raw in enumerate(frames, start=1):
+                df, part_problems = expectations.add_derived_columns(mart, raw)
+                problems.extend(p for p in part_problems if p not in problems)
+                suite = expectations.suite_for(mart, list(raw.columns))
+                batch = batch_definition.get_batch(batch_parameters={"dataframe": df})
+                # A quick pass/fail first; details (unexpected values and the keys of their
+                # rows) cost twice as much, so only the failed expectations run again for them.
+                outcome = batch.validate(suite, result_format="BOOLEAN_ONLY")
+                evaluated = len(outcome.results)
+                failed = [
+                    r.expectation_config
+                    for r in outcome.results
+                    if not r.success and _describe(r.expectation_config) not in failures
+                ]
+                if failed:
+                    key = [c for c in expectations.KEYS[mart] if c in df.columns]
+                    details = batch.validate(
+                        gx.ExpectationSuite(name=f"{mart}_failed_{part}", expectations=failed),
+                        result_format={
+                            "result_format": "SUMMARY",
+                            "partial_unexpected_count": EXAMPLES,
+                            "unexpected_index_column_names": key,
+                        },
+                    ).results
+                    where = f"in part {part} of {parts} (whole customers): " if parts > 1 else ""
+                    for r in details:
+                        failures[_describe(r.expectation_config)] = Failure(
+                            _describe(r.expectation_config), where + _detail(r)
+                        )
+                del raw, df, batch, outcome
+            results.append(_mart_result(mart, rows, evaluated, list(failures.values()), problems))
     return results
 
 
 def _mart_result(
-    mart: str, rows: int, evaluated: int, failed: list, problems: list[str]
+    mart: str, rows: int, evaluated: int, failed: list[Failure], problems: list[str]
 ) -> MartResult:
     result = MartResult(mart=mart, rows=rows, evaluated=evaluated, passed=evaluated - len(failed))
     result.failures.extend(Failure("derived column", p) for p in problems)
-    for r in failed:
-        result.failures.append(Failure(_describe(r.expectation_config), _detail(r)))
+    result.failures.extend(failed)
     return result
 
 
