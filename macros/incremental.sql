@@ -110,9 +110,11 @@
 
 {% macro incremental_fingerprints() -%}
     {#- What the incremental models' rows depend on besides the raw data and A (compared on
-        its own): the vars and the project's models and seeds (their file checksums). A
-        change to either makes the next run a full rebuild. dbt's graph does not hold the
-        macros: after changing a macro, build with --full-refresh. -#}
+        its own): the vars, and the project's models and seeds (their file checksums) and
+        macros (their text). A change to any makes the next run a full rebuild. dbt's graph
+        does not hold the macros: their text is read from the project's macro namespace
+        (a dbt internal; should it ever be unreadable, the text counts as empty and a macro
+        change needs --full-refresh, README "Incremental builds"). -#}
     {%- set vars_text = [] -%}
     {%- for name in [
         'reporting_timezone', 'reporting_currency', 'order_inactivity_days',
@@ -127,6 +129,10 @@
             {%- if node.package_name == project_name and node.resource_type in ['model', 'seed'] -%}
                 {%- do code_text.append(node.unique_id ~ ':' ~ node.checksum.checksum) -%}
             {%- endif -%}
+        {%- endfor -%}
+        {%- set project_macros = context.get(project_name) or {} -%}
+        {%- for name in project_macros | sort -%}
+            {%- do code_text.append('macro.' ~ name ~ ':' ~ local_md5(project_macros[name].macro.macro_sql | default('', true))) -%}
         {%- endfor -%}
     {%- endif -%}
     {{ return({

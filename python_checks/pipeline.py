@@ -198,7 +198,12 @@ class DbtRun(Run):
 
 
 def dbt(
-    args: list[str], db_path: Path, workdir: Path, *, vars: dict[str, Any] | None = None
+    args: list[str],
+    db_path: Path,
+    workdir: Path,
+    *,
+    vars: dict[str, Any] | None = None,
+    project_dir: Path = REPO_ROOT,
 ) -> DbtRun:
     """Run dbt on db_path with its own target and log path under workdir; never raises."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -207,7 +212,7 @@ def dbt(
         str(BIN / "dbt"),
         *args,
         "--project-dir",
-        str(REPO_ROOT),
+        str(project_dir),
         "--profiles-dir",
         str(REPO_ROOT),
         "--target-path",

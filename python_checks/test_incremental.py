@@ -19,6 +19,8 @@ build of the same raw data (`--full-refresh` into a new database):
 4. as_of_date set back to AS_OF_BACK: a full rebuild ('as_of_date moved back').
 5. as_of_date unset again (A jumps forward by more than a month): incremental again.
 
+Besides, a copy of the project with one macro edited decides a full rebuild ('code changed').
+
 Rows are compared by retention.bench.compare_marts: every non-float value equal, doubles
 within a relative 1e-9 (a sum of doubles taken in another order differs in its last digits).
 """
@@ -26,13 +28,14 @@ within a relative 1e-9 (a sum of doubles taken in another order differs in its l
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
-from pipeline import DB_NAME, copy_db, dbt, load, submit
+from pipeline import DB_NAME, REPO_ROOT, copy_db, dbt, load, submit
 
 from retention.bench import compare_marts
 from retention.generate import Options, generate
@@ -346,3 +349,40 @@ def test_as_of_date_moving_forward_again_is_incremental(daily: dict[str, Any]) -
     # Every period from the previous A's month (May) on is rebuilt.
     assert step["scope"]["rebuild_from_month"] == dt.date(2024, 5, 1)
     assert _differences(daily["fresh"]["day_3"], step["db"]) == []
+
+
+def _project_copy(target: Path, edit_a_macro: bool) -> Path:
+    """The dbt project's files in `target`; with `edit_a_macro`, one macro's text changed
+    (a comment added inside it: the SQL it writes is the same)."""
+    target.mkdir(parents=True)
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copyfile(REPO_ROOT / name, target / name)
+    for folder in ("models", "macros", "seeds", "tests", "analyses"):
+        shutil.copytree(REPO_ROOT / folder, target / folder)
+    if edit_a_macro:
+        dates = target / "macros" / "dates.sql"
+        text = dates.read_text(encoding="utf-8")
+        edited = text.replace("{%- endmacro %}", "{#- An edit. -#}\n{%- endmacro %}", 1)
+        assert edited != text
+        dates.write_text(edited, encoding="utf-8")
+    return target
+
+
+def test_a_changed_macro_makes_the_next_run_a_full_rebuild(
+    daily: dict[str, Any], tmp_path: Path
+) -> None:
+    # dbt's graph holds no macros: their text is fingerprinted (macros/incremental.sql). The
+    # scope is decided again, on copies of the warehouse after the "again" build, by a copy
+    # of the project as it is (control: incremental) and by one with an edited macro.
+    def scope_with(edit_a_macro: bool) -> dict[str, Any]:
+        work = tmp_path / ("edited" if edit_a_macro else "unchanged")
+        project = _project_copy(work / "project", edit_a_macro)
+        db_path = copy_db(daily["steps"]["again"]["db"], work / DB_NAME)
+        select = ["run", "--select", "int_incremental_raw_scope", "int_incremental_scope"]
+        run = dbt(select, db_path, work, project_dir=project)
+        assert run.ok, run.failure_summary()
+        return _scope(db_path)
+
+    unchanged, edited = submit(lambda: scope_with(False)), submit(lambda: scope_with(True))
+    assert not unchanged.result()["is_full_rebuild"], unchanged.result()["full_rebuild_reason"]
+    assert edited.result()["full_rebuild_reason"] == "code changed"
