@@ -358,7 +358,8 @@ def _project_copy(target: Path, edit_a_macro: bool) -> Path:
     for name in ("dbt_project.yml", "profiles.yml"):
         shutil.copyfile(REPO_ROOT / name, target / name)
     for folder in ("models", "macros", "seeds", "tests", "analyses"):
-        shutil.copytree(REPO_ROOT / folder, target / folder)
+        if (REPO_ROOT / folder).is_dir():  # git keeps no empty folder
+            shutil.copytree(REPO_ROOT / folder, target / folder)
     if edit_a_macro:
         dates = target / "macros" / "dates.sql"
         text = dates.read_text(encoding="utf-8")
