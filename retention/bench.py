@@ -402,66 +402,46 @@ def compare_with_pandas(numbers: dict[str, Any], db: Path, limit: int = 10) -> l
         )
         if as_of != numbers["as_of_date"]:
             problems.append(f"as_of_date: pandas {numbers['as_of_date']}, marts {as_of}")
-        churn = {
-            r["period_start"]: r
-            for r in rows(
-                con,
-                "select period_start, customers_start, churned, churn_rate from marts.fct_periods "
-                "where basis = 'order' and period_grain = 'month'",
-            )
-        }
-        if len(churn) != len(numbers["monthly_churn"]):
-            problems.append(
-                f"monthly churn: {len(numbers['monthly_churn'])} months in pandas, "
-                f"{len(churn)} in fct_periods"
-            )
-        for month in numbers["monthly_churn"]:
-            label = f"monthly churn {month['month']}"
-            check(
-                label, {k: v for k, v in month.items() if k != "month"}, churn.get(month["month"])
-            )
 
-        cohorts = {
-            (r["cohort_month"], r["months_since_cohort"]): r
-            for r in rows(
-                con,
-                "select cohort_month, months_since_cohort, cohort_size, active_customers, "
-                "retention_rate from marts.fct_cohorts "
-                "where basis = 'order' and active_customers > 0",
-            )
-        }
-        if len(cohorts) != len(numbers["cohorts"]):
-            problems.append(
-                f"cohort matrix: {len(numbers['cohorts'])} non-empty cells in pandas, "
-                f"{len(cohorts)} in fct_cohorts"
-            )
-        for cell in numbers["cohorts"]:
-            key = (cell["cohort_month"], cell["months_since_cohort"])
-            expected = {
-                k: v for k, v in cell.items() if k not in ("cohort_month", "months_since_cohort")
-            }
-            check(f"cohort {key}", expected, cohorts.get(key))
+        def compare_rows(
+            title: str, unit: str, mart: str, key: dict[str, str], where: str = "true"
+        ) -> None:
+            """The pandas rows of `title` against the mart's rows, matched on their key
+            (pandas column -> mart column): the same number of rows, each value close."""
+            expected_rows = numbers[title]
+            values = [c for c in (expected_rows[0] if expected_rows else {}) if c not in key]
+            sql = f"select {', '.join([*key.values(), *values])} from marts.{mart} where {where}"
+            actual = {tuple(r[c] for c in key.values()): r for r in rows(con, sql)}
+            if len(actual) != len(expected_rows):
+                problems.append(
+                    f"{title}: {len(expected_rows)} {unit} in pandas, {len(actual)} in {mart}"
+                )
+            for row in expected_rows:
+                found = tuple(row[c] for c in key)
+                expected = {c: v for c, v in row.items() if c not in key}
+                label = f"{title} {found[0] if len(found) == 1 else found}"
+                check(label, expected, actual.get(found))
 
-        repeat = {
-            r["first_purchase_month"]: r
-            for r in rows(
-                con,
-                "select first_purchase_month, customers, repeat_customers, repeat_purchase_rate "
-                "from marts.mart_repeat_purchase",
-            )
-        }
-        if len(repeat) != len(numbers["repeat_purchase"]):
-            problems.append(
-                f"repeat purchase: {len(numbers['repeat_purchase'])} months in pandas, "
-                f"{len(repeat)} in mart_repeat_purchase"
-            )
-        for month in numbers["repeat_purchase"]:
-            expected = {k: v for k, v in month.items() if k != "first_purchase_month"}
-            check(
-                f"repeat {month['first_purchase_month']}",
-                expected,
-                repeat.get(month["first_purchase_month"]),
-            )
+        compare_rows(
+            "monthly_churn",
+            "months",
+            "fct_periods",
+            {"month": "period_start"},
+            "basis = 'order' and period_grain = 'month'",
+        )
+        compare_rows(
+            "cohorts",
+            "non-empty cells",
+            "fct_cohorts",
+            {"cohort_month": "cohort_month", "months_since_cohort": "months_since_cohort"},
+            "basis = 'order' and active_customers > 0",
+        )
+        compare_rows(
+            "repeat_purchase",
+            "months",
+            "mart_repeat_purchase",
+            {"first_purchase_month": "first_purchase_month"},
+        )
 
         clv = rows(
             con,
