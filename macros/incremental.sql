@@ -187,7 +187,7 @@
         run. -#}
     {{ return([
         'latest_load_day', 'settled_before_day', 'settled_rows', 'settled_checksum',
-        'as_of_date', 'vars_fingerprint', 'code_fingerprint',
+        'as_of_date', 'vars_fingerprint', 'code_fingerprint', 'latest_load_id',
     ]) }}
 {%- endmacro %}
 

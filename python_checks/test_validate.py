@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from retention.cli import main
 
@@ -365,3 +366,76 @@ def test_a_large_mart_validated_in_parts_still_fails_and_says_where(tmp_path, ca
     assert "expect_column_values_to_be_in_set(column=order_lifecycle" in out
     assert "expect_compound_columns_to_be_unique(column_list=['customer_id', 'month_start']" in out
     assert re.search(r"in part \d of 7 \(whole customers\): .*customer_id=c1", out), out
+
+
+# --- volume check against the published warehouse (--baseline) -------------------------------
+
+
+def validate_against(db: Path, baseline: Path, capsys, *options: str) -> tuple[int, str]:
+    code = main(
+        ["validate", "--db", str(db), "--baseline", str(baseline), "--mart=dim_customers"]
+        + list(options)
+    )
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_shrink_problem_allows_exactly_the_share():
+    from retention.validate import shrink_problem
+
+    # 100 -> 90 rows: 10 / 100 = 10 % fewer, exactly the 10 % allowed.
+    assert shrink_problem(100, 90, 0.10) is None
+    # 100 -> 89 rows: 11 / 100 = 11 % fewer, more than 10 %.
+    assert "11.0% fewer" in shrink_problem(100, 89, 0.10)
+    # Growing, an equal count, or an empty baseline never fail.
+    assert shrink_problem(100, 150, 0.10) is None
+    assert shrink_problem(0, 0, 0.10) is None
+    # max_shrink 1: even losing every row is allowed; 0: one row less fails.
+    assert shrink_problem(100, 0, 1.0) is None
+    assert shrink_problem(100, 99, 0.0) is not None
+
+
+def test_a_mart_that_lost_more_rows_than_allowed_fails_against_the_baseline(tmp_path, capsys):
+    published = build(tmp_path / "published.duckdb")
+    work = build(tmp_path / "work.duckdb")
+    with duckdb.connect(str(work)) as con:
+        con.execute("delete from marts.dim_customers where customer_id = 'c2'")  # 2 -> 1 row
+    code, out = validate_against(work, published, capsys)
+    assert code == 1, out
+    # 1 of 2 rows lost: 50 % fewer, more than the default 10 %.
+    assert "row count against the published warehouse" in out
+    assert "1 rows, 2 in the published warehouse: 50.0% fewer" in out
+    # A larger allowance, or --allow-shrink, accepts it.
+    code, out = validate_against(work, published, capsys, "--max-shrink", "0.5")
+    assert code == 0, out
+    code, out = validate_against(work, published, capsys, "--allow-shrink")
+    assert code == 0, out
+
+
+def test_an_unchanged_or_missing_baseline_passes_the_volume_check(tmp_path, capsys):
+    work = build(tmp_path / "work.duckdb")
+    code, out = validate_against(work, work, capsys)
+    assert code == 0, out
+    # The volume check counts as one more expectation evaluated for the mart.
+    plain, plain_out = validate(work, capsys, "dim_customers")
+    evaluated = int(re.search(r"/(\d+) expectations", mart_line(out, "dim_customers")).group(1))
+    evaluated_plain = int(
+        re.search(r"/(\d+) expectations", mart_line(plain_out, "dim_customers")).group(1)
+    )
+    assert evaluated == evaluated_plain + 1
+    # The first build has nothing published yet: nothing to compare with.
+    code, out = validate_against(work, tmp_path / "not-yet-published.duckdb", capsys)
+    assert code == 0, out
+
+
+def test_an_unreadable_baseline_or_a_bad_share_exits_2(tmp_path, capsys):
+    work = build(tmp_path / "work.duckdb")
+    garbage = tmp_path / "garbage.duckdb"
+    garbage.write_bytes(b"not a database" * 100)
+    code, out = validate_against(work, garbage, capsys)
+    assert code == 2, out
+    assert "cannot read the baseline" in out
+    with pytest.raises(SystemExit) as exited:
+        validate_against(work, work, capsys, "--max-shrink", "1.5")
+    assert exited.value.code == 2
+    assert "'1.5' is not a share between 0 and 1" in capsys.readouterr().err

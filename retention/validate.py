@@ -13,6 +13,12 @@ of these suites holds for a table exactly when it holds for each part of whole c
 exist; at least one row, as the table has more than PART_ROWS). An expectation fails when
 it fails in any part; its detail then says in which part.
 
+Volume check: with ``--baseline PATH`` (the published warehouse; `retention build` passes it),
+a mart whose row count fell by more than ``--max-shrink`` (a share, default 0.10) against the
+same mart in the baseline fails, so a bad delivery that empties the warehouse is never
+published. ``--allow-shrink`` turns the check off for a deliberate shrink. A mart new in this
+build, or a baseline that does not exist yet, is not compared.
+
 Exit status: 0 when every expectation passes, 1 when any fails, 2 when the database or a
 mart is missing (nothing is validated then).
 """
@@ -36,6 +42,8 @@ from retention.paths import default_db_path
 
 EXAMPLES = 5  # unexpected values shown per failed expectation
 PART_ROWS = 4_000_000  # a larger mart keyed by customer is validated in parts of about this size
+DEFAULT_MAX_SHRINK = 0.10  # a mart may lose at most this share of its rows against the baseline
+VOLUME_CHECK = "row count against the published warehouse"
 
 
 class ValidateError(Exception):
@@ -77,18 +85,58 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="validate only this mart (repeatable; default: every mart)",
     )
+    add_volume_arguments(parser)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="published warehouse to compare row counts with (volume check; default: none)",
+    )
+
+
+def add_volume_arguments(parser: argparse.ArgumentParser) -> None:
+    """The shrink options, shared by `retention validate` and `retention build`."""
+    parser.add_argument(
+        "--max-shrink",
+        type=_share,
+        default=DEFAULT_MAX_SHRINK,
+        metavar="SHARE",
+        help="largest share of rows a mart may lose against the published warehouse "
+        f"(default: {DEFAULT_MAX_SHRINK})",
+    )
+    parser.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="accept marts (and, in build and load, raw tables) that shrank more than that",
+    )
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 1:  # also false for nan
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share between 0 and 1 (e.g. 0.1)")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
     db_path = args.db if args.db is not None else default_db_path()
     started = time.perf_counter()
+    baseline = getattr(args, "baseline", None)
+    compare = baseline is not None and not getattr(args, "allow_shrink", False)
     try:
         con, marts = open_marts(db_path, args.mart)
+        # Read before the (slow) suites, so that an unreadable baseline fails at once.
+        before = baseline_counts(Path(baseline), marts) if compare else {}
     except ValidateError as exc:
         print(f"retention validate: error: {exc}", file=sys.stderr)
         return 2
     with con:
         results = validate_marts(con, marts)
+    check_volumes(results, before, getattr(args, "max_shrink", DEFAULT_MAX_SHRINK))
     print(summary(results, db_path, time.perf_counter() - started))
     return 0 if all(r.success for r in results) else 1
 
@@ -217,6 +265,57 @@ def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[Mar
                 del raw, df, batch, outcome
             results.append(_mart_result(mart, rows, evaluated, list(failures.values()), problems))
     return results
+
+
+def baseline_counts(baseline: Path, marts: list[str]) -> dict[str, int]:
+    """Row counts of the marts in the baseline warehouse (none when it does not exist)."""
+    from retention.expectations import SCHEMA
+
+    if not baseline.is_file():
+        return {}
+    try:
+        with duckdb.connect(str(baseline), read_only=True) as con:
+            present = {
+                name
+                for (name,) in con.execute(
+                    "select table_name from information_schema.tables where table_schema = ?",
+                    [SCHEMA],
+                ).fetchall()
+            }
+            return {
+                mart: con.execute(f'select count(*) from "{SCHEMA}"."{mart}"').fetchone()[0]
+                for mart in marts
+                if mart in present
+            }
+    except duckdb.Error as exc:
+        raise ValidateError(f"cannot read the baseline {baseline}: {exc}") from exc
+
+
+def shrink_problem(before: int, after: int, max_shrink: float) -> str | None:
+    """Why a mart that went from `before` to `after` rows shrank too much (None when it did
+    not): it may lose at most `max_shrink` of its rows."""
+    if before == 0 or after >= before * (1 - max_shrink):
+        return None
+    lost = (before - after) / before
+    return (
+        f"{after:,} rows, {before:,} in the published warehouse: {lost:.1%} fewer, more than "
+        f"the {max_shrink:.0%} allowed (--max-shrink); a partial or empty delivery? Pass "
+        "--allow-shrink if the shrink is intended"
+    )
+
+
+def check_volumes(results: list[MartResult], before: dict[str, int], max_shrink: float) -> None:
+    """Add the volume check to every mart with a row count in the baseline (`before`); it
+    fails when the mart shrank too much."""
+    for result in results:
+        if result.mart not in before:
+            continue
+        result.evaluated += 1
+        problem = shrink_problem(before[result.mart], result.rows, max_shrink)
+        if problem is None:
+            result.passed += 1
+        else:
+            result.failures.append(Failure(VOLUME_CHECK, problem))
 
 
 def _mart_result(

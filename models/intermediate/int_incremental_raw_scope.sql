@@ -5,8 +5,10 @@
     was built), the run is a full rebuild when there is no previous state, a var or a model
     changed, or raw customers, orders, contracts or cancellations that the previous run counted as
     settled (loaded before its look-back window, or without a load time) changed, appeared
-    or disappeared. Otherwise raw rows loaded on or after the previous run's look-back
-    window are recent.
+    or disappeared, or `retention load --replace` re-delivered raw tables since the previous
+    run (meta.load_batches: a re-delivery may drop rows of any load day, which only a full
+    rebuild removes everywhere). Otherwise raw rows loaded on or after the previous run's
+    look-back window are recent.
 
     The load day of a raw row is the UTC date of its `_loaded_at`; the look-back window of
     a run is its latest load day and the `incremental_lookback_days` days before it.
@@ -16,12 +18,27 @@
 {%- set previous = adapter.get_relation(
     database=this.database, schema='meta', identifier='incremental_state'
 ) if execute else none %}
+{%- set batches = adapter.get_relation(
+    database=this.database, schema='meta', identifier='load_batches'
+) if execute else none %}
 {%- set tracked_tables = ['customers', 'orders', 'contracts', 'cancellations'] %}
+{#- A state recorded before load ids were tracked has no latest_load_id (null: any
+    re-delivery counts as new). #}
+{%- set previous_columns = adapter.get_columns_in_relation(previous) | map(attribute='name') | list
+    if previous is not none else [] %}
 
 with previous_state as (
 
     {%- if previous is not none %}
-    select * from {{ previous }}
+    select
+        {%- for column in incremental_state_columns() %}
+        {%- if column in previous_columns %}
+        {{ column }}
+        {%- else %}
+        cast(null as {{ dbt.type_bigint() }}) as {{ column }}
+        {%- endif %}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ previous }}
     {%- else %}
     select
         cast(null as date) as latest_load_day,
@@ -30,8 +47,25 @@ with previous_state as (
         cast(null as {{ dbt.type_string() }}) as settled_checksum,
         cast(null as date) as as_of_date,
         cast(null as {{ dbt.type_string() }}) as vars_fingerprint,
-        cast(null as {{ dbt.type_string() }}) as code_fingerprint
+        cast(null as {{ dbt.type_string() }}) as code_fingerprint,
+        cast(null as {{ dbt.type_bigint() }}) as latest_load_id
     where false
+    {%- endif %}
+
+),
+
+load_batches as (
+
+    {#- The batches `retention load` recorded: the latest, and the latest re-delivery. #}
+    {%- if batches is not none %}
+    select
+        max(load_id) as latest_load_id,
+        max(case when mode = 'replace' then load_id end) as latest_replace_load_id
+    from {{ batches }}
+    {%- else %}
+    select
+        cast(null as {{ dbt.type_bigint() }}) as latest_load_id,
+        cast(null as {{ dbt.type_bigint() }}) as latest_replace_load_id
     {%- endif %}
 
 ),
@@ -119,6 +153,8 @@ decided as (
                 settled.previously_settled_rows <> previous_state.settled_rows
                 or settled.previously_settled_checksum <> previous_state.settled_checksum
                 then 'raw rows loaded before the look-back window changed'
+            when load_batches.latest_replace_load_id > coalesce(previous_state.latest_load_id, -1)
+                then 'raw tables re-delivered (retention load --replace)'
         end as full_rebuild_reason,
         previous_state.as_of_date as previous_as_of_date,
         -- Raw rows loaded on or after this day are recent (the previous run's look-back window).
@@ -129,9 +165,11 @@ decided as (
         settled.settled_rows,
         settled.settled_checksum,
         '{{ fingerprints.vars }}' as vars_fingerprint,
-        '{{ fingerprints.code }}' as code_fingerprint
+        '{{ fingerprints.code }}' as code_fingerprint,
+        load_batches.latest_load_id
     from settled
     cross join current_state
+    cross join load_batches
     left join previous_state
         on true
 
@@ -149,6 +187,7 @@ final as (
         settled_checksum,
         vars_fingerprint,
         code_fingerprint,
+        latest_load_id,
         full_rebuild_reason is not null as is_full_rebuild
     from decided
 
