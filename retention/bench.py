@@ -1,6 +1,8 @@
 """`retention bench`: time the warehouse at growing data sizes, against a pandas notebook.
 
-For each scale (customers; default 10k, 100k and 1M) the benchmark
+For each scale (customers; by default 10k and 100k, one run: a couple of minutes; the
+figures in README "Performance" are ``--customers 10000 100000 1000000 --runs 3``, as `make
+bench` runs it) the benchmark
 
 1. generates the synthetic data set as Parquet (`retention generate --format parquet`, seed
    42) into ``.cache/bench/<N>/data``, or reuses it when the generator has not changed since;
@@ -21,8 +23,9 @@ For each scale (customers; default 10k, 100k and 1M) the benchmark
 3. repeats this ``--runs`` times and reports the median of each step.
 
 It prints a table and writes every measurement as JSON (``--out``). The machine is whatever
-it runs on: other processes running at the same time slow it down, so quote medians.
-Exit status 1 when a check fails (pandas numbers or incremental marts differ).
+it runs on: other processes running at the same time slow it down, so quote medians. On a
+terminal a progress bar counts the steps. Exit status 1 when a check fails (pandas numbers
+or incremental marts differ), 2 when a step fails.
 """
 
 from __future__ import annotations
@@ -49,10 +52,12 @@ from typing import Any
 import duckdb
 import psutil
 
+from retention import console
 from retention.contract import TABLES
 from retention.paths import REPO_ROOT
 
-DEFAULT_SCALES = (10_000, 100_000, 1_000_000)
+DEFAULT_SCALES = (10_000, 100_000)  # a couple of minutes; README's figures add 1_000_000
+DEFAULT_RUNS = 1  # README's figures: medians of 3
 SEED = 42
 CACHE_DIR = REPO_ROOT / ".cache" / "bench"
 PANDAS_SCRIPT = REPO_ROOT / "python_checks" / "pandas_baseline.py"
@@ -71,6 +76,18 @@ STEPS = (
     "validate",
     "pandas",
 )
+# Untimed commands of every run: the incremental database's day before, then one more day.
+DAY_BEFORE_LOAD, DAY_BEFORE_BUILD, ONE_MORE_DAY_LOAD = UNTIMED = (
+    "load (day before)",
+    "dbt build (day before)",
+    "load (one more day)",
+)
+STEPS_PER_RUN = len(STEPS) + len(UNTIMED)
+EXIT_CODES = {
+    0: "every step ran and every check passed",
+    1: "a check failed: the pandas numbers or the incremental marts differ from the full build",
+    2: "a step failed (the end of its output is printed)",
+}
 
 
 # --- measuring a process tree ----------------------------------------------------------------
@@ -462,16 +479,28 @@ def _raw_counts(db: Path) -> dict[str, int]:
         }
 
 
-def bench_scale(customers: int, runs: int, say) -> dict[str, Any]:
+def bench_scale(customers: int, runs: int, say, bar: console.Bar | None = None) -> dict[str, Any]:
+    """Measure one scale: 1 + runs × STEPS_PER_RUN steps of `bar` (the data set, then every
+    command of every run)."""
+    bar = bar or console.Bar()
+    label = f"{_label(customers)} customers"
+    bar.update(f"{label}: data set")
     ws = Workspace(CACHE_DIR / str(customers))
     stamp = ensure_data(ws, customers, say)
+    bar.advance()
     ws.work.mkdir(parents=True, exist_ok=True)
     full_db, incremental_db = ws.db("full"), ws.db("incremental")
     measurements: dict[str, list[Measurement]] = {step: [] for step in STEPS}
     checks: dict[str, Any] = {}
 
-    def step(name: str, command: list[str], env: dict[str, str] | None = None) -> Measurement:
+    def untimed(name: str, command: list[str], env: dict[str, str] | None = None) -> Measurement:
+        bar.update(f"{label}, run {run}/{runs}: {name}")
         result = _checked(name, measure(command, env))
+        bar.advance()
+        return result
+
+    def step(name: str, command: list[str], env: dict[str, str] | None = None) -> Measurement:
+        result = untimed(name, command, env)
         measurements[name].append(result)
         say(
             f"    {name:<17} {result.seconds:8.1f} s  {result.peak_rss_mb / 1024:6.2f} GiB"
@@ -498,25 +527,18 @@ def bench_scale(customers: int, runs: int, say) -> dict[str, Any]:
 
         # The day before, built in full (not timed), then one more day built incrementally.
         _remove_db(incremental_db)
-        _checked(
-            "load (day before)",
-            measure(retention_command("load", str(ws.data_before), "--db", str(incremental_db))),
+        untimed(
+            DAY_BEFORE_LOAD,
+            retention_command("load", str(ws.data_before), "--db", str(incremental_db)),
         )
-        _checked(
-            "dbt build (day before)",
-            measure(
-                *ws.dbt(
-                    incremental_db,
-                    "build",
-                    "--full-refresh",
-                    "--exclude-resource-type",
-                    "unit_test",
-                )
+        untimed(
+            DAY_BEFORE_BUILD,
+            *ws.dbt(
+                incremental_db, "build", "--full-refresh", "--exclude-resource-type", "unit_test"
             ),
         )
-        _checked(
-            "load (one more day)",
-            measure(retention_command("load", str(ws.data), "--db", str(incremental_db))),
+        untimed(
+            ONE_MORE_DAY_LOAD, retention_command("load", str(ws.data), "--db", str(incremental_db))
         )
         step("incremental_run", *ws.dbt(incremental_db, *MODELS))
         step(
@@ -645,14 +667,26 @@ def _growth(scales: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # --- command line ----------------------------------------------------------------------------
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--customers",
-        type=int,
+        type=_positive,
         nargs="+",
         default=list(DEFAULT_SCALES),
         metavar="N",
-        help="scales in customers (default: 10000 100000 1000000)",
+        help="scales in customers (default: "
+        + " ".join(map(str, DEFAULT_SCALES))
+        + "; README's figures: 10000 100000 1000000)",
     )
     parser.add_argument(
         "--out",
@@ -663,10 +697,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--runs",
-        type=int,
-        default=3,
+        type=_positive,
+        default=DEFAULT_RUNS,
         metavar="K",
-        help="runs per scale; medians are reported (default 3)",
+        help=f"runs per scale; medians are reported (default {DEFAULT_RUNS}; README's figures: 3)",
     )
 
 
@@ -686,22 +720,24 @@ def run(args: argparse.Namespace) -> int:
         "scales": [],
     }
     failed = False
-    for customers in sorted(args.customers):
-        say(f"{_label(customers)} customers")
-        try:
-            scale = bench_scale(customers, args.runs, say)
-        except BenchError as exc:
-            print(f"retention bench: error: {exc}", file=sys.stderr)
-            return 2
-        scale["derived"] = derived(scale)
-        for name in ("pandas_equals_marts", "incremental_equals_full"):
-            problems = scale["checks"][name]
-            if problems:
-                failed = True
-                say(f"  CHECK FAILED {name}:\n    " + "\n    ".join(problems))
-            else:
-                say(f"  check ok: {name}")
-        results["scales"].append(scale)
+    scales = sorted(set(args.customers))
+    with console.progress("bench", total=len(scales) * (1 + args.runs * STEPS_PER_RUN)) as bar:
+        for customers in scales:
+            say(f"{_label(customers)} customers")
+            try:
+                scale = bench_scale(customers, args.runs, say, bar)
+            except BenchError as exc:
+                console.error("bench", str(exc))
+                return 2
+            scale["derived"] = derived(scale)
+            for name in ("pandas_equals_marts", "incremental_equals_full"):
+                problems = scale["checks"][name]
+                if problems:
+                    failed = True
+                    say(f"  CHECK FAILED {name}:\n    " + "\n    ".join(problems))
+                else:
+                    say(f"  check ok: {name}")
+            results["scales"].append(scale)
     results["growth"] = _growth(results["scales"])
     results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]

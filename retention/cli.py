@@ -1,15 +1,23 @@
 """The `retention` command: one sub-command per module.
 
 Each sub-command lives in its own module (``retention/<name>.py``) that exposes
-``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported lazily so that
-``retention --help`` stays fast and a broken optional dependency only breaks its own command.
+``add_arguments(parser)``, ``run(args) -> int`` and ``EXIT_CODES`` (exit code -> meaning,
+listed under the command's ``--help``). Heavy dependencies (Great Expectations, dbt) are
+imported only when a command runs, so that ``retention --help`` stays fast and a broken
+optional dependency only breaks its own command.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import sys
+import textwrap
+
+from retention import console
+
+DISTRIBUTION = "retention-warehouse"  # the package name in pyproject.toml
 
 COMMANDS = {
     "generate": "write a synthetic raw data set (one file per raw table)",
@@ -21,16 +29,76 @@ COMMANDS = {
     "publish": "atomically publish a built working copy of the warehouse",
 }
 
+# Exit codes of the commands whose module does not define EXIT_CODES yet; each entry moves
+# into its module (as EXIT_CODES) the next time that module is edited.
+PENDING_EXIT_CODES: dict[str, dict[int, str]] = {
+    "load": {0: "loaded", 2: "a file was refused or unreadable; the database is unchanged"},
+    "build": {
+        0: "the new warehouse is published",
+        2: "the data was refused by the load step",
+        3: "dbt build failed",
+        4: "validation (Great Expectations) failed",
+        5: "publishing failed",
+    },
+    "publish": {0: "published", 2: "refused or failed; the published warehouse is unchanged"},
+}
+INTERRUPTED = 130  # the shell's code for Ctrl-C (128 + SIGINT)
+
+QUIET_HELP = (
+    "no progress bars or progress messages on stderr (results, warnings and errors still "
+    "print); progress is also off whenever stderr is not a terminal"
+)
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree not installed
+        return "unknown"
+
+
+def exit_codes(name: str, module: object) -> dict[int, str]:
+    codes = getattr(module, "EXIT_CODES", None) or PENDING_EXIT_CODES.get(name, {})
+    return dict(sorted(codes.items()))
+
+
+def epilog(codes: dict[int, str]) -> str:
+    codes = dict(codes)
+    codes[2] = f"{codes[2]}; also invalid arguments" if 2 in codes else "invalid arguments"
+    lines = ["exit codes:"]
+    for code, meaning in sorted(codes.items()):
+        lines += textwrap.wrap(
+            meaning, width=78, initial_indent=f"  {code:<4}", subsequent_indent=" " * 6
+        )
+    return "\n".join(lines)
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="retention", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="retention",
+        description=__doc__.splitlines()[0],
+        epilog="Every command's --help lists its options and its exit codes; 2 is also the "
+        f"exit code of invalid arguments, {INTERRUPTED} of an interrupted command (Ctrl-C).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         module = _module(name)
         if module is None:
             continue
-        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        cmd = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=epilog(exit_codes(name, module)),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         module.add_arguments(cmd)
+        # Also accepted after the command; SUPPRESS keeps a --quiet given before it.
+        cmd.add_argument(
+            "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=QUIET_HELP
+        )
     return parser
 
 
@@ -45,7 +113,12 @@ def _module(name: str):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(_module(args.command).run(args) or 0)
+    console.set_quiet(args.quiet)
+    try:
+        return int(_module(args.command).run(args) or 0)
+    except KeyboardInterrupt:
+        console.error(args.command, "interrupted")
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 import pandas as pd
 
-SCHEMA = "marts"
+from retention.marts import COLUMNS, KEYS
+
 TOLERANCE = 1e-9
 
 BASES = ["order", "contract"]
@@ -33,69 +34,6 @@ CHURN_TYPES = ["push", "pull", "unretainable", "silent", "unknown"]
 MRR_MOVEMENTS = ["new", "reactivation", "expansion", "contraction", "churned", "unchanged"]
 SEGMENT_TYPES = ["all", "acquisition_channel", "cohort_year"]
 DEFAULT_REPEAT_WINDOWS = (30, 90, 180, 365)
-
-# The documented columns of each mart (docs/marts.md), and each mart's key (its grain).
-COLUMNS: dict[str, list[str]] = {
-    "dim_customers": [
-        "customer_id", "is_inferred", "created_at", "created_date", "acquisition_channel",
-        "country", "segment", "first_purchase_date", "last_purchase_date", "purchases",
-        "lifetime_net_revenue", "average_order_value", "is_repeat_customer",
-        "order_cohort_month", "contract_cohort_month", "order_status", "contract_status",
-        "order_last_churn_date", "contract_last_churn_date", "contract_last_churn_type",
-        "order_reactivation_count", "contract_reactivation_count", "current_mrr",
-        "active_products", "lifetime_contract_revenue",
-    ],
-    "fct_customer_months": [
-        "customer_id", "month_start", "month_end_date", "is_complete_month", "purchases",
-        "net_revenue", "order_is_active_start", "order_is_active_end", "order_lifecycle",
-        "contract_is_active_start", "contract_is_active_end", "contract_lifecycle",
-        "mrr_start", "mrr_end", "mrr_movement", "new_mrr", "reactivation_mrr",
-        "expansion_mrr", "contraction_mrr", "churned_mrr", "recognised_contract_revenue",
-    ],
-    "fct_periods": [
-        "basis", "period_grain", "period_start", "period_end", "is_complete_period",
-        "customers_start", "customers_end", "retained", "churned", "new", "reactivated",
-        "transient", "churn_rate", "retention_rate", "purchases", "purchasing_customers",
-        "returning_customers", "net_revenue", "mrr_start", "mrr_end", "new_mrr",
-        "reactivation_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr",
-        "gross_retained_mrr", "net_retained_mrr", "gross_revenue_retention",
-        "net_revenue_retention", "recognised_contract_revenue",
-    ],
-    "fct_cohorts": [
-        "basis", "cohort_month", "months_since_cohort", "activity_month", "cohort_size",
-        "active_customers", "retention_rate", "revenue", "cumulative_revenue",
-        "cumulative_revenue_per_customer", "is_complete",
-    ],
-    "mart_repeat_purchase": [
-        "first_purchase_month", "customers", "repeat_customers", "repeat_purchase_rate",
-        "median_days_to_second_purchase",
-    ],
-    "mart_clv": [
-        "segment_type", "segment_value", "customers", "purchases", "net_revenue",
-        "purchasing_customers", "average_order_value", "purchase_frequency",
-        "order_active_start_customers", "order_churned_customers", "annual_churn_rate",
-        "expected_lifespan_years", "clv", "contract_active_customers", "mrr", "arpa_monthly",
-        "contract_active_start_customers", "contract_churned_customers",
-        "annual_contract_churn_rate", "monthly_churn_rate", "contract_clv",
-        "marketing_spend", "acquired_customers", "cac", "ltv_to_cac",
-    ],
-    "mart_churn": [
-        "basis", "period_grain", "period_start", "churn_type", "reason_code", "is_retainable",
-        "churned_customers", "churned_mrr", "period_churned_customers", "share_of_churn",
-    ],
-}  # fmt: skip
-
-KEYS: dict[str, list[str]] = {
-    "dim_customers": ["customer_id"],
-    "fct_customer_months": ["customer_id", "month_start"],
-    "fct_periods": ["basis", "period_grain", "period_start"],
-    "fct_cohorts": ["basis", "cohort_month", "months_since_cohort"],
-    "mart_repeat_purchase": ["first_purchase_month"],
-    "mart_clv": ["segment_type", "segment_value"],
-    "mart_churn": ["basis", "period_grain", "period_start", "churn_type", "reason_code"],
-}
-
-MARTS = tuple(COLUMNS)
 
 CONTRACT_ROWS = 'basis == "contract"'
 ORDER_ROWS = 'basis == "order"'

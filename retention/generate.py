@@ -39,8 +39,8 @@ rows stay byte-identical) and lists them in `_defects.json`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -53,6 +53,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from retention import console
 from retention.contract import TABLES
 
 DAY = 86_400
@@ -1248,24 +1249,29 @@ def generate(opts: Options) -> dict[str, int]:
     acquisitions = np.zeros((len(CHANNELS), _n_months(w)), dtype=np.int64)
     samples: dict[str, list[dict]] = {}
     inferred: list[str] = []
+    # On a terminal, a bar counts the customers simulated (every table grows chunk by chunk).
+    tracking = (
+        console.progress("generating", total=opts.customers)
+        if opts.progress
+        else contextlib.nullcontext(console.Bar())
+    )
     try:
-        for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-            rng = np.random.default_rng(chunk_seqs[i])
-            tables, acquired = _simulate_chunk(
-                rng, created[lo:hi], lo + 1, opts.customers, counters, cdf, w
-            )
-            acquisitions += acquired
-            for name, table in tables.items():
-                writers[name].write(table)
-            if opts.dirty:
-                _collect_samples(samples, tables, inferred, i == 0)
-            _progress(
-                opts,
-                f"chunk {i + 1}/{len(bounds) - 1}: customers {hi:,}, "
-                f"orders {counters.rows['orders']:,}, "
-                f"contracts {counters.rows['contracts']:,} "
-                f"({time.perf_counter() - began:.1f}s)",
-            )
+        with tracking as bar:
+            for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+                rng = np.random.default_rng(chunk_seqs[i])
+                tables, acquired = _simulate_chunk(
+                    rng, created[lo:hi], lo + 1, opts.customers, counters, cdf, w
+                )
+                acquisitions += acquired
+                for name, table in tables.items():
+                    writers[name].write(table)
+                if opts.dirty:
+                    _collect_samples(samples, tables, inferred, i == 0)
+                bar.update(
+                    f"generating: customers {hi:,}, orders {counters.rows['orders']:,}, "
+                    f"contracts {counters.rows['contracts']:,}"
+                )
+                bar.advance(hi - lo)
         writers["marketing_spend"].write(
             _marketing_spend_table(np.random.default_rng(spend_seq), acquisitions, w)
         )
@@ -1286,11 +1292,11 @@ def generate(opts: Options) -> dict[str, int]:
         writer.close()
     rows = {name: writer.rows for name, writer in writers.items()}
     summary = ", ".join(f"{name} {count:,}" for name, count in rows.items())
-    _progress(
-        opts,
-        f"wrote {opts.format} to {opts.out} in {time.perf_counter() - began:.1f}s: "
-        f"{summary}" + (" (clean + injected defects)" if opts.dirty else ""),
-    )
+    if opts.progress:
+        console.say(
+            f"wrote {opts.format} to {opts.out} in {time.perf_counter() - began:.1f}s: "
+            f"{summary}" + (" (clean + injected defects)" if opts.dirty else "")
+        )
     return rows
 
 
@@ -1309,25 +1315,35 @@ def _collect_samples(
     inferred[:] = sorted(set(inferred))
 
 
-def _progress(opts: Options, message: str) -> None:
-    if opts.progress:
-        print(message, file=sys.stderr, flush=True)
+EXIT_CODES = {
+    0: "the data set was written",
+    2: "nothing usable written: invalid options (fewer than 1 customer, --end not after "
+    "--start) or the folder cannot be written",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, type=Path, help="directory to write into")
-    parser.add_argument("--customers", type=int, default=2000, help="customers (default 2000)")
-    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument(
+        "--out", required=True, type=Path, metavar="DIR", help="directory to write into"
+    )
+    parser.add_argument(
+        "--customers", type=int, default=2000, metavar="N", help="customers (default 2000)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=42, metavar="S", help="random seed (default 42)"
+    )
     parser.add_argument(
         "--start",
         type=date.fromisoformat,
         default=date(2021, 1, 1),
+        metavar="DATE",
         help="first day of the simulated period (default 2021-01-01)",
     )
     parser.add_argument(
         "--end",
         type=date.fromisoformat,
         default=date(2024, 6, 30),
+        metavar="DATE",
         help="last day; nothing happens after it (default 2024-06-30)",
     )
     parser.add_argument(
@@ -1353,6 +1369,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         generate(opts)
     except ValueError as exc:
-        print(f"retention generate: {exc}", file=sys.stderr)
+        console.error("generate", str(exc))
+        return 2
+    except OSError as exc:
+        console.error("generate", f"cannot write to {opts.out}: {exc}")
         return 2
     return 0

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import re
 from pathlib import Path
 
 import duckdb
 
-from retention.paths import default_db_path
+from retention import console
+from retention.marts import WarehouseError, open_built
+from retention.paths import add_db_argument, db_path
+
+EXIT_CODES = {
+    0: "the headline metrics were printed",
+    2: "no built warehouse at --db: the file is missing, does not open, or has no marts "
+    "(loaded but not built); the message says what to run",
+}
 
 HEADLINE_SQL = """
 with params as (
@@ -42,8 +50,12 @@ select
 """
 
 
+# The relations the headline query reads, taken from it.
+RELATIONS = tuple(dict.fromkeys(re.findall(r"\b((?:intermediate|marts)\.\w+)", HEADLINE_SQL)))
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, default=None, help="DuckDB file (RETENTION_DB_PATH)")
+    add_db_argument(parser)
 
 
 def _fmt(value: object, kind: str) -> str:
@@ -59,19 +71,25 @@ def _fmt(value: object, kind: str) -> str:
 
 
 def headline(db_path: Path) -> dict[str, object]:
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        cursor = con.execute(HEADLINE_SQL)
+    """The headline metrics; WarehouseError when the warehouse is missing or not built."""
+    with open_built(db_path, RELATIONS) as con:
+        try:
+            cursor = con.execute(HEADLINE_SQL)
+        except duckdb.Error as exc:
+            raise WarehouseError(
+                f"cannot read the headline metrics from {db_path}: {str(exc).splitlines()[0]}"
+            ) from exc
         names = [d[0] for d in cursor.description]
         return dict(zip(names, cursor.fetchone(), strict=True))
 
 
 def run(args: argparse.Namespace) -> int:
-    db_path = args.db or default_db_path()
-    if not db_path.exists():
-        message = f"retention summary: no warehouse at {db_path}; run `make demo` first"
-        print(message, file=sys.stderr)
+    path = db_path(args)
+    try:
+        h = headline(path)
+    except WarehouseError as exc:
+        console.error("summary", str(exc))
         return 2
-    h = headline(db_path)
     rows = [
         ("reporting date (A)", _fmt(h["as_of_date"], "text")),
         ("customers", _fmt(h["customers"], "count")),
@@ -83,12 +101,18 @@ def run(args: argparse.Namespace) -> int:
         ("CLV, all customers (order basis)", _fmt(h["clv"], "money")),
         ("CLV, all customers (contract basis)", _fmt(h["contract_clv"], "money")),
     ]
+    title = "Retention warehouse — headline metrics"
+    database = f"database: {path.resolve()}"
     width = max(len(label) for label, _ in rows)
-    print()
-    print("Retention warehouse — headline metrics")
-    print("-" * (width + 16))
-    for label, value in rows:
-        print(f"{label:<{width}}  {value:>12}")
-    print("-" * (width + 16))
-    print(f"database: {db_path.resolve()}")
+    rule = "-" * (width + 16)
+    plain = "\n".join(
+        ["", title, rule, *(f"{label:<{width}}  {value:>12}" for label, value in rows), rule]
+        + [database]
+    )
+    console.show(
+        plain,
+        lambda: console.table(
+            ["metric", "value"], rows, title=title, numeric={"value"}, caption=database
+        ),
+    )
     return 0

@@ -20,7 +20,9 @@ published. ``--allow-shrink`` turns the check off for a deliberate shrink. A mar
 build, or a baseline that does not exist yet, is not compared.
 
 Exit status: 0 when every expectation passes, 1 when any fails, 2 when the database or a
-mart is missing (nothing is validated then).
+mart is missing (nothing is validated then). The database and its marts are checked before
+Great Expectations is imported (which takes many seconds), so such a mistake is reported at
+once.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ import argparse
 import contextlib
 import datetime as dt
 import os
-import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -38,12 +39,20 @@ from pathlib import Path
 
 import duckdb
 
-from retention.paths import default_db_path
+from retention import console
+from retention.marts import KEYS, MARTS, SCHEMA, WarehouseError, open_built
+from retention.paths import add_db_argument, db_path
 
 EXAMPLES = 5  # unexpected values shown per failed expectation
 PART_ROWS = 4_000_000  # a larger mart keyed by customer is validated in parts of about this size
 DEFAULT_MAX_SHRINK = 0.10  # a mart may lose at most this share of its rows against the baseline
 VOLUME_CHECK = "row count against the published warehouse"
+EXIT_CODES = {
+    0: "every expectation passed",
+    1: "an expectation failed (the summary names the mart and the expectation)",
+    2: "nothing validated: the database or a mart is missing, a --mart is unknown, or the "
+    "--baseline cannot be read",
+}
 
 
 class ValidateError(Exception):
@@ -70,14 +79,7 @@ class MartResult:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--db",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="DuckDB database file (default: $RETENTION_DB_PATH or warehouse.duckdb at the repo "
-        "root)",
-    )
+    add_db_argument(parser)
     parser.add_argument(
         "--mart",
         action="append",
@@ -123,21 +125,22 @@ def _share(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    db_path = args.db if args.db is not None else default_db_path()
+    path = db_path(args)
     started = time.perf_counter()
     baseline = getattr(args, "baseline", None)
     compare = baseline is not None and not getattr(args, "allow_shrink", False)
     try:
-        con, marts = open_marts(db_path, args.mart)
+        con, marts = open_marts(path, getattr(args, "mart", None))
         # Read before the (slow) suites, so that an unreadable baseline fails at once.
         before = baseline_counts(Path(baseline), marts) if compare else {}
     except ValidateError as exc:
-        print(f"retention validate: error: {exc}", file=sys.stderr)
+        console.error("validate", str(exc))
         return 2
     with con:
         results = validate_marts(con, marts)
     check_volumes(results, before, getattr(args, "max_shrink", DEFAULT_MAX_SHRINK))
-    print(summary(results, db_path, time.perf_counter() - started))
+    seconds = time.perf_counter() - started
+    console.show(summary(results, path, seconds), lambda: summary_view(results, path, seconds))
     return 0 if all(r.success for r in results) else 1
 
 
@@ -145,37 +148,17 @@ def open_marts(
     db_path: Path, marts: list[str] | None = None
 ) -> tuple[duckdb.DuckDBPyConnection, list[str]]:
     """A read-only connection to the database and the marts to validate (every mart, or the
-    ones named), once it is checked that they all exist."""
+    ones named), once it is checked that they all exist (without importing Great
+    Expectations, so that a wrong path is reported at once)."""
     _quiet()
-    from retention.expectations import MARTS, SCHEMA
-
     unknown = sorted(set(marts or ()) - set(MARTS))
     if unknown:
         raise ValidateError(f"unknown mart {', '.join(unknown)}; the marts: {', '.join(MARTS)}")
     wanted = [m for m in MARTS if m in marts] if marts else list(MARTS)
-    if not Path(db_path).is_file():
-        raise ValidateError(
-            f"database {db_path} does not exist: build the warehouse first (dbt build), or "
-            "pass --db / set RETENTION_DB_PATH"
-        )
     try:
-        con = duckdb.connect(str(db_path), read_only=True)
-    except duckdb.Error as exc:
-        raise ValidateError(f"cannot open database {db_path}: {exc}") from exc
-    present = {
-        name
-        for (name,) in con.execute(
-            "select table_name from information_schema.tables where table_schema = ?",
-            [SCHEMA],
-        ).fetchall()
-    }
-    missing = [m for m in wanted if m not in present]
-    if missing:
-        con.close()
-        raise ValidateError(
-            f"database {db_path} has no {', '.join(f'{SCHEMA}.{m}' for m in missing)}: "
-            "build the marts first (dbt build)"
-        )
+        con = open_built(Path(db_path), [f"{SCHEMA}.{m}" for m in wanted])
+    except WarehouseError as exc:
+        raise ValidateError(str(exc)) from exc
     return con, wanted
 
 
@@ -183,8 +166,6 @@ def mart_parts(con: duckdb.DuckDBPyConnection, mart: str) -> tuple[int, int, Ite
     """The mart's row count, the number of parts, and its parts as DataFrames, read one at a
     time (a part of whole customers; the whole mart when it is small or not keyed by
     customer). Empty parts are skipped."""
-    from retention.expectations import KEYS, SCHEMA
-
     table = f'"{SCHEMA}"."{mart}"'
     ((rows,),) = con.execute(f"select count(*) from {table}").fetchall()
     by_customer = KEYS[mart][0] == "customer_id"
@@ -212,9 +193,12 @@ def _quiet() -> None:
 
 def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[MartResult]:
     """Run each mart's suite on its DataFrame (or on each of its parts) in one ephemeral GE
-    context."""
+    context. On a terminal a progress bar counts the marts done."""
     _quiet()
-    with warnings.catch_warnings():
+    with (
+        warnings.catch_warnings(),
+        console.progress("importing Great Expectations", total=len(marts)) as bar,
+    ):
         warnings.simplefilter("ignore")
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -229,11 +213,14 @@ def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[Mar
         results = []
         for mart in marts:
             rows, parts, frames = mart_parts(con, mart)
+            bar.update(f"validating {mart} ({rows:,} rows)")
             asset = datasource.add_dataframe_asset(name=mart)
             batch_definition = asset.add_batch_definition_whole_dataframe(mart)
             evaluated, problems = 0, []
             failures: dict[str, Failure] = {}  # by expectation: the first part it failed in
             for part, raw in enumerate(frames, start=1):
+                if parts > 1:
+                    bar.update(f"validating {mart} ({rows:,} rows), part {part} of {parts}")
                 df, part_problems = expectations.add_derived_columns(mart, raw)
                 problems.extend(p for p in part_problems if p not in problems)
                 suite = expectations.suite_for(mart, list(raw.columns))
@@ -264,6 +251,7 @@ def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[Mar
                         )
                 del raw, df, batch, outcome
             results.append(_mart_result(mart, rows, evaluated, list(failures.values()), problems))
+            bar.advance()
     return results
 
 
@@ -409,3 +397,37 @@ def summary(results: list[MartResult], db_path: Path, seconds: float) -> str:
     verdict = "all marts pass" if ok == len(results) else f"{len(results) - ok} mart(s) fail"
     lines.append(f"{verdict} ({ok}/{len(results)} marts, {seconds:.1f} s)")
     return "\n".join(lines)
+
+
+def summary_view(results: list[MartResult], db_path: Path, seconds: float) -> list[object]:
+    """The summary as rich renderables for a terminal: a table of the marts, then every
+    failure, then the verdict (the same facts as `summary`)."""
+    from rich.text import Text
+
+    rows = [
+        (
+            Text("ok", style="green") if r.success else Text("FAIL", style="bold red"),
+            r.mart,
+            f"{r.rows:,}",
+            f"{r.passed}/{r.evaluated}",
+            r.evaluated - r.passed,
+        )
+        for r in results
+    ]
+    view: list[object] = [
+        console.table(
+            ["", "mart", "rows", "passed", "failed"],
+            rows,
+            title=f"Great Expectations on {db_path}",
+            numeric={"rows", "passed", "failed"},
+        )
+    ]
+    for r in results:
+        for f in r.failures:
+            view.append(Text.assemble((f"{r.mart}: ", "bold"), f.expectation))
+            view.append(Text("    " + f.detail))
+    ok = sum(r.success for r in results)
+    verdict = "all marts pass" if ok == len(results) else f"{len(results) - ok} mart(s) fail"
+    style = "green" if ok == len(results) else "bold red"
+    view.append(Text(f"{verdict} ({ok}/{len(results)} marts, {seconds:.1f} s)", style=style))
+    return view

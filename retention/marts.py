@@ -1,0 +1,148 @@
+"""The marts as the Python tools see them, and opening a built warehouse to read them.
+
+The names, documented columns (docs/marts.md) and keys of the marts live here, without
+Great Expectations, so that a command can check a database file quickly, before it imports
+anything slow: `retention.expectations` builds its suites from these lists, `retention
+validate` and `retention summary` check that the marts exist with `open_built`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+
+SCHEMA = "marts"
+
+# The documented columns of each mart (docs/marts.md), and each mart's key (its grain).
+COLUMNS: dict[str, list[str]] = {
+    "dim_customers": [
+        "customer_id", "is_inferred", "created_at", "created_date", "acquisition_channel",
+        "country", "segment", "first_purchase_date", "last_purchase_date", "purchases",
+        "lifetime_net_revenue", "average_order_value", "is_repeat_customer",
+        "order_cohort_month", "contract_cohort_month", "order_status", "contract_status",
+        "order_last_churn_date", "contract_last_churn_date", "contract_last_churn_type",
+        "order_reactivation_count", "contract_reactivation_count", "current_mrr",
+        "active_products", "lifetime_contract_revenue",
+    ],
+    "fct_customer_months": [
+        "customer_id", "month_start", "month_end_date", "is_complete_month", "purchases",
+        "net_revenue", "order_is_active_start", "order_is_active_end", "order_lifecycle",
+        "contract_is_active_start", "contract_is_active_end", "contract_lifecycle",
+        "mrr_start", "mrr_end", "mrr_movement", "new_mrr", "reactivation_mrr",
+        "expansion_mrr", "contraction_mrr", "churned_mrr", "recognised_contract_revenue",
+    ],
+    "fct_periods": [
+        "basis", "period_grain", "period_start", "period_end", "is_complete_period",
+        "customers_start", "customers_end", "retained", "churned", "new", "reactivated",
+        "transient", "churn_rate", "retention_rate", "purchases", "purchasing_customers",
+        "returning_customers", "net_revenue", "mrr_start", "mrr_end", "new_mrr",
+        "reactivation_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr",
+        "gross_retained_mrr", "net_retained_mrr", "gross_revenue_retention",
+        "net_revenue_retention", "recognised_contract_revenue",
+    ],
+    "fct_cohorts": [
+        "basis", "cohort_month", "months_since_cohort", "activity_month", "cohort_size",
+        "active_customers", "retention_rate", "revenue", "cumulative_revenue",
+        "cumulative_revenue_per_customer", "is_complete",
+    ],
+    "mart_repeat_purchase": [
+        "first_purchase_month", "customers", "repeat_customers", "repeat_purchase_rate",
+        "median_days_to_second_purchase",
+    ],
+    "mart_clv": [
+        "segment_type", "segment_value", "customers", "purchases", "net_revenue",
+        "purchasing_customers", "average_order_value", "purchase_frequency",
+        "order_active_start_customers", "order_churned_customers", "annual_churn_rate",
+        "expected_lifespan_years", "clv", "contract_active_customers", "mrr", "arpa_monthly",
+        "contract_active_start_customers", "contract_churned_customers",
+        "annual_contract_churn_rate", "monthly_churn_rate", "contract_clv",
+        "marketing_spend", "acquired_customers", "cac", "ltv_to_cac",
+    ],
+    "mart_churn": [
+        "basis", "period_grain", "period_start", "churn_type", "reason_code", "is_retainable",
+        "churned_customers", "churned_mrr", "period_churned_customers", "share_of_churn",
+    ],
+}  # fmt: skip
+
+KEYS: dict[str, list[str]] = {
+    "dim_customers": ["customer_id"],
+    "fct_customer_months": ["customer_id", "month_start"],
+    "fct_periods": ["basis", "period_grain", "period_start"],
+    "fct_cohorts": ["basis", "cohort_month", "months_since_cohort"],
+    "mart_repeat_purchase": ["first_purchase_month"],
+    "mart_clv": ["segment_type", "segment_value"],
+    "mart_churn": ["basis", "period_grain", "period_start", "churn_type", "reason_code"],
+}
+
+MARTS = tuple(COLUMNS)
+
+
+class WarehouseError(Exception):
+    """The database cannot be read as a built warehouse. The message says why and what to do."""
+
+
+def build_hint(db_path: Path, loaded: bool = False) -> str:
+    """What to run to build the warehouse in `db_path` (it holds raw data when `loaded`)."""
+    if loaded:
+        return (
+            f"build the marts with `dbt build` (RETENTION_DB_PATH={db_path}), or load and "
+            f"build in one go with `retention build --data DIR --db {db_path}`"
+        )
+    return f"build one with `retention build --data DIR --db {db_path}`"
+
+
+def open_read_only(db_path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to an existing DuckDB file; WarehouseError when there is no
+    such file or it does not open (not a DuckDB file, another DuckDB version, locked)."""
+    db_path = Path(db_path)
+    if not db_path.is_file():
+        what = "is a folder, not a DuckDB file" if db_path.is_dir() else "does not exist"
+        raise WarehouseError(
+            f"database {db_path} {what}: check --db PATH (or RETENTION_DB_PATH), or "
+            + build_hint(db_path)
+        )
+    try:
+        return duckdb.connect(str(db_path), read_only=True)
+    except duckdb.Error as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise WarehouseError(f"cannot open database {db_path}: {first_line}") from exc
+
+
+def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Every table and view in the database as ``schema.name``."""
+    return {
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "select table_schema, table_name from information_schema.tables"
+        ).fetchall()
+    }
+
+
+def check_built(con: duckdb.DuckDBPyConnection, db_path: Path, relations: Iterable[str]) -> None:
+    """WarehouseError naming the missing ones when not every relation (``schema.name``) is
+    in the database, with what to run; it says so when the database holds raw data only."""
+    present = tables(con)
+    missing = [r for r in relations if r not in present]
+    if not missing:
+        return
+    names = ", ".join(missing)
+    loaded = any(r.startswith("raw.") for r in present)
+    if loaded and not any(r.startswith(f"{SCHEMA}.") for r in present):
+        state = f"holds raw data but no marts: it was loaded, not built (missing {names})"
+    else:
+        state = f"has no {names}"
+    raise WarehouseError(f"database {db_path} {state}; {build_hint(db_path, loaded)}")
+
+
+def open_built(db_path: Path, relations: Iterable[str]) -> duckdb.DuckDBPyConnection:
+    """`open_read_only`, then `check_built`: a connection to a warehouse that has every one
+    of `relations`, or WarehouseError (the connection closed)."""
+    con = open_read_only(db_path)
+    try:
+        check_built(con, db_path, relations)
+    except WarehouseError:
+        con.close()
+        raise
+    return con
