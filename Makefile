@@ -66,8 +66,10 @@ pytest: setup
 validate: build-test
 	$(BIN)/retention validate --db $(TEST_DB)
 
+# The README's figures; `retention bench` alone is a quick run (10k and 100k customers, once).
+BENCH_ARGS ?= --customers 10000 100000 1000000 --runs 3
 bench: setup
-	$(BIN)/retention bench
+	$(BIN)/retention bench $(BENCH_ARGS)
 
 clean:
 	rm -rf target logs $(DEMO_DATA) .pytest_cache

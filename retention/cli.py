@@ -18,6 +18,10 @@ import textwrap
 from retention import console
 
 DISTRIBUTION = "retention-warehouse"  # the package name in pyproject.toml
+DESCRIPTION = (
+    "The retention warehouse's command line: generate or load raw data, build, validate and "
+    "publish the warehouse, print its headline metrics, benchmark it."
+)
 
 COMMANDS = {
     "generate": "write a synthetic raw data set (one file per raw table)",
@@ -44,10 +48,7 @@ PENDING_EXIT_CODES: dict[str, dict[int, str]] = {
 }
 INTERRUPTED = 130  # the shell's code for Ctrl-C (128 + SIGINT)
 
-QUIET_HELP = (
-    "no progress bars or progress messages on stderr (results, warnings and errors still "
-    "print); progress is also off whenever stderr is not a terminal"
-)
+QUIET_HELP = "no progress bars or messages (they are also off when stderr is not a terminal)"
 
 
 def version() -> str:
@@ -76,7 +77,7 @@ def epilog(codes: dict[int, str]) -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="retention",
-        description=__doc__.splitlines()[0],
+        description=DESCRIPTION,
         epilog="Every command's --help lists its options and its exit codes; 2 is also the "
         f"exit code of invalid arguments, {INTERRUPTED} of an interrupted command (Ctrl-C).",
     )

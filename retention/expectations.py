@@ -22,7 +22,7 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 import pandas as pd
 
-from retention.marts import COLUMNS, KEYS
+from retention.marts import COLUMNS, KEYS, MARTS, SCHEMA  # noqa: F401 (MARTS, SCHEMA: re-exported)
 
 TOLERANCE = 1e-9
 

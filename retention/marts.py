@@ -87,8 +87,8 @@ def build_hint(db_path: Path, loaded: bool = False) -> str:
     """What to run to build the warehouse in `db_path` (it holds raw data when `loaded`)."""
     if loaded:
         return (
-            f"build the marts with `dbt build` (RETENTION_DB_PATH={db_path}), or load and "
-            f"build in one go with `retention build --data DIR --db {db_path}`"
+            f"build the marts with `dbt build` (RETENTION_DB_PATH={Path(db_path).resolve()}), "
+            f"or load and build in one go with `retention build --data DIR --db {db_path}`"
         )
     return f"build one with `retention build --data DIR --db {db_path}`"
 
@@ -130,7 +130,7 @@ def check_built(con: duckdb.DuckDBPyConnection, db_path: Path, relations: Iterab
     names = ", ".join(missing)
     loaded = any(r.startswith("raw.") for r in present)
     if loaded and not any(r.startswith(f"{SCHEMA}.") for r in present):
-        state = f"holds raw data but no marts: it was loaded, not built (missing {names})"
+        state = "holds raw data but no marts: it was loaded, not built"
     else:
         state = f"has no {names}"
     raise WarehouseError(f"database {db_path} {state}; {build_hint(db_path, loaded)}")

@@ -97,5 +97,6 @@ def unknown_reason_codes_report(codes: list[tuple[str, int]]) -> str | None:
     return (
         f"warning: {len(codes)} cancellation reason code{'s' * (len(codes) != 1)} not in the "
         f"cancellation_reasons seed, counted as churn type unknown: {listed}; add them to "
-        f"{SEED_FILE} (README: Load your own data)"
+        f"{SEED_FILE} (reason_code, description, churn_type push/pull/unretainable, "
+        "is_retainable) and build again"
     )

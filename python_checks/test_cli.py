@@ -1,0 +1,345 @@
+"""The `retention` command as a user meets it: clear errors with documented exit codes,
+`--version`, progress only on a terminal, and a README command reference that matches
+`--help`.
+
+Commands run as a user runs them: `.venv/bin/retention ...` in a temporary folder (a few
+in-process through `retention.cli.main` where the process state is what is checked).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import os
+import pty
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from retention import cli
+from retention.paths import DB_HELP, REPO_ROOT
+
+RETENTION = str(Path(sys.executable).with_name("retention"))
+ANSI = re.compile(r"\x1b[\[\]()]")  # the start of any terminal escape sequence
+ENV = {**os.environ, "COLUMNS": "100", "GX_ANALYTICS_ENABLED": "false"}
+
+
+def retention(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """`retention ARGS` in `cwd` with stdout and stderr captured (pipes: not a terminal)."""
+    return subprocess.run(
+        [RETENTION, *args], cwd=cwd, env=ENV, capture_output=True, text=True, check=False
+    )
+
+
+def with_terminal_stderr(cwd: Path, *args: str, stdout: bool = False) -> tuple[int, str, str]:
+    """`retention ARGS` with stderr on a pseudo-terminal (as in an interactive shell) and
+    stdout on a pipe (on the terminal too with `stdout`); returns the exit code, what came
+    through the pipe and everything written to the terminal."""
+    master, slave = pty.openpty()
+    child = subprocess.Popen(
+        [RETENTION, *args],
+        cwd=cwd,
+        env=ENV,
+        stdout=slave if stdout else subprocess.PIPE,
+        stderr=slave,
+        text=True,
+    )
+    os.close(slave)
+    received: list[bytes] = []
+
+    def read() -> None:  # drain the terminal while the command runs, so it never blocks
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # the child closed its end
+                return
+            if not data:
+                return
+            received.append(data)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    out, _ = child.communicate(timeout=300)
+    reader.join()
+    out = out or ""
+    os.close(master)
+    return child.returncode, out, b"".join(received).decode("utf-8", "replace")
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory) -> Path:
+    """A folder with raw data (`data/`) loaded into `loaded.duckdb`, never built."""
+    folder = tmp_path_factory.mktemp("cli")
+    assert retention(folder, "generate", "--out", "data", "--customers", "50").returncode == 0
+    load = retention(folder, "load", "data", "--db", "loaded.duckdb")
+    assert load.returncode == 0, load.stderr
+    return folder
+
+
+# --- errors instead of tracebacks ------------------------------------------------------------
+
+
+def test_summary_of_a_loaded_but_unbuilt_database_says_how_to_build_it(loaded):
+    run = retention(loaded, "summary", "--db", "loaded.duckdb")
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    assert "loaded.duckdb holds raw data but no marts: it was loaded, not built" in run.stderr
+    assert "`dbt build`" in run.stderr
+    assert "`retention build --data DIR --db loaded.duckdb`" in run.stderr
+    assert run.stdout == ""
+
+
+def test_summary_of_a_missing_or_broken_database_exits_2(tmp_path):
+    run = retention(tmp_path, "summary", "--db", "missing.duckdb")
+    assert run.returncode == 2
+    assert "database missing.duckdb does not exist" in run.stderr
+    assert "`retention build --data DIR --db missing.duckdb`" in run.stderr
+    (tmp_path / "garbage.duckdb").write_text("not a database\n" * 100)
+    run = retention(tmp_path, "summary", "--db", "garbage.duckdb")
+    assert run.returncode == 2
+    assert "cannot open database garbage.duckdb" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+VALIDATE_IN_PROCESS = """
+import sys
+from retention.cli import main
+code = main(["validate", "--db", sys.argv[1]])
+print(code, "great_expectations" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("db", "message"),
+    [
+        ("missing.duckdb", "database missing.duckdb does not exist"),
+        ("loaded.duckdb", "database loaded.duckdb holds raw data but no marts: it was loaded"),
+    ],
+)
+def test_validate_refuses_a_missing_or_unbuilt_database_before_importing_ge(loaded, db, message):
+    # In a fresh interpreter: Great Expectations (slow to import) must not have been loaded
+    # by the time the command has said what is wrong.
+    run = subprocess.run(
+        [sys.executable, "-c", VALIDATE_IN_PROCESS, db],
+        cwd=loaded,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.stdout.split() == ["2", "False"], run.stdout + run.stderr
+    assert f"retention validate: error: {message}" in run.stderr
+
+
+def test_generate_with_an_empty_window_says_so(tmp_path):
+    run = retention(
+        tmp_path, "generate", "--out", "d", "--start", "2024-01-01", "--end", "2023-01-01"
+    )
+    assert run.returncode == 2
+    assert "retention generate: error: --end must be after --start" in run.stderr
+
+
+def test_summary_prints_lines_in_a_log_and_a_table_on_a_terminal(tmp_path):
+    from test_validate import build  # hand-made marts: two customers, A = 2024-03-31
+
+    db = build(tmp_path / "w.duckdb")
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema intermediate")
+        con.execute(
+            "create table intermediate.int_reporting_params as "
+            "select date '2024-03-31' as as_of_date"
+        )
+    expected = {
+        "reporting date (A)": "2024-03-31",
+        "customers": "2",
+        "active customers, order basis": "1",  # c1 bought on 2024-02-05, < 365 days before A
+        "active customers, contract basis": "0",  # c2's only contract ended 2024-02-29
+        "churn rate 2024-03-01, order basis": "0.0%",  # 0 of the 1 active on March 1
+        "churn rate 2024-03-01, contract basis": "100.0%",  # c2: 1 churned of 1
+        "repeat purchase rate": "100.0%",  # c1 bought twice: 1 repeat customer of 1
+        "CLV, all customers (order basis)": "n/a",  # nobody active on A − 365: no churn rate
+    }
+    run = retention(tmp_path, "summary", "--db", "w.duckdb")
+    assert run.returncode == 0, run.stderr
+    assert not ANSI.search(run.stdout)
+    lines = dict(
+        re.fullmatch(r"(.+?) {2,}(\S+)", line).groups()
+        for line in run.stdout.splitlines()
+        if re.fullmatch(r"(.+?) {2,}(\S+)", line)
+    )
+    assert expected.items() <= lines.items(), run.stdout
+    code, _, terminal = with_terminal_stderr(tmp_path, "summary", "--db", "w.duckdb", stdout=True)
+    assert code == 0
+    for label, value in expected.items():
+        assert re.search(rf"│ {re.escape(label)} +│ +{re.escape(value)} │", terminal), terminal
+
+
+# --- consistency -----------------------------------------------------------------------------
+
+
+def test_version_comes_from_the_package_metadata(tmp_path):
+    run = retention(tmp_path, "--version")
+    assert run.returncode == 0
+    assert run.stdout.strip() == f"retention {importlib.metadata.version('retention-warehouse')}"
+
+
+@functools.cache
+def help_text(*command: str) -> str:
+    run = retention(REPO_ROOT, *command, "--help")
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+# The commands whose module is being rewritten elsewhere and does not yet declare its --db
+# with retention.paths.add_db_argument: strict xfail, so adopting it turns this red until the
+# mark is removed.
+PENDING_DB_OPTION = {"load", "build", "publish"}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(
+            name, marks=pytest.mark.xfail(strict=True, reason="add_db_argument not adopted yet")
+        )
+        if name in PENDING_DB_OPTION
+        else name
+        for name in cli.COMMANDS
+        if name not in ("generate", "bench")  # they do not open a warehouse
+    ],
+)
+def test_every_command_that_opens_the_warehouse_has_the_same_db_option(command):
+    text = " ".join(help_text(command).split())  # unwrapped
+    assert f"--db PATH {' '.join(DB_HELP.split())}" in text
+
+
+@pytest.mark.parametrize("command", list(cli.COMMANDS))
+def test_every_command_lists_its_exit_codes_in_help(command):
+    codes = help_codes(help_text(command))
+    assert 0 in codes and 2 in codes, codes
+    assert "also invalid arguments" in codes[2] or codes[2] == "invalid arguments"
+
+
+def help_codes(text: str) -> dict[int, str]:
+    """The exit codes under `exit codes:` in a --help text, with their (unwrapped) meaning."""
+    section = text.split("\nexit codes:\n", 1)[1]
+    codes: dict[int, str] = {}
+    for match in re.finditer(r"^  (\d+)\s+(.*(?:\n {6}.*)*)", section, re.MULTILINE):
+        codes[int(match.group(1))] = " ".join(match.group(2).split())
+    return codes
+
+
+def test_the_benchmark_defaults_to_a_quick_run_and_keeps_the_full_one_by_flags():
+    from retention import bench
+
+    # 10k and 100k customers, one run each; README's 1M x 3 runs stays a flag away.
+    assert bench.DEFAULT_SCALES == (10_000, 100_000)
+    assert bench.DEFAULT_RUNS == 1
+    parser = cli.build_parser()
+    args = parser.parse_args(["bench", "--customers", "10000", "100000", "1000000", "--runs", "3"])
+    assert (args.customers, args.runs) == ([10_000, 100_000, 1_000_000], 3)
+    # Every run of a scale is the 7 timed steps and the 3 untimed ones of the incremental build.
+    assert bench.STEPS_PER_RUN == 7 + 3
+
+
+# --- progress: only on a terminal, never with --quiet ----------------------------------------
+
+
+def test_generate_without_a_terminal_prints_plain_lines_only(tmp_path):
+    run = retention(tmp_path, "generate", "--out", "d", "--customers", "200")
+    assert run.returncode == 0, run.stderr
+    assert not ANSI.search(run.stderr + run.stdout), repr(run.stderr)
+    # One summary line, no per-chunk progress: the figures a log needs.
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1 and "customers 200" in lines[0], run.stderr
+    assert "chunk" not in run.stderr
+
+
+def test_generate_on_a_terminal_shows_progress_unless_quiet(tmp_path):
+    args = ("--out", "d", "--customers", "20")
+    code, out, terminal = with_terminal_stderr(tmp_path, "generate", *args)
+    assert code == 0, terminal
+    assert ANSI.search(terminal) and "generating" in terminal, repr(terminal)
+    assert "customers 20," in terminal  # the summary line after the bar
+    assert not ANSI.search(out)
+    code, out, terminal = with_terminal_stderr(tmp_path, "generate", *args, "--quiet")
+    assert code == 0
+    assert terminal == "", repr(terminal)  # neither a bar nor the summary line
+    # --quiet is accepted before the command too; given before it, the command keeps it.
+    parser = cli.build_parser()
+    assert parser.parse_args(["--quiet", "generate", *args]).quiet is True
+    assert parser.parse_args(["generate", *args, "-q"]).quiet is True
+    assert parser.parse_args(["generate", *args]).quiet is False
+
+
+def test_errors_and_results_stay_plain_and_are_printed_when_quiet(loaded):
+    run = retention(loaded, "--quiet", "summary", "--db", "loaded.duckdb")
+    assert run.returncode == 2
+    assert "holds raw data but no marts" in run.stderr
+    assert not ANSI.search(run.stderr)
+
+
+def test_the_validate_summary_on_a_terminal_is_a_table_of_the_same_facts():
+    from rich.console import Console
+
+    from retention.validate import Failure, MartResult, summary, summary_view
+
+    results = [
+        MartResult("dim_customers", rows=2, evaluated=12, passed=12),
+        MartResult(
+            "mart_churn",
+            rows=5,
+            evaluated=20,
+            passed=19,
+            failures=[Failure("expect_x(column_list=['basis', 'period_grain'])", "1 of 5 rows")],
+        ),
+    ]
+    plain = summary(results, Path("w.duckdb"), 1.25)
+    assert "ok   dim_customers: 12/12 expectations passed, 0 failed (2 rows)" in plain
+    assert "FAIL mart_churn: 19/20 expectations passed, 1 failed (5 rows)" in plain
+    console = Console(record=True, width=120, force_terminal=True)
+    console.print(*summary_view(results, Path("w.duckdb"), 1.25))
+    shown = console.export_text()
+    assert re.search(r"ok\s+│\s+dim_customers\s+│\s+2\s+│\s+12/12\s+│\s+0", shown), shown
+    assert re.search(r"FAIL\s+│\s+mart_churn\s+│\s+5\s+│\s+19/20\s+│\s+1", shown), shown
+    # The failure is printed as text: the brackets are not taken for rich markup.
+    assert "expect_x(column_list=['basis', 'period_grain'])" in shown
+    assert "1 mart(s) fail (1/2 marts, 1.2 s)" in shown
+
+
+# --- the README's command reference matches --help -------------------------------------------
+
+OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")
+
+
+def readme_reference() -> dict[str, str]:
+    """The README's "Command reference": its introduction (key "") and each command's
+    subsection (key: the command)."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Command reference\n", 1)[1].split("\n## ", 1)[0]
+    parts = re.split(r"^### `retention (\w+)`\n", section, flags=re.MULTILINE)
+    return {"": parts[0], **dict(zip(parts[1::2], parts[2::2], strict=True))}
+
+
+def help_options(text: str) -> set[str]:
+    return set(OPTION.findall(text.split("\nexit codes:\n", 1)[0])) - {"--help"}
+
+
+def test_the_readme_documents_every_command_option_and_exit_code_of_help():
+    reference = readme_reference()
+    assert set(reference) - {""} == set(cli.COMMANDS)
+    assert help_options(help_text()) <= set(OPTION.findall(reference[""]))
+    for command in cli.COMMANDS:
+        text, documented = help_text(command), reference[command]
+        # Both ways: every option of --help is in the README, and the README names no other.
+        # (--quiet, common to every command, is documented once in the introduction.)
+        assert help_options(text) - {"--quiet"} == set(OPTION.findall(documented)), command
+        exit_line = re.search(r"^Exit codes: (.*)$", documented, re.MULTILINE)
+        assert exit_line, f"README: no 'Exit codes:' line for {command}"
+        listed = {int(code) for code in re.findall(r"`(\d+)`", exit_line.group(1))}
+        assert listed == set(help_codes(text)), command
