@@ -128,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
         _say(f"{exc}; the published warehouse {published} is unchanged")
         return EXIT_FILES
     except OSError as exc:  # any other file system error: never a traceback
-        _say(f"{exc.filename or ''}: {exc.strerror or exc}; stopped while {at.name}")
+        where = f" ({exc.filename})" if exc.filename else ""
+        _say(f"stopped while {at.name}: {exc.strerror or exc}{where}")
         return EXIT_FILES
     except (Interrupted, KeyboardInterrupt, duckdb.InterruptException) as exc:
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
@@ -254,12 +255,14 @@ def _prepare_working_copy(work: Path, published: Path, data: Path | None) -> Non
     try:
         shutil.copyfile(published, partial)
         os.replace(partial, work)
-    except OSError as exc:
+    except BaseException as exc:  # a full disk, or a signal: leave no half copy behind
         with suppress(OSError):
             partial.unlink(missing_ok=True)
-        raise FilesError(
-            f"cannot copy the published warehouse to the working copy {work}: {exc.strerror}"
-        ) from exc
+        if isinstance(exc, OSError):
+            raise FilesError(
+                f"cannot copy the published warehouse to the working copy {work}: {exc.strerror}"
+            ) from exc
+        raise
     try:
         working_copy.check(work)
     except working_copy.Damaged as exc:

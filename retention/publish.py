@@ -67,6 +67,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="built working copy (default: <db>.work or RETENTION_WORK_DB_PATH)",
     )
+    parser.epilog = (
+        "exit codes: 0 published; 2 refused or failed (no working copy, not `built`, a mart "
+        "missing, disk full, a read-only or immutable folder or file), the published "
+        "warehouse unchanged; 6 a build holds the working copy's lock"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
