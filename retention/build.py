@@ -142,10 +142,12 @@ def _after(stage: str) -> str:
         return "the published warehouse is the old one or the new one, complete either way"
     if stage.startswith("validating"):
         return "the working copy is built but not validated: rerun, do not publish it by hand"
-    return (
-        "the published warehouse is unchanged; the working copy cannot be published "
-        "until a build completes: rerun the same command"
-    )
+    if stage.startswith("running dbt"):
+        return (
+            "the published warehouse is unchanged; the working copy cannot be published "
+            "until a build completes: rerun the same command"
+        )
+    return "the published warehouse is unchanged: rerun the same command"
 
 
 def _pipeline(args: argparse.Namespace, published: Path, work: Path, at: Stage) -> int:
