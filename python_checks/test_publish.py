@@ -17,6 +17,7 @@ import csv
 import hashlib
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -302,6 +303,79 @@ def test_publish_replaces_the_published_file_with_a_complete_working_copy(site: 
     assert "marker.build" in relations(published)
     assert _sha256(published) == _sha256(work)
     assert _leftovers(folder) == []
+
+
+# --- (e) what publishing leaves behind: permissions, temporary files, .gitignore -------------
+
+
+def test_publish_keeps_the_published_files_permissions(site: Site) -> None:
+    folder = site.folder / "modes"
+    published = copy_db(site.v1, folder / DB_NAME)
+    work = copy_db(site.v1, folder / "built.duckdb")
+    os.chmod(published, 0o640)
+    os.chmod(work, 0o600)
+    if os.geteuid() == 0:  # only root can hand a file to another group
+        os.chown(published, -1, 4242)
+    group = published.stat().st_gid
+    run = retention(["publish", "--db", str(published), "--from", str(work)], folder / "run")
+    assert run.ok, run.output
+    assert _sha256(published) == _sha256(work)  # it was replaced...
+    assert stat.S_IMODE(published.stat().st_mode) == 0o640  # ...and is still 0640, not 0600
+    assert published.stat().st_gid == group
+
+    # A first publish: the new file gets the working copy's bits.
+    fresh = folder / "fresh" / DB_NAME
+    run = retention(["publish", "--db", str(fresh), "--from", str(work)], folder / "run")
+    assert run.ok, run.output
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(done.stdout)
+
+
+def test_publish_removes_the_temporary_file_of_a_killed_publish(site: Site) -> None:
+    """A publish killed mid-copy leaves `.<name>.publishing-<pid>` (made here by hand: the
+    copy of a small warehouse takes too little time to be killed in the middle of it)."""
+    folder = site.folder / "stale"
+    published = copy_db(site.v1, folder / DB_NAME)
+    work = copy_db(site.v1, folder / "built.duckdb")
+    stale = folder / f".{DB_NAME}.publishing-{_dead_pid()}"
+    stale.write_bytes(b"half a warehouse")
+    running = folder / f".{DB_NAME}.publishing-{os.getpid()}"  # a publish still under way
+    running.write_bytes(b"being copied")
+    run = retention(["publish", "--db", str(published), "--from", str(work)], folder / "run")
+    assert run.ok, run.output
+    assert not stale.exists() and f"removed {stale}" in run.output
+    assert running.exists()
+    running.unlink()
+
+
+def test_working_copies_and_temporary_files_are_ignored_by_git() -> None:
+    ignored = [
+        "warehouse.duckdb.work",
+        "warehouse.duckdb.work.wal",
+        "warehouse.duckdb.work.lock",
+        "warehouse.duckdb.work.copying",
+        ".warehouse.duckdb.publishing-1234",
+        "warehouses/.w.duckdb.publishing-99",
+    ]
+    tracked = ["uv.lock"]  # a lock file that is not ours
+    done = subprocess.run(
+        ["git", "check-ignore", "--no-index", *ignored, *tracked],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert sorted(done.stdout.split()) == sorted(ignored)
 
 
 # --- (d) no secrets ----------------------------------------------------------------------------

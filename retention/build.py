@@ -8,24 +8,60 @@
 3. `retention validate` (Great Expectations) on the working copy;
 4. publish the working copy atomically over the published warehouse.
 
-Any failing step stops the pipeline and leaves the published warehouse as it was. Exit
-codes: 0 published; 2 the data was refused by `load`; 3 `dbt build` failed; 4 validation
-failed; 5 publishing failed.
+Any failing step stops the pipeline and leaves the published warehouse as it was. Before the
+first step the build takes the working copy's lock (one build at a time) and checks that the
+working copy opens and reads; a damaged one is discarded and started again from the
+published warehouse. dbt runs as a child in this process's group: a SIGTERM, SIGINT or
+SIGHUP to this process stops dbt before it exits, and on Linux the kernel kills dbt should
+this process be killed outright (kill -9). The exit codes are in EPILOG.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
-from retention.paths import REPO_ROOT, default_db_path
-from retention.publish import PublishError, publish, working_copy_path
+import duckdb
 
-EXIT_LOAD, EXIT_DBT, EXIT_VALIDATE, EXIT_PUBLISH = 2, 3, 4, 5
+from retention import working_copy
+from retention.paths import REPO_ROOT, default_db_path
+from retention.publish import PublishError, publish, staging_path, working_copy_path
+
+EXIT_LOAD, EXIT_DBT, EXIT_VALIDATE, EXIT_PUBLISH, EXIT_LOCKED, EXIT_FILES = 2, 3, 4, 5, 6, 7
+# Interrupted by a signal: 128 + its number, as a shell reports it (SIGINT 130, SIGTERM 143).
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# How long dbt may take to stop after SIGTERM before it is killed.
+DBT_STOP_SECONDS = 30
+PR_SET_PDEATHSIG = 1
+
+EPILOG = """\
+exit codes:
+  0    published
+  2    the data was refused by `load`, or there is nothing to build: no --data and neither
+       a working copy nor a published warehouse (pass --data DIR)
+  3    `dbt build` failed (dbt printed why)
+  4    validation (Great Expectations) failed
+  5    publishing failed, or the published warehouse's folder cannot be written (checked
+       before anything is built)
+  6    another build holds the working copy's lock (<working copy>.lock, which names its
+       pid), or another process has the working copy open: nothing was changed
+  7    a file cannot be written or read: disk full, a read-only or immutable working copy
+       or folder, or a published warehouse that is damaged itself
+  130  interrupted by SIGINT (143 SIGTERM, 129 SIGHUP): dbt was stopped too
+With any code but 0 the published warehouse is as it was. A working copy that does not
+open or read back (truncated, overwritten) is discarded and started again from the
+published warehouse, and a build that was killed leaves its working copy unpublishable
+(meta.build_state `building`): just rerun the same command."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,31 +72,105 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vars", default=None, help="dbt vars as YAML, passed to dbt build")
     parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
     parser.add_argument("--no-validate", action="store_true", help="skip Great Expectations")
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def _say(message: str) -> None:
     print(f"retention build: {message}", file=sys.stderr, flush=True)
 
 
+class Interrupted(BaseException):
+    """A signal asked this build to stop (a BaseException, so no `except Exception` eats it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+
+@dataclass
+class Stage:
+    """The step under way, for the message when a signal stops the build."""
+
+    name: str
+
+
+class FilesError(Exception):
+    """Exit 7: a file cannot be written or read."""
+
+
 def run(args: argparse.Namespace) -> int:
     published = Path(args.db or default_db_path()).resolve()
     work = working_copy_path(published).resolve()
-    if not work.exists() and published.exists():
-        _say(f"starting the working copy from the published warehouse {published}")
-        shutil.copyfile(published, work)
+    if args.data is None and not work.exists() and not published.exists():
+        _say(
+            f"there is no warehouse at {published} and no working copy {work} to build: "
+            f"pass --data DIR to load raw files first (retention build --data DIR --db {published})"
+        )
+        return EXIT_LOAD
+    problem = _cannot_publish_into(published)
+    if problem:
+        _say(f"cannot publish into {published.parent}: {problem}; nothing was built")
+        return EXIT_PUBLISH
+
+    at = Stage("preparing the working copy")
+    try:
+        with _signals_interrupt(), working_copy.lock(work):
+            return _pipeline(args, published, work, at)
+    except working_copy.Locked as exc:
+        _say(str(exc))
+        return EXIT_LOCKED
+    except (FilesError, working_copy.StorageError) as exc:
+        _say(f"{exc}; the published warehouse {published} is unchanged")
+        return EXIT_FILES
+    except OSError as exc:  # any other file system error: never a traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        _say(f"stopped while {at.name}: {exc.strerror or exc}{where}")
+        return EXIT_FILES
+    except (Interrupted, KeyboardInterrupt, duckdb.InterruptException) as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        _say(f"interrupted by {signal.Signals(signum).name} while {at.name}; {_after(at.name)}")
+        return 128 + signum
+
+
+def _after(stage: str) -> str:
+    if stage.startswith("publishing"):
+        return "the published warehouse is the old one or the new one, complete either way"
+    if stage.startswith("validating"):
+        return "the working copy is built but not validated: rerun, do not publish it by hand"
+    if stage.startswith("running dbt"):
+        return (
+            "the published warehouse is unchanged; the working copy cannot be published "
+            "until a build completes: rerun the same command"
+        )
+    return "the published warehouse is unchanged: rerun the same command"
+
+
+def _pipeline(args: argparse.Namespace, published: Path, work: Path, at: Stage) -> int:
+    """The four steps on a locked working copy; `at` names the step under way."""
+    _prepare_working_copy(work, published, args.data)
 
     if args.data is not None:
         from retention.load import LoadError, load_dir
 
+        at.name = "loading"
         _say(f"1/4 load {args.data} -> {work}")
         try:
             load_dir(args.data, work, progress=lambda m: print(m, file=sys.stderr))
         except LoadError as exc:
+            problem = working_copy.storage_problem(exc)
+            if problem:
+                raise FilesError(f"loading into {work} failed: {problem}") from exc
             print(f"retention build: load refused: {exc}", file=sys.stderr)
             return EXIT_LOAD
     else:
         _say("1/4 load skipped (no --data): building on the working copy's raw data")
 
+    at.name = "running dbt build"
     _say(f"2/4 dbt build -> {work}")
     command = [str(Path(sys.executable).with_name("dbt")), "build"]
     if args.vars:
@@ -73,13 +183,15 @@ def run(args: argparse.Namespace) -> int:
         DBT_PROFILES_DIR=str(REPO_ROOT),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
-    if subprocess.run(command, cwd=REPO_ROOT, env=env, check=False).returncode != 0:
+    if _run_child(command, env) != 0:
         _say(f"dbt build failed; the published warehouse {published} is unchanged")
+        _hint_disk_space(work)
         return EXIT_DBT
 
     if not args.no_validate:
         from retention import validate
 
+        at.name = "validating"
         _say("3/4 validate (Great Expectations)")
         code = validate.run(argparse.Namespace(db=work, mart=None))
         if code != 0:
@@ -88,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         _say("3/4 validate skipped (--no-validate)")
 
+    at.name = "publishing"
     _say(f"4/4 publish -> {published}")
     try:
         publish(work, published, progress=_say)
@@ -95,3 +208,138 @@ def run(args: argparse.Namespace) -> int:
         _say(f"publish failed: {exc}")
         return EXIT_PUBLISH
     return 0
+
+
+# --- the working copy ----------------------------------------------------------------------
+
+
+def _cannot_publish_into(published: Path) -> str | None:
+    """Why no file can be created beside the published one (checked before any work), or None."""
+    folder = published.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # publish creates the missing folders: check the first that exists
+    probe = staging_path(folder / published.name)
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return None
+    except OSError as exc:
+        return exc.strerror
+    probe.unlink()
+    return None
+
+
+def _prepare_working_copy(work: Path, published: Path, data: Path | None) -> None:
+    """A working copy that opens and reads: the existing one, or a fresh copy of the published
+    warehouse (a damaged one is discarded first); none at all when --data will create it."""
+    if work.exists():
+        try:
+            working_copy.check(work)
+            return
+        except working_copy.Damaged as exc:
+            if not published.exists() and data is None:
+                raise FilesError(
+                    f"the working copy {work} is damaged ({exc}) and there is no published "
+                    f"warehouse to start again from: delete it and pass --data DIR"
+                ) from exc
+            origin = f"the published warehouse {published}" if published.exists() else "--data"
+            _say(
+                f"the working copy {work} is damaged ({exc}): discarding it and starting again "
+                f"from {origin}"
+            )
+            working_copy.discard(work)
+    # A write-ahead log without its database belongs to no database: never replay it onto a copy.
+    working_copy.wal_path(work).unlink(missing_ok=True)
+    if not published.exists():
+        return  # `load` creates the working copy
+    _say(f"starting the working copy from the published warehouse {published}")
+    partial = work.with_name(work.name + ".copying")
+    try:
+        shutil.copyfile(published, partial)
+        os.replace(partial, work)
+    except BaseException as exc:  # a full disk, or a signal: leave no half copy behind
+        with suppress(OSError):
+            partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise FilesError(
+                f"cannot copy the published warehouse to the working copy {work}: {exc.strerror}"
+            ) from exc
+        raise
+    try:
+        working_copy.check(work)
+    except working_copy.Damaged as exc:
+        working_copy.discard(work)
+        raise FilesError(
+            f"the published warehouse {published} is damaged itself ({exc}): restore it from "
+            "a backup, or build a new warehouse from raw files with another --db"
+        ) from exc
+
+
+def _hint_disk_space(work: Path) -> None:
+    with suppress(OSError):
+        free = shutil.disk_usage(work.parent).free
+        if free < max(64 << 20, work.stat().st_size // 10):
+            _say(f"only {free >> 20} MiB free beside {work}: a full disk may be the cause")
+
+
+# --- signals and the dbt child --------------------------------------------------------------
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP raise Interrupted in the main thread while in this block."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise Interrupted(signum)
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run_child(command: list[str], env: dict[str, str]) -> int:
+    """Run command in this process group and return its exit code; when this process is
+    interrupted (or fails) meanwhile, the child is stopped before the exception goes on."""
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, preexec_fn=_die_with_parent())
+    try:
+        return process.wait()
+    finally:
+        if process.poll() is None:
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after DBT_STOP_SECONDS; also when another signal arrives meanwhile."""
+    try:
+        with suppress(ProcessLookupError):
+            process.terminate()
+        process.wait(timeout=DBT_STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        if process.poll() is None:
+            with suppress(ProcessLookupError):
+                process.kill()
+            with suppress(BaseException):
+                process.wait()
+
+
+def _die_with_parent():
+    """A preexec_fn that makes the kernel SIGKILL the child when this process dies (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getpid()
+
+    def preexec() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl: do not start at all
+            os._exit(1)
+
+    return preexec

@@ -7,6 +7,17 @@ file (an atomic rename on POSIX file systems). A reader that has the old file op
 reading that old, complete snapshot; the next connection sees the new one. Nothing
 half-built is ever visible, and when any step fails the published file is left as it was.
 The working copy stays, so the next (incremental) build starts from it.
+
+The published file keeps its permission bits (and, where allowed, its owner and group); a
+new published file gets the working copy's. The temporary file is created 0600, so the data
+is never readable by more people than it will be. A temporary file left by a killed publish
+(`.<name>.publishing-<pid>` whose process is gone) is removed by the next publish. A file
+system error (disk full, a read-only or immutable folder or file) is a PublishError naming
+the file and the cause; the published file is then left as it was.
+
+`retention publish` takes the working copy's lock (retention/working_copy.py) so it never
+publishes a copy a build is writing. Exit codes: 0 published; 2 refused or failed (nothing
+changed); 6 a build holds the working copy's lock.
 """
 
 from __future__ import annotations
@@ -14,13 +25,21 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import stat
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import duckdb
 
+from retention import working_copy
 from retention.paths import default_db_path
+from retention.working_copy import working_copy_path
+
+__all__ = ["MARTS", "PublishError", "publish", "tables_in", "working_copy_path"]
+
+EXIT_REFUSED, EXIT_LOCKED = 2, 6
 
 MARTS = (
     "dim_customers",
@@ -37,12 +56,6 @@ class PublishError(Exception):
     """Publishing was refused or failed; the published warehouse is unchanged."""
 
 
-def working_copy_path(published: Path) -> Path:
-    """Where builds write: `<published>.work` unless RETENTION_WORK_DB_PATH says otherwise."""
-    override = os.environ.get("RETENTION_WORK_DB_PATH")
-    return Path(override) if override else published.with_name(published.name + ".work")
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", type=Path, default=None, help="published warehouse (default: RETENTION_DB_PATH)"
@@ -54,16 +67,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="built working copy (default: <db>.work or RETENTION_WORK_DB_PATH)",
     )
+    parser.epilog = (
+        "exit codes: 0 published; 2 refused or failed (no working copy, not `built`, a mart "
+        "missing, disk full, a read-only or immutable folder or file), the published "
+        "warehouse unchanged; 6 a build holds the working copy's lock"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     published = args.db or default_db_path()
     source = args.source or working_copy_path(published)
+    if not Path(source).is_file():
+        message = f"no working copy at {source}: build it first"
+        print(f"retention publish: error: {message}", file=sys.stderr)
+        return EXIT_REFUSED
     try:
-        publish(source, published, progress=lambda m: print(m, file=sys.stderr))
-    except PublishError as exc:
+        with working_copy.lock(Path(source)):
+            publish(source, published, progress=lambda m: print(m, file=sys.stderr))
+    except working_copy.Locked as exc:
+        print(f"retention publish: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except (PublishError, working_copy.StorageError) as exc:
         print(f"retention publish: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_REFUSED
     return 0
 
 
@@ -73,19 +99,83 @@ def publish(source: Path, published: Path, *, progress=lambda _m: None) -> None:
         raise PublishError(f"no working copy at {source}: build it first")
     started = time.perf_counter()
     _checkpoint(source)
-    published.parent.mkdir(parents=True, exist_ok=True)
-    staging = published.with_name(f".{published.name}.publishing-{os.getpid()}")
     try:
+        published.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_staging(published, progress)
+    except OSError as exc:
+        raise PublishError(_unchanged(exc, published)) from exc
+    staging = staging_path(published)
+    try:
+        # Created 0600 and then filled: the data is never readable by more people than the
+        # published file lets read it (its own bits are set once the copy is complete).
+        os.close(os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         shutil.copyfile(source, staging)
         _check_marts(staging)
+        _keep_permissions(staging, published if published.exists() else source, progress)
         with open(staging, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(staging, published)
-        _fsync_dir(published.parent)
+    except OSError as exc:
+        with suppress(OSError):
+            staging.unlink(missing_ok=True)
+        raise PublishError(_unchanged(exc, published)) from exc
     except BaseException:
-        staging.unlink(missing_ok=True)
+        with suppress(OSError):
+            staging.unlink(missing_ok=True)
         raise
+    try:
+        _fsync_dir(published.parent)
+    except OSError as exc:  # the rename is done; only its durability across a crash is unsure
+        progress(f"warning: could not flush the folder {published.parent}: {exc.strerror}")
     progress(f"published {source} -> {published} in {time.perf_counter() - started:.1f} s")
+
+
+def staging_path(published: Path, pid: int | None = None) -> Path:
+    """The temporary copy beside the published file: `.<name>.publishing-<pid>`."""
+    return published.with_name(
+        f".{published.name}.publishing-{os.getpid() if pid is None else pid}"
+    )
+
+
+def _remove_stale_staging(published: Path, progress) -> None:
+    """Remove temporary copies left by publishes that were killed (their pid is gone)."""
+    prefix = staging_path(published, pid=0).name.removesuffix("0")
+    for path in published.parent.iterdir():
+        pid = path.name[len(prefix) :] if path.name.startswith(prefix) else ""
+        if pid.isdigit() and not _running(int(pid)):
+            path.unlink(missing_ok=True)
+            progress(f"removed {path}, left by an interrupted publish")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def _keep_permissions(staging: Path, reference: Path, progress) -> None:
+    """The published file keeps the permission bits, owner and group of `reference`."""
+    info = reference.stat()
+    os.chmod(staging, stat.S_IMODE(info.st_mode))
+    mine = staging.stat()
+    owner = info.st_uid if os.geteuid() == 0 else -1  # only root can give a file away
+    if owner not in (-1, mine.st_uid) or info.st_gid != mine.st_gid:
+        try:
+            os.chown(staging, owner, info.st_gid)
+        except PermissionError:
+            progress(
+                f"warning: the published file gets group {mine.st_gid}, not {info.st_gid} "
+                f"as {reference} had: this user is not in that group"
+            )
+
+
+def _unchanged(exc: OSError, published: Path) -> str:
+    where = exc.filename or published.parent
+    return f"cannot write {where}: {exc.strerror}; the published warehouse {published} is unchanged"
 
 
 def _checkpoint(path: Path) -> None:
