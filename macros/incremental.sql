@@ -119,7 +119,7 @@
     {%- for name in [
         'reporting_timezone', 'reporting_currency', 'order_inactivity_days',
         'contract_grace_days', 'gross_margin', 'clv_max_lifespan_years', 'repeat_windows_days',
-        'incremental_lookback_days'
+        'incremental_lookback_days', 'earliest_plausible_date', 'plausible_years_after_load'
     ] -%}
         {%- do vars_text.append(name ~ '=' ~ (var(name, none) | string)) -%}
     {%- endfor -%}

@@ -1,6 +1,42 @@
 {#- Parsing raw text into typed values. Raw columns are text exactly as delivered; every
     parse is a try-cast so that a bad value becomes null (and its row is quarantined by the
-    base model's checks) instead of failing the build. -#}
+    base model's checks) instead of failing the build.
+
+    A value is parsed only when its (trimmed) text has one of the forms below: the engine's
+    casts accept much more (DuckDB reads `epoch` and `infinity` as dates, `24-12-31` as the
+    year 24, `1e2` and `1_000` as numbers, and rounds `1.005` to 1.01), and any of that
+    staged silently would be a wrong number rather than a quarantined row. -#}
+
+{% macro text_patterns() -%}
+    {#- Regular expressions a whole value must match (RE2 / POSIX syntax, no backslashes).
+        date: ISO 8601 YYYY-MM-DD, or that day at midnight without an offset (what a
+        timestamp-typed Parquet column holding dates becomes as text).
+        timestamp: ISO 8601 YYYY-MM-DD, optionally with a time hh:mm[:ss[.fraction]] after a
+        T or a space, and an offset Z, ±hh, ±hhmm or ±hh:mm (none: UTC).
+        money: plain decimal notation, an optional minus, digits, optionally a point and
+        digits (two at most, checked by money_checks so that more has its own reason). -#}
+    {{ return({
+        'date': '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]00:00(:00([.]0+)?)?)?',
+        'timestamp': '[0-9]{4}-[0-9]{2}-[0-9]{2}'
+            ~ '([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?',
+        'money': '-?[0-9]+([.][0-9]+)?',
+        'money_over_two_decimals': '-?[0-9]+[.][0-9]{3,}',
+    }) }}
+{%- endmacro %}
+
+{% macro matches_pattern(expression, pattern) -%}
+    {{ return(adapter.dispatch('matches_pattern', 'retention')(expression, pattern)) }}
+{%- endmacro %}
+
+{% macro default__matches_pattern(expression, pattern) -%}
+    {#- The whole text matches the pattern (null for null text). -#}
+    regexp_full_match({{ expression }}, '{{ pattern }}')
+{%- endmacro %}
+
+{% macro text_if_form(column, form) -%}
+    {#- The trimmed text of a raw column when it has the form (text_patterns), else null. -#}
+    case when {{ matches_pattern(clean_text(column), text_patterns()[form]) }} then {{ clean_text(column) }} end
+{%- endmacro %}
 
 {% macro clean_text(column) -%}
     nullif(trim(cast({{ column }} as {{ dbt.type_string() }})), '')
@@ -13,15 +49,69 @@
 {% macro default__parse_timestamp(column) -%}
     {#- ISO 8601 with or without an offset; without one it is UTC (the session time zone is
         UTC, see profiles.yml). The result is a naive timestamp in UTC. -#}
-    timezone('UTC', try_cast({{ clean_text(column) }} as timestamptz))
+    timezone('UTC', try_cast({{ text_if_form(column, 'timestamp') }} as timestamptz))
 {%- endmacro %}
 
 {% macro parse_date(column) -%}
-    {{ try_cast(clean_text(column), 'date') }}
+    {{ try_cast(text_if_form(column, 'date'), 'date') }}
 {%- endmacro %}
 
 {% macro parse_money(column) -%}
-    {{ try_cast(clean_text(column), money_type()) }}
+    {#- Plain decimal notation only; a value with more than two decimals parses (rounded) but
+        is quarantined by money_checks. -#}
+    {{ try_cast(text_if_form(column, 'money'), money_type()) }}
+{%- endmacro %}
+
+{#- The checks of a money column: value_checks (missing_<column>, invalid_<column> for text
+    that is not plain decimal notation) and <column>_too_many_decimals for a plain decimal
+    with more than two decimals (1.005 would be rounded to 1.01; 1.000 counts too: the
+    contract is at most two decimals). Returns [condition, reason] pairs. -#}
+{% macro money_checks(column, required=true) -%}
+    {%- set has_more_decimals = matches_pattern(
+        clean_text('raw_' ~ column), text_patterns()['money_over_two_decimals']
+    ) -%}
+    {{ return(value_checks(column, required=required) + [
+        ['(' ~ has_more_decimals ~ ')', column ~ '_too_many_decimals'],
+    ]) }}
+{%- endmacro %}
+
+{#- The checks of a date or timestamp column (kind 'date' or 'timestamp'): value_checks
+    (missing_<column>, invalid_<column> for text that is not ISO 8601) and the plausible
+    range (date_range_check). -#}
+{% macro date_checks(column, kind='timestamp', required=true, bounded_above=true) -%}
+    {{ return(value_checks(column, required=required) + [
+        date_range_check(column, kind, bounded_above),
+    ]) }}
+{%- endmacro %}
+
+{#- [condition, '<column>_out_of_range'] for a parsed date or timestamp outside the
+    plausible range: before the var earliest_plausible_date (00:00 UTC) or, with
+    bounded_above, more than plausible_years_after_load years after the row was loaded.
+
+    The upper bound depends on the row alone, never on A: a far-future date is quarantined
+    and so cannot move the default A (the latest staged event date), and an incremental run
+    judges a row as a full rebuild does. The load time is the row's _loaded_at; a row
+    without one, or with one later than the build, takes the build's start instead (such
+    rows are re-checked on every run: macros/incremental.sql rebuilds in full when a row has
+    no readable _loaded_at, and a future one is always within the look-back window).
+
+    Dates that schedule the end of something (a contract's end_date, a cancellation's
+    effective_date) pass bounded_above=false: a multi-year contract legitimately ends years
+    after its delivery, and coverage is cut at A anyway. -#}
+{% macro date_range_check(column, kind='timestamp', bounded_above=true) -%}
+    {%- set type = 'date' if kind == 'date' else dbt.type_timestamp() -%}
+    {%- set earliest = "cast('" ~ var('earliest_plausible_date') ~ "' as " ~ type ~ ")" -%}
+    {%- set condition = column ~ ' < ' ~ earliest -%}
+    {%- if bounded_above -%}
+        {%- set build_started = "cast('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S') ~ "' as "
+            ~ dbt.type_timestamp() ~ ")" -%}
+        {%- set load_time = 'case when _loaded_at is null or _loaded_at > ' ~ build_started
+            ~ ' then ' ~ build_started ~ ' else _loaded_at end' -%}
+        {%- set latest = 'cast(' ~ dbt.dateadd('year', var('plausible_years_after_load') | int, load_time)
+            ~ ' as ' ~ type ~ ')' -%}
+        {%- set condition = condition ~ ' or ' ~ column ~ ' > ' ~ latest -%}
+    {%- endif -%}
+    {{ return(['(' ~ condition ~ ')', column ~ '_out_of_range']) }}
 {%- endmacro %}
 
 {% macro parse_integer(column) -%}

@@ -53,18 +53,35 @@
         {%- endfor -%}
     {%- endif -%}
 
+    {%- set earliest = var('earliest_plausible_date') -%}
+    {%- if earliest is none or not retention.is_iso_date(earliest | string) -%}
+        {%- do problems.append("earliest_plausible_date: '" ~ earliest ~ "' is not a calendar date in YYYY-MM-DD form") -%}
+    {%- endif -%}
+
+    {%- if not retention.is_whole_number(var('plausible_years_after_load')) or var('plausible_years_after_load') | int < 0 -%}
+        {%- do problems.append("plausible_years_after_load: '" ~ var('plausible_years_after_load') ~ "' must be a whole number of years, at least 0") -%}
+    {%- endif -%}
+
     {%- if problems -%}
         {{ exceptions.raise_compiler_error("Invalid dbt vars, nothing was built:\n  - " ~ problems | join("\n  - ")) }}
     {%- endif -%}
     {%- endif -%}
 {% endmacro %}
 
+{#- A var given as a YAML number may be a boolean (true is 1), nan, inf or -inf (`.nan`,
+    `.inf`, `-.inf`): none of them is a number of days, a margin or a lifespan, and nan
+    passes every comparison unnoticed, so they are refused before any range check.
+    x * 0 is 0 for every finite x and nan for nan and ±inf. -#}
+{% macro is_finite_number(value) -%}
+    {{ return(value is number and value is not boolean and value * 0 == 0) }}
+{%- endmacro %}
+
 {% macro is_whole_number(value) -%}
-    {{ return(value is number and (value | int) == value or (value is string and modules.re.match('^-?[0-9]+$', value) is not none)) }}
+    {{ return(retention.is_finite_number(value) and (value | int) == value or (value is string and modules.re.match('^-?[0-9]+$', value) is not none)) }}
 {%- endmacro %}
 
 {% macro is_number(value) -%}
-    {{ return(value is number or (value is string and modules.re.match('^-?[0-9]+(\\.[0-9]+)?$', value) is not none)) }}
+    {{ return(retention.is_finite_number(value) or (value is string and modules.re.match('^-?[0-9]+(\\.[0-9]+)?$', value) is not none)) }}
 {%- endmacro %}
 
 {% macro is_iso_date(text) -%}

@@ -30,21 +30,44 @@ BAD_VARS = [
     ("negative_lookback_days", {"incremental_lookback_days": -2}, "incremental_lookback_days",
      "-2"),
 ]  # fmt: skip
+# One run with many bad vars, given as YAML text (passed to --vars as written): YAML's .nan,
+# .inf and -.inf are floats that JSON cannot spell, and they passed validation before (issue
+# 10: `gross_margin: .nan` and `clv_max_lifespan_years: .inf` then failed deep in mart_clv).
+# The message must name every one of them: (var, the bad value as dbt shows it).
+NON_FINITE_VARS = (
+    "{gross_margin: .nan, clv_max_lifespan_years: .inf, order_inactivity_days: .inf,"
+    " contract_grace_days: -.inf, incremental_lookback_days: .nan,"
+    " repeat_windows_days: [30, .inf], plausible_years_after_load: -1,"
+    " earliest_plausible_date: '1990-02-30'}"
+)
+NON_FINITE_NAMED = [
+    ("gross_margin", "nan"),
+    ("clv_max_lifespan_years", "inf"),
+    ("order_inactivity_days", "inf"),
+    ("contract_grace_days", "-inf"),
+    ("incremental_lookback_days", "nan"),
+    ("repeat_windows_days", "inf"),
+    ("plausible_years_after_load", "-1"),
+    ("earliest_plausible_date", "1990-02-30"),
+]
 # Valid, at the edges of what validate_vars accepts: a leap day, the shortest inactivity
-# window, a real zone, the top of (0, 1], no look-back.
+# window, a real zone, the top of (0, 1], no look-back, no date after the row's load.
 GOOD_VARS = {
     "as_of_date": "2024-02-29",
     "order_inactivity_days": 1,
     "reporting_timezone": "Europe/Amsterdam",
     "gross_margin": 1,
     "incremental_lookback_days": 0,
+    "plausible_years_after_load": 0,
 }
 
 
-def _case(factory: pytest.TempPathFactory, name: str, args: list[str], vars: dict[str, Any]):
+def _case(factory: pytest.TempPathFactory, name: str, args: list[str], vars: dict[str, Any] | str):
     workdir = shared_dir(factory) / f"vars-{name}"
     db_path = copy_db(loaded_raw(factory), workdir / DB_NAME)
     before = relations(db_path)
+    if isinstance(vars, str):  # YAML text, passed as written
+        return dbt([*args, "--vars", vars], db_path, workdir), before
     return dbt(args, db_path, workdir, vars=vars), before
 
 
@@ -58,6 +81,14 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Future[tuple[Dbt
         )
         for case, vars, _, _ in BAD_VARS
     }
+    futures["non_finite"] = submit(
+        lambda: _case(
+            tmp_path_factory,
+            "non_finite",
+            ["build", "--exclude-resource-type", "unit_test"],
+            NON_FINITE_VARS,
+        )
+    )
     futures["control"] = submit(
         lambda: _case(
             tmp_path_factory, "control", ["run", "--select", "+int_reporting_params"], GOOD_VARS
@@ -85,6 +116,22 @@ def test_bad_var_fails_before_any_model(
     assert "Invalid dbt vars, nothing was built" in run.output
     assert "on-run-start" in run.output
     # Nothing ran: no model result, and the database holds only what it started with.
+    assert not [uid for uid in run.node_results() if uid.startswith("model.")]
+    assert relations(run.db_path) == before
+
+
+def test_non_finite_numbers_fail_before_any_model(
+    runs: dict[str, Future[tuple[DbtRun, set[str]]]],
+) -> None:
+    run, before = runs["non_finite"].result()
+    assert not run.ok, f"dbt build --vars {NON_FINITE_VARS} succeeded:\n{run.tail()}"
+    assert "Invalid dbt vars, nothing was built" in run.output
+    missing = [
+        f"{var}: '{value}'"
+        for var, value in NON_FINITE_NAMED
+        if not re.search(rf"- {var}: '{re.escape(value)}' ", run.output)
+    ]
+    assert not missing, f"not named: {missing}\n{run.failure_summary()}"
     assert not [uid for uid in run.node_results() if uid.startswith("model.")]
     assert relations(run.db_path) == before
 

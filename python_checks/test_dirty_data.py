@@ -23,7 +23,7 @@ import json
 import re
 from collections import Counter
 from concurrent.futures import Future
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,13 @@ TYPED_COLUMNS = {
     "nps_responses": {"responded_at": "timestamp", "score": "integer"},
 }
 UNPARSABLE = "unparsable"  # marks the classes whose reason names the column that does not parse
+OUT_OF_RANGE = "out_of_range"  # ... and those whose reason names the implausible date column
+# The plausible range of dates (dbt vars earliest_plausible_date, plausible_years_after_load;
+# README "Quarantined rows"): from 1990-01-01 00:00 UTC to one year after the row's _loaded_at,
+# with no upper bound for the dates that schedule an end.
+EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)
+PLAUSIBLE_YEARS_AFTER_LOAD = 1
+NO_UPPER_BOUND = {"end_date", "effective_date"}
 
 # Defect class (from `_defects.json`) -> the quarantine reason the base models give it, per
 # table where the tables differ. A class missing here fails the test: decide its reason first.
@@ -91,6 +98,12 @@ EXPECTED_REASON: dict[str, str | dict[str, str]] = {
     "end_before_start": "end_before_start",
     "unknown_contract": "unknown_contract",
     "score_out_of_range": "score_out_of_range",
+    # money: at most two decimals (SPEC 5 amounts are currency amounts; 19.995 is no price)
+    "too_many_decimals": {
+        "orders": "amount_too_many_decimals",
+        "contracts": "price_too_many_decimals",
+    },
+    "implausible_date": OUT_OF_RANGE,
 }
 TOLERANCE = 1e-9
 
@@ -179,6 +192,7 @@ def _parses(value: str, kind: str) -> bool:
         elif kind == "date":
             date.fromisoformat(value)
         elif kind == "decimal":
+            # plain decimal notation (1e2 or 1_000 are not); more than 2 decimals parses
             return re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value) is not None
         elif kind == "integer":
             return re.fullmatch(r"-?[0-9]+", value) is not None
@@ -187,10 +201,39 @@ def _parses(value: str, kind: str) -> bool:
     return True
 
 
+def _instant(value: str) -> datetime:
+    """An ISO date or timestamp as an aware UTC datetime (a date: its midnight UTC)."""
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _out_of_range(column: str, kind: str, value: str, loaded_at: str) -> bool:
+    moment = _instant(value)
+    if moment < EARLIEST_PLAUSIBLE:
+        return True
+    if column in NO_UPPER_BOUND:
+        return False
+    loaded = _instant(loaded_at)
+    latest = loaded.replace(year=loaded.year + PLAUSIBLE_YEARS_AFTER_LOAD)  # no Feb 29 here
+    if kind == "date":
+        return moment.date() > latest.date()
+    return moment > latest
+
+
 def expected_reason(defect: str, table: str, row: dict[str, Any]) -> str:
     if defect not in EXPECTED_REASON:
         raise AssertionError(f"defect class {defect!r} has no expected reason in this test")
     reason = EXPECTED_REASON[defect]
+    if reason == OUT_OF_RANGE:
+        bad = [
+            column
+            for column, kind in TYPED_COLUMNS[table].items()
+            if kind in ("date", "timestamp")
+            and row[column] is not None
+            and _out_of_range(column, kind, row[column], row["_loaded_at"])
+        ]
+        assert len(bad) == 1, f"{defect} {table}: expected one implausible date, got {bad}"
+        return f"{bad[0]}_out_of_range"
     if reason == UNPARSABLE:
         bad = [
             column

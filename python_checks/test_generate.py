@@ -325,6 +325,8 @@ def test_every_defect_class_is_injected(dirty):
         "end_before_start",
         "unknown_contract",
         "score_out_of_range",
+        "too_many_decimals",
+        "implausible_date",
     }
     assert report["valid_anomalies"][0]["customer_ids"]  # inferred customers, valid rows
 

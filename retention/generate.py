@@ -1087,6 +1087,11 @@ DEFECT_CLASSES = {
     "end_before_start": ("quarantine", "end_date before start_date"),
     "unknown_contract": ("quarantine", "cancellation of a contract_id absent from contracts"),
     "score_out_of_range": ("quarantine", "NPS score outside 0-10"),
+    "too_many_decimals": ("quarantine", "amount or price with more than two decimals"),
+    "implausible_date": (
+        "quarantine",
+        "a date before 1990-01-01 or more than a year after the row's _loaded_at",
+    ),
 }
 
 # (defect class, table, rows, column values of the injected rows; None is null). Each row is a
@@ -1117,13 +1122,21 @@ DEFECTS: tuple[tuple[str, str, int, dict[str, str | None]], ...] = (
     ("unparsable_timestamp", "orders", 1, {"ordered_at": "not-a-date"}),
     ("unparsable_timestamp", "orders", 1, {"ordered_at": "2023-02-30T10:00:00Z"}),
     ("unparsable_timestamp", "cancellations", 1, {"requested_at": "yesterday"}),
+    # what DuckDB's own cast would read as 1970-01-01, 9999-12-31 and the year 24
+    ("unparsable_timestamp", "customers", 1, {"created_at": "epoch"}),
+    ("unparsable_timestamp", "orders", 1, {"ordered_at": "infinity"}),
+    ("unparsable_timestamp", "contracts", 1, {"signed_at": "24-12-31"}),
     ("unparsable_date", "contracts", 1, {"start_date": "31-12-2023"}),
     ("unparsable_date", "contracts", 1, {"end_date": "not-a-date"}),
     ("unparsable_date", "cancellations", 1, {"effective_date": "2023-13-01"}),
+    ("unparsable_date", "contracts", 1, {"end_date": "infinity"}),
     ("unparsable_number", "orders", 1, {"amount": "12,50"}),
     ("unparsable_number", "orders", 1, {"refunded_amount": "1.2.3"}),
     ("unparsable_number", "contracts", 1, {"price": "n/a"}),
     ("unparsable_number", "nps_responses", 1, {"score": "ten"}),
+    # not plain decimal notation (a cast would read 100 and 1000)
+    ("unparsable_number", "orders", 1, {"amount": "1e2"}),
+    ("unparsable_number", "contracts", 1, {"price": "1_000"}),
     ("negative_amount", "orders", 2, {"amount": "-19.95", "refunded_amount": None}),
     ("negative_amount", "contracts", 1, {"price": "-9.99"}),
     ("refund_above_amount", "orders", 2, {"status": "completed", "amount": "10.00",
@@ -1132,10 +1145,17 @@ DEFECTS: tuple[tuple[str, str, int, dict[str, str | None]], ...] = (
     ("unknown_billing_period", "contracts", 2, {"billing_period": "week"}),
     ("non_eur_currency", "orders", 2, {"currency": "USD"}),
     ("non_eur_currency", "contracts", 1, {"currency": "USD"}),
-    ("end_before_start", "contracts", 2, {"start_date": "2023-06-01", "end_date": "2023-05-31",
-                                          "previous_contract_id": None}),
+    # end_date: the day before the row's own start_date (set in _defects)
+    ("end_before_start", "contracts", 2, {"previous_contract_id": None}),
     ("unknown_contract", "cancellations", 2, {"contract_id": UNKNOWN_CONTRACT_ID}),
     ("score_out_of_range", "nps_responses", 2, {"score": "11"}),
+    ("too_many_decimals", "orders", 2, {"amount": "19.995", "refunded_amount": None}),
+    ("too_many_decimals", "contracts", 1, {"price": "9.999"}),
+    # before 1990-01-01 (the boundary's last second; the year 24), long after the load
+    ("implausible_date", "customers", 1, {"created_at": "1989-12-31T23:59:59Z"}),
+    ("implausible_date", "contracts", 1, {"start_date": "0024-06-01"}),
+    ("implausible_date", "orders", 1, {"ordered_at": "2150-01-01T10:00:00Z"}),
+    ("implausible_date", "nps_responses", 1, {"responded_at": "2150-06-01T00:00:00Z"}),
 )  # fmt: skip
 
 
@@ -1169,6 +1189,9 @@ def _defects(
                 row[KEYS[table]] = f"{prefix}{next_number[table]:0{width}d}"
                 next_number[table] += 1
             row.update(values)
+            if name == "end_before_start":
+                start = date.fromisoformat(row["start_date"])
+                row["end_date"] = (start - timedelta(days=1)).isoformat()
         if rows:
             defects.setdefault((name, table), Defect(name, table)).rows.extend(rows)
     return list(defects.values())

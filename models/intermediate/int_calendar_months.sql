@@ -1,14 +1,9 @@
 {#- The calendar months from the month of the earliest activity (either basis) through the
     month containing A, with each month's end-state day min(month end, A). The only
-    calendar the project needs: states are derived from spells, never from a day spine. -#}
-with numbers as (
-
-    {#- 2,400 months = 200 years from 1900: far more than any data set needs. -#}
-    {{ dbt.generate_series(2400) }}
-
-),
-
-spells as (
+    calendar the project needs: states are derived from spells, never from a day spine.
+    Its range comes from the data and A alone (no fixed span of years), so any A, however
+    far from today, has its month. -#}
+with spells as (
 
     select * from {{ ref('int_activity_spells') }}
 
@@ -20,19 +15,18 @@ params as (
 
 ),
 
-months as (
-
-    select
-        cast({{ dbt.dateadd('month', 'generated_number - 1', "cast('1900-01-01' as date)") }} as date)
-            as month_start
-    from numbers
-
-),
-
 bounds as (
 
     select {{ month_start('min(spell_start_date)') }} as first_month
     from spells
+
+),
+
+months as (
+
+    select {{ month_starts('bounds.first_month', 'params.as_of_month') }} as month_start
+    from bounds
+    cross join params
 
 ),
 
@@ -47,8 +41,6 @@ final as (
         {{ period_start('year', 'months.month_start') }} as year_start
     from months
     cross join params
-    cross join bounds
-    where months.month_start between bounds.first_month and params.as_of_month
 
 )
 

@@ -16,8 +16,8 @@
 
 {%- set checks =
     [['contract_id is null', 'missing_contract_id']]
-    + value_checks('requested_at')
-    + value_checks('effective_date')
+    + date_checks('requested_at')
+    + date_checks('effective_date', kind='date', bounded_above=false)
     + value_checks('final_offer_made', required=false)
     + value_checks('final_offer_accepted', required=false)
     + [['contract_id not in ' ~ staged_contracts, 'unknown_contract']]

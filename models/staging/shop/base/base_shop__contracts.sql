@@ -18,13 +18,13 @@
 {%- set checks =
     [['customer_id is null', 'missing_customer_id']]
     + value_checks('product', parsed=false)
-    + value_checks('signed_at', required=false)
-    + value_checks('start_date')
-    + value_checks('end_date', required=false)
+    + date_checks('signed_at', required=false)
+    + date_checks('start_date', kind='date')
+    + date_checks('end_date', kind='date', required=false, bounded_above=false)
     + [['end_date < start_date', 'end_before_start']]
     + value_checks('billing_period', parsed=false)
     + [["billing_period not in ('month', 'quarter', 'year')", 'unknown_billing_period']]
-    + value_checks('price')
+    + money_checks('price')
     + [['price < 0', 'negative_price']]
     + value_checks('currency', parsed=false)
     + [["currency <> '" ~ var('reporting_currency') ~ "'", 'non_reporting_currency']]

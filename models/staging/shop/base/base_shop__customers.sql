@@ -16,5 +16,5 @@
     parsed_columns=parsed_columns,
     key_columns=['customer_id'],
     key_checks=[['customer_id is null', 'missing_customer_id']],
-    checks=value_checks('created_at'),
+    checks=date_checks('created_at'),
 ) }}

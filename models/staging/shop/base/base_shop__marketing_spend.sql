@@ -9,7 +9,8 @@
 
 {%- set checks =
     [['spend_month <> ' ~ dbt.date_trunc('month', 'spend_month'), 'spend_month_not_first_of_month']]
-    + value_checks('amount')
+    + [date_range_check('spend_month', kind='date')]
+    + money_checks('amount')
     + [['amount < 0', 'negative_amount']]
     + value_checks('currency', parsed=false)
     + [["currency <> '" ~ var('reporting_currency') ~ "'", 'non_reporting_currency']]

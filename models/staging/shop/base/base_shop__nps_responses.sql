@@ -7,7 +7,7 @@
 
 {%- set checks =
     [['customer_id is null', 'missing_customer_id']]
-    + value_checks('responded_at')
+    + date_checks('responded_at')
     + value_checks('score')
     + [['score not between 0 and 10', 'score_out_of_range']]
 -%}

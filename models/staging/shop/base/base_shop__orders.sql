@@ -14,11 +14,11 @@
 
 {%- set checks =
     [['customer_id is null', 'missing_customer_id']]
-    + value_checks('ordered_at')
+    + date_checks('ordered_at')
     + value_checks('status', parsed=false)
     + [["status not in ('completed', 'cancelled', 'refunded')", 'unknown_status']]
-    + value_checks('amount')
-    + value_checks('refunded_amount', required=false)
+    + money_checks('amount')
+    + money_checks('refunded_amount', required=false)
     + [
         ['amount < 0', 'negative_amount'],
         ['refunded_amount < 0', 'negative_refunded_amount'],

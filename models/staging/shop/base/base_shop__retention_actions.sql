@@ -11,7 +11,7 @@
     + value_checks('campaign', parsed=false)
     + value_checks('assigned_group', parsed=false)
     + [["assigned_group not in ('treatment', 'control')", 'unknown_assigned_group']]
-    + value_checks('assigned_at')
+    + date_checks('assigned_at')
 -%}
 
 {{ base_model(
