@@ -22,6 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from retention.load import add_mode_arguments
 from retention.paths import REPO_ROOT, default_db_path
 from retention.publish import PublishError, publish, working_copy_path
 
@@ -30,6 +31,7 @@ EXIT_LOAD, EXIT_DBT, EXIT_VALIDATE, EXIT_PUBLISH = 2, 3, 4, 5
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None, help="raw files to load first")
+    add_mode_arguments(parser)  # how --data is loaded (retention/load.py)
     parser.add_argument(
         "--db", type=Path, default=None, help="published warehouse (default: RETENTION_DB_PATH)"
     )
@@ -54,7 +56,15 @@ def run(args: argparse.Namespace) -> int:
 
         _say(f"1/4 load {args.data} -> {work}")
         try:
-            load_dir(args.data, work, progress=lambda m: print(m, file=sys.stderr))
+            load_dir(
+                args.data,
+                work,
+                replace=args.replace,
+                force=args.force,
+                allow_shrink=args.allow_shrink,
+                max_shrink=args.max_shrink,
+                progress=lambda m: print(m, file=sys.stderr),
+            )
         except LoadError as exc:
             print(f"retention build: load refused: {exc}", file=sys.stderr)
             return EXIT_LOAD
