@@ -55,8 +55,11 @@ lint: setup
 	$(BIN)/ruff format --check .
 	RETENTION_DB_PATH=$(CURDIR)/target/lint.duckdb $(BIN)/sqlfluff lint models tests macros --processes 2
 
+# A fresh database every time: loads append, so loading the same folder into the last
+# run's database would be skipped (already loaded) or, with other files, add to it.
 build-test: setup $(DEMO_DATA)/.generated
 	mkdir -p $(TEST_DIR)
+	rm -f $(TEST_DB) $(TEST_DB).wal
 	$(BIN)/retention load $(DEMO_DATA) --db $(TEST_DB)
 	RETENTION_DB_PATH=$(CURDIR)/$(TEST_DB) $(BIN)/dbt build
 

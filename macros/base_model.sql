@@ -6,7 +6,8 @@
     parsed_columns: [[name, sql expression on the source columns], ...]
     checks: [[condition on raw_<column> and parsed names, reason], ...] in priority order;
             de-duplication on key_columns comes after the checks named before it
-            (missing keys) and before the rest.
+            (missing keys) and before the rest: the latest _loaded_at wins, then the
+            latest load batch (_load_id, set by `retention load`; macros/quarantine.sql).
 
     Cost: the raw table is read twice (once to find the keys held by more than one row)
     and nothing is sorted except the rows of those keys. Ranking every row by its text,
@@ -26,7 +27,7 @@
 {%- for column in raw_columns -%}
     {%- do carried_columns.append('raw_' ~ column) -%}
 {%- endfor -%}
-{%- do carried_columns.extend(['_loaded_at', 'raw_record']) -%}
+{%- do carried_columns.extend(['_loaded_at', '_load_id', 'raw_record']) -%}
 
 with source as {{ not_materialized() }} (
 
@@ -70,6 +71,7 @@ parsed as {{ not_materialized() }} (
         source.{{ column }} as raw_{{ column }},
         {%- endfor %}
         {{ parse_timestamp('source._loaded_at') }} as _loaded_at,
+        source._load_id,
         {{ row_record('source') }} as raw_record,
         duplicate_keys.{{ key_columns[0] }} is not null as has_duplicate_key
     from source

@@ -33,20 +33,20 @@
     {{ return(checks) }}
 {%- endmacro %}
 
-{#- De-duplication: among rows sharing a key the latest _loaded_at wins (ties: the first
-    by row text, so the choice is deterministic). The losers are quarantined as an exact
-    duplicate of the winner or as superseded by a later load. `row_text` is the SQL
-    expression of the row's text. -#}
+{#- De-duplication: among rows sharing a key the latest _loaded_at wins; ties go to the
+    later load batch (the higher _load_id), then to the first by row text, so the choice is
+    deterministic. The losers are quarantined as an exact duplicate of the winner (the row
+    text includes _load_id: a copy within one batch) or as superseded by a later load.
+    `row_text` is the SQL expression of the row's text. -#}
 {% macro duplicate_reason(key_columns, row_text) -%}
+    {%- set latest_first -%}
+        partition by {{ key_columns | join(', ') }}
+        order by _loaded_at desc nulls last, _load_id desc nulls last, {{ row_text }}
+    {%- endset -%}
     case
-        when row_number() over (
-            partition by {{ key_columns | join(', ') }}
-            order by _loaded_at desc nulls last, {{ row_text }}
-        ) = 1 then null
-        when {{ row_text }} = first_value({{ row_text }}) over (
-            partition by {{ key_columns | join(', ') }}
-            order by _loaded_at desc nulls last, {{ row_text }}
-        ) then 'duplicate_row'
+        when row_number() over ({{ latest_first }}) = 1 then null
+        when {{ row_text }} = first_value({{ row_text }}) over ({{ latest_first }})
+            then 'duplicate_row'
         else 'superseded_by_later_load'
     end
 {%- endmacro %}

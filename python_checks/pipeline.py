@@ -129,10 +129,15 @@ def dataset(factory: Any, *, dirty: bool = False) -> Path:
     )
 
 
-def load(data: Path, db_path: Path) -> Path:
+def load(data: Path, db_path: Path, *, fresh: bool = True) -> Path:
+    """Load `data` into a fresh database at db_path (an existing file is deleted first), or,
+    with fresh=False, append it to the database there as one more batch (the daily load)."""
     from retention.load import load_dir
 
     db_path.parent.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        for path in (db_path, db_path.with_name(db_path.name + ".wal")):
+            path.unlink(missing_ok=True)
     load_dir(data, db_path)
     return db_path
 

@@ -195,23 +195,9 @@ def help_text(*command: str) -> str:
     return run.stdout
 
 
-# The commands whose module is being rewritten elsewhere and does not yet declare its --db
-# with retention.paths.add_db_argument: strict xfail, so adopting it turns this red until the
-# mark is removed.
-PENDING_DB_OPTION = {"load", "build", "publish"}
-
-
 @pytest.mark.parametrize(
     "command",
-    [
-        pytest.param(
-            name, marks=pytest.mark.xfail(strict=True, reason="add_db_argument not adopted yet")
-        )
-        if name in PENDING_DB_OPTION
-        else name
-        for name in cli.COMMANDS
-        if name not in ("generate", "bench")  # they do not open a warehouse
-    ],
+    [name for name in cli.COMMANDS if name not in ("generate", "bench")],  # these open none
 )
 def test_every_command_that_opens_the_warehouse_has_the_same_db_option(command):
     text = " ".join(help_text(command).split())  # unwrapped

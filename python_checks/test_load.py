@@ -1,12 +1,19 @@
-"""`retention load`: raw files in, VARCHAR tables in schema `raw` out; refusals change nothing.
+"""`retention load`: raw files in, VARCHAR tables in schema `raw` out, one batch at a time;
+refusals change nothing.
 
 Each test builds its own tiny raw folder in tmp_path, so the expected rows can be read off the
-fixture directly.
+fixture directly. The last part builds staging with dbt on two batches (one small build for
+the module) to check that the latest row per key wins as documented.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,16 +24,18 @@ import pytest
 
 from retention.cli import main
 from retention.contract import TABLES
-from retention.load import LoadError, load_dir
+from retention.load import LoadError, LoadResult, load_dir
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 CUSTOMERS_CSV = (
     "customer_id,created_at,acquisition_channel\n"
     "c1,2024-01-01 09:00:00,paid_search\n"
     "c2,2024-02-15T10:30:00+01:00,\n"  # empty field -> NULL; text kept exactly as delivered
 )
+ORDERS_HEADER = "order_id,customer_id,ordered_at,status,amount,currency\n"
 ORDERS_CSV = (
-    "order_id,customer_id,ordered_at,status,amount,currency\n"
-    "o1,c1,2024-01-02 10:00:00,completed,19.90,EUR\n"
+    ORDERS_HEADER + "o1,c1,2024-01-02 10:00:00,completed,19.90,EUR\n"
     "o2,c1,2024-03-01 11:00:00,refunded,5.00,EUR\n"
     'o3,c2,2024-02-16 12:00:00,completed,"1,000.00",EUR\n'  # quoted delimiter stays in value
 )
@@ -39,8 +48,8 @@ def write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-def good_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "good"
+def good_dir(tmp_path: Path, name: str = "good") -> Path:
+    folder = tmp_path / name
     write(folder, "customers.csv", CUSTOMERS_CSV)
     write(folder, "orders.csv", ORDERS_CSV)
     return folder
@@ -60,15 +69,40 @@ def columns(db: Path, table: str) -> list[tuple[str, str]]:
         ).fetchall()
 
 
+def batches(db: Path) -> list[tuple]:
+    """meta.load_batches without loaded_at: (load_id, mode, table, rows, file, sha256)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(
+            "select load_id, mode, table_name, rows, source_file, file_sha256 "
+            "from meta.load_batches order by load_id, table_name"
+        ).fetchall()
+
+
+def stamp(db: Path, load_id: int) -> str:
+    """The `_loaded_at` text the loader stamps for a batch: its loaded_at, ISO 8601 UTC."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        (loaded_at,) = con.execute(
+            "select distinct loaded_at from meta.load_batches where load_id = ?", [load_id]
+        ).fetchone()
+    return loaded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def snapshot(db: Path) -> dict[str, tuple[list, list]]:
-    """Every raw table's columns and rows: what 'the database is unchanged' compares."""
+    """Every raw table's columns and rows, and the batches: what 'the database is unchanged'
+    compares."""
     with duckdb.connect(str(db), read_only=True) as con:
         tables = con.execute(
-            "select table_name, list(column_name || ' ' || data_type order by ordinal_position) "
-            "from information_schema.columns where table_schema = 'raw' group by all order by 1"
+            "select table_schema || '.' || table_name, "
+            "list(column_name || ' ' || data_type order by ordinal_position) "
+            "from information_schema.columns "
+            "where table_schema = 'raw' or table_name = 'load_batches' group by all order by 1"
         ).fetchall()
         return {
-            name: (cols, con.execute(f"select * from raw.{name} order by all").fetchall())
+            name: (cols, con.execute(f"select * from {name} order by all").fetchall())
             for name, cols in tables
         }
 
@@ -78,14 +112,16 @@ def snapshot(db: Path) -> dict[str, tuple[list, list]]:
 
 def test_loads_csv_as_text_in_contract_column_order(tmp_path):
     db = tmp_path / "w.duckdb"
-    counts = load_dir(good_dir(tmp_path), db)
+    result = load_dir(good_dir(tmp_path), db)
 
-    assert counts["customers"] == 2
-    assert counts["orders"] == 3
+    assert (result.load_id, result.mode, result.skipped) == (1, "append", False)
+    assert result.loaded == {"customers": 2, "orders": 3}
     # customers: customer_id, created_at, acquisition_channel, country, segment, _loaded_at
+    # (the file has none: the batch's time), _load_id
+    at = stamp(db, 1)
     assert rows(db, "customers") == [
-        ("c1", "2024-01-01 09:00:00", "paid_search", None, None, None),
-        ("c2", "2024-02-15T10:30:00+01:00", None, None, None, None),
+        ("c1", "2024-01-01 09:00:00", "paid_search", None, None, at, 1),
+        ("c2", "2024-02-15T10:30:00+01:00", None, None, None, at, 1),
     ]
     # orders: the file has no refunded_amount (optional) -> NULL, before _loaded_at
     assert rows(db, "orders")[2] == (
@@ -96,7 +132,8 @@ def test_loads_csv_as_text_in_contract_column_order(tmp_path):
         "1,000.00",
         "EUR",
         None,
-        None,
+        at,
+        1,
     )
 
 
@@ -140,17 +177,17 @@ def test_loads_parquet_casting_every_type_to_text(tmp_path):
     )
     db = tmp_path / "w.duckdb"
 
-    assert load_dir(folder, db)["orders"] == 2
+    assert load_dir(folder, db).loaded == {"orders": 2, "cancellations": 1}
 
     assert rows(db, "orders") == [
         ("o1", "c1", "2024-01-02 03:04:05", "completed", "19.90", "EUR", "1.5",
-         "2024-06-01 10:00:00"),
-        ("o2", "c2", None, "cancelled", "0.00", "EUR", None, "2024-06-01 10:00:00"),
+         "2024-06-01 10:00:00", 1),
+        ("o2", "c2", None, "cancelled", "0.00", "EUR", None, "2024-06-01 10:00:00", 1),
     ]  # fmt: skip
     # cancellation_id, contract_id, requested_at, effective_date, reason_code (absent),
-    # final_offer_made, final_offer_accepted, _loaded_at (absent)
+    # final_offer_made, final_offer_accepted, _loaded_at (absent: stamped), _load_id
     assert rows(db, "cancellations") == [
-        ("x1", "k1", "2024-03-01 08:00:00", "2024-03-31", None, "true", None, None)
+        ("x1", "k1", "2024-03-01 08:00:00", "2024-03-31", None, "true", None, stamp(db, 1), 1)
     ]
     # and the text casts back to what was written
     with duckdb.connect(str(db), read_only=True) as con:
@@ -160,30 +197,74 @@ def test_loads_parquet_casting_every_type_to_text(tmp_path):
         ).fetchone() == (dt.datetime(2024, 1, 2, 3, 4, 5), Decimal("19.90"))
 
 
-def test_absent_tables_are_created_empty_with_all_columns_as_varchar(tmp_path):
+def test_first_load_creates_every_raw_table_with_all_columns(tmp_path):
     db = tmp_path / "w.duckdb"
-    counts = load_dir(good_dir(tmp_path), db)
+    result = load_dir(good_dir(tmp_path), db)
 
-    assert set(counts) == set(TABLES)
+    assert set(result.totals) == set(TABLES)
     for name, table in TABLES.items():
-        assert columns(db, name) == [(column, "VARCHAR") for column in table.columns]
-    assert counts["contracts"] == 0  # core table, no file
-    assert counts["nps_responses"] == 0  # optional table, no file
+        # every delivered column as text, then the loader's batch id
+        assert columns(db, name) == [(c, "VARCHAR") for c in table.columns] + [
+            ("_load_id", "BIGINT")
+        ]
+    assert result.totals["contracts"] == 0  # core table, no file: created empty
+    assert result.totals["nps_responses"] == 0  # optional table, no file
     assert rows(db, "contracts") == []
 
 
-def test_reload_replaces_rows(tmp_path):
+def test_each_load_is_a_batch_appended_and_recorded(tmp_path):
     db = tmp_path / "w.duckdb"
-    folder = good_dir(tmp_path)
-    load_dir(folder, db)
-    load_dir(folder, db)  # same files twice: same rows, not doubled
-    assert len(rows(db, "orders")) == 3
+    first = good_dir(tmp_path, "day-1")
+    second = tmp_path / "day-2"
+    # Day 2 delivers one changed order (o1 refunded) and one new one; no customers file.
+    write(second, "orders.csv", ORDERS_HEADER + "o1,c1,2024-01-02 10:00:00,refunded,19.90,EUR\n"
+          "o4,c2,2024-03-02 08:00:00,completed,7.00,EUR\n")  # fmt: skip
 
-    write(folder, "orders.csv", "order_id,customer_id,ordered_at,status,amount,currency\n")
-    (folder / "customers.csv").unlink()
-    assert load_dir(folder, db) == {name: 0 for name in TABLES}
-    assert rows(db, "orders") == []
-    assert rows(db, "customers") == []  # file gone -> table empty, not the old rows
+    load_dir(first, db)
+    result = load_dir(second, db)
+
+    assert (result.load_id, result.mode, result.loaded) == (2, "append", {"orders": 2})
+    # 3 orders from day 1 + 2 from day 2; customers unchanged (no file on day 2)
+    assert result.totals["orders"] == 3 + 2 and result.totals["customers"] == 2
+    assert [(r[0], r[3], r[8]) for r in rows(db, "orders")] == [
+        ("o1", "completed", 1),
+        ("o1", "refunded", 2),  # both versions kept in raw; staging picks the latest
+        ("o2", "refunded", 1),
+        ("o3", "completed", 1),
+        ("o4", "completed", 2),
+    ]
+    files = [first / "customers.csv", first / "orders.csv", second / "orders.csv"]
+    assert batches(db) == [
+        (1, "append", "customers", 2, str(files[0]), sha256(files[0])),
+        (1, "append", "orders", 3, str(files[1]), sha256(files[1])),
+        (2, "append", "orders", 2, str(files[2]), sha256(files[2])),
+    ]
+    # Each batch's rows carry its own time; the second batch is the later one.
+    assert {r[7] for r in rows(db, "orders") if r[8] == 2} == {stamp(db, 2)}
+    assert stamp(db, 1) < stamp(db, 2)
+
+
+def test_a_files_own_loaded_at_is_kept_and_a_blank_one_stamped(tmp_path):
+    folder = tmp_path / "d"
+    write(folder, "customers.csv", "customer_id,created_at,_loaded_at\n"
+          "c1,2024-01-01,2024-05-01T02:00:00Z\n"
+          "c2,2024-01-01,\n"
+          "c3,2024-01-01,  \n")  # fmt: skip
+    db = tmp_path / "w.duckdb"
+    load_dir(folder, db)
+    at = stamp(db, 1)
+    assert [(r[0], r[5]) for r in rows(db, "customers")] == [
+        ("c1", "2024-05-01T02:00:00Z"),
+        ("c2", at),
+        ("c3", at),
+    ]
+    with duckdb.connect(str(db), read_only=True) as con:
+        # The stamp is the batch's UTC time and parses as such.
+        (parsed, recorded) = con.execute(
+            "select cast(? as timestamptz) at time zone 'UTC', loaded_at from meta.load_batches",
+            [at],
+        ).fetchone()
+    assert parsed == recorded
 
 
 def test_side_files_are_ignored(tmp_path):
@@ -191,7 +272,229 @@ def test_side_files_are_ignored(tmp_path):
     write(folder, "_defects.json", "{}")
     write(folder, ".hidden.csv", "whatever\n")
     write(folder, "README.md", "notes\n")
-    assert load_dir(folder, tmp_path / "w.duckdb")["orders"] == 3
+    assert load_dir(folder, tmp_path / "w.duckdb").loaded["orders"] == 3
+
+
+def test_a_delivery_without_some_tables_appends_to_the_others_only(tmp_path):
+    db = tmp_path / "w.duckdb"
+    load_dir(good_dir(tmp_path), db)
+    before = rows(db, "customers")
+    folder = tmp_path / "only-contracts"
+    write(folder, "contracts.csv", "contract_id,customer_id,product,start_date,billing_period,"
+          "price,currency\nk1,c1,basic,2024-01-01,month,9.00,EUR\n")  # fmt: skip
+
+    result = load_dir(folder, db)
+
+    assert result.loaded == {"contracts": 1}
+    assert rows(db, "customers") == before
+    assert len(rows(db, "orders")) == 3
+
+
+# --- re-runs: the same files are not appended twice ---------------------------------------------
+
+
+def test_the_same_files_again_are_skipped_unless_forced(tmp_path, capsys):
+    db = tmp_path / "w.duckdb"
+    folder = good_dir(tmp_path)
+    load_dir(folder, db)
+    before = snapshot(db)
+
+    # A re-run of the daily command: exit 0, nothing appended.
+    assert main(["load", str(folder), "--db", str(db)]) == 0
+    assert "already loaded as batch 1; nothing loaded" in capsys.readouterr().err
+    assert snapshot(db) == before
+
+    # The same bytes in another folder are the same delivery.
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for path in folder.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    assert load_dir(copy, db).skipped
+
+    # --force appends them as batch 2: 3 + 3 orders.
+    forced = load_dir(folder, db, force=True)
+    assert (forced.load_id, forced.skipped, forced.totals["orders"]) == (2, False, 3 + 3)
+
+
+def test_a_delivery_differing_in_one_file_is_loaded(tmp_path):
+    db = tmp_path / "w.duckdb"
+    folder = good_dir(tmp_path)
+    load_dir(folder, db)
+    write(folder, "orders.csv", ORDERS_CSV + "o9,c2,2024-04-01 08:00:00,completed,1.00,EUR\n")
+    result = load_dir(folder, db)
+    # customers.csv is the same file, orders.csv is not: the whole delivery is a new batch.
+    assert (result.skipped, result.loaded) == (False, {"customers": 2, "orders": 4})
+
+
+def test_an_earlier_delivery_loaded_again_is_skipped(tmp_path):
+    db = tmp_path / "w.duckdb"
+    day_1 = good_dir(tmp_path, "day-1")
+    day_2 = write(tmp_path / "day-2", "orders.csv", ORDERS_HEADER + "o5,c1,2024-05-01,"
+                  "completed,3.00,EUR\n").parent  # fmt: skip
+    load_dir(day_1, db)
+    load_dir(day_2, db)
+    again = load_dir(day_1, db)  # an orchestrator re-running day 1 after day 2
+    assert (again.skipped, again.load_id) == (True, 1)
+    assert len(rows(db, "orders")) == 3 + 1
+
+
+# --- --replace: a full re-delivery ---------------------------------------------------------------
+
+
+def customers_csv(count: int) -> str:
+    return "customer_id,created_at\n" + "".join(f"c{i},2024-01-01\n" for i in range(count))
+
+
+def test_replace_replaces_the_tables_in_the_folder_and_leaves_the_others(tmp_path):
+    db = tmp_path / "w.duckdb"
+    load_dir(good_dir(tmp_path), db)
+    load_dir(good_dir(tmp_path, "again"), db, force=True)  # 2 + 2 customers, 3 + 3 orders
+    folder = tmp_path / "redelivery"
+    write(folder, "customers.csv", customers_csv(4))
+
+    result = load_dir(folder, db, replace=True)
+
+    assert (result.load_id, result.mode, result.loaded) == (3, "replace", {"customers": 4})
+    assert [r[0] for r in rows(db, "customers")] == ["c0", "c1", "c2", "c3"]
+    assert {r[6] for r in rows(db, "customers")} == {3}
+    assert len(rows(db, "orders")) == 6  # no orders file: left as it was
+    assert batches(db)[-1][:4] == (3, "replace", "customers", 4)
+
+
+def test_replace_refuses_to_shrink_a_core_table_beyond_the_threshold(tmp_path):
+    db = tmp_path / "w.duckdb"
+    write(tmp_path / "ten", "customers.csv", customers_csv(10))
+    load_dir(tmp_path / "ten", db)
+    before = snapshot(db)
+    eight = tmp_path / "eight"
+    write(eight, "customers.csv", customers_csv(8))
+
+    # 10 -> 8 rows is 20 % fewer, more than the default 10 %: refused, nothing changed.
+    message = refuse(eight, db, replace=True)
+    assert "customers.csv: raw.customers would shrink from 10 to 8 rows (20.0% fewer" in message
+    assert "--allow-shrink" in message
+    assert snapshot(db) == before
+    # 10 -> 9 is exactly 10 % fewer: allowed (only more than the threshold is refused).
+    nine = tmp_path / "nine"
+    write(nine, "customers.csv", customers_csv(9))
+    assert load_dir(nine, db, replace=True, force=True).totals["customers"] == 9
+    # 9 -> 8 is 11.1 % fewer: allowed with a threshold of 20 %, or with --allow-shrink.
+    assert load_dir(eight, db, replace=True, max_shrink=0.2).totals["customers"] == 8
+    assert load_dir(tmp_path / "ten", db, replace=True).totals["customers"] == 10
+    assert load_dir(eight, db, replace=True, allow_shrink=True).totals["customers"] == 8
+
+
+def test_replace_may_shrink_an_optional_table(tmp_path):
+    db = tmp_path / "w.duckdb"
+    header = "response_id,customer_id,responded_at,score\n"
+    write(tmp_path / "a", "nps_responses.csv", header + "r1,c1,2024-01-01,9\nr2,c1,2024-02-01,7\n")
+    write(tmp_path / "b", "nps_responses.csv", header + "r1,c1,2024-01-01,9\n")
+    load_dir(tmp_path / "a", db)
+    assert load_dir(tmp_path / "b", db, replace=True).totals["nps_responses"] == 1
+
+
+def test_the_same_replace_again_is_skipped_but_not_after_other_loads(tmp_path):
+    db = tmp_path / "w.duckdb"
+    folder = good_dir(tmp_path)
+    load_dir(folder, db, replace=True)
+    assert load_dir(folder, db, replace=True).skipped  # re-run: batch 1 is these files
+
+    write(tmp_path / "day-2", "orders.csv", ORDERS_HEADER + "o5,c1,2024-05-01,completed,3,EUR\n")
+    load_dir(tmp_path / "day-2", db)
+    # Replacing with batch 1's files after another load is a deliberate reset: loaded
+    # (orders 4 -> 3 is 25 % fewer: allowed explicitly).
+    result = load_dir(folder, db, replace=True, allow_shrink=True)
+    assert (result.skipped, result.load_id, result.totals["orders"]) == (False, 3, 3)
+
+
+# --- headers: matched case-insensitively, unknown columns ignored -----------------------------
+
+
+def test_headers_match_case_insensitively_and_ignore_surrounding_spaces(tmp_path):
+    folder = tmp_path / "crm"
+    write(folder, "customers.csv", "Customer_ID, CREATED_AT ,Segment\nc1,2024-01-01,b2b\n")
+    db = tmp_path / "w.duckdb"
+    load_dir(folder, db)
+    assert rows(db, "customers") == [("c1", "2024-01-01", None, None, "b2b", stamp(db, 1), 1)]
+
+
+def test_unknown_columns_are_ignored_with_a_warning_and_not_stored(tmp_path):
+    folder = tmp_path / "crm"
+    write(folder, "customers.csv", "customer_id,email,created_at,_load_id\n"
+          "c1,someone@example.com,2024-01-01,77\n")  # fmt: skip
+    db = tmp_path / "w.duckdb"
+    said: list[str] = []
+
+    load_dir(folder, db, progress=said.append)
+
+    warnings = [m for m in said if m.startswith("warning:")]
+    assert any("customers.csv: ignoring column(s) 'email'" in m for m in warnings)
+    assert any("ignoring column '_load_id'; the loader sets it" in m for m in warnings)
+    assert "email" not in [c for c, _ in columns(db, "customers")]
+    assert rows(db, "customers") == [("c1", "2024-01-01", None, None, None, stamp(db, 1), 1)]
+    with duckdb.connect(str(db), read_only=True) as con:  # the address is nowhere
+        text = con.execute("select cast(to_json(c) as varchar) from raw.customers as c").fetchall()
+    assert "example.com" not in str(text)
+
+
+def test_two_columns_for_one_contract_column_are_refused(tmp_path, loaded_db):
+    folder = tmp_path / "bad"
+    write(folder, "customers.csv", "customer_id,created_at,Customer_ID\nc1,2024-01-01,c1\n")
+    message = refuse(folder, loaded_db)
+    assert "columns 'customer_id', 'Customer_ID' all map to column 'customer_id'" in message
+
+
+# --- paths: exactly the listed files, nothing outside the folder -----------------------------
+
+
+@pytest.mark.parametrize(("name", "sibling"), [("d*", "dX"), ("data[12]", "data1"), ("d?", "dY")])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_folder_name_with_glob_characters_reads_only_its_own_files(tmp_path, name, sibling, fmt):
+    # DuckDB's readers expand *, ? and [...] in a path: the sibling folder matches the name as
+    # a pattern, and its orders must not be read.
+    for folder, order_id in ((name, "mine"), (sibling, "other")):
+        table = pa.table({"order_id": [order_id], "customer_id": ["c1"],
+                          "ordered_at": ["2024-01-01"], "status": ["completed"],
+                          "amount": ["1.00"], "currency": ["EUR"]})  # fmt: skip
+        (tmp_path / folder).mkdir()
+        if fmt == "csv":
+            table.to_pandas().to_csv(tmp_path / folder / "orders.csv", index=False)
+        else:
+            pq.write_table(table, tmp_path / folder / "orders.parquet")
+    db = tmp_path / "w.duckdb"
+
+    result = load_dir(tmp_path / name, db)
+
+    assert result.loaded == {"orders": 1}
+    assert [r[0] for r in rows(db, "orders")] == ["mine"]
+    assert batches(db)[0][4] == str(tmp_path / name / f"orders.{fmt}")
+
+
+def test_a_symlink_out_of_the_folder_is_refused_without_showing_its_target(tmp_path, loaded_db):
+    secret = write(tmp_path / "elsewhere", "passwd", "root:x:0:0:secret-line\n")
+    folder = good_dir(tmp_path, "delivery")
+    (folder / "contracts.csv").symlink_to(secret)
+
+    message = refuse(folder, loaded_db)
+
+    assert f"{folder / 'contracts.csv'}: a symbolic link to outside" in message
+    assert "secret-line" not in message and "passwd" not in message
+
+
+def test_a_symlink_inside_the_folder_is_followed(tmp_path):
+    folder = tmp_path / "delivery"
+    write(folder / "archive", "orders-2024.csv", ORDERS_CSV)
+    (folder / "orders.csv").symlink_to(folder / "archive" / "orders-2024.csv")
+    assert load_dir(folder, tmp_path / "w.duckdb").loaded == {"orders": 3}
+
+
+def test_a_bad_row_is_reported_without_its_content(tmp_path, loaded_db):
+    folder = tmp_path / "bad"
+    write(folder, "orders.csv", ORDERS_CSV + "o4,c2,2024-02-17,completed,secret-amount\n")
+    message = refuse(folder, loaded_db)
+    assert "orders.csv: unreadable content" in message
+    assert "Expected Number of Columns: 6 Found: 5" in message
+    assert "secret-amount" not in message
 
 
 # --- refusals: a clear message, and the database exactly as before -----------------------------
@@ -200,14 +503,14 @@ def test_side_files_are_ignored(tmp_path):
 @pytest.fixture
 def loaded_db(tmp_path) -> Path:
     db = tmp_path / "w.duckdb"
-    load_dir(good_dir(tmp_path), db)
+    load_dir(good_dir(tmp_path, "initial"), db)
     return db
 
 
-def refuse(folder: Path, db: Path) -> str:
+def refuse(folder: Path, db: Path, **options: object) -> str:
     before = snapshot(db)
     with pytest.raises(LoadError) as refused:
-        load_dir(folder, db)
+        load_dir(folder, db, **options)
     assert snapshot(db) == before
     return str(refused.value)
 
@@ -224,15 +527,34 @@ def test_missing_required_column_is_refused_naming_file_and_column(tmp_path, loa
     assert rows(loaded_db, "customers")[0][0] == "c1"  # the valid file was not loaded either
 
 
-def test_unknown_column_is_refused_listing_allowed_columns(tmp_path, loaded_db):
+@pytest.mark.parametrize("table", ["customers", "orders", "contracts", "cancellations"])
+def test_a_required_table_without_data_rows_is_refused(tmp_path, loaded_db, table):
     folder = tmp_path / "bad"
-    write(folder, "customers.csv", "customer_id,created_at,email\nc9,2024-05-01,a@b.c\n")
-
+    write(folder, f"{table}.csv", ",".join(TABLES[table].required) + "\n")  # header only
     message = refuse(folder, loaded_db)
+    assert f"{table}.csv: no data rows; table {table!r} is required" in message
 
-    assert "customers.csv" in message
-    assert "'email' not in the raw contract" in message
-    assert "allowed columns: customer_id, created_at, acquisition_channel" in message
+
+def test_a_required_parquet_table_without_rows_is_refused(tmp_path, loaded_db):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    pq.write_table(
+        pa.table({c: pa.array([], pa.string()) for c in TABLES["orders"].required}),
+        folder / "orders.parquet",
+    )
+    assert "orders.parquet: no data rows" in refuse(folder, loaded_db)
+
+
+def test_an_optional_table_without_data_rows_is_loaded(tmp_path, loaded_db):
+    folder = tmp_path / "d"
+    write(folder, "nps_responses.csv", "response_id,customer_id,responded_at,score\n")
+    assert load_dir(folder, loaded_db).loaded == {"nps_responses": 0}
+
+
+def test_a_folder_without_raw_table_files_is_refused(tmp_path, loaded_db):
+    folder = tmp_path / "empty"
+    write(folder, "README.md", "nothing here\n")
+    assert "no raw table files in" in refuse(folder, loaded_db)
 
 
 def test_unknown_table_is_refused(tmp_path, loaded_db):
@@ -260,7 +582,7 @@ def test_corrupt_parquet_is_refused(tmp_path, loaded_db):
 
 def test_csv_with_inconsistent_field_counts_is_refused_and_rolled_back(tmp_path, loaded_db):
     # The header passes the checks; the bad row is only met while loading, after customers
-    # was already replaced inside the transaction -> the whole load is rolled back.
+    # was already appended inside the transaction -> the whole load is rolled back.
     folder = tmp_path / "bad"
     write(folder, "customers.csv", "customer_id,created_at\nc9,2024-05-01\n")
     write(folder, "orders.csv", ORDERS_CSV + "o4,c2,2024-02-17,completed,1.00\n")
@@ -276,9 +598,10 @@ def test_csv_with_inconsistent_field_counts_is_refused_and_rolled_back(tmp_path,
     [
         ("", "empty file; expected a header line"),
         ("\ncustomer_id,created_at\n", "the first line is empty"),
-        ("customer_id,created_at,customer_id\n", "duplicate column(s) 'customer_id'"),
+        ("customer_id,created_at,customer_id\nc1,2024-01-01,c1\n", "duplicate column "
+         "'customer_id' in the header"),
     ],
-)
+)  # fmt: skip
 def test_csv_without_a_usable_header_is_refused(tmp_path, loaded_db, content, expected):
     folder = tmp_path / "bad"
     write(folder, "customers.csv", content)
@@ -309,6 +632,23 @@ def test_failed_load_into_a_new_database_leaves_no_file(tmp_path):
     assert not db.exists()
 
 
+def test_raw_tables_of_an_older_version_get_the_load_id(tmp_path):
+    # A database loaded before load batches existed: no _load_id, no meta.load_batches.
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema raw")
+        con.execute(
+            "create table raw.customers (customer_id varchar, created_at varchar, "
+            "acquisition_channel varchar, country varchar, segment varchar, _loaded_at varchar)"
+        )
+        con.execute("insert into raw.customers values ('old', '2023-01-01', null, null, null, "
+                    "'2023-01-02T00:00:00Z')")  # fmt: skip
+    result = load_dir(good_dir(tmp_path), db)
+    assert result.load_id == 1
+    # The old row keeps its values and gets load id 0; the new rows are batch 1.
+    assert [(r[0], r[6]) for r in rows(db, "customers")] == [("c1", 1), ("c2", 1), ("old", 0)]
+
+
 # --- command line ----------------------------------------------------------------------------
 
 
@@ -316,7 +656,8 @@ def test_cli_loads_and_reports_row_counts(tmp_path, capsys):
     db = tmp_path / "w.duckdb"
     assert main(["load", str(good_dir(tmp_path)), "--db", str(db)]) == 0
     err = capsys.readouterr().err
-    assert "raw.orders: 3 rows from orders.csv" in err
+    assert "raw.orders: 3 rows appended from orders.csv" in err
+    assert "loaded batch 1 (append)" in err
     assert "row counts in raw after commit" in err
     assert len(rows(db, "orders")) == 3
 
@@ -339,3 +680,124 @@ def test_cli_refusal_exits_2_with_message_on_stderr(tmp_path, loaded_db, capsys)
     assert "retention load: error:" in err
     assert "orders.csv: missing required column(s) 'customer_id', 'ordered_at'" in err
     assert snapshot(loaded_db) == before
+
+
+def test_cli_replace_shrink_refusal_exits_2_naming_table_and_counts(tmp_path, capsys):
+    db = tmp_path / "w.duckdb"
+    write(tmp_path / "ten", "customers.csv", customers_csv(10))
+    write(tmp_path / "two", "customers.csv", customers_csv(2))
+    assert main(["load", str(tmp_path / "ten"), "--db", str(db)]) == 0
+    capsys.readouterr()
+
+    assert main(["load", str(tmp_path / "two"), "--db", str(db), "--replace"]) == 2
+    assert "raw.customers would shrink from 10 to 2 rows" in capsys.readouterr().err
+    args = ["load", str(tmp_path / "two"), "--db", str(db), "--replace", "--max-shrink", "0.9"]
+    assert main(args) == 0
+    assert len(rows(db, "customers")) == 2
+
+
+def test_cli_rejects_a_max_shrink_outside_0_to_1(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["load", str(tmp_path), "--replace", "--max-shrink", "1.5"])
+    assert exited.value.code == 2
+    assert "expected a share between 0 and 1" in capsys.readouterr().err
+
+
+def test_build_passes_the_load_options_to_the_loader(tmp_path, monkeypatch):
+    # `retention build --data` loads with the same options as `retention load`; a refused
+    # load stops it with exit 2 before dbt runs.
+    import retention.load
+
+    seen: dict[str, object] = {}
+
+    def refused_load(*args: object, **kwargs: object) -> LoadResult:
+        seen.update(kwargs)
+        raise LoadError("refused for the test")
+
+    monkeypatch.setattr(retention.load, "load_dir", refused_load)
+    db = tmp_path / "published.duckdb"
+    args = ["build", "--data", str(tmp_path), "--db", str(db)]
+    options = ["--replace", "--allow-shrink", "--force", "--max-shrink", "0.3"]
+    assert main(args + options) == 2
+    assert {k: seen[k] for k in ("replace", "allow_shrink", "force", "max_shrink")} == {
+        "replace": True,
+        "allow_shrink": True,
+        "force": True,
+        "max_shrink": 0.3,
+    }
+
+
+# --- staging on two batches: the latest row per key wins ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_batches(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two batches loaded and staged with dbt (the base and staging models, the quarantine
+    and its raw = staged + quarantined test)."""
+    root = tmp_path_factory.mktemp("two-batches")
+    header = "customer_id,created_at,acquisition_channel,_loaded_at\n"
+    june = "2024-06-01T02:00:00Z"
+    write(root / "b1", "customers.csv", header + f"c1,2024-01-01,web,{june}\n"
+          f"c2,2024-01-02,web,{june}\n")  # fmt: skip
+    # No _loaded_at: stamped with batch 1's time.
+    write(root / "b1", "orders.csv", ORDERS_HEADER + "o1,c1,2024-01-02,completed,10.00,EUR\n"
+          "o2,c2,2024-01-03,completed,20.00,EUR\n")  # fmt: skip
+    # c1 and c2 again with the same _loaded_at (c1 changed): the later batch wins the tie;
+    # c3 twice in one batch: an exact duplicate.
+    write(root / "b2", "customers.csv", header + f"c1,2024-01-01,email,{june}\n"
+          f"c2,2024-01-02,web,{june}\n" + f"c3,2024-01-05,web,{june}\n" * 2)  # fmt: skip
+    # o1 changed without _loaded_at (batch 2's later time wins); o2 changed but stamped by
+    # the file as loaded in 2020, before batch 1's stamp: the older batch's row stays.
+    write(root / "b2", "orders.csv", "order_id,customer_id,ordered_at,status,amount,currency,"
+          "_loaded_at\no1,c1,2024-01-02,completed,15.00,EUR,\n"
+          "o2,c2,2024-01-03,completed,99.00,EUR,2020-01-01T00:00:00Z\n")  # fmt: skip
+    db = root / "w.duckdb"
+    load_dir(root / "b1", db)
+    load_dir(root / "b2", db)
+    command = [
+        str(Path(sys.executable).parent / "dbt"),
+        "build",
+        "--select",
+        "+assert_raw_rows_accounted_for",
+        "--indirect-selection",
+        "cautious",
+        "--exclude-resource-type",
+        "unit_test",
+        "--project-dir",
+        str(REPO_ROOT),
+        "--profiles-dir",
+        str(REPO_ROOT),
+        "--target-path",
+        str(root / "target"),
+        "--log-path",
+        str(root / "logs"),
+    ]
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "RETENTION_DB_PATH": str(db)}
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-4000:]
+    return db
+
+
+def test_staging_keeps_the_latest_row_then_the_latest_batch(two_batches: Path) -> None:
+    with duckdb.connect(str(two_batches), read_only=True) as con:
+        customers = con.execute(
+            "select customer_id, acquisition_channel from staging.stg_shop__customers order by 1"
+        ).fetchall()
+        orders = con.execute(
+            "select order_id, amount from staging.stg_shop__orders order by 1"
+        ).fetchall()
+        quarantined = con.execute(
+            "select source_table, row_key, reason, raw_row from quarantine.quarantined_rows "
+            "order by 1, 2, 3"
+        ).fetchall()
+    assert customers == [("c1", "email"), ("c2", "web"), ("c3", "web")]
+    assert orders == [("o1", Decimal("15.00")), ("o2", Decimal("20.00"))]
+    # raw 2 + 4 customers = 3 staged + 3 quarantined; raw 2 + 2 orders = 2 + 2 (and the
+    # build's assert_raw_rows_accounted_for test passed).
+    assert [(t, k, r, json.loads(raw)["_load_id"]) for t, k, r, raw in quarantined] == [
+        ("customers", "c1", "superseded_by_later_load", 1),
+        ("customers", "c2", "superseded_by_later_load", 1),  # identical but an older batch
+        ("customers", "c3", "duplicate_row", 2),
+        ("orders", "o1", "superseded_by_later_load", 1),
+        ("orders", "o2", "superseded_by_later_load", 2),
+    ]

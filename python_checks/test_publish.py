@@ -4,7 +4,8 @@ published warehouse in place; `retention publish` refuses an incomplete working 
 profile holds no secret.
 
 The published warehouse starts as the shared clean build (v1, 300 customers). The daily build
-loads a different data set (v2, 200 customers, another seed) while two BI reader processes
+replaces it with a different data set (v2, 200 customers, another seed; `--replace
+--allow-shrink`) while two BI reader processes
 (python_checks/pipeline.py run as a script) query the row count of every mart in one
 statement, over and over: one holds a single read-only connection open the whole time, the
 other reconnects for every query. Every answer must be v1's counts or v2's counts — never an
@@ -171,8 +172,11 @@ def daily_build(site: Site, failing_builds: dict[str, Future[dict[str, Any]]]) -
         for reader in readers:
             reader.wait_for(2)  # both are connected and reading before the build starts
         started = time.time()
+        # v2 is another data set, not a day more of v1: a full re-delivery (--replace), and
+        # 200 customers where v1 has 300 (--allow-shrink).
         run = retention(
-            ["build", "--data", str(site.v2_data), "--db", str(published)],
+            ["build", "--data", str(site.v2_data), "--replace", "--allow-shrink"]
+            + ["--db", str(published)],
             site.folder / "daily" / "run",
         )
         finished = time.time()

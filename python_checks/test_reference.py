@@ -56,10 +56,13 @@ D = dt.date.fromisoformat
 
 
 def write_raw(folder: Path, tables: dict[str, list[dict[str, str | None]]]) -> None:
-    """One CSV per raw table, with the contract's columns in contract order."""
+    """One CSV per raw table that has rows, with the contract's columns in contract order
+    (a table without rows has no file: the loader refuses an empty required table)."""
 
     folder.mkdir(parents=True, exist_ok=True)
     for name, rows in tables.items():
+        if not rows:
+            continue
         columns = [c for c in TABLES[name].columns if c != "_loaded_at"]
         with (folder / f"{name}.csv").open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)

@@ -438,4 +438,4 @@ def test_an_unreadable_baseline_or_a_bad_share_exits_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as exited:
         validate_against(work, work, capsys, "--max-shrink", "1.5")
     assert exited.value.code == 2
-    assert "'1.5' is not a share between 0 and 1" in capsys.readouterr().err
+    assert "expected a share between 0 and 1, got '1.5'" in capsys.readouterr().err

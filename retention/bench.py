@@ -7,15 +7,17 @@ bench` runs it) the benchmark
 1. generates the synthetic data set as Parquet (`retention generate --format parquet`, seed
    42) into ``.cache/bench/<N>/data``, or reuses it when the generator has not changed since;
    it also keeps ``data_before``: the same files without the last nightly load (the rows whose
-   ``_loaded_at`` falls on the last load day), for the incremental build;
+   ``_loaded_at`` falls on the last load day), and ``data_last_day``: that nightly load alone,
+   for the incremental build;
 2. times, as separate processes, with the peak RSS of each process tree (sampled every 0.2 s):
    - ``load``: `retention load` of the data into a new database file;
    - ``dbt_run``: a full build of the models (and the seed they read), `--full-refresh`;
    - ``dbt_test``: `dbt test` (every data test; unit tests are left out, they do not read the
      data and run in `make test`);
    - ``incremental_run`` and ``incremental_test``: in a second database built from
-     ``data_before``, the full data is loaded (one more day) and the models are built and
-     tested again, as the daily job does; the incremental marts must equal the full build's;
+     ``data_before``, ``data_last_day`` is appended (one more day) and the models are built
+     and tested again, as the daily job does; the incremental marts must equal the full
+     build's;
    - ``validate``: `retention validate` (Great Expectations) on the full build;
    - ``pandas``: `python_checks/pandas_baseline.py`, the notebook an analyst would write
      instead; its numbers must equal the marts (monthly order churn, the order cohort
@@ -195,6 +197,10 @@ class Workspace:
         return self.root / "data_before"
 
     @property
+    def data_last_day(self) -> Path:
+        return self.root / "data_last_day"
+
+    @property
     def work(self) -> Path:
         return self.root / "work"
 
@@ -239,10 +245,14 @@ def ensure_data(ws: Workspace, customers: int, say) -> dict[str, Any]:
     wanted = {"customers": customers, "seed": SEED, "generator": _generator_fingerprint()}
     if stamp_path.exists():
         stamp = json.loads(stamp_path.read_text(encoding="utf-8"))
-        if {k: stamp.get(k) for k in wanted} == wanted and ws.data_before.is_dir():
+        if (
+            {k: stamp.get(k) for k in wanted} == wanted
+            and ws.data_before.is_dir()
+            and ws.data_last_day.is_dir()
+        ):
             say(f"  reusing the data set in {ws.data}")
             return {**stamp, "generated_now": False}
-    for folder in (ws.data, ws.data_before):
+    for folder in (ws.data, ws.data_before, ws.data_last_day):
         shutil.rmtree(folder, ignore_errors=True)
     stamp_path.unlink(missing_ok=True)
     ws.root.mkdir(parents=True, exist_ok=True)
@@ -263,7 +273,7 @@ def ensure_data(ws: Workspace, customers: int, say) -> dict[str, Any]:
             )
         ),
     )
-    cutoff = _write_data_before(ws.data, ws.data_before)
+    cutoff = _write_data_before(ws.data, ws.data_before, ws.data_last_day)
     stamp = {
         **wanted,
         "generate": generated.as_dict(),
@@ -285,10 +295,13 @@ def _parquet_rows(folder: Path) -> dict[str, int]:
         }
 
 
-def _write_data_before(data: Path, before: Path) -> str:
-    """The data set as it was one nightly load earlier: without the rows loaded on the last
-    load day. Returns that day (rows loaded from it on are left out)."""
+def _write_data_before(data: Path, before: Path, last_day: Path) -> str:
+    """The data set as it was one nightly load earlier (without the rows loaded on the last
+    load day) into `before`, and that last nightly load into `last_day` (a table without rows
+    that day has no file: the loader refuses an empty file of a required table). Returns
+    that day."""
     before.mkdir(parents=True, exist_ok=True)
+    last_day.mkdir(parents=True, exist_ok=True)
     files = sorted(data.glob("*.parquet"))
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
@@ -307,6 +320,12 @@ def _write_data_before(data: Path, before: Path) -> str:
                 f"to '{before / path.name}' (format parquet)",
                 [cutoff],
             )
+            last = f"from read_parquet('{path}') where try_cast(_loaded_at as timestamptz) >= ?"
+            if con.execute(f"select count(*) {last}", [cutoff]).fetchone()[0]:
+                con.execute(
+                    f"copy (select * {last}) to '{last_day / path.name}' (format parquet)",
+                    [cutoff],
+                )
     return cutoff.isoformat()
 
 
@@ -538,7 +557,8 @@ def bench_scale(customers: int, runs: int, say, bar: console.Bar | None = None) 
             ),
         )
         untimed(
-            ONE_MORE_DAY_LOAD, retention_command("load", str(ws.data), "--db", str(incremental_db))
+            ONE_MORE_DAY_LOAD,
+            retention_command("load", str(ws.data_last_day), "--db", str(incremental_db)),
         )
         step("incremental_run", *ws.dbt(incremental_db, *MODELS))
         step(

@@ -13,7 +13,7 @@ first step the build takes the working copy's lock (one build at a time) and che
 working copy opens and reads; a damaged one is discarded and started again from the
 published warehouse. dbt runs as a child in this process's group: a SIGTERM, SIGINT or
 SIGHUP to this process stops dbt before it exits, and on Linux the kernel kills dbt should
-this process be killed outright (kill -9). The exit codes are in EPILOG.
+this process be killed outright (kill -9). The exit codes are in EXIT_CODES.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from pathlib import Path
 import duckdb
 
 from retention import working_copy
-from retention.paths import REPO_ROOT, default_db_path
+from retention.load import SHRINK_GUARDS, add_mode_arguments
+from retention.paths import REPO_ROOT, add_db_argument, default_db_path
 from retention.publish import PublishError, publish, staging_path, working_copy_path
 
 EXIT_LOAD, EXIT_DBT, EXIT_VALIDATE, EXIT_PUBLISH, EXIT_LOCKED, EXIT_FILES = 2, 3, 4, 5, 6, 7
@@ -44,20 +45,22 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 DBT_STOP_SECONDS = 30
 PR_SET_PDEATHSIG = 1
 
-EPILOG = """\
-exit codes:
-  0    published
-  2    the data was refused by `load`, or there is nothing to build: no --data and neither
-       a working copy nor a published warehouse (pass --data DIR)
-  3    `dbt build` failed (dbt printed why)
-  4    validation (Great Expectations) failed
-  5    publishing failed, or the published warehouse's folder cannot be written (checked
-       before anything is built)
-  6    another build holds the working copy's lock (<working copy>.lock, which names its
-       pid), or another process has the working copy open: nothing was changed
-  7    a file cannot be written or read: disk full, a read-only or immutable working copy
-       or folder, or a published warehouse that is damaged itself
-  130  interrupted by SIGINT (143 SIGTERM, 129 SIGHUP): dbt was stopped too
+EXIT_CODES = {
+    0: "published",
+    EXIT_LOAD: "the data was refused by `load`, or there is nothing to build: no --data and "
+    "neither a working copy nor a published warehouse (pass --data DIR)",
+    EXIT_DBT: "`dbt build` failed (dbt printed why)",
+    EXIT_VALIDATE: "validation failed: Great Expectations, or a mart shrank more than "
+    "--max-shrink against the published warehouse",
+    EXIT_PUBLISH: "publishing failed, or the published warehouse's folder cannot be written "
+    "(checked before anything is built)",
+    EXIT_LOCKED: "another build holds the working copy's lock (<working copy>.lock, which "
+    "names its pid), or another process has the working copy open: nothing was changed",
+    EXIT_FILES: "a file cannot be written or read: disk full, a read-only or immutable "
+    "working copy or folder, or a published warehouse that is damaged itself",
+    130: "interrupted by SIGINT (143 SIGTERM, 129 SIGHUP): dbt was stopped too",
+}
+AFTER_A_FAILURE = """\
 With any code but 0 the published warehouse is as it was. A working copy that does not
 open or read back (truncated, overwritten) is discarded and started again from the
 published warehouse, and a build that was killed leaves its working copy unpublishable
@@ -66,13 +69,15 @@ published warehouse, and a build that was killed leaves its working copy unpubli
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None, help="raw files to load first")
-    parser.add_argument(
-        "--db", type=Path, default=None, help="published warehouse (default: RETENTION_DB_PATH)"
+    # How --data is loaded (retention/load.py); the shrink guard also protects the marts.
+    add_mode_arguments(
+        parser, f"{SHRINK_GUARDS}, or a mart against the published warehouse (validate step)"
     )
+    add_db_argument(parser)
     parser.add_argument("--vars", default=None, help="dbt vars as YAML, passed to dbt build")
     parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
     parser.add_argument("--no-validate", action="store_true", help="skip Great Expectations")
-    parser.epilog = EPILOG
+    parser.epilog = f"{parser.epilog or ''}\n{AFTER_A_FAILURE}"
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
@@ -160,7 +165,15 @@ def _pipeline(args: argparse.Namespace, published: Path, work: Path, at: Stage) 
         at.name = "loading"
         _say(f"1/4 load {args.data} -> {work}")
         try:
-            load_dir(args.data, work, progress=lambda m: print(m, file=sys.stderr))
+            load_dir(
+                args.data,
+                work,
+                replace=args.replace,
+                force=args.force,
+                allow_shrink=args.allow_shrink,
+                max_shrink=args.max_shrink,
+                progress=lambda m: print(m, file=sys.stderr),
+            )
         except LoadError as exc:
             problem = working_copy.storage_problem(exc)
             if problem:
@@ -193,7 +206,16 @@ def _pipeline(args: argparse.Namespace, published: Path, work: Path, at: Stage) 
 
         at.name = "validating"
         _say("3/4 validate (Great Expectations)")
-        code = validate.run(argparse.Namespace(db=work, mart=None))
+        # The volume check compares the marts with the published warehouse (none yet on the
+        # first build).
+        checks = argparse.Namespace(
+            db=work,
+            mart=None,
+            baseline=published,
+            max_shrink=args.max_shrink,
+            allow_shrink=args.allow_shrink,
+        )
+        code = validate.run(checks)
         if code != 0:
             _say(f"validation failed; the published warehouse {published} is unchanged")
             return EXIT_VALIDATE

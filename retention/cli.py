@@ -33,19 +33,6 @@ COMMANDS = {
     "publish": "atomically publish a built working copy of the warehouse",
 }
 
-# Exit codes of the commands whose module does not define EXIT_CODES yet; each entry moves
-# into its module (as EXIT_CODES) the next time that module is edited.
-PENDING_EXIT_CODES: dict[str, dict[int, str]] = {
-    "load": {0: "loaded", 2: "a file was refused or unreadable; the database is unchanged"},
-    "build": {
-        0: "the new warehouse is published",
-        2: "the data was refused by the load step",
-        3: "dbt build failed",
-        4: "validation (Great Expectations) failed",
-        5: "publishing failed",
-    },
-    "publish": {0: "published", 2: "refused or failed; the published warehouse is unchanged"},
-}
 INTERRUPTED = 130  # the shell's code for Ctrl-C (128 + SIGINT)
 
 QUIET_HELP = "no progress bars or messages (they are also off when stderr is not a terminal)"
@@ -59,8 +46,7 @@ def version() -> str:
 
 
 def exit_codes(name: str, module: object) -> dict[int, str]:
-    codes = getattr(module, "EXIT_CODES", None) or PENDING_EXIT_CODES.get(name, {})
-    return dict(sorted(codes.items()))
+    return dict(sorted(module.EXIT_CODES.items()))
 
 
 def epilog(codes: dict[int, str]) -> str:

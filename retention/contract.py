@@ -1,15 +1,22 @@
 """The raw input contract (SPEC section 5): tables, their columns and DuckDB types.
 
 This is the single Python-side statement of the raw contract; `load` enforces it and
-`generate` writes it. The dbt sources (models/staging/_sources.yml) describe the same tables.
-Every raw column is stored as text (VARCHAR), whatever the file format: the raw schema is the
-data exactly as delivered, and staging casts with try_cast and quarantines what does not parse,
-so nothing is lost or rejected at load time for its content.
+`generate` writes it. The dbt sources (models/staging/shop/_shop__sources.yml) describe the
+same tables for dbt. Every delivered column is stored as text (VARCHAR), whatever the file
+format: the raw schema is the data exactly as delivered, and staging casts with try_cast and
+quarantines what does not parse, so nothing is lost or rejected at load time for its content.
+The one column a file never delivers is `_load_id` (BIGINT), the batch that `retention load`
+appended the row in.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+# When the row was loaded: a file may deliver it; the loader stamps it where it is missing.
+LOADED_AT = "_loaded_at"
+# The load batch (meta.load_batches.load_id) that added the row: set by the loader only.
+LOAD_ID = "_load_id"
 
 
 @dataclass(frozen=True)
@@ -18,10 +25,19 @@ class Table:
     required: tuple[str, ...]
     optional: tuple[str, ...] = ()
     is_optional_table: bool = False
+    # A core table holds the customers and their activity: a full re-delivery (`load
+    # --replace`) may not shrink it by more than a threshold unless told to.
+    is_core: bool = False
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return self.required + self.optional + ("_loaded_at",)
+        """The columns a delivered file may hold, in contract order."""
+        return self.required + self.optional + (LOADED_AT,)
+
+    @property
+    def raw_columns(self) -> tuple[str, ...]:
+        """The columns of the raw table: the file's columns and the load id."""
+        return self.columns + (LOAD_ID,)
 
 
 TABLES: dict[str, Table] = {
@@ -31,11 +47,13 @@ TABLES: dict[str, Table] = {
             "customers",
             ("customer_id", "created_at"),
             ("acquisition_channel", "country", "segment"),
+            is_core=True,
         ),
         Table(
             "orders",
             ("order_id", "customer_id", "ordered_at", "status", "amount", "currency"),
             ("refunded_amount",),
+            is_core=True,
         ),
         Table(
             "contracts",
@@ -49,6 +67,7 @@ TABLES: dict[str, Table] = {
                 "currency",
             ),
             ("signed_at", "end_date", "previous_contract_id"),
+            is_core=True,
         ),
         Table(
             "cancellations",

@@ -1,16 +1,36 @@
-"""`retention load DIR [--db PATH]`: load raw CSV/Parquet files into the `raw` schema.
+"""`retention load DIR [--db PATH] [--replace] ...`: load raw CSV/Parquet files into `raw`.
 
-DIR holds one file per raw table (SPEC section 5), ``<table>.csv`` or ``<table>.parquet``.
-Every raw column is stored as VARCHAR whatever the file format: the raw schema is the data as
-delivered, and staging casts with try_cast and quarantines what does not parse. Raw tables
-always have exactly the contract's columns in contract order (required + optional +
-``_loaded_at``); optional columns absent from a file are NULL, and tables absent from DIR are
-created empty.
+DIR holds one file per raw table (the raw input contract, retention/contract.py),
+``<table>.csv`` or ``<table>.parquet``. Each load is one **batch**, the way EL tools (Fivetran,
+Airbyte, dlt) load: it gets the next load id, its rows are appended to the raw tables with
+that id in `_load_id`, and `meta.load_batches` records it (one row per table loaded: load_id,
+loaded_at, mode, table_name, rows, source_file, file_sha256). `_loaded_at` is stamped with the
+batch's UTC time where a file has no such column or leaves it blank; a file's own value is
+kept. Staging keeps the latest row per key (latest `_loaded_at`, then the highest load id).
 
-Files are checked first (names, headers, required and unknown columns); only when every file
-passes are the tables replaced, all inside one transaction, so a refused or failed load leaves
-the database exactly as it was. DuckDB reads the files itself (no Python row loops), which is
-what makes ten million orders load in seconds.
+- Append (the default): tables without a file in DIR get nothing. A delivery whose files are
+  byte for byte those of a batch already loaded (same tables, same sha256) is skipped, so a
+  re-run of the daily command after a failed build does not append it twice (`--force`
+  loads it anyway).
+- `--replace`: a full re-delivery of the tables in DIR (the others stay as they are). It
+  refuses to shrink a core table (customers, orders, contracts) by more than `--max-shrink`
+  (default 10 %) unless `--allow-shrink` is given.
+
+Every delivered column is stored as VARCHAR whatever the file format: the raw schema is the
+data as delivered, and staging casts with try_cast and quarantines what does not parse.
+Headers match the contract case-insensitively and ignoring surrounding spaces; columns the
+contract does not know are ignored with a warning (never stored: they may hold personal
+data). A raw table always has the contract's columns in contract order (required + optional
++ `_loaded_at` + `_load_id`); the first load creates every raw table, empty where DIR has no
+file, so that dbt's sources exist.
+
+Files are checked first (names, links, headers, required columns, empty required tables);
+only when every file passes is the database opened, and the whole batch is written in one
+transaction, so a refused or failed load leaves the database exactly as it was. DuckDB reads
+the files itself (no Python row loops); paths are escaped so that DuckDB reads exactly the
+listed files, never a glob pattern.
+
+Exit codes: 0 loaded (or skipped as already loaded); 2 refused or failed, nothing changed.
 """
 
 from __future__ import annotations
@@ -18,6 +38,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import datetime as dt
+import hashlib
 import sys
 import time
 from collections.abc import Callable
@@ -26,13 +48,17 @@ from pathlib import Path
 
 import duckdb
 
-from retention.contract import TABLES, Table
-from retention.paths import default_db_path
+from retention import shrink
+from retention.contract import LOAD_ID, LOADED_AT, TABLES, Table
+from retention.paths import add_db_argument, default_db_path
 
 SCHEMA = "raw"
+BATCHES = "meta.load_batches"
 FORMATS = {".csv": "csv", ".parquet": "parquet"}
 # DuckDB's names for instants (Parquet timestamps adjusted to UTC, e.g. tz-aware pandas).
 TIMESTAMPTZ_TYPES = ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "TIMESTAMPTZ_NS")
+# Characters DuckDB's file readers treat as a glob pattern in a path.
+GLOB_CHARACTERS = "*?["
 
 Progress = Callable[[str], None]
 
@@ -43,33 +69,76 @@ class LoadError(Exception):
 
 @dataclass(frozen=True)
 class Source:
-    """What will be loaded into one raw table: a file, or nothing (created empty)."""
+    """One file of the delivery and how its columns map onto the raw table."""
 
     table: Table
-    path: Path | None = None
-    fmt: str | None = None
-    # Columns present in the file, in file order, with their DuckDB type (Parquet) or VARCHAR.
-    file_columns: dict[str, str] = field(default_factory=dict)
+    path: Path
+    fmt: str
+    # Contract column -> (the column's name in the reader's output, its DuckDB type).
+    columns: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # The file's columns in file order (CSV: the header as written).
+    file_columns: tuple[str, ...] = ()
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What a load did: the batch, the rows it loaded per table, the raw tables after it."""
+
+    load_id: int
+    mode: str  # 'append' or 'replace'
+    skipped: bool  # True: the same files were already loaded as batch load_id
+    loaded: dict[str, int]  # rows loaded per table with a file in the delivery
+    totals: dict[str, int]  # rows per raw table after the load
+
+
+EXIT_CODES = {
+    0: "loaded, or skipped because the same files were already loaded as a batch",
+    2: "refused or unreadable (a file, a column, a link, a --replace that would shrink a core "
+    "table too far); the database is unchanged",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "dir", type=Path, metavar="DIR", help="directory with <table>.csv or <table>.parquet"
     )
+    add_db_argument(parser)
+    add_mode_arguments(parser)
+
+
+SHRINK_GUARDS = "a core table (customers, orders, contracts) replaced with --replace"
+
+
+def add_mode_arguments(parser: argparse.ArgumentParser, guards: str = SHRINK_GUARDS) -> None:
+    """--replace, --allow-shrink, --max-shrink and --force (also on `retention build`, whose
+    shrink options guard the marts too: `guards` says what they protect)."""
     parser.add_argument(
-        "--db",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="DuckDB database file (default: $RETENTION_DB_PATH or warehouse.duckdb at the repo "
-        "root)",
+        "--replace",
+        action="store_true",
+        help="full re-delivery: replace the tables that have a file in the folder instead "
+        "of appending to them (tables without a file stay as they are)",
+    )
+    shrink.add_arguments(parser, guards)
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="load the files even when the same files were already loaded as a batch",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     db_path = args.db if args.db is not None else default_db_path()
     try:
-        load_dir(args.dir, db_path, progress=_stderr)
+        load_dir(
+            args.dir,
+            db_path,
+            replace=args.replace,
+            force=args.force,
+            allow_shrink=args.allow_shrink,
+            max_shrink=args.max_shrink,
+            progress=_stderr,
+        )
     except LoadError as exc:
         print(f"retention load: error: {exc}", file=sys.stderr)
         return 2
@@ -80,51 +149,79 @@ def load_dir(
     dir: Path,
     db_path: Path,
     *,
+    replace: bool = False,
+    force: bool = False,
+    allow_shrink: bool = False,
+    max_shrink: float = shrink.DEFAULT_MAX_SHRINK,
     progress: Progress | None = None,
-) -> dict[str, int]:
-    """Replace the `raw` schema's tables with the files in `dir`; return rows per table.
+) -> LoadResult:
+    """Load the files in `dir` into the `raw` schema of `db_path` as one batch.
 
     Raises LoadError (database untouched) when a file is refused or cannot be read.
     """
     say = progress or (lambda _message: None)
+    if not 0.0 <= max_shrink <= 1.0:
+        raise LoadError(f"max_shrink must be between 0 and 1, got {max_shrink}")
     dir = Path(dir)
     db_path = Path(db_path)
     sources = check_dir(dir, say)
-    if all(source.path is None for source in sources):
-        say(f"warning: {dir} holds no raw table files; every raw table will be empty")
+    mode = "replace" if replace else "append"
 
-    say(f"loading {dir} into {db_path} (schema {SCHEMA})")
+    say(f"loading {dir} into {db_path} (schema {SCHEMA}, {mode})")
     started = time.perf_counter()
-    loaded = _load(sources, db_path, say)
+    options = _Options(mode, force, allow_shrink, max_shrink)
+    result = _load(sources, db_path, options, say)
     elapsed = time.perf_counter() - started
 
-    say(f"loaded {len(loaded)} tables, {sum(loaded.values()):,} rows in {elapsed:.2f} s")
+    if result.skipped:
+        say(
+            f"{dir} was already loaded as batch {result.load_id}; nothing loaded "
+            "(--force loads it again)"
+        )
+        return result
+    say(
+        f"loaded batch {result.load_id} ({mode}): {sum(result.loaded.values()):,} rows into "
+        f"{len(result.loaded)} table(s) in {elapsed:.2f} s"
+    )
     say("row counts in raw after commit:")
-    width = max(len(name) for name in loaded)
-    for name, rows in loaded.items():
-        note = ""
+    width = max(len(name) for name in result.totals)
+    for name, rows in result.totals.items():
+        added = result.loaded.get(name)
+        note = "  (no file: unchanged)" if added is None else f"  ({added:,} from this batch)"
         if rows == 0 and not TABLES[name].is_optional_table:
-            note = "  (warning: empty core table)"
+            note += "  (warning: empty core table)"
         say(f"  {name:<{width}}  {rows:>12,}{note}")
-    return loaded
+    return result
 
 
 # --- checks: everything is validated before the database is opened -------------------------
 
 
 def check_dir(dir: Path, say: Progress) -> list[Source]:
-    """Find and check the file of every raw table; raise LoadError listing every problem."""
+    """Find and check the file of every raw table in `dir`; raise LoadError listing every
+    problem. Returns the tables that have a file, in contract order."""
     if not dir.exists():
         raise LoadError(f"{dir}: no such directory")
     if not dir.is_dir():
         raise LoadError(f"{dir}: not a directory")
+    root = dir.resolve()
 
     problems: list[str] = []
     found: dict[str, list[Path]] = {}
     for path in sorted(dir.iterdir()):
         name = path.name
         if name.startswith(("_", ".")):
-            continue  # side files such as _defects.json, hidden files
+            continue  # side files such as _defects.json, hidden files: never read
+        table = name.split(".", 1)[0]
+        if path.is_symlink():
+            target = path.resolve()
+            if not target.is_relative_to(root):
+                # Named, never followed: nothing outside the folder is read or shown.
+                problems.append(f"{path}: a symbolic link to outside {dir}; refusing to follow it")
+                continue
+            if not target.exists():
+                problems.append(f"{path}: a broken symbolic link")
+                continue
         suffix = path.suffix.lower()
         if path.is_file() and suffix in FORMATS:
             table = path.name[: -len(path.suffix)]
@@ -134,10 +231,9 @@ def check_dir(dir: Path, say: Progress) -> list[Source]:
                 problems.append(
                     f"{path}: unknown table {table!r}; raw tables are: {', '.join(TABLES)}"
                 )
-        elif name.split(".", 1)[0] in TABLES:
+        elif table in TABLES:
             # Looks like a raw table in a form we do not read (orders.csv.gz, orders.json, a
-            # folder): refuse rather than silently load that table empty.
-            table = name.split(".", 1)[0]
+            # folder): refuse rather than silently load nothing for that table.
             problems.append(
                 f"{path}: unsupported file for table {table!r}; "
                 f"expected {table}.csv or {table}.parquet"
@@ -155,18 +251,17 @@ def check_dir(dir: Path, say: Progress) -> list[Source]:
             )
             continue
         if not paths:
-            sources.append(Source(table))
             continue
-        path = paths[0]
-        fmt = FORMATS[path.suffix.lower()]
         try:
-            columns = _csv_header(path) if fmt == "csv" else _parquet_columns(path)
+            sources.append(_check_file(paths[0], table, say))
         except LoadError as exc:
             problems.append(str(exc))
-            continue
-        problems.extend(_column_problems(path, table, list(columns)))
-        sources.append(Source(table, path, fmt, columns))
 
+    if not problems and not sources:
+        problems.append(
+            f"no raw table files in {dir}; expected <table>.csv or <table>.parquet for "
+            f"tables among: {', '.join(TABLES)}"
+        )
     if problems:
         raise LoadError(
             f"refusing to load {dir}; nothing was changed:\n"
@@ -175,59 +270,132 @@ def check_dir(dir: Path, say: Progress) -> list[Source]:
     return sources
 
 
-def _csv_header(path: Path) -> dict[str, str]:
-    """The header of a CSV file. DuckDB's sniffer is not used: it can mistake a data row for
-    the header, so the header is read here and the file is then read with fixed options."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle), None)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise LoadError(f"{path}: unreadable CSV header: {exc}") from exc
-    if header is None:
-        raise LoadError(f"{path}: empty file; expected a header line with column names")
-    if header == [] or header == [""]:
-        raise LoadError(f"{path}: the first line is empty; expected a header with column names")
-    return {column: "VARCHAR" for column in _unique(path, header)}
+def _check_file(path: Path, table: Table, say: Progress) -> Source:
+    """Read a file's header (and whether it has a data row); map its columns onto the
+    contract. Raises LoadError naming the file."""
+    fmt = FORMATS[path.suffix.lower()]
+    if fmt == "csv":
+        header, has_rows = _csv_header(path)
+        # The reader names the file's columns c0, c1, ... (the header is read here), so
+        # that any header text, even a blank or repeated name, reaches DuckDB safely.
+        typed = [(name, f"c{index}", "VARCHAR") for index, name in enumerate(header)]
+    else:
+        described, has_rows = _parquet_columns(path)
+        typed = [(name, name, type_) for name, type_ in described]
 
+    by_column: dict[str, list[str]] = {}
+    columns: dict[str, tuple[str, str]] = {}
+    unknown: list[str] = []
+    ignored_load_id = False
+    for name, alias, type_ in typed:
+        column = name.strip().lower()
+        if column in table.columns:
+            by_column.setdefault(column, []).append(name)
+            columns[column] = (alias, type_)
+        elif column == LOAD_ID:
+            ignored_load_id = True
+        else:
+            unknown.append(name)
 
-def _parquet_columns(path: Path) -> dict[str, str]:
-    """Column names and DuckDB types of a Parquet file (reads the footer only)."""
-    try:
-        with duckdb.connect() as con:
-            rows = con.execute(f"describe select * from {_parquet_reader(path)}").fetchall()
-    except duckdb.Error as exc:
-        raise LoadError(f"{path}: unreadable Parquet file: {_first_line(exc)}") from exc
-    return {name: type_ for name, type_, *_ in rows}
-
-
-def _unique(path: Path, columns: list[str]) -> list[str]:
-    duplicates = sorted({c for c in columns if columns.count(c) > 1})
-    if duplicates:
-        raise LoadError(f"{path}: duplicate column(s) {_names(duplicates)} in the header")
-    return columns
-
-
-def _column_problems(path: Path, table: Table, columns: list[str]) -> list[str]:
     problems = []
+    for column, names in by_column.items():
+        if len(names) > 1:
+            if len(set(names)) == 1:
+                problems.append(f"{path}: duplicate column {names[0]!r} in the header")
+            else:
+                problems.append(
+                    f"{path}: columns {_names(names)} all map to column {column!r} of table "
+                    f"{table.name!r}; keep one"
+                )
     missing = [c for c in table.required if c not in columns]
     if missing:
         problems.append(
-            f"{path}: missing required column(s) {_names(missing)} for table {table.name!r}"
+            f"{path}: missing required column(s) {_names(missing)} for table {table.name!r} "
+            f"(the header has: {_names([name for name, _, _ in typed])})"
         )
-    unknown = [c for c in columns if c not in table.columns]
-    if unknown:
-        # Refused, not dropped: an unexpected column is usually a renamed or misspelt one.
+    if not problems and not has_rows and not table.is_optional_table:
         problems.append(
-            f"{path}: column(s) {_names(unknown)} not in the raw contract for table "
-            f"{table.name!r}; allowed columns: {', '.join(table.columns)}"
+            f"{path}: no data rows; table {table.name!r} is required, so an empty file is "
+            "refused (leave the file out of a delivery that has no new rows)"
         )
-    return problems
+    if problems:
+        raise LoadError("\n  - ".join(problems))
+
+    if unknown:
+        # Ignored, not stored: an export may carry columns (e-mail, phone) the warehouse
+        # must not keep.
+        say(
+            f"warning: {path}: ignoring column(s) {_names(unknown)}, not in the raw contract "
+            f"of table {table.name!r} (allowed: {', '.join(table.columns)})"
+        )
+    if ignored_load_id:
+        say(f"warning: {path}: ignoring column {LOAD_ID!r}; the loader sets it")
+    return Source(
+        table,
+        path,
+        fmt,
+        columns,
+        tuple(name for name, _, _ in typed),
+        _sha256(path),
+    )
+
+
+def _csv_header(path: Path) -> tuple[list[str], bool]:
+    """The header of a CSV file, and whether a data row follows it. DuckDB's sniffer is not
+    used: it can mistake a data row for the header, so the header is read here and the file
+    is then read with fixed options."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                raise LoadError(f"{path}: empty file; expected a header line with column names")
+            if header == [] or header == [""]:
+                raise LoadError(
+                    f"{path}: the first line is empty; expected a header with column names"
+                )
+            has_rows = any(row for row in reader)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise LoadError(f"{path}: unreadable CSV: {_first_line(exc)}") from exc
+    except OSError as exc:
+        raise LoadError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    return header, has_rows
+
+
+def _parquet_columns(path: Path) -> tuple[list[tuple[str, str]], bool]:
+    """Column names and DuckDB types of a Parquet file, and whether it has rows (reads the
+    footer only)."""
+    try:
+        with duckdb.connect() as con:
+            described = con.execute(f"describe select * from {_parquet_reader(path)}").fetchall()
+            rows = con.execute(
+                f"select sum(num_rows) from parquet_file_metadata({_path_literal(path)})"
+            ).fetchone()[0]
+    except duckdb.Error as exc:
+        raise LoadError(f"{path}: unreadable Parquet file: {_first_line(exc)}") from exc
+    return [(name, type_) for name, type_, *_ in described], bool(rows)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 # --- load: one transaction, DuckDB does the reading ----------------------------------------
 
 
-def _load(sources: list[Source], db_path: Path, say: Progress) -> dict[str, int]:
+@dataclass(frozen=True)
+class _Options:
+    mode: str
+    force: bool
+    allow_shrink: bool
+    max_shrink: float
+
+
+def _load(sources: list[Source], db_path: Path, options: _Options, say: Progress) -> LoadResult:
     created = not db_path.exists()
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -236,12 +404,14 @@ def _load(sources: list[Source], db_path: Path, say: Progress) -> dict[str, int]
         raise LoadError(f"cannot open database {db_path}: {_first_line(exc)}") from exc
 
     try:
-        loaded = _load_in_transaction(con, sources, db_path, say)
-        # Sanity: read the committed row counts back rather than trusting the statements.
-        counts = {
-            name: con.execute(f"select count(*) from {SCHEMA}.{name}").fetchone()[0]
-            for name in loaded
-        }
+        result = _load_in_transaction(con, sources, db_path, options, say)
+        if not result.skipped:
+            # Sanity: read the committed row counts back rather than trusting the statements.
+            totals = _row_counts(con)
+            if totals != result.totals:
+                raise LoadError(
+                    f"row counts after commit {totals} differ from those expected {result.totals}"
+                )
     except BaseException:
         con.close()
         if created:  # leave no empty database file behind when there was none before
@@ -249,20 +419,63 @@ def _load(sources: list[Source], db_path: Path, say: Progress) -> dict[str, int]
                 path.unlink(missing_ok=True)
         raise
     con.close()
-    if counts != loaded:
-        raise LoadError(f"row counts after commit {counts} differ from rows loaded {loaded}")
-    return counts
+    return result
 
 
 def _load_in_transaction(
-    con: duckdb.DuckDBPyConnection, sources: list[Source], db_path: Path, say: Progress
-) -> dict[str, int]:
-    loaded: dict[str, int] = {}
+    con: duckdb.DuckDBPyConnection,
+    sources: list[Source],
+    db_path: Path,
+    options: _Options,
+    say: Progress,
+) -> LoadResult:
     con.execute("begin transaction")
     try:
         con.execute(f"create schema if not exists {SCHEMA}")
+        con.execute("create schema if not exists meta")
+        con.execute(
+            f"create table if not exists {BATCHES} (load_id bigint not null, "
+            "loaded_at timestamp not null, mode varchar not null, table_name varchar not null, "
+            "rows bigint not null, source_file varchar not null, file_sha256 varchar not null)"
+        )
+        if not options.force:
+            same = _same_batch(con, sources, options.mode)
+            if same is not None:
+                _rollback(con)
+                return LoadResult(same, options.mode, True, {}, {})
+
+        load_id = con.execute(f"select coalesce(max(load_id), 0) + 1 from {BATCHES}").fetchone()[0]
+        # The batch's time, UTC: stamped where a row has no _loaded_at, recorded in BATCHES.
+        loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        for table in TABLES.values():
+            _ensure_table(con, table, say)
+
+        loaded: dict[str, int] = {}
+        shrinks: list[str] = []
         for source in sources:
-            loaded[source.table.name] = _load_table(con, source, say)
+            rows, before = _load_table(con, source, options.mode, load_id, loaded_at, say)
+            loaded[source.table.name] = rows
+            shrink = _shrink_problem(source, rows, before, options)
+            if shrink:
+                shrinks.append(shrink)
+            con.execute(
+                f"insert into {BATCHES} values (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    load_id,
+                    loaded_at,
+                    options.mode,
+                    source.table.name,
+                    rows,
+                    str(source.path.parent.resolve() / source.path.name),
+                    source.sha256,
+                ],
+            )
+        if shrinks:
+            raise LoadError(
+                "refusing to replace; nothing was changed:\n"
+                + "\n".join(f"  - {problem}" for problem in shrinks)
+            )
+        totals = _row_counts(con)
         mark_build_state(con, "loaded")
         con.execute("commit")
     except BaseException as exc:
@@ -272,7 +485,112 @@ def _load_in_transaction(
                 f"loading into {db_path} failed and was rolled back: {_first_lines(exc)}"
             ) from exc
         raise
-    return loaded
+    return LoadResult(load_id, options.mode, False, loaded, totals)
+
+
+def _same_batch(con: duckdb.DuckDBPyConnection, sources: list[Source], mode: str) -> int | None:
+    """The batch already loaded from exactly these files (same tables, same sha256), if any.
+
+    Append: any earlier batch (appending the same files again would only add copies).
+    Replace: only the latest batch, when it was a replace (replacing with an older
+    delivery after other loads is a deliberate reset)."""
+    delivery = sorted((source.table.name, source.sha256) for source in sources)
+    batches = con.execute(
+        f"select load_id, any_value(mode), list(table_name), list(file_sha256) from {BATCHES} "
+        "group by load_id order by load_id desc"
+    ).fetchall()
+    for position, (load_id, batch_mode, tables, hashes) in enumerate(batches):
+        if mode == "replace" and (position > 0 or batch_mode != "replace"):
+            return None
+        if sorted(zip(tables, hashes, strict=True)) == delivery:
+            return load_id
+    return None
+
+
+def _ensure_table(con: duckdb.DuckDBPyConnection, table: Table, say: Progress) -> None:
+    """Create the raw table when it does not exist; give a table of an older version the
+    columns it lacks (rows loaded before load ids existed get `_load_id` 0)."""
+    existing = {
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [SCHEMA, table.name],
+        ).fetchall()
+    }
+    target = f"{SCHEMA}.{table.name}"
+    if not existing:
+        con.execute(f"create table {target} ({_column_definitions(table)})")
+        return
+    for column in table.columns:
+        if column not in existing:
+            con.execute(f"alter table {target} add column {_ident(column)} varchar")
+            say(f"  {target}: added column {column} (null in the rows already there)")
+    if LOAD_ID not in existing:
+        con.execute(f"alter table {target} add column {LOAD_ID} bigint default 0")
+        say(f"  {target}: added column {LOAD_ID} (0 for the rows already there)")
+
+
+def _column_definitions(table: Table) -> str:
+    return ", ".join([f"{_ident(c)} varchar" for c in table.columns] + [f"{LOAD_ID} bigint"])
+
+
+def _load_table(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    mode: str,
+    load_id: int,
+    loaded_at: dt.datetime,
+    say: Progress,
+) -> tuple[int, int]:
+    """Append (or replace with) the file's rows; return (rows loaded, rows there before)."""
+    table = source.table
+    target = f"{SCHEMA}.{table.name}"
+    started = time.perf_counter()
+    before = con.execute(f"select count(*) from {target}").fetchone()[0]
+    try:
+        if mode == "replace":
+            con.execute(f"create or replace table {target} ({_column_definitions(table)})")
+        rows = con.execute(
+            f"insert into {target} by name {_select(source, load_id, loaded_at)}"
+        ).fetchone()[0]
+        if source.fmt == "parquet":
+            expected = con.execute(
+                f"select sum(num_rows) from parquet_file_metadata({_path_literal(source.path)})"
+            ).fetchone()[0]
+            if rows != expected:
+                raise LoadError(
+                    f"{source.path}: loaded {rows:,} rows but the file says {expected:,}"
+                )
+    except duckdb.Error as exc:
+        raise LoadError(
+            f"{source.path}: unreadable content, nothing was loaded: {_first_lines(exc)}"
+        ) from exc
+    if rows == 0 and not table.is_optional_table:
+        raise LoadError(f"{source.path}: no data rows; table {table.name!r} is required")
+    seconds = time.perf_counter() - started
+    verb = "loaded (table replaced)" if mode == "replace" else "appended"
+    say(f"  {target}: {rows:,} rows {verb} from {source.path.name} in {seconds:.2f} s")
+    return rows, before
+
+
+def _shrink_problem(source: Source, rows: int, before: int, options: _Options) -> str | None:
+    """Why a replace may not shrink this core table so much (None when it may)."""
+    if options.mode != "replace" or options.allow_shrink or not source.table.is_core:
+        return None
+    too_far = shrink.shrinkage(before, rows, options.max_shrink)
+    if too_far is None:
+        return None
+    return (
+        f"{source.path}: raw.{source.table.name} would shrink from {before:,} to {rows:,} "
+        f"rows ({too_far}); pass --allow-shrink if this re-delivery is meant to hold fewer rows"
+    )
+
+
+def _row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return {
+        name: con.execute(f"select count(*) from {SCHEMA}.{name}").fetchone()[0] for name in TABLES
+    }
 
 
 def mark_build_state(con: duckdb.DuckDBPyConnection, state: str) -> None:
@@ -295,64 +613,41 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("rollback")
 
 
-def _load_table(con: duckdb.DuckDBPyConnection, source: Source, say: Progress) -> int:
-    table = source.table
-    target = f"{SCHEMA}.{table.name}"
-    started = time.perf_counter()
-    if source.path is None:
-        columns = ", ".join(f"{_ident(c)} varchar" for c in table.columns)
-        con.execute(f"create or replace table {target} ({columns})")
-        say(f"  {target}: no file, created empty")
-        return 0
-
-    try:
-        rows = con.execute(f"create or replace table {target} as {_select(source)}").fetchone()[0]
-        if source.fmt == "parquet":
-            expected = con.execute(
-                f"select sum(num_rows) from parquet_file_metadata({_literal(source.path)})"
-            ).fetchone()[0]
-            if rows != expected:
-                raise LoadError(
-                    f"{source.path}: loaded {rows:,} rows but the file says {expected:,}"
-                )
-    except duckdb.Error as exc:
-        raise LoadError(
-            f"{source.path}: unreadable content, nothing was loaded: {_first_lines(exc)}"
-        ) from exc
-    seconds = time.perf_counter() - started
-    say(f"  {target}: {rows:,} rows from {source.path.name} in {seconds:.2f} s")
-    return rows
-
-
-def _select(source: Source) -> str:
-    """SELECT of the contract's columns, in contract order, all VARCHAR, from the file."""
+def _select(source: Source, load_id: int, loaded_at: dt.datetime) -> str:
+    """SELECT of the contract's columns the file has, all VARCHAR, plus `_loaded_at` (the
+    file's value, or the batch's time where it has none) and `_load_id`."""
+    stamp = _literal(loaded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
     expressions = []
     for column in source.table.columns:
-        type_ = source.file_columns.get(column)
-        if type_ is None:
-            expression = "cast(null as varchar)"
-        elif type_ == "VARCHAR":
-            expression = _ident(column)
+        if column not in source.columns:
+            if column == LOADED_AT:
+                expressions.append(f"{stamp} as {LOADED_AT}")
+            continue  # an optional column the file lacks: null (insert by name)
+        alias, type_ = source.columns[column]
+        if type_ == "VARCHAR":
+            expression = _ident(alias)
         elif type_ in TIMESTAMPTZ_TYPES:
             # As UTC wall-clock text ('2024-01-02 03:04:05'): no offset to misread later, and
             # independent of the session's TimeZone setting.
-            expression = f"cast(timezone('UTC', {_ident(column)}) as varchar)"
+            expression = f"cast(timezone('UTC', {_ident(alias)}) as varchar)"
         else:
             # DuckDB's text form of dates, timestamps, decimals and booleans casts back.
-            expression = f"cast({_ident(column)} as varchar)"
+            expression = f"cast({_ident(alias)} as varchar)"
+        if column == LOADED_AT:
+            expression = f"coalesce(nullif(trim({expression}), ''), {stamp})"
         expressions.append(f"{expression} as {_ident(column)}")
+    expressions.append(f"cast({load_id} as bigint) as {LOAD_ID}")
     return f"select {', '.join(expressions)} from {_reader(source)}"
 
 
 def _reader(source: Source) -> str:
-    assert source.path is not None
     if source.fmt == "parquet":
         return _parquet_reader(source.path)
     # Fixed RFC 4180 dialect instead of sniffing; strict so that a row with too many or too
     # few fields, or an unterminated quote, fails the load instead of being padded or skipped.
-    columns = ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in source.file_columns)
+    columns = ", ".join(f"{_literal(f'c{i}')}: 'VARCHAR'" for i in range(len(source.file_columns)))
     return (
-        f"read_csv({_literal(source.path)}, header = true, auto_detect = false, "
+        f"read_csv({_path_literal(source.path)}, header = true, auto_detect = false, "
         f"delim = ',', quote = '\"', escape = '\"', columns = {{{columns}}}, "
         "strict_mode = true, null_padding = false, ignore_errors = false)"
     )
@@ -360,10 +655,18 @@ def _reader(source: Source) -> str:
 
 def _parquet_reader(path: Path) -> str:
     # binary_as_string: writers that omit the UTF8 annotation still deliver text.
-    return f"read_parquet({_literal(path)}, binary_as_string = true)"
+    return f"read_parquet({_path_literal(path)}, binary_as_string = true)"
 
 
 # --- small helpers ---------------------------------------------------------------------------
+
+
+def _path_literal(path: Path) -> str:
+    """A file path as a SQL literal that DuckDB's readers take literally: its glob characters
+    are escaped as one-character classes (`d*` -> `d[*]`), so a folder named `d*` or
+    `data[12]` never reads other folders' files."""
+    text = str(path.absolute())
+    return _literal("".join(f"[{c}]" if c in GLOB_CHARACTERS else c for c in text))
 
 
 def _ident(name: str) -> str:
@@ -383,7 +686,13 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _first_lines(exc: BaseException, count: int = 3) -> str:
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    # DuckDB quotes the offending line of a CSV ("Original Line: ..."): file content, which
+    # may be personal data, is never repeated in a message.
+    lines = [
+        line
+        for line in str(exc).strip().splitlines()
+        if line.strip() and not line.startswith("Original Line")
+    ]
     return " | ".join(lines[:count]) or type(exc).__name__
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import duckdb
 
 from retention import working_copy
-from retention.paths import default_db_path
+from retention.paths import add_db_argument, default_db_path
 from retention.working_copy import working_copy_path
 
 __all__ = ["MARTS", "PublishError", "publish", "tables_in", "working_copy_path"]
@@ -56,21 +56,22 @@ class PublishError(Exception):
     """Publishing was refused or failed; the published warehouse is unchanged."""
 
 
+EXIT_CODES = {
+    0: "published",
+    2: "refused or failed (no working copy, not `built`, a mart missing, disk full, a "
+    "read-only or immutable folder or file); the published warehouse is unchanged",
+    6: "a build holds the working copy's lock",
+}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--db", type=Path, default=None, help="published warehouse (default: RETENTION_DB_PATH)"
-    )
+    add_db_argument(parser)
     parser.add_argument(
         "--from",
         dest="source",
         type=Path,
         default=None,
         help="built working copy (default: <db>.work or RETENTION_WORK_DB_PATH)",
-    )
-    parser.epilog = (
-        "exit codes: 0 published; 2 refused or failed (no working copy, not `built`, a mart "
-        "missing, disk full, a read-only or immutable folder or file), the published "
-        "warehouse unchanged; 6 a build holds the working copy's lock"
     )
 
 

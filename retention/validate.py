@@ -39,13 +39,12 @@ from pathlib import Path
 
 import duckdb
 
-from retention import console
+from retention import console, shrink
 from retention.marts import KEYS, MARTS, SCHEMA, WarehouseError, open_built
 from retention.paths import add_db_argument, db_path
 
 EXAMPLES = 5  # unexpected values shown per failed expectation
 PART_ROWS = 4_000_000  # a larger mart keyed by customer is validated in parts of about this size
-DEFAULT_MAX_SHRINK = 0.10  # a mart may lose at most this share of its rows against the baseline
 VOLUME_CHECK = "row count against the published warehouse"
 EXIT_CODES = {
     0: "every expectation passed",
@@ -87,7 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="validate only this mart (repeatable; default: every mart)",
     )
-    add_volume_arguments(parser)
+    shrink.add_arguments(parser, "a mart (against --baseline)")
     parser.add_argument(
         "--baseline",
         type=Path,
@@ -95,33 +94,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="published warehouse to compare row counts with (volume check; default: none)",
     )
-
-
-def add_volume_arguments(parser: argparse.ArgumentParser) -> None:
-    """The shrink options, shared by `retention validate` and `retention build`."""
-    parser.add_argument(
-        "--max-shrink",
-        type=_share,
-        default=DEFAULT_MAX_SHRINK,
-        metavar="SHARE",
-        help="largest share of rows a mart may lose against the published warehouse "
-        f"(default: {DEFAULT_MAX_SHRINK})",
-    )
-    parser.add_argument(
-        "--allow-shrink",
-        action="store_true",
-        help="accept marts (and, in build and load, raw tables) that shrank more than that",
-    )
-
-
-def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value <= 1:  # also false for nan
-        raise argparse.ArgumentTypeError(f"{text!r} is not a share between 0 and 1 (e.g. 0.1)")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -138,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     with con:
         results = validate_marts(con, marts)
-    check_volumes(results, before, getattr(args, "max_shrink", DEFAULT_MAX_SHRINK))
+    check_volumes(results, before, getattr(args, "max_shrink", shrink.DEFAULT_MAX_SHRINK))
     seconds = time.perf_counter() - started
     console.show(summary(results, path, seconds), lambda: summary_view(results, path, seconds))
     return 0 if all(r.success for r in results) else 1
@@ -257,8 +229,6 @@ def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[Mar
 
 def baseline_counts(baseline: Path, marts: list[str]) -> dict[str, int]:
     """Row counts of the marts in the baseline warehouse (none when it does not exist)."""
-    from retention.expectations import SCHEMA
-
     if not baseline.is_file():
         return {}
     try:
@@ -281,14 +251,13 @@ def baseline_counts(baseline: Path, marts: list[str]) -> dict[str, int]:
 
 def shrink_problem(before: int, after: int, max_shrink: float) -> str | None:
     """Why a mart that went from `before` to `after` rows shrank too much (None when it did
-    not): it may lose at most `max_shrink` of its rows."""
-    if before == 0 or after >= before * (1 - max_shrink):
+    not)."""
+    too_far = shrink.shrinkage(before, after, max_shrink)
+    if too_far is None:
         return None
-    lost = (before - after) / before
     return (
-        f"{after:,} rows, {before:,} in the published warehouse: {lost:.1%} fewer, more than "
-        f"the {max_shrink:.0%} allowed (--max-shrink); a partial or empty delivery? Pass "
-        "--allow-shrink if the shrink is intended"
+        f"{after:,} rows, {before:,} in the published warehouse: {too_far}; a partial or "
+        "empty delivery? Pass --allow-shrink if the shrink is intended"
     )
 
 
