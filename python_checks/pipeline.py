@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from retention.contract import TABLES
-from retention.publish import MARTS as PUBLISHED_MARTS
+from retention.marts import MARTS as PUBLISHED_MARTS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

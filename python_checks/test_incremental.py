@@ -13,12 +13,16 @@ deliveries loaded into a new database, `--full-refresh`):
 1. DAY_1 built twice: the second build is an incremental run and changes nothing.
 2. DAY_2 adds four load days and, within the look-back window, late rows: an order stamped
    as loaded before the previous run's latest load day but missing from it, a re-delivered
-   order that is now refunded, an order moved to another customer, and a back-dated
-   cancellation of a running contract. An incremental run (not a full rebuild) picks them up.
+   order that is now refunded, an order moved to another customer, an order corrected in
+   place (same key and `_loaded_at`, new amount: the later batch wins), a back-dated
+   cancellation of a running contract and a cancellation withdrawn (final offer accepted).
+   An incremental run (not a full rebuild) picks them up the same day.
 3. DAY_3 adds an order stamped as loaded before the previous run's look-back window: the run
    notices that settled raw rows changed and rebuilds in full.
 4. as_of_date set back to AS_OF_BACK: a full rebuild ('as_of_date moved back').
 5. as_of_date unset again (A jumps forward by more than a month): incremental again.
+6. The orders re-delivered in full without one order (`retention load --replace`): the run
+   rebuilds in full ('raw tables re-delivered') and the order is gone everywhere.
 
 Besides, a copy of the project with one macro edited decides a full rebuild ('code changed').
 
@@ -40,6 +44,7 @@ from pipeline import DB_NAME, REPO_ROOT, copy_db, dbt, load, submit
 
 from retention.bench import compare_marts
 from retention.generate import Options, generate
+from retention.load import load_dir
 
 CUSTOMERS, SEED = 400, 23
 DAY_1 = dt.date(2024, 6, 20)  # rows loaded before this day; the last load day is 06-19
@@ -138,6 +143,40 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             limit 1
             """,
         )
+        # A cancellation loaded long before DAY_1 that ended its contract early (effective in
+        # spring, before the contract's end): withdrawn on DAY_2, so the contract runs on.
+        withdrawn = _one(
+            con,
+            f"""
+            select cancellations.*, contracts.customer_id as contract_customer_id
+            from {cancellations} as cancellations
+            inner join {contracts} as contracts
+                on cancellations.contract_id = contracts.contract_id
+            where try_cast(cancellations._loaded_at as timestamptz) < '2024-05-01'
+                and coalesce(cancellations.final_offer_accepted, 'false') <> 'true'
+                and try_cast(cancellations.effective_date as date)
+                    between '2024-02-01' and '2024-04-30'
+                and (
+                    contracts.end_date is null
+                    or try_cast(contracts.end_date as date) > '2024-07-31'
+                )
+            order by cancellations.cancellation_id
+            limit 1
+            """,
+        )
+        # A completed order loaded inside the look-back window of DAY_1's run (06-16 … 06-19),
+        # corrected on DAY_2 under the same _loaded_at: the later batch wins the tie.
+        corrected = _one(
+            con,
+            f"""
+            select * from {orders}
+            where status = 'completed'
+                and try_cast(_loaded_at as timestamptz) >= '2024-06-16'
+                and try_cast(_loaded_at as timestamptz) < '2024-06-20'
+            order by order_id
+            limit 1
+            """,
+        )
 
     late_in_window, refunded, moved, receiver = picked
     day_2_extra = {
@@ -160,6 +199,9 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 "customer_id": receiver["customer_id"],
                 "_loaded_at": "2024-06-22T02:20:00Z",
             },
+            # Corrected in place: same key, a new amount, the same _loaded_at as the row it
+            # corrects (a source that stamps rows by their event, not by their delivery).
+            {**corrected, "amount": "987.65", "refunded_amount": None},
         ],
         "cancellations": [
             # Requested (back-dated) in April, effective at the end of April: the contract's
@@ -173,7 +215,15 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 "final_offer_made": "false",
                 "final_offer_accepted": None,
                 "_loaded_at": "2024-06-23T02:40:00Z",
-            }
+            },
+            # Withdrawn: the customer accepted a final offer after all (the cancellation no
+            # longer ends the contract).
+            {
+                **{k: v for k, v in withdrawn.items() if k != "contract_customer_id"},
+                "final_offer_made": "true",
+                "final_offer_accepted": "true",
+                "_loaded_at": "2024-06-22T03:00:00Z",
+            },
         ],
     }
     day_3_extra = {
@@ -199,7 +249,12 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             moved["customer_id"],
             receiver["customer_id"],
             contract["customer_id"],
+            corrected["customer_id"],
+            withdrawn["contract_customer_id"],
         },
+        "removed_order_id": refunded["order_id"],
+        "corrected_order_id": corrected["order_id"],
+        "withdrawn_cancellation_id": withdrawn["cancellation_id"],
     }
 
 
@@ -301,7 +356,23 @@ def daily(deliveries: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) 
     step("day_3", deliveries["day_3"])
     step("as_of_back", None, {"as_of_date": AS_OF_BACK})
     step("as_of_forward", None)
-    return {"steps": steps, "fresh": fresh.result()}
+
+    # A full re-delivery of the orders without one of them (`retention load --replace`): the
+    # next run rebuilds in full, and equals a --full-refresh build of the same raw data.
+    redelivery = root / "redelivery"
+    redelivery.mkdir()
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(
+            "copy (select * exclude (_load_id) from raw.orders where order_id <> ?) "
+            f"to '{redelivery / 'orders.parquet'}' (format parquet)",
+            [deliveries["removed_order_id"]],
+        )
+    load_dir(redelivery, db_path, replace=True)
+    same_raw = copy_db(db_path, root / "fresh-redelivered" / DB_NAME)
+    step("redelivered", None)
+    run = dbt([*MODELS, "--full-refresh"], same_raw, root / "fresh-redelivered")
+    assert run.ok, run.failure_summary()
+    return {"steps": steps, "fresh": {**fresh.result(), "redelivered": same_raw}}
 
 
 def _differences(expected: Path, actual: Path) -> list[str]:
@@ -346,6 +417,31 @@ def test_new_days_with_late_rows_build_incrementally_to_the_full_refresh_marts(
     assert _differences(daily["fresh"]["day_2"], daily["steps"]["day_2"]["db"]) == []
 
 
+def test_corrections_in_the_look_back_window_take_effect_the_same_day(
+    daily: dict[str, Any], deliveries: dict[str, Any]
+) -> None:
+    # The corrections are in the incremental build itself (not only equal to a fresh one).
+    with duckdb.connect(str(daily["steps"]["day_2"]["db"]), read_only=True) as con:
+        corrected = con.execute(
+            "select net_revenue from intermediate.int_purchases where order_id = ?",
+            [deliveries["corrected_order_id"]],
+        ).fetchall()
+        withdrawn = con.execute(
+            "select count(*) from intermediate.int_contract_coverage where cancellation_id = ?",
+            [deliveries["withdrawn_cancellation_id"]],
+        ).fetchone()[0]
+        refunded = con.execute(
+            "select count(*) from intermediate.int_purchases where order_id = ?",
+            [deliveries["removed_order_id"]],
+        ).fetchone()[0]
+    # The corrected amount 987.65 with no refund: net revenue 987.65 − 0 = 987.65, once.
+    assert [float(row[0]) for row in corrected] == [987.65]
+    # A withdrawn cancellation (final offer accepted) ends no contract any more.
+    assert withdrawn == 0
+    # Refunded in full: no longer a purchase.
+    assert refunded == 0
+
+
 def test_a_row_loaded_before_the_look_back_window_forces_a_full_rebuild(
     daily: dict[str, Any],
 ) -> None:
@@ -370,6 +466,23 @@ def test_as_of_date_moving_forward_again_is_incremental(daily: dict[str, Any]) -
     # Every period from the previous A's month (May) on is rebuilt.
     assert step["scope"]["rebuild_from_month"] == dt.date(2024, 5, 1)
     assert _differences(daily["fresh"]["day_3"], step["db"]) == []
+
+
+def test_a_re_delivery_that_drops_an_order_rebuilds_in_full(
+    daily: dict[str, Any], deliveries: dict[str, Any]
+) -> None:
+    step = daily["steps"]["redelivered"]
+    assert step["scope"]["is_full_rebuild"]
+    assert step["scope"]["full_rebuild_reason"] == (
+        "raw tables re-delivered (retention load --replace)"
+    )
+    with duckdb.connect(str(step["db"]), read_only=True) as con:
+        left = con.execute(
+            "select count(*) from staging.base_shop__orders where order_id = ?",
+            [deliveries["removed_order_id"]],
+        ).fetchone()[0]
+    assert left == 0  # gone from the incremental base model too, not only from raw
+    assert _differences(daily["fresh"]["redelivered"], step["db"]) == []
 
 
 def _project_copy(target: Path, edit_a_macro: bool) -> Path:

@@ -200,7 +200,30 @@ def _pipeline(args: argparse.Namespace, published: Path, work: Path, at: Stage) 
         _say(f"dbt build failed; the published warehouse {published} is unchanged")
         _hint_disk_space(work)
         return EXIT_DBT
+    code = _validate_and_publish(args, published, work, at)
+    _report(work)
+    return code
 
+
+def _report(work: Path) -> None:
+    """What the build left out: quarantined rows per raw table and reason (the quarantine is
+    rebuilt from every raw row on each build, so this is what this build quarantined), and
+    cancellation reason codes the seed does not know (counted as churn type unknown)."""
+    from retention import console, report
+
+    try:
+        quarantined = report.quarantine_report(work)
+        unknown = report.unknown_reason_codes_report(report.unknown_reason_codes(work))
+    except duckdb.Error as exc:  # a report, not a step: never fails the build
+        console.warn(f"warning: could not read the build report from {work}: {exc}")
+        return
+    print(quarantined, flush=True)
+    if unknown:
+        console.warn(unknown)
+
+
+def _validate_and_publish(args: argparse.Namespace, published: Path, work: Path, at: Stage) -> int:
+    """Steps 3 and 4 on a working copy that dbt built."""
     if not args.no_validate:
         from retention import validate
 

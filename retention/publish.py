@@ -34,22 +34,13 @@ from pathlib import Path
 import duckdb
 
 from retention import working_copy
+from retention.marts import MARTS
 from retention.paths import add_db_argument, default_db_path
 from retention.working_copy import working_copy_path
 
 __all__ = ["MARTS", "PublishError", "publish", "tables_in", "working_copy_path"]
 
 EXIT_REFUSED, EXIT_LOCKED = 2, 6
-
-MARTS = (
-    "dim_customers",
-    "fct_customer_months",
-    "fct_periods",
-    "fct_cohorts",
-    "mart_repeat_purchase",
-    "mart_clv",
-    "mart_churn",
-)
 
 
 class PublishError(Exception):
