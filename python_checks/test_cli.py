@@ -329,3 +329,21 @@ def test_the_readme_documents_every_command_option_and_exit_code_of_help():
         assert exit_line, f"README: no 'Exit codes:' line for {command}"
         listed = {int(code) for code in re.findall(r"`(\d+)`", exit_line.group(1))}
         assert listed == set(help_codes(text)), command
+
+
+def test_load_shows_a_spinner_on_a_terminal_lines_in_a_log_and_nothing_when_quiet(tmp_path):
+    data = tmp_path / "d"
+    assert retention(tmp_path, "generate", "--out", "d", "--customers", "20").returncode == 0
+    # In a log: one plain line per table, no escape codes.
+    run = retention(tmp_path, "load", str(data), "--db", "log.duckdb")
+    assert run.returncode == 0, run.stderr
+    assert not ANSI.search(run.stderr + run.stdout), repr(run.stderr)
+    assert "raw.orders:" in run.stderr and "loaded batch 1 (append)" in run.stderr
+    # On a terminal: the spinner (escape codes) and the same lines.
+    code, _, terminal = with_terminal_stderr(tmp_path, "load", str(data), "--db", "tty.duckdb")
+    assert code == 0, terminal
+    assert ANSI.search(terminal) and "loaded batch 1 (append)" in terminal, repr(terminal)
+    # --quiet: nothing at all on success.
+    run = retention(tmp_path, "--quiet", "load", str(data), "--db", "quiet.duckdb")
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == "" and run.stdout == ""

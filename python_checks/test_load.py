@@ -11,9 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,6 +18,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from pipeline import dbt
 
 from retention.cli import main
 from retention.contract import TABLES
@@ -754,27 +752,9 @@ def two_batches(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = root / "w.duckdb"
     load_dir(root / "b1", db)
     load_dir(root / "b2", db)
-    command = [
-        str(Path(sys.executable).parent / "dbt"),
-        "build",
-        "--select",
-        "+assert_raw_rows_accounted_for",
-        "--indirect-selection",
-        "cautious",
-        "--exclude-resource-type",
-        "unit_test",
-        "--project-dir",
-        str(REPO_ROOT),
-        "--profiles-dir",
-        str(REPO_ROOT),
-        "--target-path",
-        str(root / "target"),
-        "--log-path",
-        str(root / "logs"),
-    ]
-    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "RETENTION_DB_PATH": str(db)}
-    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-4000:]
+    select = ["--select", "+assert_raw_rows_accounted_for", "--indirect-selection", "cautious"]
+    run = dbt(["build", *select, "--exclude-resource-type", "unit_test"], db, root)
+    assert run.ok, run.failure_summary()
     return db
 
 

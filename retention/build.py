@@ -160,20 +160,12 @@ def _pipeline(args: argparse.Namespace, published: Path, work: Path, at: Stage) 
     _prepare_working_copy(work, published, args.data)
 
     if args.data is not None:
-        from retention.load import LoadError, load_dir
+        from retention.load import LoadError, load_as_told
 
         at.name = "loading"
         _say(f"1/4 load {args.data} -> {work}")
         try:
-            load_dir(
-                args.data,
-                work,
-                replace=args.replace,
-                force=args.force,
-                allow_shrink=args.allow_shrink,
-                max_shrink=args.max_shrink,
-                progress=lambda m: print(m, file=sys.stderr),
-            )
+            load_as_told(args.data, work, args, progress=lambda m: print(m, file=sys.stderr))
         except LoadError as exc:
             problem = working_copy.storage_problem(exc)
             if problem:

@@ -40,7 +40,6 @@ import contextlib
 import csv
 import datetime as dt
 import hashlib
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,7 +47,7 @@ from pathlib import Path
 
 import duckdb
 
-from retention import shrink
+from retention import console, shrink
 from retention.contract import LOAD_ID, LOADED_AT, TABLES, Table
 from retention.paths import add_db_argument, default_db_path
 
@@ -130,19 +129,34 @@ def add_mode_arguments(parser: argparse.ArgumentParser, guards: str = SHRINK_GUA
 def run(args: argparse.Namespace) -> int:
     db_path = args.db if args.db is not None else default_db_path()
     try:
-        load_dir(
-            args.dir,
-            db_path,
-            replace=args.replace,
-            force=args.force,
-            allow_shrink=args.allow_shrink,
-            max_shrink=args.max_shrink,
-            progress=_stderr,
-        )
+        # A spinner with the elapsed time on a terminal (large tables take a while); the
+        # messages, one line per table, print above it and are silenced by --quiet.
+        with console.progress(f"loading {args.dir}") as bar:
+
+            def say(message: str) -> None:
+                console.say(message)
+                bar.update(f"loading {args.dir}: {message.strip()}")
+
+            load_as_told(args.dir, db_path, args, progress=say)
     except LoadError as exc:
-        print(f"retention load: error: {exc}", file=sys.stderr)
+        console.error("load", str(exc))
         return 2
     return 0
+
+
+def load_as_told(
+    dir: Path, db_path: Path, args: argparse.Namespace, progress: Progress | None = None
+) -> LoadResult:
+    """`load_dir` with the options of add_mode_arguments in `args` (load and build)."""
+    return load_dir(
+        dir,
+        db_path,
+        replace=args.replace,
+        force=args.force,
+        allow_shrink=args.allow_shrink,
+        max_shrink=args.max_shrink,
+        progress=progress,
+    )
 
 
 def load_dir(
@@ -694,7 +708,3 @@ def _first_lines(exc: BaseException, count: int = 3) -> str:
         if line.strip() and not line.startswith("Original Line")
     ]
     return " | ".join(lines[:count]) or type(exc).__name__
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)

@@ -149,12 +149,13 @@ decided as (
                 then 'vars changed'
             when previous_state.code_fingerprint <> '{{ fingerprints.code }}'
                 then 'code changed'
+            {#- Before the settled rows: a re-delivery also changes them, and is the cause. #}
+            when load_batches.latest_replace_load_id > coalesce(previous_state.latest_load_id, -1)
+                then 'raw tables re-delivered (retention load --replace)'
             when
                 settled.previously_settled_rows <> previous_state.settled_rows
                 or settled.previously_settled_checksum <> previous_state.settled_checksum
                 then 'raw rows loaded before the look-back window changed'
-            when load_batches.latest_replace_load_id > coalesce(previous_state.latest_load_id, -1)
-                then 'raw tables re-delivered (retention load --replace)'
         end as full_rebuild_reason,
         previous_state.as_of_date as previous_as_of_date,
         -- Raw rows loaded on or after this day are recent (the previous run's look-back window).
