@@ -64,7 +64,7 @@ build-test: setup $(DEMO_DATA)/.generated
 	RETENTION_DB_PATH=$(CURDIR)/$(TEST_DB) $(BIN)/dbt build
 
 pytest: setup
-	$(BIN)/pytest python_checks -n 2 --dist loadfile
+	$(BIN)/pytest python_checks -n 2 --dist loadfile --no-loadscope-reorder
 
 validate: build-test
 	$(BIN)/retention validate --db $(TEST_DB)

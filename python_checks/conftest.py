@@ -1,0 +1,34 @@
+"""Shared pytest configuration for python_checks.
+
+Module order. `make pytest` runs the modules on two workers, a module at a time per worker
+(`--dist loadfile`), each taking the next module when it is done. A few modules build many
+warehouses and take minutes; most take seconds. Started last, a slow module runs alone while
+the other core idles, so the slow ones go first (longest first, then the rest in file
+order), and `--no-loadscope-reorder` stops xdist from putting the modules with the most tests
+first instead. The list holds module names only: a module missing from it just runs later.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+# Slowest first, as measured with `pytest --durations` (a module's setup and calls together).
+SLOW_MODULES = (
+    "test_incremental.py",
+    "test_reference.py",
+    "test_fixtures.py",
+    "test_faults.py",
+    "test_publish.py",
+    "test_bad_vars.py",
+    "test_implausible_values.py",
+    "test_cdnow.py",
+    "test_dirty_data.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return SLOW_MODULES.index(name) if name in SLOW_MODULES else len(SLOW_MODULES)
+
+    items.sort(key=rank)  # stable: tests keep their order within a module
