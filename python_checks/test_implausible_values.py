@@ -10,8 +10,9 @@ Two small raw data sets, written below, are loaded and built with `dbt build`:
   2150-01-01 (the calendar used to end in 2099).
 
 The unit tests in models/staging/shop/base/_stg_shop_base__models.yml check each accepted and
-refused form in detail; this module checks what a user sees: the quarantine's reasons, A, the calendar,
-and the reason-code warning (dbt's run_results.json status `warn`, the build still passing).
+refused form in detail; this module checks what a user sees: the quarantine's reasons, A, the
+calendar, and the reason-code warning (dbt's run_results.json status `warn`, the build still
+passing).
 
 Every row loads at 2024-06-30T02:00:00Z. The staged events of "bad" and their local (UTC)
 dates, the only ones A may come from:
