@@ -54,6 +54,10 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	RETENTION_DB_PATH=$(CURDIR)/target/lint.duckdb $(BIN)/sqlfluff lint models tests macros --processes 2
+	# Project conventions on the manifest (dbt-bouncer.yml; dbt-score in pyproject.toml).
+	RETENTION_DB_PATH=$(CURDIR)/target/lint.duckdb $(BIN)/dbt parse --quiet
+	$(BIN)/dbt-bouncer run --config-file dbt-bouncer.yml
+	$(BIN)/dbt-score lint --manifest target/manifest.json
 
 # A fresh database every time: loads append, so loading the same folder into the last
 # run's database would be skipped (already loaded) or, with other files, add to it.

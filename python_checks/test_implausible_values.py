@@ -9,9 +9,10 @@ Two small raw data sets, written below, are loaded and built with `dbt build`:
 - "far_as_of": the valid rows only, cancellations with listed codes, and as_of_date
   2150-01-01 (the calendar used to end in 2099).
 
-The unit tests in models/staging/shop/_shop__unit_tests.yml check each accepted and refused
-form in detail; this module checks what a user sees: the quarantine's reasons, A, the calendar,
-and the reason-code warning (dbt's run_results.json status `warn`, the build still passing).
+The unit tests in models/staging/shop/base/_stg_shop_base__models.yml check each accepted and
+refused form in detail; this module checks what a user sees: the quarantine's reasons, A, the
+calendar, and the reason-code warning (dbt's run_results.json status `warn`, the build still
+passing).
 
 Every row loads at 2024-06-30T02:00:00Z. The staged events of "bad" and their local (UTC)
 dates, the only ones A may come from:

@@ -1,8 +1,9 @@
 """The raw input contract (SPEC section 5): tables, their columns and DuckDB types.
 
 This is the single Python-side statement of the raw contract; `load` enforces it and
-`generate` writes it. The dbt sources (models/staging/shop/_shop__sources.yml) describe the
-same tables for dbt. Every delivered column is stored as text (VARCHAR), whatever the file
+`generate` writes it. The dbt sources (models/staging/shop/_shop__sources.yml) declare the
+same tables, columns and keys for dbt, and python_checks/test_project_lists.py checks that
+the two agree. Every delivered column is stored as text (VARCHAR), whatever the file
 format: the raw schema is the data exactly as delivered, and staging casts with try_cast and
 quarantines what does not parse, so nothing is lost or rejected at load time for its content.
 The one column a file never delivers is `_load_id` (BIGINT), the batch that `retention load`
@@ -24,6 +25,8 @@ class Table:
     name: str
     required: tuple[str, ...]
     optional: tuple[str, ...] = ()
+    # The columns that identify a row: the latest load of a key wins in staging.
+    key: tuple[str, ...] = ()
     is_optional_table: bool = False
     # A core table holds the customers and their activity: a full re-delivery (`load
     # --replace`) may not shrink it by more than a threshold unless told to.
@@ -48,12 +51,14 @@ TABLES: dict[str, Table] = {
             ("customer_id", "created_at"),
             ("acquisition_channel", "country", "segment"),
             is_core=True,
+            key=("customer_id",),
         ),
         Table(
             "orders",
             ("order_id", "customer_id", "ordered_at", "status", "amount", "currency"),
             ("refunded_amount",),
             is_core=True,
+            key=("order_id",),
         ),
         Table(
             "contracts",
@@ -68,26 +73,31 @@ TABLES: dict[str, Table] = {
             ),
             ("signed_at", "end_date", "previous_contract_id"),
             is_core=True,
+            key=("contract_id",),
         ),
         Table(
             "cancellations",
             ("cancellation_id", "contract_id", "requested_at", "effective_date"),
             ("reason_code", "final_offer_made", "final_offer_accepted"),
+            key=("cancellation_id",),
         ),
         Table(
             "nps_responses",
             ("response_id", "customer_id", "responded_at", "score"),
             is_optional_table=True,
+            key=("response_id",),
         ),
         Table(
             "retention_actions",
             ("action_id", "customer_id", "campaign", "assigned_group", "assigned_at"),
             is_optional_table=True,
+            key=("action_id",),
         ),
         Table(
             "marketing_spend",
             ("spend_month", "acquisition_channel", "amount", "currency"),
             is_optional_table=True,
+            key=("spend_month", "acquisition_channel"),
         ),
     )
 }

@@ -1,6 +1,7 @@
 {#- SPEC 8: every raw row is either staged or quarantined, never both, never neither.
     Returns the tables whose counts do not add up. -#}
-{%- set tables = ['customers', 'orders', 'contracts', 'cancellations', 'nps_responses', 'retention_actions', 'marketing_spend'] -%}
+{#- Every raw table of the sources YAML (macros/raw_tables.sql). -#}
+{%- set tables = raw_tables() | map(attribute='name') | list -%}
 
 with
 

@@ -1,28 +1,21 @@
 {#- Every raw row that did not make it into staging, with the reason. Together with the
     staging models this accounts for every raw row: raw = staged + quarantined
-    (tests/assert_raw_rows_accounted_for.sql). -#}
-{%- set tables = [
-    ['customers', "customer_id"],
-    ['orders', "order_id"],
-    ['contracts', "contract_id"],
-    ['cancellations', "cancellation_id"],
-    ['nps_responses', "response_id"],
-    ['retention_actions', "action_id"],
-    ['marketing_spend', "cast(spend_month as " ~ dbt.type_string() ~ ") || '|' || acquisition_channel"],
-] -%}
+    (tests/assert_raw_rows_accounted_for.sql). One part per raw table of the sources YAML
+    (macros/raw_tables.sql), keyed by its meta key. -#}
+{%- set tables = raw_tables() -%}
 
 with
 
-{% for table, key_expression in tables %}
-{{ table }} as (
+{% for table in tables %}
+{{ table.name }} as (
 
     select
-        '{{ table }}' as source_table,
-        {{ key_expression }} as row_key,
+        '{{ table.name }}' as source_table,
+        {{ raw_key_expression(table) }} as row_key,
         rejection_reason as reason,
         raw_row,
         _loaded_at
-    from {{ ref('base_shop__' ~ table) }}
+    from {{ ref('base_shop__' ~ table.name) }}
     where rejection_reason is not null
 
 ),
@@ -30,8 +23,8 @@ with
 
 final as (
 
-    {% for table, _ in tables -%}
-    select * from {{ table }}
+    {% for table in tables -%}
+    select * from {{ table.name }}
     {% if not loop.last %}union all
     {% endif %}
     {%- endfor %}

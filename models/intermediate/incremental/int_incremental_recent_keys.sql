@@ -8,12 +8,8 @@
 {%- set previous = adapter.get_relation(
     database=this.database, schema='meta', identifier='incremental_state'
 ) if execute else none %}
-{%- set keyed_tables = [
-    ['customers', 'customer_id'],
-    ['orders', 'order_id'],
-    ['contracts', 'contract_id'],
-    ['cancellations', 'cancellation_id'],
-] %}
+{#- The raw tables whose meta says `incremental: true`, with their key (macros/raw_tables.sql). #}
+{%- set keyed_tables = raw_tables('incremental') %}
 
 with previous_state as (
 
@@ -25,24 +21,24 @@ with previous_state as (
 
 ),
 
-{% for table, key in keyed_tables %}
-recent_{{ table }} as (
+{% for table in keyed_tables %}
+recent_{{ table.name }} as (
 
     select distinct
-        '{{ table }}' as source_table,
-        {{ clean_text('raw_rows.' ~ key) }} as key_value
-    from {{ source('shop', table) }} as raw_rows
+        '{{ table.name }}' as source_table,
+        {{ clean_text(raw_key_expression(table, 'raw_rows')) }} as key_value
+    from {{ source('shop', table.name) }} as raw_rows
     inner join previous_state
         on {{ load_day('raw_rows._loaded_at') }} >= previous_state.settled_before_day
-    where {{ clean_text('raw_rows.' ~ key) }} is not null
+    where {{ clean_text(raw_key_expression(table, 'raw_rows')) }} is not null
 
 ),
 {% endfor %}
 
 final as (
 
-    {% for table, _ in keyed_tables -%}
-    select * from recent_{{ table }}
+    {% for table in keyed_tables -%}
+    select * from recent_{{ table.name }}
     {% if not loop.last %}union all
     {% endif %}
     {%- endfor %}

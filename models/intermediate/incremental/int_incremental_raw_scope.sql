@@ -21,7 +21,8 @@
 {%- set batches = adapter.get_relation(
     database=this.database, schema='meta', identifier='load_batches'
 ) if execute else none %}
-{%- set tracked_tables = ['customers', 'orders', 'contracts', 'cancellations'] %}
+{#- The raw tables whose meta says `incremental: true` (macros/raw_tables.sql). #}
+{%- set tracked_tables = raw_tables('incremental') | map(attribute='name') | list %}
 {#- A state recorded before load ids were tracked has no latest_load_id (null: any
     re-delivery counts as new). #}
 {%- set previous_columns = adapter.get_columns_in_relation(previous) | map(attribute='name') | list
