@@ -202,6 +202,19 @@ class DbtRun(Run):
         return {r["unique_id"]: r["status"] for r in results}
 
 
+# dbt parses the whole project on every run (~7 s), unless the target folder holds the
+# partial_parse.msgpack of an earlier run with the same project, vars and profile. Every run
+# here has its own target folder, so the file of the first successful run per (project, vars)
+# is kept and copied into the next run's folder. The profile must be the same too: it
+# includes the database path, so dbt runs in the database's folder with the bare file name.
+_parse_cache: dict[str, Path] = {}
+_parse_cache_lock = threading.Lock()
+
+
+def _parse_cache_key(project_dir: Path, db_path: Path, vars: dict[str, Any] | None) -> str:
+    return json.dumps([str(project_dir), db_path.name, vars], sort_keys=True, default=str)
+
+
 def dbt(
     args: list[str],
     db_path: Path,
@@ -212,7 +225,15 @@ def dbt(
 ) -> DbtRun:
     """Run dbt on db_path with its own target and log path under workdir; never raises."""
     workdir.mkdir(parents=True, exist_ok=True)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
     target = workdir / "target"
+    target.mkdir(parents=True, exist_ok=True)
+    parsed = target / "partial_parse.msgpack"
+    key = _parse_cache_key(project_dir, db_path, vars)
+    with _parse_cache_lock:
+        cached = _parse_cache.get(key)
+    if cached is not None and not parsed.exists():
+        shutil.copyfile(cached, parsed)
     command = [
         str(BIN / "dbt"),
         *args,
@@ -230,12 +251,12 @@ def dbt(
     env = {
         **os.environ,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "RETENTION_DB_PATH": str(db_path),
+        "RETENTION_DB_PATH": db_path.name,  # relative to cwd: the same profile for every run
     }
     started = time.perf_counter()
     completed = subprocess.run(
         command,
-        cwd=REPO_ROOT,
+        cwd=db_path.parent,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -244,6 +265,11 @@ def dbt(
     )
     seconds = time.perf_counter() - started
     (workdir / "dbt_output.log").write_text(completed.stdout, encoding="utf-8")
+    if completed.returncode == 0 and cached is None and parsed.exists():
+        keep = workdir / "partial_parse.kept.msgpack"
+        shutil.copyfile(parsed, keep)
+        with _parse_cache_lock:
+            _parse_cache.setdefault(key, keep)
     return DbtRun(command, completed.returncode, completed.stdout, seconds, db_path, target)
 
 
