@@ -30,35 +30,31 @@ project's rate equals the pandas order-based rate, and the day-based pandas rate
 published 0.48859; the counts quoted in this paragraph are the pandas results, re-derived
 by the assertions below rather than trusted.
 
-The wheel is downloaded once with pip into ``.cache/cdnow/`` (git-ignored). The test is skipped
-only when the package registry cannot be reached; any other download problem fails it.
+The wheel is downloaded once with pip into ``.cache/cdnow/`` (git-ignored; python_checks/
+cdnow_wheel.py). The test is skipped only when the package registry cannot be reached; any
+other download problem fails it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
+from cdnow_wheel import read_member
 
 from retention.cli import main as retention_main
 from retention.load import load_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CACHE_DIR = REPO_ROOT / ".cache" / "cdnow"
-WHEEL_REQUIREMENT = "lifetimes==0.11.3"
 MEMBER = "lifetimes/datasets/CDNOW_master.txt"
 AS_OF = dt.date(1998, 6, 30)
 VARS = {"as_of_date": AS_OF.isoformat(), "reporting_currency": "USD"}
@@ -67,71 +63,11 @@ VARS = {"as_of_date": AS_OF.isoformat(), "reporting_currency": "USD"}
 PUBLISHED_CUSTOMERS = 23_570
 PUBLISHED_DAY_REPEAT_RATE = 0.48859
 
-# pip's words for "could not reach the index" (it retries, then reports no versions at all).
-NETWORK_MARKERS = (
-    "NewConnectionError",
-    "connection broken by",
-    "ConnectTimeoutError",
-    "ReadTimeoutError",
-    "Max retries exceeded",
-    "ProxyError",
-    "Could not fetch URL",
-    "Temporary failure in name resolution",
-    "Network is unreachable",
-)
-
-
-# --- the raw file ----------------------------------------------------------------------------
-
-
-def _pip() -> list[str]:
-    if importlib.util.find_spec("pip") is not None:
-        return [sys.executable, "-m", "pip"]
-    for name in ("pip3", "pip"):
-        found = shutil.which(name)
-        if found:
-            return [found]
-    pytest.fail("no pip client to download the lifetimes wheel (neither in the venv nor on PATH)")
-
-
-def cdnow_wheel() -> Path:
-    """The cached wheel; downloaded with `pip download --no-deps` when absent."""
-    wheels = sorted(CACHE_DIR.glob("[Ll]ifetimes-0.11.3-*.whl"))
-    if wheels:
-        return wheels[0]
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE_DIR) as staging:
-        command = [
-            *_pip(),
-            "download",
-            "--no-deps",
-            "--disable-pip-version-check",
-            "--retries",
-            "2",
-            "--timeout",
-            "30",
-            WHEEL_REQUIREMENT,
-            "-d",
-            staging,
-        ]
-        completed = subprocess.run(command, capture_output=True, text=True, check=False)
-        downloaded = sorted(Path(staging).glob("[Ll]ifetimes-0.11.3-*.whl"))
-        if completed.returncode != 0 or not downloaded:
-            output = completed.stdout + completed.stderr
-            if any(marker in output for marker in NETWORK_MARKERS):
-                pytest.skip(f"package registry unreachable, cannot download {WHEEL_REQUIREMENT}")
-            pytest.fail(f"`{' '.join(command)}` failed:\n{output}")
-        # Move into place only when complete, so a concurrent run never reads half a file.
-        target = CACHE_DIR / downloaded[0].name
-        os.replace(downloaded[0], target)
-    return target
-
 
 @pytest.fixture(scope="module")
 def cdnow() -> pd.DataFrame:
     """The purchase log, one row per line of the file, in file order."""
-    with zipfile.ZipFile(cdnow_wheel()) as wheel:
-        text = wheel.read(MEMBER)
+    text = read_member(MEMBER)
     df = pd.read_csv(io.BytesIO(text), sep=r"\s+", dtype=str)
     assert list(df.columns) == ["customer_id", "date", "number_of_cds", "dollar_value"]
     df["order_id"] = [str(i) for i in range(1, len(df) + 1)]

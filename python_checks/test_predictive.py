@@ -1,0 +1,326 @@
+"""retention/predictive.py reproduces the papers' published estimates, and behaves on bad data.
+
+Published figures (the expected values below; none is this module's own output):
+- Fader & Hardie (2007), "How to Project Customer Retention", Journal of Interactive
+  Marketing 21(1): survivors of the "regular" segment 1000, 631, 468, 382, 326, 289, 262,
+  241 give alpha = 0.704, beta = 1.182; "high end" 1000, 869, 743, 653, 593, 551, 517, 491
+  give alpha = 0.668, beta = 3.806.
+- Fader, Hardie & Lee (2005), "'Counting Your Customers' the Easy Way: An Alternative to the
+  Pareto/NBD Model", Marketing Science 24(2): the CDNOW 1/10 sample (2,357 customers, first
+  purchase in Q1 1997), 39-week calibration period: r = 0.243, alpha = 4.414, a = 0.793,
+  b = 2.426, LL = -9582.4.
+- Fader, Hardie & Lee (2005), "RFM and CLV: Using Iso-Value Curves for Customer Base
+  Analysis", Journal of Marketing Research 42(4), with the note "The Gamma-Gamma Model of
+  Monetary Value" (Fader & Hardie 2013): the 946 customers of that sample with at least one
+  repeat purchase in the calibration period, on their mean repeat transaction value:
+  p = 6.25, q = 3.74, gamma = 15.44.
+
+The CDNOW sample is ``lifetimes/datasets/CDNOW_sample.txt`` in the lifetimes 0.11.3 wheel
+(python_checks/cdnow_wheel.py downloads and caches it; lifetimes is not installed). Its
+columns, no header: master-file customer id, sample customer id (1 … 2357), date YYYYMMDD,
+number of CDs, dollar value; several rows can share a customer and day (223 such rows).
+It is summarised with ``rfm_summary`` as the warehouse will: distinct purchase days, same-day
+rows one transaction, weeks = days / 7, A = 1997-09-30 (so a customer first buying on
+1997-01-01 has T = 272 / 7 = 38.86 weeks, as in the paper's data).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from cdnow_wheel import read_member
+
+from retention import predictive as pr
+
+SAMPLE_MEMBER = "lifetimes/datasets/CDNOW_sample.txt"
+CALIBRATION_END = "1997-09-30"
+
+REGULAR = [1000, 631, 468, 382, 326, 289, 262, 241]
+HIGH_END = [1000, 869, 743, 653, 593, 551, 517, 491]
+# The published BG/NBD estimates, used for the property checks too.
+CDNOW_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+CDNOW_GAMMA_GAMMA = {"p": 6.25, "q": 3.74, "gamma": 15.44}
+
+
+def assert_published(fit: pr.FitResult, published: dict[str, float]) -> None:
+    """Each estimate within 1 % of the published figure, or equal to its printed decimals."""
+    assert fit.ok, fit.message
+    assert fit.converged
+    for name, value in published.items():
+        decimals = len(repr(value).split(".")[1])
+        half_unit = 0.5 * 10**-decimals
+        estimate = fit.params[name]
+        assert abs(estimate - value) <= max(0.01 * value, half_unit), (name, estimate, value)
+
+
+# --- shifted-beta-geometric -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("survivors", "published"),
+    [
+        (REGULAR, {"alpha": 0.704, "beta": 1.182}),
+        (HIGH_END, {"alpha": 0.668, "beta": 3.806}),
+    ],
+    ids=["regular", "high_end"],
+)
+def test_sbg_reproduces_fader_hardie_2007(survivors, published):
+    fit = pr.fit_sbg(survivors)
+    assert_published(fit, published)
+    # to the three decimals printed in the paper
+    assert round(fit.params["alpha"], 3) == published["alpha"]
+    assert round(fit.params["beta"], 3) == published["beta"]
+    assert fit.observations == 1000
+
+
+def test_sbg_fit_depends_on_proportions_only():
+    # The regular survivors as shares of the cohort: the same estimates.
+    shares = [n / 1000 for n in REGULAR]
+    assert_published(pr.fit_sbg(shares), {"alpha": 0.704, "beta": 1.182})
+
+
+def test_sbg_survival_and_retention_by_hand():
+    alpha, beta = 0.704, 1.182
+    # S(1) = B(a, b+1)/B(a, b) = b / (a + b) = 1.182 / 1.886 = 0.626723...
+    assert pr.sbg_survival(alpha, beta, 1) == pytest.approx(1.182 / 1.886, rel=1e-12)
+    # S(2) = b (b+1) / ((a+b)(a+b+1)) = 1.182 * 2.182 / (1.886 * 2.886)
+    assert pr.sbg_survival(alpha, beta, 2) == pytest.approx(
+        1.182 * 2.182 / (1.886 * 2.886), rel=1e-12
+    )
+    # r(t) = (b + t - 1) / (a + b + t - 1): r(3) = 3.182 / 3.886
+    assert pr.sbg_retention_rate(alpha, beta, [3])[0] == pytest.approx(3.182 / 3.886, rel=1e-12)
+
+
+@pytest.mark.parametrize("survivors", [REGULAR, HIGH_END], ids=["regular", "high_end"])
+def test_sbg_projected_retention_is_non_increasing(survivors):
+    fit = pr.fit_sbg(survivors)
+    projected = pr.sbg_project(fit.params["alpha"], fit.params["beta"], 24)
+    assert len(projected) == 25
+    assert projected[0] == pytest.approx(1.0)
+    assert np.all(np.diff(projected) <= 0)
+    assert np.all(projected > 0)
+    # period-to-period retention rises (the sBG's sorting effect)
+    rates = pr.sbg_retention_rate(fit.params["alpha"], fit.params["beta"], np.arange(1, 25))
+    assert np.all(np.diff(rates) > 0)
+
+
+@pytest.mark.parametrize(
+    ("survivors", "status"),
+    [
+        ([1000, 900, 800], pr.INSUFFICIENT_PERIODS),  # 2 periods after period 0, 3 needed
+        ([1000], pr.INSUFFICIENT_PERIODS),
+        ([1000, 1000, 1000, 1000], pr.NO_CHURN),
+        ([1000, 0, 0, 0], pr.NO_CHURN),
+        ([1000, 800, 900, 700], pr.INVALID_INPUT),  # survivors increase
+        ([], pr.INVALID_INPUT),
+        ([0, 0, 0, 0], pr.INVALID_INPUT),
+        ([1000, float("nan"), 800, 700], pr.INVALID_INPUT),
+    ],
+)
+def test_sbg_degenerate_input_says_why(survivors, status):
+    fit = pr.fit_sbg(survivors)
+    assert fit.fit_status == status
+    assert not fit.converged
+    assert fit.params == {}
+    assert math.isnan(fit.log_likelihood)
+    assert fit.message
+
+
+# --- BG/NBD and Gamma-Gamma on the CDNOW sample ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cdnow_summary() -> pd.DataFrame:
+    raw = pd.read_csv(
+        io.BytesIO(read_member(SAMPLE_MEMBER)),
+        sep=r"\s+",
+        header=None,
+        names=["master_id", "customer_id", "date", "number_of_cds", "dollar_value"],
+        dtype=str,
+    )
+    assert len(raw) == 6919
+    purchases = pd.DataFrame(
+        {
+            "customer_id": raw["customer_id"],
+            "purchase_date": pd.to_datetime(raw["date"], format="%Y%m%d"),
+            "net_revenue": raw["dollar_value"].astype(float),
+        }
+    )
+    return pr.rfm_summary(purchases, CALIBRATION_END)
+
+
+def test_cdnow_summary_matches_the_papers_data(cdnow_summary):
+    # 2,357 customers in the sample; 946 of them repeat in the calibration period (published).
+    assert len(cdnow_summary) == 2357
+    assert int((cdnow_summary["x"] > 0).sum()) == 946
+    # A first purchase on 1997-01-01 is 272 days = 38.857 weeks before the end of week 39.
+    assert cdnow_summary["T"].max() == pytest.approx(272 / 7)
+    # The cohort first bought in the first 12 weeks of 1997 (published), i.e. by 1997-03-25,
+    # day 84: the youngest has T >= (273 - 84) / 7 = 189 / 7 = 27 weeks.
+    assert cdnow_summary["T"].min() >= 27.0
+
+
+def test_bgnbd_reproduces_fader_hardie_lee_2005(cdnow_summary):
+    s = cdnow_summary
+    fit = pr.fit_bgnbd(s["x"], s["t_x"], s["T"])
+    assert_published(fit, CDNOW_BGNBD)
+    assert fit.log_likelihood == pytest.approx(-9582.4, abs=0.05)
+    assert fit.observations == 2357
+
+
+def test_gamma_gamma_reproduces_fader_hardie_lee_2005(cdnow_summary):
+    s = cdnow_summary
+    fit = pr.fit_gamma_gamma(s["x"], s["monetary_value"])
+    assert_published(fit, CDNOW_GAMMA_GAMMA)
+    assert fit.observations == 946  # x = 0 customers are left out
+
+
+# --- BG/NBD and Gamma-Gamma properties, by hand ---------------------------------------------
+
+
+def test_p_alive_is_one_without_repeat_purchases():
+    # x = 0: the customer has had no chance to drop out (drop-out follows a purchase).
+    p = pr.bgnbd_p_alive(CDNOW_BGNBD, [0, 0, 0], [0, 0, 0], [0.5, 10.0, 39.0])
+    assert np.all(p == 1.0)
+
+
+def test_p_alive_by_hand():
+    # x = 1, t_x = T: 1 / (1 + a / b) = b / (a + b) = 2.426 / 3.219 = 0.753650...
+    p = pr.bgnbd_p_alive(CDNOW_BGNBD, [1], [20.0], [20.0])
+    assert p[0] == pytest.approx(2.426 / 3.219, rel=1e-12)
+    # x = 2, t_x = 10, T = 20: 1 / (1 + a/(b+1) * ((α+20)/(α+10))^(r+2))
+    ratio = (4.414 + 20) / (4.414 + 10)
+    expected = 1 / (1 + 0.793 / 3.426 * ratio**2.243)
+    assert pr.bgnbd_p_alive(CDNOW_BGNBD, [2], [10.0], [20.0])[0] == pytest.approx(expected)
+
+
+def test_expected_purchases_short_horizon_is_rate_times_p_alive():
+    # For a small t, E[Y(t)] ≈ P(alive) * E[λ | x, T] * t, and the posterior of λ for a live
+    # customer is Gamma(r + x, α + T): mean (r + x) / (α + T). An independent route to eq. 10.
+    x, t_x, T, t = (
+        np.array([0, 1, 3, 7]),
+        np.array([0, 5, 20, 30]),
+        np.array([30, 30, 30, 35]),
+        1e-5,
+    )
+    alive = pr.bgnbd_p_alive(CDNOW_BGNBD, x, t_x, T)
+    rate = (0.243 + x) / (4.414 + T)
+    got = pr.bgnbd_expected_purchases(CDNOW_BGNBD, t, x, t_x, T)
+    np.testing.assert_allclose(got, alive * rate * t, rtol=1e-4)
+
+
+def test_expected_purchases_rise_with_frequency_for_recent_customers():
+    # Fixed recency = age (bought in the last week): more repeat days, more expected purchases
+    # and a higher P(alive). (With an old last purchase the BG/NBD predicts *fewer* purchases
+    # for a frequent buyer, who is then likely gone: FHL 2005's iso-value curves.)
+    x = np.arange(0, 30)
+    T = np.full(30, 38.0)
+    t_x = np.where(x > 0, T, 0.0)
+    expected = pr.bgnbd_expected_purchases(CDNOW_BGNBD, 52.0, x, t_x, T)
+    assert np.all(np.diff(expected) > 0)
+    assert np.all(np.diff(pr.bgnbd_p_alive(CDNOW_BGNBD, x[1:], t_x[1:], T[1:])) > 0)
+
+
+def test_expected_purchases_rise_with_recency():
+    # Fixed frequency and age: the more recent the last purchase, the likelier alive.
+    t_x = np.linspace(1, 38, 20)
+    x, T = np.full(20, 4), np.full(20, 38.0)
+    assert np.all(np.diff(pr.bgnbd_expected_purchases(CDNOW_BGNBD, 52.0, x, t_x, T)) > 0)
+
+
+def test_gamma_gamma_expected_value_by_hand():
+    params = {"p": 2.0, "q": 3.0, "gamma": 4.0}
+    # p (γ + m x) / (p x + q - 1): x = 2, m = 10 -> 2 * 24 / 6 = 8; x = 0 -> 2 * 4 / 2 = 4
+    got = pr.gamma_gamma_expected_value(params, [2, 0], [10.0, float("nan")])
+    np.testing.assert_allclose(got, [8.0, 4.0])
+
+
+def test_gamma_gamma_expected_value_rises_with_frequency_towards_own_mean():
+    # A customer spending above the population mean (6.25 * 15.44 / 2.74 = 35.22): the more
+    # transactions, the more weight on their own mean.
+    x = np.arange(1, 20)
+    got = pr.gamma_gamma_expected_value(CDNOW_GAMMA_GAMMA, x, np.full(19, 100.0))
+    assert np.all(np.diff(got) > 0)
+    assert np.all((got > 6.25 * 15.44 / 2.74) & (got < 100.0))
+
+
+@pytest.mark.parametrize(
+    ("x", "t_x", "T", "status"),
+    [
+        ([3], [10.0], [20.0], pr.INSUFFICIENT_CUSTOMERS),  # one customer
+        ([0] * 50, [0.0] * 50, [30.0] * 50, pr.NO_REPEAT_BUYERS),
+        ([], [], [], pr.INVALID_INPUT),
+        ([1] * 20, [25.0] * 20, [20.0] * 20, pr.INVALID_INPUT),  # t_x > T
+        ([0] * 20, [5.0] * 20, [20.0] * 20, pr.INVALID_INPUT),  # recency without a repeat
+        ([1] * 19 + [float("nan")], [5.0] * 20, [20.0] * 20, pr.INVALID_INPUT),
+        ([1, 2], [5.0], [20.0], pr.INVALID_INPUT),
+    ],
+)
+def test_bgnbd_degenerate_input_says_why(x, t_x, T, status):
+    fit = pr.fit_bgnbd(x, t_x, T)
+    assert fit.fit_status == status
+    assert not fit.converged
+    assert fit.params == {}
+    assert fit.message
+
+
+@pytest.mark.parametrize(
+    ("x", "m", "status"),
+    [
+        ([0] * 50, [float("nan")] * 50, pr.NO_REPEAT_BUYERS),
+        ([2] * 5 + [0] * 50, [10.0] * 5 + [float("nan")] * 50, pr.INSUFFICIENT_CUSTOMERS),
+        ([2] * 20, [-5.0] * 20, pr.NO_REPEAT_BUYERS),  # refunds only: no positive value
+    ],
+)
+def test_gamma_gamma_degenerate_input_says_why(x, m, status):
+    fit = pr.fit_gamma_gamma(x, m)
+    assert fit.fit_status == status
+    assert not fit.converged
+
+
+def test_gamma_gamma_without_spread_is_reported_not_converged():
+    # Every repeat buyer spends exactly 5.00: no spread across transactions or customers, so
+    # p and q run to infinity. The fit says so instead of returning those numbers as estimates.
+    fit = pr.fit_gamma_gamma([1, 2, 3, 4] * 5, [5.0] * 20)
+    assert fit.fit_status == pr.NOT_CONVERGED
+    assert not fit.converged
+
+
+# --- the summary ----------------------------------------------------------------------------
+
+
+def test_rfm_summary_by_hand():
+    purchases = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a", "a", "a", "b", "c"],
+            "purchase_date": pd.to_datetime(
+                [
+                    "2020-01-01",
+                    "2020-01-01 15:30:00",  # same day as the first: one transaction
+                    "2020-01-15",
+                    "2020-01-29",
+                    "2020-01-29",  # same day: summed
+                    "2020-03-01",  # after A: ignored
+                    "2020-02-12",  # only purchase on A
+                    "2020-03-01",  # only purchase after A: no row
+                ],
+                format="ISO8601",
+            ),
+            "net_revenue": [10.0, 5.0, 20.0, 30.0, -4.0, 99.0, 7.0, 1.0],
+        }
+    )
+    got = pr.rfm_summary(purchases, "2020-02-12").set_index("customer_id")
+    assert list(got.index) == ["a", "b"]
+    # a: days 01-01, 01-15, 01-29 -> x = 2; t_x = 28 days = 4 weeks; T = 42 days = 6 weeks;
+    #    monetary = mean of the repeat days (20, 30 - 4 = 26) = 23 (the first day's 15 left out)
+    assert got.loc["a", "x"] == 2
+    assert got.loc["a", "t_x"] == pytest.approx(4.0)
+    assert got.loc["a", "T"] == pytest.approx(6.0)
+    assert got.loc["a", "monetary_value"] == pytest.approx(23.0)
+    # b: one purchase on A itself: x = 0, t_x = T = 0, no repeat value
+    assert (got.loc["b", "x"], got.loc["b", "t_x"], got.loc["b", "T"]) == (0, 0.0, 0.0)
+    assert math.isnan(got.loc["b", "monetary_value"])
