@@ -15,6 +15,7 @@ error, a missing table or a mix.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import os
 import signal
@@ -49,7 +50,7 @@ from pipeline import (
 )
 
 # Exit codes of `retention build` (retention/build.py, README "Running in production").
-EXIT_DBT = 3
+EXIT_DBT, EXIT_VALIDATE = 3, 4  # retention build: dbt failed, validation failed
 # `retention publish` exits 2 when it refuses.
 EXIT_PUBLISH_REFUSED = 2
 V2_CUSTOMERS, V2_SEED = 200, 11
@@ -106,6 +107,13 @@ def _failing_build(site: Site, case: str) -> dict[str, Any]:
         run = retention(["build", "--db", str(published)], workdir)
     elif case == "killed_mid_build":
         run = _killed_build(published, site.v2_data, workdir)
+    elif case == "marts_shrink":
+        # A var set by mistake: A a year earlier drops every later month from the marts, far
+        # more than 10 % of fct_customer_months' rows; the volume check stops the publish.
+        as_of = _as_of_date(published) - dt.timedelta(days=365)
+        run = retention(
+            ["build", "--db", str(published), "--vars", f"{{as_of_date: '{as_of}'}}"], workdir
+        )
     else:
         raise ValueError(case)
     return {"run": run, "published": published, "before": before}
@@ -139,7 +147,12 @@ def _killed_build(published: Path, data: Path, workdir: Path) -> Run:
     return Run(command, process.returncode, "".join(lines), time.perf_counter() - started)
 
 
-FAILURES = ["bad_vars", "raw_table_lost_column", "killed_mid_build"]
+FAILURES = ["bad_vars", "raw_table_lost_column", "killed_mid_build", "marts_shrink"]
+
+
+def _as_of_date(db: Path) -> dt.date:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("select as_of_date from intermediate.int_reporting_params").fetchone()[0]
 
 
 @pytest.fixture(scope="module")
@@ -295,6 +308,11 @@ def test_failed_build_leaves_the_published_warehouse_untouched(
     if case == "killed_mid_build":
         assert run.returncode == -signal.SIGKILL, run.tail()
         assert "OK created sql table model" in run.output  # killed after dbt had built a model
+    elif case == "marts_shrink":
+        assert run.returncode == EXIT_VALIDATE, f"exit {run.returncode}:\n{run.tail()}"
+        assert "FAIL fct_customer_months" in run.output, run.tail()
+        assert "row count against the published warehouse" in run.output
+        assert "validation failed; the published warehouse" in run.output
     else:
         assert run.returncode == EXIT_DBT, f"exit {run.returncode}:\n{run.tail()}"
         assert "the published warehouse" in run.output and "is unchanged" in run.output
