@@ -287,6 +287,23 @@ def retention_env(workdir: Path) -> dict[str, str]:
     return env
 
 
+def start_retention(args: list[str], workdir: Path) -> tuple[list[str], subprocess.Popen]:
+    """Start `retention ARGS` in the background, in a session of its own (its pid is the
+    session id: it and its dbt can be found and killed together), with unbuffered output on
+    one pipe so that dbt's progress lines arrive as they happen."""
+    command = [sys.executable, "-m", "retention.cli", *args]
+    process = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        env={**retention_env(workdir), "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    return command, process
+
+
 def retention(args: list[str], workdir: Path, *, timeout: float = 600) -> Run:
     """Run `retention ARGS` (the CLI of this checkout); never raises for a non-zero exit."""
     workdir.mkdir(parents=True, exist_ok=True)

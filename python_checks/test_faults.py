@@ -41,6 +41,7 @@ from pipeline import (
     retention_env,
     shared_build,
     shared_dir,
+    start_retention,
 )
 
 from retention import publish as publish_module
@@ -117,16 +118,7 @@ class Background:
 
     @classmethod
     def start(cls, args: list[str], workdir: Path, until: str = FIRST_MODEL) -> Background:
-        command = [sys.executable, "-m", "retention.cli", *args]
-        process = subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            env={**retention_env(workdir), "PYTHONUNBUFFERED": "1"},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,  # its session id is its pid: every descendant is findable
-        )
+        _, process = start_retention(args, workdir)
         started = cls(process)
         threading.Thread(target=started._read, args=(until,), daemon=True).start()
         return started

@@ -42,10 +42,10 @@ from pipeline import (
     mart_counts,
     relations,
     retention,
-    retention_env,
     shared_build,
     shared_dir,
     start_reader,
+    start_retention,
     submit,
 )
 
@@ -122,19 +122,9 @@ def _failing_build(site: Site, case: str) -> dict[str, Any]:
 def _killed_build(published: Path, data: Path, workdir: Path) -> Run:
     """`retention build` killed (SIGKILL, with its dbt) once dbt has rebuilt a first model of
     the working copy: an orchestrator's timeout in the middle of the build."""
-    command = [sys.executable, "-m", "retention.cli", "build", "--data", str(data)]
-    command += ["--db", str(published), "--no-validate"]
+    args = ["build", "--data", str(data), "--db", str(published), "--no-validate"]
     started = time.perf_counter()
-    process = subprocess.Popen(
-        command,
-        cwd=REPO_ROOT,
-        # Unbuffered, so that dbt's progress lines arrive as they happen.
-        env={**retention_env(workdir), "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    command, process = start_retention(args, workdir)
     lines = []
     assert process.stdout is not None
     for line in process.stdout:
