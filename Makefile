@@ -21,7 +21,8 @@ DEMO_CUSTOMERS ?= 2000
 TEST_DIR := target/test
 TEST_DB := $(TEST_DIR)/warehouse.duckdb
 
-.PHONY: help setup demo test lint build-test pytest validate validate-built bench clean
+.PHONY: help setup demo test lint conventions build-test pytest validate validate-built bench \
+	pre-commit pre-commit-all slim-ci data-diff clean
 
 help:
 	@echo "make demo   build the warehouse on the bundled demo data and print headline metrics"
@@ -61,10 +62,21 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(LINT_ENV) $(BIN)/sqlfluff lint models tests macros --processes 2
-	# Project conventions on the manifest (dbt-bouncer.yml; dbt-score in pyproject.toml).
+	$(MAKE) --no-print-directory conventions
+
+# Project conventions on the manifest (dbt-bouncer.yml; dbt-score in pyproject.toml); also
+# the pre-commit hook `conventions`.
+conventions: setup
 	$(LINT_ENV) $(BIN)/dbt parse --quiet
 	$(BIN)/dbt-bouncer run --config-file dbt-bouncer.yml
 	$(BIN)/dbt-score lint --manifest target/lint/manifest.json
+
+# pre-commit (.pre-commit-config.yaml): install the git hook, or run every hook on all files.
+pre-commit: setup
+	$(BIN)/pre-commit install
+
+pre-commit-all: setup
+	$(BIN)/pre-commit run --all-files
 
 # A fresh database every time: loads append, so loading the same folder into the last
 # run's database would be skipped (already loaded) or, with other files, add to it.

@@ -31,6 +31,7 @@ COMMANDS = {
     "build": "the daily pipeline: load, dbt build, validate, publish",
     "summary": "print the headline metrics of a built warehouse",
     "publish": "atomically publish a built working copy of the warehouse",
+    "diff": "compare the marts of two built warehouses (base branch and PR), as markdown",
 }
 
 INTERRUPTED = 130  # the shell's code for Ctrl-C (128 + SIGINT)
