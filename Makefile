@@ -95,6 +95,42 @@ validate: build-test validate-built
 validate-built: setup
 	$(BIN)/retention validate --db $(TEST_DB)
 
+# Slim CI (README "CI"): build and test only the models this checkout changes against the
+# production run whose artifacts are in PROD_STATE (its manifest.json), and their children,
+# deferring every other ref to production. DuckDB cannot reach one database file from
+# another without attaching it, so the build runs in a fresh copy of the production
+# warehouse (PROD_DB) named after the manifest's database: the copy's relations have the
+# production names, so the deferred refs read production's rows (docs/decisions.md).
+PROD_STATE ?=
+PROD_DB ?= $(RETENTION_DB_PATH)
+SLIM_DIR := target/slim-ci
+slim-ci: setup
+	@test -f "$(PROD_STATE)/manifest.json" || { echo "make slim-ci: PROD_STATE=DIR must be the folder of the production run's manifest.json (got '$(PROD_STATE)')" >&2; exit 2; }
+	@test -f "$(PROD_DB)" || { echo "make slim-ci: PROD_DB=FILE must be the production warehouse (got '$(PROD_DB)')" >&2; exit 2; }
+	rm -rf $(SLIM_DIR) && mkdir -p $(SLIM_DIR)
+	database=$$($(BIN)/python -c 'import collections, json, sys; nodes = json.load(open(sys.argv[1]))["nodes"].values(); print(collections.Counter(n["database"] for n in nodes if n["resource_type"] == "model").most_common(1)[0][0])' "$(PROD_STATE)/manifest.json") && \
+	cp "$(PROD_DB)" "$(SLIM_DIR)/$$database.duckdb" && \
+	if [ -f "$(PROD_DB).wal" ]; then cp "$(PROD_DB).wal" "$(SLIM_DIR)/$$database.duckdb.wal"; fi && \
+	RETENTION_DB_PATH=$(CURDIR)/$(SLIM_DIR)/$$database.duckdb DBT_TARGET_PATH=$(CURDIR)/$(SLIM_DIR)/target \
+		$(BIN)/dbt build --select state:modified+ --defer --favor-state --state "$(PROD_STATE)"
+	@echo "make slim-ci: the pull request's warehouse is $(SLIM_DIR)/*.duckdb, dbt's results in $(SLIM_DIR)/target"
+
+# The data diff (README "CI"): the marts of this checkout against those of BASE_REF (a git
+# revision), both built on the demo data; BASE_DB=FILE compares with a warehouse already
+# built from the base branch instead. The report (markdown) is also in target/data-diff.md.
+BASE_REF ?= origin/main
+BASE_DB ?=
+DIFF_DIR := target/data-diff
+data-diff: build-test
+	if [ -z "$(BASE_DB)" ]; then \
+		rm -rf $(DIFF_DIR) && mkdir -p $(DIFF_DIR)/base && \
+		git archive --format=tar "$(BASE_REF)" | tar -x -C $(DIFF_DIR)/base && \
+		$(BIN)/retention --quiet load $(DEMO_DATA) --db $(DIFF_DIR)/warehouse.duckdb && \
+		RETENTION_DB_PATH=$(CURDIR)/$(DIFF_DIR)/warehouse.duckdb DBT_TARGET_PATH=$(CURDIR)/$(DIFF_DIR)/target \
+			DBT_LOG_PATH=$(CURDIR)/$(DIFF_DIR)/logs $(BIN)/dbt build --quiet --project-dir $(DIFF_DIR)/base; \
+	fi
+	$(BIN)/retention diff --base $(or $(BASE_DB),$(DIFF_DIR)/warehouse.duckdb) --db $(TEST_DB) | tee target/data-diff.md
+
 # The README's figures; `retention bench` alone is a quick run (10k and 100k customers, once).
 BENCH_ARGS ?= --customers 10000 100000 1000000 --runs 3
 bench: setup
