@@ -103,6 +103,7 @@ validate-built: setup
 # production names, so the deferred refs read production's rows (docs/decisions.md).
 PROD_STATE ?=
 PROD_DB ?= $(RETENTION_DB_PATH)
+SLIM_ARGS ?=
 SLIM_DIR := target/slim-ci
 slim-ci: setup
 	@test -f "$(PROD_STATE)/manifest.json" || { echo "make slim-ci: PROD_STATE=DIR must be the folder of the production run's manifest.json (got '$(PROD_STATE)')" >&2; exit 2; }
@@ -112,7 +113,7 @@ slim-ci: setup
 	cp "$(PROD_DB)" "$(SLIM_DIR)/$$database.duckdb" && \
 	if [ -f "$(PROD_DB).wal" ]; then cp "$(PROD_DB).wal" "$(SLIM_DIR)/$$database.duckdb.wal"; fi && \
 	RETENTION_DB_PATH=$(CURDIR)/$(SLIM_DIR)/$$database.duckdb DBT_TARGET_PATH=$(CURDIR)/$(SLIM_DIR)/target \
-		$(BIN)/dbt build --select state:modified+ --defer --favor-state --state "$(PROD_STATE)"
+		$(BIN)/dbt build --select state:modified+ --defer --favor-state --state "$(PROD_STATE)" $(SLIM_ARGS)
 	@echo "make slim-ci: the pull request's warehouse is $(SLIM_DIR)/*.duckdb, dbt's results in $(SLIM_DIR)/target"
 
 # The data diff (README "CI"): the marts of this checkout against those of BASE_REF (a git
