@@ -48,11 +48,7 @@ def project_copy(target: Path) -> Path:
     return target
 
 
-@pytest.fixture(scope="module")
-def slim(tmp_path_factory) -> dict:
-    production = shared_build(tmp_path_factory).result()
-    assert production.ok, production.failure_summary()
-    project = project_copy(tmp_path_factory.mktemp("slim-ci") / "project")
+def make_slim_ci(project: Path, state: Path, db: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "MAKE"))}
     env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     command = [
@@ -61,14 +57,23 @@ def slim(tmp_path_factory) -> dict:
         "-o",
         ".venv/.synced",  # the linked environment is set up: never sync it from here
         "slim-ci",
-        f"PROD_STATE={production.target_path}",
-        f"PROD_DB={production.db_path}",
+        f"PROD_STATE={state}",
+        f"PROD_DB={db}",
     ]
-    run = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
+    return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def slim(tmp_path_factory) -> dict:
+    production = shared_build(tmp_path_factory).result()
+    assert production.ok, production.failure_summary()
+    project = project_copy(tmp_path_factory.mktemp("slim-ci") / "project")
+    run = make_slim_ci(project, production.target_path, production.db_path)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     slim_dir = project / "target" / "slim-ci"
     (pr_db,) = slim_dir.glob("*.duckdb")
     return {
+        "project": project,
         "production": production,
         "pr_db": pr_db,
         "results": json.loads((slim_dir / "target" / "run_results.json").read_text()),
@@ -115,3 +120,13 @@ def test_the_data_diff_names_the_changed_mart_and_column(slim):
         assert float(pr) == round(float(base), 1)
     # mart_clv was rebuilt from unchanged inputs; nothing else was rebuilt.
     assert [d.mart for d in diffs.values() if d.differs] == ["dim_customers"]
+
+
+def test_slim_ci_without_production_artifacts_says_what_to_pass(slim, tmp_path):
+    production = slim["production"]
+    run = make_slim_ci(slim["project"], tmp_path / "nowhere", production.db_path)
+    assert run.returncode == 2
+    assert "PROD_STATE=DIR must be the folder of the production run's manifest.json" in run.stderr
+    run = make_slim_ci(slim["project"], production.target_path, tmp_path / "none.duckdb")
+    assert run.returncode == 2
+    assert "PROD_DB=FILE must be the production warehouse" in run.stderr
