@@ -207,7 +207,7 @@ def _value(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, float):
-        return f"{value:.10g}"
+        return f"{value:.12g}"  # 12 digits: a change beyond the tolerance shows
     return str(value)
 
 
