@@ -19,7 +19,12 @@ for column, title in (("churn_rate", "Churn rate"), ("retention_rate", "Retentio
         .mark_line(point=True)
         .encode(
             x=alt.X("period_start:T", title=grain),
-            y=alt.Y(f"{column}:Q", title=title.lower(), axis=alt.Axis(format=".0%")),
+            y=alt.Y(
+                f"{column}:Q",
+                title=title.lower(),
+                axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(zero=False),
+            ),
             color=alt.Color("basis:N"),
             tooltip=[
                 "basis",
@@ -34,8 +39,9 @@ for column, title in (("churn_rate", "Churn rate"), ("retention_rate", "Retentio
     )
 
 st.subheader("Latest periods")
+latest = periods.assign(period_start=periods["period_start"].dt.date)
 st.dataframe(
-    periods.sort_values("period_start", ascending=False)[
+    latest.sort_values("period_start", ascending=False)[
         ["period_start", "basis", "customers_start", "churned", "retained", "new", "reactivated"]
         + ["customers_end", "churn_rate", "retention_rate"]
     ].head(12),

@@ -22,7 +22,7 @@ chart(
     alt.Chart(values.dropna())
     .mark_bar()
     .encode(
-        x=alt.X("channel:N", sort=list(clv["channel"]), title=None),
+        x=alt.X("channel:N", sort=list(clv["channel"]), title=None, axis=alt.Axis(labelAngle=0)),
         xOffset="measure:N",
         y=alt.Y("value:Q", title="lifetime value"),
         color=alt.Color("measure:N"),
@@ -37,7 +37,7 @@ bars = (
     alt.Chart(ratio)
     .mark_bar()
     .encode(
-        x=alt.X("channel:N", sort="-y", title=None),
+        x=alt.X("channel:N", sort="-y", title=None, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("ltv_to_cac:Q", title="LTV:CAC"),
         tooltip=[
             "channel",

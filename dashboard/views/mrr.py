@@ -59,9 +59,16 @@ chart(
 )
 
 st.subheader("MRR movements by month")
+MOVEMENT_COLOURS = {
+    "new_mrr": "#54a24b",
+    "reactivation_mrr": "#88d27a",
+    "expansion_mrr": "#72b7b2",
+    "contraction_mrr": "#f58518",
+    "churned_mrr": "#e45756",
+}
 movements = mrr.melt(
     id_vars="period_start",
-    value_vars=["new_mrr", "reactivation_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr"],
+    value_vars=list(MOVEMENT_COLOURS),
     var_name="movement",
     value_name="mrr",
 )
@@ -72,7 +79,11 @@ chart(
     .encode(
         x=alt.X("yearmonth(period_start):O", title="month"),
         y=alt.Y("sum(mrr):Q", title="MRR change"),
-        color=alt.Color("movement:N"),
+        color=alt.Color(
+            "movement:N",
+            sort=list(MOVEMENT_COLOURS),
+            scale=alt.Scale(domain=list(MOVEMENT_COLOURS), range=list(MOVEMENT_COLOURS.values())),
+        ),
         tooltip=["movement", alt.Tooltip("mrr:Q", format=",.2f")],
     ),
     "the MRR movements",

@@ -24,9 +24,10 @@ for basis, label in (("order", "Order basis"), ("contract", "Contract basis")):
     st.subheader(label)
     cols = st.columns(6 if basis == "contract" else 3)
     cols[0].metric(
-        "Active customers (month end)",
+        "Active customers",
         f"{now.customers_end:,}",
         f"{now.customers_end - before.customers_end:+,}",
+        help="Customers active at the end of the month.",
     )
     cols[1].metric(
         "Churn rate",
