@@ -212,3 +212,18 @@ def test_an_empty_chart_fails_the_check(browser, tmp_path):
     assert "box on the page: No data for CLV by channel." in problems
     assert "box on the page: No data for LTV:CAC by channel." in problems
     assert "no chart on the page" in problems
+
+
+def test_no_warehouse_is_named_on_the_page(browser, tmp_path):
+    """Without a warehouse file the page says which file is missing and what to run."""
+    missing = tmp_path / "missing.duckdb"
+    process, url = serve(missing)
+    try:
+        problems = open_page(browser, url, PAGES[0])
+    finally:
+        stop(process)
+    assert (
+        # innerText: the markdown's `code` marks are not text
+        f"box on the page: No warehouse at {missing}: run make demo (or retention build) first."
+        in problems
+    )
