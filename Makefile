@@ -22,7 +22,7 @@ TEST_DIR := target/test
 TEST_DB := $(TEST_DIR)/warehouse.duckdb
 
 .PHONY: help setup demo test lint conventions build-test pytest validate validate-built bench \
-	pre-commit pre-commit-all slim-ci data-diff clean
+	pre-commit pre-commit-all slim-ci data-diff clean dashboard dashboard-setup chromium test-dashboard
 
 help:
 	@echo "make demo   build the warehouse on the bundled demo data and print headline metrics"
@@ -31,6 +31,8 @@ help:
 	@echo "make pre-commit       install the git pre-commit hook (pre-commit-all: every hook, every file)"
 	@echo "make data-diff        the marts of BASE_REF (default origin/main) and of this checkout compared"
 	@echo "make slim-ci PROD_STATE=DIR PROD_DB=FILE  build only what changed against production (README CI)"
+	@echo "make dashboard       serve the retention dashboard on the published warehouse"
+	@echo "make test-dashboard  render every dashboard page in headless Chromium"
 
 $(UV):
 	python3 -m venv .tools
@@ -140,6 +142,36 @@ data-diff: build-test
 BENCH_ARGS ?= --customers 10000 100000 1000000 --runs 3
 bench: setup
 	$(BIN)/retention bench $(BENCH_ARGS)
+
+# The dashboard (dashboard/, README "Dashboard"): Streamlit on the published warehouse,
+# read-only. Its Python packages are the uv group `dashboard`, outside `make setup`.
+DASHBOARD_PORT ?= 8501
+
+dashboard-setup: setup
+	$(UV) sync --frozen --group dashboard --quiet
+
+define require_warehouse
+	@test -f "$(RETENTION_DB_PATH)" || { echo "no warehouse at $(RETENTION_DB_PATH): run make demo first" >&2; exit 1; }
+endef
+
+dashboard: dashboard-setup
+	$(require_warehouse)
+	cd dashboard && $(CURDIR)/$(BIN)/streamlit run app.py --server.port $(DASHBOARD_PORT)
+
+# Debian's chromium for the browser test, installed with apt when missing (as root, or
+# with sudo when there is one).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "chromium is missing: install Debian's chromium package as root" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    --no-install-recommends chromium fonts-liberation; }
+
+# Every dashboard page in headless Chromium on the published warehouse; screenshots in
+# target/dashboard-screenshots/. Not part of `make test` (it needs Chromium).
+test-dashboard: dashboard-setup chromium
+	$(require_warehouse)
+	$(BIN)/pytest dashboard/tests -p no:cacheprovider
 
 clean:
 	rm -rf target logs $(DEMO_DATA) .pytest_cache
