@@ -39,6 +39,7 @@ def make_calls(text: str) -> set[str]:
     """The targets of every `make TARGET ...` in a shell text (options and VAR=x skipped)."""
     targets = set()
     for line in text.splitlines():
+        line = line.split("#", 1)[0]  # comments name targets in prose
         for match in re.finditer(r"(?:^|[;&|(]\s*|\s)make((?:\s+[^\s;&|]+)*)", line):
             words = match.group(1).split()
             targets |= {w for w in words if not w.startswith("-") and "=" not in w}
@@ -58,7 +59,7 @@ def test_the_workflow_runs_the_make_targets_of_ci_run_and_needs_no_secret():
     triggers = flow.get("on", flow.get(True))  # YAML 1.1 reads a bare `on` as true
     assert "pull_request" in triggers
     ci_run = make_calls((REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8"))
-    assert ci_run == {"test"}
+    assert "test" in ci_run
     runs = "\n".join(step.get("run", "") for step in steps(flow))
     called = make_calls(runs)
     assert ci_run <= called
