@@ -9,13 +9,14 @@ from retention.generate.common import DAY, Window
 from retention.generate.contracts import ContractRows
 from retention.generate.customers import Customers
 from retention.generate.orders import DROPOUT_A, DROPOUT_B, BuyerTraits, Purchases, purchase_process
-from retention.generate.text import labels, loaded_at, numbered_ids, raw_table, timestamps
+from retention.generate.text import labels, loaded_at, money, numbered_ids, raw_table, timestamps
 
 # --- NPS and the retention campaign ----------------------------------------------------------
 NPS_SURVEY_SHARE, NPS_SECOND_SURVEY_SHARE = 0.35, 0.30
 CAMPAIGN_AT = 0.7  # the campaign runs at this fraction of the window
 AT_RISK_DAYS = (120, 365)  # days since the last order that make a customer "at risk"
 WINBACK_PURCHASE_SHARE = {"treatment": 0.25, "control": 0.10}
+WINBACK_COST_CENTS = 500  # a voucher per treated customer; control actions cost nothing (null)
 
 
 def _campaign_s(w: Window) -> int:
@@ -66,6 +67,7 @@ def retention_campaign(
             "campaign": pa.array(np.full(n, _campaign_name(w))),
             "assigned_group": labels(np.where(treatment, 0, 1), ("treatment", "control")),
             "assigned_at": timestamps(rng, assigned_s),
+            "cost": money(np.full(n, WINBACK_COST_CENTS), ~treatment),
             "_loaded_at": loaded_at(rng, assigned_s, w),
         },
     )
