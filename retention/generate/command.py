@@ -28,7 +28,12 @@ from retention.generate.customers import (
     n_months,
 )
 from retention.generate.dirty import DEFECTS_FILE, collect_samples, defects_report, pick_defects
-from retention.generate.operations import nps_table, retention_campaign
+from retention.generate.operations import (
+    newsletter_campaign,
+    nps_table,
+    retention_actions_table,
+    winback_campaign,
+)
 from retention.generate.orders import Purchases, buyer_traits, order_events, orders_table
 from retention.generate.output import TableWriter, clear_outputs
 from retention.generate.text import raw_schema
@@ -53,9 +58,11 @@ def _simulate_chunk(
     rows = counters.rows
     traits = buyer_traits(rng, c)
     purchases = order_events(rng, c, traits, w)
-    actions, extra = retention_campaign(rng, c, traits, purchases, rows["retention_actions"] + 1, w)
+    actions, extra = winback_campaign(rng, c, traits, purchases, w)
     purchases = Purchases.concat([purchases, extra])
-    contracts, cancellations = simulate_contracts(rng, c, w)
+    contracts, cancellations, calls = simulate_contracts(rng, c, w)
+    actions.extend(calls)
+    actions.extend(newsletter_campaign(rng, c, purchases, contracts, cancellations, w))
     tables = {
         "customers": customers_table(rng, c, w),
         "orders": orders_table(rng, c, traits, purchases, rows["orders"] + 1, w),
@@ -63,8 +70,12 @@ def _simulate_chunk(
         "cancellations": cancellations_table(
             rng, c, cancellations, rows["cancellations"] + 1, rows["contracts"] + 1, w
         ),
-        "nps_responses": nps_table(rng, c, purchases, contracts, rows["nps_responses"] + 1, w),
-        "retention_actions": actions,
+        "nps_responses": nps_table(
+            rng, c, purchases, contracts, cancellations, rows["nps_responses"] + 1, w
+        ),
+        "retention_actions": retention_actions_table(
+            rng, c, actions, rows["retention_actions"] + 1, w
+        ),
     }
     for name, table in tables.items():
         rows[name] += table.num_rows

@@ -76,6 +76,32 @@ class Counters:
     orphans: int = 0
 
 
+@dataclass
+class Actions:
+    """Rows of `retention_actions` decided during the simulation (one campaign's or more)."""
+
+    campaign: list[np.ndarray] = field(default_factory=list)  # code into the campaign names
+    customer: list[np.ndarray] = field(default_factory=list)
+    at_s: list[np.ndarray] = field(default_factory=list)
+    treatment: list[np.ndarray] = field(default_factory=list)
+    cost_cents: list[np.ndarray] = field(default_factory=list)  # -1: not recorded (null)
+
+    def add(self, campaign: int, customer, at_s, treatment, cost_cents) -> None:
+        self.campaign.append(np.full(np.size(customer), campaign))
+        self.customer.append(np.asarray(customer, dtype=np.int64))
+        self.at_s.append(np.asarray(at_s, dtype=np.int64))
+        self.treatment.append(np.asarray(treatment, dtype=bool))
+        self.cost_cents.append(np.asarray(cost_cents, dtype=np.int64))
+
+    def extend(self, other: Actions) -> None:
+        for name in ("campaign", "customer", "at_s", "treatment", "cost_cents"):
+            getattr(self, name).extend(getattr(other, name))
+
+    def column(self, name: str) -> np.ndarray:
+        parts = getattr(self, name)
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
 # === random helpers ==========================================================================
 
 
