@@ -14,14 +14,18 @@ The behaviour it simulates, and which the warehouse should find back:
   buyers and loyal repeaters arise naturally; a few customers come back after more than a
   year; order values are lognormal; some orders are cancelled, refunded or partly refunded;
 - about 45% of customers hold subscription contracts: fixed terms renewed into chains linked
-  by `previous_contract_id` (on time, after a short gap, or after a long one), with upgrades,
-  downgrades and yearly price increases; some open-ended contracts; a few customers run two
-  contracts at once; cancellations with reason codes and final offers (an accepted offer
-  withdraws the cancellation); silent churn where a contract simply runs out;
-- a latent satisfaction per customer drives both the NPS score and the chance to churn, so
-  detractors churn more;
-- a win-back campaign assigns lapsing customers 50/50 to treatment and control; treatment
-  customers come back to buy more often;
+  by `previous_contract_id` (on time, after a short gap, or after a long one; signed weeks
+  ahead or days late), with upgrades, downgrades and yearly price increases; some
+  open-ended contracts; a few customers run two plans at once, many stack add-ons (1-4
+  products at once, each add-on lowering churn); cancellations with reason codes and final
+  offers (an accepted offer withdraws the cancellation; how often depends on the reason's
+  churn type; some saved customers ask again and leave); silent churn where a contract
+  simply runs out; some churned customers sign again months later;
+- a latent satisfaction per customer drives both the NPS score and the chance to churn, and
+  scores drop in a customer's last months, so detractors churn more;
+- three retention programmes assign customers 50/50 to treatment and control, with costs:
+  a renewal call (works on contracts), a win-back voucher for lapsed buyers (works on
+  orders) and a newsletter (no effect);
 - marketing spend per channel and month follows that channel's acquisitions;
 - a few orders and contracts belong to customers missing from `customers` (valid rows: the
   warehouse keeps them as inferred customers).
