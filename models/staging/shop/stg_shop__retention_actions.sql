@@ -14,6 +14,9 @@ final as (
         assigned_group,
         assigned_at,
         {{ to_local_date('assigned_at') }} as assigned_date,
+        -- What the action cost (reporting currency; null = 0). Placeholder until the raw
+        -- column `cost` is delivered through the base model: every action costs 0.
+        cast(0 as {{ money_type() }}) as cost,  -- noqa: RF04
         _loaded_at
     from actions
 
