@@ -21,12 +21,13 @@ DEMO_CUSTOMERS ?= 2000
 TEST_DIR := target/test
 TEST_DB := $(TEST_DIR)/warehouse.duckdb
 
-.PHONY: help setup demo test lint build-test pytest validate validate-built bench clean
+.PHONY: help setup demo test lint build-test pytest validate validate-built bench clean docs
 
 help:
 	@echo "make demo   build the warehouse on the bundled demo data and print headline metrics"
 	@echo "make test   lint, dbt build on the demo data, pytest python_checks, Great Expectations"
 	@echo "make bench  the performance benchmark (see README)"
+	@echo "make docs   docs/reference.md from the YAML, and the dbt docs site of the warehouse"
 
 $(UV):
 	python3 -m venv .tools
@@ -87,6 +88,17 @@ validate-built: setup
 BENCH_ARGS ?= --customers 10000 100000 1000000 --runs 3
 bench: setup
 	$(BIN)/retention bench $(BENCH_ARGS)
+
+# docs/reference.md (raw input contract, metrics) from the YAML, then the dbt docs site with
+# the catalog of the published warehouse (read from a copy: BI tools may hold the file open).
+DOCS_DIR := target/docs
+docs: setup
+	$(BIN)/python -m retention.reference
+	@test -f "$(RETENTION_DB_PATH)" || { echo "no warehouse at $(RETENTION_DB_PATH): run make demo first"; exit 2; }
+	mkdir -p $(DOCS_DIR)/db
+	cp "$(RETENTION_DB_PATH)" $(DOCS_DIR)/db/warehouse.duckdb
+	RETENTION_DB_PATH=$(CURDIR)/$(DOCS_DIR)/db/warehouse.duckdb $(BIN)/dbt docs generate --static --target-path $(DOCS_DIR) --quiet
+	@echo "docs site: $(DOCS_DIR)/static_index.html (one file: open it in a browser)"
 
 clean:
 	rm -rf target logs $(DEMO_DATA) .pytest_cache
