@@ -23,6 +23,7 @@ SLOW_MODULES = (
     "test_implausible_values.py",
     "test_cdnow.py",
     "test_dirty_data.py",
+    "test_bi.py",
 )
 
 
