@@ -24,6 +24,7 @@ import math
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +91,9 @@ def duckdb_1x_python() -> Path:
         if not (venv / ".complete").exists():
             shutil.rmtree(venv, ignore_errors=True)
             uv = _uv()
-            subprocess.run([uv, "venv", "--quiet", "--python", "3.11", str(venv)], check=True)
+            subprocess.run(
+                [uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True
+            )
             subprocess.run(
                 [uv, "pip", "install", "--quiet", "--python", str(python), f"duckdb=={DUCKDB_1X}"],
                 check=True,
