@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import math
 import os
@@ -142,6 +143,20 @@ def test_the_duckdb_1x_client_cannot_read_what_duckdb_2_writes(published: Publis
     read = _read_with_duckdb_1x(published.work)
     assert read.returncode != 0
     assert "version number" in read.stderr, read.stderr
+
+
+def test_a_storage_version_duckdb_does_not_know_is_refused(
+    published: Published, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    before = hashlib.sha256(published.db.read_bytes()).hexdigest()
+    folder = tmp_path_factory.mktemp("bad-version")
+    for version, says in (("1.4", "not of the form v1.4.0"), ("v9.9.0", "not a known DuckDB")):
+        args = ["publish", "--db", str(published.db), "--from", str(published.work)]
+        run = retention([*args, "--storage-version", version], folder)
+        assert run.returncode == 2, run.output
+        assert says in run.output and "Traceback" not in run.output, run.output
+    assert hashlib.sha256(published.db.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in published.db.parent.iterdir()) == [DB_NAME]
 
 
 # --- 2. descriptions reach the database ---------------------------------------------------------
