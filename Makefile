@@ -22,7 +22,7 @@ TEST_DIR := target/test
 TEST_DB := $(TEST_DIR)/warehouse.duckdb
 
 .PHONY: help setup demo test lint conventions build-test pytest validate validate-built bench \
-	pre-commit pre-commit-all slim-ci data-diff clean dashboard dashboard-setup chromium test-dashboard
+	pre-commit pre-commit-all slim-ci data-diff clean dashboard dashboard-setup chromium test-dashboard docs
 
 help:
 	@echo "make demo   build the warehouse on the bundled demo data and print headline metrics"
@@ -33,6 +33,7 @@ help:
 	@echo "make slim-ci PROD_STATE=DIR PROD_DB=FILE  build only what changed against production (README CI)"
 	@echo "make dashboard       serve the retention dashboard on the published warehouse"
 	@echo "make test-dashboard  render every dashboard page in headless Chromium"
+	@echo "make docs   docs/reference.md from the YAML, and the dbt docs site of the warehouse"
 
 $(UV):
 	python3 -m venv .tools
@@ -66,7 +67,7 @@ LINT_ENV := RETENTION_DB_PATH=$(CURDIR)/target/lint.duckdb DBT_TARGET_PATH=$(CUR
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(LINT_ENV) $(BIN)/sqlfluff lint models tests macros --processes 2
+	$(LINT_ENV) $(BIN)/sqlfluff lint models tests macros analyses --processes 2
 	$(MAKE) --no-print-directory conventions
 
 # Project conventions on the manifest (dbt-bouncer.yml; dbt-score in pyproject.toml); also
@@ -172,6 +173,16 @@ chromium:
 test-dashboard: dashboard-setup chromium
 	$(require_warehouse)
 	$(BIN)/pytest dashboard/tests -p no:cacheprovider
+# docs/reference.md (raw input contract, metrics) from the YAML, then the dbt docs site with
+# the catalog of the published warehouse (read from a copy: BI tools may hold the file open).
+DOCS_DIR := target/docs
+docs: setup
+	$(BIN)/python -m retention.reference
+	@test -f "$(RETENTION_DB_PATH)" || { echo "no warehouse at $(RETENTION_DB_PATH): run make demo first"; exit 2; }
+	mkdir -p $(DOCS_DIR)/db
+	cp "$(RETENTION_DB_PATH)" $(DOCS_DIR)/db/warehouse.duckdb
+	RETENTION_DB_PATH=$(CURDIR)/$(DOCS_DIR)/db/warehouse.duckdb $(BIN)/dbt docs generate --static --target-path $(DOCS_DIR) --quiet
+	@echo "docs site: $(DOCS_DIR)/static_index.html (one file: open it in a browser)"
 
 clean:
 	rm -rf target logs $(DEMO_DATA) .pytest_cache
