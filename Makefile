@@ -22,7 +22,7 @@ TEST_DIR := target/test
 TEST_DB := $(TEST_DIR)/warehouse.duckdb
 
 .PHONY: help setup demo test lint conventions build-test pytest validate validate-built bench \
-	pre-commit pre-commit-all slim-ci data-diff clean
+	pre-commit pre-commit-all slim-ci data-diff setup-spark build-spark test-spark clean
 
 help:
 	@echo "make demo   build the warehouse on the bundled demo data and print headline metrics"
@@ -31,6 +31,7 @@ help:
 	@echo "make pre-commit       install the git pre-commit hook (pre-commit-all: every hook, every file)"
 	@echo "make data-diff        the marts of BASE_REF (default origin/main) and of this checkout compared"
 	@echo "make slim-ci PROD_STATE=DIR PROD_DB=FILE  build only what changed against production (README CI)"
+	@echo "make setup-spark      PySpark, dbt-spark and Java 17 (README Scaling out); build-spark, test-spark"
 
 $(UV):
 	python3 -m venv .tools
@@ -140,6 +141,36 @@ data-diff: build-test
 BENCH_ARGS ?= --customers 10000 100000 1000000 --runs 3
 bench: setup
 	$(BIN)/retention bench $(BENCH_ARGS)
+
+# Spark (README "Scaling out"): the `spark` dependency group (dbt-spark, PySpark) and a Java
+# runtime, installed only by these targets so that `make setup` stays light. Java 17 comes
+# from Debian's openjdk-17-jre-headless when no `java` of version 17 or later is on PATH.
+SPARK_DIR := $(CURDIR)/target/spark
+SPARK_CUSTOMERS ?= 50
+SPARK_ENV := RETENTION_SPARK_DIR=$(SPARK_DIR) SPARK_LOCAL_IP=127.0.0.1 \
+	DBT_TARGET_PATH=$(SPARK_DIR)/dbt DBT_LOG_PATH=$(SPARK_DIR)/logs
+
+$(VENV)/.synced-spark: pyproject.toml uv.lock $(VENV)/.synced
+	$(UV) sync --frozen --quiet --group spark
+	touch $@
+
+setup-spark: $(VENV)/.synced-spark
+	@if ! java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])'; then \
+		echo "make setup-spark: installing Java 17 (openjdk-17-jre-headless)"; \
+		$$(command -v sudo || true) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$(command -v sudo || true) apt-get install -y -qq openjdk-17-jre-headless; \
+	fi
+
+# The demo data (or DATA=DIR) loaded into a fresh local Spark warehouse and built there.
+build-spark: setup-spark $(DEMO_DATA)/.generated
+	rm -rf $(SPARK_DIR) && mkdir -p $(SPARK_DIR)
+	$(SPARK_ENV) $(BIN)/retention load $(or $(DATA),$(DEMO_DATA)) --db $(SPARK_DIR)/landing.duckdb --target spark
+	$(SPARK_ENV) $(BIN)/dbt build --target spark
+
+# The parity test (python_checks_spark/, never part of `make test`): the same small fixture
+# built on DuckDB and on Spark, every mart compared row by row.
+test-spark: setup-spark
+	$(SPARK_ENV) $(BIN)/pytest python_checks_spark -p no:cacheprovider
 
 clean:
 	rm -rf target logs $(DEMO_DATA) .pytest_cache
