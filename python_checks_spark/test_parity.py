@@ -148,7 +148,7 @@ def test_raw_tables_reach_spark(builds: Builds) -> None:
             "select table_name from information_schema.tables where table_schema = 'raw'"
         ).fetchall():
             files = str(export / "raw" / table[0] / "*.parquet")
-            on_spark = duckdb.sql(f"select count(*) from read_parquet('{files}')").fetchone()[0]
+            on_spark = con.execute(f"select count(*) from read_parquet('{files}')").fetchone()[0]
             on_duckdb = con.execute(f"select count(*) from raw.{table[0]}").fetchone()[0]
             assert on_spark == on_duckdb, table[0]
 
