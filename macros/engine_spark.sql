@@ -49,35 +49,8 @@
 {%- endmacro %}
 
 {#- base_model.sql. The project's incremental strategy (replace the rows of the customers in
-    scope) has no Spark implementation yet: until it lands (docs/spark.md, "Incremental
-    strategy") a base model is rebuilt in full on Spark, which gives the same rows. -#}
+    scope) has no Spark implementation yet: until it lands (docs/spark.md, "Decisions")
+    a base model is rebuilt in full on Spark, which gives the same rows. -#}
 {% macro spark__base_model_incremental_config(source_table, key_column, raw_key) -%}
     {{ config(materialized='table') }}
 {%- endmacro %}
-
-{#- Seeds. dbt-spark's session connection puts each seed value between quotes without
-    escaping it, so a value with an apostrophe ("a competitor's better price") breaks the
-    insert. The same insert with the values written as escaped literals; 1 batch per seed
-    (the seed is small). -#}
-{% macro spark__load_csv_rows(model, agate_table) %}
-    {%- set column_override = model['config'].get('column_types', {}) -%}
-    {%- set sql -%}
-        insert into {{ this.render() }} values
-        {%- for row in agate_table.rows %}
-        (
-            {%- for col_name in agate_table.column_names -%}
-                {%- set type = column_override.get(col_name, adapter.convert_type(agate_table, loop.index0)) -%}
-                {%- set value = row[loop.index0] -%}
-                {%- if value is none -%}
-                    cast(null as {{ type }})
-                {%- else -%}
-                    cast('{{ value | string | replace("\\", "\\\\") | replace("'", "\\'") }}' as {{ type }})
-                {%- endif -%}
-                {{- ', ' if not loop.last -}}
-            {%- endfor -%}
-        ){{ ',' if not loop.last }}
-        {%- endfor %}
-    {%- endset -%}
-    {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
-    {{ return(sql) }}
-{% endmacro %}
