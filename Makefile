@@ -22,7 +22,8 @@ TEST_DIR := target/test
 TEST_DB := $(TEST_DIR)/warehouse.duckdb
 
 .PHONY: help setup demo test lint conventions build-test pytest validate validate-built bench \
-	pre-commit pre-commit-all slim-ci data-diff clean dashboard dashboard-setup chromium test-dashboard docs
+	pre-commit pre-commit-all slim-ci data-diff clean dashboard dashboard-setup chromium test-dashboard docs \
+	setup-spark build-spark test-spark
 
 help:
 	@echo "make demo   build the warehouse on the bundled demo data and print headline metrics"
@@ -34,6 +35,7 @@ help:
 	@echo "make dashboard       serve the retention dashboard on the published warehouse"
 	@echo "make test-dashboard  render every dashboard page in headless Chromium"
 	@echo "make docs   docs/reference.md from the YAML, and the dbt docs site of the warehouse"
+	@echo "make setup-spark      PySpark, dbt-spark and Java 17 (README Scaling out); build-spark, test-spark"
 
 $(UV):
 	python3 -m venv .tools
@@ -149,7 +151,7 @@ bench: setup
 DASHBOARD_PORT ?= 8501
 
 dashboard-setup: setup
-	$(UV) sync --frozen --group dashboard --quiet
+	$(UV) sync --frozen --inexact --group dashboard --quiet
 
 define require_warehouse
 	@test -f "$(RETENTION_DB_PATH)" || { echo "no warehouse at $(RETENTION_DB_PATH): run make demo first" >&2; exit 1; }
@@ -183,6 +185,35 @@ docs: setup
 	cp "$(RETENTION_DB_PATH)" $(DOCS_DIR)/db/warehouse.duckdb
 	RETENTION_DB_PATH=$(CURDIR)/$(DOCS_DIR)/db/warehouse.duckdb $(BIN)/dbt docs generate --static --target-path $(DOCS_DIR) --quiet
 	@echo "docs site: $(DOCS_DIR)/static_index.html (one file: open it in a browser)"
+# Spark (README "Scaling out"): the `spark` dependency group (dbt-spark, PySpark) and a Java
+# runtime, installed only by these targets so that `make setup` stays light. Java 17 comes
+# from Debian's openjdk-17-jre-headless when no `java` of version 17 or later is on PATH.
+SPARK_DIR := $(CURDIR)/target/spark
+SPARK_CUSTOMERS ?= 50
+SPARK_ENV := RETENTION_SPARK_DIR=$(SPARK_DIR) SPARK_LOCAL_IP=127.0.0.1 \
+	DBT_TARGET_PATH=$(SPARK_DIR)/dbt DBT_LOG_PATH=$(SPARK_DIR)/logs
+
+$(VENV)/.synced-spark: pyproject.toml uv.lock $(VENV)/.synced
+	$(UV) sync --frozen --inexact --quiet --group spark
+	touch $@
+
+setup-spark: $(VENV)/.synced-spark
+	@if ! java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])'; then \
+		echo "make setup-spark: installing Java 17 (openjdk-17-jre-headless)"; \
+		$$(command -v sudo || true) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$(command -v sudo || true) apt-get install -y -qq openjdk-17-jre-headless; \
+	fi
+
+# The demo data (or DATA=DIR) loaded into a fresh local Spark warehouse and built there.
+build-spark: setup-spark $(DEMO_DATA)/.generated
+	rm -rf $(SPARK_DIR) && mkdir -p $(SPARK_DIR)
+	$(SPARK_ENV) $(BIN)/retention load $(or $(DATA),$(DEMO_DATA)) --db $(SPARK_DIR)/landing.duckdb --target spark
+	$(SPARK_ENV) $(BIN)/dbt build --target spark
+
+# The parity test (python_checks_spark/, never part of `make test`): the same small fixture
+# built on DuckDB and on Spark, every mart compared row by row.
+test-spark: setup-spark
+	$(SPARK_ENV) $(BIN)/pytest python_checks_spark -p no:cacheprovider
 
 clean:
 	rm -rf target logs $(DEMO_DATA) .pytest_cache

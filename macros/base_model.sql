@@ -135,6 +135,10 @@ select * from final
 
 
 {% macro base_model_incremental_config(source_table, key_column, raw_key) -%}
+    {{ return(adapter.dispatch('base_model_incremental_config', 'retention')(source_table, key_column, raw_key)) }}
+{%- endmacro %}
+
+{% macro default__base_model_incremental_config(source_table, key_column, raw_key) -%}
     {{ config(
         materialized='incremental',
         incremental_strategy='replace_scope',

@@ -19,24 +19,49 @@
     {{- return(flags.WHICH in ['build', 'run', 'seed', 'snapshot']) -}}
 {% endmacro %}
 
-{% macro write_build_state(sql) %}
+{#- The row of meta.build_state: `state` now, and the state it replaces (mark_build_started
+    only). The states are read first and written as literals, so that the write is one
+    statement on every engine; the write itself is dispatched. -#}
+{% macro build_state_column(column) %}
+    {%- set relation = adapter.get_relation(database=target.database, schema='meta', identifier='build_state') -%}
+    {%- if relation is none -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set present = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+    {%- if column not in present -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {{- return(run_query('select max(' ~ column ~ ') from meta.build_state').columns[0].values()[0]) -}}
+{% endmacro %}
+
+{% macro write_build_state(state, previous_state=none) %}
+    {%- set select_sql -%}
+        select
+            '{{ state }}' as state,
+            current_timestamp as changed_at,
+            cast({{ "'" ~ previous_state ~ "'" if previous_state else 'null' }} as {{ dbt.type_string() }}) as previous_state
+    {%- endset -%}
+    {%- do adapter.dispatch('write_build_state', 'retention')(select_sql) -%}
+{% endmacro %}
+
+{% macro default__write_build_state(select_sql) %}
     {%- call statement('write_build_state', auto_begin=True) -%}
         create schema if not exists meta;
-        {{ sql }}
+        create or replace table meta.build_state as {{ select_sql }};
     {%- endcall -%}
     {%- do adapter.commit() -%}
 {% endmacro %}
 
+{% macro spark__write_build_state(select_sql) %}
+    {#- One statement per call, and no `create or replace` for a Parquet table. -#}
+    {%- do run_query('create schema if not exists meta') -%}
+    {%- do run_query('drop table if exists meta.build_state') -%}
+    {%- do run_query('create table meta.build_state as ' ~ select_sql) -%}
+{% endmacro %}
+
 {% macro mark_build_started() %}
     {%- if execute and writes_models() -%}
-        {%- do write_build_state("
-            create table if not exists meta.build_state (state varchar, changed_at timestamptz);
-            create or replace table meta.build_state as
-            select
-                'building' as state,
-                current_timestamp as changed_at,
-                (select max(state) from meta.build_state) as previous_state;
-        ") -%}
+        {%- do write_build_state('building', retention.build_state_column('state')) -%}
     {%- endif -%}
 {% endmacro %}
 
@@ -47,17 +72,9 @@
         {%- set statuses = results | map(attribute='status') | map('string') | list -%}
         {%- set failed = statuses | select('in', ['error', 'fail', 'runtime error', 'skipped']) | list -%}
         {%- if failed or (flags.WHICH == 'build' and not is_partial) -%}
-            {%- do write_build_state(
-                "create or replace table meta.build_state as select '"
-                ~ ("failed" if failed else "built")
-                ~ "' as state, current_timestamp as changed_at;"
-            ) -%}
+            {%- do write_build_state("failed" if failed else "built") -%}
         {%- else -%}
-            {%- do write_build_state("
-                create or replace table meta.build_state as
-                select coalesce(previous_state, 'incomplete') as state, current_timestamp as changed_at
-                from meta.build_state;
-            ") -%}
+            {%- do write_build_state(retention.build_state_column('previous_state') or 'incomplete') -%}
         {%- endif -%}
     {%- endif -%}
 {% endmacro %}

@@ -47,7 +47,7 @@ from pathlib import Path
 
 import duckdb
 
-from retention import console, shrink
+from retention import console, shrink, spark
 from retention.contract import LOAD_ID, LOADED_AT, TABLES, Table
 from retention.paths import add_db_argument, default_db_path
 
@@ -95,6 +95,8 @@ EXIT_CODES = {
     0: "loaded, or skipped because the same files were already loaded as a batch",
     2: "refused or unreadable (a file, a column, a link, a --replace that would shrink a core "
     "table too far); the database is unchanged",
+    5: "--target spark: loaded into the landing file, but the export to Parquet or the "
+    "registration in the Spark catalog failed (run the same command again)",
 }
 
 
@@ -104,6 +106,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_db_argument(parser)
     add_mode_arguments(parser)
+    parser.add_argument(
+        "--target",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="spark: after the load into --db (the landing file), export the raw tables as "
+        'Parquet and register them in the local Spark catalog (README "Scaling out"; '
+        "needs `make setup-spark`)",
+    )
 
 
 SHRINK_GUARDS = "a core table (customers, orders, contracts) replaced with --replace"
@@ -138,9 +148,14 @@ def run(args: argparse.Namespace) -> int:
                 bar.update(f"loading {args.dir}: {message.strip()}")
 
             load_as_told(args.dir, db_path, args, progress=say)
+            if getattr(args, "target", "duckdb") == "spark":
+                spark.publish_raw(db_path, progress=say)
     except LoadError as exc:
         console.error("load", str(exc))
         return 2
+    except spark.SparkExportError as exc:
+        console.error("load", str(exc))
+        return spark.EXIT_EXPORT
     return 0
 
 
