@@ -16,10 +16,12 @@
     it releases the connection. -#}
 
 {% macro writes_models() %}
+    {#- This dbt command builds models (build, run, seed, snapshot). -#}
     {{- return(flags.WHICH in ['build', 'run', 'seed', 'snapshot']) -}}
 {% endmacro %}
 
 {% macro write_build_state(sql) %}
+    {#- Run a statement on meta.build_state and commit it at once. -#}
     {%- call statement('write_build_state', auto_begin=True) -%}
         create schema if not exists meta;
         {{ sql }}
@@ -28,6 +30,7 @@
 {% endmacro %}
 
 {% macro mark_build_started() %}
+    {#- on-run-start: the database says `building` until the build ends. -#}
     {%- if execute and writes_models() -%}
         {%- do write_build_state("
             create table if not exists meta.build_state (state varchar, changed_at timestamptz);
@@ -41,6 +44,8 @@
 {% endmacro %}
 
 {% macro record_build_state(results) %}
+    {#- on-run-end: `built` after a complete, successful build, `failed` after a failure,
+        else the state before the run. -#}
     {%- if execute and writes_models() -%}
         {%- set args = invocation_args_dict -%}
         {%- set is_partial = args.get('select') or args.get('exclude') or args.get('selector') -%}
