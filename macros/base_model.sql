@@ -14,10 +14,12 @@
     and rendering every row as JSON, made this the slowest step of the build at scale;
     the row text is now rendered only for the rows that need it (duplicates, rejects).
 
-    A base model configured with base_model_incremental_config() is incremental: a run
-    reads and rewrites only the keys with a raw row loaded in the previous run's look-back
-    window (de-duplication and every check are per key, except the cross-table check of
-    cancellations, which therefore stays a table). -#}
+    A base model configured with base_model_incremental_config() is incremental
+    (macros/incremental.sql): a run re-reads every raw row of the keys that have a row in a
+    batch after the table's watermark (or in its look-back), and replaces those keys' rows
+    (`delete+insert` on the key; de-duplication and every check are per key, except the
+    cross-table check of cancellations, which therefore stays a table). Rows without a key
+    belong to no other row: those of new batches are added. -#}
 {% macro base_model(source_table, raw_columns, parsed_columns, key_columns, key_checks, checks) -%}
 {%- set key_expressions = {} -%}
 {%- for name, expression in parsed_columns if name in key_columns -%}
@@ -32,15 +34,20 @@
 with source as {{ not_materialized() }} (
 
     select * from {{ source('shop', source_table) }} as source
-    {%- if is_incremental() %}
-    {%- set scope = config.get('rebuild_scope') %}
-    {#- The raw rows of the keys with a recent raw row (macros/incremental.sql). #}
-    where {{ rebuild_scope_predicate({
-        'key': scope['raw_key'],
-        'raw_key': scope['raw_key'],
-        'source_table': source_table,
-        'loaded_at': parse_timestamp('source._loaded_at'),
-    }) }}
+    {%- set plan = incremental_plan('_load_id', [source_table]) if is_incremental() else none %}
+    {%- if plan is not none and not plan.full %}
+    {%- set raw_key = key_expressions[key_columns[0]] %}
+    {%- set key_column = key_columns[0] %}
+    where
+        {{ raw_key }} in (
+            select {{ raw_key }}
+            from {{ source('shop', source_table) }} as source
+            where source._load_id > {{ plan.watermark }}
+        )
+        or {{ raw_key }} in (
+            select {{ key_column }} from {{ this }} as loaded where {{ is_recent(plan, 'loaded') }}
+        )
+        or ({{ raw_key }} is null and source._load_id > {{ plan.watermark }})
     {%- endif %}
 
 ),
@@ -123,6 +130,7 @@ final as (
         {{ name }},
         {%- endfor %}
         _loaded_at,
+        _load_id,
         case when rejection_reason is not null then {{ row_as_text('raw_record') }} end as raw_row,
         rejection_reason
     from checked
@@ -134,17 +142,18 @@ select * from final
 {%- endmacro %}
 
 
-{% macro base_model_incremental_config(source_table, key_column, raw_key) -%}
-    {{ return(adapter.dispatch('base_model_incremental_config', 'retention')(source_table, key_column, raw_key)) }}
+{% macro base_model_incremental_config(source_table, key_column) -%}
+    {#- An incremental base model (macros/incremental.sql): the rows of a key are replaced
+        together; emptied first when its raw table was re-delivered. -#}
+    {{ return(adapter.dispatch('base_model_incremental_config', 'retention')(source_table, key_column)) }}
 {%- endmacro %}
 
-{% macro default__base_model_incremental_config(source_table, key_column, raw_key) -%}
+{% macro default__base_model_incremental_config(source_table, key_column) -%}
     {{ config(
         materialized='incremental',
-        incremental_strategy='replace_scope',
-        rebuild_scope={
-            'key': key_column, 'raw_key': raw_key, 'source_table': source_table, 'loaded_at': '_loaded_at'
-        },
+        incremental_strategy='delete+insert',
+        unique_key=key_column,
         on_schema_change='fail',
+        pre_hook="{{ delete_all_when_rebuilt(incremental_plan('_load_id', ['" ~ source_table ~ "'])) }}",
     ) }}
 {%- endmacro %}

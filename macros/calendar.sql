@@ -1,13 +1,18 @@
 {#- Calendar helpers. -#}
 
 {% macro month_starts(first_month, last_month) -%}
+    {#- A select-list expression: one row per first day of a month from first_month through
+        last_month (both first days of a month); no row when either is null or first_month
+        is later. -#}
     {{ return(adapter.dispatch('month_starts', 'retention')(first_month, last_month)) }}
 {%- endmacro %}
 
 {% macro default__month_starts(first_month, last_month) -%}
-    {#- A select-list expression: one row per first day of a month from first_month through
-        last_month (both first days of a month); no row when either is null or first_month
-        is later. -#}
+    {#- Spark: a generator in the select list. -#}
+    explode(sequence(cast({{ first_month }} as date), cast({{ last_month }} as date), interval 1 month))
+{%- endmacro %}
+
+{% macro duckdb__month_starts(first_month, last_month) -%}
     cast(unnest(generate_series(
         cast({{ first_month }} as {{ dbt.type_timestamp() }}),
         cast({{ last_month }} as {{ dbt.type_timestamp() }}),

@@ -1,6 +1,7 @@
 {#- Date arithmetic used across the intermediate models, in one place. -#}
 
 {% macro add_days(date_expression, days) -%}
+    {#- The date plus a number of days (negative: minus). -#}
     {{ return(adapter.dispatch('add_days', 'retention')(date_expression, days)) }}
 {%- endmacro %}
 
@@ -18,14 +19,17 @@
 {%- endmacro %}
 
 {% macro month_start(date_expression) -%}
+    {#- The first day of the date's month. -#}
     cast({{ dbt.date_trunc('month', date_expression) }} as date)
 {%- endmacro %}
 
 {% macro period_start(grain, date_expression) -%}
+    {#- The first day of the date's month, quarter or year (grain: a literal). -#}
     cast({{ dbt.date_trunc(grain, date_expression) }} as date)
 {%- endmacro %}
 
 {% macro month_end(date_expression) -%}
+    {#- The last day of the date's month. -#}
     {{ add_days('cast(' ~ dbt.dateadd('month', 1, month_start(date_expression)) ~ ' as date)', -1) }}
 {%- endmacro %}
 

@@ -51,6 +51,6 @@
 {#- base_model.sql. The project's incremental strategy (replace the rows of the customers in
     scope) has no Spark implementation yet: until it lands (docs/spark.md, "Decisions")
     a base model is rebuilt in full on Spark, which gives the same rows. -#}
-{% macro spark__base_model_incremental_config(source_table, key_column, raw_key) -%}
+{% macro spark__base_model_incremental_config(source_table, key_column) -%}
     {{ config(materialized='table') }}
 {%- endmacro %}

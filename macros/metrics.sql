@@ -19,18 +19,6 @@
     end
 {%- endmacro %}
 
-{% macro lifecycle(is_active_start, is_active_end, is_active_in_period, is_active_before) -%}
-    {#- SPEC 7 period states of one customer. -#}
-    case
-        when {{ is_active_start }} and {{ is_active_end }} then 'retained'
-        when {{ is_active_start }} then 'churned'
-        when {{ is_active_end }} and {{ is_active_before }} then 'reactivated'
-        when {{ is_active_end }} then 'new'
-        when {{ is_active_in_period }} then 'transient'
-        else 'inactive'
-    end
-{%- endmacro %}
-
 {% macro mrr_movement(start_value, end_value, is_active_before) -%}
     {#- SPEC 7 MRR movements of one customer between the start and end state. Returns the
         movement name; the amounts come from mrr_movement_amount. -#}
@@ -61,18 +49,30 @@
 {%- endmacro %}
 
 {% macro value_at_first(value, order_by) -%}
+    {#- The value on the row with the smallest order_by, in an aggregate. -#}
     {{ return(adapter.dispatch('value_at_first', 'retention')(value, order_by)) }}
 {%- endmacro %}
 
 {% macro default__value_at_first(value, order_by) -%}
+    {#- The value on the row with the smallest order_by (Spark, Trino, Snowflake: min_by). -#}
+    min_by({{ value }}, {{ order_by }})
+{%- endmacro %}
+
+{% macro duckdb__value_at_first(value, order_by) -%}
     arg_min({{ value }}, {{ order_by }})
 {%- endmacro %}
 
 {% macro value_at_last(value, order_by) -%}
+    {#- The value on the row with the largest order_by, in an aggregate. -#}
     {{ return(adapter.dispatch('value_at_last', 'retention')(value, order_by)) }}
 {%- endmacro %}
 
 {% macro default__value_at_last(value, order_by) -%}
+    {#- The value on the row with the largest order_by (Spark, Trino, Snowflake: max_by). -#}
+    max_by({{ value }}, {{ order_by }})
+{%- endmacro %}
+
+{% macro duckdb__value_at_last(value, order_by) -%}
     arg_max({{ value }}, {{ order_by }})
 {%- endmacro %}
 
@@ -83,6 +83,7 @@
 {%- endmacro %}
 
 {% macro sum_float(expression) -%}
+    {#- A sum of doubles that does not drift with the row count or order. -#}
     {{ return(adapter.dispatch('sum_float', 'retention')(expression)) }}
 {%- endmacro %}
 

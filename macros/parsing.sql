@@ -25,11 +25,16 @@
 {%- endmacro %}
 
 {% macro matches_pattern(expression, pattern) -%}
+    {#- The whole text matches the regular expression (null for null text). -#}
     {{ return(adapter.dispatch('matches_pattern', 'retention')(expression, pattern)) }}
 {%- endmacro %}
 
 {% macro default__matches_pattern(expression, pattern) -%}
     {#- The whole text matches the pattern (null for null text). -#}
+    regexp_like({{ expression }}, '^({{ pattern }})$')
+{%- endmacro %}
+
+{% macro duckdb__matches_pattern(expression, pattern) -%}
     regexp_full_match({{ expression }}, '{{ pattern }}')
 {%- endmacro %}
 
@@ -39,20 +44,29 @@
 {%- endmacro %}
 
 {% macro clean_text(column) -%}
+    {#- The trimmed text of a raw value; null when empty. -#}
     nullif(trim(cast({{ column }} as {{ dbt.type_string() }})), '')
 {%- endmacro %}
 
 {% macro parse_timestamp(column) -%}
+    {#- A raw ISO 8601 text as a UTC timestamp; null when it is not in that form. -#}
     {{ return(adapter.dispatch('parse_timestamp', 'retention')(column)) }}
 {%- endmacro %}
 
 {% macro default__parse_timestamp(column) -%}
+    {#- ISO 8601 with or without an offset; without one it is UTC. The result is a timestamp
+        in UTC (engines whose session time zone is UTC, as Spark's must be here). -#}
+    {{ try_cast(text_if_form(column, 'timestamp'), dbt.type_timestamp()) }}
+{%- endmacro %}
+
+{% macro duckdb__parse_timestamp(column) -%}
     {#- ISO 8601 with or without an offset; without one it is UTC (the session time zone is
         UTC, see profiles.yml). The result is a naive timestamp in UTC. -#}
     timezone('UTC', try_cast({{ text_if_form(column, 'timestamp') }} as timestamptz))
 {%- endmacro %}
 
 {% macro parse_date(column) -%}
+    {#- A raw ISO 8601 date (YYYY-MM-DD) as a date; null when it is not in that form. -#}
     {{ try_cast(text_if_form(column, 'date'), 'date') }}
 {%- endmacro %}
 
@@ -115,35 +129,46 @@
 {%- endmacro %}
 
 {% macro parse_integer(column) -%}
+    {#- A raw whole number; null when it does not parse. -#}
     {{ try_cast(clean_text(column), dbt.type_int()) }}
 {%- endmacro %}
 
 {% macro parse_boolean(column) -%}
+    {#- A raw true/false (any case); null when it does not parse. -#}
     {{ try_cast('lower(' ~ clean_text(column) ~ ')', dbt.type_boolean()) }}
 {%- endmacro %}
 
 {% macro money_type() -%}
+    {#- The type of money amounts: exact, two decimals. -#}
     decimal(18, 2)
 {%- endmacro %}
 
 {% macro to_local_date(utc_timestamp) -%}
+    {#- The calendar date of a UTC timestamp in the reporting time zone. -#}
     {{ return(adapter.dispatch('to_local_date', 'retention')(utc_timestamp)) }}
 {%- endmacro %}
 
 {% macro default__to_local_date(utc_timestamp) -%}
-    {#- The calendar date of a UTC timestamp in the reporting time zone. -#}
+    {#- The calendar date of a UTC timestamp in the reporting time zone (Spark). -#}
+    cast(from_utc_timestamp({{ utc_timestamp }}, '{{ var("reporting_timezone") }}') as date)
+{%- endmacro %}
+
+{% macro duckdb__to_local_date(utc_timestamp) -%}
     cast(timezone('{{ var("reporting_timezone") }}', timezone('UTC', {{ utc_timestamp }})) as date)
 {%- endmacro %}
 
 {% macro row_as_text(relation_alias) -%}
+    {#- A row record (row_record) as JSON text. -#}
     {{ return(adapter.dispatch('row_as_text', 'retention')(relation_alias)) }}
 {%- endmacro %}
 
 {% macro default__row_as_text(relation_alias) -%}
+    {#- A row record (row_record) as JSON text. -#}
     cast(to_json({{ relation_alias }}) as {{ dbt.type_string() }})
 {%- endmacro %}
 
 {% macro try_cast(expression, type) -%}
+    {#- A cast that yields null instead of failing. -#}
     {{ return(adapter.dispatch('try_cast', 'retention')(expression, type)) }}
 {%- endmacro %}
 
@@ -153,21 +178,17 @@
 {%- endmacro %}
 
 {% macro row_record(relation_alias) -%}
+    {#- The whole row of a relation as one value. -#}
     {{ return(adapter.dispatch('row_record', 'retention')(relation_alias)) }}
 {%- endmacro %}
 
 {% macro default__row_record(relation_alias) -%}
-    {#- The whole row of a relation as one (struct) value, rendered as text by row_as_text
-        only where it is needed. -#}
+    {#- The whole row of a relation as one struct value (Spark), rendered as text by
+        row_as_text only where it is needed. -#}
+    struct({{ relation_alias }}.*)
+{%- endmacro %}
+
+{% macro duckdb__row_record(relation_alias) -%}
+    {#- A relation alias is the row as a struct in DuckDB. -#}
     {{ relation_alias }}
-{%- endmacro %}
-
-{% macro row_hash(relation_alias) -%}
-    {{ return(adapter.dispatch('row_hash', 'retention')(relation_alias)) }}
-{%- endmacro %}
-
-{% macro default__row_hash(relation_alias) -%}
-    {#- A 64-bit hash of the whole row: summed over rows, a checksum that notices a changed,
-        added or removed row. -#}
-    hash({{ relation_alias }})
 {%- endmacro %}

@@ -11,10 +11,12 @@
 {%- endmacro %}
 
 {% macro is_missing(raw_column) -%}
+    {#- The raw value is missing (null or blank). -#}
     ({{ clean_text(raw_column) }} is null)
 {%- endmacro %}
 
 {% macro is_unparsable(raw_column, typed_column) -%}
+    {#- The raw value is present but did not parse. -#}
     ({{ clean_text(raw_column) }} is not null and {{ typed_column }} is null)
 {%- endmacro %}
 

@@ -16,6 +16,7 @@
     it releases the connection. -#}
 
 {% macro writes_models() %}
+    {#- This dbt command builds models (build, run, seed, snapshot). -#}
     {{- return(flags.WHICH in ['build', 'run', 'seed', 'snapshot']) -}}
 {% endmacro %}
 
@@ -60,12 +61,15 @@
 {% endmacro %}
 
 {% macro mark_build_started() %}
+    {#- on-run-start: the database says `building` until the build ends. -#}
     {%- if execute and writes_models() -%}
         {%- do write_build_state('building', retention.build_state_column('state')) -%}
     {%- endif -%}
 {% endmacro %}
 
 {% macro record_build_state(results) %}
+    {#- on-run-end: `built` after a complete, successful build, `failed` after a failure,
+        else the state before the run. -#}
     {%- if execute and writes_models() -%}
         {%- set args = invocation_args_dict -%}
         {%- set is_partial = args.get('select') or args.get('exclude') or args.get('selector') -%}

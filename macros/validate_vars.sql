@@ -81,14 +81,17 @@
 {%- endmacro %}
 
 {% macro is_whole_number(value) -%}
+    {#- The var value is a whole number (or its text). -#}
     {{ return(retention.is_finite_number(value) and (value | int) == value or (value is string and modules.re.match('^-?[0-9]+$', value) is not none)) }}
 {%- endmacro %}
 
 {% macro is_number(value) -%}
+    {#- The var value is a finite number (or its text). -#}
     {{ return(retention.is_finite_number(value) or (value is string and modules.re.match('^-?[0-9]+(\\.[0-9]+)?$', value) is not none)) }}
 {%- endmacro %}
 
 {% macro is_iso_date(text) -%}
+    {#- The text is a valid calendar date YYYY-MM-DD. -#}
     {%- set match = modules.re.match('^([0-9]{4})-([0-9]{2})-([0-9]{2})$', text) -%}
     {%- if not match -%}
         {{ return(false) }}

@@ -1,5 +1,6 @@
-"""Incremental and idempotent builds (issue 5): the large fact models are incremental
-(macros/incremental.sql, README "Incremental builds"), and whatever path a run takes, its
+"""Incremental and idempotent builds (issue 5): the base models and the closed part of the
+customer-period fact are incremental (dbt's delete+insert on load batches,
+macros/incremental.sql, README "Incremental builds"), and whatever path a run takes, its
 marts equal those of a build from scratch on the same raw data, row for row.
 
 One generated data set (CUSTOMERS customers, Parquet) is delivered day by day, as nightly
@@ -17,14 +18,17 @@ deliveries loaded into a new database, `--full-refresh`):
    place (same key and `_loaded_at`, new amount: the later batch wins), a back-dated
    cancellation of a running contract and a cancellation withdrawn (final offer accepted).
    An incremental run (not a full rebuild) picks them up the same day.
-3. DAY_3 adds an order stamped as loaded before the previous run's look-back window: the run
-   notices that settled raw rows changed and rebuilds in full.
+3. DAY_3 adds an order stamped as loaded before the previous run's look-back window: it comes
+   in a new load batch, so an incremental run picks it up all the same.
 4. as_of_date set back to AS_OF_BACK: a full rebuild ('as_of_date moved back').
 5. as_of_date unset again (A jumps forward by more than a month): incremental again.
 6. The orders re-delivered in full without one order (`retention load --replace`): the run
    rebuilds in full ('raw tables re-delivered') and the order is gone everywhere.
 
-Besides, a copy of the project with one macro edited decides a full rebuild ('code changed').
+Which rows a run wrote is read from int_customer_periods_closed.built_at (dbt's run start):
+a full rebuild writes every row, an incremental run the rows of the customers it rebuilt and
+of the periods closed since the previous run. (A changed model or macro is deployed with
+--full-refresh: README "Incremental builds".)
 
 Rows are compared by retention.bench.compare_marts: every non-float value equal, doubles
 within a relative 1e-9 (a sum of doubles taken in another order differs in its last digits).
@@ -33,14 +37,13 @@ within a relative 1e-9 (a sum of doubles taken in another order differs in its l
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
-from pipeline import DB_NAME, REPO_ROOT, copy_db, dbt, load, submit
+from pipeline import DB_NAME, copy_db, dbt, load, submit
 
 from retention.bench import compare_marts
 from retention.generate import Options, generate
@@ -52,6 +55,7 @@ DAY_2 = dt.date(2024, 6, 24)
 DAY_3 = DAY_2
 AS_OF_BACK = "2024-05-15"
 LOOKBACK_DAYS = 3  # the default of `incremental_lookback_days` (dbt_project.yml)
+CLOSED = "intermediate.int_customer_periods_closed"
 BUILD = ["build", "--exclude-resource-type", "unit_test"]
 MODELS = ["build", "--exclude-resource-type", "test", "unit_test"]
 # Compared besides the marts: the incremental models themselves.
@@ -61,7 +65,8 @@ INCREMENTAL_TABLES = (
     "staging.base_shop__customers",
     "intermediate.int_purchases",
     "intermediate.int_contract_coverage",
-    "intermediate.int_customer_months",
+    # The customer-period fact: closed (incremental) and open periods, without the columns
+    # that say which run wrote a row.
     "intermediate.int_customer_periods",
 )
 
@@ -253,6 +258,7 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             withdrawn["contract_customer_id"],
         },
         "removed_order_id": refunded["order_id"],
+        "late_customer": receiver["customer_id"],
         "corrected_order_id": corrected["order_id"],
         "withdrawn_cancellation_id": withdrawn["cancellation_id"],
     }
@@ -299,13 +305,37 @@ def _fresh(
 
 
 def _scope(db_path: Path) -> dict[str, Any]:
+    """What the latest run wrote of the closed customer periods: every row (a full rebuild)
+    or some, the customers and month rows it wrote, and the A it was built for."""
     with duckdb.connect(str(db_path), read_only=True) as con:
-        scope = _one(con, "select * from intermediate.int_incremental_scope")
+        scope = _one(
+            con,
+            f"""
+            select
+                count(*) filter (where built_at = latest) = count(*) as is_full_rebuild,
+                max(built_as_of_date) as as_of_date
+            from {CLOSED}, (select max(built_at) as latest from {CLOSED})
+            """,
+        )
+        written = f"from {CLOSED} where built_at = (select max(built_at) from {CLOSED})"
         scope["customers"] = {
+            row[0] for row in con.execute(f"select distinct customer_id {written}").fetchall()
+        }
+        scope["months"] = {
             row[0]
             for row in con.execute(
-                "select customer_id from intermediate.int_incremental_customers"
+                f"select distinct period_start {written} and period_grain = 'month'"
             ).fetchall()
+        }
+        scope["unwritten_months"] = {
+            row[0]
+            for row in con.execute(
+                f"select distinct period_start from {CLOSED} where period_grain = 'month' "
+                f"and built_at < (select max(built_at) from {CLOSED})"
+            ).fetchall()
+        }
+        scope["all_customers"] = {
+            row[0] for row in con.execute(f"select distinct customer_id from {CLOSED}").fetchall()
         }
     return scope
 
@@ -388,18 +418,18 @@ def _differences(expected: Path, actual: Path) -> list[str]:
 def test_the_first_build_is_a_full_rebuild(daily: dict[str, Any]) -> None:
     first = daily["steps"]["first"]
     assert first["scope"]["is_full_rebuild"]
-    assert first["scope"]["full_rebuild_reason"] == "no previous incremental state"
 
 
 def test_building_twice_changes_nothing(daily: dict[str, Any], deliveries: dict[str, Any]) -> None:
     again = daily["steps"]["again"]
-    # An incremental run: A did not move, so the rows rebuilt are the current month's and
-    # those of the customers with raw rows loaded in the look-back window (06-16 … 06-19).
+    # An incremental run: no new batch and A did not move, so it rebuilds the customers with
+    # raw rows loaded in the look-back (06-16 … 06-19) and no period closed since (of them,
+    # those with a closed period: a customer first active in June has open periods only).
     assert not again["scope"]["is_full_rebuild"]
-    assert again["scope"]["rebuild_from_month"] == dt.date(2024, 6, 1)
-    assert again["scope"]["customers"] == _customers_loaded_since(
+    loaded = _customers_loaded_since(
         deliveries["day_1"], dt.date(2024, 6, 19) - dt.timedelta(days=LOOKBACK_DAYS)
     )
+    assert again["scope"]["customers"] == loaded & again["scope"]["all_customers"]
     assert _differences(daily["steps"]["first"]["db"], again["db"]) == []
 
 
@@ -407,12 +437,10 @@ def test_new_days_with_late_rows_build_incrementally_to_the_full_refresh_marts(
     daily: dict[str, Any], deliveries: dict[str, Any]
 ) -> None:
     scope = daily["steps"]["day_2"]["scope"]
-    assert not scope["is_full_rebuild"], scope["full_rebuild_reason"]
-    # The previous run's latest load day is 06-19; its look-back window starts 3 days before.
-    assert scope["rebuild_loaded_from_day"] == dt.date(2024, 6, 19) - dt.timedelta(
-        days=LOOKBACK_DAYS
-    )
-    assert deliveries["customers_touched"] <= scope["customers"]
+    assert not scope["is_full_rebuild"]
+    assert deliveries["customers_touched"] & scope["all_customers"] <= scope["customers"]
+    # A partial rebuild: customers without new or late rows keep their rows.
+    assert scope["customers"] < scope["all_customers"]
     assert _differences(daily["fresh"]["day_2"], daily["steps"]["day_2"]["db"]) == []
 
 
@@ -441,12 +469,14 @@ def test_corrections_in_the_look_back_window_take_effect_the_same_day(
     assert refunded == 0
 
 
-def test_a_row_loaded_before_the_look_back_window_forces_a_full_rebuild(
-    daily: dict[str, Any],
+def test_a_row_stamped_before_the_look_back_window_comes_with_its_batch(
+    daily: dict[str, Any], deliveries: dict[str, Any]
 ) -> None:
+    # Its _loaded_at (06-10) is older than the look-back, but it arrives in a new load batch:
+    # an incremental run rebuilds its customer.
     scope = daily["steps"]["day_3"]["scope"]
-    assert scope["is_full_rebuild"]
-    assert scope["full_rebuild_reason"] == "raw rows loaded before the look-back window changed"
+    assert not scope["is_full_rebuild"]
+    assert deliveries["late_customer"] in scope["customers"]
     assert _differences(daily["fresh"]["day_3"], daily["steps"]["day_3"]["db"]) == []
 
 
@@ -455,15 +485,19 @@ def test_as_of_date_set_back_gives_the_marts_of_a_fresh_build_at_that_date(
 ) -> None:
     step = daily["steps"]["as_of_back"]
     assert step["scope"]["as_of_date"] == dt.date.fromisoformat(AS_OF_BACK)
-    assert step["scope"]["full_rebuild_reason"] == "as_of_date moved back"
+    # Periods closed on the previous A would open again: a full rebuild.
+    assert step["scope"]["is_full_rebuild"]
     assert _differences(daily["fresh"]["as_of_back"], step["db"]) == []
 
 
 def test_as_of_date_moving_forward_again_is_incremental(daily: dict[str, Any]) -> None:
     step = daily["steps"]["as_of_forward"]
-    assert not step["scope"]["is_full_rebuild"], step["scope"]["full_rebuild_reason"]
-    # Every period from the previous A's month (May) on is rebuilt.
-    assert step["scope"]["rebuild_from_month"] == dt.date(2024, 5, 1)
+    assert not step["scope"]["is_full_rebuild"]
+    # The months that closed since the previous A (May 2024) are written for every customer;
+    # the months before May are kept for the customers whose data did not change.
+    assert dt.date(2024, 5, 1) in step["scope"]["months"]
+    assert step["scope"]["unwritten_months"]
+    assert max(step["scope"]["unwritten_months"]) < dt.date(2024, 5, 1)
     assert _differences(daily["fresh"]["day_3"], step["db"]) == []
 
 
@@ -472,9 +506,6 @@ def test_a_re_delivery_that_drops_an_order_rebuilds_in_full(
 ) -> None:
     step = daily["steps"]["redelivered"]
     assert step["scope"]["is_full_rebuild"]
-    assert step["scope"]["full_rebuild_reason"] == (
-        "raw tables re-delivered (retention load --replace)"
-    )
     with duckdb.connect(str(step["db"]), read_only=True) as con:
         left = con.execute(
             "select count(*) from staging.base_shop__orders where order_id = ?",
@@ -482,41 +513,3 @@ def test_a_re_delivery_that_drops_an_order_rebuilds_in_full(
         ).fetchone()[0]
     assert left == 0  # gone from the incremental base model too, not only from raw
     assert _differences(daily["fresh"]["redelivered"], step["db"]) == []
-
-
-def _project_copy(target: Path, edit_a_macro: bool) -> Path:
-    """The dbt project's files in `target`; with `edit_a_macro`, one macro's text changed
-    (a comment added inside it: the SQL it writes is the same)."""
-    target.mkdir(parents=True)
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copyfile(REPO_ROOT / name, target / name)
-    for folder in ("models", "macros", "seeds", "tests", "analyses"):
-        if (REPO_ROOT / folder).is_dir():  # git keeps no empty folder
-            shutil.copytree(REPO_ROOT / folder, target / folder)
-    if edit_a_macro:
-        dates = target / "macros" / "dates.sql"
-        text = dates.read_text(encoding="utf-8")
-        edited = text.replace("{%- endmacro %}", "{#- An edit. -#}\n{%- endmacro %}", 1)
-        assert edited != text
-        dates.write_text(edited, encoding="utf-8")
-    return target
-
-
-def test_a_changed_macro_makes_the_next_run_a_full_rebuild(
-    daily: dict[str, Any], tmp_path: Path
-) -> None:
-    # dbt's graph holds no macros: their text is fingerprinted (macros/incremental.sql). The
-    # scope is decided again, on copies of the warehouse after the "again" build, by a copy
-    # of the project as it is (control: incremental) and by one with an edited macro.
-    def scope_with(edit_a_macro: bool) -> dict[str, Any]:
-        work = tmp_path / ("edited" if edit_a_macro else "unchanged")
-        project = _project_copy(work / "project", edit_a_macro)
-        db_path = copy_db(daily["steps"]["again"]["db"], work / DB_NAME)
-        select = ["run", "--select", "int_incremental_raw_scope", "int_incremental_scope"]
-        run = dbt(select, db_path, work, project_dir=project)
-        assert run.ok, run.failure_summary()
-        return _scope(db_path)
-
-    unchanged, edited = submit(lambda: scope_with(False)), submit(lambda: scope_with(True))
-    assert not unchanged.result()["is_full_rebuild"], unchanged.result()["full_rebuild_reason"]
-    assert edited.result()["full_rebuild_reason"] == "code changed"

@@ -362,9 +362,12 @@ def compare_marts(
             relations = [
                 f"{MARTS_SCHEMA}.{row[0]}"
                 for row in con.execute(
+                    # Tables and views: a mart may be a view (fct_customer_months).
                     "select table_name from duckdb_tables() "
-                    "where database_name = 'expected' and schema_name = ? order by table_name",
-                    [MARTS_SCHEMA],
+                    "where database_name = 'expected' and schema_name = ? "
+                    "union select view_name from duckdb_views() "
+                    "where database_name = 'expected' and schema_name = ? order by 1",
+                    [MARTS_SCHEMA, MARTS_SCHEMA],
                 ).fetchall()
             ]
         for relation in relations:

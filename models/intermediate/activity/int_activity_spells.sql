@@ -91,10 +91,23 @@ contract_spell_bounds as (
 
 ),
 
-contract_spells as (
+contract_spell_endings as (
 
     {#- The contract whose coverage ended the spell; several ending that day: the one
         with the latest cancellation request (SPEC 7), then the highest contract_id. -#}
+    select
+        *,
+        row_number() over (
+            partition by customer_id, spell_number
+            order by cancellation_requested_at desc nulls last, contract_id desc
+        ) as ending_rank
+    from contract_spell_bounds
+    where interval_end = spell_end_date
+
+),
+
+contract_spells as (
+
     select
         customer_id,
         'contract' as basis,
@@ -104,12 +117,8 @@ contract_spells as (
         contract_id as ending_contract_id,
         cancellation_id as ending_cancellation_id,
         reason_code as ending_reason_code
-    from contract_spell_bounds
-    where interval_end = spell_end_date
-    qualify row_number() over (
-        partition by customer_id, spell_number
-        order by cancellation_requested_at desc nulls last, contract_id desc
-    ) = 1
+    from contract_spell_endings
+    where ending_rank = 1
 
 ),
 

@@ -1,15 +1,5 @@
 {#- One row per contract that covers at least one day on or before A: the days it covers
-    (SPEC 7 contract basis) and the cancellation that ends it. Incremental
-    (macros/incremental.sql): a run rebuilds the contracts of the customers in scope and
-    the contracts that covered the previous A (coverage is cut at A, which moves). -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='replace_scope',
-    rebuild_scope={'customer': 'customer_id', 'covered_until': 'covered_until_date'},
-    on_schema_change='fail',
-) }}
--- depends_on: {{ ref('int_incremental_scope') }}
--- depends_on: {{ ref('int_incremental_customers') }}
+    (SPEC 7 contract basis) and the cancellation that ends it. -#}
 
 with contracts as (
 
@@ -110,6 +100,3 @@ final as (
 )
 
 select * from final
-{%- if is_incremental() %}
-where {{ rebuild_scope_predicate() }}
-{%- endif %}

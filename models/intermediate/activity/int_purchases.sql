@@ -1,26 +1,8 @@
-{#- Purchases (completed orders, SPEC 7) that exist on A: ordered on or before it.
-    Incremental (macros/incremental.sql): a run rebuilds the purchases of the customers in
-    scope (a customer's purchase numbers depend on all their purchases). -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='replace_scope',
-    rebuild_scope={'customer': 'customer_id'},
-    on_schema_change='fail',
-) }}
--- depends_on: {{ ref('int_incremental_scope') }}
--- depends_on: {{ ref('int_incremental_customers') }}
-
-with completed_orders as (
+{#- Purchases (completed orders, SPEC 7) that exist on A: ordered on or before it. -#}
+with orders as (
 
     select * from {{ ref('stg_shop__orders') }}
     where is_purchase
-
-),
-
-orders as (
-
-    select * from completed_orders
-    {{- where_in_rebuild_scope({'customer': 'customer_id'}) }}
 
 ),
 

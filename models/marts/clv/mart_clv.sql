@@ -2,8 +2,10 @@
     and each cohort year. Over the trailing year Y = [A − 364, A]: the seed formula on the
     order basis (average order value × purchase frequency × expected lifespan × margin),
     the contract CLV from ARPA and the monthly churn rate, and CAC where marketing spend
-    exists. A customer's state on A (channel, activity, MRR) is read from dim_customers so
-    that it is defined once. -#}
+    exists. What each customer adds to a segment comes from int_clv_customers (statuses
+    from int_customer_status), their segments from int_customer_segments, their MRR on A
+    from dim_customers, the marketing spend per segment from int_marketing_spend_segments:
+    each is defined once. -#}
 {%- set max_years = var('clv_max_lifespan_years') %}
 {%- set gross_margin = var('gross_margin') %}
 
@@ -13,104 +15,43 @@ with customers as (
 
 ),
 
-purchases as (
+clv_customers as (
 
-    select * from {{ ref('int_purchases') }}
-
-),
-
-spells as (
-
-    select * from {{ ref('int_activity_spells') }}
+    select * from {{ ref('int_clv_customers') }}
 
 ),
 
 segments as (
 
-    {#- all, acquisition channel, cohort year: defined once. -#}
     select * from {{ ref('int_customer_segments') }}
 
 ),
 
-marketing_spend as (
+segment_spend as (
 
-    select * from {{ ref('stg_shop__marketing_spend') }}
-
-),
-
-params as (
-
-    select * from {{ ref('int_reporting_params') }}
-
-),
-
-trailing_year_purchases as (
-
-    select
-        purchases.customer_id,
-        count(*) as purchases,
-        sum(purchases.net_revenue) as net_revenue
-    from purchases
-    inner join params
-        on purchases.order_date between params.trailing_year_start_date and params.as_of_date
-    group by purchases.customer_id
-
-),
-
-spell_states as (
-
-    {#- Active on A − 365 on each basis (a spell containing that day), and the first
-        active day on either basis. -#}
-    select
-        spells.customer_id,
-        {{ dbt.bool_or(
-            "spells.basis = 'order' and params.year_before_as_of_date "
-            ~ "between spells.spell_start_date and spells.spell_end_date"
-        ) }} as is_order_active_year_before,
-        {{ dbt.bool_or(
-            "spells.basis = 'contract' and params.year_before_as_of_date "
-            ~ "between spells.spell_start_date and spells.spell_end_date"
-        ) }} as is_contract_active_year_before,
-        min(spells.spell_start_date) as first_active_date
-    from spells
-    cross join params
-    group by spells.customer_id
+    select * from {{ ref('int_marketing_spend_segments') }}
 
 ),
 
 customer_metrics as (
 
     select
-        customers.customer_id,
-        customers.acquisition_channel,
-        customers.current_mrr,
-        coalesce(trailing_year_purchases.purchases, 0) as purchases,
-        coalesce(trailing_year_purchases.net_revenue, 0) as net_revenue,
-        coalesce(spell_states.is_order_active_year_before, false) as is_order_active_year_before,
-        customers.order_status = 'active' as is_order_active_on_as_of,
-        coalesce(spell_states.is_contract_active_year_before, false) as is_contract_active_year_before,
-        customers.contract_status = 'active' as is_contract_active_on_as_of,
-        coalesce(
-            spell_states.first_active_date between params.trailing_year_start_date and params.as_of_date,
-            false
-        ) as is_acquired_in_trailing_year
-    from customers
-    cross join params
-    left join trailing_year_purchases
-        on customers.customer_id = trailing_year_purchases.customer_id
-    left join spell_states
-        on customers.customer_id = spell_states.customer_id
+        clv_customers.*,
+        customers.current_mrr
+    from clv_customers
+    inner join customers
+        on clv_customers.customer_id = customers.customer_id
 
 ),
 
 customer_segments as (
 
-    {#- Customers without any activity up to A have no cohort year: they are only in
-        `all` and their channel. -#}
+    {#- Each customer in each of their segments (int_customer_segments: all, acquisition
+        channel, cohort year; no cohort year without any activity up to A). -#}
     select
-        customer_metrics.*,
         segments.segment_type,
-        segments.segment_value
+        segments.segment_value,
+        customer_metrics.*
     from customer_metrics
     inner join segments
         on customer_metrics.customer_id = segments.customer_id
@@ -140,56 +81,6 @@ segment_counts as (
 
 ),
 
-has_marketing_spend as (
-
-    {#- CAC exists only where marketing spend is delivered at all. -#}
-    select count(*) > 0 as has_marketing_spend
-    from marketing_spend
-
-),
-
-trailing_year_spend as (
-
-    select
-        marketing_spend.acquisition_channel,
-        sum(marketing_spend.amount) as marketing_spend
-    from marketing_spend
-    inner join params
-        on marketing_spend.spend_month between params.trailing_year_start_date and params.as_of_date
-    group by marketing_spend.acquisition_channel
-
-),
-
-total_trailing_year_spend as (
-
-    select sum(marketing_spend) as marketing_spend
-    from trailing_year_spend
-
-),
-
-segment_spend as (
-
-    {#- Spend per channel segment and in total; cohort years have none. With spend
-        delivered, a channel without spend rows in Y spent 0. -#}
-    select
-        segment_counts.segment_type,
-        segment_counts.segment_value,
-        case
-            when has_marketing_spend.has_marketing_spend and segment_counts.segment_type = 'all'
-                then cast(coalesce(total_trailing_year_spend.marketing_spend, 0) as {{ money_type() }})
-            when has_marketing_spend.has_marketing_spend and segment_counts.segment_type = 'acquisition_channel'
-                then cast(coalesce(trailing_year_spend.marketing_spend, 0) as {{ money_type() }})
-        end as marketing_spend
-    from segment_counts
-    cross join has_marketing_spend
-    cross join total_trailing_year_spend
-    left join trailing_year_spend
-        on
-            segment_counts.segment_type = 'acquisition_channel'
-            and segment_counts.segment_value = trailing_year_spend.acquisition_channel
-
-),
-
 order_rates as (
 
     select
@@ -204,7 +95,7 @@ order_rates as (
             'segment_counts.contract_churned_customers', 'segment_counts.contract_active_start_customers'
         ) }} as annual_contract_churn_rate
     from segment_counts
-    inner join segment_spend
+    left join segment_spend
         on
             segment_counts.segment_type = segment_spend.segment_type
             and segment_counts.segment_value = segment_spend.segment_value

@@ -1,6 +1,7 @@
 {#- One row per customer that exists on A, known or inferred (SPEC 8): attributes,
     purchase history, cohort month, status on A, last churn and reactivations on each
-    basis, MRR and products on A, and recognised contract revenue up to A. -#}
+    basis (int_customer_status), MRR and products on A, and recognised contract revenue up
+    to A. -#}
 with customers as (
 
     select * from {{ ref('int_customers') }}
@@ -13,9 +14,9 @@ purchases as (
 
 ),
 
-spells as (
+statuses as (
 
-    select * from {{ ref('int_activity_spells') }}
+    select * from {{ ref('int_customer_status') }}
 
 ),
 
@@ -33,8 +34,8 @@ arr_segments as (
 
 customer_months as (
 
-    select * from {{ ref('int_customer_months') }}
-    where basis = 'contract'
+    select * from {{ ref('int_customer_periods') }}
+    where basis = 'contract' and period_grain = 'month'
 
 ),
 
@@ -57,33 +58,16 @@ purchase_summary as (
 
 ),
 
-spell_summary as (
-
-    {#- churn_date is set only for spells that ended before A, so the latest one is the
-        last churn on or before A. -#}
-    select
-        customer_id,
-        basis,
-        min(spell_start_date) as first_active_date,
-        {{ dbt.bool_or('is_active_on_as_of') }} as is_active_on_as_of,
-        count(*) - 1 as reactivation_count,
-        max(churn_date) as last_churn_date,
-        {{ value_at_last('churn_type', 'churn_date') }} as last_churn_type
-    from spells
-    group by customer_id, basis
-
-),
-
 order_summary as (
 
-    select * from spell_summary
+    select * from statuses
     where basis = 'order'
 
 ),
 
 contract_summary as (
 
-    select * from spell_summary
+    select * from statuses
     where basis = 'contract'
 
 ),
@@ -151,16 +135,11 @@ final as (
         coalesce(purchase_summary.purchases, 0) >= 2 as is_repeat_customer,
         {{ month_start('order_summary.first_active_date') }} as order_cohort_month,
         {{ month_start('contract_summary.first_active_date') }} as contract_cohort_month,
-        case
-            when order_summary.is_active_on_as_of then 'active'
-            when order_summary.customer_id is not null then 'churned'
-            else 'never_active'
-        end as order_status,
-        case
-            when contract_summary.is_active_on_as_of then 'active'
-            when contract_summary.customer_id is not null then 'churned'
-            else 'never_active'
-        end as contract_status,
+        -- Status on A (int_customer_status); no activity on the basis: never active.
+        {{ customer_status('order_summary.is_active_on_as_of', 'order_summary.customer_id is not null') }}
+            as order_status,
+        {{ customer_status('contract_summary.is_active_on_as_of', 'contract_summary.customer_id is not null') }}
+            as contract_status,
         order_summary.last_churn_date as order_last_churn_date,
         contract_summary.last_churn_date as contract_last_churn_date,
         contract_summary.last_churn_type as contract_last_churn_type,

@@ -4,7 +4,8 @@
     basis) or recognised contract revenue (contract basis). -#}
 with customer_months as (
 
-    select * from {{ ref('int_customer_months') }}
+    select * from {{ ref('int_customer_periods') }}
+    where period_grain = 'month'
 
 ),
 
@@ -13,8 +14,8 @@ cohort_members as (
     select
         basis,
         {{ month_start('first_active_date') }} as cohort_month,
-        month_start as activity_month,
-        is_complete_month,
+        period_start as activity_month,
+        is_complete_period as is_complete_month,
         case
             when basis = 'order' then purchases > 0
             else is_active_end

@@ -2,35 +2,28 @@
     through A's month: the month's purchases and revenue, and the start/end state and
     lifecycle on each basis (SPEC 8). The two bases are the month rows of
     int_customer_periods side by side; a month before a basis' first active month is
-    `inactive` on that basis. Incremental (macros/incremental.sql): a run rebuilds the rows
-    of the customers in scope and of the months from the previous A's month on. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='replace_scope',
-    rebuild_scope={'customer': 'customer_id', 'month': 'month_start'},
-    on_schema_change='fail',
-) }}
--- depends_on: {{ ref('int_incremental_scope') }}
--- depends_on: {{ ref('int_incremental_customers') }}
+    `inactive` on that basis. A view: a projection of the customer-period fact, nothing
+    is written twice. -#}
+{{ config(materialized='view') }}
 
-with customer_periods as {{ not_materialized() }} (
+with customer_periods as (
 
     select * from {{ ref('int_customer_periods') }}
-    {{- where_in_rebuild_scope({'customer': 'customer_id', 'month': 'period_start'}) }}
+    where period_grain = 'month'
 
 ),
 
 order_months as (
 
     select * from customer_periods
-    where period_grain = 'month' and basis = 'order'
+    where basis = 'order'
 
 ),
 
 contract_months as (
 
     select * from customer_periods
-    where period_grain = 'month' and basis = 'contract'
+    where basis = 'contract'
 
 ),
 

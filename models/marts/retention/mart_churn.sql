@@ -15,8 +15,9 @@ spells as (
 
 ),
 
-attributed as (
+candidate_spells as (
 
+    {#- The spells that started on or before the period's end-state day, latest first. -#}
     select
         customer_periods.customer_id,
         customer_periods.basis,
@@ -25,21 +26,28 @@ attributed as (
         customer_periods.churned_mrr,
         spells.churn_type,
         spells.churn_reason_code as reason_code,
-        spells.churn_is_retainable as is_retainable
+        spells.churn_is_retainable as is_retainable,
+        row_number() over (
+            partition by
+                customer_periods.customer_id,
+                customer_periods.basis,
+                customer_periods.period_grain,
+                customer_periods.period_start
+            order by spells.spell_start_date desc
+        ) as spell_rank
     from customer_periods
     inner join spells
         on
             customer_periods.customer_id = spells.customer_id
             and customer_periods.basis = spells.basis
             and customer_periods.period_end_date >= spells.spell_start_date
-    qualify row_number() over (
-        partition by
-            customer_periods.customer_id,
-            customer_periods.basis,
-            customer_periods.period_grain,
-            customer_periods.period_start
-        order by spells.spell_start_date desc
-    ) = 1
+
+),
+
+attributed as (
+
+    select * from candidate_spells
+    where spell_rank = 1
 
 ),
 

@@ -1,7 +1,5 @@
 {#- Incremental (macros/base_model.sql, macros/incremental.sql). -#}
-{{ base_model_incremental_config('orders', 'order_id', clean_text('source.order_id')) }}
--- depends_on: {{ ref('int_incremental_raw_scope') }}
--- depends_on: {{ ref('int_incremental_recent_keys') }}
+{{ base_model_incremental_config('orders', 'order_id') }}
 {% set parsed_columns = [
     ['order_id', clean_text('source.order_id')],
     ['customer_id', clean_text('source.customer_id')],

@@ -1,0 +1,34 @@
+{#- A customer's activity states, each defined once (docs/glossary.md). Active on a date is
+    a spell containing it (int_activity_spells); from that:
+
+    - customer_status: the status on one date, `active`, `churned` or `never_active`;
+      applied on A and on A − 365 in int_customer_status (read by dim_customers and
+      mart_clv);
+    - lifecycle: the state over a period, from the status on its first day − 1 and on its
+      end-state day; applied in macros/customer_periods.sql. A customer `churned` in a
+      period is active at its start and churned (by customer_status) at its end.
+
+    The churn date itself is the spell's: int_activity_spells.churn_date. -#}
+
+{% macro customer_status(is_active, has_been_active) -%}
+    {#- SPEC 7 status on a date: active on it; else churned when active on some day before
+        it; else never active. -#}
+    case
+        when {{ is_active }} then 'active'
+        when {{ has_been_active }} then 'churned'
+        else 'never_active'
+    end
+{%- endmacro %}
+
+{% macro lifecycle(is_active_start, is_active_end, is_active_in_period, is_active_before) -%}
+    {#- SPEC 7 period states of one customer. -#}
+    case
+        when {{ is_active_start }} and {{ is_active_end }} then 'retained'
+        when {{ is_active_start }} then 'churned'
+        when {{ is_active_end }} and {{ is_active_before }} then 'reactivated'
+        when {{ is_active_end }} then 'new'
+        when {{ is_active_in_period }} then 'transient'
+        else 'inactive'
+    end
+{%- endmacro %}
+
