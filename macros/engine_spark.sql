@@ -27,10 +27,6 @@
     to_json({{ relation_alias }})
 {%- endmacro %}
 
-{% macro spark__row_hash(relation_alias) -%}
-    xxhash64({{ relation_alias }}.*)
-{%- endmacro %}
-
 {#- calendar.sql -#}
 {% macro spark__month_starts(first_month, last_month) -%}
     {#- sequence() fails when the bounds are in the wrong order: no row then, as on DuckDB. -#}

@@ -49,9 +49,9 @@ customer_segments as (
     {#- Each customer in each of their segments (int_customer_segments: all, acquisition
         channel, cohort year; no cohort year without any activity up to A). -#}
     select
+        customer_metrics.*,
         segments.segment_type,
-        segments.segment_value,
-        customer_metrics.*
+        segments.segment_value
     from customer_metrics
     inner join segments
         on customer_metrics.customer_id = segments.customer_id
