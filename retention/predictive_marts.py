@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from retention import predictive as pr
+from retention import predictive_columns
 
 ALL = "all"
 BG_NBD, GAMMA_GAMMA, SBG = "bg_nbd", "gamma_gamma", "sbg"
@@ -37,18 +38,9 @@ PARAMETERS = {
 HORIZON_WEEKS = 365 / pr.DAYS_PER_WEEK
 SURVIVAL_MONTHS = 24
 
-PARAMETER_COLUMNS = [
-    "model", "segment", "parameter", "value", "observations", "log_likelihood",
-    "fit_status", "fit_message",
-]  # fmt: skip
-PREDICTION_COLUMNS = [
-    "customer_id", "frequency", "recency_weeks", "age_weeks", "average_repeat_value",
-    "p_alive", "expected_purchases_365d", "expected_average_order_value", "fit_status",
-]  # fmt: skip
-SURVIVAL_COLUMNS = [
-    "cohort_month", "months_since_cohort", "cohort_size", "projected_retention", "alpha",
-    "beta", "fit_status",
-]  # fmt: skip
+PARAMETER_COLUMNS = predictive_columns.PARAMETERS
+PREDICTION_COLUMNS = predictive_columns.CUSTOMERS
+SURVIVAL_COLUMNS = predictive_columns.SURVIVAL
 
 
 # --- fitting --------------------------------------------------------------------------------
@@ -182,15 +174,14 @@ def customer_predictions(
     x, t_x, T = s["x"].to_numpy(float), s["t_x"].to_numpy(float), s["T"].to_numpy(float)
     if bg:
         out["p_alive"] = pr.bgnbd_p_alive(bg, x, t_x, T)
-        out["expected_purchases_365d"] = pr.bgnbd_expected_purchases(
-            bg, HORIZON_WEEKS, x, t_x, T
-        )
+        out["expected_purchases_365d"] = pr.bgnbd_expected_purchases(bg, HORIZON_WEEKS, x, t_x, T)
     else:
         out["p_alive"] = out["expected_purchases_365d"] = missing
     if gg:
         value = pr.gamma_gamma_expected_value(gg, x, s["monetary_value"].to_numpy(float))
         # The population mean p γ / (q − 1) (x = 0) is infinite for q <= 1: no value then.
-        out["expected_average_order_value"] = np.where(gg["p"] * x + gg["q"] - 1.0 > 0, value, np.nan)
+        defined = gg["p"] * x + gg["q"] - 1.0 > 0
+        out["expected_average_order_value"] = np.where(defined, value, np.nan)
     else:
         out["expected_average_order_value"] = missing
     if bg_status != pr.OK:

@@ -1,9 +1,13 @@
 """BG/NBD and Gamma-Gamma predictions per customer (retention/predictive_marts.py)."""
 
-from retention import predictive_marts
+from retention import predictive_columns
 
 
 def model(dbt, session):
+    if dbt.config.get("meta").get("fit") == predictive_columns.OFF:  # RETENTION_PREDICTIVE=off
+        return session.sql(predictive_columns.no_rows_sql(predictive_columns.CUSTOMERS))
+    from retention import predictive_marts
+
     purchases = dbt.ref("int_purchases").project("customer_id, order_date, net_revenue").df()
     # A: the end-state day of the month containing it, min(month end, A), is A.
     (as_of,) = dbt.ref("fct_customer_months").aggregate("max(month_end_date)").fetchall()[0]

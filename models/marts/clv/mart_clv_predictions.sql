@@ -2,14 +2,11 @@
     (int_predictive_customers, a dbt Python model) and the predicted CLV over 365 days. -#}
 with customers as (
 
-    {{ predictive_rows('int_predictive_customers', [
-        'customer_id', 'frequency', 'recency_weeks', 'age_weeks', 'average_repeat_value',
-        'p_alive', 'expected_purchases_365d', 'expected_average_order_value', 'fit_status'
-    ]) }}
+    select * from {{ ref('int_predictive_customers') }}
 
 ),
 
-final as (
+typed as (
 
     select
         cast(customer_id as {{ dbt.type_string() }}) as customer_id,
@@ -19,13 +16,28 @@ final as (
         cast(average_repeat_value as {{ type_double() }}) as average_repeat_value,
         cast(p_alive as {{ type_double() }}) as p_alive,
         cast(expected_purchases_365d as {{ type_double() }}) as expected_purchases_365d,
-        cast(expected_average_order_value as {{ type_double() }}) as expected_average_order_value,
-        cast(
-            expected_purchases_365d * expected_average_order_value * {{ var('gross_margin') }}
-            as {{ type_double() }}
-        ) as predicted_clv_365d,
+        cast(expected_average_order_value as {{ type_double() }})
+            as expected_average_order_value,
         cast(fit_status as {{ dbt.type_string() }}) as fit_status
     from customers
+
+),
+
+final as (
+
+    select
+        customer_id,
+        frequency,
+        recency_weeks,
+        age_weeks,
+        average_repeat_value,
+        p_alive,
+        expected_purchases_365d,
+        expected_average_order_value,
+        expected_purchases_365d * expected_average_order_value * {{ var('gross_margin') }}
+            as predicted_clv_365d,
+        fit_status
+    from typed
 
 )
 

@@ -3,10 +3,7 @@
     Python model). -#}
 with projections as (
 
-    {{ predictive_rows('int_predictive_survival', [
-        'cohort_month', 'months_since_cohort', 'cohort_size', 'projected_retention', 'alpha',
-        'beta', 'fit_status'
-    ]) }}
+    select * from {{ ref('int_predictive_survival') }}
 
 ),
 
