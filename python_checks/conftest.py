@@ -33,6 +33,7 @@ SLOW_MODULES = (
     "test_bad_vars.py",
     "test_implausible_values.py",
     "test_cdnow.py",
+    "test_predictive_cdnow.py",
     "test_dirty_data.py",
 )
 

@@ -31,7 +31,7 @@ COMMANDS = {
     "build": "the daily pipeline: load, dbt build, validate, publish",
     "summary": "print the headline metrics of a built warehouse",
     "publish": "atomically publish a built working copy of the warehouse",
-    "holdout": "the BG/NBD's predicted against actual purchases after A (--cdnow: on CDNOW)",
+    "holdout": "the BG/NBD's predicted against actual purchases after A (or on CDNOW)",
 }
 
 INTERRUPTED = 130  # the shell's code for Ctrl-C (128 + SIGINT)

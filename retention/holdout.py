@@ -24,11 +24,13 @@ from retention.paths import REPO_ROOT, add_db_argument, db_path
 
 EXIT_CODES = {
     0: "the table was printed",
-    2: "no built warehouse at --db, no predictive marts in it, or no fitted BG/NBD",
+    2: "no built warehouse at --db, no predictive marts or no fitted BG/NBD in it, or no "
+    "purchase after A",
     3: "--cdnow: the CDNOW data could not be downloaded or built (the message says why)",
 }
 
 RELATIONS = (
+    "marts.fct_customer_months",
     "marts.mart_clv_model_parameters",
     "marts.mart_clv_predictions",
     "staging.stg_shop__orders",
