@@ -16,8 +16,9 @@ A = dt.date(2024, 6, 30)
 
 
 def purchases(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["customer_id", "order_date", "net_revenue"]).assign(
-        order_date=lambda df: pd.to_datetime(df["order_date"])
+    return pd.DataFrame(rows, columns=["customer_id", "purchase_date", "net_revenue"]).assign(
+        purchase_date=lambda df: pd.to_datetime(df["purchase_date"]),
+        net_revenue=lambda df: df["net_revenue"].astype(float),
     )
 
 

@@ -21,6 +21,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -78,12 +79,11 @@ def _fit_cohort(survivors: np.ndarray) -> pr.FitResult:
     return pr.fit_sbg(survivors)
 
 
-def _summary(purchases: pd.DataFrame, as_of: dt.date | None) -> pd.DataFrame:
-    if as_of is None or purchases.empty:
+def _summary(purchases: pd.DataFrame | duckdb.DuckDBPyRelation, as_of: dt.date | None):
+    """rfm_summary of the purchases (customer_id, purchase_date, net_revenue) up to A."""
+    if as_of is None:
         return pd.DataFrame(columns=["customer_id", "x", "t_x", "T", "monetary_value"])
-    return pr.rfm_summary(
-        purchases.rename(columns={"order_date": "purchase_date"}), pd.Timestamp(as_of)
-    )
+    return pr.rfm_summary(purchases, pd.Timestamp(as_of))
 
 
 def fit_customer_models(summary: pd.DataFrame) -> tuple[pr.FitResult, pr.FitResult]:
@@ -121,7 +121,7 @@ def _parameter_rows(model: str, segment: str, fit: pr.FitResult) -> list[dict[st
 def model_parameters(
     purchases: pd.DataFrame, as_of: dt.date | None, contract_cohorts: pd.DataFrame
 ) -> pd.DataFrame:
-    """mart_clv_model_parameters: purchases (customer_id, order_date, net_revenue) up to A,
+    """mart_clv_model_parameters: purchases (customer_id, purchase_date, net_revenue) up to A,
     A itself, and fct_cohorts' contract-basis rows."""
     bgnbd, gamma_gamma = fit_customer_models(_summary(purchases, as_of))
     rows = _parameter_rows(BG_NBD, ALL, bgnbd) + _parameter_rows(GAMMA_GAMMA, ALL, gamma_gamma)
