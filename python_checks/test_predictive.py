@@ -335,3 +335,12 @@ def test_the_fits_fast_log_likelihood_is_the_plain_sum(cdnow_summary):
     for params in (CDNOW_BGNBD, {"r": 1.3, "alpha": 0.4, "a": 2.5, "b": 0.7}):
         plain = pr.bgnbd_log_likelihood(params, x, t_x, T).sum()
         assert fast(*params.values()) == pytest.approx(plain, rel=1e-12)
+
+
+def test_the_gamma_gamma_fits_fast_log_likelihood_is_the_plain_sum(cdnow_summary):
+    repeat = cdnow_summary[cdnow_summary["x"] > 0]
+    x, m = repeat["x"].to_numpy(float), repeat["monetary_value"].to_numpy(float)
+    fast = pr._gamma_gamma_rows_log_likelihood(x, m, np.ones(len(x)))
+    for params in (CDNOW_GAMMA_GAMMA, {"p": 1.5, "q": 0.8, "gamma": 3.0}):
+        plain = pr.gamma_gamma_log_likelihood(params, x, m).sum()
+        assert fast(*params.values()) == pytest.approx(plain, rel=1e-12)
