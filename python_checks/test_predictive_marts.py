@@ -1,5 +1,5 @@
 """retention/predictive_marts.py without dbt: what the predictive marts get from a warehouse's
-purchases and cohorts when the data are thin (the fixture 13_predictive_sbg shows the rest
+purchases and cohorts when the data are thin (the fixture 14_predictive_sbg shows the rest
 through the warehouse). Hand-made frames, no build: fast."""
 
 from __future__ import annotations
