@@ -21,12 +21,19 @@ DEMO_CUSTOMERS ?= 2000
 TEST_DIR := target/test
 TEST_DB := $(TEST_DIR)/warehouse.duckdb
 
-.PHONY: help setup demo test lint build-test pytest validate validate-built bench clean
+.PHONY: help setup demo test lint conventions build-test pytest validate validate-built bench \
+	pre-commit pre-commit-all slim-ci data-diff clean dashboard dashboard-setup chromium test-dashboard docs
 
 help:
 	@echo "make demo   build the warehouse on the bundled demo data and print headline metrics"
 	@echo "make test   lint, dbt build on the demo data, pytest python_checks, Great Expectations"
 	@echo "make bench  the performance benchmark (see README)"
+	@echo "make pre-commit       install the git pre-commit hook (pre-commit-all: every hook, every file)"
+	@echo "make data-diff        the marts of BASE_REF (default origin/main) and of this checkout compared"
+	@echo "make slim-ci PROD_STATE=DIR PROD_DB=FILE  build only what changed against production (README CI)"
+	@echo "make dashboard       serve the retention dashboard on the published warehouse"
+	@echo "make test-dashboard  render every dashboard page in headless Chromium"
+	@echo "make docs   docs/reference.md from the YAML, and the dbt docs site of the warehouse"
 
 $(UV):
 	python3 -m venv .tools
@@ -60,11 +67,22 @@ LINT_ENV := RETENTION_DB_PATH=$(CURDIR)/target/lint.duckdb DBT_TARGET_PATH=$(CUR
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(LINT_ENV) $(BIN)/sqlfluff lint models tests macros --processes 2
-	# Project conventions on the manifest (dbt-bouncer.yml; dbt-score in pyproject.toml).
+	$(LINT_ENV) $(BIN)/sqlfluff lint models tests macros analyses --processes 2
+	$(MAKE) --no-print-directory conventions
+
+# Project conventions on the manifest (dbt-bouncer.yml; dbt-score in pyproject.toml); also
+# the pre-commit hook `conventions`.
+conventions: setup
 	$(LINT_ENV) $(BIN)/dbt parse --quiet
 	$(BIN)/dbt-bouncer run --config-file dbt-bouncer.yml
 	$(BIN)/dbt-score lint --manifest target/lint/manifest.json
+
+# pre-commit (.pre-commit-config.yaml): install the git hook, or run every hook on all files.
+pre-commit: setup
+	$(BIN)/pre-commit install
+
+pre-commit-all: setup
+	$(BIN)/pre-commit run --all-files
 
 # A fresh database every time: loads append, so loading the same folder into the last
 # run's database would be skipped (already loaded) or, with other files, add to it.
@@ -83,10 +101,88 @@ validate: build-test validate-built
 validate-built: setup
 	$(BIN)/retention validate --db $(TEST_DB)
 
+# Slim CI (README "CI"): build and test only the models this checkout changes against the
+# production run whose artifacts are in PROD_STATE (its manifest.json), and their children,
+# deferring every other ref to production. DuckDB cannot reach one database file from
+# another without attaching it, so the build runs in a fresh copy of the production
+# warehouse (PROD_DB) named after the manifest's database: the copy's relations have the
+# production names, so the deferred refs read production's rows (docs/decisions.md).
+PROD_STATE ?=
+PROD_DB ?= $(RETENTION_DB_PATH)
+SLIM_ARGS ?=
+SLIM_DIR := target/slim-ci
+slim-ci: setup
+	@test -f "$(PROD_STATE)/manifest.json" || { echo "make slim-ci: PROD_STATE=DIR must be the folder of the production run's manifest.json (got '$(PROD_STATE)')" >&2; exit 2; }
+	@test -f "$(PROD_DB)" || { echo "make slim-ci: PROD_DB=FILE must be the production warehouse (got '$(PROD_DB)')" >&2; exit 2; }
+	rm -rf $(SLIM_DIR) && mkdir -p $(SLIM_DIR)
+	database=$$($(BIN)/python -c 'import collections, json, sys; nodes = json.load(open(sys.argv[1]))["nodes"].values(); print(collections.Counter(n["database"] for n in nodes if n["resource_type"] == "model").most_common(1)[0][0])' "$(PROD_STATE)/manifest.json") && \
+	cp "$(PROD_DB)" "$(SLIM_DIR)/$$database.duckdb" && \
+	if [ -f "$(PROD_DB).wal" ]; then cp "$(PROD_DB).wal" "$(SLIM_DIR)/$$database.duckdb.wal"; fi && \
+	RETENTION_DB_PATH=$(CURDIR)/$(SLIM_DIR)/$$database.duckdb DBT_TARGET_PATH=$(CURDIR)/$(SLIM_DIR)/target \
+		$(BIN)/dbt build --select state:modified+ --defer --favor-state --state "$(PROD_STATE)" $(SLIM_ARGS)
+	@echo "make slim-ci: the pull request's warehouse is $(SLIM_DIR)/*.duckdb, dbt's results in $(SLIM_DIR)/target"
+
+# The data diff (README "CI"): the marts of this checkout against those of BASE_REF (a git
+# revision), both built on the demo data; BASE_DB=FILE compares with a warehouse already
+# built from the base branch instead. The base side is only run (its tests are its own
+# CI's business). The report (markdown) is also in target/data-diff.md.
+BASE_REF ?= origin/main
+BASE_DB ?=
+DIFF_DIR := target/data-diff
+data-diff: build-test
+	if [ -z "$(BASE_DB)" ]; then \
+		rm -rf $(DIFF_DIR) && mkdir -p $(DIFF_DIR)/base && \
+		git archive --format=tar "$(BASE_REF)" | tar -x -C $(DIFF_DIR)/base && \
+		$(BIN)/retention --quiet load $(DEMO_DATA) --db $(DIFF_DIR)/warehouse.duckdb && \
+		RETENTION_DB_PATH=$(CURDIR)/$(DIFF_DIR)/warehouse.duckdb DBT_TARGET_PATH=$(CURDIR)/$(DIFF_DIR)/target \
+			DBT_LOG_PATH=$(CURDIR)/$(DIFF_DIR)/logs $(BIN)/dbt run --quiet --project-dir $(DIFF_DIR)/base; \
+	fi
+	$(BIN)/retention diff --base $(or $(BASE_DB),$(DIFF_DIR)/warehouse.duckdb) --db $(TEST_DB) | tee target/data-diff.md
+
 # The README's figures; `retention bench` alone is a quick run (10k and 100k customers, once).
 BENCH_ARGS ?= --customers 10000 100000 1000000 --runs 3
 bench: setup
 	$(BIN)/retention bench $(BENCH_ARGS)
+
+# The dashboard (dashboard/, README "Dashboard"): Streamlit on the published warehouse,
+# read-only. Its Python packages are the uv group `dashboard`, outside `make setup`.
+DASHBOARD_PORT ?= 8501
+
+dashboard-setup: setup
+	$(UV) sync --frozen --group dashboard --quiet
+
+define require_warehouse
+	@test -f "$(RETENTION_DB_PATH)" || { echo "no warehouse at $(RETENTION_DB_PATH): run make demo first" >&2; exit 1; }
+endef
+
+dashboard: dashboard-setup
+	$(require_warehouse)
+	cd dashboard && $(CURDIR)/$(BIN)/streamlit run app.py --server.port $(DASHBOARD_PORT)
+
+# Debian's chromium for the browser test, installed with apt when missing (as root, or
+# with sudo when there is one).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "chromium is missing: install Debian's chromium package as root" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    --no-install-recommends chromium fonts-liberation; }
+
+# Every dashboard page in headless Chromium on the published warehouse; screenshots in
+# target/dashboard-screenshots/. Not part of `make test` (it needs Chromium).
+test-dashboard: dashboard-setup chromium
+	$(require_warehouse)
+	$(BIN)/pytest dashboard/tests -p no:cacheprovider
+# docs/reference.md (raw input contract, metrics) from the YAML, then the dbt docs site with
+# the catalog of the published warehouse (read from a copy: BI tools may hold the file open).
+DOCS_DIR := target/docs
+docs: setup
+	$(BIN)/python -m retention.reference
+	@test -f "$(RETENTION_DB_PATH)" || { echo "no warehouse at $(RETENTION_DB_PATH): run make demo first"; exit 2; }
+	mkdir -p $(DOCS_DIR)/db
+	cp "$(RETENTION_DB_PATH)" $(DOCS_DIR)/db/warehouse.duckdb
+	RETENTION_DB_PATH=$(CURDIR)/$(DOCS_DIR)/db/warehouse.duckdb $(BIN)/dbt docs generate --static --target-path $(DOCS_DIR) --quiet
+	@echo "docs site: $(DOCS_DIR)/static_index.html (one file: open it in a browser)"
 
 clean:
 	rm -rf target logs $(DEMO_DATA) .pytest_cache

@@ -53,6 +53,10 @@
         {%- endfor -%}
     {%- endif -%}
 
+    {%- if not retention.is_whole_number(var('programme_horizon_days')) or var('programme_horizon_days') | int < 1 -%}
+        {%- do problems.append("programme_horizon_days: '" ~ var('programme_horizon_days') ~ "' must be a whole number of days, at least 1") -%}
+    {%- endif -%}
+
     {%- set earliest = var('earliest_plausible_date') -%}
     {%- if earliest is none or not retention.is_iso_date(earliest | string) -%}
         {%- do problems.append("earliest_plausible_date: '" ~ earliest ~ "' is not a calendar date in YYYY-MM-DD form") -%}

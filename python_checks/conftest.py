@@ -35,6 +35,9 @@ SLOW_MODULES = (
     "test_cdnow.py",
     "test_predictive_cdnow.py",
     "test_dirty_data.py",
+    # Builds the shared warehouse when its worker has not yet (then ~40 s CPU, else ~15 s).
+    "test_slim_ci.py",
+    "test_bi.py",
 )
 
 

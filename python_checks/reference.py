@@ -15,13 +15,17 @@ quarantines them) and cancellations of such contracts (unknown contract). Anythi
 reference does not understand raises ValueError rather than being guessed at.
 
 Output: `compute(raw, params)` returns, per mart (`fct_periods`, `fct_cohorts`,
-`mart_repeat_purchase`, `mart_clv`), a list of dicts with the columns of docs/marts.md.
+`mart_repeat_purchase`, `mart_clv`, and the retention operations marts of section 9:
+`mart_cancellation_saves`, `mart_winback`, `mart_nps`, `mart_nps_churn`,
+`mart_retention_programmes`, `mart_contract_renewals`, `mart_lock_in`,
+`mart_revenue_concentration`), a list of dicts with the columns of docs/marts.md.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -56,6 +60,7 @@ class Params:
     gross_margin: str = "1.0"
     clv_max_lifespan_years: int = 10
     repeat_windows_days: tuple[int, ...] = (30, 90, 180, 365)
+    programme_horizon_days: int = 90
 
     def dbt_vars(self) -> dict[str, object]:
         return {
@@ -67,6 +72,7 @@ class Params:
             "gross_margin": float(self.gross_margin),
             "clv_max_lifespan_years": self.clv_max_lifespan_years,
             "repeat_windows_days": list(self.repeat_windows_days),
+            "programme_horizon_days": self.programme_horizon_days,
         }
 
 
@@ -134,6 +140,9 @@ class Contract:
     signed: dt.date | None
     cancellations: list[tuple[dt.date, dt.date, bool]] = field(default_factory=list)
     # (requested local date, effective date, withdrawn)
+    product: str = ""
+    billing_period: str = "month"
+    previous: str | None = None
 
     def coverage_end(self, as_of: dt.date) -> dt.date:
         """Last covered day: earlier of end_date and the earliest not-withdrawn effective
@@ -239,6 +248,9 @@ class World:
                 end=_date(row.get("end_date")),
                 annual=_money(row["price"]) * PERIODS_PER_YEAR[period],
                 signed=None if signed is None else _local(signed, zone),
+                product=row["product"],
+                billing_period=period,
+                previous=row.get("previous_contract_id"),
             )
 
         cancellations = []
@@ -316,6 +328,41 @@ class World:
 
         for c in self.customers.values():
             self._walk(c)
+
+        # Section 9 inputs: every staged contract and cancellation, NPS responses, actions.
+        self.zone = zone
+        self.contracts = contracts
+        self.live_contracts = {k.contract_id: k for k in live_contracts}
+        self.cancellation_rows = [
+            {
+                "cancellation_id": row["cancellation_id"],
+                "contract_id": row["contract_id"],
+                "requested_at": _instant(row["requested_at"]),
+                "requested": _local(_instant(row["requested_at"]), zone),
+                "effective": _date(row["effective_date"]),
+                "reason_code": row.get("reason_code"),
+                "made": _bool(row.get("final_offer_made")),
+                "accepted": _bool(row.get("final_offer_accepted")),
+            }
+            for row in raw.get("cancellations", [])
+            if row["contract_id"] in contracts
+        ]
+        self.nps = [
+            (row["customer_id"], _local(_instant(row["responded_at"]), zone), int(row["score"]))
+            for row in raw.get("nps_responses", [])
+        ]
+        self.actions = [
+            {
+                "action_id": row["action_id"],
+                "customer_id": row["customer_id"],
+                "campaign": row["campaign"].lower(),
+                "group": row["assigned_group"].lower(),
+                "assigned_at": _instant(row["assigned_at"]),
+                "assigned": _local(_instant(row["assigned_at"]), zone),
+                "cost": _money(row.get("cost")) or Fraction(0),
+            }
+            for row in raw.get("retention_actions", [])
+        ]
 
     def _walk(self, c: Customer) -> None:
         A = self.as_of
@@ -403,6 +450,7 @@ def compute(raw: dict[str, list[dict[str, str | None]]], params: Params) -> dict
         "fct_cohorts": fct_cohorts(world),
         "mart_repeat_purchase": mart_repeat_purchase(world),
         "mart_clv": mart_clv(world),
+        **operations_marts(world),
     }
     return {name: [_plain(row) for row in rows] for name, rows in marts.items()}
 
@@ -720,6 +768,463 @@ def mart_clv(world: World) -> list[dict]:
                 "acquired_customers": len(acquired),
                 "cac": cac,
                 "ltv_to_cac": _ratio(clv, cac) if clv is not None else None,
+            }
+        )
+    return rows
+
+
+# --- section 9: retention operations --------------------------------------------------------
+
+SEED_REASONS = Path(__file__).resolve().parents[1] / "seeds" / "cancellation_reasons.csv"
+Z_95 = 1.959963984540054
+
+
+def reasons() -> dict[str, tuple[str, bool]]:
+    """The cancellation_reasons seed: reason_code -> (churn_type, is_retainable)."""
+    with SEED_REASONS.open(encoding="utf-8", newline="") as handle:
+        return {
+            row["reason_code"]: (row["churn_type"], row["is_retainable"] == "true")
+            for row in csv.DictReader(handle)
+        }
+
+
+def _median(values: list[int]) -> Fraction | None:
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return Fraction(ordered[middle])
+    return Fraction(ordered[middle - 1] + ordered[middle], 2)
+
+
+def _spells(days: set[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Maximal runs of consecutive days, in order."""
+    runs: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(days):
+        if runs and runs[-1][1] + DAY == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _grain_starts(day: dt.date) -> list[tuple[str, dt.date]]:
+    return [(grain, period_start(day, grain)) for grain in GRAINS]
+
+
+def _ending_cancellation(world: World, contract: Contract) -> dict | None:
+    """The cancellation that ends a contract: not withdrawn, requested on or before A; of
+    several the earliest effective date, then the latest request, then the lowest id."""
+    A = world.as_of
+    candidates = [
+        row
+        for row in world.cancellation_rows
+        if row["contract_id"] == contract.contract_id
+        and row["requested"] <= A
+        and row["accepted"] is not True
+    ]
+    if not candidates:
+        return None
+    latest_first = sorted(candidates, key=lambda r: r["cancellation_id"])
+    latest_first.sort(key=lambda r: r["requested_at"], reverse=True)
+    return min(latest_first, key=lambda r: r["effective"])
+
+
+def _uncut_coverage_end(world: World, contract: Contract) -> dt.date | None:
+    """min(end_date, the ending cancellation's effective date); None = runs on."""
+    ending = _ending_cancellation(world, contract)
+    candidates = [d for d in (contract.end, ending and ending["effective"]) if d is not None]
+    return min(candidates) if candidates else None
+
+
+def _contract_churn_type(world: World, c: Customer, last_day: dt.date) -> str:
+    """Section 7 churn types: the contract whose coverage ended the spell on last_day (of
+    several, the latest cancellation request, then the highest contract_id)."""
+    ending = []
+    for k in c.contracts:
+        covered_until = k.coverage_end(world.as_of)
+        if covered_until == last_day and k.start <= last_day:
+            cancellation = _ending_cancellation(world, k)
+            ending.append((k, cancellation))
+    if not ending:
+        raise ValueError(f"no contract ends {c.customer_id}'s spell on {last_day}")
+    ending.sort(key=lambda pair: pair[0].contract_id, reverse=True)
+    ending.sort(
+        key=lambda pair: (pair[1] is not None, pair[1]["requested_at"] if pair[1] else 0),
+        reverse=True,
+    )
+    _, cancellation = ending[0]
+    if cancellation is None:
+        return "silent"
+    return reasons().get(cancellation["reason_code"] or "", ("unknown", None))[0]
+
+
+def _revenue_between(c: Customer, first: dt.date, last: dt.date) -> Fraction:
+    """Net order revenue of purchases dated first … last plus recognised contract revenue."""
+    orders = sum((net for day, net in c.purchases if first <= day <= last), Fraction(0))
+    contract = sum((c.recognised.get(day, Fraction(0)) for day in _days(first, last)), Fraction(0))
+    return orders + contract
+
+
+def _wilson(successes: int, trials: int) -> tuple[float, float]:
+    p, n, z2 = successes / trials, trials, Z_95 * Z_95
+    centre = p + z2 / (2 * n)
+    spread = Z_95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return (centre - spread) / (1 + z2 / n), (centre + spread) / (1 + z2 / n)
+
+
+def newcombe(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
+    """Newcombe (1998) method 10 for p1 − p2: the Wilson intervals combined."""
+    p1, p2 = x1 / n1, x2 / n2
+    l1, u1 = _wilson(x1, n1)
+    l2, u2 = _wilson(x2, n2)
+    return (
+        p1 - p2 - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
+        p1 - p2 + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2),
+    )
+
+
+def operations_marts(world: World) -> dict[str, list[dict]]:
+    return {
+        "mart_cancellation_saves": mart_cancellation_saves(world),
+        "mart_winback": mart_winback(world),
+        "mart_nps": mart_nps(world),
+        "mart_nps_churn": mart_nps_churn(world),
+        "mart_retention_programmes": mart_retention_programmes(world),
+        "mart_contract_renewals": mart_contract_renewals(world),
+        "mart_lock_in": mart_lock_in(world),
+        "mart_revenue_concentration": mart_revenue_concentration(world),
+    }
+
+
+def mart_cancellation_saves(world: World) -> list[dict]:
+    A = world.as_of
+    seed = reasons()
+    groups: dict[tuple, dict] = {}
+    for row in world.cancellation_rows:
+        contract = world.live_contracts.get(row["contract_id"])
+        if row["requested"] > A or contract is None:
+            continue
+        code = row["reason_code"] or "unspecified"
+        churn_type, retainable = seed.get(row["reason_code"] or "", ("unknown", None))
+        saved = row["accepted"] is True
+        eligible = saved and row["requested"] <= A - dt.timedelta(days=90)
+        customer = world.customers[contract.customer_id]
+        active = eligible and customer.active("contract", row["requested"] + dt.timedelta(days=90))
+        for grain, start in _grain_starts(row["requested"]):
+            g = groups.setdefault(
+                (grain, start, churn_type, code),
+                {"is_retainable": retainable, "n": 0, "offers": 0, "saves": 0,
+                 "mrr": Fraction(0), "eligible": 0, "active": 0},
+            )  # fmt: skip
+            g["n"] += 1
+            g["offers"] += row["made"] is True
+            g["saves"] += saved
+            g["mrr"] += contract.annual / 12 if saved else 0
+            g["eligible"] += eligible
+            g["active"] += active
+    return [
+        {
+            "period_grain": grain,
+            "period_start": start,
+            "churn_type": churn_type,
+            "reason_code": code,
+            "is_retainable": g["is_retainable"],
+            "cancellation_requests": g["n"],
+            "final_offers_made": g["offers"],
+            "saves": g["saves"],
+            "offer_rate": _ratio(g["offers"], g["n"]),
+            "save_rate": _ratio(g["saves"], g["offers"]),
+            "saved_mrr": g["mrr"],
+            "eligible_saves_90d": g["eligible"],
+            "saves_active_90d": g["active"],
+            "save_durability_90d": _ratio(g["active"], g["eligible"]),
+        }
+        for (grain, start, churn_type, code), g in groups.items()
+    ]
+
+
+def mart_winback(world: World) -> list[dict]:
+    A = world.as_of
+    windows = world.params.repeat_windows_days
+    events: dict[tuple, list[tuple[dt.date, dt.date | None, Fraction | None]]] = defaultdict(list)
+    for c in world.customers.values():
+        for basis in BASES:
+            runs = _spells(c.order_active if basis == "order" else c.contract_active)
+            for index, (_, last) in enumerate(runs):
+                if last >= A:
+                    continue
+                churn = last + DAY
+                back = runs[index + 1][0] if index + 1 < len(runs) else None
+                churn_type = "silent" if basis == "order" else _contract_churn_type(world, c, last)
+                mrr = None
+                if basis == "contract":
+                    mrr = c.mrr[back] if back is not None else Fraction(0)
+                events[(basis, churn.replace(day=1), churn_type)].append((churn, back, mrr))
+    rows = []
+    for (basis, month, churn_type), group in events.items():
+        returns = [(back - churn).days for churn, back, _ in group if back is not None]
+        row = {
+            "basis": basis,
+            "churn_month": month,
+            "churn_type": churn_type,
+            "churn_events": len(group),
+            "won_back": len(returns),
+            "winback_rate": _ratio(len(returns), len(group)),
+            "median_days_to_return": _median(returns),
+            "won_back_mrr": (
+                sum((mrr for _, _, mrr in group), Fraction(0)) if basis == "contract" else None
+            ),
+        }
+        for w in windows:
+            eligible = [(c, b) for c, b, _ in group if c <= A - dt.timedelta(days=w)]
+            within = [1 for c, b in eligible if b is not None and (b - c).days <= w]
+            row[f"eligible_{w}"] = len(eligible)
+            row[f"won_back_within_{w}"] = len(within)
+            row[f"winback_rate_{w}"] = _ratio(len(within), len(eligible))
+        rows.append(row)
+    return rows
+
+
+def _nps_class(score: int) -> str:
+    return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+
+
+def _existing(world: World, customer_id: str) -> Customer | None:
+    c = world.customers.get(customer_id)
+    return c if c is not None and c.exists else None
+
+
+def mart_nps(world: World) -> list[dict]:
+    A = world.as_of
+    counts: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for customer_id, day, score in world.nps:
+        c = _existing(world, customer_id)
+        if c is None or day > A:
+            continue
+        segments = [("all", "all"), ("acquisition_channel", c.channel)]
+        if (first := c.first_active_any()) is not None:
+            segments.append(("cohort_year", str(first.year)))
+        for grain, start in _grain_starts(day):
+            for segment in segments:
+                counts[(grain, start, *segment)][_nps_class(score)] += 1
+    rows = []
+    for (grain, start, segment_type, segment_value), n in counts.items():
+        responses = n["promoter"] + n["passive"] + n["detractor"]
+        rows.append(
+            {
+                "period_grain": grain,
+                "period_start": start,
+                "segment_type": segment_type,
+                "segment_value": segment_value,
+                "responses": responses,
+                "promoters": n["promoter"],
+                "passives": n["passive"],
+                "detractors": n["detractor"],
+                "nps": 100 * Fraction(n["promoter"] - n["detractor"], responses),
+            }
+        )
+    return rows
+
+
+def mart_nps_churn(world: World) -> list[dict]:
+    A = world.as_of
+    counts = {(b, k): [0, 0] for b in BASES for k in ("promoter", "passive", "detractor")}
+    for customer_id, day, score in world.nps:
+        c = _existing(world, customer_id)
+        if c is None or day > A - dt.timedelta(days=180):
+            continue
+        for basis in BASES:
+            if c.active(basis, day):
+                counts[(basis, _nps_class(score))][0] += 1
+                counts[(basis, _nps_class(score))][1] += not c.active(
+                    basis, day + dt.timedelta(days=180)
+                )
+    return [
+        {
+            "basis": basis,
+            "nps_class": nps_class,
+            "responses_active": n,
+            "churned_within_180d": churned,
+            "churn_rate_180d": _ratio(churned, n),
+        }
+        for (basis, nps_class), (n, churned) in counts.items()
+    ]
+
+
+def mart_retention_programmes(world: World) -> list[dict]:
+    A = world.as_of
+    H = world.params.programme_horizon_days
+    margin = Fraction(world.params.gross_margin)
+    actions = [
+        a for a in world.actions if a["assigned"] <= A and _existing(world, a["customer_id"])
+    ]
+    assignments: dict[tuple[str, str], dict] = {}
+    for a in sorted(actions, key=lambda a: (a["assigned_at"], a["action_id"])):
+        assignments.setdefault((a["campaign"], a["customer_id"]), a)
+    rows = []
+    for campaign in sorted({a["campaign"] for a in actions}):
+        cost = sum(
+            (a["cost"] for a in actions if a["campaign"] == campaign and a["group"] == "treatment"),
+            Fraction(0),
+        )
+        for basis in BASES:
+            stats = {
+                g: {"n": 0, "kept": 0, "revenue": Fraction(0)} for g in ("treatment", "control")
+            }
+            for (camp, customer_id), a in assignments.items():
+                t = a["assigned"]
+                c = world.customers[customer_id]
+                if camp != campaign or t > A - dt.timedelta(days=H) or not c.active(basis, t):
+                    continue
+                s = stats[a["group"]]
+                s["n"] += 1
+                s["kept"] += c.active(basis, t + dt.timedelta(days=H))
+                s["revenue"] += _revenue_between(c, t + DAY, t + dt.timedelta(days=H))
+            t_, c_ = stats["treatment"], stats["control"]
+            t_rate, c_rate = _ratio(t_["kept"], t_["n"]), _ratio(c_["kept"], c_["n"])
+            t_rpc, c_rpc = _ratio(t_["revenue"], t_["n"]), _ratio(c_["revenue"], c_["n"])
+            both = t_["n"] > 0 and c_["n"] > 0
+            uplift = t_rate - c_rate if both else None
+            low, high = newcombe(t_["kept"], t_["n"], c_["kept"], c_["n"]) if both else (None, None)
+            incremental = uplift * t_["n"] if both else None
+            incremental_revenue = (t_rpc - c_rpc) * t_["n"] if both else None
+            rows.append(
+                {
+                    "campaign": campaign,
+                    "basis": basis,
+                    "treatment_customers": t_["n"],
+                    "treatment_retained": t_["kept"],
+                    "treatment_retention_rate": t_rate,
+                    "treatment_revenue": t_["revenue"],
+                    "treatment_revenue_per_customer": t_rpc,
+                    "control_customers": c_["n"],
+                    "control_retained": c_["kept"],
+                    "control_retention_rate": c_rate,
+                    "control_revenue": c_["revenue"],
+                    "control_revenue_per_customer": c_rpc,
+                    "uplift": uplift,
+                    "uplift_ci_low": low,
+                    "uplift_ci_high": high,
+                    "is_significant": None if low is None else bool(low > 0 or high < 0),
+                    "incremental_customers_retained": incremental,
+                    "incremental_revenue": incremental_revenue,
+                    "programme_cost": cost,
+                    "cost_per_incremental_customer": (
+                        cost / incremental if incremental is not None and incremental > 0 else None
+                    ),
+                    "return_on_cost": (
+                        _ratio(incremental_revenue * margin - cost, cost)
+                        if incremental_revenue is not None
+                        else None
+                    ),
+                }
+            )
+    return rows
+
+
+def mart_contract_renewals(world: World) -> list[dict]:
+    A = world.as_of
+    grace = world.params.contract_grace_days
+    groups: dict[tuple, list] = defaultdict(list)
+    for k in world.live_contracts.values():
+        if k.end is None or k.end > A - dt.timedelta(days=grace):
+            continue
+        if _uncut_coverage_end(world, k) != k.end or k.end < k.start:
+            continue
+        renewals = sorted(
+            (
+                r
+                for r in world.live_contracts.values()
+                if r.previous == k.contract_id and r.start <= k.end + dt.timedelta(days=grace + 1)
+            ),
+            key=lambda r: (r.start, r.contract_id),
+        )
+        lead = None
+        if renewals and renewals[0].signed is not None:
+            lead = (k.end - renewals[0].signed).days
+        groups[(k.product, k.billing_period, k.end.replace(day=1))].append((bool(renewals), lead))
+    rows = []
+    for (product, billing_period, month), terms in groups.items():
+        leads = [lead for _, lead in terms if lead is not None]
+        renewed = sum(r for r, _ in terms)
+        rows.append(
+            {
+                "product": product,
+                "billing_period": billing_period,
+                "term_end_month": month,
+                "terms_ending": len(terms),
+                "renewed": renewed,
+                "renewal_rate": _ratio(renewed, len(terms)),
+                "renewals_signed": len(leads),
+                "median_renewal_lead_days": _median(leads),
+            }
+        )
+    return rows
+
+
+def mart_lock_in(world: World) -> list[dict]:
+    A = world.as_of
+    rows = []
+    for period in fct_periods(world):
+        if period["basis"] != "contract":
+            continue
+        start_day = period["period_start"] - DAY
+        end_day = min(period["period_end"], A)
+        counts = {bucket: [0, 0] for bucket in ("0", "1", "2", "3+")}
+        for c in world.customers.values():
+            if not c.active("contract", start_day):
+                continue
+            products = {k.product for k in c.contracts if k.start <= start_day <= k.coverage_end(A)}
+            bucket = "3+" if len(products) >= 3 else str(len(products))
+            counts[bucket][0] += 1
+            counts[bucket][1] += not c.active("contract", end_day)
+        for bucket, (n, churned) in counts.items():
+            rows.append(
+                {
+                    "period_grain": period["period_grain"],
+                    "period_start": period["period_start"],
+                    "products_at_start": bucket,
+                    "customers_start": n,
+                    "churned": churned,
+                    "churn_rate": _ratio(churned, n),
+                }
+            )
+    return rows
+
+
+def mart_revenue_concentration(world: World) -> list[dict]:
+    A = world.as_of
+    first = A - dt.timedelta(days=364)
+    revenue = {c.customer_id: _revenue_between(c, first, A) for c in world.existing()}
+    ranked = sorted(
+        ((r, customer_id) for customer_id, r in revenue.items() if r > 0),
+        key=lambda pair: (-pair[0], pair[1]),
+    )
+    n = len(ranked)
+    size, extra = divmod(n, 10)
+    deciles: list[list[Fraction]] = []
+    position = 0
+    for decile in range(10):
+        take = size + (1 if decile < extra else 0)
+        if take:
+            deciles.append([r for r, _ in ranked[position : position + take]])
+        position += take
+    total = sum((r for r, _ in ranked), Fraction(0))
+    rows, cumulative = [], Fraction(0)
+    for index, members in enumerate(deciles, start=1):
+        amount = sum(members, Fraction(0))
+        cumulative += amount
+        rows.append(
+            {
+                "revenue_decile": index,
+                "customers": len(members),
+                "revenue": amount,
+                "cumulative_revenue": cumulative,
+                "total_revenue": total,
+                "revenue_share": _ratio(amount, total),
+                "cumulative_revenue_share": _ratio(cumulative, total),
             }
         )
     return rows

@@ -38,7 +38,7 @@ NON_FINITE_VARS = (
     "{gross_margin: .nan, clv_max_lifespan_years: .inf, order_inactivity_days: .inf,"
     " contract_grace_days: -.inf, incremental_lookback_days: .nan,"
     " repeat_windows_days: [30, .inf], plausible_years_after_load: -1,"
-    " earliest_plausible_date: '1990-02-30'}"
+    " earliest_plausible_date: '1990-02-30', programme_horizon_days: 0}"
 )
 NON_FINITE_NAMED = [
     ("gross_margin", "nan"),
@@ -49,6 +49,7 @@ NON_FINITE_NAMED = [
     ("repeat_windows_days", "inf"),
     ("plausible_years_after_load", "-1"),
     ("earliest_plausible_date", "1990-02-30"),
+    ("programme_horizon_days", "0"),
 ]
 # Valid, at the edges of what validate_vars accepts: a leap day, the shortest inactivity
 # window, a real zone, the top of (0, 1], no look-back, no date after the row's load.
@@ -59,6 +60,7 @@ GOOD_VARS = {
     "gross_margin": 1,
     "incremental_lookback_days": 0,
     "plausible_years_after_load": 0,
+    "programme_horizon_days": 1,
 }
 
 

@@ -163,6 +163,11 @@ def test_summary_prints_lines_in_a_log_and_a_table_on_a_terminal(tmp_path):
         "churn rate 2024-03-01, contract basis": "100.0%",  # c2: 1 churned of 1
         "repeat purchase rate": "100.0%",  # c1 bought twice: 1 repeat customer of 1
         "CLV, all customers (order basis)": "n/a",  # nobody active on A − 365: no churn rate
+        "final-offer save rate": "n/a",  # c2's request had no final offer: 0 / 0
+        "win-back rate, contract basis": "0.0%",  # c2 churned on 2024-03-01, not back: 0 / 1
+        "NPS": "n/a",  # no responses
+        "programmes with a significant effect": "0/0",  # no retention actions
+        "largest significant uplift, contract basis": "n/a",
     }
     run = retention(tmp_path, "summary", "--db", "w.duckdb")
     assert run.returncode == 0, run.stderr

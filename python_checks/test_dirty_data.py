@@ -66,6 +66,7 @@ TYPED_COLUMNS = {
     },
     "cancellations": {"requested_at": "timestamp", "effective_date": "date"},
     "nps_responses": {"responded_at": "timestamp", "score": "integer"},
+    "retention_actions": {"assigned_at": "timestamp", "cost": "decimal"},
 }
 UNPARSABLE = "unparsable"  # marks the classes whose reason names the column that does not parse
 OUT_OF_RANGE = "out_of_range"  # ... and those whose reason names the implausible date column
@@ -89,8 +90,12 @@ EXPECTED_REASON: dict[str, str | dict[str, str]] = {
     "unparsable_timestamp": UNPARSABLE,
     "unparsable_date": UNPARSABLE,
     "unparsable_number": UNPARSABLE,
-    # business rules (SPEC 5): amount >= 0, price >= 0, 0 <= refunded_amount <= amount
-    "negative_amount": {"orders": "negative_amount", "contracts": "negative_price"},
+    # business rules (SPEC 5): amount >= 0, price >= 0, cost >= 0, 0 <= refunded_amount <= amount
+    "negative_amount": {
+        "orders": "negative_amount",
+        "contracts": "negative_price",
+        "retention_actions": "negative_cost",
+    },
     "refund_above_amount": "refund_exceeds_amount",
     "unknown_status": "unknown_status",
     "unknown_billing_period": "unknown_billing_period",
@@ -102,6 +107,7 @@ EXPECTED_REASON: dict[str, str | dict[str, str]] = {
     "too_many_decimals": {
         "orders": "amount_too_many_decimals",
         "contracts": "price_too_many_decimals",
+        "retention_actions": "cost_too_many_decimals",
     },
     "implausible_date": OUT_OF_RANGE,
 }

@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -146,7 +147,7 @@ def test_nothing_happens_after_the_end_date(raw):
     ]:
         instants = _instants(raw[table][column].dropna())
         assert (instants < last).all(), f"{table}.{column}"
-        if table != "retention_actions":  # one campaign, in mid-2023
+        if table != "retention_actions":  # the programmes run in waves
             assert instants.max() > last - pd.Timedelta(days=60), f"{table}.{column} ends early"
     assert (_dates(raw["contracts"]["start_date"]) <= pd.Timestamp(END)).all()
     assert (_dates(raw["marketing_spend"]["spend_month"]) <= pd.Timestamp(END)).all()
@@ -167,9 +168,11 @@ def test_contracts_are_valid_and_chained(raw):
     start, end = _dates(contracts["start_date"]), _dates(contracts["end_date"])
     assert (start <= end).where(end.notna(), True).all()
     assert set(contracts["billing_period"]) == {"month", "quarter", "year"}
-    assert set(contracts["product"]) == {"basic", "plus", "pro"}
+    assert set(contracts["product"]) == {"basic", "plus", "pro", "storage", "support", "security"}
     assert (contracts["price"].astype(float) > 0).all()
-    assert 0.02 < end.isna().mean() < 0.15  # some open-ended contracts
+    tiers = contracts["product"].isin(["basic", "plus", "pro"])
+    assert 0.02 < end[tiers].isna().mean() < 0.15  # some open-ended tier contracts
+    assert end[~tiers].isna().mean() > 0.5  # add-ons: mostly month to month without an end
 
     previous = contracts.dropna(subset=["previous_contract_id"])
     assert previous["previous_contract_id"].isin(contracts["contract_id"]).all()
@@ -259,19 +262,6 @@ def test_nps_detractors_churn_more_than_promoters(raw):
     detractors = lapsed[first_score.reindex(lapsed.index) <= 6].mean()
     promoters = lapsed[first_score.reindex(lapsed.index) >= 9].mean()
     assert detractors > promoters + 0.05
-
-
-def test_the_winback_campaign_is_randomised_and_works(raw):
-    actions = raw["retention_actions"]
-    assert set(actions["campaign"]) == {"winback_2023"}
-    assert 0.4 < (actions["assigned_group"] == "treatment").mean() < 0.6
-    orders = raw["orders"][raw["orders"]["status"] == "completed"]
-    joined = orders.merge(actions, on="customer_id")
-    after = _instants(joined["ordered_at"]) - _instants(joined["assigned_at"])
-    joined = joined[(after > pd.Timedelta(0)) & (after <= pd.Timedelta(days=90))]
-    came_back = actions["customer_id"].isin(joined["customer_id"])
-    rate = came_back.groupby(actions["assigned_group"]).mean()
-    assert rate["treatment"] > rate["control"] + 0.05
 
 
 # --- dirty data: the clean rows plus exactly the listed defects ------------------------------
@@ -386,3 +376,255 @@ def test_latest_loaded_at_per_key_gives_back_the_clean_rows(clean, dirty):
         rows = rows.assign(_at=_instants(rows["_loaded_at"])).sort_values("_at", ascending=False)
         latest = rows.drop_duplicates(key).drop(columns="_at").sort_values(key, ignore_index=True)
         pd.testing.assert_frame_equal(latest, clean_rows, obj=table)
+
+
+# --- retention operations: the raw material of the operations marts --------------------------
+# Each test restates one mart's definition in plain SQL over the generated files (order basis:
+# a purchase keeps a customer active 365 days; contract basis simplified to "a contract covers
+# the day", cancellations that were not withdrawn cutting coverage short), so the marts find
+# the behaviour the generator puts in. The data set is `clean` (3000 customers, seed 7).
+
+A = "date '2024-06-30'"
+
+
+@pytest.fixture(scope="module")
+def ops(clean) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    for table in TABLES:
+        path = clean / f"{table}.csv"
+        con.execute(f"create view {table} as select * from read_csv('{path}', all_varchar = true)")
+    con.execute(
+        f"create table seed_reasons as select * from read_csv('{SEED_REASONS}', all_varchar = true)"
+    )
+    day = "cast(cast({} as timestamptz) at time zone 'UTC' as date)"
+    con.execute(f"""
+        create table purchases as
+        select customer_id, {day.format("ordered_at")} as d from orders where status = 'completed'
+    """)
+    # Coverage of each contract: to end_date, or to an earlier effective cancellation that was
+    # not withdrawn (an accepted final offer withdraws it); open-ended: far away.
+    con.execute("""
+        create table coverage as
+        select k.customer_id, k.product, cast(k.start_date as date) as s,
+            least(
+                coalesce(cast(any_value(k.end_date) as date), date '2100-01-01'),
+                coalesce(min(cast(x.effective_date as date)), date '2100-01-01')
+            ) as e
+        from contracts as k
+        left join cancellations as x
+            on x.contract_id = k.contract_id and coalesce(x.final_offer_accepted, '') <> 'true'
+        group by k.contract_id, k.customer_id, k.product, k.start_date
+    """)
+    con.execute(f"""
+        create table actions as
+        select *, {day.format("assigned_at")} as t,
+            row_number() over (partition by campaign, customer_id order by assigned_at, action_id)
+                as nth
+        from retention_actions
+    """)
+    return con
+
+
+SEED_REASONS = Path(__file__).resolve().parent.parent / "seeds" / "cancellation_reasons.csv"
+ORDER_ACTIVE = "exists (select 1 from purchases as p where p.customer_id = {c} and p.d <= {d} and p.d > {d} - 365)"  # noqa: E501
+COVERED = (
+    "exists (select 1 from coverage as k where k.customer_id = {c} and {d} between k.s and k.e)"  # noqa: E501
+)
+
+
+def _rates(con, sql: str) -> dict[str, tuple[int, int]]:
+    """{group: (numerator, denominator)} from rows (group, numerator, denominator)."""
+    return {g: (int(num), int(den)) for g, num, den in con.execute(sql).fetchall()}
+
+
+def _rate(pair: tuple[int, int]) -> float:
+    return pair[0] / pair[1]
+
+
+def _two_standard_errors(a: tuple[int, int], b: tuple[int, int]) -> float:
+    """Twice the standard error of the difference of two independent proportions."""
+    pa_, pb = _rate(a), _rate(b)
+    return 2 * np.sqrt(pa_ * (1 - pa_) / a[1] + pb * (1 - pb) / b[1])
+
+
+def _pooled_two_standard_errors(a: tuple[int, int], b: tuple[int, int]) -> float:
+    """Twice the standard error of the difference under "no difference" (the z-test's)."""
+    pooled = (a[0] + b[0]) / (a[1] + b[1])
+    return 2 * np.sqrt(pooled * (1 - pooled) * (1 / a[1] + 1 / b[1]))
+
+
+def test_the_generators_churn_types_are_the_seeds():
+    from retention.generate.contracts import REASON_CHURN_TYPE
+
+    seed = pd.read_csv(SEED_REASONS)
+    assert dict(zip(seed["reason_code"], seed["churn_type"], strict=True)) == REASON_CHURN_TYPE
+
+
+def test_nps_detractors_churn_within_180_days_more_than_promoters(ops):
+    # mart_nps_churn on the order basis: responses r <= A - 180 of customers active on r;
+    # churned = not active on r + 180.
+    active = ORDER_ACTIVE.format(c="n.customer_id", d="n.r")
+    active_later = ORDER_ACTIVE.format(c="n.customer_id", d="n.r + 180")
+    rates = _rates(
+        ops,
+        f"""
+        with n as (
+            select customer_id, cast(score as int) as score,
+                cast(cast(responded_at as timestamptz) at time zone 'UTC' as date) as r
+            from nps_responses
+        )
+        select case when score >= 9 then 'promoter' when score >= 7 then 'passive'
+                else 'detractor' end,
+            count(*) filter (where not ({active_later})), count(*)
+        from n where r <= {A} - 180 and {active}
+        group by 1
+    """,
+    )
+    assert min(den for _, den in rates.values()) >= 100, rates
+    detractor, passive, promoter = (_rate(rates[k]) for k in ("detractor", "passive", "promoter"))
+    assert detractor > promoter + 0.04, rates
+    assert detractor > passive > promoter, rates
+
+
+def _programme(con, campaign: str, active: str) -> dict[str, tuple[int, int]]:
+    # mart_retention_programmes: a customer's earliest action in the campaign, t <= A - H
+    # (H = 90), active on t; retained = active on t + 90.
+    on_t = active.format(c="a.customer_id", d="a.t")
+    later = active.format(c="a.customer_id", d="a.t + 90")
+    return _rates(
+        con,
+        f"""
+        select assigned_group, count(*) filter (where {later}), count(*)
+        from actions as a
+        where campaign = '{campaign}' and nth = 1 and t <= {A} - 90 and {on_t}
+        group by 1
+    """,
+    )
+
+
+def test_the_winback_programme_works_on_the_order_basis(ops):
+    rates = _programme(ops, "winback_lapsed", ORDER_ACTIVE)
+    treatment, control = rates["treatment"], rates["control"]
+    assert min(treatment[1], control[1]) >= 150, rates
+    uplift = _rate(treatment) - _rate(control)
+    assert uplift > 0.10 and uplift > _two_standard_errors(treatment, control), rates
+
+
+def test_the_renewal_call_works_on_the_contract_basis(ops):
+    rates = _programme(ops, "renewal_call", COVERED)
+    treatment, control = rates["treatment"], rates["control"]
+    assert min(treatment[1], control[1]) >= 100, rates
+    uplift = _rate(treatment) - _rate(control)
+    assert uplift > 0.03 and uplift > _two_standard_errors(treatment, control), rates
+
+
+@pytest.mark.parametrize("active", [ORDER_ACTIVE, COVERED], ids=["order", "contract"])
+def test_the_newsletter_changes_nothing(ops, active):
+    rates = _programme(ops, "loyalty_newsletter", active)
+    treatment, control = rates["treatment"], rates["control"]
+    assert min(treatment[1], control[1]) >= 50, rates
+    uplift = _rate(treatment) - _rate(control)
+    assert abs(uplift) < _pooled_two_standard_errors(treatment, control), rates
+
+
+def test_programme_actions_costs_and_repeated_actions(ops):
+    rows = ops.execute("""
+        select campaign, assigned_group, count(*), count(cost), min(cast(cost as decimal(9, 2))),
+            count(*) filter (where nth > 1)
+        from actions group by 1, 2
+    """).fetchall()
+    by_group = {(c, g): (n, costed, low, later) for c, g, n, costed, low, later in rows}
+    assert {c for c, _ in by_group} == {"renewal_call", "winback_lapsed", "loyalty_newsletter"}
+    for campaign in ("renewal_call", "winback_lapsed"):
+        n, costed, low, _ = by_group[campaign, "treatment"]
+        assert costed == n and low > 0  # every treated customer costs something
+        assert by_group[campaign, "control"][1] == 0  # control: no cost recorded (null = 0)
+    assert by_group["loyalty_newsletter", "control"][2] == 0  # recorded as 0.00
+    # A reminder: a second action of the same customer in the campaign (its cost counts).
+    assert by_group["loyalty_newsletter", "treatment"][3] > 0
+    # Each customer is in one group of a campaign.
+    assert (
+        ops.execute("""
+        select count(*) from (select campaign, customer_id from actions
+        group by all having count(distinct assigned_group) > 1)
+    """).fetchone()[0]
+        == 0
+    )
+
+
+def test_final_offers_save_some_requests_and_some_saves_do_not_last(ops):
+    # mart_cancellation_saves: requests, offers and saves per churn type; durability = the
+    # customer still covered on request date + 90, over saves requested by A - 90.
+    rows = ops.execute("""
+        select coalesce(s.churn_type, 'unknown'), count(*),
+            count(*) filter (where final_offer_made = 'true'),
+            count(*) filter (where final_offer_accepted = 'true')
+        from cancellations as x left join seed_reasons as s using (reason_code)
+        group by 1
+    """).fetchall()
+    requests = {kind: (n, offers, saves) for kind, n, offers, saves in rows}
+    assert {"push", "pull", "unretainable", "unknown"} <= set(requests)
+    for kind in ("push", "pull"):
+        n, offers, saves = requests[kind]
+        assert 0 < saves < offers < n, (kind, requests)
+    assert requests["unretainable"][1] > 0  # offers made where they cannot help
+    n, offers, saves = (sum(v[i] for v in requests.values()) for i in range(3))
+    assert 0 < saves / offers < 1
+    covered = COVERED.format(c="v.customer_id", d="v.r + 90")
+    lasted, eligible = ops.execute(f"""
+        with saves as (
+            select k.customer_id,
+                cast(cast(x.requested_at as timestamptz) at time zone 'UTC' as date) as r
+            from cancellations as x join contracts as k using (contract_id)
+            where x.final_offer_accepted = 'true'
+        )
+        select count(*) filter (where {covered}), count(*) from saves as v where r <= {A} - 90
+    """).fetchone()
+    assert eligible >= 20 and 0.5 < lasted / eligible < 1, (lasted, eligible)
+
+
+def test_stacked_products_lower_churn(ops):
+    # mart_lock_in: distinct products covering a day; churn = not covered a year later.
+    rows = ops.execute(f"""
+        with held as (
+            select customer_id, count(distinct product) as products
+            from coverage where date '2023-01-01' between s and e group by 1
+        )
+        select least(products, 3), count(*) filter (where not ({
+        COVERED.format(c="held.customer_id", d="date '2024-01-01'")
+    })), count(*), max(products)
+        from held group by 1
+    """).fetchall()
+    churn = {products: (churned, n) for products, churned, n, _ in rows}
+    assert set(churn) == {1, 2, 3} and max(row[3] for row in rows) == 4
+    assert _rate(churn[1]) > _rate(churn[3]) + 0.05, churn
+
+
+def test_renewals_are_signed_before_and_after_the_end_of_the_term(ops):
+    # mart_contract_renewals: lead = end_date of the renewed term − the renewal's signed date.
+    lead = (
+        ops.execute("""
+        select cast(p.end_date as date)
+            - cast(cast(k.signed_at as timestamptz) at time zone 'UTC' as date)
+        from contracts as k join contracts as p on k.previous_contract_id = p.contract_id
+        where k.signed_at is not null
+    """)
+        .df()
+        .iloc[:, 0]
+    )
+    assert len(lead) > 500
+    assert 0.5 < (lead > 0).mean() < 0.95 and (lead <= 0).any()
+    assert lead.max() > 30
+
+
+def test_churned_contract_customers_come_back(ops):
+    # mart_winback, contract basis: a contract that renews nothing, starting more than the
+    # grace (30 days) after the customer's earlier coverage ended.
+    back = ops.execute("""
+        select count(distinct k.customer_id)
+        from contracts as k join coverage as c on c.customer_id = k.customer_id
+        where k.previous_contract_id is null and cast(k.start_date as date) > c.e + 31
+            and not exists (select 1 from coverage as o where o.customer_id = k.customer_id
+                and cast(k.start_date as date) - 31 between o.s and o.e)
+    """).fetchone()[0]
+    assert back >= 10

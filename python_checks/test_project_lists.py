@@ -23,6 +23,11 @@ from retention import contract, marts
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCES_YML = REPO_ROOT / "models" / "staging" / "shop" / "_shop__sources.yml"
 MARTS_DIR = REPO_ROOT / "models" / "marts"
+# The marts with a set of columns per repeat_windows_days entry W: <prefix>_W.
+WINDOW_COLUMNS = {
+    "mart_repeat_purchase": ("eligible", "repeat_within", "repeat_rate"),
+    "mart_winback": ("eligible", "won_back_within", "winback_rate"),
+}
 # Columns of every raw table that no file needs: the loader stamps or sets them.
 LOADER_COLUMNS = (contract.LOADED_AT, contract.LOAD_ID)
 
@@ -80,13 +85,13 @@ def test_the_marts_are_the_same():
 def test_a_marts_columns_agree_with_its_yaml_contract(name):
     model = _mart_models()[name]
     columns = [c["name"] for c in model["columns"]]
-    if name == "mart_repeat_purchase":
+    if name in WINDOW_COLUMNS:
         # The contract also lists the window columns of the default repeat_windows_days
         # (another list of windows gives other columns: its contract is then not enforced).
         windows = [
             f"{prefix}_{days}"
             for days in _default_repeat_windows()
-            for prefix in ("eligible", "repeat_within", "repeat_rate")
+            for prefix in WINDOW_COLUMNS[name]
         ]
         assert columns[-len(windows) :] == windows
         columns = columns[: -len(windows)]

@@ -7,8 +7,11 @@
 2. a property test: hypothesis draws small random raw data sets (a handful of customers over
    about two years, with the edge cases of SPEC 7 and docs/decisions.md drawn on purpose),
    each is written as raw CSV, loaded with `retention.load.load_dir` into a fresh DuckDB
-   file, built with `dbt build`, and fct_periods, fct_cohorts, mart_repeat_purchase and
-   mart_clv must equal the reference: counts exactly, money and rates within 1e-9.
+   file, built with `dbt build`, and fct_periods, fct_cohorts, mart_repeat_purchase,
+   mart_clv and the retention operations marts (section 9: saves, win-back, NPS, NPS churn,
+   programmes, renewals, lock-in, revenue deciles) must equal the reference: counts
+   exactly, money and rates within 1e-9. The random data sets draw NPS responses,
+   retention actions and renewals (previous_contract_id) for them.
 
 Periods, cohorts and CLV aggregate over all customers, so every example needs its own build
 (about 10-20 s). The number of random examples is small (5, beside the explicit edge-case
@@ -37,18 +40,40 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from reference import Params, World, compute, compute_dir, read_raw_dir
+from warehouse import load_scenario
 
 from retention.contract import TABLES
 from retention.load import load_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 DBT = ROOT / ".venv" / "bin" / "dbt"
-MARTS = ("fct_periods", "fct_cohorts", "mart_repeat_purchase", "mart_clv")
+MARTS = (
+    "fct_periods",
+    "fct_cohorts",
+    "mart_repeat_purchase",
+    "mart_clv",
+    "mart_cancellation_saves",
+    "mart_winback",
+    "mart_nps",
+    "mart_nps_churn",
+    "mart_retention_programmes",
+    "mart_contract_renewals",
+    "mart_lock_in",
+    "mart_revenue_concentration",
+)
 KEYS = {
     "fct_periods": ("basis", "period_grain", "period_start"),
     "fct_cohorts": ("basis", "cohort_month", "months_since_cohort"),
     "mart_repeat_purchase": ("first_purchase_month",),
     "mart_clv": ("segment_type", "segment_value"),
+    "mart_cancellation_saves": ("period_grain", "period_start", "churn_type", "reason_code"),
+    "mart_winback": ("basis", "churn_month", "churn_type"),
+    "mart_nps": ("period_grain", "period_start", "segment_type", "segment_value"),
+    "mart_nps_churn": ("basis", "nps_class"),
+    "mart_retention_programmes": ("campaign", "basis"),
+    "mart_contract_renewals": ("product", "billing_period", "term_end_month"),
+    "mart_lock_in": ("period_grain", "period_start", "products_at_start"),
+    "mart_revenue_concentration": ("revenue_decile",),
 }
 D = dt.date.fromisoformat
 
@@ -490,6 +515,7 @@ def data_sets(draw):
         gross_margin=draw(st.sampled_from(["1.0", "0.6"])),
         clv_max_lifespan_years=draw(st.sampled_from([10, 3])),
         repeat_windows_days=draw(st.sampled_from([(30, 90, 180, 365), (7, 45)])),
+        programme_horizon_days=draw(st.sampled_from([30, 90])),
     )
 
     tables: dict[str, list[dict[str, str | None]]] = {
@@ -498,6 +524,8 @@ def data_sets(draw):
         "contracts": [],
         "cancellations": [],
         "marketing_spend": [],
+        "nps_responses": [],
+        "retention_actions": [],
     }
     n_customers = draw(st.integers(1, 6))
     for i in range(1, n_customers + 1):
@@ -539,6 +567,7 @@ def data_sets(draw):
 
         # Contracts: a chain whose gaps sit around the grace limit, overlaps, open ends.
         planned_end = None
+        previous_id = None
         for j in range(draw(st.integers(0, 4))):
             contract_id = f"{customer_id}-k{j}"
             if planned_end is None:
@@ -578,8 +607,11 @@ def data_sets(draw):
                     "billing_period": draw(st.sampled_from(["month", "quarter", "year"])),
                     "price": cents(draw(st.sampled_from([0, 999, 2500, 10000, 12345]))),
                     "currency": "EUR",
+                    # a renewal of the customer's previous contract, often
+                    "previous_contract_id": previous_id if draw(st.booleans()) else None,
                 }
             )
+            previous_id = contract_id
             cancellations = []
             if ending in ("cancelled", "cancel_at_end"):
                 cancellations.append((planned_end, draw(st.sampled_from([None, "false"]))))
@@ -601,13 +633,40 @@ def data_sets(draw):
                         "contract_id": contract_id,
                         "requested_at": stamp(draw, requested),
                         "effective_date": effective.isoformat(),
-                        "reason_code": draw(st.sampled_from(["price_too_high", "deceased", None])),
+                        "reason_code": draw(
+                            st.sampled_from(["price_too_high", "deceased", "made_up", None])
+                        ),
                         "final_offer_made": None if accepted is None else "true",
                         "final_offer_accepted": accepted,
                     }
                 )
             if ending == "open":
                 planned_end = start + dt.timedelta(days=length - 1)  # a later one overlaps
+
+        # NPS responses and retention actions around the customer's activity.
+        for j in range(draw(st.integers(0, 3))):
+            near = activity[draw(st.integers(0, len(activity) - 1))] if activity else day()
+            answered = near + dt.timedelta(days=draw(st.integers(-10, 200)))
+            tables["nps_responses"].append(
+                {
+                    "response_id": f"{customer_id}-n{j}",
+                    "customer_id": customer_id,
+                    "responded_at": stamp(draw, answered),
+                    "score": str(draw(st.integers(0, 10))),
+                }
+            )
+        for j in range(draw(st.integers(0, 2))):
+            near = activity[draw(st.integers(0, len(activity) - 1))] if activity else day()
+            assigned = near + dt.timedelta(days=draw(st.integers(0, 120)))
+            tables["retention_actions"].append(
+                {
+                    "action_id": f"{customer_id}-a{j}",
+                    "customer_id": customer_id,
+                    "campaign": draw(st.sampled_from(["Call", "mail"])),
+                    "assigned_group": draw(st.sampled_from(["treatment", "control"])),
+                    "assigned_at": stamp(draw, assigned),
+                }
+            )
 
         # Known customer (created on or before their first activity) or inferred.
         if not activity or draw(st.integers(0, 5)) > 0:
@@ -764,3 +823,47 @@ def test_reference_reads_back_what_the_test_writes(tmp_path):
     assert raw["orders"][0]["refunded_amount"] == "20.00"
     assert raw["orders"][1]["refunded_amount"] is None
     assert compute(raw, CASE_ONE_PARAMS) == compute(CASE_ONE, CASE_ONE_PARAMS)
+
+
+def test_reference_reproduces_the_hand_computed_operations_scenario():
+    """The section 9 part of the reference against the hand-computed values of the fixture
+    scenario 13_retention_operations (scenario.yml, arithmetic beside each value), so the
+    reference is itself checked before it checks the marts."""
+    folder = ROOT / "python_checks" / "fixtures" / "13_retention_operations"
+    spec = load_scenario(folder)
+    params = Params(
+        as_of_date=D(spec.vars["as_of_date"]),
+        order_inactivity_days=spec.vars["order_inactivity_days"],
+        programme_horizon_days=spec.vars["programme_horizon_days"],
+    )
+    marts = compute_dir(folder / "raw", params)
+    problems = []
+    for mart, entries in spec.expected.items():
+        if mart == "row_counts":
+            for entry in entries:
+                rows = marts[entry["model"]]
+                if "where" in entry:  # only "<column> = '<text>'" is used there
+                    column, text = (part.strip() for part in entry["where"].split("="))
+                    rows = [r for r in rows if r[column] == text.strip("'")]
+                if len(rows) != entry["count"]:
+                    problems.append(f"{entry}: {len(rows)} rows")
+            continue
+        for entry in entries:
+            found = [
+                r
+                for r in marts[mart]
+                if all(
+                    (r[k].isoformat() if isinstance(r[k], dt.date) else r[k]) == v
+                    for k, v in entry["match"].items()
+                )
+            ]
+            if len(found) != 1:
+                problems.append(f"{mart} {entry['match']}: {len(found)} rows")
+                continue
+            for column, want in entry["values"].items():
+                got = found[0][column]
+                if isinstance(got, dt.date):
+                    got = got.isoformat()
+                if not same(want, got):
+                    problems.append(f"{mart} {entry['match']} {column}: {got!r}, expected {want!r}")
+    assert not problems, "\n".join(problems)

@@ -235,8 +235,11 @@ def _remove_db(path: Path) -> None:
 
 
 def _generator_fingerprint() -> str:
-    source = (REPO_ROOT / "retention" / "generate.py").read_bytes()
-    return hashlib.sha256(source).hexdigest()[:16]
+    """A hash of the generator package's source files (names and contents, in name order)."""
+    digest = hashlib.sha256()
+    for path in sorted((REPO_ROOT / "retention" / "generate").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def ensure_data(ws: Workspace, customers: int, say) -> dict[str, Any]:

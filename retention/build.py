@@ -36,7 +36,14 @@ import duckdb
 from retention import working_copy
 from retention.load import SHRINK_GUARDS, add_mode_arguments
 from retention.paths import REPO_ROOT, add_db_argument, default_db_path
-from retention.publish import PublishError, publish, staging_path, working_copy_path
+from retention.publish import (
+    PublishError,
+    add_storage_version_argument,
+    publish,
+    resolve_storage_version,
+    staging_path,
+    working_copy_path,
+)
 
 EXIT_LOAD, EXIT_DBT, EXIT_VALIDATE, EXIT_PUBLISH, EXIT_LOCKED, EXIT_FILES = 2, 3, 4, 5, 6, 7
 # Interrupted by a signal: 128 + its number, as a shell reports it (SIGINT 130, SIGTERM 143).
@@ -77,6 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vars", default=None, help="dbt vars as YAML, passed to dbt build")
     parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
     parser.add_argument("--no-validate", action="store_true", help="skip Great Expectations")
+    add_storage_version_argument(parser)
     parser.epilog = f"{parser.epilog or ''}\n{AFTER_A_FAILURE}"
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
@@ -109,6 +117,11 @@ class FilesError(Exception):
 
 
 def run(args: argparse.Namespace) -> int:
+    try:  # an invalid --storage-version is an argument error, reported before anything runs
+        args.storage_version = resolve_storage_version(getattr(args, "storage_version", None))
+    except PublishError as exc:
+        _say(f"error: {exc}")
+        return EXIT_LOAD
     published = Path(args.db or default_db_path()).resolve()
     work = working_copy_path(published).resolve()
     if args.data is None and not work.exists() and not published.exists():
@@ -240,7 +253,12 @@ def _validate_and_publish(args: argparse.Namespace, published: Path, work: Path,
     at.name = "publishing"
     _say(f"4/4 publish -> {published}")
     try:
-        publish(work, published, progress=_say)
+        publish(
+            work,
+            published,
+            progress=_say,
+            storage_version=args.storage_version,
+        )
     except PublishError as exc:
         _say(f"publish failed: {exc}")
         return EXIT_PUBLISH

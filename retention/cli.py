@@ -32,6 +32,7 @@ COMMANDS = {
     "summary": "print the headline metrics of a built warehouse",
     "publish": "atomically publish a built working copy of the warehouse",
     "holdout": "the BG/NBD's predicted against actual purchases after A (or on CDNOW)",
+    "diff": "compare the marts of two built warehouses (base branch and PR), as markdown",
 }
 
 INTERRUPTED = 130  # the shell's code for Ctrl-C (128 + SIGINT)

@@ -90,6 +90,7 @@ TABLES: dict[str, Table] = {
         Table(
             "retention_actions",
             ("action_id", "customer_id", "campaign", "assigned_group", "assigned_at"),
+            ("cost",),
             is_optional_table=True,
             key=("action_id",),
         ),

@@ -22,7 +22,13 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 import pandas as pd
 
-from retention.marts import COLUMNS, KEYS, MARTS, SCHEMA  # noqa: F401 (MARTS, SCHEMA: re-exported)
+from retention.marts import (  # noqa: F401 (MARTS, SCHEMA: re-exported)
+    COLUMNS,
+    KEYS,
+    MARTS,
+    MAY_BE_EMPTY,
+    SCHEMA,
+)
 
 TOLERANCE = 1e-9
 
@@ -33,6 +39,10 @@ STATUSES = ["active", "churned", "never_active"]
 CHURN_TYPES = ["push", "pull", "unretainable", "silent", "unknown"]
 MRR_MOVEMENTS = ["new", "reactivation", "expansion", "contraction", "churned", "unchanged"]
 SEGMENT_TYPES = ["all", "acquisition_channel", "cohort_year"]
+REQUEST_CHURN_TYPES = ["push", "pull", "unretainable", "unknown"]
+NPS_CLASSES = ["promoter", "passive", "detractor"]
+PRODUCT_BUCKETS = ["0", "1", "2", "3+"]
+BILLING_PERIODS = ["month", "quarter", "year"]
 DEFAULT_REPEAT_WINDOWS = (30, 90, 180, 365)
 
 CONTRACT_ROWS = 'basis == "contract"'
@@ -135,6 +145,60 @@ DERIVED: dict[str, dict[str, Derivation]] = {
             "share_of_churn", "churned_customers", "period_churned_customers"
         ),
     },
+    "mart_cancellation_saves": {
+        "check__offer_rate_formula": rate_residual(
+            "offer_rate", "final_offers_made", "cancellation_requests"
+        ),
+        "check__save_rate_formula": rate_residual("save_rate", "saves", "final_offers_made"),
+        "check__save_durability_formula": rate_residual(
+            "save_durability_90d", "saves_active_90d", "eligible_saves_90d"
+        ),
+    },
+    "mart_winback": {
+        "check__winback_rate_formula": rate_residual("winback_rate", "won_back", "churn_events"),
+    },
+    "mart_nps": {
+        "check__classes_add_up": count_residual(
+            "responses", plus=["promoters", "passives", "detractors"]
+        ),
+        "check__nps_formula": lambda df: (
+            _num(df, "nps")
+            - 100 * (_num(df, "promoters") - _num(df, "detractors")) / _num(df, "responses")
+        ).where(_num(df, "responses") > 0),
+    },
+    "mart_nps_churn": {
+        "check__churn_rate_formula": rate_residual(
+            "churn_rate_180d", "churned_within_180d", "responses_active"
+        ),
+    },
+    "mart_retention_programmes": {
+        "check__treatment_rate_formula": rate_residual(
+            "treatment_retention_rate", "treatment_retained", "treatment_customers"
+        ),
+        "check__control_rate_formula": rate_residual(
+            "control_retention_rate", "control_retained", "control_customers"
+        ),
+        "check__uplift_formula": lambda df: (
+            _num(df, "uplift")
+            - (_num(df, "treatment_retention_rate") - _num(df, "control_retention_rate"))
+        ),
+        "check__incremental_customers_formula": lambda df: (
+            _num(df, "incremental_customers_retained")
+            - _num(df, "uplift") * _num(df, "treatment_customers")
+        ),
+    },
+    "mart_contract_renewals": {
+        "check__renewal_rate_formula": rate_residual("renewal_rate", "renewed", "terms_ending"),
+    },
+    "mart_lock_in": {
+        "check__churn_rate_formula": rate_residual("churn_rate", "churned", "customers_start"),
+    },
+    "mart_revenue_concentration": {
+        "check__revenue_share_formula": rate_residual("revenue_share", "revenue", "total_revenue"),
+        "check__cumulative_share_formula": rate_residual(
+            "cumulative_revenue_share", "cumulative_revenue", "total_revenue"
+        ),
+    },
 }
 
 
@@ -154,9 +218,11 @@ def add_derived_columns(mart: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list
 
 
 def _suite(mart: str) -> Expectations:
-    """The expectations every mart has: rows, documented columns, a not-null unique key."""
+    """The expectations every mart has: rows (unless it summarises optional input, see
+    MAY_BE_EMPTY), documented columns, a not-null unique key."""
     suite: Expectations = []
-    suite.append(gxe.ExpectTableRowCountToBeBetween(min_value=1))
+    if mart not in MAY_BE_EMPTY:
+        suite.append(gxe.ExpectTableRowCountToBeBetween(min_value=1))
     suite.append(
         gxe.ExpectTableColumnsToMatchSet(
             column_set=COLUMNS[mart],
@@ -482,10 +548,200 @@ def mart_churn() -> gx.ExpectationSuite:
     return _finish("mart_churn", suite)
 
 
+def mart_cancellation_saves() -> gx.ExpectationSuite:
+    suite = _suite("mart_cancellation_saves")
+    _in_set(suite, "period_grain", PERIOD_GRAINS)
+    _in_set(suite, "churn_type", REQUEST_CHURN_TYPES)
+    _not_null(suite, ["reason_code"])
+    counts = [
+        "cancellation_requests", "final_offers_made", "saves", "eligible_saves_90d",
+        "saves_active_90d",
+    ]  # fmt: skip
+    _not_null(suite, [*counts, "saved_mrr"])
+    _non_negative(suite, ["cancellation_requests"], minimum=1)
+    _non_negative(suite, [*counts, "saved_mrr", "save_rate"])
+    _at_most(suite, "final_offers_made", "cancellation_requests")
+    _at_most(suite, "saves", "cancellation_requests")
+    _at_most(suite, "eligible_saves_90d", "saves")
+    _at_most(suite, "saves_active_90d", "eligible_saves_90d")
+    # save_rate may exceed 1 when accepted offers are not flagged as made (docs/decisions.md).
+    _rates(suite, ["offer_rate", "save_durability_90d"])
+    _null_when_zero(suite, ["offer_rate"], "cancellation_requests")
+    _null_when_zero(suite, ["save_rate"], "final_offers_made")
+    _null_when_zero(suite, ["save_durability_90d"], "eligible_saves_90d")
+    _identity(suite, "check__offer_rate_formula", "offer_rate = final_offers_made / requests")
+    _identity(suite, "check__save_rate_formula", "save_rate = saves / final_offers_made")
+    _identity(
+        suite,
+        "check__save_durability_formula",
+        "save_durability_90d = saves_active_90d / eligible_saves_90d",
+    )
+    return _finish("mart_cancellation_saves", suite)
+
+
+def mart_winback(windows: Sequence[int] = DEFAULT_REPEAT_WINDOWS) -> gx.ExpectationSuite:
+    suite = _suite("mart_winback")
+    suite.append(
+        gxe.ExpectTableColumnsToMatchSet(
+            column_set=[f"{p}_{w}" for w in windows for p in ("eligible", "won_back_within")]
+            + [f"winback_rate_{w}" for w in windows],
+            exact_match=False,
+            description="eligible_W, won_back_within_W, winback_rate_W for each window W",
+        )
+    )
+    _in_set(suite, "basis", BASES)
+    _in_set(suite, "churn_type", CHURN_TYPES)
+    _not_null(suite, ["churn_events", "won_back"])
+    _non_negative(suite, ["churn_events"], minimum=1)
+    _non_negative(suite, ["won_back", "median_days_to_return", "won_back_mrr"])
+    _at_most(suite, "won_back", "churn_events")
+    _rates(suite, ["winback_rate"])
+    _identity(suite, "check__winback_rate_formula", "winback_rate = won_back / churn_events")
+    _not_null(suite, ["won_back_mrr"], **_contract())
+    suite.append(
+        gxe.ExpectColumnValuesToBeNull(
+            column="won_back_mrr", description="won_back_mrr is for contract rows only", **_order()
+        )
+    )
+    for w in windows:
+        _non_negative(suite, [f"eligible_{w}", f"won_back_within_{w}"])
+        _at_most(suite, f"eligible_{w}", "churn_events")
+        _at_most(suite, f"won_back_within_{w}", f"eligible_{w}")
+        _at_most(suite, f"won_back_within_{w}", "won_back")
+        _rates(suite, [f"winback_rate_{w}"])
+        _null_when_zero(suite, [f"winback_rate_{w}"], f"eligible_{w}")
+    return _finish("mart_winback", suite)
+
+
+def mart_nps() -> gx.ExpectationSuite:
+    suite = _suite("mart_nps")
+    _in_set(suite, "period_grain", PERIOD_GRAINS)
+    _in_set(suite, "segment_type", SEGMENT_TYPES)
+    _not_null(suite, ["segment_value", "responses", "promoters", "passives", "detractors", "nps"])
+    _non_negative(suite, ["responses"], minimum=1)
+    _non_negative(suite, ["promoters", "passives", "detractors"])
+    suite.append(
+        gxe.ExpectColumnValuesToBeBetween(
+            column="nps", min_value=-100, max_value=100, description="NPS is a score −100…100"
+        )
+    )
+    _identity(suite, "check__classes_add_up", "promoters + passives + detractors = responses")
+    _identity(suite, "check__nps_formula", "nps = 100 × (promoters − detractors) / responses")
+    return _finish("mart_nps", suite)
+
+
+def mart_nps_churn() -> gx.ExpectationSuite:
+    suite = _suite("mart_nps_churn")
+    suite.append(gxe.ExpectTableRowCountToEqual(value=6, description="2 bases × 3 NPS classes"))
+    _in_set(suite, "basis", BASES)
+    _in_set(suite, "nps_class", NPS_CLASSES)
+    _not_null(suite, ["responses_active", "churned_within_180d"])
+    _non_negative(suite, ["responses_active", "churned_within_180d"])
+    _at_most(suite, "churned_within_180d", "responses_active")
+    _rates(suite, ["churn_rate_180d"])
+    _null_when_zero(suite, ["churn_rate_180d"], "responses_active")
+    _identity(
+        suite,
+        "check__churn_rate_formula",
+        "churn_rate_180d = churned_within_180d / responses_active",
+    )
+    return _finish("mart_nps_churn", suite)
+
+
+def mart_retention_programmes() -> gx.ExpectationSuite:
+    suite = _suite("mart_retention_programmes")
+    _in_set(suite, "basis", BASES)
+    counts = ["treatment_customers", "treatment_retained", "control_customers", "control_retained"]
+    money = ["treatment_revenue", "control_revenue", "programme_cost"]
+    _not_null(suite, [*counts, *money])
+    _non_negative(suite, [*counts, *money])
+    _at_most(suite, "treatment_retained", "treatment_customers")
+    _at_most(suite, "control_retained", "control_customers")
+    _rates(suite, ["treatment_retention_rate", "control_retention_rate"])
+    _null_when_zero(
+        suite, ["treatment_retention_rate", "treatment_revenue_per_customer"], "treatment_customers"
+    )
+    _null_when_zero(
+        suite, ["control_retention_rate", "control_revenue_per_customer"], "control_customers"
+    )
+    _at_most(suite, "uplift_ci_low", "uplift")
+    _at_most(suite, "uplift", "uplift_ci_high")
+    for column in ("uplift", "uplift_ci_low", "uplift_ci_high"):
+        suite.append(gxe.ExpectColumnValuesToBeBetween(column=column, min_value=-1, max_value=1))
+    _identity(
+        suite, "check__treatment_rate_formula", "treatment_retention_rate = retained / customers"
+    )
+    _identity(suite, "check__control_rate_formula", "control_retention_rate = retained / customers")
+    _identity(
+        suite,
+        "check__uplift_formula",
+        "uplift = treatment_retention_rate − control_retention_rate",
+    )
+    _identity(
+        suite,
+        "check__incremental_customers_formula",
+        "incremental_customers_retained = uplift × treatment_customers",
+    )
+    return _finish("mart_retention_programmes", suite)
+
+
+def mart_contract_renewals() -> gx.ExpectationSuite:
+    suite = _suite("mart_contract_renewals")
+    _in_set(suite, "billing_period", BILLING_PERIODS)
+    _not_null(suite, ["product", "terms_ending", "renewed", "renewals_signed"])
+    _non_negative(suite, ["terms_ending"], minimum=1)
+    _non_negative(suite, ["renewed", "renewals_signed"])
+    _at_most(suite, "renewed", "terms_ending")
+    _at_most(suite, "renewals_signed", "renewed")
+    _rates(suite, ["renewal_rate"])
+    _null_when_zero(suite, ["median_renewal_lead_days"], "renewals_signed")
+    _identity(suite, "check__renewal_rate_formula", "renewal_rate = renewed / terms_ending")
+    return _finish("mart_contract_renewals", suite)
+
+
+def mart_lock_in() -> gx.ExpectationSuite:
+    suite = _suite("mart_lock_in")
+    _in_set(suite, "period_grain", PERIOD_GRAINS)
+    _in_set(suite, "products_at_start", PRODUCT_BUCKETS)
+    _not_null(suite, ["customers_start", "churned"])
+    _non_negative(suite, ["customers_start", "churned"])
+    _at_most(suite, "churned", "customers_start")
+    _rates(suite, ["churn_rate"])
+    _null_when_zero(suite, ["churn_rate"], "customers_start")
+    _identity(suite, "check__churn_rate_formula", "churn_rate = churned / customers_start")
+    return _finish("mart_lock_in", suite)
+
+
+def mart_revenue_concentration() -> gx.ExpectationSuite:
+    suite = _suite("mart_revenue_concentration")
+    suite.append(
+        gxe.ExpectColumnValuesToBeBetween(column="revenue_decile", min_value=1, max_value=10)
+    )
+    _not_null(suite, ["customers", "revenue", "cumulative_revenue", "total_revenue"])
+    _non_negative(suite, ["customers"], minimum=1)
+    suite.append(
+        gxe.ExpectColumnValuesToBeBetween(
+            column="revenue", min_value=0, strict_min=True, description="only revenue above 0"
+        )
+    )
+    _at_most(suite, "revenue", "cumulative_revenue")
+    _at_most(suite, "cumulative_revenue", "total_revenue")
+    _rates(suite, ["revenue_share"])
+    _identity(suite, "check__revenue_share_formula", "revenue_share = revenue / total_revenue")
+    _identity(
+        suite,
+        "check__cumulative_share_formula",
+        "cumulative_revenue_share = cumulative_revenue / total_revenue",
+    )
+    return _finish("mart_revenue_concentration", suite)
+
+
 def suite_for(mart: str, columns: Sequence[str]) -> gx.ExpectationSuite:
     """The suite of one mart; ``columns`` are the mart's actual columns (repeat windows)."""
     if mart == "mart_repeat_purchase":
         return mart_repeat_purchase(repeat_windows(columns))
+    if mart == "mart_winback":
+        return mart_winback(repeat_windows(columns))
     return SUITES[mart]()
 
 
@@ -497,4 +753,12 @@ SUITES: dict[str, Callable[[], gx.ExpectationSuite]] = {
     "mart_repeat_purchase": mart_repeat_purchase,
     "mart_clv": mart_clv,
     "mart_churn": mart_churn,
+    "mart_cancellation_saves": mart_cancellation_saves,
+    "mart_winback": mart_winback,
+    "mart_nps": mart_nps,
+    "mart_nps_churn": mart_nps_churn,
+    "mart_retention_programmes": mart_retention_programmes,
+    "mart_contract_renewals": mart_contract_renewals,
+    "mart_lock_in": mart_lock_in,
+    "mart_revenue_concentration": mart_revenue_concentration,
 }

@@ -64,6 +64,42 @@ COLUMNS: dict[str, list[str]] = {
         "basis", "period_grain", "period_start", "churn_type", "reason_code", "is_retainable",
         "churned_customers", "churned_mrr", "period_churned_customers", "share_of_churn",
     ],
+    "mart_cancellation_saves": [
+        "period_grain", "period_start", "churn_type", "reason_code", "is_retainable",
+        "cancellation_requests", "final_offers_made", "saves", "offer_rate", "save_rate",
+        "saved_mrr", "eligible_saves_90d", "saves_active_90d", "save_durability_90d",
+    ],
+    "mart_winback": [
+        "basis", "churn_month", "churn_type", "churn_events", "won_back", "winback_rate",
+        "median_days_to_return", "won_back_mrr",
+    ],
+    "mart_nps": [
+        "period_grain", "period_start", "segment_type", "segment_value", "responses",
+        "promoters", "passives", "detractors", "nps",
+    ],
+    "mart_nps_churn": [
+        "basis", "nps_class", "responses_active", "churned_within_180d", "churn_rate_180d",
+    ],
+    "mart_retention_programmes": [
+        "campaign", "basis", "treatment_customers", "treatment_retained",
+        "treatment_retention_rate", "treatment_revenue", "treatment_revenue_per_customer",
+        "control_customers", "control_retained", "control_retention_rate", "control_revenue",
+        "control_revenue_per_customer", "uplift", "uplift_ci_low", "uplift_ci_high",
+        "is_significant", "incremental_customers_retained", "incremental_revenue",
+        "programme_cost", "cost_per_incremental_customer", "return_on_cost",
+    ],
+    "mart_contract_renewals": [
+        "product", "billing_period", "term_end_month", "terms_ending", "renewed",
+        "renewal_rate", "renewals_signed", "median_renewal_lead_days",
+    ],
+    "mart_lock_in": [
+        "period_grain", "period_start", "products_at_start", "customers_start", "churned",
+        "churn_rate",
+    ],
+    "mart_revenue_concentration": [
+        "revenue_decile", "customers", "revenue", "cumulative_revenue", "total_revenue",
+        "revenue_share", "cumulative_revenue_share",
+    ],
 }  # fmt: skip
 
 KEYS: dict[str, list[str]] = {
@@ -74,7 +110,19 @@ KEYS: dict[str, list[str]] = {
     "mart_repeat_purchase": ["first_purchase_month"],
     "mart_clv": ["segment_type", "segment_value"],
     "mart_churn": ["basis", "period_grain", "period_start", "churn_type", "reason_code"],
+    "mart_cancellation_saves": ["period_grain", "period_start", "churn_type", "reason_code"],
+    "mart_winback": ["basis", "churn_month", "churn_type"],
+    "mart_nps": ["period_grain", "period_start", "segment_type", "segment_value"],
+    "mart_nps_churn": ["basis", "nps_class"],
+    "mart_retention_programmes": ["campaign", "basis"],
+    "mart_contract_renewals": ["product", "billing_period", "term_end_month"],
+    "mart_lock_in": ["period_grain", "period_start", "products_at_start"],
+    "mart_revenue_concentration": ["revenue_decile"],
 }
+
+# Marts that are empty on valid data without the optional input they summarise: NPS
+# responses, retention actions, contracts with an end date.
+MAY_BE_EMPTY = frozenset({"mart_nps", "mart_retention_programmes", "mart_contract_renewals"})
 
 MARTS = tuple(COLUMNS)
 

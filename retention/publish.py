@@ -8,6 +8,15 @@ reading that old, complete snapshot; the next connection sees the new one. Nothi
 half-built is ever visible, and when any step fails the published file is left as it was.
 The working copy stays, so the next (incremental) build starts from it.
 
+The copy is written in a DuckDB *storage version* that older clients read: DuckDB 2.x writes
+files that DuckDB 1.x (the 1.x CLI, the Node and JDBC drivers BI tools embed) refuses. The
+copy attaches the temporary file with `STORAGE_VERSION` and fills it with `COPY FROM
+DATABASE` (tables, views, macros, sequences and their comments). The version is
+`--storage-version`, else `$RETENTION_STORAGE_VERSION`, else `DEFAULT_STORAGE_VERSION`
+(`v1.0.0`: the oldest 1.x format, which every DuckDB 1.x and 2.x client reads and which
+keeps every column type of the marts); `current` copies the file byte for byte in the
+format of the DuckDB that built it (faster; readable by DuckDB 2.x only).
+
 The published file keeps its permission bits (and, where allowed, its owner and group); a
 new published file gets the working copy's. The temporary file is created 0600, so the data
 is never readable by more people than it will be. A temporary file left by a killed publish
@@ -24,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import stat
 import sys
@@ -42,6 +52,12 @@ __all__ = ["MARTS", "PublishError", "publish", "tables_in", "working_copy_path"]
 
 EXIT_REFUSED, EXIT_LOCKED = 2, 6
 
+# The storage version of the published file (module docstring; README "Point BI at it").
+DEFAULT_STORAGE_VERSION = "v1.0.0"
+STORAGE_VERSION_ENV = "RETENTION_STORAGE_VERSION"
+CURRENT = "current"
+_VERSION_FORM = re.compile(r"v\d+\.\d+\.\d+|latest")
+
 
 class PublishError(Exception):
     """Publishing was refused or failed; the published warehouse is unchanged."""
@@ -55,8 +71,30 @@ EXIT_CODES = {
 }
 
 
+def add_storage_version_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--storage-version",
+        default=None,
+        metavar="VERSION",
+        help=f"DuckDB storage version of the published file, such as v1.4.0, or {CURRENT!r} "
+        f"for this DuckDB's own (default: ${STORAGE_VERSION_ENV}, else "
+        f"{DEFAULT_STORAGE_VERSION}, which every DuckDB 1.x client reads)",
+    )
+
+
+def resolve_storage_version(given: str | None) -> str:
+    """The storage version to publish in: `given`, the environment's, or the default."""
+    version = (given or os.environ.get(STORAGE_VERSION_ENV) or DEFAULT_STORAGE_VERSION).strip()
+    if version != CURRENT and not _VERSION_FORM.fullmatch(version):
+        raise PublishError(
+            f"storage version {version!r} is not of the form v1.4.0 (or latest, or {CURRENT!r})"
+        )
+    return version
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_db_argument(parser)
+    add_storage_version_argument(parser)
     parser.add_argument(
         "--from",
         dest="source",
@@ -74,8 +112,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"retention publish: error: {message}", file=sys.stderr)
         return EXIT_REFUSED
     try:
+        version = resolve_storage_version(args.storage_version)
         with working_copy.lock(Path(source)):
-            publish(source, published, progress=lambda m: print(m, file=sys.stderr))
+            publish(
+                source,
+                published,
+                progress=lambda m: print(m, file=sys.stderr),
+                storage_version=version,
+            )
     except working_copy.Locked as exc:
         print(f"retention publish: {exc}", file=sys.stderr)
         return EXIT_LOCKED
@@ -85,7 +129,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def publish(source: Path, published: Path, *, progress=lambda _m: None) -> None:
+def publish(
+    source: Path,
+    published: Path,
+    *,
+    progress=lambda _m: None,
+    storage_version: str = DEFAULT_STORAGE_VERSION,
+) -> None:
     source, published = Path(source), Path(published)
     if not source.is_file():
         raise PublishError(f"no working copy at {source}: build it first")
@@ -100,26 +150,74 @@ def publish(source: Path, published: Path, *, progress=lambda _m: None) -> None:
     try:
         # Created 0600 and then filled: the data is never readable by more people than the
         # published file lets read it (its own bits are set once the copy is complete).
-        os.close(os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-        shutil.copyfile(source, staging)
+        if storage_version == CURRENT:
+            os.close(os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+            shutil.copyfile(source, staging)
+        else:
+            _copy_in_storage_version(source, staging, storage_version)
         _check_marts(staging)
         _keep_permissions(staging, published if published.exists() else source, progress)
         with open(staging, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(staging, published)
     except OSError as exc:
-        with suppress(OSError):
-            staging.unlink(missing_ok=True)
+        _discard(staging)
         raise PublishError(_unchanged(exc, published)) from exc
     except BaseException:
-        with suppress(OSError):
-            staging.unlink(missing_ok=True)
+        _discard(staging)
         raise
     try:
         _fsync_dir(published.parent)
     except OSError as exc:  # the rename is done; only its durability across a crash is unsure
         progress(f"warning: could not flush the folder {published.parent}: {exc.strerror}")
     progress(f"published {source} -> {published} in {time.perf_counter() - started:.1f} s")
+
+
+def _copy_in_storage_version(source: Path, staging: Path, version: str) -> None:
+    """Write the whole working copy to `staging` (a new file, 0600) in storage `version`."""
+    staging.unlink(missing_ok=True)  # ATTACH creates the file; an empty one is not a database
+    mask = os.umask(0o077)  # so the new file (and its WAL) are created 0600
+    try:
+        with duckdb.connect() as con:
+            con.execute(f"attach '{_quoted(source)}' as published_source (read_only)")
+            try:
+                con.execute(
+                    f"attach '{_quoted(staging)}' as published_copy (storage_version '{version}')"
+                )
+            except duckdb.Error as exc:
+                raise PublishError(
+                    f"cannot write storage version {version!r}: {_first_line(exc)}; "
+                    "the published warehouse is unchanged"
+                ) from exc
+            con.execute("copy from database published_source to published_copy")
+            con.execute("checkpoint published_copy")
+            con.execute("detach published_copy")
+    except duckdb.IOException as exc:
+        raise PublishError(
+            f"cannot write {staging}: {_first_line(exc)}; the published warehouse is unchanged"
+        ) from exc
+    except duckdb.Error as exc:
+        raise PublishError(
+            f"cannot copy the working copy {source}: {_first_line(exc)}; "
+            "the published warehouse is unchanged"
+        ) from exc
+    finally:
+        os.umask(mask)
+    Path(f"{staging}.wal").unlink(missing_ok=True)  # checkpointed: nothing left in it
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _discard(staging: Path) -> None:
+    for path in (staging, Path(f"{staging}.wal")):
+        with suppress(OSError):
+            path.unlink(missing_ok=True)
 
 
 def staging_path(published: Path, pid: int | None = None) -> Path:
@@ -133,7 +231,7 @@ def _remove_stale_staging(published: Path, progress) -> None:
     """Remove temporary copies left by publishes that were killed (their pid is gone)."""
     prefix = staging_path(published, pid=0).name.removesuffix("0")
     for path in published.parent.iterdir():
-        pid = path.name[len(prefix) :] if path.name.startswith(prefix) else ""
+        pid = path.name[len(prefix) :].removesuffix(".wal") if path.name.startswith(prefix) else ""
         if pid.isdigit() and not _running(int(pid)):
             path.unlink(missing_ok=True)
             progress(f"removed {path}, left by an interrupted publish")

@@ -31,6 +31,33 @@ last_complete_month as (
 repeat_purchase as (
     select sum(repeat_customers) as repeat_customers, sum(customers) as customers
     from marts.mart_repeat_purchase
+),
+saves as (
+    select sum(saves) as saves, sum(final_offers_made) as final_offers_made
+    from marts.mart_cancellation_saves
+    where period_grain = 'year'
+),
+winback as (
+    select sum(won_back) as won_back, sum(churn_events) as churn_events
+    from marts.mart_winback
+    where basis = 'contract'
+),
+last_complete_nps_month as (
+    select period_start, nps
+    from marts.mart_nps
+    where
+        period_grain = 'month' and segment_type = 'all'
+        and last_day(period_start) <= (select as_of_date from params)
+    qualify row_number() over (order by period_start desc) = 1
+),
+programmes as (
+    select
+        count(*) filter (where treatment_customers > 0 and control_customers > 0) as measured,
+        count(*) filter (where is_significant) as significant,
+        arg_max(campaign, uplift) filter (where is_significant) as best_campaign,
+        max(uplift) filter (where is_significant) as best_uplift
+    from marts.mart_retention_programmes
+    where basis = 'contract'
 )
 select
     (select as_of_date from params) as as_of_date,
@@ -46,7 +73,15 @@ select
     (select repeat_customers / nullif(customers, 0) from repeat_purchase)
         as repeat_purchase_rate,
     (select clv from marts.mart_clv where segment_type = 'all') as clv,
-    (select contract_clv from marts.mart_clv where segment_type = 'all') as contract_clv
+    (select contract_clv from marts.mart_clv where segment_type = 'all') as contract_clv,
+    (select saves / nullif(final_offers_made, 0) from saves) as save_rate,
+    (select won_back / nullif(churn_events, 0) from winback) as winback_rate,
+    (select period_start from last_complete_nps_month) as nps_month,
+    (select nps from last_complete_nps_month) as nps,
+    (select measured from programmes) as programmes_measured,
+    (select significant from programmes) as programmes_significant,
+    (select best_campaign from programmes) as best_campaign,
+    (select best_uplift from programmes) as best_uplift
 """
 
 
@@ -67,6 +102,10 @@ def _fmt(value: object, kind: str) -> str:
         return f"{float(value):,.2f}"
     if kind == "count":
         return f"{int(value):,}"
+    if kind == "score":
+        return f"{float(value):.1f}"
+    if kind == "points":
+        return f"{float(value) * 100:+.1f}pp"
     return str(value)
 
 
@@ -175,6 +214,18 @@ def run(args: argparse.Namespace) -> int:
         ("repeat purchase rate", _fmt(h["repeat_purchase_rate"], "rate")),
         ("CLV, all customers (order basis)", _fmt(h["clv"], "money")),
         ("CLV, all customers (contract basis)", _fmt(h["contract_clv"], "money")),
+        ("final-offer save rate", _fmt(h["save_rate"], "rate")),
+        ("win-back rate, contract basis", _fmt(h["winback_rate"], "rate")),
+        (f"NPS {h['nps_month'] or ''}".rstrip(), _fmt(h["nps"], "score")),
+        (
+            "programmes with a significant effect",
+            f"{h['programmes_significant'] or 0}/{h['programmes_measured'] or 0}",
+        ),
+        (
+            "largest significant uplift, contract basis"
+            + (f" ({h['best_campaign']})" if h["best_campaign"] else ""),
+            _fmt(h["best_uplift"], "points"),
+        ),
         *predictive,
     ]
     title = "Retention warehouse — headline metrics"

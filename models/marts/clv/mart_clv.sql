@@ -25,6 +25,13 @@ spells as (
 
 ),
 
+segments as (
+
+    {#- all, acquisition channel, cohort year: defined once. -#}
+    select * from {{ ref('int_customer_segments') }}
+
+),
+
 marketing_spend as (
 
     select * from {{ ref('stg_shop__marketing_spend') }}
@@ -76,15 +83,13 @@ customer_metrics as (
     select
         customers.customer_id,
         customers.acquisition_channel,
-        cast(extract(year from spell_states.first_active_date) as {{ dbt.type_string() }})
-            as cohort_year,
+        customers.current_mrr,
         coalesce(trailing_year_purchases.purchases, 0) as purchases,
         coalesce(trailing_year_purchases.net_revenue, 0) as net_revenue,
         coalesce(spell_states.is_order_active_year_before, false) as is_order_active_year_before,
         customers.order_status = 'active' as is_order_active_on_as_of,
         coalesce(spell_states.is_contract_active_year_before, false) as is_contract_active_year_before,
         customers.contract_status = 'active' as is_contract_active_on_as_of,
-        customers.current_mrr,
         coalesce(
             spell_states.first_active_date between params.trailing_year_start_date and params.as_of_date,
             false
@@ -103,23 +108,12 @@ customer_segments as (
     {#- Customers without any activity up to A have no cohort year: they are only in
         `all` and their channel. -#}
     select
-        'all' as segment_type,
-        'all' as segment_value,
-        *
+        customer_metrics.*,
+        segments.segment_type,
+        segments.segment_value
     from customer_metrics
-    union all
-    select
-        'acquisition_channel' as segment_type,
-        acquisition_channel as segment_value,
-        *
-    from customer_metrics
-    union all
-    select
-        'cohort_year' as segment_type,
-        cohort_year as segment_value,
-        *
-    from customer_metrics
-    where cohort_year is not null
+    inner join segments
+        on customer_metrics.customer_id = segments.customer_id
 
 ),
 

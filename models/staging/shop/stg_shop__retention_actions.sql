@@ -14,6 +14,8 @@ final as (
         assigned_group,
         assigned_at,
         {{ to_local_date('assigned_at') }} as assigned_date,
+        -- The raw contract: a missing cost is 0.
+        coalesce(cost, 0) as cost,
         _loaded_at
     from actions
 

@@ -4,6 +4,7 @@
     ['campaign', 'lower(' ~ clean_text('source.campaign') ~ ')'],
     ['assigned_group', 'lower(' ~ clean_text('source.assigned_group') ~ ')'],
     ['assigned_at', parse_timestamp('source.assigned_at')],
+    ['cost', parse_money('source.cost')],
 ] -%}
 
 {%- set checks =
@@ -12,11 +13,13 @@
     + value_checks('assigned_group', parsed=false)
     + [["assigned_group not in ('treatment', 'control')", 'unknown_assigned_group']]
     + date_checks('assigned_at')
+    + money_checks('cost', required=false)
+    + [['cost < 0', 'negative_cost']]
 -%}
 
 {{ base_model(
     source_table='retention_actions',
-    raw_columns=['campaign', 'assigned_group', 'assigned_at'],
+    raw_columns=['campaign', 'assigned_group', 'assigned_at', 'cost'],
     parsed_columns=parsed_columns,
     key_columns=['action_id'],
     key_checks=[['action_id is null', 'missing_action_id']],

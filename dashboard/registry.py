@@ -1,0 +1,28 @@
+"""The dashboard's pages, in sidebar order: one line per page.
+
+`app.py` builds the navigation from this list and the browser test
+(`tests/test_pages.py`) renders every page in it, so a page added here is tested too.
+
+Pages planned for the marts being built now (each a file in views/ plus one line here):
+saves (save rate by offer), win-back (reactivations after churn), NPS (score trend and
+churn by NPS band), programme uplift (treated vs control retention with its interval) and
+predictive CLV (expected CLV by channel next to the historical CLV page).
+"""
+
+from typing import NamedTuple
+
+
+class Page(NamedTuple):
+    script: str  # file in views/
+    title: str  # also the heading the page shows (the browser test waits for it)
+    url_path: str  # the page's address: http://host:port/<url_path>
+
+
+PAGES = [
+    Page("overview.py", "Retention overview", "overview"),
+    Page("cohorts.py", "Cohort retention", "cohorts"),
+    Page("churn.py", "Churn and retention rate", "churn"),
+    Page("mrr.py", "MRR, GRR and NRR", "mrr"),
+    Page("churn_reasons.py", "Churn by reason and type", "churn-reasons"),
+    Page("clv.py", "CLV and LTV:CAC by channel", "clv"),
+]

@@ -1,0 +1,229 @@
+"""Browser test of the dashboard (`make test-dashboard`, not part of `make test`).
+
+Serves the dashboard on the published warehouse (RETENTION_DB_PATH, default warehouse.duckdb
+at the repository root), opens every page of registry.PAGES in headless Chromium (Debian's
+`chromium`, driven by Playwright) as a person would (the home page, then the sidebar link),
+and fails on any page error, console error, failed request, error or warning box, or chart
+without marks. A full-page screenshot of each page is kept in target/dashboard-screenshots/.
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+DASHBOARD = Path(__file__).resolve().parent.parent
+REPO = DASHBOARD.parent
+sys.path.insert(0, str(DASHBOARD))
+from registry import PAGES  # noqa: E402
+
+SCREENSHOTS = REPO / "target" / "dashboard-screenshots"
+CHROMIUM_ARGS = [
+    # As root in a container, with no network: no sandbox, no GPU, no background fetches.
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+RENDER_TIMEOUT_S = 90
+
+# What the page shows so far: its heading, whether its script still runs, how many charts
+# have drawn their SVG and how many boxes (errors, warnings) it shows.
+STATE = """() => ({
+    heading: document.querySelector('[data-testid="stMain"] h1')?.innerText.trim() ?? null,
+    running: document.querySelector('[data-testid="stStatusWidget"]') !== null,
+    charts: document.querySelectorAll('[data-testid="stVegaLiteChart"]').length,
+    drawn: document.querySelectorAll('[data-testid="stVegaLiteChart"] svg').length,
+    boxes: document.querySelectorAll(
+        '[data-testid="stException"], [data-testid="stAlert"]').length,
+})"""
+
+# Per chart: how many data marks (bars, cells, points, lines) it drew; axes and legends are
+# not role-mark groups.
+CHART_MARKS = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+    .map(chart => [...chart.querySelectorAll('svg g.role-mark')]
+        .reduce((n, group) => n + group.childElementCount, 0))"""
+
+MAIN_HEIGHT = """() => document.querySelector('[data-testid="stMain"]').scrollHeight"""
+
+BOXES = """() => [...document.querySelectorAll(
+        '[data-testid="stException"], [data-testid="stAlert"]')]
+    .map(box => box.innerText.trim())"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(db_path: Path):
+    """Start the dashboard on `db_path`; returns (process, base URL) once it answers."""
+    port = free_port()
+    env = {**os.environ, "RETENTION_DB_PATH": str(db_path)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+        cwd=DASHBOARD,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the dashboard server stopped: {process.stderr.read().decode()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return process, url
+        except OSError:
+            time.sleep(0.5)
+    process.terminate()
+    pytest.fail("the dashboard server did not answer within 120 s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = os.environ.get("CHROMIUM") or shutil.which("chromium")
+    if not chromium:
+        pytest.fail("no chromium on PATH: `make test-dashboard` installs Debian's package")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def published():
+    db_path = Path(os.environ.get("RETENTION_DB_PATH", REPO / "warehouse.duckdb")).resolve()
+    if not db_path.exists():
+        pytest.fail(f"no warehouse at {db_path}: run `make demo` first")
+    process, url = serve(db_path)
+    yield url
+    stop(process)
+
+
+def wait_until_rendered(page: Page, title: str) -> None:
+    """Wait until the page shows `title`, its script has finished, every chart has drawn and
+    nothing changed for a second (Streamlit sends a page's elements as its script runs)."""
+    deadline = time.monotonic() + RENDER_TIMEOUT_S
+    last = None
+    while time.monotonic() < deadline:
+        state = page.evaluate(STATE)
+        done = (
+            state["heading"] == title
+            and not state["running"]
+            and state["charts"] + state["boxes"] > 0
+            and state["drawn"] == state["charts"]
+        )
+        if done and state == last:
+            return
+        last = state if done else None
+        page.wait_for_timeout(1000)
+    raise AssertionError(f"the page {title!r} did not finish rendering: {last or state}")
+
+
+def open_page(browser, base_url: str, page_spec, screenshot: Path | None = None):
+    """Open the home page, follow the sidebar link to the page and return what is wrong
+    there (an empty list when nothing is)."""
+    page: Page = browser.new_page(viewport={"width": 1400, "height": 900})
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(
+        "console",
+        lambda message: message.type == "error" and problems.append(f"console: {message.text}"),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            response.status >= 400 and problems.append(f"HTTP {response.status}: {response.url}")
+        ),
+    )
+    try:
+        page.goto(base_url + "/")
+        page.wait_for_selector('[data-testid="stSidebarNavLink"]', timeout=RENDER_TIMEOUT_S * 1000)
+        title = re.compile(f"^{re.escape(page_spec.title)}$")
+        page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()
+        wait_until_rendered(page, page_spec.title)
+        problems += [f"box on the page: {text}" for text in page.evaluate(BOXES)]
+        marks = page.evaluate(CHART_MARKS)
+        if not marks:
+            problems.append("no chart on the page")
+        problems += [f"chart {i + 1} has no marks" for i, n in enumerate(marks) if n == 0]
+        if screenshot:
+            # The main area scrolls inside the window: grow the window to the whole page.
+            height = page.evaluate(MAIN_HEIGHT)
+            page.set_viewport_size({"width": 1400, "height": max(900, height)})
+            page.wait_for_timeout(1000)
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=screenshot, full_page=True)
+    finally:
+        page.close()
+    return problems
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[page.url_path for page in PAGES])
+def test_page_renders_without_errors(browser, published, page):
+    shot = SCREENSHOTS / f"{page.url_path}.png"
+    shot.unlink(missing_ok=True)
+    assert open_page(browser, published, page, shot) == []
+    assert shot.stat().st_size > 0
+
+
+def test_an_empty_chart_fails_the_check(browser, tmp_path):
+    """The check is not blind: with no acquisition-channel rows in mart_clv, the CLV page's
+    charts are empty and the check reports them."""
+    source = Path(os.environ.get("RETENTION_DB_PATH", REPO / "warehouse.duckdb")).resolve()
+    if not source.exists():
+        pytest.fail(f"no warehouse at {source}: run `make demo` first")
+    emptied = tmp_path / "emptied.duckdb"
+    shutil.copyfile(source, emptied)
+    with duckdb.connect(str(emptied)) as con:
+        con.execute("delete from marts.mart_clv where segment_type = 'acquisition_channel'")
+    process, url = serve(emptied)
+    try:
+        clv = next(page for page in PAGES if page.url_path == "clv")
+        problems = open_page(browser, url, clv)
+    finally:
+        stop(process)
+    assert "box on the page: No data for CLV by channel." in problems
+    assert "box on the page: No data for LTV:CAC by channel." in problems
+    assert "no chart on the page" in problems
+
+
+def test_no_warehouse_is_named_on_the_page(browser, tmp_path):
+    """Without a warehouse file the page says which file is missing and what to run."""
+    missing = tmp_path / "missing.duckdb"
+    process, url = serve(missing)
+    try:
+        problems = open_page(browser, url, PAGES[0])
+    finally:
+        stop(process)
+    assert (
+        # innerText: the markdown's `code` marks are not text
+        f"box on the page: No warehouse at {missing}: run make demo (or retention build) first."
+        in problems
+    )

@@ -1,0 +1,53 @@
+"""Churn and retention rate over time, both bases side by side."""
+
+import altair as alt
+import streamlit as st
+from warehouse import chart, complete_periods
+
+grain = st.radio("Period", ["month", "quarter", "year"], horizontal=True)
+periods = complete_periods(grain)
+st.caption(
+    "Churn rate = customers active at the start who are no longer active at the end ÷ "
+    "customers active at the start; retention rate = retained ÷ active at the start. "
+    "Complete periods only."
+)
+
+for column, title in (("churn_rate", "Churn rate"), ("retention_rate", "Retention rate")):
+    st.subheader(f"{title} by {grain}")
+    chart(
+        alt.Chart(periods)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("period_start:T", title=grain),
+            y=alt.Y(
+                f"{column}:Q",
+                title=title.lower(),
+                axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(zero=False),
+            ),
+            color=alt.Color("basis:N"),
+            tooltip=[
+                "basis",
+                alt.Tooltip("period_start:T", format="%Y-%m-%d"),
+                "customers_start",
+                "churned",
+                "retained",
+                alt.Tooltip(f"{column}:Q", format=".2%"),
+            ],
+        ),
+        f"the {title.lower()}",
+    )
+
+st.subheader("Latest periods")
+latest = periods.assign(period_start=periods["period_start"].dt.date)
+st.dataframe(
+    latest.sort_values("period_start", ascending=False)[
+        ["period_start", "basis", "customers_start", "churned", "retained", "new", "reactivated"]
+        + ["customers_end", "churn_rate", "retention_rate"]
+    ].head(12),
+    hide_index=True,
+    column_config={
+        "churn_rate": st.column_config.NumberColumn(format="percent"),
+        "retention_rate": st.column_config.NumberColumn(format="percent"),
+    },
+)

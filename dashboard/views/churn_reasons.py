@@ -1,0 +1,65 @@
+"""Churn by churn type and cancellation reason over a recent window."""
+
+import altair as alt
+import streamlit as st
+from warehouse import chart, query
+
+basis = st.radio("Basis", ["contract", "order"], horizontal=True)
+window = st.selectbox("Window", [12, 6, 3, 24], format_func=lambda n: f"last {n} complete months")
+st.caption(
+    "Churn type: push (the product drove them away), pull (a competitor drew them), "
+    "unretainable (bankruptcy, death, emigration), silent (no cancellation: activity or "
+    "coverage just stopped), unknown (a reason not in the reference list). Order-basis "
+    "churn has no cancellation, so it is all silent."
+)
+churn = query(
+    "select c.* from marts.mart_churn c "
+    "join marts.fct_periods p using (basis, period_grain, period_start) "
+    f"where c.period_grain = 'month' and c.basis = '{basis}' and p.is_complete_period "
+    "order by c.period_start"
+)
+recent = churn[churn["period_start"].isin(sorted(churn["period_start"].unique())[-window:])]
+
+st.subheader("Churned customers by month and churn type")
+chart(
+    alt.Chart(recent)
+    .mark_bar()
+    .encode(
+        x=alt.X("yearmonth(period_start):O", title="month"),
+        y=alt.Y("sum(churned_customers):Q", title="churned customers"),
+        color=alt.Color("churn_type:N", title="churn type"),
+        tooltip=["churn_type", alt.Tooltip("sum(churned_customers):Q", title="churned")],
+    ),
+    "churn by type",
+)
+
+reasons = (
+    recent.groupby(["churn_type", "reason_code"], dropna=False)[
+        ["churned_customers", "churned_mrr"]
+    ]
+    .sum()
+    .reset_index()
+)
+reasons["share_of_churn"] = reasons["churned_customers"] / reasons["churned_customers"].sum()
+st.subheader("Churned customers by reason")
+chart(
+    alt.Chart(reasons)
+    .mark_bar()
+    .encode(
+        y=alt.Y("reason_code:N", sort="-x", title=None),
+        x=alt.X("churned_customers:Q", title="churned customers"),
+        color=alt.Color("churn_type:N", title="churn type"),
+        tooltip=[
+            "reason_code",
+            "churn_type",
+            "churned_customers",
+            alt.Tooltip("share_of_churn:Q", format=".1%"),
+        ],
+    ),
+    "churn by reason",
+)
+st.dataframe(
+    reasons.sort_values("churned_customers", ascending=False),
+    hide_index=True,
+    column_config={"share_of_churn": st.column_config.NumberColumn(format="percent")},
+)

@@ -1,0 +1,113 @@
+"""MRR waterfall for a month, monthly MRR movements, and gross and net revenue retention."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from warehouse import chart, complete_periods
+
+st.caption(
+    "Contract basis (MRR comes from subscription contracts). GRR = (MRR at the start − "
+    "contraction − churned MRR) ÷ MRR at the start; NRR adds expansion. New and reactivation "
+    "MRR are in the waterfall but not in GRR or NRR."
+)
+periods = complete_periods("month")
+mrr = periods[(periods["basis"] == "contract") & periods["mrr_start"].notna()]
+months = list(mrr["period_start"].sort_values(ascending=False))
+month = st.selectbox("Month", months, format_func=lambda m: f"{m:%B %Y}")
+row = mrr[mrr["period_start"] == month].iloc[0]
+
+steps = [
+    ("MRR at start", row.mrr_start, "total"),
+    ("New", row.new_mrr, "increase"),
+    ("Reactivation", row.reactivation_mrr, "increase"),
+    ("Expansion", row.expansion_mrr, "increase"),
+    ("Contraction", -row.contraction_mrr, "decrease"),
+    ("Churned", -row.churned_mrr, "decrease"),
+]
+bars, level = [], 0.0
+for step, amount, kind in steps:
+    start = 0.0 if kind == "total" else level
+    level = start + amount
+    bars.append({"step": step, "from": start, "to": level, "amount": amount, "kind": kind})
+bars.append(
+    {"step": "MRR at end", "from": 0.0, "to": row.mrr_end, "amount": row.mrr_end, "kind": "total"}
+)
+waterfall = pd.DataFrame(bars)
+
+# The axis starts near the lowest level reached, not at 0, so that the movements show.
+levels = waterfall.loc[waterfall["kind"] != "total", ["from", "to"]]
+floor = 0.95 * min(levels.min().min(), row.mrr_start, row.mrr_end)
+ceiling = 1.01 * max(levels.max().max(), row.mrr_start, row.mrr_end)
+st.subheader(f"MRR waterfall, {month:%B %Y}")
+chart(
+    alt.Chart(waterfall)
+    .mark_bar(clip=True)
+    .encode(
+        x=alt.X("step:N", sort=list(waterfall["step"]), title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("from:Q", title="MRR", scale=alt.Scale(domain=[floor, ceiling])),
+        y2="to:Q",
+        color=alt.Color(
+            "kind:N",
+            scale=alt.Scale(
+                domain=["total", "increase", "decrease"], range=["#4c78a8", "#54a24b", "#e45756"]
+            ),
+            legend=None,
+        ),
+        tooltip=["step", alt.Tooltip("amount:Q", format=",.2f")],
+    ),
+    "the MRR waterfall",
+)
+
+st.subheader("MRR movements by month")
+MOVEMENT_COLOURS = {
+    "new_mrr": "#54a24b",
+    "reactivation_mrr": "#88d27a",
+    "expansion_mrr": "#72b7b2",
+    "contraction_mrr": "#f58518",
+    "churned_mrr": "#e45756",
+}
+movements = mrr.melt(
+    id_vars="period_start",
+    value_vars=list(MOVEMENT_COLOURS),
+    var_name="movement",
+    value_name="mrr",
+)
+movements.loc[movements["movement"].isin(["contraction_mrr", "churned_mrr"]), "mrr"] *= -1
+chart(
+    alt.Chart(movements)
+    .mark_bar()
+    .encode(
+        x=alt.X("yearmonth(period_start):O", title="month"),
+        y=alt.Y("sum(mrr):Q", title="MRR change"),
+        color=alt.Color(
+            "movement:N",
+            sort=list(MOVEMENT_COLOURS),
+            scale=alt.Scale(domain=list(MOVEMENT_COLOURS), range=list(MOVEMENT_COLOURS.values())),
+        ),
+        tooltip=["movement", alt.Tooltip("mrr:Q", format=",.2f")],
+    ),
+    "the MRR movements",
+)
+
+st.subheader("Gross and net revenue retention by month")
+retention = mrr.melt(
+    id_vars="period_start",
+    value_vars=["gross_revenue_retention", "net_revenue_retention"],
+    var_name="measure",
+    value_name="rate",
+).dropna()
+chart(
+    alt.Chart(retention)
+    .mark_line(point=True)
+    .encode(
+        x=alt.X("period_start:T", title="month"),
+        y=alt.Y("rate:Q", title=None, axis=alt.Axis(format=".0%"), scale=alt.Scale(zero=False)),
+        color=alt.Color("measure:N"),
+        tooltip=[
+            "measure",
+            alt.Tooltip("period_start:T", format="%Y-%m"),
+            alt.Tooltip("rate:Q", format=".2%"),
+        ],
+    ),
+    "GRR and NRR",
+)

@@ -1,0 +1,58 @@
+"""Read-only queries on the published warehouse, shared by every page.
+
+The file is RETENTION_DB_PATH (as for every retention command), opened read-only for each
+query and never held open: a build publishes by renaming a new file over it, and the next
+query reads the new file. Results are cached per file version (its modification time).
+"""
+
+import os
+from pathlib import Path
+
+import altair as alt
+import duckdb
+import pandas as pd
+import streamlit as st
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def db_path() -> Path:
+    """RETENTION_DB_PATH, or warehouse.duckdb at the repository root as for `make demo`."""
+    return Path(os.environ.get("RETENTION_DB_PATH", REPO / "warehouse.duckdb")).resolve()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _query(sql: str, path: str, version: int) -> pd.DataFrame:
+    with duckdb.connect(path, read_only=True) as con:
+        return con.sql(sql).df()
+
+
+def query(sql: str) -> pd.DataFrame:
+    """The result of `sql` on the published warehouse; stops the page with a clear message
+    when there is no warehouse (run `make demo` or `retention build` first)."""
+    path = db_path()
+    if not path.exists():
+        st.error(f"No warehouse at {path}: run `make demo` (or `retention build`) first.")
+        st.stop()
+    return _query(sql, str(path), path.stat().st_mtime_ns)
+
+
+def complete_periods(grain: str = "month") -> pd.DataFrame:
+    """fct_periods at `grain`, complete periods only (an incomplete period's rates are not
+    comparable), oldest first."""
+    return query(
+        "select * from marts.fct_periods "
+        f"where period_grain = '{grain}' and is_complete_period "
+        "order by period_start, basis"
+    )
+
+
+def chart(spec: alt.Chart, what: str) -> None:
+    """Show an Altair chart drawn as SVG (the browser test counts its marks), or a warning
+    naming the chart when it has no rows."""
+    data = spec.data if isinstance(spec.data, pd.DataFrame) else None
+    if data is not None and data.empty:
+        st.warning(f"No data for {what}.")
+        return
+    spec = spec.properties(usermeta={"embedOptions": {"renderer": "svg"}})
+    st.altair_chart(spec, width="stretch")

@@ -1,0 +1,505 @@
+"""BI-ready (issue 14): the published warehouse as a BI user meets it.
+
+One shared clean build (pipeline.py, 300 customers) is published with `retention publish` in
+its default storage version; every check here reads that one published file:
+
+- a DuckDB 1.x client (duckdb 1.5.6 from PyPI, in a throw-away virtual environment made once
+  under ~/.cache) opens it and reads every mart, with the same row counts and column types
+  as the build, while it refuses the working copy that DuckDB 2 wrote;
+- every mart and every mart column carries its YAML description as a database comment;
+- `mf query` (the MetricFlow CLI, run in this process) answers the saved queries with the
+  marts' own numbers, and the segmented churn adds up to the unsegmented;
+- the analyses compile and run;
+- `dbt source freshness` reads the loader's batch times: a late core table is stale, an
+  optional table that was never delivered is not.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+from pipeline import DB_NAME, MARTS, REPO_ROOT, DbtRun, copy_db, dbt, retention, shared_build
+
+# The newest DuckDB 1.x on PyPI, what the 1.x CLI, Node and JDBC drivers of BI tools read with.
+DUCKDB_1X = "1.5.6"
+CLIENT_CACHE = (
+    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "retention-warehouse"
+)
+
+# Run by the DuckDB 1.x client: the row count and column types of every mart, as JSON.
+READ_MARTS = """
+import json, sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+marts = json.loads(sys.argv[2])
+print(json.dumps({
+    "version": duckdb.__version__,
+    "counts": {m: con.execute(f"select count(*) from marts.{m}").fetchone()[0] for m in marts},
+    "types": con.execute(
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = 'marts' order by all"
+    ).fetchall(),
+}))
+"""
+
+
+@dataclass(frozen=True)
+class Published:
+    build: DbtRun  # the shared clean build (its working copy is never modified)
+    work: Path  # a copy of the build, published from
+    db: Path  # the published warehouse, named warehouse.duckdb like the build
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Published:
+    build = shared_build(tmp_path_factory).result()
+    assert build.ok, build.failure_summary()
+    folder = tmp_path_factory.mktemp("bi")
+    work = copy_db(build.db_path, folder / "build" / DB_NAME)
+    db = folder / "published" / DB_NAME
+    db.parent.mkdir()
+    run = retention(["publish", "--db", str(db), "--from", str(work)], folder / "run")
+    assert run.ok, run.output
+    return Published(build, work, db)
+
+
+def _uv() -> str:
+    found = shutil.which("uv") or str(REPO_ROOT / ".tools" / "bin" / "uv")
+    if not Path(found).exists():
+        pytest.fail("uv is needed to make the DuckDB 1.x client's environment (make setup)")
+    return found
+
+
+def duckdb_1x_python() -> Path:
+    """A virtual environment with duckdb 1.x only, made once and kept under ~/.cache."""
+    venv = CLIENT_CACHE / f"duckdb-{DUCKDB_1X}"
+    python = venv / "bin" / "python"
+    CLIENT_CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CLIENT_CACHE / f"duckdb-{DUCKDB_1X}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one pytest worker makes it, the others wait
+        if not (venv / ".complete").exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            uv = _uv()
+            subprocess.run(
+                [uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True
+            )
+            subprocess.run(
+                [uv, "pip", "install", "--quiet", "--python", str(python), f"duckdb=={DUCKDB_1X}"],
+                check=True,
+            )
+            (venv / ".complete").touch()
+    return python
+
+
+def _read_with_duckdb_1x(db: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(duckdb_1x_python()), "-c", READ_MARTS, str(db), json.dumps(list(MARTS))],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))},
+    )
+
+
+def _marts_as_built(db: Path) -> tuple[dict[str, int], list[list[str]]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        counts = {m: con.execute(f"select count(*) from marts.{m}").fetchone()[0] for m in MARTS}
+        types = con.execute(
+            "select table_name, column_name, data_type from information_schema.columns "
+            "where table_schema = 'marts' order by all"
+        ).fetchall()
+    return counts, [list(row) for row in types]
+
+
+# --- 1. a DuckDB 1.x client reads the published file ------------------------------------------
+
+
+def test_a_duckdb_1x_client_reads_every_mart_of_the_published_file(published: Published) -> None:
+    read = _read_with_duckdb_1x(published.db)
+    assert read.returncode == 0, read.stderr
+    seen = json.loads(read.stdout)
+    assert seen["version"] == DUCKDB_1X
+    counts, types = _marts_as_built(published.work)
+    assert seen["counts"] == counts
+    assert all(count > 0 for count in counts.values()), counts
+    assert seen["types"] == types  # the storage version kept every column's type
+
+
+def test_the_duckdb_1x_client_cannot_read_what_duckdb_2_writes(published: Published) -> None:
+    """The control: the build's own file (DuckDB 2's storage) is refused by 1.x, so the check
+    above passes because of the storage version the publish step chose."""
+    read = _read_with_duckdb_1x(published.work)
+    assert read.returncode != 0
+    assert "version number" in read.stderr, read.stderr
+
+
+def test_a_storage_version_duckdb_does_not_know_is_refused(
+    published: Published, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    before = hashlib.sha256(published.db.read_bytes()).hexdigest()
+    folder = tmp_path_factory.mktemp("bad-version")
+    for version, says in (("1.4", "not of the form v1.4.0"), ("v9.9.0", "not a known DuckDB")):
+        args = ["publish", "--db", str(published.db), "--from", str(published.work)]
+        run = retention([*args, "--storage-version", version], folder)
+        assert run.returncode == 2, run.output
+        assert says in run.output and "Traceback" not in run.output, run.output
+    assert hashlib.sha256(published.db.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in published.db.parent.iterdir()) == [DB_NAME]
+
+
+# --- 2. descriptions reach the database ---------------------------------------------------------
+
+
+def _manifest_marts(build: DbtRun) -> dict[str, dict]:
+    manifest = json.loads((build.target_path / "manifest.json").read_text(encoding="utf-8"))
+    return {
+        node["name"]: node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["name"] in MARTS
+    }
+
+
+def test_every_mart_and_mart_column_carries_its_description(published: Published) -> None:
+    marts = _manifest_marts(published.build)
+    assert sorted(marts) == sorted(MARTS)
+    with duckdb.connect(str(published.db), read_only=True) as con:
+        tables = dict(
+            con.execute(
+                "select table_name, comment from duckdb_tables() where schema_name = 'marts'"
+            ).fetchall()
+        )
+        columns = {
+            (table, column): comment
+            for table, column, comment in con.execute(
+                "select table_name, column_name, comment from duckdb_columns() "
+                "where schema_name = 'marts'"
+            ).fetchall()
+        }
+    checked = 0
+    for name, node in marts.items():
+        assert node["description"].strip(), name
+        assert (tables[name] or "").strip() == node["description"].strip(), name
+        for column, spec in node["columns"].items():
+            assert spec["description"].strip(), f"{name}.{column}"
+            assert (columns[(name, column)] or "").strip() == spec["description"].strip(), (
+                f"{name}.{column}"
+            )
+            checked += 1
+    # Every column of every mart is in the YAML (contracts are enforced), so all were checked.
+    assert checked == len(columns)
+
+
+# --- 3. the semantic layer: mf query equals the marts ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mf_answers(
+    published: Published, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, list[dict]]:
+    """Every saved query answered by `mf query --saved-query NAME --csv FILE`, on (a copy of)
+    the published warehouse. The CLI runs in this process (click's runner), so MetricFlow
+    and dbt are imported once for all the queries; its dbt adapter keeps its connection open,
+    hence the copy, which the other checks' read-only connections do not share."""
+    from click.testing import CliRunner
+    from dbt.adapters.factory import reset_adapters
+    from dbt_metricflow.cli.main import cli
+
+    project = tmp_path_factory.mktemp("mf-project")
+    # The semantic manifest names the database by the file's name: keep warehouse.duckdb.
+    db = copy_db(published.db, project / "db" / DB_NAME)
+    shutil.copyfile(REPO_ROOT / "dbt_project.yml", project / "dbt_project.yml")
+    (project / "target").mkdir()
+    shutil.copyfile(
+        published.build.target_path / "semantic_manifest.json",
+        project / "target" / "semantic_manifest.json",
+    )
+    manifest = json.loads((project / "target" / "semantic_manifest.json").read_text())
+    names = sorted(query["name"] for query in manifest["saved_queries"])
+    answers: dict[str, list[dict]] = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(project)
+        patch.setenv("DBT_PROFILES_DIR", str(REPO_ROOT))
+        patch.setenv("RETENTION_DB_PATH", str(db))
+        try:
+            for name in names:
+                out = project / f"{name}.csv"
+                args = ["query", "--saved-query", name, "--csv", str(out)]
+                result = CliRunner().invoke(cli, args)
+                assert result.exit_code == 0 and out.exists(), f"{name}: {result.output[-2000:]}"
+                with out.open(newline="") as handle:
+                    answers[name] = list(csv.DictReader(handle))
+        finally:
+            reset_adapters()
+    return answers
+
+
+def _rows(db: Path, sql: str) -> list[dict]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        cursor = con.execute(sql)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _num(text: str) -> float | None:
+    return None if text == "" else float(text)
+
+
+def _same(answer: str, expected) -> bool:
+    value = _num(answer)
+    if value is None or expected is None:
+        return value is None and expected is None
+    return math.isclose(value, float(expected), rel_tol=1e-9, abs_tol=1e-9)
+
+
+def _month(text: str) -> str:
+    return text[:10]  # "2024-05-01 00:00:00" -> "2024-05-01"
+
+
+def _check(answers: list[dict], expected: list[dict], key, columns: dict[str, str]) -> None:
+    """Every answer row matches the mart row with the same key on every column (metric ->
+    mart column), and both have the same keys."""
+    by_key = {key(row): row for row in expected}
+    got = {}
+    for row in answers:
+        got[key(row)] = row
+    assert sorted(got) == sorted(by_key)
+    for k, row in got.items():
+        for metric, column in columns.items():
+            assert _same(row[metric], by_key[k][column]), (k, metric, row[metric], by_key[k])
+
+
+def test_mf_monthly_churn_trend_equals_fct_periods(mf_answers, published: Published) -> None:
+    marts = _rows(
+        published.db,
+        "select cast(period_start as varchar) as month, basis, churned, customers_start, "
+        "churn_rate, retention_rate from marts.fct_periods where period_grain = 'month'",
+    )
+    _check(
+        mf_answers["monthly_churn_trend"],
+        marts,
+        lambda r: (
+            (_month(r["metric_time__month"]), r["period__basis"])
+            if "metric_time__month" in r
+            else (r["month"], r["basis"])
+        ),
+        {
+            "churn_rate": "churn_rate",
+            "retention_rate": "retention_rate",
+            "churned_customers": "churned",
+            "customers_start": "customers_start",
+        },
+    )
+
+
+def test_mf_mrr_waterfall_equals_fct_periods(mf_answers, published: Published) -> None:
+    columns = [
+        "mrr_start", "new_mrr", "reactivation_mrr", "expansion_mrr", "contraction_mrr",
+        "churned_mrr", "mrr_end", "gross_revenue_retention", "net_revenue_retention",
+    ]  # fmt: skip
+    marts = _rows(
+        published.db,
+        f"select cast(period_start as varchar) as month, {', '.join(columns)} "
+        "from marts.fct_periods where period_grain = 'month' and basis = 'contract'",
+    )
+    _check(
+        mf_answers["mrr_waterfall"],
+        marts,
+        lambda r: _month(r["metric_time__month"]) if "metric_time__month" in r else r["month"],
+        {c: c for c in columns},
+    )
+
+
+def test_mf_cohort_heatmap_equals_fct_cohorts(mf_answers, published: Published) -> None:
+    marts = _rows(
+        published.db,
+        "select basis, cast(cohort_month as varchar) as cohort, "
+        "cast(months_since_cohort as varchar) as k, cohort_size, active_customers, "
+        "retention_rate from marts.fct_cohorts",
+    )
+    _check(
+        mf_answers["cohort_retention_heatmap"],
+        marts,
+        lambda r: (
+            (r["cohort_cell__basis"], _month(r["metric_time__month"]),
+             r["cohort_cell__months_since_cohort"])
+            if "cohort_cell__basis" in r
+            else (r["basis"], r["cohort"], r["k"])
+        ),
+        {
+            "cohort_size": "cohort_size",
+            "cohort_active_customers": "active_customers",
+            "cohort_retention_rate": "retention_rate",
+        },
+    )  # fmt: skip
+
+
+def test_mf_churn_by_reason_equals_mart_churn(mf_answers, published: Published) -> None:
+    marts = _rows(
+        published.db,
+        "select cast(period_start as varchar) as month, basis, churn_type, reason_code, "
+        "churned_customers, churned_mrr from marts.mart_churn where period_grain = 'month'",
+    )
+    _check(
+        mf_answers["churn_by_reason"],
+        marts,
+        lambda r: (
+            (_month(r["metric_time__month"]), r["churn_cell__basis"],
+             r["churn_cell__churn_type"], r["churn_cell__reason_code"])
+            if "churn_cell__basis" in r
+            else (r["month"], r["basis"], r["churn_type"], r["reason_code"])
+        ),
+        {
+            "churned_customers_by_reason": "churned_customers",
+            "churned_mrr_by_reason": "churned_mrr",
+        },
+    )  # fmt: skip
+
+
+def test_mf_clv_by_channel_equals_mart_clv(mf_answers, published: Published) -> None:
+    columns = [
+        "clv", "contract_clv", "average_order_value", "purchase_frequency",
+        "annual_churn_rate", "cac", "ltv_to_cac",
+    ]  # fmt: skip
+    marts = _rows(
+        published.db,
+        f"select segment_value, {', '.join(columns)} from marts.mart_clv "
+        "where segment_type = 'acquisition_channel'",
+    )
+    assert any(row["ltv_to_cac"] is not None for row in marts)  # a channel with spend
+    _check(
+        mf_answers["clv_by_channel"],
+        marts,
+        lambda r: r.get("clv_segment__segment_value", r.get("segment_value")),
+        {c: c for c in columns},
+    )
+
+
+def test_mf_churn_by_channel_adds_up_to_the_unsegmented_churn(
+    mf_answers, published: Published, analyses: dict[str, list[dict]]
+) -> None:
+    """Segmented churn (customer months × customer channel) against (a) the analysis a BI
+    user would write by hand, channel by channel, and (b) fct_periods: the channels' starts
+    and churns add up to the month's, on both bases."""
+    answers = mf_answers["churn_by_channel"]
+    by_hand = analyses["churn_rate_by_channel"]
+    _check(
+        answers,
+        by_hand,
+        lambda r: (
+            (_month(r["metric_time__month"]), r["customer__acquisition_channel"])
+            if "metric_time__month" in r
+            else (str(r["month_start"]), r["acquisition_channel"])
+        ),
+        {
+            "order_churn_rate": "order_churn_rate",
+            "contract_churn_rate": "contract_churn_rate",
+            "order_customers_start": "order_customers_start",
+            "contract_customers_start": "contract_customers_start",
+        },
+    )  # fmt: skip
+    assert len({r["customer__acquisition_channel"] for r in answers}) > 1
+    totals: dict[tuple[str, str], list[float]] = {}
+    for row in by_hand:
+        for basis in ("order", "contract"):
+            total = totals.setdefault((str(row["month_start"]), basis), [0, 0])
+            total[0] += row[f"{basis}_customers_start"]
+            total[1] += row[f"{basis}_churned"]
+    periods = _rows(
+        published.db,
+        "select cast(period_start as varchar) as month, basis, customers_start, churned "
+        "from marts.fct_periods where period_grain = 'month'",
+    )
+    for row in periods:
+        assert totals[(row["month"], row["basis"])] == [row["customers_start"], row["churned"]]
+
+
+# --- 5. the analyses compile and run ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def analyses(published: Published, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list]:
+    """`dbt compile` of analyses/ (on a copy of the build), each compiled query run on the
+    published warehouse."""
+    folder = tmp_path_factory.mktemp("analyses")
+    db = copy_db(published.work, folder / DB_NAME)
+    run = dbt(["compile", "--select", "resource_type:analysis"], db, folder)
+    assert run.ok, run.failure_summary()
+    compiled = run.target_path / "compiled" / "retention" / "analyses"
+    sources = sorted(p.stem for p in (REPO_ROOT / "analyses").glob("*.sql"))
+    assert sorted(p.stem for p in compiled.glob("*.sql")) == sources
+    return {name: _rows(published.db, (compiled / f"{name}.sql").read_text()) for name in sources}
+
+
+def test_every_analysis_compiles_and_returns_rows(analyses: dict[str, list[dict]]) -> None:
+    expected = {
+        "churn_rate_by_channel", "churn_reasons", "clv_and_ltv_to_cac_by_channel",
+        "cohort_heatmap", "monthly_churn_trend", "mrr_waterfall",
+    }  # fmt: skip
+    assert expected <= set(analyses)
+    assert all(analyses[name] for name in analyses), {n: len(r) for n, r in analyses.items()}
+
+
+def test_analyses_answer_what_they_say(analyses: dict[str, list[dict]]) -> None:
+    # Order basis, month 0: every cohort member purchased in their cohort month.
+    assert {row["month_0"] for row in analyses["cohort_heatmap"]} == {1.0}
+    for row in analyses["mrr_waterfall"]:  # contraction and churn are shown negative
+        moved = (
+            row["mrr_start"] + row["new_mrr"] + row["reactivation_mrr"] + row["expansion_mrr"]
+            + row["contraction_mrr"] + row["churned_mrr"]
+        )  # fmt: skip
+        assert math.isclose(moved, row["mrr_end"], rel_tol=1e-9, abs_tol=1e-6), row
+    for basis in ("order", "contract"):
+        shares = [r["share_of_churn"] for r in analyses["churn_reasons"] if r["basis"] == basis]
+        assert math.isclose(sum(shares), 1.0), (basis, shares)
+    channels = analyses["clv_and_ltv_to_cac_by_channel"]
+    for row in channels:
+        if row["ltv_to_cac"] is not None:
+            assert math.isclose(row["ltv_to_cac"], row["clv"] / row["cac"]), row
+
+
+# --- 7. source freshness on the loader's batch times --------------------------------------------
+
+
+def test_source_freshness_reads_the_loaders_batches(
+    published: Published, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Orders last loaded 8 days ago (error after 7 days), customers 2 days ago (warn after
+    36 hours), contracts and cancellations now; the optional tables emptied and never
+    delivered: they are as fresh as the feed (now), not ERROR STALE."""
+    folder = tmp_path_factory.mktemp("freshness")
+    db = copy_db(published.work, folder / DB_NAME)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    optional = ("nps_responses", "retention_actions", "marketing_spend")
+    with duckdb.connect(str(db)) as con:
+        con.execute("update meta.load_batches set loaded_at = ?", [now])
+        for table, days in (("orders", 8), ("customers", 2)):
+            con.execute(
+                "update meta.load_batches set loaded_at = ? where table_name = ?",
+                [now - dt.timedelta(days=days), table],
+            )
+        for table in optional:
+            con.execute(f"delete from raw.{table}")
+            con.execute("delete from meta.load_batches where table_name = ?", [table])
+    run = dbt(["source", "freshness"], db, folder)
+    assert run.returncode == 1, run.tail()  # an ERROR STALE source fails the command
+    results = json.loads((run.target_path / "sources.json").read_text())["results"]
+    status = {r["unique_id"].rsplit(".", 1)[-1]: r["status"] for r in results}
+    assert status == {
+        "orders": "error",
+        "customers": "warn",
+        "contracts": "pass",
+        "cancellations": "pass",
+        **dict.fromkeys(optional, "pass"),
+    }

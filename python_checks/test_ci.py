@@ -1,0 +1,174 @@
+"""The pull-request CI a team adopts (README "CI"): the GitHub workflow and pre-commit.
+
+The workflow is checked as a file (it runs elsewhere): it runs the make targets of .ci/run,
+every make target it names exists, it caches uv's downloads and the CDNOW wheel where
+python_checks/cdnow_wheel.py keeps it, and it needs no secret. pre-commit runs for real in
+a fresh git repository holding the project's files as a clone has them: every hook passes
+on the project, and the hooks catch a bad Python file, a broken YAML file and a badly
+written model. The `conventions` hook is `make conventions`, which `make lint` runs too; it
+is skipped here (a dbt parse of the whole project) and its target is checked to exist.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import yaml
+from cdnow_wheel import CACHE_DIR
+
+from retention.paths import REPO_ROOT
+
+WORKFLOW = REPO_ROOT / ".github" / "workflows" / "ci.yml"
+PRE_COMMIT_CONFIG = REPO_ROOT / ".pre-commit-config.yaml"
+VENV_BIN = REPO_ROOT / ".venv" / "bin"
+
+
+def make_targets() -> set[str]:
+    text = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    return set(re.findall(r"^([A-Za-z][\w-]*):(?!=)", text, re.MULTILINE))
+
+
+def make_calls(text: str) -> set[str]:
+    """The targets of every `make TARGET ...` in a shell text (options and VAR=x skipped)."""
+    targets = set()
+    for line in text.splitlines():
+        line = line.split("#", 1)[0]  # comments name targets in prose
+        for match in re.finditer(r"(?:^|[;&|(]\s*|\s)make((?:\s+[^\s;&|]+)*)", line):
+            words = match.group(1).split()
+            targets |= {w for w in words if not w.startswith("-") and "=" not in w}
+    return targets
+
+
+def workflow() -> dict:
+    return yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+
+
+def steps(flow: dict) -> list[dict]:
+    return [step for job in flow["jobs"].values() for step in job["steps"]]
+
+
+def test_the_workflow_runs_the_make_targets_of_ci_run_and_needs_no_secret():
+    flow = workflow()
+    triggers = flow.get("on", flow.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert "pull_request" in triggers
+    ci_run = make_calls((REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8"))
+    assert "test" in ci_run
+    runs = "\n".join(step.get("run", "") for step in steps(flow))
+    called = make_calls(runs)
+    assert ci_run <= called
+    assert called <= make_targets(), called - make_targets()
+    assert "data-diff" in called
+    assert "secrets." not in WORKFLOW.read_text(encoding="utf-8")
+
+
+def test_the_workflow_uses_python_3_11_and_caches_uv_and_the_cdnow_wheel():
+    flow = workflow()
+    pythons = [s for s in steps(flow) if s.get("uses", "").startswith("actions/setup-python")]
+    assert pythons and all(s["with"]["python-version"] == "3.11" for s in pythons)
+    requires = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    assert requires["requires-python"] == ">=3.11,<3.12"
+    cached = {
+        s["with"]["path"]: s["with"]["key"]
+        for s in steps(flow)
+        if s.get("uses", "").startswith("actions/cache")
+    }
+    # uv's cache is where the workflow tells uv to keep it, keyed on the lock file.
+    uv_cache = flow["env"]["UV_CACHE_DIR"].replace("${{ github.workspace }}/", "")
+    assert "hashFiles('uv.lock')" in cached[uv_cache]
+    # The wheel: the folder cdnow_wheel.py downloads it into, keyed on its version.
+    wheel_dir = CACHE_DIR.relative_to(REPO_ROOT).as_posix()
+    assert wheel_dir in cached and "0.11.3" in cached[wheel_dir]
+    # Every job that sets up the environment restores uv's cache first.
+    for name, job in flow["jobs"].items():
+        names = [s.get("run", "") for s in job["steps"]]
+        paths = [s.get("with", {}).get("path") for s in job["steps"]]
+        assert uv_cache in paths[: names.index("make setup")], name
+
+
+def test_pre_commit_hooks_are_local_and_run_the_locked_tools():
+    config = yaml.safe_load(PRE_COMMIT_CONFIG.read_text(encoding="utf-8"))
+    assert [repo["repo"] for repo in config["repos"]] == ["local"]
+    hooks = {hook["id"]: hook for hook in config["repos"][0]["hooks"]}
+    assert set(hooks) == {"ruff-check", "ruff-format", "sqlfluff-lint", "check-yaml", "conventions"}
+    for hook_id, hook in hooks.items():
+        words = shlex.split(hook["entry"])
+        if words[0] == "env":  # env VAR=value ... TOOL
+            words = [w for w in words[1:] if "=" not in w]
+        if words[0] == "make":
+            assert make_calls(hook["entry"]) <= make_targets(), hook_id
+        else:
+            assert words[0].startswith(".venv/bin/"), hook_id
+            assert (REPO_ROOT / words[0]).exists(), hook_id
+    # The pre-commit pinned in the dev group is the one installed from the lock.
+    dev = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["dependency-groups"]["dev"]
+    assert f"pre-commit=={importlib.metadata.version('pre-commit')}" in dev
+
+
+def clean_clone(target: Path) -> Path:
+    """The project's files as a clone has them (tracked and new, not ignored) in a fresh git
+    repository, with the repo's .venv linked in."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    target.mkdir()
+    for name in filter(None, listed.split("\0")):
+        source = REPO_ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    subprocess.run(["git", "init", "-q"], cwd=target, check=True)
+    (target / ".git" / "info" / "exclude").write_text(".venv\n")
+    (target / ".venv").symlink_to(VENV_BIN.parent)
+    subprocess.run(["git", "add", "-A"], cwd=target, check=True)
+    return target
+
+
+def pre_commit(clone: Path, home: Path, *args: str, skip: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "MAKE"))}
+    env |= {"PRE_COMMIT_HOME": str(home), "SKIP": skip, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    return subprocess.run(
+        [str(VENV_BIN / "pre-commit"), "run", "--color", "never", *args],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def hook_line(output: str, name: str) -> str:
+    return next(line for line in output.splitlines() if line.startswith(name + "."))
+
+
+def test_pre_commit_passes_on_the_project_and_catches_bad_files(tmp_path):
+    clone = clean_clone(tmp_path / "clone")
+    home = tmp_path / "pre-commit-home"
+    # Every file: ruff and the YAML check (sqlfluff on every model is `make lint`'s job).
+    run = pre_commit(clone, home, "--all-files", skip="sqlfluff-lint,conventions")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert hook_line(run.stdout, "ruff check").endswith("Passed")
+    assert hook_line(run.stdout, "ruff format").endswith("Passed")
+    assert hook_line(run.stdout, "check yaml").endswith("Passed")
+    # Three bad files, staged as a commit would have them.
+    (clone / "retention" / "bad.py").write_text("import os\n")  # F401: unused import
+    (clone / "docs" / "bad.yml").write_text("models: [\n")  # unclosed flow sequence
+    (clone / "models" / "bad_model.sql").write_text("SELECT 1 AS X\n")  # CP01, CP02
+    subprocess.run(["git", "add", "-A"], cwd=clone, check=True)
+    bad = ("retention/bad.py", "docs/bad.yml", "models/bad_model.sql")
+    run = pre_commit(clone, home, "--files", *bad, skip="conventions")
+    assert run.returncode == 1
+    out = run.stdout
+    assert hook_line(out, "ruff check").endswith("Failed") and "F401" in out, out
+    assert hook_line(out, "check yaml").endswith("Failed") and "docs/bad.yml" in out, out
+    assert hook_line(out, "sqlfluff lint (changed SQL)").endswith("Failed"), out
+    assert "models/bad_model.sql" in out and "CP01" in out, out

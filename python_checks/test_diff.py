@@ -1,0 +1,148 @@
+"""`retention diff`: the marts of two warehouses compared row by row on their keys.
+
+No dbt here: the hand-made marts of test_validate.py (two customers, A = 2024-03-31) are
+written twice, and the second copy is changed the way a pull request would change the
+numbers. The counts below are those of that world (test_validate.py's docstring): 2
+customers, 6 customer-months, 6 periods, 6 cohort rows, 1 repeat-purchase row, 3 CLV
+segments, 1 churn row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import duckdb
+from test_validate import MARTS, build
+
+from retention.cli import main
+
+ROWS = {mart: len(rows) for mart, (_, rows) in MARTS.items()}
+
+
+def diff(capsys, base: Path, pr: Path, *options: str) -> tuple[int, str, str]:
+    code = main(["diff", "--base", str(base), "--db", str(pr), *options])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def summary_row(report: str, mart: str) -> list[str]:
+    """The cells of `mart`'s row in the report's first table."""
+    line = next(line for line in report.splitlines() if line.startswith(f"| {mart} |"))
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def test_an_unchanged_build_reports_no_differences(tmp_path, capsys):
+    base, pr = build(tmp_path / "base.duckdb"), build(tmp_path / "pr.duckdb")
+    code, out, err = diff(capsys, base, pr, "--exit-code")
+    assert code == 0, err
+    assert "**No differences** in the 7 marts compared." in out
+    for mart, rows in ROWS.items():
+        assert summary_row(out, mart) == [mart, f"{rows} → {rows}", "0", "0", "0", ""], out
+    assert "####" not in out  # no section for any mart
+
+
+def test_a_changed_formula_names_the_mart_the_column_and_example_keys(tmp_path, capsys):
+    base = build(tmp_path / "base.duckdb")
+    # A changed retention formula: month 1 of both cohorts (rows 1 and 4) at 0.5 instead of 1.
+    pr = build(
+        tmp_path / "pr.duckdb",
+        {("fct_cohorts", 1, "retention_rate"): 0.5, ("fct_cohorts", 4, "retention_rate"): 0.5},
+    )
+    code, out, err = diff(capsys, base, pr)
+    assert code == 0, err  # differences are reported, not an error, without --exit-code
+    assert "**1 of 7 marts differ.**" in out
+    assert summary_row(out, "fct_cohorts") == [
+        "fct_cohorts",
+        "6 → 6",
+        "0",
+        "0",
+        "2",
+        "`retention_rate`",
+    ]
+    for mart in set(ROWS) - {"fct_cohorts"}:
+        assert summary_row(out, mart)[2:] == ["0", "0", "0", ""], mart
+    section = out.split("#### fct_cohorts\n", 1)[1]
+    assert "- Rows changed: 2" in section
+    # Examples ordered by key: 'contract' sorts before 'order'.
+    assert (
+        "| `retention_rate` | 2 | `basis=contract, cohort_month=2024-01-01, "
+        "months_since_cohort=1`: 1 → 0.5; `basis=order, cohort_month=2024-01-01, "
+        "months_since_cohort=1`: 1 → 0.5 |"
+    ) in section
+    code, _, _ = diff(capsys, base, pr, "--exit-code")
+    assert code == 1
+
+
+def test_numbers_are_compared_with_the_tolerance(tmp_path, capsys):
+    base = build(tmp_path / "base.duckdb")
+    # fct_periods row 5 (contract, March): churn_rate 1.0; row 4 (contract, February): 0.0.
+    # Within 1e-9 x max(1, |x|): 1.0 + 1e-12 and 0.0 + 1e-12 equal their base values.
+    close = build(
+        tmp_path / "close.duckdb",
+        {("fct_periods", 5, "churn_rate"): 1.0 + 1e-12, ("fct_periods", 4, "churn_rate"): 1e-12},
+    )
+    code, out, _ = diff(capsys, base, close, "--exit-code")
+    assert code == 0, out
+    # 1.0 + 1e-6 is not within 1e-9 (|diff| 1e-6 > 1e-9 x 1), but is within --tolerance 1e-5.
+    # A decimal counts too: lifetime_net_revenue of c1 50.00 -> 50.01.
+    far = build(
+        tmp_path / "far.duckdb",
+        {
+            ("fct_periods", 5, "churn_rate"): 1.0 + 1e-6,
+            ("dim_customers", 0, "lifetime_net_revenue"): 50.01,
+        },
+    )
+    code, out, _ = diff(capsys, base, far, "--exit-code")
+    assert code == 1
+    assert summary_row(out, "fct_periods")[4:] == ["1", "`churn_rate`"]
+    assert summary_row(out, "dim_customers")[4:] == ["1", "`lifetime_net_revenue`"]
+    assert "`customer_id=c1`: 50.00 → 50.01" in out
+    code, out, _ = diff(capsys, base, far, "--tolerance", "1e-5", "--mart", "fct_periods")
+    assert code == 0
+    assert summary_row(out, "fct_periods")[4:] == ["0", ""]
+    assert "| dim_customers |" not in out  # --mart: only the marts asked for
+
+
+def test_rows_added_and_removed_and_columns_and_marts_that_changed(tmp_path, capsys):
+    base = build(tmp_path / "base.duckdb")
+    feb = dt.date(2024, 2, 1)
+    pr = build(
+        tmp_path / "pr.duckdb",
+        drop_tables=("mart_churn",),
+        extra_rows={
+            "mart_repeat_purchase": [(feb, 1, 0, 0.0, None, *[None] * 12)],
+        },
+    )
+    with duckdb.connect(str(pr)) as con:
+        con.execute("delete from marts.fct_customer_months where customer_id = 'c2' and "
+                    "month_start = date '2024-03-01'")  # fmt: skip
+        con.execute("alter table marts.mart_clv add column ltv_band varchar")
+        con.execute("alter table marts.mart_clv drop column cac")
+    code, out, err = diff(capsys, base, pr)
+    assert code == 0, err
+    assert "**4 of 7 marts differ.**" in out
+    assert summary_row(out, "mart_repeat_purchase")[1:5] == ["1 → 2", "1", "0", "0"]
+    assert summary_row(out, "fct_customer_months")[1:5] == ["6 → 5", "0", "1", "0"]
+    assert summary_row(out, "mart_churn")[1] == "1 → —"
+    assert "- Rows added: 1 (e.g. `first_purchase_month=2024-02-01`)" in out
+    assert "- Rows removed: 1 (e.g. `customer_id=c2, month_start=2024-03-01`)" in out
+    mart_clv = out.split("#### mart_clv\n", 1)[1].split("####", 1)[0]
+    assert "- Columns added: `ltv_band`" in mart_clv
+    assert "- Columns removed: `cac`" in mart_clv
+    assert "Only in the base warehouse." in out.split("#### mart_churn\n", 1)[1]
+
+
+def test_missing_or_unbuilt_databases_exit_2_with_a_message(tmp_path, capsys):
+    base = build(tmp_path / "base.duckdb")
+    code, out, err = diff(capsys, tmp_path / "missing.duckdb", base)
+    assert (code, out) == (2, "")
+    assert "retention diff: error: --base " in err and "missing.duckdb is not a file" in err
+    duckdb.connect(str(tmp_path / "empty.duckdb")).close()
+    code, _, err = diff(capsys, base, tmp_path / "empty.duckdb")
+    assert code == 2
+    assert re.search(r"empty\.duckdb has no marts: build it first", err), err
+    code, _, err = diff(capsys, base, base)
+    assert code == 2 and "are the same file" in err
+    assert "Traceback" not in err

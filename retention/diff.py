@@ -1,0 +1,388 @@
+"""`retention diff --base PATH [--db PATH]`: what a change does to the numbers of the marts.
+
+Compares every mart of two built warehouses (the base branch's and the one under review,
+`--db`) row by row on the mart's key (`retention.marts.KEYS`) and prints, as markdown a pull
+request comment can carry: per mart, the rows added (key only in `--db`), removed (key only
+in the base) and changed (same key, another value in at least one column), the columns whose
+values changed with how many rows and a few example keys with both values, and the columns
+added, removed or retyped.
+
+The comparison runs inside DuckDB: both files are attached read-only to one in-memory
+database and each mart is full-outer-joined with itself on its key (keys compared with
+`is not distinct from`, so a null key part matches a null). Nothing is loaded into Python
+but the counts and the examples, so a mart of millions of rows costs a hash join.
+
+Numbers: integers, dates, text and booleans must be equal; floating-point and decimal values
+are equal when |base − PR| <= tolerance × max(1, |base|, |PR|) (default 1e-9): a relative
+tolerance for values above 1 and an absolute one below it, so sums of doubles taken in
+another order (which differ in their last digits) do not count as changes, and a rate
+moving from 0 to 1e-12 does not either. Null equals null.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from retention import console
+from retention.marts import KEYS, MARTS, SCHEMA, WarehouseError, open_read_only
+from retention.paths import add_db_argument, db_path
+
+DEFAULT_TOLERANCE = 1e-9
+DEFAULT_EXAMPLES = 3
+EXIT_DIFFERENT = 1
+EXIT_CODES = {
+    0: "the marts were compared and the report printed (differences or not, unless --exit-code)",
+    EXIT_DIFFERENT: "with --exit-code: at least one mart differs",
+    2: "nothing compared: a database is missing, does not open or has no marts, or a --mart "
+    "is unknown",
+}
+
+# DuckDB's floating-point and fixed-point types: compared with the tolerance.
+INEXACT_TYPES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
+
+
+class DiffError(Exception):
+    """The marts cannot be compared. The message says why."""
+
+
+@dataclass
+class ColumnChange:
+    column: str
+    rows: int
+    examples: list[tuple[str, object, object]]  # (key, base value, PR value)
+
+
+@dataclass
+class MartDiff:
+    mart: str
+    base_rows: int | None  # None: the mart is not in that database
+    pr_rows: int | None
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+    columns: list[ColumnChange] = field(default_factory=list)
+    added_keys: list[str] = field(default_factory=list)
+    removed_keys: list[str] = field(default_factory=list)
+    columns_added: list[str] = field(default_factory=list)
+    columns_removed: list[str] = field(default_factory=list)
+    types_changed: list[str] = field(default_factory=list)  # "column: BASE → PR"
+
+    @property
+    def differs(self) -> bool:
+        return bool(
+            self.base_rows is None
+            or self.pr_rows is None
+            or self.added
+            or self.removed
+            or self.changed
+            or self.columns_added
+            or self.columns_removed
+            or self.types_changed
+        )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--base",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="the base branch's built warehouse (a DuckDB file) to compare with",
+    )
+    add_db_argument(parser)
+    parser.add_argument(
+        "--mart",
+        action="append",
+        choices=MARTS,
+        metavar="NAME",
+        help="compare only this mart (repeatable; default: every mart)",
+    )
+    parser.add_argument(
+        "--examples",
+        type=int,
+        default=DEFAULT_EXAMPLES,
+        metavar="N",
+        help=f"example keys shown per changed column and for added and removed rows "
+        f"(default {DEFAULT_EXAMPLES})",
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=DEFAULT_TOLERANCE,
+        metavar="TOL",
+        help="floating-point values are equal when |base - PR| <= TOL x max(1, |base|, |PR|) "
+        f"(default {DEFAULT_TOLERANCE:g})",
+    )
+    parser.add_argument(
+        "--exit-code",
+        action="store_true",
+        help=f"exit {EXIT_DIFFERENT} when any mart differs (as `git diff --exit-code`)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.examples < 0 or not math.isfinite(args.tolerance) or args.tolerance < 0:
+        console.error("diff", "--examples and --tolerance must be 0 or more")
+        return 2
+    pr = db_path(args)
+    try:
+        diffs = compare(args.base, pr, args.mart or MARTS, args.tolerance, args.examples)
+    except (WarehouseError, DiffError) as exc:
+        console.error("diff", str(exc))
+        return 2
+    text = markdown(diffs, args.base, pr, args.tolerance)
+
+    def view():
+        from rich.markdown import Markdown
+
+        return Markdown(text)
+
+    console.show(text, view)
+    if args.exit_code and any(d.differs for d in diffs):
+        return EXIT_DIFFERENT
+    return 0
+
+
+# --- the comparison ----------------------------------------------------------------------------
+
+
+def _check_warehouse(path: Path, option: str) -> None:
+    """WarehouseError when `path` (given as `option`) does not open or holds no marts."""
+    if not Path(path).is_file():
+        raise WarehouseError(f"{option} {path} is not a file: give a built warehouse")
+    with open_read_only(path) as con:
+        present = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = ?",
+                [SCHEMA],
+            ).fetchall()
+        }
+    if not present & set(MARTS):
+        raise WarehouseError(
+            f"database {path} has no marts: build it first (`retention build --data DIR "
+            f"--db {path}`, or `dbt build` with RETENTION_DB_PATH={Path(path).resolve()})"
+        )
+
+
+def _columns(con: duckdb.DuckDBPyConnection, catalog: str, mart: str) -> dict[str, str] | None:
+    rows = con.execute(
+        "select column_name, data_type from duckdb_columns() "
+        "where database_name = ? and schema_name = ? and table_name = ? order by column_index",
+        [catalog, SCHEMA, mart],
+    ).fetchall()
+    return dict(rows) if rows else None
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _inexact(data_type: str) -> bool:
+    return data_type.upper().startswith(INEXACT_TYPES)
+
+
+def _differs_sql(column: str, base_type: str, pr_type: str, tolerance: float) -> str:
+    """A SQL condition: the column's value differs between the joined rows b and p."""
+    b, p = f"b.{_quote(column)}", f"p.{_quote(column)}"
+    if base_type != pr_type and not (_inexact(base_type) or _inexact(pr_type)):
+        b, p = f"cast({b} as varchar)", f"cast({p} as varchar)"
+    if not (_inexact(base_type) or _inexact(pr_type)):
+        return f"({b} is distinct from {p})"
+    b, p = f"cast({b} as double)", f"cast({p} as double)"
+    close = f"abs({b} - {p}) <= {tolerance!r} * greatest(1.0, abs({b}), abs({p}))"
+    return f"(not ({b} is not distinct from {p} or coalesce({close}, false)))"
+
+
+def _key_text(key: list[str], values: tuple) -> str:
+    return ", ".join(f"{column}={_value(value)}" for column, value in zip(key, values, strict=True))
+
+
+def _value(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        return f"{value:.12g}"  # 12 digits: a change beyond the tolerance shows
+    return str(value)
+
+
+def compare_mart(
+    con: duckdb.DuckDBPyConnection, mart: str, tolerance: float, examples: int
+) -> MartDiff:
+    """One mart of the attached databases `base` and `pr`."""
+    base_cols, pr_cols = _columns(con, "base", mart), _columns(con, "pr", mart)
+    count = "select count(*) from {}." + f"{SCHEMA}.{_quote(mart)}"
+    base_rows = con.execute(count.format("base")).fetchone()[0] if base_cols else None
+    pr_rows = con.execute(count.format("pr")).fetchone()[0] if pr_cols else None
+    diff = MartDiff(mart, base_rows, pr_rows)
+    if base_cols is None or pr_cols is None:
+        return diff
+    diff.columns_added = [c for c in pr_cols if c not in base_cols]
+    diff.columns_removed = [c for c in base_cols if c not in pr_cols]
+    common = [c for c in base_cols if c in pr_cols]
+    diff.types_changed = [
+        f"{c}: {base_cols[c]} → {pr_cols[c]}" for c in common if base_cols[c] != pr_cols[c]
+    ]
+    key = KEYS[mart]
+    missing_key = [k for k in key if k not in common]
+    if missing_key:
+        raise DiffError(
+            f"{mart}: its key column(s) {', '.join(missing_key)} are not in both databases; "
+            "the rows cannot be matched"
+        )
+    values = [c for c in common if c not in key]
+    on = " and ".join(f"b.{_quote(k)} is not distinct from p.{_quote(k)}" for k in key)
+    relation = f"{SCHEMA}.{_quote(mart)}"
+    select = [f"coalesce(b.{_quote(k)}, p.{_quote(k)}) as k{i}" for i, k in enumerate(key)]
+    select += ["b.__in_base is not null as in_base", "p.__in_pr is not null as in_pr"]
+    for i, column in enumerate(values):
+        differs = _differs_sql(column, base_cols[column], pr_cols[column], tolerance)
+        select += [
+            f"b.{_quote(column)} as b{i}",
+            f"p.{_quote(column)} as p{i}",
+            f"(b.__in_base and p.__in_pr and {differs}) as x{i}",
+        ]
+    table = f"diff_{mart}"
+    con.execute(
+        f"create or replace temp table {table} as select {', '.join(select)} "
+        f"from (select *, true as __in_base from base.{relation}) as b "
+        f"full outer join (select *, true as __in_pr from pr.{relation}) as p on {on}"
+    )
+    any_change = " or ".join(f"x{i}" for i in range(len(values))) or "false"
+    counts = [
+        "count(*) filter (where in_pr and not in_base)",
+        "count(*) filter (where in_base and not in_pr)",
+        f"count(*) filter (where {any_change})",
+        *(f"count(*) filter (where x{i})" for i in range(len(values))),
+    ]
+    row = con.execute(f"select {', '.join(counts)} from {table}").fetchone()
+    diff.added, diff.removed, diff.changed = row[0], row[1], row[2]
+    keys = ", ".join(f"k{i}" for i in range(len(key)))
+    order = ", ".join(f"k{i} nulls first" for i in range(len(key)))
+
+    def sample(where: str, extra: str = "") -> list[tuple]:
+        return con.execute(
+            f"select {keys}{extra} from {table} where {where} order by {order} limit {examples}"
+        ).fetchall()
+
+    width = len(key)
+    if diff.added:
+        diff.added_keys = [_key_text(key, r) for r in sample("in_pr and not in_base")]
+    if diff.removed:
+        diff.removed_keys = [_key_text(key, r) for r in sample("in_base and not in_pr")]
+    for i, column in enumerate(values):
+        if row[3 + i]:
+            rows = sample(f"x{i}", f", b{i}, p{i}")
+            diff.columns.append(
+                ColumnChange(
+                    column,
+                    row[3 + i],
+                    [(_key_text(key, r[:width]), r[width], r[width + 1]) for r in rows],
+                )
+            )
+    con.execute(f"drop table {table}")
+    return diff
+
+
+def compare(
+    base: Path,
+    pr: Path,
+    marts: tuple[str, ...] | list[str] = MARTS,
+    tolerance: float = DEFAULT_TOLERANCE,
+    examples: int = DEFAULT_EXAMPLES,
+) -> list[MartDiff]:
+    """The differences of each of `marts` between the warehouses `base` and `pr`."""
+    for path, option in ((base, "--base"), (pr, "--db")):
+        _check_warehouse(path, option)
+    if Path(base).resolve() == Path(pr).resolve():
+        raise DiffError(f"--base and --db are the same file ({pr}): nothing to compare")
+    con = duckdb.connect()
+    try:
+        for alias, path in (("base", base), ("pr", pr)):
+            try:
+                literal = "'" + str(path).replace("'", "''") + "'"
+                con.execute(f"attach {literal} as {alias} (read_only)")
+            except duckdb.Error as exc:
+                raise WarehouseError(
+                    f"cannot open database {path}: {str(exc).splitlines()[0]}"
+                ) from exc
+        return [compare_mart(con, mart, tolerance, examples) for mart in dict.fromkeys(marts)]
+    finally:
+        con.close()
+
+
+# --- the report --------------------------------------------------------------------------------
+
+
+def _cell(text: str) -> str:
+    """Text for a markdown table cell: a `|` would end the cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _rows(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def markdown(diffs: list[MartDiff], base: Path, pr: Path, tolerance: float) -> str:
+    """The report: a table of every mart, then a section for each mart that differs."""
+    differing = [d for d in diffs if d.differs]
+    lines = [
+        "### Data diff of the marts",
+        "",
+        f"Base `{base}`, PR `{pr}`; floating-point values equal within {tolerance:g} "
+        "(relative above 1, absolute below).",
+        "",
+    ]
+    if differing:
+        lines.append(f"**{len(differing)} of {len(diffs)} marts differ.**")
+    else:
+        lines.append(f"**No differences** in the {len(diffs)} marts compared.")
+    lines += [
+        "",
+        "| mart | rows (base → PR) | added | removed | changed | columns changed |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for d in diffs:
+        changed = ", ".join(f"`{c.column}`" for c in d.columns)
+        lines.append(
+            f"| {d.mart} | {_rows(d.base_rows)} → {_rows(d.pr_rows)} | {d.added:,} | "
+            f"{d.removed:,} | {d.changed:,} | {changed} |"
+        )
+    for d in differing:
+        lines += ["", f"#### {d.mart}", ""]
+        if d.base_rows is None or d.pr_rows is None:
+            where = "base" if d.pr_rows is None else "PR"
+            lines.append(f"Only in the {where} warehouse.")
+            continue
+        for label, names in (
+            ("Columns added", d.columns_added),
+            ("Columns removed", d.columns_removed),
+            ("Column types changed", d.types_changed),
+        ):
+            if names:
+                lines.append(f"- {label}: " + ", ".join(f"`{n}`" for n in names))
+        for label, count, keys in (
+            ("Rows added", d.added, d.added_keys),
+            ("Rows removed", d.removed, d.removed_keys),
+        ):
+            if count:
+                shown = ", ".join(f"`{k}`" for k in keys)
+                lines.append(
+                    f"- {label}: {count:,} (e.g. {shown})" if keys else f"- {label}: {count:,}"
+                )
+        if d.columns:
+            lines += [
+                f"- Rows changed: {d.changed:,}",
+                "",
+                "| column | rows changed | examples (key: base → PR) |",
+                "|---|---:|---|",
+            ]
+            for c in d.columns:
+                shown = "; ".join(f"`{key}`: {_value(b)} → {_value(p)}" for key, b, p in c.examples)
+                lines.append(f"| `{c.column}` | {c.rows:,} | {_cell(shown)} |")
+    return "\n".join(lines)

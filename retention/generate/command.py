@@ -1,0 +1,223 @@
+"""The `retention generate` command: simulate chunk by chunk, write, optionally add defects."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from retention import console
+from retention.contract import TABLES
+from retention.generate.common import FORMATS, Counters, Options, Window
+from retention.generate.contracts import cancellations_table, contracts_table, simulate_contracts
+from retention.generate.customers import (
+    CHANNELS,
+    ORPHANS_PER_CUSTOMER,
+    acquisition_cdf,
+    acquisition_times,
+    acquisitions_per_month,
+    chunk_customers,
+    customers_table,
+    marketing_spend_table,
+    n_months,
+)
+from retention.generate.dirty import DEFECTS_FILE, collect_samples, defects_report, pick_defects
+from retention.generate.operations import (
+    newsletter_campaign,
+    nps_table,
+    retention_actions_table,
+    winback_campaign,
+)
+from retention.generate.orders import Purchases, buyer_traits, order_events, orders_table
+from retention.generate.output import TableWriter, clear_outputs
+from retention.generate.text import raw_schema
+
+# === one chunk ===============================================================================
+
+
+def _simulate_chunk(
+    rng: np.random.Generator,
+    created_s: np.ndarray,
+    first_customer: int,
+    n_customers: int,
+    counters: Counters,
+    cdf: np.ndarray,
+    w: Window,
+) -> tuple[dict[str, pa.Table], np.ndarray]:
+    n_orphans = max(2, round(created_s.size * ORPHANS_PER_CUSTOMER))
+    c = chunk_customers(
+        rng, created_s, first_customer, n_customers + counters.orphans + 1, n_orphans, cdf, w
+    )
+    counters.orphans += n_orphans
+    rows = counters.rows
+    traits = buyer_traits(rng, c)
+    purchases = order_events(rng, c, traits, w)
+    actions, extra = winback_campaign(rng, c, traits, purchases, w)
+    purchases = Purchases.concat([purchases, extra])
+    contracts, cancellations, calls = simulate_contracts(rng, c, w)
+    actions.extend(calls)
+    actions.extend(newsletter_campaign(rng, c, purchases, contracts, cancellations, w))
+    tables = {
+        "customers": customers_table(rng, c, w),
+        "orders": orders_table(rng, c, traits, purchases, rows["orders"] + 1, w),
+        "contracts": contracts_table(rng, c, contracts, rows["contracts"] + 1, w),
+        "cancellations": cancellations_table(
+            rng, c, cancellations, rows["cancellations"] + 1, rows["contracts"] + 1, w
+        ),
+        "nps_responses": nps_table(
+            rng, c, purchases, contracts, cancellations, rows["nps_responses"] + 1, w
+        ),
+        "retention_actions": retention_actions_table(
+            rng, c, actions, rows["retention_actions"] + 1, w
+        ),
+    }
+    for name, table in tables.items():
+        rows[name] += table.num_rows
+    return tables, acquisitions_per_month(c, w)
+
+
+# === the command =============================================================================
+
+
+def generate(opts: Options) -> dict[str, int]:
+    """Write the data set; return the rows per table (clean rows plus injected ones)."""
+    if opts.customers < 1:
+        raise ValueError("--customers must be at least 1")
+    if opts.end <= opts.start:
+        raise ValueError("--end must be after --start")
+    if opts.format not in FORMATS:
+        raise ValueError(f"--format must be one of {FORMATS}")
+    began = time.perf_counter()
+    w = Window.of(opts)
+    acquisition_seq, spend_seq, defects_seq, chunks_seq = np.random.SeedSequence(opts.seed).spawn(4)
+    cdf = acquisition_cdf(w)
+    created = np.sort(
+        acquisition_times(np.random.default_rng(acquisition_seq), opts.customers, cdf, w)
+    )
+    bounds = list(range(0, opts.customers, opts.chunk_size)) + [opts.customers]
+    chunk_seqs = chunks_seq.spawn(len(bounds) - 1)
+
+    opts.out.mkdir(parents=True, exist_ok=True)
+    clear_outputs(opts.out)
+    writers = {name: TableWriter(opts.out, name, opts.format) for name in TABLES}
+    counters = Counters()
+    acquisitions = np.zeros((len(CHANNELS), n_months(w)), dtype=np.int64)
+    samples: dict[str, list[dict]] = {}
+    inferred: list[str] = []
+    # On a terminal, a bar counts the customers simulated (every table grows chunk by chunk).
+    tracking = (
+        console.progress("generating", total=opts.customers)
+        if opts.progress
+        else contextlib.nullcontext(console.Bar())
+    )
+    try:
+        with tracking as bar:
+            for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+                rng = np.random.default_rng(chunk_seqs[i])
+                tables, acquired = _simulate_chunk(
+                    rng, created[lo:hi], lo + 1, opts.customers, counters, cdf, w
+                )
+                acquisitions += acquired
+                for name, table in tables.items():
+                    writers[name].write(table)
+                if opts.dirty:
+                    collect_samples(samples, tables, inferred, i == 0)
+                bar.update(
+                    f"generating: customers {hi:,}, orders {counters.rows['orders']:,}, "
+                    f"contracts {counters.rows['contracts']:,}"
+                )
+                bar.advance(hi - lo)
+        writers["marketing_spend"].write(
+            marketing_spend_table(np.random.default_rng(spend_seq), acquisitions, w)
+        )
+        clean_rows = {name: writer.rows for name, writer in writers.items()}
+        if opts.dirty:
+            defects = pick_defects(np.random.default_rng(defects_seq), samples, counters)
+            for defect in defects:
+                table = pa.Table.from_pylist(defect.rows, schema=raw_schema(defect.table))
+                writers[defect.table].write(table)
+            report = defects_report(defects, clean_rows, inferred)
+            text = json.dumps(report, indent=2, sort_keys=True) + "\n"
+            (opts.out / DEFECTS_FILE).write_text(text, encoding="utf-8")
+    except BaseException:
+        for writer in writers.values():
+            writer.abort()
+        raise
+    for writer in writers.values():
+        writer.close()
+    rows = {name: writer.rows for name, writer in writers.items()}
+    summary = ", ".join(f"{name} {count:,}" for name, count in rows.items())
+    if opts.progress:
+        console.say(
+            f"wrote {opts.format} to {opts.out} in {time.perf_counter() - began:.1f}s: "
+            f"{summary}" + (" (clean + injected defects)" if opts.dirty else "")
+        )
+    return rows
+
+
+EXIT_CODES = {
+    0: "the data set was written",
+    2: "nothing usable written: invalid options (fewer than 1 customer, --end not after "
+    "--start) or the folder cannot be written",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out", required=True, type=Path, metavar="DIR", help="directory to write into"
+    )
+    parser.add_argument(
+        "--customers", type=int, default=2000, metavar="N", help="customers (default 2000)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=42, metavar="S", help="random seed (default 42)"
+    )
+    parser.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        default=date(2021, 1, 1),
+        metavar="DATE",
+        help="first day of the simulated period (default 2021-01-01)",
+    )
+    parser.add_argument(
+        "--end",
+        type=date.fromisoformat,
+        default=date(2024, 6, 30),
+        metavar="DATE",
+        help="last day; nothing happens after it (default 2024-06-30)",
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default="csv", help="file format (default csv)"
+    )
+    parser.add_argument(
+        "--dirty",
+        action="store_true",
+        help=f"append a known mix of defective rows, listed in {DEFECTS_FILE}",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    opts = Options(
+        out=args.out,
+        customers=args.customers,
+        seed=args.seed,
+        start=args.start,
+        end=args.end,
+        format=args.format,
+        dirty=args.dirty,
+    )
+    try:
+        generate(opts)
+    except ValueError as exc:
+        console.error("generate", str(exc))
+        return 2
+    except OSError as exc:
+        console.error("generate", f"cannot write to {opts.out}: {exc}")
+        return 2
+    return 0
