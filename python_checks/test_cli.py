@@ -184,6 +184,66 @@ def test_summary_prints_lines_in_a_log_and_a_table_on_a_terminal(tmp_path):
         assert re.search(rf"│ {re.escape(label)} +│ +{re.escape(value)} │", terminal), terminal
 
 
+def test_summary_prints_the_fitted_parameters_and_the_top_predicted_clv_channel(tmp_path):
+    from test_validate import build  # hand-made marts: c1 organic, c2 (made) email
+
+    db = build(tmp_path / "w.duckdb", {("dim_customers", 1, "acquisition_channel"): "email"})
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema intermediate")
+        con.execute(
+            "create table intermediate.int_reporting_params as "
+            "select date '2024-03-31' as as_of_date"
+        )
+        con.execute(
+            "create table marts.mart_clv_model_parameters (model varchar, segment varchar, "
+            "parameter varchar, value double, observations bigint, log_likelihood double, "
+            "fit_status varchar, fit_message varchar)"
+        )
+        ok = [("bg_nbd", "all", p, v, 2, -1.0, "ok", "") for p, v in
+              [("r", 0.2434), ("alpha", 4.4136), ("a", 0.7929), ("b", 2.4259)]]  # fmt: skip
+        refused = [("gamma_gamma", "all", p, None, 0, None, "no_repeat_buyers", "")
+                   for p in ("p", "q", "gamma")]  # fmt: skip
+        cohorts = [("sbg", "2024-01-01", "alpha", 0.7, 9, -3.0, "ok", ""),
+                   ("sbg", "2024-01-01", "beta", 1.2, 9, -3.0, "ok", ""),
+                   ("sbg", "2024-02-01", "alpha", None, 4, None, "no_churn", ""),
+                   ("sbg", "2024-02-01", "beta", None, 4, None, "no_churn", "")]  # fmt: skip
+        con.executemany(
+            "insert into marts.mart_clv_model_parameters values (?, ?, ?, ?, ?, ?, ?, ?)",
+            ok + refused + cohorts,
+        )
+        con.execute(
+            "create table marts.mart_clv_predictions as select * from (values "
+            "('c1', 100.0), ('c2', 40.0)) as t(customer_id, predicted_clv_365d)"
+        )
+    run = retention(tmp_path, "summary", "--db", "w.duckdb")
+    assert run.returncode == 0, run.stderr
+    lines = dict(
+        re.fullmatch(r"(.+?) {2,}(\S.*)", line).groups()
+        for line in run.stdout.splitlines()
+        if re.fullmatch(r"(.+?) {2,}(\S.*)", line)
+    )
+    assert lines["BG/NBD r, alpha, a, b"] == "0.243, 4.414, 0.793, 2.426"  # 3 decimals
+    assert lines["Gamma-Gamma p, q, gamma"] == "not fitted: no_repeat_buyers"
+    assert lines["sBG contract cohorts fitted"] == "1 of 2"
+    # c1 (organic) 100.00 against c2 (email) 40.00
+    assert lines["top predicted-CLV channel"] == "organic: 100.00 mean over 1"
+
+
+def test_summary_without_predictive_marts_says_so(tmp_path):
+    from test_validate import build  # no predictive marts in it
+
+    db = build(tmp_path / "w.duckdb")
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema intermediate")
+        con.execute(
+            "create table intermediate.int_reporting_params as "
+            "select date '2024-03-31' as as_of_date"
+        )
+    run = retention(tmp_path, "summary", "--db", "w.duckdb")
+    assert run.returncode == 0, run.stderr
+    assert re.search(r"predictive models +n/a \(not in this warehouse\)", run.stdout)
+
+
 # --- consistency -----------------------------------------------------------------------------
 
 

@@ -324,3 +324,23 @@ def test_rfm_summary_by_hand():
     # b: one purchase on A itself: x = 0, t_x = T = 0, no repeat value
     assert (got.loc["b", "x"], got.loc["b", "t_x"], got.loc["b", "T"]) == (0, 0.0, 0.0)
     assert math.isnan(got.loc["b", "monetary_value"])
+
+
+def test_the_fits_fast_log_likelihood_is_the_plain_sum(cdnow_summary):
+    # fit_bgnbd evaluates the likelihood on distinct values (pr._bgnbd_rows_log_likelihood);
+    # it must equal the plain per-customer sum of bgnbd_log_likelihood at any parameters.
+    s = cdnow_summary
+    x, t_x, T = (s[c].to_numpy(float) for c in ("x", "t_x", "T"))
+    fast = pr._bgnbd_rows_log_likelihood(x, t_x, T, np.ones(len(x)))
+    for params in (CDNOW_BGNBD, {"r": 1.3, "alpha": 0.4, "a": 2.5, "b": 0.7}):
+        plain = pr.bgnbd_log_likelihood(params, x, t_x, T).sum()
+        assert fast(*params.values()) == pytest.approx(plain, rel=1e-12)
+
+
+def test_the_gamma_gamma_fits_fast_log_likelihood_is_the_plain_sum(cdnow_summary):
+    repeat = cdnow_summary[cdnow_summary["x"] > 0]
+    x, m = repeat["x"].to_numpy(float), repeat["monetary_value"].to_numpy(float)
+    fast = pr._gamma_gamma_rows_log_likelihood(x, m, np.ones(len(x)))
+    for params in (CDNOW_GAMMA_GAMMA, {"p": 1.5, "q": 0.8, "gamma": 3.0}):
+        plain = pr.gamma_gamma_log_likelihood(params, x, m).sum()
+        assert fast(*params.values()) == pytest.approx(plain, rel=1e-12)

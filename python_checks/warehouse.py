@@ -5,8 +5,13 @@ A scenario is a folder ``python_checks/fixtures/<name>/`` with
 - ``raw/<table>.csv``: the raw input (SPEC section 5); absent tables are loaded empty;
 - ``scenario.yml``: ``description``, ``vars`` (dbt vars for the build) and ``expected``:
   per mart (schema ``marts``) a list of ``{match: {...}, values: {...}}`` entries, where
-  ``match`` must select exactly one row and ``values`` are compared column by column; and
-  ``row_counts``: a list of ``{model, where (optional), count}``.
+  ``match`` must select exactly one row and ``values`` are compared column by column (an
+  entry may widen the float tolerance with ``tolerance``, e.g. for a published estimate
+  printed to 3 decimals); and ``row_counts``: a list of ``{model, where (optional), count}``.
+
+The predictive models (dbt Python models, tag ``predictive``) fit only in the builds of
+scenarios that expect a predictive mart; the others build with RETENTION_PREDICTIVE=off
+(python_checks/conftest.py), which leaves those marts empty and skips pandas and scipy.
 
 Comparison rules: integers, strings and booleans compare exactly; ``"YYYY-MM-DD"`` strings
 compare with DATE columns; floats and decimals compare within ``TOLERANCE``; ``~`` (null)
@@ -35,6 +40,8 @@ import duckdb
 import yaml
 
 from retention.load import load_dir
+from retention.marts import PREDICTIVE_MARTS
+from retention.predictive_columns import SWITCH
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
@@ -42,7 +49,7 @@ MARTS_SCHEMA = "marts"
 TOLERANCE = 1e-9
 
 _SCENARIO_KEYS = {"description", "vars", "expected"}
-_ENTRY_KEYS = {"match", "values"}
+_ENTRY_KEYS = {"match", "values", "tolerance"}
 _ROW_COUNT_KEYS = {"model", "where", "count"}
 
 
@@ -61,6 +68,14 @@ class Scenario:
     @property
     def raw_dir(self) -> Path:
         return self.folder / "raw"
+
+    @property
+    def needs_predictive(self) -> bool:
+        """Whether the scenario checks a predictive mart (its build must fit the models)."""
+        named = set(self.expected) | {
+            entry["model"] for entry in self.expected.get("row_counts", [])
+        }
+        return bool(named & set(PREDICTIVE_MARTS))
 
 
 @dataclass(frozen=True)
@@ -117,7 +132,7 @@ def load_scenario(folder: Path) -> Scenario:
             if not isinstance(entry, dict):
                 raise ScenarioError(f"{where}: expected a mapping")
             keys = _ROW_COUNT_KEYS if mart == "row_counts" else _ENTRY_KEYS
-            required = {"model", "count"} if mart == "row_counts" else _ENTRY_KEYS
+            required = {"model", "count"} if mart == "row_counts" else {"match", "values"}
             if set(entry) - keys or required - set(entry):
                 raise ScenarioError(
                     f"{where}: keys must be {sorted(keys)} (required {sorted(required)}), "
@@ -155,6 +170,8 @@ def build(scenario: Scenario, workdir: Path) -> Build:
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "RETENTION_DB_PATH": str(db_path),
     }
+    if scenario.needs_predictive:
+        env[SWITCH] = "on"
     command = [
         str(Path(sys.executable).parent / "dbt"),
         "build",
@@ -226,10 +243,11 @@ def _check_entry(mart: str, rows: list[dict[str, Any]], entry: dict[str, Any]) -
     if len(selected) != 1:
         return [f"{label}: match selects {len(selected)} rows (must select exactly 1)"]
     row = selected[0]
+    tolerance = entry.get("tolerance", TOLERANCE)
     return [
         f"{label}: {column} expected {expected!r}, actual {row[column]!r}"
         for column, expected in values.items()
-        if not same(expected, row[column])
+        if not same(expected, row[column], tolerance)
     ]
 
 
@@ -252,7 +270,7 @@ def _show_match(match: dict[str, Any]) -> str:
     return "{" + ", ".join(f"{k}: {v}" for k, v in match.items()) + "}"
 
 
-def same(expected: Any, actual: Any) -> bool:
+def same(expected: Any, actual: Any, tolerance: float = TOLERANCE) -> bool:
     """Whether a value from the database meets an expected value from scenario.yml."""
     if expected is None or actual is None:
         return expected is None and actual is None
@@ -263,7 +281,7 @@ def same(expected: Any, actual: Any) -> bool:
             return False
         if isinstance(expected, int) and isinstance(actual, int):
             return expected == actual
-        return math.isclose(float(expected), float(actual), rel_tol=0.0, abs_tol=TOLERANCE)
+        return math.isclose(float(expected), float(actual), rel_tol=0.0, abs_tol=tolerance)
     if isinstance(actual, dt.datetime):
         if isinstance(expected, str):
             try:

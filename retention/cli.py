@@ -31,6 +31,7 @@ COMMANDS = {
     "build": "the daily pipeline: load, dbt build, validate, publish",
     "summary": "print the headline metrics of a built warehouse",
     "publish": "atomically publish a built working copy of the warehouse",
+    "holdout": "the BG/NBD's predicted against actual purchases after A (or on CDNOW)",
     "diff": "compare the marts of two built warehouses (base branch and PR), as markdown",
 }
 

@@ -126,6 +126,31 @@ MAY_BE_EMPTY = frozenset({"mart_nps", "mart_retention_programmes", "mart_contrac
 
 MARTS = tuple(COLUMNS)
 
+# The predictive CLV marts (tag `predictive`): checked by their dbt tests, not by `validate`'s
+# suites or the volume check, because a build with RETENTION_PREDICTIVE=off leaves them empty.
+PREDICTIVE_COLUMNS: dict[str, list[str]] = {
+    "mart_clv_model_parameters": [
+        "model", "segment", "parameter", "value", "observations", "log_likelihood",
+        "fit_status", "fit_message",
+    ],
+    "mart_clv_predictions": [
+        "customer_id", "frequency", "recency_weeks", "age_weeks", "average_repeat_value",
+        "p_alive", "expected_purchases_365d", "expected_average_order_value",
+        "predicted_clv_365d", "fit_status",
+    ],
+    "mart_contract_survival": [
+        "cohort_month", "months_since_cohort", "cohort_size", "active_customers",
+        "observed_retention", "projected_retention", "is_projected", "alpha", "beta",
+        "fit_status",
+    ],
+}  # fmt: skip
+PREDICTIVE_KEYS: dict[str, list[str]] = {
+    "mart_clv_model_parameters": ["model", "segment", "parameter"],
+    "mart_clv_predictions": ["customer_id"],
+    "mart_contract_survival": ["cohort_month", "months_since_cohort"],
+}
+PREDICTIVE_MARTS = tuple(PREDICTIVE_COLUMNS)
+
 
 class WarehouseError(Exception):
     """The database cannot be read as a built warehouse. The message says why and what to do."""

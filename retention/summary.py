@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from retention import console
-from retention.marts import WarehouseError, open_built
+from retention.marts import WarehouseError, open_built, tables
 from retention.paths import add_db_argument, db_path
 
 EXIT_CODES = {
@@ -122,12 +122,87 @@ def headline(db_path: Path) -> dict[str, object]:
         return dict(zip(names, cursor.fetchone(), strict=True))
 
 
+PREDICTIVE_PARAMETERS_SQL = """
+select model, parameter, value, fit_status
+from marts.mart_clv_model_parameters
+where segment = 'all'
+"""
+SBG_FITS_SQL = """
+select
+    count(distinct segment) filter (where fit_status = 'ok') as fitted,
+    count(distinct segment) as cohorts
+from marts.mart_clv_model_parameters
+where model = 'sbg'
+"""
+# The acquisition channel whose customers have the highest mean predicted CLV (ties: name).
+TOP_SEGMENT_SQL = """
+select
+    coalesce(customers.acquisition_channel, 'unknown') as channel,
+    avg(predictions.predicted_clv_365d) as mean_clv,
+    count(*) as customers
+from marts.mart_clv_predictions as predictions
+inner join marts.dim_customers as customers using (customer_id)
+where predictions.predicted_clv_365d is not null
+group by all
+order by mean_clv desc, channel
+limit 1
+"""
+
+
+def _model_line(parameters: list[tuple], model: str, names: tuple[str, ...]) -> str:
+    rows = {p: (v, status) for m, p, v, status in parameters if m == model}
+    if not rows:
+        return "n/a"
+    statuses = {status for _, status in rows.values()}
+    if statuses != {"ok"}:
+        return "not fitted: " + ", ".join(sorted(statuses))
+    return ", ".join(f"{rows[n][0]:.3f}" for n in names)
+
+
+def predictive_rows(db_path: Path) -> list[tuple[str, str]]:
+    """The fitted parameters and the top predicted-CLV channel; `n/a` lines when the
+    warehouse has no predictive marts (built before them) or they are empty (built with
+    RETENTION_PREDICTIVE=off)."""
+    with open_built(db_path, ()) as con:
+        present = tables(con)
+        if not {"marts.mart_clv_model_parameters", "marts.mart_clv_predictions"} <= present:
+            return [("predictive models", "n/a (not in this warehouse)")]
+        parameters = con.execute(PREDICTIVE_PARAMETERS_SQL).fetchall()
+        if not parameters:
+            return [("predictive models", "n/a (built with RETENTION_PREDICTIVE=off)")]
+        fitted, cohorts = con.execute(SBG_FITS_SQL).fetchone()
+        top = con.execute(TOP_SEGMENT_SQL).fetchone()
+    rows = [
+        ("BG/NBD r, alpha, a, b", _model_line(parameters, "bg_nbd", ("r", "alpha", "a", "b"))),
+        (
+            "Gamma-Gamma p, q, gamma",
+            _model_line(parameters, "gamma_gamma", ("p", "q", "gamma")),
+        ),
+        ("sBG contract cohorts fitted", f"{fitted} of {cohorts}"),
+    ]
+    if top is None:
+        rows.append(("top predicted-CLV channel", "n/a"))
+    else:
+        channel, mean_clv, customers = top
+        rows.append(
+            (
+                "top predicted-CLV channel",
+                f"{channel}: {_fmt(mean_clv, 'money')} mean over {_fmt(customers, 'count')}",
+            )
+        )
+    return rows
+
+
 def run(args: argparse.Namespace) -> int:
     path = db_path(args)
     try:
         h = headline(path)
+        predictive = predictive_rows(path)
     except WarehouseError as exc:
         console.error("summary", str(exc))
+        return 2
+    except duckdb.Error as exc:
+        console.error("summary", f"cannot read the predictive marts of {path}: {exc}")
         return 2
     rows = [
         ("reporting date (A)", _fmt(h["as_of_date"], "text")),
@@ -151,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
             + (f" ({h['best_campaign']})" if h["best_campaign"] else ""),
             _fmt(h["best_uplift"], "points"),
         ),
+        *predictive,
     ]
     title = "Retention warehouse — headline metrics"
     database = f"database: {path.resolve()}"

@@ -1,0 +1,13 @@
+"""sBG-projected retention of the contract-basis cohorts (retention/predictive_marts.py)."""
+
+from retention import predictive_columns
+
+
+def model(dbt, session):
+    if dbt.config.get("meta").get("fit") == predictive_columns.OFF:  # RETENTION_PREDICTIVE=off
+        return session.sql(predictive_columns.no_rows_sql(predictive_columns.SURVIVAL))
+    from retention import predictive_marts
+
+    cohorts = dbt.ref("fct_cohorts").filter("basis = 'contract'").df()
+    parameters = dbt.ref("int_predictive_parameters").df()
+    return predictive_marts.survival_projections(cohorts, parameters)

@@ -1,0 +1,103 @@
+"""retention/predictive_marts.py without dbt: what the predictive marts get from a warehouse's
+purchases and cohorts when the data are thin (the fixture 14_predictive_sbg shows the rest
+through the warehouse). Hand-made frames, no build: fast."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pandas as pd
+
+from retention import predictive as pr
+from retention import predictive_marts as pm
+
+A = dt.date(2024, 6, 30)
+
+
+def purchases(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["customer_id", "purchase_date", "net_revenue"]).assign(
+        purchase_date=lambda df: pd.to_datetime(df["purchase_date"]),
+        net_revenue=lambda df: df["net_revenue"].astype(float),
+    )
+
+
+def cohorts(rows: list[tuple[str, int, int, int, bool]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        rows,
+        columns=["cohort_month", "months_since_cohort", "cohort_size", "active_customers",
+                 "is_complete"],
+    ).assign(cohort_month=lambda df: pd.to_datetime(df["cohort_month"]))  # fmt: skip
+
+
+NO_COHORTS = cohorts([])
+
+
+def test_too_few_customers_are_reported_and_predictions_say_why():
+    # 3 customers, 2 of them with a repeat day: fewer than MIN_CUSTOMERS = 10.
+    bought = purchases([("a", "2024-01-05", 10.0), ("a", "2024-02-05", 20.0),
+                        ("b", "2024-03-01", 5.0), ("b", "2024-03-08", 7.0),
+                        ("c", "2024-06-30", 1.0)])  # fmt: skip
+    params = pm.model_parameters(bought, A, NO_COHORTS)
+    by_model = params.groupby("model")
+    assert set(by_model.groups) == {"bg_nbd", "gamma_gamma"}
+    bg = params[params["model"] == "bg_nbd"]
+    assert list(bg["parameter"]) == ["r", "alpha", "a", "b"]
+    assert set(bg["fit_status"]) == {pr.INSUFFICIENT_CUSTOMERS}
+    assert set(bg["fit_message"]) == {"3 customers, at least 10 needed"}
+    assert bg["value"].isna().all() and set(bg["observations"]) == {3}
+    gg = params[params["model"] == "gamma_gamma"]
+    assert set(gg["fit_status"]) == {pr.INSUFFICIENT_CUSTOMERS}
+    assert set(gg["observations"]) == {2}  # a and b repeat
+
+    predictions = pm.customer_predictions(bought, A, params)
+    assert list(predictions["customer_id"]) == ["a", "b", "c"]
+    assert set(predictions["fit_status"]) == {"bg_nbd: insufficient_customers"}
+    assert predictions["p_alive"].isna().all()
+    assert predictions["expected_average_order_value"].isna().all()
+    # a: days 01-05 and 02-05: x = 1, t_x = 31 / 7, T = (06-30 − 01-05) = 177 / 7
+    a = predictions.iloc[0]
+    assert (a["frequency"], a["recency_weeks"], a["age_weeks"]) == (1, 31 / 7, 177 / 7)
+    assert a["average_repeat_value"] == 20.0
+
+
+def test_no_purchases_at_all():
+    params = pm.model_parameters(purchases([]), A, NO_COHORTS)
+    assert set(params["fit_status"]) == {pr.INSUFFICIENT_CUSTOMERS, pr.NO_REPEAT_BUYERS}
+    assert len(pm.customer_predictions(purchases([]), A, params)) == 0
+
+
+def test_cohort_survivors_stop_at_the_first_incomplete_month():
+    rows = cohorts([("2024-01-01", 0, 10, 9, True), ("2024-01-01", 1, 10, 8, True),
+                    ("2024-01-01", 2, 10, 8, True), ("2024-01-01", 3, 10, 7, False)])  # fmt: skip
+    survivors = pm.cohort_survivors(rows)
+    # n_0 = the cohort size (10, not month 0's 9 active), then months 1 and 2
+    assert {k: list(v) for k, v in survivors.items()} == {dt.date(2024, 1, 1): [10, 8, 8]}
+
+
+def test_a_cohort_whose_customers_came_back_is_refused_with_the_month():
+    rows = cohorts([("2023-01-01", k, 10, n, True) for k, n in enumerate([10, 8, 6, 7, 5])])
+    params = pm.model_parameters(purchases([]), A, rows)
+    sbg = params[params["model"] == "sbg"]
+    assert list(sbg["segment"]) == ["2023-01-01", "2023-01-01"]
+    assert set(sbg["fit_status"]) == {pr.INVALID_INPUT}
+    assert "rise in month 3" in sbg["fit_message"].iloc[0]  # 6 at month 2, 7 at month 3
+    projections = pm.survival_projections(rows, params)
+    assert len(projections) == 25  # months 0 … 24
+    assert projections["projected_retention"].isna().all()
+    assert set(projections["fit_status"]) == {pr.INVALID_INPUT}
+
+
+def test_fitted_uses_only_ok_fits():
+    rows = cohorts([("2023-01-01", k, 1000, n, True)
+                    for k, n in enumerate([1000, 631, 468, 382, 326, 289, 262, 241])])  # fmt: skip
+    params = pm.model_parameters(purchases([]), A, rows)
+    status, sbg = pm.fitted(params, pm.SBG, "2023-01-01")
+    assert status == pr.OK and round(sbg["alpha"], 3) == 0.704 and round(sbg["beta"], 3) == 1.182
+    projections = pm.survival_projections(rows, params)
+    # S(1) = beta / (alpha + beta)
+    assert math.isclose(
+        projections["projected_retention"].iloc[1], sbg["beta"] / (sbg["alpha"] + sbg["beta"])
+    )
+    params.loc[params["model"] == pm.SBG, "fit_status"] = pr.NOT_CONVERGED
+    assert pm.fitted(params, pm.SBG, "2023-01-01") == (pr.NOT_CONVERGED, {})

@@ -1,0 +1,29 @@
+"""The columns of the predictive models (models/intermediate/predictive/), without imports.
+
+With RETENTION_PREDICTIVE=off a predictive model returns no rows with these columns (all
+text, which the marts cast to their contract types) without importing pandas or scipy.
+"""
+
+from __future__ import annotations
+
+PARAMETERS = [
+    "model", "segment", "parameter", "value", "observations", "log_likelihood",
+    "fit_status", "fit_message",
+]  # fmt: skip
+CUSTOMERS = [
+    "customer_id", "frequency", "recency_weeks", "age_weeks", "average_repeat_value",
+    "p_alive", "expected_purchases_365d", "expected_average_order_value", "fit_status",
+]  # fmt: skip
+SURVIVAL = [
+    "cohort_month", "months_since_cohort", "cohort_size", "projected_retention", "alpha",
+    "beta", "fit_status",
+]  # fmt: skip
+
+# The environment variable and the value that turn the fits off.
+SWITCH = "RETENTION_PREDICTIVE"
+OFF = "off"
+
+
+def no_rows_sql(columns: list[str]) -> str:
+    """A query with the columns and no rows (what an off model returns)."""
+    return "select " + ", ".join(f"cast(null as varchar) as {c}" for c in columns) + " where false"

@@ -1,0 +1,224 @@
+"""The predictive CLV marts from the warehouse's own tables (the dbt Python models call these).
+
+- :func:`model_parameters` fits every model once: BG/NBD and Gamma-Gamma on all customers
+  with a purchase (segment ``all``), the shifted-beta-geometric per contract-basis cohort
+  (segment = the cohort month, ``YYYY-MM-DD``). One row per model, segment and parameter;
+  a fit that was refused or did not converge says why in ``fit_status`` / ``fit_message``
+  and the build goes on.
+- :func:`customer_predictions` applies the fitted BG/NBD and Gamma-Gamma parameters to each
+  customer's x / t_x / T summary (:func:`retention.predictive.rfm_summary`).
+- :func:`survival_projections` projects each contract-basis cohort's retention with its sBG
+  fit, for months 0 … ``SURVIVAL_MONTHS``.
+
+The dbt Python models (models/intermediate/predictive/) only read their refs into pandas and
+hand them here; SQL marts in models/marts/clv/ give them their contracts (a dbt Python model
+cannot enforce one) and lay fct_cohorts' observed retention beside the projection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from retention import predictive as pr
+from retention import predictive_columns
+
+ALL = "all"
+BG_NBD, GAMMA_GAMMA, SBG = "bg_nbd", "gamma_gamma", "sbg"
+PARAMETERS = {
+    BG_NBD: ("r", "alpha", "a", "b"),
+    GAMMA_GAMMA: ("p", "q", "gamma"),
+    SBG: ("alpha", "beta"),
+}
+# expected_purchases_365d: the next 365 days, 52 1/7 weeks.
+HORIZON_WEEKS = 365 / pr.DAYS_PER_WEEK
+SURVIVAL_MONTHS = 24
+
+PARAMETER_COLUMNS = predictive_columns.PARAMETERS
+PREDICTION_COLUMNS = predictive_columns.CUSTOMERS
+SURVIVAL_COLUMNS = predictive_columns.SURVIVAL
+
+
+# --- fitting --------------------------------------------------------------------------------
+
+
+def cohort_survivors(cohorts: pd.DataFrame) -> dict[dt.date, np.ndarray]:
+    """Per contract-basis cohort: n_0 = cohort size, then the active customers at the end of
+    each complete month k = 1, 2, … (fct_cohorts' rows; months from the first incomplete one
+    on are left out). ``cohorts`` holds fct_cohorts' contract rows."""
+    out: dict[dt.date, np.ndarray] = {}
+    for month, rows in cohorts.sort_values("months_since_cohort").groupby("cohort_month"):
+        complete = rows[rows["is_complete"].astype(bool)]
+        # Consecutive complete months from 0 (a month is complete when it ended by A, so the
+        # complete ones are always the first ones).
+        ks = complete["months_since_cohort"].to_numpy()
+        run = int(np.argmin(np.append(ks == np.arange(len(ks)), False)))
+        active = complete["active_customers"].to_numpy(dtype=float)[1:run]
+        size = float(rows["cohort_size"].iloc[0])
+        out[pd.Timestamp(month).date()] = np.concatenate([[size], active])
+    return out
+
+
+def _fit_cohort(survivors: np.ndarray) -> pr.FitResult:
+    """The sBG fit of one cohort; a curve that rises (customers came back) is refused with
+    the month it rises in: the model has no return from churn."""
+    rises = np.flatnonzero(np.diff(survivors) > 0)
+    if len(rises):
+        k = int(rises[0]) + 1
+        message = (
+            f"active customers rise in month {k} (customers came back): the sBG models "
+            "survival without return"
+        )
+        size = int(survivors[0])
+        return pr.FitResult(SBG, {}, math.nan, size, False, pr.INVALID_INPUT, message)
+    return pr.fit_sbg(survivors)
+
+
+def _summary(purchases: pd.DataFrame | duckdb.DuckDBPyRelation, as_of: dt.date | None):
+    """rfm_summary of the purchases (customer_id, purchase_date, net_revenue) up to A."""
+    if as_of is None:
+        return pd.DataFrame(columns=["customer_id", "x", "t_x", "T", "monetary_value"])
+    return pr.rfm_summary(purchases, pd.Timestamp(as_of))
+
+
+def fit_customer_models(summary: pd.DataFrame) -> tuple[pr.FitResult, pr.FitResult]:
+    """BG/NBD and Gamma-Gamma on the customers' summary (no customer: refused, not raised)."""
+    if summary.empty:
+        message = "no customer has a purchase on or before the reporting date"
+        return (
+            pr.FitResult(BG_NBD, {}, math.nan, 0, False, pr.INSUFFICIENT_CUSTOMERS, message),
+            pr.FitResult(GAMMA_GAMMA, {}, math.nan, 0, False, pr.NO_REPEAT_BUYERS, message),
+        )
+    return (
+        pr.fit_bgnbd(summary["x"], summary["t_x"], summary["T"]),
+        pr.fit_gamma_gamma(summary["x"], summary["monetary_value"]),
+    )
+
+
+def _parameter_rows(model: str, segment: str, fit: pr.FitResult) -> list[dict[str, object]]:
+    """One row per parameter of the model; value null when no fit was attempted."""
+    ll = None if math.isnan(fit.log_likelihood) else fit.log_likelihood
+    return [
+        {
+            "model": model,
+            "segment": segment,
+            "parameter": name,
+            "value": fit.params.get(name),
+            "observations": fit.observations,
+            "log_likelihood": ll,
+            "fit_status": fit.fit_status,
+            "fit_message": fit.message,
+        }
+        for name in PARAMETERS[model]
+    ]
+
+
+def model_parameters(
+    purchases: pd.DataFrame, as_of: dt.date | None, contract_cohorts: pd.DataFrame
+) -> pd.DataFrame:
+    """mart_clv_model_parameters: purchases (customer_id, purchase_date, net_revenue) up to A,
+    A itself, and fct_cohorts' contract-basis rows."""
+    bgnbd, gamma_gamma = fit_customer_models(_summary(purchases, as_of))
+    rows = _parameter_rows(BG_NBD, ALL, bgnbd) + _parameter_rows(GAMMA_GAMMA, ALL, gamma_gamma)
+    for month, survivors in sorted(cohort_survivors(contract_cohorts).items()):
+        rows += _parameter_rows(SBG, month.isoformat(), _fit_cohort(survivors))
+    return _frame(rows, PARAMETER_COLUMNS)
+
+
+def _frame(rows: Iterable[dict[str, object]] | pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(list(rows) if not isinstance(rows, pd.DataFrame) else rows)
+    return frame.reindex(columns=columns)
+
+
+# --- reading the fits back ------------------------------------------------------------------
+
+
+def fitted(parameters: pd.DataFrame, model: str, segment: str) -> tuple[str, dict[str, float]]:
+    """(fit_status, parameters) of one fit in mart_clv_model_parameters; parameters only
+    when the fit is ``ok`` (a fit that did not converge is reported, never used)."""
+    rows = parameters[(parameters["model"] == model) & (parameters["segment"] == segment)]
+    if rows.empty:
+        return "not_fitted", {}
+    status = str(rows["fit_status"].iloc[0])
+    if status != pr.OK:
+        return status, {}
+    return status, {str(p): float(v) for p, v in zip(rows["parameter"], rows["value"], strict=True)}
+
+
+# --- int_predictive_customers (mart_clv_predictions) ----------------------------------------
+
+
+def customer_predictions(
+    purchases: pd.DataFrame, as_of: dt.date | None, parameters: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per customer with a purchase up to A: the summary and the predictions
+    (mart_clv_predictions multiplies in the gross margin)."""
+    s = _summary(purchases, as_of)
+    out = pd.DataFrame(
+        {
+            "customer_id": s["customer_id"].astype(str),
+            "frequency": s["x"].astype("int64"),
+            "recency_weeks": s["t_x"].astype(float),
+            "age_weeks": s["T"].astype(float),
+            "average_repeat_value": s["monetary_value"].astype(float),
+        }
+    )
+    missing = np.full(len(s), np.nan)
+    bg_status, bg = fitted(parameters, BG_NBD, ALL)
+    gg_status, gg = fitted(parameters, GAMMA_GAMMA, ALL)
+    x, t_x, T = s["x"].to_numpy(float), s["t_x"].to_numpy(float), s["T"].to_numpy(float)
+    if bg:
+        out["p_alive"] = pr.bgnbd_p_alive(bg, x, t_x, T)
+        out["expected_purchases_365d"] = pr.bgnbd_expected_purchases(bg, HORIZON_WEEKS, x, t_x, T)
+    else:
+        out["p_alive"] = out["expected_purchases_365d"] = missing
+    if gg:
+        value = pr.gamma_gamma_expected_value(gg, x, s["monetary_value"].to_numpy(float))
+        # The population mean p γ / (q − 1) (x = 0) is infinite for q <= 1: no value then.
+        defined = gg["p"] * x + gg["q"] - 1.0 > 0
+        out["expected_average_order_value"] = np.where(defined, value, np.nan)
+    else:
+        out["expected_average_order_value"] = missing
+    if bg_status != pr.OK:
+        out["fit_status"] = f"{BG_NBD}: {bg_status}"
+    elif gg_status != pr.OK:
+        out["fit_status"] = f"{GAMMA_GAMMA}: {gg_status}"
+    else:
+        out["fit_status"] = pr.OK
+    return _frame(out, PREDICTION_COLUMNS)
+
+
+# --- int_predictive_survival (mart_contract_survival) ---------------------------------------
+
+
+def survival_projections(contract_cohorts: pd.DataFrame, parameters: pd.DataFrame) -> pd.DataFrame:
+    """One row per contract-basis cohort and month k = 0 … SURVIVAL_MONTHS: the cohort's sBG
+    projection S(k) where its fit is ``ok`` (mart_contract_survival adds fct_cohorts'
+    observed retention beside it)."""
+    rows: list[dict[str, object]] = []
+    for month, cohort in contract_cohorts.groupby("cohort_month"):
+        month = pd.Timestamp(month).date()
+        status, sbg = fitted(parameters, SBG, month.isoformat())
+        projected = (
+            pr.sbg_project(sbg["alpha"], sbg["beta"], SURVIVAL_MONTHS)
+            if sbg
+            else [None] * (SURVIVAL_MONTHS + 1)
+        )
+        for k in range(SURVIVAL_MONTHS + 1):
+            rows.append(
+                {
+                    "cohort_month": month,
+                    "months_since_cohort": k,
+                    "cohort_size": int(cohort["cohort_size"].iloc[0]),
+                    "projected_retention": projected[k],
+                    "alpha": sbg.get("alpha"),
+                    "beta": sbg.get("beta"),
+                    "fit_status": status,
+                }
+            )
+    return _frame(rows, SURVIVAL_COLUMNS)
