@@ -2,7 +2,7 @@
 
 The workflow is checked as a file (it runs elsewhere): it runs the make targets of .ci/run,
 every make target it names exists, it caches uv's downloads and the CDNOW wheel where
-python_checks/cdnow_wheel.py keeps it, and it needs no secret. pre-commit runs for real in
+retention/cdnow.py keeps it, and it needs no secret. pre-commit runs for real in
 a fresh git repository holding the project's files as a clone has them: every hook passes
 on the project, and the hooks catch a bad Python file, a broken YAML file and a badly
 written model. The `conventions` hook is `make conventions`, which `make lint` runs too; it
@@ -21,8 +21,8 @@ import tomllib
 from pathlib import Path
 
 import yaml
-from cdnow_wheel import CACHE_DIR
 
+from retention.cdnow import CACHE_DIR
 from retention.paths import REPO_ROOT
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "ci.yml"
@@ -82,7 +82,7 @@ def test_the_workflow_uses_python_3_11_and_caches_uv_and_the_cdnow_wheel():
     # uv's cache is where the workflow tells uv to keep it, keyed on the lock file.
     uv_cache = flow["env"]["UV_CACHE_DIR"].replace("${{ github.workspace }}/", "")
     assert "hashFiles('uv.lock')" in cached[uv_cache]
-    # The wheel: the folder cdnow_wheel.py downloads it into, keyed on its version.
+    # The wheel: the folder retention/cdnow.py downloads it into, keyed on its version.
     wheel_dir = CACHE_DIR.relative_to(REPO_ROOT).as_posix()
     assert wheel_dir in cached and "0.11.3" in cached[wheel_dir]
     # Every job that sets up the environment restores uv's cache first.
