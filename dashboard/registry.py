@@ -3,9 +3,7 @@
 `app.py` builds the navigation from this list and the browser test
 (`tests/test_pages.py`) renders every page in it, so a page added here is tested too.
 
-Pages planned for the marts being built now (each a file in views/ plus one line here):
-saves (save rate by offer), win-back (reactivations after churn), NPS (score trend and
-churn by NPS band), programme uplift (treated vs control retention with its interval) and
+Pages planned for marts still being built (each a file in views/ plus one line here):
 predictive CLV (expected CLV by channel next to the historical CLV page).
 """
 
@@ -25,4 +23,8 @@ PAGES = [
     Page("mrr.py", "MRR, GRR and NRR", "mrr"),
     Page("churn_reasons.py", "Churn by reason and type", "churn-reasons"),
     Page("clv.py", "CLV and LTV:CAC by channel", "clv"),
+    Page("saves.py", "Final-offer saves", "saves"),
+    Page("winback.py", "Win-back", "winback"),
+    Page("nps.py", "NPS and churn by NPS class", "nps"),
+    Page("programmes.py", "Retention programme uplift", "programmes"),
 ]

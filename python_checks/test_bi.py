@@ -8,7 +8,8 @@ its default storage version; every check here reads that one published file:
   as the build, while it refuses the working copy that DuckDB 2 wrote;
 - every mart and every mart column carries its YAML description as a database comment;
 - `mf query` (the MetricFlow CLI, run in this process) answers the saved queries with the
-  marts' own numbers, and the segmented churn adds up to the unsegmented;
+  marts' own numbers (core marts, final-offer saves, programme uplift), and the segmented
+  churn adds up to the unsegmented;
 - the analyses compile and run;
 - `dbt source freshness` reads the loader's batch times: a late core table is stale, an
   optional table that was never delivered is not.
@@ -383,6 +384,67 @@ def test_mf_clv_by_channel_equals_mart_clv(mf_answers, published: Published) -> 
         marts,
         lambda r: r.get("clv_segment__segment_value", r.get("segment_value")),
         {c: c for c in columns},
+    )
+
+
+def test_mf_saves_by_reason_equals_mart_cancellation_saves(
+    mf_answers, published: Published
+) -> None:
+    """The save rate and 90-day survival re-aggregated by MetricFlow from the additive
+    counts equal the mart's own rates, cell by cell (month, churn type, reason)."""
+    columns = [
+        "cancellation_requests", "final_offers_made", "saves", "saved_mrr", "save_rate",
+        "save_durability_90d",
+    ]  # fmt: skip
+    marts = _rows(
+        published.db,
+        f"select cast(period_start as varchar) as month, churn_type, reason_code, "
+        f"{', '.join(columns)} from marts.mart_cancellation_saves where period_grain = 'month'",
+    )
+    assert any(row["saves"] > 0 for row in marts)  # not only empty cells
+    assert any(row["save_durability_90d"] is not None for row in marts)
+    _check(
+        mf_answers["saves_by_reason"],
+        marts,
+        lambda r: (
+            (_month(r["metric_time__month"]), r["save_cell__churn_type"],
+             r["save_cell__reason_code"])
+            if "metric_time__month" in r
+            else (r["month"], r["churn_type"], r["reason_code"])
+        ),
+        {c: c for c in columns},
+    )  # fmt: skip
+
+
+def test_mf_programme_uplift_equals_mart_retention_programmes(
+    mf_answers, published: Published
+) -> None:
+    """Treatment and control retention as ratios of the additive counts, their difference
+    (derived metric) and the interval per campaign equal the mart's columns."""
+    marts = _rows(
+        published.db,
+        "select campaign, basis, treatment_customers, control_customers, "
+        "treatment_retention_rate, control_retention_rate, uplift, uplift_ci_low, "
+        "uplift_ci_high from marts.mart_retention_programmes",
+    )
+    assert any(row["uplift"] is not None for row in marts)
+    _check(
+        mf_answers["programme_uplift_by_campaign"],
+        marts,
+        lambda r: (
+            (r["programme__campaign"], r["programme__basis"])
+            if "programme__campaign" in r
+            else (r["campaign"], r["basis"])
+        ),
+        {
+            "treatment_customers": "treatment_customers",
+            "control_customers": "control_customers",
+            "programme_treatment_retention_rate": "treatment_retention_rate",
+            "programme_control_retention_rate": "control_retention_rate",
+            "programme_uplift": "uplift",
+            "programme_uplift_ci_low": "uplift_ci_low",
+            "programme_uplift_ci_high": "uplift_ci_high",
+        },
     )
 
 

@@ -125,10 +125,16 @@ def _formula(metric: dict, measures: dict[str, tuple[dict, dict]]) -> str:
         )
     if kind == "ratio":
 
-        def name(value: object) -> str:
-            return value["name"] if isinstance(value, dict) else str(value)
+        def side(value: object) -> str:
+            # A ratio's input may be filtered (top_two_deciles_revenue_share: deciles 1-2).
+            if isinstance(value, dict):
+                return f"`{value['name']}`{_filter(value.get('filter'))}"
+            return f"`{value}`"
 
-        return f"`{name(params['numerator'])}` / `{name(params['denominator'])}`"
+        numerator, denominator = side(params["numerator"]), side(params["denominator"])
+        if " where " in numerator:
+            numerator = f"({numerator})"
+        return f"{numerator} / {denominator}"
     if kind == "derived":
         return f"`{_text(params['expr'])}`"
     return kind

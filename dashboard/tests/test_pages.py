@@ -195,7 +195,8 @@ def test_page_renders_without_errors(browser, published, page):
 
 def test_an_empty_chart_fails_the_check(browser, tmp_path):
     """The check is not blind: with no acquisition-channel rows in mart_clv, the CLV page's
-    charts are empty and the check reports them."""
+    charts are empty and the check reports them; so are the programme page's (a layered
+    chart: uplift, its interval and the zero line) without mart_retention_programmes."""
     source = Path(os.environ.get("RETENTION_DB_PATH", REPO / "warehouse.duckdb")).resolve()
     if not source.exists():
         pytest.fail(f"no warehouse at {source}: run `make demo` first")
@@ -203,15 +204,21 @@ def test_an_empty_chart_fails_the_check(browser, tmp_path):
     shutil.copyfile(source, emptied)
     with duckdb.connect(str(emptied)) as con:
         con.execute("delete from marts.mart_clv where segment_type = 'acquisition_channel'")
+        con.execute("delete from marts.mart_retention_programmes")
     process, url = serve(emptied)
     try:
         clv = next(page for page in PAGES if page.url_path == "clv")
         problems = open_page(browser, url, clv)
+        programmes = next(page for page in PAGES if page.url_path == "programmes")
+        programme_problems = open_page(browser, url, programmes)
     finally:
         stop(process)
     assert "box on the page: No data for CLV by channel." in problems
     assert "box on the page: No data for LTV:CAC by channel." in problems
     assert "no chart on the page" in problems
+    assert "box on the page: No data for programme uplift." in programme_problems
+    assert "box on the page: No data for treatment and control retention." in programme_problems
+    assert "no chart on the page" in programme_problems
 
 
 def test_no_warehouse_is_named_on_the_page(browser, tmp_path):

@@ -1,0 +1,84 @@
+"""Net Promoter Score by period and segment, and churn within 180 days by NPS class
+(mart_nps, mart_nps_churn)."""
+
+import altair as alt
+import streamlit as st
+from warehouse import chart, query
+
+CLASSES = ["promoter", "passive", "detractor"]
+
+st.caption(
+    "NPS = 100 × (promoters − detractors) / responses, from −100 to 100. Promoters score "
+    "9–10, passives 7–8, detractors 0–6."
+)
+grain = st.radio("Period", ["month", "quarter", "year"], horizontal=True)
+nps = query(
+    "select n.* from marts.mart_nps n "
+    "join marts.fct_periods p on p.basis = 'contract' and p.period_grain = n.period_grain "
+    "and p.period_start = n.period_start "
+    f"where n.period_grain = '{grain}' and p.is_complete_period "
+    "order by n.period_start, n.segment_type, n.segment_value"
+)
+segment_types = sorted(nps["segment_type"].unique(), key=lambda t: (t != "all", t))
+segment_type = st.selectbox("Segment", segment_types or ["all"])
+segments = nps[nps["segment_type"] == segment_type]
+
+st.subheader("NPS trend")
+chart(
+    alt.Chart(segments.dropna(subset=["nps"]))
+    .mark_line(point=True)
+    .encode(
+        x=alt.X("period_start:T", title=grain),
+        y=alt.Y("nps:Q", title="NPS", scale=alt.Scale(domain=[-100, 100])),
+        color=alt.Color("segment_value:N", title=segment_type),
+        tooltip=["period_start", "segment_value", "responses", "promoters", "passives",
+                 "detractors", alt.Tooltip("nps:Q", format=".1f")],
+    ),
+    "NPS trend",
+)  # fmt: skip
+
+st.subheader("Responses by class")
+everyone = nps[nps["segment_type"] == "all"]
+chart(
+    alt.Chart(
+        everyone.melt(
+            id_vars="period_start",
+            value_vars=["promoters", "passives", "detractors"],
+            var_name="class",
+            value_name="class_responses",
+        )
+    )
+    .mark_bar()
+    .encode(
+        x=alt.X("period_start:T", title=grain),
+        y=alt.Y("class_responses:Q", title="responses"),
+        color=alt.Color("class:N", sort=["promoters", "passives", "detractors"], title=None),
+        tooltip=["period_start", "class", alt.Tooltip("class_responses:Q", title="responses")],
+    ),
+    "responses by class",
+)
+
+st.subheader("Churn within 180 days of the response, by NPS class")
+st.caption(
+    "Responses at least 180 days old whose customer was active on the response date; "
+    "churned: not active 180 days later."
+)
+churn = query("select * from marts.mart_nps_churn order by basis, nps_class")
+chart(
+    alt.Chart(churn.dropna(subset=["churn_rate_180d"]))
+    .mark_bar()
+    .encode(
+        x=alt.X("nps_class:N", sort=CLASSES, title=None, axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("basis:N"),
+        y=alt.Y("churn_rate_180d:Q", title="churned within 180 days", axis=alt.Axis(format="%")),
+        color=alt.Color("basis:N"),
+        tooltip=["basis", "nps_class", "responses_active", "churned_within_180d",
+                 alt.Tooltip("churn_rate_180d:Q", format=".1%")],
+    ),
+    "churn within 180 days by NPS class",
+)  # fmt: skip
+st.dataframe(
+    churn,
+    hide_index=True,
+    column_config={"churn_rate_180d": st.column_config.NumberColumn(format="percent")},
+)

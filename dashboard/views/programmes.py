@@ -1,0 +1,95 @@
+"""Retention programmes: treatment vs control retention per campaign, the uplift with its
+95 % interval and whether it is significant (mart_retention_programmes)."""
+
+import altair as alt
+import streamlit as st
+from warehouse import chart, query
+
+basis = st.radio("Basis", ["contract", "order"], horizontal=True)
+st.caption(
+    "Each campaign's treatment group against its control group: the share of each still "
+    "active after the programme horizon. Uplift = treatment − control retention, with its "
+    "95 % Newcombe interval; significant when the interval excludes 0. Incremental "
+    "customers = uplift × treatment customers."
+)
+programmes = query(
+    f"select * from marts.mart_retention_programmes where basis = '{basis}' order by campaign"
+)
+programmes["significance"] = programmes["is_significant"].map(
+    {True: "significant", False: "not significant"}
+)
+
+st.subheader("Uplift per campaign with its 95 % interval")
+uplift = programmes.dropna(subset=["uplift"])
+base = alt.Chart().encode(
+    y=alt.Y("campaign:N", title=None),
+    color=alt.Color(
+        "significance:N",
+        scale=alt.Scale(domain=["significant", "not significant"], range=["#1b9e77", "#999"]),
+        title=None,
+    ),
+)
+interval = base.mark_errorbar(ticks=True, thickness=2).encode(
+    x=alt.X("uplift_ci_low:Q", title="uplift (treatment − control retention)",
+            axis=alt.Axis(format="%")),
+    x2="uplift_ci_high:Q",
+)  # fmt: skip
+point = base.mark_point(filled=True, size=80).encode(
+    x="uplift:Q",
+    tooltip=[
+        "campaign",
+        alt.Tooltip("uplift:Q", format=".1%"),
+        alt.Tooltip("uplift_ci_low:Q", format=".1%", title="95 % interval from"),
+        alt.Tooltip("uplift_ci_high:Q", format=".1%", title="to"),
+        "significance",
+        "treatment_customers",
+        "control_customers",
+    ],
+)
+zero = alt.Chart().mark_rule(strokeDash=[4, 4]).encode(x=alt.datum(0))
+chart(alt.layer(interval, point, zero, data=uplift), "programme uplift")
+
+st.subheader("Retention after the horizon: treatment and control")
+groups = programmes.melt(
+    id_vars="campaign",
+    value_vars=["treatment_retention_rate", "control_retention_rate"],
+    var_name="group",
+    value_name="retention_rate",
+).dropna()
+groups["group"] = groups["group"].str.removesuffix("_retention_rate")
+chart(
+    alt.Chart(groups)
+    .mark_bar()
+    .encode(
+        y=alt.Y("campaign:N", title=None),
+        yOffset=alt.YOffset("group:N", sort=["treatment", "control"]),
+        x=alt.X("retention_rate:Q", title="retained", axis=alt.Axis(format="%")),
+        color=alt.Color("group:N", sort=["treatment", "control"], title=None),
+        tooltip=["campaign", "group", alt.Tooltip("retention_rate:Q", format=".1%")],
+    ),
+    "treatment and control retention",
+)
+
+st.subheader("Incremental effect and cost")
+st.dataframe(
+    programmes[
+        [
+            "campaign", "treatment_customers", "treatment_retained", "control_customers",
+            "control_retained", "uplift", "uplift_ci_low", "uplift_ci_high", "is_significant",
+            "incremental_customers_retained", "incremental_revenue", "programme_cost",
+            "cost_per_incremental_customer", "return_on_cost",
+        ]
+    ],
+    hide_index=True,
+    column_config={
+        **{
+            c: st.column_config.NumberColumn(format="percent")
+            for c in ["uplift", "uplift_ci_low", "uplift_ci_high", "return_on_cost"]
+        },
+        **{
+            c: st.column_config.NumberColumn(format="%.2f")
+            for c in ["incremental_customers_retained", "incremental_revenue", "programme_cost",
+                      "cost_per_incremental_customer"]
+        },
+    },
+)  # fmt: skip

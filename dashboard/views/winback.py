@@ -1,0 +1,86 @@
+"""Win-back: churned customers who came back, within 30, 90, 180 and 365 days, by churn
+type (mart_winback)."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from warehouse import chart, query
+
+basis = st.radio("Basis", ["contract", "order"], horizontal=True)
+st.caption(
+    "A churn event is won back within W days when the customer starts a new spell on the "
+    "same basis within W days of churning. Only churn events at least W days old count for "
+    "window W (eligible), so recent months are not understated. Order-basis churn is all "
+    "silent."
+)
+winback = query(
+    f"select * from marts.mart_winback where basis = '{basis}' order by churn_month, churn_type"
+)
+# The windows are the var repeat_windows_days (30, 90, 180, 365 by default): one set of
+# columns each.
+WINDOWS = sorted(int(c.removeprefix("eligible_")) for c in winback if c.startswith("eligible_"))
+
+st.subheader("Won back within each window, by churn type")
+st.caption(
+    "Churn events of every month added up: those won back within each window, beside the "
+    "events old enough to count for it (eligible)."
+)
+totals = winback.groupby("churn_type")[
+    [f"{kind}_{w}" for w in WINDOWS for kind in ("eligible", "won_back_within")]
+].sum()
+by_window = pd.DataFrame(
+    [
+        {
+            "churn_type": churn_type,
+            "window": f"{w} days",
+            "eligible": row[f"eligible_{w}"],
+            "won_back": row[f"won_back_within_{w}"],
+        }
+        for churn_type, row in totals.iterrows()
+        for w in WINDOWS
+    ]
+)
+order = [f"{w} days" for w in WINDOWS]
+chart(
+    alt.Chart(by_window)
+    .mark_bar()
+    .encode(
+        x=alt.X("churn_type:N", title="churn type", axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("window:N", sort=order),
+        y=alt.Y("won_back:Q", title="churn events won back"),
+        color=alt.Color("window:N", sort=order, title="within"),
+        tooltip=["churn_type", "window", "won_back", "eligible"],
+    ),
+    "win-back by churn type",
+)
+st.dataframe(by_window, hide_index=True)
+
+window = st.selectbox(
+    "Window", WINDOWS, index=min(1, len(WINDOWS) - 1), format_func=lambda w: f"within {w} days"
+)
+st.subheader(f"Win-back rate within {window} days by churn month")
+rates = winback.dropna(subset=[f"winback_rate_{window}"])
+chart(
+    alt.Chart(rates)
+    .mark_line(point=True)
+    .encode(
+        x=alt.X("churn_month:T", title="churn month"),
+        y=alt.Y(f"winback_rate_{window}:Q", title=f"won back within {window} days",
+                axis=alt.Axis(format="%")),
+        color=alt.Color("churn_type:N", title="churn type"),
+        tooltip=["churn_month", "churn_type", f"eligible_{window}",
+                 f"won_back_within_{window}",
+                 alt.Tooltip(f"winback_rate_{window}:Q", format=".0%")],
+    ),
+    f"win-back rate within {window} days",
+)  # fmt: skip
+
+st.subheader("Churn events and win-backs by churn month")
+st.dataframe(
+    winback.drop(columns=["basis"]),
+    hide_index=True,
+    column_config={
+        c: st.column_config.NumberColumn(format="percent")
+        for c in ["winback_rate", *[f"winback_rate_{w}" for w in WINDOWS]]
+    },
+)
