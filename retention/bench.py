@@ -53,7 +53,7 @@ from typing import Any
 import duckdb
 import psutil
 
-from retention import console
+from retention import console, dbt_runner
 from retention.compare import compare_marts, compare_with_pandas
 from retention.contract import TABLES
 from retention.paths import REPO_ROOT
@@ -207,19 +207,12 @@ class Workspace:
     def dbt(self, db: Path, *args: str) -> tuple[list[str], dict[str, str]]:
         """A dbt command on `db`, with target and log paths of its own (the same from run
         to run, so that dbt's partial parsing works as it does for a daily job)."""
-        command = [
-            _bin("dbt"),
-            *args,
-            "--project-dir",
-            str(REPO_ROOT),
-            "--profiles-dir",
-            str(REPO_ROOT),
-            "--target-path",
-            str(self.work / f"target-{db.stem}"),
-            "--log-path",
-            str(self.work / f"logs-{db.stem}"),
-        ]
-        env = {"RETENTION_DB_PATH": str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        command = dbt_runner.command(
+            list(args),
+            target_path=self.work / f"target-{db.stem}",
+            log_path=self.work / f"logs-{db.stem}",
+        )
+        env = dbt_runner.environment(db, base={})
         return command, env
 
 
