@@ -2,10 +2,11 @@
 runs in throw-away folders, the warehouse's tables and row counts, and a BI reader process.
 
 Every dbt run gets its own database file, target path and log path (beside other engineers'
-builds and beside each other). Builds that several test modules need (the clean 300-customer
-warehouse) are made once per pytest process and shared: `shared(...)` hands out one Future
-per key, run on a small thread pool (``RETENTION_FIXTURE_JOBS``, default: the number of CPUs,
-at most 4), so independent builds overlap.
+builds and beside each other); dbt runs in this process (retention.dbt_runner). Builds that
+several test modules need (the clean 300-customer warehouse) are made once per pytest
+process and shared: tests take them from the session fixtures of conftest.py (clean_data,
+dirty_data, raw_clean_db, clean_build, dirty_build), which call the functions here.
+`submit`/`shared`/`once` remain for modules that still start work on a thread pool.
 
 Run as a script, this module is the BI reader used by test_publish.py:
 
