@@ -25,6 +25,7 @@ is the same manifest, and a build on a reused manifest uses its own vars.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -177,14 +178,34 @@ _manifests: dict[str, Any] = {}
 
 
 def parse_key(project_dir: Path, db_path: Path, vars: Mapping[str, Any]) -> str:
-    """What a parse depends on besides the files: the project, the database's name and the
+    """What a parse depends on: the project and its files, the database's name and the
     parse-time vars."""
     parse_vars = {name: vars[name] for name in PARSE_VARS if name in vars}
+    project = Path(project_dir).resolve()
     return json.dumps(
-        [str(Path(project_dir).resolve()), Path(db_path).stem, parse_vars],
+        [str(project), _files_fingerprint(project), Path(db_path).stem, parse_vars],
         sort_keys=True,
         default=str,
     )
+
+
+def _files_fingerprint(project: Path) -> str:
+    """Name, size and modification time of every file dbt reads (a file edited in place, as
+    a check may do, makes a new parse)."""
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(project):
+        here = Path(root)
+        if here == project:
+            dirs[:] = [d for d in dirs if d in _PROJECT_FOLDERS]
+            files = [f for f in files if f in ("dbt_project.yml", "profiles.yml", "packages.yml")]
+        dirs.sort()
+        for name in sorted(files):
+            stat = (here / name).stat()
+            digest.update(f"{here / name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+_PROJECT_FOLDERS = {"models", "macros", "seeds", "snapshots", "tests", "analyses", "dbt_packages"}
 
 
 def forget_parses() -> None:
