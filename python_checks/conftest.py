@@ -7,13 +7,22 @@ the other core idles, so the slow ones go first (longest first, then the rest in
 order), and `--no-loadscope-reorder` stops xdist from putting the modules with the most tests
 first instead. The list holds module names only: a module missing from it just runs later.
 
+Shared data and builds. The session fixtures below hand every module of a pytest process
+(an xdist worker) the same data sets and builds, made on first use: the 300-customer data
+set clean and `--dirty`, its raw load, and `dbt build` of each. dbt runs in the worker's
+own process through retention.dbt_runner, which keeps one parse per project and parse-time
+vars, so a module's further builds cost only the build itself. A module that changes a
+shared database copies it first (pipeline.copy_db).
+
 Builds leave the predictive models out unless a test asks for them (see below).
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import pipeline
 import pytest
 
 from retention.predictive_columns import OFF, SWITCH
@@ -47,3 +56,42 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return SLOW_MODULES.index(name) if name in SLOW_MODULES else len(SLOW_MODULES)
 
     items.sort(key=rank)  # stable: tests keep their order within a module
+
+
+# --- shared data sets and builds (one per pytest process) ------------------------------------
+
+
+@pytest.fixture(scope="session")
+def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the shared data sets and builds (modules add their own subfolders)."""
+    return pipeline.shared_dir(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def clean_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generated clean data set (pipeline.CUSTOMERS customers, pipeline.SEED)."""
+    return pipeline.dataset(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def dirty_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same data set generated with `--dirty` (its defects listed in _defects.json)."""
+    return pipeline.dataset(tmp_path_factory, dirty=True)
+
+
+@pytest.fixture(scope="session")
+def raw_clean_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database holding only the clean data set's raw schema (copy it before changing it)."""
+    return pipeline.loaded_raw(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def clean_build(tmp_path_factory: pytest.TempPathFactory) -> pipeline.DbtRun:
+    """`dbt build` (without unit tests) of the clean data set; check `.ok` before use."""
+    return pipeline.shared_build(tmp_path_factory).result()
+
+
+@pytest.fixture(scope="session")
+def dirty_build(tmp_path_factory: pytest.TempPathFactory) -> pipeline.DbtRun:
+    """`dbt build` (without unit tests) of the dirty data set; check `.ok` before use."""
+    return pipeline.shared_build(tmp_path_factory, dirty=True).result()

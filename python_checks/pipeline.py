@@ -2,10 +2,11 @@
 runs in throw-away folders, the warehouse's tables and row counts, and a BI reader process.
 
 Every dbt run gets its own database file, target path and log path (beside other engineers'
-builds and beside each other). Builds that several test modules need (the clean 300-customer
-warehouse) are made once per pytest process and shared: `shared(...)` hands out one Future
-per key, run on a small thread pool (``RETENTION_FIXTURE_JOBS``, default: the number of CPUs,
-at most 4), so independent builds overlap.
+builds and beside each other); dbt runs in this process (retention.dbt_runner). Builds that
+several test modules need (the clean 300-customer warehouse) are made once per pytest
+process and shared: tests take them from the session fixtures of conftest.py (clean_data,
+dirty_data, raw_clean_db, clean_build, dirty_build), which call the functions here.
+`submit`/`shared`/`once` remain for modules that still start work on a thread pool.
 
 Run as a script, this module is the BI reader used by test_publish.py:
 
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from retention import dbt_runner
 from retention.contract import TABLES
 from retention.marts import MARTS as PUBLISHED_MARTS
 
@@ -202,19 +204,6 @@ class DbtRun(Run):
         return {r["unique_id"]: r["status"] for r in results}
 
 
-# dbt parses the whole project on every run (~7 s), unless the target folder holds the
-# partial_parse.msgpack of an earlier run with the same project, vars and profile. Every run
-# here has its own target folder, so the file of the first successful run per (project, vars)
-# is kept and copied into the next run's folder. The profile must be the same too: it
-# includes the database path, so dbt runs in the database's folder with the bare file name.
-_parse_cache: dict[str, Path] = {}
-_parse_cache_lock = threading.Lock()
-
-
-def _parse_cache_key(project_dir: Path, db_path: Path, vars: dict[str, Any] | None) -> str:
-    return json.dumps([str(project_dir), db_path.name, vars], sort_keys=True, default=str)
-
-
 def dbt(
     args: list[str],
     db_path: Path,
@@ -223,54 +212,22 @@ def dbt(
     vars: dict[str, Any] | None = None,
     project_dir: Path = REPO_ROOT,
 ) -> DbtRun:
-    """Run dbt on db_path with its own target and log path under workdir; never raises."""
+    """Run dbt on db_path with its own target and log path under workdir; never raises.
+    In this process by default (retention.dbt_runner: one parse per project and parse-time
+    vars, shared by every run of this pytest worker)."""
     workdir.mkdir(parents=True, exist_ok=True)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     target = workdir / "target"
-    target.mkdir(parents=True, exist_ok=True)
-    parsed = target / "partial_parse.msgpack"
-    key = _parse_cache_key(project_dir, db_path, vars)
-    with _parse_cache_lock:
-        cached = _parse_cache.get(key)
-    if cached is not None and not parsed.exists():
-        shutil.copyfile(cached, parsed)
-    command = [
-        str(BIN / "dbt"),
-        *args,
-        "--project-dir",
-        str(project_dir),
-        "--profiles-dir",
-        str(REPO_ROOT),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(workdir / "logs"),
-    ]
-    if vars is not None:
-        command += ["--vars", json.dumps(vars)]
-    env = {
-        **os.environ,
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "RETENTION_DB_PATH": db_path.name,  # relative to cwd: the same profile for every run
-    }
-    started = time.perf_counter()
-    completed = subprocess.run(
-        command,
-        cwd=db_path.parent,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
+    done = dbt_runner.run(
+        args,
+        db_path,
+        target_path=target,
+        log_path=workdir / "logs",
+        vars=vars,
+        project_dir=project_dir,
     )
-    seconds = time.perf_counter() - started
-    (workdir / "dbt_output.log").write_text(completed.stdout, encoding="utf-8")
-    if completed.returncode == 0 and cached is None and parsed.exists():
-        keep = workdir / "partial_parse.kept.msgpack"
-        shutil.copyfile(parsed, keep)
-        with _parse_cache_lock:
-            _parse_cache.setdefault(key, keep)
-    return DbtRun(command, completed.returncode, completed.stdout, seconds, db_path, target)
+    (workdir / "dbt_output.log").write_text(done.output, encoding="utf-8")
+    return DbtRun(done.command, done.returncode, done.output, done.seconds, db_path, target)
 
 
 def retention_env(workdir: Path) -> dict[str, str]:

@@ -4,20 +4,20 @@ before any model runs, with a message naming the var (macros/validate_vars.sql, 
 Every case starts from a fresh database that holds only valid raw data (the shared clean data
 set, loaded), so "nothing was built" is checkable: afterwards the database holds exactly the
 raw tables it started with. A control case with valid vars at their boundaries builds, so
-the checks can tell a build from no build. The dbt runs of all cases go together, jobs() at
-a time (each costs a full dbt parse: the vars differ, so partial parsing cannot help).
+the checks can tell a build from no build. The vars are read when dbt compiles, so every
+case's run reuses one parse of the project (retention.dbt_runner).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
-from pipeline import DB_NAME, DbtRun, copy_db, dbt, loaded_raw, relations, shared_dir, submit
+from pipeline import DB_NAME, DbtRun, copy_db, dbt, relations
 
 # (case id, vars, the var the message must name, the bad value as dbt shows it)
 BAD_VARS = [
@@ -64,9 +64,12 @@ GOOD_VARS = {
 }
 
 
-def _case(factory: pytest.TempPathFactory, name: str, args: list[str], vars: dict[str, Any] | str):
-    workdir = shared_dir(factory) / f"vars-{name}"
-    db_path = copy_db(loaded_raw(factory), workdir / DB_NAME)
+Case = tuple[DbtRun, set[str]]
+
+
+def _case(folder: Path, raw: Path, name: str, args: list[str], vars: dict[str, Any] | str) -> Case:
+    workdir = folder / f"vars-{name}"
+    db_path = copy_db(raw, workdir / DB_NAME)
     before = relations(db_path)
     if isinstance(vars, str):  # YAML text, passed as written
         return dbt([*args, "--vars", vars], db_path, workdir), before
@@ -74,42 +77,28 @@ def _case(factory: pytest.TempPathFactory, name: str, args: list[str], vars: dic
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Future[tuple[DbtRun, set[str]]]]:
-    futures = {
-        case: submit(
-            lambda case=case, vars=vars: _case(
-                tmp_path_factory, case, ["build", "--exclude-resource-type", "unit_test"], vars
-            )
-        )
-        for case, vars, _, _ in BAD_VARS
+def runs(shared_dir: Path, raw_clean_db: Path) -> dict[str, Case]:
+    build = ["build", "--exclude-resource-type", "unit_test"]
+    done = {
+        case: _case(shared_dir, raw_clean_db, case, build, vars) for case, vars, _, _ in BAD_VARS
     }
-    futures["non_finite"] = submit(
-        lambda: _case(
-            tmp_path_factory,
-            "non_finite",
-            ["build", "--exclude-resource-type", "unit_test"],
-            NON_FINITE_VARS,
-        )
-    )
-    futures["control"] = submit(
-        lambda: _case(
-            tmp_path_factory, "control", ["run", "--select", "+int_reporting_params"], GOOD_VARS
-        )
-    )
-    return futures
+    done["non_finite"] = _case(shared_dir, raw_clean_db, "non_finite", build, NON_FINITE_VARS)
+    control = ["run", "--select", "+int_reporting_params"]
+    done["control"] = _case(shared_dir, raw_clean_db, "control", control, GOOD_VARS)
+    return done
 
 
 @pytest.mark.parametrize(
     ("case", "vars", "var", "value"), BAD_VARS, ids=[case[0] for case in BAD_VARS]
 )
 def test_bad_var_fails_before_any_model(
-    runs: dict[str, Future[tuple[DbtRun, set[str]]]],
+    runs: dict[str, Case],
     case: str,
     vars: dict[str, Any],
     var: str,
     value: str,
 ) -> None:
-    run, before = runs[case].result()
+    run, before = runs[case]
     # A loaded database: the raw tables and the load's record in meta.build_state.
     assert before and all(r.startswith(("raw.", "meta.")) for r in before)
     assert not run.ok, f"dbt build --vars {vars} succeeded:\n{run.tail()}"
@@ -123,9 +112,9 @@ def test_bad_var_fails_before_any_model(
 
 
 def test_non_finite_numbers_fail_before_any_model(
-    runs: dict[str, Future[tuple[DbtRun, set[str]]]],
+    runs: dict[str, Case],
 ) -> None:
-    run, before = runs["non_finite"].result()
+    run, before = runs["non_finite"]
     assert not run.ok, f"dbt build --vars {NON_FINITE_VARS} succeeded:\n{run.tail()}"
     assert "Invalid dbt vars, nothing was built" in run.output
     missing = [
@@ -139,9 +128,9 @@ def test_non_finite_numbers_fail_before_any_model(
 
 
 def test_valid_vars_at_their_limits_build(
-    runs: dict[str, Future[tuple[DbtRun, set[str]]]],
+    runs: dict[str, Case],
 ) -> None:
-    run, before = runs["control"].result()
+    run, before = runs["control"]
     assert run.ok, run.failure_summary()
     assert "intermediate.int_reporting_params" in relations(run.db_path) - before
     with duckdb.connect(str(run.db_path), read_only=True) as con:

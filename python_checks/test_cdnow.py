@@ -39,10 +39,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -51,6 +47,7 @@ import pandas as pd
 import pytest
 from cdnow_wheel import read_member
 
+from retention import dbt_runner
 from retention.cli import main as retention_main
 from retention.load import load_dir
 
@@ -108,39 +105,22 @@ def warehouse(cdnow: pd.DataFrame, tmp_path_factory) -> Path:
     db = work / "cdnow.duckdb"
     load_dir(raw, db)
     started = time.perf_counter()
-    completed = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "build",
-            "--no-use-colors",
-            # Unit tests run on their own fixtures, not on this data: the main build has them.
-            "--exclude-resource-type",
-            "unit_test",
-            "--project-dir",
-            str(REPO_ROOT),
-            "--profiles-dir",
-            str(REPO_ROOT),
-            "--target-path",
-            str(work / "target"),
-            "--log-path",
-            str(work / "logs"),
-            "--vars",
-            json.dumps(VARS),
-        ],
-        cwd=REPO_ROOT,
-        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "RETENTION_DB_PATH": str(db)},
-        capture_output=True,
-        text=True,
-        check=False,
+    # Unit tests run on their own fixtures, not on this data: the main build has them.
+    completed = dbt_runner.run(
+        ["build", "--no-use-colors", "--exclude-resource-type", "unit_test"],
+        db,
+        target_path=work / "target",
+        log_path=work / "logs",
+        vars=VARS,
     )
     seconds = time.perf_counter() - started
-    if completed.returncode != 0:
+    if not completed.ok:
         failing = [
             line
-            for line in completed.stdout.splitlines()
+            for line in completed.output.splitlines()
             if any(m in line for m in ("ERROR", "FAIL", "Error", "Got "))
         ]
-        detail = "\n".join(failing[:40]) + "\n…\n" + completed.stdout[-4000:]
+        detail = "\n".join(failing[:40]) + "\n…\n" + completed.output[-4000:]
         pytest.fail(f"dbt build on CDNOW failed after {seconds:.0f} s:\n{detail}")
     print(f"dbt build on CDNOW: {seconds:.1f} s")
     return db

@@ -22,7 +22,6 @@ import csv
 import json
 import re
 from collections import Counter
-from concurrent.futures import Future
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -36,13 +35,8 @@ from pipeline import (
     RAW_TABLES,
     DbtRun,
     copy_db,
-    dataset,
     dbt,
-    loaded_raw,
     relations,
-    shared_build,
-    shared_dir,
-    submit,
 )
 
 # The primary key of each raw table (SPEC section 5).
@@ -117,11 +111,11 @@ TOLERANCE = 1e-9
 # --- builds ----------------------------------------------------------------------------------
 
 
-def _build_without_amount(factory: pytest.TempPathFactory) -> tuple[DbtRun, set[str]]:
+def _build_without_amount(folder: Path, raw: Path) -> tuple[DbtRun, set[str]]:
     """Valid raw data whose raw.orders lost its required column `amount` (and whose
     raw.customers gained a column `email` the contract does not know), then dbt build."""
-    workdir = shared_dir(factory) / "lost-column"
-    db_path = copy_db(loaded_raw(factory), workdir / DB_NAME)
+    workdir = folder / "lost-column"
+    db_path = copy_db(raw, workdir / DB_NAME)
     with duckdb.connect(str(db_path)) as con:
         con.execute("alter table raw.orders drop column amount")
         con.execute("alter table raw.customers add column email varchar")
@@ -130,13 +124,8 @@ def _build_without_amount(factory: pytest.TempPathFactory) -> tuple[DbtRun, set[
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Future[Any]]:
-    """All three builds of this module, started together (they run jobs() at a time)."""
-    return {
-        "clean": shared_build(tmp_path_factory),
-        "dirty": shared_build(tmp_path_factory, dirty=True),
-        "lost_column": submit(lambda: _build_without_amount(tmp_path_factory)),
-    }
+def lost_column(shared_dir: Path, raw_clean_db: Path) -> tuple[DbtRun, set[str]]:
+    return _build_without_amount(shared_dir, raw_clean_db)
 
 
 def _built(run: DbtRun, label: str) -> DbtRun:
@@ -148,18 +137,18 @@ def _built(run: DbtRun, label: str) -> DbtRun:
 
 
 @pytest.fixture(scope="module")
-def clean(runs: dict[str, Future[Any]]) -> DbtRun:
-    return _built(runs["clean"].result(), "clean")
+def clean(clean_build: DbtRun) -> DbtRun:
+    return _built(clean_build, "clean")
 
 
 @pytest.fixture(scope="module")
-def dirty(runs: dict[str, Future[Any]]) -> DbtRun:
-    return _built(runs["dirty"].result(), "dirty")
+def dirty(dirty_build: DbtRun) -> DbtRun:
+    return _built(dirty_build, "dirty")
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return json.loads((dataset(tmp_path_factory, dirty=True) / "_defects.json").read_text())
+def report(dirty_data: Path) -> dict[str, Any]:
+    return json.loads((dirty_data / "_defects.json").read_text())
 
 
 # --- the injected rows, read back from the dirty files ----------------------------------------
@@ -293,9 +282,9 @@ def test_clean_build_quarantines_nothing(clean: DbtRun) -> None:
 
 
 def test_each_defect_is_quarantined_with_its_reason(
-    dirty: DbtRun, report: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+    dirty: DbtRun, report: dict[str, Any], dirty_data: Path
 ) -> None:
-    injected = _injected(dataset(tmp_path_factory, dirty=True), report)
+    injected = _injected(dirty_data, report)
     with duckdb.connect(str(dirty.db_path), read_only=True) as con:
         quarantined = con.execute(
             "select source_table, reason, raw_row from quarantine.quarantined_rows"
@@ -323,12 +312,10 @@ def test_each_defect_is_quarantined_with_its_reason(
     assert len(quarantined) == len(injected) == sum(report["injected_rows"].values())
 
 
-def test_each_defect_class_has_its_own_reason(
-    report: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def test_each_defect_class_has_its_own_reason(report: dict[str, Any], dirty_data: Path) -> None:
     # Two defect classes never share a reason (null and blank keys are one class: a key that
     # is missing), so the quarantine tells what went wrong.
-    injected = _injected(dataset(tmp_path_factory, dirty=True), report)
+    injected = _injected(dirty_data, report)
     classes_by_reason: dict[tuple[str, str], set[str]] = {}
     for defect, table, row in injected:
         group = "missing_key" if defect in ("null_key", "blank_key") else defect
@@ -405,9 +392,9 @@ def test_customers_absent_from_customers_are_inferred(
 
 
 def test_raw_table_without_required_column_fails_at_source_layer(
-    runs: dict[str, Future[Any]],
+    lost_column: tuple[DbtRun, set[str]],
 ) -> None:
-    run, before = runs["lost_column"].result()
+    run, before = lost_column
     # A loaded database: the raw tables and the load's record in meta.build_state.
     assert before and all(r.startswith(("raw.", "meta.")) for r in before)
     assert not run.ok, "dbt build succeeded on raw.orders without its column amount"

@@ -34,13 +34,12 @@ import pytest
 from pipeline import (
     DB_NAME,
     REPO_ROOT,
+    DbtRun,
     Run,
     copy_db,
     mart_counts,
     retention,
     retention_env,
-    shared_build,
-    shared_dir,
     start_retention,
 )
 
@@ -87,16 +86,16 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    build = shared_build(tmp_path_factory).result()
+def clean(clean_build: DbtRun) -> Path:
+    build = clean_build
     assert build.ok, f"the clean build failed:\n{build.failure_summary()}"
     assert _state(build.db_path) == "built"
     return build.db_path
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return shared_dir(tmp_path_factory) / "faults"
+def base(shared_dir: Path) -> Path:
+    return shared_dir / "faults"
 
 
 def _site(clean: Path, folder: Path, *, work: bool = True) -> Site:

@@ -4,10 +4,9 @@ Every folder ``python_checks/fixtures/<scenario>/`` with a ``scenario.yml`` is o
 warehouse.py for the format). The expected values in scenario.yml are worked out by hand from
 SPEC section 7 and docs/decisions.md, with the arithmetic in a comment beside each one.
 
-Each scenario is built once, in its own temporary DuckDB file, target path and log path. The
-builds of all selected scenarios are started together when the first scenario test runs, a
-few at a time (``RETENTION_FIXTURE_JOBS``, default: the number of CPUs, at most 4), so that the
-whole suite costs about one build per job slot rather than one per scenario. A failing dbt
+Each scenario is built once, when its test runs, in its own temporary DuckDB file, target
+path and log path. dbt runs in the pytest process (retention.dbt_runner): the scenarios'
+vars are read when dbt compiles, so all builds share one parse of the project. A failing dbt
 build (including a failing dbt data test on the scenario's data) fails the scenario; dbt unit
 tests, which do not read the data, are left to the project's own `dbt build`. The build time
 of every scenario is printed at the end of the session.
@@ -15,9 +14,7 @@ of every scenario is printed at the end of the session.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -27,65 +24,43 @@ from warehouse import Build, Scenario, build, check, discover, load_scenario
 SCENARIO_DIRS = discover()
 
 
-def _jobs() -> int:
-    configured = os.environ.get("RETENTION_FIXTURE_JOBS")
-    if configured:
-        return max(1, int(configured))
-    return max(1, min(4, os.cpu_count() or 1))
-
-
-def _build_scenario(folder: Path, workdir: Path) -> Build:
-    return build(load_scenario(folder), workdir)
-
-
 @pytest.fixture(scope="session")
 def scenario_builds(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    """Futures of the builds of every scenario selected in this session, keyed by name."""
-    selected = sorted(
-        {
-            item.callspec.params["scenario_dir"]
-            for item in request.session.items
-            if hasattr(item, "callspec") and "scenario_dir" in item.callspec.params
-        }
-    )
-    executor = ThreadPoolExecutor(max_workers=_jobs(), thread_name_prefix="scenario-build")
-    futures: dict[str, Future[Build]] = {
-        folder.name: executor.submit(
-            _build_scenario, folder, tmp_path_factory.mktemp(f"scenario-{folder.name}")
-        )
-        for folder in selected
-    }
-    yield futures
-    executor.shutdown(wait=True, cancel_futures=True)
-    _report_build_times(request.config, futures)
+    """A function: a scenario folder -> its build, made on first use (once per session)."""
+    builds: dict[str, Build] = {}
+
+    def get(folder: Path) -> Build:
+        if folder.name not in builds:
+            workdir = tmp_path_factory.mktemp(f"scenario-{folder.name}")
+            builds[folder.name] = build(load_scenario(folder), workdir)
+        return builds[folder.name]
+
+    yield get
+    _report_build_times(request.config, builds)
 
 
-def _report_build_times(config: pytest.Config, futures: dict[str, Future[Build]]) -> None:
+def _report_build_times(config: pytest.Config, builds: dict[str, Build]) -> None:
     """Print each scenario's build time (load + dbt build) at the end of the session."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     capture = config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or capture is None:
+    if reporter is None or capture is None or not builds:
         return
     with capture.global_and_fixture_disabled():
         reporter.write_line("")
-        reporter.write_line(f"fixture scenario builds ({_jobs()} at a time, wall-clock each):")
-        for name, future in futures.items():
-            if future.done() and not future.cancelled() and future.exception() is None:
-                result = future.result()
-                status = "ok" if result.ok else f"dbt exit {result.returncode}"
-                reporter.write_line(f"  {name:<40} {result.seconds:6.1f} s  {status}")
-            else:
-                reporter.write_line(f"  {name:<40} not built")
+        reporter.write_line("fixture scenario builds (wall-clock each):")
+        for name, result in sorted(builds.items()):
+            status = "ok" if result.ok else f"dbt exit {result.returncode}"
+            reporter.write_line(f"  {name:<40} {result.seconds:6.1f} s  {status}")
 
 
 @pytest.mark.parametrize("scenario_dir", SCENARIO_DIRS, ids=[d.name for d in SCENARIO_DIRS])
 def test_scenario(
     scenario_dir: Path,
-    scenario_builds: dict[str, Future[Build]],
+    scenario_builds: Callable[[Path], Build],
     record_property: Callable[[str, object], None],
 ) -> None:
     scenario = load_scenario(scenario_dir)
-    result = scenario_builds[scenario_dir.name].result()
+    result = scenario_builds(scenario_dir)
     record_property("build_seconds", round(result.seconds, 1))
     assert result.ok, (
         f"dbt build failed for scenario {scenario.name} (exit {result.returncode}; full log: "

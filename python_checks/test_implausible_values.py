@@ -29,13 +29,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
-from pipeline import DB_NAME, DbtRun, dbt, load, shared_dir, submit
+from pipeline import DB_NAME, DbtRun, dbt, load
 
 LOADED = "2024-06-30T02:00:00Z"
 FEB_1 = "2024-02-01T09:00:00Z"
@@ -126,16 +125,14 @@ def _write(folder: Path, tables: dict[str, list[tuple[str, ...]]]) -> Path:
     return folder
 
 
-def _build(
-    factory: pytest.TempPathFactory, name: str, tables: dict[str, Any], vars: dict[str, Any]
-) -> DbtRun:
-    workdir = shared_dir(factory) / f"implausible-{name}"
+def _build(folder: Path, name: str, tables: dict[str, Any], vars: dict[str, Any]) -> DbtRun:
+    workdir = folder / f"implausible-{name}"
     db_path = load(_write(workdir / "raw", tables), workdir / DB_NAME)
     return dbt(["build", "--exclude-resource-type", "unit_test"], db_path, workdir, vars=vars)
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Future[DbtRun]]:
+def runs(shared_dir: Path) -> dict[str, DbtRun]:
     bad = {
         "customers": CUSTOMERS,
         "orders": ORDERS,
@@ -143,15 +140,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Future[DbtRun]]:
         "cancellations": CANCELLATIONS,
     }
     return {
-        "bad": submit(lambda: _build(tmp_path_factory, "bad", bad, {})),
-        "far_as_of": submit(
-            lambda: _build(tmp_path_factory, "far_as_of", STAGED_ONLY, {"as_of_date": "2150-01-01"})
-        ),
+        "bad": _build(shared_dir, "bad", bad, {}),
+        "far_as_of": _build(shared_dir, "far_as_of", STAGED_ONLY, {"as_of_date": "2150-01-01"}),
     }
 
 
-def _built(runs: dict[str, Future[DbtRun]], name: str) -> DbtRun:
-    run = runs[name].result()
+def _built(runs: dict[str, DbtRun], name: str) -> DbtRun:
+    run = runs[name]
     assert run.ok, f"dbt build of {name!r} failed:\n{run.failure_summary()}"
     return run
 
@@ -169,7 +164,7 @@ def _result(run: DbtRun, unique_id_prefix: str) -> dict[str, Any]:
 
 
 def test_implausible_values_are_quarantined_with_their_reason(
-    runs: dict[str, Future[DbtRun]],
+    runs: dict[str, DbtRun],
 ) -> None:
     run = _built(runs, "bad")
     quarantined = _rows(
@@ -195,7 +190,7 @@ def test_implausible_values_are_quarantined_with_their_reason(
 
 
 def test_a_far_future_date_does_not_move_the_default_as_of_date(
-    runs: dict[str, Future[DbtRun]],
+    runs: dict[str, DbtRun],
 ) -> None:
     run = _built(runs, "bad")
     # A = the latest staged event date, o5's 2024-06-28 (see the module docstring); the 2150
@@ -209,7 +204,7 @@ def test_a_far_future_date_does_not_move_the_default_as_of_date(
 
 
 def test_reason_codes_missing_from_the_seed_warn_with_codes_and_counts(
-    runs: dict[str, Future[DbtRun]],
+    runs: dict[str, DbtRun],
 ) -> None:
     run = _built(runs, "bad")  # a warning does not fail the build
     result = _result(run, REASON_CODE_TEST)
@@ -222,14 +217,14 @@ def test_reason_codes_missing_from_the_seed_warn_with_codes_and_counts(
     ), run.tail()
 
 
-def test_reason_codes_all_in_the_seed_pass_silently(runs: dict[str, Future[DbtRun]]) -> None:
+def test_reason_codes_all_in_the_seed_pass_silently(runs: dict[str, DbtRun]) -> None:
     run = _built(runs, "far_as_of")
     result = _result(run, REASON_CODE_TEST)
     assert (result["status"], result["failures"]) == ("pass", 0)
     assert "values not in cancellation_reasons" not in run.output
 
 
-def test_calendar_reaches_a_far_as_of_date(runs: dict[str, Future[DbtRun]]) -> None:
+def test_calendar_reaches_a_far_as_of_date(runs: dict[str, DbtRun]) -> None:
     run = _built(runs, "far_as_of")
     # 2024-01 (o1) .. 2150-01 (A's month): 126 years × 12 + 1 = 1513 months
     count, first, last, last_end, complete = _rows(

@@ -35,6 +35,7 @@ from pipeline import (
     DB_NAME,
     MARTS,
     REPO_ROOT,
+    DbtRun,
     Reader,
     Run,
     copy_db,
@@ -42,8 +43,6 @@ from pipeline import (
     mart_counts,
     relations,
     retention,
-    shared_build,
-    shared_dir,
     start_reader,
     start_retention,
     submit,
@@ -80,10 +79,10 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
-    folder = shared_dir(tmp_path_factory) / "publish"
+def site(shared_dir: Path, clean_build: DbtRun) -> Site:
+    folder = shared_dir / "publish"
     v2_data = generate_data(folder / "data-v2", customers=V2_CUSTOMERS, seed=V2_SEED)
-    build = shared_build(tmp_path_factory).result()
+    build = clean_build
     assert build.ok, f"the clean build failed:\n{build.failure_summary()}"
     return Site(build.db_path, mart_counts(build.db_path), v2_data, folder)
 

@@ -29,7 +29,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import replace
 from fractions import Fraction
@@ -42,11 +41,11 @@ from hypothesis import strategies as st
 from reference import Params, World, compute, compute_dir, read_raw_dir
 from warehouse import load_scenario
 
+from retention import dbt_runner
 from retention.contract import TABLES
 from retention.load import load_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-DBT = ROOT / ".venv" / "bin" / "dbt"
 MARTS = (
     "fct_periods",
     "fct_cohorts",
@@ -161,40 +160,29 @@ def dbt_build(raw_dir: Path, params: Params, work: Path, dbt_dir: Path) -> tuple
     db = work / "warehouse.duckdb"
     load_dir(raw_dir, db)
     dbt_vars = {k: v for k, v in params.dbt_vars().items() if v is not None}
-    env = {
-        **os.environ,
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "RETENTION_DB_PATH": str(db),
-    }
-    command = [
-        str(DBT),
-        "build",
-        "--project-dir",
-        str(ROOT),
-        "--profiles-dir",
-        str(ROOT),
-        "--target-path",
-        str(dbt_dir / "target"),
-        "--log-path",
-        str(dbt_dir / "logs"),
-        "--vars",
-        json.dumps(dbt_vars),
-        "--select",
-        " ".join(f"+{mart}" for mart in MARTS),
-        # Only the data tests of what is built (not e.g. the quarantine accounting test).
-        # dbt unit tests are left out: they pin their own inputs and vars, so they do not
-        # depend on the data set and `make test` runs them once.
-        "--indirect-selection",
-        "cautious",
-        "--exclude-resource-type",
-        "unit_test",
-    ]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    done = dbt_runner.run(
+        [
+            "build",
+            "--select",
+            " ".join(f"+{mart}" for mart in MARTS),
+            # Only the data tests of what is built (not e.g. the quarantine accounting test).
+            # dbt unit tests are left out: they pin their own inputs and vars, so they do not
+            # depend on the data set and `make test` runs them once.
+            "--indirect-selection",
+            "cautious",
+            "--exclude-resource-type",
+            "unit_test",
+        ],
+        db,
+        target_path=dbt_dir / "target",
+        log_path=dbt_dir / "logs",
+        vars=dbt_vars,
+    )
     if done.returncode == 0:
         return db, ""
     lines = [
         line
-        for line in done.stdout.splitlines()
+        for line in done.output.splitlines()
         if any(word in line for word in ("ERROR", "FAIL", "Error", "error", "Compilation"))
     ]
     return db, f"dbt build exited {done.returncode}:\n" + "\n".join(lines[:40])

@@ -24,12 +24,8 @@ side by side and beside other engineers' builds.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
-import os
 import shutil
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -39,6 +35,7 @@ from typing import Any
 import duckdb
 import yaml
 
+from retention import dbt_runner
 from retention.load import load_dir
 from retention.marts import PREDICTIVE_MARTS
 from retention.predictive_columns import SWITCH
@@ -165,43 +162,21 @@ def build(scenario: Scenario, workdir: Path) -> Build:
 
     started = time.perf_counter()
     load_dir(raw_copy, db_path)
-    env = {
-        **os.environ,
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "RETENTION_DB_PATH": str(db_path),
-    }
-    if scenario.needs_predictive:
-        env[SWITCH] = "on"
-    command = [
-        str(Path(sys.executable).parent / "dbt"),
-        "build",
-        # Unit tests do not read the scenario's data: they run once in the project's own
-        # `dbt build`, not again in every scenario.
-        "--exclude-resource-type",
-        "unit_test",
-        "--project-dir",
-        str(REPO_ROOT),
-        "--profiles-dir",
-        str(REPO_ROOT),
-        "--target-path",
-        str(workdir / "target"),
-        "--log-path",
-        str(workdir / "logs"),
-        "--vars",
-        json.dumps(scenario.vars, default=str),
-    ]
-    completed = subprocess.run(
-        command,
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
+    # Unit tests do not read the scenario's data: they run once in the project's own
+    # `dbt build`, not again in every scenario.
+    done = dbt_runner.run(
+        ["build", "--exclude-resource-type", "unit_test"],
+        db_path,
+        target_path=workdir / "target",
+        log_path=workdir / "logs",
+        vars=scenario.vars,
+        project_dir=REPO_ROOT,
+        # The predictive models fit only for a scenario that expects their marts.
+        env={SWITCH: "on"} if scenario.needs_predictive else None,
     )
     seconds = time.perf_counter() - started
-    log_path.write_text(completed.stdout, encoding="utf-8")
-    return Build(scenario.name, db_path, seconds, completed.returncode, log_path, completed.stdout)
+    log_path.write_text(done.output, encoding="utf-8")
+    return Build(scenario.name, db_path, seconds, done.returncode, log_path, done.output)
 
 
 # --- checking expectations -------------------------------------------------------------------

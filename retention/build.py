@@ -33,7 +33,7 @@ from pathlib import Path
 
 import duckdb
 
-from retention import working_copy
+from retention import dbt_runner, working_copy
 from retention.load import SHRINK_GUARDS, add_mode_arguments
 from retention.paths import REPO_ROOT, add_db_argument, default_db_path
 from retention.publish import (
@@ -190,17 +190,10 @@ def _pipeline(args: argparse.Namespace, published: Path, work: Path, at: Stage) 
 
     at.name = "running dbt build"
     _say(f"2/4 dbt build -> {work}")
-    command = [str(Path(sys.executable).with_name("dbt")), "build"]
-    if args.vars:
-        command += ["--vars", args.vars]
-    if args.full_refresh:
-        command.append("--full-refresh")
-    env = dict(
-        os.environ,
-        RETENTION_DB_PATH=str(work),
-        DBT_PROFILES_DIR=str(REPO_ROOT),
-        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+    command = dbt_runner.command(
+        ["build", *(["--full-refresh"] if args.full_refresh else [])], vars=args.vars or None
     )
+    env = dbt_runner.environment(work)
     if _run_child(command, env) != 0:
         _say(f"dbt build failed; the published warehouse {published} is unchanged")
         _hint_disk_space(work)

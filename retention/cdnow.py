@@ -15,7 +15,6 @@ builds the warehouse with A = 1997-09-30, the end of the papers' 39-week calibra
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
 import subprocess
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from retention import dbt_runner
 from retention.paths import REPO_ROOT
 from retention.predictive_columns import SWITCH
 
@@ -164,37 +164,19 @@ def build_sample_warehouse(work: Path, cache_dir: Path = CACHE_DIR) -> Path:
     for path in (db, db.with_name(db.name + ".wal")):
         path.unlink(missing_ok=True)
     load_dir(raw, db)
-    command = [
-        str(Path(sys.executable).with_name("dbt")),
-        "build",
-        "--no-use-colors",
+    completed = dbt_runner.run(
         # Unit tests run on their own fixtures, not on this data: the project's build has them.
-        "--exclude-resource-type",
-        "unit_test",
-        "--project-dir",
-        str(REPO_ROOT),
-        "--profiles-dir",
-        str(REPO_ROOT),
-        "--target-path",
-        str(work / "target"),
-        "--log-path",
-        str(work / "logs"),
-        "--vars",
-        json.dumps(SAMPLE_VARS),
-    ]
-    env = {
-        **os.environ,
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "RETENTION_DB_PATH": str(db),
-        SWITCH: "on",
-    }
-    completed = subprocess.run(
-        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
+        ["build", "--no-use-colors", "--exclude-resource-type", "unit_test"],
+        db,
+        target_path=work / "target",
+        log_path=work / "logs",
+        vars=SAMPLE_VARS,
+        env={SWITCH: "on"},
     )
-    (work / "dbt_output.log").write_text(completed.stdout, encoding="utf-8")
+    (work / "dbt_output.log").write_text(completed.output, encoding="utf-8")
     if completed.returncode != 0:
         raise CdnowError(
             f"dbt build of the CDNOW sample failed (log: {work / 'dbt_output.log'}):\n"
-            + completed.stdout[-3000:]
+            + completed.output[-3000:]
         )
     return db

@@ -14,7 +14,7 @@ Definitions as in SPEC section 7 with the default vars (UTC dates, 365 days of o
 inactivity, lifespan capped at 10 years). `retention bench` times this script and checks
 that its numbers equal the marts of the same data set.
 
-    python python_checks/pandas_baseline.py DATA_DIR --out numbers.json
+    python -m retention.pandas_baseline DATA_DIR --out numbers.json
 """
 
 from __future__ import annotations

@@ -1,0 +1,107 @@
+"""retention.dbt_runner: dbt in this process, and one parse shared by runs with other vars.
+
+The runner passes a parse kept from an earlier run to the next run of the same project,
+unless a var listed in PARSE_VARS differs. That is right only if every other var is read
+when dbt compiles, never while it parses (inside `config()` or in YAML). The first test
+proves it for every var of dbt_project.yml: a parse with each of them changed is the same
+manifest, node for node. A var that starts to be read at parse time fails it, naming the
+nodes that changed: add that var to PARSE_VARS. The second proves that a run on a kept
+parse compiles with its own vars, and that the database is closed after each run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import yaml
+
+from retention import dbt_runner
+from retention.paths import REPO_ROOT
+
+
+def changed(value: Any) -> Any:
+    """Another valid-looking value of the same kind (a date moves by a year)."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 7
+    if isinstance(value, float):
+        return value / 2
+    if isinstance(value, list):
+        return value[:1]
+    if value is None:
+        return "2021-03-31"
+    text = str(value)
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return "Europe/Berlin" if text == "UTC" else text + "X"
+    return (day - dt.timedelta(days=365)).isoformat()
+
+
+def project_vars() -> dict[str, Any]:
+    project = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text(encoding="utf-8"))
+    return dict(project.get("vars") or {})
+
+
+def nodes(manifest: Any) -> dict[str, Any]:
+    """Everything dbt parsed, without the parse's own timestamps."""
+    data = manifest.writable_manifest().to_dict(omit_none=True)
+    data.pop("metadata", None)
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k != "created_at"}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(data)
+
+
+def test_vars_outside_parse_vars_do_not_change_the_parse(tmp_path: Path):
+    defaults = project_vars()
+    others = {name: changed(v) for name, v in defaults.items() if name not in dbt_runner.PARSE_VARS}
+    assert others, "dbt_project.yml declares no vars"
+    db = tmp_path / "warehouse.duckdb"
+    base = nodes(dbt_runner.parse(db, target_path=tmp_path / "a", log_path=tmp_path / "la"))
+    moved = nodes(
+        dbt_runner.parse(db, target_path=tmp_path / "b", log_path=tmp_path / "lb", vars=others)
+    )
+    differing = sorted(
+        f"{section}: {key}"
+        for section in base.keys() | moved.keys()
+        if isinstance(base.get(section), dict)
+        for key in base[section].keys() | moved.get(section, {}).keys()
+        if base[section].get(key) != moved.get(section, {}).get(key)
+    )
+    assert not differing, (
+        f"a parse with vars {others} differs from the default parse in {differing[:10]}: "
+        "one of these vars is read at parse time; add it to dbt_runner.PARSE_VARS"
+    )
+    assert base == moved
+
+
+def test_a_run_on_a_kept_parse_compiles_with_its_own_vars(tmp_path: Path):
+    db = tmp_path / "warehouse.duckdb"
+    sql = "select '{{ var(\"as_of_date\") }}' as a_date"
+    shown = {}
+    for name, day in (("first", "2001-02-03"), ("second", "2005-06-07")):
+        shown[name] = dbt_runner.run(
+            ["show", "--inline", sql],
+            db,
+            target_path=tmp_path / name,
+            log_path=tmp_path / f"logs-{name}",
+            vars={"as_of_date": day},
+        )
+        assert shown[name].ok, shown[name].output
+        # dbt closed the file: this process opens it read-only (DuckDB refuses a second
+        # open with another configuration while the first is still open).
+        with duckdb.connect(str(db), read_only=True) as con:
+            con.execute("select 1").fetchall()
+    assert shown["second"].reused_parse
+    assert "2001-02-03" in shown["first"].output and "2005-06-07" not in shown["first"].output
+    assert "2005-06-07" in shown["second"].output and "2001-02-03" not in shown["second"].output
