@@ -449,7 +449,11 @@ def test_profiles_take_the_database_and_anything_sensitive_from_the_environment(
     outputs = profiles["retention"]["outputs"]
     assert outputs, "no outputs in profiles.yml"
     for name, output in outputs.items():
-        assert "env_var('RETENTION_DB_PATH'" in output["path"], f"{name}: path not from env"
+        if output["type"] == "duckdb":
+            assert "env_var('RETENTION_DB_PATH'" in output["path"], f"{name}: path not from env"
+    # The cluster's address and credentials come from the environment too.
+    for key in ("host", "token", "cluster", "user"):
+        assert "env_var(" in outputs["cluster"][key], f"cluster.{key} not from env"
     for path, value in _strings(profiles):
         lowered = (path + "=" + value).lower()
         # A sensitive-looking key or value must come from an environment variable.

@@ -25,6 +25,7 @@ is the same manifest, and a build on a reused manifest uses its own vars.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
@@ -171,7 +172,7 @@ def parse(
         done = _invoke_locked(argv, Path(db_path).resolve(), None)
         if done.code != 0 or not isinstance(done.result, Manifest):
             raise RuntimeError(f"dbt parse failed:\n{done.output}")
-        _manifests.setdefault(key, done.result.deepcopy())
+        _manifests.setdefault(key, _copy_manifest(done.result))
     return done.result
 
 
@@ -215,6 +216,22 @@ def _files_fingerprint(project: Path) -> str:
 _PROJECT_FOLDERS = {"models", "macros", "seeds", "snapshots", "tests", "analyses", "dbt_packages"}
 
 
+def _copy_manifest(manifest: Any) -> Any:
+    """A copy of a parsed manifest that a run may change. dbt's Manifest.deepcopy() copies
+    each node through a dict round trip, which fails for a saved query without a `where`
+    (dbt 1.11 drops the None, then requires the field): saved queries are copied with
+    copy.deepcopy (they hold no lookups) and the rest with dbt's own copy."""
+    saved_queries = manifest.saved_queries
+    manifest.saved_queries = {}
+    try:
+        copied = manifest.deepcopy()
+    finally:
+        manifest.saved_queries = saved_queries
+    copied.saved_queries = {k: copy.deepcopy(v) for k, v in saved_queries.items()}
+    copied.build_flat_graph()
+    return copied
+
+
 def forget_parses() -> None:
     """Drop the parses kept in memory (after the project's files changed)."""
     with _lock:
@@ -243,7 +260,7 @@ def _invoke(
             if parsed.code == 0 and isinstance(parsed.result, Manifest):
                 kept = _manifests[key] = parsed.result
         # dbt writes compiled SQL into the manifest's nodes: every run gets its own copy.
-        manifest = kept.deepcopy() if kept is not None else None
+        manifest = _copy_manifest(kept) if kept is not None else None
         done = _invoke_locked(argv, db_path, manifest, env)
         if (
             key is not None
@@ -251,7 +268,7 @@ def _invoke(
             and done.code == 0
             and isinstance(done.result, Manifest)
         ):
-            _manifests[key] = done.result.deepcopy()
+            _manifests[key] = _copy_manifest(done.result)
     return Result(
         ["dbt", *argv],
         done.code,
