@@ -95,7 +95,7 @@ build-test: setup $(DEMO_DATA)/.generated
 	RETENTION_DB_PATH=$(CURDIR)/$(TEST_DB) $(BIN)/dbt build
 
 pytest: setup
-	$(BIN)/pytest python_checks -n 2 --dist loadfile --no-loadscope-reorder
+	$(BIN)/pytest python_checks -n 2 --dist loadfile --no-loadscope-reorder --durations=25
 
 validate: build-test validate-built
 

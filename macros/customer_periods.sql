@@ -1,4 +1,4 @@
-{#- The customer-period fact (SPEC 7): one row per customer, basis, period grain and period
+{#- The customer-period fact: one row per customer, basis, period grain and period
     from the customer's first active period on the basis through A's, with the start state
     (on the period's first day − 1), the end state (on min(period end, A)), activity in the
     period, contract value at start and end, purchases and revenue, the lifecycle and the

@@ -11,7 +11,7 @@
     The churn date itself is the spell's: int_activity_spells.churn_date. -#}
 
 {% macro customer_status(is_active, has_been_active) -%}
-    {#- SPEC 7 status on a date: active on it; else churned when active on some day before
+    {#- Status on a date: active on it; else churned when active on some day before
         it; else never active. -#}
     case
         when {{ is_active }} then 'active'
@@ -21,7 +21,7 @@
 {%- endmacro %}
 
 {% macro lifecycle(is_active_start, is_active_end, is_active_in_period, is_active_before) -%}
-    {#- SPEC 7 period states of one customer. -#}
+    {#- Period states of one customer. -#}
     case
         when {{ is_active_start }} and {{ is_active_end }} then 'retained'
         when {{ is_active_start }} then 'churned'

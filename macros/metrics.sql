@@ -1,4 +1,4 @@
-{#- The formulas of SPEC 7 that more than one model needs, each written once. -#}
+{#- The formulas that more than one model needs, each written once. -#}
 
 {% macro arr_to_mrr(arr) -%}
     {#- MRR from the exact annual value: price for monthly, price / 3 quarterly, price / 12
@@ -7,12 +7,12 @@
 {%- endmacro %}
 
 {% macro daily_recognised_revenue(arr) -%}
-    {#- SPEC 7: recognised revenue per covered day = MRR × 12 / 365 = annual / 365. -#}
+    {#- Recognised revenue per covered day = MRR × 12 / 365 = annual / 365. -#}
     ({{ arr }} / 365.0)
 {%- endmacro %}
 
 {% macro safe_ratio(numerator, denominator) -%}
-    {#- Every rate is null when its denominator is 0 (SPEC 7). -#}
+    {#- Every rate is null when its denominator is 0. -#}
     case
         when {{ denominator }} <> 0
             then cast({{ numerator }} as {{ type_double() }}) / {{ denominator }}
@@ -20,7 +20,7 @@
 {%- endmacro %}
 
 {% macro mrr_movement(start_value, end_value, is_active_before) -%}
-    {#- SPEC 7 MRR movements of one customer between the start and end state. Returns the
+    {#- MRR movements of one customer between the start and end state. Returns the
         movement name; the amounts come from mrr_movement_amount. -#}
     case
         when {{ start_value }} = 0 and {{ end_value }} > 0 and {{ is_active_before }} then 'reactivation'

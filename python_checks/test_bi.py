@@ -178,7 +178,10 @@ def test_every_mart_and_mart_column_carries_its_description(published: Published
     with duckdb.connect(str(published.db), read_only=True) as con:
         tables = dict(
             con.execute(
-                "select table_name, comment from duckdb_tables() where schema_name = 'marts'"
+                # Tables and views (fct_customer_months is a view).
+                "select table_name, comment from duckdb_tables() where schema_name = 'marts' "
+                "union all select view_name, comment from duckdb_views() "
+                "where schema_name = 'marts'"
             ).fetchall()
         )
         columns = {

@@ -1,4 +1,4 @@
-"""The raw input contract (SPEC section 5): tables, their columns and DuckDB types.
+"""The raw input contract: tables, their columns and DuckDB types.
 
 This is the single Python-side statement of the raw contract; `load` enforces it and
 `generate` writes it. The dbt sources (models/staging/shop/_shop__sources.yml) declare the

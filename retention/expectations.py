@@ -3,7 +3,7 @@
 Every suite checks what a BI tool relies on: the mart's key is not null and unique, the
 documented columns exist, enumerations hold only their accepted values, counts and money are
 non-negative, rates lie in [0, 1] (and are null exactly when their denominator is 0), and the
-identities of SPEC section 7 hold row by row.
+identities of the metric definitions hold row by row.
 
 An identity is checked on a derived column, ``check__<name>``, that `add_derived_columns`
 adds to the mart's DataFrame before validation: the residual ``left side − right side``, which
@@ -297,7 +297,7 @@ def _identity(suite: Expectations, check_column: str, text: str, **condition: st
 
 
 def _null_when_zero(suite: Expectations, rates: Sequence[str], denominator: str) -> None:
-    """SPEC 7: every rate is null when its denominator is 0 (and only then)."""
+    """Every rate is null when its denominator is 0 (and only then)."""
     for rate in rates:
         suite.append(
             gxe.ExpectColumnValuesToBeNull(

@@ -120,9 +120,18 @@ KEYS: dict[str, list[str]] = {
     "mart_revenue_concentration": ["revenue_decile"],
 }
 
-# Marts that are empty on valid data without the optional input they summarise: NPS
-# responses, retention actions, contracts with an end date.
-MAY_BE_EMPTY = frozenset({"mart_nps", "mart_retention_programmes", "mart_contract_renewals"})
+# Marts that are empty on valid data without the input they summarise: NPS responses,
+# retention actions, contracts with an end date, cancellation requests, contracts at all (an
+# order-only shop, such as the CDNOW purchase logs, has no saves and no stacked products).
+MAY_BE_EMPTY = frozenset(
+    {
+        "mart_nps",
+        "mart_retention_programmes",
+        "mart_contract_renewals",
+        "mart_cancellation_saves",
+        "mart_lock_in",
+    }
+)
 
 MARTS = tuple(COLUMNS)
 

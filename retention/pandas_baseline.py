@@ -10,7 +10,7 @@ numbers the way one would in a notebook, cell by cell:
 - the seed-formula CLV over all customers (average order value x purchase frequency x
   expected lifespan, margin 1.0).
 
-Definitions as in SPEC section 7 with the default vars (UTC dates, 365 days of order
+Definitions as in docs/reference.md, with the default vars (UTC dates, 365 days of order
 inactivity, lifespan capped at 10 years). `retention bench` times this script and checks
 that its numbers equal the marts of the same data set.
 

@@ -1,4 +1,4 @@
-{#- SPEC 8: every raw row is either staged or quarantined, never both, never neither.
+{#- Every raw row is either staged or quarantined, never both, never neither.
     Returns the tables whose counts do not add up. -#}
 {#- Every raw table of the sources YAML (macros/raw_tables.sql). -#}
 {%- set tables = raw_tables() | map(attribute='name') | list -%}

@@ -1,6 +1,6 @@
 """`retention generate`: write a synthetic raw data set with realistic retention behaviour.
 
-One file per raw table (SPEC section 5, columns in the order of `retention.contract.TABLES`),
+One file per raw table (columns in the order of `retention.contract.TABLES`),
 every value written as text exactly like the raw schema stores it. The data set is built per
 chunk of customers with vectorised numpy; every chunk has its own random stream spawned from
 the seed, so the same arguments always give the same bytes, whatever the machine.

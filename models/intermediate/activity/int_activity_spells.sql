@@ -1,4 +1,4 @@
-{#- Relationship spells on both bases (SPEC 7): the maximal runs of days on which a
+{#- Relationship spells on both bases: the maximal runs of days on which a
     customer is active, cut at A, with what ended each spell that ended before A. -#}
 with purchases as (
 
@@ -94,7 +94,7 @@ contract_spell_bounds as (
 contract_spell_endings as (
 
     {#- The contract whose coverage ended the spell; several ending that day: the one
-        with the latest cancellation request (SPEC 7), then the highest contract_id. -#}
+        with the latest cancellation request, then the highest contract_id. -#}
     select
         *,
         row_number() over (

@@ -1,5 +1,5 @@
 {#- One row per contract that covers at least one day on or before A: the days it covers
-    (SPEC 7 contract basis) and the cancellation that ends it. -#}
+    (contract basis) and the cancellation that ends it. -#}
 
 with contracts as (
 
@@ -66,7 +66,7 @@ coverage as (
         effective_cancellations.requested_at as cancellation_requested_at,
         effective_cancellations.effective_date as cancellation_effective_date,
         effective_cancellations.reason_code,
-        -- SPEC 7: the earlier of end_date and the effective date; null = runs on.
+        -- the earlier of end_date and the effective date; null = runs on.
         case
             when effective_cancellations.effective_date is null then existing_contracts.end_date
             when existing_contracts.end_date is null then effective_cancellations.effective_date

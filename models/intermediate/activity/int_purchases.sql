@@ -1,4 +1,4 @@
-{#- Purchases (completed orders, SPEC 7) that exist on A: ordered on or before it. -#}
+{#- Purchases (completed orders) that exist on A: ordered on or before it. -#}
 with orders as (
 
     select * from {{ ref('stg_shop__orders') }}

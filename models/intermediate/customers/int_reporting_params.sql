@@ -1,4 +1,4 @@
-{#- One row: the reporting date A and the dates derived from it (SPEC 6, 7). -#}
+{#- One row: the reporting date A and the dates derived from it. -#}
 with customers as (
 
     select created_date as event_date from {{ ref('stg_shop__customers') }}
@@ -37,7 +37,7 @@ event_dates as (
 
 as_of as (
 
-    {#- The var when set; SPEC 6 default: the latest local date of any event timestamp. -#}
+    {#- The var when set; default: the latest local date of any event timestamp. -#}
     {%- set as_of_literal = "'" ~ var('as_of_date') ~ "'" if var('as_of_date') else 'null' %}
     select coalesce(cast({{ as_of_literal }} as date), max(event_date)) as as_of_date
     from event_dates
@@ -49,7 +49,7 @@ final as (
     select
         as_of_date,
         {{ month_start('as_of_date') }} as as_of_month,
-        -- The trailing year Y = [A − 364, A] and the day a year before A (SPEC 7, CLV).
+        -- The trailing year Y = [A − 364, A] and the day a year before A (CLV).
         {{ add_days('as_of_date', -364) }} as trailing_year_start_date,
         {{ add_days('as_of_date', -365) }} as year_before_as_of_date
     from as_of

@@ -1,4 +1,4 @@
-{#- A customer's contract value over time as piecewise-constant segments (SPEC 7 MRR):
+{#- A customer's contract value over time as piecewise-constant segments:
     between two consecutive change days the covered annual value (sum over the contracts
     covering the day) is constant. Segments lie within contract spells; on a bridged gap
     day the covered value is 0 and the carried value is the last covered day's. MRR is

@@ -1,4 +1,4 @@
-{#- One row per segment (SPEC 7 CLV, docs/decisions.md): `all`, each acquisition channel
+{#- One row per segment (CLV, docs/decisions.md): `all`, each acquisition channel
     and each cohort year. Over the trailing year Y = [A − 364, A]: the seed formula on the
     order basis (average order value × purchase frequency × expected lifespan × margin),
     the contract CLV from ARPA and the monthly churn rate, and CAC where marketing spend

@@ -1,4 +1,4 @@
-{#- One row per customer that exists on A, known or inferred (SPEC 8): attributes,
+{#- One row per customer that exists on A, known or inferred: attributes,
     purchase history, cohort month, status on A, last churn and reactivations on each
     basis (int_customer_status), MRR and products on A, and recognised contract revenue up
     to A. -#}

@@ -1,5 +1,5 @@
 {#- One row per basis, cohort month and months since the cohort month, from 0 through
-    A's month (SPEC 7 cohorts). Order basis: active in month k = a purchase in that month;
+    A's month. Order basis: active in month k = a purchase in that month;
     contract basis: active at the month's end state. Revenue: net order revenue (order
     basis) or recognised contract revenue (contract basis). -#}
 with customer_months as (

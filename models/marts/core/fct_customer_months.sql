@@ -1,6 +1,6 @@
 {#- One row per customer and month from the customer's first active month on either basis
     through A's month: the month's purchases and revenue, and the start/end state and
-    lifecycle on each basis (SPEC 8). The two bases are the month rows of
+    lifecycle on each basis. The two bases are the month rows of
     int_customer_periods side by side; a month before a basis' first active month is
     `inactive` on that basis. A view: a projection of the customer-period fact, nothing
     is written twice. -#}

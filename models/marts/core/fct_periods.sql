@@ -1,5 +1,5 @@
 {#- One row per basis, period grain and period from the period of the basis' earliest
-    activity through the period containing A (SPEC 7, 8): the customer counts of each
+    activity through the period containing A: the customer counts of each
     lifecycle, the rates with their numerators and denominators, order revenue (order
     basis) and MRR movements with GRR and NRR (contract basis). -#}
 with customer_periods as (
@@ -64,7 +64,7 @@ periods_with_end as (
     select
         periods.*,
         {{ period_end('periods.period_grain', 'periods.period_start') }} as period_end,
-        -- SPEC 7: is_complete_period = pe ≤ A.
+        -- is_complete_period = pe ≤ A.
         {{ period_end('periods.period_grain', 'periods.period_start') }} <= params.as_of_date
             as is_complete_period
     from periods

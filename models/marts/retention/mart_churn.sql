@@ -1,5 +1,5 @@
 {#- One row per basis, period grain, period, churn type and reason code with at least one
-    churned customer (SPEC 7 churn types, 8). A customer churned in a period is
+    churned customer (churn types). A customer churned in a period is
     attributed to the departure that left them inactive at the period's end: the latest
     spell that started on or before the end-state day (docs/decisions.md). -#}
 with customer_periods as (

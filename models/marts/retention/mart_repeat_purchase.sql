@@ -1,4 +1,4 @@
-{#- One row per first-purchase month (SPEC 7 repeat purchase): customers, repeat
+{#- One row per first-purchase month: customers, repeat
     customers and their rate, the median days from first to second purchase, and for
     each window W in the `repeat_windows_days` var the eligible customers, those who
     repeated within W days and the rate. A customer is eligible for W only when their

@@ -16,7 +16,7 @@ final as (
         reason_code,
         final_offer_made,
         final_offer_accepted,
-        -- SPEC 7: an accepted final offer saved the customer; the cancellation is withdrawn.
+        -- an accepted final offer saved the customer; the cancellation is withdrawn.
         coalesce(final_offer_accepted, false) as is_withdrawn,
         _loaded_at
     from cancellations

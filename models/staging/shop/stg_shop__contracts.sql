@@ -10,7 +10,7 @@ valued as (
     select
         *,
         -- The exact annual value (price × billing periods per year): sums of it stay exact,
-        -- and MRR is derived from it (SPEC 7: price, price / 3, price / 12 = annual / 12).
+        -- and MRR is derived from it (price, price / 3, price / 12 = annual / 12).
         price * case billing_period
             when 'month' then 12
             when 'quarter' then 4

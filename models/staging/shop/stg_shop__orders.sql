@@ -16,7 +16,7 @@ final as (
         amount,
         coalesce(refunded_amount, 0) as refunded_amount,
         currency,
-        -- SPEC 7: only completed orders are purchases, and only purchases carry revenue.
+        -- only completed orders are purchases, and only purchases carry revenue.
         status = 'completed' as is_purchase,
         case
             when status = 'completed' then amount - coalesce(refunded_amount, 0)
