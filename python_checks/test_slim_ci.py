@@ -98,11 +98,25 @@ def test_slim_ci_builds_only_the_changed_mart_and_its_children(slim):
     # mart_clv, the relationships into dim_customers, their unit tests).
     nodes = {**slim["manifest"]["nodes"], **slim["manifest"].get("unit_tests", {})}
     # (The on-run-start and on-run-end hooks are listed too, as operation.*.)
-    tests = [node for node in results if not node.startswith(("model.", "operation."))]
+    tests = [node for node in results if node.startswith(("test.", "unit_test."))]
     assert tests, "no test ran"
     for test in tests:
         depends = set(nodes[test]["depends_on"]["nodes"])
         assert depends & EXPECTED_MODELS, (test, depends)
+    # The dashboards that read one of them are selected too (as children), and nothing else.
+    exposures = slim["manifest"]["exposures"]
+    for node in results:
+        if node.startswith("exposure."):
+            depends = set(exposures[node]["depends_on"]["nodes"])
+            assert depends & EXPECTED_MODELS, (node, depends)
+    others = [
+        n
+        for n in results
+        if not n.startswith(
+            ("model.", "operation.", "test.", "unit_test.", "exposure.", "saved_query.")
+        )
+    ]
+    assert not others, others
     # The copy is named after the production manifest's database, so no relation counts as
     # modified: with another name every model would have been selected.
     assert slim["pr_db"].name == f"{slim['production'].db_path.stem}.duckdb"
