@@ -55,7 +55,6 @@ final as (
     select
         customers.customer_id,
         customers.acquisition_channel,
-        cast(extract(year from first_active.first_active_date) as {{ dbt.type_string() }}) as cohort_year,
         coalesce(trailing_year_purchases.purchases, 0) as purchases,
         coalesce(trailing_year_purchases.net_revenue, 0) as net_revenue,
         coalesce(order_status.is_active_year_before, false) as is_order_active_year_before,
