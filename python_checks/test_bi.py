@@ -9,7 +9,7 @@ its default storage version; every check here reads that one published file:
 - every mart and every mart column carries its YAML description as a database comment;
 - `mf query` (the MetricFlow CLI, run in this process) answers the saved queries with the
   marts' own numbers (core marts, final-offer saves, programme uplift), and the segmented
-  churn adds up to the unsegmented;
+  churn and cohort retention add up to the unsegmented;
 - the analyses compile and run;
 - `dbt source freshness` reads the loader's batch times: a late core table is stale, an
   optional table that was never delivered is not.
@@ -349,6 +349,84 @@ def test_mf_cohort_heatmap_equals_fct_cohorts(mf_answers, published: Published) 
             "cohort_retention_rate": "retention_rate",
         },
     )  # fmt: skip
+
+
+# A BI user's own segmented cohort query, without the semantic layer: each customer's cohort
+# month from dim_customers, their months from fct_customer_months, k = months between them.
+COHORTS_BY_CHANNEL_BY_HAND = """
+with members as (
+    select
+        basis,
+        case basis when 'order' then d.order_cohort_month else d.contract_cohort_month end
+            as cohort_month,
+        coalesce(d.acquisition_channel, 'unknown') as channel,
+        m.month_start,
+        case basis when 'order' then m.purchases > 0 else m.contract_is_active_end end
+            as is_active
+    from marts.fct_customer_months m
+    join marts.dim_customers d using (customer_id)
+    cross join (values ('order'), ('contract')) bases (basis)
+)
+select
+    basis, cast(cohort_month as varchar) as cohort, channel,
+    cast(datediff('month', cohort_month, month_start) as varchar) as k,
+    count(*) as cohort_size, count(*) filter (where is_active) as active_customers
+from members
+where month_start >= cohort_month
+group by all
+"""
+
+
+def test_mf_cohort_retention_by_channel_adds_up_to_fct_cohorts(
+    mf_answers, published: Published
+) -> None:
+    """The segmented cohort heatmap (int_customer_cohort_months × the customer's channel):
+    (a) channel by channel it equals a BI user's hand-written query on the public marts
+    (cohort months of dim_customers, months of fct_customer_months), and (b) summed over the
+    channels its cohort sizes and active customers are fct_cohorts', for every basis,
+    cohort month and k."""
+    answers = mf_answers["cohort_retention_by_channel"]
+    assert len({r["customer__acquisition_channel"] for r in answers}) > 1
+    for row in answers:  # the ratio re-aggregated from its additive parts
+        size, active = (
+            float(row["segment_cohort_size"]),
+            float(row["segment_cohort_active_customers"]),
+        )
+        assert _same(row["segment_cohort_retention_rate"], active / size), row
+    _check(
+        answers,
+        _rows(published.db, COHORTS_BY_CHANNEL_BY_HAND),
+        lambda r: (
+            (r["cohort_member_month__basis"], _month(r["metric_time__month"]),
+             r["cohort_member_month__months_since_cohort"], r["customer__acquisition_channel"])
+            if "metric_time__month" in r
+            else (r["basis"], r["cohort"], r["k"], r["channel"])
+        ),
+        {
+            "segment_cohort_size": "cohort_size",
+            "segment_cohort_active_customers": "active_customers",
+        },
+    )  # fmt: skip
+    totals: dict[tuple[str, str, str], list[float]] = {}
+    for row in answers:
+        key = (
+            row["cohort_member_month__basis"],
+            _month(row["metric_time__month"]),
+            row["cohort_member_month__months_since_cohort"],
+        )
+        total = totals.setdefault(key, [0, 0])
+        total[0] += float(row["segment_cohort_size"])
+        total[1] += float(row["segment_cohort_active_customers"])
+    cohorts = _rows(
+        published.db,
+        "select basis, cast(cohort_month as varchar) as cohort, "
+        "cast(months_since_cohort as varchar) as k, cohort_size, active_customers "
+        "from marts.fct_cohorts",
+    )
+    assert sorted(totals) == sorted((r["basis"], r["cohort"], r["k"]) for r in cohorts)
+    for row in cohorts:
+        key = (row["basis"], row["cohort"], row["k"])
+        assert totals[key] == [row["cohort_size"], row["active_customers"]], key
 
 
 def test_mf_churn_by_reason_equals_mart_churn(mf_answers, published: Published) -> None:

@@ -1,30 +1,10 @@
 {#- One row per basis, cohort month and months since the cohort month, from 0 through
-    A's month. Order basis: active in month k = a purchase in that month;
-    contract basis: active at the month's end state. Revenue: net order revenue (order
-    basis) or recognised contract revenue (contract basis). -#}
-with customer_months as (
+    A's month: the cohort members' months (int_customer_cohort_months, where a cohort
+    and "active in month k" are defined) added up per cell. Revenue: net order revenue
+    (order basis) or recognised contract revenue (contract basis). -#}
+with cohort_members as (
 
-    select * from {{ ref('int_customer_periods') }}
-    where period_grain = 'month'
-
-),
-
-cohort_members as (
-
-    select
-        basis,
-        {{ month_start('first_active_date') }} as cohort_month,
-        period_start as activity_month,
-        is_complete_period as is_complete_month,
-        case
-            when basis = 'order' then purchases > 0
-            else is_active_end
-        end as is_active,
-        case
-            when basis = 'order' then cast(net_revenue as {{ type_double() }})
-            else recognised_contract_revenue
-        end as revenue
-    from customer_months
+    select * from {{ ref('int_customer_cohort_months') }}
 
 ),
 
@@ -36,15 +16,13 @@ cohort_months as (
         basis,
         cohort_month,
         activity_month,
-        cast(
-            {{ dbt.datediff('cohort_month', 'activity_month', 'month') }} as integer  -- noqa: LT05
-        ) as months_since_cohort,
+        months_since_cohort,
         min(cast(is_complete_month as integer)) = 1 as is_complete,
         count(*) as cohort_size,
         count(case when is_active then 1 end) as active_customers,
         {{ sum_float('revenue') }} as revenue
     from cohort_members
-    group by basis, cohort_month, activity_month
+    group by basis, cohort_month, activity_month, months_since_cohort
 
 ),
 
