@@ -2,9 +2,7 @@
 
 `app.py` builds the navigation from this list and the browser test
 (`tests/test_pages.py`) renders every page in it, so a page added here is tested too.
-
-Pages planned for marts still being built (each a file in views/ plus one line here):
-predictive CLV (expected CLV by channel next to the historical CLV page).
+Each page is an exposure in models/marts/_marts__exposures.yml.
 """
 
 from typing import NamedTuple
@@ -23,6 +21,7 @@ PAGES = [
     Page("mrr.py", "MRR, GRR and NRR", "mrr"),
     Page("churn_reasons.py", "Churn by reason and type", "churn-reasons"),
     Page("clv.py", "CLV and LTV:CAC by channel", "clv"),
+    Page("predictive.py", "Predictive CLV and contract survival", "predictive-clv"),
     Page("saves.py", "Final-offer saves", "saves"),
     Page("winback.py", "Win-back", "winback"),
     Page("nps.py", "NPS and churn by NPS class", "nps"),

@@ -56,3 +56,32 @@ def chart(spec: alt.Chart, what: str) -> None:
         return
     spec = spec.properties(usermeta={"embedOptions": {"renderer": "svg"}})
     st.altair_chart(spec, width="stretch")
+
+
+def complete_period_rows(mart: str, grain: str, basis: str | None = None) -> pd.DataFrame:
+    """The rows of `mart` (period_grain and period_start columns) at `grain` whose period is
+    complete in fct_periods, oldest first: on `basis` for a mart with a basis column (its
+    rows of that basis only), on the contract basis for the others (saves, NPS)."""
+    on_basis = f"and m.basis = '{basis}' " if basis else ""
+    return query(
+        f"select m.* from marts.{mart} m "
+        f"join marts.fct_periods p on p.basis = '{basis or 'contract'}' "
+        "and p.period_grain = m.period_grain and p.period_start = m.period_start "
+        f"where m.period_grain = '{grain}' {on_basis}and p.is_complete_period "
+        "order by m.period_start"
+    )
+
+
+def by_reason_chart(data: pd.DataFrame, x: alt.X, tooltip: list, what: str) -> None:
+    """Horizontal bars per cancellation reason, longest first, coloured by churn type."""
+    chart(
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("reason_code:N", sort="-x", title=None),
+            x=x,
+            color=alt.Color("churn_type:N", title="churn type"),
+            tooltip=tooltip,
+        ),
+        what,
+    )

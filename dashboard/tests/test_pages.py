@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -146,9 +147,16 @@ def wait_until_rendered(page: Page, title: str) -> None:
     raise AssertionError(f"the page {title!r} did not finish rendering: {last or state}")
 
 
-def open_page(browser, base_url: str, page_spec, screenshot: Path | None = None):
-    """Open the home page, follow the sidebar link to the page and return what is wrong
-    there (an empty list when nothing is)."""
+def open_page(
+    browser,
+    base_url: str,
+    page_spec,
+    screenshot: Path | None = None,
+    then: Callable[[Page], None] | None = None,
+):
+    """Open the home page, follow the sidebar link to the page (and do `then` there, as a
+    person choosing a view would) and return what is wrong there (an empty list when
+    nothing is)."""
     page: Page = browser.new_page(viewport={"width": 1400, "height": 900})
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
@@ -168,6 +176,9 @@ def open_page(browser, base_url: str, page_spec, screenshot: Path | None = None)
         title = re.compile(f"^{re.escape(page_spec.title)}$")
         page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()
         wait_until_rendered(page, page_spec.title)
+        if then:
+            then(page)
+            wait_until_rendered(page, page_spec.title)
         problems += [f"box on the page: {text}" for text in page.evaluate(BOXES)]
         marks = page.evaluate(CHART_MARKS)
         if not marks:
@@ -196,7 +207,9 @@ def test_page_renders_without_errors(browser, published, page):
 def test_an_empty_chart_fails_the_check(browser, tmp_path):
     """The check is not blind: with no acquisition-channel rows in mart_clv, the CLV page's
     charts are empty and the check reports them; so are the programme page's (a layered
-    chart: uplift, its interval and the zero line) without mart_retention_programmes."""
+    chart: uplift, its interval and the zero line) without mart_retention_programmes. With
+    empty predictive marts (a build with RETENTION_PREDICTIVE=off) the predictive page says
+    so, without an error."""
     source = Path(os.environ.get("RETENTION_DB_PATH", REPO / "warehouse.duckdb")).resolve()
     if not source.exists():
         pytest.fail(f"no warehouse at {source}: run `make demo` first")
@@ -205,12 +218,16 @@ def test_an_empty_chart_fails_the_check(browser, tmp_path):
     with duckdb.connect(str(emptied)) as con:
         con.execute("delete from marts.mart_clv where segment_type = 'acquisition_channel'")
         con.execute("delete from marts.mart_retention_programmes")
+        for mart in ("mart_clv_model_parameters", "mart_clv_predictions", "mart_contract_survival"):
+            con.execute(f"delete from marts.{mart}")
     process, url = serve(emptied)
     try:
         clv = next(page for page in PAGES if page.url_path == "clv")
         problems = open_page(browser, url, clv)
         programmes = next(page for page in PAGES if page.url_path == "programmes")
         programme_problems = open_page(browser, url, programmes)
+        predictive = next(page for page in PAGES if page.url_path == "predictive-clv")
+        predictive_problems = open_page(browser, url, predictive)
     finally:
         stop(process)
     assert "box on the page: No data for CLV by channel." in problems
@@ -219,6 +236,29 @@ def test_an_empty_chart_fails_the_check(browser, tmp_path):
     assert "box on the page: No data for programme uplift." in programme_problems
     assert "box on the page: No data for treatment and control retention." in programme_problems
     assert "no chart on the page" in programme_problems
+    assert predictive_problems == [
+        "box on the page: No predictive model in this warehouse: it was built with "
+        "RETENTION_PREDICTIVE=off, which leaves the predictive marts empty. Build it without "
+        "that setting (as make demo does) to fit them.",
+        "no chart on the page",
+    ]
+
+
+@pytest.mark.parametrize("segment", ["acquisition channel", "country", "segment"])
+def test_the_cohort_heatmaps_of_one_segment_render(browser, published, segment):
+    """The cohort page by a customer attribute (int_customer_cohort_months × dim_customers):
+    the heatmaps of its largest value on both bases and every value's retention curves,
+    all drawn, without errors."""
+    cohorts = next(page for page in PAGES if page.url_path == "cohorts")
+
+    def by_segment(page: Page) -> None:
+        page.get_by_test_id("stRadio").get_by_text(f"by {segment}", exact=True).click()
+        page.get_by_text(f"Retention curve by {segment}", exact=True).wait_for(
+            timeout=RENDER_TIMEOUT_S * 1000
+        )
+
+    shot = SCREENSHOTS / f"cohorts-by-{segment.replace(' ', '-')}.png"
+    assert open_page(browser, published, cohorts, shot, then=by_segment) == []
 
 
 def test_no_warehouse_is_named_on_the_page(browser, tmp_path):

@@ -2,7 +2,7 @@
 
 import altair as alt
 import streamlit as st
-from warehouse import chart, query
+from warehouse import by_reason_chart, chart, complete_period_rows
 
 basis = st.radio("Basis", ["contract", "order"], horizontal=True)
 window = st.selectbox("Window", [12, 6, 3, 24], format_func=lambda n: f"last {n} complete months")
@@ -12,12 +12,7 @@ st.caption(
     "coverage just stopped), unknown (a reason not in the reference list). Order-basis "
     "churn has no cancellation, so it is all silent."
 )
-churn = query(
-    "select c.* from marts.mart_churn c "
-    "join marts.fct_periods p using (basis, period_grain, period_start) "
-    f"where c.period_grain = 'month' and c.basis = '{basis}' and p.is_complete_period "
-    "order by c.period_start"
-)
+churn = complete_period_rows("mart_churn", "month", basis)
 recent = churn[churn["period_start"].isin(sorted(churn["period_start"].unique())[-window:])]
 
 st.subheader("Churned customers by month and churn type")
@@ -42,20 +37,15 @@ reasons = (
 )
 reasons["share_of_churn"] = reasons["churned_customers"] / reasons["churned_customers"].sum()
 st.subheader("Churned customers by reason")
-chart(
-    alt.Chart(reasons)
-    .mark_bar()
-    .encode(
-        y=alt.Y("reason_code:N", sort="-x", title=None),
-        x=alt.X("churned_customers:Q", title="churned customers"),
-        color=alt.Color("churn_type:N", title="churn type"),
-        tooltip=[
-            "reason_code",
-            "churn_type",
-            "churned_customers",
-            alt.Tooltip("share_of_churn:Q", format=".1%"),
-        ],
-    ),
+by_reason_chart(
+    reasons,
+    alt.X("churned_customers:Q", title="churned customers"),
+    [
+        "reason_code",
+        "churn_type",
+        "churned_customers",
+        alt.Tooltip("share_of_churn:Q", format=".1%"),
+    ],
     "churn by reason",
 )
 st.dataframe(

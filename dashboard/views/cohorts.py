@@ -1,22 +1,42 @@
-"""Cohort retention heatmaps: share of each acquisition cohort active k months later."""
+"""Cohort retention heatmaps: share of each acquisition cohort active k months later, for all
+customers (fct_cohorts) or the customers of one acquisition channel, country or segment
+(int_customer_cohort_months, the cohort members' months fct_cohorts adds up, joined to
+dim_customers: what the semantic layer's segment_cohort_retention_rate groups)."""
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 from warehouse import chart, query
 
-st.caption(
-    "Each row is a cohort (the month its customers first became active on that basis), each "
-    "column the months since; a cell is active customers ÷ cohort size. Complete months only."
-)
-cohorts = query(
-    "select basis, cohort_month, months_since_cohort, cohort_size, active_customers, "
-    "retention_rate from marts.fct_cohorts where is_complete order by cohort_month"
-)
+# The customer attributes a cohort can be segmented by (dim_customers columns); a customer
+# without one is `unknown`, as in the semantic layer.
+SEGMENTS = {
+    "acquisition channel": "acquisition_channel",
+    "country": "country",
+    "segment": "segment",
+}
+BASES = (("order", "Order basis"), ("contract", "Contract basis"))
 
-for basis, label in (("order", "Order basis"), ("contract", "Contract basis")):
-    st.subheader(label)
+
+def segmented_cohorts(column: str, value: str | None) -> pd.DataFrame:
+    """fct_cohorts' cells for the customers whose `column` is `value` (every value when
+    None, one row per value), complete months only."""
+    attribute = f"coalesce(d.{column}, 'unknown')"
+    chosen = "" if value is None else "and " + attribute + " = '" + value.replace("'", "''") + "'"
+    return query(
+        f"select m.basis, {attribute} as segment_value, m.cohort_month, m.months_since_cohort, "
+        "count(*) as cohort_size, count(*) filter (where m.is_active) as active_customers, "
+        "count(*) filter (where m.is_active) / count(*) as retention_rate "
+        "from intermediate.int_customer_cohort_months m "
+        "join marts.dim_customers d using (customer_id) "
+        f"where m.is_complete_month {chosen} "
+        "group by all order by m.cohort_month, m.months_since_cohort"
+    )
+
+
+def heatmap(cells: pd.DataFrame, what: str) -> None:
     chart(
-        alt.Chart(cohorts[cohorts["basis"] == basis])
+        alt.Chart(cells)
         .mark_rect()
         .encode(
             x=alt.X("months_since_cohort:O", title="months since cohort"),
@@ -36,5 +56,74 @@ for basis, label in (("order", "Order basis"), ("contract", "Contract basis")):
             ],
         )
         .properties(height=alt.Step(12)),
-        f"the {basis}-basis cohorts",
+        what,
     )
+
+
+st.caption(
+    "Each row is a cohort (the month its customers first became active on that basis), each "
+    "column the months since; a cell is active customers ÷ cohort size (order basis: a "
+    "purchase in the month; contract basis: active at the month's end). Complete months only."
+)
+customers = st.radio("Customers", ["all", *(f"by {name}" for name in SEGMENTS)], horizontal=True)
+if customers == "all":
+    cohorts = query(
+        "select basis, cohort_month, months_since_cohort, cohort_size, active_customers, "
+        "retention_rate from marts.fct_cohorts where is_complete order by cohort_month"
+    )
+    for basis, label in BASES:
+        st.subheader(label)
+        heatmap(cohorts[cohorts["basis"] == basis], f"the {basis}-basis cohorts")
+    st.stop()
+
+name = customers.removeprefix("by ")
+column = SEGMENTS[name]
+values = query(
+    f"select coalesce({column}, 'unknown') as value, count(*) as customers "
+    "from marts.dim_customers group by all order by customers desc, value"
+)
+value = st.selectbox(
+    name.capitalize(),
+    list(values["value"]),
+    format_func=lambda v: f"{v} ({values.set_index('value').at[v, 'customers']:,} customers)",
+)
+cohorts = segmented_cohorts(column, value)
+for basis, label in BASES:
+    st.subheader(f"{label}, {name} {value}")
+    heatmap(cohorts[cohorts["basis"] == basis], f"the {basis}-basis cohorts of {value}")
+
+# Every value side by side: the cohorts pooled (active ÷ size summed over the cohorts with
+# month k complete), so a value's curve weighs each cohort by its size.
+st.subheader(f"Retention curve by {name}")
+st.caption(
+    "All cohorts together: customers active k months after their cohort month ÷ the "
+    "customers of the cohorts that have reached month k. First 24 months."
+)
+pooled = (
+    segmented_cohorts(column, None)
+    .query("months_since_cohort <= 24")
+    .groupby(["basis", "segment_value", "months_since_cohort"])[["cohort_size", "active_customers"]]
+    .sum()
+    .reset_index()
+)
+pooled["retention_rate"] = pooled["active_customers"] / pooled["cohort_size"]
+for (basis, label), column_slot in zip(BASES, st.columns(2), strict=True):
+    with column_slot:
+        st.markdown(f"**{label}**")
+        chart(
+            alt.Chart(pooled[pooled["basis"] == basis])
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("months_since_cohort:Q", title="months since cohort"),
+                y=alt.Y("retention_rate:Q", title="retention", axis=alt.Axis(format=".0%")),
+                color=alt.Color("segment_value:N", title=name),
+                tooltip=[
+                    "segment_value",
+                    "months_since_cohort",
+                    "cohort_size",
+                    "active_customers",
+                    alt.Tooltip("retention_rate:Q", format=".1%"),
+                ],
+            ),
+            f"the {basis}-basis retention curves by {name}",
+        )

@@ -3,7 +3,7 @@
 
 import altair as alt
 import streamlit as st
-from warehouse import chart, query
+from warehouse import chart, complete_period_rows, query
 
 CLASSES = ["promoter", "passive", "detractor"]
 
@@ -12,12 +12,8 @@ st.caption(
     "9–10, passives 7–8, detractors 0–6."
 )
 grain = st.radio("Period", ["month", "quarter", "year"], horizontal=True)
-nps = query(
-    "select n.* from marts.mart_nps n "
-    "join marts.fct_periods p on p.basis = 'contract' and p.period_grain = n.period_grain "
-    "and p.period_start = n.period_start "
-    f"where n.period_grain = '{grain}' and p.is_complete_period "
-    "order by n.period_start, n.segment_type, n.segment_value"
+nps = complete_period_rows("mart_nps", grain).sort_values(
+    ["period_start", "segment_type", "segment_value"]
 )
 segment_types = sorted(nps["segment_type"].unique(), key=lambda t: (t != "all", t))
 segment_type = st.selectbox("Segment", segment_types or ["all"])

@@ -3,7 +3,7 @@ lasted 90 days, by reason and churn type (mart_cancellation_saves)."""
 
 import altair as alt
 import streamlit as st
-from warehouse import chart, query
+from warehouse import by_reason_chart, chart, complete_period_rows
 
 grain = st.radio("Period", ["month", "quarter", "year"], horizontal=True)
 st.caption(
@@ -12,12 +12,7 @@ st.caption(
     "customer is still contract-active 90 days after the request; only requests at least "
     "90 days old count."
 )
-saves = query(
-    "select s.* from marts.mart_cancellation_saves s "
-    "join marts.fct_periods p on p.basis = 'contract' and p.period_grain = s.period_grain "
-    "and p.period_start = s.period_start "
-    f"where s.period_grain = '{grain}' and p.is_complete_period order by s.period_start"
-)
+saves = complete_period_rows("mart_cancellation_saves", grain)
 
 counts = ["cancellation_requests", "final_offers_made", "saves"]
 per_period = saves.groupby("period_start")[[*counts, "saved_mrr"]].sum().reset_index()
@@ -50,12 +45,7 @@ chart(
 # By reason: the mart's own rates, at its grain (one period × churn type × reason).
 st.divider()
 breakdown = st.radio("Breakdown by reason for one", ["year", "quarter", "month"], horizontal=True)
-by_reason = query(
-    "select s.* from marts.mart_cancellation_saves s "
-    "join marts.fct_periods p on p.basis = 'contract' and p.period_grain = s.period_grain "
-    "and p.period_start = s.period_start "
-    f"where s.period_grain = '{breakdown}' and p.is_complete_period order by s.period_start"
-)
+by_reason = complete_period_rows("mart_cancellation_saves", breakdown)
 periods = sorted(by_reason.loc[by_reason["eligible_saves_90d"] > 0, "period_start"].unique())
 if not periods:
     st.warning("No data for saves by reason: no save is 90 days old yet.")
@@ -67,32 +57,20 @@ period = st.selectbox(
 )
 cells = by_reason[by_reason["period_start"] == period]
 st.subheader("90-day survival of saves by reason and churn type")
-chart(
-    alt.Chart(cells.dropna(subset=["save_durability_90d"]))
-    .mark_bar()
-    .encode(
-        y=alt.Y("reason_code:N", sort="-x", title=None),
-        x=alt.X("save_durability_90d:Q", title="saves still active after 90 days",
-                axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("churn_type:N", title="churn type"),
-        tooltip=["reason_code", "churn_type", "saves_active_90d", "eligible_saves_90d",
-                 alt.Tooltip("save_durability_90d:Q", format=".0%")],
-    ),
+by_reason_chart(
+    cells.dropna(subset=["save_durability_90d"]),
+    alt.X("save_durability_90d:Q", title="saves still active after 90 days",
+          axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+    ["reason_code", "churn_type", "saves_active_90d", "eligible_saves_90d",
+     alt.Tooltip("save_durability_90d:Q", format=".0%")],
     "90-day survival of saves",
 )  # fmt: skip
 st.subheader("Saves by reason and churn type")
-chart(
-    alt.Chart(cells.dropna(subset=["save_rate"]))
-    .mark_bar()
-    .encode(
-        y=alt.Y("reason_code:N", sort="-x", title=None),
-        x=alt.X("save_rate:Q", title="save rate (saves / final offers)",
-                axis=alt.Axis(format="%")),
-        color=alt.Color("churn_type:N", title="churn type"),
-        tooltip=["reason_code", "churn_type", "final_offers_made", "saves",
-                 alt.Tooltip("save_rate:Q", format=".0%"),
-                 alt.Tooltip("saved_mrr:Q", format=",.2f")],
-    ),
+by_reason_chart(
+    cells.dropna(subset=["save_rate"]),
+    alt.X("save_rate:Q", title="save rate (saves / final offers)", axis=alt.Axis(format="%")),
+    ["reason_code", "churn_type", "final_offers_made", "saves",
+     alt.Tooltip("save_rate:Q", format=".0%"), alt.Tooltip("saved_mrr:Q", format=",.2f")],
     "save rate by reason",
 )  # fmt: skip
 st.dataframe(

@@ -1,0 +1,198 @@
+"""Predictive CLV: the fitted BG/NBD, Gamma-Gamma and shifted-beta-geometric models, the
+probability each customer is still alive, predicted CLV by segment and the top customers, and
+observed against projected contract survival (mart_clv_model_parameters,
+mart_clv_predictions, mart_contract_survival)."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from warehouse import chart, query
+
+SEGMENTS = {"acquisition channel": "acquisition_channel", "country": "country",
+            "segment": "segment"}  # fmt: skip
+
+st.caption(
+    "Fitted on purchases and contract cohorts up to the reporting date A. BG/NBD: expected "
+    "purchase days in the next 365 days and P(alive); Gamma-Gamma: expected order value; "
+    "predicted CLV (365 days) = expected purchases × expected order value × gross margin. "
+    "sBG: each contract cohort's survival, projected past its last complete month."
+)
+parameters = query(
+    "select * from marts.mart_clv_model_parameters order by model, segment, parameter"
+)
+if parameters.empty:
+    st.warning(
+        "No predictive model in this warehouse: it was built with RETENTION_PREDICTIVE=off, "
+        "which leaves the predictive marts empty. Build it without that setting (as "
+        "`make demo` does) to fit them."
+    )
+    st.stop()
+
+# --- the fitted parameters ----------------------------------------------------------------
+st.subheader("Fitted parameters")
+customer_models = parameters[parameters["model"] != "sbg"]
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "model": model,
+                "segment": fit.segment.iloc[0],
+                "parameters": ", ".join(
+                    f"{name} = {value:.4g}" if pd.notna(value) else f"{name}: none"
+                    for name, value in zip(fit.parameter, fit.value, strict=True)
+                ),
+                "observations": fit.observations.iloc[0],
+                "log_likelihood": fit.log_likelihood.iloc[0],
+                "fit_status": fit.fit_status.iloc[0],
+                "fit_message": fit.fit_message.iloc[0],
+            }
+            for model, fit in customer_models.groupby("model", sort=False)
+        ]
+    ),
+    hide_index=True,
+    column_config={"log_likelihood": st.column_config.NumberColumn(format="%.1f")},
+)
+fits = (
+    parameters[parameters["model"] == "sbg"]
+    .drop_duplicates("segment")
+    .groupby("fit_status")
+    .size()
+    .rename("cohorts")
+    .reset_index()
+)
+st.markdown("**sBG fits of the contract cohorts, by fit status**")
+chart(
+    alt.Chart(fits)
+    .mark_bar()
+    .encode(
+        y=alt.Y("fit_status:N", sort="-x", title=None),
+        x=alt.X("cohorts:Q", title="contract cohorts"),
+        tooltip=["fit_status", "cohorts"],
+    ),
+    "the sBG fits",
+)
+
+# --- P(alive) and predicted CLV ---------------------------------------------------------
+predictions = query(
+    "select p.*, coalesce(d.acquisition_channel, 'unknown') as acquisition_channel, "
+    "coalesce(d.country, 'unknown') as country, coalesce(d.segment, 'unknown') as segment "
+    "from marts.mart_clv_predictions p join marts.dim_customers d using (customer_id)"
+)
+st.subheader("Probability that a customer is still alive")
+st.caption(
+    "P(alive): the BG/NBD probability that a customer with a purchase up to A has not "
+    "dropped out, from their repeat purchase days, recency and age."
+)
+chart(
+    alt.Chart(predictions.dropna(subset=["p_alive"]))
+    .mark_bar()
+    .encode(
+        x=alt.X("p_alive:Q", bin=alt.Bin(step=0.05), title="P(alive)"),
+        y=alt.Y("count():Q", title="customers"),
+        tooltip=[alt.Tooltip("count():Q", title="customers")],
+    ),
+    "the P(alive) distribution",
+)
+
+name = st.selectbox("Predicted CLV by", list(SEGMENTS))
+column = SEGMENTS[name]
+valued = predictions.dropna(subset=["predicted_clv_365d"])
+by_segment = (
+    valued.groupby(column)["predicted_clv_365d"]
+    .agg(customers="size", mean_predicted_clv="mean", total_predicted_clv="sum")
+    .reset_index()
+    .sort_values("mean_predicted_clv", ascending=False)
+)
+st.subheader(f"Predicted CLV (next 365 days) by {name}")
+chart(
+    alt.Chart(by_segment)
+    .mark_bar()
+    .encode(
+        x=alt.X(f"{column}:N", sort="-y", title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("mean_predicted_clv:Q", title="mean predicted CLV per customer"),
+        tooltip=[
+            column,
+            "customers",
+            alt.Tooltip("mean_predicted_clv:Q", format=",.2f"),
+            alt.Tooltip("total_predicted_clv:Q", format=",.2f"),
+        ],
+    ),
+    f"predicted CLV by {name}",
+)
+st.markdown("**Top 20 customers by predicted CLV**")
+st.dataframe(
+    valued.nlargest(20, "predicted_clv_365d")[
+        ["customer_id", "acquisition_channel", "country", "segment", "frequency",
+         "recency_weeks", "age_weeks", "p_alive", "expected_purchases_365d",
+         "expected_average_order_value", "predicted_clv_365d"]
+    ],
+    hide_index=True,
+    column_config={
+        "p_alive": st.column_config.NumberColumn(format="percent"),
+        **{c: st.column_config.NumberColumn(format="%.2f")
+           for c in ["recency_weeks", "age_weeks", "expected_purchases_365d",
+                     "expected_average_order_value", "predicted_clv_365d"]},
+    },
+)  # fmt: skip
+
+# --- observed and projected contract survival --------------------------------------------
+st.subheader("Contract survival: observed and projected")
+survival = query(
+    "select * from marts.mart_contract_survival order by cohort_month, months_since_cohort"
+)
+fitted = sorted(survival.loc[survival["fit_status"] == "ok", "cohort_month"].unique(), reverse=True)
+if not fitted:
+    st.warning("No data for contract survival: no contract cohort has a converged sBG fit.")
+    st.stop()
+cohort = st.selectbox(
+    "Contract cohort (converged sBG fits)",
+    fitted,
+    format_func=lambda m: f"{m:%B %Y}",
+)
+cells = survival[survival["cohort_month"] == cohort]
+first = cells.iloc[0]
+st.caption(
+    f"{first.cohort_size:,} customers; sBG alpha {first.alpha:.3f}, beta {first.beta:.3f}. "
+    "Observed: fct_cohorts' contract retention of the complete months; projected: the sBG "
+    "survival for every month, the only value where `is_projected` (month not yet complete)."
+)
+lines = cells.melt(
+    id_vars=["months_since_cohort", "is_projected"],
+    value_vars=["observed_retention", "projected_retention"],
+    var_name="series",
+    value_name="retention",
+).dropna(subset=["retention"])
+lines["series"] = lines["series"].str.removesuffix("_retention")
+SERIES = alt.Scale(domain=["observed", "projected"], range=["#0068c9", "#ff8700"])
+curves = (
+    alt.Chart(lines)
+    .mark_line(point=True)
+    .encode(
+        x=alt.X("months_since_cohort:Q", title="months since cohort"),
+        y=alt.Y("retention:Q", title="surviving share", axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(zero=False)),
+        color=alt.Color("series:N", scale=SERIES, title=None),
+        strokeDash=alt.StrokeDash(
+            "series:N",
+            scale=alt.Scale(domain=["observed", "projected"], range=[[1, 0], [6, 3]]),
+            title=None,
+        ),
+        tooltip=["series", "months_since_cohort", "is_projected",
+                 alt.Tooltip("retention:Q", format=".1%")],
+    )
+)  # fmt: skip
+# From the first month that is not complete yet, only the projection exists (is_projected).
+projected_from = cells.loc[
+    cells["is_projected"].fillna(False).astype(bool), "months_since_cohort"
+].min()
+start = pd.DataFrame({"months_since_cohort": [projected_from], "label": ["projection only →"]})
+marker = alt.Chart(start).encode(x="months_since_cohort:Q")
+layers = [curves]
+if pd.notna(projected_from):
+    layers += [
+        marker.mark_rule(strokeDash=[2, 2], color="#888"),
+        marker.mark_text(align="left", dx=4, dy=12, color="#888").encode(
+            text="label:N", y=alt.value(0)
+        ),
+    ]
+chart(alt.layer(*layers, data=lines), "observed and projected contract survival")
