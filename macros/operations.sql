@@ -105,7 +105,7 @@
 {%- endmacro %}
 
 {% macro period_grains() -%}
-    {#- The period grains as rows of one column, period_grain. -#}
+    {#- The period grains (month, quarter, year) as rows of one column, period_grain. -#}
     select 'month' as period_grain
     union all
     select 'quarter' as period_grain
