@@ -112,3 +112,10 @@
     union all
     select 'year' as period_grain
 {%- endmacro %}
+
+{% macro bases() -%}
+    {#- The two bases (order, contract) as rows of one column, basis. -#}
+    select 'order' as basis
+    union all
+    select 'contract' as basis
+{%- endmacro %}
