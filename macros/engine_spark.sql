@@ -44,6 +44,11 @@
     max_by({{ value }}, {{ order_by }})
 {%- endmacro %}
 
+{% macro spark__last_non_null(value) -%}
+    {#- last(expr, ignoreNull), a window function with OVER in every Spark version. -#}
+    last({{ value }}, true)
+{%- endmacro %}
+
 {#- base_model.sql. The project's incremental strategy (replace the rows of the customers in
     scope) has no Spark implementation yet: until it lands (docs/spark.md, "Decisions")
     a base model is rebuilt in full on Spark, which gives the same rows. -#}

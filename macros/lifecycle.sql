@@ -1,5 +1,5 @@
 {#- A customer's activity states, each defined once (docs/glossary.md). Active on a date is
-    a spell containing it (int_activity_spells); from that:
+    a spell containing it (is_active_on, on int_activity_spells rows); from that:
 
     - customer_status: the status on one date, `active`, `churned` or `never_active`;
       applied on A and on A − 365 in int_customer_status (read by dim_customers and
@@ -9,6 +9,14 @@
       period is active at its start and churned (by customer_status) at its end.
 
     The churn date itself is the spell's: int_activity_spells.churn_date. -#}
+
+{% macro is_active_on(spell, day) -%}
+    {#- A customer is active on `day` on a basis when a spell of that basis contains it
+        (int_activity_spells; the spells of one basis never overlap). `spell` is the alias
+        of an int_activity_spells row. The one test of activity on a date: the statuses of
+        int_customer_status and the operations marts apply it. -#}
+    ({{ day }} between {{ spell }}.spell_start_date and {{ spell }}.spell_end_date)
+{%- endmacro %}
 
 {% macro customer_status(is_active, has_been_active) -%}
     {#- Status on a date: active on it; else churned when active on some day before

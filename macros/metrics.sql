@@ -76,6 +76,21 @@
     arg_max({{ value }}, {{ order_by }})
 {%- endmacro %}
 
+{% macro last_non_null(value) -%}
+    {#- The last non-null value in a window frame, a window function:
+        `last_non_null(x) over (...)`. -#}
+    {{ return(adapter.dispatch('last_non_null', 'retention')(value)) }}
+{%- endmacro %}
+
+{% macro default__last_non_null(value) -%}
+    {#- ANSI SQL (Trino, Snowflake, Spark 3.2+). -#}
+    last_value({{ value }}) ignore nulls
+{%- endmacro %}
+
+{% macro duckdb__last_non_null(value) -%}
+    last_value({{ value }} ignore nulls)
+{%- endmacro %}
+
 {% macro type_double() -%}
     {#- dbt.type_float() is a 4-byte float on duckdb; rates and money derived by division
         need double precision (the checks compare to 1e-9). -#}

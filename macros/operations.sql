@@ -1,13 +1,6 @@
 {#- Building blocks of the retention operations marts (models/marts/operations), each
     written once. -#}
 
-{% macro is_active_on(spell, day) -%}
-    {#- A customer is active on `day` on a basis when a spell of that basis contains it
-        (int_activity_spells; the spells of one basis never overlap). `spell` is the alias
-        of an int_activity_spells row. -#}
-    ({{ day }} between {{ spell }}.spell_start_date and {{ spell }}.spell_end_date)
-{%- endmacro %}
-
 {% macro overlap_days(start_a, end_a, start_b, end_b) -%}
     {#- Days the closed date ranges [start_a, end_a] and [start_b, end_b] share (0 when
         they do not meet). -#}
@@ -112,10 +105,17 @@
 {%- endmacro %}
 
 {% macro period_grains() -%}
-    {#- The period grains as rows of one column, period_grain. -#}
+    {#- The period grains (month, quarter, year) as rows of one column, period_grain. -#}
     select 'month' as period_grain
     union all
     select 'quarter' as period_grain
     union all
     select 'year' as period_grain
+{%- endmacro %}
+
+{% macro bases() -%}
+    {#- The two bases (order, contract) as rows of one column, basis. -#}
+    select 'order' as basis
+    union all
+    select 'contract' as basis
 {%- endmacro %}

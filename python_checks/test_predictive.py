@@ -26,9 +26,11 @@ rows one transaction, weeks = days / 7, A = 1997-09-30 (so a customer first buyi
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import math
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -324,6 +326,15 @@ def test_rfm_summary_by_hand():
     # b: one purchase on A itself: x = 0, t_x = T = 0, no repeat value
     assert (got.loc["b", "x"], got.loc["b", "t_x"], got.loc["b", "T"]) == (0, 0.0, 0.0)
     assert math.isnan(got.loc["b", "monetary_value"])
+
+    # The relation the warehouse writes (int_predictive_summary) holds the same rows.
+    with duckdb.connect() as con:
+        con.register("bought", purchases)
+        relation = pr.rfm_relation(con.table("bought"), dt.date(2020, 2, 12))
+        pd.testing.assert_frame_equal(relation.df().set_index("customer_id"), got)
+        # No reporting date (nothing loaded): no rows, the same columns.
+        empty = pr.rfm_relation(con.table("bought"), None)
+        assert empty.fetchall() == [] and empty.columns == relation.columns
 
 
 def test_the_fits_fast_log_likelihood_is_the_plain_sum(cdnow_summary):

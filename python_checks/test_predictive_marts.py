@@ -1,5 +1,5 @@
 """retention/predictive_marts.py without dbt: what the predictive marts get from a warehouse's
-purchases and cohorts when the data are thin (the fixture 14_predictive_sbg shows the rest
+summary and cohorts when the data are thin (the fixture 14_predictive_sbg shows the rest
 through the warehouse). Hand-made frames, no build: fast."""
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from retention import predictive_marts as pm
 A = dt.date(2024, 6, 30)
 
 
-def purchases(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["customer_id", "purchase_date", "net_revenue"]).assign(
+def summary(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    """The x / t_x / T summary (int_predictive_summary) of the purchases up to A."""
+    bought = pd.DataFrame(rows, columns=["customer_id", "purchase_date", "net_revenue"]).assign(
         purchase_date=lambda df: pd.to_datetime(df["purchase_date"]),
         net_revenue=lambda df: df["net_revenue"].astype(float),
     )
+    return pr.rfm_summary(bought, A)
 
 
 def cohorts(rows: list[tuple[str, int, int, int, bool]]) -> pd.DataFrame:
@@ -35,10 +37,10 @@ NO_COHORTS = cohorts([])
 
 def test_too_few_customers_are_reported_and_predictions_say_why():
     # 3 customers, 2 of them with a repeat day: fewer than MIN_CUSTOMERS = 10.
-    bought = purchases([("a", "2024-01-05", 10.0), ("a", "2024-02-05", 20.0),
+    bought = summary([("a", "2024-01-05", 10.0), ("a", "2024-02-05", 20.0),
                         ("b", "2024-03-01", 5.0), ("b", "2024-03-08", 7.0),
                         ("c", "2024-06-30", 1.0)])  # fmt: skip
-    params = pm.model_parameters(bought, A, NO_COHORTS)
+    params = pm.model_parameters(bought, NO_COHORTS)
     by_model = params.groupby("model")
     assert set(by_model.groups) == {"bg_nbd", "gamma_gamma"}
     bg = params[params["model"] == "bg_nbd"]
@@ -50,7 +52,7 @@ def test_too_few_customers_are_reported_and_predictions_say_why():
     assert set(gg["fit_status"]) == {pr.INSUFFICIENT_CUSTOMERS}
     assert set(gg["observations"]) == {2}  # a and b repeat
 
-    predictions = pm.customer_predictions(bought, A, params)
+    predictions = pm.customer_predictions(bought, params)
     assert list(predictions["customer_id"]) == ["a", "b", "c"]
     assert set(predictions["fit_status"]) == {"bg_nbd: insufficient_customers"}
     assert predictions["p_alive"].isna().all()
@@ -62,9 +64,9 @@ def test_too_few_customers_are_reported_and_predictions_say_why():
 
 
 def test_no_purchases_at_all():
-    params = pm.model_parameters(purchases([]), A, NO_COHORTS)
+    params = pm.model_parameters(summary([]), NO_COHORTS)
     assert set(params["fit_status"]) == {pr.INSUFFICIENT_CUSTOMERS, pr.NO_REPEAT_BUYERS}
-    assert len(pm.customer_predictions(purchases([]), A, params)) == 0
+    assert len(pm.customer_predictions(summary([]), params)) == 0
 
 
 def test_cohort_survivors_stop_at_the_first_incomplete_month():
@@ -77,7 +79,7 @@ def test_cohort_survivors_stop_at_the_first_incomplete_month():
 
 def test_a_cohort_whose_customers_came_back_is_refused_with_the_month():
     rows = cohorts([("2023-01-01", k, 10, n, True) for k, n in enumerate([10, 8, 6, 7, 5])])
-    params = pm.model_parameters(purchases([]), A, rows)
+    params = pm.model_parameters(summary([]), rows)
     sbg = params[params["model"] == "sbg"]
     assert list(sbg["segment"]) == ["2023-01-01", "2023-01-01"]
     assert set(sbg["fit_status"]) == {pr.INVALID_INPUT}
@@ -91,7 +93,7 @@ def test_a_cohort_whose_customers_came_back_is_refused_with_the_month():
 def test_fitted_uses_only_ok_fits():
     rows = cohorts([("2023-01-01", k, 1000, n, True)
                     for k, n in enumerate([1000, 631, 468, 382, 326, 289, 262, 241])])  # fmt: skip
-    params = pm.model_parameters(purchases([]), A, rows)
+    params = pm.model_parameters(summary([]), rows)
     status, sbg = pm.fitted(params, pm.SBG, "2023-01-01")
     assert status == pr.OK and round(sbg["alpha"], 3) == 0.704 and round(sbg["beta"], 3) == 1.182
     projections = pm.survival_projections(rows, params)

@@ -7,12 +7,20 @@
 - The marts: `retention/marts.py` (what `validate`, `publish` and `summary` check) and the
   marts' YAML contracts under `models/marts/`: the same marts, the same columns in the same
   order, the same keys.
+- The macros: every macro of macros/*.sql and every generic test of tests/generic/*.sql
+  (dbt's macro `test_<name>`) has one entry in macros/_macros.yml and every entry names
+  one of them. Where a macro's body opens with a comment, its _macros.yml description is
+  that comment word for word (whitespace aside); an adapter's implementation
+  (`<adapter>__<macro>`) may put a sentence naming what it implements before it. Those
+  comments are what "in sync" can check: a macro documented by a comment above it, or by
+  none, is checked for its entry only.
 
-Reads YAML only (no dbt run): fast.
+Reads YAML and SQL text only (no dbt run): fast.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -23,6 +31,10 @@ from retention import contract, marts
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCES_YML = REPO_ROOT / "models" / "staging" / "shop" / "_shop__sources.yml"
 MARTS_DIR = REPO_ROOT / "models" / "marts"
+MACROS_DIR = REPO_ROOT / "macros"
+GENERIC_TESTS_DIR = REPO_ROOT / "tests" / "generic"
+# `{% macro name(...) %}` (or `{% test name(...) %}`) and the comment opening its body.
+MACRO_TAG = re.compile(r"{%-?\s*(macro|test)\s+(\w+)\s*\(.*?\)\s*-?%}\s*(?:{#-?(.*?)-?#})?", re.S)
 # The marts with a set of columns per repeat_windows_days entry W: <prefix>_W.
 WINDOW_COLUMNS = {
     "mart_repeat_purchase": ("eligible", "repeat_within", "repeat_rate"),
@@ -114,3 +126,46 @@ def test_a_marts_key_is_the_one_its_yaml_tests_as_unique(name):
         if "unique" in (column.get("data_tests") or [])
     ]
     assert keys == [ALL_KEYS[name]]
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _macros_in_sql() -> dict[str, str | None]:
+    """Every macro and generic test by the name dbt gives it: the comment opening its body."""
+    found: dict[str, str | None] = {}
+    for path in sorted(MACROS_DIR.glob("*.sql")) + sorted(GENERIC_TESTS_DIR.glob("*.sql")):
+        for kind, name, comment in MACRO_TAG.findall(path.read_text()):
+            name = f"test_{name}" if kind == "test" else name
+            assert name not in found, f"{name} defined twice ({path.name})"
+            found[name] = _words(comment) or None
+    return found
+
+
+def _macros_in_yaml() -> dict[str, str]:
+    entries = yaml.safe_load((MACROS_DIR / "_macros.yml").read_text())["macros"]
+    names = [entry["name"] for entry in entries]
+    assert len(names) == len(set(names)), "a macro is described twice in _macros.yml"
+    return {entry["name"]: _words(entry.get("description") or "") for entry in entries}
+
+
+def test_every_macro_has_one_macros_yml_entry_and_every_entry_a_macro():
+    in_sql, in_yaml = set(_macros_in_sql()), set(_macros_in_yaml())
+    assert len(in_sql) > 100  # the pattern finds the macros (guards against a silent miss)
+    assert not in_sql - in_yaml, f"macros without a _macros.yml entry: {sorted(in_sql - in_yaml)}"
+    assert not in_yaml - in_sql, f"_macros.yml entries of no macro: {sorted(in_yaml - in_sql)}"
+
+
+def test_a_macros_yml_description_repeats_the_comment_opening_the_macro():
+    described = _macros_in_yaml()
+    stale = [
+        f"{name}:\n    sql:  {comment}\n    yaml: {described[name]}"
+        for name, comment in _macros_in_sql().items()
+        if comment is not None
+        and name in described
+        and not (
+            described[name] == comment or ("__" in name and described[name].endswith(" " + comment))
+        )
+    ]
+    assert not stale, "_macros.yml no longer repeats the macro's comment:\n" + "\n".join(stale)

@@ -1,4 +1,5 @@
-"""Great Expectations suites for the marts (docs/marts.md), one function per mart.
+"""Great Expectations suites for the marts (docs/marts.md): one function per core mart, one
+table (OPERATIONS) and one builder for the retention operations marts.
 
 Every suite checks what a BI tool relies on: the mart's key is not null and unique, the
 documented columns exist, enumerations hold only their accepted values, counts and money are
@@ -15,8 +16,11 @@ cent on a 10,000 MRR (1e-6 relative) still does.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
@@ -548,192 +552,242 @@ def mart_churn() -> gx.ExpectationSuite:
     return _finish("mart_churn", suite)
 
 
-def mart_cancellation_saves() -> gx.ExpectationSuite:
-    suite = _suite("mart_cancellation_saves")
-    _in_set(suite, "period_grain", PERIOD_GRAINS)
-    _in_set(suite, "churn_type", REQUEST_CHURN_TYPES)
-    _not_null(suite, ["reason_code"])
-    counts = [
-        "cancellation_requests", "final_offers_made", "saves", "eligible_saves_90d",
-        "saves_active_90d",
-    ]  # fmt: skip
-    _not_null(suite, [*counts, "saved_mrr"])
-    _non_negative(suite, ["cancellation_requests"], minimum=1)
-    _non_negative(suite, [*counts, "saved_mrr", "save_rate"])
-    _at_most(suite, "final_offers_made", "cancellation_requests")
-    _at_most(suite, "saves", "cancellation_requests")
-    _at_most(suite, "eligible_saves_90d", "saves")
-    _at_most(suite, "saves_active_90d", "eligible_saves_90d")
-    # save_rate may exceed 1 when accepted offers are not flagged as made (docs/decisions.md).
-    _rates(suite, ["offer_rate", "save_durability_90d"])
-    _null_when_zero(suite, ["offer_rate"], "cancellation_requests")
-    _null_when_zero(suite, ["save_rate"], "final_offers_made")
-    _null_when_zero(suite, ["save_durability_90d"], "eligible_saves_90d")
-    _identity(suite, "check__offer_rate_formula", "offer_rate = final_offers_made / requests")
-    _identity(suite, "check__save_rate_formula", "save_rate = saves / final_offers_made")
-    _identity(
-        suite,
-        "check__save_durability_formula",
-        "save_durability_90d = saves_active_90d / eligible_saves_90d",
-    )
-    return _finish("mart_cancellation_saves", suite)
+# --- the retention operations marts: one table, one builder ---------------------------------
 
 
-def mart_winback(windows: Sequence[int] = DEFAULT_REPEAT_WINDOWS) -> gx.ExpectationSuite:
-    suite = _suite("mart_winback")
-    suite.append(
-        gxe.ExpectTableColumnsToMatchSet(
-            column_set=[f"{p}_{w}" for w in windows for p in ("eligible", "won_back_within")]
-            + [f"winback_rate_{w}" for w in windows],
-            exact_match=False,
-            description="eligible_W, won_back_within_W, winback_rate_W for each window W",
+@dataclass(frozen=True)
+class OperationsSuite:
+    """The expectations of one operations mart, by kind (see the building blocks above);
+    ``extra`` adds what only that mart has."""
+
+    in_sets: tuple[tuple[str, Sequence[str]], ...] = ()
+    not_null: tuple[str, ...] = ()
+    at_least_one: tuple[str, ...] = ()  # counts of the row's own population: never 0
+    non_negative: tuple[str, ...] = ()
+    at_most: tuple[tuple[str, str], ...] = ()  # (smaller, larger)
+    rates: tuple[str, ...] = ()
+    null_when_zero: tuple[tuple[tuple[str, ...], str], ...] = ()  # (rates, denominator)
+    identities: tuple[tuple[str, str], ...] = ()  # (check__ column, the identity in words)
+    extra: Callable[[Expectations], None] | None = None
+
+
+def _winback_extra(windows: Sequence[int]) -> Callable[[Expectations], None]:
+    def extra(suite: Expectations) -> None:
+        suite.append(
+            gxe.ExpectTableColumnsToMatchSet(
+                column_set=[f"{p}_{w}" for w in windows for p in ("eligible", "won_back_within")]
+                + [f"winback_rate_{w}" for w in windows],
+                exact_match=False,
+                description="eligible_W, won_back_within_W, winback_rate_W for each window W",
+            )
         )
-    )
-    _in_set(suite, "basis", BASES)
-    _in_set(suite, "churn_type", CHURN_TYPES)
-    _not_null(suite, ["churn_events", "won_back"])
-    _non_negative(suite, ["churn_events"], minimum=1)
-    _non_negative(suite, ["won_back", "median_days_to_return", "won_back_mrr"])
-    _at_most(suite, "won_back", "churn_events")
-    _rates(suite, ["winback_rate"])
-    _identity(suite, "check__winback_rate_formula", "winback_rate = won_back / churn_events")
-    _not_null(suite, ["won_back_mrr"], **_contract())
-    suite.append(
-        gxe.ExpectColumnValuesToBeNull(
-            column="won_back_mrr", description="won_back_mrr is for contract rows only", **_order()
+        _not_null(suite, ["won_back_mrr"], **_contract())
+        suite.append(
+            gxe.ExpectColumnValuesToBeNull(
+                column="won_back_mrr",
+                description="won_back_mrr is for contract rows only",
+                **_order(),
+            )
         )
-    )
-    for w in windows:
-        _non_negative(suite, [f"eligible_{w}", f"won_back_within_{w}"])
-        _at_most(suite, f"eligible_{w}", "churn_events")
-        _at_most(suite, f"won_back_within_{w}", f"eligible_{w}")
-        _at_most(suite, f"won_back_within_{w}", "won_back")
-        _rates(suite, [f"winback_rate_{w}"])
-        _null_when_zero(suite, [f"winback_rate_{w}"], f"eligible_{w}")
-    return _finish("mart_winback", suite)
+        for w in windows:
+            _non_negative(suite, [f"eligible_{w}", f"won_back_within_{w}"])
+            _at_most(suite, f"eligible_{w}", "churn_events")
+            _at_most(suite, f"won_back_within_{w}", f"eligible_{w}")
+            _at_most(suite, f"won_back_within_{w}", "won_back")
+            _rates(suite, [f"winback_rate_{w}"])
+            _null_when_zero(suite, [f"winback_rate_{w}"], f"eligible_{w}")
+
+    return extra
 
 
-def mart_nps() -> gx.ExpectationSuite:
-    suite = _suite("mart_nps")
-    _in_set(suite, "period_grain", PERIOD_GRAINS)
-    _in_set(suite, "segment_type", SEGMENT_TYPES)
-    _not_null(suite, ["segment_value", "responses", "promoters", "passives", "detractors", "nps"])
-    _non_negative(suite, ["responses"], minimum=1)
-    _non_negative(suite, ["promoters", "passives", "detractors"])
+def _nps_extra(suite: Expectations) -> None:
     suite.append(
         gxe.ExpectColumnValuesToBeBetween(
             column="nps", min_value=-100, max_value=100, description="NPS is a score −100…100"
         )
     )
-    _identity(suite, "check__classes_add_up", "promoters + passives + detractors = responses")
-    _identity(suite, "check__nps_formula", "nps = 100 × (promoters − detractors) / responses")
-    return _finish("mart_nps", suite)
 
 
-def mart_nps_churn() -> gx.ExpectationSuite:
-    suite = _suite("mart_nps_churn")
+def _nps_churn_extra(suite: Expectations) -> None:
     suite.append(gxe.ExpectTableRowCountToEqual(value=6, description="2 bases × 3 NPS classes"))
-    _in_set(suite, "basis", BASES)
-    _in_set(suite, "nps_class", NPS_CLASSES)
-    _not_null(suite, ["responses_active", "churned_within_180d"])
-    _non_negative(suite, ["responses_active", "churned_within_180d"])
-    _at_most(suite, "churned_within_180d", "responses_active")
-    _rates(suite, ["churn_rate_180d"])
-    _null_when_zero(suite, ["churn_rate_180d"], "responses_active")
-    _identity(
-        suite,
-        "check__churn_rate_formula",
-        "churn_rate_180d = churned_within_180d / responses_active",
-    )
-    return _finish("mart_nps_churn", suite)
 
 
-def mart_retention_programmes() -> gx.ExpectationSuite:
-    suite = _suite("mart_retention_programmes")
-    _in_set(suite, "basis", BASES)
-    counts = ["treatment_customers", "treatment_retained", "control_customers", "control_retained"]
-    money = ["treatment_revenue", "control_revenue", "programme_cost"]
-    _not_null(suite, [*counts, *money])
-    _non_negative(suite, [*counts, *money])
-    _at_most(suite, "treatment_retained", "treatment_customers")
-    _at_most(suite, "control_retained", "control_customers")
-    _rates(suite, ["treatment_retention_rate", "control_retention_rate"])
-    _null_when_zero(
-        suite, ["treatment_retention_rate", "treatment_revenue_per_customer"], "treatment_customers"
-    )
-    _null_when_zero(
-        suite, ["control_retention_rate", "control_revenue_per_customer"], "control_customers"
-    )
-    _at_most(suite, "uplift_ci_low", "uplift")
-    _at_most(suite, "uplift", "uplift_ci_high")
+def _programmes_extra(suite: Expectations) -> None:
     for column in ("uplift", "uplift_ci_low", "uplift_ci_high"):
         suite.append(gxe.ExpectColumnValuesToBeBetween(column=column, min_value=-1, max_value=1))
-    _identity(
-        suite, "check__treatment_rate_formula", "treatment_retention_rate = retained / customers"
-    )
-    _identity(suite, "check__control_rate_formula", "control_retention_rate = retained / customers")
-    _identity(
-        suite,
-        "check__uplift_formula",
-        "uplift = treatment_retention_rate − control_retention_rate",
-    )
-    _identity(
-        suite,
-        "check__incremental_customers_formula",
-        "incremental_customers_retained = uplift × treatment_customers",
-    )
-    return _finish("mart_retention_programmes", suite)
 
 
-def mart_contract_renewals() -> gx.ExpectationSuite:
-    suite = _suite("mart_contract_renewals")
-    _in_set(suite, "billing_period", BILLING_PERIODS)
-    _not_null(suite, ["product", "terms_ending", "renewed", "renewals_signed"])
-    _non_negative(suite, ["terms_ending"], minimum=1)
-    _non_negative(suite, ["renewed", "renewals_signed"])
-    _at_most(suite, "renewed", "terms_ending")
-    _at_most(suite, "renewals_signed", "renewed")
-    _rates(suite, ["renewal_rate"])
-    _null_when_zero(suite, ["median_renewal_lead_days"], "renewals_signed")
-    _identity(suite, "check__renewal_rate_formula", "renewal_rate = renewed / terms_ending")
-    return _finish("mart_contract_renewals", suite)
-
-
-def mart_lock_in() -> gx.ExpectationSuite:
-    suite = _suite("mart_lock_in")
-    _in_set(suite, "period_grain", PERIOD_GRAINS)
-    _in_set(suite, "products_at_start", PRODUCT_BUCKETS)
-    _not_null(suite, ["customers_start", "churned"])
-    _non_negative(suite, ["customers_start", "churned"])
-    _at_most(suite, "churned", "customers_start")
-    _rates(suite, ["churn_rate"])
-    _null_when_zero(suite, ["churn_rate"], "customers_start")
-    _identity(suite, "check__churn_rate_formula", "churn_rate = churned / customers_start")
-    return _finish("mart_lock_in", suite)
-
-
-def mart_revenue_concentration() -> gx.ExpectationSuite:
-    suite = _suite("mart_revenue_concentration")
+def _concentration_extra(suite: Expectations) -> None:
     suite.append(
         gxe.ExpectColumnValuesToBeBetween(column="revenue_decile", min_value=1, max_value=10)
     )
-    _not_null(suite, ["customers", "revenue", "cumulative_revenue", "total_revenue"])
-    _non_negative(suite, ["customers"], minimum=1)
     suite.append(
         gxe.ExpectColumnValuesToBeBetween(
             column="revenue", min_value=0, strict_min=True, description="only revenue above 0"
         )
     )
-    _at_most(suite, "revenue", "cumulative_revenue")
-    _at_most(suite, "cumulative_revenue", "total_revenue")
-    _rates(suite, ["revenue_share"])
-    _identity(suite, "check__revenue_share_formula", "revenue_share = revenue / total_revenue")
-    _identity(
-        suite,
-        "check__cumulative_share_formula",
-        "cumulative_revenue_share = cumulative_revenue / total_revenue",
-    )
-    return _finish("mart_revenue_concentration", suite)
+
+
+SAVES_COUNTS = (
+    "cancellation_requests", "final_offers_made", "saves", "eligible_saves_90d",
+    "saves_active_90d",
+)  # fmt: skip
+PROGRAMME_COUNTS = (
+    "treatment_customers", "treatment_retained", "control_customers", "control_retained",
+)  # fmt: skip
+PROGRAMME_MONEY = ("treatment_revenue", "control_revenue", "programme_cost")
+
+OPERATIONS: dict[str, OperationsSuite] = {
+    "mart_cancellation_saves": OperationsSuite(
+        in_sets=(("period_grain", PERIOD_GRAINS), ("churn_type", REQUEST_CHURN_TYPES)),
+        not_null=("reason_code", *SAVES_COUNTS, "saved_mrr"),
+        at_least_one=("cancellation_requests",),
+        non_negative=(*SAVES_COUNTS, "saved_mrr", "save_rate"),
+        at_most=(
+            ("final_offers_made", "cancellation_requests"),
+            ("saves", "cancellation_requests"),
+            ("eligible_saves_90d", "saves"),
+            ("saves_active_90d", "eligible_saves_90d"),
+        ),
+        # save_rate may exceed 1 when accepted offers are not flagged as made
+        # (docs/decisions.md).
+        rates=("offer_rate", "save_durability_90d"),
+        null_when_zero=(
+            (("offer_rate",), "cancellation_requests"),
+            (("save_rate",), "final_offers_made"),
+            (("save_durability_90d",), "eligible_saves_90d"),
+        ),
+        identities=(
+            ("check__offer_rate_formula", "offer_rate = final_offers_made / requests"),
+            ("check__save_rate_formula", "save_rate = saves / final_offers_made"),
+            (
+                "check__save_durability_formula",
+                "save_durability_90d = saves_active_90d / eligible_saves_90d",
+            ),
+        ),
+    ),
+    "mart_winback": OperationsSuite(
+        in_sets=(("basis", BASES), ("churn_type", CHURN_TYPES)),
+        not_null=("churn_events", "won_back"),
+        at_least_one=("churn_events",),
+        non_negative=("won_back", "median_days_to_return", "won_back_mrr"),
+        at_most=(("won_back", "churn_events"),),
+        rates=("winback_rate",),
+        identities=(("check__winback_rate_formula", "winback_rate = won_back / churn_events"),),
+        extra=_winback_extra(DEFAULT_REPEAT_WINDOWS),
+    ),
+    "mart_nps": OperationsSuite(
+        in_sets=(("period_grain", PERIOD_GRAINS), ("segment_type", SEGMENT_TYPES)),
+        not_null=("segment_value", "responses", "promoters", "passives", "detractors", "nps"),
+        at_least_one=("responses",),
+        non_negative=("promoters", "passives", "detractors"),
+        identities=(
+            ("check__classes_add_up", "promoters + passives + detractors = responses"),
+            ("check__nps_formula", "nps = 100 × (promoters − detractors) / responses"),
+        ),
+        extra=_nps_extra,
+    ),
+    "mart_nps_churn": OperationsSuite(
+        in_sets=(("basis", BASES), ("nps_class", NPS_CLASSES)),
+        not_null=("responses_active", "churned_within_180d"),
+        non_negative=("responses_active", "churned_within_180d"),
+        at_most=(("churned_within_180d", "responses_active"),),
+        rates=("churn_rate_180d",),
+        null_when_zero=((("churn_rate_180d",), "responses_active"),),
+        identities=(
+            (
+                "check__churn_rate_formula",
+                "churn_rate_180d = churned_within_180d / responses_active",
+            ),
+        ),
+        extra=_nps_churn_extra,
+    ),
+    "mart_retention_programmes": OperationsSuite(
+        in_sets=(("basis", BASES),),
+        not_null=(*PROGRAMME_COUNTS, *PROGRAMME_MONEY),
+        non_negative=(*PROGRAMME_COUNTS, *PROGRAMME_MONEY),
+        at_most=(
+            ("treatment_retained", "treatment_customers"),
+            ("control_retained", "control_customers"),
+            ("uplift_ci_low", "uplift"),
+            ("uplift", "uplift_ci_high"),
+        ),
+        rates=("treatment_retention_rate", "control_retention_rate"),
+        null_when_zero=(
+            (("treatment_retention_rate", "treatment_revenue_per_customer"), "treatment_customers"),
+            (("control_retention_rate", "control_revenue_per_customer"), "control_customers"),
+        ),
+        identities=(
+            ("check__treatment_rate_formula", "treatment_retention_rate = retained / customers"),
+            ("check__control_rate_formula", "control_retention_rate = retained / customers"),
+            ("check__uplift_formula", "uplift = treatment_retention_rate − control_retention_rate"),
+            (
+                "check__incremental_customers_formula",
+                "incremental_customers_retained = uplift × treatment_customers",
+            ),
+        ),
+        extra=_programmes_extra,
+    ),
+    "mart_contract_renewals": OperationsSuite(
+        in_sets=(("billing_period", BILLING_PERIODS),),
+        not_null=("product", "terms_ending", "renewed", "renewals_signed"),
+        at_least_one=("terms_ending",),
+        non_negative=("renewed", "renewals_signed"),
+        at_most=(("renewed", "terms_ending"), ("renewals_signed", "renewed")),
+        rates=("renewal_rate",),
+        null_when_zero=((("median_renewal_lead_days",), "renewals_signed"),),
+        identities=(("check__renewal_rate_formula", "renewal_rate = renewed / terms_ending"),),
+    ),
+    "mart_lock_in": OperationsSuite(
+        in_sets=(("period_grain", PERIOD_GRAINS), ("products_at_start", PRODUCT_BUCKETS)),
+        not_null=("customers_start", "churned"),
+        non_negative=("customers_start", "churned"),
+        at_most=(("churned", "customers_start"),),
+        rates=("churn_rate",),
+        null_when_zero=((("churn_rate",), "customers_start"),),
+        identities=(("check__churn_rate_formula", "churn_rate = churned / customers_start"),),
+    ),
+    "mart_revenue_concentration": OperationsSuite(
+        not_null=("customers", "revenue", "cumulative_revenue", "total_revenue"),
+        at_least_one=("customers",),
+        at_most=(("revenue", "cumulative_revenue"), ("cumulative_revenue", "total_revenue")),
+        rates=("revenue_share",),
+        identities=(
+            ("check__revenue_share_formula", "revenue_share = revenue / total_revenue"),
+            (
+                "check__cumulative_share_formula",
+                "cumulative_revenue_share = cumulative_revenue / total_revenue",
+            ),
+        ),
+        extra=_concentration_extra,
+    ),
+}
+
+
+def operations_suite(mart: str, spec: OperationsSuite | None = None) -> gx.ExpectationSuite:
+    """The suite of an operations mart from its entry in OPERATIONS (or ``spec``)."""
+    spec = spec or OPERATIONS[mart]
+    suite = _suite(mart)
+    for column, values in spec.in_sets:
+        _in_set(suite, column, values)
+    _not_null(suite, spec.not_null)
+    _non_negative(suite, spec.at_least_one, minimum=1)
+    _non_negative(suite, spec.non_negative)
+    for smaller, larger in spec.at_most:
+        _at_most(suite, smaller, larger)
+    _rates(suite, spec.rates)
+    for rates, denominator in spec.null_when_zero:
+        _null_when_zero(suite, rates, denominator)
+    for check_column, text in spec.identities:
+        _identity(suite, check_column, text)
+    if spec.extra is not None:
+        spec.extra(suite)
+    return _finish(mart, suite)
+
+
+def mart_winback(windows: Sequence[int] = DEFAULT_REPEAT_WINDOWS) -> gx.ExpectationSuite:
+    spec = dataclasses.replace(OPERATIONS["mart_winback"], extra=_winback_extra(windows))
+    return operations_suite("mart_winback", spec)
 
 
 def suite_for(mart: str, columns: Sequence[str]) -> gx.ExpectationSuite:
@@ -753,12 +807,6 @@ SUITES: dict[str, Callable[[], gx.ExpectationSuite]] = {
     "mart_repeat_purchase": mart_repeat_purchase,
     "mart_clv": mart_clv,
     "mart_churn": mart_churn,
-    "mart_cancellation_saves": mart_cancellation_saves,
+    **{mart: functools.partial(operations_suite, mart) for mart in OPERATIONS},
     "mart_winback": mart_winback,
-    "mart_nps": mart_nps,
-    "mart_nps_churn": mart_nps_churn,
-    "mart_retention_programmes": mart_retention_programmes,
-    "mart_contract_renewals": mart_contract_renewals,
-    "mart_lock_in": mart_lock_in,
-    "mart_revenue_concentration": mart_revenue_concentration,
 }

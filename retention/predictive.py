@@ -448,7 +448,7 @@ with days as (
         cast(purchase_date as date) as purchase_day,
         sum(net_revenue) as revenue
     from purchases
-    where cast(purchase_date as date) <= date '{as_of}'
+    where cast(purchase_date as date) <= {as_of}
     group by customer_id, purchase_day
 ),
 
@@ -460,12 +460,27 @@ select
     customer_id,
     count(*) - 1 as x,
     date_diff('day', min(first_day), max(purchase_day)) / {week} as t_x,
-    date_diff('day', min(first_day), date '{as_of}') / {week} as "T",
+    date_diff('day', min(first_day), {as_of}) / {week} as "T",
     avg(revenue) filter (where purchase_day > first_day) as monetary_value
 from firsts
 group by customer_id
 order by customer_id
 """
+
+
+def _rfm_sql(as_of: dt.date | str | pd.Timestamp | None) -> str:
+    """RFM_SQL for the reporting date; no date (an empty warehouse) selects no purchase."""
+    day = "cast(null as date)" if as_of is None else f"date '{pd.Timestamp(as_of).date()}'"
+    return RFM_SQL.format(as_of=day, week=DAYS_PER_WEEK)
+
+
+def rfm_relation(
+    purchases: duckdb.DuckDBPyRelation, as_of: dt.date | str | pd.Timestamp | None
+) -> duckdb.DuckDBPyRelation:
+    """:func:`rfm_summary` as a DuckDB relation on the purchases' connection, not run yet (the
+    dbt model int_predictive_summary writes it as a table without a pandas round trip).
+    ``as_of`` None (no reporting date: nothing loaded) gives no rows."""
+    return purchases.query("purchases", _rfm_sql(as_of))
 
 
 def rfm_summary(
@@ -483,13 +498,12 @@ def rfm_summary(
       out, as in the Gamma-Gamma paper); NaN when x = 0.
     Purchases after ``as_of`` are ignored. One row per customer with a purchase, ordered by id.
     """
-    sql = RFM_SQL.format(as_of=pd.Timestamp(as_of).date().isoformat(), week=DAYS_PER_WEEK)
     if isinstance(purchases, duckdb.DuckDBPyRelation):
-        out = purchases.query("purchases", sql).df()
+        out = rfm_relation(purchases, as_of).df()
     else:
         with duckdb.connect() as con:
             con.register("purchases", purchases[["customer_id", "purchase_date", "net_revenue"]])
-            out = con.sql(sql).df()
+            out = con.sql(_rfm_sql(as_of)).df()
     out["x"] = out["x"].astype("int64")
     out["monetary_value"] = out["monetary_value"].astype(float)
     return out

@@ -10,6 +10,7 @@ PARAMETERS = [
     "model", "segment", "parameter", "value", "observations", "log_likelihood",
     "fit_status", "fit_message",
 ]  # fmt: skip
+SUMMARY = ["customer_id", "x", "t_x", "T", "monetary_value"]
 CUSTOMERS = [
     "customer_id", "frequency", "recency_weeks", "age_weeks", "average_repeat_value",
     "p_alive", "expected_purchases_365d", "expected_average_order_value", "fit_status",

@@ -1,12 +1,14 @@
 """The predictive CLV marts from the warehouse's own tables (the dbt Python models call these).
 
+- The customers' x / t_x / T summary (:func:`retention.predictive.rfm_summary`) is computed
+  once, by the model int_predictive_summary; the fits and the predictions read it.
 - :func:`model_parameters` fits every model once: BG/NBD and Gamma-Gamma on all customers
   with a purchase (segment ``all``), the shifted-beta-geometric per contract-basis cohort
   (segment = the cohort month, ``YYYY-MM-DD``). One row per model, segment and parameter;
   a fit that was refused or did not converge says why in ``fit_status`` / ``fit_message``
   and the build goes on.
 - :func:`customer_predictions` applies the fitted BG/NBD and Gamma-Gamma parameters to each
-  customer's x / t_x / T summary (:func:`retention.predictive.rfm_summary`).
+  customer's summary.
 - :func:`survival_projections` projects each contract-basis cohort's retention with its sBG
   fit, for months 0 … ``SURVIVAL_MONTHS``.
 
@@ -21,7 +23,6 @@ import datetime as dt
 import math
 from collections.abc import Iterable
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -79,13 +80,6 @@ def _fit_cohort(survivors: np.ndarray) -> pr.FitResult:
     return pr.fit_sbg(survivors)
 
 
-def _summary(purchases: pd.DataFrame | duckdb.DuckDBPyRelation, as_of: dt.date | None):
-    """rfm_summary of the purchases (customer_id, purchase_date, net_revenue) up to A."""
-    if as_of is None:
-        return pd.DataFrame(columns=["customer_id", "x", "t_x", "T", "monetary_value"])
-    return pr.rfm_summary(purchases, pd.Timestamp(as_of))
-
-
 def fit_customer_models(summary: pd.DataFrame) -> tuple[pr.FitResult, pr.FitResult]:
     """BG/NBD and Gamma-Gamma on the customers' summary (no customer: refused, not raised)."""
     if summary.empty:
@@ -118,12 +112,10 @@ def _parameter_rows(model: str, segment: str, fit: pr.FitResult) -> list[dict[st
     ]
 
 
-def model_parameters(
-    purchases: pd.DataFrame, as_of: dt.date | None, contract_cohorts: pd.DataFrame
-) -> pd.DataFrame:
-    """mart_clv_model_parameters: purchases (customer_id, purchase_date, net_revenue) up to A,
-    A itself, and fct_cohorts' contract-basis rows."""
-    bgnbd, gamma_gamma = fit_customer_models(_summary(purchases, as_of))
+def model_parameters(summary: pd.DataFrame, contract_cohorts: pd.DataFrame) -> pd.DataFrame:
+    """mart_clv_model_parameters: the customers' summary (int_predictive_summary,
+    :func:`retention.predictive.rfm_summary`) and fct_cohorts' contract-basis rows."""
+    bgnbd, gamma_gamma = fit_customer_models(summary)
     rows = _parameter_rows(BG_NBD, ALL, bgnbd) + _parameter_rows(GAMMA_GAMMA, ALL, gamma_gamma)
     for month, survivors in sorted(cohort_survivors(contract_cohorts).items()):
         rows += _parameter_rows(SBG, month.isoformat(), _fit_cohort(survivors))
@@ -153,12 +145,10 @@ def fitted(parameters: pd.DataFrame, model: str, segment: str) -> tuple[str, dic
 # --- int_predictive_customers (mart_clv_predictions) ----------------------------------------
 
 
-def customer_predictions(
-    purchases: pd.DataFrame, as_of: dt.date | None, parameters: pd.DataFrame
-) -> pd.DataFrame:
-    """One row per customer with a purchase up to A: the summary and the predictions
-    (mart_clv_predictions multiplies in the gross margin)."""
-    s = _summary(purchases, as_of)
+def customer_predictions(summary: pd.DataFrame, parameters: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer with a purchase up to A: the summary (int_predictive_summary) and
+    the predictions (mart_clv_predictions multiplies in the gross margin)."""
+    s = summary
     out = pd.DataFrame(
         {
             "customer_id": s["customer_id"].astype(str),

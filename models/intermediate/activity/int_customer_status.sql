@@ -24,9 +24,7 @@ summary as (
         spells.basis,
         min(spells.spell_start_date) as first_active_date,
         {{ dbt.bool_or('spells.is_active_on_as_of') }} as is_active_on_as_of,
-        {{ dbt.bool_or(
-            'params.year_before_as_of_date between spells.spell_start_date and spells.spell_end_date'
-        ) }} as is_active_year_before,
+        {{ dbt.bool_or(is_active_on('spells', 'params.year_before_as_of_date')) }} as is_active_year_before,
         min(spells.spell_start_date) <= min(params.year_before_as_of_date) as is_active_before_year_before,
         count(*) - 1 as reactivation_count,
         max(spells.churn_date) as last_churn_date,

@@ -1,16 +1,16 @@
 {#- The segments a customer belongs to (docs/glossary.md): `all`, their acquisition channel
     (`unknown` when missing) and their cohort year (the year of their first active day on
-    either basis; none without any activity up to A). One row per customer and segment
-    type; read by mart_clv and mart_nps. -#}
+    either basis, int_customer_status; none without any activity up to A). One row per
+    customer and segment type; read by mart_clv and mart_nps. -#}
 with customers as (
 
     select * from {{ ref('int_customers') }}
 
 ),
 
-spells as (
+statuses as (
 
-    select * from {{ ref('int_activity_spells') }}
+    select * from {{ ref('int_customer_status') }}
 
 ),
 
@@ -18,8 +18,8 @@ first_active as (
 
     select
         customer_id,
-        min(spell_start_date) as first_active_date
-    from spells
+        min(first_active_date) as first_active_date
+    from statuses
     group by customer_id
 
 ),

@@ -8,10 +8,6 @@ def model(dbt, session):
         return session.sql(predictive_columns.no_rows_sql(predictive_columns.PARAMETERS))
     from retention import predictive_marts
 
-    purchases = dbt.ref("int_purchases").project(
-        "customer_id, order_date as purchase_date, net_revenue"
-    )
-    # A: the end-state day of the month containing it, min(month end, A), is A.
-    (as_of,) = dbt.ref("fct_customer_months").aggregate("max(month_end_date)").fetchall()[0]
+    summary = dbt.ref("int_predictive_summary").df()
     cohorts = dbt.ref("fct_cohorts").filter("basis = 'contract'").df()
-    return predictive_marts.model_parameters(purchases, as_of, cohorts)
+    return predictive_marts.model_parameters(summary, cohorts)

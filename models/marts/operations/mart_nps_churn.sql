@@ -28,9 +28,7 @@ params as (
 
 bases as (
 
-    select 'order' as basis
-    union all
-    select 'contract' as basis
+    {{ bases() }}
 
 ),
 

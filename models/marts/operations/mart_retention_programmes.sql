@@ -51,9 +51,7 @@ campaign_actions as (
 
 bases as (
 
-    select 'order' as basis
-    union all
-    select 'contract' as basis
+    {{ bases() }}
 
 ),
 
