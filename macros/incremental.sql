@@ -99,3 +99,103 @@
     {#- A date value known when the SQL is written, as a SQL date. -#}
     cast('{{ value }}' as date)
 {%- endmacro %}
+
+{#- Per-customer incremental models (int_purchases, int_customer_periods_closed): a run
+    rewrites every row of the customers whose rows may have changed since the table's
+    previous run (`changed_customers`); the pre-hook deletes those customers' rows first (a
+    customer can lose rows, or all of them), then dbt's delete+insert writes the new ones.
+    Such a model stamps its rows with `built_columns()`: its watermark
+    (`built_through_load_id`) and previous A (`built_as_of_date`) are read back from them. -#}
+
+{% macro changed_customers_plan() -%}
+    {#- What this run of a per-customer incremental model writes: a full rebuild, or the rows
+        of the changed customers (plan.changed_customers, a select of customer_id). Besides
+        incremental_plan's reasons, a full rebuild when A moved back (rows already final on
+        the previous A would change). -#}
+    {#- The relations changed_customers() reads, named while dbt parses the model (the SQL
+        below runs only when a run executes). -#}
+    {%- set loaded_from = [ref('base_shop__orders'), ref('base_shop__contracts'), ref('base_shop__cancellations')] -%}
+    {%- set _ = [ref('stg_shop__orders'), ref('stg_shop__contracts'), ref('stg_shop__cancellations'), ref('int_reporting_params')] -%}
+    {%- set plan = incremental_plan(
+        'built_through_load_id', ['orders', 'contracts', 'cancellations'], 'built_as_of_date', loaded_from,
+    ) -%}
+    {%- if not plan.full -%}
+        {%- do plan.update({'as_of_date': run_query('select as_of_date from ' ~ ref('int_reporting_params')).columns[0].values()[0]}) -%}
+    {%- endif -%}
+    {%- if not plan.full and (plan.previous_as_of is none or plan.as_of_date < plan.previous_as_of) -%}
+        {%- do plan.update({'full': true, 'reason': 'as_of_date moved back'}) -%}
+    {%- endif -%}
+    {%- if not plan.full -%}
+        {%- do plan.update({'changed_customers': changed_customers(plan)}) -%}
+    {%- endif -%}
+    {{ return(plan) }}
+{%- endmacro %}
+
+{% macro changed_customers(plan) -%}
+    {#- A select of the customers whose rows may have changed since the table's previous run
+        (plan: changed_customers_plan()): named by a row (any version) of an order or
+        contract key with a raw row the run re-reads (is_recent), or owning a contract (any
+        version) of such a cancellation key; or with an order, contract start or signature,
+        or cancellation request dated after the previous A and on or before A (it did not
+        exist on the previous A). -#}
+    {%- set recent = is_recent(plan, 'loaded') -%}
+    {%- set previous_as_of = date_literal(plan.previous_as_of) -%}
+    {%- set as_of = date_literal(plan.as_of_date) -%}
+    {%- set is_new = '({0} > ' ~ previous_as_of ~ ' and {0} <= ' ~ as_of ~ ')' -%}
+    select customer_id
+    from {{ ref('base_shop__orders') }}
+    where order_id in (select order_id from {{ ref('base_shop__orders') }} as loaded where {{ recent }})
+    union
+    select customer_id
+    from {{ ref('base_shop__contracts') }}
+    where contract_id in (
+        select contract_id from {{ ref('base_shop__contracts') }} as loaded where {{ recent }}
+        union
+        select contract_id
+        from {{ ref('base_shop__cancellations') }}
+        where cancellation_id in (
+            select cancellation_id from {{ ref('base_shop__cancellations') }} as loaded where {{ recent }}
+        )
+    )
+    union
+    select customer_id
+    from {{ ref('stg_shop__orders') }}
+    where {{ is_new.format('order_date') }}
+    union
+    select customer_id
+    from {{ ref('stg_shop__contracts') }}
+    where {{ is_new.format('start_date') }} or {{ is_new.format('signed_date') }}
+    union
+    select contracts.customer_id
+    from {{ ref('stg_shop__cancellations') }} as cancellations
+    inner join {{ ref('stg_shop__contracts') }} as contracts
+        on cancellations.contract_id = contracts.contract_id
+    where {{ is_new.format('cancellations.requested_date') }}
+{%- endmacro %}
+
+{% macro changed_customers_pre_hook() -%}
+    {#- The pre-hook of a per-customer incremental model: delete the rows it rebuilds that
+        may not come back (every row in a full rebuild; else the changed customers' rows). -#}
+    {%- if is_incremental() -%}
+        {%- set plan = changed_customers_plan() -%}
+        {%- if plan.full -%}
+            delete from {{ this }}
+        {%- else -%}
+            delete from {{ this }} where customer_id in ({{ plan.changed_customers }})
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro built_columns(params_alias) -%}
+    {#- The columns that say which run wrote a row of a per-customer incremental model: when
+        (dbt's run start), its A (from the int_reporting_params row `params_alias`) and the
+        latest load batch (the table's watermark). -#}
+    {%- set batches = load_batches_relation() -%}
+    cast('{{ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') }}' as {{ dbt.type_timestamp() }}) as built_at,
+    {{ params_alias }}.as_of_date as built_as_of_date,
+    {%- if batches is not none %}
+    (select max(load_id) from {{ batches }}) as built_through_load_id
+    {%- else %}
+    cast(null as {{ dbt.type_bigint() }}) as built_through_load_id
+    {%- endif %}
+{%- endmacro %}
