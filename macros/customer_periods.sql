@@ -317,6 +317,83 @@ from classified
 
 {%- endmacro %}
 
+{% macro customer_periods_plan() -%}
+    {#- What this run of int_customer_periods_closed writes (macros/incremental.sql): a
+        full rebuild, or the rows of the changed customers and the periods closed since
+        the previous run. Besides incremental_plan's reasons, a full rebuild when A moved
+        back (periods already closed would open again). -#}
+    {%- set plan = incremental_plan(
+        'built_through_load_id', ['orders', 'contracts', 'cancellations'], 'built_as_of_date',
+        [ref('base_shop__orders'), ref('base_shop__contracts'), ref('base_shop__cancellations')],
+    ) -%}
+    {%- if not plan.full -%}
+        {%- do plan.update({'as_of_date': run_query('select as_of_date from ' ~ ref('int_reporting_params')).columns[0].values()[0]}) -%}
+    {%- endif -%}
+    {%- if not plan.full and (plan.previous_as_of is none or plan.as_of_date < plan.previous_as_of) -%}
+        {%- do plan.update({'full': true, 'reason': 'as_of_date moved back'}) -%}
+    {%- endif -%}
+    {%- if not plan.full -%}
+        {%- do plan.update({'changed_customers': changed_customers(plan)}) -%}
+    {%- endif -%}
+    {{ return(plan) }}
+{%- endmacro %}
+
+{% macro changed_customers(plan) -%}
+    {#- A select of the customers whose closed periods may have changed since the table's
+        previous run (plan: customer_periods_plan()): named by a row (any version) of an
+        order or contract key with a raw row the run re-reads (is_recent), or owning
+        a contract (any version) of such a cancellation key; or with an order, contract start
+        or signature, or cancellation request dated after the previous A and on or before A
+        (it did not exist on the previous A). -#}
+    {%- set recent = is_recent(plan, 'loaded') -%}
+    {%- set previous_as_of = date_literal(plan.previous_as_of) -%}
+    {%- set as_of = date_literal(plan.as_of_date) -%}
+    {%- set is_new = '({0} > ' ~ previous_as_of ~ ' and {0} <= ' ~ as_of ~ ')' -%}
+    select customer_id
+    from {{ ref('base_shop__orders') }}
+    where order_id in (select order_id from {{ ref('base_shop__orders') }} as loaded where {{ recent }})
+    union
+    select customer_id
+    from {{ ref('base_shop__contracts') }}
+    where contract_id in (
+        select contract_id from {{ ref('base_shop__contracts') }} as loaded where {{ recent }}
+        union
+        select contract_id
+        from {{ ref('base_shop__cancellations') }}
+        where cancellation_id in (
+            select cancellation_id from {{ ref('base_shop__cancellations') }} as loaded where {{ recent }}
+        )
+    )
+    union
+    select customer_id
+    from {{ ref('stg_shop__orders') }}
+    where {{ is_new.format('order_date') }}
+    union
+    select customer_id
+    from {{ ref('stg_shop__contracts') }}
+    where {{ is_new.format('start_date') }} or {{ is_new.format('signed_date') }}
+    union
+    select contracts.customer_id
+    from {{ ref('stg_shop__cancellations') }} as cancellations
+    inner join {{ ref('stg_shop__contracts') }} as contracts
+        on cancellations.contract_id = contracts.contract_id
+    where {{ is_new.format('cancellations.requested_date') }}
+{%- endmacro %}
+
+{% macro customer_periods_pre_hook() -%}
+    {#- Before an incremental run of int_customer_periods_closed: delete the rows it
+        rebuilds that may not come back (every row in a full rebuild; else the changed
+        customers' rows: a customer can lose periods, or all of them). -#}
+    {%- if is_incremental() -%}
+        {%- set plan = customer_periods_plan() -%}
+        {%- if plan.full -%}
+            delete from {{ this }}
+        {%- else -%}
+            delete from {{ this }} where customer_id in ({{ plan.changed_customers }})
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro customer_period_columns() -%}
     {#- The columns of the customer-period fact, in order. -#}
     {{ return([

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +28,14 @@ def _close(expected: Any, actual: Any) -> bool:
 
 
 def compare_marts(
-    expected_db: Path,
-    actual_db: Path,
-    limit: int = 10,
-    relations: list[str] | None = None,
-    ignore_columns: Sequence[str] = (),
+    expected_db: Path, actual_db: Path, limit: int = 10, relations: list[str] | None = None
 ) -> list[str]:
     """The differences between the marts (or the given relations) of two warehouses, row
     for row: rows are matched
     on every non-float column (and their rank among rows equal on those), then doubles are
     compared within a relative 1e-9 (sums taken in another order differ in their last
-    digits); every other value must be equal. Columns named in `ignore_columns` are left out
-    where a relation has them (e.g. which run wrote a row). Runs inside DuckDB: a mart can
-    have tens of millions of rows. Empty when the marts are equal."""
+    digits); every other value must be equal. Runs inside DuckDB: a mart can have tens of
+    millions of rows. Empty when the marts are equal."""
     problems: list[str] = []
     with duckdb.connect() as con:
         con.execute("set memory_limit = '4GB'")
@@ -68,10 +62,6 @@ def compare_marts(
                 "order by column_index",
                 [schema, mart],
             ).fetchall()
-            ignored = [name for name, _ in columns if name in ignore_columns]
-            columns = [(name, type_) for name, type_ in columns if name not in ignored]
-            quoted = ", ".join(f'"{name}"' for name in ignored)
-            star = f"* exclude ({quoted})" if ignored else "*"
             exact = [f'"{name}"' for name, type_ in columns if type_ not in ("DOUBLE", "FLOAT")]
             floats = [f'"{name}"' for name, type_ in columns if type_ in ("DOUBLE", "FLOAT")]
             rank = (
@@ -93,8 +83,8 @@ def compare_marts(
             shown = ", ".join(f"e.{c}, a.{c}" for c in [*exact[:3], *floats[:2]])
             rows = con.execute(
                 f"""
-                with e as (select {star}, {rank} from expected.{relation}),
-                a as (select {star}, {rank} from actual.{relation}),
+                with e as (select *, {rank} from expected.{relation}),
+                a as (select *, {rank} from actual.{relation}),
                 compared as (
                     select e.rank_ is null as only_actual, a.rank_ is null as only_expected,
                         {shown}

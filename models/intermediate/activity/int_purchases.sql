@@ -1,26 +1,8 @@
-{#- Purchases (completed orders) that exist on A: ordered on or before it. Incremental per
-    customer (macros/incremental.sql, README "Incremental builds"): a run rewrites every
-    purchase of the customers whose rows may have changed since the previous run (their
-    purchase numbers are per customer); the pre-hook deletes those customers' rows first. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='order_id',
-    on_schema_change='fail',
-    pre_hook="{{ changed_customers_pre_hook() }}",
-) }}
-{%- set plan = changed_customers_plan() %}
-
+{#- Purchases (completed orders) that exist on A: ordered on or before it. -#}
 with orders as (
 
     select * from {{ ref('stg_shop__orders') }}
-    where
-        is_purchase
-    {% if not plan.full -%}
-        and customer_id in (
-            {{ plan.changed_customers }}
-        )
-    {%- endif %}
+    where is_purchase
 
 ),
 
@@ -42,8 +24,7 @@ final as (
         row_number() over (
             partition by orders.customer_id
             order by orders.ordered_at, orders.order_id
-        ) as purchase_number,
-        {{ built_columns('params') }}
+        ) as purchase_number
     from orders
     inner join params
         on orders.order_date <= params.as_of_date

@@ -8,12 +8,19 @@
     incremental_strategy='delete+insert',
     unique_key=['customer_id', 'basis', 'period_grain', 'period_start'],
     on_schema_change='fail',
-    pre_hook="{{ changed_customers_pre_hook() }}",
+    pre_hook="{{ customer_periods_pre_hook() }}",
 ) }}
-{%- set plan = changed_customers_plan() %}
+{#- The inputs an incremental run reads to find the changed customers. -#}
+{%- set _ = [
+    ref('base_shop__orders'), ref('base_shop__contracts'), ref('base_shop__cancellations'),
+    ref('stg_shop__orders'), ref('stg_shop__contracts'), ref('stg_shop__cancellations'),
+] %}
+{%- set plan = customer_periods_plan() %}
 {%- set scope = none if plan.full else {
     'changed_customers': plan.changed_customers, 'previous_as_of': plan.previous_as_of
 } %}
+
+{%- set batches = load_batches_relation() %}
 
 with fact as (
 
@@ -31,7 +38,15 @@ final as (
 
     select
         fact.*,
-        {{ built_columns('params') }}
+        -- The run that wrote the row: when (dbt's run start), its A and the latest load
+        -- batch (the table's watermark, macros/incremental.sql).
+        cast('{{ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') }}' as {{ dbt.type_timestamp() }}) as built_at,
+        params.as_of_date as built_as_of_date,
+        {%- if batches is not none %}
+        (select max(load_id) from {{ batches }}) as built_through_load_id
+        {%- else %}
+        cast(null as {{ dbt.type_bigint() }}) as built_through_load_id
+        {%- endif %}
     from fact
     cross join params
 
