@@ -348,6 +348,14 @@ def test_the_benchmark_measures_cpu_seconds_and_peak_memory_of_a_process():
     assert result.max_process_rss_mb >= 200
     assert result.peak_rss_mb >= result.max_process_rss_mb
     assert result.seconds >= 0.3
+    # The measuring process's own memory does not show through (the kernel's peak of a
+    # process starts at that of the one it was spawned from): a tiny command stays tiny
+    # while this process holds 300 MiB.
+    held = bytearray(300 * 2**20)
+    held[:: 2**12] = b"x" * len(held[:: 2**12])
+    tiny = bench.measure([sys.executable, "-c", "pass"])
+    del held
+    assert tiny.returncode == 0 and tiny.max_process_rss_mb < 100, tiny.as_dict()
 
 
 # --- progress: only on a terminal, never with --quiet ----------------------------------------

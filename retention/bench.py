@@ -54,8 +54,8 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,57 +128,58 @@ def _tree_rss(process: psutil.Process) -> int:
     return total
 
 
+MEASURE_CHILD = Path(__file__).with_name("measure_child.py")
+
+
 def measure(command: list[str], env: dict[str, str] | None = None) -> Measurement:
     """Run `command` to completion: wall time, CPU seconds and peak RSS of its process tree.
 
-    The CPU seconds and the largest process's peak RSS are the kernel's resource usage of
-    the child, read as it is reaped (`wait4`): they include every descendant it waited for
-    (DuckDB's and dbt's threads live inside the processes). A thread also samples the summed
-    RSS of the tree every SAMPLE_SECONDS, for steps that run processes side by side; a peak
-    shorter than that can escape the sampling, not the kernel's figure."""
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        command,
-        cwd=REPO_ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    peak = 0
-    done = threading.Event()
+    The command runs under retention/measure_child.py, which reports the kernel's resource
+    usage of it as it is reaped (`wait4`): the CPU seconds of the command and of every
+    descendant it waited for (DuckDB's and dbt's threads live inside the processes), and the
+    peak RSS of the largest of those processes. A thread also samples the summed RSS of the
+    tree every SAMPLE_SECONDS, for steps that run processes side by side; a peak shorter
+    than that can escape the sampling, not the kernel's figure."""
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+        report = Path(folder) / "usage.json"
+        child = subprocess.Popen(
+            [sys.executable, "-I", "-S", str(MEASURE_CHILD), str(report), *command],
+            cwd=REPO_ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        peak = 0
+        done = threading.Event()
 
-    def sample() -> None:
-        nonlocal peak
-        try:
-            process = psutil.Process(child.pid)
-        except psutil.Error:
-            return
-        while not done.is_set():
+        def sample() -> None:
+            nonlocal peak
             try:
-                peak = max(peak, _tree_rss(process))
+                process = psutil.Process(child.pid)
             except psutil.Error:
                 return
-            done.wait(SAMPLE_SECONDS)
+            while not done.is_set():
+                try:
+                    peak = max(peak, _tree_rss(process))
+                except psutil.Error:
+                    return
+                done.wait(SAMPLE_SECONDS)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    assert child.stdout is not None
-    with child.stdout:
-        output = child.stdout.read()
-    # Reaped here rather than by Popen.wait, which does not return the resource usage.
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    largest = usage.ru_maxrss / 2**10  # KiB on Linux
-    sampled = peak / 2**20
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        output, _ = child.communicate()
+        done.set()
+        sampler.join()
+        if not report.exists():  # the command could not be started
+            return Measurement(0.0, 0.0, 0.0, child.returncode or 127, output)
+        usage = json.loads(report.read_text(encoding="utf-8"))
+    largest, sampled = usage["max_process_rss_mb"], peak / 2**20
     return Measurement(
-        seconds=seconds,
+        seconds=usage["seconds"],
         peak_rss_mb=max(largest, sampled),
-        cpu_seconds=usage.ru_utime + usage.ru_stime,
-        returncode=child.returncode,
+        cpu_seconds=usage["cpu_seconds"],
+        returncode=usage["returncode"],
         output=output,
         max_process_rss_mb=largest,
         sampled_tree_rss_mb=sampled,
