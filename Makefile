@@ -141,7 +141,7 @@ data-diff: build-test
 	fi
 	$(BIN)/retention diff --base $(or $(BASE_DB),$(DIFF_DIR)/warehouse.duckdb) --db $(TEST_DB) | tee target/data-diff.md
 
-# The README's figures; `retention bench` alone is a quick run (10k and 100k customers, once).
+# The README's figures; `retention bench` alone runs 10k and 100k customers (medians of 3).
 BENCH_ARGS ?= --customers 10000 100000 1000000 --runs 3
 bench: setup
 	$(BIN)/retention bench $(BENCH_ARGS)

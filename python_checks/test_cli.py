@@ -285,17 +285,77 @@ def help_codes(text: str) -> dict[int, str]:
     return codes
 
 
-def test_the_benchmark_defaults_to_a_quick_run_and_keeps_the_full_one_by_flags():
+def test_the_benchmark_defaults_to_medians_of_three_and_keeps_1m_a_flag_away():
     from retention import bench
 
-    # 10k and 100k customers, one run each; README's 1M x 3 runs stays a flag away.
+    # 10k and 100k customers, three runs each; README's 1M stays a flag away.
     assert bench.DEFAULT_SCALES == (10_000, 100_000)
-    assert bench.DEFAULT_RUNS == 1
+    assert bench.DEFAULT_RUNS == 3
     parser = cli.build_parser()
     args = parser.parse_args(["bench", "--customers", "10000", "100000", "1000000", "--runs", "3"])
     assert (args.customers, args.runs) == ([10_000, 100_000, 1_000_000], 3)
-    # Every run of a scale is the 7 timed steps and the 3 untimed ones of the incremental build.
-    assert bench.STEPS_PER_RUN == 7 + 3
+    # A full and a one-day incremental build are one `dbt build` each, unit tests left out.
+    assert bench.STEPS == (
+        "load",
+        "full_build",
+        "incremental_build",
+        "validate",
+        "pandas",
+        "duckdb_script",
+    )
+    assert bench.BUILD == ("build", "--exclude-resource-type", "unit_test")
+    # Every run of a scale is the 6 timed steps and the 3 untimed ones of the incremental build.
+    assert bench.STEPS_PER_RUN == 6 + 3
+
+
+def test_the_benchmark_derives_its_figures_from_cpu_seconds_with_wall_beside():
+    from retention import bench
+
+    # Medians in CPU s / wall s: load 2 / 5, full build 18 / 60, incremental 4.5 / 30,
+    # pandas 10 / 12, DuckDB script 1 / 2 (validate does not enter the figures).
+    cpu = {"load": 2, "full_build": 18, "incremental_build": 4.5, "validate": 7}
+    cpu |= {"pandas": 10, "duckdb_script": 1}
+    wall = {"load": 5, "full_build": 60, "incremental_build": 30, "validate": 9}
+    wall |= {"pandas": 12, "duckdb_script": 2}
+    steps = {
+        name: {"median_cpu_seconds": cpu[name], "median_seconds": wall[name]}
+        | {"median_peak_rss_mb": 100.0}
+        for name in bench.STEPS
+    }
+    figures = bench.derived({"steps": steps})
+    # The warehouse = load + full build: 2 + 18 = 20 CPU s (5 + 60 = 65 wall).
+    assert (figures["warehouse_cpu"], figures["warehouse_wall"]) == (20, 65)
+    assert figures["incremental_share_of_full"] == 0.25  # 4.5 / 18 (wall 30 / 60 = 0.5)
+    assert figures["incremental_share_of_full_wall"] == 0.5
+    assert figures["warehouse_over_duckdb_script"] == 20.0  # 20 / 1 (wall 65 / 2 = 32.5)
+    assert figures["warehouse_over_duckdb_script_wall"] == 32.5
+    assert figures["pandas_over_warehouse"] == 0.5  # 10 / 20 (wall 12 / 65 = 0.185)
+    assert figures["pandas_over_warehouse_wall"] == 0.185
+
+
+def test_the_benchmark_measures_cpu_seconds_and_peak_memory_of_a_process():
+    from retention import bench
+
+    # A child that allocates and touches 200 MiB, then burns CPU for a while: the kernel's
+    # figures catch both, whatever the load of the machine.
+    code = (
+        "import time; b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096]); "
+        "t = time.process_time()\nwhile time.process_time() - t < 0.3: pass"
+    )
+    result = bench.measure([sys.executable, "-c", code])
+    assert result.returncode == 0, result.output
+    assert result.cpu_seconds >= 0.3
+    assert result.max_process_rss_mb >= 200
+    assert result.peak_rss_mb >= result.max_process_rss_mb
+    assert result.seconds >= 0.3
+    # The measuring process's own memory does not show through (the kernel's peak of a
+    # process starts at that of the one it was spawned from): a tiny command stays tiny
+    # while this process holds 300 MiB.
+    held = bytearray(300 * 2**20)
+    held[:: 2**12] = b"x" * len(held[:: 2**12])
+    tiny = bench.measure([sys.executable, "-c", "pass"])
+    del held
+    assert tiny.returncode == 0 and tiny.max_process_rss_mb < 100, tiny.as_dict()
 
 
 # --- progress: only on a terminal, never with --quiet ----------------------------------------

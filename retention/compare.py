@@ -2,8 +2,10 @@
 
 `compare_marts` matches the rows of two warehouses' marts (or any relations); it is how the
 checks prove that an incremental build equals a full one and that a change leaves the marts'
-values where they were. `compare_with_pandas` checks the numbers of retention/pandas_baseline.py
-against the marts of the same data set (`retention bench` runs it on every scale).
+values where they were. `compare_with_marts` checks the headline numbers of the two baseline
+scripts (retention/pandas_baseline.py, retention/duckdb_baseline.sql) against the marts of the
+same data set (`retention bench` runs it on every scale), `compare_numbers` the two scripts
+against each other.
 """
 
 from __future__ import annotations
@@ -102,80 +104,93 @@ def compare_marts(
     return problems
 
 
-def compare_with_pandas(numbers: dict[str, Any], db: Path, limit: int = 10) -> list[str]:
-    """Where the pandas notebook's numbers differ from the marts (empty: none)."""
-    problems: list[str] = []
+# The headline numbers of the two baseline scripts (retention/pandas_baseline.py and
+# retention/duckdb_baseline.sql): each list of rows with the columns that identify a row.
+HEADLINE_KEYS = {
+    "monthly_churn": ("month",),
+    "cohorts": ("cohort_month", "months_since_cohort"),
+    "repeat_purchase": ("first_purchase_month",),
+}
+# Where the marts hold them (the same column names, the key renamed where it differs).
+HEADLINE_MARTS = {
+    "monthly_churn": (
+        "select period_start as month, customers_start, churned, churn_rate "
+        "from marts.fct_periods where basis = 'order' and period_grain = 'month'"
+    ),
+    "cohorts": (
+        "select cohort_month, months_since_cohort, cohort_size, active_customers, "
+        "retention_rate from marts.fct_cohorts where basis = 'order' and active_customers > 0"
+    ),
+    "repeat_purchase": (
+        "select first_purchase_month, customers, repeat_customers, repeat_purchase_rate "
+        "from marts.mart_repeat_purchase"
+    ),
+    "clv": (
+        "select average_order_value, purchase_frequency, annual_churn_rate, "
+        "expected_lifespan_years, clv from marts.mart_clv where segment_type = 'all'"
+    ),
+}
 
-    def check(label: str, expected: dict[str, Any], actual: dict[str, Any] | None) -> None:
-        if actual is None:
-            problems.append(f"{label}: no row in the marts")
-            return
-        for key, value in expected.items():
-            if not _close(value, actual.get(key)):
-                problems.append(f"{label}: {key} pandas {value!r}, marts {actual.get(key)!r}")
 
-    def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
-        cursor = con.execute(sql)
-        names = [column[0] for column in cursor.description]
-        return [
-            {n: (str(v) if isinstance(v, dt.date) else v) for n, v in zip(names, row, strict=True)}
-            for row in cursor.fetchall()
-        ]
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+    cursor = con.execute(sql)
+    names = [column[0] for column in cursor.description]
+    return [
+        {n: (str(v) if isinstance(v, dt.date) else v) for n, v in zip(names, row, strict=True)}
+        for row in cursor.fetchall()
+    ]
 
+
+def marts_numbers(db: Path) -> dict[str, Any]:
+    """The baselines' headline numbers as the marts of `db` hold them (the same shape as
+    the scripts' JSON; `clv` is None when mart_clv has no all-customers row)."""
     with duckdb.connect(str(db), read_only=True) as con:
-        as_of = str(
-            con.execute("select as_of_date from intermediate.int_reporting_params").fetchone()[0]
-        )
-        if as_of != numbers["as_of_date"]:
-            problems.append(f"as_of_date: pandas {numbers['as_of_date']}, marts {as_of}")
+        as_of = con.execute("select as_of_date from intermediate.int_reporting_params").fetchone()
+        numbers: dict[str, Any] = {"as_of_date": str(as_of[0])}
+        for title, sql in HEADLINE_MARTS.items():
+            numbers[title] = _rows(con, sql)
+        numbers["clv"] = numbers["clv"][0] if numbers["clv"] else None
+    return numbers
 
-        def compare_rows(
-            title: str, unit: str, mart: str, key: dict[str, str], where: str = "true"
-        ) -> None:
-            """The pandas rows of `title` against the mart's rows, matched on their key
-            (pandas column -> mart column): the same number of rows, each value close."""
-            expected_rows = numbers[title]
-            values = [c for c in (expected_rows[0] if expected_rows else {}) if c not in key]
-            sql = f"select {', '.join([*key.values(), *values])} from marts.{mart} where {where}"
-            actual = {tuple(r[c] for c in key.values()): r for r in rows(con, sql)}
-            if len(actual) != len(expected_rows):
-                problems.append(
-                    f"{title}: {len(expected_rows)} {unit} in pandas, {len(actual)} in {mart}"
-                )
-            for row in expected_rows:
-                found = tuple(row[c] for c in key)
-                expected = {c: v for c, v in row.items() if c not in key}
-                label = f"{title} {found[0] if len(found) == 1 else found}"
-                check(label, expected, actual.get(found))
 
-        compare_rows(
-            "monthly_churn",
-            "months",
-            "fct_periods",
-            {"month": "period_start"},
-            "basis = 'order' and period_grain = 'month'",
-        )
-        compare_rows(
-            "cohorts",
-            "non-empty cells",
-            "fct_cohorts",
-            {"cohort_month": "cohort_month", "months_since_cohort": "months_since_cohort"},
-            "basis = 'order' and active_customers > 0",
-        )
-        compare_rows(
-            "repeat_purchase",
-            "months",
-            "mart_repeat_purchase",
-            {"first_purchase_month": "first_purchase_month"},
-        )
+def compare_numbers(
+    expected: dict[str, Any],
+    actual: dict[str, Any],
+    names: tuple[str, str] = ("pandas", "marts"),
+    limit: int = 10,
+) -> list[str]:
+    """Where two sets of headline numbers differ (empty: none). Rows are matched on their
+    key (HEADLINE_KEYS): the same number of rows, every value of an `expected` row close
+    to the matching `actual` one (doubles within a relative 1e-9, the rest equal)."""
+    problems: list[str] = []
+    first, second = names
 
-        clv = rows(
-            con,
-            "select average_order_value, purchase_frequency, annual_churn_rate, "
-            "expected_lifespan_years, clv from marts.mart_clv where segment_type = 'all'",
+    def check(label: str, want: dict[str, Any], got: dict[str, Any] | None) -> None:
+        if got is None:
+            problems.append(f"{label}: no row in {second}")
+            return
+        for key, value in want.items():
+            if not _close(value, got.get(key)):
+                problems.append(f"{label}: {key} {first} {value!r}, {second} {got.get(key)!r}")
+
+    if expected["as_of_date"] != actual["as_of_date"]:
+        problems.append(
+            f"as_of_date: {first} {expected['as_of_date']}, {second} {actual['as_of_date']}"
         )
-        check("clv (all customers)", numbers["clv"], clv[0] if clv else None)
+    for title, key in HEADLINE_KEYS.items():
+        found = {tuple(row[c] for c in key): row for row in actual[title]}
+        if len(found) != len(expected[title]) or len(found) != len(actual[title]):
+            problems.append(
+                f"{title}: {len(expected[title])} rows in {first}, {len(actual[title])} in {second}"
+            )
+        for row in expected[title]:
+            ident = tuple(row[c] for c in key)
+            check(f"{title} {ident[0] if len(ident) == 1 else ident}", row, found.get(ident))
+    check("clv (all customers)", expected["clv"], actual["clv"])
     return problems[:limit]
 
 
-# --- one scale -------------------------------------------------------------------------------
+def compare_with_marts(numbers: dict[str, Any], db: Path, name: str = "pandas") -> list[str]:
+    """Where a baseline script's numbers (`name`: pandas or duckdb_script) differ from the
+    marts of the warehouse `db` built from the same data (empty: none)."""
+    return compare_numbers(numbers, marts_numbers(db), (name, "marts"))
