@@ -215,7 +215,10 @@ def killed(clean: Path, base: Path) -> Killed:
     state = _state(site.work)
     published = retention(["publish", "--db", str(site.published)], base / "k2")
     sha = _sha256(site.published)
-    rerun = retention(["build", "--db", str(site.published), "--no-validate"], base / "k3")
+    # The rerun in the killed build's folder, as a job rerun in its project would be: dbt
+    # reads the parse the killed dbt saved there (target/partial_parse.msgpack, written
+    # before the first model ran) instead of parsing the whole project again.
+    rerun = retention(["build", "--db", str(site.published), "--no-validate"], base / "k1")
     return Killed(site, dbt_before_kill, left, returncode, state, published, sha, rerun)
 
 
