@@ -20,6 +20,8 @@ It queries the row count of every mart of DB over and over, printing one JSON li
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -32,6 +34,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+import yaml
 
 from retention import dbt_runner
 from retention.contract import TABLES
@@ -279,6 +283,104 @@ def retention(args: list[str], workdir: Path, *, timeout: float = 600) -> Run:
     seconds = time.perf_counter() - started
     (workdir / "output.log").write_text(completed.stdout, encoding="utf-8")
     return Run(command, completed.returncode, completed.stdout, seconds)
+
+
+def retention_in_process(args: list[str], workdir: Path) -> Run:
+    """`retention ARGS` run in this process (retention.cli.main), its stdout and stderr
+    collected as `retention` would print them; never raises for a non-zero exit.
+
+    What differs from `retention`: `retention build` runs dbt as its child process
+    (retention/build.py `_run_child`); here the same dbt command runs through
+    retention.dbt_runner in this process instead, which reuses the parse this pytest
+    process keeps (same project, database name and parse-time vars), and dbt's output goes
+    into the collected output where the child's would. Every other step (the lock, load,
+    validate, publish, the exit codes and messages) is the command's own. For the checks of
+    a build, not of its child process: killing or interrupting a build, and the processes it
+    leaves, are checked on real `retention` processes (`retention`, `start_retention`).
+    Runs one at a time (it changes this process's environment and sys.stdout)."""
+    from retention import build as build_module
+    from retention import cli
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    target, logs = workdir / "target", workdir / "logs"
+    out = io.StringIO()
+
+    def run_dbt(command: list[str], env: dict[str, str]) -> int:
+        argv, vars = [], None
+        rest = iter(command[1:])
+        for arg in rest:
+            if arg in ("--project-dir", "--profiles-dir", "--vars"):
+                value = next(rest)
+                if arg == "--vars":
+                    vars = value
+                continue
+            argv.append(arg)
+        assert argv[:1] == ["build"], command
+        parsed = yaml.safe_load(vars) if vars is not None else None
+        if vars is not None and not _json_native(parsed):
+            argv += ["--vars", vars]  # YAML that JSON cannot carry: passed as written
+            parsed = None
+        done = dbt_runner.run(
+            argv,
+            Path(env["RETENTION_DB_PATH"]),
+            target_path=target,
+            log_path=logs,
+            vars=parsed,
+            in_process=True,
+        )
+        out.write(done.output)
+        return done.returncode
+
+    changes = {
+        **{name: retention_env(workdir)[name] for name in _RETENTION_ENV},
+        "RETENTION_DB_PATH": None,
+        "RETENTION_WORK_DB_PATH": None,
+    }
+    saved = {name: os.environ.get(name) for name in changes}
+    command = [sys.executable, "-m", "retention.cli", *args]
+    started = time.perf_counter()
+    original = build_module._run_child
+    build_module._run_child = run_dbt
+    try:
+        for name, value in changes.items():
+            _set_env(name, value)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            try:
+                code = cli.main(args)
+            except SystemExit as exc:  # argparse
+                code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        build_module._run_child = original
+        for name, value in saved.items():
+            _set_env(name, value)
+    seconds = time.perf_counter() - started
+    (workdir / "output.log").write_text(out.getvalue(), encoding="utf-8")
+    return Run(command, code, out.getvalue(), seconds)
+
+
+_RETENTION_ENV = (
+    "DBT_SEND_ANONYMOUS_USAGE_STATS",
+    "GX_ANALYTICS_ENABLED",
+    "DBT_TARGET_PATH",
+    "DBT_LOG_PATH",
+)
+
+
+def _set_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def _json_native(value: Any) -> bool:
+    """Whether value is a mapping that JSON carries unchanged (dbt then reads the same vars)."""
+    if not isinstance(value, dict):
+        return False
+    try:
+        return json.loads(json.dumps(value, allow_nan=False)) == value
+    except (TypeError, ValueError):
+        return False
 
 
 # --- looking into a warehouse ----------------------------------------------------------------

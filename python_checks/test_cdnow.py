@@ -102,7 +102,9 @@ def warehouse(cdnow: pd.DataFrame, tmp_path_factory) -> Path:
     )
     customers.to_csv(raw / "customers.csv", index=False)
 
-    db = work / "cdnow.duckdb"
+    # Named like the shared builds' databases: dbt then reuses the parse this pytest process
+    # keeps (retention.dbt_runner: the parse depends on the database's name).
+    db = work / "warehouse.duckdb"
     load_dir(raw, db)
     started = time.perf_counter()
     # Unit tests run on their own fixtures, not on this data: the main build has them.

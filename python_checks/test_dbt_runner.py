@@ -4,7 +4,8 @@ The runner passes a parse kept from an earlier run to the next run of the same p
 unless a var listed in PARSE_VARS differs. That is right only if every other var is read
 when dbt compiles, never while it parses (inside `config()` or in YAML). The first test
 proves it for every var of dbt_project.yml: a parse with each of them changed is the same
-manifest, node for node. A var that starts to be read at parse time fails it, naming the
+manifest, node for node (and so is a parse of a working copy, `warehouse.duckdb.work`: the
+database name is the same). A var that starts to be read at parse time fails it, naming the
 nodes that changed: add that var to PARSE_VARS. The second proves that a run on a kept
 parse compiles with its own vars, and that the database is closed after each run.
 """
@@ -67,9 +68,13 @@ def test_vars_outside_parse_vars_do_not_change_the_parse(tmp_path: Path):
     others = {name: changed(v) for name, v in defaults.items() if name not in dbt_runner.PARSE_VARS}
     assert others, "dbt_project.yml declares no vars"
     db = tmp_path / "warehouse.duckdb"
+    # The second parse is of a working copy (another file, the same database name): runs on
+    # `warehouse.duckdb` and on `warehouse.duckdb.work` share a parse (one parse key).
+    work = tmp_path / "copy" / "warehouse.duckdb.work"
+    assert dbt_runner.database_name(db) == dbt_runner.database_name(work) == "warehouse"
     base = nodes(dbt_runner.parse(db, target_path=tmp_path / "a", log_path=tmp_path / "la"))
     moved = nodes(
-        dbt_runner.parse(db, target_path=tmp_path / "b", log_path=tmp_path / "lb", vars=others)
+        dbt_runner.parse(work, target_path=tmp_path / "b", log_path=tmp_path / "lb", vars=others)
     )
     differing = sorted(
         f"{section}: {key}"

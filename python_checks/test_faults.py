@@ -6,7 +6,9 @@ warehouse as it was, and a next run that recovers without manual steps.
 Every case starts from copies of the shared clean 300-customer warehouse (pipeline.py), built
 once per pytest process. Builds run without --data (on the working copy's raw data) and
 without Great Expectations, which keeps the slow cases to one partial build each (killed or
-interrupted after dbt's first model) and two complete builds (the recoveries).
+interrupted after dbt's first model) and two complete builds (the recoveries): the one after
+a kill is a real `retention build` process with its dbt child, the one after a damaged working
+copy runs in this process (pipeline.retention_in_process, dbt on the kept parse).
 
 Disk full and read-only folders are real: a small tmpfs is mounted for the case (remounted
 read-only for the read-only one), which needs root; without root those cases skip, and
@@ -40,6 +42,7 @@ from pipeline import (
     mart_counts,
     retention,
     retention_env,
+    retention_in_process,
     start_retention,
 )
 
@@ -212,7 +215,10 @@ def killed(clean: Path, base: Path) -> Killed:
     state = _state(site.work)
     published = retention(["publish", "--db", str(site.published)], base / "k2")
     sha = _sha256(site.published)
-    rerun = retention(["build", "--db", str(site.published), "--no-validate"], base / "k3")
+    # The rerun in the killed build's folder, as a job rerun in its project would be: dbt
+    # reads the parse the killed dbt saved there (target/partial_parse.msgpack, written
+    # before the first model ran) instead of parsing the whole project again.
+    rerun = retention(["build", "--db", str(site.published), "--no-validate"], base / "k1")
     return Killed(site, dbt_before_kill, left, returncode, state, published, sha, rerun)
 
 
@@ -347,7 +353,9 @@ def test_damaged_working_copy_is_started_again_from_the_published_warehouse(
     site = _site(clean, base / "damaged")
     # Half the file: it still opens (the catalog comes first) and fails when a table is read.
     _damage(site.work, "truncated")
-    run = retention(["build", "--db", str(site.published), "--no-validate"], base / "d1")
+    # In this process (pipeline.retention_in_process): what is checked is the build's own
+    # handling of the working copy, not its dbt child.
+    run = retention_in_process(["build", "--db", str(site.published), "--no-validate"], base / "d1")
     assert run.ok, run.tail()
     assert f"the working copy {site.work} is damaged" in run.output
     assert "discarding it and starting again from the published warehouse" in run.output

@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from pipeline import dbt
+from pipeline import DB_NAME, dbt
 
 from retention.cli import main
 from retention.contract import TABLES
@@ -749,7 +749,9 @@ def two_batches(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write(root / "b2", "orders.csv", "order_id,customer_id,ordered_at,status,amount,currency,"
           "_loaded_at\no1,c1,2024-01-02,completed,15.00,EUR,\n"
           "o2,c2,2024-01-03,completed,99.00,EUR,2020-01-01T00:00:00Z\n")  # fmt: skip
-    db = root / "w.duckdb"
+    # Named like the shared builds' databases: dbt then reuses the parse this pytest process
+    # keeps (retention.dbt_runner: the parse depends on the database's name).
+    db = root / DB_NAME
     load_dir(root / "b1", db)
     load_dir(root / "b2", db)
     select = ["--select", "+assert_raw_rows_accounted_for", "--indirect-selection", "cautious"]

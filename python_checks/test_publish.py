@@ -10,6 +10,10 @@ replaces it with a different data set (v2, 200 customers, another seed; `--repla
 statement, over and over: one holds a single read-only connection open the whole time, the
 other reconnects for every query. Every answer must be v1's counts or v2's counts — never an
 error, a missing table or a mix.
+
+The builds run in this process (pipeline.retention_in_process: the command's own steps, with
+dbt on the parse this pytest process keeps) except the one that is killed, a real `retention`
+process with its dbt child; test_faults.py checks kills and signals on real processes too.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from pipeline import (
     mart_counts,
     relations,
     retention,
+    retention_in_process,
     start_reader,
     start_retention,
     submit,
@@ -87,7 +92,7 @@ def site(shared_dir: Path, clean_build: DbtRun) -> Site:
     return Site(build.db_path, mart_counts(build.db_path), v2_data, folder)
 
 
-# --- (b) failing builds: started first, they run beside the daily build ----------------------
+# --- (b) failing builds: before the daily build; the killed one runs beside the others ------
 
 
 def _failing_build(site: Site, case: str) -> dict[str, Any]:
@@ -99,20 +104,20 @@ def _failing_build(site: Site, case: str) -> dict[str, Any]:
     if case == "bad_vars":
         # New data is loaded into the working copy, then dbt refuses the vars.
         args = ["--data", str(site.v2_data), "--vars", "{gross_margin: 0}"]
-        run = retention(["build", "--db", str(published), *args], workdir)
+        run = retention_in_process(["build", "--db", str(published), *args], workdir)
     elif case == "raw_table_lost_column":
         # The working copy's raw data is corrupt: raw.orders lost its column amount.
         work = copy_db(site.v1, _work(published))
         with duckdb.connect(str(work)) as con:
             con.execute("alter table raw.orders drop column amount")
-        run = retention(["build", "--db", str(published)], workdir)
+        run = retention_in_process(["build", "--db", str(published)], workdir)
     elif case == "killed_mid_build":
         run = _killed_build(published, site.v2_data, workdir)
     elif case == "marts_shrink":
         # A var set by mistake: A a year earlier drops every later month from the marts, far
         # more than 10 % of fct_customer_months' rows; the volume check stops the publish.
         as_of = _as_of_date(published) - dt.timedelta(days=365)
-        run = retention(
+        run = retention_in_process(
             ["build", "--db", str(published), "--vars", f"{{as_of_date: '{as_of}'}}"], workdir
         )
     else:
@@ -147,8 +152,12 @@ def _as_of_date(db: Path) -> dt.date:
 
 
 @pytest.fixture(scope="module")
-def failing_builds(site: Site) -> dict[str, Future[dict[str, Any]]]:
-    return {case: submit(lambda case=case: _failing_build(site, case)) for case in FAILURES}
+def failing_builds(site: Site) -> dict[str, dict[str, Any]]:
+    # The killed build (a process of its own) runs on the pool beside the others, which run
+    # in this process one after the other.
+    killed: Future[dict[str, Any]] = submit(lambda: _failing_build(site, "killed_mid_build"))
+    done = {case: _failing_build(site, case) for case in FAILURES if case != "killed_mid_build"}
+    return {**done, "killed_mid_build": killed.result()}
 
 
 # --- (a) the daily build while BI reads --------------------------------------------------------
@@ -166,7 +175,7 @@ class DailyBuild:
 
 
 @pytest.fixture(scope="module")
-def daily_build(site: Site, failing_builds: dict[str, Future[dict[str, Any]]]) -> DailyBuild:
+def daily_build(site: Site, failing_builds: dict[str, dict[str, Any]]) -> DailyBuild:
     published = copy_db(site.v1, site.folder / "daily" / DB_NAME)
     readers: list[Reader] = [
         start_reader(published, site.folder / "daily" / "readers", mode)
@@ -178,7 +187,7 @@ def daily_build(site: Site, failing_builds: dict[str, Future[dict[str, Any]]]) -
         started = time.time()
         # v2 is another data set, not a day more of v1: a full re-delivery (--replace), and
         # 200 customers where v1 has 300 (--allow-shrink).
-        run = retention(
+        run = retention_in_process(
             ["build", "--data", str(site.v2_data), "--replace", "--allow-shrink"]
             + ["--db", str(published)],
             site.folder / "daily" / "run",
@@ -292,9 +301,9 @@ def test_new_connection_after_publish_sees_the_new_data(
 
 @pytest.mark.parametrize("case", FAILURES)
 def test_failed_build_leaves_the_published_warehouse_untouched(
-    failing_builds: dict[str, Future[dict[str, Any]]], site: Site, case: str
+    failing_builds: dict[str, dict[str, Any]], site: Site, case: str
 ) -> None:
-    result = failing_builds[case].result()
+    result = failing_builds[case]
     run, published = result["run"], result["published"]
     if case == "killed_mid_build":
         assert run.returncode == -signal.SIGKILL, run.tail()

@@ -15,7 +15,9 @@ Two ways to run the same dbt command line:
 Parsing. dbt parses the whole project on every run (~7 s CPU) unless it may reuse a parse:
 `run` keeps each manifest it parsed in memory and passes a copy to the next run of the same
 project whose parse-time inputs are the same. A parse depends on the project's files, on
-the database's name (every node records it: the file name without `.duckdb`) and on the
+the database's name (every node records it; dbt-duckdb names the database after the file
+name's first dot-separated part, so `warehouse.duckdb` and its working copy
+`warehouse.duckdb.work` are both `warehouse`: see `database_name`) and on the
 vars that the project reads while parsing, i.e. inside `config()` or in YAML; these are
 listed in PARSE_VARS. Every other var is read when dbt compiles the SQL, which happens on
 every run with the run's own vars, so runs that differ only in those vars share one parse.
@@ -191,10 +193,17 @@ def parse_key(
     parse_vars |= {f"env:{name}": env.get(name, os.environ.get(name)) for name in PARSE_ENV}
     project = Path(project_dir).resolve()
     return json.dumps(
-        [str(project), _files_fingerprint(project), Path(db_path).stem, parse_vars],
+        [str(project), _files_fingerprint(project), database_name(db_path), parse_vars],
         sort_keys=True,
         default=str,
     )
+
+
+def database_name(db_path: Path | str) -> str:
+    """The database name dbt-duckdb gives the file at db_path, which every parsed node
+    records: the file name's first non-empty dot-separated part (`warehouse.duckdb.work`
+    -> `warehouse`), as DuckDB names the catalog of an attached file."""
+    return Path(db_path).name.lstrip(".").split(".")[0]
 
 
 def _files_fingerprint(project: Path) -> str:
