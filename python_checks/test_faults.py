@@ -48,7 +48,7 @@ from pipeline import (
 
 from retention import publish as publish_module
 from retention import working_copy
-from retention.bench import compare_marts
+from retention.compare import compare_marts
 
 # Exit codes (retention/build.py EPILOG; README "Running in production").
 EXIT_NOTHING_TO_BUILD = 2

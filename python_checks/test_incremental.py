@@ -30,7 +30,7 @@ a full rebuild writes every row, an incremental run the rows of the customers it
 of the periods closed since the previous run. (A changed model or macro is deployed with
 --full-refresh: README "Incremental builds".)
 
-Rows are compared by retention.bench.compare_marts: every non-float value equal, doubles
+Rows are compared by retention.compare.compare_marts: every non-float value equal, doubles
 within a relative 1e-9 (a sum of doubles taken in another order differs in its last digits).
 """
 
@@ -45,7 +45,7 @@ import duckdb
 import pytest
 from pipeline import DB_NAME, copy_db, dbt, load, submit
 
-from retention.bench import compare_marts
+from retention.compare import compare_marts
 from retention.generate import Options, generate
 from retention.load import load_dir
 

@@ -53,7 +53,7 @@ from pipeline import (
     submit,
 )
 
-from retention.bench import compare_marts
+from retention.compare import compare_marts
 
 # Exit codes of `retention build` (retention/build.py, README "Running in production").
 EXIT_DBT, EXIT_VALIDATE = 3, 4  # retention build: dbt failed, validation failed
