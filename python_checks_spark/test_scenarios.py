@@ -73,7 +73,7 @@ def test_scenario_on_spark(spark_scenarios: Path, name: str) -> None:
     results = json.loads((spark_scenarios / "results.json").read_text())
     assert results[name]["ok"], f"Spark build of {name} failed:\n{results[name]['tail']}"
     folder = spark_scenarios / name
-    db = marts_as_duckdb(folder / "marts_export", folder / "marts.duckdb")
+    db = marts_as_duckdb(folder / "marts_export", folder / "spark_marts.duckdb")
     scenario = load_scenario(REPO_ROOT / "python_checks" / "fixtures" / name)
     problems = check(scenario, db)
     assert not problems, f"{len(problems)} expectation(s) not met on Spark:\n" + "\n".join(
