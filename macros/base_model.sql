@@ -145,15 +145,7 @@ select * from final
 {% macro base_model_incremental_config(source_table, key_column) -%}
     {#- An incremental base model (macros/incremental.sql): the rows of a key are replaced
         together; emptied first when its raw table was re-delivered. -#}
-    {{ return(adapter.dispatch('base_model_incremental_config', 'retention')(source_table, key_column)) }}
-{%- endmacro %}
-
-{% macro default__base_model_incremental_config(source_table, key_column) -%}
-    {{ config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=key_column,
-        on_schema_change='fail',
-        pre_hook="{{ delete_all_when_rebuilt(incremental_plan('_load_id', ['" ~ source_table ~ "'])) }}",
+    {{ delete_insert_config(
+        key_column, "{{ delete_all_when_rebuilt(incremental_plan('_load_id', ['" ~ source_table ~ "'])) }}"
     ) }}
 {%- endmacro %}

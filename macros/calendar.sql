@@ -19,3 +19,21 @@
         interval 1 month
     )) as date)
 {%- endmacro %}
+
+{% macro day_series(first_day, last_day) -%}
+    {#- A select-list expression: one row per day from first_day through last_day. -#}
+    {{ return(adapter.dispatch('day_series', 'retention')(first_day, last_day)) }}
+{%- endmacro %}
+
+{% macro default__day_series(first_day, last_day) -%}
+    {#- Spark: a generator in the select list. -#}
+    explode(sequence(cast({{ first_day }} as date), cast({{ last_day }} as date), interval 1 day))
+{%- endmacro %}
+
+{% macro duckdb__day_series(first_day, last_day) -%}
+    cast(unnest(generate_series(
+            cast({{ first_day }} as {{ dbt.type_timestamp() }}),
+            cast({{ last_day }} as {{ dbt.type_timestamp() }}),
+            interval 1 day
+        )) as date)
+{%- endmacro %}

@@ -44,14 +44,48 @@
     max_by({{ value }}, {{ order_by }})
 {%- endmacro %}
 
-{% macro spark__last_non_null(value) -%}
-    {#- last(expr, ignoreNull), a window function with OVER in every Spark version. -#}
-    last({{ value }}, true)
-{%- endmacro %}
-
-{#- base_model.sql. The project's incremental strategy (replace the rows of the customers in
-    scope) has no Spark implementation yet: until it lands (docs/spark.md, "Decisions")
-    a base model is rebuilt in full on Spark, which gives the same rows. -#}
-{% macro spark__base_model_incremental_config(source_table, key_column) -%}
+{#- incremental.sql. Spark has no `delete+insert` (dbt-spark: append, merge and
+    insert_overwrite), and a Parquet table takes no `delete`: an incremental model is a
+    table on Spark, rebuilt in full every run, which gives the same rows (docs/decisions.md,
+    "Incremental models on Spark"). -#}
+{% macro spark__delete_insert_config(unique_key, pre_hook) -%}
     {{ config(materialized='table') }}
 {%- endmacro %}
+
+{#- metrics.sql -#}
+{% macro spark__ordered_list(column, delimiter) -%}
+    {#- dbt-spark's listagg drops the order (collect_list); Spark 4 has listagg ... within group. -#}
+    listagg({{ column }}, {{ delimiter }}) within group (order by {{ column }})
+{%- endmacro %}
+
+{% macro spark__last_value_ignoring_nulls(expression) -%}
+    last_value({{ expression }}, true)
+{%- endmacro %}
+
+{#- dbt's seed loader (dispatch setting in dbt_project.yml). dbt-spark's session connection
+    pastes bound values between quotes without escaping them, so a value with an apostrophe
+    ("a competitor's better price") breaks the insert: the values are written as escaped
+    Spark SQL literals instead. -#}
+{% macro spark__load_csv_rows(model, agate_table) %}
+    {%- set column_override = model['config'].get('column_types', {}) -%}
+    {%- set statements = [] -%}
+    {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+        {%- set sql -%}
+            insert into {{ this.render() }} values
+            {% for row in chunk -%}
+                ({%- for col_name in agate_table.column_names -%}
+                    {%- set type = column_override.get(col_name, adapter.convert_type(agate_table, loop.index0)) -%}
+                    {%- set value = row[loop.index0] -%}
+                    cast({{ 'null' if value is none else "'" ~ (value | string | replace('\\', '\\\\') | replace("'", "\\'")) ~ "'" }} as {{ type }})
+                    {%- if not loop.last %}, {% endif -%}
+                {%- endfor -%})
+                {%- if not loop.last %},{% endif %}
+            {% endfor %}
+        {%- endset -%}
+        {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+        {%- if loop.index0 == 0 -%}
+            {%- do statements.append(sql) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(statements[0]) }}
+{% endmacro %}

@@ -99,3 +99,19 @@
     {#- A date value known when the SQL is written, as a SQL date. -#}
     cast('{{ value }}' as date)
 {%- endmacro %}
+
+{% macro delete_insert_config(unique_key, pre_hook) -%}
+    {#- The config of an incremental model: `delete+insert` on unique_key, on_schema_change
+        fail, pre_hook (a Jinja string run before the model). -#}
+    {{ return(adapter.dispatch('delete_insert_config', 'retention')(unique_key, pre_hook)) }}
+{%- endmacro %}
+
+{% macro default__delete_insert_config(unique_key, pre_hook) -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=unique_key,
+        on_schema_change='fail',
+        pre_hook=pre_hook,
+    ) }}
+{%- endmacro %}

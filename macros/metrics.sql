@@ -3,12 +3,12 @@
 {% macro arr_to_mrr(arr) -%}
     {#- MRR from the exact annual value: price for monthly, price / 3 quarterly, price / 12
         yearly billing all equal annual / 12. -#}
-    ({{ arr }} / 12.0)
+    ({{ typed(arr, 'double') }} / 12.0)
 {%- endmacro %}
 
 {% macro daily_recognised_revenue(arr) -%}
     {#- Recognised revenue per covered day = MRR × 12 / 365 = annual / 365. -#}
-    ({{ arr }} / 365.0)
+    ({{ typed(arr, 'double') }} / 365.0)
 {%- endmacro %}
 
 {% macro safe_ratio(numerator, denominator) -%}
@@ -76,21 +76,6 @@
     arg_max({{ value }}, {{ order_by }})
 {%- endmacro %}
 
-{% macro last_non_null(value) -%}
-    {#- The last non-null value in a window frame, a window function:
-        `last_non_null(x) over (...)`. -#}
-    {{ return(adapter.dispatch('last_non_null', 'retention')(value)) }}
-{%- endmacro %}
-
-{% macro default__last_non_null(value) -%}
-    {#- ANSI SQL (Trino, Snowflake, Spark 3.2+). -#}
-    last_value({{ value }}) ignore nulls
-{%- endmacro %}
-
-{% macro duckdb__last_non_null(value) -%}
-    last_value({{ value }} ignore nulls)
-{%- endmacro %}
-
 {% macro type_double() -%}
     {#- dbt.type_float() is a 4-byte float on duckdb; rates and money derived by division
         need double precision (the checks compare to 1e-9). -#}
@@ -113,4 +98,37 @@
         which a parallel aggregate meets the rows; compensated summation is accurate to the
         last digits whatever the order. -#}
     fsum({{ expression }})
+{%- endmacro %}
+
+{% macro ordered_list(column, delimiter) -%}
+    {#- The values of column in an aggregate as one text, sorted, separated by delimiter
+        (a SQL string literal). -#}
+    {{ return(adapter.dispatch('ordered_list', 'retention')(column, delimiter)) }}
+{%- endmacro %}
+
+{% macro default__ordered_list(column, delimiter) -%}
+    {{ dbt.listagg(column, delimiter, 'order by ' ~ column) }}
+{%- endmacro %}
+
+{% macro last_value_ignoring_nulls(expression) -%}
+    {#- last_value skipping nulls, followed by its over (...) window. -#}
+    {{ return(adapter.dispatch('last_value_ignoring_nulls', 'retention')(expression)) }}
+{%- endmacro %}
+
+{% macro default__last_value_ignoring_nulls(expression) -%}
+    last_value({{ expression }} ignore nulls)
+{%- endmacro %}
+
+{% macro typed(expression, type) -%}
+    {#- expression as `type`, which DuckDB already gives it (a decimal divided is a double,
+        ntile() a bigint) and another engine may not (Spark: a decimal, an int). -#}
+    {{ return(adapter.dispatch('typed', 'retention')(expression, type)) }}
+{%- endmacro %}
+
+{% macro default__typed(expression, type) -%}
+    cast({{ expression }} as {{ type }})
+{%- endmacro %}
+
+{% macro duckdb__typed(expression, type) -%}
+    {{ expression }}
 {%- endmacro %}

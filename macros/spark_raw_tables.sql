@@ -18,3 +18,17 @@
         {%- do log('registered ' ~ schema ~ '.' ~ name ~ ' over ' ~ location ~ '/' ~ schema ~ '/' ~ name, info=true) -%}
     {%- endfor -%}
 {% endmacro %}
+
+{#- `dbt run-operation export_relations --target spark --args '{location: DIR, relations:
+    [marts.mart_churn, ...]}'`: each relation (a table or a view) written as Parquet files to
+    DIR/<schema>/<name>, for reading outside Spark (the parity test compares the marts with
+    DuckDB's this way: a view has no files of its own). -#}
+{% macro export_relations(location, relations) %}
+    {%- for qualified in relations -%}
+        {%- set schema, name = qualified.split('.') -%}
+        {%- do run_query(
+            "insert overwrite directory '" ~ location ~ '/' ~ schema ~ '/' ~ name
+            ~ "' using parquet select * from " ~ schema ~ '.' ~ name
+        ) -%}
+    {%- endfor -%}
+{% endmacro %}

@@ -9,11 +9,7 @@ with months as (
 final as (
 
     select
-        cast(unnest(generate_series(
-            cast(min(month_start) as {{ dbt.type_timestamp() }}),
-            cast(max(month_end) as {{ dbt.type_timestamp() }}),
-            interval 1 day
-        )) as date) as date_day
+        {{ day_series('min(month_start)', 'max(month_end)') }} as date_day
     from months
 
 )

@@ -3,12 +3,8 @@
     writes the rows of the customers whose data changed since the previous run and of the
     periods that closed since (delete+insert on the grain; the pre-hook deletes the changed
     customers' rows first). -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['customer_id', 'basis', 'period_grain', 'period_start'],
-    on_schema_change='fail',
-    pre_hook="{{ customer_periods_pre_hook() }}",
+{{ delete_insert_config(
+    ['customer_id', 'basis', 'period_grain', 'period_start'], "{{ customer_periods_pre_hook() }}"
 ) }}
 {#- The inputs an incremental run reads to find the changed customers. -#}
 {%- set _ = [

@@ -99,7 +99,7 @@ final as (
         -- On a bridged gap day the last covered day's value carries forward.
         case
             when covering_contracts = 0
-                then {{ last_non_null('case when covering_contracts > 0 then covered_arr end') }} over (
+                then {{ last_value_ignoring_nulls('case when covering_contracts > 0 then covered_arr end') }} over (
                     partition by customer_id, spell_number
                     order by segment_start_date
                     rows between unbounded preceding and current row

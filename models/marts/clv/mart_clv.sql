@@ -113,7 +113,7 @@ lifespans as (
             when annual_churn_rate = 0 then cast({{ max_years }} as {{ type_double() }})
             else least(1.0 / annual_churn_rate, {{ max_years }})
         end as expected_lifespan_years,
-        1 - power(1 - annual_contract_churn_rate, 1.0 / 12) as monthly_churn_rate,
+        1 - power(1 - annual_contract_churn_rate, {{ typed('1.0', type_double()) }} / 12) as monthly_churn_rate,
         arpa_monthly * 12 * {{ max_years }} * {{ gross_margin }} as contract_clv_cap
     from order_rates
 

@@ -100,7 +100,7 @@ active_products as (
 
     select
         customer_id,
-        {{ dbt.listagg('product', "', '", 'order by product') }} as active_products
+        {{ ordered_list('product', "', '") }} as active_products
     from products_on_as_of
     group by customer_id
 

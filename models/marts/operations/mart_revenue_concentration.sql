@@ -38,9 +38,10 @@ ranked as (
     select
         window_id as customer_id,
         net_order_revenue + recognised_contract_revenue as revenue,
-        ntile(10) over (
-            order by net_order_revenue + recognised_contract_revenue desc, window_id asc
-        ) as revenue_decile
+        {{ typed(
+            'ntile(10) over (order by net_order_revenue + recognised_contract_revenue desc, window_id asc)',
+            dbt.type_bigint(),
+        ) }} as revenue_decile
     from window_revenue
     where net_order_revenue + recognised_contract_revenue > 0
 
