@@ -423,7 +423,12 @@ def bench_scale(customers: int, runs: int, say, bar: console.Bar | None = None) 
         )
         step("incremental_build", *ws.dbt(incremental_db, *BUILD))
         if run == 1:
-            checks["incremental_equals_full"] = compare_marts(full_db, incremental_db)
+            try:
+                checks["incremental_equals_full"] = compare_marts(full_db, incremental_db)
+            except duckdb.Error as exc:
+                raise BenchError(
+                    f"comparing the incremental marts with the full build's: {exc}"
+                ) from exc
 
     summary = {
         name: {

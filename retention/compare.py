@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import psutil
 
 MARTS_SCHEMA = "marts"
 FLOAT_TOLERANCE = 1e-9  # relative; doubles summed in another order differ in the last digits
@@ -39,8 +41,14 @@ def compare_marts(
     digits); every other value must be equal. Runs inside DuckDB: a mart can have tens of
     millions of rows. Empty when the marts are equal."""
     problems: list[str] = []
-    with duckdb.connect() as con:
-        con.execute("set memory_limit = '4GB'")
+    with tempfile.TemporaryDirectory(prefix="compare-") as spill, duckdb.connect() as con:
+        # An in-memory connection has no place to spill to unless given one, and at a
+        # million customers the customer-month view (computed from its tables by this
+        # query) and its join need more than 4 GB: up to 60 % of the machine's memory.
+        memory_gb = max(4, int(0.6 * psutil.virtual_memory().total / 2**30))
+        con.execute(f"set memory_limit = '{memory_gb}GB'")
+        con.execute(f"set temp_directory = '{spill}'")
+        con.execute("set preserve_insertion_order = false")
         con.execute("set enable_progress_bar = false")
         con.execute(f"attach '{expected_db}' as expected (read_only)")
         con.execute(f"attach '{actual_db}' as actual (read_only)")
