@@ -823,6 +823,7 @@ def test_reference_reproduces_the_hand_computed_operations_scenario():
         as_of_date=D(spec.vars["as_of_date"]),
         order_inactivity_days=spec.vars["order_inactivity_days"],
         programme_horizon_days=spec.vars["programme_horizon_days"],
+        gross_margin=str(spec.vars.get("gross_margin", Params.gross_margin)),
     )
     marts = compute_dir(folder / "raw", params)
     problems = []
