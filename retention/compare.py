@@ -10,9 +10,12 @@ against each other.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import json
 import math
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -202,3 +205,13 @@ def compare_with_marts(numbers: dict[str, Any], db: Path, name: str = "pandas") 
     """Where a baseline script's numbers (`name`: pandas or duckdb_script) differ from the
     marts of the warehouse `db` built from the same data (empty: none)."""
     return compare_numbers(numbers, marts_numbers(db), (name, "marts"))
+
+
+def baseline_command(compute: Callable[[Path], dict[str, Any]], doc: str | None) -> None:
+    """The command line of a baseline script: `python -m <module> DATA_DIR --out FILE`
+    writes the headline numbers that ``compute`` finds in the delivery folder as JSON."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    args.out.write_text(json.dumps(compute(args.data_dir), indent=1), encoding="utf-8")

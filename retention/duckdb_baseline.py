@@ -12,13 +12,13 @@ marts the same way.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from retention.compare import baseline_command
 
 SCRIPT = Path(__file__).with_name("duckdb_baseline.sql")
 
@@ -48,8 +48,4 @@ def main(data_dir: Path) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data_dir", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
-    args.out.write_text(json.dumps(main(args.data_dir), indent=1), encoding="utf-8")
+    baseline_command(main, __doc__)

@@ -19,11 +19,11 @@ that its numbers equal the marts of the same data set.
 
 from __future__ import annotations
 
-import argparse
-import json
 from pathlib import Path
 
 import pandas as pd
+
+from retention.compare import baseline_command
 
 INACTIVITY_DAYS = 365
 MAX_LIFESPAN_YEARS = 10
@@ -157,8 +157,4 @@ def main(data_dir: Path) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data_dir", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
-    args.out.write_text(json.dumps(main(args.data_dir), indent=1), encoding="utf-8")
+    baseline_command(main, __doc__)
