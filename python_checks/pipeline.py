@@ -45,7 +45,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DB_NAME = "warehouse.duckdb"
 
-# SPEC section 8: the marts BI reads; section 5: the raw tables.
+# The marts BI reads and the raw tables.
 MARTS = PUBLISHED_MARTS
 RAW_TABLES = tuple(TABLES)
 # One statement, so one snapshot: the row count of every mart.

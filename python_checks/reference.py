@@ -1,9 +1,9 @@
-"""An independent, deliberately naive reference implementation of SPEC section 7.
+"""An independent, deliberately naive reference implementation of the metric definitions.
 
 It shares no code with the dbt models or the `retention` package: it reads the raw CSV files
 with the csv module and walks every customer day by day, from their first day to the
 reporting date A, asking of each day "is this customer active?" straight from the
-definitions in SPEC section 7 and docs/decisions.md. It is meant to be obviously correct, not
+definitions (docs/glossary.md, docs/decisions.md). It is meant to be obviously correct, not
 fast: a few customers over a few years take well under a second.
 
 Money is kept exact (fractions.Fraction) until the output; only the monthly contract churn
@@ -50,7 +50,7 @@ DAY = dt.timedelta(days=1)
 
 @dataclass(frozen=True)
 class Params:
-    """The dbt vars of SPEC section 6 (None for as_of_date = the default)."""
+    """The dbt vars (README; None for as_of_date = the default)."""
 
     as_of_date: dt.date | None = None
     reporting_timezone: str = "UTC"
@@ -101,7 +101,7 @@ def _text(value: str | None) -> str | None:
 
 
 def _instant(value: str | None) -> dt.datetime | None:
-    """ISO 8601 timestamp; without an offset it is UTC (SPEC section 5)."""
+    """ISO 8601 timestamp; without an offset it is UTC (the raw input contract, README)."""
     if value is None:
         return None
     parsed = dt.datetime.fromisoformat(value)

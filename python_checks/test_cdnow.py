@@ -6,7 +6,7 @@ the package is neither installed nor imported) is the purchase history, 1997-01-
 quarter of 1997 (Fader & Hardie's cohort). One row per customer, day and *transaction*:
 customer id, date (YYYYMMDD), number of CDs, dollar value.
 
-How it becomes raw input (SPEC 5):
+How it becomes raw input (the raw input contract):
 - every row is one completed order: ``order_id`` = the row's number in the file (1-based),
   ``ordered_at`` = its date at midnight UTC, ``amount`` = the dollar value;
 - the values are US dollars, so the orders carry ``currency = USD`` and the build runs with
@@ -16,13 +16,13 @@ How it becomes raw input (SPEC 5):
 - A = ``as_of_date`` = 1998-06-30, the last day of the log.
 
 Every expected value is computed here with pandas from the raw file, independently of the
-models, from the SPEC 7 definitions; the published figures (23,570 customers; a repeat
+models, from the metric definitions; the published figures (23,570 customers; a repeat
 purchase rate of 0.48859 counting customers with purchases on at least two *days*) are
 asserted against the same pandas code, so that code is checked too.
 
 Same-day rows. The log has rows that repeat a customer-day: 2,068 rows beyond the first on
 1,774 customer-days (several transactions on one day, e.g. customer 00002 on 1997-01-12).
-The published rate counts purchase days, the project counts distinct orders (SPEC 7: "two on
+The published rate counts purchase days, the project counts distinct orders ("two on
 one day count as two"), so the 146 customers whose purchases all fall on one day but span
 several rows are repeat customers for the project and not in the published figure:
 (11,516 + 146) / 23,570 = 0.49478 against 11,516 / 23,570 = 0.48859. The test asserts the
@@ -257,7 +257,7 @@ def test_repeat_windows_and_median_days(cdnow, warehouse):
         within = (gap <= w).groupby(first_month.reindex(gap.index)).sum()
         assert mart[f"eligible_{w}"].tolist() == eligible.reindex(months).tolist()
         assert mart[f"repeat_within_{w}"].tolist() == within.reindex(months).tolist()
-    # pandas' median is the mean of the two middle values for an even count, as in SPEC 7.
+    # pandas' median is the mean of the two middle values for an even count, as the definitions say.
     median = gap.groupby(first_month.reindex(gap.index)).median()
     assert mart["median_days_to_second_purchase"].astype(float).tolist() == (
         median.reindex(months).astype(float).tolist()

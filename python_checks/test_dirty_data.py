@@ -39,7 +39,7 @@ from pipeline import (
     relations,
 )
 
-# The primary key of each raw table (SPEC section 5).
+# The primary key of each raw table (the raw input contract, README).
 KEYS = {
     "customers": "customer_id",
     "orders": "order_id",
@@ -48,7 +48,7 @@ KEYS = {
     "nps_responses": "response_id",
     "retention_actions": "action_id",
 }
-# Typed raw columns (SPEC section 5): a value that does not parse is `invalid_<column>`.
+# Typed raw columns (the raw input contract): a value that does not parse is `invalid_<column>`.
 TYPED_COLUMNS = {
     "customers": {"created_at": "timestamp"},
     "orders": {"ordered_at": "timestamp", "amount": "decimal", "refunded_amount": "decimal"},
@@ -84,7 +84,7 @@ EXPECTED_REASON: dict[str, str | dict[str, str]] = {
     "unparsable_timestamp": UNPARSABLE,
     "unparsable_date": UNPARSABLE,
     "unparsable_number": UNPARSABLE,
-    # business rules (SPEC 5): amount >= 0, price >= 0, cost >= 0, 0 <= refunded_amount <= amount
+    # business rules: amount >= 0, price >= 0, cost >= 0, 0 <= refunded_amount <= amount
     "negative_amount": {
         "orders": "negative_amount",
         "contracts": "negative_price",
@@ -97,7 +97,7 @@ EXPECTED_REASON: dict[str, str | dict[str, str]] = {
     "end_before_start": "end_before_start",
     "unknown_contract": "unknown_contract",
     "score_out_of_range": "score_out_of_range",
-    # money: at most two decimals (SPEC 5 amounts are currency amounts; 19.995 is no price)
+    # money: at most two decimals (amounts are currency amounts; 19.995 is no price)
     "too_many_decimals": {
         "orders": "amount_too_many_decimals",
         "contracts": "price_too_many_decimals",

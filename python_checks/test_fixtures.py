@@ -2,7 +2,7 @@
 
 Every folder ``python_checks/fixtures/<scenario>/`` with a ``scenario.yml`` is one test (see
 warehouse.py for the format). The expected values in scenario.yml are worked out by hand from
-SPEC section 7 and docs/decisions.md, with the arithmetic in a comment beside each one.
+the metric definitions (docs/glossary.md, docs/decisions.md), with the arithmetic beside each.
 
 Each scenario is built once, when its test runs, in its own temporary DuckDB file, target
 path and log path. dbt runs in the pytest process (retention.dbt_runner): the scenarios'

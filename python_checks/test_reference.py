@@ -1,11 +1,11 @@
-"""The marts against an independent reference implementation of SPEC section 7.
+"""The marts against an independent reference implementation of the metric definitions.
 
 `reference.py` walks every customer day by day straight from the definitions. Here:
 
 1. two unit tests of the reference itself on tiny hand-computed cases (arithmetic beside the
    expected values), so the reference is checked before it checks anything else;
 2. a property test: hypothesis draws small random raw data sets (a handful of customers over
-   about two years, with the edge cases of SPEC 7 and docs/decisions.md drawn on purpose),
+   about two years, with the edge cases of the definitions and docs/decisions.md drawn on purpose),
    each is written as raw CSV, loaded with `retention.load.load_dir` into a fresh DuckDB
    file, built with `dbt build`, and fct_periods, fct_cohorts, mart_repeat_purchase,
    mart_clv and the retention operations marts (section 9: saves, win-back, NPS, NPS churn,

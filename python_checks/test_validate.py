@@ -11,7 +11,7 @@ customers, reporting date A = 2024-03-31, monthly periods January–March 2024:
   offer. There are no NPS responses, no retention actions and no contract with an end date,
   so mart_nps, mart_retention_programmes and mart_contract_renewals are empty (allowed).
 
-Every number below is worked out from those facts and the SPEC 7 definitions; the arithmetic is
+Every number below is worked out from those facts and the metric definitions; the arithmetic is
 written beside it. Each failing scenario changes one or two values of the correct world.
 """
 
@@ -29,7 +29,7 @@ from retention.marts import MAY_BE_EMPTY
 
 D = dt.date
 JAN, FEB, MAR = D(2024, 1, 1), D(2024, 2, 1), D(2024, 3, 1)
-# Recognised contract revenue of c2: MRR × 12 / 365 per covered day (SPEC 7).
+# Recognised contract revenue of c2: MRR × 12 / 365 per covered day (the metric definitions).
 REC_JAN = round(31 * 10 * 12 / 365, 2)  # 31 covered days -> 10.19
 REC_FEB = round(29 * 10 * 12 / 365, 2)  # 29 covered days (leap year) -> 9.53
 REC_ALL = REC_JAN + REC_FEB  # 19.72
@@ -367,7 +367,7 @@ def test_retention_and_churn_rates_must_sum_to_one(tmp_path, capsys):
 
 
 def test_rate_with_zero_denominator_must_be_null(tmp_path, capsys):
-    # Order basis, January: customers_start 0, so churn_rate must be null (SPEC 7), not 0.
+    # Order basis, January: customers_start 0, so churn_rate must be null, not 0.
     db = build(tmp_path / "w.duckdb", {("fct_periods", 0, "churn_rate"): 0.0})
     code, out = validate(db, capsys, "fct_periods")
     assert code == 1, out

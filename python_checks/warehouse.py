@@ -2,7 +2,7 @@
 
 A scenario is a folder ``python_checks/fixtures/<name>/`` with
 
-- ``raw/<table>.csv``: the raw input (SPEC section 5); absent tables are loaded empty;
+- ``raw/<table>.csv``: the raw input (the raw input contract); absent tables are loaded empty;
 - ``scenario.yml``: ``description``, ``vars`` (dbt vars for the build) and ``expected``:
   per mart (schema ``marts``) a list of ``{match: {...}, values: {...}}`` entries, where
   ``match`` must select exactly one row and ``values`` are compared column by column (an
