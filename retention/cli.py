@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.metadata
+import importlib.util
 import sys
 import textwrap
 
@@ -62,7 +63,11 @@ def epilog(codes: dict[int, str]) -> str:
     return "\n".join(lines)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command. With `only` (a command's name, or "" for none), only that
+    command's module is imported and its options added: the others are listed with their
+    help line alone, so a run does not pay every command's imports (pandas alone costs
+    seconds)."""
     parser = argparse.ArgumentParser(
         prog="retention",
         description=DESCRIPTION,
@@ -73,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in COMMANDS.items():
+        if only is not None and name != only:
+            if _module_exists(name):
+                sub.add_parser(name, help=help_text, description=help_text)
+            continue
         module = _module(name)
         if module is None:
             continue
@@ -100,8 +109,25 @@ def _module(name: str):
         raise
 
 
+def _command(argv: list[str]) -> str | None:
+    """The command argv names ("" when none: --help, --version), or None when argv names
+    something else (argparse then reports it with every command's parser)."""
+    for arg in argv:
+        if arg in ("-q", "--quiet"):
+            continue
+        if arg.startswith("-"):
+            return "" if arg in ("-h", "--help", "--version") else None
+        return arg if arg in COMMANDS else None
+    return ""
+
+
+def _module_exists(name: str) -> bool:
+    return importlib.util.find_spec(f"retention.{name}") is not None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(only=_command(argv)).parse_args(argv)
     console.set_quiet(args.quiet)
     try:
         return int(_module(args.command).run(args) or 0)
