@@ -7,9 +7,11 @@ the other core idles, so the slow ones go first (longest first, then the rest in
 order), and `--no-loadscope-reorder` stops xdist from putting the modules with the most tests
 first instead. The list holds module names only: a module missing from it just runs later.
 
-Shared data and builds. The session fixtures below hand every module of a pytest process
-(an xdist worker) the same data sets and builds, made on first use: the 300-customer data
-set clean and `--dirty`, its raw load, and `dbt build` of each. dbt runs in the worker's
+Shared data and builds. The session fixtures below hand every module of the session the
+same data sets and builds, made on first use: the 300-customer data set clean and `--dirty`,
+its raw load, and `dbt build` of each. They are made once for both xdist workers: the first
+to ask makes one under a file lock, the other waits for it and reads it
+(pipeline.session_once). dbt runs in the worker's
 own process through retention.dbt_runner, which keeps one parse per project and parse-time
 vars, so a module's further builds cost only the build itself. A module that changes a
 shared database copies it first (pipeline.copy_db).
@@ -50,7 +52,7 @@ SLOW_MODULES = (
     "test_cdnow.py",
     "test_predictive_cdnow.py",
     "test_dirty_data.py",
-    # Builds the shared warehouse when its worker has not yet (then ~40 s CPU, else ~15 s).
+    # Builds the shared warehouse when nobody has yet (then ~40 s CPU, else ~15 s).
     "test_slim_ci.py",
     "test_bi.py",
 )
@@ -69,7 +71,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The folder of the shared data sets and builds (modules add their own subfolders)."""
+    """A folder of this pytest process for modules' own subfolders (the shared data sets and
+    builds are in pipeline.common_dir, shared by the xdist workers)."""
     return pipeline.shared_dir(tmp_path_factory)
 
 

@@ -4,8 +4,9 @@ runs in throw-away folders, the warehouse's tables and row counts, and a BI read
 Every dbt run gets its own database file, target path and log path (beside other engineers'
 builds and beside each other); dbt runs in this process (retention.dbt_runner). Builds that
 several test modules need (the clean 300-customer warehouse) are made once per pytest
-process and shared: tests take them from the session fixtures of conftest.py (clean_data,
-dirty_data, raw_clean_db, clean_build, dirty_build), which call the functions here.
+session, for every xdist worker (session_once), and shared: tests take them from the session
+fixtures of conftest.py (clean_data, dirty_data, raw_clean_db, clean_build, dirty_build),
+which call the functions here.
 `submit`/`shared`/`once` remain for modules that still start work on a thread pool.
 
 Run as a script, this module is the BI reader used by test_publish.py:
@@ -21,6 +22,7 @@ It queries the row count of every mart of DB over and over, printing one JSON li
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import json
 import os
@@ -115,6 +117,44 @@ def shared_dir(factory: Any) -> Path:
         return _shared_dir
 
 
+def common_dir(factory: Any) -> Path:
+    """A folder that every pytest process of the session shares: under pytest-xdist each
+    worker has its own base temp in the session's folder, whose parent it is."""
+    base = Path(factory.getbasetemp())
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    folder = base / "pipeline-common"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def session_once(factory: Any, key: str, make: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    """make(folder) run once per pytest session, whatever the number of xdist workers: the
+    first process to ask makes it in common_dir/key under a file lock and writes its result
+    (JSON) beside it; the others wait for the lock and read that result. A make that died
+    half way (its process killed) left no result: the next process starts it again.
+    Once per process, too (in memory, across threads)."""
+
+    def shared_make() -> dict[str, Any]:
+        common = common_dir(factory)
+        folder, result = common / key, common / f"{key}.json"
+        with (common / f"{key}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if not result.exists():
+                    shutil.rmtree(folder, ignore_errors=True)
+                    folder.mkdir()
+                    done = make(folder)
+                    partial = result.with_suffix(".partial")
+                    partial.write_text(json.dumps(done), encoding="utf-8")
+                    partial.replace(result)
+                return json.loads(result.read_text(encoding="utf-8"))
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    return once(f"session-{key}", shared_make)
+
+
 # --- data sets -------------------------------------------------------------------------------
 
 
@@ -130,9 +170,11 @@ def generate_data(
 def dataset(factory: Any, *, dirty: bool = False) -> Path:
     """The shared data set (CUSTOMERS, SEED), clean or with `--dirty` defects."""
     name = "dirty" if dirty else "clean"
-    return once(
-        f"data-{name}", lambda: generate_data(shared_dir(factory) / f"data-{name}", dirty=dirty)
-    )
+
+    def make(folder: Path) -> dict[str, Any]:
+        return {"path": str(generate_data(folder, dirty=dirty))}
+
+    return Path(session_once(factory, f"data-{name}", make)["path"])
 
 
 def load(data: Path, db_path: Path, *, fresh: bool = True) -> Path:
@@ -150,20 +192,30 @@ def load(data: Path, db_path: Path, *, fresh: bool = True) -> Path:
 
 def loaded_raw(factory: Any) -> Path:
     """A database holding only the clean data set's raw schema (copy it before changing it)."""
-    return once(
-        "raw-clean",
-        lambda: load(dataset(factory), shared_dir(factory) / "raw-clean" / DB_NAME),
-    )
+
+    def make(folder: Path) -> dict[str, Any]:
+        return {"path": str(load(dataset(factory), folder / DB_NAME))}
+
+    return Path(session_once(factory, "raw-clean", make)["path"])
 
 
 def shared_build(factory: Any, *, dirty: bool = False) -> Future[DbtRun]:
     """`dbt build` (without the data-independent unit tests) of the shared data set."""
     name = "dirty" if dirty else "clean"
 
-    def build() -> DbtRun:
-        workdir = shared_dir(factory) / f"build-{name}"
+    def make(workdir: Path) -> dict[str, Any]:
         db_path = load(dataset(factory, dirty=dirty), workdir / DB_NAME)
-        return dbt(["build", "--exclude-resource-type", "unit_test"], db_path, workdir)
+        run = dbt(["build", "--exclude-resource-type", "unit_test"], db_path, workdir)
+        return {
+            **{k: getattr(run, k) for k in ("command", "returncode", "output", "seconds")},
+            "db_path": str(run.db_path),
+            "target_path": str(run.target_path),
+        }
+
+    def build() -> DbtRun:
+        done = session_once(factory, f"build-{name}", make)
+        paths = {k: Path(done[k]) for k in ("db_path", "target_path")}
+        return DbtRun(**{**done, **paths})
 
     return shared(f"build-{name}", build)
 
