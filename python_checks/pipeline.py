@@ -267,10 +267,13 @@ def dbt(
     *,
     vars: dict[str, Any] | None = None,
     project_dir: Path = REPO_ROOT,
+    manifest: bool = True,
 ) -> DbtRun:
     """Run dbt on db_path with its own target and log path under workdir; never raises.
     In this process by default (retention.dbt_runner: one parse per project and parse-time
-    vars, shared by every run of this pytest worker)."""
+    vars, shared by every run of this pytest worker). manifest=False: no manifest.json in
+    the target (dbt_runner.run; run_results.json is still there), for the runs whose
+    manifest nobody reads."""
     workdir.mkdir(parents=True, exist_ok=True)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     target = workdir / "target"
@@ -281,6 +284,7 @@ def dbt(
         log_path=workdir / "logs",
         vars=vars,
         project_dir=project_dir,
+        manifest=manifest,
     )
     (workdir / "dbt_output.log").write_text(done.output, encoding="utf-8")
     return DbtRun(done.command, done.returncode, done.output, done.seconds, db_path, target)
@@ -379,6 +383,7 @@ def retention_in_process(args: list[str], workdir: Path) -> Run:
             log_path=logs,
             vars=parsed,
             in_process=True,
+            manifest=False,  # no check reads a `retention build`'s dbt manifest
         )
         out.write(done.output)
         return done.returncode

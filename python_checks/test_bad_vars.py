@@ -72,8 +72,8 @@ def _case(folder: Path, raw: Path, name: str, args: list[str], vars: dict[str, A
     db_path = copy_db(raw, workdir / DB_NAME)
     before = relations(db_path)
     if isinstance(vars, str):  # YAML text, passed as written
-        return dbt([*args, "--vars", vars], db_path, workdir), before
-    return dbt(args, db_path, workdir, vars=vars), before
+        return dbt([*args, "--vars", vars], db_path, workdir, manifest=False), before
+    return dbt(args, db_path, workdir, vars=vars, manifest=False), before
 
 
 @pytest.fixture(scope="module")

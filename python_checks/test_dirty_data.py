@@ -120,7 +120,8 @@ def _build_without_amount(folder: Path, raw: Path) -> tuple[DbtRun, set[str]]:
         con.execute("alter table raw.orders drop column amount")
         con.execute("alter table raw.customers add column email varchar")
     before = relations(db_path)
-    return dbt(["build", "--exclude-resource-type", "unit_test"], db_path, workdir), before
+    build = ["build", "--exclude-resource-type", "unit_test"]
+    return dbt(build, db_path, workdir, manifest=False), before
 
 
 @pytest.fixture(scope="module")

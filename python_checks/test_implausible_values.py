@@ -128,7 +128,8 @@ def _write(folder: Path, tables: dict[str, list[tuple[str, ...]]]) -> Path:
 def _build(folder: Path, name: str, tables: dict[str, Any], vars: dict[str, Any]) -> DbtRun:
     workdir = folder / f"implausible-{name}"
     db_path = load(_write(workdir / "raw", tables), workdir / DB_NAME)
-    return dbt(["build", "--exclude-resource-type", "unit_test"], db_path, workdir, vars=vars)
+    build = ["build", "--exclude-resource-type", "unit_test"]
+    return dbt(build, db_path, workdir, vars=vars, manifest=False)
 
 
 @pytest.fixture(scope="module")

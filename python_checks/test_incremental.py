@@ -299,7 +299,7 @@ def _fresh(
     load(deliveries[0], db_path)
     for data in deliveries[1:]:
         load(data, db_path, fresh=False)
-    run = dbt([*MODELS, "--full-refresh"], db_path, workdir, vars=vars)
+    run = dbt([*MODELS, "--full-refresh"], db_path, workdir, vars=vars, manifest=False)
     assert run.ok, run.failure_summary()
     return db_path
 
@@ -373,7 +373,7 @@ def daily(deliveries: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) 
     ) -> None:
         if data is not None:
             load(data, db_path, fresh=False)  # appended: the daily load
-        run = dbt(BUILD if tests else MODELS, db_path, chain, vars=vars)
+        run = dbt(BUILD if tests else MODELS, db_path, chain, vars=vars, manifest=False)
         assert run.ok, f"{name}: {run.failure_summary()}"
         steps[name] = {
             "db": copy_db(db_path, root / "snapshots" / name / DB_NAME),
@@ -400,7 +400,7 @@ def daily(deliveries: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) 
     load_dir(redelivery, db_path, replace=True)
     same_raw = copy_db(db_path, root / "fresh-redelivered" / DB_NAME)
     step("redelivered", None)
-    run = dbt([*MODELS, "--full-refresh"], same_raw, root / "fresh-redelivered")
+    run = dbt([*MODELS, "--full-refresh"], same_raw, root / "fresh-redelivered", manifest=False)
     assert run.ok, run.failure_summary()
     return {"steps": steps, "fresh": {**fresh.result(), "redelivered": same_raw}}
 

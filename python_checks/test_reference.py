@@ -177,6 +177,7 @@ def dbt_build(raw_dir: Path, params: Params, work: Path, dbt_dir: Path) -> tuple
         target_path=dbt_dir / "target",
         log_path=dbt_dir / "logs",
         vars=dbt_vars,
+        manifest=False,  # only the marts are read: no manifest.json (~2 s CPU a build)
     )
     if done.returncode == 0:
         return db, ""

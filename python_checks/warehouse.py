@@ -173,6 +173,7 @@ def build(scenario: Scenario, workdir: Path) -> Build:
         project_dir=REPO_ROOT,
         # The predictive models fit only for a scenario that expects their marts.
         env={SWITCH: "on"} if scenario.needs_predictive else None,
+        manifest=False,  # only the marts are read: no manifest.json (~2 s CPU a build)
     )
     seconds = time.perf_counter() - started
     log_path.write_text(done.output, encoding="utf-8")
