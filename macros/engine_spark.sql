@@ -27,14 +27,6 @@
     to_json({{ relation_alias }})
 {%- endmacro %}
 
-{#- calendar.sql -#}
-{% macro spark__month_starts(first_month, last_month) -%}
-    {#- sequence() fails when the bounds are in the wrong order: no row then, as on DuckDB. -#}
-    explode(case when cast({{ first_month }} as date) <= cast({{ last_month }} as date) then sequence(
-        cast({{ first_month }} as date), cast({{ last_month }} as date), interval 1 month
-    ) end)
-{%- endmacro %}
-
 {#- metrics.sql -#}
 {% macro spark__value_at_first(value, order_by) -%}
     min_by({{ value }}, {{ order_by }})

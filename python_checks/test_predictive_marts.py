@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import duckdb
 import pandas as pd
 
 from retention import predictive as pr
@@ -88,6 +89,32 @@ def test_a_cohort_whose_customers_came_back_is_refused_with_the_month():
     assert len(projections) == 25  # months 0 … 24
     assert projections["projected_retention"].isna().all()
     assert set(projections["fit_status"]) == {pr.INVALID_INPUT}
+
+
+def test_every_fit_refused_still_gives_every_column_its_type():
+    """On tiny data every fit can be refused: the columns are then all missing, and DuckDB
+    must still store them as double (a column of type NULL takes no cast in a dbt unit test
+    fixture)."""
+    rows = cohorts([("2023-01-01", k, 10, n, True) for k, n in enumerate([10, 8, 6, 7, 5])])
+    params = pm.model_parameters(summary([]), rows)  # no customer, the cohort rises: refused
+    projections = pm.survival_projections(rows, params)
+    predictions = pm.customer_predictions(summary([]), params)
+    typed = {
+        name: dict(zip(rel.columns, map(str, rel.types), strict=True))
+        for name, rel in [
+            ("params", duckdb.sql("select * from params")),
+            ("projections", duckdb.sql("select * from projections")),
+            ("predictions", duckdb.sql("select * from predictions")),
+        ]
+    }
+    assert params["value"].isna().all() and params["log_likelihood"].isna().all()
+    assert typed["params"]["value"] == typed["params"]["log_likelihood"] == "DOUBLE"
+    assert projections[["projected_retention", "alpha", "beta"]].isna().all().all()
+    assert {typed["projections"][c] for c in ["projected_retention", "alpha", "beta"]} == {"DOUBLE"}
+    assert typed["projections"]["cohort_month"] == "DATE"
+    # No customer at all: no row, and still a type per column.
+    assert len(predictions) == 0 and "NULL" not in typed["predictions"].values()
+    assert typed["predictions"]["customer_id"] == "VARCHAR"
 
 
 def test_fitted_uses_only_ok_fits():

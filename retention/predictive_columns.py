@@ -20,6 +20,25 @@ SURVIVAL = [
     "beta", "fit_status",
 ]  # fmt: skip
 
+# Each column's type (the marts cast to their contract types; these keep a column typed when
+# every value is missing, as when every fit is refused on tiny data: pandas would otherwise
+# hand DuckDB a column of type NULL, which no cast or unit-test fixture accepts).
+TYPES = {
+    **dict.fromkeys(
+        ["model", "segment", "parameter", "fit_status", "fit_message", "customer_id"], "text"
+    ),
+    **dict.fromkeys(
+        ["value", "log_likelihood", "t_x", "T", "monetary_value", "recency_weeks", "age_weeks",
+         "average_repeat_value", "p_alive", "expected_purchases_365d",
+         "expected_average_order_value", "projected_retention", "alpha", "beta"],
+        "double",
+    ),
+    **dict.fromkeys(
+        ["observations", "x", "frequency", "months_since_cohort", "cohort_size"], "bigint"
+    ),
+    "cohort_month": "date",
+}  # fmt: skip
+
 # The environment variable and the value that turn the fits off.
 SWITCH = "RETENTION_PREDICTIVE"
 OFF = "off"

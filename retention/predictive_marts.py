@@ -25,6 +25,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from retention import predictive as pr
 from retention import predictive_columns
@@ -122,9 +123,24 @@ def model_parameters(summary: pd.DataFrame, contract_cohorts: pd.DataFrame) -> p
     return _frame(rows, PARAMETER_COLUMNS)
 
 
+# predictive_columns.TYPES as pandas types that DuckDB reads as text, double, bigint and date
+# (nullable: a missing value stays null).
+_PANDAS_TYPES = {
+    "text": "str",
+    "double": "float64",
+    "bigint": "Int64",
+    "date": pd.ArrowDtype(pa.date32()),
+}
+
+
 def _frame(rows: Iterable[dict[str, object]] | pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The rows with exactly these columns, each of its type in predictive_columns.TYPES
+    (typed even when every value is missing or there is no row)."""
+    types = {c: _PANDAS_TYPES[predictive_columns.TYPES[c]] for c in columns}
     frame = pd.DataFrame(list(rows) if not isinstance(rows, pd.DataFrame) else rows)
-    return frame.reindex(columns=columns)
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in types.items()})
+    return frame.reindex(columns=columns).astype(types)
 
 
 # --- reading the fits back ------------------------------------------------------------------

@@ -9,7 +9,7 @@ with months as (
 final as (
 
     select
-        {{ day_series('min(month_start)', 'max(month_end)') }} as date_day
+        {{ date_series('min(month_start)', 'max(month_end)', 'day') }} as date_day
     from months
 
 )

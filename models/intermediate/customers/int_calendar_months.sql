@@ -24,7 +24,7 @@ bounds as (
 
 months as (
 
-    select {{ month_starts('bounds.first_month', 'params.as_of_month') }} as month_start
+    select {{ date_series('bounds.first_month', 'params.as_of_month', 'month') }} as month_start
     from bounds
     cross join params
 
