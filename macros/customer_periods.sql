@@ -65,33 +65,27 @@ changed_customers as (
 
 periods as (
 
-    {#- The periods of the part, numbered (period_id: the key the large joins below use),
-        with the start state's day (the period's first day − 1) and the end state's day
-        (min(period end, A)). New: written for every customer. #}
+    {#- The periods of the part, with the start state's day (the period's first day − 1)
+        and the end state's day (min(period end, A)). New: written for every customer. #}
+    {%- for grain in grains %}
+    {%- set start = 'calendar.month_start' if grain == 'month' else 'calendar.' ~ grain ~ '_start' %}
     select
-        *,
-        row_number() over (order by period_grain, period_start) as period_id
-    from (
-        {%- for grain in grains %}
-        {%- set start = 'calendar.month_start' if grain == 'month' else 'calendar.' ~ grain ~ '_start' %}
-        select
-            '{{ grain }}' as period_grain,
-            {{ start }} as period_start,
-            max(calendar.month_end_date) as period_end_date,
-            {{ period_end("'" ~ grain ~ "'", start) }} <= max(params.as_of_date) as is_complete_period,
-            {{ add_days(start, -1) }} as start_state_date,
-            {%- if scope is not none %}
-            {{ start }} >= {{ period_start(grain, date_literal(scope.previous_as_of)) }} as is_new
-            {%- else %}
-            true as is_new
-            {%- endif %}
-        from calendar
-        cross join params
-        where {{ start }} {{ '<' if part == 'closed' else '=' }} {{ period_start(grain, 'params.as_of_month') }}
-        group by {{ start }}
-        {% if not loop.last %}union all{% endif %}
-        {%- endfor %}
-    ) as part_periods
+        '{{ grain }}' as period_grain,
+        {{ start }} as period_start,
+        max(calendar.month_end_date) as period_end_date,
+        {{ period_end("'" ~ grain ~ "'", start) }} <= max(params.as_of_date) as is_complete_period,
+        {{ add_days(start, -1) }} as start_state_date,
+        {%- if scope is not none %}
+        {{ start }} >= {{ period_start(grain, date_literal(scope.previous_as_of)) }} as is_new
+        {%- else %}
+        true as is_new
+        {%- endif %}
+    from calendar
+    cross join params
+    where {{ start }} {{ '<' if part == 'closed' else '=' }} {{ period_start(grain, 'params.as_of_month') }}
+    group by {{ start }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 
 ),
 
@@ -120,39 +114,38 @@ first_active as (
 
 ),
 
-{#- Each basis apart (spells of one basis; contract value segments on the contract basis,
-    purchases on the order basis), keyed by customer and period_id. #}
-{%- set bases = [('order', 'purchases'), ('contract', 'segments')] %}
 {%- for slice, slice_periods in slices %}
 {%- set customer_filter = '{0}.customer_id in (select customer_id from changed_customers)' if slice == 'changed' else 'true' %}
-{%- for basis, extra in bases %}
 
-{{ slice }}_{{ basis }}_grid as (
+{{ slice }}_grid as (
 
     {#- From the first active period on: before it nobody is active, so the first
         period's start state is inactive with no MRR. #}
+    {%- for grain in grains %}
     select
         first_active.customer_id,
+        first_active.basis,
         first_active.first_active_date,
-        periods.period_id
+        periods.*
     from first_active
     inner join {{ slice_periods }} as periods
         on
-            periods.period_start >= case periods.period_grain
-                {%- for grain in grains %}
-                when '{{ grain }}' then {{ period_start(grain, 'first_active.first_active_date') }}
-                {%- endfor %}
-            end
-    where first_active.basis = '{{ basis }}' and {{ customer_filter.format('first_active') }}
+            periods.period_grain = '{{ grain }}'
+            and periods.period_start >= {{ period_start(grain, 'first_active.first_active_date') }}
+    where {{ customer_filter.format('first_active') }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 
 ),
 
-{{ slice }}_{{ basis }}_spell_periods as (
+{{ slice }}_spell_periods as (
 
     {#- The spells that touch the period or the day before it (the start state's day). #}
     select
         spells.customer_id,
-        periods.period_id,
+        spells.basis,
+        periods.period_grain,
+        periods.period_start,
         {{ dbt.bool_or('periods.start_state_date between spells.spell_start_date and spells.spell_end_date') }}
             as is_active_start,
         {{ dbt.bool_or('periods.period_end_date between spells.spell_start_date and spells.spell_end_date') }}
@@ -163,20 +156,20 @@ first_active as (
         on
             spells.spell_end_date >= periods.start_state_date
             and spells.spell_start_date <= periods.period_end_date
-    where spells.basis = '{{ basis }}' and {{ customer_filter.format('spells') }}
-    group by spells.customer_id, periods.period_id
+    where {{ customer_filter.format('spells') }}
+    group by spells.customer_id, spells.basis, periods.period_grain, periods.period_start
 
 ),
-{%- if basis == 'contract' %}
 
-{{ slice }}_contract_segment_periods as (
+{{ slice }}_segment_periods as (
 
     {#- Likewise the contract value segments: the carried value on the start and end
         state's days is the MRR state; covered value × covered days in the period (a
         segment that only touches the day before adds 0 days). #}
     select
         segments.customer_id,
-        periods.period_id,
+        periods.period_grain,
+        periods.period_start,
         sum(
             segments.covered_arr * greatest(
                 {{ days_between(
@@ -204,150 +197,109 @@ first_active as (
             segments.segment_end_date >= periods.start_state_date
             and segments.segment_start_date <= periods.period_end_date
     where {{ customer_filter.format('segments') }}
-    group by segments.customer_id, periods.period_id
+    group by segments.customer_id, periods.period_grain, periods.period_start
 
 ),
-{%- else %}
 
-{{ slice }}_order_purchase_periods as (
+{{ slice }}_purchase_periods as (
 
+    {%- for grain in grains %}
     select
-        customer_id,
-        period_id,
+        purchases.customer_id,
+        periods.period_grain,
+        periods.period_start,
         count(*) as purchases,
-        sum(net_revenue) as net_revenue
-    from (
-        {%- for grain in grains %}
-        select
-            purchases.customer_id,
-            periods.period_id,
-            purchases.net_revenue
-        from purchases
-        inner join {{ slice_periods }} as periods
-            on
-                periods.period_grain = '{{ grain }}'
-                and periods.period_start = {{ period_start(grain, 'purchases.order_month') }}
-        where {{ customer_filter.format('purchases') }}
-        {% if not loop.last %}union all{% endif %}
-        {%- endfor %}
-    ) as purchase_periods
-    group by customer_id, period_id
+        sum(purchases.net_revenue) as net_revenue
+    from purchases
+    inner join {{ slice_periods }} as periods
+        on
+            periods.period_grain = '{{ grain }}'
+            and periods.period_start = {{ period_start(grain, 'purchases.order_month') }}
+    where {{ customer_filter.format('purchases') }}
+    group by purchases.customer_id, periods.period_grain, periods.period_start
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 
 ),
-{%- endif %}
 
-{{ slice }}_{{ basis }}_rows as (
+{{ slice }}_rows as (
 
     select
         grid.customer_id,
-        '{{ basis }}' as basis,
-        grid.period_id,
+        grid.basis,
+        grid.period_grain,
+        grid.period_start,
+        grid.period_end_date,
+        grid.is_complete_period,
         grid.first_active_date,
         coalesce(spell_periods.is_active_start, false) as is_active_start,
         coalesce(spell_periods.is_active_end, false) as is_active_end,
         coalesce(spell_periods.is_active_in_period, false) as is_active_in_period,
-        {%- if basis == 'contract' %}
-        coalesce(extra_periods.arr_start, 0) as arr_start,
-        coalesce(extra_periods.arr_end, 0) as arr_end,
-        null as purchases,
-        null as net_revenue,
-        coalesce({{ daily_recognised_revenue('extra_periods.covered_arr_days') }}, 0)
-            as recognised_contract_revenue
-        {%- else %}
-        null as arr_start,
-        null as arr_end,
-        coalesce(extra_periods.purchases, 0) as purchases,
-        coalesce(extra_periods.net_revenue, 0) as net_revenue,
-        null as recognised_contract_revenue
-        {%- endif %}
-    from {{ slice }}_{{ basis }}_grid as grid
-    left join {{ slice }}_{{ basis }}_spell_periods as spell_periods
+        grid.first_active_date < grid.period_start as is_active_before,
+        case when grid.basis = 'contract' then coalesce(segment_periods.arr_start, 0) end as arr_start,
+        case when grid.basis = 'contract' then coalesce(segment_periods.arr_end, 0) end as arr_end,
+        case when grid.basis = 'order' then coalesce(purchase_periods.purchases, 0) end as purchases,
+        case when grid.basis = 'order' then coalesce(purchase_periods.net_revenue, 0) end as net_revenue,
+        case
+            when grid.basis = 'contract'
+                then coalesce({{ daily_recognised_revenue('segment_periods.covered_arr_days') }}, 0)
+        end as recognised_contract_revenue
+    from {{ slice }}_grid as grid
+    left join {{ slice }}_spell_periods as spell_periods
         on
             grid.customer_id = spell_periods.customer_id
-            and grid.period_id = spell_periods.period_id
-    left join {{ slice }}_{{ basis }}_{{ extra[:-1] }}_periods as extra_periods
+            and grid.basis = spell_periods.basis
+            and grid.period_grain = spell_periods.period_grain
+            and grid.period_start = spell_periods.period_start
+    left join {{ slice }}_segment_periods as segment_periods
         on
-            grid.customer_id = extra_periods.customer_id
-            and grid.period_id = extra_periods.period_id
+            grid.customer_id = segment_periods.customer_id
+            and grid.basis = 'contract'
+            and grid.period_grain = segment_periods.period_grain
+            and grid.period_start = segment_periods.period_start
+    left join {{ slice }}_purchase_periods as purchase_periods
+        on
+            grid.customer_id = purchase_periods.customer_id
+            and grid.basis = 'order'
+            and grid.period_grain = purchase_periods.period_grain
+            and grid.period_start = purchase_periods.period_start
 
 ),
-{%- endfor %}
 {%- endfor %}
 
 periods_with_states as (
 
-    select
-        part_rows.customer_id,
-        part_rows.basis,
-        periods.period_grain,
-        periods.period_start,
-        periods.period_end_date,
-        periods.is_complete_period,
-        part_rows.first_active_date,
-        part_rows.is_active_start,
-        part_rows.is_active_end,
-        part_rows.is_active_in_period,
-        part_rows.first_active_date < periods.period_start as is_active_before,
-        part_rows.arr_start,
-        part_rows.arr_end,
-        part_rows.purchases,
-        part_rows.net_revenue,
-        part_rows.recognised_contract_revenue
-    from (
-        {%- set row_ctes = [] %}
-        {%- for slice, slice_periods in slices %}
-        {%- for basis, extra in bases %}
-        {%- do row_ctes.append(slice ~ '_' ~ basis ~ '_rows') %}
-        {%- endfor %}
-        {%- endfor %}
-        {%- for cte in row_ctes %}
-        select * from {{ cte }}
-        {% if not loop.last %}union all{% endif %}
-        {%- endfor %}
-    ) as part_rows
-    inner join periods
-        on part_rows.period_id = periods.period_id
+    {%- for slice, slice_periods in slices %}
+    select * from {{ slice }}_rows
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 
 ),
 
-classified as (
+final as (
 
+    {#- The stored columns (customer_period_columns); what follows from them alone is
+        derived where the fact is read (customer_periods_with_measures). #}
     select
-        *,
-        {{ lifecycle('is_active_start', 'is_active_end', 'is_active_in_period', 'is_active_before') }}
-            as lifecycle,
-        case
-            when basis = 'contract' then {{ mrr_movement('arr_start', 'arr_end', 'is_active_before') }}
-        end as mrr_movement
+        customer_id,
+        basis,
+        period_grain,
+        period_start,
+        period_end_date,
+        first_active_date,
+        is_active_start,
+        is_active_end,
+        is_active_in_period,
+        purchases,
+        net_revenue,
+        recognised_contract_revenue,
+        arr_start,
+        arr_end
     from periods_with_states
 
 )
 
-select
-    customer_id,
-    basis,
-    period_grain,
-    period_start,
-    period_end_date,
-    is_complete_period,
-    first_active_date,
-    is_active_start,
-    is_active_end,
-    is_active_in_period,
-    is_active_before,
-    lifecycle,
-    purchases,
-    net_revenue,
-    recognised_contract_revenue,
-    arr_start,
-    arr_end,
-    {{ arr_to_mrr('arr_start') }} as mrr_start,
-    {{ arr_to_mrr('arr_end') }} as mrr_end,
-    {%- for kind in ['new', 'reactivation', 'expansion', 'contraction', 'churned'] %}
-    {{ arr_to_mrr(mrr_movement_amount('mrr_movement', 'arr_start', 'arr_end', kind)) }} as {{ kind }}_mrr,
-    {%- endfor %}
-    mrr_movement
-from classified
+select * from final
 
 {%- endmacro %}
 
@@ -429,12 +381,43 @@ from classified
 {%- endmacro %}
 
 {% macro customer_period_columns() -%}
-    {#- The columns of the customer-period fact, in order. -#}
+    {#- The stored columns of the customer-period fact (both parts), in order. -#}
     {{ return([
         'customer_id', 'basis', 'period_grain', 'period_start', 'period_end_date',
-        'is_complete_period', 'first_active_date', 'is_active_start', 'is_active_end',
-        'is_active_in_period', 'is_active_before', 'lifecycle', 'purchases', 'net_revenue',
-        'recognised_contract_revenue', 'arr_start', 'arr_end', 'mrr_start', 'mrr_end', 'new_mrr', 'reactivation_mrr',
-        'expansion_mrr', 'contraction_mrr', 'churned_mrr', 'mrr_movement',
+        'first_active_date', 'is_active_start', 'is_active_end', 'is_active_in_period',
+        'purchases', 'net_revenue', 'recognised_contract_revenue', 'arr_start', 'arr_end',
     ]) }}
+{%- endmacro %}
+
+{% macro customer_periods_with_measures(stored) -%}
+    {#- A select of the customer-period fact's stored rows (`stored`: a relation with
+        customer_period_columns) with the columns that follow from a row alone, derived
+        where the fact is read (the view int_customer_periods) instead of stored:
+        completeness, activity before the period, the lifecycle, MRR at start and end and
+        the MRR movement with its amounts. -#}
+    select
+        classified.*,
+        {{ lifecycle('is_active_start', 'is_active_end', 'is_active_in_period', 'is_active_before') }}
+            as lifecycle,
+        {{ arr_to_mrr('arr_start') }} as mrr_start,
+        {{ arr_to_mrr('arr_end') }} as mrr_end,
+        {%- for kind in ['new', 'reactivation', 'expansion', 'contraction', 'churned'] %}
+        {{ arr_to_mrr(mrr_movement_amount('mrr_movement', 'arr_start', 'arr_end', kind)) }} as {{ kind }}_mrr{{ ',' if not loop.last }}
+        {%- endfor %}
+    from (
+        select
+            {{ stored }}.*,
+            -- The end-state day is the period's last day exactly when it ended on or before A.
+            {{ stored }}.period_end_date = {{ period_end(stored ~ '.period_grain', stored ~ '.period_start') }}
+                as is_complete_period,
+            {{ stored }}.first_active_date < {{ stored }}.period_start as is_active_before,
+            case
+                when {{ stored }}.basis = 'contract'
+                    then {{ mrr_movement(
+                        stored ~ '.arr_start', stored ~ '.arr_end',
+                        stored ~ '.first_active_date < ' ~ stored ~ '.period_start'
+                    ) }}
+            end as mrr_movement
+        from {{ stored }}
+    ) as classified
 {%- endmacro %}

@@ -29,10 +29,10 @@ closed_periods as (
 final as (
 
     select
-        coalesce(open_periods.period_grain, closed_periods.period_grain) as period_grain,
         open_periods.period_start as open_period_start,
         open_periods.periods as open_periods,
-        closed_periods.last_period_start as last_closed_period_start
+        closed_periods.last_period_start as last_closed_period_start,
+        coalesce(open_periods.period_grain, closed_periods.period_grain) as period_grain
     from open_periods
     full outer join closed_periods
         on open_periods.period_grain = closed_periods.period_grain
