@@ -276,44 +276,30 @@ periods_with_states as (
 
 ),
 
-classified as (
+final as (
 
+    {#- The stored columns (customer_period_columns); what follows from them alone is
+        derived where the fact is read (customer_periods_with_measures). #}
     select
-        *,
-        {{ lifecycle('is_active_start', 'is_active_end', 'is_active_in_period', 'is_active_before') }}
-            as lifecycle,
-        case
-            when basis = 'contract' then {{ mrr_movement('arr_start', 'arr_end', 'is_active_before') }}
-        end as mrr_movement
+        customer_id,
+        basis,
+        period_grain,
+        period_start,
+        period_end_date,
+        first_active_date,
+        is_active_start,
+        is_active_end,
+        is_active_in_period,
+        purchases,
+        net_revenue,
+        recognised_contract_revenue,
+        arr_start,
+        arr_end
     from periods_with_states
 
 )
 
-select
-    customer_id,
-    basis,
-    period_grain,
-    period_start,
-    period_end_date,
-    is_complete_period,
-    first_active_date,
-    is_active_start,
-    is_active_end,
-    is_active_in_period,
-    is_active_before,
-    lifecycle,
-    purchases,
-    net_revenue,
-    recognised_contract_revenue,
-    arr_start,
-    arr_end,
-    {{ arr_to_mrr('arr_start') }} as mrr_start,
-    {{ arr_to_mrr('arr_end') }} as mrr_end,
-    {%- for kind in ['new', 'reactivation', 'expansion', 'contraction', 'churned'] %}
-    {{ arr_to_mrr(mrr_movement_amount('mrr_movement', 'arr_start', 'arr_end', kind)) }} as {{ kind }}_mrr,
-    {%- endfor %}
-    mrr_movement
-from classified
+select * from final
 
 {%- endmacro %}
 
@@ -395,12 +381,43 @@ from classified
 {%- endmacro %}
 
 {% macro customer_period_columns() -%}
-    {#- The columns of the customer-period fact, in order. -#}
+    {#- The stored columns of the customer-period fact (both parts), in order. -#}
     {{ return([
         'customer_id', 'basis', 'period_grain', 'period_start', 'period_end_date',
-        'is_complete_period', 'first_active_date', 'is_active_start', 'is_active_end',
-        'is_active_in_period', 'is_active_before', 'lifecycle', 'purchases', 'net_revenue',
-        'recognised_contract_revenue', 'arr_start', 'arr_end', 'mrr_start', 'mrr_end', 'new_mrr', 'reactivation_mrr',
-        'expansion_mrr', 'contraction_mrr', 'churned_mrr', 'mrr_movement',
+        'first_active_date', 'is_active_start', 'is_active_end', 'is_active_in_period',
+        'purchases', 'net_revenue', 'recognised_contract_revenue', 'arr_start', 'arr_end',
     ]) }}
+{%- endmacro %}
+
+{% macro customer_periods_with_measures(stored) -%}
+    {#- A select of the customer-period fact's stored rows (`stored`: a relation with
+        customer_period_columns) with the columns that follow from a row alone, derived
+        where the fact is read (the view int_customer_periods) instead of stored:
+        completeness, activity before the period, the lifecycle, MRR at start and end and
+        the MRR movement with its amounts. -#}
+    select
+        classified.*,
+        {{ lifecycle('is_active_start', 'is_active_end', 'is_active_in_period', 'is_active_before') }}
+            as lifecycle,
+        {{ arr_to_mrr('arr_start') }} as mrr_start,
+        {{ arr_to_mrr('arr_end') }} as mrr_end,
+        {%- for kind in ['new', 'reactivation', 'expansion', 'contraction', 'churned'] %}
+        {{ arr_to_mrr(mrr_movement_amount('mrr_movement', 'arr_start', 'arr_end', kind)) }} as {{ kind }}_mrr{{ ',' if not loop.last }}
+        {%- endfor %}
+    from (
+        select
+            {{ stored }}.*,
+            -- The end-state day is the period's last day exactly when it ended on or before A.
+            {{ stored }}.period_end_date = {{ period_end(stored ~ '.period_grain', stored ~ '.period_start') }}
+                as is_complete_period,
+            {{ stored }}.first_active_date < {{ stored }}.period_start as is_active_before,
+            case
+                when {{ stored }}.basis = 'contract'
+                    then {{ mrr_movement(
+                        stored ~ '.arr_start', stored ~ '.arr_end',
+                        stored ~ '.first_active_date < ' ~ stored ~ '.period_start'
+                    ) }}
+            end as mrr_movement
+        from {{ stored }}
+    ) as classified
 {%- endmacro %}
