@@ -7,7 +7,8 @@ datasource (its SQL datasource does not keep a DuckDB connection open). The suit
 
 The marts are read one at a time, and a mart of more than PART_ROWS rows whose key starts
 with customer_id (fct_customer_months at scale) in parts of whole customers (by a hash of
-customer_id): GE's pandas engine needs several times a frame's size, and every expectation
+customer_id), each part's frame released, with the GE data source that held it, before the
+next is read: GE's pandas engine needs several times a frame's size, and every expectation
 of these suites holds for a table exactly when it holds for each part of whole customers
 (row-level checks; the key, which contains customer_id, is unique; the documented columns
 exist; at least one row, as the table has more than PART_ROWS). An expectation fails when
@@ -33,7 +34,7 @@ import datetime as dt
 import os
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,28 +135,29 @@ def open_marts(
     return con, wanted
 
 
-def mart_parts(con: duckdb.DuckDBPyConnection, mart: str) -> tuple[int, int, Iterator[object]]:
-    """The mart's row count, the number of parts, and its parts as DataFrames, read one at a
-    time (a part of whole customers; the whole mart when it is small or not keyed by
-    customer). Empty parts are skipped."""
+def mart_parts(
+    con: duckdb.DuckDBPyConnection, mart: str
+) -> tuple[int, int, Iterator[Callable[[], object]]]:
+    """The mart's row count, the number of parts, and a reader per part: called, it returns
+    the part as a DataFrame (a part of whole customers; the whole mart when it is small or
+    not keyed by customer), so that the caller holds the only reference to it and can free
+    it before reading the next. A part of a mart read in parts may be empty."""
     table = f'"{SCHEMA}"."{mart}"'
     ((rows,),) = con.execute(f"select count(*) from {table}").fetchall()
     by_customer = KEYS[mart][0] == "customer_id"
     parts = -(-rows // PART_ROWS) if by_customer and rows > PART_ROWS else 1
 
-    def frames() -> Iterator[object]:
+    def readers() -> Iterator[Callable[[], object]]:
         if parts == 1:
-            yield con.sql(f"select * from {table}").df()
+            yield lambda: con.sql(f"select * from {table}").df()
             return
         for part in range(parts):
-            df = con.execute(
+            yield lambda part=part: con.execute(
                 f"select * from {table} where coalesce(hash(customer_id), 0) % ? = ?",
                 [parts, part],
             ).df()
-            if len(df):
-                yield df
 
-    return rows, parts, frames()
+    return rows, parts, readers()
 
 
 def _quiet() -> None:
@@ -181,22 +183,31 @@ def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[Mar
         context.variables.progress_bars = ProgressBarsConfig(
             globally=False, metric_calculations=False
         )
-        datasource = context.data_sources.add_pandas("marts")
         results = []
         for mart in marts:
-            rows, parts, frames = mart_parts(con, mart)
+            rows, parts, readers = mart_parts(con, mart)
             bar.update(f"validating {mart} ({rows:,} rows)")
-            asset = datasource.add_dataframe_asset(name=mart)
-            batch_definition = asset.add_batch_definition_whole_dataframe(mart)
             evaluated, problems = 0, []
             failures: dict[str, Failure] = {}  # by expectation: the first part it failed in
-            for part, raw in enumerate(frames, start=1):
+            for part, read in enumerate(readers, start=1):
+                raw = read()
+                if parts > 1 and not len(raw):
+                    continue  # an empty part of a large mart (a small one is checked even empty)
                 if parts > 1:
                     bar.update(f"validating {mart} ({rows:,} rows), part {part} of {parts}")
+                columns = list(raw.columns)
                 df, part_problems = expectations.add_derived_columns(mart, raw)
+                del raw  # df is a copy with the derived columns: one frame at a time
                 problems.extend(p for p in part_problems if p not in problems)
-                suite = expectations.suite_for(mart, list(raw.columns))
-                batch = batch_definition.get_batch(batch_parameters={"dataframe": df})
+                suite = expectations.suite_for(mart, columns)
+                # A data source of its own per frame: GE's pandas engine keeps every frame it
+                # was given (and metrics computed on it) for as long as its data source lives.
+                source = context.data_sources.add_pandas(f"{mart}_part_{part}")
+                batch = (
+                    source.add_dataframe_asset(name=mart)
+                    .add_batch_definition_whole_dataframe(mart)
+                    .get_batch(batch_parameters={"dataframe": df})
+                )
                 # A quick pass/fail first; details (unexpected values and the keys of their
                 # rows) cost twice as much, so only the failed expectations run again for them.
                 outcome = batch.validate(suite, result_format="BOOLEAN_ONLY")
@@ -221,7 +232,8 @@ def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[Mar
                         failures[_describe(r.expectation_config)] = Failure(
                             _describe(r.expectation_config), where + _detail(r)
                         )
-                del raw, df, batch, outcome
+                context.data_sources.delete(source.name)
+                del df, batch, outcome, source
             results.append(_mart_result(mart, rows, evaluated, list(failures.values()), problems))
             bar.advance()
     return results
