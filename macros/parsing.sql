@@ -84,7 +84,7 @@
     contract is at most two decimals). Returns [condition, reason] pairs. -#}
 {% macro money_checks(column, required=true) -%}
     {%- set has_more_decimals = matches_pattern(
-        clean_text('raw_' ~ column), text_patterns()['money_over_two_decimals']
+        'raw_' ~ column, text_patterns()['money_over_two_decimals']
     ) -%}
     {{ return(value_checks(column, required=required) + [
         ['(' ~ has_more_decimals ~ ')', column ~ '_too_many_decimals'],
