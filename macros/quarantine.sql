@@ -11,13 +11,14 @@
 {%- endmacro %}
 
 {% macro is_missing(raw_column) -%}
-    {#- The raw value is missing (null or blank). -#}
-    ({{ clean_text(raw_column) }} is null)
+    {#- The raw value is missing (null or blank). raw_column is its cleaned text
+        (clean_text: the base model's raw_<column>), null when blank. -#}
+    ({{ raw_column }} is null)
 {%- endmacro %}
 
 {% macro is_unparsable(raw_column, typed_column) -%}
-    {#- The raw value is present but did not parse. -#}
-    ({{ clean_text(raw_column) }} is not null and {{ typed_column }} is null)
+    {#- The raw value is present but did not parse (raw_column: its cleaned text). -#}
+    ({{ raw_column }} is not null and {{ typed_column }} is null)
 {%- endmacro %}
 
 {#- The checks a column needs: a required column must be present, and a present value must

@@ -24,40 +24,77 @@ params as (
 
 ),
 
-order_intervals as (
+purchase_days as (
 
-    {#- A purchase on day p makes the customer active on p … p + N − 1. -#}
-    select distinct
-        purchases.customer_id,
-        purchases.order_date as interval_start,
-        least(
-            {{ add_days('purchases.order_date', var('order_inactivity_days') ~ ' - 1') }},
-            params.as_of_date
-        ) as interval_end
+    {#- A purchase on day p makes the customer active on p … p + N − 1, so two purchase
+        days p < q are in one spell when q − p ≤ N: a purchase starts a spell when the
+        previous purchase is more than N days before it, and ends one when the next is
+        more than N days after it. One sort of the purchases, no merging of intervals;
+        purchases on the same day need no de-duplicating (0 days apart). -#}
+    select
+        customer_id,
+        order_date,
+        coalesce(
+            {{ days_between(
+                'lag(order_date) over (partition by customer_id order by order_date)', 'order_date'
+            ) }} > {{ var('order_inactivity_days') }},
+            true
+        ) as is_spell_start,
+        coalesce(
+            {{ days_between(
+                'order_date', 'lead(order_date) over (partition by customer_id order by order_date)'
+            ) }} > {{ var('order_inactivity_days') }},
+            true
+        ) as is_spell_end
     from purchases
-    cross join params
 
 ),
 
-order_intervals_numbered as (
+order_spell_bounds as (
 
-    {{ number_spells('order_intervals', 0) }}
+    {#- The first and last purchases of each spell (one row when they are the same
+        purchase), in order: a spell's last purchase is its first when that is also an end,
+        else the next row (a start sorts before an end on the same day). -#}
+    select
+        customer_id,
+        order_date,
+        is_spell_start,
+        is_spell_end,
+        sum(case when is_spell_start then 1 else 0 end) over (
+            partition by customer_id
+            order by order_date, is_spell_end
+            rows between unbounded preceding and current row
+        ) as spell_number,
+        lead(order_date) over (
+            partition by customer_id
+            order by order_date, is_spell_end
+        ) as next_bound_date
+    from purchase_days
+    where is_spell_start or is_spell_end
 
 ),
 
 order_spells as (
 
     select
-        customer_id,
+        order_spell_bounds.customer_id,
         'order' as basis,
-        spell_number,
-        min(interval_start) as spell_start_date,
-        max(interval_end) as spell_end_date,
+        order_spell_bounds.spell_number,
+        order_spell_bounds.order_date as spell_start_date,
+        least(
+            {{ add_days(
+                'case when order_spell_bounds.is_spell_end then order_spell_bounds.order_date'
+                ~ ' else order_spell_bounds.next_bound_date end',
+                var('order_inactivity_days') ~ ' - 1'
+            ) }},
+            params.as_of_date
+        ) as spell_end_date,
         cast(null as {{ dbt.type_string() }}) as ending_contract_id,
         cast(null as {{ dbt.type_string() }}) as ending_cancellation_id,
         cast(null as {{ dbt.type_string() }}) as ending_reason_code
-    from order_intervals_numbered
-    group by customer_id, spell_number
+    from order_spell_bounds
+    cross join params
+    where order_spell_bounds.is_spell_start
 
 ),
 
@@ -81,28 +118,19 @@ contract_intervals_numbered as (
 
 ),
 
-contract_spell_bounds as (
-
-    select
-        *,
-        max(interval_end) over (partition by customer_id, spell_number) as spell_end_date,
-        min(interval_start) over (partition by customer_id, spell_number) as spell_start_date
-    from contract_intervals_numbered
-
-),
-
 contract_spell_endings as (
 
-    {#- The contract whose coverage ended the spell; several ending that day: the one
-        with the latest cancellation request, then the highest contract_id. -#}
+    {#- The contract whose coverage ended the spell: the latest covered day; several
+        ending that day: the one with the latest cancellation request, then the highest
+        contract_id. -#}
     select
         *,
+        min(interval_start) over (partition by customer_id, spell_number) as spell_start_date,
         row_number() over (
             partition by customer_id, spell_number
-            order by cancellation_requested_at desc nulls last, contract_id desc
+            order by interval_end desc, cancellation_requested_at desc nulls last, contract_id desc
         ) as ending_rank
-    from contract_spell_bounds
-    where interval_end = spell_end_date
+    from contract_intervals_numbered
 
 ),
 
@@ -113,7 +141,7 @@ contract_spells as (
         'contract' as basis,
         spell_number,
         spell_start_date,
-        spell_end_date,
+        interval_end as spell_end_date,
         contract_id as ending_contract_id,
         cancellation_id as ending_cancellation_id,
         reason_code as ending_reason_code

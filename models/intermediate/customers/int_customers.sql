@@ -43,7 +43,7 @@ referenced_customers as (
     from orders
     inner join params
         on orders.order_date <= params.as_of_date
-    union
+    union all
     select contracts.customer_id
     from contracts
     inner join params
@@ -55,7 +55,9 @@ referenced_customers as (
 
 inferred_customers as (
 
-    select referenced_customers.customer_id
+    {#- The references without a known customer first, then de-duplicated: probing the
+        known customers is cheaper than de-duplicating every order's reference. -#}
+    select distinct referenced_customers.customer_id
     from referenced_customers
     left join known_customers
         on referenced_customers.customer_id = known_customers.customer_id

@@ -1,6 +1,7 @@
 {#- A customer's contract value over time as piecewise-constant segments:
     between two consecutive change days the covered annual value (sum over the contracts
-    covering the day) is constant. Segments lie within contract spells; on a bridged gap
+    covering the day) is constant, and so is the number of distinct products covering
+    it. Segments lie within contract spells and cover every day of them; on a bridged gap
     day the covered value is 0 and the carried value is the last covered day's. MRR is
     arr / 12; recognised revenue accrues on covered days only. -#}
 with coverage as (
@@ -20,6 +21,7 @@ changes as (
 
     select
         customer_id,
+        product,
         start_date as change_date,
         arr as arr_change,
         1 as contracts_change
@@ -27,6 +29,7 @@ changes as (
     union all
     select
         customer_id,
+        product,
         {{ add_days('covered_until_date', 1) }} as change_date,
         -arr as arr_change,
         -1 as contracts_change
@@ -34,14 +37,40 @@ changes as (
 
 ),
 
+product_coverage as (
+
+    {#- How many contracts of the product cover the customer after each change (the
+        changes of one day in any order: only the day's net change counts below). -#}
+    select
+        *,
+        sum(contracts_change) over (
+            partition by customer_id, product
+            order by change_date
+            rows between unbounded preceding and current row
+        ) as product_contracts
+    from changes
+
+),
+
 daily_changes as (
 
+    {#- A product counts from the day it goes from no covering contract to some, until
+        the day it goes back to none; summed over a day's changes the steps telescope to
+        the day's net step. -#}
     select
         customer_id,
         change_date,
         sum(arr_change) as arr_change,
-        sum(contracts_change) as contracts_change
-    from changes
+        sum(contracts_change) as contracts_change,
+        sum(
+            case
+                when product is null then 0
+                when product_contracts > 0 and product_contracts - contracts_change <= 0 then 1
+                when product_contracts <= 0 and product_contracts - contracts_change > 0 then -1
+                else 0
+            end
+        ) as products_change
+    from product_coverage
     group by customer_id, change_date
 
 ),
@@ -63,7 +92,12 @@ segments as (
             partition by customer_id
             order by change_date
             rows between unbounded preceding and current row
-        ) as covering_contracts
+        ) as covering_contracts,
+        sum(products_change) over (
+            partition by customer_id
+            order by change_date
+            rows between unbounded preceding and current row
+        ) as covering_products
     from daily_changes
 
 ),
@@ -78,7 +112,8 @@ segments_in_spells as (
         segments.segment_start_date,
         segments.segment_end_date,
         segments.covered_arr,
-        segments.covering_contracts
+        segments.covering_contracts,
+        segments.covering_products
     from segments
     inner join spells
         on
@@ -96,6 +131,7 @@ final as (
         segment_end_date,
         covered_arr,
         covering_contracts = 0 as is_bridged_gap,
+        covering_products,
         -- On a bridged gap day the last covered day's value carries forward.
         case
             when covering_contracts = 0

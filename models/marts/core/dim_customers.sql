@@ -32,13 +32,6 @@ arr_segments as (
 
 ),
 
-customer_months as (
-
-    select * from {{ ref('int_customer_periods') }}
-    where basis = 'contract' and period_grain = 'month'
-
-),
-
 params as (
 
     select * from {{ ref('int_reporting_params') }}
@@ -108,10 +101,14 @@ active_products as (
 
 contract_revenue as (
 
+    {#- Recognised up to A: covered value × days of every MRR segment (segments end on or
+        before A; a bridged gap's covered value is 0), summed exactly, then per day. -#}
     select
         customer_id,
-        {{ sum_float('recognised_contract_revenue') }} as lifetime_contract_revenue
-    from customer_months
+        {{ daily_recognised_revenue(
+            'sum(covered_arr * (' ~ days_between('segment_start_date', 'segment_end_date') ~ ' + 1))'
+        ) }} as lifetime_contract_revenue
+    from arr_segments
     group by customer_id
 
 ),

@@ -18,9 +18,9 @@ spells as (
 
 ),
 
-coverage as (
+segments as (
 
-    select * from {{ ref('int_contract_coverage') }}
+    select * from {{ ref('int_contract_arr_segments') }}
 
 ),
 
@@ -56,31 +56,18 @@ period_days as (
 
 active_at_start as (
 
+    {#- The MRR segments tile the contract spells, and each carries the number of
+        distinct products covering its days: the segment containing ps − 1 is the
+        customer's state on it. -#}
     select
         period_days.period_grain,
         period_days.period_start,
-        period_days.start_state_date,
         period_days.end_state_date,
-        spells.customer_id
+        segments.customer_id,
+        segments.covering_products
     from period_days
-    inner join spells
-        on {{ is_active_on('spells', 'period_days.start_state_date') }}
-
-),
-
-products_at_start as (
-
-    select
-        active_at_start.period_grain,
-        active_at_start.period_start,
-        active_at_start.customer_id,
-        count(distinct coverage.product) as products
-    from active_at_start
-    left join coverage
-        on
-            active_at_start.customer_id = coverage.customer_id
-            and active_at_start.start_state_date between coverage.start_date and coverage.covered_until_date
-    group by active_at_start.period_grain, active_at_start.period_start, active_at_start.customer_id
+    inner join segments
+        on period_days.start_state_date between segments.segment_start_date and segments.segment_end_date
 
 ),
 
@@ -90,16 +77,11 @@ customer_states as (
         active_at_start.period_grain,
         active_at_start.period_start,
         case
-            when products_at_start.products >= 3 then '3+'
-            else cast(products_at_start.products as {{ dbt.type_string() }})
+            when active_at_start.covering_products >= 3 then '3+'
+            else cast(active_at_start.covering_products as {{ dbt.type_string() }})
         end as products_at_start,
         spells_at_end.customer_id is null as is_churned
     from active_at_start
-    inner join products_at_start
-        on
-            active_at_start.period_grain = products_at_start.period_grain
-            and active_at_start.period_start = products_at_start.period_start
-            and active_at_start.customer_id = products_at_start.customer_id
     left join spells as spells_at_end
         on
             active_at_start.customer_id = spells_at_end.customer_id
