@@ -213,10 +213,17 @@ def _newton(
 
 
 def _unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """The distinct rows of the columns and how often each occurs."""
-    stacked = np.column_stack(columns)
-    rows, counts = np.unique(stacked, axis=0, return_counts=True)
-    return [rows[:, i] for i in range(rows.shape[1])], counts.astype(float)
+    """The distinct rows of the columns (in lexicographic order, as ``np.unique(axis=0)``
+    gives them) and how often each occurs. A sort of the numeric keys: np.unique's row sort
+    compares rows as records: 0.9 against 0.15 CPU-s for 665k rows of three columns."""
+    order = np.lexsort(columns[::-1])  # the last key is lexsort's primary one
+    ordered = [np.asarray(column)[order] for column in columns]
+    starts = np.ones(len(order), dtype=bool)
+    if len(order):
+        starts[1:] = np.any([column[1:] != column[:-1] for column in ordered], axis=0)
+    first = np.flatnonzero(starts)
+    counts = np.diff(np.append(first, len(order)))
+    return [column[first] for column in ordered], counts.astype(float)
 
 
 def _as_float(values: Sequence[float] | np.ndarray | pd.Series) -> np.ndarray:
