@@ -355,3 +355,89 @@ def test_the_gamma_gamma_fits_fast_log_likelihood_is_the_plain_sum(cdnow_summary
     for params in (CDNOW_GAMMA_GAMMA, {"p": 1.5, "q": 0.8, "gamma": 3.0}):
         plain = pr.gamma_gamma_log_likelihood(params, x, m).sum()
         assert fast(*params.values()) == pytest.approx(plain, rel=1e-12)
+
+
+# --- the Newton step: analytic gradients, warm starts ---------------------------------------
+
+
+def _central_differences(f, point: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    return np.array(
+        [(f(*(point + h * e)) - f(*(point - h * e))) / (2 * h) for e in np.eye(len(point))]
+    )
+
+
+def test_the_analytic_gradients_equal_finite_differences(cdnow_summary):
+    # Newton's method (pr._newton) uses these gradients; a wrong one moves the point it stops
+    # at, so each must equal the central differences of its log-likelihood, at the published
+    # estimates and away from them, to their error: relative 1e-5, or 1e-5 absolute near
+    # the optimum, where a component is close to 0 (a log-likelihood of ~1e4 has rounding
+    # errors of ~1e-12, over a step of 1e-6).
+    s = cdnow_summary
+    x, t_x, T = (s[c].to_numpy(float) for c in ("x", "t_x", "T"))
+    ll, gradient = pr._bgnbd_rows(x, t_x, T, np.ones(len(x)))
+    for params in ([0.243, 4.414, 0.793, 2.426], [1.3, 0.4, 2.5, 0.7]):
+        point = np.array(params)
+        np.testing.assert_allclose(
+            gradient(*point), _central_differences(ll, point), rtol=1e-5, atol=1e-5
+        )
+    repeat = s[s["x"] > 0]
+    ll, gradient = pr._gamma_gamma_rows(
+        repeat["x"].to_numpy(float), repeat["monetary_value"].to_numpy(float), np.ones(len(repeat))
+    )
+    for params in ([6.25, 3.74, 15.44], [1.5, 0.8, 3.0]):
+        point = np.array(params)
+        np.testing.assert_allclose(
+            gradient(*point), _central_differences(ll, point), rtol=1e-5, atol=1e-5
+        )
+    share = np.array(REGULAR) / 1000
+
+    def sbg(alpha, beta):
+        return pr.sbg_log_likelihood(alpha, beta, share)
+
+    for params in ([0.704, 1.182], [2.0, 0.3]):
+        point = np.array(params)
+        np.testing.assert_allclose(
+            pr.sbg_log_likelihood_gradient(*point, share), _central_differences(sbg, point),
+            rtol=1e-5, atol=1e-5,
+        )  # fmt: skip
+
+
+def test_a_warm_start_ends_where_a_cold_fit_ends(cdnow_summary):
+    # An incremental build starts each fit from the day before's estimates. Started from
+    # other points (the published, rounded estimates; the cold fit of the summary a week
+    # later without a purchase in it, T + 1), Newton's method must reach the cold fit's
+    # estimates to a relative 1e-9 (what compare_marts allows between an incremental and a
+    # full build), in fewer steps than pr.WARM_NEWTON_STEPS (more would have fallen back to
+    # a cold fit).
+    s = cdnow_summary
+    cold = pr.fit_bgnbd(s["x"], s["t_x"], s["T"])
+    week_later = pr.fit_bgnbd(s["x"], s["t_x"], s["T"] + 1.0)
+    assert week_later.ok and abs(week_later.params["r"] / cold.params["r"] - 1) > 1e-4
+    for start in (CDNOW_BGNBD, week_later.params):
+        warm = pr.fit_bgnbd(s["x"], s["t_x"], s["T"], warm=start)
+        assert warm.ok and warm.iterations <= pr.WARM_NEWTON_STEPS < cold.iterations
+        for name, value in cold.params.items():
+            assert warm.params[name] == pytest.approx(value, rel=1e-9), name
+        assert warm.log_likelihood == pytest.approx(cold.log_likelihood, rel=1e-12)
+    cold = pr.fit_gamma_gamma(s["x"], s["monetary_value"])
+    warm = pr.fit_gamma_gamma(s["x"], s["monetary_value"], warm=CDNOW_GAMMA_GAMMA)
+    assert warm.ok and warm.iterations <= pr.WARM_NEWTON_STEPS < cold.iterations
+    for name, value in cold.params.items():
+        assert warm.params[name] == pytest.approx(value, rel=1e-9), name
+    cold = pr.fit_sbg(REGULAR)
+    warm = pr.fit_sbg(REGULAR, warm={"alpha": 0.668, "beta": 3.806})  # the high-end estimates
+    assert warm.ok and warm.iterations <= pr.WARM_NEWTON_STEPS
+    for name, value in cold.params.items():
+        assert warm.params[name] == pytest.approx(value, rel=1e-9), name
+
+
+def test_a_warm_start_from_nowhere_near_falls_back_to_a_cold_fit():
+    # Newton's method from a point where the likelihood is not concave (or that does not
+    # converge in pr.WARM_NEWTON_STEPS) is dropped for the cold fit: same estimates.
+    cold = pr.fit_sbg(HIGH_END)
+    warm = pr.fit_sbg(HIGH_END, warm={"alpha": 1e5, "beta": 1e-5})
+    assert warm.ok and warm.iterations > pr.WARM_NEWTON_STEPS
+    assert warm.params == pytest.approx(cold.params, rel=1e-9)
+    # A degenerate curve stays degenerate whatever the start (test_sbg_* above: not converged).
+    flat = pr.fit_sbg([8, 6, 4, 3, 2], warm={"alpha": 1.0, "beta": 1.0})
+    assert flat.fit_status == pr.fit_sbg([8, 6, 4, 3, 2]).fit_status

@@ -105,3 +105,30 @@ def test_holdout_command_counts_the_actual_purchases(warehouse, purchases, capsy
     out = capsys.readouterr().out
     assert "holdout 39 weeks to 1998-06-30" in out  # 273 days = 39 weeks
     assert f"| all | 2,357 | {actual:,} |" in out
+
+
+def test_an_incremental_run_starts_from_the_fits_before_and_ends_where_they_end(warehouse):
+    # int_predictive_parameters is incremental: a run reads the table of the run before,
+    # starts each `ok` fit from its estimates and merges its rows in (deleting the rows of
+    # fits it no longer makes). Moved estimates (BG/NBD r and Gamma-Gamma p × 1.05) and a row
+    # of a cohort that does not exist: the run must fit from there to the cold fit's estimates
+    # of the build (to a relative 1e-9) and delete that row.
+    table = "intermediate.int_predictive_parameters"
+    cold = query(warehouse, f"select * from {table} order by model, segment, parameter")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            f"update {table} set value = value * 1.05 "
+            "where (model, parameter) in (('bg_nbd', 'r'), ('gamma_gamma', 'p'))"
+        )
+        con.execute(
+            f"insert into {table} values "
+            "('sbg', '1900-01-01', 'alpha', 1.0, 5, -1.0, 'ok', 'converged')"
+        )
+    completed = cdnow.rebuild_parameters(warehouse)
+    assert completed.returncode == 0, completed.output[-2000:]
+    warm = query(warehouse, f"select * from {table} order by model, segment, parameter")
+    assert list(warm["segment"]) == list(cold["segment"])  # the 1900-01-01 row is gone
+    assert list(warm["parameter"]) == list(cold["parameter"])
+    np.testing.assert_allclose(warm["value"], cold["value"], rtol=1e-9)
+    np.testing.assert_allclose(warm["log_likelihood"], cold["log_likelihood"], rtol=1e-12)
+    assert set(warm["fit_status"]) == {"ok"}

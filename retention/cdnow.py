@@ -153,6 +153,21 @@ def write_raw(purchases: pd.DataFrame, folder: Path) -> Path:
     return folder
 
 
+def rebuild_parameters(db: Path) -> dbt_runner.Result:
+    """An incremental `dbt run` of int_predictive_parameters on a sample warehouse built by
+    :func:`build_sample_warehouse` (python_checks/test_predictive_cdnow.py), with the build's
+    target folder (its partial parse)."""
+    work = db.parent
+    return dbt_runner.run(
+        ["run", "--no-use-colors", "--select", "int_predictive_parameters"],
+        db,
+        target_path=work / "target",
+        log_path=work / "logs",
+        vars=SAMPLE_VARS,
+        env={SWITCH: "on"},
+    )
+
+
 def build_sample_warehouse(work: Path, cache_dir: Path = CACHE_DIR) -> Path:
     """Load the CDNOW 1/10 sample into ``work/cdnow_sample.duckdb`` (a fresh file) and build it
     with A = 1997-09-30 and USD, the predictive models on. CdnowError when a step fails."""

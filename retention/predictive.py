@@ -76,8 +76,17 @@ def _maximise(
     negative_ll: Callable[[np.ndarray], float],
     start: np.ndarray,
     observations: int,
+    gradient: Callable[[np.ndarray], np.ndarray],
+    warm: Mapping[str, float] | None = None,
 ) -> FitResult:
-    """Minimise ``negative_ll`` over log-parameters; the result carries the parameters."""
+    """Minimise ``negative_ll`` over log-parameters; the result carries the parameters.
+
+    ``gradient`` is the gradient of ``negative_ll`` over the parameters. A cold fit searches
+    with Nelder-Mead from ``start``, then Newton's method (:func:`_newton`) takes the
+    optimum found to where the gradient vanishes, to about 1e-12 in the log-parameters. A
+    warm fit (``warm``: the parameters of an earlier fit, e.g. the day before's) tries Newton's
+    method from them alone and falls back to the cold fit unless it converges: both end at the
+    same maximum, which a warm start reaches in a few steps instead of hundreds."""
 
     def objective(log_params: np.ndarray) -> float:
         if np.any(np.abs(log_params) > LOG_BOUND):
@@ -85,17 +94,33 @@ def _maximise(
         value = negative_ll(np.exp(log_params))
         return value if np.isfinite(value) else math.inf
 
+    def log_gradient(log_params: np.ndarray) -> np.ndarray:
+        params = np.exp(log_params)
+        return gradient(params) * params  # d/d log p = p d/dp
+
     with np.errstate(all="ignore"):
+        if warm is not None and all(name in warm for name in names):
+            guess = np.array([warm[name] for name in names], dtype=float)
+            if np.all(np.isfinite(guess)) and np.all(guess > 0):
+                polished = _newton(objective, log_gradient, np.log(guess), WARM_NEWTON_STEPS)
+                if polished is not None and not np.any(np.abs(polished[0]) > LOG_BOUND - 1.0):
+                    x, fun, steps = polished
+                    return _result(model, names, x, fun, observations, OK, "converged", steps)
         found = optimize.minimize(
             objective,
             start,
             method="Nelder-Mead",
             options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 20_000, "maxfev": 40_000},
         )
-    params = {name: float(v) for name, v in zip(names, np.exp(found.x), strict=True)}
-    at_bound = bool(np.any(np.abs(found.x) > LOG_BOUND - 1.0))
-    finite = bool(np.isfinite(found.fun))
-    converged = bool(found.success) and finite and not at_bound
+        x, fun, iterations = found.x, float(found.fun), int(found.nit)
+        at_bound = bool(np.any(np.abs(x) > LOG_BOUND - 1.0))
+        finite = bool(np.isfinite(fun))
+        converged = bool(found.success) and finite and not at_bound
+        if converged:
+            polished = _newton(objective, log_gradient, x, COLD_NEWTON_STEPS)
+            if polished is not None and not np.any(np.abs(polished[0]) > LOG_BOUND - 1.0):
+                x, fun, steps = polished
+                iterations += steps
     if converged:
         status, message = OK, "converged"
     elif at_bound:
@@ -103,23 +128,102 @@ def _maximise(
         message = "a parameter ran to 0 or infinity: the data do not identify the model"
     else:
         status, message = NOT_CONVERGED, f"optimiser stopped: {found.message}"
+    return _result(model, names, x, fun, observations, status, message, iterations)
+
+
+def _result(
+    model: str,
+    names: Sequence[str],
+    log_params: np.ndarray,
+    fun: float,
+    observations: int,
+    status: str,
+    message: str,
+    iterations: int,
+) -> FitResult:
+    params = {name: float(v) for name, v in zip(names, np.exp(log_params), strict=True)}
+    finite = bool(np.isfinite(fun))
     return FitResult(
         model,
         params,
-        float(-found.fun) if finite else math.nan,
+        float(-fun) if finite else math.nan,
         observations,
-        converged,
+        status == OK,
         status,
         message,
-        int(found.nit),
+        iterations,
     )
 
 
+# Newton's method: at most this many steps from a warm start (an earlier day's optimum is a
+# step or three away) and after Nelder-Mead; it has converged when a step moves no
+# log-parameter by more than NEWTON_TOLERANCE.
+WARM_NEWTON_STEPS = 12
+COLD_NEWTON_STEPS = 20
+NEWTON_TOLERANCE = 1e-10
+# Forward-difference step for the Hessian (from the analytic gradient): its error, about
+# this relative, slows Newton's convergence a little but does not move the point it reaches.
+HESSIAN_STEP = 1e-6
+
+
+def _newton(
+    objective: Callable[[np.ndarray], float],
+    gradient: Callable[[np.ndarray], np.ndarray],
+    start: np.ndarray,
+    max_steps: int,
+) -> tuple[np.ndarray, float, int] | None:
+    """Newton's method for a minimum of ``objective`` from ``start``: (point, value, steps),
+    or None when it does not converge within ``max_steps`` (the Hessian is not positive
+    definite on the way, a step does not lower the objective even when halved, a value is
+    not finite). The gradient is analytic, the Hessian its forward differences; the point
+    returned is where the gradient vanishes, whatever the start."""
+    x = np.array(start, dtype=float)
+    fun = objective(x)
+    if not np.isfinite(fun):
+        return None
+    n = len(x)
+    for step_number in range(1, max_steps + 1):
+        g = gradient(x)
+        if not np.all(np.isfinite(g)):
+            return None
+        hessian = np.empty((n, n))
+        for j in range(n):
+            shifted = x.copy()
+            shifted[j] += HESSIAN_STEP
+            hessian[:, j] = (gradient(shifted) - g) / HESSIAN_STEP
+        hessian = (hessian + hessian.T) / 2.0
+        if not np.all(np.isfinite(hessian)) or np.linalg.eigvalsh(hessian).min() <= 0:
+            return None
+        step = -np.linalg.solve(hessian, g)
+        # Near the minimum the objective changes below its rounding: a step that raises it
+        # by no more than that is taken (the gradient, not the value, decides there).
+        slack = 1e-13 * max(abs(fun), 1.0)
+        for _ in range(30):
+            candidate = x + step
+            value = objective(candidate)
+            if np.isfinite(value) and value <= fun + slack:
+                break
+            step = step / 2.0
+        else:
+            return None
+        x, fun = candidate, value
+        if np.max(np.abs(step)) < NEWTON_TOLERANCE:
+            return x, float(fun), step_number
+    return None
+
+
 def _unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """The distinct rows of the columns and how often each occurs."""
-    stacked = np.column_stack(columns)
-    rows, counts = np.unique(stacked, axis=0, return_counts=True)
-    return [rows[:, i] for i in range(rows.shape[1])], counts.astype(float)
+    """The distinct rows of the columns (in lexicographic order, as ``np.unique(axis=0)``
+    gives them) and how often each occurs. A sort of the numeric keys: np.unique's row sort
+    compares rows as records: 0.9 against 0.15 CPU-s for 665k rows of three columns."""
+    order = np.lexsort(columns[::-1])  # the last key is lexsort's primary one
+    ordered = [np.asarray(column)[order] for column in columns]
+    starts = np.ones(len(order), dtype=bool)
+    if len(order):
+        starts[1:] = np.any([column[1:] != column[:-1] for column in ordered], axis=0)
+    first = np.flatnonzero(starts)
+    counts = np.diff(np.append(first, len(order)))
+    return [column[first] for column in ordered], counts.astype(float)
 
 
 def _as_float(values: Sequence[float] | np.ndarray | pd.Series) -> np.ndarray:
@@ -158,8 +262,10 @@ def fit_bgnbd(
     x: Sequence[float] | np.ndarray | pd.Series,
     t_x: Sequence[float] | np.ndarray | pd.Series,
     T: Sequence[float] | np.ndarray | pd.Series,
+    warm: Mapping[str, float] | None = None,
 ) -> FitResult:
-    """Fit r, alpha, a, b on customers' frequency, recency and age (weeks)."""
+    """Fit r, alpha, a, b on customers' frequency, recency and age (weeks); ``warm``: the
+    parameters of an earlier fit to start from (the result is the same, see _maximise)."""
     x, t_x, T = _as_float(x), _as_float(t_x), _as_float(T)
     n = len(x)
     model = "bg_nbd"
@@ -177,25 +283,40 @@ def fit_bgnbd(
         return _refused(model, n, NO_REPEAT_BUYERS, "no customer has a repeat purchase")
     (ux, ut, uT), weight = _unique_rows(x, t_x, T)
     total = weight.sum()
-    log_likelihood = _bgnbd_rows_log_likelihood(ux, ut, uT, weight)
+    log_likelihood, gradient = _bgnbd_rows(ux, ut, uT, weight)
 
     def negative_ll(p: np.ndarray) -> float:
         return -log_likelihood(p[0], p[1], p[2], p[3]) / total
 
+    def negative_gradient(p: np.ndarray) -> np.ndarray:
+        return -gradient(p[0], p[1], p[2], p[3]) / total
+
     # Start: r = 1 and alpha = mean age (one purchase per T on average), a = b = 1.
     start = np.log([1.0, max(float(np.mean(T)), 1e-3), 1.0, 1.0])
-    fit = _maximise(model, ("r", "alpha", "a", "b"), negative_ll, start, n)
+    names = ("r", "alpha", "a", "b")
+    fit = _maximise(model, names, negative_ll, start, n, negative_gradient, warm)
     return _scaled(fit, total)
 
 
 def _bgnbd_rows_log_likelihood(
     x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray
 ) -> Callable[[float, float, float, float], float]:
-    """The weighted sum of :func:`bgnbd_log_likelihood` over the rows, as a function of
-    (r, alpha, a, b), for the optimiser: the special functions are evaluated on the distinct
-    values of x, t_x and T only (a few hundred, against up to a million rows), and the
-    customers without a repeat purchase, whose likelihood depends on T alone, are summed
-    per T. Equal to the plain sum (test_predictive.py checks it on the CDNOW sample)."""
+    """The weighted sum of :func:`bgnbd_log_likelihood` over the rows (see _bgnbd_rows)."""
+    return _bgnbd_rows(x, t_x, T, weight)[0]
+
+
+def _bgnbd_rows(
+    x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray
+) -> tuple[
+    Callable[[float, float, float, float], float],
+    Callable[[float, float, float, float], np.ndarray],
+]:
+    """The weighted sum of :func:`bgnbd_log_likelihood` over the rows and its gradient over
+    (r, alpha, a, b), as functions of the parameters, for the optimiser: the special
+    functions are evaluated on the distinct values of x, t_x and T only (a few hundred,
+    against up to a million rows), and the customers without a repeat purchase, whose
+    likelihood depends on T alone, are summed per T. Equal to the plain sum and to its
+    finite differences (test_predictive.py checks both on the CDNOW sample)."""
     repeat = x > 0
     # x = 0: log L = r log α - r log(α + T) (the Γ and B ratios are 1): weights per distinct T.
     T0, T0_index = np.unique(T[~repeat], return_inverse=True)
@@ -204,19 +325,53 @@ def _bgnbd_rows_log_likelihood(
     xv, xi = np.unique(xr, return_inverse=True)
     tv, ti = np.unique(tr, return_inverse=True)
     Tv, Ti = np.unique(Tr, return_inverse=True)
+    wx = np.bincount(xi, weights=wr, minlength=len(xv))  # the repeat rows' weight per x
+    w_repeat, w_zero = float(wr.sum()), float(w0.sum())
+
+    def parts(r: float, alpha: float, a: float, b: float):
+        rx = r + xr
+        alive = -rx * np.log(alpha + Tv)[Ti]
+        dropped = (np.log(a) - np.log(b + xv - 1.0))[xi] - rx * np.log(alpha + tv)[ti]
+        return alive, dropped, np.logaddexp(alive, dropped)
 
     def log_likelihood(r: float, alpha: float, a: float, b: float) -> float:
         log_alpha = r * np.log(alpha)
         zero = float((w0 * (log_alpha - r * np.log(alpha + T0))).sum())
         base = log_alpha - special.betaln(a, b)
         common = special.gammaln(r + xv) - special.gammaln(r) + special.betaln(a, b + xv)
-        rx = r + xr
-        alive = -rx * np.log(alpha + Tv)[Ti]
-        dropped = (np.log(a) - np.log(b + xv - 1.0))[xi] - rx * np.log(alpha + tv)[ti]
-        rows = common[xi] + np.logaddexp(alive, dropped)
-        return zero + float((wr * rows).sum()) + base * float(wr.sum())
+        rows = common[xi] + parts(r, alpha, a, b)[2]
+        return zero + float((wr * rows).sum()) + base * w_repeat
 
-    return log_likelihood
+    def gradient(r: float, alpha: float, a: float, b: float) -> np.ndarray:
+        # Per repeat row, log L = common(x) + r log α - B(a, b) + log(e^alive + e^dropped);
+        # the last term's derivative is the derivatives of alive and dropped weighted by
+        # their shares s_alive = e^(alive - lse), s_dropped = e^(dropped - lse).
+        alive, dropped, lse = parts(r, alpha, a, b)
+        s_alive, s_dropped = np.exp(alive - lse), np.exp(dropped - lse)
+        rx = r + xr
+        log_aT, log_at = np.log(alpha + Tv)[Ti], np.log(alpha + tv)[ti]
+        psi_ab = special.digamma(a + b)
+        psi_abx = special.digamma(a + b + xv)
+        d_r = (
+            float((w0 * (np.log(alpha) - np.log(alpha + T0))).sum())
+            + float((wx * (special.digamma(r + xv) - special.digamma(r))).sum())
+            + w_repeat * np.log(alpha)
+            - float((wr * (s_alive * log_aT + s_dropped * log_at)).sum())
+        )
+        d_alpha = (
+            r * (w_zero + w_repeat) / alpha
+            - float((w0 * r / (alpha + T0)).sum())
+            - float((wr * rx * (s_alive / (alpha + Tv)[Ti] + s_dropped / (alpha + tv)[ti])).sum())
+        )
+        d_a = float((wx * (psi_ab - psi_abx)).sum()) + float((wr * s_dropped).sum()) / a
+        d_b = (
+            float((wx * (special.digamma(b + xv) - psi_abx)).sum())
+            - w_repeat * (special.digamma(b) - psi_ab)
+            - float((wr * s_dropped / (b + xv - 1.0)[xi]).sum())
+        )
+        return np.array([d_r, d_alpha, d_a, d_b])
+
+    return log_likelihood, gradient
 
 
 def _scaled(fit: FitResult, total: float) -> FitResult:
@@ -298,8 +453,10 @@ def gamma_gamma_log_likelihood(
 def fit_gamma_gamma(
     x: Sequence[float] | np.ndarray | pd.Series,
     monetary_value: Sequence[float] | np.ndarray | pd.Series,
+    warm: Mapping[str, float] | None = None,
 ) -> FitResult:
-    """Fit p, q, gamma on the customers with x > 0 and a positive mean repeat value.
+    """Fit p, q, gamma on the customers with x > 0 and a positive mean repeat value
+    (``warm``: the parameters of an earlier fit to start from, as in :func:`fit_bgnbd`).
 
     Customers with x = 0 (no repeat purchase) or a mean value <= 0 (refunds) carry no
     information for the model and are left out; ``observations`` counts those fitted on.
@@ -319,22 +476,34 @@ def fit_gamma_gamma(
         )
     (ux, um), weight = _unique_rows(x, m)
     total = weight.sum()
-    log_likelihood = _gamma_gamma_rows_log_likelihood(ux, um, weight)
+    log_likelihood, gradient = _gamma_gamma_rows(ux, um, weight)
 
     def negative_ll(p: np.ndarray) -> float:
         return -log_likelihood(p[0], p[1], p[2]) / total
 
+    def negative_gradient(p: np.ndarray) -> np.ndarray:
+        return -gradient(p[0], p[1], p[2]) / total
+
     # Start: p = q = 1 and gamma = the mean value (a prior mean spend of p * gamma / (q - 1)).
     start = np.log([1.0, 1.0, float(np.mean(m))])
-    return _scaled(_maximise(model, ("p", "q", "gamma"), negative_ll, start, n), total)
+    names = ("p", "q", "gamma")
+    return _scaled(_maximise(model, names, negative_ll, start, n, negative_gradient, warm), total)
 
 
 def _gamma_gamma_rows_log_likelihood(
     x: np.ndarray, m: np.ndarray, weight: np.ndarray
 ) -> Callable[[float, float, float], float]:
-    """The weighted sum of :func:`gamma_gamma_log_likelihood` over the rows, as a function of
-    (p, q, gamma), for the optimiser: the Γ terms on the distinct x only, the logarithms of x
-    and m once. Equal to the plain sum (test_predictive.py checks it on the CDNOW sample)."""
+    """The weighted sum of :func:`gamma_gamma_log_likelihood` over the rows (_gamma_gamma_rows)."""
+    return _gamma_gamma_rows(x, m, weight)[0]
+
+
+def _gamma_gamma_rows(
+    x: np.ndarray, m: np.ndarray, weight: np.ndarray
+) -> tuple[Callable[[float, float, float], float], Callable[[float, float, float], np.ndarray]]:
+    """The weighted sum of :func:`gamma_gamma_log_likelihood` over the rows and its gradient
+    over (p, q, gamma), as functions of the parameters, for the optimiser: the Γ terms on the
+    distinct x only, the logarithms of x and m once. Equal to the plain sum and to its finite
+    differences (test_predictive.py checks both on the CDNOW sample)."""
     xv, xi = np.unique(x, return_inverse=True)
     w_x = np.bincount(xi, weights=weight, minlength=len(xv))
     log_m, log_x = np.log(m), np.log(x)
@@ -353,7 +522,23 @@ def _gamma_gamma_rows_log_likelihood(
             + float((weight * rows).sum())
         )
 
-    return log_likelihood
+    def gradient(p: float, q: float, g: float) -> np.ndarray:
+        psi_pq = special.digamma(p * xv + q)
+        log_gmx = np.log(g + m * x)
+        d_p = (
+            float((w_x * xv * (psi_pq - special.digamma(p * xv))).sum())
+            + weighted_x_log_mx
+            - float((weight * x * log_gmx).sum())
+        )
+        d_q = (
+            float((w_x * psi_pq).sum())
+            + total * (np.log(g) - special.digamma(q))
+            - float((weight * log_gmx).sum())
+        )
+        d_g = total * q / g - float((weight * (p * x + q) / (g + m * x)).sum())
+        return np.array([d_p, d_q, d_g])
+
+    return log_likelihood, gradient
 
 
 def gamma_gamma_expected_value(
@@ -397,8 +582,32 @@ def sbg_log_likelihood(alpha: float, beta: float, survivors: np.ndarray) -> floa
     return float((lost * log_p).sum() + n[-1] * log_s)
 
 
-def fit_sbg(survivors: Sequence[float] | np.ndarray | pd.Series) -> FitResult:
-    """Fit alpha, beta on a cohort's survivors per period, period 0 first.
+def sbg_log_likelihood_gradient(alpha: float, beta: float, survivors: np.ndarray) -> np.ndarray:
+    """The gradient of :func:`sbg_log_likelihood` over (alpha, beta): d ln B(u, v) / du =
+    psi(u) - psi(u + v), d / dv = psi(v) - psi(u + v)."""
+    n = np.asarray(survivors, dtype=float)
+    k = len(n) - 1
+    t = np.arange(1, k + 1, dtype=float)
+    lost = n[:-1] - n[1:]
+    psi = special.digamma
+    psi_ab = psi(alpha + beta)
+    # d/dalpha, d/dbeta of ln B(alpha, beta), subtracted from every term
+    base_a, base_b = psi(alpha) - psi_ab, psi(beta) - psi_ab
+    p_a = psi(alpha + 1.0) - psi(alpha + beta + t) - base_a
+    p_b = psi(beta + t - 1.0) - psi(alpha + beta + t) - base_b
+    s_a = psi(alpha) - psi(alpha + beta + k) - base_a
+    s_b = psi(beta + k) - psi(alpha + beta + k) - base_b
+    return np.array(
+        [float((lost * p_a).sum() + n[-1] * s_a), float((lost * p_b).sum() + n[-1] * s_b)]
+    )
+
+
+def fit_sbg(
+    survivors: Sequence[float] | np.ndarray | pd.Series,
+    warm: Mapping[str, float] | None = None,
+) -> FitResult:
+    """Fit alpha, beta on a cohort's survivors per period, period 0 first (``warm``: the
+    parameters of an earlier fit to start from, as in :func:`fit_bgnbd`).
 
     Counts, or shares of the cohort (then ``log_likelihood`` is per member of the cohort, and
     ``observations`` is 0): the estimates depend only on the proportions.
@@ -427,7 +636,11 @@ def fit_sbg(survivors: Sequence[float] | np.ndarray | pd.Series) -> FitResult:
     def negative_ll(p: np.ndarray) -> float:
         return -sbg_log_likelihood(p[0], p[1], share)
 
-    fit = _maximise(model, ("alpha", "beta"), negative_ll, np.log([1.0, 1.0]), size)
+    def negative_gradient(p: np.ndarray) -> np.ndarray:
+        return -sbg_log_likelihood_gradient(p[0], p[1], share)
+
+    start = np.log([1.0, 1.0])
+    fit = _maximise(model, ("alpha", "beta"), negative_ll, start, size, negative_gradient, warm)
     return _scaled(fit, n[0])
 
 
@@ -440,7 +653,8 @@ def sbg_project(alpha: float, beta: float, periods: int) -> np.ndarray:
 
 
 # Same-day purchases summed into one transaction, then per customer (DuckDB: a million
-# customers' purchases take a fraction of the time of a pandas groupby).
+# customers' purchases take a fraction of the time of a pandas groupby). The first day is
+# joined from a grouped table rather than taken with a window (a third less CPU: no sort).
 RFM_SQL = """
 with days as (
     select
@@ -453,18 +667,19 @@ with days as (
 ),
 
 firsts as (
-    select *, min(purchase_day) over (partition by customer_id) as first_day from days
+    select customer_id, min(purchase_day) as first_day from days group by customer_id
 )
 
 select
-    customer_id,
+    days.customer_id,
     count(*) - 1 as x,
-    date_diff('day', min(first_day), max(purchase_day)) / {week} as t_x,
-    date_diff('day', min(first_day), {as_of}) / {week} as "T",
-    avg(revenue) filter (where purchase_day > first_day) as monetary_value
-from firsts
-group by customer_id
-order by customer_id
+    date_diff('day', min(firsts.first_day), max(days.purchase_day)) / {week} as t_x,
+    date_diff('day', min(firsts.first_day), {as_of}) / {week} as "T",
+    avg(days.revenue) filter (where days.purchase_day > firsts.first_day) as monetary_value
+from days
+inner join firsts on days.customer_id = firsts.customer_id
+group by days.customer_id
+order by days.customer_id
 """
 
 

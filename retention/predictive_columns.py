@@ -10,6 +10,13 @@ PARAMETERS = [
     "model", "segment", "parameter", "value", "observations", "log_likelihood",
     "fit_status", "fit_message",
 ]  # fmt: skip
+# int_predictive_parameters is incremental (its rows are merged into the table of the run
+# before, whose fits start the next ones): its columns keep these types whatever a run fits.
+PARAMETER_TYPES = {
+    "model": "varchar", "segment": "varchar", "parameter": "varchar", "value": "double",
+    "observations": "bigint", "log_likelihood": "double", "fit_status": "varchar",
+    "fit_message": "varchar",
+}  # fmt: skip
 SUMMARY = ["customer_id", "x", "t_x", "T", "monetary_value"]
 CUSTOMERS = [
     "customer_id", "frequency", "recency_weeks", "age_weeks", "average_repeat_value",
@@ -44,6 +51,17 @@ SWITCH = "RETENTION_PREDICTIVE"
 OFF = "off"
 
 
-def no_rows_sql(columns: list[str]) -> str:
-    """A query with the columns and no rows (what an off model returns)."""
-    return "select " + ", ".join(f"cast(null as varchar) as {c}" for c in columns) + " where false"
+def no_rows_sql(columns: list[str], types: dict[str, str] | None = None) -> str:
+    """A query with the columns and no rows (what an off model returns): of the given types,
+    text by default."""
+    typed = ", ".join(f"cast(null as {(types or {}).get(c, 'varchar')}) as {c}" for c in columns)
+    return f"select {typed} where false"
+
+
+def typed_sql(relation: str, types: dict[str, str]) -> str:
+    """The columns of ``relation`` cast to ``types`` (in their order)."""
+    return (
+        "select "
+        + ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in types.items())
+        + (f" from {relation}")
+    )

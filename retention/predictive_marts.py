@@ -66,7 +66,7 @@ def cohort_survivors(cohorts: pd.DataFrame) -> dict[dt.date, np.ndarray]:
     return out
 
 
-def _fit_cohort(survivors: np.ndarray) -> pr.FitResult:
+def _fit_cohort(survivors: np.ndarray, warm: dict[str, float] | None = None) -> pr.FitResult:
     """The sBG fit of one cohort; a curve that rises (customers came back) is refused with
     the month it rises in: the model has no return from churn."""
     rises = np.flatnonzero(np.diff(survivors) > 0)
@@ -78,11 +78,14 @@ def _fit_cohort(survivors: np.ndarray) -> pr.FitResult:
         )
         size = int(survivors[0])
         return pr.FitResult(SBG, {}, math.nan, size, False, pr.INVALID_INPUT, message)
-    return pr.fit_sbg(survivors)
+    return pr.fit_sbg(survivors, warm)
 
 
-def fit_customer_models(summary: pd.DataFrame) -> tuple[pr.FitResult, pr.FitResult]:
-    """BG/NBD and Gamma-Gamma on the customers' summary (no customer: refused, not raised)."""
+def fit_customer_models(
+    summary: pd.DataFrame, previous: pd.DataFrame | None = None
+) -> tuple[pr.FitResult, pr.FitResult]:
+    """BG/NBD and Gamma-Gamma on the customers' summary (no customer: refused, not raised);
+    ``previous``: an earlier run's parameters, whose ``ok`` fits start these (warm_start)."""
     if summary.empty:
         message = "no customer has a purchase on or before the reporting date"
         return (
@@ -90,9 +93,23 @@ def fit_customer_models(summary: pd.DataFrame) -> tuple[pr.FitResult, pr.FitResu
             pr.FitResult(GAMMA_GAMMA, {}, math.nan, 0, False, pr.NO_REPEAT_BUYERS, message),
         )
     return (
-        pr.fit_bgnbd(summary["x"], summary["t_x"], summary["T"]),
-        pr.fit_gamma_gamma(summary["x"], summary["monetary_value"]),
+        pr.fit_bgnbd(
+            summary["x"], summary["t_x"], summary["T"], warm=warm_start(previous, BG_NBD, ALL)
+        ),
+        pr.fit_gamma_gamma(
+            summary["x"], summary["monetary_value"], warm=warm_start(previous, GAMMA_GAMMA, ALL)
+        ),
     )
+
+
+def warm_start(previous: pd.DataFrame | None, model: str, segment: str) -> dict[str, float] | None:
+    """The parameters of the fit of ``model`` and ``segment`` in an earlier run's
+    int_predictive_parameters when it was ``ok`` (the next fit starts from them: Newton's
+    method reaches the same maximum as a cold fit in a few steps, retention/predictive.py
+    _maximise), else None."""
+    if previous is None or previous.empty:
+        return None
+    return fitted(previous, model, segment)[1] or None
 
 
 def _parameter_rows(model: str, segment: str, fit: pr.FitResult) -> list[dict[str, object]]:
@@ -113,13 +130,19 @@ def _parameter_rows(model: str, segment: str, fit: pr.FitResult) -> list[dict[st
     ]
 
 
-def model_parameters(summary: pd.DataFrame, contract_cohorts: pd.DataFrame) -> pd.DataFrame:
+def model_parameters(
+    summary: pd.DataFrame, contract_cohorts: pd.DataFrame, previous: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """mart_clv_model_parameters: the customers' summary (int_predictive_summary,
-    :func:`retention.predictive.rfm_summary`) and fct_cohorts' contract-basis rows."""
-    bgnbd, gamma_gamma = fit_customer_models(summary)
+    :func:`retention.predictive.rfm_summary`) and fct_cohorts' contract-basis rows;
+    ``previous``: the rows of an earlier run (the table before an incremental run), whose
+    ``ok`` fits start the same fits of this run (the estimates are those of a cold fit)."""
+    bgnbd, gamma_gamma = fit_customer_models(summary, previous)
     rows = _parameter_rows(BG_NBD, ALL, bgnbd) + _parameter_rows(GAMMA_GAMMA, ALL, gamma_gamma)
     for month, survivors in sorted(cohort_survivors(contract_cohorts).items()):
-        rows += _parameter_rows(SBG, month.isoformat(), _fit_cohort(survivors))
+        segment = month.isoformat()
+        fit = _fit_cohort(survivors, warm_start(previous, SBG, segment))
+        rows += _parameter_rows(SBG, segment, fit)
     return _frame(rows, PARAMETER_COLUMNS)
 
 
