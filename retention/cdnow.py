@@ -157,9 +157,15 @@ def rebuild_parameters(db: Path) -> dbt_runner.Result:
     """An incremental `dbt run` of int_predictive_parameters on a sample warehouse built by
     :func:`build_sample_warehouse` (python_checks/test_predictive_cdnow.py), with the build's
     target folder (its partial parse)."""
+    return _dbt_on_sample(["run", "--no-use-colors", "--select", "int_predictive_parameters"], db)
+
+
+def _dbt_on_sample(args: list[str], db: Path) -> dbt_runner.Result:
+    """A dbt command on the sample warehouse `db`, with A = 1997-09-30, USD and the
+    predictive models on; target and log folders beside it (one partial parse)."""
     work = db.parent
     return dbt_runner.run(
-        ["run", "--no-use-colors", "--select", "int_predictive_parameters"],
+        args,
         db,
         target_path=work / "target",
         log_path=work / "logs",
@@ -179,14 +185,9 @@ def build_sample_warehouse(work: Path, cache_dir: Path = CACHE_DIR) -> Path:
     for path in (db, db.with_name(db.name + ".wal")):
         path.unlink(missing_ok=True)
     load_dir(raw, db)
-    completed = dbt_runner.run(
-        # Unit tests run on their own fixtures, not on this data: the project's build has them.
-        ["build", "--no-use-colors", "--exclude-resource-type", "unit_test"],
-        db,
-        target_path=work / "target",
-        log_path=work / "logs",
-        vars=SAMPLE_VARS,
-        env={SWITCH: "on"},
+    # Unit tests run on their own fixtures, not on this data: the project's build has them.
+    completed = _dbt_on_sample(
+        ["build", "--no-use-colors", "--exclude-resource-type", "unit_test"], db
     )
     (work / "dbt_output.log").write_text(completed.output, encoding="utf-8")
     if completed.returncode != 0:

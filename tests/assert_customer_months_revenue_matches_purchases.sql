@@ -34,11 +34,7 @@ fact as (
 
 grains as (
 
-    select 'month' as period_grain
-    union all
-    select 'quarter' as period_grain
-    union all
-    select 'year' as period_grain
+    {{ period_grains() }}
 
 ),
 

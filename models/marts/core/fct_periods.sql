@@ -22,11 +22,7 @@ params as (
 
 grains as (
 
-    select 'month' as period_grain
-    union all
-    select 'quarter' as period_grain
-    union all
-    select 'year' as period_grain
+    {{ period_grains() }}
 
 ),
 
