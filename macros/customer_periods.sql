@@ -103,61 +103,107 @@ old_periods as (
 
 ),
 
-first_active as (
+spell_bounds as (
 
+    {#- Each spell with its neighbours on the basis and the customer's first active day.
+        Spells are maximal runs of active days, so they never overlap or touch. #}
     select
         customer_id,
         basis,
-        min(spell_start_date) as first_active_date
+        spell_start_date,
+        spell_end_date,
+        lag(spell_start_date) over (
+            partition by customer_id, basis order by spell_start_date
+        ) as previous_spell_start_date,
+        lag(spell_end_date) over (
+            partition by customer_id, basis order by spell_start_date
+        ) as previous_spell_end_date,
+        lead(spell_start_date) over (
+            partition by customer_id, basis order by spell_start_date
+        ) as next_spell_start_date,
+        min(spell_start_date) over (partition by customer_id, basis) as first_active_date
     from spells
-    group by customer_id, basis
 
 ),
 
 {%- for slice, slice_periods in slices %}
 {%- set customer_filter = '{0}.customer_id in (select customer_id from changed_customers)' if slice == 'changed' else 'true' %}
 
-{{ slice }}_grid as (
+{{ slice }}_owned_periods as {{ not_materialized() }} (
 
-    {#- From the first active period on: before it nobody is active, so the first
-        period's start state is inactive with no MRR. #}
-    {%- for grain in grains %}
+    {#- Every period from the customer's first active period on, with its activity: a
+        period belongs to the last spell that starts on or before its end-state day, so
+        each period comes from exactly one spell and nothing is aggregated. Before the
+        first active period nobody is active (the first period's start state is inactive
+        with no MRR). Against that spell (later spells start after the period):
+          end state     the spell still runs on the end-state day;
+          in period     the spell runs on or after the period's first day (an earlier
+                        spell ended before this one started);
+          start state   on the day before the period: this spell when it started by
+                        then, else the previous spell when that started by then; null
+                        when two spells or more start in the period (left to the next
+                        step). #}
     select
-        first_active.customer_id,
-        first_active.basis,
-        first_active.first_active_date,
-        periods.*
-    from first_active
+        spell_bounds.customer_id,
+        spell_bounds.basis,
+        spell_bounds.first_active_date,
+        periods.period_grain,
+        periods.period_start,
+        periods.period_end_date,
+        periods.is_complete_period,
+        periods.start_state_date,
+        case
+            when spell_bounds.spell_start_date <= periods.start_state_date
+                then spell_bounds.spell_end_date >= periods.start_state_date
+            when coalesce(spell_bounds.previous_spell_start_date <= periods.start_state_date, true)
+                then coalesce(spell_bounds.previous_spell_end_date >= periods.start_state_date, false)
+        end as is_active_start,
+        spell_bounds.spell_end_date >= periods.period_end_date as is_active_end,
+        spell_bounds.spell_end_date >= periods.period_start as is_active_in_period
+    from spell_bounds
     inner join {{ slice_periods }} as periods
         on
-            periods.period_grain = '{{ grain }}'
-            and periods.period_start >= {{ period_start(grain, 'first_active.first_active_date') }}
-    where {{ customer_filter.format('first_active') }}
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+            periods.period_end_date >= spell_bounds.spell_start_date
+            and (
+                spell_bounds.next_spell_start_date is null
+                or periods.period_end_date < spell_bounds.next_spell_start_date
+            )
+    where {{ customer_filter.format('spell_bounds') }}
 
 ),
 
-{{ slice }}_spell_periods as (
+{{ slice }}_grid as (
 
-    {#- The spells that touch the period or the day before it (the start state's day). #}
+    {%- set grid_columns = [
+        'customer_id', 'basis', 'first_active_date', 'period_grain', 'period_start',
+        'period_end_date', 'is_complete_period',
+    ] %}
     select
-        spells.customer_id,
-        spells.basis,
-        periods.period_grain,
-        periods.period_start,
-        {{ dbt.bool_or('periods.start_state_date between spells.spell_start_date and spells.spell_end_date') }}
-            as is_active_start,
-        {{ dbt.bool_or('periods.period_end_date between spells.spell_start_date and spells.spell_end_date') }}
-            as is_active_end,
-        {{ dbt.bool_or('spells.spell_end_date >= periods.period_start') }} as is_active_in_period
-    from spells
-    inner join {{ slice_periods }} as periods
+        {%- for column in grid_columns %}
+        {{ column }},
+        {%- endfor %}
+        is_active_start,
+        is_active_end,
+        is_active_in_period
+    from {{ slice }}_owned_periods
+    where is_active_start is not null
+    union all
+    {#- Two spells or more start in the period: the start state is whether any spell
+        runs on the day before it (at most one does). #}
+    select
+        {%- for column in grid_columns %}
+        owned.{{ column }},
+        {%- endfor %}
+        spells.customer_id is not null as is_active_start,
+        owned.is_active_end,
+        owned.is_active_in_period
+    from {{ slice }}_owned_periods as owned
+    left join spells
         on
-            spells.spell_end_date >= periods.start_state_date
-            and spells.spell_start_date <= periods.period_end_date
-    where {{ customer_filter.format('spells') }}
-    group by spells.customer_id, spells.basis, periods.period_grain, periods.period_start
+            owned.customer_id = spells.customer_id
+            and owned.basis = spells.basis
+            and owned.start_state_date between spells.spell_start_date and spells.spell_end_date
+    where owned.is_active_start is null
 
 ),
 
@@ -232,10 +278,9 @@ first_active as (
         grid.period_end_date,
         grid.is_complete_period,
         grid.first_active_date,
-        coalesce(spell_periods.is_active_start, false) as is_active_start,
-        coalesce(spell_periods.is_active_end, false) as is_active_end,
-        coalesce(spell_periods.is_active_in_period, false) as is_active_in_period,
-        grid.first_active_date < grid.period_start as is_active_before,
+        grid.is_active_start,
+        grid.is_active_end,
+        grid.is_active_in_period,
         case when grid.basis = 'contract' then coalesce(segment_periods.arr_start, 0) end as arr_start,
         case when grid.basis = 'contract' then coalesce(segment_periods.arr_end, 0) end as arr_end,
         case when grid.basis = 'order' then coalesce(purchase_periods.purchases, 0) end as purchases,
@@ -245,12 +290,6 @@ first_active as (
                 then coalesce({{ daily_recognised_revenue('segment_periods.covered_arr_days') }}, 0)
         end as recognised_contract_revenue
     from {{ slice }}_grid as grid
-    left join {{ slice }}_spell_periods as spell_periods
-        on
-            grid.customer_id = spell_periods.customer_id
-            and grid.basis = spell_periods.basis
-            and grid.period_grain = spell_periods.period_grain
-            and grid.period_start = spell_periods.period_start
     left join {{ slice }}_segment_periods as segment_periods
         on
             grid.customer_id = segment_periods.customer_id
