@@ -171,7 +171,8 @@ def _quiet() -> None:
     placeholder file name first."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     main = sys.modules.get("__main__")
-    if main is not None and getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
+    file_less = getattr(main, "__spec__", None) is None and not hasattr(main, "__file__")
+    if main is not None and file_less:
         main.__file__ = "<retention validate>"
 
 
