@@ -82,8 +82,10 @@ def _maximise(
     """Minimise ``negative_ll`` over log-parameters; the result carries the parameters.
 
     ``gradient`` is the gradient of ``negative_ll`` over the parameters. A cold fit searches
-    with Nelder-Mead from ``start``, then Newton's method (:func:`_newton`) takes the
-    optimum found to where the gradient vanishes, to about 1e-12 in the log-parameters. A
+    with L-BFGS-B on that gradient from ``start`` (:func:`_quasi_newton`) and, when that does
+    not end at a strict maximum inside the bounds, with Nelder-Mead, which needs no gradient
+    and tells why a fit fails; then Newton's method (:func:`_newton`) takes the optimum found
+    to where the gradient vanishes, to about 1e-12 in the log-parameters. A
     warm fit (``warm``: the parameters of an earlier fit, e.g. the day before's) tries Newton's
     method from them alone and falls back to the cold fit unless it converges: both end at the
     same maximum, which a warm start reaches in a few steps instead of hundreds."""
@@ -106,6 +108,10 @@ def _maximise(
                 if polished is not None and not np.any(np.abs(polished[0]) > LOG_BOUND - 1.0):
                     x, fun, steps = polished
                     return _result(model, names, x, fun, observations, OK, "converged", steps)
+        quick = _quasi_newton(objective, log_gradient, start)
+        if quick is not None:
+            x, fun, steps = quick
+            return _result(model, names, x, fun, observations, OK, "converged", steps)
         found = optimize.minimize(
             objective,
             start,
@@ -164,6 +170,41 @@ NEWTON_TOLERANCE = 1e-10
 # Forward-difference step for the Hessian (from the analytic gradient): its error, about
 # this relative, slows Newton's convergence a little but does not move the point it reaches.
 HESSIAN_STEP = 1e-6
+
+
+def _quasi_newton(
+    objective: Callable[[np.ndarray], float],
+    gradient: Callable[[np.ndarray], np.ndarray],
+    start: np.ndarray,
+) -> tuple[np.ndarray, float, int] | None:
+    """The cold search's fast path: L-BFGS-B on the analytic gradient, inside the bounds,
+    then Newton's method (:func:`_newton`) to where the gradient vanishes. A few dozen
+    likelihood evaluations where Nelder-Mead takes about a thousand (at 1M customers 17 of the
+    build's CPU seconds). (point, value, steps) only when both succeed away from the bounds
+    with a positive definite Hessian, i.e. at a strict maximum of the likelihood; otherwise
+    None and the caller runs the Nelder-Mead search, which also reports why a fit fails."""
+    inner = LOG_BOUND - 1.0
+
+    def finite_gradient(log_params: np.ndarray) -> np.ndarray:
+        g = gradient(log_params)
+        return g if np.all(np.isfinite(g)) else np.full_like(log_params, np.nan)
+
+    found = optimize.minimize(
+        objective,
+        start,
+        jac=finite_gradient,
+        method="L-BFGS-B",
+        bounds=[(-inner, inner)] * len(start),
+        options={"maxiter": 1_000},
+    )
+    x = found.x
+    if not (found.success and np.isfinite(found.fun) and np.all(np.abs(x) < inner - 1e-6)):
+        return None
+    polished = _newton(objective, gradient, x, COLD_NEWTON_STEPS)
+    if polished is None or np.any(np.abs(polished[0]) > inner):
+        return None
+    x, fun, steps = polished
+    return x, fun, int(found.nit) + steps
 
 
 def _newton(
