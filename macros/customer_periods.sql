@@ -22,19 +22,21 @@
     all periods of the part in a full build; or the periods before them). -#}
 {%- set slices = [('all', 'new_periods')] + ([('changed', 'old_periods')] if scope is not none else []) -%}
 
-with spells as (
+{#- The inputs are scans, never materialised: an incremental run reads each twice (once per
+    slice), and writing out 9M purchases (at 1M customers) to read them back costs more. #}
+with spells as {{ not_materialized() }} (
 
     select * from {{ ref('int_activity_spells') }}
 
 ),
 
-segments as (
+segments as {{ not_materialized() }} (
 
     select * from {{ ref('int_contract_arr_segments') }}
 
 ),
 
-purchases as (
+purchases as {{ not_materialized() }} (
 
     select * from {{ ref('int_purchases') }}
 
@@ -127,7 +129,24 @@ spell_bounds as (
 ),
 
 {%- for slice, slice_periods in slices %}
-{%- set customer_filter = '{0}.customer_id in (select customer_id from changed_customers)' if slice == 'changed' else 'true' %}
+{#- The slice's inputs: every row, or the changed customers' rows, computed first (the
+    planner would otherwise filter after the range joins, which make 26M rows at 1M
+    customers from every customer's spells, and hold them in memory). #}
+{%- set inputs = {} %}
+{%- for name in ['spell_bounds', 'segments', 'purchases'] %}
+    {%- do inputs.update({name: slice ~ '_' ~ name if slice == 'changed' else name}) %}
+{%- endfor %}
+{%- if slice == 'changed' %}
+{%- for name in ['spell_bounds', 'segments', 'purchases'] %}
+
+changed_{{ name }} as {{ materialized() }} (
+
+    select * from {{ name }}
+    where customer_id in (select customer_id from changed_customers)
+
+),
+{%- endfor %}
+{%- endif %}
 
 {{ slice }}_owned_periods as {{ not_materialized() }} (
 
@@ -160,7 +179,7 @@ spell_bounds as (
         end as is_active_start,
         spell_bounds.spell_end_date >= periods.period_end_date as is_active_end,
         spell_bounds.spell_end_date >= periods.period_start as is_active_in_period
-    from spell_bounds
+    from {{ inputs.spell_bounds }} as spell_bounds
     inner join {{ slice_periods }} as periods
         on
             periods.period_end_date >= spell_bounds.spell_start_date
@@ -168,7 +187,6 @@ spell_bounds as (
                 spell_bounds.next_spell_start_date is null
                 or periods.period_end_date < spell_bounds.next_spell_start_date
             )
-    where {{ customer_filter.format('spell_bounds') }}
 
 ),
 
@@ -237,12 +255,11 @@ spell_bounds as (
                     then segments.carried_arr
             end
         ) as arr_end
-    from segments
+    from {{ inputs.segments }} as segments
     inner join {{ slice_periods }} as periods
         on
             segments.segment_end_date >= periods.start_state_date
             and segments.segment_start_date <= periods.period_end_date
-    where {{ customer_filter.format('segments') }}
     group by segments.customer_id, periods.period_grain, periods.period_start
 
 ),
@@ -256,12 +273,11 @@ spell_bounds as (
         periods.period_start,
         count(*) as purchases,
         sum(purchases.net_revenue) as net_revenue
-    from purchases
+    from {{ inputs.purchases }} as purchases
     inner join {{ slice_periods }} as periods
         on
             periods.period_grain = '{{ grain }}'
             and periods.period_start = {{ period_start(grain, 'purchases.order_month') }}
-    where {{ customer_filter.format('purchases') }}
     group by purchases.customer_id, periods.period_grain, periods.period_start
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}

@@ -13,3 +13,17 @@
         than writing it out and reading it back. -#}
     not materialized
 {%- endmacro %}
+
+{% macro materialized() -%}
+    {{ return(adapter.dispatch('materialized', 'retention')()) }}
+{%- endmacro %}
+
+{% macro default__materialized() -%}
+{%- endmacro %}
+
+{% macro duckdb__materialized() -%}
+    {#- Computes the CTE first and keeps its rows: the planner cannot move a filter inside it
+        above a join, nor a join below it. For a small filtered slice of a large table that
+        the rest of the query joins on a range. -#}
+    materialized
+{%- endmacro %}
