@@ -14,8 +14,8 @@
 
     part: 'closed' or 'open'. scope (closed part, incremental run): a dict with
     `changed_customers` (a select of customer_id whose every row is rebuilt) and
-    `new_from` (per grain: the first period start written for every customer), or none for
-    every row of the part. -#}
+    `previous_as_of` (the A of the run before: the periods starting in or after its period
+    are written for every customer), or none for every row of the part. -#}
 {% macro customer_period_rows(part, scope=none) -%}
 {%- set grains = ['month', 'quarter', 'year'] -%}
 {#- A slice: which customers (all, or the changed ones) for which periods (the new ones:
