@@ -132,12 +132,10 @@ spell_bounds as (
 {#- The slice's inputs: every row, or the changed customers' rows, computed first (the
     planner would otherwise filter after the range joins, which make 26M rows at 1M
     customers from every customer's spells, and hold them in memory). #}
-{%- set inputs = {} %}
-{%- for name in ['spell_bounds', 'segments', 'purchases'] %}
-    {%- do inputs.update({name: slice ~ '_' ~ name if slice == 'changed' else name}) %}
-{%- endfor %}
+{%- set inputs = {'spell_bounds': 'spell_bounds', 'segments': 'segments', 'purchases': 'purchases'} %}
 {%- if slice == 'changed' %}
 {%- for name in ['spell_bounds', 'segments', 'purchases'] %}
+{%- do inputs.update({name: 'changed_' ~ name}) %}
 
 changed_{{ name }} as {{ materialized() }} (
 
