@@ -20,6 +20,7 @@ Reads YAML and SQL text only (no dbt run): fast.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -44,22 +45,29 @@ WINDOW_COLUMNS = {
 LOADER_COLUMNS = (contract.LOADED_AT, contract.LOAD_ID)
 
 
+@functools.cache
+def _read_yaml(path: Path) -> dict:
+    """A YAML file of the project, read once per session (the checks only read it; the
+    marts' YAML files are long, and read with the pure-Python parser each test paid ~1 s)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(path.read_text(), Loader=loader)
+
+
 def _source_tables() -> dict[str, dict]:
-    (shop,) = [s for s in yaml.safe_load(SOURCES_YML.read_text())["sources"] if s["name"] == "shop"]
+    (shop,) = [s for s in _read_yaml(SOURCES_YML)["sources"] if s["name"] == "shop"]
     return {table["name"]: table for table in shop["tables"]}
 
 
 def _mart_models() -> dict[str, dict]:
     models = {}
     for path in sorted(MARTS_DIR.rglob("_*__models.yml")):
-        for model in yaml.safe_load(path.read_text()).get("models") or []:
+        for model in _read_yaml(path).get("models") or []:
             models[model["name"]] = model
     return models
 
 
 def _default_repeat_windows() -> list[int]:
-    project = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text())
-    return project["vars"]["repeat_windows_days"]
+    return _read_yaml(REPO_ROOT / "dbt_project.yml")["vars"]["repeat_windows_days"]
 
 
 def test_the_raw_tables_are_the_same_in_the_same_order():
@@ -148,7 +156,7 @@ def _macros_in_sql() -> dict[str, str | None]:
 
 
 def _macros_in_yaml() -> dict[str, str]:
-    entries = yaml.safe_load((MACROS_DIR / "_macros.yml").read_text())["macros"]
+    entries = _read_yaml(MACROS_DIR / "_macros.yml")["macros"]
     names = [entry["name"] for entry in entries]
     assert len(names) == len(set(names)), "a macro is described twice in _macros.yml"
     return {entry["name"]: _words(entry.get("description") or "") for entry in entries}
