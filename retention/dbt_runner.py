@@ -237,15 +237,17 @@ _PROJECT_FOLDERS = {"models", "macros", "seeds", "snapshots", "tests", "analyses
 def _copy_manifest(manifest: Any) -> Any:
     """A copy of a parsed manifest that a run may change. dbt's Manifest.deepcopy() copies
     each node through a dict round trip, which fails for a saved query without a `where`
-    (dbt 1.11 drops the None, then requires the field): saved queries are copied with
-    copy.deepcopy (they hold no lookups) and the rest with dbt's own copy."""
-    saved_queries = manifest.saved_queries
-    manifest.saved_queries = {}
+    (dbt 1.11 drops the None, then requires the field) and for the disabled nodes (a list
+    per name, which it takes for a node): those two are copied with copy.deepcopy (they
+    hold no lookups) and the rest with dbt's own copy."""
+    saved_queries, disabled = manifest.saved_queries, manifest.disabled
+    manifest.saved_queries, manifest.disabled = {}, {}
     try:
         copied = manifest.deepcopy()
     finally:
-        manifest.saved_queries = saved_queries
+        manifest.saved_queries, manifest.disabled = saved_queries, disabled
     copied.saved_queries = {k: copy.deepcopy(v) for k, v in saved_queries.items()}
+    copied.disabled = {k: copy.deepcopy(v) for k, v in disabled.items()}
     copied.build_flat_graph()
     return copied
 
