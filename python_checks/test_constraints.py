@@ -1,0 +1,106 @@
+"""The marts' row rules are their contracts' constraints, and DuckDB enforces them.
+
+A rule on one row of a mart (not null, a range, a list of values, a relation between its
+columns) is declared once, as a constraint of the mart's enforced contract
+(`constraints:` on a column or on the model, models/marts/*/_*__models.yml), instead of a
+data test: DuckDB checks it while it writes the table, so a build that breaks it fails on
+that mart and nothing is published, and no test query per rule and build is needed. The
+mart's `constraints_hold` test (tests/generic/constraints_hold.sql) checks the same
+constraints as a query on an engine that does not enforce them (Spark on Parquet).
+
+Checked here, on the shared clean build:
+
+- every constraint the YAML declares is in the built table (DuckDB's catalogue), no more;
+- the table refuses a row that breaks one (and accepts the same row unbroken);
+- every mart table with constraints has its `constraints_hold` test.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+from pipeline import DbtRun, copy_db
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MARTS_DIR = REPO_ROOT / "models" / "marts"
+
+
+@functools.cache
+def _mart_tables() -> dict[str, dict]:
+    """The marts materialized as tables (constraints apply to tables only), from the YAML."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    found = {}
+    for path in sorted(MARTS_DIR.rglob("_*__models.yml")):
+        for model in yaml.load(path.read_text(), Loader=loader).get("models") or []:
+            sql = next(MARTS_DIR.rglob(f"{model['name']}.sql")).read_text()
+            if "materialized='view'" not in sql.replace('"', "'").replace(" ", ""):
+                found[model["name"]] = model
+    return found
+
+
+def _declared(model: dict) -> tuple[int, int]:
+    """(not null, check) constraints the YAML declares on the model and its columns."""
+    constraints = list(model.get("constraints") or [])
+    for column in model["columns"]:
+        constraints += column.get("constraints") or []
+    kinds = [c["type"] for c in constraints]
+    assert set(kinds) <= {"not_null", "check"}, f"{model['name']}: {kinds}"
+    return kinds.count("not_null"), kinds.count("check")
+
+
+def test_every_declared_constraint_is_in_the_built_table(clean_build: DbtRun) -> None:
+    assert clean_build.ok, clean_build.failure_summary()
+    with duckdb.connect(str(clean_build.db_path), read_only=True) as con:
+        built = {
+            (table, kind): count
+            for table, kind, count in con.execute(
+                "select table_name, constraint_type, count(*) from duckdb_constraints() "
+                "where schema_name = 'marts' group by all"
+            ).fetchall()
+        }
+    checks = 0
+    for name, model in _mart_tables().items():
+        not_null, check = _declared(model)
+        assert (built.get((name, "NOT NULL"), 0), built.get((name, "CHECK"), 0)) == (
+            not_null,
+            check,
+        ), f"{name}: declared {not_null} not null and {check} check constraints"
+        checks += check
+    assert checks > 50  # the marts' range, value and cross-column rules are there
+
+
+# A row of the mart with one value broken, each against a different kind of rule: a range
+# on a column, a list of values, a relation between columns (model level, with a where).
+BROKEN_ROWS = {
+    "fct_periods": "* replace (1.5 as churn_rate)",
+    "mart_churn": "* replace ('lost' as churn_type)",
+    "dim_customers": "* replace (not is_repeat_customer as is_repeat_customer)",
+    "fct_cohorts": "* replace (cohort_size + 1 as active_customers)",
+}
+
+
+@pytest.mark.parametrize("mart", list(BROKEN_ROWS))
+def test_a_mart_refuses_a_row_that_breaks_a_constraint(
+    mart: str, clean_build: DbtRun, tmp_path: Path
+) -> None:
+    assert clean_build.ok, clean_build.failure_summary()
+    db = copy_db(clean_build.db_path, tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(db)) as con:
+        row = f"from marts.{mart} limit 1"
+        with pytest.raises(duckdb.ConstraintException, match="CHECK constraint failed"):
+            con.execute(f"insert into marts.{mart} select {BROKEN_ROWS[mart]} {row}")
+        # The same row unbroken goes in: it was the broken value that was refused.
+        con.execute(f"insert into marts.{mart} select * {row}")
+
+
+def test_every_mart_table_with_constraints_has_the_constraints_hold_test() -> None:
+    missing = [
+        name
+        for name, model in _mart_tables().items()
+        if any(_declared(model)) and "constraints_hold" not in (model.get("data_tests") or [])
+    ]
+    assert not missing, f"marts whose constraints no test checks off DuckDB: {missing}"
