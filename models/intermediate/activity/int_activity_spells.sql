@@ -114,7 +114,7 @@ contract_intervals as (
 
 contract_intervals_numbered as (
 
-    {{ number_spells('contract_intervals', var('contract_grace_days')) }}
+    {{ number_spells('contract_intervals', var('contract_grace_days'), 'contract_id') }}
 
 ),
 
