@@ -146,7 +146,7 @@ select * from final
 {% macro base_model_incremental_config(source_table, key_column) -%}
     {#- An incremental base model (macros/incremental.sql): the rows of a key are replaced
         together; emptied first when its raw table was re-delivered. -#}
-    {{ delete_insert_config(
+    {{ incremental_config(
         key_column, "{{ delete_all_when_rebuilt(incremental_plan('_load_id', ['" ~ source_table ~ "'])) }}"
     ) }}
 {%- endmacro %}

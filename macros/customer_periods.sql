@@ -420,15 +420,24 @@ select * from final
 {%- endmacro %}
 
 {% macro customer_periods_pre_hook() -%}
-    {#- Before an incremental run of int_customer_periods_closed: delete the rows it
-        rebuilds that may not come back (every row in a full rebuild; else the changed
-        customers' rows: a customer can lose periods, or all of them). -#}
+    {#- Before an incremental run of int_customer_periods_closed, which appends: delete every
+        row the run writes (every row in a full rebuild; else the changed customers' rows,
+        as a customer can lose periods, and the rows of the periods closed since the
+        previous run, which no earlier run wrote: a run never adds a row twice). -#}
     {%- if is_incremental() -%}
         {%- set plan = customer_periods_plan() -%}
         {%- if plan.full -%}
             delete from {{ this }}
         {%- else -%}
-            delete from {{ this }} where customer_id in ({{ plan.changed_customers }})
+            delete from {{ this }}
+            where
+                customer_id in ({{ plan.changed_customers }})
+                {%- for grain in ['month', 'quarter', 'year'] %}
+                or (
+                    period_grain = '{{ grain }}'
+                    and period_start >= {{ period_start(grain, date_literal(plan.previous_as_of)) }}
+                )
+                {%- endfor %}
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

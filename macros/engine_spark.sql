@@ -40,7 +40,7 @@
     insert_overwrite), and a Parquet table takes no `delete`: an incremental model is a
     table on Spark, rebuilt in full every run, which gives the same rows (docs/decisions.md,
     "Incremental models on Spark"). -#}
-{% macro spark__delete_insert_config(unique_key, pre_hook) -%}
+{% macro spark__incremental_config(unique_key, pre_hook) -%}
     {{ config(materialized='table') }}
 {%- endmacro %}
 

@@ -100,16 +100,17 @@
     cast('{{ value }}' as date)
 {%- endmacro %}
 
-{% macro delete_insert_config(unique_key, pre_hook) -%}
-    {#- The config of an incremental model: `delete+insert` on unique_key, on_schema_change
-        fail, pre_hook (a Jinja string run before the model). -#}
-    {{ return(adapter.dispatch('delete_insert_config', 'retention')(unique_key, pre_hook)) }}
+{% macro incremental_config(unique_key, pre_hook) -%}
+    {#- The config of an incremental model: `delete+insert` on unique_key, or with unique_key
+        none `append` (its pre_hook deletes every row the run writes first); on_schema_change
+        fail; pre_hook (a Jinja string run before the model). -#}
+    {{ return(adapter.dispatch('incremental_config', 'retention')(unique_key, pre_hook)) }}
 {%- endmacro %}
 
-{% macro default__delete_insert_config(unique_key, pre_hook) -%}
+{% macro default__incremental_config(unique_key, pre_hook) -%}
     {{ config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='delete+insert' if unique_key is not none else 'append',
         unique_key=unique_key,
         on_schema_change='fail',
         pre_hook=pre_hook,

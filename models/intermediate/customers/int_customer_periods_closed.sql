@@ -1,11 +1,9 @@
 {#- The closed part of the customer-period fact (macros/customer_periods.sql): the periods
     before A's. Incremental (macros/incremental.sql, README "Incremental builds"): a run
     writes the rows of the customers whose data changed since the previous run and of the
-    periods that closed since (delete+insert on the grain; the pre-hook deletes the changed
-    customers' rows first). -#}
-{{ delete_insert_config(
-    ['customer_id', 'basis', 'period_grain', 'period_start'], "{{ customer_periods_pre_hook() }}"
-) }}
+    periods that closed since; its pre-hook deletes those rows first
+    (customer_periods_pre_hook), and the run appends them. -#}
+{{ incremental_config(none, "{{ customer_periods_pre_hook() }}") }}
 {#- The inputs an incremental run reads to find the changed customers. -#}
 {%- set _ = [
     ref('base_shop__orders'), ref('base_shop__contracts'), ref('base_shop__cancellations'),
