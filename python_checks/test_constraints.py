@@ -22,23 +22,18 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import yaml
 from pipeline import DbtRun, copy_db
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-MARTS_DIR = REPO_ROOT / "models" / "marts"
+from project_yaml import MARTS_DIR, mart_models
 
 
 @functools.cache
 def _mart_tables() -> dict[str, dict]:
     """The marts materialized as tables (constraints apply to tables only), from the YAML."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     found = {}
-    for path in sorted(MARTS_DIR.rglob("_*__models.yml")):
-        for model in yaml.load(path.read_text(), Loader=loader).get("models") or []:
-            sql = next(MARTS_DIR.rglob(f"{model['name']}.sql")).read_text()
-            if "materialized='view'" not in sql.replace('"', "'").replace(" ", ""):
-                found[model["name"]] = model
+    for name, model in mart_models().items():
+        sql = next(MARTS_DIR.rglob(f"{name}.sql")).read_text()
+        if "materialized='view'" not in sql.replace('"', "'").replace(" ", ""):
+            found[name] = model
     return found
 
 

@@ -20,18 +20,14 @@ Reads YAML and SQL text only (no dbt run): fast.
 
 from __future__ import annotations
 
-import functools
 import re
-from pathlib import Path
 
 import pytest
-import yaml
+from project_yaml import REPO_ROOT, mart_models, read_yaml
 
 from retention import contract, marts
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCES_YML = REPO_ROOT / "models" / "staging" / "shop" / "_shop__sources.yml"
-MARTS_DIR = REPO_ROOT / "models" / "marts"
 MACROS_DIR = REPO_ROOT / "macros"
 GENERIC_TESTS_DIR = REPO_ROOT / "tests" / "generic"
 # `{% macro name(...) %}` (or `{% test name(...) %}`) and the comment opening its body.
@@ -45,29 +41,13 @@ WINDOW_COLUMNS = {
 LOADER_COLUMNS = (contract.LOADED_AT, contract.LOAD_ID)
 
 
-@functools.cache
-def _read_yaml(path: Path) -> dict:
-    """A YAML file of the project, read once per session (the checks only read it; the
-    marts' YAML files are long, and read with the pure-Python parser each test paid ~1 s)."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(path.read_text(), Loader=loader)
-
-
 def _source_tables() -> dict[str, dict]:
-    (shop,) = [s for s in _read_yaml(SOURCES_YML)["sources"] if s["name"] == "shop"]
+    (shop,) = [s for s in read_yaml(SOURCES_YML)["sources"] if s["name"] == "shop"]
     return {table["name"]: table for table in shop["tables"]}
 
 
-def _mart_models() -> dict[str, dict]:
-    models = {}
-    for path in sorted(MARTS_DIR.rglob("_*__models.yml")):
-        for model in _read_yaml(path).get("models") or []:
-            models[model["name"]] = model
-    return models
-
-
 def _default_repeat_windows() -> list[int]:
-    return _read_yaml(REPO_ROOT / "dbt_project.yml")["vars"]["repeat_windows_days"]
+    return read_yaml(REPO_ROOT / "dbt_project.yml")["vars"]["repeat_windows_days"]
 
 
 def test_the_raw_tables_are_the_same_in_the_same_order():
@@ -97,13 +77,13 @@ ALL_KEYS = {**marts.KEYS, **marts.PREDICTIVE_KEYS}
 
 
 def test_the_marts_are_the_same():
-    assert set(_mart_models()) == set(marts.MARTS) | set(marts.PREDICTIVE_MARTS)
+    assert set(mart_models()) == set(marts.MARTS) | set(marts.PREDICTIVE_MARTS)
     assert not set(marts.MARTS) & set(marts.PREDICTIVE_MARTS)
 
 
 @pytest.mark.parametrize("name", list(ALL_COLUMNS))
 def test_a_marts_columns_agree_with_its_yaml_contract(name):
-    model = _mart_models()[name]
+    model = mart_models()[name]
     columns = [c["name"] for c in model["columns"]]
     if name in WINDOW_COLUMNS:
         # The contract also lists the window columns of the default repeat_windows_days
@@ -123,7 +103,7 @@ def test_a_marts_columns_agree_with_its_yaml_contract(name):
 
 @pytest.mark.parametrize("name", list(ALL_KEYS))
 def test_a_marts_key_is_the_one_its_yaml_tests_as_unique(name):
-    model = _mart_models()[name]
+    model = mart_models()[name]
     keys = [
         test["unique_combination_of_columns"]["arguments"]["combination_of_columns"]
         for test in model.get("data_tests") or []
@@ -156,7 +136,7 @@ def _macros_in_sql() -> dict[str, str | None]:
 
 
 def _macros_in_yaml() -> dict[str, str]:
-    entries = _read_yaml(MACROS_DIR / "_macros.yml")["macros"]
+    entries = read_yaml(MACROS_DIR / "_macros.yml")["macros"]
     names = [entry["name"] for entry in entries]
     assert len(names) == len(set(names)), "a macro is described twice in _macros.yml"
     return {entry["name"]: _words(entry.get("description") or "") for entry in entries}
