@@ -17,7 +17,7 @@
     `previous_as_of` (the A of the run before: the periods starting in or after its period
     are written for every customer), or none for every row of the part. -#}
 {% macro customer_period_rows(part, scope=none) -%}
-{%- set grains = ['month', 'quarter', 'year'] -%}
+{%- set grains = customer_period_grains() -%}
 {#- A slice: which customers (all, or the changed ones) for which periods (the new ones:
     all periods of the part in a full build; or the periods before them). -#}
 {%- set slices = [('all', 'new_periods')] + ([('changed', 'old_periods')] if scope is not none else []) -%}
@@ -78,7 +78,7 @@ periods as (
         {{ period_end("'" ~ grain ~ "'", start) }} <= max(params.as_of_date) as is_complete_period,
         {{ add_days(start, -1) }} as start_state_date,
         {%- if scope is not none %}
-        {{ start }} >= {{ period_start(grain, date_literal(scope.previous_as_of)) }} as is_new
+        {{ closed_since(grain, start, scope.previous_as_of) }} as is_new
         {%- else %}
         true as is_new
         {%- endif %}
@@ -432,14 +432,23 @@ select * from final
             delete from {{ this }}
             where
                 customer_id in ({{ plan.changed_customers }})
-                {%- for grain in ['month', 'quarter', 'year'] %}
-                or (
-                    period_grain = '{{ grain }}'
-                    and period_start >= {{ period_start(grain, date_literal(plan.previous_as_of)) }}
-                )
+                {%- for grain in customer_period_grains() %}
+                or (period_grain = '{{ grain }}' and {{ closed_since(grain, 'period_start', plan.previous_as_of) }})
                 {%- endfor %}
         {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{% macro customer_period_grains() -%}
+    {#- The period grains of the customer-period fact. -#}
+    {{ return(['month', 'quarter', 'year']) }}
+{%- endmacro %}
+
+{% macro closed_since(grain, period_start_column, previous_as_of) -%}
+    {#- A closed period of the grain that an incremental run writes for every customer: it
+        starts in or after the period containing previous_as_of (the A of the run before),
+        so that run held it open. -#}
+    {{ period_start_column }} >= {{ period_start(grain, date_literal(previous_as_of)) }}
 {%- endmacro %}
 
 {% macro customer_period_columns() -%}
