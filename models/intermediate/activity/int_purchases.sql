@@ -20,11 +20,7 @@ final as (
         orders.ordered_at,
         orders.order_date,
         {{ month_start('orders.order_date') }} as order_month,
-        orders.net_revenue,
-        row_number() over (
-            partition by orders.customer_id
-            order by orders.ordered_at, orders.order_id
-        ) as purchase_number
+        orders.net_revenue
     from orders
     inner join params
         on orders.order_date <= params.as_of_date

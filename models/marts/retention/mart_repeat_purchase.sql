@@ -11,7 +11,6 @@
 with purchases as (
 
     select * from {{ ref('int_purchases') }}
-    where purchase_number <= 2
 
 ),
 
@@ -27,8 +26,8 @@ first_two_purchases as (
         the first. -#}
     select
         customer_id,
-        min(case when purchase_number = 1 then order_date end) as first_purchase_date,
-        min(case when purchase_number = 2 then order_date end) as second_purchase_date
+        min(order_date) as first_purchase_date,
+        {{ second_smallest('order_date') }} as second_purchase_date
     from purchases
     group by customer_id
 
