@@ -12,7 +12,11 @@ next is read: GE's pandas engine needs several times a frame's size, and every e
 of these suites holds for a table exactly when it holds for each part of whole customers
 (row-level checks; the key, which contains customer_id, is unique; the documented columns
 exist; at least one row, as the table has more than PART_ROWS). An expectation fails when
-it fails in any part; its detail then says in which part.
+it fails in any part; its detail then says in which part. Such a mart is read once, into a
+scratch DuckDB file with each row's part, sorted by part, and the parts are read from
+there: fct_customer_months is a view, and filtering the view by part computed it again
+for every part. DuckDB itself keeps to RETENTION_MEMORY_LIMIT (default 3GiB, as in the dbt
+profile) and spills to the same scratch folder (a temporary folder, removed at the end).
 
 Volume check: with ``--baseline PATH`` (the published warehouse; `retention build` passes it),
 a mart whose row count fell by more than ``--max-shrink`` (a share, default 0.10) against the
@@ -33,6 +37,7 @@ import contextlib
 import datetime as dt
 import os
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -46,7 +51,10 @@ from retention.marts import KEYS, MARTS, SCHEMA, WarehouseError, open_built
 from retention.paths import add_db_argument, db_path
 
 EXAMPLES = 5  # unexpected values shown per failed expectation
-PART_ROWS = 4_000_000  # a larger mart keyed by customer is validated in parts of about this size
+PART_ROWS = 2_000_000  # a larger mart keyed by customer is validated in parts of about this size
+MEMORY_LIMIT_ENV = "RETENTION_MEMORY_LIMIT"  # DuckDB's cap, as in profiles.yml (and its default)
+DEFAULT_MEMORY_LIMIT = "3GiB"
+SCRATCH = "validate_scratch"  # the attached scratch database the parts are read from
 VOLUME_CHECK = "row count against the published warehouse"
 EXIT_CODES = {
     0: "every expectation passed",
@@ -137,12 +145,14 @@ def open_marts(
 
 
 def mart_parts(
-    con: duckdb.DuckDBPyConnection, mart: str
+    con: duckdb.DuckDBPyConnection, mart: str, scratch: Path
 ) -> tuple[int, int, Iterator[Callable[[], object]]]:
     """The mart's row count, the number of parts, and a reader per part: called, it returns
     the part as a DataFrame (a part of whole customers; the whole mart when it is small or
     not keyed by customer), so that the caller holds the only reference to it and can free
-    it before reading the next. A part of a mart read in parts may be empty."""
+    it before reading the next. A part of a mart read in parts may be empty. A mart read in
+    parts is first copied, with each row's part, into a database file in the folder
+    `scratch`; the copy is dropped after its last part."""
     table = f'"{SCHEMA}"."{mart}"'
     ((rows,),) = con.execute(f"select count(*) from {table}").fetchall()
     by_customer = KEYS[mart][0] == "customer_id"
@@ -152,11 +162,21 @@ def mart_parts(
         if parts == 1:
             yield lambda: con.sql(f"select * from {table}").df()
             return
-        for part in range(parts):
-            yield lambda part=part: con.execute(
-                f"select * from {table} where coalesce(hash(customer_id), 0) % ? = ?",
-                [parts, part],
-            ).df()
+        con.execute(
+            f"attach if not exists '{scratch / 'parts.duckdb'}' as {SCRATCH} (read_only false)"
+        )
+        con.execute(
+            f"create or replace table {SCRATCH}.parts as "
+            f"select *, coalesce(hash(customer_id), 0) % {parts} as _part from {table} "
+            "order by _part"
+        )
+        try:
+            for part in range(parts):
+                yield lambda part=part: con.execute(
+                    f"select * exclude (_part) from {SCRATCH}.parts where _part = ?", [part]
+                ).df()
+        finally:
+            con.execute(f"drop table if exists {SCRATCH}.parts")
 
     return rows, parts, readers()
 
@@ -176,11 +196,27 @@ def _quiet() -> None:
         main.__file__ = "<retention validate>"
 
 
+@contextlib.contextmanager
+def scratch_space(con: duckdb.DuckDBPyConnection) -> Iterator[Path]:
+    """A temporary folder for the run: DuckDB spills there, capped at RETENTION_MEMORY_LIMIT
+    (a read-only warehouse may sit where nothing can be written), and the copies of the
+    marts read in parts live there (mart_parts). Removed, the copies detached, at the end."""
+    with tempfile.TemporaryDirectory(prefix="retention-validate-") as folder:
+        limit = os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+        con.execute(f"set memory_limit = '{limit}'")
+        con.execute(f"set temp_directory = '{folder}'")
+        try:
+            yield Path(folder)
+        finally:
+            con.execute(f"detach database if exists {SCRATCH}")
+
+
 def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[MartResult]:
     """Run each mart's suite on its DataFrame (or on each of its parts) in one ephemeral GE
     context. On a terminal a progress bar counts the marts done."""
     _quiet()
     with (
+        scratch_space(con) as scratch,
         warnings.catch_warnings(),
         console.progress("importing Great Expectations", total=len(marts)) as bar,
     ):
@@ -196,7 +232,7 @@ def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[Mar
         )
         results = []
         for mart in marts:
-            rows, parts, readers = mart_parts(con, mart)
+            rows, parts, readers = mart_parts(con, mart, scratch)
             bar.update(f"validating {mart} ({rows:,} rows)")
             evaluated, problems = 0, []
             failures: dict[str, Failure] = {}  # by expectation: the first part it failed in
