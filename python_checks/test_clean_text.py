@@ -12,7 +12,6 @@ more (or a change to the shortcut) fails here instead of staging a different val
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -36,7 +35,9 @@ PLACES = {
 def clean_text_sql(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The macro compiled for the default (DuckDB) target, applied to a column x."""
     work = tmp_path_factory.mktemp("clean_text")
-    run = dbt(["compile", "--inline", "select {{ clean_text('x') }} as c"], work / "empty.duckdb", work)
+    run = dbt(
+        ["compile", "--inline", "select {{ clean_text('x') }} as c"], work / "empty.duckdb", work
+    )
     assert run.ok, run.tail()
     results = json.loads((run.target_path / "run_results.json").read_text(encoding="utf-8"))
     compiled = results["results"][0]["compiled_code"]
@@ -66,7 +67,10 @@ def test_clean_text_equals_trim_for_every_code_point(clean_text_sql: str, place:
 def test_clean_text_of_blank_and_null(clean_text_sql: str) -> None:
     con = duckdb.connect()
     values = ["", " ", "\u00a0", " \u3000 ", None, " a1 ", "\u00a0a1", "a 1"]
-    got = [con.execute(f"select {clean_text_sql} from (select ?::varchar as x)", [v]).fetchone()[0] for v in values]
+    got = [
+        con.execute(f"select {clean_text_sql} from (select ?::varchar as x)", [v]).fetchone()[0]
+        for v in values
+    ]
     # Blank (any mix of spaces, Unicode ones too) and null are null; the ends are trimmed,
     # an inner space is kept.
     assert got == [None, None, None, None, None, "a1", "a1", "a 1"]
