@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import retention.validate as validate_module
 from retention.cli import main
 from retention.marts import MAY_BE_EMPTY
 
@@ -455,6 +456,38 @@ def test_a_large_mart_validated_in_parts_still_fails_and_says_where(tmp_path, ca
     assert "expect_column_values_to_be_in_set(column=order_lifecycle" in out
     assert "expect_compound_columns_to_be_unique(column_list=['customer_id', 'month_start']" in out
     assert re.search(r"in part \d of 7 \(whole customers\): .*customer_id=c1", out), out
+
+
+def test_parts_are_read_from_a_scratch_copy_that_is_removed(tmp_path, capsys, monkeypatch):
+    # A mart read in parts is copied once into a scratch database in a temporary folder
+    # (DuckDB spills there too): nothing is written beside the warehouse, and the folder is
+    # gone when validate ends, even though the copy was made.
+    monkeypatch.setattr("retention.validate.PART_ROWS", 1)
+    made: list[Path] = []
+    original = validate_module.mart_parts
+
+    def watching(con, mart, scratch):
+        rows, parts, readers = original(con, mart, scratch)
+
+        def watched():
+            for read in readers:
+                made.extend(scratch.iterdir())
+                yield read
+
+        return rows, parts, watched()
+
+    monkeypatch.setattr("retention.validate.mart_parts", watching)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(temp))
+    (tmp_path / "warehouse").mkdir()
+    db = build(tmp_path / "warehouse" / "w.duckdb")
+    before = sorted(p.name for p in db.parent.iterdir())
+    code, out = validate(db, capsys, "fct_customer_months")
+    assert code == 0, out
+    assert "parts.duckdb" in {p.name for p in made}, made
+    assert sorted(p.name for p in db.parent.iterdir()) == before
+    assert list(temp.iterdir()) == []
 
 
 # --- volume check against the published warehouse (--baseline) -------------------------------
