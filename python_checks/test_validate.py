@@ -458,6 +458,13 @@ def test_a_large_mart_validated_in_parts_still_fails_and_says_where(tmp_path, ca
     assert re.search(r"in part \d of 7 \(whole customers\): .*customer_id=c1", out), out
 
 
+def test_validate_caps_duckdb_like_the_dbt_profile() -> None:
+    # One variable and one default for DuckDB's cap, in the build (profiles.yml) and here.
+    profile = (Path(__file__).parents[1] / "profiles.yml").read_text(encoding="utf-8")
+    name, default = validate_module.MEMORY_LIMIT_ENV, validate_module.DEFAULT_MEMORY_LIMIT
+    assert f"memory_limit: \"{{{{ env_var('{name}', '{default}') }}}}\"" in profile
+
+
 def test_parts_are_read_from_a_scratch_copy_that_is_removed(tmp_path, capsys, monkeypatch):
     # A mart read in parts is copied once into a scratch database in a temporary folder
     # (DuckDB spills there too): nothing is written beside the warehouse, and the folder is
