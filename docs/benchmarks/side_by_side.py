@@ -1,0 +1,143 @@
+"""Full and one-day builds of two versions of the project, interleaved on one data set.
+
+This machine's speed drifts by a fifth within a morning, so two versions' figures compare
+only when they are taken side by side. `2026-12-03-1m-side-by-side.json` (README "Latest
+figures") was taken with these steps in two passes, the full builds first and then the
+one-day builds; this script takes both in one pass:
+
+    git worktree add /tmp/old 79e9c5f
+    .venv/bin/retention bench --customers 1000000 --runs 1   # makes .cache/bench/1000000
+    .venv/bin/python docs/benchmarks/side_by_side.py --old /tmp/old \\
+        --data .cache/bench/1000000 --out side_by_side.json
+
+Each version uses its own `retention load`, dbt project and profile, with this checkout's
+virtual environment. `--data` is a `retention bench` data folder, with `data`,
+`data_before` and `data_last_day` in it. In each round, every variant runs in turn:
+
+- a full build on a fresh copy of the loaded raw tables;
+- the day before built in full;
+- the last day loaded as a new batch;
+- the one-day `dbt build` on top.
+
+An untimed `dbt parse` per variant comes first, as in `retention bench`.
+
+CPU is the user + sys time of the dbt process tree (retention/measure_child.py).
+The "new_same_scope" variant is this checkout without the models given to `--exclude`:
+the ones the old version did not have.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parents[2]
+MEASURE = HERE / "retention" / "measure_child.py"
+BUILD = ["build", "--exclude-resource-type", "unit_test"]
+# The models of aa223e4 that 79e9c5f did not have (int_customer_segments stays: mart_clv
+# reads it).
+NEW_SINCE_79E9C5F = (
+    "int_predictive_summary int_predictive_customers int_predictive_parameters "
+    "int_predictive_survival mart_clv_model_parameters mart_clv_predictions "
+    "mart_contract_survival int_programme_outcomes path:models/marts/operations"
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--old", type=Path, required=True, help="a checkout of the old version")
+    parser.add_argument("--data", type=Path, required=True, help="a retention bench data folder")
+    parser.add_argument("--exclude", default=NEW_SINCE_79E9C5F, help="the models old lacks")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    for folder in ("data", "data_before", "data_last_day"):
+        if not (args.data / folder).is_dir():
+            parser.error(f"--data {args.data} has no {folder}/ (run retention bench first)")
+    code = {"old": args.old.resolve(), "new": HERE}
+    variants = {
+        "old": ("old", []),
+        "new": ("new", []),
+        "new_same_scope": ("new", ["--exclude", args.exclude]),
+    }
+    bin_dir = Path(sys.executable).parent
+    with tempfile.TemporaryDirectory(prefix="side-by-side-") as folder:
+        work = Path(folder)
+
+        def env(version: str, db: Path) -> dict[str, str]:
+            return {
+                **os.environ,
+                "PYTHONPATH": str(code[version]),
+                "DBT_PROFILES_DIR": str(code[version]),
+                "RETENTION_DB_PATH": str(db),
+                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            }
+
+        def load(version: str, data: Path, db: Path) -> None:
+            loader = "import sys; from retention.cli import main; sys.exit(main())"
+            command = [sys.executable, "-c", loader, "load", str(data), "--db", str(db), "-q"]
+            subprocess.run(command, env=env(version, db), cwd=code[version], check=True)
+
+        def build(version: str, db: Path, name: str, extra: list[str]) -> dict[str, float]:
+            report = work / "usage.json"
+            dbt = [str(bin_dir / "dbt"), *extra, "--target-path", str(work / f"target-{name}")]
+            done = subprocess.run(
+                [sys.executable, "-I", "-S", str(MEASURE), str(report), *dbt],
+                env=env(version, db),
+                cwd=code[version],
+                capture_output=True,
+                text=True,
+            )
+            usage = json.loads(report.read_text(encoding="utf-8"))
+            if usage["returncode"] != 0:
+                sys.exit(f"{name}: dbt failed\n{done.stdout[-3000:]}")
+            return {key: round(usage[key], 1) for key in ("cpu_seconds", "seconds")}
+
+        def fresh(version: str, data: Path, name: str) -> Path:
+            raw = work / f"raw-{version}-{data.name}.duckdb"
+            if not raw.exists():
+                load(version, data, raw)
+            db = work / f"{name}.duckdb"
+            db.unlink(missing_ok=True)
+            shutil.copy(raw, db)
+            return db
+
+        runs: dict[str, list[dict[str, dict[str, float]]]] = {name: [] for name in variants}
+        # Untimed: a parse into each variant's target folder, so that every timed build
+        # finds dbt's partial-parse state, as a daily job does (and as retention bench does).
+        for name, (version, _) in variants.items():
+            build(version, work / "parse.duckdb", name, ["parse"])
+        for round_number in range(1, args.runs + 1):
+            for name, (version, extra) in variants.items():
+                db = fresh(version, args.data / "data", name)
+                full = build(version, db, name, [*BUILD, "--full-refresh", *extra])
+                db = fresh(version, args.data / "data_before", name)
+                before = build(version, db, name, [*BUILD, "--full-refresh", *extra])
+                load(version, args.data / "data_last_day", db)
+                one_day = build(version, db, name, [*BUILD, *extra])
+                runs[name].append({"full": full, "day_before_full": before, "one_day": one_day})
+                print(
+                    f"round {round_number} {name:<15} full {full['cpu_seconds']:6.1f}  "
+                    f"one-day {one_day['cpu_seconds']:6.1f} CPU-s",
+                    flush=True,
+                )
+    medians = {
+        name: {
+            step: statistics.median(run[step]["cpu_seconds"] for run in results)
+            for step in ("full", "day_before_full", "one_day")
+        }
+        for name, results in runs.items()
+    }
+    args.out.write_text(json.dumps({"runs": runs, "median_cpu_seconds": medians}, indent=1))
+    print(json.dumps(medians, indent=1))
+
+
+if __name__ == "__main__":
+    main()
