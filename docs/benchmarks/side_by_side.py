@@ -21,7 +21,8 @@ virtual environment. `--data` is a `retention bench` data folder, with `data`,
 
 An untimed `dbt parse` per variant comes first, as in `retention bench`.
 
-CPU is the user + sys time of the dbt process tree (retention/measure_child.py).
+Each build is timed as `retention bench` times its steps (`retention.bench.measure`: CPU
+is the user + sys time of the dbt process tree).
 The "new_same_scope" variant is this checkout without the models given to `--exclude`:
 the ones the old version did not have.
 """
@@ -30,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -38,9 +38,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from retention import dbt_runner
+from retention.bench import BUILD, measure
+
 HERE = Path(__file__).resolve().parents[2]
-MEASURE = HERE / "retention" / "measure_child.py"
-BUILD = ["build", "--exclude-resource-type", "unit_test"]
 # The models of aa223e4 that 79e9c5f did not have (int_customer_segments stays: mart_clv
 # reads it).
 NEW_SINCE_79E9C5F = (
@@ -72,12 +73,11 @@ def main() -> None:
         work = Path(folder)
 
         def env(version: str, db: Path) -> dict[str, str]:
+            # The version's own package, project and profile.
             return {
-                **os.environ,
+                **dbt_runner.environment(db),
                 "PYTHONPATH": str(code[version]),
                 "DBT_PROFILES_DIR": str(code[version]),
-                "RETENTION_DB_PATH": str(db),
-                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             }
 
         def load(version: str, data: Path, db: Path) -> None:
@@ -86,19 +86,20 @@ def main() -> None:
             subprocess.run(command, env=env(version, db), cwd=code[version], check=True)
 
         def build(version: str, db: Path, name: str, extra: list[str]) -> dict[str, float]:
-            report = work / "usage.json"
-            dbt = [str(bin_dir / "dbt"), *extra, "--target-path", str(work / f"target-{name}")]
-            done = subprocess.run(
-                [sys.executable, "-I", "-S", str(MEASURE), str(report), *dbt],
-                env=env(version, db),
-                cwd=code[version],
-                capture_output=True,
-                text=True,
-            )
-            usage = json.loads(report.read_text(encoding="utf-8"))
-            if usage["returncode"] != 0:
-                sys.exit(f"{name}: dbt failed\n{done.stdout[-3000:]}")
-            return {key: round(usage[key], 1) for key in ("cpu_seconds", "seconds")}
+            dbt = [
+                str(bin_dir / "dbt"),
+                *extra,
+                *("--project-dir", str(code[version])),
+                *("--target-path", str(work / f"target-{name}")),
+                *("--log-path", str(work / f"logs-{name}")),
+            ]
+            result = measure(dbt, env(version, db))
+            if result.returncode != 0:
+                sys.exit(f"{name}: dbt failed\n{result.output[-3000:]}")
+            return {
+                "cpu_seconds": round(result.cpu_seconds, 1),
+                "seconds": round(result.seconds, 1),
+            }
 
         def fresh(version: str, data: Path, name: str) -> Path:
             raw = work / f"raw-{version}-{data.name}.duckdb"
