@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from retention import cli
+from retention import cli, dbt_runner
 from retention.paths import DB_HELP, REPO_ROOT
 
 RETENTION = str(Path(sys.executable).with_name("retention"))
@@ -276,6 +276,23 @@ def test_every_command_lists_its_exit_codes_in_help(command):
     assert "also invalid arguments" in codes[2] or codes[2] == "invalid arguments"
 
 
+def test_build_leaves_unit_tests_to_ci_unless_asked():
+    from retention.build import dbt_build_args
+
+    def dbt_args(*options: str) -> list[str]:
+        return dbt_build_args(cli.build_parser().parse_args(["build", *options]))
+
+    assert dbt_args() == ["build", "--exclude-resource-type", "unit_test"]
+    assert dbt_args("--full-refresh") == [
+        "build",
+        "--exclude-resource-type",
+        "unit_test",
+        "--full-refresh",
+    ]
+    assert dbt_args("--unit-tests") == ["build"]
+    assert dbt_args("--unit-tests", "--full-refresh") == ["build", "--full-refresh"]
+
+
 def help_codes(text: str) -> dict[int, str]:
     """The exit codes under `exit codes:` in a --help text, with their (unwrapped) meaning."""
     section = text.split("\nexit codes:\n", 1)[1]
@@ -304,6 +321,7 @@ def test_the_benchmark_defaults_to_medians_of_three_and_keeps_1m_a_flag_away():
         "duckdb_script",
     )
     assert bench.BUILD == ("build", "--exclude-resource-type", "unit_test")
+    assert bench.BUILD == dbt_runner.BUILD  # the build `retention build` runs
     # Every run of a scale is the 6 timed steps and the 3 untimed ones of the incremental build.
     assert bench.STEPS_PER_RUN == 6 + 3
 

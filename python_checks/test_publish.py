@@ -222,6 +222,10 @@ def test_daily_build_succeeds_while_a_reader_holds_the_file(daily_build: DailyBu
     run = daily_build.run
     assert run.ok, f"retention build exited {run.returncode}:\n{run.tail()}"
     assert "4/4 publish" in run.output and "published" in run.output
+    # Models and data tests; the unit tests are CI's (README `retention build`).
+    assert "2/4 dbt build --exclude-resource-type unit_test" in run.output
+    assert " START sql table model " in run.output and " START test " in run.output
+    assert " START unit_test " not in run.output
     # The reader had the file open before the build began and kept it open throughout.
     assert daily_build.held[0]["t"] < daily_build.started
     assert daily_build.held[-1]["t"] > daily_build.finished

@@ -74,8 +74,8 @@ SEED = 42
 CACHE_DIR = REPO_ROOT / ".cache" / "bench"
 SAMPLE_SECONDS = 0.2
 STAMP = "_bench.json"
-# One `dbt build`: seeds, models and data tests (unit tests run in `make test`).
-BUILD = ("build", "--exclude-resource-type", "unit_test")
+# One `dbt build` as `retention build` runs it: seeds, models and data tests.
+BUILD = dbt_runner.BUILD
 # The scripts that compute the headline numbers instead of the warehouse (python -m MODULE).
 BASELINES = {"pandas": "retention.pandas_baseline", "duckdb_script": "retention.duckdb_baseline"}
 STEPS = ("load", "full_build", "incremental_build", "validate", *BASELINES)

@@ -84,6 +84,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vars", default=None, help="dbt vars as YAML, passed to dbt build")
     parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
     parser.add_argument("--no-validate", action="store_true", help="skip Great Expectations")
+    parser.add_argument(
+        "--unit-tests",
+        action="store_true",
+        help="also run dbt's unit tests (they do not read the data; CI runs them)",
+    )
     add_storage_version_argument(parser)
     parser.epilog = f"{parser.epilog or ''}\n{AFTER_A_FAILURE}"
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -189,10 +194,9 @@ def _pipeline(args: argparse.Namespace, published: Path, work: Path, at: Stage) 
         _say("1/4 load skipped (no --data): building on the working copy's raw data")
 
     at.name = "running dbt build"
-    _say(f"2/4 dbt build -> {work}")
-    command = dbt_runner.command(
-        ["build", *(["--full-refresh"] if args.full_refresh else [])], vars=args.vars or None
-    )
+    build = dbt_build_args(args)
+    _say(f"2/4 {' '.join(['dbt', *build])} -> {work}")
+    command = dbt_runner.command(build, vars=args.vars or None)
     env = dbt_runner.environment(work)
     if _run_child(command, env) != 0:
         _say(f"dbt build failed; the published warehouse {published} is unchanged")
@@ -201,6 +205,13 @@ def _pipeline(args: argparse.Namespace, published: Path, work: Path, at: Stage) 
     code = _validate_and_publish(args, published, work, at)
     _report(work)
     return code
+
+
+def dbt_build_args(args: argparse.Namespace) -> list[str]:
+    """The dbt command of step 2: the warehouse's build (dbt_runner.BUILD, no unit tests)
+    or, with --unit-tests, all of `dbt build`; --full-refresh passed on."""
+    build = ["build"] if args.unit_tests else [*dbt_runner.BUILD]
+    return [*build, *(["--full-refresh"] if args.full_refresh else [])]
 
 
 def _report(work: Path) -> None:

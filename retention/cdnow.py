@@ -185,10 +185,7 @@ def build_sample_warehouse(work: Path, cache_dir: Path = CACHE_DIR) -> Path:
     for path in (db, db.with_name(db.name + ".wal")):
         path.unlink(missing_ok=True)
     load_dir(raw, db)
-    # Unit tests run on their own fixtures, not on this data: the project's build has them.
-    completed = _dbt_on_sample(
-        ["build", "--no-use-colors", "--exclude-resource-type", "unit_test"], db
-    )
+    completed = _dbt_on_sample([*dbt_runner.BUILD, "--no-use-colors"], db)
     (work / "dbt_output.log").write_text(completed.output, encoding="utf-8")
     if completed.returncode != 0:
         raise CdnowError(

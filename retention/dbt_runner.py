@@ -53,6 +53,13 @@ PARSE_ENV = ("RETENTION_PREDICTIVE",)
 
 _ENV_SUBPROCESS = "RETENTION_DBT_SUBPROCESS"
 
+# The build a warehouse gets (`retention build`, the benchmark, the checks' builds): seeds,
+# models and data tests, without dbt's unit tests. Unit tests read only their own given
+# rows, never the warehouse's data, so their verdict is the same for every data set: CI
+# (`make test`'s plain `dbt build`) runs them once per change, as dbt Labs advises, instead
+# of every build paying for them (docs/decisions.md, "Unit tests run in CI").
+BUILD = ("build", "--exclude-resource-type", "unit_test")
+
 
 def executable() -> str:
     """The dbt of this environment (beside this Python)."""
