@@ -205,7 +205,7 @@ def shared_build(factory: Any, *, dirty: bool = False) -> Future[DbtRun]:
 
     def make(workdir: Path) -> dict[str, Any]:
         db_path = load(dataset(factory, dirty=dirty), workdir / DB_NAME)
-        run = dbt(["build", "--exclude-resource-type", "unit_test"], db_path, workdir)
+        run = dbt([*dbt_runner.BUILD], db_path, workdir)
         return {
             **{k: getattr(run, k) for k in ("command", "returncode", "output", "seconds")},
             "db_path": str(run.db_path),

@@ -19,6 +19,8 @@ import duckdb
 import pytest
 from pipeline import DB_NAME, DbtRun, copy_db, dbt, relations
 
+from retention import dbt_runner
+
 # (case id, vars, the var the message must name, the bad value as dbt shows it)
 BAD_VARS = [
     ("as_of_date_month_13", {"as_of_date": "2024-13-01"}, "as_of_date", "2024-13-01"),
@@ -78,7 +80,7 @@ def _case(folder: Path, raw: Path, name: str, args: list[str], vars: dict[str, A
 
 @pytest.fixture(scope="module")
 def runs(shared_dir: Path, raw_clean_db: Path) -> dict[str, Case]:
-    build = ["build", "--exclude-resource-type", "unit_test"]
+    build = [*dbt_runner.BUILD]
     done = {
         case: _case(shared_dir, raw_clean_db, case, build, vars) for case, vars, _, _ in BAD_VARS
     }

@@ -107,9 +107,8 @@ def warehouse(cdnow: pd.DataFrame, tmp_path_factory) -> Path:
     db = work / "warehouse.duckdb"
     load_dir(raw, db)
     started = time.perf_counter()
-    # Unit tests run on their own fixtures, not on this data: the main build has them.
     completed = dbt_runner.run(
-        ["build", "--no-use-colors", "--exclude-resource-type", "unit_test"],
+        [*dbt_runner.BUILD, "--no-use-colors"],
         db,
         target_path=work / "target",
         log_path=work / "logs",

@@ -39,6 +39,8 @@ from pipeline import (
     relations,
 )
 
+from retention import dbt_runner
+
 # The primary key of each raw table (the raw input contract, README).
 KEYS = {
     "customers": "customer_id",
@@ -120,7 +122,7 @@ def _build_without_amount(folder: Path, raw: Path) -> tuple[DbtRun, set[str]]:
         con.execute("alter table raw.orders drop column amount")
         con.execute("alter table raw.customers add column email varchar")
     before = relations(db_path)
-    build = ["build", "--exclude-resource-type", "unit_test"]
+    build = [*dbt_runner.BUILD]
     return dbt(build, db_path, workdir, manifest=False), before
 
 

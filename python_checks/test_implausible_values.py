@@ -36,6 +36,8 @@ import duckdb
 import pytest
 from pipeline import DB_NAME, DbtRun, dbt, load
 
+from retention import dbt_runner
+
 LOADED = "2024-06-30T02:00:00Z"
 FEB_1 = "2024-02-01T09:00:00Z"
 FAR = "2150-01-01T00:00:00Z"
@@ -128,7 +130,7 @@ def _write(folder: Path, tables: dict[str, list[tuple[str, ...]]]) -> Path:
 def _build(folder: Path, name: str, tables: dict[str, Any], vars: dict[str, Any]) -> DbtRun:
     workdir = folder / f"implausible-{name}"
     db_path = load(_write(workdir / "raw", tables), workdir / DB_NAME)
-    build = ["build", "--exclude-resource-type", "unit_test"]
+    build = [*dbt_runner.BUILD]
     return dbt(build, db_path, workdir, vars=vars, manifest=False)
 
 

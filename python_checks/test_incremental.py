@@ -45,6 +45,7 @@ import duckdb
 import pytest
 from pipeline import DB_NAME, copy_db, dbt, load, submit
 
+from retention import dbt_runner
 from retention.compare import compare_marts
 from retention.generate import Options, generate
 from retention.load import load_dir
@@ -56,7 +57,7 @@ DAY_3 = DAY_2
 AS_OF_BACK = "2024-05-15"
 LOOKBACK_DAYS = 3  # the default of `incremental_lookback_days` (dbt_project.yml)
 CLOSED = "intermediate.int_customer_periods_closed"
-BUILD = ["build", "--exclude-resource-type", "unit_test"]
+BUILD = [*dbt_runner.BUILD]
 MODELS = ["build", "--exclude-resource-type", "test", "unit_test"]
 # Compared besides the marts: the incremental models themselves.
 INCREMENTAL_TABLES = (

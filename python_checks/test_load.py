@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 from pipeline import DB_NAME, dbt
 
+from retention import dbt_runner
 from retention.cli import main
 from retention.contract import TABLES
 from retention.load import LoadError, LoadResult, load_dir
@@ -755,7 +756,7 @@ def two_batches(tmp_path_factory: pytest.TempPathFactory) -> Path:
     load_dir(root / "b1", db)
     load_dir(root / "b2", db)
     select = ["--select", "+assert_raw_rows_accounted_for", "--indirect-selection", "cautious"]
-    run = dbt(["build", *select, "--exclude-resource-type", "unit_test"], db, root)
+    run = dbt([*dbt_runner.BUILD, *select], db, root)
     assert run.ok, run.failure_summary()
     return db
 

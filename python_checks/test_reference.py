@@ -162,16 +162,12 @@ def dbt_build(raw_dir: Path, params: Params, work: Path, dbt_dir: Path) -> tuple
     dbt_vars = {k: v for k, v in params.dbt_vars().items() if v is not None}
     done = dbt_runner.run(
         [
-            "build",
+            *dbt_runner.BUILD,
             "--select",
             " ".join(f"+{mart}" for mart in MARTS),
             # Only the data tests of what is built (not e.g. the quarantine accounting test).
-            # dbt unit tests are left out: they pin their own inputs and vars, so they do not
-            # depend on the data set and `make test` runs them once.
             "--indirect-selection",
             "cautious",
-            "--exclude-resource-type",
-            "unit_test",
         ],
         db,
         target_path=dbt_dir / "target",
