@@ -104,14 +104,20 @@ def test_a_marts_columns_agree_with_its_yaml_contract(name):
 @pytest.mark.parametrize("name", list(ALL_KEYS))
 def test_a_marts_key_is_the_one_its_yaml_tests_as_unique(name):
     model = mart_models()[name]
+    # The key tests: a grain test, a primary_key test (no nulls either) on the model or on a
+    # column, or a unique test on a column.
     keys = [
-        test["unique_combination_of_columns"]["arguments"]["combination_of_columns"]
+        test[name]["arguments"][argument]
         for test in model.get("data_tests") or []
-        if isinstance(test, dict) and "unique_combination_of_columns" in test
+        for name, argument in (
+            ("unique_combination_of_columns", "combination_of_columns"),
+            ("primary_key", "columns"),
+        )
+        if isinstance(test, dict) and name in test
     ] + [
         [column["name"]]
         for column in model["columns"]
-        if "unique" in (column.get("data_tests") or [])
+        if any(test in ("unique", "primary_key") for test in column.get("data_tests") or [])
     ]
     # A mart whose key follows from other tests (fct_customer_months: the fact's) declares it
     # in its meta instead, and has no unique test of its own.

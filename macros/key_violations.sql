@@ -1,0 +1,57 @@
+{% macro key_violations(model, columns, nulls_allowed) %}
+{#- The rows of a model that break a key on some columns, one per offending combination
+    with its row count: a combination found on more than one row and, unless
+    `nulls_allowed`, one with a null in any of the columns. The query of the `primary_key`
+    and `unique_combination_of_columns` tests (adapter.dispatch). -#}
+    {{ return(adapter.dispatch('key_violations', 'retention')(model, columns, nulls_allowed)) }}
+{% endmacro %}
+
+{% macro _null_in_key(columns, nulls_allowed) %}
+{#- `or <column> is null or …` over the key's columns (nothing when nulls are allowed): the
+    null half of `key_violations`' condition. -#}
+    {%- if not nulls_allowed -%}
+        or {% for column in columns %}{{ column }} is null{% if not loop.last %} or {% endif %}{% endfor %}
+    {%- endif -%}
+{% endmacro %}
+
+{% macro default__key_violations(model, columns, nulls_allowed) %}
+{#- One grouping by the columns. -#}
+
+select
+    {{ columns | join(', ') }},
+    count(*) as row_count
+from {{ model }}
+group by {{ columns | join(', ') }}
+having count(*) > 1 {{ retention._null_in_key(columns, nulls_allowed) }}
+
+{% endmacro %}
+
+{% macro duckdb__key_violations(model, columns, nulls_allowed) %}
+{#- The same result, cheaper on tables of tens of millions of rows: grouping by one 64-bit
+    hash of the columns is much cheaper than grouping by the columns. Every duplicate has a
+    hash shared by several rows, and every null key a hash whose group has a null, so only
+    the rows of those hashes (in a clean table: none, or the odd hash collision) are
+    grouped by the columns themselves. -#}
+{%- set key = columns | join(', ') %}
+
+with suspect_hashes as (
+
+    select hash({{ key }}) as key_hash
+    from {{ model }}
+    group by hash({{ key }})
+    having count(*) > 1
+        {%- if not nulls_allowed %}
+        or bool_or({% for column in columns %}{{ column }} is null{% if not loop.last %} or {% endif %}{% endfor %})
+        {%- endif %}
+
+)
+
+select
+    {{ key }},
+    count(*) as row_count
+from {{ model }}
+where hash({{ key }}) in (select suspect_hashes.key_hash from suspect_hashes)
+group by {{ key }}
+having count(*) > 1 {{ retention._null_in_key(columns, nulls_allowed) }}
+
+{% endmacro %}
