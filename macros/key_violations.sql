@@ -6,12 +6,10 @@
     {{ return(adapter.dispatch('key_violations', 'retention')(model, columns, nulls_allowed)) }}
 {% endmacro %}
 
-{% macro _null_in_key(columns, nulls_allowed) %}
-{#- `or <column> is null or …` over the key's columns (nothing when nulls are allowed): the
-    null half of `key_violations`' condition. -#}
-    {%- if not nulls_allowed -%}
-        or {% for column in columns %}{{ column }} is null{% if not loop.last %} or {% endif %}{% endfor %}
-    {%- endif -%}
+{% macro _null_in_key(columns) %}
+{#- `<column> is null or …` over the key's columns: the null half of `key_violations`'
+    condition. -#}
+    {%- for column in columns %}{{ column }} is null{% if not loop.last %} or {% endif %}{% endfor -%}
 {% endmacro %}
 
 {% macro default__key_violations(model, columns, nulls_allowed) %}
@@ -22,7 +20,7 @@ select
     count(*) as row_count
 from {{ model }}
 group by {{ columns | join(', ') }}
-having count(*) > 1 {{ retention._null_in_key(columns, nulls_allowed) }}
+having count(*) > 1{% if not nulls_allowed %} or {{ retention._null_in_key(columns) }}{% endif %}
 
 {% endmacro %}
 
@@ -39,10 +37,7 @@ with suspect_hashes as (
     select hash({{ key }}) as key_hash
     from {{ model }}
     group by hash({{ key }})
-    having count(*) > 1
-        {%- if not nulls_allowed %}
-        or bool_or({% for column in columns %}{{ column }} is null{% if not loop.last %} or {% endif %}{% endfor %})
-        {%- endif %}
+    having count(*) > 1{% if not nulls_allowed %} or bool_or({{ retention._null_in_key(columns) }}){% endif %}
 
 )
 
@@ -52,6 +47,6 @@ select
 from {{ model }}
 where hash({{ key }}) in (select suspect_hashes.key_hash from suspect_hashes)
 group by {{ key }}
-having count(*) > 1 {{ retention._null_in_key(columns, nulls_allowed) }}
+having count(*) > 1{% if not nulls_allowed %} or {{ retention._null_in_key(columns) }}{% endif %}
 
 {% endmacro %}
