@@ -359,18 +359,11 @@ select * from final
 {% macro customer_periods_plan() -%}
     {#- What this run of int_customer_periods_closed writes (macros/incremental.sql): a
         full rebuild, or the rows of the changed customers and the periods closed since
-        the previous run. Besides incremental_plan's reasons, a full rebuild when A moved
-        back (periods already closed would open again). -#}
-    {%- set plan = incremental_plan(
-        'built_through_load_id', ['orders', 'contracts', 'cancellations'], 'built_as_of_date',
+        the previous run. -#}
+    {%- set plan = as_of_incremental_plan(
+        ['orders', 'contracts', 'cancellations'],
         [ref('base_shop__orders'), ref('base_shop__contracts'), ref('base_shop__cancellations')],
     ) -%}
-    {%- if not plan.full -%}
-        {%- do plan.update({'as_of_date': run_query('select as_of_date from ' ~ ref('int_reporting_params')).columns[0].values()[0]}) -%}
-    {%- endif -%}
-    {%- if not plan.full and (plan.previous_as_of is none or plan.as_of_date < plan.previous_as_of) -%}
-        {%- do plan.update({'full': true, 'reason': 'as_of_date moved back'}) -%}
-    {%- endif -%}
     {%- if not plan.full -%}
         {%- do plan.update({'changed_customers': changed_customers(plan)}) -%}
     {%- endif -%}

@@ -116,3 +116,32 @@
         pre_hook=pre_hook,
     ) }}
 {%- endmacro %}
+
+{% macro as_of_incremental_plan(source_tables, loaded_from) -%}
+    {#- incremental_plan for a model cut at A whose rows carry run_stamp_columns() (the
+        watermark `built_through_load_id`, the A `built_as_of_date`): also a full rebuild
+        when A moved back (rows kept for the previous A would have to go), and
+        `as_of_date`, this run's A, when not a full rebuild. -#}
+    {%- set plan = incremental_plan('built_through_load_id', source_tables, 'built_as_of_date', loaded_from) -%}
+    {%- if not plan.full -%}
+        {%- do plan.update({'as_of_date': run_query('select as_of_date from ' ~ ref('int_reporting_params')).columns[0].values()[0]}) -%}
+    {%- endif -%}
+    {%- if not plan.full and (plan.previous_as_of is none or plan.as_of_date < plan.previous_as_of) -%}
+        {%- do plan.update({'full': true, 'reason': 'as_of_date moved back'}) -%}
+    {%- endif -%}
+    {{ return(plan) }}
+{%- endmacro %}
+
+{% macro run_stamp_columns(params_alias) -%}
+    {#- The columns that say which run wrote a row of a model planned by
+        as_of_incremental_plan: when (dbt's run start), for which A (params_alias: a
+        relation of int_reporting_params) and through which load batch (the watermark). -#}
+    {%- set batches = load_batches_relation() -%}
+    cast('{{ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') }}' as {{ dbt.type_timestamp() }}) as built_at,
+    {{ params_alias }}.as_of_date as built_as_of_date,
+    {%- if batches is not none %}
+    (select max(load_id) from {{ batches }}) as built_through_load_id
+    {%- else %}
+    cast(null as {{ dbt.type_bigint() }}) as built_through_load_id
+    {%- endif %}
+{%- endmacro %}

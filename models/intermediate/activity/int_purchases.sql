@@ -1,8 +1,22 @@
-{#- Purchases (completed orders) that exist on A: ordered on or before it. -#}
+{#- Purchases (completed orders) that exist on A: ordered on or before it. Incremental per
+    order (macros/incremental.sql, README "Incremental builds"): a run writes the purchases
+    among the orders it re-reads (purchases_plan); its pre-hook deletes those orders' rows
+    first (an order re-read may no longer be a purchase), and the run appends. -#}
+{{ incremental_config(none, "{{ purchases_pre_hook() }}") }}
+{#- The inputs an incremental run reads to find the changed orders. -#}
+{%- set _ = [ref('base_shop__orders')] %}
+{%- set plan = purchases_plan() %}
+
 with orders as (
 
     select * from {{ ref('stg_shop__orders') }}
-    where is_purchase
+    where
+        is_purchase
+    {%- if not plan.full %}
+        and order_id in (
+            {{ plan.changed_orders | indent(12) }}
+        )
+    {%- endif %}
 
 ),
 
@@ -20,7 +34,9 @@ final as (
         orders.ordered_at,
         orders.order_date,
         {{ month_start('orders.order_date') }} as order_month,
-        orders.net_revenue
+        orders.net_revenue,
+        -- The run that wrote the row (its watermark: macros/incremental.sql).
+        {{ run_stamp_columns('params') }}
     from orders
     inner join params
         on orders.order_date <= params.as_of_date

@@ -14,8 +14,6 @@
     'changed_customers': plan.changed_customers, 'previous_as_of': plan.previous_as_of
 } %}
 
-{%- set batches = load_batches_relation() %}
-
 with fact as (
 
     {{ customer_period_rows('closed', scope) }}
@@ -32,15 +30,8 @@ final as (
 
     select
         fact.*,
-        -- The run that wrote the row: when (dbt's run start), its A and the latest load
-        -- batch (the table's watermark, macros/incremental.sql).
-        cast('{{ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') }}' as {{ dbt.type_timestamp() }}) as built_at,
-        params.as_of_date as built_as_of_date,
-        {%- if batches is not none %}
-        (select max(load_id) from {{ batches }}) as built_through_load_id
-        {%- else %}
-        cast(null as {{ dbt.type_bigint() }}) as built_through_load_id
-        {%- endif %}
+        -- The run that wrote the row (its watermark: macros/incremental.sql).
+        {{ run_stamp_columns('params') }}
     from fact
     cross join params
 

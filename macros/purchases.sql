@@ -1,0 +1,33 @@
+{% macro purchases_plan() -%}
+    {#- What this run of int_purchases writes (as_of_incremental_plan): a full rebuild, or
+        the purchases among `changed_orders`, a select of the orders named by a raw row the
+        run re-reads (any version of the key: it may have become a refund or been
+        quarantined) or dated after the previous A and on or before A (they did not exist
+        on the previous A). -#}
+    {%- set plan = as_of_incremental_plan(['orders'], [ref('base_shop__orders')]) -%}
+    {%- if not plan.full -%}
+        {%- set changed_orders -%}
+select loaded.order_id
+from {{ ref('base_shop__orders') }} as loaded
+where {{ is_recent(plan, 'loaded') }}
+union
+select order_id
+from {{ ref('stg_shop__orders') }}
+where order_date > {{ date_literal(plan.previous_as_of) }} and order_date <= {{ date_literal(plan.as_of_date) }}
+        {%- endset -%}
+        {%- do plan.update({'changed_orders': changed_orders}) -%}
+    {%- endif -%}
+    {{ return(plan) }}
+{%- endmacro %}
+
+{% macro purchases_pre_hook() -%}
+    {#- Before an incremental run of int_purchases, which appends: delete every row the run
+        may write (all of them in a full rebuild; else the changed orders'). -#}
+    {%- if is_incremental() -%}
+        {%- set plan = purchases_plan() -%}
+        delete from {{ this }}
+        {%- if not plan.full %}
+        where order_id in ({{ plan.changed_orders }})
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
