@@ -1,8 +1,9 @@
 {#- The shape every base model shares: read one raw table, keep each raw column's cleaned
     text (clean_text: trimmed, null when blank) as raw_<column> (the checks compare it with
     its parsed value; cleaned once here, not again in every check), the parsed columns,
-    the row's rejection_reason (null = the row is staged) and, for a rejected row, the
-    whole raw row as text.
+    the row's rejection_reason (null = the row is staged), for a rejected row the
+    whole raw row as text, and built_through_load_id (which run wrote the row: the staging
+    models' key tests check only the latest run's rows, macros/incremental.sql).
 
     parsed_columns: [[name, sql expression on the source columns], ...]
     checks: [[condition on raw_<column> and parsed names, reason], ...] in priority order;
@@ -133,7 +134,8 @@ final as (
         _loaded_at,
         _load_id,
         case when rejection_reason is not null then {{ row_as_text('raw_record') }} end as raw_row,
-        rejection_reason
+        rejection_reason,
+        {{ built_through_load_id_column() }}
     from checked
 
 )

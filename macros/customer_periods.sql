@@ -357,7 +357,7 @@ select * from final
 {%- endmacro %}
 
 {% macro customer_periods_plan() -%}
-    {#- What this run of int_customer_periods_closed writes (macros/incremental.sql): a
+    {#- What this run of int_customer_periods_closed writes (as_of_incremental_plan): a
         full rebuild, or the rows of the changed customers and the periods closed since
         the previous run. -#}
     {%- set plan = as_of_incremental_plan(

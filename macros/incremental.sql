@@ -121,7 +121,8 @@
     {#- incremental_plan for a model cut at A whose rows carry run_stamp_columns() (the
         watermark `built_through_load_id`, the A `built_as_of_date`): also a full rebuild
         when A moved back (rows kept for the previous A would have to go), and
-        `as_of_date`, this run's A, when not a full rebuild. -#}
+        `as_of_date`, this run's A, when not a full rebuild. Used by int_purchases and
+        int_customer_periods_closed. -#}
     {%- set plan = incremental_plan('built_through_load_id', source_tables, 'built_as_of_date', loaded_from) -%}
     {%- if not plan.full -%}
         {%- do plan.update({'as_of_date': run_query('select as_of_date from ' ~ ref('int_reporting_params')).columns[0].values()[0]}) -%}
@@ -134,14 +135,25 @@
 
 {% macro run_stamp_columns(params_alias) -%}
     {#- The columns that say which run wrote a row of a model planned by
-        as_of_incremental_plan: when (dbt's run start), for which A (params_alias: a
-        relation of int_reporting_params) and through which load batch (the watermark). -#}
-    {%- set batches = load_batches_relation() -%}
+        as_of_incremental_plan: `built_at` (dbt's run start), `built_as_of_date`
+        (params_alias: a relation of int_reporting_params) and `built_through_load_id` (the
+        latest load batch, the watermark). -#}
     cast('{{ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') }}' as {{ dbt.type_timestamp() }}) as built_at,
     {{ params_alias }}.as_of_date as built_as_of_date,
-    {%- if batches is not none %}
+    {{ built_through_load_id_column() }}
+{%- endmacro %}
+
+{% macro built_through_load_id_column() -%}
+    {#- The column `built_through_load_id`: the latest load batch when the row is written
+        (null without meta.load_batches). Every row a run writes has the same value and no
+        earlier run's row a larger one, so a data test scoped with
+        `where: "built_through_load_id >= (select max(load_id) from meta.load_batches)"`
+        checks the rows of the latest run (all of them after a full rebuild). Carried by
+        the base models (and the incremental staging views) and by run_stamp_columns. -#}
+    {%- set batches = load_batches_relation() -%}
+    {%- if batches is not none -%}
     (select max(load_id) from {{ batches }}) as built_through_load_id
-    {%- else %}
+    {%- else -%}
     cast(null as {{ dbt.type_bigint() }}) as built_through_load_id
-    {%- endif %}
+    {%- endif -%}
 {%- endmacro %}

@@ -1,9 +1,8 @@
 {% macro purchases_plan() -%}
     {#- What this run of int_purchases writes (as_of_incremental_plan): a full rebuild, or
         the purchases among `changed_orders`, a select of the orders named by a raw row the
-        run re-reads (any version of the key: it may have become a refund or been
-        quarantined) or dated after the previous A and on or before A (they did not exist
-        on the previous A). -#}
+        run re-reads (any version of the key, from base_shop__orders: it may have become a
+        refund or been quarantined) or dated after the previous A and on or before A. -#}
     {%- set plan = as_of_incremental_plan(['orders'], [ref('base_shop__orders')]) -%}
     {%- if not plan.full -%}
         {%- set changed_orders -%}

@@ -36,7 +36,8 @@ final as (
         arr,
         {{ arr_to_mrr('arr') }} as mrr,
         previous_contract_id,
-        _loaded_at
+        _loaded_at,
+        built_through_load_id
     from valued
 
 )

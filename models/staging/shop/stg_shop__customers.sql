@@ -14,7 +14,8 @@ final as (
         acquisition_channel,
         country,
         segment,
-        _loaded_at
+        _loaded_at,
+        built_through_load_id
     from customers
 
 )

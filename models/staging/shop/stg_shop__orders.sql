@@ -22,7 +22,8 @@ final as (
             when status = 'completed' then amount - coalesce(refunded_amount, 0)
             else 0
         end as net_revenue,
-        _loaded_at
+        _loaded_at,
+        built_through_load_id
     from orders
 
 )
