@@ -378,9 +378,6 @@ select * from final
         or signature, or cancellation request dated after the previous A and on or before A
         (it did not exist on the previous A). -#}
     {%- set recent = is_recent(plan, 'loaded') -%}
-    {%- set previous_as_of = date_literal(plan.previous_as_of) -%}
-    {%- set as_of = date_literal(plan.as_of_date) -%}
-    {%- set is_new = '({0} > ' ~ previous_as_of ~ ' and {0} <= ' ~ as_of ~ ')' -%}
     select customer_id
     from {{ ref('base_shop__orders') }}
     where order_id in (select order_id from {{ ref('base_shop__orders') }} as loaded where {{ recent }})
@@ -399,17 +396,17 @@ select * from final
     union
     select customer_id
     from {{ ref('stg_shop__orders') }}
-    where {{ is_new.format('order_date') }}
+    where {{ new_on_as_of('order_date', plan) }}
     union
     select customer_id
     from {{ ref('stg_shop__contracts') }}
-    where {{ is_new.format('start_date') }} or {{ is_new.format('signed_date') }}
+    where {{ new_on_as_of('start_date', plan) }} or {{ new_on_as_of('signed_date', plan) }}
     union
     select contracts.customer_id
     from {{ ref('stg_shop__cancellations') }} as cancellations
     inner join {{ ref('stg_shop__contracts') }} as contracts
         on cancellations.contract_id = contracts.contract_id
-    where {{ is_new.format('cancellations.requested_date') }}
+    where {{ new_on_as_of('cancellations.requested_date', plan) }}
 {%- endmacro %}
 
 {% macro customer_periods_pre_hook() -%}

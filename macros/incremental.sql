@@ -157,3 +157,9 @@
     cast(null as {{ dbt.type_bigint() }}) as built_through_load_id
     {%- endif -%}
 {%- endmacro %}
+
+{% macro new_on_as_of(column, plan) -%}
+    {#- A date column's value lies after the previous run's A and on or before this run's
+        (plan: as_of_incremental_plan): the row did not exist on the previous A. -#}
+    ({{ column }} > {{ date_literal(plan.previous_as_of) }} and {{ column }} <= {{ date_literal(plan.as_of_date) }})
+{%- endmacro %}

@@ -12,7 +12,7 @@ where {{ is_recent(plan, 'loaded') }}
 union
 select order_id
 from {{ ref('stg_shop__orders') }}
-where order_date > {{ date_literal(plan.previous_as_of) }} and order_date <= {{ date_literal(plan.as_of_date) }}
+where {{ new_on_as_of('order_date', plan) }}
         {%- endset -%}
         {%- do plan.update({'changed_orders': changed_orders}) -%}
     {%- endif -%}
