@@ -356,76 +356,20 @@ select * from final
 
 {%- endmacro %}
 
-{% macro customer_periods_plan() -%}
-    {#- What this run of int_customer_periods_closed writes (as_of_incremental_plan): a
-        full rebuild, or the rows of the changed customers and the periods closed since
-        the previous run. -#}
-    {%- set plan = as_of_incremental_plan(
-        ['orders', 'contracts', 'cancellations'],
-        [ref('base_shop__orders'), ref('base_shop__contracts'), ref('base_shop__cancellations')],
-    ) -%}
-    {%- if not plan.full -%}
-        {%- do plan.update({'changed_customers': changed_customers(plan)}) -%}
-    {%- endif -%}
-    {{ return(plan) }}
-{%- endmacro %}
-
-{% macro changed_customers(plan) -%}
-    {#- A select of the customers whose closed periods may have changed since the table's
-        previous run (plan: customer_periods_plan()): named by a row (any version) of an
-        order or contract key with a raw row the run re-reads (is_recent), or owning
-        a contract (any version) of such a cancellation key; or with an order, contract start
-        or signature, or cancellation request dated after the previous A and on or before A
-        (it did not exist on the previous A). -#}
-    {%- set recent = is_recent(plan, 'loaded') -%}
-    select customer_id
-    from {{ ref('base_shop__orders') }}
-    where order_id in (select order_id from {{ ref('base_shop__orders') }} as loaded where {{ recent }})
-    union
-    select customer_id
-    from {{ ref('base_shop__contracts') }}
-    where contract_id in (
-        select contract_id from {{ ref('base_shop__contracts') }} as loaded where {{ recent }}
-        union
-        select contract_id
-        from {{ ref('base_shop__cancellations') }}
-        where cancellation_id in (
-            select cancellation_id from {{ ref('base_shop__cancellations') }} as loaded where {{ recent }}
-        )
-    )
-    union
-    select customer_id
-    from {{ ref('stg_shop__orders') }}
-    where {{ new_on_as_of('order_date', plan) }}
-    union
-    select customer_id
-    from {{ ref('stg_shop__contracts') }}
-    where {{ new_on_as_of('start_date', plan) }} or {{ new_on_as_of('signed_date', plan) }}
-    union
-    select contracts.customer_id
-    from {{ ref('stg_shop__cancellations') }} as cancellations
-    inner join {{ ref('stg_shop__contracts') }} as contracts
-        on cancellations.contract_id = contracts.contract_id
-    where {{ new_on_as_of('cancellations.requested_date', plan) }}
-{%- endmacro %}
-
 {% macro customer_periods_pre_hook() -%}
     {#- Before an incremental run of int_customer_periods_closed, which appends: delete every
         row the run writes (every row in a full rebuild; else the changed customers' rows,
         as a customer can lose periods, and the rows of the periods closed since the
         previous run, which no earlier run wrote: a run never adds a row twice). -#}
     {%- if is_incremental() -%}
-        {%- set plan = customer_periods_plan() -%}
-        {%- if plan.full -%}
-            delete from {{ this }}
-        {%- else -%}
-            delete from {{ this }}
-            where
-                customer_id in ({{ plan.changed_customers }})
-                {%- for grain in customer_period_grains() %}
-                or (period_grain = '{{ grain }}' and {{ closed_since(grain, 'period_start', plan.previous_as_of) }})
-                {%- endfor %}
-        {%- endif -%}
+        {%- set plan = changed_customers_plan() -%}
+        {%- set newly_closed = [] -%}
+        {%- for grain in customer_period_grains() if not plan.full -%}
+            {%- do newly_closed.append(
+                "(period_grain = '" ~ grain ~ "' and " ~ closed_since(grain, 'period_start', plan.previous_as_of) ~ ")"
+            ) -%}
+        {%- endfor -%}
+        {{ delete_changed_customers(plan, newly_closed | join(' or ')) }}
     {%- endif -%}
 {%- endmacro %}
 

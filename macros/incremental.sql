@@ -118,10 +118,11 @@
 {%- endmacro %}
 
 {% macro as_of_incremental_plan(source_tables, loaded_from) -%}
-    {#- incremental_plan for a model cut at A whose rows carry run_stamp_columns() (the
-        watermark `built_through_load_id`, the A `built_as_of_date`): also a full rebuild
-        when A moved back (rows kept for the previous A would have to go), and
-        `as_of_date`, this run's A, when not a full rebuild. Used by int_purchases and
+    {#- incremental_plan for a model whose rows depend on A and carry run_stamp_columns()
+        (the watermark `built_through_load_id`, the A `built_as_of_date`): also a full
+        rebuild when A moved back (rows kept for the previous A would have to go), and
+        `as_of_date`, this run's A, when not a full rebuild. Used by int_purchases and,
+        through changed_customers_plan, the uncut spells and contract value segments and
         int_customer_periods_closed. -#}
     {%- set plan = incremental_plan('built_through_load_id', source_tables, 'built_as_of_date', loaded_from) -%}
     {%- if not plan.full -%}
@@ -162,4 +163,68 @@
     {#- A date column's value lies after the previous run's A and on or before this run's
         (plan: as_of_incremental_plan): the row did not exist on the previous A. -#}
     ({{ column }} > {{ date_literal(plan.previous_as_of) }} and {{ column }} <= {{ date_literal(plan.as_of_date) }})
+{%- endmacro %}
+
+{% macro changed_customers_plan() -%}
+    {#- as_of_incremental_plan for a model written per customer from the orders, contracts
+        and cancellations (int_activity_spells_uncut, int_contract_arr_segments_uncut,
+        int_customer_periods_closed): when not a full rebuild, also `changed_customers`, a
+        select of the customers whose rows the run rewrites (changed_customers). -#}
+    {%- set plan = as_of_incremental_plan(
+        ['orders', 'contracts', 'cancellations'],
+        [ref('base_shop__orders'), ref('base_shop__contracts'), ref('base_shop__cancellations')],
+    ) -%}
+    {%- if not plan.full -%}
+        {%- do plan.update({'changed_customers': changed_customers(plan)}) -%}
+    {%- endif -%}
+    {{ return(plan) }}
+{%- endmacro %}
+
+{% macro changed_customers(plan) -%}
+    {#- A select of the customers whose data may have changed since the table's previous run
+        (plan: changed_customers_plan()): named by a row (any version) of an order or
+        contract key with a raw row the run re-reads (is_recent), or owning a contract (any
+        version) of such a cancellation key; or with an order, contract start or signature,
+        or cancellation request dated after the previous A and on or before A (it did not
+        exist on the previous A). -#}
+    {%- set recent = is_recent(plan, 'loaded') -%}
+    select customer_id
+    from {{ ref('base_shop__orders') }}
+    where order_id in (select order_id from {{ ref('base_shop__orders') }} as loaded where {{ recent }})
+    union
+    select customer_id
+    from {{ ref('base_shop__contracts') }}
+    where contract_id in (
+        select contract_id from {{ ref('base_shop__contracts') }} as loaded where {{ recent }}
+        union
+        select contract_id
+        from {{ ref('base_shop__cancellations') }}
+        where cancellation_id in (
+            select cancellation_id from {{ ref('base_shop__cancellations') }} as loaded where {{ recent }}
+        )
+    )
+    union
+    select customer_id
+    from {{ ref('stg_shop__orders') }}
+    where {{ new_on_as_of('order_date', plan) }}
+    union
+    select customer_id
+    from {{ ref('stg_shop__contracts') }}
+    where {{ new_on_as_of('start_date', plan) }} or {{ new_on_as_of('signed_date', plan) }}
+    union
+    select contracts.customer_id
+    from {{ ref('stg_shop__cancellations') }} as cancellations
+    inner join {{ ref('stg_shop__contracts') }} as contracts
+        on cancellations.contract_id = contracts.contract_id
+    where {{ new_on_as_of('cancellations.requested_date', plan) }}
+{%- endmacro %}
+
+{% macro delete_changed_customers(plan, also=none) -%}
+    {#- The pre-hook statement of a model planned by changed_customers_plan, which appends:
+        delete every row (a full rebuild), else the changed customers' rows (a customer can
+        lose rows) and, with `also` (a SQL condition), the rows it matches. -#}
+    delete from {{ this }}
+    {%- if not plan.full %}
+    where customer_id in ({{ plan.changed_customers }}){{ ' or ' ~ also if also }}
+    {%- endif -%}
 {%- endmacro %}

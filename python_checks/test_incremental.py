@@ -68,6 +68,8 @@ INCREMENTAL_TABLES = (
     # Without the columns that say which run wrote a row (retention.compare.RUN_STAMP_COLUMNS).
     "intermediate.int_purchases",
     "intermediate.int_contract_coverage",
+    "intermediate.int_activity_spells_uncut",
+    "intermediate.int_contract_arr_segments_uncut",
     # The customer-period fact: closed (incremental) and open periods, without the columns
     # that say which run wrote a row.
     "intermediate.int_customer_periods",

@@ -1,14 +1,12 @@
-{#- Relationship spells on both bases: the maximal runs of days on which a
-    customer is active, cut at A, with what ended each spell that ended before A. -#}
-with purchases as (
+{#- Relationship spells on both bases, cut at A: int_activity_spells_uncut's spells with
+    their last day at most A and, for those that ended before A, the churn and what caused
+    it. A view: the cut changes with A for every spell still running, while the spells
+    themselves change only with a customer's data (they are stored per customer). -#}
+{{ config(materialized='view') }}
 
-    select * from {{ ref('int_purchases') }}
+with spells as (
 
-),
-
-coverage as (
-
-    select * from {{ ref('int_contract_coverage') }}
+    select * from {{ ref('int_activity_spells_uncut') }}
 
 ),
 
@@ -24,173 +22,53 @@ params as (
 
 ),
 
-purchase_days as (
-
-    {#- A purchase on day p makes the customer active on p … p + N − 1, so two purchase
-        days p < q are in one spell when q − p ≤ N: a purchase starts a spell when the
-        previous purchase is more than N days before it, and ends one when the next is
-        more than N days after it. One sort of the purchases, no merging of intervals;
-        purchases on the same day need no de-duplicating (0 days apart). -#}
-    select
-        customer_id,
-        order_date,
-        coalesce(
-            {{ days_between(
-                'lag(order_date) over (partition by customer_id order by order_date)', 'order_date'
-            ) }} > {{ var('order_inactivity_days') }},
-            true
-        ) as is_spell_start,
-        coalesce(
-            {{ days_between(
-                'order_date', 'lead(order_date) over (partition by customer_id order by order_date)'
-            ) }} > {{ var('order_inactivity_days') }},
-            true
-        ) as is_spell_end
-    from purchases
-
-),
-
-order_spell_bounds as (
-
-    {#- The first and last purchases of each spell (one row when they are the same
-        purchase), in order: a spell's last purchase is its first when that is also an end,
-        else the next row (a start sorts before an end on the same day). -#}
-    select
-        customer_id,
-        order_date,
-        is_spell_start,
-        is_spell_end,
-        sum(case when is_spell_start then 1 else 0 end) over (
-            partition by customer_id
-            order by order_date, is_spell_end
-            rows between unbounded preceding and current row
-        ) as spell_number,
-        lead(order_date) over (
-            partition by customer_id
-            order by order_date, is_spell_end
-        ) as next_bound_date
-    from purchase_days
-    where is_spell_start or is_spell_end
-
-),
-
-order_spells as (
+cut as (
 
     select
-        order_spell_bounds.customer_id,
-        'order' as basis,
-        order_spell_bounds.spell_number,
-        order_spell_bounds.order_date as spell_start_date,
-        least(
-            {{ add_days(
-                'case when order_spell_bounds.is_spell_end then order_spell_bounds.order_date'
-                ~ ' else order_spell_bounds.next_bound_date end',
-                var('order_inactivity_days') ~ ' - 1'
-            ) }},
-            params.as_of_date
-        ) as spell_end_date,
-        cast(null as {{ dbt.type_string() }}) as ending_contract_id,
-        cast(null as {{ dbt.type_string() }}) as ending_cancellation_id,
-        cast(null as {{ dbt.type_string() }}) as ending_reason_code
-    from order_spell_bounds
+        spells.*,
+        params.as_of_date,
+        -- A spell that has not ended by A (or runs on) is cut at A.
+        case
+            when spells.uncut_end_date < params.as_of_date then spells.uncut_end_date
+            else params.as_of_date
+        end as spell_end_date
+    from spells
     cross join params
-    where order_spell_bounds.is_spell_start
-
-),
-
-contract_intervals as (
-
-    select
-        customer_id,
-        contract_id,
-        cancellation_id,
-        cancellation_requested_at,
-        reason_code,
-        start_date as interval_start,
-        covered_until_date as interval_end
-    from coverage
-
-),
-
-contract_intervals_numbered as (
-
-    {{ number_spells('contract_intervals', var('contract_grace_days'), 'contract_id') }}
-
-),
-
-contract_spell_endings as (
-
-    {#- The contract whose coverage ended the spell: the latest covered day; several
-        ending that day: the one with the latest cancellation request, then the highest
-        contract_id. -#}
-    select
-        *,
-        min(interval_start) over (partition by customer_id, spell_number) as spell_start_date,
-        row_number() over (
-            partition by customer_id, spell_number
-            order by interval_end desc, cancellation_requested_at desc nulls last, contract_id desc
-        ) as ending_rank
-    from contract_intervals_numbered
-
-),
-
-contract_spells as (
-
-    select
-        customer_id,
-        'contract' as basis,
-        spell_number,
-        spell_start_date,
-        interval_end as spell_end_date,
-        contract_id as ending_contract_id,
-        cancellation_id as ending_cancellation_id,
-        reason_code as ending_reason_code
-    from contract_spell_endings
-    where ending_rank = 1
-
-),
-
-spells as (
-
-    select * from order_spells
-    union all
-    select * from contract_spells
 
 ),
 
 final as (
 
     select
-        spells.customer_id,
-        spells.basis,
-        spells.spell_number,
-        spells.spell_start_date,
-        spells.spell_end_date,
-        spells.spell_end_date = params.as_of_date as is_active_on_as_of,
+        cut.customer_id,
+        cut.basis,
+        cut.spell_number,
+        cut.spell_start_date,
+        cut.spell_end_date,
+        cut.spell_end_date = cut.as_of_date as is_active_on_as_of,
         -- The first inactive day after a spell that ended before A.
         case
-            when spells.spell_end_date < params.as_of_date
-                then {{ add_days('spells.spell_end_date', 1) }}
+            when cut.spell_end_date < cut.as_of_date
+                then {{ add_days('cut.spell_end_date', 1) }}
         end as churn_date,
-        case when spells.spell_end_date < params.as_of_date then spells.ending_contract_id end
+        case when cut.spell_end_date < cut.as_of_date then cut.ending_contract_id end
             as churn_contract_id,
         case
-            when spells.spell_end_date >= params.as_of_date then null
-            when spells.ending_cancellation_id is null then 'silent'
+            when cut.spell_end_date >= cut.as_of_date then null
+            when cut.ending_cancellation_id is null then 'silent'
             when reasons.churn_type is null then 'unknown'
             else reasons.churn_type
         end as churn_type,
         case
-            when spells.spell_end_date >= params.as_of_date then null
-            when spells.ending_cancellation_id is null then 'none'
-            else coalesce(spells.ending_reason_code, 'unspecified')
+            when cut.spell_end_date >= cut.as_of_date then null
+            when cut.ending_cancellation_id is null then 'none'
+            else coalesce(cut.ending_reason_code, 'unspecified')
         end as churn_reason_code,
-        case when spells.spell_end_date < params.as_of_date then reasons.is_retainable end
+        case when cut.spell_end_date < cut.as_of_date then reasons.is_retainable end
             as churn_is_retainable
-    from spells
-    cross join params
+    from cut
     left join reasons
-        on spells.ending_reason_code = reasons.reason_code
+        on cut.ending_reason_code = reasons.reason_code
 
 )
 

@@ -9,7 +9,7 @@
     ref('base_shop__orders'), ref('base_shop__contracts'), ref('base_shop__cancellations'),
     ref('stg_shop__orders'), ref('stg_shop__contracts'), ref('stg_shop__cancellations'),
 ] %}
-{%- set plan = customer_periods_plan() %}
+{%- set plan = changed_customers_plan() %}
 {%- set scope = none if plan.full else {
     'changed_customers': plan.changed_customers, 'previous_as_of': plan.previous_as_of
 } %}

@@ -1,148 +1,39 @@
-{#- A customer's contract value over time as piecewise-constant segments:
-    between two consecutive change days the covered annual value (sum over the contracts
-    covering the day) is constant, and so is the number of distinct products covering
-    it. Segments lie within contract spells and cover every day of them; on a bridged gap
-    day the covered value is 0 and the carried value is the last covered day's. MRR is
-    arr / 12; recognised revenue accrues on covered days only. -#}
-with coverage as (
+{#- A customer's contract value over time as piecewise-constant segments inside contract
+    spells, cut at A: int_contract_arr_segments_uncut's segments that start on or before A,
+    each ending at A at the latest. A view: the cut moves with A, the segments change only
+    with a customer's data. -#}
+{{ config(materialized='view') }}
 
-    select * from {{ ref('int_contract_coverage') }}
+with segments as (
 
-),
-
-spells as (
-
-    select * from {{ ref('int_activity_spells') }}
-    where basis = 'contract'
+    select * from {{ ref('int_contract_arr_segments_uncut') }}
 
 ),
 
-changes as (
+params as (
 
-    select
-        customer_id,
-        product,
-        start_date as change_date,
-        arr as arr_change,
-        1 as contracts_change
-    from coverage
-    union all
-    select
-        customer_id,
-        product,
-        {{ add_days('covered_until_date', 1) }} as change_date,
-        -arr as arr_change,
-        -1 as contracts_change
-    from coverage
-
-),
-
-product_coverage as (
-
-    {#- How many contracts of the product cover the customer after each change (the
-        changes of one day in any order: only the day's net change counts below). -#}
-    select
-        *,
-        sum(contracts_change) over (
-            partition by customer_id, product
-            order by change_date
-            rows between unbounded preceding and current row
-        ) as product_contracts
-    from changes
-
-),
-
-daily_changes as (
-
-    {#- A product counts from the day it goes from no covering contract to some, until
-        the day it goes back to none; summed over a day's changes the steps telescope to
-        the day's net step. -#}
-    select
-        customer_id,
-        change_date,
-        sum(arr_change) as arr_change,
-        sum(contracts_change) as contracts_change,
-        sum(
-            case
-                when product is null then 0
-                when product_contracts > 0 and product_contracts - contracts_change <= 0 then 1
-                when product_contracts <= 0 and product_contracts - contracts_change > 0 then -1
-                else 0
-            end
-        ) as products_change
-    from product_coverage
-    group by customer_id, change_date
-
-),
-
-segments as (
-
-    select
-        customer_id,
-        change_date as segment_start_date,
-        {{ add_days(
-            'lead(change_date) over (partition by customer_id order by change_date)', -1
-        ) }} as segment_end_date,
-        sum(arr_change) over (
-            partition by customer_id
-            order by change_date
-            rows between unbounded preceding and current row
-        ) as covered_arr,
-        sum(contracts_change) over (
-            partition by customer_id
-            order by change_date
-            rows between unbounded preceding and current row
-        ) as covering_contracts,
-        sum(products_change) over (
-            partition by customer_id
-            order by change_date
-            rows between unbounded preceding and current row
-        ) as covering_products
-    from daily_changes
-
-),
-
-segments_in_spells as (
-
-    {#- The segment after a spell's last covered day (value 0) is not in any spell and
-        drops out here; a gap segment inside a spell is a bridged gap. -#}
-    select
-        segments.customer_id,
-        spells.spell_number,
-        segments.segment_start_date,
-        segments.segment_end_date,
-        segments.covered_arr,
-        segments.covering_contracts,
-        segments.covering_products
-    from segments
-    inner join spells
-        on
-            segments.customer_id = spells.customer_id
-            and segments.segment_start_date between spells.spell_start_date and spells.spell_end_date
+    select * from {{ ref('int_reporting_params') }}
 
 ),
 
 final as (
 
     select
-        customer_id,
-        spell_number,
-        segment_start_date,
-        segment_end_date,
-        covered_arr,
-        covering_contracts = 0 as is_bridged_gap,
-        covering_products,
-        -- On a bridged gap day the last covered day's value carries forward.
+        segments.customer_id,
+        segments.spell_number,
+        segments.segment_start_date,
+        segments.covered_arr,
+        segments.is_bridged_gap,
+        segments.covering_products,
+        segments.carried_arr,
+        -- A segment running past A (or without end) is cut at A.
         case
-            when covering_contracts = 0
-                then {{ last_value_ignoring_nulls('case when covering_contracts > 0 then covered_arr end') }} over (
-                    partition by customer_id, spell_number
-                    order by segment_start_date
-                    rows between unbounded preceding and current row
-                )
-            else covered_arr
-        end as carried_arr
-    from segments_in_spells
+            when segments.segment_end_date < params.as_of_date then segments.segment_end_date
+            else params.as_of_date
+        end as segment_end_date
+    from segments
+    inner join params
+        on segments.segment_start_date <= params.as_of_date
 
 )
 
