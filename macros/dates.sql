@@ -45,3 +45,9 @@
         -1
     ) }}
 {%- endmacro %}
+
+{% macro cut_at(end_date, cut_date) -%}
+    {#- A last day cut at cut_date: end_date when it lies before cut_date, else cut_date (an
+        end_date that is null, no end yet, too). -#}
+    case when {{ end_date }} < {{ cut_date }} then {{ end_date }} else {{ cut_date }} end
+{%- endmacro %}

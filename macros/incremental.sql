@@ -169,7 +169,13 @@
     {#- as_of_incremental_plan for a model written per customer from the orders, contracts
         and cancellations (int_activity_spells_uncut, int_contract_arr_segments_uncut,
         int_customer_periods_closed): when not a full rebuild, also `changed_customers`, a
-        select of the customers whose rows the run rewrites (changed_customers). -#}
+        select of the customers whose rows the run rewrites (changed_customers). Called
+        while dbt parses the model too, so that the inputs the select reads are the
+        model's parents. -#}
+    {%- set _ = [
+        ref('base_shop__orders'), ref('base_shop__contracts'), ref('base_shop__cancellations'),
+        ref('stg_shop__orders'), ref('stg_shop__contracts'), ref('stg_shop__cancellations'),
+    ] -%}
     {%- set plan = as_of_incremental_plan(
         ['orders', 'contracts', 'cancellations'],
         [ref('base_shop__orders'), ref('base_shop__contracts'), ref('base_shop__cancellations')],
@@ -227,4 +233,25 @@
     {%- if not plan.full %}
     where customer_id in ({{ plan.changed_customers }}){{ ' or ' ~ also if also }}
     {%- endif -%}
+{%- endmacro %}
+
+{% macro changed_customers_cte(plan) -%}
+    {#- In an incremental run (plan: changed_customers_plan), the CTE `changed_customers`
+        followed by a comma; nothing in a full rebuild. -#}
+    {%- if not plan.full %}
+changed_customers as (
+
+    {{ plan.changed_customers }}
+
+),
+    {%- endif %}
+{%- endmacro %}
+
+{% macro only_changed_customers(plan, keyword='where') -%}
+    {#- In an incremental run (plan: changed_customers_plan), `keyword` and the condition that
+        keeps the rows of the customers in the CTE changed_customers (changed_customers_cte);
+        nothing in a full rebuild. -#}
+    {%- if not plan.full %}
+    {{ keyword }} customer_id in (select customer_id from changed_customers)
+    {%- endif %}
 {%- endmacro %}

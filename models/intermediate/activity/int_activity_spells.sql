@@ -28,10 +28,7 @@ cut as (
         spells.*,
         params.as_of_date,
         -- A spell that has not ended by A (or runs on) is cut at A.
-        case
-            when spells.uncut_end_date < params.as_of_date then spells.uncut_end_date
-            else params.as_of_date
-        end as spell_end_date
+        {{ cut_at('spells.uncut_end_date', 'params.as_of_date') }} as spell_end_date
     from spells
     cross join params
 

@@ -10,38 +10,22 @@
     (changed_customers_plan); its pre-hook deletes their rows first (a customer can lose a
     spell), and the run appends. -#}
 {{ incremental_config(none, "{{ delete_changed_customers(changed_customers_plan()) if is_incremental() }}") }}
-{#- The inputs an incremental run reads to find the changed customers. -#}
-{%- set _ = [
-    ref('base_shop__orders'), ref('base_shop__contracts'), ref('base_shop__cancellations'),
-    ref('stg_shop__orders'), ref('stg_shop__contracts'), ref('stg_shop__cancellations'),
-] %}
 {%- set plan = changed_customers_plan() %}
 
 with
-{%- if not plan.full %}
-
-changed_customers as (
-
-    {{ plan.changed_customers }}
-
-),
-{%- endif %}
+{{ changed_customers_cte(plan) }}
 
 purchases as (
 
     select * from {{ ref('int_purchases') }}
-    {%- if not plan.full %}
-    where customer_id in (select customer_id from changed_customers)
-    {%- endif %}
+    {{- only_changed_customers(plan) }}
 
 ),
 
 coverage as (
 
     select * from {{ ref('int_contract_coverage') }}
-    {%- if not plan.full %}
-    where customer_id in (select customer_id from changed_customers)
-    {%- endif %}
+    {{- only_changed_customers(plan) }}
 
 ),
 

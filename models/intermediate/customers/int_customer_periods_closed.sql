@@ -4,11 +4,6 @@
     periods that closed since; its pre-hook deletes those rows first
     (customer_periods_pre_hook), and the run appends them. -#}
 {{ incremental_config(none, "{{ customer_periods_pre_hook() }}") }}
-{#- The inputs an incremental run reads to find the changed customers. -#}
-{%- set _ = [
-    ref('base_shop__orders'), ref('base_shop__contracts'), ref('base_shop__cancellations'),
-    ref('stg_shop__orders'), ref('stg_shop__contracts'), ref('stg_shop__cancellations'),
-] %}
 {%- set plan = changed_customers_plan() %}
 {%- set scope = none if plan.full else {
     'changed_customers': plan.changed_customers, 'previous_as_of': plan.previous_as_of

@@ -27,10 +27,7 @@ final as (
         segments.covering_products,
         segments.carried_arr,
         -- A segment running past A (or without end) is cut at A.
-        case
-            when segments.segment_end_date < params.as_of_date then segments.segment_end_date
-            else params.as_of_date
-        end as segment_end_date
+        {{ cut_at('segments.segment_end_date', 'params.as_of_date') }} as segment_end_date
     from segments
     inner join params
         on segments.segment_start_date <= params.as_of_date

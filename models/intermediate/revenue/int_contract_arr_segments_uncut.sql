@@ -10,29 +10,15 @@
     Incremental per customer like int_activity_spells_uncut (macros/incremental.sql): a run
     writes the segments of the changed customers; its pre-hook deletes their rows first. -#}
 {{ incremental_config(none, "{{ delete_changed_customers(changed_customers_plan()) if is_incremental() }}") }}
-{#- The inputs an incremental run reads to find the changed customers. -#}
-{%- set _ = [
-    ref('base_shop__orders'), ref('base_shop__contracts'), ref('base_shop__cancellations'),
-    ref('stg_shop__orders'), ref('stg_shop__contracts'), ref('stg_shop__cancellations'),
-] %}
 {%- set plan = changed_customers_plan() %}
 
 with
-{%- if not plan.full %}
-
-changed_customers as (
-
-    {{ plan.changed_customers }}
-
-),
-{%- endif %}
+{{ changed_customers_cte(plan) }}
 
 coverage as (
 
     select * from {{ ref('int_contract_coverage') }}
-    {%- if not plan.full %}
-    where customer_id in (select customer_id from changed_customers)
-    {%- endif %}
+    {{- only_changed_customers(plan) }}
 
 ),
 
@@ -41,9 +27,7 @@ spells as (
     select * from {{ ref('int_activity_spells_uncut') }}
     where
         basis = 'contract'
-    {%- if not plan.full %}
-        and customer_id in (select customer_id from changed_customers)
-    {%- endif %}
+    {{- only_changed_customers(plan, 'and') }}
 
 ),
 
