@@ -2,7 +2,8 @@
     {#- What this run of int_purchases writes (as_of_incremental_plan): a full rebuild, or
         the purchases among `changed_orders`, a select of the orders named by a raw row the
         run re-reads (any version of the key, from base_shop__orders: it may have become a
-        refund or been quarantined) or dated after the previous A and on or before A. -#}
+        refund or been quarantined) or dated after the previous A and on or before A.
+        Called while dbt parses the model too, so that base_shop__orders is its parent. -#}
     {%- set plan = as_of_incremental_plan(['orders'], [ref('base_shop__orders')]) -%}
     {%- if not plan.full -%}
         {%- set changed_orders -%}

@@ -3,8 +3,6 @@
     among the orders it re-reads (purchases_plan); its pre-hook deletes those orders' rows
     first (an order re-read may no longer be a purchase), and the run appends. -#}
 {{ incremental_config(none, "{{ purchases_pre_hook() }}") }}
-{#- The inputs an incremental run reads to find the changed orders. -#}
-{%- set _ = [ref('base_shop__orders')] %}
 {%- set plan = purchases_plan() %}
 
 with orders as (
