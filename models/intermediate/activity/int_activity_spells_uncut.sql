@@ -11,6 +11,9 @@
     spell), and the run appends. -#}
 {{ incremental_config(none, "{{ delete_changed_customers(changed_customers_plan()) if is_incremental() }}") }}
 {%- set plan = changed_customers_plan() %}
+{#- A contract that runs on (no end) stands for one ending on the last day a date can have,
+    so that the windows below order it after every other; its spell gets no end again. -#}
+{%- set runs_on = date_literal('9999-12-31') %}
 
 with
 {{ changed_customers_cte(plan) }}
@@ -114,9 +117,7 @@ contract_intervals as (
         cancellation_requested_at,
         reason_code,
         start_date as interval_start,
-        -- A contract that runs on (no end) as one ending on the last day a date can have,
-        -- so that the windows below order it after every other (null again below).
-        coalesce(coverage_end_date, {{ date_literal('9999-12-31') }}) as interval_end
+        coalesce(coverage_end_date, {{ runs_on }}) as interval_end
     from coverage
 
 ),
@@ -150,7 +151,7 @@ contract_spells as (
         'contract' as basis,
         spell_number,
         spell_start_date,
-        nullif(interval_end, {{ date_literal('9999-12-31') }}) as uncut_end_date,
+        nullif(interval_end, {{ runs_on }}) as uncut_end_date,
         contract_id as ending_contract_id,
         cancellation_id as ending_cancellation_id,
         reason_code as ending_reason_code
