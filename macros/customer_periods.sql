@@ -362,7 +362,7 @@ select * from final
         as a customer can lose periods, and the rows of the periods closed since the
         previous run, which no earlier run wrote: a run never adds a row twice). -#}
     {%- if is_incremental() -%}
-        {%- set plan = changed_customers_plan() -%}
+        {%- set plan = shared_changed_customers_plan() -%}
         {%- set newly_closed = [] -%}
         {%- for grain in customer_period_grains() if not plan.full -%}
             {%- do newly_closed.append(

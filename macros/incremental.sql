@@ -122,8 +122,7 @@
         (the watermark `built_through_load_id`, the A `built_as_of_date`): also a full
         rebuild when A moved back (rows kept for the previous A would have to go), and
         `as_of_date`, this run's A, when not a full rebuild. Used by int_purchases and,
-        through changed_customers_plan, the uncut spells and contract value segments and
-        int_customer_periods_closed. -#}
+        through changed_customers_plan, int_changed_customers. -#}
     {%- set plan = incremental_plan('built_through_load_id', source_tables, 'built_as_of_date', loaded_from) -%}
     {%- if not plan.full -%}
         {%- do plan.update({'as_of_date': run_query('select as_of_date from ' ~ ref('int_reporting_params')).columns[0].values()[0]}) -%}
@@ -166,12 +165,11 @@
 {%- endmacro %}
 
 {% macro changed_customers_plan() -%}
-    {#- as_of_incremental_plan for a model written per customer from the orders, contracts
-        and cancellations (int_activity_spells_uncut, int_contract_arr_segments_uncut,
-        int_customer_periods_closed): when not a full rebuild, also `changed_customers`, a
-        select of the customers whose rows the run rewrites (changed_customers). Called
-        while dbt parses the model too, so that the inputs the select reads are the
-        model's parents. -#}
+    {#- as_of_incremental_plan of int_changed_customers, the customers whose rows the models
+        written per customer from the orders, contracts and cancellations rewrite
+        (shared_changed_customers_plan): when not a full rebuild, also `changed_customers`,
+        their select (changed_customers). Called while dbt parses the model too, so that
+        the inputs the select reads are the model's parents. -#}
     {%- set _ = [
         ref('base_shop__orders'), ref('base_shop__contracts'), ref('base_shop__cancellations'),
         ref('stg_shop__orders'), ref('stg_shop__contracts'), ref('stg_shop__cancellations'),
@@ -183,6 +181,51 @@
     {%- if not plan.full -%}
         {%- do plan.update({'changed_customers': changed_customers(plan)}) -%}
     {%- endif -%}
+    {{ return(plan) }}
+{%- endmacro %}
+
+{% macro shared_changed_customers_plan() -%}
+    {#- The plan of a model written per customer (int_activity_spells_uncut,
+        int_contract_arr_segments_uncut, int_customer_periods_closed): the changed customers
+        found once for the run by int_changed_customers, when that model planned this run
+        as the model's own table would (the set changed since the model's watermark and
+        previous A, on this run's A and latest load batch); else a full rebuild (the first
+        run, a model built without int_changed_customers, A moved back, a re-delivery).
+        Returns a dict: full, reason, previous_as_of, changed_customers (a select of
+        customer_id). Called while dbt parses the model too, so that int_changed_customers
+        is its parent. -#}
+    {%- set shared = ref('int_changed_customers') -%}
+    {%- set plan = {'full': true, 'reason': 'full build', 'previous_as_of': none, 'changed_customers': none} -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return(plan) }}
+    {%- endif -%}
+    {%- set batches = load_batches_relation() -%}
+    {%- if batches is none or load_relation(shared) is none -%}
+        {%- do plan.update({'reason': 'no meta.load_batches or int_changed_customers'}) -%}
+        {{ return(plan) }}
+    {%- endif -%}
+    {%- set state = run_query(
+        'select count(*) as all_rows, count(case when'
+        ~ ' shared.changed_since_load_id = own.watermark'
+        ~ ' and shared.previous_as_of_date = own.previous_as_of'
+        ~ ' and shared.built_as_of_date = params.as_of_date'
+        ~ ' and shared.built_through_load_id = batches.latest'
+        ~ ' then 1 end) as alike_rows, max(own.previous_as_of) as previous_as_of'
+        ~ ' from ' ~ shared ~ ' as shared'
+        ~ ' cross join (select max(built_through_load_id) as watermark, max(built_as_of_date) as previous_as_of from ' ~ this ~ ') as own'
+        ~ ' cross join ' ~ ref('int_reporting_params') ~ ' as params'
+        ~ ' cross join (select max(load_id) as latest from ' ~ batches ~ ') as batches'
+    ).rows[0] -%}
+    {%- if state['all_rows'] == 0 or state['alike_rows'] != state['all_rows'] -%}
+        {%- do plan.update({'reason': 'int_changed_customers planned another run'}) -%}
+        {{ return(plan) }}
+    {%- endif -%}
+    {%- do plan.update({
+        'full': false,
+        'reason': none,
+        'previous_as_of': state['previous_as_of'],
+        'changed_customers': 'select customer_id from ' ~ shared ~ ' where customer_id is not null',
+    }) -%}
     {{ return(plan) }}
 {%- endmacro %}
 
@@ -226,9 +269,9 @@
 {%- endmacro %}
 
 {% macro delete_changed_customers(plan, also=none) -%}
-    {#- The pre-hook statement of a model planned by changed_customers_plan, which appends:
-        delete every row (a full rebuild), else the changed customers' rows (a customer can
-        lose rows) and, with `also` (a SQL condition), the rows it matches. -#}
+    {#- The pre-hook statement of a model planned by shared_changed_customers_plan, which
+        appends: delete every row (a full rebuild), else the changed customers' rows (a
+        customer can lose rows) and, with `also` (a SQL condition), the rows it matches. -#}
     delete from {{ this }}
     {%- if not plan.full %}
     where customer_id in ({{ plan.changed_customers }}){{ ' or ' ~ also if also }}
@@ -236,8 +279,8 @@
 {%- endmacro %}
 
 {% macro changed_customers_cte(plan) -%}
-    {#- In an incremental run (plan: changed_customers_plan), the CTE `changed_customers`
-        followed by a comma; nothing in a full rebuild. -#}
+    {#- In an incremental run (plan: shared_changed_customers_plan), the CTE
+        `changed_customers` followed by a comma; nothing in a full rebuild. -#}
     {%- if not plan.full %}
 changed_customers as (
 
@@ -248,9 +291,9 @@ changed_customers as (
 {%- endmacro %}
 
 {% macro only_changed_customers(plan, keyword='where') -%}
-    {#- In an incremental run (plan: changed_customers_plan), `keyword` and the condition that
-        keeps the rows of the customers in the CTE changed_customers (changed_customers_cte);
-        nothing in a full rebuild. -#}
+    {#- In an incremental run (plan: shared_changed_customers_plan), `keyword` and the
+        condition that keeps the rows of the customers in the CTE changed_customers
+        (changed_customers_cte); nothing in a full rebuild. -#}
     {%- if not plan.full %}
     {{ keyword }} customer_id in (select customer_id from changed_customers)
     {%- endif %}

@@ -22,8 +22,12 @@ deliveries loaded into a new database, `--full-refresh`):
 3. DAY_3 adds an order stamped as loaded before the previous run's look-back window: it comes
    in a new load batch, so an incremental run picks it up all the same.
 4. as_of_date set back to AS_OF_BACK: a full rebuild ('as_of_date moved back').
-5. as_of_date unset again (A jumps forward by more than a month): incremental again.
-6. The orders re-delivered in full without one order (`retention load --replace`): the run
+5. as_of_date unset again (A jumps forward by more than a month): incremental again; built
+   once more with nothing new: incremental, nothing changes.
+6. A late April order of a customer no look-back reads (DAY_4), built with
+   int_changed_customers left out (`--exclude`): the set it holds is the previous run's, so
+   the three models written per customer rebuild in full and the order counts.
+7. The orders re-delivered in full without one order (`retention load --replace`): the run
    rebuilds in full ('raw tables re-delivered') and the order is gone everywhere.
 
 Which rows a run wrote is read from int_customer_periods_closed.built_at (dbt's run start):
@@ -39,6 +43,7 @@ from __future__ import annotations
 
 import datetime as dt
 from concurrent.futures import Future
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +193,24 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             """,
         )
 
+        # An order of a customer without contracts, ordered before March, whose orders were
+        # all loaded before June: no look-back re-reads the customer. A new April order of
+        # theirs arrives alone on DAY_4 (A does not move).
+        quiet = _one(
+            con,
+            f"""
+            select * from {orders}
+            where status = 'completed' and try_cast(ordered_at as timestamptz) < '2024-03-01'
+                and customer_id not in (
+                    select customer_id from {orders}
+                    where try_cast(_loaded_at as timestamptz) >= '2024-06-01'
+                )
+                and customer_id not in (select customer_id from {contracts})
+            order by customer_id desc, order_id
+            limit 1
+            """,
+        )
+
     late_in_window, refunded, moved, receiver = picked
     day_2_extra = {
         "orders": [
@@ -249,10 +272,24 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             },
         ],
     }
+    day_4_extra = {
+        "orders": [
+            {
+                **quiet,
+                "order_id": "QUIET-APRIL",
+                "ordered_at": "2024-04-10T10:00:00Z",
+                "amount": "55.00",
+                "refunded_amount": None,
+                "_loaded_at": "2024-06-24T02:00:00Z",
+            },
+        ],
+    }
     return {
         "day_1": _deliver(full, root / "day-1", None, DAY_1, {}),
         "day_2": _deliver(full, root / "day-2", DAY_1, DAY_2, day_2_extra),
         "day_3": _deliver(full, root / "day-3", DAY_2, DAY_3, day_3_extra),
+        "day_4": _deliver(full, root / "day-4", DAY_3, DAY_3, day_4_extra),
+        "quiet_customer": quiet["customer_id"],
         "customers_touched": {
             late_in_window["customer_id"],
             refunded["customer_id"],
@@ -374,11 +411,16 @@ def daily(deliveries: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) 
     steps: dict[str, dict[str, Any]] = {}
 
     def step(
-        name: str, data: Path | None, vars: dict[str, Any] | None = None, tests: bool = False
+        name: str,
+        data: Path | None,
+        vars: dict[str, Any] | None = None,
+        tests: bool = False,
+        exclude: tuple[str, ...] = (),
     ) -> None:
         if data is not None:
             load(data, db_path, fresh=False)  # appended: the daily load
-        run = dbt(BUILD if tests else MODELS, db_path, chain, vars=vars, manifest=False)
+        args = [*(BUILD if tests else MODELS), *(["--exclude", *exclude] if exclude else [])]
+        run = dbt(args, db_path, chain, vars=vars, manifest=False)
         assert run.ok, f"{name}: {run.failure_summary()}"
         steps[name] = {
             "db": copy_db(db_path, root / "snapshots" / name / DB_NAME),
@@ -391,6 +433,9 @@ def daily(deliveries: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) 
     step("day_3", deliveries["day_3"])
     step("as_of_back", None, {"as_of_date": AS_OF_BACK})
     step("as_of_forward", None)
+    step("settled", None)
+    # int_changed_customers left out of the run: it holds the set of the run before.
+    step("without_changed_customers", deliveries["day_4"], exclude=("int_changed_customers",))
 
     # A full re-delivery of the orders without one of them (`retention load --replace`): the
     # next run rebuilds in full, and equals a --full-refresh build of the same raw data.
@@ -504,6 +549,39 @@ def test_as_of_date_moving_forward_again_is_incremental(daily: dict[str, Any]) -
     assert step["scope"]["unwritten_months"]
     assert max(step["scope"]["unwritten_months"]) < dt.date(2024, 5, 1)
     assert _differences(daily["fresh"]["day_3"], step["db"]) == []
+
+
+def test_a_run_with_nothing_new_after_a_move_of_a_is_incremental(daily: dict[str, Any]) -> None:
+    step = daily["steps"]["settled"]
+    assert not step["scope"]["is_full_rebuild"]
+    assert _differences(daily["steps"]["as_of_forward"]["db"], step["db"]) == []
+
+
+def test_a_run_without_int_changed_customers_rebuilds_the_per_customer_models_in_full(
+    daily: dict[str, Any], deliveries: dict[str, Any]
+) -> None:
+    # The set int_changed_customers holds was found by the run before ("settled"), on the
+    # same A and since the same watermark as the three models' own tables, but before the
+    # DAY_4 batch: they must not use it (it lacks the quiet customer's new order).
+    step = daily["steps"]["without_changed_customers"]
+    assert step["scope"]["is_full_rebuild"]
+    april = (
+        f"select purchases, net_revenue from {CLOSED} where customer_id = ? and basis = 'order' "
+        "and period_grain = 'month' and period_start = '2024-04-01'"
+    )
+    customer = deliveries["quiet_customer"]
+    with duckdb.connect(str(daily["steps"]["settled"]["db"]), read_only=True) as con:
+        before = con.execute(april, [customer]).fetchone()
+    with duckdb.connect(str(step["db"]), read_only=True) as con:
+        after = con.execute(april, [customer]).fetchone()
+        for table in ("int_activity_spells_uncut", "int_contract_arr_segments_uncut"):
+            runs = con.execute(f"select count(distinct built_at) from intermediate.{table}")
+            assert runs.fetchone()[0] == 1, f"{table} was not rebuilt in full"
+    # The customer was active in April before (first order before March, rows from the first
+    # active month on); QUIET-APRIL adds one purchase of 55.00 − 0 refunded = 55.00.
+    assert before is not None and after is not None
+    assert after[0] == before[0] + 1
+    assert after[1] == before[1] + Decimal("55.00")
 
 
 def test_a_re_delivery_that_drops_an_order_rebuilds_in_full(

@@ -7,10 +7,10 @@
     customer's data does or A passes one of its dates, never because A moves on
     (docs/decisions.md). Incremental per customer (macros/incremental.sql, README
     "Incremental builds"): a run writes the spells of the changed customers
-    (changed_customers_plan); its pre-hook deletes their rows first (a customer can lose a
-    spell), and the run appends. -#}
-{{ incremental_config(none, "{{ delete_changed_customers(changed_customers_plan()) if is_incremental() }}") }}
-{%- set plan = changed_customers_plan() %}
+    (shared_changed_customers_plan); its pre-hook deletes their rows first (a customer can
+    lose a spell), and the run appends. -#}
+{{ incremental_config(none, "{{ delete_changed_customers(shared_changed_customers_plan()) if is_incremental() }}") }}
+{%- set plan = shared_changed_customers_plan() %}
 {#- A contract that runs on (no end) stands for one ending on the last day a date can have,
     so that the windows below order it after every other; its spell gets no end again. -#}
 {%- set runs_on = date_literal('9999-12-31') %}

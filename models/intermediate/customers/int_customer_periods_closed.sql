@@ -4,7 +4,7 @@
     periods that closed since; its pre-hook deletes those rows first
     (customer_periods_pre_hook), and the run appends them. -#}
 {{ incremental_config(none, "{{ customer_periods_pre_hook() }}") }}
-{%- set plan = changed_customers_plan() %}
+{%- set plan = shared_changed_customers_plan() %}
 {%- set scope = none if plan.full else {
     'changed_customers': plan.changed_customers, 'previous_as_of': plan.previous_as_of
 } %}
