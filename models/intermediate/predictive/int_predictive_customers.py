@@ -8,6 +8,7 @@ def model(dbt, session):
         return session.sql(predictive_columns.no_rows_sql(predictive_columns.CUSTOMERS))
     from retention import predictive_marts
 
-    summary = dbt.ref("int_predictive_summary").df()
+    # In customer order, as the fits have always read it (the view has no order).
+    summary = dbt.ref("int_predictive_summary").order("customer_id").df()
     parameters = dbt.ref("int_predictive_parameters").df()
     return predictive_marts.customer_predictions(summary, parameters)

@@ -16,7 +16,8 @@ def model(dbt, session):
         return session.sql(predictive_columns.no_rows_sql(predictive_columns.PARAMETERS, TYPES))
     from retention import predictive_marts
 
-    summary = dbt.ref("int_predictive_summary").df()
+    # In customer order, as the fits have always read it (the view has no order).
+    summary = dbt.ref("int_predictive_summary").order("customer_id").df()
     cohorts = dbt.ref("fct_cohorts").filter("basis = 'contract'").df()
     previous = session.sql(f"select * from {dbt.this}").df() if dbt.is_incremental else None
     fitted = predictive_marts.model_parameters(summary, cohorts, previous)

@@ -1,0 +1,72 @@
+{#- Each customer's purchase days up to A, summarised for the BG/NBD and Gamma-Gamma fits:
+    the first and the last purchase day, the number of distinct purchase days and the mean
+    net revenue of the repeat days (the first day left out, as in the Gamma-Gamma paper).
+    Purchases on one day are one transaction, their net revenue summed. The view
+    int_predictive_summary derives x, t_x and T (which grows with A) from it.
+
+    Only the purchases on or before A make a row, so a customer's row changes only when
+    the customer's purchases do, never because A moves on: incremental per customer like
+    int_activity_spells_uncut (shared_changed_customers_plan): its pre-hook deletes the
+    changed customers' rows first (a customer can lose every purchase), and the run
+    appends. -#}
+{{ incremental_config(none, "{{ delete_changed_customers(shared_changed_customers_plan()) if is_incremental() }}") }}
+{%- set plan = shared_changed_customers_plan() %}
+
+with
+{{ changed_customers_cte(plan) }}
+
+purchases as (
+
+    select * from {{ ref('int_purchases') }}
+    {{- only_changed_customers(plan) }}
+
+),
+
+params as (
+
+    select * from {{ ref('int_reporting_params') }}
+
+),
+
+purchase_days as (
+
+    select
+        purchases.customer_id,
+        purchases.order_date as purchase_date,
+        sum(purchases.net_revenue) as net_revenue
+    from purchases
+    cross join params
+    where purchases.order_date <= params.as_of_date
+    group by purchases.customer_id, purchases.order_date
+
+),
+
+first_days as (
+
+    select
+        customer_id,
+        min(purchase_date) as first_purchase_date
+    from purchase_days
+    group by customer_id
+
+),
+
+final as (
+
+    select
+        purchase_days.customer_id,
+        min(first_days.first_purchase_date) as first_purchase_date,
+        max(purchase_days.purchase_date) as last_purchase_date,
+        count(*) as purchase_days,
+        avg(purchase_days.net_revenue) filter (
+            where purchase_days.purchase_date > first_days.first_purchase_date
+        ) as repeat_day_mean_revenue,
+        {{ run_stamp_columns('params') }}
+    from purchase_days
+    inner join first_days on purchase_days.customer_id = first_days.customer_id
+    cross join params
+    group by purchase_days.customer_id, params.as_of_date
+
+)
+
+select * from final
