@@ -1,11 +1,11 @@
 {#- The customers whose data may have changed since the previous run (changed_customers in
-    macros/incremental.sql), found once per run for the three models written per customer
+    macros/incremental.sql), found once per run for the models written per customer
     (int_activity_spells_uncut, int_contract_arr_segments_uncut,
-    int_customer_periods_closed), which would otherwise each find them twice (in their
-    pre-hook and their body). Each row says how the set was planned; a model uses the set
-    only when it plans its own run alike (shared_changed_customers), else it finds its
-    changed customers itself. Rebuilt every run: its pre-hook empties it once its plan has
-    read the previous run's stamps. -#}
+    int_customer_periods_closed, int_predictive_summary_uncut), which would otherwise each
+    find them twice (in their pre-hook and their body). Each row says how the set was
+    planned; a model uses the set only when its own table would plan the run alike, else it
+    rebuilds in full (shared_changed_customers_plan). Rebuilt every run: its pre-hook
+    empties it once its plan has read the previous run's stamps. -#}
 {{ incremental_config(none, "{{ 'delete from ' ~ this if is_incremental() }}") }}
 {%- set plan = changed_customers_plan() %}
 
