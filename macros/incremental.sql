@@ -91,7 +91,16 @@
 {% macro delete_all_when_rebuilt(plan) -%}
     {#- The pre-hook of an incremental model: empty the table before a full rebuild. -#}
     {%- if is_incremental() and plan.full -%}
-        delete from {{ this }}
+        {{ log_full_rebuild(plan) }}delete from {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro log_full_rebuild(plan) -%}
+    {#- In the pre-hook of an incremental model whose table exists: when the run rebuilds it
+        in full, say so in dbt's output with the plan's reason (at a million customers a
+        full rebuild of a large model takes minutes where a daily run takes seconds). -#}
+    {%- if execute and is_incremental() and plan.full -%}
+        {%- do log(this.identifier ~ ': rebuilt in full (' ~ plan.reason ~ ')', info=true) -%}
     {%- endif -%}
 {%- endmacro %}
 
@@ -206,7 +215,7 @@
         {{ return(plan) }}
     {%- endif -%}
     {%- set state = run_query(
-        'select count(*) as all_rows, count(case when'
+        'select count(*) as all_rows, count(shared.changed_since_load_id) as planned_rows, count(case when'
         ~ ' shared.changed_since_load_id = own.watermark'
         ~ ' and shared.previous_as_of_date = own.previous_as_of'
         ~ ' and shared.built_as_of_date = params.as_of_date'
@@ -217,8 +226,11 @@
         ~ ' cross join ' ~ ref('int_reporting_params') ~ ' as params'
         ~ ' cross join (select max(load_id) as latest from ' ~ batches ~ ') as batches'
     ).rows[0] -%}
-    {%- if state['all_rows'] == 0 or state['alike_rows'] != state['all_rows'] -%}
-        {%- do plan.update({'reason': 'int_changed_customers planned another run'}) -%}
+    {%- if state['all_rows'] == 0 or state['planned_rows'] == 0 -%}
+        {%- do plan.update({'reason': 'int_changed_customers was rebuilt in full: a first or --full-refresh run, A moved back or a re-delivery'}) -%}
+        {{ return(plan) }}
+    {%- elif state['alike_rows'] != state['all_rows'] -%}
+        {%- do plan.update({'reason': "int_changed_customers was not planned from this table's previous run"}) -%}
         {{ return(plan) }}
     {%- endif -%}
     {%- do plan.update({
@@ -273,7 +285,7 @@
     {#- The pre-hook statement of a model planned by shared_changed_customers_plan, which
         appends: delete every row (a full rebuild), else the changed customers' rows (a
         customer can lose rows) and, with `also` (a SQL condition), the rows it matches. -#}
-    delete from {{ this }}
+    {{ log_full_rebuild(plan) }}delete from {{ this }}
     {%- if not plan.full %}
     where customer_id in ({{ plan.changed_customers }}){{ ' or ' ~ also if also }}
     {%- endif -%}

@@ -25,7 +25,7 @@ where {{ new_on_as_of('order_date', plan) }}
         may write (all of them in a full rebuild; else the changed orders'). -#}
     {%- if is_incremental() -%}
         {%- set plan = purchases_plan() -%}
-        delete from {{ this }}
+        {{ log_full_rebuild(plan) }}delete from {{ this }}
         {%- if not plan.full %}
         where order_id in ({{ plan.changed_orders }})
         {%- endif -%}

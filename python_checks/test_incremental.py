@@ -426,6 +426,7 @@ def daily(deliveries: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) 
         steps[name] = {
             "db": copy_db(db_path, root / "snapshots" / name / DB_NAME),
             "scope": _scope(db_path),
+            "output": run.output,
         }
 
     step("first", deliveries["day_1"])
@@ -489,6 +490,7 @@ def test_new_days_with_late_rows_build_incrementally_to_the_full_refresh_marts(
 ) -> None:
     scope = daily["steps"]["day_2"]["scope"]
     assert not scope["is_full_rebuild"]
+    assert "rebuilt in full" not in daily["steps"]["day_2"]["output"]
     assert deliveries["customers_touched"] & scope["all_customers"] <= scope["customers"]
     # A partial rebuild: customers without new or late rows keep their rows.
     assert scope["customers"] < scope["all_customers"]
@@ -538,6 +540,7 @@ def test_as_of_date_set_back_gives_the_marts_of_a_fresh_build_at_that_date(
     assert step["scope"]["as_of_date"] == dt.date.fromisoformat(AS_OF_BACK)
     # Periods closed on the previous A would open again: a full rebuild.
     assert step["scope"]["is_full_rebuild"]
+    assert "int_purchases: rebuilt in full (as_of_date moved back)" in step["output"]
     assert _differences(daily["fresh"]["as_of_back"], step["db"]) == []
 
 
@@ -566,6 +569,15 @@ def test_a_run_without_int_changed_customers_rebuilds_the_per_customer_models_in
     # DAY_4 batch: they must not use it (it lacks the quiet customer's new order).
     step = daily["steps"]["without_changed_customers"]
     assert step["scope"]["is_full_rebuild"]
+    # dbt's output says so, with the reason (log_full_rebuild).
+    for model in (
+        "int_activity_spells_uncut",
+        "int_contract_arr_segments_uncut",
+        "int_customer_periods_closed",
+        "int_predictive_summary_uncut",
+    ):
+        reason = "int_changed_customers was not planned from this table's previous run"
+        assert f"{model}: rebuilt in full ({reason})" in step["output"], model
     april = (
         f"select purchases, net_revenue from {CLOSED} where customer_id = ? and basis = 'order' "
         "and period_grain = 'month' and period_start = '2024-04-01'"
