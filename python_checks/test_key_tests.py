@@ -1,6 +1,6 @@
 """The key tests against small tables whose faults are known: `primary_key` (no null, no
 duplicate) and `unique_combination_of_columns` (no duplicate; a null is a value), both
-written on macros/key_violations.sql, in its DuckDB form (grouped by a hash first) and its
+written on macros/key_violations.sql, in its DuckDB form (sorted hashes first) and its
 portable form (the one Spark runs).
 
 dbt compiles the generic tests' macros once (`dbt compile --inline`); each compiled query
@@ -49,6 +49,20 @@ CASES = {
     "a pair twice": (
         [(1, "x"), (1, "x"), (2, "x")],
         {"a": [(1, 2)], "ab": [(1, "x", 2)], "grain": [(1, "x", 2)]},
+    ),
+    "a pair three times": (
+        [(1, "x"), (2, "y"), (1, "x"), (1, "x")],
+        # three equal keys: one failure with its count of 3, not one per repeated row
+        {"a": [(1, 3)], "ab": [(1, "x", 3)], "grain": [(1, "x", 3)]},
+    ),
+    "two pairs twice": (
+        [(2, "y"), (1, "x"), (3, "z"), (2, "y"), (1, "x")],
+        # two different keys each on two rows, interleaved: both fail
+        {
+            "a": [(1, 2), (2, 2)],
+            "ab": [(1, "x", 2), (2, "y", 2)],
+            "grain": [(1, "x", 2), (2, "y", 2)],
+        },
     ),
     "a null once": (
         [(None, "x"), (1, "x"), (2, None)],
