@@ -11,10 +11,11 @@
             (missing keys) and before the rest: the latest _loaded_at wins, then the
             latest load batch (_load_id, set by `retention load`; macros/quarantine.sql).
 
-    Cost: the raw table is read twice (once to find the keys held by more than one row)
-    and nothing is sorted except the rows of those keys. Ranking every row by its text,
-    and rendering every row as JSON, made this the slowest step of the build at scale;
-    the row text is now rendered only for the rows that need it (duplicates, rejects).
+    Cost: the raw table is read twice (once to find the keys held by more than one row,
+    with the key tests' query: a hash per key, sorted) and no row is sorted except the
+    rows of those keys. Ranking every row by its text, and rendering every row as JSON,
+    made this the slowest step of the build at scale; the row text is now rendered only
+    for the rows that need it (duplicates, rejects).
 
     A base model configured with base_model_incremental_config() is incremental
     (macros/incremental.sql): a run re-reads every raw row of the keys that have a row in a
@@ -54,19 +55,22 @@ with source as {{ not_materialized() }} (
 
 ),
 
-duplicate_keys as (
+source_keys as {{ not_materialized() }} (
 
-    {#- The keys held by more than one raw row (in clean data: none). #}
     select
         {%- for column in key_columns %}
         {{ key_expressions[column] }} as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from source
-    group by
-        {%- for column in key_columns %}
-        {{ key_expressions[column] }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    having count(*) > 1
+
+),
+
+duplicate_keys as (
+
+    {#- The keys held by more than one raw row (in clean data: none), found as the key tests
+        find them (macros/key_violations.sql). #}
+    select {{ key_columns | join(', ') }}
+    from ({{ key_violations('source_keys', key_columns, nulls_allowed=true) }}) as violations
 
 ),
 
