@@ -18,7 +18,8 @@ final as (
             when score >= 7 then 'passive'
             else 'detractor'
         end as nps_category,
-        _loaded_at
+        _loaded_at,
+        built_through_load_id
     from responses
 
 )

@@ -16,7 +16,8 @@ final as (
         {{ to_local_date('assigned_at') }} as assigned_date,
         -- The raw contract: a missing cost is 0.
         coalesce(cost, 0) as cost,
-        _loaded_at
+        _loaded_at,
+        built_through_load_id
     from actions
 
 )

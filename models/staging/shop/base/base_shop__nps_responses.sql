@@ -1,4 +1,6 @@
-{%- set parsed_columns = [
+{#- Incremental (macros/base_model.sql, macros/incremental.sql). -#}
+{{ base_model_incremental_config('nps_responses', 'response_id') }}
+{% set parsed_columns = [
     ['response_id', clean_text('source.response_id')],
     ['customer_id', clean_text('source.customer_id')],
     ['responded_at', parse_timestamp('source.responded_at')],

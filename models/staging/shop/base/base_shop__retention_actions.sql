@@ -1,4 +1,6 @@
-{%- set parsed_columns = [
+{#- Incremental (macros/base_model.sql, macros/incremental.sql). -#}
+{{ base_model_incremental_config('retention_actions', 'action_id') }}
+{% set parsed_columns = [
     ['action_id', clean_text('source.action_id')],
     ['customer_id', clean_text('source.customer_id')],
     ['campaign', 'lower(' ~ clean_text('source.campaign') ~ ')'],
