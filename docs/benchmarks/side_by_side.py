@@ -23,8 +23,9 @@ An untimed `dbt parse` per variant comes first, as in `retention bench`.
 
 Each build is timed as `retention bench` times its steps (`retention.bench.measure`: CPU
 is the user + sys time of the dbt process tree).
-The "new_same_scope" variant is this checkout without the models given to `--exclude`:
-the ones the old version did not have.
+When the old version lacks models this checkout has, `--exclude` names them (for 79e9c5f,
+the selection in `NEW_SINCE_79E9C5F` below), and a third variant, "new_same_scope", builds
+this checkout without them.
 """
 
 from __future__ import annotations
@@ -55,19 +56,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old", type=Path, required=True, help="a checkout of the old version")
     parser.add_argument("--data", type=Path, required=True, help="a retention bench data folder")
-    parser.add_argument("--exclude", default=NEW_SINCE_79E9C5F, help="the models old lacks")
+    parser.add_argument("--exclude", help="the models old lacks (default: none)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
+    args.data = args.data.resolve()  # each version's loader runs in its own folder
     for folder in ("data", "data_before", "data_last_day"):
         if not (args.data / folder).is_dir():
             parser.error(f"--data {args.data} has no {folder}/ (run retention bench first)")
     code = {"old": args.old.resolve(), "new": HERE}
-    variants = {
-        "old": ("old", []),
-        "new": ("new", []),
-        "new_same_scope": ("new", ["--exclude", args.exclude]),
-    }
+    variants = {"old": ("old", []), "new": ("new", [])}
+    if args.exclude:
+        variants["new_same_scope"] = ("new", ["--exclude", args.exclude])
     bin_dir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory(prefix="side-by-side-") as folder:
         work = Path(folder)

@@ -1,0 +1,173 @@
+"""A few models of two versions of the project, timed side by side on one warehouse.
+
+`side_by_side.py` times whole builds, whose run-to-run noise (a tenth or more on this
+machine) can hide a change of a few CPU seconds in one model. This script times only the
+models given to `--select`, each version in turn, on the same upstream tables:
+
+    git worktree add /tmp/old e3d60a7
+    .venv/bin/retention bench --customers 1000000 --runs 1   # makes .cache/bench/1000000
+    .venv/bin/python docs/benchmarks/models_side_by_side.py --old /tmp/old \\
+        --data .cache/bench/1000000 \\
+        --select "int_customer_periods_closed int_customer_periods_open" --out models.json
+
+Steps, with this checkout's code for everything that is not timed:
+
+- `data_before` loaded, and the selected models and everything upstream of them built
+  with `--full-refresh`;
+- full: in each round, each version runs the selected models with `--full-refresh`;
+- the last load day (`data_last_day`) loaded, and the models upstream of the selection
+  built on it (incremental, as a one-day build does);
+- one-day: in each round, each version runs the selected models (incremental) on a fresh
+  copy of that warehouse; after the last round the two versions' tables are compared
+  (`EXCEPT ALL` both ways, every column but `built_at`), and a difference stops the
+  script.
+
+Each dbt run is timed as `retention bench` times its steps (`retention.bench.measure`: CPU
+is the user + sys time of the dbt process tree, dbt's start and parse included, which are
+the same for both versions). An untimed `dbt parse` per version comes first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from retention import dbt_runner
+from retention.bench import measure
+
+HERE = Path(__file__).resolve().parents[2]
+VERSIONS = ("old", "new")
+# The seeds and models upstream of the selection, without tests.
+UNTESTED_BUILD = ("build", "--exclude-resource-type", "test", "unit_test")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--old", type=Path, required=True, help="a checkout of the old version")
+    parser.add_argument("--data", type=Path, required=True, help="a retention bench data folder")
+    parser.add_argument("--select", required=True, help="the models to time (dbt selection)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    args.data = args.data.resolve()
+    for folder in ("data_before", "data_last_day"):
+        if not (args.data / folder).is_dir():
+            parser.error(f"--data {args.data} has no {folder}/ (run retention bench first)")
+    code = {"old": args.old.resolve(), "new": HERE}
+    models = args.select.split()
+    upstream = " ".join(f"+{model}" for model in models)
+    bin_dir = Path(sys.executable).parent
+
+    with tempfile.TemporaryDirectory(prefix="models-side-by-side-") as folder:
+        work = Path(folder)
+
+        def env(version: str, db: Path) -> dict[str, str]:
+            return {
+                **dbt_runner.environment(db),
+                "PYTHONPATH": str(code[version]),
+                "DBT_PROFILES_DIR": str(code[version]),
+            }
+
+        def load(data: Path, db: Path) -> None:
+            loader = "import sys; from retention.cli import main; sys.exit(main())"
+            command = [sys.executable, "-c", loader, "load", str(data), "--db", str(db), "-q"]
+            subprocess.run(command, env=env("new", db), cwd=HERE, check=True)
+
+        def dbt(version: str, db: Path, args_: list[str]) -> dict[str, float]:
+            command = [
+                str(bin_dir / "dbt"),
+                *args_,
+                *("--project-dir", str(code[version])),
+                *("--target-path", str(work / f"target-{version}")),
+                *("--log-path", str(work / f"logs-{version}")),
+            ]
+            result = measure(command, env(version, db))
+            if result.returncode != 0:
+                sys.exit(f"{version} {' '.join(args_)}: dbt failed\n{result.output[-3000:]}")
+            return {
+                "cpu_seconds": round(result.cpu_seconds, 1),
+                "seconds": round(result.seconds, 1),
+            }
+
+        def say(round_number: int, step: str, version: str, timing: dict[str, float]) -> None:
+            cpu = timing["cpu_seconds"]
+            print(f"round {round_number} {step:<7} {version}: {cpu} CPU-s", flush=True)
+
+        db = work / "warehouse.duckdb"
+        for version in VERSIONS:
+            dbt(version, db, ["parse"])
+        print("building the day before (untimed)", flush=True)
+        load(args.data / "data_before", db)
+        dbt("new", db, [*UNTESTED_BUILD, "--select", upstream, "--full-refresh"])
+
+        runs: dict[str, dict[str, list[dict[str, float]]]] = {
+            version: {"full": [], "one_day": []} for version in VERSIONS
+        }
+        for round_number in range(1, args.runs + 1):
+            for version in VERSIONS:
+                full = dbt(version, db, ["run", "--select", *models, "--full-refresh"])
+                runs[version]["full"].append(full)
+                say(round_number, "full", version, full)
+
+        print("loading the last day and building upstream of the selection (untimed)", flush=True)
+        load(args.data / "data_last_day", db)
+        dbt("new", db, [*UNTESTED_BUILD, "--select", upstream, "--exclude", *models])
+        for round_number in range(1, args.runs + 1):
+            for version in VERSIONS:
+                copy = work / f"day-{version}.duckdb"
+                shutil.copy(db, copy)
+                one_day = dbt(version, copy, ["run", "--select", *models])
+                runs[version]["one_day"].append(one_day)
+                say(round_number, "one-day", version, one_day)
+
+        differences = {}
+        with duckdb.connect(str(work / "day-new.duckdb")) as con:
+            con.execute(f"attach '{work / 'day-old.duckdb'}' as old (read_only)")
+            schema = con.execute(
+                "select table_schema from information_schema.tables where table_name = ?",
+                [models[0]],
+            ).fetchone()[0]
+            for model in models:
+                # Every column but `built_at`, the time of the run that wrote the row.
+                columns = con.execute(
+                    "select string_agg(column_name, ', ' order by ordinal_position)"
+                    " from information_schema.columns"
+                    " where table_name = ? and table_catalog = 'day-new'"
+                    " and column_name <> 'built_at'",
+                    [model],
+                ).fetchone()[0]
+                new = f"select {columns} from {schema}.{model}"
+                old = f"select {columns} from old.{schema}.{model}"
+                differences[model] = {
+                    "rows": con.execute(f"select count(*) from ({new})").fetchone()[0],
+                    "only_new": con.execute(
+                        f"select count(*) from ({new} except all {old})"
+                    ).fetchone()[0],
+                    "only_old": con.execute(
+                        f"select count(*) from ({old} except all {new})"
+                    ).fetchone()[0],
+                }
+    medians = {
+        version: {
+            step: statistics.median(run["cpu_seconds"] for run in steps[step])
+            for step in ("full", "one_day")
+        }
+        for version, steps in runs.items()
+    }
+    result = {"runs": runs, "median_cpu_seconds": medians, "one_day_tables": differences}
+    args.out.write_text(json.dumps(result, indent=1))
+    print(json.dumps({"median_cpu_seconds": medians, "one_day_tables": differences}, indent=1))
+    if any(d["only_new"] or d["only_old"] for d in differences.values()):
+        sys.exit("the two versions' one-day tables differ")
+
+
+if __name__ == "__main__":
+    main()
