@@ -33,15 +33,12 @@ import argparse
 import json
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import duckdb
-
-from retention import dbt_runner
-from retention.bench import measure
+from side_by_side import Versions  # this folder's whole-build script
 
 HERE = Path(__file__).resolve().parents[2]
 VERSIONS = ("old", "new")
@@ -64,38 +61,10 @@ def main() -> None:
     code = {"old": args.old.resolve(), "new": HERE}
     models = args.select.split()
     upstream = " ".join(f"+{model}" for model in models)
-    bin_dir = Path(sys.executable).parent
 
     with tempfile.TemporaryDirectory(prefix="models-side-by-side-") as folder:
         work = Path(folder)
-
-        def env(version: str, db: Path) -> dict[str, str]:
-            return {
-                **dbt_runner.environment(db),
-                "PYTHONPATH": str(code[version]),
-                "DBT_PROFILES_DIR": str(code[version]),
-            }
-
-        def load(data: Path, db: Path) -> None:
-            loader = "import sys; from retention.cli import main; sys.exit(main())"
-            command = [sys.executable, "-c", loader, "load", str(data), "--db", str(db), "-q"]
-            subprocess.run(command, env=env("new", db), cwd=HERE, check=True)
-
-        def dbt(version: str, db: Path, args_: list[str]) -> dict[str, float]:
-            command = [
-                str(bin_dir / "dbt"),
-                *args_,
-                *("--project-dir", str(code[version])),
-                *("--target-path", str(work / f"target-{version}")),
-                *("--log-path", str(work / f"logs-{version}")),
-            ]
-            result = measure(command, env(version, db))
-            if result.returncode != 0:
-                sys.exit(f"{version} {' '.join(args_)}: dbt failed\n{result.output[-3000:]}")
-            return {
-                "cpu_seconds": round(result.cpu_seconds, 1),
-                "seconds": round(result.seconds, 1),
-            }
+        versions = Versions(code, work)
 
         def say(round_number: int, step: str, version: str, timing: dict[str, float]) -> None:
             cpu = timing["cpu_seconds"]
@@ -103,30 +72,36 @@ def main() -> None:
 
         db = work / "warehouse.duckdb"
         for version in VERSIONS:
-            dbt(version, db, ["parse"])
+            versions.dbt(version, db, ["parse"])
         print("building the day before (untimed)", flush=True)
-        load(args.data / "data_before", db)
-        dbt("new", db, [*UNTESTED_BUILD, "--select", upstream, "--full-refresh"])
+        versions.load("new", args.data / "data_before", db)
+        versions.dbt("new", db, [*UNTESTED_BUILD, "--select", upstream, "--full-refresh"])
 
         runs: dict[str, dict[str, list[dict[str, float]]]] = {
             version: {"full": [], "one_day": []} for version in VERSIONS
         }
         for round_number in range(1, args.runs + 1):
             for version in VERSIONS:
-                full = dbt(version, db, ["run", "--select", *models, "--full-refresh"])
+                full = versions.dbt(version, db, ["run", "--select", *models, "--full-refresh"])
                 runs[version]["full"].append(full)
                 say(round_number, "full", version, full)
 
         print("loading the last day and building upstream of the selection (untimed)", flush=True)
-        load(args.data / "data_last_day", db)
-        dbt("new", db, [*UNTESTED_BUILD, "--select", upstream, "--exclude", *models])
+        versions.load("new", args.data / "data_last_day", db)
+        versions.dbt("new", db, [*UNTESTED_BUILD, "--select", upstream, "--exclude", *models])
+        # Each one-day run starts from this state, copied back to the same path: dbt reuses
+        # its parse only for the same profile (the warehouse's path is in it), as the full
+        # runs did.
+        day_state = work / "day-state.duckdb"
+        shutil.copy(db, day_state)
         for round_number in range(1, args.runs + 1):
             for version in VERSIONS:
-                copy = work / f"day-{version}.duckdb"
-                shutil.copy(db, copy)
-                one_day = dbt(version, copy, ["run", "--select", *models])
+                shutil.copy(day_state, db)
+                one_day = versions.dbt(version, db, ["run", "--select", *models])
                 runs[version]["one_day"].append(one_day)
                 say(round_number, "one-day", version, one_day)
+                if round_number == args.runs:
+                    shutil.copy(db, work / f"day-{version}.duckdb")
 
         differences = {}
         with duckdb.connect(str(work / "day-new.duckdb")) as con:
@@ -140,7 +115,7 @@ def main() -> None:
                 columns = con.execute(
                     "select string_agg(column_name, ', ' order by ordinal_position)"
                     " from information_schema.columns"
-                    " where table_name = ? and table_catalog = 'day-new'"
+                    " where table_name = ? and table_catalog = current_database()"
                     " and column_name <> 'built_at'",
                     [model],
                 ).fetchone()[0]

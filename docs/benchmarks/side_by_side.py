@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from retention import dbt_runner
@@ -50,6 +51,46 @@ NEW_SINCE_79E9C5F = (
     "int_predictive_survival mart_clv_model_parameters mart_clv_predictions "
     "mart_contract_survival int_programme_outcomes path:models/marts/operations"
 )
+
+
+@dataclass(frozen=True)
+class Versions:
+    """Checkouts of the project by name ("old", "new"), each run with its own package, dbt
+    project and profile and this checkout's virtual environment; dbt's target and log
+    folders live in `work`, one pair per name given to `dbt` (the same from run to run, so
+    that dbt's partial parsing works as it does for a daily job)."""
+
+    code: dict[str, Path]
+    work: Path
+
+    def env(self, version: str, db: Path) -> dict[str, str]:
+        return {
+            **dbt_runner.environment(db),
+            "PYTHONPATH": str(self.code[version]),
+            "DBT_PROFILES_DIR": str(self.code[version]),
+        }
+
+    def load(self, version: str, data: Path, db: Path) -> None:
+        """`retention load` of that version: DATA into DB."""
+        loader = "import sys; from retention.cli import main; sys.exit(main())"
+        command = [sys.executable, "-c", loader, "load", str(data), "--db", str(db), "-q"]
+        subprocess.run(command, env=self.env(version, db), cwd=self.code[version], check=True)
+
+    def dbt(self, version: str, db: Path, args: list[str], name: str = "") -> dict[str, float]:
+        """dbt ARGS on DB with that version's project, timed as `retention bench` times its
+        steps; NAME (default: the version) names the target and log folders."""
+        name = name or version
+        command = [
+            str(Path(sys.executable).with_name("dbt")),
+            *args,
+            *("--project-dir", str(self.code[version])),
+            *("--target-path", str(self.work / f"target-{name}")),
+            *("--log-path", str(self.work / f"logs-{name}")),
+        ]
+        result = measure(command, self.env(version, db))
+        if result.returncode != 0:
+            sys.exit(f"{name} {' '.join(args)}: dbt failed\n{result.output[-3000:]}")
+        return {"cpu_seconds": round(result.cpu_seconds, 1), "seconds": round(result.seconds, 1)}
 
 
 def main() -> None:
@@ -68,43 +109,14 @@ def main() -> None:
     variants = {"old": ("old", []), "new": ("new", [])}
     if args.exclude:
         variants["new_same_scope"] = ("new", ["--exclude", args.exclude])
-    bin_dir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory(prefix="side-by-side-") as folder:
         work = Path(folder)
-
-        def env(version: str, db: Path) -> dict[str, str]:
-            # The version's own package, project and profile.
-            return {
-                **dbt_runner.environment(db),
-                "PYTHONPATH": str(code[version]),
-                "DBT_PROFILES_DIR": str(code[version]),
-            }
-
-        def load(version: str, data: Path, db: Path) -> None:
-            loader = "import sys; from retention.cli import main; sys.exit(main())"
-            command = [sys.executable, "-c", loader, "load", str(data), "--db", str(db), "-q"]
-            subprocess.run(command, env=env(version, db), cwd=code[version], check=True)
-
-        def build(version: str, db: Path, name: str, extra: list[str]) -> dict[str, float]:
-            dbt = [
-                str(bin_dir / "dbt"),
-                *extra,
-                *("--project-dir", str(code[version])),
-                *("--target-path", str(work / f"target-{name}")),
-                *("--log-path", str(work / f"logs-{name}")),
-            ]
-            result = measure(dbt, env(version, db))
-            if result.returncode != 0:
-                sys.exit(f"{name}: dbt failed\n{result.output[-3000:]}")
-            return {
-                "cpu_seconds": round(result.cpu_seconds, 1),
-                "seconds": round(result.seconds, 1),
-            }
+        versions = Versions(code, work)
 
         def fresh(version: str, data: Path, name: str) -> Path:
             raw = work / f"raw-{version}-{data.name}.duckdb"
             if not raw.exists():
-                load(version, data, raw)
+                versions.load(version, data, raw)
             db = work / f"{name}.duckdb"
             db.unlink(missing_ok=True)
             shutil.copy(raw, db)
@@ -114,15 +126,15 @@ def main() -> None:
         # Untimed: a parse into each variant's target folder, so that every timed build
         # finds dbt's partial-parse state, as a daily job does (and as retention bench does).
         for name, (version, _) in variants.items():
-            build(version, work / "parse.duckdb", name, ["parse"])
+            versions.dbt(version, work / "parse.duckdb", ["parse"], name)
         for round_number in range(1, args.runs + 1):
             for name, (version, extra) in variants.items():
                 db = fresh(version, args.data / "data", name)
-                full = build(version, db, name, [*BUILD, "--full-refresh", *extra])
+                full = versions.dbt(version, db, [*BUILD, "--full-refresh", *extra], name)
                 db = fresh(version, args.data / "data_before", name)
-                before = build(version, db, name, [*BUILD, "--full-refresh", *extra])
-                load(version, args.data / "data_last_day", db)
-                one_day = build(version, db, name, [*BUILD, *extra])
+                before = versions.dbt(version, db, [*BUILD, "--full-refresh", *extra], name)
+                versions.load(version, args.data / "data_last_day", db)
+                one_day = versions.dbt(version, db, [*BUILD, *extra], name)
                 runs[name].append({"full": full, "day_before_full": before, "one_day": one_day})
                 print(
                     f"round {round_number} {name:<15} full {full['cpu_seconds']:6.1f}  "
