@@ -123,10 +123,12 @@ def main() -> None:
             return db
 
         runs: dict[str, list[dict[str, dict[str, float]]]] = {name: [] for name in variants}
-        # Untimed: a parse into each variant's target folder, so that every timed build
-        # finds dbt's partial-parse state, as a daily job does (and as retention bench does).
+        # Untimed: a parse into each variant's target folder, on the path its builds use
+        # (dbt reuses a parse only for the same profile, and the path is in it), so that
+        # every timed build finds dbt's partial-parse state, as a daily job does (and as
+        # retention bench does).
         for name, (version, _) in variants.items():
-            versions.dbt(version, work / "parse.duckdb", ["parse"], name)
+            versions.dbt(version, work / f"{name}.duckdb", ["parse"], name)
         for round_number in range(1, args.runs + 1):
             for name, (version, extra) in variants.items():
                 db = fresh(version, args.data / "data", name)
