@@ -76,24 +76,6 @@
     arg_max({{ value }}, {{ order_by }})
 {%- endmacro %}
 
-{% macro second_smallest(column) -%}
-    {#- The second-smallest value of column in an aggregate, counting repeats (two rows
-        with the smallest value: that value); null with fewer than two rows. -#}
-    {{ return(adapter.dispatch('second_smallest', 'retention')(column)) }}
-{%- endmacro %}
-
-{% macro default__second_smallest(column) -%}
-    {#- The sorted values' second (Spark SQL: get() counts from 0 and is null past the end;
-        ANSI SQL has no such aggregate). -#}
-    get(array_sort(collect_list({{ column }})), 1)
-{%- endmacro %}
-
-{% macro duckdb__second_smallest(column) -%}
-    {#- min(column, 2): the two smallest values, ascending, repeats counted (a list; its
-        second element is null when there is only one). -#}
-    min({{ column }}, 2)[2]
-{%- endmacro %}
-
 {% macro type_double() -%}
     {#- dbt.type_float() is a 4-byte float on duckdb; rates and money derived by division
         need double precision (the checks compare to 1e-9). -#}

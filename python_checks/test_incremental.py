@@ -77,7 +77,7 @@ INCREMENTAL_TABLES = (
     "intermediate.int_contract_coverage",
     "intermediate.int_activity_spells_uncut",
     "intermediate.int_contract_arr_segments_uncut",
-    "intermediate.int_predictive_summary_uncut",
+    "intermediate.int_purchase_summary",
     # The customer-period fact: closed (incremental) and open periods, without the columns
     # that say which run wrote a row.
     "intermediate.int_customer_periods",
@@ -576,7 +576,7 @@ def test_a_run_without_int_changed_customers_rebuilds_the_per_customer_models_in
         "int_activity_spells_uncut",
         "int_contract_arr_segments_uncut",
         "int_customer_periods_closed",
-        "int_predictive_summary_uncut",
+        "int_purchase_summary",
     ):
         reason = "int_changed_customers was not planned from this table's previous run"
         assert f"{model}: rebuilt in full ({reason})" in step["output"], model

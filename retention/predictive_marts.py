@@ -1,8 +1,8 @@
 """The predictive CLV marts from the warehouse's own tables (the dbt Python models call these).
 
 - The customers' x / t_x / T summary is SQL, computed once by the models
-  int_predictive_summary_uncut (incremental per customer) and int_predictive_summary (a
-  view adding T); the fits and the predictions read it.
+  int_purchase_summary (the purchase days, incremental per customer) and
+  int_predictive_summary (a view adding T); the fits and the predictions read it.
 - :func:`model_parameters` fits every model once: BG/NBD and Gamma-Gamma on all customers
   with a purchase (segment ``all``), the shifted-beta-geometric per contract-basis cohort
   (segment = the cohort month, ``YYYY-MM-DD``). One row per model, segment and parameter;

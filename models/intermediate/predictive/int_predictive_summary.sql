@@ -1,5 +1,5 @@
 {#- The x / t_x / T summary of every customer with a purchase up to A, in weeks (days / 7,
-    as in the papers), from int_predictive_summary_uncut: x = distinct purchase days − 1,
+    as in the papers), from int_purchase_summary: x = distinct purchase days − 1,
     t_x = (last − first purchase day) / 7, T = (A − first purchase day) / 7, and the
     monetary value (the mean of the repeat days; null when x = 0). A view: T grows with A
     for every customer. -#}
@@ -8,7 +8,7 @@
 
 with summary as (
 
-    select * from {{ ref('int_predictive_summary_uncut') }}
+    select * from {{ ref('int_purchase_summary') }}
 
 ),
 

@@ -1,16 +1,16 @@
-{#- One row per customer that exists on A, known or inferred: attributes,
-    purchase history, cohort month, status on A, last churn and reactivations on each
-    basis (int_customer_status), MRR and products on A, and recognised contract revenue up
-    to A. -#}
+{#- One row per customer that exists on A, known or inferred: attributes, purchase
+    history (int_purchase_summary), cohort month, status on A, last churn and
+    reactivations on each basis (int_customer_status), MRR and products on A, and
+    recognised contract revenue up to A. -#}
 with customers as (
 
     select * from {{ ref('int_customers') }}
 
 ),
 
-purchases as (
+purchase_summary as (
 
-    select * from {{ ref('int_purchases') }}
+    select * from {{ ref('int_purchase_summary') }}
 
 ),
 
@@ -35,19 +35,6 @@ arr_segments as (
 params as (
 
     select * from {{ ref('int_reporting_params') }}
-
-),
-
-purchase_summary as (
-
-    select
-        customer_id,
-        min(order_date) as first_purchase_date,
-        max(order_date) as last_purchase_date,
-        count(*) as purchases,
-        sum(net_revenue) as lifetime_net_revenue
-    from purchases
-    group by customer_id
 
 ),
 
@@ -126,8 +113,8 @@ final as (
         purchase_summary.first_purchase_date,
         purchase_summary.last_purchase_date,
         coalesce(purchase_summary.purchases, 0) as purchases,
-        cast(coalesce(purchase_summary.lifetime_net_revenue, 0) as {{ money_type() }}) as lifetime_net_revenue,
-        {{ safe_ratio('purchase_summary.lifetime_net_revenue', 'purchase_summary.purchases') }}
+        cast(coalesce(purchase_summary.net_revenue, 0) as {{ money_type() }}) as lifetime_net_revenue,
+        {{ safe_ratio('purchase_summary.net_revenue', 'purchase_summary.purchases') }}
             as average_order_value,
         coalesce(purchase_summary.purchases, 0) >= 2 as is_repeat_customer,
         {{ month_start('order_summary.first_active_date') }} as order_cohort_month,

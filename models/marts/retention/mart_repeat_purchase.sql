@@ -8,9 +8,9 @@
     other columns, so the contract is enforced only for the default. -#}
 {{ config(contract={'enforced': windows | list == [30, 90, 180, 365]}) }}
 
-with purchases as (
+with purchase_summary as (
 
-    select * from {{ ref('int_purchases') }}
+    select * from {{ ref('int_purchase_summary') }}
 
 ),
 
@@ -20,33 +20,22 @@ params as (
 
 ),
 
-first_two_purchases as (
-
-    {#- Two purchases on one day are two distinct purchases: the second is 0 days after
-        the first. -#}
-    select
-        customer_id,
-        min(order_date) as first_purchase_date,
-        {{ second_smallest('order_date') }} as second_purchase_date
-    from purchases
-    group by customer_id
-
-),
-
 customer_repeats as (
 
+    {#- Two purchases on one day are two distinct purchases: the second is 0 days after
+        the first (int_purchase_summary). #}
     select
-        first_two_purchases.customer_id,
-        {{ month_start('first_two_purchases.first_purchase_date') }} as first_purchase_month,
+        purchase_summary.customer_id,
+        {{ month_start('purchase_summary.first_purchase_date') }} as first_purchase_month,
         {%- for window_days in windows %}
-        first_two_purchases.first_purchase_date <= {{ add_days('params.as_of_date', -window_days) }}
+        purchase_summary.first_purchase_date <= {{ add_days('params.as_of_date', -window_days) }}
             as is_eligible_{{ window_days }},
         {%- endfor %}
-        first_two_purchases.second_purchase_date is not null as is_repeat_customer,
+        purchase_summary.second_purchase_date is not null as is_repeat_customer,
         {{ days_between(
-            'first_two_purchases.first_purchase_date', 'first_two_purchases.second_purchase_date'
+            'purchase_summary.first_purchase_date', 'purchase_summary.second_purchase_date'
         ) }} as days_to_second_purchase
-    from first_two_purchases
+    from purchase_summary
     cross join params
 
 ),

@@ -1,7 +1,9 @@
-{#- Each customer's purchase days up to A, summarised for the BG/NBD and Gamma-Gamma fits:
-    the first and the last purchase day, the number of distinct purchase days and the mean
-    net revenue of the repeat days (the first day left out, as in the Gamma-Gamma paper).
-    Purchases on one day are one transaction, their net revenue summed. The view
+{#- Each customer's purchases up to A, summarised once for every reader: the first, the
+    second and the last purchase date, the number of purchases and their net revenue
+    (dim_customers, mart_repeat_purchase), and the purchase days as the BG/NBD and
+    Gamma-Gamma fits count them — the number of distinct days and the mean net revenue of
+    the days after the first (purchases on one day are one transaction, their net revenue
+    summed; the first day left out, as in the Gamma-Gamma paper). The view
     int_predictive_summary derives x, t_x and T (which grows with A) from it.
 
     Only the purchases on or before A make a row, so a customer's row changes only when
@@ -33,6 +35,7 @@ purchase_days as (
     select
         purchases.customer_id,
         purchases.order_date as purchase_date,
+        count(*) as purchases,
         sum(purchases.net_revenue) as net_revenue
     from purchases
     cross join params
@@ -53,10 +56,20 @@ first_days as (
 
 final as (
 
+    {#- The second purchase counts repeats: with two purchases on the first day it is that
+        day (0 days after the first), else the next purchase day. #}
     select
         purchase_days.customer_id,
         min(first_days.first_purchase_date) as first_purchase_date,
+        min(
+            case
+                when purchase_days.purchase_date > first_days.first_purchase_date or purchase_days.purchases >= 2
+                    then purchase_days.purchase_date
+            end
+        ) as second_purchase_date,
         max(purchase_days.purchase_date) as last_purchase_date,
+        cast(sum(purchase_days.purchases) as {{ dbt.type_bigint() }}) as purchases,
+        sum(purchase_days.net_revenue) as net_revenue,
         count(*) as purchase_days,
         avg(purchase_days.net_revenue) filter (
             where purchase_days.purchase_date > first_days.first_purchase_date
