@@ -19,8 +19,10 @@ Steps, with this checkout's code for everything that is not timed:
   built on it (incremental, as a one-day build does);
 - one-day: in each round, each version runs the selected models (incremental) on that
   warehouse, copied back to the same path before each run; after the last round the two
-  versions' tables are compared row for row (`retention.compare.compare_marts`, as the
-  checks compare an incremental build with a full one), and a difference stops the script.
+  versions' tables (of the models both name alike: `--old-select` gives the old version's
+  names when a model was renamed) are compared row for row
+  (`retention.compare.compare_marts`, as the checks compare an incremental build with a
+  full one), and a difference stops the script.
 
 Each dbt run is timed as `retention bench` times its steps (`retention.bench.measure`: CPU
 is the user + sys time of the dbt process tree, dbt's start included). An untimed `dbt
@@ -54,6 +56,10 @@ def main() -> None:
     parser.add_argument("--old", type=Path, required=True, help="a checkout of the old version")
     parser.add_argument("--data", type=Path, required=True, help="a retention bench data folder")
     parser.add_argument("--select", required=True, help="the models to time (dbt selection)")
+    parser.add_argument(
+        "--old-select",
+        help="the old version's names for them, when a model was renamed (default: --select)",
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
@@ -63,6 +69,7 @@ def main() -> None:
             parser.error(f"--data {args.data} has no {folder}/ (run retention bench first)")
     code = {"old": args.old.resolve(), "new": HERE}
     models = args.select.split()
+    selected = {"old": (args.old_select or args.select).split(), "new": models}
     upstream = " ".join(f"+{model}" for model in models)
 
     with tempfile.TemporaryDirectory(prefix="models-side-by-side-") as folder:
@@ -85,7 +92,9 @@ def main() -> None:
         }
         for round_number in range(1, args.runs + 1):
             for version in VERSIONS:
-                full = versions.dbt(version, db, ["run", "--select", *models, "--full-refresh"])
+                full = versions.dbt(
+                    version, db, ["run", "--select", *selected[version], "--full-refresh"]
+                )
                 runs[version]["full"].append(full)
                 say(round_number, "full", version, full)
 
@@ -100,7 +109,7 @@ def main() -> None:
         for round_number in range(1, args.runs + 1):
             for version in VERSIONS:
                 shutil.copy(day_state, db)
-                one_day = versions.dbt(version, db, ["run", "--select", *models])
+                one_day = versions.dbt(version, db, ["run", "--select", *selected[version]])
                 runs[version]["one_day"].append(one_day)
                 say(round_number, "one-day", version, one_day)
                 if round_number == args.runs:
@@ -108,14 +117,16 @@ def main() -> None:
 
         # The schema dbt put the selection in; the tables compared as the checks compare an
         # incremental build with a full one (run-stamp columns left out).
+        # The models both versions name alike.
+        compared = [model for model in models if model in selected["old"]]
         with duckdb.connect(str(work / "day-new.duckdb"), read_only=True) as con:
-            schema = con.execute(
-                "select schema_name from duckdb_tables() where table_name = ?", [models[0]]
-            ).fetchone()[0]
+            schemas = dict(
+                con.execute("select table_name, schema_name from duckdb_tables()").fetchall()
+            )
         differences = compare_marts(
             work / "day-old.duckdb",
             work / "day-new.duckdb",
-            relations=[f"{schema}.{model}" for model in models],
+            relations=[f"{schemas[model]}.{model}" for model in compared],
         )
     medians = {
         version: {
@@ -129,7 +140,7 @@ def main() -> None:
     print(json.dumps(result["median_cpu_seconds"], indent=1))
     if differences:
         sys.exit("the two versions' one-day tables differ:\n" + "\n".join(differences))
-    print(f"the two versions' one-day tables are equal ({', '.join(models)})")
+    print(f"the two versions' one-day tables are equal ({', '.join(compared)})")
 
 
 if __name__ == "__main__":
