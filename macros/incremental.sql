@@ -194,11 +194,11 @@
 {%- endmacro %}
 
 {% macro shared_changed_customers_plan() -%}
-    {#- The plan of a model written per customer (int_activity_spells_uncut,
-        int_contract_arr_segments_uncut, int_customer_periods_closed,
-        int_purchase_summary): the changed customers found once for the run by
-        int_changed_customers, when that model planned this run
-        as the model's own table would (the set changed since the model's watermark and
+    {#- The plan of a model written per customer (int_contract_coverage_uncut,
+        int_activity_spells_uncut, int_contract_arr_segments_uncut,
+        int_customer_periods_closed, int_purchase_summary): the changed customers found
+        once for the run by int_changed_customers, when that model planned this run as the
+        model's own table would (the set changed since the model's watermark and
         previous A, on this run's A and latest load batch); else a full rebuild (the first
         run, a model built without int_changed_customers, A moved back, a re-delivery).
         Returns a dict: full, reason, previous_as_of, changed_customers (a select of

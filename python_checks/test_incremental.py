@@ -74,7 +74,7 @@ INCREMENTAL_TABLES = (
     "staging.base_shop__retention_actions",
     # Without the columns that say which run wrote a row (retention.compare.RUN_STAMP_COLUMNS).
     "intermediate.int_purchases",
-    "intermediate.int_contract_coverage",
+    "intermediate.int_contract_coverage_uncut",
     "intermediate.int_activity_spells_uncut",
     "intermediate.int_contract_arr_segments_uncut",
     "intermediate.int_purchase_summary",
@@ -573,6 +573,7 @@ def test_a_run_without_int_changed_customers_rebuilds_the_per_customer_models_in
     assert step["scope"]["is_full_rebuild"]
     # dbt's output says so, with the reason (log_full_rebuild).
     for model in (
+        "int_contract_coverage_uncut",
         "int_activity_spells_uncut",
         "int_contract_arr_segments_uncut",
         "int_customer_periods_closed",
@@ -589,7 +590,11 @@ def test_a_run_without_int_changed_customers_rebuilds_the_per_customer_models_in
         before = con.execute(april, [customer]).fetchone()
     with duckdb.connect(str(step["db"]), read_only=True) as con:
         after = con.execute(april, [customer]).fetchone()
-        for table in ("int_activity_spells_uncut", "int_contract_arr_segments_uncut"):
+        for table in (
+            "int_contract_coverage_uncut",
+            "int_activity_spells_uncut",
+            "int_contract_arr_segments_uncut",
+        ):
             runs = con.execute(f"select count(distinct built_at) from intermediate.{table}")
             assert runs.fetchone()[0] == 1, f"{table} was not rebuilt in full"
     # The customer was active in April before (first order before March, rows from the first

@@ -27,7 +27,7 @@ purchases as (
 
 coverage as (
 
-    select * from {{ ref('int_contract_coverage') }}
+    select * from {{ ref('int_contract_coverage_uncut') }}
     {{- only_changed_customers(plan) }}
 
 ),

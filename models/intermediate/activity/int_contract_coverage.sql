@@ -1,15 +1,13 @@
-{#- One row per contract that covers at least one day on or before A: the days it covers
-    (contract basis) and the cancellation that ends it. -#}
+{#- One row per contract that covers at least one day on or before A:
+    int_contract_coverage_uncut's coverage with its last covered day that exists
+    (covered_until_date: coverage cut at A). A view: the cut changes with A for every
+    contract still running, while the coverage itself changes only with a customer's data
+    (it is stored per customer). -#}
+{{ config(materialized='view') }}
 
-with contracts as (
+with coverage as (
 
-    select * from {{ ref('stg_shop__contracts') }}
-
-),
-
-cancellations as (
-
-    select * from {{ ref('stg_shop__cancellations') }}
+    select * from {{ ref('int_contract_coverage_uncut') }}
 
 ),
 
@@ -19,73 +17,22 @@ params as (
 
 ),
 
-effective_cancellations as (
-
-    {#- Withdrawn cancellations (accepted final offer) end nothing, and a request made
-        after A does not exist yet. Of several, the earliest effective date ends the
-        contract (ties: the latest request). -#}
-    select
-        cancellations.*,
-        row_number() over (
-            partition by cancellations.contract_id
-            order by
-                cancellations.effective_date asc,
-                cancellations.requested_at desc,
-                cancellations.cancellation_id asc
-        ) as cancellation_rank
-    from cancellations
-    inner join params
-        on cancellations.requested_date <= params.as_of_date
-    where not cancellations.is_withdrawn
-
-),
-
-existing_contracts as (
-
-    select contracts.*
-    from contracts
-    inner join params
-        on
-            contracts.start_date <= params.as_of_date
-            and coalesce(contracts.signed_date, contracts.start_date) <= params.as_of_date
-
-),
-
-coverage as (
-
-    select
-        existing_contracts.contract_id,
-        existing_contracts.customer_id,
-        existing_contracts.product,
-        existing_contracts.billing_period,
-        existing_contracts.arr,
-        existing_contracts.mrr,
-        existing_contracts.start_date,
-        existing_contracts.end_date,
-        effective_cancellations.cancellation_id,
-        effective_cancellations.requested_at as cancellation_requested_at,
-        effective_cancellations.effective_date as cancellation_effective_date,
-        effective_cancellations.reason_code,
-        -- the earlier of end_date and the effective date; null = runs on.
-        case
-            when effective_cancellations.effective_date is null then existing_contracts.end_date
-            when existing_contracts.end_date is null then effective_cancellations.effective_date
-            when effective_cancellations.effective_date < existing_contracts.end_date
-                then effective_cancellations.effective_date
-            else existing_contracts.end_date
-        end as coverage_end_date
-    from existing_contracts
-    left join effective_cancellations
-        on
-            existing_contracts.contract_id = effective_cancellations.contract_id
-            and effective_cancellations.cancellation_rank = 1
-
-),
-
 final as (
 
     select
-        coverage.*,
+        coverage.contract_id,
+        coverage.customer_id,
+        coverage.product,
+        coverage.billing_period,
+        coverage.arr,
+        coverage.mrr,
+        coverage.start_date,
+        coverage.end_date,
+        coverage.cancellation_id,
+        coverage.cancellation_requested_at,
+        coverage.cancellation_effective_date,
+        coverage.reason_code,
+        coverage.coverage_end_date,
         -- The last covered day that exists: coverage is cut at A.
         case
             when coverage.coverage_end_date is null or coverage.coverage_end_date > params.as_of_date
@@ -94,8 +41,6 @@ final as (
         end as covered_until_date
     from coverage
     cross join params
-    -- A cancellation effective before the start leaves nothing covered.
-    where coverage.coverage_end_date is null or coverage.coverage_end_date >= coverage.start_date
 
 )
 

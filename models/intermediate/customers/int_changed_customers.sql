@@ -1,10 +1,10 @@
 {#- The customers whose data may have changed since the previous run (changed_customers in
     macros/incremental.sql), found once per run for the models written per customer
-    (int_activity_spells_uncut, int_contract_arr_segments_uncut,
-    int_customer_periods_closed, int_purchase_summary), which would otherwise each
-    find them twice (in their pre-hook and their body). Each row says how the set was
-    planned; a model uses the set only when its own table would plan the run alike, else it
-    rebuilds in full (shared_changed_customers_plan). Rebuilt every run: its pre-hook
+    (int_contract_coverage_uncut, int_activity_spells_uncut,
+    int_contract_arr_segments_uncut, int_customer_periods_closed, int_purchase_summary),
+    which would otherwise each find them twice (in their pre-hook and their body). Each row
+    says how the set was planned; a model uses the set only when its own table would plan
+    the run alike, else it rebuilds in full (shared_changed_customers_plan). Rebuilt every run: its pre-hook
     empties it once its plan has read the previous run's stamps. -#}
 {{ incremental_config(none, "{{ 'delete from ' ~ this if is_incremental() }}") }}
 {%- set plan = changed_customers_plan() %}

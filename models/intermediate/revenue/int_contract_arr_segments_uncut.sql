@@ -17,7 +17,7 @@ with
 
 coverage as (
 
-    select * from {{ ref('int_contract_coverage') }}
+    select * from {{ ref('int_contract_coverage_uncut') }}
     {{- only_changed_customers(plan) }}
 
 ),
