@@ -19,8 +19,8 @@ Steps, with this checkout's code for everything that is not timed:
   built on it (incremental, as a one-day build does);
 - one-day: in each round, each version runs the selected models (incremental) on that
   warehouse, copied back to the same path before each run; after the last round the two
-  versions' tables (of the models both name alike: `--old-select` gives the old version's
-  names when a model was renamed) are compared row for row
+  versions' tables (of the models both name alike and store as tables: `--old-select`
+  gives the old version's names when a model was renamed) are compared row for row
   (`retention.compare.compare_marts`, as the checks compare an incremental build with a
   full one), and a difference stops the script.
 
@@ -117,12 +117,19 @@ def main() -> None:
 
         # The schema dbt put the selection in; the tables compared as the checks compare an
         # incremental build with a full one (run-stamp columns left out).
-        # The models both versions name alike.
-        compared = [model for model in models if model in selected["old"]]
-        with duckdb.connect(str(work / "day-new.duckdb"), read_only=True) as con:
-            schemas = dict(
-                con.execute("select table_name, schema_name from duckdb_tables()").fetchall()
-            )
+        # The models both versions name alike and store as tables (a view reads the
+        # other tables, which are compared).
+        tables = {}
+        for version in VERSIONS:
+            with duckdb.connect(str(work / f"day-{version}.duckdb"), read_only=True) as con:
+                query = "select table_name, schema_name from duckdb_tables()"
+                tables[version] = dict(con.execute(query).fetchall())
+        compared = [
+            model
+            for model in models
+            if model in selected["old"] and model in tables["old"] and model in tables["new"]
+        ]
+        schemas = tables["new"]
         differences = compare_marts(
             work / "day-old.duckdb",
             work / "day-new.duckdb",
