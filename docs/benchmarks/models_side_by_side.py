@@ -36,6 +36,7 @@ import argparse
 import json
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -83,6 +84,12 @@ def main() -> None:
         db = work / "warehouse.duckdb"
         for version in VERSIONS:
             versions.dbt(version, db, ["parse"])
+        between = models_between(versions, db, models)
+        if between:
+            sys.exit(
+                "models outside --select lie between selected ones, and would be read stale: "
+                f"add {' '.join(between)} to --select (and --old-select)"
+            )
         print("building the day before (untimed)", flush=True)
         versions.load("new", args.data / "data_before", db)
         versions.dbt("new", db, [*UNTESTED_BUILD, "--select", upstream, "--full-refresh"])
@@ -148,6 +155,31 @@ def main() -> None:
     if differences:
         sys.exit("the two versions' one-day tables differ:\n" + "\n".join(differences))
     print(f"the two versions' one-day tables are equal ({', '.join(compared)})")
+
+
+def models_between(versions: Versions, db: Path, models: list[str]) -> list[str]:
+    """The new version's tables downstream of one selected model and upstream of another,
+    not selected themselves. The untimed build before the one-day runs leaves them out (it
+    builds what is upstream of the selection), so a selected model would read them as the
+    day before left them. (A view is never stale: it reads its inputs when queried.)"""
+
+    def names(selection: str) -> set[str]:
+        command = [
+            str(Path(sys.executable).with_name("dbt")),
+            *("ls", "--quiet", "--resource-type", "model", "--output", "name"),
+            *("--select", selection, "--exclude", "config.materialized:view"),
+            *("--project-dir", str(versions.code["new"])),
+            *("--target-path", str(versions.work / "target-new")),
+            *("--log-path", str(versions.work / "logs-new")),
+        ]
+        listed = subprocess.run(
+            command, env=versions.env("new", db), capture_output=True, text=True, check=True
+        )
+        return set(listed.stdout.split())
+
+    downstream = names(" ".join(f"{model}+" for model in models))
+    upstream = names(" ".join(f"+{model}" for model in models))
+    return sorted((downstream & upstream) - set(models))
 
 
 if __name__ == "__main__":
