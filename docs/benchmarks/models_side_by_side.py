@@ -25,7 +25,10 @@ Steps, with this checkout's code for everything that is not timed:
   full one), and a difference stops the script.
 
 Each dbt run is timed as `retention bench` times its steps (`retention.bench.measure`: CPU
-is the user + sys time of the dbt process tree, dbt's start included). An untimed `dbt
+is the user + sys time of the dbt process tree, dbt's start included); with `--per-node`,
+through `node_cpu.py` instead (dbt in that process, one dbt thread: the process's CPU
+seconds from dbt's invocation on, and each node's), for changes smaller than the noise of
+whole runs. An untimed `dbt
 parse` per version comes first, on the same warehouse path as the timed runs: dbt reuses a
 parse only for the same profile, and the path is in it.
 """
@@ -40,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from side_by_side import Versions  # this folder's whole-build script
@@ -62,6 +66,11 @@ def main() -> None:
         help="the old version's names for them, when a model was renamed (default: --select)",
     )
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--per-node",
+        action="store_true",
+        help="time each run through node_cpu.py (one dbt thread): CPU seconds per model too",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     args.data = args.data.resolve()
@@ -77,9 +86,14 @@ def main() -> None:
         work = Path(folder)
         versions = Versions(code, work)
 
-        def say(round_number: int, step: str, version: str, timing: dict[str, float]) -> None:
+        def say(round_number: int, step: str, version: str, timing: dict[str, Any]) -> None:
             cpu = timing["cpu_seconds"]
             print(f"round {round_number} {step:<7} {version}: {cpu} CPU-s", flush=True)
+
+        def timed(version: str, dbt_args: list[str]) -> dict[str, Any]:
+            if not args.per_node:
+                return versions.dbt(version, db, dbt_args)
+            return per_node(versions, version, db, dbt_args)
 
         db = work / "warehouse.duckdb"
         for version in VERSIONS:
@@ -94,14 +108,12 @@ def main() -> None:
         versions.load("new", args.data / "data_before", db)
         versions.dbt("new", db, [*UNTESTED_BUILD, "--select", upstream, "--full-refresh"])
 
-        runs: dict[str, dict[str, list[dict[str, float]]]] = {
+        runs: dict[str, dict[str, list[dict[str, Any]]]] = {
             version: {"full": [], "one_day": []} for version in VERSIONS
         }
         for round_number in range(1, args.runs + 1):
             for version in VERSIONS:
-                full = versions.dbt(
-                    version, db, ["run", "--select", *selected[version], "--full-refresh"]
-                )
+                full = timed(version, ["run", "--select", *selected[version], "--full-refresh"])
                 runs[version]["full"].append(full)
                 say(round_number, "full", version, full)
 
@@ -116,7 +128,7 @@ def main() -> None:
         for round_number in range(1, args.runs + 1):
             for version in VERSIONS:
                 shutil.copy(day_state, db)
-                one_day = versions.dbt(version, db, ["run", "--select", *selected[version]])
+                one_day = timed(version, ["run", "--select", *selected[version]])
                 runs[version]["one_day"].append(one_day)
                 say(round_number, "one-day", version, one_day)
                 if round_number == args.runs:
@@ -149,12 +161,56 @@ def main() -> None:
         }
         for version, steps in runs.items()
     }
-    result = {"runs": runs, "median_cpu_seconds": medians, "one_day_differences": differences}
+    result: dict[str, Any] = {"runs": runs, "median_cpu_seconds": medians}
+    if args.per_node:
+        result["median_cpu_seconds_per_node"] = {
+            version: {step: node_medians([run["nodes"] for run in steps[step]]) for step in steps}
+            for version, steps in runs.items()
+        }
+    result["one_day_differences"] = differences
     args.out.write_text(json.dumps(result, indent=1))
     print(json.dumps(result["median_cpu_seconds"], indent=1))
+    if args.per_node:
+        print(json.dumps(result["median_cpu_seconds_per_node"], indent=1))
     if differences:
         sys.exit("the two versions' one-day tables differ:\n" + "\n".join(differences))
     print(f"the two versions' one-day tables are equal ({', '.join(compared)})")
+
+
+def per_node(versions: Versions, version: str, db: Path, dbt_args: list[str]) -> dict[str, Any]:
+    """dbt DBT_ARGS of that version through node_cpu.py (one dbt thread): the process's CPU
+    seconds and each node's."""
+    report_path = versions.work / f"nodes-{version}.json"
+    command = [
+        sys.executable,
+        str(Path(__file__).with_name("node_cpu.py")),
+        *("--db", str(db), "--out", str(report_path)),
+        *("--project-dir", str(versions.code[version]), "--"),
+        *dbt_args,
+        *("--target-path", str(versions.work / f"target-{version}")),
+        *("--log-path", str(versions.work / f"logs-{version}")),
+    ]
+    done = subprocess.run(command, env=versions.env(version, db), capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{version} {' '.join(dbt_args)}: dbt failed\n{done.stdout[-3000:]}")
+    report = json.loads(report_path.read_text())
+    nodes = {
+        unique_id.split(".")[-1]: node["cpu_seconds"] for unique_id, node in report["nodes"].items()
+    }
+    return {
+        "cpu_seconds": report["total_cpu_seconds"],
+        "seconds": report["total_seconds"],
+        "nodes": nodes,
+    }
+
+
+def node_medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each node's median CPU seconds over the runs."""
+    return {
+        node: round(statistics.median(run[node] for run in runs), 2)
+        for node in runs[0]
+        if all(node in run for run in runs)
+    }
 
 
 def models_between(versions: Versions, db: Path, models: list[str]) -> list[str]:
