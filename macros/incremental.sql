@@ -281,6 +281,13 @@
     where {{ new_on_as_of('cancellations.requested_date', plan) }}
 {%- endmacro %}
 
+{% macro per_customer_incremental_config() -%}
+    {#- The config of a model written per customer (shared_changed_customers_plan):
+        `append`, its pre-hook deleting first every row the run writes (the changed
+        customers' rows; every row in a full rebuild). -#}
+    {{ incremental_config(none, "{{ delete_changed_customers(shared_changed_customers_plan()) if is_incremental() }}") }}
+{%- endmacro %}
+
 {% macro delete_changed_customers(plan, also=none) -%}
     {#- The pre-hook statement of a model planned by shared_changed_customers_plan, which
         appends: delete every row (a full rebuild), else the changed customers' rows (a

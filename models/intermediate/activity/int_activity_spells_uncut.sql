@@ -9,7 +9,7 @@
     "Incremental builds"): a run writes the spells of the changed customers
     (shared_changed_customers_plan); its pre-hook deletes their rows first (a customer can
     lose a spell), and the run appends. -#}
-{{ incremental_config(none, "{{ delete_changed_customers(shared_changed_customers_plan()) if is_incremental() }}") }}
+{{ per_customer_incremental_config() }}
 {%- set plan = shared_changed_customers_plan() %}
 {#- A contract that runs on (no end) stands for one ending on the last day a date can have,
     so that the windows below order it after every other; its spell gets no end again. -#}

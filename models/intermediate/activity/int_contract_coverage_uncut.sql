@@ -9,7 +9,7 @@
     int_activity_spells_uncut (shared_changed_customers_plan): its pre-hook deletes the
     changed customers' rows first (a contract can stop existing or change customer), and
     the run appends. -#}
-{{ incremental_config(none, "{{ delete_changed_customers(shared_changed_customers_plan()) if is_incremental() }}") }}
+{{ per_customer_incremental_config() }}
 {%- set plan = shared_changed_customers_plan() %}
 
 with

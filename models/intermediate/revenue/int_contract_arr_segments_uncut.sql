@@ -9,7 +9,7 @@
 
     Incremental per customer like int_activity_spells_uncut (macros/incremental.sql): a run
     writes the segments of the changed customers; its pre-hook deletes their rows first. -#}
-{{ incremental_config(none, "{{ delete_changed_customers(shared_changed_customers_plan()) if is_incremental() }}") }}
+{{ per_customer_incremental_config() }}
 {%- set plan = shared_changed_customers_plan() %}
 
 with
