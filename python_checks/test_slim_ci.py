@@ -27,7 +27,7 @@ from retention.paths import REPO_ROOT
 
 CHANGED_MART = "model.retention.dim_customers"
 EXPECTED_MODELS = {CHANGED_MART, "model.retention.mart_clv"}
-FORMULA = "{{ safe_ratio('purchase_summary.lifetime_net_revenue', 'purchase_summary.purchases') }}"
+FORMULA = "{{ safe_ratio('purchase_summary.net_revenue', 'purchase_summary.purchases') }}"
 
 
 def project_copy(target: Path) -> Path:
