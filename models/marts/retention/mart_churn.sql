@@ -4,8 +4,10 @@
     spell that started on or before the end-state day (docs/decisions.md). -#}
 with customer_periods as (
 
+    {#- The churned rows by the stored states (the filter reaches the scans of the closed
+        and open parts, so lifecycle is not derived for every row first). #}
     select * from {{ ref('int_customer_periods') }}
-    where lifecycle = 'churned'
+    where {{ is_churned_in_period('is_active_start', 'is_active_end') }}
 
 ),
 
