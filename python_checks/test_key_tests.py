@@ -9,11 +9,9 @@ then runs here on DuckDB tables, and the rows it returns are the test's failures
 
 from __future__ import annotations
 
-import json
-
 import duckdb
 import pytest
-from pipeline import dbt
+from pipeline import compile_inline
 
 SPLIT = "\n;-- next query --;\n"
 
@@ -88,13 +86,9 @@ EXPECTED_KIND = {
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    work = tmp_path_factory.mktemp("key_tests")
     inline = SPLIT.join("{{ " + jinja + " }}" for jinja in QUERIES.values())
-    # An empty database named like the checks' others, so dbt runs on this worker's parse.
-    run = dbt(["compile", "--inline", inline], work / "warehouse.duckdb", work)
-    assert run.ok, run.tail()
-    results = json.loads((run.target_path / "run_results.json").read_text(encoding="utf-8"))
-    queries = results["results"][0]["compiled_code"].split(SPLIT.strip())
+    compiled = compile_inline(inline, tmp_path_factory.mktemp("key_tests"))
+    queries = compiled.split(SPLIT.strip())
     assert len(queries) == len(QUERIES)
     return dict(zip(QUERIES, queries, strict=True))
 
