@@ -26,42 +26,12 @@ grains as (
 
 ),
 
-counts as (
-
-    select
-        basis,
-        period_grain,
-        period_start,
-        count(case when is_active_start then 1 end) as customers_start,
-        count(case when is_active_end then 1 end) as customers_end,
-        {%- for state in ['retained', 'churned', 'new', 'reactivated', 'transient'] %}
-        count(case when lifecycle = '{{ state }}' then 1 end) as {{ state }},
-        {%- endfor %}
-        cast(sum(purchases) as bigint) as purchases,
-        count(case when purchases > 0 then 1 end) as purchasing_customers,
-        count(case when purchases > 0 and is_active_before then 1 end) as returning_customers,
-        sum(net_revenue) as net_revenue,
-        {{ sum_float('mrr_start') }} as mrr_start,
-        {{ sum_float('mrr_end') }} as mrr_end,
-        {%- for kind in ['new', 'reactivation', 'expansion', 'contraction', 'churned'] %}
-        {{ sum_float(kind ~ '_mrr') }} as {{ kind }}_mrr,
-        {%- endfor %}
-        {{ sum_float('recognised_contract_revenue') }} as recognised_contract_revenue
-    from customer_periods
-    group by basis, period_grain, period_start
-
-),
-
 basis_first_months as (
 
-    {#- The month of the basis' earliest activity: every customer's rows start at the
-        month of their first active day, so it is the earliest month counted (taken from
-        the counts, so that the fact is read once). #}
     select
         basis,
-        min(period_start) as first_month
-    from counts
-    where period_grain = 'month'
+        {{ month_start('min(first_active_date)') }} as first_month
+    from customer_periods
     group by basis
 
 ),
@@ -95,6 +65,32 @@ periods_with_end as (
             as is_complete_period
     from periods
     cross join params
+
+),
+
+counts as (
+
+    select
+        basis,
+        period_grain,
+        period_start,
+        count(case when is_active_start then 1 end) as customers_start,
+        count(case when is_active_end then 1 end) as customers_end,
+        {%- for state in ['retained', 'churned', 'new', 'reactivated', 'transient'] %}
+        count(case when lifecycle = '{{ state }}' then 1 end) as {{ state }},
+        {%- endfor %}
+        cast(sum(purchases) as bigint) as purchases,
+        count(case when purchases > 0 then 1 end) as purchasing_customers,
+        count(case when purchases > 0 and is_active_before then 1 end) as returning_customers,
+        sum(net_revenue) as net_revenue,
+        {{ sum_float('mrr_start') }} as mrr_start,
+        {{ sum_float('mrr_end') }} as mrr_end,
+        {%- for kind in ['new', 'reactivation', 'expansion', 'contraction', 'churned'] %}
+        {{ sum_float(kind ~ '_mrr') }} as {{ kind }}_mrr,
+        {%- endfor %}
+        {{ sum_float('recognised_contract_revenue') }} as recognised_contract_revenue
+    from customer_periods
+    group by basis, period_grain, period_start
 
 ),
 
