@@ -13,14 +13,18 @@
     aggregated from another.
 
     part: 'closed' or 'open'. scope (closed part, incremental run): a dict with
-    `changed_customers` (a select of customer_id whose every row is rebuilt) and
+    `changed_customers` (a select of customer_id whose every row is rebuilt),
     `previous_as_of` (the A of the run before: the periods starting in or after its period
-    are written for every customer), or none for every row of the part. -#}
+    are written for every customer) and `as_of_date` (this run's A), or none for every row
+    of the part. -#}
 {% macro customer_period_rows(part, scope=none) -%}
 {%- set grains = customer_period_grains() -%}
 {#- A slice: which customers (all, or the changed ones) for which periods (the new ones:
-    all periods of the part in a full build; or the periods before them). -#}
-{%- set slices = [('all', 'new_periods')] + ([('changed', 'old_periods')] if scope is not none else []) -%}
+    all periods of the part in a full build; or the periods before them). A run whose A is
+    in the previous A's month closes no period: it has no new periods, and no slice for
+    every customer. -#}
+{%- set every_customer = scope is none or closes_periods(scope.previous_as_of, scope.as_of_date) -%}
+{%- set slices = ([('all', 'new_periods')] if every_customer else []) + ([('changed', 'old_periods')] if scope is not none else []) -%}
 
 {#- The inputs are scans, never materialised: an incremental run reads each twice (once per
     slice), and writing out 9M purchases (at 1M customers) to read them back costs more. #}
@@ -125,6 +129,11 @@ spell_bounds as (
         ) as next_spell_start_date,
         min(spell_start_date) over (partition by customer_id, basis) as first_active_date
     from spells
+    {%- if not every_customer %}
+    {#- Only the changed customers' rows are written: only their spells are needed (the
+        windows are per customer). #}
+    where customer_id in (select customer_id from changed_customers)
+    {%- endif %}
 
 ),
 
@@ -382,6 +391,13 @@ select * from final
 {% macro customer_period_grains() -%}
     {#- The period grains of the customer-period fact. -#}
     {{ return(['month', 'quarter', 'year']) }}
+{%- endmacro %}
+
+{% macro closes_periods(previous_as_of, as_of_date) -%}
+    {#- Whether a run for as_of_date closes a period that the run for previous_as_of held
+        open: A is in a later month (the finest grain; a quarter or year starts with a
+        month). Dates known when the SQL is written. -#}
+    {{ return((as_of_date.year, as_of_date.month) != (previous_as_of.year, previous_as_of.month)) }}
 {%- endmacro %}
 
 {% macro closed_since(grain, period_start_column, previous_as_of) -%}

@@ -201,11 +201,11 @@
         model's own table would (the set changed since the model's watermark and
         previous A, on this run's A and latest load batch); else a full rebuild (the first
         run, a model built without int_changed_customers, A moved back, a re-delivery).
-        Returns a dict: full, reason, previous_as_of, changed_customers (a select of
-        customer_id). Called while dbt parses the model too, so that int_changed_customers
-        is its parent. -#}
+        Returns a dict: full, reason, previous_as_of, as_of_date (this run's A; none in a
+        full rebuild), changed_customers (a select of customer_id). Called while dbt parses
+        the model too, so that int_changed_customers is its parent. -#}
     {%- set shared = ref('int_changed_customers') -%}
-    {%- set plan = {'full': true, 'reason': 'full build', 'previous_as_of': none, 'changed_customers': none} -%}
+    {%- set plan = {'full': true, 'reason': 'full build', 'previous_as_of': none, 'as_of_date': none, 'changed_customers': none} -%}
     {%- if not execute or not is_incremental() -%}
         {{ return(plan) }}
     {%- endif -%}
@@ -220,7 +220,8 @@
         ~ ' and shared.previous_as_of_date = own.previous_as_of'
         ~ ' and shared.built_as_of_date = params.as_of_date'
         ~ ' and shared.built_through_load_id = batches.latest'
-        ~ ' then 1 end) as alike_rows, max(own.previous_as_of) as previous_as_of'
+        ~ ' then 1 end) as alike_rows, max(own.previous_as_of) as previous_as_of,'
+        ~ ' max(params.as_of_date) as as_of_date'
         ~ ' from ' ~ shared ~ ' as shared'
         ~ ' cross join (select max(built_through_load_id) as watermark, max(built_as_of_date) as previous_as_of from ' ~ this ~ ') as own'
         ~ ' cross join ' ~ ref('int_reporting_params') ~ ' as params'
@@ -237,6 +238,7 @@
         'full': false,
         'reason': none,
         'previous_as_of': state['previous_as_of'],
+        'as_of_date': state['as_of_date'],
         'changed_customers': 'select customer_id from ' ~ shared ~ ' where customer_id is not null',
     }) -%}
     {{ return(plan) }}

@@ -6,7 +6,8 @@
 {{ incremental_config(none, "{{ customer_periods_pre_hook() }}") }}
 {%- set plan = shared_changed_customers_plan() %}
 {%- set scope = none if plan.full else {
-    'changed_customers': plan.changed_customers, 'previous_as_of': plan.previous_as_of
+    'changed_customers': plan.changed_customers, 'previous_as_of': plan.previous_as_of,
+    'as_of_date': plan.as_of_date,
 } %}
 
 with fact as (
