@@ -300,6 +300,14 @@ def compile_inline(inline: str, workdir: Path) -> str:
     return results["results"][0]["compiled_code"]
 
 
+def compile_expression(expression: str, workdir: Path) -> str:
+    """The SQL expression dbt compiles `expression` (a Jinja expression calling the
+    project's macros, e.g. "clean_text('x')") to, for the default (DuckDB) target."""
+    compiled = compile_inline("select {{ " + expression + " }} as c", workdir)
+    assert compiled.startswith("select") and compiled.endswith(" as c"), compiled
+    return compiled.removeprefix("select").removesuffix(" as c")
+
+
 def retention_env(workdir: Path) -> dict[str, str]:
     """Environment for a `retention` command: dbt's target and logs under workdir."""
     env = {

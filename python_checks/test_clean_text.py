@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from pipeline import compile_inline
+from pipeline import compile_expression
 
 DEFINITION = "nullif(trim(x), '')"
 
@@ -32,11 +32,7 @@ PLACES = {
 @pytest.fixture(scope="module")
 def clean_text_sql(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The macro compiled for the default (DuckDB) target, applied to a column x."""
-    compiled = compile_inline(
-        "select {{ clean_text('x') }} as c", tmp_path_factory.mktemp("clean_text")
-    )
-    assert compiled.startswith("select") and compiled.endswith(" as c"), compiled
-    return compiled.removeprefix("select").removesuffix(" as c")
+    return compile_expression("clean_text('x')", tmp_path_factory.mktemp("clean_text"))
 
 
 def test_compiled_clean_text_is_the_shortcut(clean_text_sql: str) -> None:

@@ -14,7 +14,7 @@ import random
 
 import duckdb
 import pytest
-from pipeline import compile_inline
+from pipeline import compile_expression
 
 DELIMITER = ", "
 LETTERS = ["a", "b", "Z", "é", "ß", "中", " ", "zeta", "basic", "plus", "Basic", "a b"]
@@ -23,11 +23,9 @@ LETTERS = ["a", "b", "Z", "é", "ß", "中", " ", "zeta", "basic", "plus", "Basi
 @pytest.fixture(scope="module")
 def ordered_list_sql(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The macro compiled for the default (DuckDB) target, on a column x."""
-    compiled = compile_inline(
-        "select {{ ordered_list('x', \"', '\") }} as c", tmp_path_factory.mktemp("ordered_list")
+    return compile_expression(
+        "ordered_list('x', \"', '\")", tmp_path_factory.mktemp("ordered_list")
     )
-    assert compiled.startswith("select") and compiled.endswith(" as c"), compiled
-    return compiled.removeprefix("select").removesuffix(" as c")
 
 
 def groups() -> dict[int, list[str | None]]:
