@@ -48,7 +48,8 @@
 
 {% macro cut_at(end_date, cut_date) -%}
     {#- A last day cut at cut_date: end_date when it lies before cut_date, else cut_date (an
-        end_date that is null, no end yet, too). The views int_activity_spells and
-        int_contract_arr_segments cut the uncut models' last days at A with it. -#}
+        end_date that is null, no end yet, too). The views int_activity_spells,
+        int_contract_arr_segments and int_contract_coverage cut the uncut models' last days
+        at A with it. -#}
     case when {{ end_date }} < {{ cut_date }} then {{ end_date }} else {{ cut_date }} end
 {%- endmacro %}

@@ -34,11 +34,7 @@ final as (
         coverage.reason_code,
         coverage.coverage_end_date,
         -- The last covered day that exists: coverage is cut at A.
-        case
-            when coverage.coverage_end_date is null or coverage.coverage_end_date > params.as_of_date
-                then params.as_of_date
-            else coverage.coverage_end_date
-        end as covered_until_date
+        {{ cut_at('coverage.coverage_end_date', 'params.as_of_date') }} as covered_until_date
     from coverage
     cross join params
 

@@ -4,8 +4,8 @@
     int_contract_arr_segments_uncut, int_customer_periods_closed, int_purchase_summary),
     which would otherwise each find them twice (in their pre-hook and their body). Each row
     says how the set was planned; a model uses the set only when its own table would plan
-    the run alike, else it rebuilds in full (shared_changed_customers_plan). Rebuilt every run: its pre-hook
-    empties it once its plan has read the previous run's stamps. -#}
+    the run alike, else it rebuilds in full (shared_changed_customers_plan). Rebuilt every
+    run: its pre-hook empties it once its plan has read the previous run's stamps. -#}
 {{ incremental_config(none, "{{ 'delete from ' ~ this if is_incremental() }}") }}
 {%- set plan = changed_customers_plan() %}
 
