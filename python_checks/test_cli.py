@@ -376,6 +376,35 @@ def test_the_benchmark_measures_cpu_seconds_and_peak_memory_of_a_process():
     assert tiny.returncode == 0 and tiny.max_process_rss_mb < 100, tiny.as_dict()
 
 
+def test_the_benchmark_figures_name_the_commit_they_were_taken_on(tmp_path):
+    from retention import bench
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(tmp_path), *args], capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    outside = bench.code_version(tmp_path)  # not a git checkout (yet)
+    assert outside == {"commit": None, "uncommitted_changes": None}
+    git("init", "-q")
+    (tmp_path / "model.sql").write_text("select 1\n")
+    git("add", "model.sql")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one")
+    commit = git("rev-parse", "HEAD")
+    assert len(commit) == 40
+    assert bench.code_version(tmp_path) == {"commit": commit, "uncommitted_changes": False}
+    (tmp_path / "notes.txt").write_text("untracked files are not the code measured\n")
+    assert bench.code_version(tmp_path)["uncommitted_changes"] is False
+    (tmp_path / "model.sql").write_text("select 2\n")
+    assert bench.code_version(tmp_path) == {"commit": commit, "uncommitted_changes": True}
+
+    taken = bench.provenance({"old": tmp_path, "new": REPO_ROOT})
+    assert taken["code"]["old"]["commit"] == commit
+    assert set(taken) == {"started_at", "machine", "code"}
+    assert taken["machine"]["cpus"] == os.cpu_count()
+
+
 # --- progress: only on a terminal, never with --quiet ----------------------------------------
 
 

@@ -621,11 +621,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    def say(message: str) -> None:
-        print(message, flush=True)
+def code_version(checkout: Path) -> dict[str, Any]:
+    """The commit a checkout is at and whether its tracked files differ from it (None
+    outside a git checkout), so that a figure names the code it was taken on."""
 
-    results: dict[str, Any] = {
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(checkout), *args], capture_output=True, text=True, check=True
+            )
+        except (OSError, subprocess.CalledProcessError):
+            return None
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    changes = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "uncommitted_changes": bool(changes) if commit else None}
+
+
+def provenance(code: dict[str, Path] | None = None) -> dict[str, Any]:
+    """When and where measurements start, and on which code: the start time (UTC), the
+    machine (its load average too, since this machine's speed drifts) and, for each named
+    checkout (default: this one, as "checkout"), `code_version`."""
+    checkouts = code if code is not None else {"checkout": REPO_ROOT}
+    return {
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {
             "cpus": os.cpu_count(),
@@ -633,6 +652,16 @@ def run(args: argparse.Namespace) -> int:
             "platform": platform.platform(),
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         },
+        "code": {name: code_version(path) for name, path in checkouts.items()},
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    def say(message: str) -> None:
+        print(message, flush=True)
+
+    results: dict[str, Any] = {
+        **provenance(),
         "runs": args.runs,
         "derived_from": "median CPU seconds (user + sys); *_wall: median wall seconds",
         "scales": [],

@@ -31,6 +31,10 @@ seconds from dbt's invocation on, and each node's), for changes smaller than the
 whole runs. An untimed `dbt
 parse` per version comes first, on the same warehouse path as the timed runs: dbt reuses a
 parse only for the same profile, and the path is in it.
+
+The JSON opens with when the runs started, the machine and its load, and each version's
+commit (`retention.bench.provenance`; earlier JSONs lack them, and docs/decisions.md names
+their commits).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from typing import Any
 import duckdb
 from side_by_side import Versions  # this folder's whole-build script
 
+from retention.bench import provenance
 from retention.compare import compare_marts
 
 HERE = Path(__file__).resolve().parents[2]
@@ -78,6 +83,7 @@ def main() -> None:
         if not (args.data / folder).is_dir():
             parser.error(f"--data {args.data} has no {folder}/ (run retention bench first)")
     code = {"old": args.old.resolve(), "new": HERE}
+    taken = provenance(code)
     models = args.select.split()
     selected = {"old": (args.old_select or args.select).split(), "new": models}
     upstream = " ".join(f"+{model}" for model in models)
@@ -161,7 +167,7 @@ def main() -> None:
         }
         for version, steps in runs.items()
     }
-    result: dict[str, Any] = {"runs": runs, "median_cpu_seconds": medians}
+    result: dict[str, Any] = {**taken, "runs": runs, "median_cpu_seconds": medians}
     if args.per_node:
         result["median_cpu_seconds_per_node"] = {
             version: {step: node_medians([run["nodes"] for run in steps[step]]) for step in steps}

@@ -10,9 +10,10 @@ artifacts) is reported as `outside_nodes`.
     .venv/bin/python docs/benchmarks/node_cpu.py --db warehouse.duckdb --out nodes.json \\
         -- build --exclude-resource-type unit_test --full-refresh
 
-The command's arguments come after `--`; `--threads 1` is added. The per-node figures of
-docs/benchmarks/2026-12-0*-1m-*.json ("dbt in process, one dbt thread") were taken the
-same way, by an earlier script that was not kept.
+The command's arguments come after `--`; `--threads 1` is added. The JSON opens with when
+the command started, the machine and the checkout's commit (`retention.bench.provenance`).
+The per-node figures of docs/benchmarks/2026-12-0*-1m-*.json ("dbt in process, one dbt
+thread") were taken the same way, by an earlier script that was not kept.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 from dbt.cli.main import dbtRunner
 
 from retention import dbt_runner
+from retention.bench import provenance
 
 HERE = Path(__file__).resolve().parents[2]
 
@@ -59,12 +61,14 @@ def main() -> None:
                 "seconds": round(now[1] - wall0, 3),
             }
 
+    taken = provenance({"checkout": args.project_dir.resolve()})
     cpu0, wall0 = time.process_time(), time.perf_counter()
     command = [*args.dbt_args, "--threads", "1", "--project-dir", str(args.project_dir)]
     result = dbtRunner(callbacks=[on_event]).invoke(command)
     total_cpu, total_wall = time.process_time() - cpu0, time.perf_counter() - wall0
     in_nodes = sum(node["cpu_seconds"] for node in nodes.values())
     report = {
+        **taken,
         "command": command,
         "success": result.success,
         "total_cpu_seconds": round(total_cpu, 2),

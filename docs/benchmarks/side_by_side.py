@@ -22,7 +22,8 @@ virtual environment. `--data` is a `retention bench` data folder, with `data`,
 An untimed `dbt parse` per variant comes first, as in `retention bench`.
 
 Each build is timed as `retention bench` times its steps (`retention.bench.measure`: CPU
-is the user + sys time of the dbt process tree).
+is the user + sys time of the dbt process tree). The JSON opens with when the runs
+started, the machine and each version's commit (`retention.bench.provenance`).
 When the old version lacks models this checkout has, `--exclude` names them (for 79e9c5f,
 the selection in `NEW_SINCE_79E9C5F` below), and a third variant, "new_same_scope", builds
 this checkout without them.
@@ -41,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retention import dbt_runner
-from retention.bench import BUILD, measure
+from retention.bench import BUILD, measure, provenance
 
 HERE = Path(__file__).resolve().parents[2]
 # The models of aa223e4 that 79e9c5f did not have (int_customer_segments stays: mart_clv
@@ -106,6 +107,7 @@ def main() -> None:
         if not (args.data / folder).is_dir():
             parser.error(f"--data {args.data} has no {folder}/ (run retention bench first)")
     code = {"old": args.old.resolve(), "new": HERE}
+    taken = provenance(code)
     variants = {"old": ("old", []), "new": ("new", [])}
     if args.exclude:
         variants["new_same_scope"] = ("new", ["--exclude", args.exclude])
@@ -150,7 +152,9 @@ def main() -> None:
         }
         for name, results in runs.items()
     }
-    args.out.write_text(json.dumps({"runs": runs, "median_cpu_seconds": medians}, indent=1))
+    args.out.write_text(
+        json.dumps({**taken, "runs": runs, "median_cpu_seconds": medians}, indent=1)
+    )
     print(json.dumps(medians, indent=1))
 
 
