@@ -403,6 +403,12 @@ def test_the_benchmark_figures_name_the_commit_they_were_taken_on(tmp_path):
     assert taken["code"]["old"]["commit"] == commit
     assert set(taken) == {"started_at", "machine", "code"}
     assert taken["machine"]["cpus"] == os.cpu_count()
+    # The printed table ends with the same: what a pasted table is read by.
+    printed = bench.render({"runs": 1, "scales": [], **taken}).splitlines()
+    assert (
+        printed[-2] == f"old: {commit[:12]} with uncommitted changes, started {taken['started_at']}"
+    )
+    assert printed[-1].startswith("new: ")
 
 
 # --- progress: only on a terminal, never with --quiet ----------------------------------------

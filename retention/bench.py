@@ -548,6 +548,10 @@ def render(results: dict[str, Any]) -> str:
             f"{entry['incremental_build']:.1f}, pandas x{entry['pandas']:.1f}, DuckDB script "
             f"x{entry['duckdb_script']:.1f}"
         )
+    for name, version in (results.get("code") or {}).items():
+        commit = version["commit"][:12] if version["commit"] else "not a git checkout"
+        dirty = " with uncommitted changes" if version["uncommitted_changes"] else ""
+        lines.append(f"{name}: {commit}{dirty}, started {results.get('started_at')}")
     return "\n".join(lines)
 
 
