@@ -6,7 +6,9 @@
       mart_clv);
     - lifecycle: the state over a period, from the status on its first day − 1 and on its
       end-state day; applied in macros/customer_periods.sql. A customer `churned` in a
-      period is active at its start and churned (by customer_status) at its end.
+      period is active at its start and churned (by customer_status) at its end;
+    - first_active_on_either_basis: the first active day on either basis, from the
+      statuses.
 
     The churn date itself is the spell's: int_activity_spells.churn_date. -#}
 
@@ -46,4 +48,16 @@
         states rather than on the derived word: the filter then reaches the scans of the
         stored fact, and lifecycle is not derived for every row (mart_churn). -#}
     ({{ is_active_start }} and not {{ is_active_end }})
+{%- endmacro %}
+
+{% macro first_active_on_either_basis(statuses) -%}
+    {#- One row per customer active on some day up to A with their first active day on
+        either basis, the earlier of the two (`statuses`: int_customer_status rows). It
+        names a customer's cohort year (int_customer_segments) and their acquisition in the
+        trailing year (int_clv_customers). -#}
+    select
+        customer_id,
+        min(first_active_date) as first_active_date
+    from {{ statuses }}
+    group by customer_id
 {%- endmacro %}

@@ -40,16 +40,8 @@ from pipeline import (
 )
 
 from retention import dbt_runner
+from retention.generate.dirty import KEYS  # each dirtied table's key (the raw contract's)
 
-# The primary key of each raw table (the raw input contract, README).
-KEYS = {
-    "customers": "customer_id",
-    "orders": "order_id",
-    "contracts": "contract_id",
-    "cancellations": "cancellation_id",
-    "nps_responses": "response_id",
-    "retention_actions": "action_id",
-}
 # Typed raw columns (the raw input contract): a value that does not parse is `invalid_<column>`.
 TYPED_COLUMNS = {
     "customers": {"created_at": "timestamp"},

@@ -16,14 +16,9 @@ DEFECTS_FILE = "_defects.json"
 
 # === dirty data ==============================================================================
 
-KEYS = {
-    "customers": "customer_id",
-    "orders": "order_id",
-    "contracts": "contract_id",
-    "cancellations": "cancellation_id",
-    "nps_responses": "response_id",
-    "retention_actions": "action_id",
-}
+# The tables defects are appended to, each with the column that identifies a row (the raw
+# contract's key). marketing_spend, keyed by month and channel, gets no defects.
+KEYS = {name: table.key[0] for name, table in TABLES.items() if len(table.key) == 1}
 ID_FORMAT = {
     "customers": ("C", 8),
     "orders": ("O", 9),

@@ -16,11 +16,7 @@ statuses as (
 
 first_active as (
 
-    select
-        customer_id,
-        min(first_active_date) as first_active_date
-    from statuses
-    group by customer_id
+    {{ first_active_on_either_basis('statuses') }}
 
 ),
 
