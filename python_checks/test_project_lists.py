@@ -14,6 +14,9 @@
   (`<adapter>__<macro>`) may put a sentence naming what it implements before it. Those
   comments are what "in sync" can check: a macro documented by a comment above it, or by
   none, is checked for its entry only.
+- The README's map of the layers ("Layers"): each folder of `models/intermediate/` and
+  `models/marts/` in it, under its layer, with every model of the folder, so that the map a
+  newcomer reads first names where each model lives.
 
 Reads YAML and SQL text only (no dbt run): fast.
 """
@@ -167,3 +170,33 @@ def test_a_macros_yml_description_repeats_the_comment_opening_the_macro():
         )
     ]
     assert not stale, "_macros.yml no longer repeats the macro's comment:\n" + "\n".join(stale)
+
+
+def _layers_map() -> dict[str, dict[str, str]]:
+    """The README's "Layers" map: for the intermediate and the marts layer, each domain
+    folder's entry (the text from its `<folder>/` to the next folder)."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Layers\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```", 2)[1]
+    intermediate, marts_part = block.split("└─ intermediate/", 1)[1].split("└─ marts/", 1)
+    layers = {}
+    for layer, text in (("intermediate", intermediate), ("marts", marts_part)):
+        parts = re.split(r"^ +(\w+)/ ", text, flags=re.M)
+        layers[layer] = dict(zip(parts[1::2], parts[2::2], strict=True))
+    return layers
+
+
+@pytest.mark.parametrize("layer", ["intermediate", "marts"])
+def test_the_readmes_layers_map_names_every_model_in_its_folder(layer):
+    in_map = _layers_map()[layer]
+    folders = sorted(p for p in (REPO_ROOT / "models" / layer).iterdir() if p.is_dir())
+    assert len(folders) >= 4  # the domain folders are found (guards against a silent miss)
+    assert sorted(in_map) == [p.name for p in folders]
+    missing = [
+        f"{folder.name}/{model.stem}"
+        for folder in folders
+        for model in sorted(folder.glob("*.*"))
+        if model.suffix in (".sql", ".py")
+        and not re.search(rf"\b{model.stem}\b", in_map[folder.name])
+    ]
+    assert not missing, f'models missing from README "Layers" under their folder: {missing}'
