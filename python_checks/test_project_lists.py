@@ -17,12 +17,18 @@
 - The README's map of the layers ("Layers"): each folder of `models/intermediate/` and
   `models/marts/` in it, under its layer, with every model of the folder, so that the map a
   newcomer reads first names where each model lives.
+- The marts and docs/marts.md, the BI users' map: a section per mart (`## <mart> — …`)
+  naming each of its columns.
+- The dashboard's pages (`dashboard/registry.py`) and the dbt exposures
+  (`models/marts/_marts__exposures.yml`): one exposure per page, at the page's address, so
+  that lineage shows every page a change to a mart touches.
 
 Reads YAML and SQL text only (no dbt run): fast.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
 
 import pytest
@@ -200,3 +206,31 @@ def test_the_readmes_layers_map_names_every_model_in_its_folder(layer):
         and not re.search(rf"\b{model.stem}\b", in_map[folder.name])
     ]
     assert not missing, f'models missing from README "Layers" under their folder: {missing}'
+
+
+def test_every_dashboard_page_is_one_exposure_at_its_address():
+    spec = importlib.util.spec_from_file_location(
+        "registry", REPO_ROOT / "dashboard" / "registry.py"
+    )
+    registry = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(registry)
+    exposures = read_yaml(REPO_ROOT / "models" / "marts" / "_marts__exposures.yml")["exposures"]
+    urls = [exposure["url"] for exposure in exposures]
+    assert len(registry.PAGES) >= 10  # the pages are found (guards against a silent miss)
+    assert sorted(urls) == sorted(
+        f"http://127.0.0.1:8501/{page.url_path}" for page in registry.PAGES
+    )
+    assert all(exposure["depends_on"] for exposure in exposures)
+
+
+def test_docs_marts_md_has_a_section_per_mart_naming_every_column():
+    text = (REPO_ROOT / "docs" / "marts.md").read_text(encoding="utf-8")
+    parts = re.split(r"^## (\w+) —", text, flags=re.M)
+    sections = dict(zip(parts[1::2], parts[2::2], strict=True))
+    columns = {**marts.COLUMNS, **marts.PREDICTIVE_COLUMNS}
+    assert sorted(sections) == sorted(columns)
+    missing = {
+        mart: [column for column in mart_columns if not re.search(rf"\b{column}\b", sections[mart])]
+        for mart, mart_columns in columns.items()
+    }
+    assert not any(missing.values()), f"columns docs/marts.md does not name: {missing}"
