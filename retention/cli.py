@@ -24,16 +24,17 @@ DESCRIPTION = (
     "publish the warehouse, print its headline metrics, benchmark it."
 )
 
+# In the order of the README's command reference: the daily pipeline, its steps, then the rest.
 COMMANDS = {
-    "generate": "write a synthetic raw data set (one file per raw table)",
+    "build": "the daily pipeline: load, dbt build, validate, publish",
     "load": "load raw CSV/Parquet files into the raw schema of the DuckDB database",
     "validate": "run the Great Expectations suites against the built warehouse",
-    "bench": "run the performance benchmark",
-    "build": "the daily pipeline: load, dbt build, validate, publish",
-    "summary": "print the headline metrics of a built warehouse",
     "publish": "atomically publish a built working copy of the warehouse",
+    "summary": "print the headline metrics of a built warehouse",
     "holdout": "the BG/NBD's predicted against actual purchases after A (or on CDNOW)",
     "diff": "compare the marts of two built warehouses (base branch and PR), as markdown",
+    "generate": "write a synthetic raw data set (one file per raw table)",
+    "bench": "run the performance benchmark",
 }
 
 INTERRUPTED = 130  # the shell's code for Ctrl-C (128 + SIGINT)
