@@ -26,7 +26,7 @@ TEST_DB := $(TEST_DIR)/warehouse.duckdb
 
 .PHONY: help setup demo test lint conventions build-test pytest validate validate-built bench \
 	pre-commit pre-commit-all slim-ci data-diff clean dashboard dashboard-setup chromium test-dashboard docs \
-	setup-spark build-spark test-spark
+	setup-spark build-spark test-spark test-period-ends
 
 help:
 	@echo "make demo   build the warehouse on the bundled demo data and print headline metrics"
@@ -37,6 +37,7 @@ help:
 	@echo "make slim-ci PROD_STATE=DIR PROD_DB=FILE  build only what changed against production (README CI)"
 	@echo "make dashboard       serve the retention dashboard on the published warehouse"
 	@echo "make test-dashboard  render every dashboard page in headless Chromium"
+	@echo "make test-period-ends nightly builds across month, quarter and year ends vs full refreshes"
 	@echo "make docs   docs/reference.md from the YAML, and the dbt docs site of the warehouse"
 	@echo "make setup-spark      PySpark, dbt-spark and Java 17 (README Scaling out); build-spark, test-spark"
 
@@ -99,6 +100,12 @@ build-test: setup $(DEMO_DATA)/.generated
 
 pytest: setup
 	$(BIN)/pytest python_checks -n 2 --dist loadfile --no-loadscope-reorder --durations=25
+
+# The slow check of nightly builds across the ends of periods (python_checks/
+# test_period_ends.py, about 2.5 minutes here): not part of `make pytest` (pyproject.toml
+# deselects its marker); .ci/run runs it after `make test`.
+test-period-ends: setup
+	$(BIN)/pytest python_checks/test_period_ends.py -m period_ends -p no:cacheprovider
 
 validate: build-test validate-built
 

@@ -268,12 +268,13 @@ def dbt(
     vars: dict[str, Any] | None = None,
     project_dir: Path = REPO_ROOT,
     manifest: bool = True,
+    env: dict[str, str] | None = None,
 ) -> DbtRun:
     """Run dbt on db_path with its own target and log path under workdir; never raises.
     In this process by default (retention.dbt_runner: one parse per project and parse-time
     vars, shared by every run of this pytest worker). manifest=False: no manifest.json in
     the target (dbt_runner.run; run_results.json is still there), for the runs whose
-    manifest nobody reads."""
+    manifest nobody reads. env: environment variables set for this run only."""
     workdir.mkdir(parents=True, exist_ok=True)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     target = workdir / "target"
@@ -285,6 +286,7 @@ def dbt(
         vars=vars,
         project_dir=project_dir,
         manifest=manifest,
+        env=env,
     )
     (workdir / "dbt_output.log").write_text(done.output, encoding="utf-8")
     return DbtRun(done.command, done.returncode, done.output, done.seconds, db_path, target)
@@ -477,6 +479,35 @@ def mart_counts(db_path: Path) -> tuple[int, ...]:
 
     with duckdb.connect(str(db_path), read_only=True) as con:
         return tuple(con.execute(MART_COUNTS_SQL).fetchone())
+
+
+# The incremental models, compared besides the marts (differences).
+INCREMENTAL_TABLES = (
+    "staging.base_shop__orders",
+    "staging.base_shop__contracts",
+    "staging.base_shop__customers",
+    "staging.base_shop__nps_responses",
+    "staging.base_shop__retention_actions",
+    # Without the columns that say which run wrote a row (retention.compare.RUN_STAMP_COLUMNS).
+    "intermediate.int_purchases",
+    "intermediate.int_contract_coverage_uncut",
+    "intermediate.int_activity_spells_uncut",
+    "intermediate.int_contract_arr_segments_uncut",
+    "intermediate.int_purchase_summary",
+    # The customer-period fact: closed (incremental) and open periods, without the columns
+    # that say which run wrote a row.
+    "intermediate.int_customer_periods",
+)
+
+
+def differences(expected: Path, actual: Path) -> list[str]:
+    """Every mart and every incremental model of two warehouses, row for row
+    (retention.compare.compare_marts; empty when they are equal)."""
+    from retention.compare import compare_marts
+
+    problems = compare_marts(expected, actual)
+    problems += compare_marts(expected, actual, relations=list(INCREMENTAL_TABLES))
+    return problems
 
 
 def copy_db(source: Path, target: Path) -> Path:

@@ -49,10 +49,9 @@ from typing import Any
 
 import duckdb
 import pytest
-from pipeline import DB_NAME, copy_db, dbt, load, submit
+from pipeline import DB_NAME, copy_db, dbt, differences, load, submit
 
 from retention import dbt_runner
-from retention.compare import compare_marts
 from retention.generate import Options, generate
 from retention.load import load_dir
 
@@ -65,23 +64,6 @@ LOOKBACK_DAYS = 3  # the default of `incremental_lookback_days` (dbt_project.yml
 CLOSED = "intermediate.int_customer_periods_closed"
 BUILD = [*dbt_runner.BUILD]
 MODELS = ["build", "--exclude-resource-type", "test", "unit_test"]
-# Compared besides the marts: the incremental models themselves.
-INCREMENTAL_TABLES = (
-    "staging.base_shop__orders",
-    "staging.base_shop__contracts",
-    "staging.base_shop__customers",
-    "staging.base_shop__nps_responses",
-    "staging.base_shop__retention_actions",
-    # Without the columns that say which run wrote a row (retention.compare.RUN_STAMP_COLUMNS).
-    "intermediate.int_purchases",
-    "intermediate.int_contract_coverage_uncut",
-    "intermediate.int_activity_spells_uncut",
-    "intermediate.int_contract_arr_segments_uncut",
-    "intermediate.int_purchase_summary",
-    # The customer-period fact: closed (incremental) and open periods, without the columns
-    # that say which run wrote a row.
-    "intermediate.int_customer_periods",
-)
 
 
 # --- data: nightly deliveries ----------------------------------------------------------------
@@ -459,13 +441,6 @@ def daily(deliveries: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) 
     return {"steps": steps, "fresh": {**fresh.result(), "redelivered": same_raw}}
 
 
-def _differences(expected: Path, actual: Path) -> list[str]:
-    """Every mart and every incremental model, row for row."""
-    problems = compare_marts(expected, actual)
-    problems += compare_marts(expected, actual, relations=list(INCREMENTAL_TABLES))
-    return problems
-
-
 # --- tests -----------------------------------------------------------------------------------
 
 
@@ -484,7 +459,7 @@ def test_building_twice_changes_nothing(daily: dict[str, Any], deliveries: dict[
         deliveries["day_1"], dt.date(2024, 6, 19) - dt.timedelta(days=LOOKBACK_DAYS)
     )
     assert again["scope"]["customers"] == loaded & again["scope"]["all_customers"]
-    assert _differences(daily["steps"]["first"]["db"], again["db"]) == []
+    assert differences(daily["steps"]["first"]["db"], again["db"]) == []
 
 
 def test_new_days_with_late_rows_build_incrementally_to_the_full_refresh_marts(
@@ -496,7 +471,7 @@ def test_new_days_with_late_rows_build_incrementally_to_the_full_refresh_marts(
     assert deliveries["customers_touched"] & scope["all_customers"] <= scope["customers"]
     # A partial rebuild: customers without new or late rows keep their rows.
     assert scope["customers"] < scope["all_customers"]
-    assert _differences(daily["fresh"]["day_2"], daily["steps"]["day_2"]["db"]) == []
+    assert differences(daily["fresh"]["day_2"], daily["steps"]["day_2"]["db"]) == []
 
 
 def test_corrections_in_the_look_back_window_take_effect_the_same_day(
@@ -532,7 +507,7 @@ def test_a_row_stamped_before_the_look_back_window_comes_with_its_batch(
     scope = daily["steps"]["day_3"]["scope"]
     assert not scope["is_full_rebuild"]
     assert deliveries["late_customer"] in scope["customers"]
-    assert _differences(daily["fresh"]["day_3"], daily["steps"]["day_3"]["db"]) == []
+    assert differences(daily["fresh"]["day_3"], daily["steps"]["day_3"]["db"]) == []
 
 
 def test_as_of_date_set_back_gives_the_marts_of_a_fresh_build_at_that_date(
@@ -543,7 +518,7 @@ def test_as_of_date_set_back_gives_the_marts_of_a_fresh_build_at_that_date(
     # Periods closed on the previous A would open again: a full rebuild.
     assert step["scope"]["is_full_rebuild"]
     assert "int_purchases: rebuilt in full (as_of_date moved back)" in step["output"]
-    assert _differences(daily["fresh"]["as_of_back"], step["db"]) == []
+    assert differences(daily["fresh"]["as_of_back"], step["db"]) == []
 
 
 def test_as_of_date_moving_forward_again_is_incremental(daily: dict[str, Any]) -> None:
@@ -554,13 +529,13 @@ def test_as_of_date_moving_forward_again_is_incremental(daily: dict[str, Any]) -
     assert dt.date(2024, 5, 1) in step["scope"]["months"]
     assert step["scope"]["unwritten_months"]
     assert max(step["scope"]["unwritten_months"]) < dt.date(2024, 5, 1)
-    assert _differences(daily["fresh"]["day_3"], step["db"]) == []
+    assert differences(daily["fresh"]["day_3"], step["db"]) == []
 
 
 def test_a_run_with_nothing_new_after_a_move_of_a_is_incremental(daily: dict[str, Any]) -> None:
     step = daily["steps"]["settled"]
     assert not step["scope"]["is_full_rebuild"]
-    assert _differences(daily["steps"]["as_of_forward"]["db"], step["db"]) == []
+    assert differences(daily["steps"]["as_of_forward"]["db"], step["db"]) == []
 
 
 def test_a_run_without_int_changed_customers_rebuilds_the_per_customer_models_in_full(
@@ -615,4 +590,4 @@ def test_a_re_delivery_that_drops_an_order_rebuilds_in_full(
             [deliveries["removed_order_id"]],
         ).fetchone()[0]
     assert left == 0  # gone from the incremental base model too, not only from raw
-    assert _differences(daily["fresh"]["redelivered"], step["db"]) == []
+    assert differences(daily["fresh"]["redelivered"], step["db"]) == []
