@@ -1,12 +1,12 @@
 """Night after night across the ends of periods (a slow check, `make test-period-ends`; CI
 runs it after `make test`): the daily job, `retention load` of one night's delivery then
 `dbt build` (data tests included, the predictive fits on), is run for every night of four
-short stretches of the calendar, and after every night its warehouse equals a
-`--full-refresh` build of the same raw data, mart for mart and incremental model for
-incremental model, row for row (pipeline.differences).
+short stretches of the calendar and after a missed night, and after every night its
+warehouse equals a `--full-refresh` build of the same raw data, mart for mart and
+incremental model for incremental model, row for row (pipeline.differences).
 
 test_incremental.py moves A by days inside June 2024, then by a jump of more than a month.
-What neither does is a nightly build whose A crosses the end of a period by one day: the
+What it does not do is a nightly build whose A crosses the end of a period by one day: the
 night the month, the quarter or the year just before A closes, and the closed part of the
 customer-period fact gains those periods for every customer while the incremental base
 models, spells, coverage and purchase summary take only the night's keys. The stretches:
@@ -14,15 +14,18 @@ models, spells, coverage and purchase summary take only the night's keys. The st
 - 2023-12-30 … 2024-01-02: December, the fourth quarter and the year 2023 close on one night;
 - 2024-01-31 … 2024-02-01: a month end that closes no quarter;
 - 2024-02-28 … 2024-03-01: the leap day, then February closes;
-- 2024-03-31 … 2024-04-01: the first quarter closes.
+- 2024-03-31 … 2024-04-01: the first quarter closes;
+- 2024-04-29, then 2024-05-01: a missed night, after which A moves by two days, across the
+  end of April.
 
 The data: the `--dirty` generated data set (duplicates, superseded and rejected rows among
 the clean ones). Its rows are loaded the night after their day (between 00:00 and 03:00 UTC),
 so the delivery of the night that gives A = D holds the rows stamped up to D + 1 at 12:00 UTC
 and after the previous night's delivery; the first delivery also holds every row whose
-`_loaded_at` does not parse, and between two stretches one delivery catches up. Each night
-checks that A is D (the delivery did move A by the day intended) and that the run was
-incremental (it kept rows of an earlier run), so the comparison is of the incremental path.
+`_loaded_at` does not parse, and between two stretches (and after the missed night) one
+delivery catches up. Each night checks that A is D (the delivery moved A as intended) and
+that the run was incremental (it kept rows of an earlier run), so the comparison is of the
+incremental path.
 """
 
 from __future__ import annotations
@@ -58,6 +61,9 @@ NIGHTS = (
     # The first quarter closes.
     dt.date(2024, 3, 31),
     dt.date(2024, 4, 1),
+    # A missed night: A moves by two days, across a month end.
+    dt.date(2024, 4, 29),
+    dt.date(2024, 5, 1),
 )
 CLOSED = "intermediate.int_customer_periods_closed"
 MODELS = ["build", "--exclude-resource-type", "test", "unit_test"]
