@@ -102,7 +102,7 @@ pytest: setup
 	$(BIN)/pytest python_checks -n 2 --dist loadfile --no-loadscope-reorder --durations=25
 
 # The slow check of nightly builds across the ends of periods (python_checks/
-# test_period_ends.py, about 2.5 minutes here): not part of `make pytest` (pyproject.toml
+# test_period_ends.py, about 3 minutes here): not part of `make pytest` (pyproject.toml
 # deselects its marker); .ci/run runs it after `make test`.
 test-period-ends: setup
 	$(BIN)/pytest python_checks/test_period_ends.py -m period_ends -p no:cacheprovider
