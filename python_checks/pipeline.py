@@ -22,6 +22,7 @@ It queries the row count of every mart of DB over and over, printing one JSON li
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import io
 import json
@@ -508,6 +509,42 @@ def differences(expected: Path, actual: Path) -> list[str]:
     problems = compare_marts(expected, actual)
     problems += compare_marts(expected, actual, relations=list(INCREMENTAL_TABLES))
     return problems
+
+
+def deliver(
+    source: Path,
+    target: Path,
+    since: dt.datetime | None,
+    before: dt.datetime,
+    extra: dict[str, list[dict[str, Any]]] | None = None,
+) -> Path:
+    """One night's delivery of a generated Parquet data set: the raw rows whose `_loaded_at`
+    is in [since, before) (the first delivery, since=None: every row before `before` and
+    every row whose `_loaded_at` does not parse), plus `extra` rows per table. A table
+    without rows has no file (the loader refuses an empty file for a required table)."""
+    import duckdb
+
+    target.mkdir(parents=True, exist_ok=True)
+    loaded = "try_cast(_loaded_at as timestamptz)"
+    if since is None:
+        where, params = f"{loaded} is null or {loaded} < ?", [before]
+    else:
+        where, params = f"{loaded} >= ? and {loaded} < ?", [since, before]
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        for path in sorted(source.glob("*.parquet")):
+            con.execute(
+                f"create or replace table rows_ as select * from read_parquet('{path}') "
+                f"where {where}",
+                params,
+            )
+            for row in (extra or {}).get(path.stem, []):
+                columns = ", ".join(f'"{c}"' for c in row)
+                values = ", ".join("?" for _ in row)
+                con.execute(f"insert into rows_ ({columns}) values ({values})", list(row.values()))
+            if con.execute("select count(*) from rows_").fetchone()[0]:
+                con.execute(f"copy rows_ to '{target / path.name}' (format parquet)")
+    return target
 
 
 def copy_db(source: Path, target: Path) -> Path:

@@ -49,7 +49,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from pipeline import DB_NAME, copy_db, dbt, differences, load, submit
+from pipeline import DB_NAME, copy_db, dbt, deliver, differences, load, submit
 
 from retention import dbt_runner
 from retention.generate import Options, generate
@@ -69,37 +69,9 @@ MODELS = ["build", "--exclude-resource-type", "test", "unit_test"]
 # --- data: nightly deliveries ----------------------------------------------------------------
 
 
-def _deliver(
-    source: Path,
-    target: Path,
-    since: dt.date | None,
-    before: dt.date,
-    extra: dict[str, list[dict]],
-) -> Path:
-    """One night's delivery: the raw rows loaded from `since` (from the start: None) up to
-    `before`, plus `extra` rows per table. A table without rows has no file (the loader
-    refuses an empty file for a required table)."""
-    target.mkdir(parents=True, exist_ok=True)
-    start = dt.date.min if since is None else since
-    with duckdb.connect() as con:
-        con.execute("set TimeZone = 'UTC'")
-        for path in sorted(source.glob("*.parquet")):
-            con.execute(
-                f"create or replace table rows_ as select * from read_parquet('{path}') "
-                "where try_cast(_loaded_at as timestamptz) >= ? "
-                "and try_cast(_loaded_at as timestamptz) < ?",
-                [
-                    dt.datetime.combine(start, dt.time(), dt.UTC),
-                    dt.datetime.combine(before, dt.time(), dt.UTC),
-                ],
-            )
-            for row in extra.get(path.stem, []):
-                columns = ", ".join(f'"{c}"' for c in row)
-                values = ", ".join("?" for _ in row)
-                con.execute(f"insert into rows_ ({columns}) values ({values})", list(row.values()))
-            if con.execute("select count(*) from rows_").fetchone()[0]:
-                con.execute(f"copy rows_ to '{target / path.name}' (format parquet)")
-    return target
+def _at(day: dt.date) -> dt.datetime:
+    """Midnight UTC at the start of `day`."""
+    return dt.datetime.combine(day, dt.time(), dt.UTC)
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
@@ -270,10 +242,10 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ],
     }
     return {
-        "day_1": _deliver(full, root / "day-1", None, DAY_1, {}),
-        "day_2": _deliver(full, root / "day-2", DAY_1, DAY_2, day_2_extra),
-        "day_3": _deliver(full, root / "day-3", DAY_2, DAY_3, day_3_extra),
-        "day_4": _deliver(full, root / "day-4", DAY_3, DAY_3, day_4_extra),
+        "day_1": deliver(full, root / "day-1", None, _at(DAY_1)),
+        "day_2": deliver(full, root / "day-2", _at(DAY_1), _at(DAY_2), day_2_extra),
+        "day_3": deliver(full, root / "day-3", _at(DAY_2), _at(DAY_3), day_3_extra),
+        "day_4": deliver(full, root / "day-4", _at(DAY_3), _at(DAY_3), day_4_extra),
         "quiet_customer": quiet["customer_id"],
         "customers_touched": {
             late_in_window["customer_id"],

@@ -37,7 +37,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from pipeline import DB_NAME, copy_db, dbt, differences, load, submit
+from pipeline import DB_NAME, copy_db, dbt, deliver, differences, load, submit
 
 from retention import dbt_runner
 from retention.predictive_columns import SWITCH
@@ -75,29 +75,6 @@ def _cut(as_of: dt.date) -> dt.datetime:
     return dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(12), dt.UTC)
 
 
-def _deliver(source: Path, target: Path, since: dt.datetime | None, before: dt.datetime) -> Path:
-    """The raw rows stamped in [since, before) (the first delivery, since=None: every row
-    before `before` and every row whose `_loaded_at` does not parse), one Parquet file per
-    table that has rows."""
-    target.mkdir(parents=True, exist_ok=True)
-    loaded = "try_cast(_loaded_at as timestamptz)"
-    if since is None:
-        where, params = f"{loaded} is null or {loaded} < ?", [before]
-    else:
-        where, params = f"{loaded} >= ? and {loaded} < ?", [since, before]
-    with duckdb.connect() as con:
-        con.execute("set TimeZone = 'UTC'")
-        for path in sorted(source.glob("*.parquet")):
-            con.execute(
-                f"create or replace table rows_ as select * from read_parquet('{path}') "
-                f"where {where}",
-                params,
-            )
-            if con.execute("select count(*) from rows_").fetchone()[0]:
-                con.execute(f"copy rows_ to '{target / path.name}' (format parquet)")
-    return target
-
-
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """Every night of NIGHTS: its A, whether the run rebuilt the closed fact in full, and the
@@ -116,7 +93,7 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     since = None
     for as_of in NIGHTS:
-        delivery = _deliver(data, root / f"delivery-{as_of}", since, _cut(as_of))
+        delivery = deliver(data, root / f"delivery-{as_of}", since, _cut(as_of))
         since = _cut(as_of)
         load(delivery, daily, fresh=not results)  # then appended: the nightly load
         run = dbt([*dbt_runner.BUILD], daily, root / "daily", manifest=False, env=PREDICTIVE_ON)
