@@ -611,7 +611,7 @@ def sbg_log_likelihood(alpha: float, beta: float, survivors: np.ndarray) -> floa
     """LL of a survivor curve n_0 >= n_1 >= ... >= n_k (Fader & Hardie 2007 eq. 5):
     sum_t (n_{t-1} - n_t) ln P(T = t) + n_k ln S(k), P(T = t) = S(t-1) - S(t).
 
-    By the recursion of Fader & Hardie's eq. 7 (periods are whole numbers): S(j + 1) / S(j)
+    By the recursion Fader & Hardie give beside it (periods are whole numbers): S(j + 1) / S(j)
     = (beta + j) / (alpha + beta + j), so ln S(t) = -sum_{j < t} ln(1 + alpha / (beta + j)),
     and P(T = t) = S(t - 1) alpha / (alpha + beta + t - 1). Each term is a log1p or a ratio of
     positive numbers, without the differences of nearly equal ln B (or digamma) values that
