@@ -482,6 +482,11 @@ def mart_counts(db_path: Path) -> tuple[int, ...]:
         return tuple(con.execute(MART_COUNTS_SQL).fetchone())
 
 
+# A build of the models only (the nightly checks' builds that skip the data tests), and the
+# closed part of the customer-period fact, whose built_at says which rows a run wrote.
+MODELS_ONLY = ["build", "--exclude-resource-type", "test", "unit_test"]
+CLOSED_PERIODS = "intermediate.int_customer_periods_closed"
+
 # The incremental models, compared besides the marts (differences).
 INCREMENTAL_TABLES = (
     "staging.base_shop__orders",

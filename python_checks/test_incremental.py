@@ -49,7 +49,17 @@ from typing import Any
 
 import duckdb
 import pytest
-from pipeline import DB_NAME, copy_db, dbt, deliver, differences, load, submit
+from pipeline import (
+    CLOSED_PERIODS,
+    DB_NAME,
+    MODELS_ONLY,
+    copy_db,
+    dbt,
+    deliver,
+    differences,
+    load,
+    submit,
+)
 
 from retention import dbt_runner
 from retention.generate import Options, generate
@@ -61,9 +71,7 @@ DAY_2 = dt.date(2024, 6, 24)
 DAY_3 = DAY_2
 AS_OF_BACK = "2024-05-15"
 LOOKBACK_DAYS = 3  # the default of `incremental_lookback_days` (dbt_project.yml)
-CLOSED = "intermediate.int_customer_periods_closed"
 BUILD = [*dbt_runner.BUILD]
-MODELS = ["build", "--exclude-resource-type", "test", "unit_test"]
 
 
 # --- data: nightly deliveries ----------------------------------------------------------------
@@ -298,7 +306,7 @@ def _fresh(
     load(deliveries[0], db_path)
     for data in deliveries[1:]:
         load(data, db_path, fresh=False)
-    run = dbt([*MODELS, "--full-refresh"], db_path, workdir, vars=vars, manifest=False)
+    run = dbt([*MODELS_ONLY, "--full-refresh"], db_path, workdir, vars=vars, manifest=False)
     assert run.ok, run.failure_summary()
     return db_path
 
@@ -313,10 +321,12 @@ def _scope(db_path: Path) -> dict[str, Any]:
             select
                 count(*) filter (where built_at = latest) = count(*) as is_full_rebuild,
                 max(built_as_of_date) as as_of_date
-            from {CLOSED}, (select max(built_at) as latest from {CLOSED})
+            from {CLOSED_PERIODS}, (select max(built_at) as latest from {CLOSED_PERIODS})
             """,
         )
-        written = f"from {CLOSED} where built_at = (select max(built_at) from {CLOSED})"
+        written = (
+            f"from {CLOSED_PERIODS} where built_at = (select max(built_at) from {CLOSED_PERIODS})"
+        )
         scope["customers"] = {
             row[0] for row in con.execute(f"select distinct customer_id {written}").fetchall()
         }
@@ -329,12 +339,13 @@ def _scope(db_path: Path) -> dict[str, Any]:
         scope["unwritten_months"] = {
             row[0]
             for row in con.execute(
-                f"select distinct period_start from {CLOSED} where period_grain = 'month' "
-                f"and built_at < (select max(built_at) from {CLOSED})"
+                f"select distinct period_start from {CLOSED_PERIODS} where period_grain = 'month' "
+                f"and built_at < (select max(built_at) from {CLOSED_PERIODS})"
             ).fetchall()
         }
         scope["all_customers"] = {
-            row[0] for row in con.execute(f"select distinct customer_id from {CLOSED}").fetchall()
+            row[0]
+            for row in con.execute(f"select distinct customer_id from {CLOSED_PERIODS}").fetchall()
         }
     return scope
 
@@ -376,7 +387,7 @@ def daily(deliveries: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) 
     ) -> None:
         if data is not None:
             load(data, db_path, fresh=False)  # appended: the daily load
-        args = [*(BUILD if tests else MODELS), *(["--exclude", *exclude] if exclude else [])]
+        args = [*(BUILD if tests else MODELS_ONLY), *(["--exclude", *exclude] if exclude else [])]
         run = dbt(args, db_path, chain, vars=vars, manifest=False)
         assert run.ok, f"{name}: {run.failure_summary()}"
         steps[name] = {
@@ -408,7 +419,9 @@ def daily(deliveries: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) 
     load_dir(redelivery, db_path, replace=True)
     same_raw = copy_db(db_path, root / "fresh-redelivered" / DB_NAME)
     step("redelivered", None)
-    run = dbt([*MODELS, "--full-refresh"], same_raw, root / "fresh-redelivered", manifest=False)
+    run = dbt(
+        [*MODELS_ONLY, "--full-refresh"], same_raw, root / "fresh-redelivered", manifest=False
+    )
     assert run.ok, run.failure_summary()
     return {"steps": steps, "fresh": {**fresh.result(), "redelivered": same_raw}}
 
@@ -529,8 +542,8 @@ def test_a_run_without_int_changed_customers_rebuilds_the_per_customer_models_in
         reason = "int_changed_customers was not planned from this table's previous run"
         assert f"{model}: rebuilt in full ({reason})" in step["output"], model
     april = (
-        f"select purchases, net_revenue from {CLOSED} where customer_id = ? and basis = 'order' "
-        "and period_grain = 'month' and period_start = '2024-04-01'"
+        f"select purchases, net_revenue from {CLOSED_PERIODS} where customer_id = ? "
+        "and basis = 'order' and period_grain = 'month' and period_start = '2024-04-01'"
     )
     customer = deliveries["quiet_customer"]
     with duckdb.connect(str(daily["steps"]["settled"]["db"]), read_only=True) as con:

@@ -37,7 +37,17 @@ from typing import Any
 
 import duckdb
 import pytest
-from pipeline import DB_NAME, copy_db, dbt, deliver, differences, load, submit
+from pipeline import (
+    CLOSED_PERIODS,
+    DB_NAME,
+    MODELS_ONLY,
+    copy_db,
+    dbt,
+    deliver,
+    differences,
+    load,
+    submit,
+)
 
 from retention import dbt_runner
 from retention.predictive_columns import SWITCH
@@ -65,8 +75,6 @@ NIGHTS = (
     dt.date(2024, 4, 29),
     dt.date(2024, 5, 1),
 )
-CLOSED = "intermediate.int_customer_periods_closed"
-MODELS = ["build", "--exclude-resource-type", "test", "unit_test"]
 PREDICTIVE_ON = {SWITCH: "on"}
 
 
@@ -100,7 +108,7 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
         assert run.ok, f"{as_of}: {run.failure_summary()}"
         with duckdb.connect(str(daily), read_only=True) as con:
             as_of_built, rebuilt_in_full = con.execute(
-                f"select max(built_as_of_date), count(distinct built_at) = 1 from {CLOSED}"
+                f"select max(built_as_of_date), count(distinct built_at) = 1 from {CLOSED_PERIODS}"
             ).fetchone()
         night = root / f"night-{as_of}"
         snapshot = copy_db(daily, night / "incremental" / DB_NAME)
@@ -114,7 +122,9 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
 
 def _compare(fresh: Path, incremental: Path) -> list[str]:
     """The same raw data built with --full-refresh, compared with the nightly build."""
-    run = dbt([*MODELS, "--full-refresh"], fresh, fresh.parent, manifest=False, env=PREDICTIVE_ON)
+    run = dbt(
+        [*MODELS_ONLY, "--full-refresh"], fresh, fresh.parent, manifest=False, env=PREDICTIVE_ON
+    )
     assert run.ok, run.failure_summary()
     return differences(fresh, incremental)
 
