@@ -134,6 +134,42 @@ def test_rows_added_and_removed_and_columns_and_marts_that_changed(tmp_path, cap
     assert "Only in the base warehouse." in out.split("#### mart_churn\n", 1)[1]
 
 
+def test_the_predictive_marts_are_compared_when_a_warehouse_has_them(tmp_path, capsys):
+    base, pr = build(tmp_path / "base.duckdb"), build(tmp_path / "pr.duckdb")
+    survival = (
+        "cohort_month date, months_since_cohort integer, cohort_size integer, "
+        "active_customers integer, observed_retention double, projected_retention double, "
+        "is_projected boolean, alpha double, beta double, fit_status varchar"
+    )
+    jan = dt.date(2024, 1, 1)
+    for db, alpha in ((base, 0.7), (pr, 0.71)):  # a refit moved alpha beyond the tolerance
+        with duckdb.connect(str(db)) as con:
+            con.execute(f"create table marts.mart_contract_survival ({survival})")
+            con.executemany(
+                "insert into marts.mart_contract_survival values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (jan, 0, 2, 2, 1.0, 1.0, False, alpha, 1.2, "ok"),
+                    (jan, 1, 2, 1, 0.5, 0.5, False, alpha, 1.2, "ok"),
+                ],
+            )
+    with duckdb.connect(str(base)) as con:  # only the base has the predictions
+        con.execute("create table marts.mart_clv_predictions (customer_id varchar, p_alive double)")
+        con.execute("insert into marts.mart_clv_predictions values ('c1', 0.9)")
+    code, out, err = diff(capsys, base, pr)
+    assert code == 0, err
+    # The 15 marts, and the two predictive marts that a warehouse has (the third is in neither).
+    assert f"**2 of {len(ROWS) + 2} marts differ.**" in out
+    assert summary_row(out, "mart_contract_survival") == [
+        "mart_contract_survival", "2 → 2", "0", "0", "2", "`alpha`",
+    ]  # fmt: skip
+    assert "`cohort_month=2024-01-01, months_since_cohort=0`: 0.7 → 0.71" in out
+    assert summary_row(out, "mart_clv_predictions")[1] == "1 → —"
+    assert "| mart_clv_model_parameters |" not in out
+    code, out, _ = diff(capsys, base, pr, "--mart", "mart_contract_survival")
+    assert code == 0
+    assert "**1 of 1 marts differ.**" in out
+
+
 def test_missing_or_unbuilt_databases_exit_2_with_a_message(tmp_path, capsys):
     base = build(tmp_path / "base.duckdb")
     code, out, err = diff(capsys, tmp_path / "missing.duckdb", base)

@@ -1,7 +1,8 @@
 """`retention diff --base PATH [--db PATH]`: what a change does to the numbers of the marts.
 
 Compares every mart of two built warehouses (the base branch's and the one under review,
-`--db`) row by row on the mart's key (`retention.marts.KEYS`) and prints, as markdown a pull
+`--db`) row by row on the mart's key (`retention.marts.KEYS`, and `PREDICTIVE_KEYS` for the
+predictive CLV marts, compared when either warehouse has them) and prints, as markdown a pull
 request comment can carry: per mart, the rows added (key only in `--db`), removed (key only
 in the base) and changed (same key, another value in at least one column), the columns whose
 values changed with how many rows and a few example keys with both values, and the columns
@@ -29,7 +30,15 @@ from pathlib import Path
 import duckdb
 
 from retention import console
-from retention.marts import KEYS, MARTS, SCHEMA, WarehouseError, open_read_only
+from retention.marts import (
+    KEYS,
+    MARTS,
+    PREDICTIVE_KEYS,
+    PREDICTIVE_MARTS,
+    SCHEMA,
+    WarehouseError,
+    open_read_only,
+)
 from retention.paths import add_db_argument, db_path
 
 DEFAULT_TOLERANCE = 1e-9
@@ -41,6 +50,12 @@ EXIT_CODES = {
     2: "nothing compared: a database is missing, does not open or has no marts, or a --mart "
     "is unknown",
 }
+
+# Every mart `retention diff` can compare, with its key. The predictive CLV marts are
+# compared by default only when at least one of the two warehouses has them (a warehouse
+# built before they existed has none; one built with RETENTION_PREDICTIVE=off has them
+# empty, and empty equals empty).
+MART_KEYS: dict[str, list[str]] = {**KEYS, **PREDICTIVE_KEYS}
 
 # DuckDB's floating-point and fixed-point types: compared with the tolerance.
 INEXACT_TYPES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
@@ -98,9 +113,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--mart",
         action="append",
-        choices=MARTS,
+        choices=tuple(MART_KEYS),
         metavar="NAME",
-        help="compare only this mart (repeatable; default: every mart)",
+        help="compare only this mart (repeatable; default: every mart, the predictive ones "
+        "when either warehouse has them)",
     )
     parser.add_argument(
         "--examples",
@@ -131,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     pr = db_path(args)
     try:
-        diffs = compare(args.base, pr, args.mart or MARTS, args.tolerance, args.examples)
+        diffs = compare(args.base, pr, args.mart, args.tolerance, args.examples)
     except (WarehouseError, DiffError) as exc:
         console.error("diff", str(exc))
         return 2
@@ -151,8 +167,9 @@ def run(args: argparse.Namespace) -> int:
 # --- the comparison ----------------------------------------------------------------------------
 
 
-def _check_warehouse(path: Path, option: str) -> None:
-    """WarehouseError when `path` (given as `option`) does not open or holds no marts."""
+def _check_warehouse(path: Path, option: str) -> set[str]:
+    """The relations of the marts schema in `path` (given as `option`); WarehouseError when
+    it does not open or holds no marts."""
     if not Path(path).is_file():
         raise WarehouseError(f"{option} {path} is not a file: give a built warehouse")
     with open_read_only(path) as con:
@@ -168,6 +185,7 @@ def _check_warehouse(path: Path, option: str) -> None:
             f"database {path} has no marts: build it first (`retention build --data DIR "
             f"--db {path}`, or `dbt build` with RETENTION_DB_PATH={Path(path).resolve()})"
         )
+    return present
 
 
 def _columns(con: duckdb.DuckDBPyConnection, catalog: str, mart: str) -> dict[str, str] | None:
@@ -228,7 +246,7 @@ def compare_mart(
     diff.types_changed = [
         f"{c}: {base_cols[c]} → {pr_cols[c]}" for c in common if base_cols[c] != pr_cols[c]
     ]
-    key = KEYS[mart]
+    key = MART_KEYS[mart]
     missing_key = [k for k in key if k not in common]
     if missing_key:
         raise DiffError(
@@ -292,13 +310,17 @@ def compare_mart(
 def compare(
     base: Path,
     pr: Path,
-    marts: tuple[str, ...] | list[str] = MARTS,
+    marts: tuple[str, ...] | list[str] | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     examples: int = DEFAULT_EXAMPLES,
 ) -> list[MartDiff]:
-    """The differences of each of `marts` between the warehouses `base` and `pr`."""
+    """The differences of each of `marts` between the warehouses `base` and `pr` (default:
+    every mart, and each predictive mart that either warehouse has)."""
+    present = set()
     for path, option in ((base, "--base"), (pr, "--db")):
-        _check_warehouse(path, option)
+        present |= _check_warehouse(path, option)
+    if marts is None:
+        marts = [*MARTS, *(mart for mart in PREDICTIVE_MARTS if mart in present)]
     if Path(base).resolve() == Path(pr).resolve():
         raise DiffError(f"--base and --db are the same file ({pr}): nothing to compare")
     con = duckdb.connect()
