@@ -168,6 +168,11 @@ def test_the_predictive_marts_are_compared_when_a_warehouse_has_them(tmp_path, c
     code, out, _ = diff(capsys, base, pr, "--mart", "mart_contract_survival")
     assert code == 0
     assert "**1 of 1 marts differ.**" in out
+    # Asked for by name, a mart that neither warehouse has is reported as such.
+    code, out, _ = diff(capsys, base, pr, "--mart", "mart_clv_model_parameters")
+    assert code == 0
+    assert summary_row(out, "mart_clv_model_parameters")[1] == "— → —"
+    assert "In neither warehouse (not built there)." in out
 
 
 def test_missing_or_unbuilt_databases_exit_2_with_a_message(tmp_path, capsys):

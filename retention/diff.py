@@ -377,6 +377,9 @@ def markdown(diffs: list[MartDiff], base: Path, pr: Path, tolerance: float) -> s
         )
     for d in differing:
         lines += ["", f"#### {d.mart}", ""]
+        if d.base_rows is None and d.pr_rows is None:
+            lines.append("In neither warehouse (not built there).")
+            continue
         if d.base_rows is None or d.pr_rows is None:
             where = "base" if d.pr_rows is None else "PR"
             lines.append(f"Only in the {where} warehouse.")
