@@ -576,3 +576,32 @@ def test_a_re_delivery_that_drops_an_order_rebuilds_in_full(
         ).fetchone()[0]
     assert left == 0  # gone from the incremental base model too, not only from raw
     assert differences(daily["fresh"]["redelivered"], step["db"]) == []
+
+
+# The text ids that macros/column_compression.sql writes as they are (each model's meta
+# column_compression), by table.
+UNCOMPRESSED_IDS = {
+    "staging.base_shop__orders": {"order_id", "customer_id"},
+    "intermediate.int_purchases": {"order_id", "customer_id"},
+    "intermediate.int_customer_periods_closed": {"customer_id"},
+}
+
+
+def test_the_uncompressed_text_ids_stay_so_through_incremental_runs(
+    daily: dict[str, Any],
+) -> None:
+    # day_3 has had a full build and three incremental runs append to these tables; every
+    # stored segment of the named columns is uncompressed, and the table's other text
+    # columns are left to DuckDB (basis and period_grain, two values each, get its
+    # dictionary method).
+    with duckdb.connect(str(daily["steps"]["day_3"]["db"]), read_only=True) as con:
+        for table, columns in UNCOMPRESSED_IDS.items():
+            stored = con.execute(
+                f"select column_name, list(distinct compression) from pragma_storage_info('{table}') "
+                "where segment_type = 'VARCHAR' group by column_name"
+            ).fetchall()
+            methods = dict(stored)
+            for column in columns:
+                assert methods[column] == ["Uncompressed"], (table, column, methods[column])
+            if table.endswith("int_customer_periods_closed"):
+                assert "Uncompressed" not in methods["basis"], methods["basis"]

@@ -3,6 +3,8 @@
     among the orders it re-reads (purchases_plan); its pre-hook deletes those orders' rows
     first (an order re-read may no longer be a purchase), and the run appends. -#}
 {{ incremental_config(none, "{{ purchases_pre_hook() }}") }}
+{#- Order and customer ids written as they are (macros/column_compression.sql). -#}
+{{ config(meta={'column_compression': {'order_id': 'uncompressed', 'customer_id': 'uncompressed'}}) }}
 {%- set plan = purchases_plan() %}
 
 with orders as (

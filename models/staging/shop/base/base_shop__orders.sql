@@ -1,5 +1,7 @@
 {#- Incremental (macros/base_model.sql, macros/incremental.sql). -#}
 {{ base_model_incremental_config('orders', 'order_id') }}
+{#- Order and customer ids written as they are (macros/column_compression.sql). -#}
+{{ config(meta={'column_compression': {'order_id': 'uncompressed', 'customer_id': 'uncompressed'}}) }}
 {% set parsed_columns = [
     ['order_id', clean_text('source.order_id')],
     ['customer_id', clean_text('source.customer_id')],
