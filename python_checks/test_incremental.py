@@ -597,7 +597,8 @@ def test_the_uncompressed_text_ids_stay_so_through_incremental_runs(
     with duckdb.connect(str(daily["steps"]["day_3"]["db"]), read_only=True) as con:
         for table, columns in UNCOMPRESSED_IDS.items():
             stored = con.execute(
-                f"select column_name, list(distinct compression) from pragma_storage_info('{table}') "
+                "select column_name, list(distinct compression) "
+                f"from pragma_storage_info('{table}') "
                 "where segment_type = 'VARCHAR' group by column_name"
             ).fetchall()
             methods = dict(stored)
