@@ -238,7 +238,7 @@ changed_{{ name }} as {{ materialized() }} (
         state's days is the MRR state; covered value × covered days in the period (a
         segment that only touches the day before adds 0 days). #}
     select
-        segments.customer_id,
+        {{ customer_join_key('segments.customer_id') }} as customer_key,
         periods.period_grain,
         periods.period_start,
         sum(
@@ -267,7 +267,7 @@ changed_{{ name }} as {{ materialized() }} (
         on
             segments.segment_end_date >= periods.start_state_date
             and segments.segment_start_date <= periods.period_end_date
-    group by segments.customer_id, periods.period_grain, periods.period_start
+    group by {{ customer_join_key('segments.customer_id') }}, periods.period_grain, periods.period_start
 
 ),
 
@@ -275,7 +275,7 @@ changed_{{ name }} as {{ materialized() }} (
 
     {%- for grain in grains %}
     select
-        purchases.customer_id,
+        {{ customer_join_key('purchases.customer_id') }} as customer_key,
         periods.period_grain,
         periods.period_start,
         count(*) as purchases,
@@ -285,7 +285,7 @@ changed_{{ name }} as {{ materialized() }} (
         on
             periods.period_grain = '{{ grain }}'
             and periods.period_start = {{ period_start(grain, 'purchases.order_month') }}
-    group by purchases.customer_id, periods.period_grain, periods.period_start
+    group by {{ customer_join_key('purchases.customer_id') }}, periods.period_grain, periods.period_start
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 
@@ -296,7 +296,9 @@ changed_{{ name }} as {{ materialized() }} (
     {#- The grid with each basis' facts: the contract rows joined to the contract value
         segments only, the order rows to the purchases only. The grid is not materialised,
         so each branch computes only its basis' rows (at 1M customers, cheaper than one
-        grid probed by both joins). A measure of the other basis is null. #}
+        grid probed by both joins). A measure of the other basis is null. The facts are
+        grouped and joined on customer_join_key (on DuckDB a hash of the id, which
+        assert_customer_join_keys_distinct checks is unique). #}
     {%- set row_columns = [
         'customer_id', 'basis', 'period_grain', 'period_start', 'period_end_date',
         'is_complete_period', 'first_active_date', 'is_active_start', 'is_active_end',
@@ -325,7 +327,7 @@ changed_{{ name }} as {{ materialized() }} (
     from {{ slice }}_grid as grid
     left join {{ facts }} as facts
         on
-            grid.customer_id = facts.customer_id
+            {{ customer_join_key('grid.customer_id') }} = facts.customer_key
             and grid.period_grain = facts.period_grain
             and grid.period_start = facts.period_start
     where grid.basis = '{{ basis }}'
