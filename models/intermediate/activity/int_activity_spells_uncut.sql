@@ -44,21 +44,19 @@ purchase_days as (
         days p < q are in one spell when q − p ≤ N: a purchase starts a spell when the
         previous purchase is more than N days before it, and ends one when the next is
         more than N days after it. One sort of the purchases, no merging of intervals;
-        purchases on the same day need no de-duplicating (0 days apart). The windows
-        partition by customer_join_key (on DuckDB a hash of the id; the same partitions,
-        sorted by a number instead of a text: macros/join_keys.sql). -#}
+        purchases on the same day need no de-duplicating (0 days apart). -#}
     select
         customer_id,
         order_date,
         coalesce(
             {{ days_between(
-                'lag(order_date) over (partition by ' ~ customer_join_key('customer_id') ~ ' order by order_date)', 'order_date'
+                'lag(order_date) over (partition by customer_id order by order_date)', 'order_date'
             ) }} > {{ var('order_inactivity_days') }},
             true
         ) as is_spell_start,
         coalesce(
             {{ days_between(
-                'order_date', 'lead(order_date) over (partition by ' ~ customer_join_key('customer_id') ~ ' order by order_date)'
+                'order_date', 'lead(order_date) over (partition by customer_id order by order_date)'
             ) }} > {{ var('order_inactivity_days') }},
             true
         ) as is_spell_end
