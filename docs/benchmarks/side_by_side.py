@@ -26,7 +26,13 @@ is the user + sys time of the dbt process tree). The JSON opens with when the ru
 started, the machine and each version's commit (`retention.bench.provenance`).
 When the old version lacks models this checkout has, `--exclude` names them (for 79e9c5f,
 the selection in `NEW_SINCE_79E9C5F` below), and a third variant, "new_same_scope", builds
-this checkout without them.
+this checkout without them. `--variants` runs only some of the variants (e.g. `old
+new_same_scope`, when only the ratio in the old version's scope is wanted).
+
+After the last round, the marts of each new variant's one-day warehouse are compared row
+for row with the old version's (`retention.compare.compare_marts`, the marts the old
+warehouse has): both built the same data for the same A, so they must be equal. The JSON
+records the result, and a difference makes the script exit non-zero after writing it.
 """
 
 from __future__ import annotations
@@ -41,8 +47,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from retention import dbt_runner
 from retention.bench import BUILD, measure, provenance
+from retention.compare import MARTS_SCHEMA, compare_marts
 
 HERE = Path(__file__).resolve().parents[2]
 # The models of aa223e4 that 79e9c5f did not have (int_customer_segments stays: mart_clv
@@ -94,12 +103,30 @@ class Versions:
         return {"cpu_seconds": round(result.cpu_seconds, 1), "seconds": round(result.seconds, 1)}
 
 
+def old_marts(db: Path) -> list[str]:
+    """The marts (tables and views of the marts schema) of the warehouse DB."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "select table_name from information_schema.tables where table_schema = ? order by 1",
+            [MARTS_SCHEMA],
+        ).fetchall()
+    if not rows:
+        sys.exit(f"{db} has no marts to compare")
+    return [f"{MARTS_SCHEMA}.{name}" for (name,) in rows]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old", type=Path, required=True, help="a checkout of the old version")
     parser.add_argument("--data", type=Path, required=True, help="a retention bench data folder")
     parser.add_argument("--exclude", help="the models old lacks (default: none)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=("old", "new", "new_same_scope"),
+        help="run only these variants (default: all; new_same_scope needs --exclude)",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     args.data = args.data.resolve()  # each version's loader runs in its own folder
@@ -111,6 +138,12 @@ def main() -> None:
     variants = {"old": ("old", []), "new": ("new", [])}
     if args.exclude:
         variants["new_same_scope"] = ("new", ["--exclude", args.exclude])
+    if args.variants:
+        if "new_same_scope" in args.variants and not args.exclude:
+            parser.error("--variants new_same_scope needs --exclude")
+        variants = {name: variants[name] for name in args.variants}
+    marts_compared: dict[str, list[str]] = {}
+    old_marts_named: list[str] = []
     with tempfile.TemporaryDirectory(prefix="side-by-side-") as folder:
         work = Path(folder)
         versions = Versions(code, work)
@@ -145,6 +178,14 @@ def main() -> None:
                     f"one-day {one_day['cpu_seconds']:6.1f} CPU-s",
                     flush=True,
                 )
+        # The last round's one-day warehouses: the same data and A for every variant.
+        if "old" in variants:
+            marts = old_marts_named = old_marts(work / "old.duckdb")
+            for name in variants:
+                if name != "old":
+                    print(f"comparing {len(marts)} marts of {name} with old's", flush=True)
+                    old_db, new_db = work / "old.duckdb", work / f"{name}.duckdb"
+                    marts_compared[name] = compare_marts(old_db, new_db, relations=marts)
     medians = {
         name: {
             step: statistics.median(run[step]["cpu_seconds"] for run in results)
@@ -152,10 +193,21 @@ def main() -> None:
         }
         for name, results in runs.items()
     }
+    marts = {
+        name: {"compared": old_marts_named, "equal_to_old": not problems, "differences": problems}
+        for name, problems in marts_compared.items()
+    }
     args.out.write_text(
-        json.dumps({**taken, "runs": runs, "median_cpu_seconds": medians}, indent=1)
+        json.dumps(
+            {**taken, "runs": runs, "median_cpu_seconds": medians, "one_day_marts": marts},
+            indent=1,
+        )
     )
     print(json.dumps(medians, indent=1))
+    for name, problems in marts_compared.items():
+        print(f"{name}: " + ("marts equal to old's" if not problems else "\n".join(problems)))
+    if any(marts_compared.values()):
+        sys.exit("the marts differ from the old version's (see above)")
 
 
 if __name__ == "__main__":
