@@ -38,6 +38,29 @@ def _close(expected: Any, actual: Any) -> bool:
     return expected == actual
 
 
+def _mart_relations(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:
+    """The marts (`marts.<name>`) of an attached DATABASE, in name order."""
+    return [
+        f"{MARTS_SCHEMA}.{row[0]}"
+        for row in con.execute(
+            "select table_name from duckdb_tables() "
+            # Tables and views: a mart may be a view (fct_customer_months).
+            "where database_name = ? and schema_name = ? "
+            "union select view_name from duckdb_views() "
+            "where database_name = ? and schema_name = ? order by 1",
+            [database, MARTS_SCHEMA, database, MARTS_SCHEMA],
+        ).fetchall()
+    ]
+
+
+def mart_relations(db: Path) -> list[str]:
+    """The marts (`marts.<name>`) of the warehouse DB, in name order: what compare_marts
+    compares when given no relations."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        (database,) = con.execute("select current_database()").fetchone()
+        return _mart_relations(con, database)
+
+
 def compare_marts(
     expected_db: Path, actual_db: Path, limit: int = 10, relations: list[str] | None = None
 ) -> list[str]:
@@ -61,17 +84,7 @@ def compare_marts(
         con.execute(f"attach '{expected_db}' as expected (read_only)")
         con.execute(f"attach '{actual_db}' as actual (read_only)")
         if relations is None:
-            relations = [
-                f"{MARTS_SCHEMA}.{row[0]}"
-                for row in con.execute(
-                    "select table_name from duckdb_tables() "
-                    # Tables and views: a mart may be a view (fct_customer_months).
-                    "where database_name = 'expected' and schema_name = ? "
-                    "union select view_name from duckdb_views() "
-                    "where database_name = 'expected' and schema_name = ? order by 1",
-                    [MARTS_SCHEMA, MARTS_SCHEMA],
-                ).fetchall()
-            ]
+            relations = _mart_relations(con, "expected")
         for relation in relations:
             schema, mart = relation.split(".")
             columns = con.execute(

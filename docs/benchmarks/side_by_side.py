@@ -47,11 +47,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from retention import dbt_runner
 from retention.bench import BUILD, measure, provenance
-from retention.compare import MARTS_SCHEMA, compare_marts
+from retention.compare import compare_marts, mart_relations
 
 HERE = Path(__file__).resolve().parents[2]
 # The models of aa223e4 that 79e9c5f did not have (int_customer_segments stays: mart_clv
@@ -103,18 +101,6 @@ class Versions:
         return {"cpu_seconds": round(result.cpu_seconds, 1), "seconds": round(result.seconds, 1)}
 
 
-def old_marts(db: Path) -> list[str]:
-    """The marts (tables and views of the marts schema) of the warehouse DB."""
-    with duckdb.connect(str(db), read_only=True) as con:
-        rows = con.execute(
-            "select table_name from information_schema.tables where table_schema = ? order by 1",
-            [MARTS_SCHEMA],
-        ).fetchall()
-    if not rows:
-        sys.exit(f"{db} has no marts to compare")
-    return [f"{MARTS_SCHEMA}.{name}" for (name,) in rows]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old", type=Path, required=True, help="a checkout of the old version")
@@ -142,8 +128,7 @@ def main() -> None:
         if "new_same_scope" in args.variants and not args.exclude:
             parser.error("--variants new_same_scope needs --exclude")
         variants = {name: variants[name] for name in args.variants}
-    marts_compared: dict[str, list[str]] = {}
-    old_marts_named: list[str] = []
+    one_day_marts: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="side-by-side-") as folder:
         work = Path(folder)
         versions = Versions(code, work)
@@ -180,12 +165,19 @@ def main() -> None:
                 )
         # The last round's one-day warehouses: the same data and A for every variant.
         if "old" in variants:
-            marts = old_marts_named = old_marts(work / "old.duckdb")
+            marts = mart_relations(work / "old.duckdb")
+            if not marts:
+                sys.exit("the old version's warehouse has no marts to compare")
             for name in variants:
                 if name != "old":
                     print(f"comparing {len(marts)} marts of {name} with old's", flush=True)
                     old_db, new_db = work / "old.duckdb", work / f"{name}.duckdb"
-                    marts_compared[name] = compare_marts(old_db, new_db, relations=marts)
+                    problems = compare_marts(old_db, new_db, relations=marts)
+                    one_day_marts[name] = {
+                        "compared": marts,
+                        "equal_to_old": not problems,
+                        "differences": problems,
+                    }
     medians = {
         name: {
             step: statistics.median(run[step]["cpu_seconds"] for run in results)
@@ -193,20 +185,17 @@ def main() -> None:
         }
         for name, results in runs.items()
     }
-    marts = {
-        name: {"compared": old_marts_named, "equal_to_old": not problems, "differences": problems}
-        for name, problems in marts_compared.items()
-    }
     args.out.write_text(
         json.dumps(
-            {**taken, "runs": runs, "median_cpu_seconds": medians, "one_day_marts": marts},
+            {**taken, "runs": runs, "median_cpu_seconds": medians, "one_day_marts": one_day_marts},
             indent=1,
         )
     )
     print(json.dumps(medians, indent=1))
-    for name, problems in marts_compared.items():
+    for name, result in one_day_marts.items():
+        problems = result["differences"]
         print(f"{name}: " + ("marts equal to old's" if not problems else "\n".join(problems)))
-    if any(marts_compared.values()):
+    if not all(result["equal_to_old"] for result in one_day_marts.values()):
         sys.exit("the marts differ from the old version's (see above)")
 
 
