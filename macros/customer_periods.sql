@@ -373,13 +373,38 @@ select * from final
 
 {%- endmacro %}
 
+{% macro closed_customer_periods_plan() -%}
+    {#- The plan of int_customer_periods_closed (shared_changed_customers_plan), its
+        `changed_customers` narrowed to the customers whose changes reach a period the run
+        does not write for every customer: one that closed before the previous A's month.
+        Such a period ended before that month's first day, so a change from that day on
+        (int_changed_customers.changed_from_date) alters only the periods closed since,
+        which the run writes for every customer, and the open part. The one customer more:
+        the smallest id with a spell starting before that day, so that a run whose changes
+        reach no closed period still writes rows, and the table still carries this run's
+        stamps (its watermark; rewriting a customer whose data did not change gives the
+        same rows). -#}
+    {%- set plan = shared_changed_customers_plan() -%}
+    {%- if not plan.full -%}
+        {%- set written_for_all_from = period_start('month', date_literal(plan.previous_as_of)) -%}
+        {%- do plan.update({'changed_customers':
+            'select customer_id from ' ~ ref('int_changed_customers')
+            ~ ' where customer_id is not null and (changed_from_date is null or changed_from_date < '
+            ~ written_for_all_from ~ ') union select min(customer_id) from ' ~ ref('int_activity_spells')
+            ~ ' where spell_start_date < ' ~ written_for_all_from
+        }) -%}
+    {%- endif -%}
+    {{ return(plan) }}
+{%- endmacro %}
+
 {% macro customer_periods_pre_hook() -%}
     {#- Before an incremental run of int_customer_periods_closed, which appends: delete every
-        row the run writes (every row in a full rebuild; else the changed customers' rows,
-        as a customer can lose periods, and the rows of the periods closed since the
-        previous run, which no earlier run wrote: a run never adds a row twice). -#}
+        row the run writes (every row in a full rebuild; else the rows of the customers
+        closed_customer_periods_plan names, as a customer can lose periods, and the rows of
+        the periods closed since the previous run, which no earlier run wrote: a run never
+        adds a row twice). -#}
     {%- if is_incremental() -%}
-        {%- set plan = shared_changed_customers_plan() -%}
+        {%- set plan = closed_customer_periods_plan() -%}
         {%- set newly_closed = [] -%}
         {%- for grain in customer_period_grains() if not plan.full -%}
             {%- do newly_closed.append(

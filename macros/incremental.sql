@@ -246,41 +246,55 @@
 
 {% macro changed_customers(plan) -%}
     {#- A select of the customers whose data may have changed since the table's previous run
-        (plan: changed_customers_plan()): named by a row (any version) of an order or
-        contract key with a raw row the run re-reads (is_recent), or owning a contract (any
-        version) of such a cancellation key; or with an order, contract start or signature,
-        or cancellation request dated after the previous A and on or before A (it did not
-        exist on the previous A). -#}
+        (plan: changed_customers_plan()), with `changed_from_date`: the first day whose
+        activity, contract value or purchases the change can alter (null: unknown, every day).
+        A customer is named by a row (any version) of an order or contract key with a raw
+        row the run re-reads (is_recent), or owning a contract (any version) of such a
+        cancellation key; or with an order, contract start or signature, or cancellation
+        request dated after the previous A and on or before A (it did not exist on the
+        previous A). An order alters its own day on; a contract, and a cancellation of it,
+        alter the days from its start less contract_grace_days on (a contract starting
+        within the grace days after a gap bridges the gap into a spell); of every version,
+        the earliest. -#}
     {%- set recent = is_recent(plan, 'loaded') -%}
-    select customer_id
-    from {{ ref('base_shop__orders') }}
-    where order_id in (select order_id from {{ ref('base_shop__orders') }} as loaded where {{ recent }})
-    union
-    select customer_id
-    from {{ ref('base_shop__contracts') }}
-    where contract_id in (
-        select contract_id from {{ ref('base_shop__contracts') }} as loaded where {{ recent }}
-        union
-        select contract_id
-        from {{ ref('base_shop__cancellations') }}
-        where cancellation_id in (
-            select cancellation_id from {{ ref('base_shop__cancellations') }} as loaded where {{ recent }}
+    {%- set contract_from = add_days('start_date', '-' ~ var('contract_grace_days')) -%}
+    select
+        customer_id,
+        {#- min() leaves nulls out: a version without its date makes the whole set's null. #}
+        case when count(*) = count(changed_from_date) then min(changed_from_date) end as changed_from_date
+    from (
+        select customer_id, {{ to_local_date('ordered_at') }} as changed_from_date
+        from {{ ref('base_shop__orders') }}
+        where order_id in (select order_id from {{ ref('base_shop__orders') }} as loaded where {{ recent }})
+        union all
+        select customer_id, {{ contract_from }} as changed_from_date
+        from {{ ref('base_shop__contracts') }}
+        where contract_id in (
+            select contract_id from {{ ref('base_shop__contracts') }} as loaded where {{ recent }}
+            union
+            select contract_id
+            from {{ ref('base_shop__cancellations') }}
+            where cancellation_id in (
+                select cancellation_id from {{ ref('base_shop__cancellations') }} as loaded where {{ recent }}
+            )
         )
-    )
-    union
-    select customer_id
-    from {{ ref('stg_shop__orders') }}
-    where {{ new_on_as_of('order_date', plan) }}
-    union
-    select customer_id
-    from {{ ref('stg_shop__contracts') }}
-    where {{ new_on_as_of('start_date', plan) }} or {{ new_on_as_of('signed_date', plan) }}
-    union
-    select contracts.customer_id
-    from {{ ref('stg_shop__cancellations') }} as cancellations
-    inner join {{ ref('stg_shop__contracts') }} as contracts
-        on cancellations.contract_id = contracts.contract_id
-    where {{ new_on_as_of('cancellations.requested_date', plan) }}
+        union all
+        select customer_id, order_date as changed_from_date
+        from {{ ref('stg_shop__orders') }}
+        where {{ new_on_as_of('order_date', plan) }}
+        union all
+        select customer_id, {{ contract_from }} as changed_from_date
+        from {{ ref('stg_shop__contracts') }}
+        where {{ new_on_as_of('start_date', plan) }} or {{ new_on_as_of('signed_date', plan) }}
+        union all
+        select contracts.customer_id, {{ add_days('contracts.start_date', '-' ~ var('contract_grace_days')) }} as changed_from_date
+        from {{ ref('stg_shop__cancellations') }} as cancellations
+        inner join {{ ref('stg_shop__contracts') }} as contracts
+            on cancellations.contract_id = contracts.contract_id
+        where {{ new_on_as_of('cancellations.requested_date', plan) }}
+    ) as changes
+    where customer_id is not null
+    group by customer_id
 {%- endmacro %}
 
 {% macro per_customer_incremental_config() -%}

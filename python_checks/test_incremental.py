@@ -17,8 +17,9 @@ deliveries loaded into a new database, `--full-refresh`):
    as loaded before the previous run's latest load day but missing from it, a re-delivered
    order that is now refunded, an order moved to another customer, an order corrected in
    place (same key and `_loaded_at`, new amount: the later batch wins), a back-dated
-   cancellation of a running contract and a cancellation withdrawn (final offer accepted).
-   An incremental run (not a full rebuild) picks them up the same day.
+   cancellation of a running contract, a cancellation withdrawn (final offer accepted), and
+   a contract starting within the grace days after a gap in May (the May it bridges
+   changes). An incremental run (not a full rebuild) picks them up the same day.
 3. DAY_3 adds an order stamped as loaded before the previous run's look-back window: it comes
    in a new load batch, so an incremental run picks it up all the same.
 4. as_of_date set back to AS_OF_BACK: a full rebuild ('as_of_date moved back').
@@ -31,8 +32,9 @@ deliveries loaded into a new database, `--full-refresh`):
    rebuilds in full ('raw tables re-delivered') and the order is gone everywhere.
 
 Which rows a run wrote is read from int_customer_periods_closed.built_at (dbt's run start):
-a full rebuild writes every row, an incremental run the rows of the customers it rebuilt and
-of the periods closed since the previous run. (A changed model or macro is deployed with
+a full rebuild writes every row, an incremental run the rows of the customers whose changes
+reach a closed period (plus one customer that carries the run's stamps) and of the periods
+closed since the previous run. (A changed model or macro is deployed with
 --full-refresh: README "Incremental builds".)
 
 Rows are compared by retention.compare.compare_marts: every non-float value equal, doubles
@@ -176,7 +178,41 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             """,
         )
 
+        # A customer without contracts whose orders were all loaded before June (not the
+        # quiet one, nor one of the four picked), for two contracts of ours: the first ends
+        # in May, the second starts in the DAY_2 delivery within the grace days.
+        taken = ", ".join(f"'{row['customer_id']}'" for row in [*picked, quiet])
+        bridged = _one(
+            con,
+            f"""
+            select customer_id from {orders}
+            where customer_id not in (select customer_id from {contracts})
+                and customer_id not in (
+                    select customer_id from {orders}
+                    where try_cast(_loaded_at as timestamptz) >= '2024-06-01'
+                )
+                and customer_id not in ({taken})
+            order by customer_id
+            limit 1
+            """,
+        )["customer_id"]
+        template = _one(con, f"select * from {contracts} order by contract_id limit 1")
+
     late_in_window, refunded, moved, receiver = picked
+    bridge = {**template, "customer_id": bridged, "previous_contract_id": None}
+    day_1_extra = {
+        "contracts": [
+            # Covers 01-15 … 05-25 (end_date is the last covered day).
+            {
+                **bridge,
+                "contract_id": "BRIDGE-1",
+                "start_date": "2024-01-15",
+                "end_date": "2024-05-25",
+                "signed_at": "2024-01-10T09:00:00Z",
+                "_loaded_at": "2024-01-11T02:00:00Z",
+            },
+        ],
+    }
     day_2_extra = {
         "orders": [
             # A new order of March, stamped as loaded on 06-18: before the previous run's
@@ -200,6 +236,19 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             # Corrected in place: same key, a new amount, the same _loaded_at as the row it
             # corrects (a source that stamps rows by their event, not by their delivery).
             {**corrected, "amount": "987.65", "refunded_amount": None},
+        ],
+        "contracts": [
+            # Starts 06-21: the gap 05-26 … 06-20 is 26 days, at most contract_grace_days (30),
+            # so BRIDGE-1's spell runs on through it and May ends active after all.
+            {
+                **bridge,
+                "contract_id": "BRIDGE-2",
+                "start_date": "2024-06-21",
+                "end_date": "2025-06-20",
+                "signed_at": "2024-06-20T09:00:00Z",
+                "previous_contract_id": "BRIDGE-1",
+                "_loaded_at": "2024-06-21T02:00:00Z",
+            },
         ],
         "cancellations": [
             # Requested (back-dated) in April, effective at the end of April: the contract's
@@ -250,20 +299,24 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ],
     }
     return {
-        "day_1": deliver(full, root / "day-1", None, _at(DAY_1)),
+        "day_1": deliver(full, root / "day-1", None, _at(DAY_1), day_1_extra),
         "day_2": deliver(full, root / "day-2", _at(DAY_1), _at(DAY_2), day_2_extra),
         "day_3": deliver(full, root / "day-3", _at(DAY_2), _at(DAY_3), day_3_extra),
         "day_4": deliver(full, root / "day-4", _at(DAY_3), _at(DAY_3), day_4_extra),
         "quiet_customer": quiet["customer_id"],
+        # The customers whose DAY_2 changes reach a closed month (before June): orders of
+        # March and earlier, a cancellation or withdrawal of a contract that started before
+        # March, the bridging contract. (The corrected order is one of June's.)
         "customers_touched": {
             late_in_window["customer_id"],
             refunded["customer_id"],
             moved["customer_id"],
             receiver["customer_id"],
             contract["customer_id"],
-            corrected["customer_id"],
             withdrawn["contract_customer_id"],
+            bridged,
         },
+        "bridged_customer": bridged,
         "removed_order_id": refunded["order_id"],
         "late_customer": receiver["customer_id"],
         "corrected_order_id": corrected["order_id"],
@@ -291,6 +344,45 @@ def _customers_loaded_since(data: Path, day: dt.date) -> set[str]:
             where try_cast(cancellations._loaded_at as timestamptz) >= ?
             """,
             [since, since, since],
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+def _customers_reaching_closed_months(
+    data: Path, day: dt.date, first_open_day: dt.date
+) -> set[str]:
+    """Of the customers _customers_loaded_since names, those whose changes can alter a day
+    before first_open_day (the first day of A's month): an order, any version of its key,
+    is dated before it, or a named contract, any version, starts less than
+    contract_grace_days (30) after it (a contract starting within the grace days after a
+    gap bridges the gap). A version without its date counts as reaching every day."""
+    since = dt.datetime.combine(day, dt.time(), dt.UTC)
+    loaded = "try_cast(_loaded_at as timestamptz) >= ?"
+    orders = f"read_parquet('{data / 'orders.parquet'}')"
+    contracts = f"read_parquet('{data / 'contracts.parquet'}')"
+    cancellations = f"read_parquet('{data / 'cancellations.parquet'}')"
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        rows = con.execute(
+            f"""
+            with changed_from as (
+                select customer_id, cast(try_cast(ordered_at as timestamptz) as date) as day
+                from {orders}
+                where order_id in (select order_id from {orders} where {loaded})
+                union all
+                select customer_id, try_cast(start_date as date) - 30 as day
+                from {contracts}
+                where contract_id in (
+                    select contract_id from {contracts} where {loaded}
+                    union
+                    select contract_id from {cancellations} where {loaded}
+                )
+            )
+            select customer_id from changed_from
+            group by customer_id
+            having count(*) > count(day) or min(day) < ?
+            """,
+            [since, since, since, first_open_day],
         ).fetchall()
     return {row[0] for row in rows}
 
@@ -436,14 +528,22 @@ def test_the_first_build_is_a_full_rebuild(daily: dict[str, Any]) -> None:
 
 def test_building_twice_changes_nothing(daily: dict[str, Any], deliveries: dict[str, Any]) -> None:
     again = daily["steps"]["again"]
-    # An incremental run: no new batch and A did not move, so it rebuilds the customers with
-    # raw rows loaded in the look-back (06-16 … 06-19) and no period closed since (of them,
-    # those with a closed period: a customer first active in June has open periods only).
+    # An incremental run: no new batch and A did not move (still in June), so no period
+    # closed since, and it rebuilds the customers with raw rows loaded in the look-back
+    # (06-16 … 06-19) whose changes reach a month before June (of them, those with a closed
+    # period: a customer first active in June has open periods only), and one customer
+    # more: the smallest id with a closed row, rewritten so that the run's stamps are
+    # written even when no change reaches a closed period.
     assert not again["scope"]["is_full_rebuild"]
-    loaded = _customers_loaded_since(
-        deliveries["day_1"], dt.date(2024, 6, 19) - dt.timedelta(days=LOOKBACK_DAYS)
+    lookback_from = dt.date(2024, 6, 19) - dt.timedelta(days=LOOKBACK_DAYS)
+    loaded = _customers_loaded_since(deliveries["day_1"], lookback_from)
+    reaching = _customers_reaching_closed_months(
+        deliveries["day_1"], lookback_from, dt.date(2024, 6, 1)
     )
-    assert again["scope"]["customers"] == loaded & again["scope"]["all_customers"]
+    everyone = again["scope"]["all_customers"]
+    assert again["scope"]["customers"] == (reaching & everyone) | {min(everyone)}
+    # Most look-back customers changed only June, which the open part holds: not rewritten.
+    assert len(loaded & everyone) > 2 * len(reaching & everyone)
     assert differences(daily["steps"]["first"]["db"], again["db"]) == []
 
 
@@ -482,6 +582,34 @@ def test_corrections_in_the_look_back_window_take_effect_the_same_day(
     assert withdrawn == 0
     # Refunded in full: no longer a purchase.
     assert refunded == 0
+
+
+def test_a_contract_starting_within_the_grace_days_rewrites_the_closed_month_it_bridges(
+    daily: dict[str, Any], deliveries: dict[str, Any]
+) -> None:
+    customer = deliveries["bridged_customer"]
+    may = (
+        f"select is_active_start, is_active_end from {CLOSED_PERIODS} where customer_id = ? "
+        "and basis = 'contract' and period_grain = 'month' and period_start = '2024-05-01'"
+    )
+    with duckdb.connect(str(daily["steps"]["first"]["db"]), read_only=True) as con:
+        before = con.execute(may, [customer]).fetchone()
+    with duckdb.connect(str(daily["steps"]["day_2"]["db"]), read_only=True) as con:
+        after = con.execute(may, [customer]).fetchone()
+        changed_from = con.execute(
+            "select changed_from_date from intermediate.int_changed_customers "
+            "where customer_id = ?",
+            [customer],
+        ).fetchone()
+    # DAY_1: BRIDGE-1 covers 01-15 … 05-25; on 04-30 (May's start state) active, on 05-31
+    # (its end state) not: the spell ended on 05-25.
+    assert before == (True, False)
+    # DAY_2: BRIDGE-2 starts 06-21, 06-21 − 05-25 − 1 = 26 gap days ≤ 30: one spell, and
+    # May ends active. Its changed_from_date is 06-21 − 30 days = 05-22, before June, so the
+    # incremental run rewrote the customer's closed rows.
+    assert after == (True, True)
+    assert changed_from == (dt.date(2024, 5, 22),)
+    assert customer in daily["steps"]["day_2"]["scope"]["customers"]
 
 
 def test_a_row_stamped_before_the_look_back_window_comes_with_its_batch(

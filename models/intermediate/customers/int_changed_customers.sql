@@ -18,7 +18,9 @@ with params as (
 changed_customers as (
 
     {%- if plan.full %}
-    select cast(null as {{ dbt.type_string() }}) as customer_id
+    select
+        cast(null as {{ dbt.type_string() }}) as customer_id,
+        cast(null as date) as changed_from_date
     where false
     {%- else %}
     {{ plan.changed_customers }}
@@ -32,6 +34,7 @@ final as (
         null when the run names none (a full rebuild, or no change). #}
     select
         changed_customers.customer_id,
+        changed_customers.changed_from_date,
         {%- if plan.full %}
         cast(null as {{ dbt.type_bigint() }}) as changed_since_load_id,
         cast(null as date) as lookback_from,
