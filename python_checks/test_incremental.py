@@ -24,7 +24,9 @@ deliveries loaded into a new database, `--full-refresh`):
    in a new load batch, so an incremental run picks it up all the same.
 4. as_of_date set back to AS_OF_BACK: a full rebuild ('as_of_date moved back').
 5. as_of_date unset again (A jumps forward by more than a month): incremental again; built
-   once more with nothing new: incremental, nothing changes.
+   once more with nothing new: incremental, nothing changes. Then, without look-back, two
+   batches of one June order each, which reach no closed period, and a run with nothing
+   new: all incremental.
 6. A late April order of a customer no look-back reads (DAY_4), built with
    int_changed_customers left out (`--exclude`): the set it holds is the previous run's, so
    the three models written per customer rebuild in full and the order counts.
@@ -286,6 +288,19 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             },
         ],
     }
+
+    # Two orders of June (A's month) of a customer with closed months, each alone in a batch
+    # after "settled", both stamped as loaded on 06-25, a day after every other row.
+    def june_order(order_id: str, day: int, hour: int) -> dict[str, Any]:
+        return {
+            **late_in_window,
+            "order_id": order_id,
+            "ordered_at": f"2024-06-{day}T10:00:00Z",
+            "amount": "30.00",
+            "refunded_amount": None,
+            "_loaded_at": f"2024-06-25T0{hour}:00:00Z",
+        }
+
     day_4_extra = {
         "orders": [
             {
@@ -302,6 +317,13 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "day_1": deliver(full, root / "day-1", None, _at(DAY_1), day_1_extra),
         "day_2": deliver(full, root / "day-2", _at(DAY_1), _at(DAY_2), day_2_extra),
         "day_3": deliver(full, root / "day-3", _at(DAY_2), _at(DAY_3), day_3_extra),
+        "june_orders": [
+            deliver(full, root / f"june-{n}", _at(DAY_3), _at(DAY_3), {"orders": [order]})
+            for n, order in enumerate(
+                [june_order("JUNE-1", 21, 1), june_order("JUNE-2", 22, 2)], start=1
+            )
+        ],
+        "june_customer": late_in_window["customer_id"],
         "day_4": deliver(full, root / "day-4", _at(DAY_3), _at(DAY_3), day_4_extra),
         "quiet_customer": quiet["customer_id"],
         # The customers whose DAY_2 changes reach a closed month (before June): orders of
@@ -495,6 +517,13 @@ def daily(deliveries: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) 
     step("as_of_back", None, {"as_of_date": AS_OF_BACK})
     step("as_of_forward", None)
     step("settled", None)
+    # Without look-back a run still re-reads the rows loaded on the latest load day: the
+    # second June order's run re-reads the first (06-25) and nothing else. Then a run with
+    # nothing new.
+    no_lookback = {"incremental_lookback_days": 0}
+    step("june_order", deliveries["june_orders"][0], no_lookback)
+    step("june_order_again", deliveries["june_orders"][1], no_lookback)
+    step("after_june_orders", None, no_lookback)
     # int_changed_customers left out of the run: it holds the set of the run before.
     step("without_changed_customers", deliveries["day_4"], exclude=("int_changed_customers",))
 
@@ -651,10 +680,34 @@ def test_a_run_with_nothing_new_after_a_move_of_a_is_incremental(daily: dict[str
     assert differences(daily["steps"]["as_of_forward"]["db"], step["db"]) == []
 
 
+def test_a_run_whose_changes_reach_no_closed_period_still_stamps_the_closed_part(
+    daily: dict[str, Any], deliveries: dict[str, Any]
+) -> None:
+    step = daily["steps"]["june_order_again"]
+    assert not step["scope"]["is_full_rebuild"]
+    with duckdb.connect(str(step["db"]), read_only=True) as con:
+        changed = con.execute(
+            "select customer_id, changed_from_date from intermediate.int_changed_customers"
+        ).fetchall()
+    # The new batch's order (06-22) and the re-read one (06-21) name one customer, from the
+    # earlier day on: 06-21, in A's month.
+    assert changed == [(deliveries["june_customer"], dt.date(2024, 6, 21))]
+    # So the closed part rewrites only the smallest id with a closed row, whose rows carry
+    # this run's stamps (its watermark, the new batch) ...
+    assert step["scope"]["customers"] == {min(step["scope"]["all_customers"])}
+    # ... and the next run, with nothing new, finds its own table built by the run before
+    # and stays incremental. (Without those stamps it would find the table's watermark a
+    # batch behind, and rebuild it in full.)
+    after = daily["steps"]["after_june_orders"]
+    assert not after["scope"]["is_full_rebuild"]
+    assert "rebuilt in full" not in after["output"]
+    assert differences(step["db"], after["db"]) == []
+
+
 def test_a_run_without_int_changed_customers_rebuilds_the_per_customer_models_in_full(
     daily: dict[str, Any], deliveries: dict[str, Any]
 ) -> None:
-    # The set int_changed_customers holds was found by the run before ("settled"), on the
+    # The set int_changed_customers holds was found by the run before ("after_june_orders"), on the
     # same A and since the same watermark as the three models' own tables, but before the
     # DAY_4 batch: they must not use it (it lacks the quiet customer's new order).
     step = daily["steps"]["without_changed_customers"]
