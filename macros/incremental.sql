@@ -257,7 +257,7 @@
         within the grace days after a gap bridges the gap into a spell); of every version,
         the earliest. -#}
     {%- set recent = is_recent(plan, 'loaded') -%}
-    {%- set contract_from = add_days('start_date', '-' ~ var('contract_grace_days')) -%}
+    {%- set before_grace = '-' ~ var('contract_grace_days') -%}
     select
         customer_id,
         {#- min() leaves nulls out: a version without its date makes the whole set's null. #}
@@ -267,7 +267,7 @@
         from {{ ref('base_shop__orders') }}
         where order_id in (select order_id from {{ ref('base_shop__orders') }} as loaded where {{ recent }})
         union all
-        select customer_id, {{ contract_from }} as changed_from_date
+        select customer_id, {{ add_days('start_date', before_grace) }} as changed_from_date
         from {{ ref('base_shop__contracts') }}
         where contract_id in (
             select contract_id from {{ ref('base_shop__contracts') }} as loaded where {{ recent }}
@@ -283,11 +283,11 @@
         from {{ ref('stg_shop__orders') }}
         where {{ new_on_as_of('order_date', plan) }}
         union all
-        select customer_id, {{ contract_from }} as changed_from_date
+        select customer_id, {{ add_days('start_date', before_grace) }} as changed_from_date
         from {{ ref('stg_shop__contracts') }}
         where {{ new_on_as_of('start_date', plan) }} or {{ new_on_as_of('signed_date', plan) }}
         union all
-        select contracts.customer_id, {{ add_days('contracts.start_date', '-' ~ var('contract_grace_days')) }} as changed_from_date
+        select contracts.customer_id, {{ add_days('contracts.start_date', before_grace) }} as changed_from_date
         from {{ ref('stg_shop__cancellations') }} as cancellations
         inner join {{ ref('stg_shop__contracts') }} as contracts
             on cancellations.contract_id = contracts.contract_id

@@ -346,38 +346,12 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     }
 
 
-def _customers_loaded_since(data: Path, day: dt.date) -> set[str]:
-    """Customers named by an order or contract row loaded on or after `day`, or owning the
-    contract of a cancellation loaded then."""
-    since = dt.datetime.combine(day, dt.time(), dt.UTC)
-    loaded = "try_cast(_loaded_at as timestamptz) >= ?"
-    with duckdb.connect() as con:
-        con.execute("set TimeZone = 'UTC'")
-        rows = con.execute(
-            f"""
-            select customer_id from read_parquet('{data / "orders.parquet"}') where {loaded}
-            union
-            select customer_id from read_parquet('{data / "contracts.parquet"}') where {loaded}
-            union
-            select contracts.customer_id
-            from read_parquet('{data / "contracts.parquet"}') as contracts
-            inner join read_parquet('{data / "cancellations.parquet"}') as cancellations
-                on contracts.contract_id = cancellations.contract_id
-            where try_cast(cancellations._loaded_at as timestamptz) >= ?
-            """,
-            [since, since, since],
-        ).fetchall()
-    return {row[0] for row in rows}
-
-
-def _customers_reaching_closed_months(
-    data: Path, day: dt.date, first_open_day: dt.date
-) -> set[str]:
-    """Of the customers _customers_loaded_since names, those whose changes can alter a day
-    before first_open_day (the first day of A's month): an order, any version of its key,
-    is dated before it, or a named contract, any version, starts less than
-    contract_grace_days (30) after it (a contract starting within the grace days after a
-    gap bridges the gap). A version without its date counts as reaching every day."""
+def _changed_from_days(data: Path, day: dt.date) -> dict[str, dt.date | None]:
+    """The customers named by any version of an order or contract key with a row loaded on
+    or after `day`, or of the contract of a cancellation loaded then, each with the first
+    day their changes can alter: an order's date; a contract's start less
+    contract_grace_days (30), since a contract starting within the grace days after a gap
+    bridges the gap; the earliest over the versions, None when a version lacks its date."""
     since = dt.datetime.combine(day, dt.time(), dt.UTC)
     loaded = "try_cast(_loaded_at as timestamptz) >= ?"
     orders = f"read_parquet('{data / 'orders.parquet'}')"
@@ -400,13 +374,13 @@ def _customers_reaching_closed_months(
                     select contract_id from {cancellations} where {loaded}
                 )
             )
-            select customer_id from changed_from
+            select customer_id, case when count(*) = count(day) then min(day) end
+            from changed_from
             group by customer_id
-            having count(*) > count(day) or min(day) < ?
             """,
-            [since, since, since, first_open_day],
+            [since, since, since],
         ).fetchall()
-    return {row[0] for row in rows}
+    return dict(rows)
 
 
 # --- builds ----------------------------------------------------------------------------------
@@ -565,10 +539,9 @@ def test_building_twice_changes_nothing(daily: dict[str, Any], deliveries: dict[
     # written even when no change reaches a closed period.
     assert not again["scope"]["is_full_rebuild"]
     lookback_from = dt.date(2024, 6, 19) - dt.timedelta(days=LOOKBACK_DAYS)
-    loaded = _customers_loaded_since(deliveries["day_1"], lookback_from)
-    reaching = _customers_reaching_closed_months(
-        deliveries["day_1"], lookback_from, dt.date(2024, 6, 1)
-    )
+    changed_from = _changed_from_days(deliveries["day_1"], lookback_from)
+    loaded = set(changed_from)
+    reaching = {c for c, day in changed_from.items() if day is None or day < dt.date(2024, 6, 1)}
     everyone = again["scope"]["all_customers"]
     assert again["scope"]["customers"] == (reaching & everyone) | {min(everyone)}
     # Most look-back customers changed only June, which the open part holds: not rewritten.
