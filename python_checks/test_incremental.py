@@ -549,6 +549,20 @@ def test_building_twice_changes_nothing(daily: dict[str, Any], deliveries: dict[
     assert differences(daily["steps"]["first"]["db"], again["db"]) == []
 
 
+def test_incremental_runs_leave_no_table_behind(daily: dict[str, Any]) -> None:
+    # dbt-duckdb writes an incremental Python model's result (int_predictive_parameters) to
+    # a lasting table `<model>__dbt_tmp<timestamp>` in the default schema and never drops
+    # it; the model's post-hook does (macros/python_models.sql). After the chain's eleven
+    # runs (all but the first incremental), the warehouse holds only the project's relations.
+    db = daily["steps"]["without_changed_customers"]["db"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        left = con.execute(
+            "select schema_name || '.' || table_name from duckdb_tables() "
+            "where schema_name = 'main' or table_name like '%dbt_tmp%' order by all"
+        ).fetchall()
+    assert left == []
+
+
 def test_new_days_with_late_rows_build_incrementally_to_the_full_refresh_marts(
     daily: dict[str, Any], deliveries: dict[str, Any]
 ) -> None:
