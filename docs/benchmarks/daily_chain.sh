@@ -16,30 +16,24 @@ set -euo pipefail
 WORK=$(realpath -m "${1:?usage: daily_chain.sh WORK_DIR}")
 FIRST_DAY=${FIRST_DAY:-2024-06-11}
 DAYS=${DAYS:-20}
-BENCH=${BENCH:-.cache/bench/1000000}
 cd "$(dirname "$0")/../.."
+BENCH=$(realpath -m "${BENCH:-.cache/bench/1000000}")
 export DBT_SEND_ANONYMOUS_USAGE_STATS=false DBT_PROFILES_DIR=$PWD
 mkdir -p "$WORK"
+report() {  # a label, then node_cpu.py's JSON: success, CPU seconds, wall seconds
+    python3 -c "import json, sys; r = json.load(open(sys.argv[2])); print(sys.argv[1], r['success'], r['total_cpu_seconds'], r['total_seconds'])" "$1" "$2"
+}
 
-.venv/bin/python - "$BENCH/data" "$WORK/days" "$FIRST_DAY" "$DAYS" <<'PY'
+# The day split is python_checks/pipeline.deliver's, the nightly delivery test_incremental uses.
+(cd python_checks && ../.venv/bin/python - "$BENCH/data" "$WORK/days" "$FIRST_DAY" "$DAYS") <<'PY'
 import datetime as dt, pathlib, sys
-import duckdb
+from pipeline import deliver
 src, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
-first, days = dt.date.fromisoformat(sys.argv[3]), int(sys.argv[4])
-con = duckdb.connect()
-con.execute("set TimeZone = 'UTC'")
-loaded = "try_cast(_loaded_at as timestamptz)"
-parts = [("base", f"{loaded} is null or {loaded} < '{first}'")]
+first, days = dt.datetime.fromisoformat(sys.argv[3]), int(sys.argv[4])
+deliver(src, out / "base", None, first)
 for i in range(days):
     day = first + dt.timedelta(days=i)
-    parts.append((day.isoformat(), f"{loaded} >= '{day}' and {loaded} < '{day + dt.timedelta(days=1)}'"))
-for name, where in parts:
-    (out / name).mkdir(parents=True, exist_ok=True)
-    for path in sorted(src.glob("*.parquet")):
-        rows = f"select * from read_parquet('{path}') where {where}"
-        # A table without rows that day has no file (the loader refuses an empty one).
-        if con.execute(f"select count(*) from ({rows})").fetchone()[0]:
-            con.execute(f"copy ({rows}) to '{out / name / path.name}' (format parquet)")
+    deliver(src, out / day.date().isoformat(), day, day + dt.timedelta(days=1))
 PY
 
 DB=$WORK/chain.duckdb
@@ -50,7 +44,7 @@ for day in $(ls "$WORK/days" | grep -v base); do
     .venv/bin/retention -q load "$WORK/days/$day" --db "$DB"
     .venv/bin/python docs/benchmarks/node_cpu.py --db "$DB" --out "$WORK/nodes_$day.json" \
         -- build --exclude-resource-type unit_test > "$WORK/log_$day.txt" 2>&1
-    python3 -c "import json; r = json.load(open('$WORK/nodes_$day.json')); print('$day', r['success'], r['total_cpu_seconds'], r['total_seconds'])"
+    report "$day" "$WORK/nodes_$day.json"
 done
 
 # The last load day on the chain's warehouse and on a once-built one, alternating.
@@ -66,7 +60,7 @@ for round in 1 2; do
         .venv/bin/python docs/benchmarks/node_cpu.py --db "$WORK/${state}_final.duckdb" \
             --out "$WORK/last_day_${state}_$round.json" -- build --exclude-resource-type unit_test \
             > /dev/null 2>&1
-        python3 -c "import json; r = json.load(open('$WORK/last_day_${state}_$round.json')); print('last day, $state, round $round:', r['success'], r['total_cpu_seconds'], r['total_seconds'])"
+        report "last day, $state, round $round:" "$WORK/last_day_${state}_$round.json"
     done
 done
 # Equal row for row (every mart and incremental table, run stamps excluded); the raw batch
