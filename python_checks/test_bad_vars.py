@@ -143,3 +143,24 @@ def test_valid_vars_at_their_limits_build(
     # A = the var; A - 365 days = 2023-03-01 (the year back from a leap day spans Feb 29),
     # A - 364 days = 2023-03-02.
     assert row == (dt.date(2024, 2, 29), dt.date(2023, 3, 2), dt.date(2023, 3, 1))
+
+
+def test_a_warehouse_file_named_like_one_of_its_schemas_fails_before_any_model(
+    shared_dir: Path, raw_clean_db: Path
+) -> None:
+    # dbt run directly (not through `retention`, which refuses the name itself): DuckDB names
+    # the database after the file, and `staging.duckdb` made every staging view fail, and
+    # `main.duckdb` report every raw table missing (macros/check_database_name.sql).
+    workdir = shared_dir / "vars-database-name"
+    db_path = copy_db(raw_clean_db, workdir / "Staging.duckdb")
+    before = relations(db_path)
+    run = dbt([*dbt_runner.BUILD], db_path, workdir, manifest=False)
+    assert not run.ok, f"dbt build on {db_path.name} succeeded:\n{run.tail()}"
+    assert (
+        f"The warehouse file {db_path} makes a database named 'Staging', the name of one of "
+        "its schemas" in run.output
+    ), run.failure_summary()
+    assert "nothing was built" in run.output
+    assert "intermediate, main, marts, meta, quarantine, raw, reference, staging." in run.output
+    assert not [uid for uid in run.node_results() if uid.startswith("model.")]
+    assert relations(db_path) == before

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from retention import cli, dbt_runner
+from retention import cli, dbt_runner, paths
 from retention.paths import DB_HELP, REPO_ROOT
 
 RETENTION = str(Path(sys.executable).with_name("retention"))
@@ -104,6 +104,49 @@ def test_summary_of_a_missing_or_broken_database_exits_2(tmp_path):
     assert run.returncode == 2
     assert "cannot open database garbage.duckdb" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+# DuckDB names a database after its file, up to the first dot and in any case; a name that is
+# also one of the warehouse's schemas made `raw.orders` ambiguous (a binder error from the
+# loader) or `marts.<mart>` (from every reader), and dbt found no raw table in main.duckdb.
+@pytest.mark.parametrize(
+    ("command", "file", "named"),
+    [
+        ("load", "raw.duckdb", "raw"),
+        ("load", "Meta.duckdb", "Meta"),
+        ("load", "staging.2024.duckdb", "staging"),
+        ("summary", "marts.duckdb", "marts"),
+        ("validate", "main.duckdb", "main"),
+        ("publish", "reference.db", "reference"),
+    ],
+)
+def test_a_warehouse_file_named_like_one_of_its_schemas_is_refused(loaded, command, file, named):
+    args = ["load", "data"] if command == "load" else [command]
+    run = retention(loaded, *args, "--db", file)
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    assert (
+        f"retention {command}: error: the warehouse file {file} makes a database named "
+        f"'{named}', the name of one of its schemas, so names like {named.lower()}.<table> "
+        "would be ambiguous"
+    ) in run.stderr
+    assert "intermediate, main, marts, meta, quarantine, raw, reference, staging" in run.stderr
+    assert not (loaded / file).exists()  # refused before anything was opened
+
+
+def test_the_names_a_warehouse_file_may_not_have_are_the_schemas_of_a_built_warehouse(
+    clean_build,
+):
+    assert clean_build.ok, clean_build.failure_summary()
+    with duckdb.connect(str(clean_build.db_path), read_only=True) as con:
+        built = con.execute(
+            "select distinct schema_name from information_schema.schemata "
+            "where catalog_name = current_database() order by 1"
+        ).fetchall()
+    assert [name for (name,) in built] == paths.schema_names()
+    assert paths.database_name("x/warehouse.duckdb.work") == "warehouse"
+    assert paths.db_name_problem("x/warehouse.duckdb") is None
+    assert paths.db_name_problem("x/rawdata.duckdb") is None  # a schema's name only up to a dot
 
 
 VALIDATE_IN_PROCESS = """

@@ -16,7 +16,7 @@ import importlib.util
 import sys
 import textwrap
 
-from retention import console
+from retention import console, paths
 
 DISTRIBUTION = "retention-warehouse"  # the package name in pyproject.toml
 DESCRIPTION = (
@@ -38,6 +38,7 @@ COMMANDS = {
 }
 
 INTERRUPTED = 130  # the shell's code for Ctrl-C (128 + SIGINT)
+USAGE_ERROR = 2  # argparse's code for invalid arguments
 
 QUIET_HELP = "no progress bars or messages (they are also off when stderr is not a terminal)"
 
@@ -130,6 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(only=_command(argv)).parse_args(argv)
     console.set_quiet(args.quiet)
+    # Every command that opens the warehouse takes --db (paths.add_db_argument): a file
+    # whose name DuckDB would take for a schema's is refused before anything is opened.
+    if hasattr(args, "db") and (problem := paths.db_name_problem(paths.db_path(args))):
+        console.error(args.command, problem)
+        return USAGE_ERROR
     try:
         return int(_module(args.command).run(args) or 0)
     except KeyboardInterrupt:

@@ -28,3 +28,48 @@ def db_path(args: argparse.Namespace) -> Path:
     """The ``--db`` of `args`, or the default when it was not given (or `args` has none)."""
     given = getattr(args, "db", None)
     return Path(given) if given is not None else default_db_path()
+
+
+def database_name(path: Path | str) -> str:
+    """DuckDB's name for the database in the file at path: the file's name up to its first
+    dot (``warehouse.duckdb`` and ``warehouse.duckdb.work`` are both ``warehouse``)."""
+    return Path(path).name.split(".", 1)[0]
+
+
+def schema_names() -> list[str]:
+    """The warehouse's schemas, sorted: every ``+schema`` of dbt_project.yml, the sources'
+    schemas (``raw``), ``meta`` (the loader's and the build's records) and ``main`` (DuckDB's
+    default, the target's). The dbt macro check_database_name derives the same list from
+    dbt's graph."""
+    import yaml  # only when a --db is checked: `retention --help` stays fast
+
+    def schemas_in(config: object) -> set[str]:
+        if isinstance(config, dict):
+            found = {value for key, value in config.items() if key == "+schema"}
+            return found.union(*(schemas_in(value) for value in config.values()))
+        return set()
+
+    project = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text(encoding="utf-8"))
+    names = schemas_in(project) | {"meta", "main"}
+    for sources_file in (REPO_ROOT / "models").rglob("_*__sources.yml"):
+        for source in yaml.safe_load(sources_file.read_text(encoding="utf-8"))["sources"]:
+            names.add(source["schema"])
+    return sorted(name.lower() for name in names)
+
+
+def db_name_problem(path: Path | str) -> str | None:
+    """Why the warehouse cannot live in the file at path, or None. DuckDB names a database
+    after its file, and a database named like one of its schemas (``raw.duckdb``,
+    ``marts.duckdb``) makes ``schema.table`` ambiguous: loading fails with a binder error,
+    dbt finds no raw table, BI tools cannot read ``marts.<mart>``."""
+    name = database_name(path)
+    taken = schema_names()
+    if name.lower() not in taken:
+        return None
+    return (
+        f"the warehouse file {path} makes a database named '{name}', the name of one of its "
+        f"schemas, so names like {name.lower()}.<table> would be ambiguous to DuckDB (it names "
+        "a database after its file, up to the first dot). Name the file otherwise, e.g. "
+        "warehouse.duckdb. The names a warehouse file may not have (up to its first dot, in "
+        f"any case): {', '.join(taken)}"
+    )
