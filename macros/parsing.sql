@@ -14,12 +14,15 @@
         timestamp: ISO 8601 YYYY-MM-DD, optionally with a time hh:mm[:ss[.fraction]] after a
         T or a space, and an offset Z, ±hh, ±hhmm or ±hh:mm (none: UTC).
         money: plain decimal notation, an optional minus, digits, optionally a point and
-        digits (two at most, checked by money_checks so that more has its own reason). -#}
+        digits (two at most, checked by money_checks so that more has its own reason).
+        integer: an optional minus and digits (the cast would round 6.5 to 7 and read 1e1,
+        0x9, 1_0 and +9). -#}
     {{ return({
         'date': '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]00:00(:00([.]0+)?)?)?',
         'timestamp': '[0-9]{4}-[0-9]{2}-[0-9]{2}'
             ~ '([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?',
         'money': '-?[0-9]+([.][0-9]+)?',
+        'integer': '-?[0-9]+',
         'money_over_two_decimals': '-?[0-9]+[.][0-9]{3,}',
     }) }}
 {%- endmacro %}
@@ -152,12 +155,14 @@
 {%- endmacro %}
 
 {% macro parse_integer(column) -%}
-    {#- A raw whole number; null when it does not parse. -#}
-    {{ try_cast(clean_text(column), dbt.type_int()) }}
+    {#- A raw whole number (an optional minus and digits); null when it is not in that form
+        or does not fit. -#}
+    {{ try_cast(text_if_form(column, 'integer'), dbt.type_int()) }}
 {%- endmacro %}
 
 {% macro parse_boolean(column) -%}
-    {#- A raw true/false (any case); null when it does not parse. -#}
+    {#- A raw boolean in any case: true/false, t/f, yes/no, y/n or 1/0 (the forms the cast
+        reads, each unambiguous); null otherwise. -#}
     {{ try_cast('lower(' ~ clean_text(column) ~ ')', dbt.type_boolean()) }}
 {%- endmacro %}
 
