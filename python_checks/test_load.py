@@ -11,6 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import signal
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,11 +21,12 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from pipeline import DB_NAME, dbt
+from pipeline import DB_NAME, compile_inline, dbt
 
 from retention import dbt_runner
+from retention import load as load_module
 from retention.cli import main
-from retention.contract import TABLES
+from retention.contract import TABLES, TIMESTAMP_FORM
 from retention.load import LoadError, LoadResult, load_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -266,6 +270,44 @@ def test_a_files_own_loaded_at_is_kept_and_a_blank_one_stamped(tmp_path):
     assert parsed == recorded
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["2026-12-06 02:00:00 UTC", "12/06/2026 02:00", "2026-12-06t02:00:00z", "2024-02-30", "now"],
+)
+def test_a_loaded_at_staging_cannot_read_is_refused(tmp_path, loaded_db, value):
+    # Staging orders a key's rows by _loaded_at; one it cannot read would rank as the oldest,
+    # and this later delivery would lose to the row it replaces without a word.
+    folder = tmp_path / "later"
+    write(folder, "orders.csv", "order_id,customer_id,ordered_at,status,amount,currency,"
+          f"_loaded_at\no1,c1,2024-01-02 10:00:00,refunded,19.90,EUR,{value}\n"
+          "o2,c1,2024-03-01 11:00:00,refunded,5.00,EUR,2026-12-06T02:00:00Z\n")  # fmt: skip
+    message = refuse(folder, loaded_db)
+    assert "orders.csv: 1 row with a _loaded_at that is not an ISO 8601 timestamp" in message
+    assert value not in message
+
+
+def test_a_loaded_at_in_any_iso_form_staging_reads_is_kept(tmp_path):
+    folder = tmp_path / "d"
+    forms = [
+        "2024-05-01",
+        "2024-05-01 02:00",
+        "2024-05-01T02:00:00.123+02:00",
+        " 2024-05-01T02:00Z ",
+    ]
+    write(folder, "customers.csv", "customer_id,created_at,_loaded_at\n"
+          + "".join(f"c{i},2024-01-01,{form}\n" for i, form in enumerate(forms)))  # fmt: skip
+    db = tmp_path / "w.duckdb"
+    load_dir(folder, db)
+    assert [r[5] for r in rows(db, "customers")] == [form.strip() for form in forms]  # trimmed
+
+
+def test_the_loaders_timestamp_form_is_stagings(tmp_path):
+    # retention.contract.TIMESTAMP_FORM repeats the macro's pattern: the loader checks a
+    # delivered _loaded_at with it, staging parses with the macro's.
+    compiled = compile_inline("{{ text_patterns()['timestamp'] }}", tmp_path)
+    assert compiled.strip() == TIMESTAMP_FORM
+
+
 def test_side_files_are_ignored(tmp_path):
     folder = good_dir(tmp_path)
     write(folder, "_defects.json", "{}")
@@ -368,9 +410,12 @@ def test_replace_refuses_to_shrink_a_core_table_beyond_the_threshold(tmp_path):
     eight = tmp_path / "eight"
     write(eight, "customers.csv", customers_csv(8))
 
-    # 10 -> 8 rows is 20 % fewer, more than the default 10 %: refused, nothing changed.
+    # 10 -> 8 customers is 20 % fewer, more than the default 10 %: refused, nothing changed.
     message = refuse(eight, db, replace=True)
-    assert "customers.csv: raw.customers would shrink from 10 to 8 rows (20.0% fewer" in message
+    assert "raw.customers would shrink from 10 to 8 distinct customer_id values (20.0% fewer" in (
+        message
+    )
+    assert message.startswith(f"{eight / 'customers.csv'}: ") or f"{eight}" in message
     assert "--allow-shrink" in message
     assert snapshot(db) == before
     # 10 -> 9 is exactly 10 % fewer: allowed (only more than the threshold is refused).
@@ -404,6 +449,57 @@ def test_the_same_replace_again_is_skipped_but_not_after_other_loads(tmp_path):
     # (orders 4 -> 3 is 25 % fewer: allowed explicitly).
     result = load_dir(folder, db, replace=True, allow_shrink=True)
     assert (result.skipped, result.load_id, result.totals["orders"]) == (False, 3, 3)
+
+
+def test_an_earlier_delivery_whose_rows_a_replace_removed_is_loaded_again(tmp_path):
+    db = tmp_path / "w.duckdb"
+    load_dir(good_dir(tmp_path), db)
+    header = "response_id,customer_id,responded_at,score\n"
+    write(tmp_path / "nps", "nps_responses.csv", header + "r1,c1,2024-01-01,9\n")
+    load_dir(tmp_path / "nps", db)  # batch 2
+    write(tmp_path / "reset", "nps_responses.csv", header)
+    load_dir(tmp_path / "reset", db, replace=True)  # batch 3: nps_responses emptied
+
+    result = load_dir(tmp_path / "nps", db)  # batch 2's file: its rows are gone from raw
+
+    assert (result.skipped, result.load_id) == (False, 4)
+    assert [r[0] for r in rows(db, "nps_responses")] == ["r1"]
+    # and the same file once more is a re-run of batch 4
+    assert load_dir(tmp_path / "nps", db).skipped
+
+
+def test_the_shrink_limit_counts_keys_not_the_rows_of_earlier_loads(tmp_path):
+    db = tmp_path / "w.duckdb"
+    write(tmp_path / "ten", "customers.csv", customers_csv(10))
+    load_dir(tmp_path / "ten", db)
+    # Two corrections of c0..c4 appended: raw.customers has 20 rows, 10 customers.
+    corrected = "customer_id,created_at\n" + "".join(f"c{i},2024-02-01\n" for i in range(5))
+    write(tmp_path / "fix-1", "customers.csv", corrected)
+    load_dir(tmp_path / "fix-1", db)
+    load_dir(tmp_path / "fix-1", db, force=True)
+    assert len(rows(db, "customers")) == 20
+
+    # The full snapshot again: 20 rows -> 10, but 10 customers -> 10. Loaded.
+    assert load_dir(tmp_path / "ten", db, replace=True).totals["customers"] == 10
+    # Padded or repeated keys are one key, as staging sees them: 10 -> 8 is refused.
+    write(tmp_path / "eight", "customers.csv", "customer_id,created_at\n"
+          + "".join(f" c{i} ,2024-01-01\nc{i},2024-01-01\n" for i in range(8)))  # fmt: skip
+    message = refuse(tmp_path / "eight", db, replace=True)
+    assert "would shrink from 10 to 8 distinct customer_id values (20.0% fewer" in message
+    assert "the limit is 10%" in message
+
+
+def test_a_refused_replace_does_not_report_the_table_as_loaded(tmp_path, capsys):
+    db = tmp_path / "w.duckdb"
+    write(tmp_path / "ten", "customers.csv", customers_csv(10))
+    write(tmp_path / "two", "customers.csv", customers_csv(2))
+    assert main(["load", str(tmp_path / "ten"), "--db", str(db)]) == 0
+    capsys.readouterr()
+    args = ["load", str(tmp_path / "two"), "--db", str(db), "--replace", "--max-shrink", "0.125"]
+    assert main(args) == 2
+    out, err = capsys.readouterr()
+    assert "raw.customers:" not in out
+    assert "(80.0% fewer; the limit is 12.5%, --max-shrink)" in err
 
 
 # --- headers: matched case-insensitively, unknown columns ignored -----------------------------
@@ -494,6 +590,79 @@ def test_a_bad_row_is_reported_without_its_content(tmp_path, loaded_db):
     assert "orders.csv: unreadable content" in message
     assert "Expected Number of Columns: 6 Found: 5" in message
     assert "secret-amount" not in message
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        # a quoted field with a line break, in a row with a field too many
+        'c9,2024-01-01,"jane.doe@example.com\nMain Street 1, Amsterdam"\n',
+        # an unterminated quote runs on into the next row
+        '"c9,2024-01-01\nc10,Main Street 1\n',
+    ],
+)
+def test_a_bad_record_over_several_lines_is_reported_without_its_content(
+    tmp_path, loaded_db, record
+):
+    folder = tmp_path / "bad"
+    write(folder, "customers.csv", "customer_id,created_at\n" + record)
+    message = refuse(folder, loaded_db)
+    assert "customers.csv: unreadable content" in message
+    assert "CSV Error on Line: 2" in message
+    for content in ("jane.doe", "Main Street", "Amsterdam", "c9", "c10"):
+        assert content not in message
+    assert "Possible fixes" not in message
+
+
+def test_a_parquet_value_that_is_not_utf8_is_reported_without_it(tmp_path, loaded_db):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    names = pa.array([b"J\xe9r\xf4me Secret"], pa.binary())
+    pq.write_table(
+        pa.table({"customer_id": names, "created_at": ["2024-01-01"]}),
+        folder / "customers.parquet",
+    )
+    message = refuse(folder, loaded_db)
+    assert "customers.parquet" in message
+    assert "Secret" not in message and "J\\x" not in message
+
+
+@pytest.mark.parametrize("second", ["customer_id", "CUSTOMER_ID"])
+def test_two_parquet_columns_for_one_contract_column_are_refused(tmp_path, loaded_db, second):
+    # DuckDB's reader renames the second column (CUSTOMER_ID_1); the file's names count.
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    table = pa.Table.from_arrays(
+        [pa.array(["c1"]), pa.array(["cX"]), pa.array(["2024-01-01"])],
+        names=["customer_id", second, "created_at"],
+    )
+    pq.write_table(table, folder / "customers.parquet")
+    message = refuse(folder, loaded_db)
+    if second == "customer_id":
+        assert "duplicate column 'customer_id'" in message
+    else:
+        assert "columns 'customer_id', 'CUSTOMER_ID' all map to column 'customer_id'" in message
+
+
+def test_parquet_decimals_of_a_wider_scale_keep_their_values_decimals(tmp_path):
+    # A DECIMAL(19,4) column (SQL Server money, Snowflake NUMBER(38,4)) writes 1000.5 as
+    # 1000.5000; staged as text that would be four decimals and quarantined.
+    folder = tmp_path / "spend"
+    folder.mkdir()
+    amounts = [Decimal("1000.5000"), Decimal("250.0000"), Decimal("1.0050"), Decimal("-3.1000")]
+    pq.write_table(
+        pa.table({
+            "spend_month": ["2024-01-01"] * 4,
+            "acquisition_channel": ["a", "b", "c", "d"],
+            "amount": pa.array(amounts, pa.decimal128(19, 4)),
+            "currency": ["EUR"] * 4,
+        }),
+        folder / "marketing_spend.parquet",
+    )  # fmt: skip
+    db = tmp_path / "w.duckdb"
+    load_dir(folder, db)
+    # at most two decimals: written with two; more: every one of its own (quarantined later)
+    assert [r[2] for r in rows(db, "marketing_spend")] == ["1000.50", "250.00", "1.0050", "-3.10"]
 
 
 # --- refusals: a clear message, and the database exactly as before -----------------------------
@@ -689,10 +858,56 @@ def test_cli_replace_shrink_refusal_exits_2_naming_table_and_counts(tmp_path, ca
     capsys.readouterr()
 
     assert main(["load", str(tmp_path / "two"), "--db", str(db), "--replace"]) == 2
-    assert "raw.customers would shrink from 10 to 2 rows" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "raw.customers would shrink from 10 to 2 distinct customer_id values" in err
     args = ["load", str(tmp_path / "two"), "--db", str(db), "--replace", "--max-shrink", "0.9"]
     assert main(args) == 0
     assert len(rows(db, "customers")) == 2
+
+
+def test_a_signal_during_a_load_rolls_it_back_and_says_so(tmp_path, monkeypatch, capsys):
+    # SIGTERM while DuckDB runs a query of the load (DuckDB's client then raises its own
+    # "Query interrupted"): exit 143, a message, and no database file where there was none.
+    load_table = load_module._load_table
+
+    def slow_load_table(con, *args):
+        rows = load_table(con, *args)
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        con.execute("select count(*) from range(3000000000) t(i) where i % 7 = 3").fetchall()
+        return rows
+
+    monkeypatch.setattr(load_module, "_load_table", slow_load_table)
+    db = tmp_path / "w.duckdb"
+
+    assert main(["load", str(good_dir(tmp_path)), "--db", str(db)]) == 128 + signal.SIGTERM
+
+    assert "interrupted by SIGTERM; nothing was loaded (the batch was rolled back)" in (
+        capsys.readouterr().err
+    )
+    assert not db.exists()
+
+
+def test_a_signal_after_the_commit_says_the_batch_is_loaded(tmp_path, monkeypatch, capsys):
+    # The commit is not cut in two: a signal after it leaves the batch loaded, the file kept,
+    # and the message says so.
+    row_counts = load_module._row_counts
+    calls = []
+
+    def row_counts_then_signal(con):
+        calls.append(1)
+        if len(calls) == 2:  # the check after the commit (the first is inside the transaction)
+            os.kill(os.getpid(), signal.SIGINT)
+        return row_counts(con)
+
+    monkeypatch.setattr(load_module, "_row_counts", row_counts_then_signal)
+    db = tmp_path / "w.duckdb"
+
+    assert main(["load", str(good_dir(tmp_path)), "--db", str(db)]) == 128 + signal.SIGINT
+
+    assert "interrupted by SIGINT; batch 1 had been committed: it is loaded" in (
+        capsys.readouterr().err
+    )
+    assert len(rows(db, "orders")) == 3
 
 
 def test_cli_rejects_a_max_shrink_outside_0_to_1(tmp_path, capsys):

@@ -25,15 +25,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from retention import dbt_runner, working_copy
+from retention import dbt_runner, signals, working_copy
 from retention.load import SHRINK_GUARDS, add_mode_arguments
 from retention.paths import REPO_ROOT, add_db_argument, default_db_path
 from retention.publish import (
@@ -47,7 +45,6 @@ from retention.publish import (
 
 EXIT_LOAD, EXIT_DBT, EXIT_VALIDATE, EXIT_PUBLISH, EXIT_LOCKED, EXIT_FILES = 2, 3, 4, 5, 6, 7
 # Interrupted by a signal: 128 + its number, as a shell reports it (SIGINT 130, SIGTERM 143).
-SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # How long dbt may take to stop after SIGTERM before it is killed.
 DBT_STOP_SECONDS = 30
 PR_SET_PDEATHSIG = 1
@@ -98,18 +95,6 @@ def _say(message: str) -> None:
     print(f"retention build: {message}", file=sys.stderr, flush=True)
 
 
-class Interrupted(BaseException):
-    """A signal asked this build to stop (a BaseException, so no `except Exception` eats it)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-    @property
-    def name(self) -> str:
-        return signal.Signals(self.signum).name
-
-
 @dataclass
 class Stage:
     """The step under way, for the message when a signal stops the build."""
@@ -141,23 +126,26 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_PUBLISH
 
     at = Stage("preparing the working copy")
-    try:
-        with _signals_interrupt(), working_copy.lock(work):
-            return _pipeline(args, published, work, at)
-    except working_copy.Locked as exc:
-        _say(str(exc))
-        return EXIT_LOCKED
-    except (FilesError, working_copy.StorageError) as exc:
-        _say(f"{exc}; the published warehouse {published} is unchanged")
-        return EXIT_FILES
-    except OSError as exc:  # any other file system error: never a traceback
-        where = f" ({exc.filename})" if exc.filename else ""
-        _say(f"stopped while {at.name}: {exc.strerror or exc}{where}")
-        return EXIT_FILES
-    except (Interrupted, KeyboardInterrupt, duckdb.InterruptException) as exc:
-        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-        _say(f"interrupted by {signal.Signals(signum).name} while {at.name}; {_after(at.name)}")
-        return 128 + signum
+    with signals.stoppable() as received:
+        try:
+            with working_copy.lock(work):
+                return _pipeline(args, published, work, at)
+        except working_copy.Locked as exc:
+            _say(str(exc))
+            return EXIT_LOCKED
+        except (FilesError, working_copy.StorageError) as exc:
+            _say(f"{exc}; the published warehouse {published} is unchanged")
+            return EXIT_FILES
+        except OSError as exc:  # any other file system error: never a traceback
+            where = f" ({exc.filename})" if exc.filename else ""
+            _say(f"stopped while {at.name}: {exc.strerror or exc}{where}")
+            return EXIT_FILES
+        except BaseException as exc:
+            signum = signals.signal_of(exc, received)
+            if signum is None:
+                raise
+            _say(f"interrupted by {signal.Signals(signum).name} while {at.name}; {_after(at.name)}")
+            return 128 + signum
 
 
 def _after(stage: str) -> str:
@@ -342,24 +330,6 @@ def _hint_disk_space(work: Path) -> None:
 
 
 # --- signals and the dbt child --------------------------------------------------------------
-
-
-@contextmanager
-def _signals_interrupt() -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP raise Interrupted in the main thread while in this block."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, _frame: object) -> None:
-        raise Interrupted(signum)
-
-    previous = {signum: signal.signal(signum, interrupt) for signum in SIGNALS}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def _run_child(command: list[str], env: dict[str, str]) -> int:

@@ -18,6 +18,14 @@ from dataclasses import dataclass
 LOADED_AT = "_loaded_at"
 # The load batch (meta.load_batches.load_id) that added the row: set by the loader only.
 LOAD_ID = "_load_id"
+# The form of an ISO 8601 timestamp that staging reads (macros/parsing.sql, the macro
+# text_patterns, key 'timestamp'; python_checks/test_load.py checks that the two are the
+# same): a date, optionally a time after a T or a space, optionally an offset. The loader
+# refuses a delivered _loaded_at in another form, since staging could not order the row.
+TIMESTAMP_FORM = (
+    "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    "([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?"
+)
 
 
 @dataclass(frozen=True)

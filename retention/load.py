@@ -13,8 +13,9 @@ kept. Staging keeps the latest row per key (latest `_loaded_at`, then the highes
   re-run of the daily command after a failed build does not append it twice (`--force`
   loads it anyway).
 - `--replace`: a full re-delivery of the tables in DIR (the others stay as they are). It
-  refuses to shrink a core table (customers, orders, contracts) by more than `--max-shrink`
-  (default 10 %) unless `--allow-shrink` is given.
+  refuses to leave a core table (customers, orders, contracts) with more than `--max-shrink`
+  (default 10 %) fewer keys than it holds now (distinct trimmed keys: the rows of earlier
+  loads of a key do not count) unless `--allow-shrink` is given.
 
 Every delivered column is stored as VARCHAR whatever the file format: the raw schema is the
 data as delivered, and staging casts with try_cast and quarantines what does not parse.
@@ -30,7 +31,9 @@ transaction, so a refused or failed load leaves the database exactly as it was. 
 the files itself (no Python row loops); paths are escaped so that DuckDB reads exactly the
 listed files, never a glob pattern.
 
-Exit codes: 0 loaded (or skipped as already loaded); 2 refused or failed, nothing changed.
+Exit codes: 0 loaded (or skipped as already loaded); 2 refused or failed, nothing changed;
+128 + the signal's number when a signal stopped it (retention/signals.py): rolled back,
+unless the message says the batch had been committed.
 """
 
 from __future__ import annotations
@@ -38,8 +41,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
+import re
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,8 +53,8 @@ from pathlib import Path
 
 import duckdb
 
-from retention import console, shrink, spark
-from retention.contract import LOAD_ID, LOADED_AT, TABLES, Table
+from retention import console, shrink, signals, spark
+from retention.contract import LOAD_ID, LOADED_AT, TABLES, TIMESTAMP_FORM, Table
 from retention.paths import add_db_argument, default_db_path
 
 SCHEMA = "raw"
@@ -97,6 +103,8 @@ EXIT_CODES = {
     "table too far); the database is unchanged",
     5: "--target spark: loaded into the landing file, but the export to Parquet or the "
     "registration in the Spark catalog failed (run the same command again)",
+    130: "interrupted by SIGINT (143 SIGTERM, 129 SIGHUP): the batch was rolled back, unless "
+    "the message says it had been committed",
 }
 
 
@@ -116,7 +124,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-SHRINK_GUARDS = "a core table (customers, orders, contracts) replaced with --replace"
+SHRINK_GUARDS = (
+    "a core table (customers, orders, contracts) replaced with --replace (its rows counted "
+    "as distinct keys, not the loads of each)"
+)
 
 
 def add_mode_arguments(parser: argparse.ArgumentParser, guards: str = SHRINK_GUARDS) -> None:
@@ -138,29 +149,50 @@ def add_mode_arguments(parser: argparse.ArgumentParser, guards: str = SHRINK_GUA
 
 def run(args: argparse.Namespace) -> int:
     db_path = args.db if args.db is not None else default_db_path()
-    try:
-        # A spinner with the elapsed time on a terminal (large tables take a while); the
-        # messages, one line per table, print above it and are silenced by --quiet.
-        with console.progress(f"loading {args.dir}") as bar:
+    committed: list[LoadResult] = []
+    with signals.stoppable() as received:
+        try:
+            # A spinner with the elapsed time on a terminal (large tables take a while); the
+            # messages, one line per table, print above it and are silenced by --quiet.
+            with console.progress(f"loading {args.dir}") as bar:
 
-            def say(message: str) -> None:
-                console.say(message)
-                bar.update(f"loading {args.dir}: {message.strip()}")
+                def say(message: str) -> None:
+                    console.say(message)
+                    bar.update(f"loading {args.dir}: {message.strip()}")
 
-            load_as_told(args.dir, db_path, args, progress=say)
-            if getattr(args, "target", "duckdb") == "spark":
-                spark.publish_raw(db_path, progress=say)
-    except LoadError as exc:
-        console.error("load", str(exc))
-        return 2
-    except spark.SparkExportError as exc:
-        console.error("load", str(exc))
-        return spark.EXIT_EXPORT
+                load_as_told(args.dir, db_path, args, progress=say, on_commit=committed.append)
+                if getattr(args, "target", "duckdb") == "spark":
+                    spark.publish_raw(db_path, progress=say)
+        except LoadError as exc:
+            console.error("load", str(exc))
+            return 2
+        except spark.SparkExportError as exc:
+            console.error("load", str(exc))
+            return spark.EXIT_EXPORT
+        except BaseException as exc:
+            signum = signals.signal_of(exc, received)
+            if signum is None:
+                raise
+            console.error(
+                "load", f"interrupted by {signal.Signals(signum).name}; {_left(committed)}"
+            )
+            return 128 + signum
     return 0
 
 
+def _left(committed: list[LoadResult]) -> str:
+    """What an interrupted load left in the database."""
+    if committed:
+        return f"batch {committed[0].load_id} had been committed: it is loaded"
+    return "nothing was loaded (the batch was rolled back)"
+
+
 def load_as_told(
-    dir: Path, db_path: Path, args: argparse.Namespace, progress: Progress | None = None
+    dir: Path,
+    db_path: Path,
+    args: argparse.Namespace,
+    progress: Progress | None = None,
+    on_commit: Callable[[LoadResult], None] | None = None,
 ) -> LoadResult:
     """`load_dir` with the options of add_mode_arguments in `args` (load and build)."""
     return load_dir(
@@ -171,6 +203,7 @@ def load_as_told(
         allow_shrink=args.allow_shrink,
         max_shrink=args.max_shrink,
         progress=progress,
+        on_commit=on_commit,
     )
 
 
@@ -183,10 +216,13 @@ def load_dir(
     allow_shrink: bool = False,
     max_shrink: float = shrink.DEFAULT_MAX_SHRINK,
     progress: Progress | None = None,
+    on_commit: Callable[[LoadResult], None] | None = None,
 ) -> LoadResult:
     """Load the files in `dir` into the `raw` schema of `db_path` as one batch.
 
     Raises LoadError (database untouched) when a file is refused or cannot be read.
+    `on_commit` is called with the result once the batch is committed, before anything
+    else happens (a signal that arrives during the commit waits for it).
     """
     say = progress or (lambda _message: None)
     if not 0.0 <= max_shrink <= 1.0:
@@ -198,7 +234,7 @@ def load_dir(
 
     say(f"loading {dir} into {db_path} (schema {SCHEMA}, {mode})")
     started = time.perf_counter()
-    options = _Options(mode, force, allow_shrink, max_shrink)
+    options = _Options(mode, force, allow_shrink, max_shrink, on_commit or (lambda _result: None))
     result = _load(sources, db_path, options, say)
     elapsed = time.perf_counter() - started
 
@@ -209,8 +245,9 @@ def load_dir(
         )
         return result
     say(
-        f"loaded batch {result.load_id} ({mode}): {sum(result.loaded.values()):,} rows into "
-        f"{len(result.loaded)} table(s) in {elapsed:.2f} s"
+        f"loaded batch {result.load_id} ({mode}): "
+        f"{_count(sum(result.loaded.values()), 'row')} into {len(result.loaded)} table(s) "
+        f"in {elapsed:.2f} s"
     )
     say("row counts in raw after commit:")
     width = max(len(name) for name in result.totals)
@@ -309,8 +346,7 @@ def _check_file(path: Path, table: Table, say: Progress) -> Source:
         # that any header text, even a blank or repeated name, reaches DuckDB safely.
         typed = [(name, f"c{index}", "VARCHAR") for index, name in enumerate(header)]
     else:
-        described, has_rows = _parquet_columns(path)
-        typed = [(name, name, type_) for name, type_ in described]
+        typed, has_rows = _parquet_columns(path)
 
     by_column: dict[str, list[str]] = {}
     columns: dict[str, tuple[str, str]] = {}
@@ -391,18 +427,47 @@ def _csv_header(path: Path) -> tuple[list[str], bool]:
     return header, has_rows
 
 
-def _parquet_columns(path: Path) -> tuple[list[tuple[str, str]], bool]:
-    """Column names and DuckDB types of a Parquet file, and whether it has rows (reads the
-    footer only)."""
+def _parquet_columns(path: Path) -> tuple[list[tuple[str, str, str]], bool]:
+    """The columns of a Parquet file, as (name in the file, name DuckDB's reader gives it,
+    DuckDB type), and whether it has rows (reads the footer only). The reader renames a
+    column whose name repeats another's in any case (`CUSTOMER_ID` beside `customer_id`
+    becomes `CUSTOMER_ID_1`); the file's own names are what the contract is matched on."""
     try:
         with duckdb.connect() as con:
             described = con.execute(f"describe select * from {_parquet_reader(path)}").fetchall()
+            schema = con.execute(
+                f"select name, num_children from parquet_schema({_path_literal(path)})"
+            ).fetchall()
             rows = con.execute(
                 f"select sum(num_rows) from parquet_file_metadata({_path_literal(path)})"
             ).fetchone()[0]
     except duckdb.Error as exc:
-        raise LoadError(f"{path}: unreadable Parquet file: {_first_line(exc)}") from exc
-    return [(name, type_) for name, type_, *_ in described], bool(rows)
+        raise LoadError(f"{path}: unreadable Parquet file: {_without_content(exc)}") from exc
+    names = _top_level_names(schema)
+    if len(names) != len(described):  # never seen: then the reader's names are all there is
+        names = [name for name, *_ in described]
+    return [
+        (name, reader_name, type_)
+        for name, (reader_name, type_, *_) in zip(names, described, strict=True)
+    ], bool(rows)
+
+
+def _top_level_names(schema: list[tuple[str, int | None]]) -> list[str]:
+    """The names of a Parquet schema's top-level columns, in order. The schema is its tree
+    flattened depth first: the root, then each column and, for a nested one, its children."""
+    names: list[str] = []
+    pending = [schema[0][1] or 0] if schema else []  # children still to see, per open level
+    for name, children in schema[1:]:
+        while pending and pending[-1] == 0:
+            pending.pop()
+        if not pending:
+            break
+        if len(pending) == 1:
+            names.append(name)
+        pending[-1] -= 1
+        if children:
+            pending.append(children)
+    return names
 
 
 def _sha256(path: Path) -> str:
@@ -422,6 +487,7 @@ class _Options:
     force: bool
     allow_shrink: bool
     max_shrink: float
+    on_commit: Callable[[LoadResult], None]
 
 
 def _load(sources: list[Source], db_path: Path, options: _Options, say: Progress) -> LoadResult:
@@ -432,8 +498,16 @@ def _load(sources: list[Source], db_path: Path, options: _Options, say: Progress
     except (OSError, duckdb.Error) as exc:
         raise LoadError(f"cannot open database {db_path}: {_first_line(exc)}") from exc
 
+    committed: list[LoadResult] = []
+
+    def record(result: LoadResult) -> None:
+        committed.append(result)
+        options.on_commit(result)
+
     try:
-        result = _load_in_transaction(con, sources, db_path, options, say)
+        result = _load_in_transaction(
+            con, sources, db_path, dataclasses.replace(options, on_commit=record), say
+        )
         if not result.skipped:
             # Sanity: read the committed row counts back rather than trusting the statements.
             totals = _row_counts(con)
@@ -443,7 +517,7 @@ def _load(sources: list[Source], db_path: Path, options: _Options, say: Progress
                 )
     except BaseException:
         con.close()
-        if created:  # leave no empty database file behind when there was none before
+        if created and not committed:  # no empty database file left where there was none
             for path in (db_path, db_path.with_name(db_path.name + ".wal")):
                 path.unlink(missing_ok=True)
         raise
@@ -482,11 +556,22 @@ def _load_in_transaction(
         loaded: dict[str, int] = {}
         shrinks: list[str] = []
         for source in sources:
-            rows, before = _load_table(con, source, options.mode, load_id, loaded_at, say)
+            guarded = _shrink_guarded(source, options)
+            before = _keys(con, source.table) if guarded else 0
+            started = time.perf_counter()
+            rows = _load_table(con, source, options.mode, load_id, loaded_at)
             loaded[source.table.name] = rows
-            shrink = _shrink_problem(source, rows, before, options)
+            after = _keys(con, source.table) if guarded else 0
+            shrink = _shrink_problem(source, before, after, options.max_shrink) if guarded else None
             if shrink:
                 shrinks.append(shrink)
+            else:
+                seconds = time.perf_counter() - started
+                verb = "loaded (table replaced)" if options.mode == "replace" else "appended"
+                say(
+                    f"  {SCHEMA}.{source.table.name}: {_count(rows, 'row')} {verb} from "
+                    f"{source.path.name} in {seconds:.2f} s"
+                )
             con.execute(
                 f"insert into {BATCHES} values (?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -506,33 +591,41 @@ def _load_in_transaction(
             )
         totals = _row_counts(con)
         mark_build_state(con, "loaded")
-        con.execute("commit")
+        result = LoadResult(load_id, options.mode, False, loaded, totals)
+        with signals.deferred():  # a signal during the commit waits until it is recorded
+            con.execute("commit")
+            options.on_commit(result)
     except BaseException as exc:
         _rollback(con)
         if isinstance(exc, duckdb.Error):
             raise LoadError(
-                f"loading into {db_path} failed and was rolled back: {_first_lines(exc)}"
+                f"loading into {db_path} failed and was rolled back: {_without_content(exc)}"
             ) from exc
         raise
-    return LoadResult(load_id, options.mode, False, loaded, totals)
+    return result
 
 
 def _same_batch(con: duckdb.DuckDBPyConnection, sources: list[Source], mode: str) -> int | None:
-    """The batch already loaded from exactly these files (same tables, same sha256), if any.
+    """The batch already loaded from exactly these files (same tables, same sha256), whose
+    rows are still in raw, if any.
 
-    Append: any earlier batch (appending the same files again would only add copies).
-    Replace: only the latest batch, when it was a replace (replacing with an older
-    delivery after other loads is a deliberate reset)."""
+    Append: any earlier batch (appending the same files again would only add copies), unless
+    a later replace of one of its tables removed its rows there. Replace: only the latest
+    batch, when it was a replace (replacing with an older delivery after other loads is a
+    deliberate reset)."""
     delivery = sorted((source.table.name, source.sha256) for source in sources)
     batches = con.execute(
         f"select load_id, any_value(mode), list(table_name), list(file_sha256) from {BATCHES} "
         "group by load_id order by load_id desc"
     ).fetchall()
+    replaced_later: set[str] = set()
     for position, (load_id, batch_mode, tables, hashes) in enumerate(batches):
         if mode == "replace" and (position > 0 or batch_mode != "replace"):
             return None
         if sorted(zip(tables, hashes, strict=True)) == delivery:
-            return load_id
+            return None if replaced_later.intersection(tables) else load_id
+        if batch_mode == "replace":
+            replaced_later.update(tables)
     return None
 
 
@@ -570,13 +663,10 @@ def _load_table(
     mode: str,
     load_id: int,
     loaded_at: dt.datetime,
-    say: Progress,
-) -> tuple[int, int]:
-    """Append (or replace with) the file's rows; return (rows loaded, rows there before)."""
+) -> int:
+    """Append (or replace with) the file's rows; return how many it loaded."""
     table = source.table
     target = f"{SCHEMA}.{table.name}"
-    started = time.perf_counter()
-    before = con.execute(f"select count(*) from {target}").fetchone()[0]
     try:
         if mode == "replace":
             con.execute(f"create or replace table {target} ({_column_definitions(table)})")
@@ -591,28 +681,64 @@ def _load_table(
                 raise LoadError(
                     f"{source.path}: loaded {rows:,} rows but the file says {expected:,}"
                 )
+        if LOADED_AT in source.columns:
+            _check_loaded_at(con, source, load_id)
     except duckdb.Error as exc:
         raise LoadError(
-            f"{source.path}: unreadable content, nothing was loaded: {_first_lines(exc)}"
+            f"{source.path}: unreadable content, nothing was loaded: {_without_content(exc)}"
         ) from exc
     if rows == 0 and not table.is_optional_table:
         raise LoadError(f"{source.path}: no data rows; table {table.name!r} is required")
-    seconds = time.perf_counter() - started
-    verb = "loaded (table replaced)" if mode == "replace" else "appended"
-    say(f"  {target}: {rows:,} rows {verb} from {source.path.name} in {seconds:.2f} s")
-    return rows, before
+    return rows
 
 
-def _shrink_problem(source: Source, rows: int, before: int, options: _Options) -> str | None:
-    """Why a replace may not shrink this core table so much (None when it may)."""
-    if options.mode != "replace" or options.allow_shrink or not source.table.is_core:
-        return None
-    too_far = shrink.shrinkage(before, rows, options.max_shrink)
+def _check_loaded_at(con: duckdb.DuckDBPyConnection, source: Source, load_id: int) -> None:
+    """Refuse a file whose own `_loaded_at` staging could not read: staging orders the rows
+    of a key by it, and an unreadable one would rank as the oldest, so that a newer delivery
+    lost silently to the row it was meant to replace."""
+    text = f"trim({LOADED_AT})"
+    (unreadable,) = con.execute(
+        f"select count(*) from {SCHEMA}.{source.table.name} where {LOAD_ID} = ? and not "
+        f"coalesce(regexp_full_match({text}, {_literal(TIMESTAMP_FORM)}) "
+        f"and try_cast({text} as timestamptz) is not null, false)",
+        [load_id],
+    ).fetchone()
+    if unreadable:
+        raise LoadError(
+            f"{source.path}: {_count(unreadable, 'row')} with a {LOADED_AT} that is not an "
+            "ISO 8601 timestamp (such as 2024-07-01T02:00:00Z); staging could not tell whether "
+            "such a row is newer than the other loads of its key. Correct the values, or leave "
+            "them blank to have the batch's time stamped"
+        )
+
+
+def _shrink_guarded(source: Source, options: _Options) -> bool:
+    """Whether this table's re-delivery is held to the shrink limit."""
+    return options.mode == "replace" and not options.allow_shrink and source.table.is_core
+
+
+def _keys(con: duckdb.DuckDBPyConnection, table: Table) -> int:
+    """How many keys the raw table holds (staging's view of it: one row per key, the key
+    trimmed; rows without a key do not count). History does not count: a key delivered in
+    three batches is one key."""
+    parts = ", ".join(f"nullif(trim({_ident(column)}), '')" for column in table.key)
+    not_null = " and ".join(f"nullif(trim({_ident(c)}), '') is not null" for c in table.key)
+    return con.execute(
+        f"select count(distinct ({parts})) from {SCHEMA}.{table.name} where {not_null}"
+    ).fetchone()[0]
+
+
+def _shrink_problem(source: Source, before: int, after: int, max_shrink: float) -> str | None:
+    """Why this re-delivery may not leave the core table with so few keys (None when it
+    may)."""
+    too_far = shrink.shrinkage(before, after, max_shrink)
     if too_far is None:
         return None
+    key = ", ".join(source.table.key)
     return (
-        f"{source.path}: raw.{source.table.name} would shrink from {before:,} to {rows:,} "
-        f"rows ({too_far}); pass --allow-shrink if this re-delivery is meant to hold fewer rows"
+        f"{source.path}: raw.{source.table.name} would shrink from {before:,} to {after:,} "
+        f"distinct {key} values ({too_far}); pass --allow-shrink if this re-delivery is "
+        "meant to hold fewer"
     )
 
 
@@ -659,6 +785,17 @@ def _select(source: Source, load_id: int, loaded_at: dt.datetime) -> str:
             # As UTC wall-clock text ('2024-01-02 03:04:05'): no offset to misread later, and
             # independent of the session's TimeZone setting.
             expression = f"cast(timezone('UTC', {_ident(alias)}) as varchar)"
+        elif (scale := _decimal_scale(type_)) is not None and scale > 2:
+            # A DECIMAL(19,4) column holds 1000.5 as 1000.5000: its text has as many decimals
+            # as the type's scale, not as the value. A value with at most two decimals is
+            # written with two (1000.50); any other keeps all of its own (1.0050), which
+            # staging quarantines as too many decimals, as it would the text.
+            value = _ident(alias)
+            expression = (
+                f"case when {value} = round({value}, 2) "
+                f"then cast(cast({value} as decimal(38, 2)) as varchar) "
+                f"else cast({value} as varchar) end"
+            )
         else:
             # DuckDB's text form of dates, timestamps, decimals and booleans casts back.
             expression = f"cast({_ident(alias)} as varchar)"
@@ -667,6 +804,12 @@ def _select(source: Source, load_id: int, loaded_at: dt.datetime) -> str:
         expressions.append(f"{expression} as {_ident(column)}")
     expressions.append(f"cast({load_id} as bigint) as {LOAD_ID}")
     return f"select {', '.join(expressions)} from {_reader(source)}"
+
+
+def _decimal_scale(type_: str) -> int | None:
+    """The scale of a DuckDB DECIMAL(width,scale) type name; None for any other type."""
+    matched = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", type_)
+    return int(matched.group(2)) if matched else None
 
 
 def _reader(source: Source) -> str:
@@ -714,12 +857,38 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _first_lines(exc: BaseException, count: int = 3) -> str:
-    # DuckDB quotes the offending line of a CSV ("Original Line: ..."): file content, which
-    # may be personal data, is never repeated in a message.
-    lines = [
-        line
-        for line in str(exc).strip().splitlines()
-        if line.strip() and not line.startswith("Original Line")
-    ]
-    return " | ".join(lines[:count]) or type(exc).__name__
+# The lines DuckDB writes after the CSV record it quotes ("Original Line: ..."): the record
+# may run over several lines (a quoted field with line breaks), so every line after it is
+# dropped until one of these.
+_AFTER_QUOTED_RECORD = re.compile(
+    r"Expected Number of Columns: \d+ Found: \d+|Value with unterminated quote found\."
+    r"|Possible fixes:|Invalid unicode \(byte sequence mismatch\) detected.*"
+)
+
+
+def _without_content(exc: BaseException, count: int = 3) -> str:
+    """The first lines of a DuckDB error about a file, without any of the file's content,
+    which may be personal data: the CSV record DuckDB quotes is dropped, however many lines
+    it spans, and so is any double-quoted value (a Parquet string that is not UTF-8). The
+    reader's option list and DuckDB's "Possible fixes" (options this command does not offer)
+    are left out too."""
+    kept: list[str] = []
+    in_record = False
+    for line in str(exc).strip().splitlines():
+        if line.startswith("Original Line"):
+            in_record = True
+            continue
+        if in_record:
+            if not _AFTER_QUOTED_RECORD.fullmatch(line.strip()):
+                continue
+            in_record = False
+        if line.strip() == "Possible fixes:":
+            break
+        if line.strip():
+            kept.append(re.sub(r'"(?:[^"\\]|\\.)*"', '"…"', line))
+    return " | ".join(kept[:count]) or type(exc).__name__
+
+
+def _count(number: int, noun: str) -> str:
+    """`1 row`, `2 rows`, `1,000 rows`."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"

@@ -1,7 +1,8 @@
 """The shrink guard: a table may lose at most a share of its rows, unless told otherwise.
 
 One rule serves two places. `retention load --replace` refuses to leave a core raw table
-(customers, orders, contracts) with more than `--max-shrink` fewer rows than it holds now;
+(customers, orders, contracts) with more than `--max-shrink` fewer keys than it holds now
+(the rows staging makes of it: the earlier loads of a key do not count);
 `retention validate --baseline` fails a mart that lost more than `--max-shrink` of the rows
 it has in the published warehouse. `retention build` applies both with the same two options,
 and `--allow-shrink` lifts the guard for a shrink that is meant.
@@ -48,4 +49,4 @@ def shrinkage(before: int, after: int, max_shrink: float) -> str | None:
     if before == 0 or after >= before * (1 - max_shrink):
         return None
     lost = (before - after) / before
-    return f"{lost:.1%} fewer; the limit is {max_shrink:.0%}, --max-shrink"
+    return f"{lost:.1%} fewer; the limit is {max_shrink * 100:g}%, --max-shrink"
