@@ -134,6 +134,32 @@ def test_a_warehouse_file_named_like_one_of_its_schemas_is_refused(loaded, comma
     assert not (loaded / file).exists()  # refused before anything was opened
 
 
+def test_a_baseline_or_working_copy_named_like_a_schema_is_refused(loaded):
+    # The same ambiguity for the other files a command opens as a warehouse.
+    run = retention(loaded, "validate", "--db", "warehouse.duckdb", "--baseline", "marts.duckdb")
+    assert run.returncode == 2, run.stderr
+    assert "the warehouse file marts.duckdb makes a database named 'marts'" in run.stderr
+    run = subprocess.run(
+        [RETENTION, "build", "--db", str(loaded / "site" / "warehouse.duckdb")],
+        cwd=loaded,
+        env={**ENV, "RETENTION_WORK_DB_PATH": str(loaded / "site" / "raw.work")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 2, run.stderr
+    assert "raw.work makes a database named 'raw'" in run.stderr
+    assert not (loaded / "site").exists()  # refused before anything was made
+
+
+def test_build_refuses_a_storage_version_duckdb_does_not_know_before_anything(tmp_path):
+    db = tmp_path / "new" / "warehouse.duckdb"
+    run = retention(tmp_path, "build", "--db", str(db), "--storage-version", "v9.9.0")
+    assert run.returncode == 2, run.stderr
+    assert "storage version 'v9.9.0'" in run.stderr and "not a known DuckDB version" in run.stderr
+    assert not (tmp_path / "new").exists()
+
+
 def test_the_names_a_warehouse_file_may_not_have_are_the_schemas_of_a_built_warehouse(
     clean_build,
 ):

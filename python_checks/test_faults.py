@@ -375,6 +375,89 @@ def test_damaged_published_warehouse_is_not_built_on(clean: Path, base: Path) ->
     assert not site.work.exists() and site.leftovers() == []
 
 
+# --- a batch loaded into the published file (not through `retention build --data`) -------------
+
+
+def _orders_of_a_new_day(folder: Path, customer: str, order_ids: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,status,amount,currency\n"
+        + "".join(f"{o},{customer},2026-12-05T10:00:00Z,completed,10.00,EUR\n" for o in order_ids),
+        encoding="utf-8",
+    )
+    return folder
+
+
+def _a_customer(db: Path) -> str:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("select min(customer_id) from marts.dim_customers").fetchone()[0]
+
+
+def _order_ids(db: Path, prefix: str) -> list[str]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return [
+            order_id
+            for (order_id,) in con.execute(
+                "select order_id from raw.orders where order_id like ? order by 1", [prefix + "%"]
+            ).fetchall()
+        ]
+
+
+def test_a_batch_loaded_into_the_published_file_is_built_not_lost(clean: Path, base: Path) -> None:
+    # `retention load` into the published file after the working copy was made: building on
+    # the older working copy would publish over the batch. The working copy starts again
+    # from the published warehouse instead.
+    from retention.load import load_dir
+
+    site = _site(clean, base / "loaded-into-published")
+    day = _orders_of_a_new_day(base / "day-x", _a_customer(clean), ["DX1", "DX2"])
+    load_dir(day, site.published)
+    run = retention_in_process(["build", "--db", str(site.published), "--no-validate"], base / "d3")
+    assert run.ok, run.tail()
+    assert "that the working copy lacks (loaded with `retention load`)" in run.output
+    assert "starting the working copy again from it" in run.output
+    assert _order_ids(site.published, "DX") == ["DX1", "DX2"]
+    with duckdb.connect(str(site.published), read_only=True) as con:
+        assert con.execute(
+            "select count(*) from staging.stg_shop__orders where order_id like 'DX%'"
+        ).fetchone() == (2,)
+    assert _state(site.published) == "built" and site.leftovers() == []
+
+
+def test_batches_on_both_sides_stop_the_build_naming_them(clean: Path, base: Path) -> None:
+    from retention.load import load_dir
+
+    site = _site(clean, base / "diverged")
+    customer = _a_customer(clean)
+    load_dir(_orders_of_a_new_day(base / "day-p", customer, ["DP1"]), site.published)
+    load_dir(_orders_of_a_new_day(base / "day-w", customer, ["DW1"]), site.work)
+    published_before, work_before = _sha256(site.published), _sha256(site.work)
+    run = retention(["build", "--db", str(site.published), "--no-validate"], base / "d4")
+    assert run.returncode == EXIT_NOTHING_TO_BUILD, run.output
+    assert "has load batch(es)" in run.output and "never published" in run.output
+    assert "nothing was changed" in run.output and "Traceback" not in run.output
+    assert (_sha256(site.published), _sha256(site.work)) == (published_before, work_before)
+
+
+def test_a_damaged_published_warehouse_beside_a_good_working_copy_exits_7(
+    clean: Path, base: Path
+) -> None:
+    site = _site(clean, base / "published-damaged")
+    _damage(site.published, "garbage")
+    before = _sha256(site.published)
+    run = retention(["build", "--db", str(site.published), "--no-validate"], base / "d5")
+    assert run.returncode == EXIT_FILES, run.output
+    assert f"the published warehouse {site.published} cannot be read" in run.output
+    assert "Traceback" not in run.output and _sha256(site.published) == before
+
+
+def test_the_lock_makes_a_new_warehouses_folder(tmp_path: Path) -> None:
+    work = tmp_path / "new" / "sub" / "warehouse.duckdb.work"
+    with working_copy.lock(work):
+        assert working_copy.lock_path(work).exists()
+    assert work.parent.is_dir()
+
+
 # --- nothing to build (issue 17) -----------------------------------------------------------------
 
 

@@ -541,7 +541,7 @@ def test_a_mart_that_lost_more_rows_than_allowed_fails_against_the_baseline(tmp_
     assert code == 0, out
 
 
-def test_an_unchanged_or_missing_baseline_passes_the_volume_check(tmp_path, capsys):
+def test_an_unchanged_baseline_passes_the_volume_check(tmp_path, capsys):
     work = build(tmp_path / "work.duckdb")
     code, out = validate_against(work, work, capsys)
     assert code == 0, out
@@ -552,9 +552,11 @@ def test_an_unchanged_or_missing_baseline_passes_the_volume_check(tmp_path, caps
         re.search(r"/(\d+) expectations", mart_line(plain_out, "dim_customers")).group(1)
     )
     assert evaluated == evaluated_plain + 1
-    # The first build has nothing published yet: nothing to compare with.
+    # A baseline that is not there is an error: a mistyped path would turn the check off
+    # without a word. (`retention build` passes none before its first publish.)
     code, out = validate_against(work, tmp_path / "not-yet-published.duckdb", capsys)
-    assert code == 0, out
+    assert code == 2, out
+    assert f"no baseline warehouse at {tmp_path / 'not-yet-published.duckdb'}" in out
 
 
 def test_an_unreadable_baseline_or_a_bad_share_exits_2(tmp_path, capsys):

@@ -52,7 +52,9 @@ PR_SET_PDEATHSIG = 1
 EXIT_CODES = {
     0: "published",
     EXIT_LOAD: "the data was refused by `load`, or there is nothing to build: no --data and "
-    "neither a working copy nor a published warehouse (pass --data DIR)",
+    "neither a working copy nor a published warehouse (pass --data DIR), or the working copy "
+    "and the published warehouse each hold load batches the other lacks (the message says "
+    "which)",
     EXIT_DBT: "`dbt build` failed (dbt printed why)",
     EXIT_VALIDATE: "validation failed: Great Expectations, or a mart shrank more than "
     "--max-shrink against the published warehouse",
@@ -106,6 +108,11 @@ class FilesError(Exception):
     """Exit 7: a file cannot be written or read."""
 
 
+class Diverged(Exception):
+    """Exit 2: the working copy and the published warehouse each hold batches the other
+    lacks, so neither can be built on without losing the other's."""
+
+
 def run(args: argparse.Namespace) -> int:
     try:  # an invalid --storage-version is an argument error, reported before anything runs
         args.storage_version = resolve_storage_version(getattr(args, "storage_version", None))
@@ -133,6 +140,9 @@ def run(args: argparse.Namespace) -> int:
         except working_copy.Locked as exc:
             _say(str(exc))
             return EXIT_LOCKED
+        except Diverged as exc:
+            _say(f"{exc}; nothing was changed")
+            return EXIT_LOAD
         except (FilesError, working_copy.StorageError) as exc:
             _say(f"{exc}; the published warehouse {published} is unchanged")
             return EXIT_FILES
@@ -227,11 +237,20 @@ def _validate_and_publish(args: argparse.Namespace, published: Path, work: Path,
         at.name = "validating"
         _say("3/4 validate (Great Expectations)")
         # The volume check compares the marts with the published warehouse (none yet on the
-        # first build).
+        # first build). One that cannot be read is a damaged file, not a failed expectation.
+        baseline = published if published.exists() else None
+        if baseline is not None and not args.allow_shrink:
+            try:
+                validate.baseline_counts(baseline, list(validate.MARTS))
+            except validate.ValidateError as exc:
+                raise FilesError(
+                    f"the published warehouse {published} is damaged itself ({exc}): restore "
+                    "it from a backup, or build a new warehouse from raw files with another --db"
+                ) from exc
         checks = argparse.Namespace(
             db=work,
             mart=None,
-            baseline=published,
+            baseline=baseline,
             max_shrink=args.max_shrink,
             allow_shrink=args.allow_shrink,
         )
@@ -282,7 +301,9 @@ def _prepare_working_copy(work: Path, published: Path, data: Path | None) -> Non
     if work.exists():
         try:
             working_copy.check(work)
-            return
+            if not _published_has_more_batches(work, published):
+                return
+            working_copy.discard(work)
         except working_copy.Damaged as exc:
             if not published.exists() and data is None:
                 raise FilesError(
@@ -319,6 +340,68 @@ def _prepare_working_copy(work: Path, published: Path, data: Path | None) -> Non
         raise FilesError(
             f"the published warehouse {published} is damaged itself ({exc}): restore it from "
             "a backup, or build a new warehouse from raw files with another --db"
+        ) from exc
+
+
+def _published_has_more_batches(work: Path, published: Path) -> bool:
+    """Whether the published warehouse holds load batches the (readable) working copy lacks:
+    a `retention load` into the published file after the working copy was made. Building on
+    the working copy would then publish over those batches and lose them, so the build starts
+    again from the published warehouse (True, said). When the working copy holds batches of
+    its own too (loaded by a build with --data that was not published), either way loses
+    one side's: Diverged, naming both."""
+    if not published.exists():
+        return False
+    work_batches = _batches(work, "the working copy")
+    published_batches = _batches(published, "the published warehouse")
+    only_published = sorted(published_batches - work_batches)
+    if not only_published:
+        return False
+    only_work = sorted(work_batches - published_batches)
+    ids = ", ".join(str(load_id) for load_id, _ in only_published)
+    if only_work:
+        raise Diverged(
+            f"the published warehouse {published} has load batch(es) {ids} that the working "
+            f"copy {work} lacks (loaded into the published file with `retention load`), and "
+            f"the working copy has batch(es) "
+            f"{', '.join(str(load_id) for load_id, _ in only_work)} that were never published "
+            "(a build with --data that did not finish). Building on either would lose the "
+            "other's. Load the missing deliveries into one of them: rerun with --data DIR for "
+            "the published file's, or move the working copy aside to build from the published "
+            "warehouse"
+        )
+    _say(
+        f"the published warehouse {published} has load batch(es) {ids} that the working copy "
+        f"lacks (loaded with `retention load`): starting the working copy again from it"
+    )
+    return True
+
+
+def _batches(path: Path, what: str) -> set[tuple[int, object]]:
+    """The load batches a warehouse records (meta.load_batches: id and time; none when it
+    has no record). Raises Locked when another process writes to it, FilesError when it
+    cannot be read."""
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            (recorded,) = con.execute(
+                "select count(*) from duckdb_tables() where database_name = current_database() "
+                "and schema_name = 'meta' and table_name = 'load_batches'"
+            ).fetchone()
+            if not recorded:
+                return set()
+            return set(
+                con.execute("select distinct load_id, loaded_at from meta.load_batches").fetchall()
+            )
+    except duckdb.Error as exc:
+        message = working_copy.first_line(exc)
+        if any(words in message for words in working_copy.BUSY_WORDS):
+            raise working_copy.Locked(
+                f"another process has {what} {path} open for writing (a `retention load` into "
+                f"it?): {message}. Rerun when it is done"
+            ) from exc
+        raise FilesError(
+            f"{what} {path} cannot be read ({message}): restore it from a backup, or build a "
+            "new warehouse from raw files with another --db"
         ) from exc
 
 

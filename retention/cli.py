@@ -15,6 +15,7 @@ import importlib.metadata
 import importlib.util
 import sys
 import textwrap
+from pathlib import Path
 
 from retention import console, paths
 
@@ -127,15 +128,32 @@ def _module_exists(name: str) -> bool:
     return importlib.util.find_spec(f"retention.{name}") is not None
 
 
+def _warehouse_files(args: argparse.Namespace) -> list[Path]:
+    """The DuckDB files a command opens as a warehouse: --db, --baseline and, for `build`,
+    its working copy. (`retention diff --base` attaches both files under aliases.)"""
+    if not hasattr(args, "db"):
+        return []
+    files = [paths.db_path(args)]
+    if getattr(args, "baseline", None) is not None:
+        files.append(Path(args.baseline))
+    if args.command == "build":
+        from retention.working_copy import working_copy_path
+
+        files.append(working_copy_path(files[0]))
+    return files
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(only=_command(argv)).parse_args(argv)
     console.set_quiet(args.quiet)
     # Every command that opens the warehouse takes --db (paths.add_db_argument): a file
-    # whose name DuckDB would take for a schema's is refused before anything is opened.
-    if hasattr(args, "db") and (problem := paths.db_name_problem(paths.db_path(args))):
-        console.error(args.command, problem)
-        return USAGE_ERROR
+    # whose name DuckDB would take for a schema's is refused before anything is opened, and
+    # so is such a --baseline or working copy (RETENTION_WORK_DB_PATH).
+    for path in _warehouse_files(args):
+        if problem := paths.db_name_problem(path):
+            console.error(args.command, problem)
+            return USAGE_ERROR
     try:
         return int(_module(args.command).run(args) or 0)
     except KeyboardInterrupt:

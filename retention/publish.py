@@ -37,6 +37,7 @@ import re
 import shutil
 import stat
 import sys
+import tempfile
 import time
 from contextlib import suppress
 from pathlib import Path
@@ -89,6 +90,17 @@ def resolve_storage_version(given: str | None) -> str:
         raise PublishError(
             f"storage version {version!r} is not of the form v1.4.0 (or latest, or {CURRENT!r})"
         )
+    if version != CURRENT:
+        # Well formed is not enough (v9.9.9): DuckDB itself says whether it knows the version,
+        # on an empty database in a temporary folder, before any work is done.
+        with tempfile.TemporaryDirectory(prefix="retention-storage-") as folder:
+            try:
+                with duckdb.connect() as con:
+                    probe = Path(folder) / "probe.duckdb"
+                    con.execute(f"attach '{probe}' as probe (storage_version '{version}')")
+            except duckdb.Error as exc:
+                known = str(exc).splitlines()[0].split(", valid options are")[0]
+                raise PublishError(f"storage version {version!r}: {known}") from exc
     return version
 
 

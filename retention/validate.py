@@ -287,9 +287,11 @@ def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[Mar
 
 
 def baseline_counts(baseline: Path, marts: list[str]) -> dict[str, int]:
-    """Row counts of the marts in the baseline warehouse (none when it does not exist)."""
+    """Row counts of the marts in the baseline warehouse. A baseline that is not there is an
+    error, not a pass: a mistyped path would turn the volume check off without a word
+    (`retention build` passes none on the first build, when nothing is published yet)."""
     if not baseline.is_file():
-        return {}
+        raise ValidateError(f"no baseline warehouse at {baseline} (--baseline names a file)")
     try:
         with duckdb.connect(str(baseline), read_only=True) as con:
             present = {

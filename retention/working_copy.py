@@ -62,6 +62,7 @@ def lock(work: Path) -> Iterator[None]:
     path = lock_path(work)
     while True:
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)  # a new warehouse's folder
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise StorageError(f"cannot create the lock file {path}: {exc.strerror}") from exc
