@@ -3,8 +3,8 @@
 
 {% macro raw_tables(flag=none) -%}
     {#- The shop sources in the order the YAML lists them, each as a dict: `name`, `key` (the
-        columns that identify a row), `core`, `optional_table`, `incremental` (their meta);
-        only those whose meta `flag` is true when `flag` is given.
+        columns that identify a row), `core`, `optional_table` (their meta); only those whose
+        meta `flag` is true when `flag` is given.
 
         dbt renders every model once while parsing, before it has read the YAML (`graph` is
         empty then, `execute` false), and records the ref() and source() calls it sees as
@@ -15,7 +15,7 @@
     {%- if not execute -%}
         {%- set tables = [] -%}
         {%- for name in raw_table_names_for_parsing() -%}
-            {%- do tables.append({'name': name, 'key': [], 'core': false, 'optional_table': false, 'incremental': false}) -%}
+            {%- do tables.append({'name': name, 'key': [], 'core': false, 'optional_table': false}) -%}
         {%- endfor -%}
         {{- return(tables) -}}
     {%- endif -%}
@@ -29,7 +29,6 @@
                     'key': meta.get('key', []),
                     'core': meta.get('core', false),
                     'optional_table': meta.get('optional_table', false),
-                    'incremental': meta.get('incremental', false),
                 }) -%}
             {%- endif -%}
         {%- endif -%}

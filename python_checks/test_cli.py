@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from retention import cli, dbt_runner, paths
+from retention import cli, dbt_runner, paths, spark
 from retention.paths import DB_HELP, REPO_ROOT
 
 RETENTION = str(Path(sys.executable).with_name("retention"))
@@ -150,6 +150,15 @@ def test_a_baseline_or_working_copy_named_like_a_schema_is_refused(loaded):
     assert run.returncode == 2, run.stderr
     assert "raw.work makes a database named 'raw'" in run.stderr
     assert not (loaded / "site").exists()  # refused before anything was made
+
+
+@pytest.mark.skipif(spark.installed(), reason="Spark is installed here (make setup-spark)")
+def test_load_to_spark_without_spark_says_how_to_install_it_and_loads_nothing(loaded):
+    run = retention(loaded, "load", "data", "--db", "spark-landing.duckdb", "--target", "spark")
+    assert run.returncode == 2, run.stderr
+    assert "--target spark needs PySpark and dbt-spark" in run.stderr
+    assert "make setup-spark" in run.stderr and "Traceback" not in run.stderr
+    assert not (loaded / "spark-landing.duckdb").exists()
 
 
 def test_build_refuses_a_storage_version_duckdb_does_not_know_before_anything(tmp_path):

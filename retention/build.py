@@ -82,7 +82,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_db_argument(parser)
     parser.add_argument("--vars", default=None, help="dbt vars as YAML, passed to dbt build")
     parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
-    parser.add_argument("--no-validate", action="store_true", help="skip Great Expectations")
+    parser.add_argument(
+        "--no-validate",
+        action="store_true",
+        help="skip Great Expectations and the volume check against the published warehouse",
+    )
     parser.add_argument(
         "--unit-tests",
         action="store_true",

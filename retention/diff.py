@@ -47,8 +47,8 @@ EXIT_DIFFERENT = 1
 EXIT_CODES = {
     0: "the marts were compared and the report printed (differences or not, unless --exit-code)",
     EXIT_DIFFERENT: "with --exit-code: at least one mart differs",
-    2: "nothing compared: a database is missing, does not open or has no marts, or a --mart "
-    "is unknown",
+    2: "nothing compared: a database is missing, does not open or has no marts (or both "
+    "options name the same file), or a --mart is unknown",
 }
 
 # Every mart `retention diff` can compare, with its key. The predictive CLV marts are

@@ -149,6 +149,13 @@ def add_mode_arguments(parser: argparse.ArgumentParser, guards: str = SHRINK_GUA
 
 def run(args: argparse.Namespace) -> int:
     db_path = args.db if args.db is not None else default_db_path()
+    if getattr(args, "target", "duckdb") == "spark" and not spark.installed():
+        console.error(
+            "load",
+            "--target spark needs PySpark and dbt-spark, which this environment lacks: run "
+            '`make setup-spark` (README "Scaling out"); nothing was loaded',
+        )
+        return 2
     committed: list[LoadResult] = []
     with signals.stoppable() as received:
         try:

@@ -18,6 +18,7 @@ and registers again.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -62,6 +63,13 @@ def export_raw(db_path: Path, location: Path) -> dict[str, int]:
             shutil.rmtree(target, ignore_errors=True)
             fresh.rename(target)
     return rows
+
+
+def installed() -> bool:
+    """Whether dbt-spark and PySpark are installed here (`make setup-spark`)."""
+    return all(
+        importlib.util.find_spec(name) is not None for name in ("dbt.adapters.spark", "pyspark")
+    )
 
 
 def register(location: Path | str, target: str) -> None:
