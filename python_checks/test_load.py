@@ -735,6 +735,28 @@ def test_unknown_table_is_refused(tmp_path, loaded_db):
     assert "unknown table 'refunds'" in message
 
 
+def test_a_table_file_named_in_another_case_is_refused_with_the_name_to_use(tmp_path, loaded_db):
+    folder = tmp_path / "delivery"
+    write(folder, "Customers.csv", CUSTOMERS_CSV)
+    message = refuse(folder, loaded_db)
+    assert "unknown table 'Customers'; file names are lower case: rename it to customers.csv" in (
+        message
+    )
+
+
+def test_a_file_that_is_not_utf8_past_its_first_rows_is_refused_without_them(tmp_path, loaded_db):
+    # Past the first rows the header check reads, DuckDB finds the bad byte; its message's
+    # advice (an encoding option) is not this command's, and the row is not shown.
+    folder = tmp_path / "latin-1"
+    write(folder, "customers.csv", "customer_id,created_at,country\n"
+          + "".join(f"c{i},2024-01-01,NL\n" for i in range(50_000)))  # fmt: skip
+    with (folder / "customers.csv").open("ab") as handle:
+        handle.write(b"c-secret,2024-01-01,Fran\xe7a\n")
+    message = refuse(folder, loaded_db)
+    assert "Invalid unicode (byte sequence mismatch) detected. This file is not utf-8" in message
+    assert "secret" not in message and "encoding=" not in message
+
+
 def test_table_in_an_unsupported_format_is_refused_not_loaded_empty(tmp_path, loaded_db):
     folder = good_dir(tmp_path)
     write(folder, "contracts.csv.gz", "not really gzip")

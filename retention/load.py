@@ -300,6 +300,11 @@ def check_dir(dir: Path, say: Progress) -> list[Source]:
             table = path.name[: -len(path.suffix)]
             if table in TABLES:
                 found.setdefault(table, []).append(path)
+            elif table.lower() in TABLES:
+                problems.append(
+                    f"{path}: unknown table {table!r}; file names are lower case: rename it "
+                    f"to {table.lower()}{suffix}"
+                )
             else:
                 problems.append(
                     f"{path}: unknown table {table!r}; raw tables are: {', '.join(TABLES)}"
@@ -869,7 +874,7 @@ def _first_line(exc: BaseException) -> str:
 # dropped until one of these.
 _AFTER_QUOTED_RECORD = re.compile(
     r"Expected Number of Columns: \d+ Found: \d+|Value with unterminated quote found\."
-    r"|Possible fixes:|Invalid unicode \(byte sequence mismatch\) detected.*"
+    r"|Possible fixes:|Possible Solution:.*|Invalid unicode \(byte sequence mismatch\) detected.*"
 )
 
 
@@ -889,7 +894,7 @@ def _without_content(exc: BaseException, count: int = 3) -> str:
             if not _AFTER_QUOTED_RECORD.fullmatch(line.strip()):
                 continue
             in_record = False
-        if line.strip() == "Possible fixes:":
+        if line.strip().startswith(("Possible fixes", "Possible Solution")):
             break
         if line.strip():
             kept.append(re.sub(r'"(?:[^"\\]|\\.)*"', '"…"', line))
