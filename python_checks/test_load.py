@@ -489,19 +489,6 @@ def test_the_shrink_limit_counts_keys_not_the_rows_of_earlier_loads(tmp_path):
     assert "the limit is 10%" in message
 
 
-def test_a_refused_replace_does_not_report_the_table_as_loaded(tmp_path, capsys):
-    db = tmp_path / "w.duckdb"
-    write(tmp_path / "ten", "customers.csv", customers_csv(10))
-    write(tmp_path / "two", "customers.csv", customers_csv(2))
-    assert main(["load", str(tmp_path / "ten"), "--db", str(db)]) == 0
-    capsys.readouterr()
-    args = ["load", str(tmp_path / "two"), "--db", str(db), "--replace", "--max-shrink", "0.125"]
-    assert main(args) == 2
-    out, err = capsys.readouterr()
-    assert "raw.customers:" not in out
-    assert "(80.0% fewer; the limit is 12.5%, --max-shrink)" in err
-
-
 # --- headers: matched case-insensitively, unknown columns ignored -----------------------------
 
 
@@ -882,6 +869,10 @@ def test_cli_replace_shrink_refusal_exits_2_naming_table_and_counts(tmp_path, ca
     assert main(["load", str(tmp_path / "two"), "--db", str(db), "--replace"]) == 2
     err = capsys.readouterr().err
     assert "raw.customers would shrink from 10 to 2 distinct customer_id values" in err
+    assert "loaded (table replaced)" not in err  # a refused table is not reported as loaded
+    args = ["load", str(tmp_path / "two"), "--db", str(db), "--replace", "--max-shrink", "0.125"]
+    assert main(args) == 2
+    assert "(80.0% fewer; the limit is 12.5%, --max-shrink)" in capsys.readouterr().err
     args = ["load", str(tmp_path / "two"), "--db", str(db), "--replace", "--max-shrink", "0.9"]
     assert main(args) == 0
     assert len(rows(db, "customers")) == 2
