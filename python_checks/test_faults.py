@@ -451,6 +451,32 @@ def test_a_damaged_published_warehouse_beside_a_good_working_copy_exits_7(
     assert "Traceback" not in run.output and _sha256(site.published) == before
 
 
+@pytest.mark.parametrize("how", ["truncated", "overwritten"])
+def test_a_published_warehouse_the_volume_check_cannot_read_is_exit_7_not_a_failed_check(
+    clean: Path, base: Path, how: str
+) -> None:
+    # Damage that may leave the batches readable: the volume check's counts find it. The
+    # validate-and-publish step is called directly: what is checked is its reading of the
+    # published file before Great Expectations, not a build.
+    import argparse
+
+    from retention import build as build_module
+
+    site = _site(clean, base / f"baseline-{how}")
+    _damage(site.published, how)
+    args = argparse.Namespace(
+        no_validate=False, max_shrink=0.1, allow_shrink=False, storage_version="current"
+    )
+    try:
+        build_module._validate_and_publish(
+            args, site.published, site.work, build_module.Stage("validating")
+        )
+    except build_module.FilesError as exc:
+        assert f"the published warehouse {site.published} is damaged itself" in str(exc)
+    else:
+        pytest.fail("the damaged published warehouse was validated against")
+
+
 def test_the_lock_makes_a_new_warehouses_folder(tmp_path: Path) -> None:
     work = tmp_path / "new" / "sub" / "warehouse.duckdb.work"
     with working_copy.lock(work):
