@@ -13,16 +13,60 @@
       state as it was.
     Each write is committed before the hook ends: a hook runs inside whatever transaction an
     earlier hook's query opened (a relation-cache lookup does), and dbt rolls that back when
-    it releases the connection. -#}
+    it releases the connection.
+
+    The row also keeps `stored_vars`: the vars the incremental tables' rows were built with
+    (stored_var_values), as of the last complete, successful build. A later run that writes
+    models with other values, and is not a --full-refresh, stops in on-run-start
+    (check_stored_vars): its incremental tables would mix rows of both. -#}
 
 {% macro writes_models() %}
     {#- This dbt command builds models (build, run, seed, snapshot). -#}
     {{- return(flags.WHICH in ['build', 'run', 'seed', 'snapshot']) -}}
 {% endmacro %}
 
-{#- The row of meta.build_state: `state` now, and the state it replaces (mark_build_started
-    only). The states are read first and written as literals, so that the write is one
-    statement on every engine; the write itself is dispatched. -#}
+{% macro stored_var_values() %}
+    {#- The vars that shape rows the incremental models keep (staging's local dates and
+        checks, the spells), as text by name. The others (as_of_date, the marts' windows,
+        margin and horizon, the look-back) only shape tables rebuilt every run. -#}
+    {%- set values = {} -%}
+    {%- for name in ['reporting_timezone', 'reporting_currency', 'order_inactivity_days',
+                     'contract_grace_days', 'earliest_plausible_date',
+                     'plausible_years_after_load'] -%}
+        {%- do values.update({name: var(name) | string}) -%}
+    {%- endfor -%}
+    {{- return(values) -}}
+{% endmacro %}
+
+{% macro check_stored_vars() %}
+    {#- on-run-start: a run that writes models, not as --full-refresh, with a var of
+        stored_var_values other than the last complete build's stops before any model. -#}
+    {%- if execute and writes_models() and not flags.FULL_REFRESH -%}
+        {%- set stored = retention.build_state_column('stored_vars') -%}
+        {%- if stored -%}
+            {%- set before = fromjson(stored) -%}
+            {%- set changed = [] -%}
+            {%- for name, value in retention.stored_var_values().items() -%}
+                {%- if name in before and before[name] != value -%}
+                    {%- do changed.append(name ~ " is " ~ value ~ " in this run, " ~ before[name] ~ " in the last build") -%}
+                {%- endif -%}
+            {%- endfor -%}
+            {%- if changed -%}
+                {{ exceptions.raise_compiler_error(
+                    "The incremental tables were built with other vars: " ~ changed | join("; ")
+                    ~ ". An incremental run would keep their rows and add rows of the new values."
+                    ~ " Rebuild them: dbt build --full-refresh (retention build --full-refresh),"
+                    ~ " or run with the values of the last build."
+                ) }}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endif -%}
+{% endmacro %}
+
+{#- The row of meta.build_state: `state` now, the state it replaces (mark_build_started
+    only) and the stored vars (JSON text). The values are read first and written as
+    literals, so that the write is one statement on every engine; the write itself is
+    dispatched. -#}
 {% macro build_state_column(column) %}
     {%- set relation = adapter.get_relation(database=target.database, schema='meta', identifier='build_state') -%}
     {%- if relation is none -%}
@@ -35,12 +79,13 @@
     {{- return(run_query('select max(' ~ column ~ ') from meta.build_state').columns[0].values()[0]) -}}
 {% endmacro %}
 
-{% macro write_build_state(state, previous_state=none) %}
+{% macro write_build_state(state, previous_state=none, stored_vars=none) %}
     {%- set select_sql -%}
         select
             '{{ state }}' as state,
             current_timestamp as changed_at,
-            cast({{ "'" ~ previous_state ~ "'" if previous_state else 'null' }} as {{ dbt.type_string() }}) as previous_state
+            cast({{ "'" ~ previous_state ~ "'" if previous_state else 'null' }} as {{ dbt.type_string() }}) as previous_state,
+            cast({{ "'" ~ stored_vars | replace("'", "''") ~ "'" if stored_vars else 'null' }} as {{ dbt.type_string() }}) as stored_vars
     {%- endset -%}
     {%- do adapter.dispatch('write_build_state', 'retention')(select_sql) -%}
 {% endmacro %}
@@ -63,7 +108,9 @@
 {% macro mark_build_started() %}
     {#- on-run-start: the database says `building` until the build ends. -#}
     {%- if execute and writes_models() -%}
-        {%- do write_build_state('building', retention.build_state_column('state')) -%}
+        {%- do write_build_state(
+            'building', retention.build_state_column('state'), retention.build_state_column('stored_vars')
+        ) -%}
     {%- endif -%}
 {% endmacro %}
 
@@ -75,10 +122,13 @@
         {%- set is_partial = args.get('select') or args.get('exclude') or args.get('selector') -%}
         {%- set statuses = results | map(attribute='status') | map('string') | list -%}
         {%- set failed = statuses | select('in', ['error', 'fail', 'runtime error', 'skipped']) | list -%}
-        {%- if failed or (flags.WHICH == 'build' and not is_partial) -%}
-            {%- do write_build_state("failed" if failed else "built") -%}
+        {%- set stored = retention.build_state_column('stored_vars') -%}
+        {%- if failed -%}
+            {%- do write_build_state("failed", none, stored) -%}
+        {%- elif flags.WHICH == 'build' and not is_partial -%}
+            {%- do write_build_state("built", none, tojson(retention.stored_var_values(), sort_keys=true)) -%}
         {%- else -%}
-            {%- do write_build_state(retention.build_state_column('previous_state') or 'incomplete') -%}
+            {%- do write_build_state(retention.build_state_column('previous_state') or 'incomplete', none, stored) -%}
         {%- endif -%}
     {%- endif -%}
 {% endmacro %}

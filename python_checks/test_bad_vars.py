@@ -11,6 +11,7 @@ case's run reuses one parse of the project (retention.dbt_runner).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -164,3 +165,82 @@ def test_a_warehouse_file_named_like_one_of_its_schemas_fails_before_any_model(
     assert "intermediate, main, marts, meta, quarantine, raw, reference, staging." in run.output
     assert not [uid for uid in run.node_results() if uid.startswith("model.")]
     assert relations(db_path) == before
+
+
+# --- vars that shape the incremental tables, against the last build's -------------------------
+
+# The defaults (dbt_project.yml) of the vars macros/record_build_state.sql stores, as text.
+DEFAULT_STORED_VARS = {
+    "contract_grace_days": "30",
+    "earliest_plausible_date": "1990-01-01",
+    "order_inactivity_days": "365",
+    "plausible_years_after_load": "1",
+    "reporting_currency": "EUR",
+    "reporting_timezone": "UTC",
+}
+
+
+def _build_state(db_path: Path) -> tuple[str, dict[str, str]]:
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        state, stored = con.execute("select state, stored_vars from meta.build_state").fetchone()
+    return state, json.loads(stored)
+
+
+@pytest.fixture(scope="module")
+def built(clean_build: DbtRun) -> Path:
+    assert clean_build.ok, clean_build.failure_summary()
+    return clean_build.db_path
+
+
+def test_a_complete_build_records_the_vars_its_incremental_rows_were_built_with(built: Path):
+    assert _build_state(built) == ("built", DEFAULT_STORED_VARS)
+
+
+def test_another_value_of_such_a_var_stops_an_incremental_run_before_any_model(
+    shared_dir: Path, built: Path
+):
+    # The spells keep rows built with 365 days of inactivity: an incremental run with 180
+    # would add rows of the new rule beside them.
+    workdir = shared_dir / "vars-changed"
+    db_path = copy_db(built, workdir / DB_NAME)
+    run = dbt(
+        ["run", "--select", "int_reporting_params"],
+        db_path,
+        workdir,
+        vars={"order_inactivity_days": 180, "reporting_timezone": "Europe/Amsterdam"},
+        manifest=False,
+    )
+    assert not run.ok, run.tail()
+    assert (
+        "The incremental tables were built with other vars: reporting_timezone is "
+        "Europe/Amsterdam in this run, UTC in the last build; order_inactivity_days is 180 in "
+        "this run, 365 in the last build" in run.output
+    ), run.failure_summary()
+    assert "dbt build --full-refresh (retention build --full-refresh)" in run.output
+    assert not [uid for uid in run.node_results() if uid.startswith("model.")]
+    assert _build_state(db_path) == ("built", DEFAULT_STORED_VARS)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "vars"),
+    [
+        # vars that only shape tables rebuilt every run
+        ("other", [], {"as_of_date": "2024-06-30", "gross_margin": 0.5,
+                       "incremental_lookback_days": 0, "programme_horizon_days": 30}),
+        # a full refresh rebuilds the incremental tables, whatever their vars
+        ("full-refresh", ["--full-refresh"], {"order_inactivity_days": 180}),
+    ],
+)  # fmt: skip
+def test_other_vars_or_a_full_refresh_pass(shared_dir: Path, built: Path, name, args, vars):
+    workdir = shared_dir / f"vars-{name}"
+    db_path = copy_db(built, workdir / DB_NAME)
+    run = dbt(
+        ["run", "--select", "int_reporting_params", *args],
+        db_path,
+        workdir,
+        vars=vars,
+        manifest=False,
+    )
+    assert run.ok, run.failure_summary()
+    # A selection is not a complete build: the record stays the last complete build's.
+    assert _build_state(db_path) == ("built", DEFAULT_STORED_VARS)
