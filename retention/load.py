@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import dataclasses
 import datetime as dt
 import hashlib
 import re
@@ -241,8 +240,8 @@ def load_dir(
 
     say(f"loading {dir} into {db_path} (schema {SCHEMA}, {mode})")
     started = time.perf_counter()
-    options = _Options(mode, force, allow_shrink, max_shrink, on_commit or (lambda _result: None))
-    result = _load(sources, db_path, options, say)
+    options = _Options(mode, force, allow_shrink, max_shrink)
+    result = _load(sources, db_path, options, say, on_commit or (lambda _result: None))
     elapsed = time.perf_counter() - started
 
     if result.skipped:
@@ -499,10 +498,15 @@ class _Options:
     force: bool
     allow_shrink: bool
     max_shrink: float
-    on_commit: Callable[[LoadResult], None]
 
 
-def _load(sources: list[Source], db_path: Path, options: _Options, say: Progress) -> LoadResult:
+def _load(
+    sources: list[Source],
+    db_path: Path,
+    options: _Options,
+    say: Progress,
+    on_commit: Callable[[LoadResult], None],
+) -> LoadResult:
     created = not db_path.exists()
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -514,12 +518,10 @@ def _load(sources: list[Source], db_path: Path, options: _Options, say: Progress
 
     def record(result: LoadResult) -> None:
         committed.append(result)
-        options.on_commit(result)
+        on_commit(result)
 
     try:
-        result = _load_in_transaction(
-            con, sources, db_path, dataclasses.replace(options, on_commit=record), say
-        )
+        result = _load_in_transaction(con, sources, db_path, options, say, record)
         if not result.skipped:
             # Sanity: read the committed row counts back rather than trusting the statements.
             totals = _row_counts(con)
@@ -543,7 +545,10 @@ def _load_in_transaction(
     db_path: Path,
     options: _Options,
     say: Progress,
+    on_commit: Callable[[LoadResult], None],
 ) -> LoadResult:
+    """The batch in one transaction; `on_commit` is called once it is committed, before a
+    signal that arrived meanwhile stops anything."""
     con.execute("begin transaction")
     try:
         con.execute(f"create schema if not exists {SCHEMA}")
@@ -568,13 +573,15 @@ def _load_in_transaction(
         loaded: dict[str, int] = {}
         shrinks: list[str] = []
         for source in sources:
-            guarded = _shrink_guarded(source, options)
-            before = _keys(con, source.table) if guarded else 0
+            before = _keys(con, source.table) if _shrink_guarded(source, options) else None
             started = time.perf_counter()
             rows = _load_table(con, source, options.mode, load_id, loaded_at)
             loaded[source.table.name] = rows
-            after = _keys(con, source.table) if guarded else 0
-            shrink = _shrink_problem(source, before, after, options.max_shrink) if guarded else None
+            shrink = (
+                None
+                if before is None
+                else _shrink_problem(source, before, _keys(con, source.table), options.max_shrink)
+            )
             if shrink:
                 shrinks.append(shrink)
             else:
@@ -606,7 +613,7 @@ def _load_in_transaction(
         result = LoadResult(load_id, options.mode, False, loaded, totals)
         with signals.deferred():  # a signal during the commit waits until it is recorded
             con.execute("commit")
-            options.on_commit(result)
+            on_commit(result)
     except BaseException as exc:
         _rollback(con)
         if isinstance(exc, duckdb.Error):
