@@ -308,12 +308,21 @@ def test_the_loaders_timestamp_form_is_stagings(tmp_path):
     assert compiled.strip() == TIMESTAMP_FORM
 
 
-def test_side_files_are_ignored(tmp_path):
+def test_side_files_are_ignored_and_named(tmp_path, capsys):
     folder = good_dir(tmp_path)
     write(folder, "_defects.json", "{}")
+    write(folder, "_orders.csv", "not,a,contract\n")  # set aside: never read
     write(folder, ".hidden.csv", "whatever\n")
     write(folder, "README.md", "notes\n")
-    assert load_dir(folder, tmp_path / "w.duckdb").loaded["orders"] == 3
+
+    assert main(["load", str(folder), "--db", str(tmp_path / "w.duckdb")]) == 0
+
+    err = capsys.readouterr().err
+    assert "raw.orders: 3 rows appended from orders.csv" in err  # not from _orders.csv
+    for side_file in ("_defects.json", "_orders.csv"):
+        assert f"ignoring {folder / side_file} (a side file" in err
+    assert f"ignoring {folder / 'README.md'} (not a raw table file)" in err
+    assert ".hidden.csv" not in err  # hidden files pass in silence
 
 
 def test_a_delivery_without_some_tables_appends_to_the_others_only(tmp_path):

@@ -282,8 +282,11 @@ def check_dir(dir: Path, say: Progress) -> list[Source]:
     found: dict[str, list[Path]] = {}
     for path in sorted(dir.iterdir()):
         name = path.name
-        if name.startswith(("_", ".")):
-            continue  # side files such as _defects.json, hidden files: never read
+        if name.startswith("."):
+            continue  # hidden files (.DS_Store, an editor's swap file): never read
+        if name.startswith("_"):
+            say(f"ignoring {path} (a side file: names starting with _ are never loaded)")
+            continue
         table = name.split(".", 1)[0]
         if path.is_symlink():
             target = path.resolve()
