@@ -2,16 +2,24 @@
 
 "Production" is the shared 300-customer build of pipeline.py (its database and its dbt
 artifacts; other modules build it too, so in `make pytest` it is usually built already). A
-copy of the project changes one formula of dim_customers — average_order_value rounded to
-one decimal — and runs `make slim-ci` against production's manifest: dbt must build only
-dim_customers and its one child, mart_clv (mart_clv reads dim_customers; nothing reads
-mart_clv), with their tests. `retention diff` between production and the pull request's
-warehouse must then name dim_customers and that one column, and find mart_clv, rebuilt
-from unchanged inputs, unchanged.
+copy of the project changes two things and runs `make slim-ci` against production's
+manifest:
+
+- one formula of dim_customers, a table: average_order_value rounded to one decimal. dbt
+  must build dim_customers and its one child, mart_clv (mart_clv reads dim_customers;
+  nothing reads mart_clv), with their tests; `retention diff` between production and the
+  pull request's warehouse must then name dim_customers and that one column, and find
+  mart_clv, rebuilt from unchanged inputs, unchanged.
+- the parsing of an incremental base model, base_shop__nps_responses: every response's
+  time read one hour earlier (its unit test expects no times, so it still passes; the NPS
+  marts may move where a response crosses midnight). An incremental run would re-read
+  only the keys of new batches and the look-back, so the change must reach every row:
+  Slim CI rebuilds what it selects in full.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -26,8 +34,25 @@ from retention.diff import compare
 from retention.paths import REPO_ROOT
 
 CHANGED_MART = "model.retention.dim_customers"
-EXPECTED_MODELS = {CHANGED_MART, "model.retention.mart_clv"}
+CHANGED_INCREMENTAL = "model.retention.base_shop__nps_responses"
+# The changed models and everything downstream of them.
+EXPECTED_MODELS = {
+    CHANGED_MART,
+    "model.retention.mart_clv",
+    CHANGED_INCREMENTAL,
+    "model.retention.stg_shop__nps_responses",
+    "model.retention.mart_nps",
+    "model.retention.mart_nps_churn",
+    "model.retention.quarantined_rows",
+}
 FORMULA = "{{ safe_ratio('purchase_summary.net_revenue', 'purchase_summary.purchases') }}"
+RESPONDED_AT = "['responded_at', parse_timestamp('source.responded_at')]"
+
+
+def changed(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{path.name} changed: pick another expression here"
+    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def project_copy(target: Path) -> Path:
@@ -41,10 +66,13 @@ def project_copy(target: Path) -> Path:
         if (REPO_ROOT / folder).is_dir():
             shutil.copytree(REPO_ROOT / folder, target / folder)
     (target / ".venv").symlink_to(BIN.parent)
-    sql = target / "models" / "marts" / "core" / "dim_customers.sql"
-    text = sql.read_text(encoding="utf-8")
-    assert text.count(FORMULA) == 1, "dim_customers.sql changed: pick another formula here"
-    sql.write_text(text.replace(FORMULA, f"round({FORMULA}, 1)"), encoding="utf-8")
+    models = target / "models"
+    changed(models / "marts" / "core" / "dim_customers.sql", FORMULA, f"round({FORMULA}, 1)")
+    changed(
+        models / "staging" / "shop" / "base" / "base_shop__nps_responses.sql",
+        RESPONDED_AT,
+        "['responded_at', parse_timestamp('source.responded_at') ~ \" - interval 1 hour\"]",
+    )
     return target
 
 
@@ -138,8 +166,22 @@ def test_the_data_diff_names_the_changed_mart_and_column(slim):
     assert (customers.added, customers.removed, customers.changed) == (0, 0, expected)
     for _, base, pr in customers.columns[0].examples:
         assert float(pr) == round(float(base), 1)
-    # mart_clv was rebuilt from unchanged inputs; nothing else was rebuilt.
-    assert [d.mart for d in diffs.values() if d.differs] == ["dim_customers"]
+    # mart_clv was rebuilt from unchanged inputs. (The NPS marts may move: the next test.)
+    differing = {d.mart for d in diffs.values() if d.differs}
+    assert differing - {"mart_nps", "mart_nps_churn"} == {"dim_customers"}
+
+
+def test_a_changed_incremental_model_is_rebuilt_for_every_row(slim):
+    # Every staged response of production is an hour earlier in the PR's copy, not only
+    # those of the keys an incremental run re-reads (there the rest kept their time).
+    query = "select response_id, responded_at from staging.stg_shop__nps_responses order by 1"
+    with duckdb.connect(str(slim["production"].db_path), read_only=True) as con:
+        production = con.execute(query).fetchall()
+    with duckdb.connect(str(slim["pr_db"]), read_only=True) as con:
+        pr = con.execute(query).fetchall()
+    assert len(production) > 100
+    hour = datetime.timedelta(hours=1)
+    assert pr == [(response_id, at - hour) for response_id, at in production]
 
 
 def test_slim_ci_without_production_artifacts_says_what_to_pass(slim, tmp_path):
