@@ -3,9 +3,11 @@
 One shared clean build (pipeline.py, 300 customers) is published with `retention publish` in
 its default storage version; every check here reads that one published file:
 
-- a DuckDB 1.x client (duckdb 1.5.6 from PyPI, in a throw-away virtual environment made once
-  under ~/.cache) opens it and reads every mart, with the same row counts and column types
-  as the build, while it refuses the working copy that DuckDB 2 wrote;
+- DuckDB 1.x clients, the oldest (1.0.0) and the newest (1.5.6) on PyPI, each in a
+  throw-away virtual environment made once under ~/.cache, open it and read every relation
+  in it (the marts, and the views a client browsing the schemas meets), with the row
+  counts DuckDB 2 reads and the marts' column types as built, while they refuse the
+  working copy that DuckDB 2 wrote;
 - every mart and every mart column carries its YAML description as a database comment;
 - `mf query` (the MetricFlow CLI, run in this process) answers the saved queries with the
   marts' own numbers (core marts, final-offer saves, programme uplift), and the segmented
@@ -36,20 +38,32 @@ from pipeline import DB_NAME, MARTS, REPO_ROOT, DbtRun, copy_db, dbt, retention,
 
 from retention.marts import PREDICTIVE_MARTS
 
-# The newest DuckDB 1.x on PyPI, what the 1.x CLI, Node and JDBC drivers of BI tools read with.
+# The newest DuckDB 1.x on PyPI, what the 1.x CLI, Node and JDBC drivers of BI tools read with,
+# and the oldest, which the default storage version (v1.0.0) promises to serve as well.
 DUCKDB_1X = "1.5.6"
+DUCKDB_1X_OLDEST = "1.0.0"
 CLIENT_CACHE = (
     Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "retention-warehouse"
 )
 
-# Run by the DuckDB 1.x client: the row count and column types of every mart, as JSON.
-READ_MARTS = """
+# The row count of every table and view (a view is bound, so its stored column types are
+# checked against what this DuckDB makes of its SQL) and the marts' column types.
+READ_RELATIONS = """
 import json, sys, duckdb
 con = duckdb.connect(sys.argv[1], read_only=True)
-marts = json.loads(sys.argv[2])
+relations = con.execute(
+    "select table_schema, table_name from information_schema.tables "
+    "where table_catalog = current_database() order by all"
+).fetchall()
+counts = {}
+for schema, name in relations:
+    try:
+        counts[f"{schema}.{name}"] = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+    except duckdb.Error as exc:
+        counts[f"{schema}.{name}"] = str(exc).splitlines()[0]
 print(json.dumps({
     "version": duckdb.__version__,
-    "counts": {m: con.execute(f"select count(*) from marts.{m}").fetchone()[0] for m in marts},
+    "counts": counts,
     "types": con.execute(
         "select table_name, column_name, data_type from information_schema.columns "
         "where table_schema = 'marts' order by all"
@@ -85,12 +99,12 @@ def _uv() -> str:
     return found
 
 
-def duckdb_1x_python() -> Path:
-    """A virtual environment with duckdb 1.x only, made once and kept under ~/.cache."""
-    venv = CLIENT_CACHE / f"duckdb-{DUCKDB_1X}"
+def duckdb_1x_python(version: str) -> Path:
+    """A virtual environment with duckdb `version` only, made once and kept under ~/.cache."""
+    venv = CLIENT_CACHE / f"duckdb-{version}"
     python = venv / "bin" / "python"
     CLIENT_CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CLIENT_CACHE / f"duckdb-{DUCKDB_1X}.lock", "w") as lock:
+    with open(CLIENT_CACHE / f"duckdb-{version}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one pytest worker makes it, the others wait
         if not (venv / ".complete").exists():
             shutil.rmtree(venv, ignore_errors=True)
@@ -99,16 +113,16 @@ def duckdb_1x_python() -> Path:
                 [uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True
             )
             subprocess.run(
-                [uv, "pip", "install", "--quiet", "--python", str(python), f"duckdb=={DUCKDB_1X}"],
+                [uv, "pip", "install", "--quiet", "--python", str(python), f"duckdb=={version}"],
                 check=True,
             )
             (venv / ".complete").touch()
     return python
 
 
-def _read_with_duckdb_1x(db: Path) -> subprocess.CompletedProcess[str]:
+def _read_with_duckdb_1x(db: Path, version: str = DUCKDB_1X) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(duckdb_1x_python()), "-c", READ_MARTS, str(db), json.dumps(list(MARTS))],
+        [str(duckdb_1x_python(version)), "-c", READ_RELATIONS, str(db)],
         capture_output=True,
         text=True,
         check=False,
@@ -116,28 +130,45 @@ def _read_with_duckdb_1x(db: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _marts_as_built(db: Path) -> tuple[dict[str, int], list[list[str]]]:
+def _mart_types(db: Path) -> list[list[str]]:
     with duckdb.connect(str(db), read_only=True) as con:
-        counts = {m: con.execute(f"select count(*) from marts.{m}").fetchone()[0] for m in MARTS}
         types = con.execute(
             "select table_name, column_name, data_type from information_schema.columns "
             "where table_schema = 'marts' order by all"
         ).fetchall()
-    return counts, [list(row) for row in types]
+    return [list(row) for row in types]
+
+
+def _relation_counts(db: Path) -> dict[str, int]:
+    """What DuckDB 2 reads from the file: every table's and view's row count."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        relations = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = current_database() order by all"
+        ).fetchall()
+        return {
+            f"{schema}.{name}": con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+            for schema, name in relations
+        }
 
 
 # --- 1. a DuckDB 1.x client reads the published file ------------------------------------------
 
 
-def test_a_duckdb_1x_client_reads_every_mart_of_the_published_file(published: Published) -> None:
-    read = _read_with_duckdb_1x(published.db)
+@pytest.mark.parametrize("version", [DUCKDB_1X_OLDEST, DUCKDB_1X])
+def test_a_duckdb_1x_client_reads_every_relation_of_the_published_file(
+    published: Published, version: str
+) -> None:
+    read = _read_with_duckdb_1x(published.db, version)
     assert read.returncode == 0, read.stderr
     seen = json.loads(read.stdout)
-    assert seen["version"] == DUCKDB_1X
-    counts, types = _marts_as_built(published.work)
+    assert seen["version"] == version
+    counts = _relation_counts(published.db)
+    assert {f"marts.{mart}" for mart in MARTS} <= set(counts)
+    assert all(counts[f"marts.{mart}"] > 0 for mart in MARTS), counts
+    # Every relation reads, with DuckDB 2's row count (a failing view shows its error here).
     assert seen["counts"] == counts
-    assert all(count > 0 for count in counts.values()), counts
-    assert seen["types"] == types  # the storage version kept every column's type
+    assert seen["types"] == _mart_types(published.work)  # the storage version kept each type
 
 
 def test_the_duckdb_1x_client_cannot_read_what_duckdb_2_writes(published: Published) -> None:

@@ -18,10 +18,15 @@ final as (
         currency,
         -- only completed orders are purchases, and only purchases carry revenue.
         status = 'completed' as is_purchase,
-        case
-            when status = 'completed' then amount - coalesce(refunded_amount, 0)
-            else 0
-        end as net_revenue,
+        -- The type is stated: DuckDB 2 types the difference of two decimal(18,2) as
+        -- decimal(19,2), DuckDB 1.0-1.3 as decimal(18,2), and a view whose column types
+        -- differ from those stored with it fails in such a client (README "BI").
+        cast(
+            case
+                when status = 'completed' then amount - coalesce(refunded_amount, 0)
+                else 0
+            end as decimal(19, 2)
+        ) as net_revenue,
         _loaded_at,
         built_through_load_id
     from orders
