@@ -20,8 +20,9 @@
 - The marts and docs/marts.md, the BI users' map: a section per mart (`## <mart> — …`)
   naming each of its columns.
 - The dashboard's pages (`dashboard/registry.py`) and the dbt exposures
-  (`models/marts/_marts__exposures.yml`): one exposure per page, at the page's address, so
-  that lineage shows every page a change to a mart touches.
+  (`models/marts/_marts__exposures.yml`): one exposure per page, at the page's address,
+  depending on exactly the models the page's code reads, so that lineage shows every page
+  a change to a mart touches and no page it does not.
 
 Reads YAML and SQL text only (no dbt run): fast.
 """
@@ -208,19 +209,61 @@ def test_the_readmes_layers_map_names_every_model_in_its_folder(layer):
     assert not missing, f'models missing from README "Layers" under their folder: {missing}'
 
 
-def test_every_dashboard_page_is_one_exposure_at_its_address():
+def _dashboard_pages() -> list:
     spec = importlib.util.spec_from_file_location(
         "registry", REPO_ROOT / "dashboard" / "registry.py"
     )
     registry = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(registry)
+    return registry.PAGES
+
+
+def test_every_dashboard_page_is_one_exposure_at_its_address():
+    pages = _dashboard_pages()
     exposures = read_yaml(REPO_ROOT / "models" / "marts" / "_marts__exposures.yml")["exposures"]
     urls = [exposure["url"] for exposure in exposures]
-    assert len(registry.PAGES) >= 10  # the pages are found (guards against a silent miss)
-    assert sorted(urls) == sorted(
-        f"http://127.0.0.1:8501/{page.url_path}" for page in registry.PAGES
-    )
+    assert len(pages) >= 10  # the pages are found (guards against a silent miss)
+    assert sorted(urls) == sorted(f"http://127.0.0.1:8501/{page.url_path}" for page in pages)
     assert all(exposure["depends_on"] for exposure in exposures)
+
+
+def _marts_named(source: str, mart_names: set[str]) -> set[str]:
+    """The models a piece of dashboard code reads: `<schema>.<name>` in its SQL (the marts,
+    and an intermediate model a page segments by), and a mart's name given as a string to a
+    helper (complete_period_rows("mart_churn", ...))."""
+    named = set(re.findall(r"\b(?:marts|intermediate|staging)\.(\w+)", source))
+    named |= {name for name in re.findall(r"[\"'](\w+)[\"']", source) if name in mart_names}
+    return named
+
+
+def test_every_exposure_depends_on_exactly_the_marts_its_page_reads():
+    # Read from the page's code: its own SQL and that of the helpers in warehouse.py it
+    # calls, so lineage (`+exposure:...`) names what a change really reaches.
+    dashboard = REPO_ROOT / "dashboard"
+    mart_names = set(marts.COLUMNS) | set(marts.PREDICTIVE_COLUMNS)
+    helpers = {
+        match.group(1): match.group(0)
+        for match in re.finditer(
+            r"^def (\w+)\(.*?(?=^def |\Z)",
+            (dashboard / "warehouse.py").read_text(encoding="utf-8"),
+            flags=re.M | re.S,
+        )
+    }
+    assert {"query", "complete_periods", "complete_period_rows"} <= set(helpers)
+    exposures = read_yaml(REPO_ROOT / "models" / "marts" / "_marts__exposures.yml")["exposures"]
+    by_url = {exposure["url"]: exposure for exposure in exposures}
+    wrong = {}
+    for page in _dashboard_pages():
+        code = (dashboard / "views" / page.script).read_text(encoding="utf-8")
+        reads = _marts_named(code, mart_names)
+        for name, body in helpers.items():
+            if re.search(rf"\b{name}\(", code):
+                reads |= _marts_named(body, mart_names)
+        exposure = by_url[f"http://127.0.0.1:8501/{page.url_path}"]
+        declared = {re.fullmatch(r"ref\('(\w+)'\)", r).group(1) for r in exposure["depends_on"]}
+        if declared != reads:
+            wrong[exposure["name"]] = {"declared": sorted(declared), "page reads": sorted(reads)}
+    assert not wrong, wrong
 
 
 def test_docs_marts_md_has_a_section_per_mart_naming_every_column():
