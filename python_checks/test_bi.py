@@ -57,8 +57,9 @@ relations = con.execute(
 ).fetchall()
 counts = {}
 for schema, name in relations:
+    sql = f'select count(*) from "{schema}"."{name}"'
     try:
-        counts[f"{schema}.{name}"] = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+        counts[f"{schema}.{name}"] = con.execute(sql).fetchone()[0]
     except duckdb.Error as exc:
         counts[f"{schema}.{name}"] = str(exc).splitlines()[0]
 print(json.dumps({
@@ -146,8 +147,9 @@ def _relation_counts(db: Path) -> dict[str, int]:
             "select table_schema, table_name from information_schema.tables "
             "where table_catalog = current_database() order by all"
         ).fetchall()
+        count = 'select count(*) from "{}"."{}"'
         return {
-            f"{schema}.{name}": con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+            f"{schema}.{name}": con.execute(count.format(schema, name)).fetchone()[0]
             for schema, name in relations
         }
 
