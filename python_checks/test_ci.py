@@ -106,6 +106,13 @@ def test_pre_commit_hooks_are_local_and_run_the_locked_tools():
         else:
             assert words[0].startswith(".venv/bin/"), hook_id
             assert (REPO_ROOT / words[0]).exists(), hook_id
+    # sqlfluff sees the changed SQL of every folder `make lint` lints.
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    (linted,) = re.findall(r"sqlfluff lint ((?:\w+ )+)--", makefile)
+    assert "models" in linted.split()
+    for folder in linted.split():
+        assert re.search(hooks["sqlfluff-lint"]["files"], f"{folder}/a.sql"), folder
+        assert re.search(hooks["conventions"]["files"], f"{folder}/a.sql"), folder
     # The pre-commit pinned in the dev group is the one installed from the lock.
     dev = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["dependency-groups"]["dev"]
     assert f"pre-commit=={importlib.metadata.version('pre-commit')}" in dev
