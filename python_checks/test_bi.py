@@ -484,6 +484,33 @@ def test_mf_churn_by_reason_equals_mart_churn(mf_answers, published: Published) 
     )  # fmt: skip
 
 
+def test_mf_repeat_purchase_windows_equal_mart_repeat_purchase(
+    mf_answers, published: Published
+) -> None:
+    windows = [f"repeat_rate_{w}" for w in (30, 90, 180, 365)]
+    marts = _rows(
+        published.db,
+        "select cast(first_purchase_month as varchar) as month, customers, "
+        f"repeat_purchase_rate, {', '.join(windows)}, eligible_90, repeat_within_90 "
+        "from marts.mart_repeat_purchase",
+    )
+    # A month of the last 90 days has no eligible customer: its rate is null on both sides.
+    assert any(row["repeat_rate_90"] is None for row in marts)
+    assert any(row["repeat_rate_90"] is not None for row in marts)
+    _check(
+        mf_answers["repeat_purchase_windows"],
+        marts,
+        lambda r: _month(r["metric_time__month"]) if "metric_time__month" in r else r["month"],
+        {
+            "first_purchase_customers": "customers",
+            "repeat_purchase_rate": "repeat_purchase_rate",
+            **{window: window for window in windows},
+            "repeat_eligible_90": "eligible_90",
+            "repeat_within_90": "repeat_within_90",
+        },
+    )
+
+
 def test_mf_clv_by_channel_equals_mart_clv(mf_answers, published: Published) -> None:
     columns = [
         "clv", "contract_clv", "average_order_value", "purchase_frequency",
