@@ -514,7 +514,8 @@ def test_mf_repeat_purchase_windows_equal_mart_repeat_purchase(
 def test_mf_clv_by_channel_equals_mart_clv(mf_answers, published: Published) -> None:
     columns = [
         "clv", "contract_clv", "average_order_value", "purchase_frequency",
-        "annual_churn_rate", "cac", "ltv_to_cac",
+        "annual_churn_rate", "arpa_monthly", "annual_contract_churn_rate",
+        "monthly_churn_rate", "cac", "ltv_to_cac",
     ]  # fmt: skip
     marts = _rows(
         published.db,
@@ -522,6 +523,8 @@ def test_mf_clv_by_channel_equals_mart_clv(mf_answers, published: Published) -> 
         "where segment_type = 'acquisition_channel'",
     )
     assert any(row["ltv_to_cac"] is not None for row in marts)  # a channel with spend
+    assert all(row["arpa_monthly"] is not None for row in marts)  # contracts in every channel
+    assert any(row["monthly_churn_rate"] for row in marts)
     _check(
         mf_answers["clv_by_channel"],
         marts,
@@ -568,9 +571,12 @@ def test_mf_programme_uplift_equals_mart_retention_programmes(
         published.db,
         "select campaign, basis, treatment_customers, control_customers, "
         "treatment_retention_rate, control_retention_rate, uplift, uplift_ci_low, "
-        "uplift_ci_high from marts.mart_retention_programmes",
+        "uplift_ci_high, treatment_revenue_per_customer, control_revenue_per_customer, "
+        "programme_cost, cost_per_incremental_customer, return_on_cost "
+        "from marts.mart_retention_programmes",
     )
     assert any(row["uplift"] is not None for row in marts)
+    assert any(row["return_on_cost"] is not None for row in marts)
     _check(
         mf_answers["programme_uplift_by_campaign"],
         marts,
@@ -587,6 +593,11 @@ def test_mf_programme_uplift_equals_mart_retention_programmes(
             "programme_uplift": "uplift",
             "programme_uplift_ci_low": "uplift_ci_low",
             "programme_uplift_ci_high": "uplift_ci_high",
+            "programme_treatment_revenue_per_customer": "treatment_revenue_per_customer",
+            "programme_control_revenue_per_customer": "control_revenue_per_customer",
+            "programme_cost": "programme_cost",
+            "cost_per_incremental_customer": "cost_per_incremental_customer",
+            "return_on_cost": "return_on_cost",
         },
     )
 
