@@ -320,6 +320,36 @@ def test_gamma_gamma_degenerate_input_says_why(x, m, status):
     assert not fit.converged
 
 
+# 34 customers (x / t_x days / T days) on which a search stopped at a finite local maximum
+# (r 0.592, alpha 12.77, a 0.224, b 0.992, log-likelihood -305.1506) while the likelihood is
+# higher as a and b grow with a/(a+b) fixed: one dropout probability for everyone.
+BOUNDARY_CUSTOMERS = (
+    "1/100/899 0/0/556 0/0/319 3/58/128 4/739/796 0/0/0 6/156/786 1/241/669 6/441/578 "
+    "2/514/859 1/246/271 0/0/168 0/0/162 0/0/449 2/538/780 1/66/725 7/585/668 0/0/47 "
+    "5/385/477 0/0/675 2/655/868 0/0/799 0/0/626 8/151/207 1/201/764 0/0/56 2/199/293 "
+    "0/0/146 1/344/893 0/0/890 1/38/675 8/548/556 1/437/479 10/565/718"
+)
+
+
+def test_a_bgnbd_fit_beaten_by_its_limit_of_one_dropout_probability_is_not_converged():
+    rows = np.array([[float(v) for v in c.split("/")] for c in BOUNDARY_CUSTOMERS.split()])
+    x, t_x, T = rows[:, 0], rows[:, 1] / 7, rows[:, 2] / 7
+    fit = pr.fit_bgnbd(x, t_x, T)
+    assert fit.fit_status == pr.NOT_CONVERGED and not fit.converged
+    assert "a and b grow without bound" in fit.message
+    # Independently of the check: the BG/NBD's own likelihood (eq. 6, per customer) at
+    # r 0.5558, alpha 12.0746 and a growing a + b with a / (a + b) = 0.09409 (where a
+    # 50-digit recomputation put the limit's maximum, -305.0846) rises past the fit's.
+    lifted = [
+        pr.bgnbd_log_likelihood(
+            {"r": 0.5558, "alpha": 12.0746, "a": 0.09409 * k, "b": 0.90591 * k}, x, t_x, T
+        ).sum()
+        for k in (1e3, 1e5)
+    ]
+    assert fit.log_likelihood < lifted[0] < lifted[1] < -305.08
+    assert lifted[1] == pytest.approx(-305.0846, abs=5e-4)
+
+
 def test_gamma_gamma_without_spread_is_reported_not_converged():
     # Every repeat buyer spends exactly 5.00: no spread across transactions or customers, so
     # p and q run to infinity. The fit says so instead of returning those numbers as estimates.

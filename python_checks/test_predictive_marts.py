@@ -65,6 +65,35 @@ def test_too_few_customers_are_reported_and_predictions_say_why():
     assert a["average_repeat_value"] == 20.0
 
 
+def ok_parameters(**values: float) -> pd.DataFrame:
+    """mart_clv_model_parameters' rows of two `ok` fits of segment `all`, as given."""
+    return pd.DataFrame(
+        [
+            {"model": model, "segment": "all", "parameter": name, "value": values[name],
+             "fit_status": pr.OK}
+            for model, names in pm.PARAMETERS.items() if model != pm.SBG
+            for name in names
+        ]
+    )  # fmt: skip
+
+
+def test_a_gamma_gamma_fit_with_q_at_most_1_leaves_one_time_buyers_without_a_value():
+    # q = 0.9: the population mean spend p gamma / (q - 1) is not finite, so a customer
+    # without a repeat purchase (x = 0) has no expected spend; a repeat buyer has one.
+    params = ok_parameters(r=0.5, alpha=10.0, a=0.8, b=2.5, p=2.0, q=0.9, gamma=10.0)
+    bought = summary([("once", "2024-05-01", 30.0),
+                      ("twice", "2024-03-01", 5.0), ("twice", "2024-04-01", 20.0)])  # fmt: skip
+    predictions = pm.customer_predictions(bought, params).set_index("customer_id")
+    once, twice = predictions.loc["once"], predictions.loc["twice"]
+    assert once["fit_status"] == "gamma_gamma: infinite_mean_spend"
+    assert math.isnan(once["expected_average_order_value"])
+    assert once["p_alive"] == 1.0  # the BG/NBD's own predictions stay
+    # twice: x = 1, m = 20: p (gamma + m x) / (p x + q - 1) = 2 (10 + 20) / (2 + 0.9 - 1)
+    #        = 60 / 1.9 = 31.578947...
+    assert twice["fit_status"] == pr.OK
+    assert math.isclose(twice["expected_average_order_value"], 60 / 1.9, rel_tol=1e-12)
+
+
 def test_no_purchases_at_all():
     params = pm.model_parameters(summary([]), NO_COHORTS)
     assert set(params["fit_status"]) == {pr.INSUFFICIENT_CUSTOMERS, pr.NO_REPEAT_BUYERS}

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -333,8 +333,92 @@ def fit_bgnbd(
     # Start: r = 1 and alpha = mean age (one purchase per T on average), a = b = 1.
     start = np.log([1.0, max(float(np.mean(T)), 1e-3), 1.0, 1.0])
     names = ("r", "alpha", "a", "b")
-    fit = _maximise(model, names, negative_ll, start, n, negative_gradient, warm)
-    return _scaled(fit, total)
+    fit = _scaled(_maximise(model, names, negative_ll, start, n, negative_gradient, warm), total)
+    if fit.ok:
+        limit = _bgnbd_one_dropout_log_likelihood(ux, ut, uT, weight, fit.params)
+        if limit >= fit.log_likelihood:
+            return replace(
+                fit,
+                converged=False,
+                fit_status=NOT_CONVERGED,
+                message=(
+                    "the likelihood is higher as a and b grow without bound (one dropout "
+                    f"probability for every customer: log-likelihood {limit:.6f} against "
+                    f"{fit.log_likelihood:.6f}): the data do not identify the model"
+                ),
+            )
+    return fit
+
+
+def _bgnbd_one_dropout_log_likelihood(
+    x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray, near: Mapping[str, float]
+) -> float:
+    """The highest log-likelihood of the BG/NBD's limit as a and b grow with a/(a+b) = p
+    fixed: every customer drops out after a purchase with the same probability p (the beta
+    mixing becomes a point mass, B(a, b+x)/B(a, b) -> (1-p)^x and B(a+1, b+x-1)/B(a, b) ->
+    p (1-p)^(x-1)). The BG/NBD reaches it only in the limit, so a finite fit whose
+    likelihood is not above it is no maximum (the likelihood still rises toward the limit).
+    Searched over (log r, log alpha, logit p) from ``near``, the BG/NBD fit, by BFGS: the
+    limit's likelihood is smooth in these, and a search that stops short only makes the
+    fit look better than it is, never worse."""
+    # As in _bgnbd_rows: the x = 0 rows summed per distinct T, the special functions and
+    # logs evaluated on the distinct values of x, t_x and T only.
+    repeat = x > 0
+    T0, T0_index = np.unique(T[~repeat], return_inverse=True)
+    w0 = np.bincount(T0_index, weights=weight[~repeat], minlength=len(T0))
+    xr, wr = x[repeat], weight[repeat]
+    xv, xi = np.unique(xr, return_inverse=True)
+    tv, ti = np.unique(t_x[repeat], return_inverse=True)
+    Tv, Ti = np.unique(T[repeat], return_inverse=True)
+    wx = np.bincount(xi, weights=wr, minlength=len(xv))
+    total = float(weight.sum())
+
+    def negative_ll(v: np.ndarray) -> tuple[float, np.ndarray]:
+        """The mean negative log-likelihood and its gradient over (log r, log alpha,
+        logit p)."""
+        if np.any(np.abs(v) > 2 * LOG_BOUND):
+            return math.inf, np.zeros(3)
+        r, alpha = math.exp(v[0]), math.exp(v[1])
+        p, q = special.expit(v[2]), special.expit(-v[2])
+        log_p, log_q = -np.logaddexp(0.0, -v[2]), -np.logaddexp(0.0, v[2])
+        log_alpha = math.log(alpha)
+        log_aT0 = np.log(alpha + T0)
+        per_x = special.gammaln(r + xv) - special.gammaln(r) + r * log_alpha + (xv - 1.0) * log_q
+        rx = r + xr
+        log_aT, log_at = np.log(alpha + Tv)[Ti], np.log(alpha + tv)[ti]
+        alive, dropped = log_q - rx * log_aT, log_p - rx * log_at
+        last = np.logaddexp(alive, dropped)
+        value = (
+            float((w0 * r * (log_alpha - log_aT0)).sum())
+            + float((wx * per_x).sum())
+            + float((wr * last).sum())
+        )
+        s_alive, s_dropped = np.exp(alive - last), np.exp(dropped - last)
+        d_r = (
+            float((w0 * (log_alpha - log_aT0)).sum())
+            + float((wx * (special.digamma(r + xv) - special.digamma(r) + log_alpha)).sum())
+            - float((wr * (s_alive * log_aT + s_dropped * log_at)).sum())
+        )
+        d_alpha = (
+            float((w0 * r * (1.0 / alpha - 1.0 / (alpha + T0))).sum())
+            + r / alpha * float(wx.sum())
+            - float((wr * rx * (s_alive / (alpha + Tv)[Ti] + s_dropped / (alpha + tv)[ti])).sum())
+        )
+        d_logit = -p * float((wx * (xv - 1.0)).sum()) + float(
+            (wr * (q * s_dropped - p * s_alive)).sum()
+        )
+        gradient = np.array([d_r * r, d_alpha * alpha, d_logit])
+        if not (np.isfinite(value) and np.all(np.isfinite(gradient))):
+            return math.inf, np.zeros(3)
+        return -value / total, -gradient / total
+
+    p = near["a"] / (near["a"] + near["b"])
+    start = np.array([math.log(near["r"]), math.log(near["alpha"]), math.log(p / (1.0 - p))])
+    with np.errstate(all="ignore"):
+        found = optimize.minimize(
+            negative_ll, start, jac=True, method="BFGS", options={"gtol": 1e-9}
+        )
+    return -float(found.fun) * total
 
 
 def _bgnbd_rows_log_likelihood(

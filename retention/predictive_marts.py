@@ -38,6 +38,9 @@ PARAMETERS = {
     GAMMA_GAMMA: ("p", "q", "gamma"),
     SBG: ("alpha", "beta"),
 }
+# A prediction's fit_status when both fits are ok but the Gamma-Gamma's q <= 1 leaves a
+# customer without a repeat purchase no finite expected spend.
+INFINITE_MEAN_SPEND = "infinite_mean_spend"
 # expected_purchases_365d: the next 365 days, 52 1/7 weeks.
 HORIZON_WEEKS = 365 / pr.DAYS_PER_WEEK
 SURVIVAL_MONTHS = 24
@@ -207,9 +210,11 @@ def customer_predictions(summary: pd.DataFrame, parameters: pd.DataFrame) -> pd.
         out["expected_purchases_365d"] = pr.bgnbd_expected_purchases(bg, HORIZON_WEEKS, x, t_x, T)
     else:
         out["p_alive"] = out["expected_purchases_365d"] = missing
+    # The population mean p γ / (q − 1), what a customer without a repeat purchase (x = 0)
+    # is expected to spend, is infinite for q <= 1: no value then, and the row says why.
+    defined = np.full(len(s), True)
     if gg:
         value = pr.gamma_gamma_expected_value(gg, x, s["monetary_value"].to_numpy(float))
-        # The population mean p γ / (q − 1) (x = 0) is infinite for q <= 1: no value then.
         defined = gg["p"] * x + gg["q"] - 1.0 > 0
         out["expected_average_order_value"] = np.where(defined, value, np.nan)
     else:
@@ -219,7 +224,7 @@ def customer_predictions(summary: pd.DataFrame, parameters: pd.DataFrame) -> pd.
     elif gg_status != pr.OK:
         out["fit_status"] = f"{GAMMA_GAMMA}: {gg_status}"
     else:
-        out["fit_status"] = pr.OK
+        out["fit_status"] = np.where(defined, pr.OK, f"{GAMMA_GAMMA}: {INFINITE_MEAN_SPEND}")
     return _frame(out, PREDICTION_COLUMNS)
 
 
