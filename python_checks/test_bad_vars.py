@@ -21,6 +21,7 @@ import pytest
 from pipeline import DB_NAME, DbtRun, copy_db, dbt, relations
 
 from retention import dbt_runner
+from retention.load import load_dir
 
 # (case id, vars, the var the message must name, the bad value as dbt shows it)
 BAD_VARS = [
@@ -219,6 +220,31 @@ def test_another_value_of_such_a_var_stops_an_incremental_run_before_any_model(
     assert "dbt build --full-refresh (retention build --full-refresh)" in run.output
     assert not [uid for uid in run.node_results() if uid.startswith("model.")]
     assert _build_state(db_path) == ("built", DEFAULT_STORED_VARS)
+
+
+def test_a_load_keeps_the_record_so_a_changed_var_still_stops_the_next_build(
+    shared_dir: Path, built: Path
+):
+    # The daily job loads, then builds: the load must not drop the vars the build checks.
+    workdir = shared_dir / "vars-after-load"
+    db_path = copy_db(built, workdir / DB_NAME)
+    delivery = workdir / "delivery"
+    delivery.mkdir()
+    (delivery / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,status,amount,currency\n"
+        "LATE-1,C00000003,2024-06-29T10:00:00Z,completed,10.00,EUR\n"
+    )
+    assert load_dir(delivery, db_path).loaded == {"orders": 1}
+    assert _build_state(db_path) == ("loaded", DEFAULT_STORED_VARS)
+    run = dbt(
+        ["run", "--select", "int_reporting_params"],
+        db_path,
+        workdir,
+        vars={"order_inactivity_days": 180},
+        manifest=False,
+    )
+    assert not run.ok, run.tail()
+    assert "order_inactivity_days is 180 in this run, 365 in the last build" in run.output
 
 
 @pytest.mark.parametrize(

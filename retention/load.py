@@ -775,12 +775,26 @@ def mark_build_state(con: duckdb.DuckDBPyConnection, state: str) -> None:
 
     A load sets `loaded`; a complete, successful `dbt build` sets `built` (the on-run-end
     hook macros/record_build_state.sql); `retention publish` publishes only a `built` copy.
+    The row keeps the vars the last complete build recorded (`stored_vars`): the next build
+    checks its vars against them, and a load changes no var.
     """
     con.execute("create schema if not exists meta")
+    stored = None
+    columns = {
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_catalog = current_database() and table_schema = 'meta' "
+            "and table_name = 'build_state'"
+        ).fetchall()
+    }
+    if "stored_vars" in columns:
+        (stored,) = con.execute("select max(stored_vars) from meta.build_state").fetchone()
     con.execute(
-        "create or replace table meta.build_state as "
-        "select ? as state, current_timestamp as changed_at",
-        [state],
+        "create or replace table meta.build_state as select ? as state, "
+        "current_timestamp as changed_at, cast(null as varchar) as previous_state, "
+        "cast(? as varchar) as stored_vars",
+        [state, stored],
     )
 
 
