@@ -30,11 +30,15 @@
             reason          why a full rebuild (none otherwise)
             watermark       the latest load batch the table has read
             lookback_from   raw rows loaded (_loaded_at) on or after this day are re-read
+            read_through_at the load time of the latest batch the table has read: a row
+                            stamped (_loaded_at) later than that was judged by the date
+                            checks with a build's start in place of its stamp, and is
+                            re-read until its stamp has passed (macros/parsing.sql)
             previous_as_of  (with as_of_column) the latest A the table was built for
         source_tables: the raw tables whose re-delivery makes the model rebuild in full;
         loaded_from: the relations (with _load_id and _loaded_at) whose latest load day
         starts the look-back (default: the model itself). -#}
-    {%- set plan = {'full': true, 'reason': none, 'watermark': none, 'lookback_from': none, 'previous_as_of': none} -%}
+    {%- set plan = {'full': true, 'reason': none, 'watermark': none, 'lookback_from': none, 'read_through_at': none, 'previous_as_of': none} -%}
     {%- if not execute or not is_incremental() -%}
         {%- do plan.update({'reason': 'full build'}) -%}
         {{ return(plan) }}
@@ -61,6 +65,9 @@
     {%- set latest_load_day = run_query(
         'select cast(max(_loaded_at) as date) from (' ~ loaded | join(' union all ') ~ ') as loaded'
     ).columns[0].values()[0] -%}
+    {%- set read_through_at = run_query(
+        'select max(loaded_at) from ' ~ batches ~ ' where load_id <= ' ~ watermark
+    ).columns[0].values()[0] -%}
     {%- set replaced = run_query(
         'select count(*) from ' ~ batches ~ " where mode = 'replace' and load_id > " ~ watermark
         ~ " and table_name in ('" ~ source_tables | join("', '") ~ "')"
@@ -70,6 +77,7 @@
         'lookback_from': (latest_load_day - modules.datetime.timedelta(days=var('incremental_lookback_days') | int))
             if latest_load_day is not none else none,
         'previous_as_of': state['previous_as_of'] if as_of_column else none,
+        'read_through_at': read_through_at,
     }) -%}
     {%- if replaced > 0 -%}
         {%- do plan.update({'reason': 'raw tables re-delivered (retention load --replace)'}) -%}
@@ -81,11 +89,17 @@
 
 {% macro is_recent(plan, relation_alias) -%}
     {#- A row (of a relation with _load_id and _loaded_at) that an incremental run re-reads:
-        of a batch after the watermark, or loaded within the look-back. -#}
+        of a batch after the watermark, or loaded within the look-back, or one whose date
+        checks depended on when it was built: stamped after the load of the latest batch
+        the table has read (so after the previous build started), or not stamped. -#}
     ({{ relation_alias }}._load_id > {{ plan.watermark }}
     {%- if plan.lookback_from is not none %}
         or {{ relation_alias }}._loaded_at >= {{ date_literal(plan.lookback_from) }}
-    {%- endif -%})
+    {%- endif %}
+    {%- if plan.read_through_at is not none %}
+        or {{ relation_alias }}._loaded_at > cast('{{ plan.read_through_at }}' as {{ dbt.type_timestamp() }})
+    {%- endif %}
+        or {{ relation_alias }}._loaded_at is null)
 {%- endmacro %}
 
 {% macro delete_all_when_rebuilt(plan) -%}

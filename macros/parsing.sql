@@ -131,9 +131,10 @@
     The upper bound depends on the row alone, never on A: a far-future date is quarantined
     and so cannot move the default A (the latest staged event date), and an incremental run
     judges a row as a full rebuild does. The load time is the row's _loaded_at; a row
-    without one, or with one later than the build, takes the build's start instead (such
-    rows are re-checked on every run: macros/incremental.sql rebuilds in full when a row has
-    no readable _loaded_at, and a future one is always within the look-back window).
+    without one, or with one later than the build, takes the build's start instead, so its
+    verdict can change with the day of the build: an incremental run re-reads such rows
+    until their stamp has passed (is_recent, macros/incremental.sql: a stamp later than the
+    load of the latest batch the table has read, or none).
 
     Dates that schedule the end of something (a contract's end_date, a cancellation's
     effective_date) pass bounded_above=false: a multi-year contract legitimately ends years

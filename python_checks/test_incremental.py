@@ -57,6 +57,7 @@ from pipeline import (
     CLOSED_PERIODS,
     DB_NAME,
     MODELS_ONLY,
+    DbtRun,
     copy_db,
     dbt,
     deliver,
@@ -774,3 +775,47 @@ def test_the_uncompressed_text_ids_stay_so_through_incremental_runs(
                 assert methods[column] == ["Uncompressed"], (table, column, methods[column])
             if table.endswith("int_customer_periods_closed"):
                 assert "Uncompressed" not in methods["basis"], methods["basis"]
+
+
+def test_a_row_stamped_in_the_future_is_re_read_until_its_stamp_has_passed(
+    clean_build: DbtRun, shared_dir: Path
+) -> None:
+    # Its date checks took the build's start in place of its stamp (macros/parsing.sql), so
+    # a later run must judge it again; a look-back from the latest stamp, three years ahead
+    # here, does not reach it. Which run wrote a row: its built_through_load_id.
+    assert clean_build.ok, clean_build.failure_summary()
+    workdir = shared_dir / "future-stamp"
+    db_path = copy_db(clean_build.db_path, workdir / DB_NAME)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    in_two_years, in_three_years = (
+        (now + dt.timedelta(days=days)).isoformat() + "Z" for days in (731, 1096)
+    )
+    header = "order_id,customer_id,ordered_at,status,amount,currency,_loaded_at\n"
+    stamped = workdir / "stamped"
+    stamped.mkdir()
+    (stamped / "orders.csv").write_text(
+        header
+        + f"FUT-A,C00000003,2024-06-20T10:00:00Z,completed,10.00,EUR,{in_two_years}\n"
+        + f"FUT-B,C00000004,2024-06-21T10:00:00Z,completed,12.00,EUR,{in_three_years}\n"
+    )
+    later = workdir / "later"
+    later.mkdir()
+    (later / "orders.csv").write_text(
+        header + "NEXT-1,C00000005,2024-06-22T10:00:00Z,completed,9.00,EUR,\n"
+    )
+    stamps = {}
+    for delivery in (stamped, later):
+        batch = load_dir(delivery, db_path).load_id
+        run = dbt(["run", "--select", "base_shop__orders"], db_path, workdir, manifest=False)
+        assert run.ok, run.failure_summary()
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            stamps[batch] = dict(
+                con.execute(
+                    "select order_id, built_through_load_id from staging.base_shop__orders "
+                    "where order_id in ('FUT-A', 'FUT-B', 'NEXT-1', 'O000000001')"
+                ).fetchall()
+            )
+    first, second = sorted(stamps)
+    assert stamps[first] == {"FUT-A": first, "FUT-B": first, "O000000001": 1}
+    # The later run re-read both future rows (and its own batch), not the old order.
+    assert stamps[second] == {"FUT-A": second, "FUT-B": second, "NEXT-1": second, "O000000001": 1}
