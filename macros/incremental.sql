@@ -160,21 +160,65 @@
     {#- The columns that say which run wrote a row of a model planned by
         as_of_incremental_plan: `built_at` (dbt's run start), `built_as_of_date`
         (params_alias: a relation of int_reporting_params) and `built_through_load_id` (the
-        latest load batch, the watermark). -#}
+        watermark: the latest load batch every base model it reads has read). -#}
     cast('{{ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') }}' as {{ dbt.type_timestamp() }}) as built_at,
     {{ params_alias }}.as_of_date as built_as_of_date,
-    {{ built_through_load_id_column() }}
+    {{ built_through_load_id_column(read_base_models()) }}
 {%- endmacro %}
 
-{% macro built_through_load_id_column() -%}
+{% macro read_base_models() -%}
+    {#- The base models (staging/shop/base) the current model reads, directly or through
+        other models: the relations through which load batches reach it. From dbt's graph;
+        an empty list while parsing. -#}
+    {%- set found = [] -%}
+    {%- if execute -%}
+        {%- set pending = [model.unique_id] -%}
+        {%- set seen = [] -%}
+        {#- Jinja has no while: at most one step per node of the graph. #}
+        {%- for _ in range(graph.nodes | length) -%}
+            {%- if pending -%}
+                {%- set node_id = pending.pop() -%}
+                {%- for parent in graph.nodes[node_id].depends_on.nodes -%}
+                    {%- if parent in graph.nodes and parent not in seen -%}
+                        {%- do seen.append(parent) -%}
+                        {%- set node = graph.nodes[parent] -%}
+                        {%- if node.resource_type == 'model' and node.name.startswith('base_') -%}
+                            {%- do found.append(node.relation_name) -%}
+                        {%- else -%}
+                            {%- do pending.append(parent) -%}
+                        {%- endif -%}
+                    {%- endif -%}
+                {%- endfor -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(found | sort) }}
+{%- endmacro %}
+
+{% macro built_through_load_id_column(inputs=[]) -%}
     {#- The column `built_through_load_id`: the latest load batch when the row is written
-        (null without meta.load_batches). Every row a run writes has the same value and no
-        earlier run's row a larger one, so a data test scoped with
-        `where: "built_through_load_id >= (select max(load_id) from meta.load_batches)"`
-        checks the rows of the latest run (all of them after a full rebuild). Carried by
-        the base models (and the incremental staging views) and by run_stamp_columns. -#}
+        (null without meta.load_batches), or, with `inputs` (the base models a model reads,
+        read_base_models), the latest batch every one of them has read: a model built with
+        --select while a base model it reads has not read the latest batch must not count
+        that batch as read, or its next run would never re-read the rows it brings (an
+        empty base model counts as having read every batch). Every
+        row a run writes has the same value and no earlier run's row a larger one, so a data
+        test scoped with `where: "built_through_load_id >= (select max(load_id) from
+        meta.load_batches)"` checks the rows of the latest complete run (all of them after a
+        full rebuild). Carried by the base models (and the incremental staging views) and by
+        run_stamp_columns. -#}
     {%- set batches = load_batches_relation() -%}
-    {%- if batches is not none -%}
+    {%- if batches is not none and inputs -%}
+    least(
+        (select max(load_id) from {{ batches }}),
+        {%- for relation in inputs %}
+        coalesce(
+            (select max(built_through_load_id) from {{ relation }}),
+            (select max(load_id) from {{ batches }})
+        ){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as built_through_load_id
+    {%- elif batches is not none -%}
     (select max(load_id) from {{ batches }}) as built_through_load_id
     {%- else -%}
     cast(null as {{ dbt.type_bigint() }}) as built_through_load_id

@@ -819,3 +819,47 @@ def test_a_row_stamped_in_the_future_is_re_read_until_its_stamp_has_passed(
     assert stamps[first] == {"FUT-A": first, "FUT-B": first, "O000000001": 1}
     # The later run re-read both future rows (and its own batch), not the old order.
     assert stamps[second] == {"FUT-A": second, "FUT-B": second, "NEXT-1": second, "O000000001": 1}
+
+
+def test_a_model_built_before_the_base_model_it_reads_re_reads_the_batch_later(
+    clean_build: DbtRun, shared_dir: Path
+) -> None:
+    # `--select int_purchases` after a load runs it while base_shop__orders has not read the
+    # new batch: int_purchases must not count that batch as read (its watermark), so that
+    # the next complete run, after base_shop__orders has read it, re-reads its rows.
+    assert clean_build.ok, clean_build.failure_summary()
+    workdir = shared_dir / "partial-select"
+    db_path = copy_db(clean_build.db_path, workdir / DB_NAME)
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        columns = [c for c, in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' "
+            "and table_name = 'orders' and column_name <> '_load_id' order by ordinal_position"
+        ).fetchall()]  # fmt: skip
+        order = con.execute(
+            f"select {', '.join(columns)} from raw.orders where status = 'completed' "
+            "order by _loaded_at, order_id limit 1"
+        ).fetchone()
+        assert con.execute(
+            "select count(*) from intermediate.int_purchases where order_id = ?", [order[0]]
+        ).fetchone() == (1,)
+    # The same order, refunded, stamped as first loaded: outside any look-back.
+    refunded = dict(zip(columns, order, strict=True)) | {"status": "refunded"}
+    delivery = workdir / "correction"
+    delivery.mkdir()
+    (delivery / "orders.csv").write_text(
+        ",".join(columns)
+        + "\n"
+        + ",".join("" if v is None else str(v) for v in refunded.values())
+        + "\n"
+    )
+    load_dir(delivery, db_path)
+    for args in (["run", "--select", "int_purchases"], ["run"]):
+        run = dbt(args, db_path, workdir, manifest=False)
+        assert run.ok, run.failure_summary()
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        assert con.execute(
+            "select status from staging.base_shop__orders where order_id = ?", [order[0]]
+        ).fetchone() == ("refunded",)
+        assert con.execute(
+            "select count(*) from intermediate.int_purchases where order_id = ?", [order[0]]
+        ).fetchone() == (0,)
