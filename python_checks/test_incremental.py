@@ -777,15 +777,19 @@ def test_the_uncompressed_text_ids_stay_so_through_incremental_runs(
                 assert "Uncompressed" not in methods["basis"], methods["basis"]
 
 
+def _copy_of_the_clean_build(clean_build: DbtRun, workdir: Path) -> tuple[Path, Path]:
+    """A copy of the shared clean build to load and build on: (workdir, its database)."""
+    assert clean_build.ok, clean_build.failure_summary()
+    return workdir, copy_db(clean_build.db_path, workdir / DB_NAME)
+
+
 def test_a_row_stamped_in_the_future_is_re_read_until_its_stamp_has_passed(
     clean_build: DbtRun, shared_dir: Path
 ) -> None:
     # Its date checks took the build's start in place of its stamp (macros/parsing.sql), so
     # a later run must judge it again; a look-back from the latest stamp, three years ahead
     # here, does not reach it. Which run wrote a row: its built_through_load_id.
-    assert clean_build.ok, clean_build.failure_summary()
-    workdir = shared_dir / "future-stamp"
-    db_path = copy_db(clean_build.db_path, workdir / DB_NAME)
+    workdir, db_path = _copy_of_the_clean_build(clean_build, shared_dir / "future-stamp")
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     in_two_years, in_three_years = (
         (now + dt.timedelta(days=days)).isoformat() + "Z" for days in (731, 1096)
@@ -827,9 +831,7 @@ def test_a_model_built_before_the_base_model_it_reads_re_reads_the_batch_later(
     # `--select int_purchases` after a load runs it while base_shop__orders has not read the
     # new batch: int_purchases must not count that batch as read (its watermark), so that
     # the next complete run, after base_shop__orders has read it, re-reads its rows.
-    assert clean_build.ok, clean_build.failure_summary()
-    workdir = shared_dir / "partial-select"
-    db_path = copy_db(clean_build.db_path, workdir / DB_NAME)
+    workdir, db_path = _copy_of_the_clean_build(clean_build, shared_dir / "partial-select")
     with duckdb.connect(str(db_path), read_only=True) as con:
         columns = [c for c, in con.execute(
             "select column_name from information_schema.columns where table_schema = 'raw' "
