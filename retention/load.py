@@ -654,14 +654,7 @@ def _same_batch(con: duckdb.DuckDBPyConnection, sources: list[Source], mode: str
 def _ensure_table(con: duckdb.DuckDBPyConnection, table: Table, say: Progress) -> None:
     """Create the raw table when it does not exist; give a table of an older version the
     columns it lacks (rows loaded before load ids existed get `_load_id` 0)."""
-    existing = {
-        name
-        for (name,) in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = ? and table_name = ?",
-            [SCHEMA, table.name],
-        ).fetchall()
-    }
+    existing = _column_names(con, SCHEMA, table.name)
     target = f"{SCHEMA}.{table.name}"
     if not existing:
         con.execute(f"create table {target} ({_column_definitions(table)})")
@@ -673,6 +666,18 @@ def _ensure_table(con: duckdb.DuckDBPyConnection, table: Table, say: Progress) -
     if LOAD_ID not in existing:
         con.execute(f"alter table {target} add column {LOAD_ID} bigint default 0")
         say(f"  {target}: added column {LOAD_ID} (0 for the rows already there)")
+
+
+def _column_names(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
+    """The columns of `schema.table` in the loaded database (none when it does not exist)."""
+    return {
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_catalog = current_database() and table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
 
 
 def _column_definitions(table: Table) -> str:
@@ -780,15 +785,7 @@ def mark_build_state(con: duckdb.DuckDBPyConnection, state: str) -> None:
     """
     con.execute("create schema if not exists meta")
     stored = None
-    columns = {
-        name
-        for (name,) in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_catalog = current_database() and table_schema = 'meta' "
-            "and table_name = 'build_state'"
-        ).fetchall()
-    }
-    if "stored_vars" in columns:
+    if "stored_vars" in _column_names(con, "meta", "build_state"):
         (stored,) = con.execute("select max(stored_vars) from meta.build_state").fetchone()
     con.execute(
         "create or replace table meta.build_state as select ? as state, "
