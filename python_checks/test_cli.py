@@ -604,3 +604,33 @@ def test_load_shows_a_spinner_on_a_terminal_lines_in_a_log_and_nothing_when_quie
     run = retention(tmp_path, "--quiet", "load", str(data), "--db", "quiet.duckdb")
     assert run.returncode == 0, run.stderr
     assert run.stderr == "" and run.stdout == ""
+    # A warning is printed also with --quiet: a core table still empty after the load.
+    orders_only = tmp_path / "orders-only"
+    orders_only.mkdir()
+    (orders_only / "orders.csv").write_bytes((data / "orders.csv").read_bytes())
+    run = retention(tmp_path, "--quiet", "load", str(orders_only), "--db", "orders.duckdb")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == ""
+    assert run.stderr.splitlines() == [
+        "warning: core table(s) customers, contracts, cancellations still empty after this "
+        "load: the marts that read them have no rows from them"
+    ]
+
+
+def test_build_when_quiet_prints_its_results_and_errors_only(tmp_path):
+    data = tmp_path / "d"
+    assert retention(tmp_path, "generate", "--out", "d", "--customers", "20").returncode == 0
+    # Every step (load, dbt, validate, publish) ran; nothing on stderr; on stdout the results:
+    # the validation's summary and what the build quarantined. No step messages, no dbt log.
+    run = retention(tmp_path, "build", "--data", str(data), "--db", "w.duckdb", "--quiet")
+    assert run.returncode == 0, run.stderr + run.stdout
+    assert run.stderr == ""
+    assert "all marts pass" in run.stdout and "quarantined rows:" in run.stdout
+    assert "START" not in run.stdout and "Running with dbt" not in run.stdout
+    assert (tmp_path / "w.duckdb").is_file()
+    # A failed build says why (dbt's error, the build's message), quiet or not.
+    bad_vars = "{order_inactivity_days: -5}"
+    run = retention(tmp_path, "--quiet", "build", "--db", "w.duckdb", "--vars", bad_vars)
+    assert run.returncode == 3, run.stderr + run.stdout
+    assert "order_inactivity_days: '-5' must be a whole number of days" in run.stdout
+    assert run.stderr.startswith("retention build: dbt build failed;"), run.stderr

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import duckdb
 
-from retention import dbt_runner, signals, working_copy
+from retention import console, dbt_runner, signals, working_copy
 from retention.load import SHRINK_GUARDS, add_mode_arguments
 from retention.paths import REPO_ROOT, add_db_argument, default_db_path
 from retention.publish import (
@@ -98,7 +98,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _say(message: str) -> None:
-    print(f"retention build: {message}", file=sys.stderr, flush=True)
+    """A step under way, on stderr (not with --quiet)."""
+    console.say(f"retention build: {message}")
+
+
+def _tell(message: str) -> None:
+    """Why the build stopped, or what it did that the operator must know, on stderr (also
+    with --quiet)."""
+    console.warn(f"retention build: {message}")
 
 
 @dataclass
@@ -121,19 +128,19 @@ def run(args: argparse.Namespace) -> int:
     try:  # an invalid --storage-version is an argument error, reported before anything runs
         args.storage_version = resolve_storage_version(getattr(args, "storage_version", None))
     except PublishError as exc:
-        _say(f"error: {exc}")
+        _tell(f"error: {exc}")
         return EXIT_LOAD
     published = Path(args.db or default_db_path()).resolve()
     work = working_copy_path(published).resolve()
     if args.data is None and not work.exists() and not published.exists():
-        _say(
+        _tell(
             f"there is no warehouse at {published} and no working copy {work} to build: "
             f"pass --data DIR to load raw files first (retention build --data DIR --db {published})"
         )
         return EXIT_LOAD
     problem = _cannot_publish_into(published)
     if problem:
-        _say(f"cannot publish into {published.parent}: {problem}; nothing was built")
+        _tell(f"cannot publish into {published.parent}: {problem}; nothing was built")
         return EXIT_PUBLISH
 
     at = Stage("preparing the working copy")
@@ -142,23 +149,25 @@ def run(args: argparse.Namespace) -> int:
             with working_copy.lock(work):
                 return _pipeline(args, published, work, at)
         except working_copy.Locked as exc:
-            _say(str(exc))
+            _tell(str(exc))
             return EXIT_LOCKED
         except Diverged as exc:
-            _say(f"{exc}; nothing was changed")
+            _tell(f"{exc}; nothing was changed")
             return EXIT_LOAD
         except (FilesError, working_copy.StorageError) as exc:
-            _say(f"{exc}; the published warehouse {published} is unchanged")
+            _tell(f"{exc}; the published warehouse {published} is unchanged")
             return EXIT_FILES
         except OSError as exc:  # any other file system error: never a traceback
             where = f" ({exc.filename})" if exc.filename else ""
-            _say(f"stopped while {at.name}: {exc.strerror or exc}{where}")
+            _tell(f"stopped while {at.name}: {exc.strerror or exc}{where}")
             return EXIT_FILES
         except BaseException as exc:
             signum = signals.signal_of(exc, received)
             if signum is None:
                 raise
-            _say(f"interrupted by {signal.Signals(signum).name} while {at.name}; {_after(at.name)}")
+            _tell(
+                f"interrupted by {signal.Signals(signum).name} while {at.name}; {_after(at.name)}"
+            )
             return 128 + signum
 
 
@@ -185,12 +194,12 @@ def _pipeline(args: argparse.Namespace, published: Path, work: Path, at: Stage) 
         at.name = "loading"
         _say(f"1/4 load {args.data} -> {work}")
         try:
-            load_as_told(args.data, work, args, progress=lambda m: print(m, file=sys.stderr))
+            load_as_told(args.data, work, args, progress=console.say)
         except LoadError as exc:
             problem = working_copy.storage_problem(exc)
             if problem:
                 raise FilesError(f"loading into {work} failed: {problem}") from exc
-            print(f"retention build: load refused: {exc}", file=sys.stderr)
+            _tell(f"load refused: {exc}")
             return EXIT_LOAD
     else:
         _say("1/4 load skipped (no --data): building on the working copy's raw data")
@@ -200,8 +209,10 @@ def _pipeline(args: argparse.Namespace, published: Path, work: Path, at: Stage) 
     _say(f"2/4 {' '.join(['dbt', *build])} -> {work}")
     command = dbt_runner.command(build, vars=args.vars or None)
     env = dbt_runner.environment(work)
+    if console.is_quiet():  # dbt's own --quiet: its errors only
+        env["DBT_QUIET"] = "true"
     if _run_child(command, env) != 0:
-        _say(f"dbt build failed; the published warehouse {published} is unchanged")
+        _tell(f"dbt build failed; the published warehouse {published} is unchanged")
         _hint_disk_space(work)
         return EXIT_DBT
     code = _validate_and_publish(args, published, work, at)
@@ -220,7 +231,7 @@ def _report(work: Path) -> None:
     """What the build left out: quarantined rows per raw table and reason (the quarantine is
     rebuilt from every raw row on each build, so this is what this build quarantined), and
     cancellation reason codes the seed does not know (counted as churn type unknown)."""
-    from retention import console, report
+    from retention import report
 
     try:
         quarantined = report.quarantine_report(work)
@@ -260,7 +271,7 @@ def _validate_and_publish(args: argparse.Namespace, published: Path, work: Path,
         )
         code = validate.run(checks)
         if code != 0:
-            _say(f"validation failed; the published warehouse {published} is unchanged")
+            _tell(f"validation failed; the published warehouse {published} is unchanged")
             return EXIT_VALIDATE
     else:
         _say("3/4 validate skipped (--no-validate)")
@@ -275,7 +286,7 @@ def _validate_and_publish(args: argparse.Namespace, published: Path, work: Path,
             storage_version=args.storage_version,
         )
     except PublishError as exc:
-        _say(f"publish failed: {exc}")
+        _tell(f"publish failed: {exc}")
         return EXIT_PUBLISH
     return 0
 
@@ -315,7 +326,7 @@ def _prepare_working_copy(work: Path, published: Path, data: Path | None) -> Non
                     f"warehouse to start again from: delete it and pass --data DIR"
                 ) from exc
             origin = f"the published warehouse {published}" if published.exists() else "--data"
-            _say(
+            _tell(
                 f"the working copy {work} is damaged ({exc}): discarding it and starting again "
                 f"from {origin}"
             )
@@ -374,7 +385,7 @@ def _published_has_more_batches(work: Path, published: Path) -> bool:
             "the published file's, or move the working copy aside to build from the published "
             "warehouse"
         )
-    _say(
+    _tell(
         f"the published warehouse {published} has load batch(es) {ids} that the working copy "
         f"lacks (loaded with `retention load`): starting the working copy again from it"
     )
@@ -413,7 +424,7 @@ def _hint_disk_space(work: Path) -> None:
     with suppress(OSError):
         free = shutil.disk_usage(work.parent).free
         if free < max(64 << 20, work.stat().st_size // 10):
-            _say(f"only {free >> 20} MiB free beside {work}: a full disk may be the cause")
+            _tell(f"only {free >> 20} MiB free beside {work}: a full disk may be the cause")
 
 
 # --- signals and the dbt child --------------------------------------------------------------

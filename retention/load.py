@@ -260,9 +260,17 @@ def load_dir(
     for name, rows in result.totals.items():
         added = result.loaded.get(name)
         note = "  (no file: unchanged)" if added is None else f"  ({added:,} from this batch)"
-        if rows == 0 and not TABLES[name].is_optional_table:
-            note += "  (warning: empty core table)"
         say(f"  {name:<{width}}  {rows:>12,}{note}")
+    empty = [
+        name
+        for name, rows in result.totals.items()
+        if rows == 0 and not TABLES[name].is_optional_table
+    ]
+    if empty:  # a warning, so also with --quiet
+        console.warn(
+            f"warning: core table(s) {', '.join(empty)} still empty after this load: "
+            "the marts that read them have no rows from them"
+        )
     return result
 
 

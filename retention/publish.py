@@ -44,7 +44,7 @@ from pathlib import Path
 
 import duckdb
 
-from retention import working_copy
+from retention import console, working_copy
 from retention.marts import MARTS
 from retention.paths import add_db_argument, default_db_path
 from retention.working_copy import working_copy_path
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
             publish(
                 source,
                 published,
-                progress=lambda m: print(m, file=sys.stderr),
+                progress=console.say,
                 storage_version=version,
             )
     except working_copy.Locked as exc:
