@@ -29,12 +29,20 @@ def _query(sql: str, path: str, version: int) -> pd.DataFrame:
 
 def query(sql: str) -> pd.DataFrame:
     """The result of `sql` on the published warehouse; stops the page with a clear message
-    when there is no warehouse (run `make demo` or `retention build` first)."""
+    when there is no warehouse, or the file holds no built warehouse (run `make demo` or
+    `retention build` first)."""
     path = db_path()
     if not path.exists():
         st.error(f"No warehouse at {path}: run `make demo` (or `retention build`) first.")
         st.stop()
-    return _query(sql, str(path), path.stat().st_mtime_ns)
+    try:
+        return _query(sql, str(path), path.stat().st_mtime_ns)
+    except duckdb.CatalogException as exc:
+        st.error(
+            f"{path} is not a built warehouse ({str(exc).splitlines()[0]}): run `make demo` "
+            "(or `retention build`) first."
+        )
+        st.stop()
 
 
 def complete_periods(grain: str = "month") -> pd.DataFrame:

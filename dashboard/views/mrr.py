@@ -12,6 +12,9 @@ st.caption(
 )
 periods = complete_periods("month")
 mrr = periods[(periods["basis"] == "contract") & periods["mrr_start"].notna()]
+if mrr.empty:
+    st.warning("No data for MRR: no complete month on the contract basis (no contracts yet).")
+    st.stop()
 months = list(mrr["period_start"].sort_values(ascending=False))
 month = st.selectbox("Month", months, format_func=lambda m: f"{m:%B %Y}")
 row = mrr[mrr["period_start"] == month].iloc[0]

@@ -1,10 +1,14 @@
 """Overview: the latest complete month on both bases, and active customers over time."""
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 from warehouse import chart, complete_periods, query
 
 periods = complete_periods("month")
+if periods.empty:
+    st.warning("No data for the overview: no month is complete yet.")
+    st.stop()
 latest = periods["period_start"].max()
 built = query("select max(changed_at) as built_at from meta.build_state")["built_at"].iloc[0]
 
@@ -15,44 +19,60 @@ st.caption(
 
 
 def month_pair(basis: str):
+    """The basis' latest complete month and the one before it (none when there is none)."""
     rows = periods[periods["basis"] == basis].tail(2)
-    return rows.iloc[-1], rows.iloc[0]
+    if rows.empty:
+        return None, None
+    return rows.iloc[-1], rows.iloc[0] if len(rows) == 2 else None
+
+
+def delta(now, before, column: str, points: bool = False, fmt: str = "+,"):
+    """The change since the month before (percentage points for a rate), or none."""
+    if before is None or pd.isna(now[column]) or pd.isna(before[column]):
+        return None
+    change = now[column] - before[column]
+    return f"{change * 100:+.1f} pp" if points else f"{change:{fmt}}"
+
+
+def rate(value) -> str:
+    return "–" if pd.isna(value) else f"{value:.1%}"
 
 
 for basis, label in (("order", "Order basis"), ("contract", "Contract basis")):
     now, before = month_pair(basis)
     st.subheader(label)
+    if now is None:
+        st.warning(f"No data for the {basis} basis: it has no complete month.")
+        continue
     cols = st.columns(6 if basis == "contract" else 3)
     cols[0].metric(
         "Active customers",
         f"{now.customers_end:,}",
-        f"{now.customers_end - before.customers_end:+,}",
+        delta(now, before, "customers_end"),
         help="Customers active at the end of the month.",
     )
     cols[1].metric(
         "Churn rate",
-        f"{now.churn_rate:.1%}",
-        f"{(now.churn_rate - before.churn_rate) * 100:+.1f} pp",
+        rate(now.churn_rate),
+        delta(now, before, "churn_rate", points=True),
         delta_color="inverse",
     )
     cols[2].metric(
-        "Retention rate",
-        f"{now.retention_rate:.1%}",
-        f"{(now.retention_rate - before.retention_rate) * 100:+.1f} pp",
+        "Retention rate", rate(now.retention_rate), delta(now, before, "retention_rate", True)
     )
     if basis == "contract":
         cols[3].metric(
-            "MRR (month end)", f"{now.mrr_end:,.0f}", f"{now.mrr_end - before.mrr_end:+,.0f}"
+            "MRR (month end)", f"{now.mrr_end:,.0f}", delta(now, before, "mrr_end", fmt="+,.0f")
         )
         cols[4].metric(
             "GRR",
-            f"{now.gross_revenue_retention:.1%}",
-            f"{(now.gross_revenue_retention - before.gross_revenue_retention) * 100:+.1f} pp",
+            rate(now.gross_revenue_retention),
+            delta(now, before, "gross_revenue_retention", points=True),
         )
         cols[5].metric(
             "NRR",
-            f"{now.net_revenue_retention:.1%}",
-            f"{(now.net_revenue_retention - before.net_revenue_retention) * 100:+.1f} pp",
+            rate(now.net_revenue_retention),
+            delta(now, before, "net_revenue_retention", points=True),
         )
 
 st.subheader("Active customers at month end")

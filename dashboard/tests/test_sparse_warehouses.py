@@ -1,0 +1,86 @@
+"""Every dashboard page on warehouses the demo never makes (`make test-dashboard`): a shop
+that sells without subscriptions (no contracts, so no contract basis) and a file that holds
+no built warehouse. A page says what it lacks in a warning or an error box; it never stops
+with a traceback.
+
+The pages run headless in Streamlit's own test harness (streamlit.testing AppTest), not in
+the browser: what is checked is each page's script on such data, which the browser test on
+the demo warehouse (test_pages.py) cannot reach.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+DASHBOARD = Path(__file__).resolve().parent.parent
+REPO = DASHBOARD.parent
+sys.path.insert(0, str(DASHBOARD))
+from registry import PAGES  # noqa: E402
+
+RETENTION = str(Path(sys.executable).with_name("retention"))
+
+
+def run_page(script: str, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("RETENTION_DB_PATH", str(db_path))
+    return AppTest.from_file(str(DASHBOARD / "views" / script), default_timeout=120).run()
+
+
+@pytest.fixture(scope="module")
+def orders_only(tmp_path_factory) -> Path:
+    """A published warehouse built from customers and orders alone (20 generated customers;
+    contracts and cancellations never delivered)."""
+    folder = tmp_path_factory.mktemp("orders-only")
+    env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
+    done = subprocess.run(
+        [RETENTION, "generate", "--out", "all", "--customers", "20"], cwd=folder, env=env
+    )
+    assert done.returncode == 0
+    (folder / "data").mkdir()
+    for table in ("customers", "orders"):
+        (folder / "data" / f"{table}.csv").write_bytes(
+            (folder / "all" / f"{table}.csv").read_bytes()
+        )
+    done = subprocess.run(
+        [RETENTION, "--quiet", "build", "--data", "data", "--db", "shop.duckdb", "--no-validate"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    with duckdb.connect(str(folder / "shop.duckdb"), read_only=True) as con:
+        bases = con.execute("select distinct basis from marts.fct_periods").fetchall()
+    assert bases == [("order",)]  # the case under test: no contract basis at all
+    return folder / "shop.duckdb"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[page.url_path for page in PAGES])
+def test_a_page_without_the_contract_basis_says_so(
+    page, orders_only: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = run_page(page.script, orders_only, monkeypatch)
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+    # Every page reads some contract-basis data except the order-basis churn trend, which
+    # draws the order basis' months and nothing else.
+    if page.script != "churn.py":
+        assert app.warning, f"{page.title}: no warning about the missing contract data"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[page.url_path for page in PAGES])
+def test_a_file_without_a_built_warehouse_is_named_not_a_traceback(
+    page, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    app = run_page(page.script, empty, monkeypatch)
+    assert not app.exception, [e.value for e in app.exception]
+    errors = [e.value for e in app.error]
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"{empty} is not a built warehouse (Catalog Error: "), errors
+    assert errors[0].endswith("run `make demo` (or `retention build`) first."), errors
