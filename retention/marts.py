@@ -122,9 +122,11 @@ KEYS: dict[str, list[str]] = {
 
 # Marts that are empty on valid data without the input they summarise: NPS responses,
 # retention actions, contracts with an end date, cancellation requests, contracts at all (an
-# order-only shop, such as the CDNOW purchase logs, has no saves and no stacked products).
+# order-only shop, such as the CDNOW purchase logs, has no saves and no stacked products),
+# orders at all (a subscription-only shop has no repeat purchases).
 MAY_BE_EMPTY = frozenset(
     {
+        "mart_repeat_purchase",
         "mart_nps",
         "mart_retention_programmes",
         "mart_contract_renewals",
