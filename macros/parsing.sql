@@ -12,7 +12,10 @@
         date: ISO 8601 YYYY-MM-DD, or that day at midnight without an offset (what a
         timestamp-typed Parquet column holding dates becomes as text).
         timestamp: ISO 8601 YYYY-MM-DD, optionally with a time hh:mm[:ss[.fraction]] after a
-        T or a space, and an offset Z, ±hh, ±hhmm or ±hh:mm (none: UTC).
+        T or a space (hours 00-23, minutes and seconds 00-59: no 24:00, no leap second), and
+        an offset Z, ±hh, ±hhmm or ±hh:mm with hours 00-14 and minutes 00-59 (none: UTC).
+        A cast would read +99:00 as 99 hours and 24:00 as the next midnight, a shifted
+        instant rather than a quarantined row.
         money: plain decimal notation, an optional minus, digits, optionally a point and
         digits (two at most, checked by money_checks so that more has its own reason).
         integer: an optional minus and digits (the cast would round 6.5 to 7 and read 1e1,
@@ -20,7 +23,8 @@
     {{ return({
         'date': '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]00:00(:00([.]0+)?)?)?',
         'timestamp': '[0-9]{4}-[0-9]{2}-[0-9]{2}'
-            ~ '([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?',
+            ~ '([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]+)?)?'
+            ~ '(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)?)?',
         'money': '-?[0-9]+([.][0-9]+)?',
         'integer': '-?[0-9]+',
         'money_over_two_decimals': '-?[0-9]+[.][0-9]{3,}',

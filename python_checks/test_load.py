@@ -272,7 +272,19 @@ def test_a_files_own_loaded_at_is_kept_and_a_blank_one_stamped(tmp_path):
 
 @pytest.mark.parametrize(
     "value",
-    ["2026-12-06 02:00:00 UTC", "12/06/2026 02:00", "2026-12-06t02:00:00z", "2024-02-30", "now"],
+    [
+        "2026-12-06 02:00:00 UTC",
+        "12/06/2026 02:00",
+        "2026-12-06t02:00:00z",
+        "2024-02-30",
+        "now",
+        # Shapes the form once took and the cast reads as another instant (+99:00 as 99
+        # hours, 24:00 as the next midnight); +15:00 is no real offset either.
+        "2026-12-06T02:00:00+99:00",
+        "2026-12-06T02:00:00+05:99",
+        "2026-12-06T02:00:00+15:00",
+        "2026-12-05T24:00:00",
+    ],
 )
 def test_a_loaded_at_staging_cannot_read_is_refused(tmp_path, loaded_db, value):
     # Staging orders a key's rows by _loaded_at; one it cannot read would rank as the oldest,

@@ -20,11 +20,13 @@ LOADED_AT = "_loaded_at"
 LOAD_ID = "_load_id"
 # The form of an ISO 8601 timestamp that staging reads (macros/parsing.sql, the macro
 # text_patterns, key 'timestamp'; python_checks/test_load.py checks that the two are the
-# same): a date, optionally a time after a T or a space, optionally an offset. The loader
+# same): a date, optionally a time after a T or a space (hours 00-23, minutes and seconds
+# 00-59), optionally an offset (hours 00-14, minutes 00-59). The loader
 # refuses a delivered _loaded_at in another form, since staging could not order the row.
 TIMESTAMP_FORM = (
     "[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    "([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?"
+    "([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]+)?)?"
+    "(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)?)?"
 )
 
 
