@@ -11,8 +11,16 @@
 
 {% macro spark__parse_timestamp(column) -%}
     {#- Spark reads the offset of an ISO 8601 text and, without one, the session time zone
-        (UTC, profiles.yml): the instant, shown in UTC. -#}
-    try_cast({{ text_if_form(column, 'timestamp') }} as timestamp)
+        (UTC, profiles.yml): the instant, shown in UTC. Its cast refuses a time without
+        seconds followed by an offset or Z (10:00Z, 10:00+02:00), which the form accepts
+        and DuckDB reads: such a time gets :00 seconds first. -#}
+    try_cast(
+        regexp_replace(
+            {{ text_if_form(column, 'timestamp') }},
+            '^([0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2})([Z+-])',
+            '$1:00$2'
+        ) as timestamp
+    )
 {%- endmacro %}
 
 {% macro spark__to_local_date(utc_timestamp) -%}
