@@ -5,8 +5,10 @@
 
 {#- parsing.sql -#}
 {% macro spark__matches_pattern(expression, pattern) -%}
-    {#- rlike finds the pattern anywhere: anchored, it must match the whole text. -#}
-    ({{ expression }} rlike '^(?:{{ pattern }})$')
+    {#- rlike finds the pattern anywhere: anchored, it must match the whole text. The end
+        anchor is \z, the very end: Java's $ also matches before a final line terminator,
+        and Spark's casts trim it, so "7\n" would stage as 7 where DuckDB quarantines it. -#}
+    ({{ expression }} rlike '^(?:{{ pattern }})\\z')
 {%- endmacro %}
 
 {% macro spark__parse_timestamp(column) -%}
