@@ -34,7 +34,9 @@
 {%- endmacro %}
 
 {% macro spark__row_as_text(relation_alias) -%}
-    to_json({{ relation_alias }})
+    {#- Null fields are written as "x":null, as DuckDB's to_json does (Spark's leaves them
+        out by default): staging breaks ties between rows of a key on this text. -#}
+    to_json({{ relation_alias }}, map('ignoreNullFields', 'false'))
 {%- endmacro %}
 
 {#- metrics.sql -#}
