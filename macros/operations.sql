@@ -55,17 +55,19 @@
 {% macro wilson_bound(successes, trials, side, z=1.959963984540054) -%}
     {#- One end (`side` 'low' or 'high') of the Wilson score interval of the proportion
         successes / trials, without continuity correction:
-        (p + z²/2n ∓ z √(p(1 − p)/n + z²/4n²)) / (1 + z²/n). Null when trials is 0. -#}
+        (p + z²/2n ∓ z √(p(1 − p)/n + z²/4n²)) / (1 + z²/n), kept within [0, 1] (at 0 or n
+        successes an end is exactly 0 or 1, which rounding can miss by one unit in the last
+        place). Null when trials is 0. -#}
     {%- set n = 'cast(' ~ trials ~ ' as ' ~ type_double() ~ ')' %}
     {%- set p = '(' ~ successes ~ ' / ' ~ n ~ ')' %}
     {%- set z2 = z ~ ' * ' ~ z %}
     case
-        when {{ trials }} > 0 then (
+        when {{ trials }} > 0 then least(1.0, greatest(0.0, (
             {{ p }} + {{ z2 }} / (2 * {{ n }})
             {{ '-' if side == 'low' else '+' }} {{ z }} * sqrt(
                 {{ p }} * (1 - {{ p }}) / {{ n }} + {{ z2 }} / (4 * {{ n }} * {{ n }})
             )
-        ) / (1 + {{ z2 }} / {{ n }})
+        ) / (1 + {{ z2 }} / {{ n }})))
     end
 {%- endmacro %}
 
@@ -75,21 +77,22 @@
         the Wilson intervals [l1, u1] and [l2, u2] (no continuity correction),
         low = p1 − p2 − √((p1 − l1)² + (u2 − p2)²),
         high = p1 − p2 + √((u1 − p1)² + (p2 − l2)²).
-        z = 1.959963984540054 gives the 95 % interval. Null when either trials is 0. -#}
+        z = 1.959963984540054 gives the 95 % interval, kept within [−1, 1]. Null when either
+        trials is 0. -#}
     {%- set p1 = '(' ~ successes_1 ~ ' / cast(' ~ trials_1 ~ ' as ' ~ type_double() ~ '))' %}
     {%- set p2 = '(' ~ successes_2 ~ ' / cast(' ~ trials_2 ~ ' as ' ~ type_double() ~ '))' %}
     case
         when {{ trials_1 }} > 0 and {{ trials_2 }} > 0 then
         {%- if side == 'low' %}
-            {{ p1 }} - {{ p2 }} - sqrt(
+            greatest(-1.0, {{ p1 }} - {{ p2 }} - sqrt(
                 power({{ p1 }} - {{ wilson_bound(successes_1, trials_1, 'low', z) }}, 2)
                 + power({{ wilson_bound(successes_2, trials_2, 'high', z) }} - {{ p2 }}, 2)
-            )
+            ))
         {%- else %}
-            {{ p1 }} - {{ p2 }} + sqrt(
+            least(1.0, {{ p1 }} - {{ p2 }} + sqrt(
                 power({{ wilson_bound(successes_1, trials_1, 'high', z) }} - {{ p1 }}, 2)
                 + power({{ p2 }} - {{ wilson_bound(successes_2, trials_2, 'low', z) }}, 2)
-            )
+            ))
         {%- endif %}
     end
 {%- endmacro %}

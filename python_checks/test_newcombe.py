@@ -88,3 +88,41 @@ def test_an_empty_group_gives_no_interval():
         wilson = module.wilson_bound("0", "0", side)
         with duckdb.connect() as con:
             assert con.execute(f"select {wilson}").fetchone() == (None,)
+
+
+def test_one_sided_outcomes_stay_within_the_bounds_the_mart_enforces():
+    # Every treatment customer retained and no control customer (and the mirror case), for
+    # groups of 1 to 200. The Wilson end at n of n is 1 and at 0 of n is 0
+    # ((p + z²/2n ± z·√(z²/4n²)) / (1 + z²/n) with p = 1 is (1 + z²/n) / (1 + z²/n); with
+    # p = 0 it is 0), so the uplift's upper end for n1 of n1 against 0 of n2 is
+    # 1 − 0 + √((1 − 1)² + (0 − 0)²) = 1, and the lower end of the mirror case −1. Computed
+    # in doubles they miss by a unit in the last place either way; unclamped, rounding put
+    # 1.0000000000000002 there for many sizes (11, 13, …), which mart_retention_programmes'
+    # check constraint (uplift_ci_high <= 1) refused, failing the build.
+    module = macros()
+    sizes = pd.DataFrame({"n": range(1, 201)})
+    pairs = pd.DataFrame(itertools.product(range(1, 201), repeat=2), columns=["n1", "n2"])
+    with duckdb.connect() as con:
+        con.register("sizes", sizes)
+        con.register("pairs", pairs)
+        high, low = (
+            con.execute(
+                f"select {module.wilson_bound('n', 'n', 'high')},"
+                f" {module.wilson_bound('0', 'n', 'low')} from sizes"
+            )
+            .fetchnumpy()
+            .values()
+        )
+        upper, lower = (
+            con.execute(
+                f"select {module.newcombe_bound('n1', 'n1', '0', 'n2', 'high')},"
+                f" {module.newcombe_bound('0', 'n1', 'n2', 'n2', 'low')} from pairs"
+            )
+            .fetchnumpy()
+            .values()
+        )
+    assert len(high) == 200 and len(upper) == 40_000
+    assert high.max() <= 1.0 and low.min() >= 0.0 and upper.max() <= 1.0 and lower.min() >= -1.0
+    assert high.min() == pytest.approx(1.0, abs=1e-15) and low.max() == pytest.approx(0, abs=1e-15)
+    assert upper.min() == pytest.approx(1.0, abs=1e-15)
+    assert lower.max() == pytest.approx(-1.0, abs=1e-15)
