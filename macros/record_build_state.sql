@@ -16,9 +16,13 @@
     it releases the connection.
 
     The row also keeps `stored_vars`: the vars the incremental tables' rows were built with
-    (stored_var_values), as of the last complete, successful build. A later run that writes
-    models with other values, and is not a --full-refresh, stops in on-run-start
-    (check_stored_vars): its incremental tables would mix rows of both. -#}
+    (stored_var_values), as of the last complete, successful `dbt build` or `dbt run`. A later
+    run that writes models with other values, and is not a --full-refresh, stops in
+    on-run-start (check_stored_vars): its incremental tables would mix rows of both. A
+    --full-refresh run with other values that selects incremental models records, when it
+    starts, that it rebuilds them with those values (`partly_rebuilt_with`); until a complete
+    run succeeds, the tables may hold rows of both, and every run that is not a
+    --full-refresh stops, whatever its values. -#}
 
 {% macro writes_models() %}
     {#- This dbt command builds models (build, run, seed, snapshot). -#}
@@ -38,29 +42,54 @@
     {{- return(values) -}}
 {% endmacro %}
 
+{% macro changed_stored_vars(stored) %}
+    {#- The vars of stored_var_values whose value in this run differs from `stored` (the
+        JSON text of meta.build_state.stored_vars), each as a phrase. -#}
+    {%- set before = fromjson(stored) -%}
+    {%- set changed = [] -%}
+    {%- for name, value in retention.stored_var_values().items() -%}
+        {%- if name in before and before[name] != value -%}
+            {%- do changed.append(name ~ " is " ~ value ~ " in this run, " ~ before[name] ~ " in the last build") -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(changed) -}}
+{% endmacro %}
+
 {% macro check_stored_vars() %}
-    {#- on-run-start: a run that writes models, not as --full-refresh, with a var of
-        stored_var_values other than the last complete build's stops before any model. -#}
+    {#- on-run-start: a run that writes models, not as --full-refresh, stops before any model
+        when a var of stored_var_values differs from the last complete build's, or when a
+        --full-refresh run with other vars has not completed since. -#}
     {%- if execute and writes_models() and not flags.FULL_REFRESH -%}
         {%- set stored = retention.build_state_column('stored_vars') -%}
-        {%- if stored -%}
-            {%- set before = fromjson(stored) -%}
-            {%- set changed = [] -%}
-            {%- for name, value in retention.stored_var_values().items() -%}
-                {%- if name in before and before[name] != value -%}
-                    {%- do changed.append(name ~ " is " ~ value ~ " in this run, " ~ before[name] ~ " in the last build") -%}
-                {%- endif -%}
-            {%- endfor -%}
-            {%- if changed -%}
-                {{ exceptions.raise_compiler_error(
-                    "The incremental tables were built with other vars: " ~ changed | join("; ")
-                    ~ ". An incremental run would keep their rows and add rows of the new values."
-                    ~ " Rebuild them: dbt build --full-refresh (retention build --full-refresh),"
-                    ~ " or run with the values of the last build."
-                ) }}
-            {%- endif -%}
+        {%- if stored and 'partly_rebuilt_with' in fromjson(stored) -%}
+            {{ exceptions.raise_compiler_error(
+                "A --full-refresh run with other vars (" ~ tojson(fromjson(stored)['partly_rebuilt_with'], sort_keys=true)
+                ~ ") rebuilt some incremental tables and no complete run has followed: they may hold"
+                ~ " rows of both values. Rebuild them all: dbt build --full-refresh"
+                ~ " (retention build --full-refresh)."
+            ) }}
+        {%- endif -%}
+        {%- set changed = retention.changed_stored_vars(stored) if stored else [] -%}
+        {%- if changed -%}
+            {{ exceptions.raise_compiler_error(
+                "The incremental tables were built with other vars: " ~ changed | join("; ")
+                ~ ". An incremental run would keep their rows and add rows of the new values."
+                ~ " Rebuild them: dbt build --full-refresh (retention build --full-refresh),"
+                ~ " or run with the values of the last build."
+            ) }}
         {%- endif -%}
     {%- endif -%}
+{% endmacro %}
+
+{% macro selects_incremental_models() %}
+    {#- This invocation selected an incremental model (`selected_resources`, in a hook). -#}
+    {%- for unique_id in selected_resources -%}
+        {%- set node = graph.nodes.get(unique_id) -%}
+        {%- if node and node.resource_type == 'model' and node.config.materialized == 'incremental' -%}
+            {{- return(true) -}}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(false) -}}
 {% endmacro %}
 
 {#- The row of meta.build_state: `state` now, the state it replaces (mark_build_started
@@ -106,17 +135,23 @@
 {% endmacro %}
 
 {% macro mark_build_started() %}
-    {#- on-run-start: the database says `building` until the build ends. -#}
+    {#- on-run-start: the database says `building` until the build ends; a --full-refresh
+        run with other vars than the stored ones that selects incremental models stores
+        `partly_rebuilt_with` (its values) until a complete run succeeds. -#}
     {%- if execute and writes_models() -%}
-        {%- do write_build_state(
-            'building', retention.build_state_column('state'), retention.build_state_column('stored_vars')
-        ) -%}
+        {%- set stored = retention.build_state_column('stored_vars') -%}
+        {%- if stored and flags.FULL_REFRESH and 'partly_rebuilt_with' not in fromjson(stored)
+              and retention.changed_stored_vars(stored) and retention.selects_incremental_models() -%}
+            {%- set stored = tojson({'partly_rebuilt_with': retention.stored_var_values()}, sort_keys=true) -%}
+        {%- endif -%}
+        {%- do write_build_state('building', retention.build_state_column('state'), stored) -%}
     {%- endif -%}
 {% endmacro %}
 
 {% macro record_build_state(results) %}
     {#- on-run-end: `built` after a complete, successful build, `failed` after a failure,
-        else the state before the run. -#}
+        else the state before the run; this run's stored vars after a complete, successful
+        build or run (it rebuilt or re-read every incremental table), else the stored ones. -#}
     {%- if execute and writes_models() -%}
         {%- set args = invocation_args_dict -%}
         {%- set is_partial = args.get('select') or args.get('exclude') or args.get('selector') -%}
@@ -127,6 +162,11 @@
             {%- do write_build_state("failed", none, stored) -%}
         {%- elif flags.WHICH == 'build' and not is_partial -%}
             {%- do write_build_state("built", none, tojson(retention.stored_var_values(), sort_keys=true)) -%}
+        {%- elif flags.WHICH == 'run' and not is_partial -%}
+            {%- do write_build_state(
+                retention.build_state_column('previous_state') or 'incomplete', none,
+                tojson(retention.stored_var_values(), sort_keys=true)
+            ) -%}
         {%- else -%}
             {%- do write_build_state(retention.build_state_column('previous_state') or 'incomplete', none, stored) -%}
         {%- endif -%}

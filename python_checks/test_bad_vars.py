@@ -270,3 +270,65 @@ def test_other_vars_or_a_full_refresh_pass(shared_dir: Path, built: Path, name, 
     assert run.ok, run.failure_summary()
     # A selection is not a complete build: the record stays the last complete build's.
     assert _build_state(db_path) == ("built", DEFAULT_STORED_VARS)
+
+
+def test_a_complete_full_refresh_run_records_its_vars(shared_dir: Path, built: Path):
+    # `dbt run --full-refresh` (not build) rebuilt every incremental table with 180 days: the
+    # record says 180, so a run with the earlier 365 stops, as it would mix the two rules the
+    # other way round. It used to keep 365, and such a run passed and mixed them.
+    workdir = shared_dir / "vars-full-refresh-run"
+    db_path = copy_db(built, workdir / DB_NAME)
+    run = dbt(
+        ["run", "--full-refresh"],
+        db_path,
+        workdir,
+        vars={"order_inactivity_days": 180},
+        manifest=False,
+    )
+    assert run.ok, run.failure_summary()
+    with_180 = {**DEFAULT_STORED_VARS, "order_inactivity_days": "180"}
+    assert _build_state(db_path) == ("built", with_180)
+    run = dbt(["run", "--select", "int_reporting_params"], db_path, workdir, manifest=False)
+    assert not run.ok, run.tail()
+    assert "order_inactivity_days is 365 in this run, 180 in the last build" in run.output
+
+
+def test_a_partial_full_refresh_with_other_vars_stops_incremental_runs_until_a_complete_one(
+    shared_dir: Path, built: Path
+):
+    # Only the spells rebuilt with 180 days; every other incremental table keeps rows of 365.
+    # Neither value describes the tables now: any incremental run stops, until a complete
+    # --full-refresh run rebuilds them all.
+    workdir = shared_dir / "vars-partial-full-refresh"
+    db_path = copy_db(built, workdir / DB_NAME)
+    with_180 = {**DEFAULT_STORED_VARS, "order_inactivity_days": "180"}
+    run = dbt(
+        ["run", "--full-refresh", "--select", "int_activity_spells_uncut"],
+        db_path,
+        workdir,
+        vars={"order_inactivity_days": 180},
+        manifest=False,
+    )
+    assert run.ok, run.failure_summary()
+    assert _build_state(db_path) == ("built", {"partly_rebuilt_with": with_180})
+    for refused, vars in enumerate(({}, {"order_inactivity_days": 180})):
+        run = dbt(
+            ["run", "--select", "int_reporting_params"],
+            db_path,
+            workdir / f"refused-{refused}",  # its own target/: no earlier run's results
+            vars=vars,
+            manifest=False,
+        )
+        assert not run.ok, run.tail()
+        assert "A --full-refresh run with other vars (" in run.output, run.failure_summary()
+        assert "no complete run has followed" in run.output
+        assert not [uid for uid in run.node_results() if uid.startswith("model.")]
+    run = dbt(
+        ["run", "--full-refresh"],
+        db_path,
+        workdir,
+        vars={"order_inactivity_days": 180},
+        manifest=False,
+    )
+    assert run.ok, run.failure_summary()
+    assert _build_state(db_path) == ("built", with_180)
