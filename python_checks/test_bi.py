@@ -602,6 +602,77 @@ def test_mf_programme_uplift_equals_mart_retention_programmes(
     )
 
 
+def test_mf_winback_by_churn_type_equals_mart_winback(mf_answers, published: Published) -> None:
+    """The win-back rates, overall and per window, as ratios of the additive counts equal
+    the mart's own rates, cell by cell (churn month, basis, churn type)."""
+    windows = [30, 90, 180, 365]
+    rates = ", ".join(f"winback_rate_{w}" for w in windows)
+    marts = _rows(
+        published.db,
+        "select cast(churn_month as varchar) as month, basis, churn_type, churn_events, "
+        f"won_back, winback_rate, {rates} from marts.mart_winback",
+    )
+    assert any(row["won_back"] > 0 for row in marts)  # not only empty cells
+    assert any(row["winback_rate_365"] is None for row in marts)  # recent months: censored
+    _check(
+        mf_answers["winback_by_churn_type"],
+        marts,
+        lambda r: (
+            (_month(r["metric_time__month"]), r["winback_cell__basis"],
+             r["winback_cell__churn_type"])
+            if "metric_time__month" in r
+            else (r["month"], r["basis"], r["churn_type"])
+        ),
+        {c: c for c in ["churn_events", "won_back", "winback_rate",
+                        *(f"winback_rate_{w}" for w in windows)]},
+    )  # fmt: skip
+
+
+def test_mf_nps_trend_equals_mart_nps_month_rows(mf_answers, published: Published) -> None:
+    """NPS (derived from the additive class counts) per month and segment equals the
+    mart's month rows; the quarter and year rows do not leak into the months."""
+    marts = _rows(
+        published.db,
+        "select cast(period_start as varchar) as month, segment_type, segment_value, nps, "
+        "responses, promoters, passives, detractors from marts.mart_nps "
+        "where period_grain = 'month'",
+    )
+    assert len({row["segment_type"] for row in marts}) > 1 and any(r["nps"] for r in marts)
+    _check(
+        mf_answers["nps_trend"],
+        marts,
+        lambda r: (
+            (_month(r["metric_time__month"]), r["nps_cell__segment_type"],
+             r["nps_cell__segment_value"])
+            if "metric_time__month" in r
+            else (r["month"], r["segment_type"], r["segment_value"])
+        ),
+        {"nps": "nps", "nps_responses": "responses", "nps_promoters": "promoters",
+         "nps_passives": "passives", "nps_detractors": "detractors"},
+    )  # fmt: skip
+
+
+def test_mf_nps_churn_by_class_equals_mart_nps_churn(mf_answers, published: Published) -> None:
+    marts = _rows(
+        published.db,
+        "select basis, nps_class, responses_active, churned_within_180d, churn_rate_180d "
+        "from marts.mart_nps_churn",
+    )
+    assert len(marts) == 6 and any(row["churned_within_180d"] > 0 for row in marts)
+    _check(
+        mf_answers["nps_churn_by_class"],
+        marts,
+        lambda r: (
+            (r["nps_churn_cell__basis"], r["nps_churn_cell__nps_class"])
+            if "nps_churn_cell__basis" in r
+            else (r["basis"], r["nps_class"])
+        ),
+        {"nps_responses_active": "responses_active",
+         "nps_churned_within_180d": "churned_within_180d",
+         "nps_churn_rate_180d": "churn_rate_180d"},
+    )  # fmt: skip
+
+
 def test_mf_churn_by_channel_adds_up_to_the_unsegmented_churn(
     mf_answers, published: Published, analyses: dict[str, list[dict]]
 ) -> None:
