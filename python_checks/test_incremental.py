@@ -199,11 +199,41 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             limit 1
             """,
         )["customer_id"]
+        # Another such customer (none of the above), for an order stamped exactly at midnight
+        # of DAY_1's look-back day (06-16): "loaded on or after" that day includes it.
+        midnight = _one(
+            con,
+            f"""
+            select customer_id from {orders}
+            where customer_id not in (select customer_id from {contracts})
+                and customer_id not in (
+                    select customer_id from {orders}
+                    where try_cast(_loaded_at as timestamptz) >= '2024-06-01'
+                )
+                and customer_id not in ({taken}, '{bridged}')
+            order by customer_id
+            limit 1
+            """,
+        )["customer_id"]
         template = _one(con, f"select * from {contracts} order by contract_id limit 1")
 
     late_in_window, refunded, moved, receiver = picked
     bridge = {**template, "customer_id": bridged, "previous_contract_id": None}
     day_1_extra = {
+        "orders": [
+            # Loaded at 00:00 of 06-16, the first instant of the look-back DAY_1's second run
+            # (and DAY_2's) re-reads: its customer is rewritten (an order of May reaches a
+            # closed month). One microsecond's "after" instead of "on or after" would miss it.
+            {
+                **quiet,
+                "customer_id": midnight,
+                "order_id": "LOOKBACK-MIDNIGHT",
+                "ordered_at": "2024-05-10T10:00:00Z",
+                "amount": "15.00",
+                "refunded_amount": None,
+                "_loaded_at": "2024-06-16T00:00:00Z",
+            },
+        ],
         "contracts": [
             # Covers 01-15 … 05-25 (end_date is the last covered day).
             {
@@ -340,6 +370,7 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             bridged,
         },
         "bridged_customer": bridged,
+        "midnight_customer": midnight,
         "removed_order_id": refunded["order_id"],
         "late_customer": receiver["customer_id"],
         "corrected_order_id": corrected["order_id"],
@@ -545,6 +576,7 @@ def test_building_twice_changes_nothing(daily: dict[str, Any], deliveries: dict[
     reaching = {c for c, day in changed_from.items() if day is None or day < dt.date(2024, 6, 1)}
     everyone = again["scope"]["all_customers"]
     assert again["scope"]["customers"] == (reaching & everyone) | {min(everyone)}
+    assert deliveries["midnight_customer"] in again["scope"]["customers"]
     # Most look-back customers changed only June, which the open part holds: not rewritten.
     assert len(loaded & everyone) > 2 * len(reaching & everyone)
     assert differences(daily["steps"]["first"]["db"], again["db"]) == []
