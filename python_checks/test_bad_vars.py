@@ -272,12 +272,8 @@ def test_other_vars_or_a_full_refresh_pass(shared_dir: Path, built: Path, name, 
     assert _build_state(db_path) == ("built", DEFAULT_STORED_VARS)
 
 
-def test_a_complete_full_refresh_run_records_its_vars(shared_dir: Path, built: Path):
-    # `dbt run --full-refresh` (not build) rebuilt every incremental table with 180 days: the
-    # record says 180, so a run with the earlier 365 stops, as it would mix the two rules the
-    # other way round. It used to keep 365, and such a run passed and mixed them.
-    workdir = shared_dir / "vars-full-refresh-run"
-    db_path = copy_db(built, workdir / DB_NAME)
+def _full_refresh_run_with_180_days(db_path: Path, workdir: Path) -> None:
+    """`dbt run --full-refresh` of every model with order_inactivity_days 180: succeeds."""
     run = dbt(
         ["run", "--full-refresh"],
         db_path,
@@ -286,6 +282,15 @@ def test_a_complete_full_refresh_run_records_its_vars(shared_dir: Path, built: P
         manifest=False,
     )
     assert run.ok, run.failure_summary()
+
+
+def test_a_complete_full_refresh_run_records_its_vars(shared_dir: Path, built: Path):
+    # `dbt run --full-refresh` (not build) rebuilt every incremental table with 180 days: the
+    # record says 180, so a run with the earlier 365 stops, as it would mix the two rules the
+    # other way round. It used to keep 365, and such a run passed and mixed them.
+    workdir = shared_dir / "vars-full-refresh-run"
+    db_path = copy_db(built, workdir / DB_NAME)
+    _full_refresh_run_with_180_days(db_path, workdir)
     with_180 = {**DEFAULT_STORED_VARS, "order_inactivity_days": "180"}
     assert _build_state(db_path) == ("built", with_180)
     run = dbt(["run", "--select", "int_reporting_params"], db_path, workdir, manifest=False)
@@ -323,12 +328,5 @@ def test_a_partial_full_refresh_with_other_vars_stops_incremental_runs_until_a_c
         assert "A --full-refresh run with other vars (" in run.output, run.failure_summary()
         assert "no complete run has followed" in run.output
         assert not [uid for uid in run.node_results() if uid.startswith("model.")]
-    run = dbt(
-        ["run", "--full-refresh"],
-        db_path,
-        workdir,
-        vars={"order_inactivity_days": 180},
-        manifest=False,
-    )
-    assert run.ok, run.failure_summary()
+    _full_refresh_run_with_180_days(db_path, workdir)
     assert _build_state(db_path) == ("built", with_180)

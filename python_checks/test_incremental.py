@@ -181,40 +181,28 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             """,
         )
 
-        # A customer without contracts whose orders were all loaded before June (not the
-        # quiet one, nor one of the four picked), for two contracts of ours: the first ends
-        # in May, the second starts in the DAY_2 delivery within the grace days.
+        # Two customers without contracts whose orders were all loaded before June (not the
+        # quiet one, nor one of the four picked). The first, for two contracts of ours: the
+        # first ends in May, the second starts in the DAY_2 delivery within the grace days.
+        # The second, for an order stamped exactly at midnight of DAY_1's look-back day
+        # (06-16): "loaded on or after" that day includes it.
         taken = ", ".join(f"'{row['customer_id']}'" for row in [*picked, quiet])
-        bridged = _one(
-            con,
-            f"""
-            select customer_id from {orders}
-            where customer_id not in (select customer_id from {contracts})
-                and customer_id not in (
-                    select customer_id from {orders}
-                    where try_cast(_loaded_at as timestamptz) >= '2024-06-01'
-                )
-                and customer_id not in ({taken})
-            order by customer_id
-            limit 1
-            """,
-        )["customer_id"]
-        # Another such customer (none of the above), for an order stamped exactly at midnight
-        # of DAY_1's look-back day (06-16): "loaded on or after" that day includes it.
-        midnight = _one(
-            con,
-            f"""
-            select customer_id from {orders}
-            where customer_id not in (select customer_id from {contracts})
-                and customer_id not in (
-                    select customer_id from {orders}
-                    where try_cast(_loaded_at as timestamptz) >= '2024-06-01'
-                )
-                and customer_id not in ({taken}, '{bridged}')
-            order by customer_id
-            limit 1
-            """,
-        )["customer_id"]
+        bridged, midnight = (
+            customer_id
+            for (customer_id,) in con.execute(
+                f"""
+                select distinct customer_id from {orders}
+                where customer_id not in (select customer_id from {contracts})
+                    and customer_id not in (
+                        select customer_id from {orders}
+                        where try_cast(_loaded_at as timestamptz) >= '2024-06-01'
+                    )
+                    and customer_id not in ({taken})
+                order by customer_id
+                limit 2
+                """
+            ).fetchall()
+        )
         template = _one(con, f"select * from {contracts} order by contract_id limit 1")
 
     late_in_window, refunded, moved, receiver = picked
