@@ -157,16 +157,13 @@
         {%- set is_partial = args.get('select') or args.get('exclude') or args.get('selector') -%}
         {%- set statuses = results | map(attribute='status') | map('string') | list -%}
         {%- set failed = statuses | select('in', ['error', 'fail', 'runtime error', 'skipped']) | list -%}
-        {%- set stored = retention.build_state_column('stored_vars') -%}
+        {%- set complete = not is_partial and flags.WHICH in ['build', 'run'] -%}
+        {%- set stored = tojson(retention.stored_var_values(), sort_keys=true) if complete and not failed
+            else retention.build_state_column('stored_vars') -%}
         {%- if failed -%}
             {%- do write_build_state("failed", none, stored) -%}
-        {%- elif flags.WHICH == 'build' and not is_partial -%}
-            {%- do write_build_state("built", none, tojson(retention.stored_var_values(), sort_keys=true)) -%}
-        {%- elif flags.WHICH == 'run' and not is_partial -%}
-            {%- do write_build_state(
-                retention.build_state_column('previous_state') or 'incomplete', none,
-                tojson(retention.stored_var_values(), sort_keys=true)
-            ) -%}
+        {%- elif complete and flags.WHICH == 'build' -%}
+            {%- do write_build_state("built", none, stored) -%}
         {%- else -%}
             {%- do write_build_state(retention.build_state_column('previous_state') or 'incomplete', none, stored) -%}
         {%- endif -%}

@@ -257,15 +257,13 @@ def load_dir(
     )
     say("row counts in raw after commit:")
     width = max(len(name) for name in result.totals)
+    empty = []
     for name, rows in result.totals.items():
         added = result.loaded.get(name)
         note = "  (no file: unchanged)" if added is None else f"  ({added:,} from this batch)"
         say(f"  {name:<{width}}  {rows:>12,}{note}")
-    empty = [
-        name
-        for name, rows in result.totals.items()
-        if rows == 0 and not TABLES[name].is_optional_table
-    ]
+        if rows == 0 and not TABLES[name].is_optional_table:
+            empty.append(name)
     if empty:  # a warning, so also with --quiet
         console.warn(
             f"warning: core table(s) {', '.join(empty)} still empty after this load: "

@@ -58,7 +58,9 @@ for basis, label in (("order", "Order basis"), ("contract", "Contract basis")):
         delta_color="inverse",
     )
     cols[2].metric(
-        "Retention rate", rate(now.retention_rate), delta(now, before, "retention_rate", True)
+        "Retention rate",
+        rate(now.retention_rate),
+        delta(now, before, "retention_rate", points=True),
     )
     if basis == "contract":
         cols[3].metric(
