@@ -384,7 +384,7 @@ select * from final
         reach no closed period still writes rows, and the table still carries this run's
         stamps (its watermark; rewriting a customer whose data did not change gives the
         same rows). -#}
-    {%- set plan = shared_changed_customers_plan() -%}
+    {%- set plan = shared_changed_customers_plan(anchored=false) -%}
     {%- if not plan.full -%}
         {%- set written_for_all_from = period_start('month', date_literal(plan.previous_as_of)) -%}
         {%- do plan.update({'changed_customers':

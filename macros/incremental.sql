@@ -251,7 +251,7 @@
     {{ return(plan) }}
 {%- endmacro %}
 
-{% macro shared_changed_customers_plan() -%}
+{% macro shared_changed_customers_plan(anchored=true) -%}
     {#- The plan of a model written per customer (int_contract_coverage_uncut,
         int_activity_spells_uncut, int_contract_arr_segments_uncut,
         int_customer_periods_closed, int_purchase_summary): the changed customers found
@@ -260,8 +260,13 @@
         previous A, on this run's A and latest load batch); else a full rebuild (the first
         run, a model built without int_changed_customers, A moved back, a re-delivery).
         Returns a dict: full, reason, previous_as_of, as_of_date (this run's A; none in a
-        full rebuild), changed_customers (a select of customer_id). Called while dbt parses
-        the model too, so that int_changed_customers is its parent. -#}
+        full rebuild), changed_customers (a select of customer_id). With `anchored`, the
+        select names one customer more: the smallest id the model's table holds, so that a
+        run whose changed customers have no rows in it (a day of orders only, for the
+        contract models) still writes rows, and the table carries this run's stamps
+        (rewriting a customer whose data did not change gives the same rows); without them
+        the next run would find the table a run behind and rebuild it in full. Called while
+        dbt parses the model too, so that int_changed_customers is its parent. -#}
     {%- set shared = ref('int_changed_customers') -%}
     {%- set plan = {'full': true, 'reason': 'full build', 'previous_as_of': none, 'as_of_date': none, 'changed_customers': none} -%}
     {%- if not execute or not is_incremental() -%}
@@ -299,6 +304,15 @@
         'as_of_date': state['as_of_date'],
         'changed_customers': 'select customer_id from ' ~ shared ~ ' where customer_id is not null',
     }) -%}
+    {%- if anchored -%}
+        {#- Read when the SQL is written, before the pre-hook deletes the customer's rows: a
+            subquery on this table would name the next customer in the model's body. #}
+        {%- set anchor = run_query('select min(customer_id) from ' ~ this).columns[0].values()[0] -%}
+        {%- if anchor is not none -%}
+            {%- do plan.update({'changed_customers': plan.changed_customers
+                ~ " union select '" ~ (anchor | replace("'", "''")) ~ "'"}) -%}
+        {%- endif -%}
+    {%- endif -%}
     {{ return(plan) }}
 {%- endmacro %}
 

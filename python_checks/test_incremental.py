@@ -26,10 +26,13 @@ deliveries loaded into a new database, `--full-refresh`):
 5. as_of_date unset again (A jumps forward by more than a month): incremental again; built
    once more with nothing new: incremental, nothing changes. Then, without look-back, two
    batches of one June order each, which reach no closed period, and a run with nothing
-   new: all incremental.
+   new: all incremental. Then two batches of one order each of a customer without
+   contracts, each dated after A (A moves): in the second run the contract models have no
+   changed customer, yet write the run's stamps (one customer more), so a run with nothing
+   new after it stays incremental.
 6. A late April order of a customer no look-back reads (DAY_4), built with
    int_changed_customers left out (`--exclude`): the set it holds is the previous run's, so
-   the three models written per customer rebuild in full and the order counts.
+   the five models written per customer rebuild in full and the order counts.
 7. The orders re-delivered in full without one order (`retention load --replace`): the run
    rebuilds in full ('raw tables re-delivered') and the order is gone everywhere.
 
@@ -67,6 +70,7 @@ from pipeline import (
 )
 
 from retention import dbt_runner
+from retention.compare import compare_marts
 from retention.generate import Options, generate
 from retention.load import load_dir
 
@@ -205,6 +209,28 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         )
         template = _one(con, f"select * from {contracts} order by contract_id limit 1")
 
+        # The days of two orders of a customer without contracts, each alone in a batch, that
+        # move A (after every staged event, in June): the second is the latest day of June on
+        # which no contract starts or is signed and no cancellation is requested, so that
+        # moving A from the first (its day before) to it names no contract customer.
+        (second_day,) = _one(
+            con,
+            f"""
+            select max(cast(day as date)) as day
+            from generate_series(date '2024-06-25', date '2024-06-30', interval 1 day) as days(day)
+            where cast(day as date) not in (
+                select try_cast(start_date as date) from {contracts} where start_date is not null
+                union
+                select cast(try_cast(signed_at as timestamptz) as date) from {contracts}
+                where signed_at is not null
+                union
+                select cast(try_cast(requested_at as timestamptz) as date) from {cancellations}
+                where requested_at is not null
+            )
+            """,
+        ).values()
+        orders_only_days = (second_day - dt.timedelta(days=1), second_day)
+
     late_in_window, refunded, moved, receiver = picked
     bridge = {**template, "customer_id": bridged, "previous_contract_id": None}
     day_1_extra = {
@@ -320,6 +346,16 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "_loaded_at": f"2024-06-25T0{hour}:00:00Z",
         }
 
+    # Both loaded on 06-30, after every other row: without look-back, the second batch's run
+    # re-reads the first batch's order and nothing else.
+    orders_only = {
+        **quiet,
+        "customer_id": midnight,
+        "amount": "20.00",
+        "refunded_amount": None,
+        "_loaded_at": "2024-06-30T02:00:00Z",
+    }
+
     day_4_extra = {
         "orders": [
             {
@@ -343,6 +379,26 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             )
         ],
         "june_customer": late_in_window["customer_id"],
+        # Two batches of one order each of a customer without contracts (the midnight one).
+        "orders_only": [
+            deliver(
+                full,
+                root / f"orders-only-{day.day}",
+                _at(DAY_3),
+                _at(DAY_3),
+                {
+                    "orders": [
+                        {
+                            **orders_only,
+                            "order_id": f"ORDERS-ONLY-{day.day}",
+                            "ordered_at": f"{day}T10:00:00Z",
+                        }
+                    ]
+                },
+            )
+            for day in orders_only_days
+        ],
+        "orders_only_days": orders_only_days,
         "day_4": deliver(full, root / "day-4", _at(DAY_3), _at(DAY_3), day_4_extra),
         "quiet_customer": quiet["customer_id"],
         # The customers whose DAY_2 changes reach a closed month (before June): orders of
@@ -518,6 +574,9 @@ def daily(deliveries: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) 
     step("june_order", deliveries["june_orders"][0], no_lookback)
     step("june_order_again", deliveries["june_orders"][1], no_lookback)
     step("after_june_orders", None, no_lookback)
+    step("orders_only", deliveries["orders_only"][0], no_lookback)
+    step("orders_only_again", deliveries["orders_only"][1], no_lookback)
+    step("after_orders_only", None, no_lookback)
     # int_changed_customers left out of the run: it holds the set of the run before.
     step("without_changed_customers", deliveries["day_4"], exclude=("int_changed_customers",))
 
@@ -573,7 +632,7 @@ def test_building_twice_changes_nothing(daily: dict[str, Any], deliveries: dict[
 def test_incremental_runs_leave_no_table_behind(daily: dict[str, Any]) -> None:
     # dbt-duckdb writes an incremental Python model's result (int_predictive_parameters) to
     # a lasting table `<model>__dbt_tmp<timestamp>` in the default schema and never drops
-    # it; the model's post-hook does (macros/python_models.sql). After the chain's eleven
+    # it; the model's post-hook does (macros/python_models.sql). After the chain's fourteen
     # runs (all but the first incremental), the warehouse holds only the project's relations.
     db = daily["steps"]["without_changed_customers"]["db"]
     with duckdb.connect(str(db), read_only=True) as con:
@@ -712,11 +771,53 @@ def test_a_run_whose_changes_reach_no_closed_period_still_stamps_the_closed_part
     assert differences(step["db"], after["db"]) == []
 
 
+def test_a_run_whose_changes_have_no_contract_still_stamps_the_contract_models(
+    daily: dict[str, Any], deliveries: dict[str, Any]
+) -> None:
+    step = daily["steps"]["orders_only_again"]
+    # Each batch's order day is A in its run: a new A, on which every table must be stamped.
+    first_day, second_day = deliveries["orders_only_days"]
+    assert daily["steps"]["orders_only"]["scope"]["as_of_date"] == first_day
+    assert step["scope"]["as_of_date"] == second_day
+    assert not step["scope"]["is_full_rebuild"]
+    assert "rebuilt in full" not in step["output"]
+    with duckdb.connect(str(step["db"]), read_only=True) as con:
+        changed = con.execute(
+            "select customer_id from intermediate.int_changed_customers"
+        ).fetchall()
+        # The two batches name their customer alone, who has no contract ...
+        assert changed == [(deliveries["midnight_customer"],)]
+        for table in ("int_contract_coverage_uncut", "int_contract_arr_segments_uncut"):
+            written = con.execute(
+                f"select distinct customer_id, built_as_of_date from intermediate.{table} "
+                f"where built_at = (select max(built_at) from intermediate.{table})"
+            ).fetchall()
+            smallest = con.execute(f"select min(customer_id) from intermediate.{table}")
+            # ... so each contract model rewrote only the smallest id it holds, with this
+            # run's A.
+            assert written == [(smallest.fetchone()[0], step["scope"]["as_of_date"])], table
+    # The contract models' rows are those of the run before (the customer has no contract):
+    # the rewrite changed none.
+    contract_tables = [
+        "intermediate.int_contract_coverage_uncut",
+        "intermediate.int_contract_arr_segments_uncut",
+    ]
+    before = daily["steps"]["orders_only"]["db"]
+    assert compare_marts(before, step["db"], relations=contract_tables) == []
+    # The next run, with nothing new, finds every per-customer table built by the run before
+    # and stays incremental. (Without this run's stamps it would find the contract models a
+    # run behind and rebuild them in full.)
+    after = daily["steps"]["after_orders_only"]
+    assert not after["scope"]["is_full_rebuild"]
+    assert "rebuilt in full" not in after["output"]
+    assert differences(step["db"], after["db"]) == []
+
+
 def test_a_run_without_int_changed_customers_rebuilds_the_per_customer_models_in_full(
     daily: dict[str, Any], deliveries: dict[str, Any]
 ) -> None:
-    # The set int_changed_customers holds was found by the run before ("after_june_orders"), on the
-    # same A and since the same watermark as the three models' own tables, but before the
+    # The set int_changed_customers holds was found by the run before ("after_orders_only"), on the
+    # same A and since the same watermark as the five models' own tables, but before the
     # DAY_4 batch: they must not use it (it lacks the quiet customer's new order).
     step = daily["steps"]["without_changed_customers"]
     assert step["scope"]["is_full_rebuild"]
