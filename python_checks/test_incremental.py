@@ -35,6 +35,10 @@ deliveries loaded into a new database, `--full-refresh`):
    the five models written per customer rebuild in full and the order counts.
 7. The orders re-delivered in full without one order (`retention load --replace`): the run
    rebuilds in full ('raw tables re-delivered') and the order is gone everywhere.
+8. Beside the chain, on a copy of the DAY_3 build: a contract that started in June, within
+   the grace days after another ended in May, delivered late in a batch of its own. The
+   incremental run of the models up to the closed customer periods rewrites the May it
+   bridges, as a --full-refresh of the same raw data writes it.
 
 Which rows a run wrote is read from int_customer_periods_closed.built_at (dbt's run start):
 a full rebuild writes every row, an incremental run the rows of the customers whose changes
@@ -185,13 +189,14 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             """,
         )
 
-        # Two customers without contracts whose orders were all loaded before June (not the
+        # Three customers without contracts whose orders were all loaded before June (not the
         # quiet one, nor one of the four picked). The first, for two contracts of ours: the
         # first ends in May, the second starts in the DAY_2 delivery within the grace days.
         # The second, for an order stamped exactly at midnight of DAY_1's look-back day
-        # (06-16): "loaded on or after" that day includes it.
+        # (06-16): "loaded on or after" that day includes it. The third, for two contracts
+        # like the first's, the second of which started in June but is delivered late.
         taken = ", ".join(f"'{row['customer_id']}'" for row in [*picked, quiet])
-        bridged, midnight = (
+        bridged, midnight, late_bridged = (
             customer_id
             for (customer_id,) in con.execute(
                 f"""
@@ -203,7 +208,7 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                     )
                     and customer_id not in ({taken})
                 order by customer_id
-                limit 2
+                limit 3
                 """
             ).fetchall()
         )
@@ -233,6 +238,7 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
     late_in_window, refunded, moved, receiver = picked
     bridge = {**template, "customer_id": bridged, "previous_contract_id": None}
+    late_bridge = {**template, "customer_id": late_bridged, "previous_contract_id": None}
     day_1_extra = {
         "orders": [
             # Loaded at 00:00 of 06-16, the first instant of the look-back DAY_1's second run
@@ -257,6 +263,15 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 "end_date": "2024-05-25",
                 "signed_at": "2024-01-10T09:00:00Z",
                 "_loaded_at": "2024-01-11T02:00:00Z",
+            },
+            # Covers 02-01 … 05-20.
+            {
+                **late_bridge,
+                "contract_id": "LATE-BRIDGE-1",
+                "start_date": "2024-02-01",
+                "end_date": "2024-05-20",
+                "signed_at": "2024-01-25T09:00:00Z",
+                "_loaded_at": "2024-01-26T02:00:00Z",
             },
         ],
     }
@@ -356,6 +371,18 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "_loaded_at": "2024-06-30T02:00:00Z",
     }
 
+    # Signed 05-30 and starting 06-05, both before the A of every run since DAY_2, but
+    # delivered only after DAY_3: its raw row's batch alone names its customer. The gap
+    # 05-21 … 06-04 is 15 days, at most contract_grace_days (30): May ends active after all.
+    late_contract = {
+        **late_bridge,
+        "contract_id": "LATE-BRIDGE-2",
+        "start_date": "2024-06-05",
+        "end_date": "2025-06-04",
+        "signed_at": "2024-05-30T09:00:00Z",
+        "previous_contract_id": "LATE-BRIDGE-1",
+        "_loaded_at": "2024-06-24T03:00:00Z",
+    }
     day_4_extra = {
         "orders": [
             {
@@ -400,6 +427,10 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ],
         "orders_only_days": orders_only_days,
         "day_4": deliver(full, root / "day-4", _at(DAY_3), _at(DAY_3), day_4_extra),
+        "late_contract": deliver(
+            full, root / "late-contract", _at(DAY_3), _at(DAY_3), {"contracts": [late_contract]}
+        ),
+        "late_bridged_customer": late_bridged,
         "quiet_customer": quiet["customer_id"],
         # The customers whose DAY_2 changes reach a closed month (before June): orders of
         # March and earlier, a cancellation or withdrawal of a contract that started before
@@ -706,6 +737,58 @@ def test_a_contract_starting_within_the_grace_days_rewrites_the_closed_month_it_
     assert after == (True, True)
     assert changed_from == (dt.date(2024, 5, 22),)
     assert customer in daily["steps"]["day_2"]["scope"]["customers"]
+
+
+def test_a_late_contract_bridging_a_closed_month_rewrites_it_from_its_start_less_the_grace_days(
+    daily: dict[str, Any], deliveries: dict[str, Any], tmp_path: Path
+) -> None:
+    # The models up to the closed customer periods only: a stale closed month (a churn in
+    # May that the spells no longer have) would stop the build at mart_churn's not-null
+    # churn_type before anything could be compared.
+    select = [*MODELS_ONLY, "--select", "+int_customer_periods_closed"]
+    previous = daily["steps"]["day_3"]
+    db_path = copy_db(previous["db"], tmp_path / "incremental" / DB_NAME)
+    load(deliveries["late_contract"], db_path, fresh=False)
+    fresh_db = copy_db(db_path, tmp_path / "fresh" / DB_NAME)
+    run = dbt(select, db_path, tmp_path / "incremental", manifest=False)
+    assert run.ok, run.failure_summary()
+    assert "rebuilt in full" not in run.output
+    run = dbt([*select, "--full-refresh"], fresh_db, tmp_path / "fresh", manifest=False)
+    assert run.ok, run.failure_summary()
+
+    # Row for row as a full rebuild of the same raw data (the run stamps left out).
+    assert compare_marts(fresh_db, db_path, relations=[CLOSED_PERIODS]) == []
+
+    customer = deliveries["late_bridged_customer"]
+    may = (
+        f"select is_active_start, is_active_end from {CLOSED_PERIODS} where customer_id = ? "
+        "and basis = 'contract' and period_grain = 'month' and period_start = '2024-05-01'"
+    )
+    with duckdb.connect(str(previous["db"]), read_only=True) as con:
+        before = con.execute(may, [customer]).fetchone()
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        after = con.execute(may, [customer]).fetchone()
+        changed_from = con.execute(
+            "select changed_from_date from intermediate.int_changed_customers "
+            "where customer_id = ?",
+            [customer],
+        ).fetchone()
+    # LATE-BRIDGE-1 covers 02-01 … 05-20: on 04-30 (May's start state) active, on 05-31
+    # (its end state) not.
+    assert before == (True, False)
+    # LATE-BRIDGE-2 starts 06-05, signed 05-30, both on or before the previous A: not new on
+    # A, so only its batch names the customer.
+    assert previous["scope"]["as_of_date"] >= dt.date(2024, 6, 5)
+    # 06-05 − 05-20 − 1 = 15 gap days ≤ 30: one spell, and May ends active. The batch names
+    # the customer from 06-05 − 30 days = 05-06, before June (the previous A's month), so
+    # the run rewrote its closed rows (from 06-05 on, it would have kept them).
+    assert changed_from == (dt.date(2024, 5, 6),)
+    assert after == (True, True)
+    scope = _scope(db_path)
+    assert not scope["is_full_rebuild"]
+    assert customer in scope["customers"]
+    # Not rewritten merely as the one customer more (the smallest id with a closed row).
+    assert customer != min(scope["all_customers"])
 
 
 def test_a_row_stamped_before_the_look_back_window_comes_with_its_batch(
