@@ -3,7 +3,10 @@
 - The raw input contract: `retention/contract.py` (what `load` enforces and `generate`
   writes) and the dbt sources (`models/staging/shop/_shop__sources.yml`, the list the SQL
   loops over through macros/raw_tables.sql): the same tables in the same order, the same
-  required and optional columns, the same keys and flags.
+  required and optional columns, the same keys and flags; and the names dbt needs while
+  parsing (`raw_table_names_for_parsing()` in macros/raw_tables.sql, kept by hand because
+  the YAML is not read yet then) are the YAML's, so that a forgotten name fails here and
+  not only when a build runs.
 - The marts: `retention/marts.py` (what `validate`, `publish` and `summary` check) and the
   marts' YAML contracts under `models/marts/`: the same marts, the same columns in the same
   order, the same keys.
@@ -29,6 +32,7 @@ Reads YAML and SQL text only (no dbt run): fast.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 
@@ -62,6 +66,15 @@ def _default_repeat_windows() -> list[int]:
 
 def test_the_raw_tables_are_the_same_in_the_same_order():
     assert list(_source_tables()) == list(contract.TABLES)
+
+
+def test_the_raw_table_names_for_parsing_are_the_sources_yamls():
+    text = (MACROS_DIR / "raw_tables.sql").read_text(encoding="utf-8")
+    body = text.split("macro raw_table_names_for_parsing()", 1)[1]
+    names = ast.literal_eval(re.search(r"return\((\[.*?\])\)", body, re.S).group(1))
+    assert sorted(names) == sorted(_source_tables()), (
+        "add or remove the name in raw_table_names_for_parsing() (macros/raw_tables.sql)"
+    )
 
 
 @pytest.mark.parametrize("name", list(contract.TABLES))
