@@ -157,7 +157,8 @@ def test_the_predictive_marts_are_compared_when_a_warehouse_has_them(tmp_path, c
         con.execute("insert into marts.mart_clv_predictions values ('c1', 0.9)")
     code, out, err = diff(capsys, base, pr)
     assert code == 0, err
-    # The 15 marts, and the two predictive marts that a warehouse has (the third is in neither).
+    # Every published mart, and the two predictive marts that a warehouse has (the third is in
+    # neither).
     assert f"**2 of {len(ROWS) + 2} marts differ.**" in out
     assert summary_row(out, "mart_contract_survival") == [
         "mart_contract_survival", "2 → 2", "0", "0", "2", "`alpha`",
