@@ -487,13 +487,16 @@ def mart_counts(db_path: Path) -> tuple[int, ...]:
 MODELS_ONLY = ["build", "--exclude-resource-type", "test", "unit_test"]
 CLOSED_PERIODS = "intermediate.int_customer_periods_closed"
 
+# The incremental base models: those configured with base_model_incremental_config
+# (macros/base_model.sql), found in their SQL so that a new raw table's is compared too.
+INCREMENTAL_BASE_MODELS = tuple(
+    f"staging.{path.stem}"
+    for path in sorted((REPO_ROOT / "models" / "staging" / "shop" / "base").glob("*.sql"))
+    if "base_model_incremental_config(" in path.read_text(encoding="utf-8")
+)
 # The incremental models, compared besides the marts (differences).
 INCREMENTAL_TABLES = (
-    "staging.base_shop__orders",
-    "staging.base_shop__contracts",
-    "staging.base_shop__customers",
-    "staging.base_shop__nps_responses",
-    "staging.base_shop__retention_actions",
+    *INCREMENTAL_BASE_MODELS,
     # Without the columns that say which run wrote a row (retention.compare.RUN_STAMP_COLUMNS).
     "intermediate.int_purchases",
     "intermediate.int_contract_coverage_uncut",
