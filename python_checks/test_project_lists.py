@@ -6,7 +6,8 @@
   required and optional columns, the same keys and flags; and the names dbt needs while
   parsing (`raw_table_names_for_parsing()` in macros/raw_tables.sql, kept by hand because
   the YAML is not read yet then) are the YAML's, so that a forgotten name fails here and
-  not only when a build runs.
+  not only when a build runs. The README's table of the contract ("Raw input contract"),
+  the first a newcomer reads, has a row per table with its required and optional columns.
 - The marts: `retention/marts.py` (what `validate`, `publish` and `summary` check) and the
   marts' YAML contracts under `models/marts/`: the same marts, the same columns in the same
   order, the same keys.
@@ -93,6 +94,29 @@ def test_a_raw_tables_columns_key_and_flags_agree_with_the_sources_yaml(name):
     assert set(table.key) <= set(table.required), "a key column is required in every file"
     assert meta["core"] is table.is_core
     assert meta["optional_table"] is table.is_optional_table
+
+
+def _readme_contract_rows() -> dict[str, list[str]]:
+    """The README's "Raw input contract" table: table -> its three cells."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n### Raw input contract\n", 1)[1].split("\n#", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 3:
+            rows[re.match(r"`(\w+)`", cells[0]).group(1)] = cells
+    return rows
+
+
+def test_the_readmes_contract_table_has_every_raw_table_and_column():
+    rows = _readme_contract_rows()
+    assert list(rows) == list(contract.TABLES)
+    for name, table in contract.TABLES.items():
+        label, required, optional = rows[name]
+        assert ("(optional table)" in label) is table.is_optional_table, name
+        assert re.findall(r"`(\w+)`", required) == list(table.required), name
+        named = re.findall(r"`(\w+)`", optional)
+        assert [c for c in named if c in table.columns] == list(table.optional), name
 
 
 ALL_COLUMNS = {**marts.COLUMNS, **marts.PREDICTIVE_COLUMNS}
