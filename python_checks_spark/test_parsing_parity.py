@@ -6,7 +6,11 @@ Spark's read offsets up to +18:00), times without seconds before an offset or Z 
 cast refuses them, also as `_loaded_at`, which decides which row of a key is the latest), a
 trailing newline (Java's `$` matches before it and Spark's cast trims it), and two rows of
 one key with the same `_loaded_at` that differ in a null field (staging breaks the tie on
-the row's JSON text, which Spark wrote without null fields). The staging models and
+the row's JSON text, which Spark wrote without null fields). Contracts' `signed_at`,
+cancellations' `requested_at` and NPS scores have rows of their own: offsets in every form,
+times without seconds, impossible offsets, hours and dates, padding, line breaks, more
+than six decimals of a second, and scores in forms an integer cast reads but the contract
+does not (7.0, 1e1, +7), out of range or past an integer's range. The staging models and
 quarantined_rows are built from it on DuckDB (`retention load`, `dbt run`) and on a local
 Spark (the landing file exported and registered, `dbt run --target spark`, in one process:
 this file run as a script), and both are compared with the values below, worked out by
@@ -55,6 +59,74 @@ RAW = {
         "o9,c1,2024-03-31T12:00:00,completed,30.00,EUR,,2024-04-02T10:00Z\n"
         "o9,c1,2024-03-31T12:00:00,completed,40.00,EUR,,2024-04-02T09:00:00Z\n"
     ),
+    # The other timestamps parsed by the same macros, each with forms of its own: a contract's
+    # signed_at (optional) and a cancellation's requested_at (required). Quoted values keep
+    # their spaces and line breaks.
+    "contracts.csv": (
+        "contract_id,customer_id,product,signed_at,start_date,billing_period,price,currency,"
+        "_loaded_at\n"
+        + "".join(
+            f"{contract},c1,basic,{signed_at},2024-01-01,month,10.00,EUR,{LOADED}\n"
+            for contract, signed_at in (
+                ("k01", "2024-01-01T09:00:00+05:30"),  # an offset with minutes
+                ("k02", "2024-01-01T09:00+0530"),  # no seconds, a compact offset
+                ("k03", "2024-01-01T09:00-03"),  # no seconds, an offset in hours
+                ("k04", "2024-01-01 09:00"),  # a space for the T, no seconds, no offset
+                ("k05", "2024-01-01T09:00:00+14:00"),  # the largest offset: the day before
+                ("k06", "2024-01-01T09:00:00.1234567+01:00"),  # 7 decimals: cut to 6
+                ("k07", "2024-01-01T09:00:00.9999999Z"),  # cut, not rounded to 09:00:01
+                ("k08", '"   "'),  # blank: an optional column, staged as null
+                ("k09", "2024-01-01T09:00:00+14:60"),  # no minute 60 in an offset
+                ("k10", "2024-01-01T09:00:00-15:00"),  # no offset past 14 hours
+                ("k11", "2024-01-01T24:00"),  # no hour 24
+                ("k12", '"2024-01-01T09:00:00Z\n"'),  # a final line break
+                ("k13", "2024-02-30T09:00:00"),  # no 30 February
+                ("k14", "0000-01-01T00:00:00"),  # a real instant, before 1990
+            )
+        )
+    ),
+    "cancellations.csv": (
+        "cancellation_id,contract_id,requested_at,effective_date,_loaded_at\n"
+        + "".join(
+            f"{cancellation},k01,{requested_at},2024-04-30,{LOADED}\n"
+            for cancellation, requested_at in (
+                ("x01", "2024-03-31T10:00+02:00"),  # no seconds, an offset: 08:00 UTC
+                ("x02", "2024-03-31T10:00:00-0230"),  # a compact negative offset: 12:30
+                ("x03", '" 2024-03-31T10:00:00 "'),  # padded with spaces
+                ("x04", "2024-03-31T10:00:00.5-00:30"),  # a fraction and an offset
+                ("x05", "2024-03-31"),  # a date alone: midnight UTC
+                ("x06", "2024-03-31T10:00:00+99:00"),  # no offset past 14 hours
+                ("x07", "2024-03-31T23:59:60"),  # no leap second
+                ("x08", '"2024-03-31T10:00\n"'),  # a final line break
+                ("x09", "2025-06-01T00:00:00Z"),  # over a year after the load
+            )
+        )
+    ),
+    # NPS scores: whole numbers 0-10 only, in plain digits.
+    "nps_responses.csv": (
+        "response_id,customer_id,responded_at,score,_loaded_at\n"
+        + "".join(
+            f"{response},c1,2024-03-31T10:00+01:00,{score},{LOADED}\n"
+            for response, score in (
+                ("n01", '" 7"'),  # padded: 7
+                ("n02", '"7 "'),
+                ("n03", "07"),  # a leading zero: 7
+                ("n04", "10"),
+                ("n05", "0"),
+                ("n06", "-0"),  # 0
+                ("n07", "7.0"),  # not a whole number's form
+                ("n08", "1e1"),
+                ("n09", "+7"),
+                ("n10", "2147483648"),  # more than an integer holds
+                ("n11", "11"),
+                ("n12", "-1"),
+                ("n13", ""),
+                ("n14", '"   "'),
+                ("n15", '"7\n"'),  # a final line break
+                ("n16", '"\t7"'),  # a tab is no space: neither engine trims it
+            )
+        )
+    ),
 }
 
 # stg_shop__orders: order_id -> (ordered_at UTC, amount, refunded_amount: none is 0).
@@ -75,9 +147,58 @@ QUARANTINED = {
     ("orders", "o7", "invalid_amount"),
     ("orders", "o8", "superseded_by_later_load"),
     ("orders", "o9", "superseded_by_later_load"),
+    ("contracts", "k09", "invalid_signed_at"),
+    ("contracts", "k10", "invalid_signed_at"),
+    ("contracts", "k11", "invalid_signed_at"),
+    ("contracts", "k12", "invalid_signed_at"),
+    ("contracts", "k13", "invalid_signed_at"),
+    ("contracts", "k14", "signed_at_out_of_range"),
+    ("cancellations", "x06", "invalid_requested_at"),
+    ("cancellations", "x07", "invalid_requested_at"),
+    ("cancellations", "x08", "invalid_requested_at"),
+    ("cancellations", "x09", "requested_at_out_of_range"),
+    ("nps_responses", "n07", "invalid_score"),
+    ("nps_responses", "n08", "invalid_score"),
+    ("nps_responses", "n09", "invalid_score"),
+    ("nps_responses", "n10", "invalid_score"),
+    ("nps_responses", "n11", "score_out_of_range"),
+    ("nps_responses", "n12", "score_out_of_range"),
+    ("nps_responses", "n13", "missing_score"),
+    ("nps_responses", "n14", "missing_score"),
+    ("nps_responses", "n15", "invalid_score"),
+    ("nps_responses", "n16", "invalid_score"),
 }
-MODELS = ["stg_shop__orders", "stg_shop__customers", "quarantined_rows"]
-RELATIONS = ["staging.stg_shop__orders", "staging.stg_shop__customers"]
+# stg_shop__contracts: contract_id -> (signed_at UTC, signed_date).
+STAGED_CONTRACTS = {
+    "k01": (T(2024, 1, 1, 3, 30), dt.date(2024, 1, 1)),  # 09:00 - 05:30
+    "k02": (T(2024, 1, 1, 3, 30), dt.date(2024, 1, 1)),
+    "k03": (T(2024, 1, 1, 12, 0), dt.date(2024, 1, 1)),  # 09:00 + 03:00
+    "k04": (T(2024, 1, 1, 9, 0), dt.date(2024, 1, 1)),
+    "k05": (T(2023, 12, 31, 19, 0), dt.date(2023, 12, 31)),  # 09:00 - 14:00
+    "k06": (T(2024, 1, 1, 8, 0, 0, 123456), dt.date(2024, 1, 1)),
+    "k07": (T(2024, 1, 1, 9, 0, 0, 999999), dt.date(2024, 1, 1)),
+    "k08": (None, None),
+}
+# stg_shop__cancellations: cancellation_id -> requested_at UTC.
+STAGED_CANCELLATIONS = {
+    "x01": T(2024, 3, 31, 8, 0),
+    "x02": T(2024, 3, 31, 12, 30),  # 10:00 + 02:30
+    "x03": T(2024, 3, 31, 10, 0),
+    "x04": T(2024, 3, 31, 10, 30, 0, 500000),  # 10:00:00.5 + 00:30
+    "x05": T(2024, 3, 31, 0, 0),
+}
+# stg_shop__nps_responses: response_id -> (score, nps_category); every response at 09:00 UTC.
+STAGED_RESPONSES = {
+    "n01": (7, "passive"),
+    "n02": (7, "passive"),
+    "n03": (7, "passive"),
+    "n04": (10, "promoter"),
+    "n05": (0, "detractor"),
+    "n06": (0, "detractor"),
+}
+STAGING = ["orders", "customers", "contracts", "cancellations", "nps_responses"]
+MODELS = [f"stg_shop__{table}" for table in STAGING] + ["quarantined_rows"]
+RELATIONS = [f"staging.stg_shop__{table}" for table in STAGING]
 RELATIONS += ["quarantine.quarantined_rows"]
 
 
@@ -138,6 +259,27 @@ def test_staged_orders_and_customers(built, engine):
         built[engine], "select customer_id, created_at from staging.stg_shop__customers"
     )
     assert dict(customers) == STAGED_CUSTOMERS
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_staged_contracts_cancellations_and_nps_responses(built, engine):
+    contracts = _rows(
+        built[engine],
+        "select contract_id, signed_at, signed_date from staging.stg_shop__contracts",
+    )
+    assert {c: (at, date) for c, at, date in contracts} == STAGED_CONTRACTS
+    cancellations = _rows(
+        built[engine],
+        "select cancellation_id, requested_at from staging.stg_shop__cancellations",
+    )
+    assert dict(cancellations) == STAGED_CANCELLATIONS
+    responses = _rows(
+        built[engine],
+        "select response_id, responded_at, score, nps_category"
+        " from staging.stg_shop__nps_responses",
+    )
+    assert {r: (score, category) for r, _, score, category in responses} == STAGED_RESPONSES
+    assert {at for _, at, _, _ in responses} == {T(2024, 3, 31, 9, 0)}
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "spark"])
