@@ -11,6 +11,21 @@
     ({{ expression }} rlike '^(?:{{ pattern }})\\z')
 {%- endmacro %}
 
+{% macro spark__clean_text(column) -%}
+    {#- The same trim as DuckDB's: the Unicode space separators (Zs: U+0020, U+00A0, U+1680,
+        U+2000-U+200A, U+202F, U+205F, U+3000) at either end; Spark's trim() removes only
+        U+0020, so a value padded with a no-break space would be another key, or not blank,
+        or quarantined where DuckDB stages it. Tabs and line breaks stay, on both. -#}
+    nullif(
+        trim(
+            both
+            '\u0020\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000'
+            from cast({{ column }} as {{ dbt.type_string() }})
+        ),
+        ''
+    )
+{%- endmacro %}
+
 {% macro spark__parse_timestamp(column) -%}
     {#- Spark reads the offset of an ISO 8601 text and, without one, the session time zone
         (UTC, profiles.yml): the instant, shown in UTC. Its cast refuses a time without

@@ -8,8 +8,9 @@ trailing newline (Java's `$` matches before it and Spark's cast trims it), and t
 one key with the same `_loaded_at` that differ in a null field (staging breaks the tie on
 the row's JSON text, which Spark wrote without null fields). Contracts' `signed_at`,
 cancellations' `requested_at` and NPS scores have rows of their own: offsets in every form,
-times without seconds, impossible offsets, hours and dates, padding, line breaks, more
-than six decimals of a second, and scores in forms an integer cast reads but the contract
+times without seconds, impossible offsets, hours and dates, padding (with Unicode spaces
+too: DuckDB's trim removes them, Spark's did not), line breaks, more than six decimals of a
+second, and scores in forms an integer cast reads but the contract
 does not (7.0, 1e1, +7), out of range or past an integer's range. The staging models and
 quarantined_rows are built from it on DuckDB (`retention load`, `dbt run`) and on a local
 Spark (the landing file exported and registered, `dbt run --target spark`, in one process:
@@ -82,6 +83,8 @@ RAW = {
                 ("k12", '"2024-01-01T09:00:00Z\n"'),  # a final line break
                 ("k13", "2024-02-30T09:00:00"),  # no 30 February
                 ("k14", "0000-01-01T00:00:00"),  # a real instant, before 1990
+                # Unicode spaces (no-break, ideographic) around it: trimmed, as spaces are.
+                ("k15", "\u00a02024-01-01T09:00:00Z\u3000"),
             )
         )
     ),
@@ -99,6 +102,8 @@ RAW = {
                 ("x07", "2024-03-31T23:59:60"),  # no leap second
                 ("x08", '"2024-03-31T10:00\n"'),  # a final line break
                 ("x09", "2025-06-01T00:00:00Z"),  # over a year after the load
+                ("x10", "\u30002024-03-31T10:00Z"),  # an ideographic space before it: 10:00
+                ("x11", "\u00a0"),  # a no-break space alone: blank, so missing
             )
         )
     ),
@@ -124,6 +129,9 @@ RAW = {
                 ("n14", '"   "'),
                 ("n15", '"7\n"'),  # a final line break
                 ("n16", '"\t7"'),  # a tab is no space: neither engine trims it
+                ("n17", "\u00a09\u2007"),  # a no-break and a figure space around it: 9
+                ("n18", "\u3000"),  # an ideographic space alone: blank, so missing
+                ("\u00a0n19", "8"),  # the key is trimmed too: n19
             )
         )
     ),
@@ -157,6 +165,7 @@ QUARANTINED = {
     ("cancellations", "x07", "invalid_requested_at"),
     ("cancellations", "x08", "invalid_requested_at"),
     ("cancellations", "x09", "requested_at_out_of_range"),
+    ("cancellations", "x11", "missing_requested_at"),
     ("nps_responses", "n07", "invalid_score"),
     ("nps_responses", "n08", "invalid_score"),
     ("nps_responses", "n09", "invalid_score"),
@@ -167,6 +176,7 @@ QUARANTINED = {
     ("nps_responses", "n14", "missing_score"),
     ("nps_responses", "n15", "invalid_score"),
     ("nps_responses", "n16", "invalid_score"),
+    ("nps_responses", "n18", "missing_score"),
 }
 # stg_shop__contracts: contract_id -> (signed_at UTC, signed_date).
 STAGED_CONTRACTS = {
@@ -178,6 +188,7 @@ STAGED_CONTRACTS = {
     "k06": (T(2024, 1, 1, 8, 0, 0, 123456), dt.date(2024, 1, 1)),
     "k07": (T(2024, 1, 1, 9, 0, 0, 999999), dt.date(2024, 1, 1)),
     "k08": (None, None),
+    "k15": (T(2024, 1, 1, 9, 0), dt.date(2024, 1, 1)),
 }
 # stg_shop__cancellations: cancellation_id -> requested_at UTC.
 STAGED_CANCELLATIONS = {
@@ -186,6 +197,7 @@ STAGED_CANCELLATIONS = {
     "x03": T(2024, 3, 31, 10, 0),
     "x04": T(2024, 3, 31, 10, 30, 0, 500000),  # 10:00:00.5 + 00:30
     "x05": T(2024, 3, 31, 0, 0),
+    "x10": T(2024, 3, 31, 10, 0),
 }
 # stg_shop__nps_responses: response_id -> (score, nps_category); every response at 09:00 UTC.
 STAGED_RESPONSES = {
@@ -195,6 +207,8 @@ STAGED_RESPONSES = {
     "n04": (10, "promoter"),
     "n05": (0, "detractor"),
     "n06": (0, "detractor"),
+    "n17": (9, "promoter"),
+    "n19": (8, "passive"),
 }
 STAGING = ["orders", "customers", "contracts", "cancellations", "nps_responses"]
 MODELS = [f"stg_shop__{table}" for table in STAGING] + ["quarantined_rows"]
