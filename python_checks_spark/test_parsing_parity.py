@@ -14,7 +14,7 @@ second, and scores in forms an integer cast reads but the contract
 does not (7.0, 1e1, +7), out of range or past an integer's range. The staging models and
 quarantined_rows are built from it on DuckDB (`retention load`, `dbt run`) and on a local
 Spark (the landing file exported and registered, `dbt run --target spark`, in one process:
-this file run as a script), and both are compared with the values below, worked out by
+small_builds.py), and both are compared with the values below, worked out by
 hand from the contract (README "Accepted forms"), and with each other.
 
 Every row carries its own `_loaded_at`, so that nothing depends on when each load ran
@@ -24,16 +24,12 @@ Every row carries its own `_loaded_at`, so that nothing depends on when each loa
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
+from small_builds import build_on_duckdb, build_on_spark, tail
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 T = dt.datetime
 
 LOADED = "2024-04-01T00:00:00Z"
@@ -216,24 +212,6 @@ RELATIONS = [f"staging.stg_shop__{table}" for table in STAGING]
 RELATIONS += ["quarantine.quarantined_rows"]
 
 
-def _env(workdir: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(REPO_ROOT),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DBT_TARGET_PATH": str(workdir / "dbt"),
-        "DBT_LOG_PATH": str(workdir / "logs"),
-        "RETENTION_DB_PATH": str(workdir / "warehouse.duckdb"),
-        "RETENTION_SPARK_DIR": str(workdir / "spark"),
-        "SPARK_LOCAL_IP": "127.0.0.1",
-    }
-
-
-def _check(command: list[str], workdir: Path) -> None:
-    done = subprocess.run(command, cwd=REPO_ROOT, env=_env(workdir), capture_output=True, text=True)
-    assert done.returncode == 0, "\n".join((done.stdout + done.stderr).splitlines()[-40:])
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The DuckDB warehouse and a DuckDB file holding Spark's staged tables."""
@@ -243,10 +221,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for name, text in RAW.items():
         (raw / name).write_text(text, encoding="utf-8")
     duck = root / "duckdb"
-    _check([str(BIN / "retention"), "--quiet", "load", str(raw)], duck)
-    _check([str(BIN / "dbt"), "--quiet", "run", "--select", *(f"+{m}" for m in MODELS)], duck)
+    done = build_on_duckdb(raw, duck, MODELS)
+    assert done.returncode == 0, tail(done)
     spark = root / "spark"
-    _check([sys.executable, __file__, str(raw), str(spark)], spark)
+    done = build_on_spark(raw, spark, MODELS, export=RELATIONS)
+    assert done.returncode == 0, tail(done)
     spark_db = root / "spark_tables.duckdb"
     with duckdb.connect(str(spark_db)) as con:
         for relation in RELATIONS:
@@ -311,32 +290,3 @@ def test_the_raw_row_text_is_the_same_on_both_engines(built):
     # Null fields are in the text on both: the o8 row that lost the tie has no refund.
     (o8,) = [row for row in duck if row[1] == "o8"]
     assert '"refunded_amount":null' in o8[3]
-
-
-def _run_on_spark(raw: Path, workdir: Path) -> None:
-    """Load raw into a landing file, register it in Spark, build MODELS, export RELATIONS
-    as Parquet under workdir/export: one process, one Spark session."""
-    from dbt.cli.main import dbtRunner
-
-    from retention.load import load_dir
-    from retention.spark import EXPORTED, export_raw
-
-    workdir.mkdir(parents=True, exist_ok=True)
-    load_dir(raw, workdir / "landing.duckdb")
-    export_raw(workdir / "landing.duckdb", workdir / "raw_export")
-    runner = dbtRunner()
-    steps = [
-        ["run-operation", "register_raw_tables", "--args"]
-        + [f"{{location: '{workdir / 'raw_export'}', tables: {EXPORTED}}}"],
-        ["run", "--select", *(f"+{m}" for m in MODELS)],
-        ["run-operation", "export_relations", "--args"]
-        + [f"{{location: '{workdir / 'export'}', relations: {RELATIONS}}}"],
-    ]
-    for step in steps:
-        result = runner.invoke([*step, "--target", "spark"])
-        if not result.success:
-            raise SystemExit(f"dbt {step[0]} failed: {result.exception}")
-
-
-if __name__ == "__main__":
-    _run_on_spark(Path(sys.argv[1]), Path(sys.argv[2]))
