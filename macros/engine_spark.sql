@@ -40,6 +40,22 @@
     )
 {%- endmacro %}
 
+{% macro spark__to_money(expression) -%}
+    {#- Spark's cast gives null for a value that does not fit, where DuckDB's fails: dbt-spark
+        runs the session with spark.sql.ansi.enabled false (it sets it again before every
+        statement, whatever the profile says). A value whose cast is null although the value
+        is not fails the query instead, naming the value (raise_error). -#}
+    coalesce(
+        cast({{ expression }} as {{ money_type() }}),
+        case
+            when {{ expression }} is not null
+                then raise_error(
+                    concat(cast({{ expression }} as string), ' does not fit the money type {{ money_type() }}')
+                )
+        end
+    )
+{%- endmacro %}
+
 {% macro spark__to_local_date(utc_timestamp) -%}
     to_date(from_utc_timestamp({{ utc_timestamp }}, '{{ var("reporting_timezone") }}'))
 {%- endmacro %}

@@ -176,6 +176,17 @@
     decimal(18, 2)
 {%- endmacro %}
 
+{% macro to_money(expression) -%}
+    {#- A number (a sum of money, say) as money (money_type); a value that does not fit, past
+        9999999999999999.99, fails the query on every engine instead of becoming null. -#}
+    {{ return(adapter.dispatch('to_money', 'retention')(expression)) }}
+{%- endmacro %}
+
+{% macro default__to_money(expression) -%}
+    {#- A cast: DuckDB's fails on a value that does not fit (so does any engine in ANSI mode). -#}
+    cast({{ expression }} as {{ money_type() }})
+{%- endmacro %}
+
 {% macro to_local_date(utc_timestamp) -%}
     {#- The calendar date of a UTC timestamp in the reporting time zone. -#}
     {{ return(adapter.dispatch('to_local_date', 'retention')(utc_timestamp)) }}

@@ -67,9 +67,9 @@ final as (
         segments.segment_value,
         case
             when has_marketing_spend.has_marketing_spend and segments.segment_type = 'all'
-                then cast(coalesce(total_trailing_year_spend.marketing_spend, 0) as {{ money_type() }})
+                then {{ to_money('coalesce(total_trailing_year_spend.marketing_spend, 0)') }}
             when has_marketing_spend.has_marketing_spend
-                then cast(coalesce(trailing_year_spend.marketing_spend, 0) as {{ money_type() }})
+                then {{ to_money('coalesce(trailing_year_spend.marketing_spend, 0)') }}
         end as marketing_spend
     from segments
     cross join has_marketing_spend

@@ -65,7 +65,7 @@ segment_counts as (
         segment_value,
         count(*) as customers,
         cast(sum(purchases) as {{ dbt.type_bigint() }}) as purchases,
-        cast(sum(net_revenue) as {{ money_type() }}) as net_revenue,
+        {{ to_money('sum(net_revenue)') }} as net_revenue,
         count(case when purchases > 0 then 1 end) as purchasing_customers,
         count(case when is_order_active_year_before then 1 end) as order_active_start_customers,
         count(case when is_order_active_year_before and not is_order_active_on_as_of then 1 end)

@@ -113,7 +113,7 @@ final as (
         purchase_summary.first_purchase_date,
         purchase_summary.last_purchase_date,
         coalesce(purchase_summary.purchases, 0) as purchases,
-        cast(coalesce(purchase_summary.net_revenue, 0) as {{ money_type() }}) as lifetime_net_revenue,
+        {{ to_money('coalesce(purchase_summary.net_revenue, 0)') }} as lifetime_net_revenue,
         {{ safe_ratio('purchase_summary.net_revenue', 'purchase_summary.purchases') }}
             as average_order_value,
         coalesce(purchase_summary.purchases, 0) >= 2 as is_repeat_customer,

@@ -35,7 +35,7 @@ final as (
         coalesce(order_months.period_end_date, contract_months.period_end_date) as month_end_date,
         coalesce(order_months.is_complete_period, contract_months.is_complete_period) as is_complete_month,
         cast(coalesce(order_months.purchases, 0) as bigint) as purchases,
-        cast(coalesce(order_months.net_revenue, 0) as {{ money_type() }}) as net_revenue,
+        {{ to_money('coalesce(order_months.net_revenue, 0)') }} as net_revenue,
         coalesce(order_months.is_active_start, false) as order_is_active_start,
         coalesce(order_months.is_active_end, false) as order_is_active_end,
         coalesce(order_months.lifecycle, 'inactive') as order_lifecycle,

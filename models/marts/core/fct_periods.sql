@@ -148,7 +148,7 @@ final as (
         purchases,
         purchasing_customers,
         returning_customers,
-        cast(net_revenue as {{ money_type() }}) as net_revenue,
+        {{ to_money('net_revenue') }} as net_revenue,
         mrr_start,
         mrr_end,
         new_mrr,
