@@ -23,10 +23,12 @@ deliveries loaded into a new database, `--full-refresh`):
 3. DAY_3 adds an order stamped as loaded before the previous run's look-back window: it comes
    in a new load batch, so an incremental run picks it up all the same.
 4. as_of_date set back to AS_OF_BACK: a full rebuild ('as_of_date moved back').
-5. as_of_date unset again (A jumps forward by more than a month): incremental again; built
-   once more with nothing new: incremental, nothing changes. Then, without look-back, two
-   batches of one June order each, which reach no closed period, and a run with nothing
-   new: all incremental. Then two batches of one order each of a customer without
+5. as_of_date unset again (A jumps forward by more than a month): incremental again (a
+   cancellation loaded in May but requested after AS_OF_BACK, which takes away a contract
+   bridging April, rewrites the closed April from the contract's start less the grace
+   days); built once more with nothing new: incremental, nothing changes. Then, without
+   look-back, two batches of one June order each, which reach no closed period, and a run
+   with nothing new: all incremental. Then two batches of one order each of a customer without
    contracts, each dated after A (A moves): in the second run the contract models have no
    changed customer, yet write the run's stamps (one customer more), so a run with nothing
    new after it stays incremental.
@@ -189,14 +191,16 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             """,
         )
 
-        # Three customers without contracts whose orders were all loaded before June (not the
+        # Four customers without contracts whose orders were all loaded before June (not the
         # quiet one, nor one of the four picked). The first, for two contracts of ours: the
         # first ends in May, the second starts in the DAY_2 delivery within the grace days.
         # The second, for an order stamped exactly at midnight of DAY_1's look-back day
         # (06-16): "loaded on or after" that day includes it. The third, for two contracts
-        # like the first's, the second of which started in June but is delivered late.
+        # like the first's, the second of which started in June but is delivered late. The
+        # fourth, for two contracts the second of which bridges April until a cancellation
+        # requested after AS_OF_BACK takes it away.
         taken = ", ".join(f"'{row['customer_id']}'" for row in [*picked, quiet])
-        bridged, midnight, late_bridged = (
+        bridged, midnight, late_bridged, cancel_bridged = (
             customer_id
             for (customer_id,) in con.execute(
                 f"""
@@ -208,7 +212,7 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                     )
                     and customer_id not in ({taken})
                 order by customer_id
-                limit 3
+                limit 4
                 """
             ).fetchall()
         )
@@ -239,6 +243,7 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     late_in_window, refunded, moved, receiver = picked
     bridge = {**template, "customer_id": bridged, "previous_contract_id": None}
     late_bridge = {**template, "customer_id": late_bridged, "previous_contract_id": None}
+    cancel_bridge = {**template, "customer_id": cancel_bridged, "previous_contract_id": None}
     day_1_extra = {
         "orders": [
             # Loaded at 00:00 of 06-16, the first instant of the look-back DAY_1's second run
@@ -272,6 +277,42 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 "end_date": "2024-05-20",
                 "signed_at": "2024-01-25T09:00:00Z",
                 "_loaded_at": "2024-01-26T02:00:00Z",
+            },
+            # Covers 01-15 … 04-10.
+            {
+                **cancel_bridge,
+                "contract_id": "CANCEL-BRIDGE-1",
+                "start_date": "2024-01-15",
+                "end_date": "2024-04-10",
+                "signed_at": "2024-01-10T09:00:00Z",
+                "_loaded_at": "2024-01-11T02:00:00Z",
+            },
+            # Starts 05-05 (signed 04-28), on or before AS_OF_BACK (05-15): the gap
+            # 04-11 … 05-04 is 24 days, at most contract_grace_days (30), so on AS_OF_BACK
+            # one spell runs through it and April ends active.
+            {
+                **cancel_bridge,
+                "contract_id": "CANCEL-BRIDGE-2",
+                "start_date": "2024-05-05",
+                "end_date": "2025-05-04",
+                "signed_at": "2024-04-28T09:00:00Z",
+                "previous_contract_id": "CANCEL-BRIDGE-1",
+                "_loaded_at": "2024-04-29T02:00:00Z",
+            },
+        ],
+        "cancellations": [
+            # Requested 05-20, after AS_OF_BACK, effective 05-04, before CANCEL-BRIDGE-2's
+            # start: it leaves nothing covered, so April ends inactive once A has passed the
+            # request. Loaded in May, long before any look-back of the chain.
+            {
+                "cancellation_id": "CANCEL-BRIDGE-CXL",
+                "contract_id": "CANCEL-BRIDGE-2",
+                "requested_at": "2024-05-20T09:00:00Z",
+                "effective_date": "2024-05-04",
+                "reason_code": "price_too_high",
+                "final_offer_made": "false",
+                "final_offer_accepted": None,
+                "_loaded_at": "2024-05-21T02:00:00Z",
             },
         ],
     }
@@ -431,6 +472,7 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             full, root / "late-contract", _at(DAY_3), _at(DAY_3), {"contracts": [late_contract]}
         ),
         "late_bridged_customer": late_bridged,
+        "cancel_bridged_customer": cancel_bridged,
         "quiet_customer": quiet["customer_id"],
         # The customers whose DAY_2 changes reach a closed month (before June): orders of
         # March and earlier, a cancellation or withdrawal of a contract that started before
@@ -822,6 +864,42 @@ def test_as_of_date_moving_forward_again_is_incremental(daily: dict[str, Any]) -
     assert step["scope"]["unwritten_months"]
     assert max(step["scope"]["unwritten_months"]) < dt.date(2024, 5, 1)
     assert differences(daily["fresh"]["day_3"], step["db"]) == []
+
+
+def test_a_request_new_on_a_rewrites_a_closed_month_from_its_contracts_start_less_the_grace_days(
+    daily: dict[str, Any], deliveries: dict[str, Any]
+) -> None:
+    # CANCEL-BRIDGE-CXL was loaded in May, in DAY_1's batch: no batch after the watermark
+    # and no look-back re-reads it when A moves forward from AS_OF_BACK. It names its
+    # contract's customer only as a request dated after the previous A (05-15) and on or
+    # before A (changed_customers' third branch).
+    customer = deliveries["cancel_bridged_customer"]
+    april = (
+        f"select is_active_start, is_active_end from {CLOSED_PERIODS} where customer_id = ? "
+        "and basis = 'contract' and period_grain = 'month' and period_start = '2024-04-01'"
+    )
+    with duckdb.connect(str(daily["steps"]["as_of_back"]["db"]), read_only=True) as con:
+        before = con.execute(april, [customer]).fetchone()
+    step = daily["steps"]["as_of_forward"]
+    with duckdb.connect(str(step["db"]), read_only=True) as con:
+        after = con.execute(april, [customer]).fetchone()
+        changed_from = con.execute(
+            "select changed_from_date from intermediate.int_changed_customers "
+            "where customer_id = ?",
+            [customer],
+        ).fetchone()
+    # On AS_OF_BACK (05-15) the request does not exist: CANCEL-BRIDGE-2 (from 05-05) bridges
+    # the 24-day gap after CANCEL-BRIDGE-1 (to 04-10), so on 04-30 (April's end state) active.
+    assert before == (True, True)
+    # On A the cancellation (effective 05-04, before the start) leaves CANCEL-BRIDGE-2 nothing
+    # covered: the spell ended on 04-10 and April ends inactive. The request names the
+    # customer from the contract's start less the grace days, 05-05 − 30 days = 04-05: before
+    # May (the previous A's month), so the run rewrote the closed April (from 05-05 on, a
+    # day of May, it would have kept the stale row).
+    assert changed_from == (dt.date(2024, 4, 5),)
+    assert after == (True, False)
+    assert customer in step["scope"]["customers"]
+    assert customer != min(step["scope"]["all_customers"])
 
 
 def test_a_run_with_nothing_new_after_a_move_of_a_is_incremental(daily: dict[str, Any]) -> None:
