@@ -1147,3 +1147,34 @@ def test_a_model_built_before_the_base_model_it_reads_re_reads_the_batch_later(
         assert con.execute(
             "select count(*) from intermediate.int_purchases where order_id = ?", [order[0]]
         ).fetchone() == (0,)
+
+
+def test_a_row_without_a_key_is_added_once_with_its_batch(
+    clean_build: DbtRun, shared_dir: Path
+) -> None:
+    # A row without a key belongs to no other row: an incremental run of the base model adds
+    # the keyless rows of the batches after its watermark (macros/base_model.sql), and a
+    # later run, whose watermark is that batch, does not add them again (delete+insert on
+    # the key deletes no row without one).
+    workdir, db_path = _copy_of_the_clean_build(clean_build, shared_dir / "keyless")
+    header = "order_id,customer_id,ordered_at,status,amount,currency,_loaded_at\n"
+    keyless = workdir / "keyless"
+    keyless.mkdir()
+    (keyless / "orders.csv").write_text(
+        header + ",C00000003,2024-06-20T10:00:00Z,completed,10.00,EUR,2024-06-21T02:00:00Z\n"
+    )
+    batch = load_dir(keyless, db_path).load_id
+    rows = (
+        "select _load_id, rejection_reason from staging.base_shop__orders "
+        "where order_id is null and customer_id = 'C00000003'"
+    )
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        before = con.execute(rows).fetchall()
+    for _ in range(2):  # the batch's run, then one with nothing new
+        run = dbt(["run", "--select", "base_shop__orders"], db_path, workdir, manifest=False)
+        assert run.ok, run.failure_summary()
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            # The rows the clean data had, and the new one once, quarantined for its key.
+            assert sorted(con.execute(rows).fetchall()) == sorted(
+                [*before, (batch, "missing_order_id")]
+            )
