@@ -25,13 +25,14 @@ deliveries loaded into a new database, `--full-refresh`):
 4. as_of_date set back to AS_OF_BACK: a full rebuild ('as_of_date moved back').
 5. as_of_date unset again (A jumps forward by more than a month): incremental again (a
    cancellation loaded in May but requested after AS_OF_BACK, which takes away a contract
-   bridging April, rewrites the closed April from the contract's start less the grace
-   days); built once more with nothing new: incremental, nothing changes. Then, without
-   look-back, two batches of one June order each, which reach no closed period, and a run
-   with nothing new: all incremental. Then two batches of one order each of a customer without
-   contracts, each dated after A (A moves): in the second run the contract models have no
-   changed customer, yet write the run's stamps (one customer more), so a run with nothing
-   new after it stays incremental.
+   bridging April, rewrites the closed April from the contract's start less the grace days,
+   as does a contract signed after AS_OF_BACK that bridges April); built once more with
+   nothing new: incremental, nothing changes. Then, without look-back, two batches of one
+   June order each, which reach no closed period, and a run with nothing new: all
+   incremental. Then two batches of one order each of a customer without contracts, each
+   dated after A (A moves): in the second run the contract models have no changed customer,
+   yet write the run's stamps (one customer more), so a run with nothing new after it stays
+   incremental.
 6. A late April order of a customer no look-back reads (DAY_4), built with
    int_changed_customers left out (`--exclude`): the set it holds is the previous run's, so
    the five models written per customer rebuild in full and the order counts.
@@ -191,16 +192,17 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             """,
         )
 
-        # Four customers without contracts whose orders were all loaded before June (not the
+        # Five customers without contracts whose orders were all loaded before June (not the
         # quiet one, nor one of the four picked). The first, for two contracts of ours: the
         # first ends in May, the second starts in the DAY_2 delivery within the grace days.
         # The second, for an order stamped exactly at midnight of DAY_1's look-back day
         # (06-16): "loaded on or after" that day includes it. The third, for two contracts
         # like the first's, the second of which started in June but is delivered late. The
         # fourth, for two contracts the second of which bridges April until a cancellation
-        # requested after AS_OF_BACK takes it away.
+        # requested after AS_OF_BACK takes it away. The fifth, for two contracts the second
+        # of which, signed after AS_OF_BACK, bridges April once A has passed its signature.
         taken = ", ".join(f"'{row['customer_id']}'" for row in [*picked, quiet])
-        bridged, midnight, late_bridged, cancel_bridged = (
+        bridged, midnight, late_bridged, cancel_bridged, sign_bridged = (
             customer_id
             for (customer_id,) in con.execute(
                 f"""
@@ -212,7 +214,7 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                     )
                     and customer_id not in ({taken})
                 order by customer_id
-                limit 4
+                limit 5
                 """
             ).fetchall()
         )
@@ -244,6 +246,7 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     bridge = {**template, "customer_id": bridged, "previous_contract_id": None}
     late_bridge = {**template, "customer_id": late_bridged, "previous_contract_id": None}
     cancel_bridge = {**template, "customer_id": cancel_bridged, "previous_contract_id": None}
+    sign_bridge = {**template, "customer_id": sign_bridged, "previous_contract_id": None}
     day_1_extra = {
         "orders": [
             # Loaded at 00:00 of 06-16, the first instant of the look-back DAY_1's second run
@@ -298,6 +301,28 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 "signed_at": "2024-04-28T09:00:00Z",
                 "previous_contract_id": "CANCEL-BRIDGE-1",
                 "_loaded_at": "2024-04-29T02:00:00Z",
+            },
+            # Covers 01-15 … 04-10.
+            {
+                **sign_bridge,
+                "contract_id": "SIGN-BRIDGE-1",
+                "start_date": "2024-01-15",
+                "end_date": "2024-04-10",
+                "signed_at": "2024-01-10T09:00:00Z",
+                "_loaded_at": "2024-01-11T02:00:00Z",
+            },
+            # Starts 05-05, on or before AS_OF_BACK (05-15), but signed 05-20, after it: it
+            # does not exist on AS_OF_BACK. Once it does, the gap 04-11 … 05-04 is 24 days,
+            # at most contract_grace_days (30): one spell, and April ends active. Loaded in
+            # May, long before any look-back of the chain.
+            {
+                **sign_bridge,
+                "contract_id": "SIGN-BRIDGE-2",
+                "start_date": "2024-05-05",
+                "end_date": "2025-05-04",
+                "signed_at": "2024-05-20T09:00:00Z",
+                "previous_contract_id": "SIGN-BRIDGE-1",
+                "_loaded_at": "2024-05-21T02:00:00Z",
             },
         ],
         "cancellations": [
@@ -473,6 +498,7 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ),
         "late_bridged_customer": late_bridged,
         "cancel_bridged_customer": cancel_bridged,
+        "sign_bridged_customer": sign_bridged,
         "quiet_customer": quiet["customer_id"],
         # The customers whose DAY_2 changes reach a closed month (before June): orders of
         # March and earlier, a cancellation or withdrawal of a contract that started before
@@ -898,6 +924,39 @@ def test_a_request_new_on_a_rewrites_a_closed_month_from_its_contracts_start_les
     # day of May, it would have kept the stale row).
     assert changed_from == (dt.date(2024, 4, 5),)
     assert after == (True, False)
+    assert customer in step["scope"]["customers"]
+    assert customer != min(step["scope"]["all_customers"])
+
+
+def test_a_signature_new_on_a_rewrites_a_closed_month_from_the_start_less_the_grace_days(
+    daily: dict[str, Any], deliveries: dict[str, Any]
+) -> None:
+    # SIGN-BRIDGE-2 was loaded in May, in DAY_1's batch, and started (05-05) before
+    # AS_OF_BACK: it names its customer, when A moves forward from AS_OF_BACK, only by its
+    # signature dated after the previous A (05-15) and on or before A.
+    customer = deliveries["sign_bridged_customer"]
+    april = (
+        f"select is_active_start, is_active_end from {CLOSED_PERIODS} where customer_id = ? "
+        "and basis = 'contract' and period_grain = 'month' and period_start = '2024-04-01'"
+    )
+    with duckdb.connect(str(daily["steps"]["as_of_back"]["db"]), read_only=True) as con:
+        before = con.execute(april, [customer]).fetchone()
+    step = daily["steps"]["as_of_forward"]
+    with duckdb.connect(str(step["db"]), read_only=True) as con:
+        after = con.execute(april, [customer]).fetchone()
+        changed_from = con.execute(
+            "select changed_from_date from intermediate.int_changed_customers "
+            "where customer_id = ?",
+            [customer],
+        ).fetchone()
+    # On AS_OF_BACK only SIGN-BRIDGE-1 (to 04-10) exists: on 04-30 (April's end state) the
+    # spell has ended.
+    assert before == (True, False)
+    # On A, SIGN-BRIDGE-2 (from 05-05) bridges the 24-day gap: April ends active. The
+    # signature names the customer from the start less the grace days, 05-05 − 30 days =
+    # 04-05: before May (the previous A's month), so the run rewrote the closed April.
+    assert changed_from == (dt.date(2024, 4, 5),)
+    assert after == (True, True)
     assert customer in step["scope"]["customers"]
     assert customer != min(step["scope"]["all_customers"])
 
