@@ -574,6 +574,25 @@ def _fresh(
     return db_path
 
 
+def _may_on_contracts(before_db: Path, after_db: Path, customer: str) -> tuple[Any, Any, Any]:
+    """A customer's closed May 2024 on the contract basis (start and end state) in two
+    warehouses, and the customer's changed_from_date in the second."""
+    may = (
+        f"select is_active_start, is_active_end from {CLOSED_PERIODS} where customer_id = ? "
+        "and basis = 'contract' and period_grain = 'month' and period_start = '2024-05-01'"
+    )
+    with duckdb.connect(str(before_db), read_only=True) as con:
+        before = con.execute(may, [customer]).fetchone()
+    with duckdb.connect(str(after_db), read_only=True) as con:
+        after = con.execute(may, [customer]).fetchone()
+        changed_from = con.execute(
+            "select changed_from_date from intermediate.int_changed_customers "
+            "where customer_id = ?",
+            [customer],
+        ).fetchone()
+    return before, after, changed_from
+
+
 def _scope(db_path: Path) -> dict[str, Any]:
     """What the latest run wrote of the closed customer periods: every row (a full rebuild)
     or some, the customers and month rows it wrote, and the A it was built for."""
@@ -783,19 +802,9 @@ def test_a_contract_starting_within_the_grace_days_rewrites_the_closed_month_it_
     daily: dict[str, Any], deliveries: dict[str, Any]
 ) -> None:
     customer = deliveries["bridged_customer"]
-    may = (
-        f"select is_active_start, is_active_end from {CLOSED_PERIODS} where customer_id = ? "
-        "and basis = 'contract' and period_grain = 'month' and period_start = '2024-05-01'"
+    before, after, changed_from = _may_on_contracts(
+        daily["steps"]["first"]["db"], daily["steps"]["day_2"]["db"], customer
     )
-    with duckdb.connect(str(daily["steps"]["first"]["db"]), read_only=True) as con:
-        before = con.execute(may, [customer]).fetchone()
-    with duckdb.connect(str(daily["steps"]["day_2"]["db"]), read_only=True) as con:
-        after = con.execute(may, [customer]).fetchone()
-        changed_from = con.execute(
-            "select changed_from_date from intermediate.int_changed_customers "
-            "where customer_id = ?",
-            [customer],
-        ).fetchone()
     # DAY_1: BRIDGE-1 covers 01-15 … 05-25; on 04-30 (May's start state) active, on 05-31
     # (its end state) not: the spell ended on 05-25.
     assert before == (True, False)
@@ -828,19 +837,7 @@ def test_a_late_contract_bridging_a_closed_month_rewrites_it_from_its_start_less
     assert compare_marts(fresh_db, db_path, relations=[CLOSED_PERIODS]) == []
 
     customer = deliveries["late_bridged_customer"]
-    may = (
-        f"select is_active_start, is_active_end from {CLOSED_PERIODS} where customer_id = ? "
-        "and basis = 'contract' and period_grain = 'month' and period_start = '2024-05-01'"
-    )
-    with duckdb.connect(str(previous["db"]), read_only=True) as con:
-        before = con.execute(may, [customer]).fetchone()
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        after = con.execute(may, [customer]).fetchone()
-        changed_from = con.execute(
-            "select changed_from_date from intermediate.int_changed_customers "
-            "where customer_id = ?",
-            [customer],
-        ).fetchone()
+    before, after, changed_from = _may_on_contracts(previous["db"], db_path, customer)
     # LATE-BRIDGE-1 covers 02-01 … 05-20: on 04-30 (May's start state) active, on 05-31
     # (its end state) not.
     assert before == (True, False)

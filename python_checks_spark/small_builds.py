@@ -29,6 +29,15 @@ BIN = Path(sys.executable).parent
 BUILD = ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
 
 
+def write_raw(root: Path, files: dict[str, str]) -> Path:
+    """The delivery folder `root/raw` holding each file (name: CSV text)."""
+    raw = root / "raw"
+    raw.mkdir()
+    for name, text in files.items():
+        (raw / name).write_text(text, encoding="utf-8")
+    return raw
+
+
 def dbt_env(workdir: Path) -> dict[str, str]:
     """The environment of one engine's build: its own warehouse, target and log folders."""
     return {

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from small_builds import build_on_duckdb, build_on_spark, build_results, tail
+from small_builds import build_on_duckdb, build_on_spark, build_results, tail, write_raw
 
 LOADED = "2024-04-01T00:00:00Z"
 MOST = "9999999999999999.99"  # the largest money value
@@ -47,10 +47,7 @@ MESSAGE = {
 def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Each engine's build folder (a build that stopped before dbt's build step fails here)."""
     root = tmp_path_factory.mktemp("money-overflow")
-    raw = root / "raw"
-    raw.mkdir()
-    for name, text in RAW.items():
-        (raw / name).write_text(text, encoding="utf-8")
+    raw = write_raw(root, RAW)
     done = {
         "duckdb": build_on_duckdb(raw, root / "duckdb", MARTS),
         "spark": build_on_spark(raw, root / "spark", MARTS, export=["marts.dim_customers"]),

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from small_builds import build_on_duckdb, build_on_spark, tail
+from small_builds import build_on_duckdb, build_on_spark, tail, write_raw
 
 T = dt.datetime
 
@@ -216,10 +216,7 @@ RELATIONS += ["quarantine.quarantined_rows"]
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The DuckDB warehouse and a DuckDB file holding Spark's staged tables."""
     root = tmp_path_factory.mktemp("parsing-parity")
-    raw = root / "raw"
-    raw.mkdir()
-    for name, text in RAW.items():
-        (raw / name).write_text(text, encoding="utf-8")
+    raw = write_raw(root, RAW)
     duck = root / "duckdb"
     done = build_on_duckdb(raw, duck, MODELS)
     assert done.returncode == 0, tail(done)
