@@ -574,17 +574,20 @@ def _fresh(
     return db_path
 
 
-def _may_on_contracts(before_db: Path, after_db: Path, customer: str) -> tuple[Any, Any, Any]:
-    """A customer's closed May 2024 on the contract basis (start and end state) in two
-    warehouses, and the customer's changed_from_date in the second."""
-    may = (
+def _closed_month_on_contracts(
+    before_db: Path, after_db: Path, customer: str, month: str
+) -> tuple[Any, Any, Any]:
+    """A customer's closed month (its first day, e.g. '2024-05-01') on the contract basis,
+    its start and end state, in two warehouses, and the customer's changed_from_date in the
+    second."""
+    states = (
         f"select is_active_start, is_active_end from {CLOSED_PERIODS} where customer_id = ? "
-        "and basis = 'contract' and period_grain = 'month' and period_start = '2024-05-01'"
+        "and basis = 'contract' and period_grain = 'month' and period_start = ?"
     )
     with duckdb.connect(str(before_db), read_only=True) as con:
-        before = con.execute(may, [customer]).fetchone()
+        before = con.execute(states, [customer, month]).fetchone()
     with duckdb.connect(str(after_db), read_only=True) as con:
-        after = con.execute(may, [customer]).fetchone()
+        after = con.execute(states, [customer, month]).fetchone()
         changed_from = con.execute(
             "select changed_from_date from intermediate.int_changed_customers "
             "where customer_id = ?",
@@ -802,8 +805,8 @@ def test_a_contract_starting_within_the_grace_days_rewrites_the_closed_month_it_
     daily: dict[str, Any], deliveries: dict[str, Any]
 ) -> None:
     customer = deliveries["bridged_customer"]
-    before, after, changed_from = _may_on_contracts(
-        daily["steps"]["first"]["db"], daily["steps"]["day_2"]["db"], customer
+    before, after, changed_from = _closed_month_on_contracts(
+        daily["steps"]["first"]["db"], daily["steps"]["day_2"]["db"], customer, "2024-05-01"
     )
     # DAY_1: BRIDGE-1 covers 01-15 … 05-25; on 04-30 (May's start state) active, on 05-31
     # (its end state) not: the spell ended on 05-25.
@@ -837,7 +840,9 @@ def test_a_late_contract_bridging_a_closed_month_rewrites_it_from_its_start_less
     assert compare_marts(fresh_db, db_path, relations=[CLOSED_PERIODS]) == []
 
     customer = deliveries["late_bridged_customer"]
-    before, after, changed_from = _may_on_contracts(previous["db"], db_path, customer)
+    before, after, changed_from = _closed_month_on_contracts(
+        previous["db"], db_path, customer, "2024-05-01"
+    )
     # LATE-BRIDGE-1 covers 02-01 … 05-20: on 04-30 (May's start state) active, on 05-31
     # (its end state) not.
     assert before == (True, False)
@@ -897,20 +902,10 @@ def test_a_request_new_on_a_rewrites_a_closed_month_from_its_contracts_start_les
     # contract's customer only as a request dated after the previous A (05-15) and on or
     # before A (changed_customers' third branch).
     customer = deliveries["cancel_bridged_customer"]
-    april = (
-        f"select is_active_start, is_active_end from {CLOSED_PERIODS} where customer_id = ? "
-        "and basis = 'contract' and period_grain = 'month' and period_start = '2024-04-01'"
-    )
-    with duckdb.connect(str(daily["steps"]["as_of_back"]["db"]), read_only=True) as con:
-        before = con.execute(april, [customer]).fetchone()
     step = daily["steps"]["as_of_forward"]
-    with duckdb.connect(str(step["db"]), read_only=True) as con:
-        after = con.execute(april, [customer]).fetchone()
-        changed_from = con.execute(
-            "select changed_from_date from intermediate.int_changed_customers "
-            "where customer_id = ?",
-            [customer],
-        ).fetchone()
+    before, after, changed_from = _closed_month_on_contracts(
+        daily["steps"]["as_of_back"]["db"], step["db"], customer, "2024-04-01"
+    )
     # On AS_OF_BACK (05-15) the request does not exist: CANCEL-BRIDGE-2 (from 05-05) bridges
     # the 24-day gap after CANCEL-BRIDGE-1 (to 04-10), so on 04-30 (April's end state) active.
     assert before == (True, True)
@@ -932,20 +927,10 @@ def test_a_signature_new_on_a_rewrites_a_closed_month_from_the_start_less_the_gr
     # AS_OF_BACK: it names its customer, when A moves forward from AS_OF_BACK, only by its
     # signature dated after the previous A (05-15) and on or before A.
     customer = deliveries["sign_bridged_customer"]
-    april = (
-        f"select is_active_start, is_active_end from {CLOSED_PERIODS} where customer_id = ? "
-        "and basis = 'contract' and period_grain = 'month' and period_start = '2024-04-01'"
-    )
-    with duckdb.connect(str(daily["steps"]["as_of_back"]["db"]), read_only=True) as con:
-        before = con.execute(april, [customer]).fetchone()
     step = daily["steps"]["as_of_forward"]
-    with duckdb.connect(str(step["db"]), read_only=True) as con:
-        after = con.execute(april, [customer]).fetchone()
-        changed_from = con.execute(
-            "select changed_from_date from intermediate.int_changed_customers "
-            "where customer_id = ?",
-            [customer],
-        ).fetchone()
+    before, after, changed_from = _closed_month_on_contracts(
+        daily["steps"]["as_of_back"]["db"], step["db"], customer, "2024-04-01"
+    )
     # On AS_OF_BACK only SIGN-BRIDGE-1 (to 04-10) exists: on 04-30 (April's end state) the
     # spell has ended.
     assert before == (True, False)
