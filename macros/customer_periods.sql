@@ -379,22 +379,19 @@ select * from final
         does not write for every customer: one that closed before the previous A's month.
         Such a period ended before that month's first day, so a change from that day on
         (int_changed_customers.changed_from_date) alters only the periods closed since,
-        which the run writes for every customer, and the open part. The one customer more:
-        the smallest id with a spell starting before that day, so that a run whose changes
-        reach no closed period still writes rows, and the table still carries this run's
-        stamps (its watermark; rewriting a customer whose data did not change gives the
-        same rows). -#}
+        which the run writes for every customer, and the open part. Then one customer more
+        (with_anchor_customer: the smallest id with a closed row), so that a run whose
+        changes reach no closed period still stamps the table. -#}
     {%- set plan = shared_changed_customers_plan(anchored=false) -%}
     {%- if not plan.full -%}
         {%- set written_for_all_from = period_start('month', date_literal(plan.previous_as_of)) -%}
         {%- do plan.update({'changed_customers':
             'select customer_id from ' ~ ref('int_changed_customers')
             ~ ' where customer_id is not null and (changed_from_date is null or changed_from_date < '
-            ~ written_for_all_from ~ ') union select min(customer_id) from ' ~ ref('int_activity_spells')
-            ~ ' where spell_start_date < ' ~ written_for_all_from
+            ~ written_for_all_from ~ ')'
         }) -%}
     {%- endif -%}
-    {{ return(plan) }}
+    {{ return(with_anchor_customer(plan)) }}
 {%- endmacro %}
 
 {% macro customer_periods_pre_hook() -%}

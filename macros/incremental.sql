@@ -261,12 +261,10 @@
         run, a model built without int_changed_customers, A moved back, a re-delivery).
         Returns a dict: full, reason, previous_as_of, as_of_date (this run's A; none in a
         full rebuild), changed_customers (a select of customer_id). With `anchored`, the
-        select names one customer more: the smallest id the model's table holds, so that a
-        run whose changed customers have no rows in it (a day of orders only, for the
-        contract models) still writes rows, and the table carries this run's stamps
-        (rewriting a customer whose data did not change gives the same rows); without them
-        the next run would find the table a run behind and rebuild it in full. Called while
-        dbt parses the model too, so that int_changed_customers is its parent. -#}
+        select names one customer more (with_anchor_customer), so that a run whose changed
+        customers have no rows in the model's table (a day of orders only, for the contract
+        models) still stamps it. Called while dbt parses the model too, so that
+        int_changed_customers is its parent. -#}
     {%- set shared = ref('int_changed_customers') -%}
     {%- set plan = {'full': true, 'reason': 'full build', 'previous_as_of': none, 'as_of_date': none, 'changed_customers': none} -%}
     {%- if not execute or not is_incremental() -%}
@@ -304,9 +302,19 @@
         'as_of_date': state['as_of_date'],
         'changed_customers': 'select customer_id from ' ~ shared ~ ' where customer_id is not null',
     }) -%}
-    {%- if anchored -%}
-        {#- Read when the SQL is written, before the pre-hook deletes the customer's rows: a
-            subquery on this table would name the next customer in the model's body. #}
+    {{ return(with_anchor_customer(plan) if anchored else plan) }}
+{%- endmacro %}
+
+{% macro with_anchor_customer(plan) -%}
+    {#- The plan of a model written per customer (shared_changed_customers_plan), its
+        `changed_customers` naming one customer more when not a full rebuild: the smallest
+        id the model's table holds, so that a run whose changed customers have no rows in it
+        still writes rows, and the table carries this run's stamps (rewriting a customer
+        whose data did not change gives the same rows); without them the next run would
+        find the table a run behind and rebuild it in full. The id is read when the SQL is
+        written, before the pre-hook deletes its rows: a subquery on the table would name
+        the next customer in the model's body. -#}
+    {%- if not plan.full -%}
         {%- set anchor = run_query('select min(customer_id) from ' ~ this).columns[0].values()[0] -%}
         {%- if anchor is not none -%}
             {%- do plan.update({'changed_customers': plan.changed_customers
