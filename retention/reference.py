@@ -190,9 +190,12 @@ def metrics(semantic: dict) -> list[str]:
     ]
     for query in semantic.get("saved_queries", []):
         params = query["query_params"]
-        group_by = ", ".join(
-            re.sub(r"^\w+\('([^']+)'(?:,\s*'(\w+)')?\)$", r"\1 \2", g).strip()
-            for g in params.get("group_by", [])
+        group_by = (
+            ", ".join(
+                re.sub(r"^\w+\('([^']+)'(?:,\s*'(\w+)')?\)$", r"\1 \2", g).strip()
+                for g in params.get("group_by", [])
+            )
+            or "nothing (one row)"
         )
         where = " ".join(_filter(w) for w in params.get("where", []))
         lines.append(
