@@ -331,13 +331,23 @@ def _month(text: str) -> str:
     return text[:10]  # "2024-05-01 00:00:00" -> "2024-05-01"
 
 
-def _check(answers: list[dict], expected: list[dict], key, columns: dict[str, str]) -> None:
-    """Every answer row matches the mart row with the same key on every column (metric ->
-    mart column), and both have the same keys."""
-    by_key = {key(row): row for row in expected}
-    got = {}
-    for row in answers:
-        got[key(row)] = row
+def _check(
+    answers: list[dict], expected: list[dict], key: dict[str, str], columns: dict[str, str]
+) -> None:
+    """Every answer row matches the mart row of the same cell on every column (metric ->
+    mart column), and both have the same cells, each once. key names the cell: the answer's
+    group-by columns -> the mart's columns of the same meaning (metric_time's month is
+    compared as YYYY-MM-DD, every mart value as text, null as the empty text mf writes)."""
+
+    def answer_cell(row: dict) -> tuple:
+        return tuple(_month(row[a]) if a.startswith("metric_time__") else row[a] for a in key)
+
+    def mart_cell(row: dict) -> tuple:
+        return tuple("" if row[m] is None else str(row[m]) for m in key.values())
+
+    by_key = {mart_cell(row): row for row in expected}
+    got = {answer_cell(row): row for row in answers}
+    assert len(by_key) == len(expected) and len(got) == len(answers)
     assert sorted(got) == sorted(by_key)
     for k, row in got.items():
         for metric, column in columns.items():
@@ -353,11 +363,7 @@ def test_mf_monthly_churn_trend_equals_fct_periods(mf_answers, published: Publis
     _check(
         mf_answers["monthly_churn_trend"],
         marts,
-        lambda r: (
-            (_month(r["metric_time__month"]), r["period__basis"])
-            if "metric_time__month" in r
-            else (r["month"], r["basis"])
-        ),
+        {"metric_time__month": "month", "period__basis": "basis"},
         {
             "churn_rate": "churn_rate",
             "retention_rate": "retention_rate",
@@ -380,7 +386,7 @@ def test_mf_mrr_waterfall_equals_fct_periods(mf_answers, published: Published) -
     _check(
         mf_answers["mrr_waterfall"],
         marts,
-        lambda r: _month(r["metric_time__month"]) if "metric_time__month" in r else r["month"],
+        {"metric_time__month": "month"},
         {c: c for c in columns},
     )
 
@@ -395,12 +401,8 @@ def test_mf_cohort_heatmap_equals_fct_cohorts(mf_answers, published: Published) 
     _check(
         mf_answers["cohort_retention_heatmap"],
         marts,
-        lambda r: (
-            (r["cohort_cell__basis"], _month(r["metric_time__month"]),
-             r["cohort_cell__months_since_cohort"])
-            if "cohort_cell__basis" in r
-            else (r["basis"], r["cohort"], r["k"])
-        ),
+        {"cohort_cell__basis": "basis", "metric_time__month": "cohort",
+         "cohort_cell__months_since_cohort": "k"},
         {
             "cohort_size": "cohort_size",
             "cohort_active_customers": "active_customers",
@@ -454,12 +456,9 @@ def test_mf_cohort_retention_by_channel_adds_up_to_fct_cohorts(
     _check(
         answers,
         _rows(published.db, COHORTS_BY_CHANNEL_BY_HAND),
-        lambda r: (
-            (r["cohort_member_month__basis"], _month(r["metric_time__month"]),
-             r["cohort_member_month__months_since_cohort"], r["customer__acquisition_channel"])
-            if "metric_time__month" in r
-            else (r["basis"], r["cohort"], r["k"], r["channel"])
-        ),
+        {"cohort_member_month__basis": "basis", "metric_time__month": "cohort",
+         "cohort_member_month__months_since_cohort": "k",
+         "customer__acquisition_channel": "channel"},
         {
             "segment_cohort_size": "cohort_size",
             "segment_cohort_active_customers": "active_customers",
@@ -496,12 +495,8 @@ def test_mf_churn_by_reason_equals_mart_churn(mf_answers, published: Published) 
     _check(
         mf_answers["churn_by_reason"],
         marts,
-        lambda r: (
-            (_month(r["metric_time__month"]), r["churn_cell__basis"],
-             r["churn_cell__churn_type"], r["churn_cell__reason_code"])
-            if "churn_cell__basis" in r
-            else (r["month"], r["basis"], r["churn_type"], r["reason_code"])
-        ),
+        {"metric_time__month": "month", "churn_cell__basis": "basis",
+         "churn_cell__churn_type": "churn_type", "churn_cell__reason_code": "reason_code"},
         {
             "churned_customers_by_reason": "churned_customers",
             "churned_mrr_by_reason": "churned_mrr",
@@ -525,7 +520,7 @@ def test_mf_repeat_purchase_windows_equal_mart_repeat_purchase(
     _check(
         mf_answers["repeat_purchase_windows"],
         marts,
-        lambda r: _month(r["metric_time__month"]) if "metric_time__month" in r else r["month"],
+        {"metric_time__month": "month"},
         {
             "first_purchase_customers": "customers",
             "repeat_purchase_rate": "repeat_purchase_rate",
@@ -553,7 +548,7 @@ def test_mf_clv_by_channel_equals_mart_clv(mf_answers, published: Published) -> 
     _check(
         mf_answers["clv_by_channel"],
         marts,
-        lambda r: r.get("clv_segment__segment_value", r.get("segment_value")),
+        {"clv_segment__segment_value": "segment_value"},
         {c: c for c in columns},
     )
 
@@ -577,12 +572,8 @@ def test_mf_saves_by_reason_equals_mart_cancellation_saves(
     _check(
         mf_answers["saves_by_reason"],
         marts,
-        lambda r: (
-            (_month(r["metric_time__month"]), r["save_cell__churn_type"],
-             r["save_cell__reason_code"])
-            if "metric_time__month" in r
-            else (r["month"], r["churn_type"], r["reason_code"])
-        ),
+        {"metric_time__month": "month", "save_cell__churn_type": "churn_type",
+         "save_cell__reason_code": "reason_code"},
         {c: c for c in columns},
     )  # fmt: skip
 
@@ -605,11 +596,7 @@ def test_mf_programme_uplift_equals_mart_retention_programmes(
     _check(
         mf_answers["programme_uplift_by_campaign"],
         marts,
-        lambda r: (
-            (r["programme__campaign"], r["programme__basis"])
-            if "programme__campaign" in r
-            else (r["campaign"], r["basis"])
-        ),
+        {"programme__campaign": "campaign", "programme__basis": "basis"},
         {
             "treatment_customers": "treatment_customers",
             "control_customers": "control_customers",
@@ -642,12 +629,8 @@ def test_mf_winback_by_churn_type_equals_mart_winback(mf_answers, published: Pub
     _check(
         mf_answers["winback_by_churn_type"],
         marts,
-        lambda r: (
-            (_month(r["metric_time__month"]), r["winback_cell__basis"],
-             r["winback_cell__churn_type"])
-            if "metric_time__month" in r
-            else (r["month"], r["basis"], r["churn_type"])
-        ),
+        {"metric_time__month": "month", "winback_cell__basis": "basis",
+         "winback_cell__churn_type": "churn_type"},
         {c: c for c in ["churn_events", "won_back", "winback_rate",
                         *(f"winback_rate_{w}" for w in windows)]},
     )  # fmt: skip
@@ -666,12 +649,8 @@ def test_mf_nps_trend_equals_mart_nps_month_rows(mf_answers, published: Publishe
     _check(
         mf_answers["nps_trend"],
         marts,
-        lambda r: (
-            (_month(r["metric_time__month"]), r["nps_cell__segment_type"],
-             r["nps_cell__segment_value"])
-            if "metric_time__month" in r
-            else (r["month"], r["segment_type"], r["segment_value"])
-        ),
+        {"metric_time__month": "month", "nps_cell__segment_type": "segment_type",
+         "nps_cell__segment_value": "segment_value"},
         {"nps": "nps", "nps_responses": "responses", "nps_promoters": "promoters",
          "nps_passives": "passives", "nps_detractors": "detractors"},
     )  # fmt: skip
@@ -687,11 +666,7 @@ def test_mf_nps_churn_by_class_equals_mart_nps_churn(mf_answers, published: Publ
     _check(
         mf_answers["nps_churn_by_class"],
         marts,
-        lambda r: (
-            (r["nps_churn_cell__basis"], r["nps_churn_cell__nps_class"])
-            if "nps_churn_cell__basis" in r
-            else (r["basis"], r["nps_class"])
-        ),
+        {"nps_churn_cell__basis": "basis", "nps_churn_cell__nps_class": "nps_class"},
         {"nps_responses_active": "responses_active",
          "nps_churned_within_180d": "churned_within_180d",
          "nps_churn_rate_180d": "churn_rate_180d"},
@@ -709,11 +684,8 @@ def test_mf_churn_by_channel_adds_up_to_the_unsegmented_churn(
     _check(
         answers,
         by_hand,
-        lambda r: (
-            (_month(r["metric_time__month"]), r["customer__acquisition_channel"])
-            if "metric_time__month" in r
-            else (str(r["month_start"]), r["acquisition_channel"])
-        ),
+        {"metric_time__month": "month_start",
+         "customer__acquisition_channel": "acquisition_channel"},
         {
             "order_churn_rate": "order_churn_rate",
             "contract_churn_rate": "contract_churn_rate",
@@ -750,12 +722,8 @@ def test_mf_renewals_by_product_equal_mart_contract_renewals(
     _check(
         mf_answers["renewals_by_product"],
         marts,
-        lambda r: (
-            (_month(r["metric_time__month"]), r["renewal_cell__product"],
-             r["renewal_cell__billing_period"])
-            if "metric_time__month" in r
-            else (r["month"], r["product"], r["billing_period"])
-        ),
+        {"metric_time__month": "month", "renewal_cell__product": "product",
+         "renewal_cell__billing_period": "billing_period"},
         {"terms_ending": "terms_ending", "contracts_renewed": "renewed",
          "renewal_rate": "renewal_rate"},
     )  # fmt: skip
@@ -774,11 +742,7 @@ def test_mf_lock_in_by_products_equals_mart_lock_in_month_rows(
     _check(
         mf_answers["lock_in_by_products"],
         marts,
-        lambda r: (
-            (_month(r["metric_time__month"]), r["lock_in_cell__products_at_start"])
-            if "metric_time__month" in r
-            else (r["month"], str(r["products_at_start"]))
-        ),
+        {"metric_time__month": "month", "lock_in_cell__products_at_start": "products_at_start"},
         {"lock_in_customers_start": "customers_start", "lock_in_churned": "churned",
          "lock_in_churn_rate": "churn_rate"},
     )  # fmt: skip
@@ -799,7 +763,7 @@ def test_mf_revenue_deciles_and_shares_equal_mart_revenue_concentration(
     _check(
         mf_answers["revenue_by_decile"],
         marts,
-        lambda r: str(r.get("revenue_decile__decile", r.get("revenue_decile"))),
+        {"revenue_decile__decile": "revenue_decile"},
         {"decile_customers": "customers", "decile_revenue": "revenue"},
     )
     [answer] = mf_answers["revenue_concentration"]
@@ -834,7 +798,7 @@ def test_mf_predicted_clv_by_channel_equals_the_predictions_grouped_by_hand(
     _check(
         mf_answers["predicted_clv_by_channel"],
         by_hand,
-        lambda r: r.get("customer__acquisition_channel", r.get("acquisition_channel")),
+        {"customer__acquisition_channel": "acquisition_channel"},
         {"predicted_clv_customers": "valued", "predicted_clv_365d": "total_clv",
          "mean_predicted_clv_365d": "mean_clv", "expected_purchases_365d": "purchases",
          "p_alive_customers": "with_p_alive", "expected_alive_customers": "alive",
@@ -859,11 +823,8 @@ def test_mf_contract_survival_curve_equals_mart_contract_survival(
     _check(
         mf_answers["contract_survival_curve"],
         marts,
-        lambda r: (
-            (_month(r["metric_time__month"]), r["survival_cell__months_since_cohort"])
-            if "metric_time__month" in r
-            else (r["month"], str(r["months_since_cohort"]))
-        ),
+        {"metric_time__month": "month",
+         "survival_cell__months_since_cohort": "months_since_cohort"},
         {"observed_contract_active": "active_customers",
          "observed_contract_retention": "observed_retention",
          "projected_contract_active": "projected_active",
@@ -888,7 +849,7 @@ def test_mf_contract_survival_curve_equals_mart_contract_survival(
     _check(
         mf_answers["adhoc_contract_survival_pooled"],
         pooled,
-        lambda r: r.get("survival_cell__months_since_cohort", r.get("k")),
+        {"survival_cell__months_since_cohort": "k"},
         {"observed_contract_retention": "observed", "projected_contract_retention": "projected"},
     )
 
