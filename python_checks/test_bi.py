@@ -258,6 +258,10 @@ def test_every_mart_and_mart_column_carries_its_description(published: Published
 # Queries a BI user would write beside the saved ones, for what those leave out: metrics
 # pooled over cells (their answers are named adhoc_*).
 AD_HOC_QUERIES = {
+    "adhoc_share_of_churn_retainable": [
+        "--metrics", "share_of_churn",
+        "--group-by", "metric_time__month,churn_cell__basis,churn_cell__is_retainable",
+    ],
     "adhoc_contract_survival_pooled": [
         "--metrics", "observed_contract_retention,projected_contract_retention",
         "--group-by", "survival_cell__months_since_cohort",
@@ -490,7 +494,8 @@ def test_mf_churn_by_reason_equals_mart_churn(mf_answers, published: Published) 
     marts = _rows(
         published.db,
         "select cast(period_start as varchar) as month, basis, churn_type, reason_code, "
-        "churned_customers, churned_mrr from marts.mart_churn where period_grain = 'month'",
+        "churned_customers, churned_mrr, share_of_churn from marts.mart_churn "
+        "where period_grain = 'month'",
     )
     _check(
         mf_answers["churn_by_reason"],
@@ -500,7 +505,28 @@ def test_mf_churn_by_reason_equals_mart_churn(mf_answers, published: Published) 
         {
             "churned_customers_by_reason": "churned_customers",
             "churned_mrr_by_reason": "churned_mrr",
+            "share_of_churn": "share_of_churn",
         },
+    )  # fmt: skip
+
+
+def test_mf_share_of_churn_re_aggregates_over_the_reasons(mf_answers, published: Published) -> None:
+    """Grouped by retainability instead of reason, the share's numerator adds up the reasons
+    and its denominator stays the month's churned customers of the basis (fct_periods)."""
+    by_hand = _rows(
+        published.db,
+        "select cast(c.period_start as varchar) as month, c.basis, c.is_retainable, "
+        "sum(c.churned_customers) / any_value(p.churned) as share "
+        "from marts.mart_churn as c join marts.fct_periods as p "
+        "using (basis, period_grain, period_start) where c.period_grain = 'month' group by all",
+    )
+    assert any(0 < row["share"] < 1 for row in by_hand)
+    _check(
+        mf_answers["adhoc_share_of_churn_retainable"],
+        by_hand,
+        {"metric_time__month": "month", "churn_cell__basis": "basis",
+         "churn_cell__is_retainable": "is_retainable"},
+        {"share_of_churn": "share"},
     )  # fmt: skip
 
 
