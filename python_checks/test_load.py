@@ -765,6 +765,44 @@ def test_a_file_that_is_not_utf8_past_its_first_rows_is_refused_without_them(tmp
     assert "secret" not in message and "encoding=" not in message
 
 
+def test_a_value_over_the_csv_modules_default_field_limit_is_loaded(tmp_path):
+    # Python's csv module refuses a field over 131,072 characters by default; the header
+    # check reads the first data row, so a long note in it refused the whole file.
+    folder = tmp_path / "long"
+    note = "x" * 200_000
+    write(folder, "customers.csv", f"customer_id,created_at,notes\nc1,2024-01-01,{note}\n"
+          "c2,2024-01-02,short\n")  # fmt: skip
+    db = tmp_path / "w.duckdb"
+    assert load_dir(folder, db).loaded == {"customers": 2}
+    assert [row[:2] for row in rows(db, "customers")] == [
+        ("c1", "2024-01-01"),
+        ("c2", "2024-01-02"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        # the header check meets the long record first
+        ("x" * 2_000_001, "short", "unreadable CSV: a record longer than the limit of "
+         "2,000,000 bytes"),
+        # DuckDB meets it: its reason used to be dropped with the record it quotes
+        ("short", "x" * 2_000_001, "CSV Error on Line: 3 | Maximum line size of 2000000 bytes "
+         "exceeded"),
+    ],
+)  # fmt: skip
+def test_a_record_over_the_size_limit_is_refused_naming_the_limit(
+    tmp_path, loaded_db, first, second, expected
+):
+    folder = tmp_path / "long"
+    write(folder, "customers.csv", f"customer_id,created_at,notes\nc-secret,2024-01-01,{first}\n"
+          f"c-secret,2024-01-02,{second}\n")  # fmt: skip
+    message = refuse(folder, loaded_db)
+    assert expected in message
+    assert "secret" not in message and "xxx" not in message
+    assert "max_line_size" not in message  # DuckDB's advice names an option load lacks
+
+
 def test_table_in_an_unsupported_format_is_refused_not_loaded_empty(tmp_path, loaded_db):
     folder = good_dir(tmp_path)
     write(folder, "contracts.csv.gz", "not really gzip")

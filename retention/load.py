@@ -63,6 +63,10 @@ FORMATS = {".csv": "csv", ".parquet": "parquet"}
 TIMESTAMPTZ_TYPES = ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "TIMESTAMPTZ_NS")
 # Characters DuckDB's file readers treat as a glob pattern in a path.
 GLOB_CHARACTERS = "*?["
+# The longest CSV record (one row, all of its fields) the loader reads: DuckDB's
+# `max_line_size`, passed to its reader, and the field limit of the header check, which
+# Python's csv module otherwise sets at 131,072 characters.
+MAX_CSV_RECORD_BYTES = 2_000_000
 
 Progress = Callable[[str], None]
 
@@ -429,6 +433,7 @@ def _csv_header(path: Path) -> tuple[list[str], bool]:
     """The header of a CSV file, and whether a data row follows it. DuckDB's sniffer is not
     used: it can mistake a data row for the header, so the header is read here and the file
     is then read with fixed options."""
+    limit = csv.field_size_limit(MAX_CSV_RECORD_BYTES)
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle)
@@ -440,10 +445,20 @@ def _csv_header(path: Path) -> tuple[list[str], bool]:
                     f"{path}: the first line is empty; expected a header with column names"
                 )
             has_rows = any(row for row in reader)
-    except (UnicodeDecodeError, csv.Error) as exc:
+    except UnicodeDecodeError as exc:
         raise LoadError(f"{path}: unreadable CSV: {_first_line(exc)}") from exc
+    except csv.Error as exc:
+        reason = _first_line(exc)
+        if reason.startswith("field larger than field limit"):
+            reason = (
+                f"a record longer than the limit of {MAX_CSV_RECORD_BYTES:,} bytes (or a "
+                "quote that is never closed)"
+            )
+        raise LoadError(f"{path}: unreadable CSV: {reason}") from exc
     except OSError as exc:
         raise LoadError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    finally:
+        csv.field_size_limit(limit)
     return header, has_rows
 
 
@@ -860,7 +875,8 @@ def _reader(source: Source) -> str:
     return (
         f"read_csv({_path_literal(source.path)}, header = true, auto_detect = false, "
         f"delim = ',', quote = '\"', escape = '\"', columns = {{{columns}}}, "
-        "strict_mode = true, null_padding = false, ignore_errors = false)"
+        "strict_mode = true, null_padding = false, ignore_errors = false, "
+        f"max_line_size = {MAX_CSV_RECORD_BYTES})"
     )
 
 
@@ -902,6 +918,7 @@ def _first_line(exc: BaseException) -> str:
 _AFTER_QUOTED_RECORD = re.compile(
     r"Expected Number of Columns: \d+ Found: \d+|Value with unterminated quote found\."
     r"|Possible fixes:|Possible Solution:.*|Invalid unicode \(byte sequence mismatch\) detected.*"
+    r"|Maximum line size of \d+ bytes exceeded\..*"
 )
 
 
