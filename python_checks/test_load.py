@@ -845,6 +845,28 @@ def test_csv_without_a_usable_header_is_refused(tmp_path, loaded_db, content, ex
     assert f"customers.csv: {expected}" in message
 
 
+def test_a_header_with_a_quote_never_closed_is_refused_without_the_rows(tmp_path, loaded_db):
+    # Read loosely, the unclosed quote made the rest of the file one column name, and the
+    # message naming the header's columns showed every row.
+    folder = tmp_path / "bad"
+    write(folder, "customers.csv", 'customer_id,"created_at\nc1,2024-01-01,jane.doe@example.com\n')
+    message = refuse(folder, loaded_db)
+    assert (
+        "customers.csv: unreadable CSV: the header is not valid CSV: a quote opened in it is "
+        "never closed"
+    ) in message
+    assert "jane.doe" not in message
+
+
+def test_a_space_after_a_quoted_header_name_is_ignored(tmp_path):
+    # Not strict CSV, but read as before: the name's surrounding spaces are ignored.
+    folder = tmp_path / "spaced"
+    write(folder, "customers.csv", '"customer_id" ,"created_at"\nc1,2024-01-01\n')
+    db = tmp_path / "w.duckdb"
+    assert load_dir(folder, db).loaded == {"customers": 1}
+    assert rows(db, "customers")[0][:2] == ("c1", "2024-01-01")
+
+
 def test_both_csv_and_parquet_for_one_table_is_refused(tmp_path, loaded_db):
     folder = good_dir(tmp_path)
     pq.write_table(pa.table({"customer_id": ["c1"], "created_at": ["2024-01-01"]}),

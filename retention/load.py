@@ -49,6 +49,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import duckdb
 
@@ -434,17 +435,17 @@ def _csv_header(path: Path) -> tuple[list[str], bool]:
     used: it can mistake a data row for the header, so the header is read here and the file
     is then read with fixed options."""
     limit = csv.field_size_limit(MAX_CSV_RECORD_BYTES)
+    header = None
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
+            header = _header_record(handle)
             if header is None:
                 raise LoadError(f"{path}: empty file; expected a header line with column names")
             if header == [] or header == [""]:
                 raise LoadError(
                     f"{path}: the first line is empty; expected a header with column names"
                 )
-            has_rows = any(row for row in reader)
+            has_rows = any(row for row in csv.reader(handle))
     except UnicodeDecodeError as exc:
         raise LoadError(f"{path}: unreadable CSV: {_first_line(exc)}") from exc
     except csv.Error as exc:
@@ -454,12 +455,29 @@ def _csv_header(path: Path) -> tuple[list[str], bool]:
                 f"a record longer than the limit of {MAX_CSV_RECORD_BYTES:,} bytes (or a "
                 "quote that is never closed)"
             )
+        elif header is None and reason == "unexpected end of data":
+            reason = "the header is not valid CSV: a quote opened in it is never closed"
         raise LoadError(f"{path}: unreadable CSV: {reason}") from exc
     except OSError as exc:
         raise LoadError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     finally:
         csv.field_size_limit(limit)
     return header, has_rows
+
+
+def _header_record(handle: TextIO) -> list[str] | None:
+    """The first record of a CSV file. It is read strictly first, to find a quote it never
+    closes: read loosely, that makes the rest of the file one column name, and the messages
+    that name the header's columns would show the rows (DuckDB's strict mode refuses the
+    same in a data row). Any other strict complaint (a space after a closing quote,
+    `"customer_id" ,`) is read loosely, as it always was."""
+    try:
+        return next(csv.reader(handle, strict=True), None)
+    except csv.Error as exc:
+        if str(exc) == "unexpected end of data" or str(exc).startswith("field larger"):
+            raise
+    handle.seek(0)
+    return next(csv.reader(handle), None)
 
 
 def _parquet_columns(path: Path) -> tuple[list[tuple[str, str, str]], bool]:
