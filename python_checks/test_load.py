@@ -652,6 +652,27 @@ def test_two_parquet_columns_for_one_contract_column_are_refused(tmp_path, loade
         assert "columns 'customer_id', 'CUSTOMER_ID' all map to column 'customer_id'" in message
 
 
+@pytest.mark.parametrize("type_", [pa.float64(), pa.float32()])
+def test_a_parquet_id_column_of_a_floating_point_type_is_refused(tmp_path, loaded_db, type_):
+    # pandas writes an integer id column with a missing value as float64: loaded, customer
+    # 10 read '10.0', and the orders went to an inferred customer '10.0' without a word.
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    orders = {
+        "order_id": ["o9", "o10"],
+        "customer_id": pa.array([10.0, None], type_),
+        "ordered_at": ["2024-05-01", "2024-05-02"],
+        "status": ["completed", "completed"],
+        "amount": pa.array([19.9, 5.0], pa.float64()),  # money may be a float: not an id
+        "currency": ["EUR", "EUR"],
+    }
+    pq.write_table(pa.table(orders), folder / "orders.parquet")
+    message = refuse(folder, loaded_db)
+    type_name = "DOUBLE" if type_ == pa.float64() else "FLOAT"
+    assert f"orders.parquet: column 'customer_id' is {type_name}, a floating-point type" in message
+    assert "amount" not in message
+
+
 def test_parquet_decimals_of_a_wider_scale_keep_their_values_decimals(tmp_path):
     # A DECIMAL(19,4) column (SQL Server money, Snowflake NUMBER(38,4)) writes 1000.5 as
     # 1000.5000; staged as text that would be four decimals and quarantined.

@@ -62,6 +62,8 @@ BATCHES = "meta.load_batches"
 FORMATS = {".csv": "csv", ".parquet": "parquet"}
 # DuckDB's names for instants (Parquet timestamps adjusted to UTC, e.g. tz-aware pandas).
 TIMESTAMPTZ_TYPES = ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "TIMESTAMPTZ_NS")
+# DuckDB's floating-point types: not for ids (a Parquet id column of one is refused).
+FLOAT_TYPES = ("FLOAT", "DOUBLE")
 # Characters DuckDB's file readers treat as a glob pattern in a path.
 GLOB_CHARACTERS = "*?["
 # The longest CSV record (one row, all of its fields) the loader reads: DuckDB's
@@ -397,6 +399,16 @@ def _check_file(path: Path, table: Table, say: Progress) -> Source:
                     f"{path}: columns {_names(names)} all map to column {column!r} of table "
                     f"{table.name!r}; keep one"
                 )
+    for column, (_alias, type_) in columns.items():
+        if column.endswith("_id") and type_ in FLOAT_TYPES:
+            # pandas writes an integer column with a missing value as float64: its text
+            # (10.0) would not match the id (10) of another file, and the rows would join
+            # to no one (an order to an inferred customer) without a word.
+            problems.append(
+                f"{path}: column {column!r} is {type_}, a floating-point type; an id must be "
+                "an integer or text (written as a float, 10 reads 10.0 and matches no 10 "
+                "elsewhere; in pandas, the Int64 dtype keeps integers with missing values)"
+            )
     missing = [c for c in table.required if c not in columns]
     if missing:
         problems.append(
