@@ -824,6 +824,32 @@ def test_a_record_over_the_size_limit_is_refused_naming_the_limit(
     assert "max_line_size" not in message  # DuckDB's advice names an option load lacks
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        "customer_id,created_at\nc1,2024-01-01\r\nc2,2024-01-02\n",  # LF, then CRLF rows
+        "customer_id,created_at\r\nc1,2024-01-01\nc2,2024-01-02\r\n",  # CRLF, then LF
+        "customer_id,created_at\nc1,2024-01-01\rc2,2024-01-02\n",  # a lone CR
+    ],
+)
+def test_a_csv_with_mixed_line_endings_is_refused_naming_the_cause(tmp_path, loaded_db, content):
+    # DuckDB's message said only that its parser reached an invalid state.
+    folder = tmp_path / "mixed"
+    write(folder, "customers.csv", content)
+    message = refuse(folder, loaded_db)
+    assert "customers.csv: unreadable content" in message
+    assert "records that end in different ways in one file (CRLF and LF" in message
+
+
+def test_line_breaks_of_any_kind_inside_quotes_are_kept(tmp_path):
+    folder = tmp_path / "quoted"
+    write(folder, "customers.csv", 'customer_id,created_at,segment\r\nc1,2024-01-01,"a\nb"\r\n'
+          'c2,2024-01-02,"c\rd"\r\n')  # fmt: skip
+    db = tmp_path / "w.duckdb"
+    load_dir(folder, db)
+    assert [(row[0], row[4]) for row in rows(db, "customers")] == [("c1", "a\nb"), ("c2", "c\rd")]
+
+
 def test_table_in_an_unsupported_format_is_refused_not_loaded_empty(tmp_path, loaded_db):
     folder = good_dir(tmp_path)
     write(folder, "contracts.csv.gz", "not really gzip")

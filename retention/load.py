@@ -62,6 +62,11 @@ BATCHES = "meta.load_batches"
 FORMATS = {".csv": "csv", ".parquet": "parquet"}
 # DuckDB's names for instants (Parquet timestamps adjusted to UTC, e.g. tz-aware pandas).
 TIMESTAMPTZ_TYPES = ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "TIMESTAMPTZ_NS")
+# The likely cause of DuckDB's "CSV Parser state machine reached an invalid state".
+MIXED_LINE_ENDINGS = (
+    "one cause: records that end in different ways in one file (CRLF and LF, or a lone CR "
+    "outside quotes); write every record with the same line ending"
+)
 # DuckDB's floating-point types: not for ids (a Parquet id column of one is refused).
 FLOAT_TYPES = ("FLOAT", "DOUBLE")
 # Characters DuckDB's file readers treat as a glob pattern in a path.
@@ -762,9 +767,12 @@ def _load_table(
         if LOADED_AT in source.columns:
             _check_loaded_at(con, source, load_id)
     except duckdb.Error as exc:
-        raise LoadError(
-            f"{source.path}: unreadable content, nothing was loaded: {_without_content(exc)}"
-        ) from exc
+        reason = _without_content(exc)
+        if "state machine reached an invalid state" in reason:
+            # DuckDB names neither the line nor the cause; in an export the usual one is
+            # records ending in different ways (a CRLF file with LF rows appended to it).
+            reason += f" | {MIXED_LINE_ENDINGS}"
+        raise LoadError(f"{source.path}: unreadable content, nothing was loaded: {reason}") from exc
     if rows == 0 and not table.is_optional_table:
         raise LoadError(f"{source.path}: no data rows; table {table.name!r} is required")
     return rows
