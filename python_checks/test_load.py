@@ -748,6 +748,13 @@ def test_an_optional_table_without_data_rows_is_loaded(tmp_path, loaded_db):
     assert load_dir(folder, loaded_db).loaded == {"nps_responses": 0}
 
 
+def test_an_optional_table_file_of_0_bytes_is_refused(tmp_path, loaded_db):
+    # A header-only file empties an optional table; no header at all is a failed export.
+    folder = tmp_path / "empty"
+    write(folder, "nps_responses.csv", "")
+    assert "nps_responses.csv: empty file; expected a header line" in refuse(folder, loaded_db)
+
+
 def test_a_folder_without_raw_table_files_is_refused(tmp_path, loaded_db):
     folder = tmp_path / "empty"
     write(folder, "README.md", "nothing here\n")
