@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 from pipeline import DB_NAME, compile_inline, dbt
 
-from retention import dbt_runner
+from retention import console, dbt_runner
 from retention import load as load_module
 from retention.cli import main
 from retention.contract import TABLES, TIMESTAMP_FORM
@@ -972,6 +972,23 @@ def test_cli_loads_and_reports_row_counts(tmp_path, capsys):
     assert "loaded batch 1 (append)" in err
     assert "row counts in raw after commit" in err
     assert len(rows(db, "orders")) == 3
+
+
+def test_cli_prints_an_ignored_column_also_when_quiet(tmp_path, capsys, monkeypatch):
+    # A misspelt optional column (`refund_amount`) is ignored and its values are lost: the
+    # warning that names it is a warning, not progress, so --quiet keeps it.
+    monkeypatch.setattr(console, "_state", {"quiet": False})  # main sets --quiet in it
+    folder = tmp_path / "crm"
+    write(folder, "orders.csv", ORDERS_HEADER.replace("\n", ",refund_amount\n")
+          + "o1,c1,2024-01-02,refunded,19.90,EUR,19.90\n")  # fmt: skip
+    assert main(["--quiet", "load", str(folder), "--db", str(tmp_path / "w.duckdb")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if "ignoring" in line] == [
+        f"warning: {folder / 'orders.csv'}: ignoring column(s) 'refund_amount', not in the raw "
+        "contract of table 'orders' (allowed: order_id, customer_id, ordered_at, status, "
+        "amount, currency, refunded_amount, _loaded_at)"
+    ]
+    assert not any("loaded batch" in line for line in err)  # progress stays quiet
 
 
 def test_cli_uses_retention_db_path_by_default(tmp_path, monkeypatch):

@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
             with console.progress(f"loading {args.dir}") as bar:
 
                 def say(message: str) -> None:
-                    console.say(message)
+                    progress_message(message)
                     bar.update(f"loading {args.dir}: {message.strip()}")
 
                 load_as_told(args.dir, db_path, args, progress=say, on_commit=committed.append)
@@ -196,6 +196,16 @@ def run(args: argparse.Namespace) -> int:
             )
             return 128 + signum
     return 0
+
+
+def progress_message(message: str) -> None:
+    """A message of the load on stderr: progress (console.say, not with --quiet), or a
+    warning (`warning: ...`, such as the columns a file's header has that the contract does
+    not know), which is printed also with --quiet."""
+    if message.startswith("warning:"):
+        console.warn(message)
+    else:
+        console.say(message)
 
 
 def _left(committed: list[LoadResult]) -> str:
