@@ -935,6 +935,22 @@ def test_missing_directory_is_refused_without_creating_the_database(tmp_path):
     assert not db.exists()
 
 
+@pytest.mark.parametrize("name", ["orders.csv", "orders.parquet"])
+def test_a_db_path_naming_a_data_file_is_refused(tmp_path, name):
+    # DuckDB opens an existing CSV or Parquet file as an in-memory database viewing it:
+    # the load printed "loaded batch 1", exited 0 and stored nothing.
+    folder = good_dir(tmp_path)
+    not_a_db = tmp_path / name
+    if name.endswith(".csv"):
+        not_a_db.write_bytes((folder / "orders.csv").read_bytes())
+    else:
+        pq.write_table(pa.table({"order_id": ["o1"]}), not_a_db)
+    before = not_a_db.read_bytes()
+    with pytest.raises(LoadError, match=f"cannot open database .*{name}: it is a data file"):
+        load_dir(folder, not_a_db)
+    assert not_a_db.read_bytes() == before
+
+
 def test_failed_load_into_a_new_database_leaves_no_file(tmp_path):
     folder = tmp_path / "bad"
     write(folder, "orders.csv", ORDERS_CSV + "o4,c2\n")  # header fine, content not

@@ -580,8 +580,20 @@ def _load(
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(db_path))
+        (stored_in,) = con.execute(
+            "select path from duckdb_databases() where database_name = current_database()"
+        ).fetchone()
     except (OSError, duckdb.Error) as exc:
         raise LoadError(f"cannot open database {db_path}: {_first_line(exc)}") from exc
+    if stored_in is None:
+        # DuckDB opens an existing .csv, .parquet or .json file as an in-memory database
+        # that views it: the batch would be "loaded" into memory and lost on exit.
+        con.close()
+        raise LoadError(
+            f"cannot open database {db_path}: it is a data file, not a DuckDB database "
+            "(DuckDB would read it and keep the batch in memory only); check --db PATH (or "
+            "RETENTION_DB_PATH)"
+        )
 
     committed: list[LoadResult] = []
 
