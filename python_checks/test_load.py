@@ -863,6 +863,18 @@ def test_table_in_an_unsupported_format_is_refused_not_loaded_empty(tmp_path, lo
     assert "contracts.csv.gz: unsupported file" in refuse(folder, loaded_db)
 
 
+def test_a_folder_named_like_a_table_file_is_refused_as_a_folder(tmp_path, loaded_db):
+    # Spark writes orders.parquet as a folder of part files; "expected orders.csv or
+    # orders.parquet" was all the message said.
+    folder = good_dir(tmp_path)
+    (folder / "contracts.parquet").mkdir()
+    pq.write_table(
+        pa.table({"contract_id": ["k1"]}), folder / "contracts.parquet" / "part-0.parquet"
+    )
+    message = refuse(folder, loaded_db)
+    assert "contracts.parquet: a folder, not a file, for table 'contracts'" in message
+
+
 def test_corrupt_parquet_is_refused(tmp_path, loaded_db):
     folder = good_dir(tmp_path)
     (folder / "contracts.parquet").write_bytes(b"PAR1 this is not a parquet file PAR1")

@@ -339,9 +339,16 @@ def check_dir(dir: Path, say: Progress) -> list[Source]:
                 problems.append(
                     f"{path}: unknown table {table!r}; raw tables are: {', '.join(TABLES)}"
                 )
+        elif table in TABLES and path.is_dir():
+            # Spark and Hive write a data set as a folder of part files (orders.parquet/).
+            problems.append(
+                f"{path}: a folder, not a file, for table {table!r} (Spark writes a Parquet "
+                f"data set as a folder of part files); deliver one file, {table}.csv or "
+                f"{table}.parquet"
+            )
         elif table in TABLES:
-            # Looks like a raw table in a form we do not read (orders.csv.gz, orders.json, a
-            # folder): refuse rather than silently load nothing for that table.
+            # Looks like a raw table in a form we do not read (orders.csv.gz, orders.json):
+            # refuse rather than silently load nothing for that table.
             problems.append(
                 f"{path}: unsupported file for table {table!r}; "
                 f"expected {table}.csv or {table}.parquet"
