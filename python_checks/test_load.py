@@ -963,6 +963,23 @@ def test_a_db_path_naming_a_data_file_is_refused(tmp_path, name):
     assert not_a_db.read_bytes() == before
 
 
+def test_a_folder_that_cannot_be_listed_is_refused_without_a_traceback(
+    tmp_path, monkeypatch, capsys
+):
+    # As another user, a delivery folder of mode 700 raised PermissionError from the
+    # listing. (The tests may run as root, whom modes do not stop: the listing is made to
+    # fail instead.)
+    folder = good_dir(tmp_path)
+
+    def denied(self: Path):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "iterdir", denied)
+    assert main(["load", str(folder), "--db", str(tmp_path / "w.duckdb")]) == 2
+    assert f"{folder}: cannot read the folder: Permission denied" in capsys.readouterr().err
+    assert not (tmp_path / "w.duckdb").exists()
+
+
 def test_failed_load_into_a_new_database_leaves_no_file(tmp_path):
     folder = tmp_path / "bad"
     write(folder, "orders.csv", ORDERS_CSV + "o4,c2\n")  # header fine, content not

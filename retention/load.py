@@ -306,9 +306,13 @@ def check_dir(dir: Path, say: Progress) -> list[Source]:
         raise LoadError(f"{dir}: not a directory")
     root = dir.resolve()
 
+    try:
+        paths = sorted(dir.iterdir())
+    except OSError as exc:  # a folder this user may not list
+        raise LoadError(f"{dir}: cannot read the folder: {exc.strerror or exc}") from exc
     problems: list[str] = []
     found: dict[str, list[Path]] = {}
-    for path in sorted(dir.iterdir()):
+    for path in paths:
         name = path.name
         if name.startswith("."):
             continue  # hidden files (.DS_Store, an editor's swap file): never read
