@@ -169,6 +169,20 @@ def test_build_refuses_a_storage_version_duckdb_does_not_know_before_anything(tm
     assert not (tmp_path / "new").exists()
 
 
+def test_build_refuses_a_memory_limit_duckdb_does_not_take_before_anything(
+    tmp_path, capsys, monkeypatch
+):
+    # dbt took it only after the load, and stopped with a ParserException traceback per
+    # thread (exit 3); now it is an error at once, like an unknown storage version.
+    db = tmp_path / "new" / "warehouse.duckdb"
+    monkeypatch.setenv("RETENTION_MEMORY_LIMIT", "junk")
+    code = cli.main(["build", "--db", str(db), "--data", str(tmp_path / "none")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "retention build: error: RETENTION_MEMORY_LIMIT='junk' is not a memory size" in err
+    assert not (tmp_path / "new").exists()
+
+
 def test_the_names_a_warehouse_file_may_not_have_are_the_schemas_of_a_built_warehouse(
     clean_build,
 ):

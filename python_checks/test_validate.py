@@ -472,6 +472,33 @@ def test_validate_caps_duckdb_like_the_dbt_profile() -> None:
     assert f"memory_limit: \"{{{{ env_var('{name}', '{default}') }}}}\"" in profile
 
 
+@pytest.mark.parametrize("limit", ["junk", "", "1GB'; select 1; --"])
+def test_a_memory_limit_duckdb_does_not_take_exits_2_with_one_line(
+    limit, tmp_path, capsys, monkeypatch
+):
+    # It was set on validate's connection after the marts were opened: a ParserException
+    # traceback and exit 1, the code of a failed expectation. Now it is checked with the
+    # other inputs, before Great Expectations, and named; set but empty is refused as dbt's
+    # profile (env_var) would pass it to DuckDB as it is.
+    monkeypatch.setenv(validate_module.MEMORY_LIMIT_ENV, limit)
+    code, out = validate(build(tmp_path / "w.duckdb"), capsys, "dim_customers")
+    assert code == 2, out
+    assert out.startswith(f"retention validate: error: RETENTION_MEMORY_LIMIT={limit!r} is not")
+    assert "Traceback" not in out and len(out.strip().splitlines()) == 1, out
+
+
+def test_duckdb_running_out_of_memory_while_validating_exits_2_with_one_line(
+    tmp_path, capsys, monkeypatch
+):
+    # 1KB is a size DuckDB takes, but it cannot even set it on a connection holding a
+    # database: an Out of Memory Error, reported as one line (exit 2, nothing validated).
+    monkeypatch.setenv(validate_module.MEMORY_LIMIT_ENV, "1KB")
+    code, out = validate(build(tmp_path / "w.duckdb"), capsys, "dim_customers")
+    assert code == 2, out
+    assert "retention validate: error: DuckDB failed while reading the marts of" in out
+    assert "Out of Memory" in out and "Traceback" not in out
+
+
 def test_parts_are_read_from_a_scratch_copy_that_is_removed(tmp_path, capsys, monkeypatch):
     # A mart read in parts is copied once into a scratch database in a temporary folder
     # (DuckDB spills there too): nothing is written beside the warehouse, and the folder is

@@ -130,6 +130,13 @@ def run(args: argparse.Namespace) -> int:
     except PublishError as exc:
         _tell(f"error: {exc}")
         return EXIT_LOAD
+    from retention import validate
+
+    try:  # dbt and validate would fail on it only after the load, with tracebacks
+        validate.memory_limit()
+    except validate.ValidateError as exc:
+        _tell(f"error: {exc}; nothing was changed")
+        return EXIT_LOAD
     published = Path(args.db or default_db_path()).resolve()
     work = working_copy_path(published).resolve()
     if args.data is None and not work.exists() and not published.exists():

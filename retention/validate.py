@@ -59,8 +59,9 @@ VOLUME_CHECK = "row count against the published warehouse"
 EXIT_CODES = {
     0: "every expectation passed",
     1: "an expectation failed (the summary names the mart and the expectation)",
-    2: "nothing validated: the database or a mart is missing, a --mart is unknown, or the "
-    "--baseline cannot be read",
+    2: "nothing validated: the database or a mart is missing, a --mart is unknown, the "
+    "--baseline cannot be read, or DuckDB refused RETENTION_MEMORY_LIMIT or failed reading "
+    "a mart (out of memory)",
 }
 
 
@@ -118,21 +119,44 @@ def run(args: argparse.Namespace) -> int:
     except ValidateError as exc:
         console.error("validate", str(exc))
         return 2
-    with con:
-        results = validate_marts(con, marts)
+    try:
+        with con:
+            results = validate_marts(con, marts)
+    except duckdb.Error as exc:  # out of memory under a small cap, a full temporary folder
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        console.error("validate", f"DuckDB failed while reading the marts of {path}: {first_line}")
+        return 2
     check_volumes(results, before, getattr(args, "max_shrink", shrink.DEFAULT_MAX_SHRINK))
     seconds = time.perf_counter() - started
     console.show(summary(results, path, seconds), lambda: summary_view(results, path, seconds))
     return 0 if all(r.success for r in results) else 1
 
 
+def memory_limit() -> str:
+    """DuckDB's cap: RETENTION_MEMORY_LIMIT (default 3GiB), as the dbt profile reads it (set
+    but empty is empty), once DuckDB has taken it on an empty in-memory database;
+    ValidateError naming the variable when it does not (`junk`, empty, a stray quote), so
+    that a typo is an error at once rather than a traceback."""
+    limit = os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
+    try:
+        duckdb.connect(config={"memory_limit": limit}).close()
+    except duckdb.Error as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValidateError(
+            f"{MEMORY_LIMIT_ENV}={limit!r} is not a memory size DuckDB takes ({first_line}): "
+            f"set it to a size such as {DEFAULT_MEMORY_LIMIT} or 80%, or unset it"
+        ) from exc
+    return limit
+
+
 def open_marts(
     db_path: Path, marts: list[str] | None = None
 ) -> tuple[duckdb.DuckDBPyConnection, list[str]]:
     """A read-only connection to the database and the marts to validate (every mart, or the
-    ones named), once it is checked that they all exist (without importing Great
-    Expectations, so that a wrong path is reported at once)."""
+    ones named), once it is checked that they all exist and that DuckDB takes the memory
+    limit (without importing Great Expectations, so that a mistake is reported at once)."""
     _quiet()
+    memory_limit()
     unknown = sorted(set(marts or ()) - set(MARTS))
     if unknown:
         raise ValidateError(f"unknown mart {', '.join(unknown)}; the marts: {', '.join(MARTS)}")
@@ -202,7 +226,7 @@ def scratch_space(con: duckdb.DuckDBPyConnection) -> Iterator[Path]:
     (a read-only warehouse may sit where nothing can be written), and the copies of the
     marts read in parts live there (mart_parts). Removed, the copies detached, at the end."""
     with tempfile.TemporaryDirectory(prefix="retention-validate-") as folder:
-        limit = os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+        limit = memory_limit().replace("'", "''")
         con.execute(f"set memory_limit = '{limit}'")
         con.execute(f"set temp_directory = '{folder}'")
         try:
