@@ -183,6 +183,27 @@ def test_build_refuses_a_memory_limit_duckdb_does_not_take_before_anything(
     assert not (tmp_path / "new").exists()
 
 
+def test_a_working_copy_that_is_the_published_file_is_refused(tmp_path, capsys, monkeypatch):
+    # RETENTION_WORK_DB_PATH set to the published file made `retention build` run dbt on the
+    # file BI reads (and say "the published warehouse is unchanged" when dbt failed), and
+    # `retention publish --from X --db X` said "published X -> X". Both now refuse at once
+    # (exit 2), before any lock or DuckDB connection: the file stays byte for byte as it was.
+    db = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create table t as select 1 as x")
+    before = db.read_bytes()
+    assert cli.main(["publish", "--db", str(db), "--from", str(tmp_path / "." / db.name)]) == 2
+    assert "the working copy to publish is the published warehouse" in capsys.readouterr().err
+    monkeypatch.setenv("RETENTION_WORK_DB_PATH", str(db))
+    assert cli.main(["publish", "--db", str(db)]) == 2
+    assert "(--from, or RETENTION_WORK_DB_PATH, names the --db file)" in capsys.readouterr().err
+    assert cli.main(["build", "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert f"retention build: error: the working copy is the published warehouse {db}" in err
+    assert db.read_bytes() == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == [db.name]  # no lock, no WAL
+
+
 def test_the_names_a_warehouse_file_may_not_have_are_the_schemas_of_a_built_warehouse(
     clean_build,
 ):

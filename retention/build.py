@@ -52,9 +52,9 @@ PR_SET_PDEATHSIG = 1
 EXIT_CODES = {
     0: "published",
     EXIT_LOAD: "the data was refused by `load`, or there is nothing to build: no --data and "
-    "neither a working copy nor a published warehouse (pass --data DIR), or the working copy "
+    "neither a working copy nor a published warehouse (pass --data DIR), the working copy "
     "and the published warehouse each hold load batches the other lacks (the message says "
-    "which)",
+    "which), or RETENTION_WORK_DB_PATH names the published file itself",
     EXIT_DBT: "`dbt build` failed (dbt printed why)",
     EXIT_VALIDATE: "validation failed: Great Expectations, or a mart shrank more than "
     "--max-shrink against the published warehouse",
@@ -139,6 +139,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_LOAD
     published = Path(args.db or default_db_path()).resolve()
     work = working_copy_path(published).resolve()
+    if work == published:  # RETENTION_WORK_DB_PATH set to the published file itself
+        _tell(
+            f"error: the working copy is the published warehouse {published} "
+            "(RETENTION_WORK_DB_PATH names it): a build would write the file BI reads; "
+            "unset RETENTION_WORK_DB_PATH or point it at another file; nothing was changed"
+        )
+        return EXIT_LOAD
     if args.data is None and not work.exists() and not published.exists():
         _tell(
             f"there is no warehouse at {published} and no working copy {work} to build: "

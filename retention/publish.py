@@ -66,8 +66,9 @@ class PublishError(Exception):
 
 EXIT_CODES = {
     0: "published",
-    2: "refused or failed (no working copy, not `built`, a mart missing, disk full, a "
-    "read-only or immutable folder or file); the published warehouse is unchanged",
+    2: "refused or failed (no working copy, the working copy is the published file itself, "
+    "not `built`, a mart missing, disk full, a read-only or immutable folder or file); the "
+    "published warehouse is unchanged",
     6: "a build holds the working copy's lock",
 }
 
@@ -119,6 +120,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     published = args.db or default_db_path()
     source = args.source or working_copy_path(published)
+    if Path(source).resolve() == Path(published).resolve():
+        message = (
+            f"the working copy to publish is the published warehouse {published} itself "
+            "(--from, or RETENTION_WORK_DB_PATH, names the --db file): nothing to publish; "
+            "a build writes <db>.work"
+        )
+        print(f"retention publish: error: {message}", file=sys.stderr)
+        return EXIT_REFUSED
     if not Path(source).is_file():
         message = f"no working copy at {source}: build it first"
         print(f"retention publish: error: {message}", file=sys.stderr)
