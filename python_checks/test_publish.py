@@ -486,3 +486,63 @@ def test_no_secret_files_are_tracked() -> None:
         or Path(name).suffix in (".pem", ".key", ".p12")
     ]
     assert tracked and not suspicious, suspicious
+
+
+# --- a batch loaded into the published file while a build ran -------------------------------
+
+HOLD_WRITABLE = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])  # read-write: DuckDB's lock keeps every other process out
+print("open", flush=True)
+time.sleep(60)
+"""
+
+
+def _hand_made(path: Path, batches: list[tuple[int, str]]) -> Path:
+    """A `built` warehouse with every mart (test_validate's hand-made rows) and `batches`
+    (load_id, loaded_at) in meta.load_batches."""
+    from test_validate import build
+
+    build(path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema meta")
+        con.execute("create table meta.build_state as select 'built' as state")
+        con.execute("create table meta.load_batches (load_id integer, loaded_at timestamp)")
+        con.executemany("insert into meta.load_batches values (?, ?)", batches)
+    return path
+
+
+def test_publish_never_drops_a_batch_loaded_into_the_published_file_meanwhile(tmp_path, capsys):
+    # The working copy was started from the published file when it held batch 1; then
+    # `retention load` added batch 2 to the published file. The rename used to replace it
+    # without a word (batch 2 gone); now publish refuses (exit 2) and names the batch, and
+    # the published file is as it was.
+    from retention.cli import main
+
+    day1 = (1, "2026-12-06 02:00:00")
+    work = _hand_made(tmp_path / "w.duckdb.work", [day1])
+    published = _hand_made(tmp_path / "w.duckdb", [day1, (2, "2026-12-06 09:00:00")])
+    before = _sha256(published)
+    assert main(["publish", "--db", str(published)]) == EXIT_PUBLISH_REFUSED
+    err = capsys.readouterr().err
+    assert f"the published warehouse {published} has load batch(es) 2 that the working" in err
+    assert _sha256(published) == before and not _leftovers(tmp_path)
+    # A load still running (a process with the file open for writing) is refused the same way.
+    with duckdb.connect(str(published)) as con:
+        con.execute("delete from meta.load_batches where load_id = 2")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITABLE, str(published)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        assert main(["publish", "--db", str(published)]) == EXIT_PUBLISH_REFUSED
+        err = capsys.readouterr().err
+        assert f"another process is writing the published warehouse {published}" in err
+    finally:
+        holder.kill()
+        holder.wait()
+    # With the same batches (readers in other processes never block it:
+    # test_reader_holding_the_file_always_sees_a_complete_warehouse), it publishes.
+    before = _sha256(published)
+    assert main(["publish", "--db", str(published), "--from", str(work)]) == 0
+    assert _sha256(published) != before

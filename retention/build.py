@@ -37,6 +37,7 @@ from retention.paths import REPO_ROOT, add_db_argument, default_db_path
 from retention.publish import (
     PublishError,
     add_storage_version_argument,
+    load_batches,
     publish,
     resolve_storage_version,
     staging_path,
@@ -412,15 +413,7 @@ def _batches(path: Path, what: str) -> set[tuple[int, object]]:
     cannot be read."""
     try:
         with duckdb.connect(str(path), read_only=True) as con:
-            (recorded,) = con.execute(
-                "select count(*) from duckdb_tables() where database_name = current_database() "
-                "and schema_name = 'meta' and table_name = 'load_batches'"
-            ).fetchone()
-            if not recorded:
-                return set()
-            return set(
-                con.execute("select distinct load_id, loaded_at from meta.load_batches").fetchall()
-            )
+            return load_batches(con)
     except duckdb.Error as exc:
         message = working_copy.first_line(exc)
         if any(words in message for words in working_copy.BUSY_WORDS):

@@ -17,6 +17,10 @@ DATABASE` (tables, views, macros, sequences and their comments). The version is
 keeps every column type of the marts); `current` copies the file byte for byte in the
 format of the DuckDB that built it (faster; readable by DuckDB 2.x only).
 
+For the rename the published file is held open read-only (DuckDB's lock keeps any writer
+out), and publishing is refused when a process writes to it or it holds load batches the
+copy lacks (a `retention load` into it while the build ran): the rename would lose them.
+
 The published file keeps its permission bits (and, where allowed, its owner and group); a
 new published file gets the working copy's. The temporary file is created 0600, so the data
 is never readable by more people than it will be. A temporary file left by a killed publish
@@ -39,7 +43,8 @@ import stat
 import sys
 import tempfile
 import time
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -67,7 +72,8 @@ class PublishError(Exception):
 EXIT_CODES = {
     0: "published",
     2: "refused or failed (no working copy, the working copy is the published file itself, "
-    "not `built`, a mart missing, disk full, a read-only or immutable folder or file); the "
+    "not `built`, a mart missing, the published file being written or holding load batches "
+    "the working copy lacks, disk full, a read-only or immutable folder or file); the "
     "published warehouse is unchanged",
     6: "a build holds the working copy's lock",
 }
@@ -176,11 +182,12 @@ def publish(
             shutil.copyfile(source, staging)
         else:
             _copy_in_storage_version(source, staging, storage_version)
-        _check_marts(staging)
+        batches = _check_marts(staging)
         _keep_permissions(staging, published if published.exists() else source, progress)
         with open(staging, "rb+") as handle:
             os.fsync(handle.fileno())
-        os.replace(staging, published)
+        with _no_writer_and_no_newer_batches(published, batches):
+            os.replace(staging, published)
     except OSError as exc:
         _discard(staging)
         raise PublishError(_unchanged(exc, published)) from exc
@@ -298,8 +305,62 @@ def _checkpoint(path: Path) -> None:
         raise PublishError(f"cannot open the working copy {path}: {exc}") from exc
 
 
-def _check_marts(path: Path) -> None:
-    """The copy opens, its last dbt build completed successfully, and it holds every mart."""
+def load_batches(con: duckdb.DuckDBPyConnection) -> set[tuple[int, object]]:
+    """The load batches the database of `con` records (meta.load_batches: id and time; none
+    when it has no record)."""
+    (recorded,) = con.execute(
+        "select count(*) from duckdb_tables() where database_name = current_database() "
+        "and schema_name = 'meta' and table_name = 'load_batches'"
+    ).fetchone()
+    if not recorded:
+        return set()
+    return set(con.execute("select distinct load_id, loaded_at from meta.load_batches").fetchall())
+
+
+@contextmanager
+def _no_writer_and_no_newer_batches(
+    published: Path, batches: set[tuple[int, object]]
+) -> Iterator[None]:
+    """Hold a read-only connection to the published file for the block (the rename): DuckDB's
+    lock keeps any writer out meanwhile, so a `retention load` into it cannot commit a batch
+    that the rename would then throw away. PublishError, before the block, when a process
+    writes to it now, or when it holds load batches the copy (`batches`) lacks: loaded into
+    it after the working copy was started from it. A published file that does not open
+    (damaged) is replaced as before."""
+    con = None
+    if published.is_file():
+        try:
+            con = duckdb.connect(str(published), read_only=True)
+        except duckdb.Error as exc:
+            message = working_copy.first_line(exc)
+            if any(words in message for words in working_copy.BUSY_WORDS):
+                raise PublishError(
+                    f"another process is writing the published warehouse {published} (a "
+                    f"`retention load` into it?): {message}; not publishing over it, rerun "
+                    "when it is done"
+                ) from exc
+    if con is None:
+        yield
+        return
+    with con:
+        try:
+            newer = sorted(load_batches(con) - batches)
+        except duckdb.Error:
+            newer = []  # no readable record: nothing to compare
+        if newer:
+            ids = ", ".join(str(load_id) for load_id, _ in newer)
+            raise PublishError(
+                f"the published warehouse {published} has load batch(es) {ids} that the "
+                "working copy lacks (a `retention load` into it after the working copy was "
+                "started from it): publishing would lose them. Rerun `retention build`, which "
+                "takes them in (or says what to do)"
+            )
+        yield
+
+
+def _check_marts(path: Path) -> set[tuple[int, object]]:
+    """The copy opens, its last dbt build completed successfully, and it holds every mart;
+    returns its load batches."""
     try:
         with duckdb.connect(str(path), read_only=True) as con:
             present = tables_in(con, "marts")
@@ -308,6 +369,7 @@ def _check_marts(path: Path) -> None:
                 if "build_state" in tables_in(con, "meta")
                 else None
             )
+            batches = load_batches(con)
     except duckdb.Error as exc:
         raise PublishError(f"the copy of the working copy does not open: {exc}") from exc
     if state is None or state[0] != "built":
@@ -320,6 +382,7 @@ def _check_marts(path: Path) -> None:
     if missing:
         names = ", ".join(f"marts.{mart}" for mart in missing)
         raise PublishError(f"the working copy lacks {names}: not publishing")
+    return batches
 
 
 def tables_in(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
