@@ -257,6 +257,14 @@ def test_generate_with_an_empty_window_says_so(tmp_path):
     assert "retention generate: error: --end must be after --start" in run.stderr
 
 
+def test_generate_with_a_negative_seed_names_the_option(tmp_path, capsys):
+    # numpy refused it as "expected non-negative integer", a line that named no option.
+    code = cli.main(["generate", "--out", str(tmp_path / "d"), "--customers", "1", "--seed", "-1"])
+    assert code == 2
+    assert capsys.readouterr().err == "retention generate: error: --seed must be 0 or more\n"
+    assert not (tmp_path / "d").exists()
+
+
 def test_summary_prints_lines_in_a_log_and_a_table_on_a_terminal(tmp_path):
     from test_validate import build  # hand-made marts: two customers, A = 2024-03-31
 

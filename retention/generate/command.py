@@ -89,6 +89,8 @@ def generate(opts: Options) -> dict[str, int]:
     """Write the data set; return the rows per table (clean rows plus injected ones)."""
     if opts.customers < 1:
         raise ValueError("--customers must be at least 1")
+    if opts.seed < 0:  # numpy's own words, "expected non-negative integer", name no option
+        raise ValueError("--seed must be 0 or more")
     if opts.end <= opts.start:
         raise ValueError("--end must be after --start")
     if opts.format not in FORMATS:
@@ -163,8 +165,8 @@ def generate(opts: Options) -> dict[str, int]:
 
 EXIT_CODES = {
     0: "the data set was written",
-    2: "nothing usable written: invalid options (fewer than 1 customer, --end not after "
-    "--start) or the folder cannot be written",
+    2: "nothing usable written: invalid options (fewer than 1 customer, a negative --seed, "
+    "--end not after --start) or the folder cannot be written",
 }
 
 
