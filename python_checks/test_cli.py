@@ -204,6 +204,29 @@ def test_a_working_copy_that_is_the_published_file_is_refused(tmp_path, capsys, 
     assert sorted(path.name for path in tmp_path.iterdir()) == [db.name]  # no lock, no WAL
 
 
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("{bad", "'{bad' is not valid YAML (expected ',' or '}', but got '<stream end>')"),
+        ("as_of_date: 2024-13-01", "'as_of_date: 2024-13-01' is not valid YAML (month must be"),
+        ("[1, 2]", "'[1, 2]' is not a YAML mapping"),
+    ],
+)
+def test_build_refuses_vars_dbt_cannot_read_before_anything(tmp_path, capsys, given, message):
+    # dbt refused them only after the delivery was loaded (exit 3), and an impossible date
+    # was dbt's own ValueError traceback. Now exit 2 at once, before the lock or the load.
+    db = tmp_path / "new" / "warehouse.duckdb"
+    code = cli.main(["build", "--db", str(db), "--data", str(tmp_path / "none"), "--vars", given])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith(f"retention build: error: --vars {message}"), err
+    assert err.endswith("; nothing was changed\n") and "Traceback" not in err
+    assert not (tmp_path / "new").exists()
+    from retention.build import vars_problem
+
+    assert vars_problem('{as_of_date: "2024-06-30"}') is None and vars_problem("{}") is None
+
+
 def test_the_names_a_warehouse_file_may_not_have_are_the_schemas_of_a_built_warehouse(
     clean_build,
 ):

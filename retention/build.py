@@ -55,7 +55,8 @@ EXIT_CODES = {
     EXIT_LOAD: "the data was refused by `load`, or there is nothing to build: no --data and "
     "neither a working copy nor a published warehouse (pass --data DIR), the working copy "
     "and the published warehouse each hold load batches the other lacks (the message says "
-    "which), or RETENTION_WORK_DB_PATH names the published file itself",
+    "which), RETENTION_WORK_DB_PATH names the published file itself, or --vars is not a YAML "
+    "mapping",
     EXIT_DBT: "`dbt build` failed (dbt printed why)",
     EXIT_VALIDATE: "validation failed: Great Expectations, or a mart shrank more than "
     "--max-shrink against the published warehouse",
@@ -131,6 +132,9 @@ def run(args: argparse.Namespace) -> int:
     except PublishError as exc:
         _tell(f"error: {exc}")
         return EXIT_LOAD
+    if problem := vars_problem(args.vars):  # dbt would stop on it after the load
+        _tell(f"error: --vars {problem}; nothing was changed")
+        return EXIT_LOAD
     from retention import validate
 
     try:  # dbt and validate would fail on it only after the load, with tracebacks
@@ -184,6 +188,28 @@ def run(args: argparse.Namespace) -> int:
                 f"interrupted by {signal.Signals(signum).name} while {at.name}; {_after(at.name)}"
             )
             return 128 + signum
+
+
+def vars_problem(text: str | None) -> str | None:
+    """Why dbt would refuse `--vars` (it takes a YAML mapping, read with yaml's safe loader
+    as here), or None. dbt said so only after the load, and a value yaml cannot construct
+    (`as_of_date: 2024-13-01`, an impossible date) was a traceback of dbt's own."""
+    if not text:
+        return None
+    import yaml  # only when --vars is given
+
+    try:
+        value = yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        lines = str(exc).strip().splitlines()
+        why = getattr(exc, "problem", None) or (lines[0] if lines else type(exc).__name__)
+        return f"{text!r} is not valid YAML ({why})"
+    if not isinstance(value, dict):
+        return (
+            f"{text!r} is not a YAML mapping: give the vars as "
+            "'{as_of_date: \"2024-06-30\", order_inactivity_days: 365}'"
+        )
+    return None
 
 
 def _after(stage: str) -> str:
