@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -1118,6 +1119,32 @@ def test_a_signal_after_the_commit_says_the_batch_is_loaded(tmp_path, monkeypatc
         capsys.readouterr().err
     )
     assert len(rows(db, "orders")) == 3
+
+
+def test_a_signal_taken_by_another_thread_during_the_commit_waits_for_its_record():
+    # Ctrl-C goes to the whole process; with the stopping signals blocked in the main thread
+    # only, the kernel handed it to another thread (one of DuckDB's), and Python ran the
+    # handler in the main thread right after the commit, before the batch was recorded as
+    # committed: "nothing was loaded (the batch was rolled back)" about a loaded batch.
+    # Here a helper thread that does not block SIGINT takes it inside the deferred block.
+    from retention import signals
+
+    def take_sigint() -> None:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, signals.SIGNALS)
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+
+    steps = []
+    with pytest.raises(signals.Interrupted) as stopped, signals.stoppable() as received:
+        with signals.deferred():
+            steps.append("commit")
+            helper = threading.Thread(target=take_sigint)
+            helper.start()
+            helper.join()
+            time.sleep(0.05)  # the main thread runs Python's handler at its next instruction
+            steps.append("recorded")
+        steps.append("not reached: the signal is raised when the block ends")
+    assert steps == ["commit", "recorded"]
+    assert stopped.value.signum == received.signum == signal.SIGINT
 
 
 def test_cli_rejects_a_max_shrink_outside_0_to_1(tmp_path, capsys):

@@ -41,6 +41,17 @@ class Received:
     signum: int | None = None
 
 
+@dataclass
+class _Deferring:
+    """Whether a `deferred()` block is under way, and the signal it holds back."""
+
+    active: bool = False
+    pending: int | None = None
+
+
+_deferring = _Deferring()
+
+
 @contextmanager
 def stoppable() -> Iterator[Received]:
     """SIGINT, SIGTERM and SIGHUP raise Interrupted in the main thread while in this block;
@@ -54,6 +65,9 @@ def stoppable() -> Iterator[Received]:
     def interrupt(signum: int, _frame: object) -> None:
         if received.signum is None:
             received.signum = signum
+        if _deferring.active:  # raised when the deferred() block ends
+            _deferring.pending = _deferring.pending or signum
+            return
         raise Interrupted(signum)
 
     previous = {signum: signal.signal(signum, interrupt) for signum in SIGNALS}
@@ -81,12 +95,24 @@ def signal_of(exc: BaseException, received: Received) -> int | None:
 @contextmanager
 def deferred() -> Iterator[None]:
     """The stopping signals wait until the end of this block (in the main thread): a step
-    that must not be cut in two, such as a commit and the record that it happened."""
+    that must not be cut in two, such as a commit and the record that it happened.
+
+    Blocking them in the main thread is not enough: a signal sent to the process (Ctrl-C,
+    `kill -INT -PGID`) is then taken by another thread (DuckDB's workers), and Python runs
+    the handler in the main thread at its next instruction, inside the block. So the
+    handler of `stoppable()` holds the signal back while the block runs, and it is raised
+    as Interrupted when the block ends."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    outer = _deferring.active
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    _deferring.active = True
     try:
         yield
     finally:
+        _deferring.active = outer
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        if not outer and _deferring.pending is not None:  # an outer block raises it itself
+            pending, _deferring.pending = _deferring.pending, None
+            raise Interrupted(pending)
