@@ -288,6 +288,30 @@ def test_generate_with_a_negative_seed_names_the_option(tmp_path, capsys):
     assert not (tmp_path / "d").exists()
 
 
+def test_a_closed_output_pipe_stops_a_command_quietly_with_141(tmp_path):
+    # `retention diff ... | head` (or `| true`): the reader is gone before the report is
+    # written. It was a BrokenPipeError traceback and exit 1, the code `validate` and
+    # `diff --exit-code` give a finding; now 141 (128 + SIGPIPE) and nothing on stderr.
+    from test_validate import build  # hand-made marts: two customers
+
+    base, pr = build(tmp_path / "base.duckdb"), build(tmp_path / "pr.duckdb")
+    read, write = os.pipe()
+    os.close(read)  # no reader at all: the first write fails
+    try:
+        run = subprocess.run(
+            [RETENTION, "diff", "--base", str(base), "--db", str(pr), "--mart", "mart_clv"],
+            cwd=tmp_path,
+            env=ENV,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert (run.returncode, run.stderr) == (141, "")
+
+
 def test_summary_prints_lines_in_a_log_and_a_table_on_a_terminal(tmp_path):
     from test_validate import build  # hand-made marts: two customers, A = 2024-03-31
 

@@ -10,9 +10,11 @@ optional dependency only breaks its own command.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.metadata
 import importlib.util
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -39,6 +41,7 @@ COMMANDS = {
 }
 
 INTERRUPTED = 130  # the shell's code for Ctrl-C (128 + SIGINT)
+BROKEN_PIPE = 141  # the shell's code for a closed output pipe (128 + SIGPIPE)
 USAGE_ERROR = 2  # argparse's code for invalid arguments
 
 QUIET_HELP = "no progress bars or messages (they are also off when stderr is not a terminal)"
@@ -75,7 +78,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="retention",
         description=DESCRIPTION,
         epilog="Every command's --help lists its options and its exit codes; 2 is also the "
-        f"exit code of invalid arguments, {INTERRUPTED} of an interrupted command (Ctrl-C).",
+        f"exit code of invalid arguments, {INTERRUPTED} of an interrupted command (Ctrl-C), "
+        f"{BROKEN_PIPE} of one whose output pipe was closed (| head).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
@@ -155,10 +159,19 @@ def main(argv: list[str] | None = None) -> int:
             console.error(args.command, problem)
             return USAGE_ERROR
     try:
-        return int(_module(args.command).run(args) or 0)
+        code = int(_module(args.command).run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
+        return code
     except KeyboardInterrupt:
         console.error(args.command, "interrupted")
         return INTERRUPTED
+    except BrokenPipeError:
+        # The reader of stdout went away (`retention summary | head -1`, `| true`): stop
+        # quietly with the shell's code for SIGPIPE, as a command killed by it would, not
+        # a traceback and 1 (which `validate` and `diff --exit-code` give a meaning).
+        with contextlib.suppress(OSError, ValueError):  # Python's own flush at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE
 
 
 if __name__ == "__main__":
