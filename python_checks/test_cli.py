@@ -169,6 +169,18 @@ def test_build_refuses_a_storage_version_duckdb_does_not_know_before_anything(tm
     assert not (tmp_path / "new").exists()
 
 
+def test_a_storage_version_from_the_environment_is_named_as_such(tmp_path, capsys, monkeypatch):
+    # Without --storage-version the value comes from RETENTION_STORAGE_VERSION; the error
+    # said "storage version 'v1.O.0'" as if the operator had typed it.
+    monkeypatch.setenv("RETENTION_STORAGE_VERSION", "v1.O.0")
+    assert cli.main(["publish", "--db", str(tmp_path / "w.duckdb"), "--from", __file__]) == 2
+    err = capsys.readouterr().err
+    assert "storage version 'v1.O.0' ($RETENTION_STORAGE_VERSION) is not of the form" in err
+    args = ["publish", "--db", str(tmp_path / "w.duckdb"), "--from", __file__]
+    assert cli.main([*args, "--storage-version", "v9.9.0"]) == 2
+    assert "storage version 'v9.9.0': " in capsys.readouterr().err  # given: no origin
+
+
 def test_build_refuses_a_memory_limit_duckdb_does_not_take_before_anything(
     tmp_path, capsys, monkeypatch
 ):

@@ -93,9 +93,14 @@ def add_storage_version_argument(parser: argparse.ArgumentParser) -> None:
 def resolve_storage_version(given: str | None) -> str:
     """The storage version to publish in: `given`, the environment's, or the default."""
     version = (given or os.environ.get(STORAGE_VERSION_ENV) or DEFAULT_STORAGE_VERSION).strip()
+    # Where it came from, for the error: a value from the environment is not on the command line.
+    origin = (
+        "" if given or not os.environ.get(STORAGE_VERSION_ENV) else f" (${STORAGE_VERSION_ENV})"
+    )
     if version != CURRENT and not _VERSION_FORM.fullmatch(version):
         raise PublishError(
-            f"storage version {version!r} is not of the form v1.4.0 (or latest, or {CURRENT!r})"
+            f"storage version {version!r}{origin} is not of the form v1.4.0 (or latest, or "
+            f"{CURRENT!r})"
         )
     if version != CURRENT:
         # Well formed is not enough (v9.9.9): DuckDB itself says whether it knows the version,
@@ -107,7 +112,7 @@ def resolve_storage_version(given: str | None) -> str:
                     con.execute(f"attach '{probe}' as probe (storage_version '{version}')")
             except duckdb.Error as exc:
                 known = str(exc).splitlines()[0].split(", valid options are")[0]
-                raise PublishError(f"storage version {version!r}: {known}") from exc
+                raise PublishError(f"storage version {version!r}{origin}: {known}") from exc
     return version
 
 
