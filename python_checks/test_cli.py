@@ -324,6 +324,24 @@ def test_a_closed_output_pipe_stops_a_command_quietly_with_141(tmp_path):
     assert (run.returncode, run.stderr) == (141, "")
 
 
+def test_a_build_whose_stdout_is_closed_says_so_with_141(tmp_path, capsys, monkeypatch):
+    # `retention build ... | head`: the validation summary's write failed with EPIPE, which
+    # the build took for a file it could not write ("stopped while validating: Broken pipe",
+    # exit 7, the code of a full disk). Now 141, and the message says what happened.
+    from retention import build
+
+    def closed_stdout(*_args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(build, "_pipeline", closed_stdout)
+    db = tmp_path / "warehouse.duckdb"
+    db.touch()
+    assert cli.main(["build", "--db", str(db)]) == 141
+    err = capsys.readouterr().err
+    assert err.startswith("retention build: stdout was closed by its reader while preparing")
+    assert "Broken pipe" not in err and db.stat().st_size == 0
+
+
 def test_summary_prints_lines_in_a_log_and_a_table_on_a_terminal(tmp_path):
     from test_validate import build  # hand-made marts: two customers, A = 2024-03-31
 

@@ -45,6 +45,7 @@ from retention.publish import (
 )
 
 EXIT_LOAD, EXIT_DBT, EXIT_VALIDATE, EXIT_PUBLISH, EXIT_LOCKED, EXIT_FILES = 2, 3, 4, 5, 6, 7
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as every command (retention/cli.py)
 # Interrupted by a signal: 128 + its number, as a shell reports it (SIGINT 130, SIGTERM 143).
 # How long dbt may take to stop after SIGTERM before it is killed.
 DBT_STOP_SECONDS = 30
@@ -176,6 +177,9 @@ def run(args: argparse.Namespace) -> int:
         except (FilesError, working_copy.StorageError) as exc:
             _tell(f"{exc}; the published warehouse {published} is unchanged")
             return EXIT_FILES
+        except BrokenPipeError:  # stdout's reader went away (`| head`): not a file's fault
+            _tell(f"stdout was closed by its reader while {at.name}; {_after(at.name)}")
+            return EXIT_BROKEN_PIPE
         except OSError as exc:  # any other file system error: never a traceback
             where = f" ({exc.filename})" if exc.filename else ""
             _tell(f"stopped while {at.name}: {exc.strerror or exc}{where}")
