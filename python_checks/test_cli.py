@@ -524,6 +524,19 @@ def test_the_benchmark_defaults_to_medians_of_three_and_keeps_1m_a_flag_away():
     assert bench.STEPS_PER_RUN == 6 + 3
 
 
+def test_the_benchmark_refuses_an_out_it_cannot_write_before_it_runs(tmp_path, capsys):
+    # --out is written only at the end: an --out under a file ran the whole benchmark (85 s
+    # for 10 customers and one run) and then lost it to a FileExistsError traceback, exit 1.
+    blocker = tmp_path / "results"
+    blocker.write_text("a file, not a folder\n")
+    for out in (blocker / "bench.json", tmp_path):
+        code = cli.main(["bench", "--customers", "10", "--runs", "1", "--out", str(out)])
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert err.startswith("retention bench: error: ") and "nothing was run" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]  # no probe left behind
+
+
 def test_the_benchmark_derives_its_figures_from_cpu_seconds_with_wall_beside():
     from retention import bench
 

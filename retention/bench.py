@@ -91,8 +91,24 @@ EXIT_CODES = {
     0: "every step ran and every check passed",
     1: "a check failed: a script's numbers differ from the marts, or the incremental marts "
     "from the full build's",
-    2: "a step failed (the end of its output is printed)",
+    2: "a step failed (the end of its output is printed), or --out cannot be written (checked "
+    "before anything runs)",
 }
+
+
+def out_problem(out: Path) -> str | None:
+    """Why the JSON cannot be written to `out`, or None: checked before the runs, which take
+    minutes to hours, since the file is written only at the end (a folder that is a file, a
+    read-only or immutable folder, `out` a folder)."""
+    if out.is_dir():
+        return f"--out {out} is a folder: name a file"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}."):
+            pass
+    except OSError as exc:
+        return f"cannot write --out {out}: {exc.strerror or exc}"
+    return None
 
 
 # --- measuring a process tree ----------------------------------------------------------------
@@ -670,6 +686,9 @@ def run(args: argparse.Namespace) -> int:
         "derived_from": "median CPU seconds (user + sys); *_wall: median wall seconds",
         "scales": [],
     }
+    if problem := out_problem(args.out):
+        console.error("bench", f"{problem}; nothing was run")
+        return 2
     failed = False
     scales = sorted(set(args.customers))
     with console.progress("bench", total=len(scales) * (1 + args.runs * STEPS_PER_RUN)) as bar:
@@ -692,9 +711,13 @@ def run(args: argparse.Namespace) -> int:
     results["growth"] = _growth(results["scales"])
     results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
     say("")
-    say(render(results))
+    say(render(results))  # first: a file that cannot be written now loses the raw JSON only
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    except OSError as exc:
+        console.error("bench", f"cannot write --out {args.out}: {exc.strerror or exc}")
+        return 2
     say(f"\nwrote {args.out}")
     return 1 if failed else 0
