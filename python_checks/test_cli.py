@@ -284,6 +284,20 @@ def test_validate_refuses_a_missing_or_unbuilt_database_before_importing_ge(load
     assert f"retention validate: error: {message}" in run.stderr
 
 
+def test_holdout_cdnow_with_a_work_folder_it_cannot_write_exits_3(tmp_path, capsys, monkeypatch):
+    # A --work under a file stopped with a NotADirectoryError traceback (exit 1) once the
+    # sample had been read; now one line and exit 3, "could not be downloaded or built".
+    from retention import cdnow
+
+    monkeypatch.setattr(cdnow, "read_member", lambda *_: b"1 1 19970101 1 9.99\n")
+    blocker = tmp_path / "work"
+    blocker.write_text("a file, not a folder\n")
+    assert cli.main(["holdout", "--cdnow", "--work", str(blocker / "cdnow")]) == 3
+    err = capsys.readouterr().err
+    assert f"retention holdout: error: cannot build in --work {blocker / 'cdnow'}: " in err
+    assert "Not a directory" in err and "Traceback" not in err
+
+
 def test_generate_with_an_empty_window_says_so(tmp_path):
     run = retention(
         tmp_path, "generate", "--out", "d", "--start", "2024-01-01", "--end", "2023-01-01"

@@ -177,16 +177,22 @@ def _dbt_on_sample(args: list[str], db: Path) -> dbt_runner.Result:
 def build_sample_warehouse(work: Path, cache_dir: Path = CACHE_DIR) -> Path:
     """Load the CDNOW 1/10 sample into ``work/cdnow_sample.duckdb`` (a fresh file) and build it
     with A = 1997-09-30 and USD, the predictive models on. CdnowError when a step fails."""
-    from retention.load import load_dir
+    from retention.load import LoadError, load_dir
 
     purchases = sample_purchases(read_member(SAMPLE_MEMBER, cache_dir))
-    raw = write_raw(purchases, work / "raw")
     db = work / "cdnow_sample.duckdb"
-    for path in (db, db.with_name(db.name + ".wal")):
-        path.unlink(missing_ok=True)
-    load_dir(raw, db)
-    completed = _dbt_on_sample([*dbt_runner.BUILD, "--no-use-colors"], db)
-    (work / "dbt_output.log").write_text(completed.output, encoding="utf-8")
+    try:  # a --work that cannot be written (under a file, read-only): one line, not a traceback
+        raw = write_raw(purchases, work / "raw")
+        for path in (db, db.with_name(db.name + ".wal")):
+            path.unlink(missing_ok=True)
+        load_dir(raw, db)
+        completed = _dbt_on_sample([*dbt_runner.BUILD, "--no-use-colors"], db)
+        (work / "dbt_output.log").write_text(completed.output, encoding="utf-8")
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise CdnowError(f"cannot build in --work {work}: {exc.strerror or exc}{where}") from exc
+    except LoadError as exc:
+        raise CdnowError(f"cannot load the CDNOW sample into {db}: {exc}") from exc
     if completed.returncode != 0:
         raise CdnowError(
             f"dbt build of the CDNOW sample failed (log: {work / 'dbt_output.log'}):\n"
