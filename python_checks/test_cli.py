@@ -239,6 +239,24 @@ def test_build_refuses_vars_dbt_cannot_read_before_anything(tmp_path, capsys, gi
     assert vars_problem('{as_of_date: "2024-06-30"}') is None and vars_problem("{}") is None
 
 
+@pytest.mark.parametrize("threads", ["abc", "0", "-3", ""])
+def test_build_refuses_dbt_threads_that_are_not_a_number_before_anything(
+    tmp_path, capsys, monkeypatch, threads
+):
+    # profiles.yml reads RETENTION_THREADS with Jinja's `int`, which makes `abc` (or empty) 0,
+    # and dbt stopped after the load with "max_workers must be greater than 0" (exit 3).
+    db = tmp_path / "new" / "warehouse.duckdb"
+    monkeypatch.setenv("RETENTION_THREADS", threads)
+    code = cli.main(["build", "--db", str(db), "--data", str(tmp_path / "none")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"retention build: error: RETENTION_THREADS={threads!r} is not a number" in err
+    assert not (tmp_path / "new").exists()
+    from retention.build import threads_problem
+
+    assert threads_problem(None) is threads_problem("1") is threads_problem("2.5") is None
+
+
 def test_the_names_a_warehouse_file_may_not_have_are_the_schemas_of_a_built_warehouse(
     clean_build,
 ):

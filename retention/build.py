@@ -143,6 +143,9 @@ def run(args: argparse.Namespace) -> int:
     except validate.ValidateError as exc:
         _tell(f"error: {exc}; nothing was changed")
         return EXIT_LOAD
+    if problem := threads_problem(os.environ.get(THREADS_ENV)):  # dbt: a traceback, too
+        _tell(f"error: {problem}; nothing was changed")
+        return EXIT_LOAD
     published = Path(args.db or default_db_path()).resolve()
     work = working_copy_path(published).resolve()
     if work == published:  # RETENTION_WORK_DB_PATH set to the published file itself
@@ -192,6 +195,30 @@ def run(args: argparse.Namespace) -> int:
                 f"interrupted by {signal.Signals(signum).name} while {at.name}; {_after(at.name)}"
             )
             return 128 + signum
+
+
+THREADS_ENV = "RETENTION_THREADS"  # dbt's threads (profiles.yml: env_var(...) | int)
+
+
+def threads_problem(value: str | None) -> str | None:
+    """Why dbt cannot run with RETENTION_THREADS set to `value`, or None. The profile reads
+    it with Jinja's `int` filter, which makes anything it cannot read 0 (`abc`, empty), and
+    dbt then stops with a ValueError traceback of its thread pool."""
+    if value is None:
+        return None
+    try:
+        threads = int(value)
+    except ValueError:
+        try:
+            threads = int(float(value))
+        except (ValueError, OverflowError):
+            threads = 0
+    if threads >= 1:
+        return None
+    return (
+        f"{THREADS_ENV}={value!r} is not a number of dbt threads: set it to 1 or more, or unset "
+        "it (2 threads)"
+    )
 
 
 def vars_problem(text: str | None) -> str | None:
