@@ -188,3 +188,14 @@ def test_missing_or_unbuilt_databases_exit_2_with_a_message(tmp_path, capsys):
     code, _, err = diff(capsys, base, base)
     assert code == 2 and "are the same file" in err
     assert "Traceback" not in err
+
+
+def test_duckdb_failing_while_comparing_is_one_line_and_exit_2(tmp_path, capsys):
+    # An --examples past DuckDB's LIMIT range (a BIGINT) reached DuckDB only once a column
+    # had changed, and stopped with a ParserException traceback (exit 1: "differs").
+    base = build(tmp_path / "base.duckdb")
+    pr = build(tmp_path / "pr.duckdb", {("fct_cohorts", 1, "retention_rate"): 0.5})
+    code, out, err = diff(capsys, base, pr, "--mart", "fct_cohorts", "--examples", str(2**64))
+    assert (code, out) == (2, "")
+    assert err.startswith("retention diff: error: DuckDB failed while comparing the marts: ")
+    assert len(err.splitlines()) == 1, err

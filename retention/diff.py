@@ -48,7 +48,8 @@ EXIT_CODES = {
     0: "the marts were compared and the report printed (differences or not, unless --exit-code)",
     EXIT_DIFFERENT: "with --exit-code: at least one mart differs",
     2: "nothing compared: a database is missing, does not open or has no marts (or both "
-    "options name the same file), or a --mart is unknown",
+    "options name the same file), a --mart is unknown, or DuckDB failed while comparing "
+    "(out of memory, an --examples beyond its LIMIT)",
 }
 
 # Every mart `retention diff` can compare, with its key. The predictive CLV marts are
@@ -150,6 +151,10 @@ def run(args: argparse.Namespace) -> int:
         diffs = compare(args.base, pr, args.mart, args.tolerance, args.examples)
     except (WarehouseError, DiffError) as exc:
         console.error("diff", str(exc))
+        return 2
+    except duckdb.Error as exc:  # out of memory, or --examples beyond DuckDB's LIMIT
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        console.error("diff", f"DuckDB failed while comparing the marts: {first_line}")
         return 2
     text = markdown(diffs, args.base, pr, args.tolerance)
 
