@@ -414,6 +414,40 @@ def test_summary_prints_lines_in_a_log_and_a_table_on_a_terminal(tmp_path):
         assert re.search(rf"│ {re.escape(label)} +│ +{re.escape(value)} │", terminal), terminal
 
 
+@pytest.mark.parametrize(
+    ("state", "why"),
+    [
+        ("loaded", "rows were loaded after its last build, and these figures leave them out"),
+        ("failed", "its last dbt build did not complete, so the marts may mix two builds"),
+        ("built", None),
+    ],
+)
+def test_summary_warns_when_the_marts_are_not_those_of_the_data(tmp_path, capsys, state, why):
+    # `retention load` into a built warehouse (or a failed dbt build on it) left the last
+    # build's marts, and summary printed them as the warehouse's figures without a word.
+    from test_validate import build  # hand-made marts
+
+    db = build(tmp_path / "w.duckdb")
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema intermediate")
+        con.execute(
+            "create table intermediate.int_reporting_params as "
+            "select date '2024-03-31' as as_of_date"
+        )
+        con.execute("create schema meta")
+        con.execute("create table meta.build_state as select ? as state", [state])
+    assert cli.main(["summary", "--db", str(db)]) == 0
+    captured = capsys.readouterr()
+    assert "reporting date (A)" in captured.out
+    if why is None:
+        assert captured.err == ""
+    else:
+        assert captured.err.startswith(
+            f"warning: {db} is not as built (meta.build_state: {state}): {why}; build it "
+            f"(`retention build --db {db}`"
+        ), captured.err
+
+
 def test_summary_prints_the_fitted_parameters_and_the_top_predicted_clv_channel(tmp_path):
     from test_validate import build  # hand-made marts: c1 organic, c2 (made) email
 

@@ -13,7 +13,8 @@ from retention.marts import WarehouseError, open_built, tables
 from retention.paths import add_db_argument, db_path
 
 EXIT_CODES = {
-    0: "the headline metrics were printed",
+    0: "the headline metrics were printed (with a warning on stderr when rows were loaded "
+    "after the last build, or the last dbt build did not complete)",
     2: "no built warehouse at --db: the file is missing, does not open, or has no marts "
     "(loaded but not built); the message says what to run",
 }
@@ -193,11 +194,34 @@ def predictive_rows(db_path: Path) -> list[tuple[str, str]]:
     return rows
 
 
+def build_state_warning(db_path: Path) -> str | None:
+    """A warning when meta.build_state says the marts are not those of a complete build of
+    what the database holds: rows loaded since (`loaded`), or a dbt build that failed or was
+    killed (`failed`, `building`); None when `built` or not recorded."""
+    with open_built(db_path, ()) as con:
+        if "meta.build_state" not in tables(con):
+            return None
+        row = con.execute("select state from meta.build_state").fetchone()
+    state = row[0] if row else None
+    if state in (None, "built"):
+        return None
+    if state == "loaded":
+        why = "rows were loaded after its last build, and these figures leave them out"
+    else:
+        why = "its last dbt build did not complete, so the marts may mix two builds"
+    return (
+        f"warning: {db_path} is not as built (meta.build_state: {state}): {why}; build it "
+        f"(`retention build --db {db_path}`, or `dbt build` with "
+        f"RETENTION_DB_PATH={Path(db_path).resolve()})"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     path = db_path(args)
     try:
         h = headline(path)
         predictive = predictive_rows(path)
+        stale = build_state_warning(path)
     except WarehouseError as exc:
         console.error("summary", str(exc))
         return 2
@@ -242,4 +266,6 @@ def run(args: argparse.Namespace) -> int:
             ["metric", "value"], rows, title=title, numeric={"value"}, caption=database
         ),
     )
+    if stale:
+        console.warn(stale)
     return 0
