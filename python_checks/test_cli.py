@@ -239,6 +239,24 @@ def test_build_refuses_vars_dbt_cannot_read_before_anything(tmp_path, capsys, gi
     assert vars_problem('{as_of_date: "2024-06-30"}') is None and vars_problem("{}") is None
 
 
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [(["--replace"], "--replace"), (["--force", "--replace"], "--replace and --force")],
+)
+def test_build_refuses_load_options_without_data(tmp_path, capsys, options, named):
+    # --replace and --force say how --data is loaded; without --data they were ignored
+    # without a word, and a re-delivery meant to replace a table was never loaded.
+    db = tmp_path / "new" / "warehouse.duckdb"
+    code = cli.main(["build", "--db", str(db), *options])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err == (
+        f"retention build: error: {named} applies to loading --data DIR, and no --data was "
+        "given; nothing was changed\n"
+    )
+    assert not (tmp_path / "new").exists()
+
+
 @pytest.mark.parametrize("threads", ["abc", "0", "-3", ""])
 def test_build_refuses_dbt_threads_that_are_not_a_number_before_anything(
     tmp_path, capsys, monkeypatch, threads

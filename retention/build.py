@@ -76,6 +76,11 @@ published warehouse, and a build that was killed leaves its working copy unpubli
 (meta.build_state `building`): just rerun the same command."""
 
 
+# The options that only say how --data is loaded (--allow-shrink and --max-shrink also
+# guard the marts against the published warehouse, so they stand without --data).
+LOAD_ONLY_OPTIONS = ("replace", "force")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None, help="raw files to load first")
     # How --data is loaded (retention/load.py); the shrink guard also protects the marts.
@@ -145,6 +150,14 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_LOAD
     if problem := threads_problem(os.environ.get(THREADS_ENV)):  # dbt: a traceback, too
         _tell(f"error: {problem}; nothing was changed")
+        return EXIT_LOAD
+    if args.data is None and (given := [o for o in LOAD_ONLY_OPTIONS if getattr(args, o)]):
+        # They say how to load --data; without it they would be ignored without a word.
+        options = " and ".join(f"--{o}" for o in given)
+        _tell(
+            f"error: {options} applies to loading --data DIR, and no --data was given; "
+            "nothing was changed"
+        )
         return EXIT_LOAD
     published = Path(args.db or default_db_path()).resolve()
     work = working_copy_path(published).resolve()
