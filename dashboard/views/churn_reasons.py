@@ -2,7 +2,7 @@
 
 import altair as alt
 import streamlit as st
-from warehouse import by_reason_chart, chart, complete_period_rows
+from warehouse import by_reason_chart, chart, complete_period_rows, complete_periods
 
 basis = st.radio("Basis", ["contract", "order"], horizontal=True)
 window = st.selectbox("Window", [12, 6, 3, 24], format_func=lambda n: f"last {n} complete months")
@@ -13,7 +13,11 @@ st.caption(
     "churn has no cancellation, so it is all silent."
 )
 churn = complete_period_rows("mart_churn", "month", basis)
-recent = churn[churn["period_start"].isin(sorted(churn["period_start"].unique())[-window:])]
+# The window's months are the basis' last complete months in fct_periods: mart_churn has no
+# row for a month without churn, so its own months would reach back past the window.
+months = complete_periods("month")
+months = months.loc[months["basis"] == basis, "period_start"].tail(window)
+recent = churn[churn["period_start"].isin(months)]
 
 st.subheader("Churned customers by month and churn type")
 chart(
