@@ -69,12 +69,19 @@ def chart(spec: alt.Chart, what: str) -> None:
 def complete_period_rows(mart: str, grain: str, basis: str | None = None) -> pd.DataFrame:
     """The rows of `mart` (period_grain and period_start columns) at `grain` whose period is
     complete in fct_periods, oldest first: on `basis` for a mart with a basis column (its
-    rows of that basis only), on the contract basis for the others (saves, NPS)."""
+    rows of that basis only), on either basis for the others (saves, NPS: a period is
+    complete on both or on neither, and a shop without contracts has only the order basis)."""
     on_basis = f"and m.basis = '{basis}' " if basis else ""
+    periods = (
+        f"(select * from marts.fct_periods where basis = '{basis}')"
+        if basis
+        else "(select distinct period_grain, period_start, is_complete_period "
+        "from marts.fct_periods)"
+    )
     return query(
         f"select m.* from marts.{mart} m "
-        f"join marts.fct_periods p on p.basis = '{basis or 'contract'}' "
-        "and p.period_grain = m.period_grain and p.period_start = m.period_start "
+        f"join {periods} p "
+        "on p.period_grain = m.period_grain and p.period_start = m.period_start "
         f"where m.period_grain = '{grain}' {on_basis}and p.is_complete_period "
         "order by m.period_start"
     )

@@ -60,3 +60,46 @@ def test_churn_by_reason_window_counts_complete_months_without_churn(
     assert not app.exception, [e.value for e in app.exception]
     reasons = app.dataframe[0].value
     assert reasons["churned_customers"].sum() == 4 + 0 + 6  # not February's 2, not July's 7
+
+
+@pytest.fixture
+def nps_warehouse(tmp_path: Path) -> Path:
+    """Order-basis months January to July 2024 (July not complete), contract-basis months
+    from April only (the first contract); NPS responses in every month from February."""
+    path = tmp_path / "nps.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.fct_periods (basis varchar, period_grain varchar, "
+            "period_start date, is_complete_period boolean)"
+        )
+        con.execute(
+            "create table marts.mart_nps (period_grain varchar, period_start date, "
+            "segment_type varchar, segment_value varchar, responses bigint, promoters bigint, "
+            "passives bigint, detractors bigint, nps double)"
+        )
+        for m in range(1, 8):
+            for basis in ("order", "contract") if m >= 4 else ("order",):
+                con.execute(
+                    "insert into marts.fct_periods values (?, 'month', ?, ?)",
+                    [basis, month(m), m < 7],
+                )
+            if m >= 2:
+                con.execute(
+                    "insert into marts.mart_nps values "
+                    "('month', ?, 'all', 'all', 2, 1, 0, 1, 0.0)",
+                    [month(m)],
+                )
+    return path
+
+
+def test_nps_months_are_complete_on_either_basis(
+    nps_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RETENTION_DB_PATH", str(nps_warehouse))
+    monkeypatch.syspath_prepend(str(DASHBOARD))
+    from warehouse import complete_period_rows
+
+    rows = complete_period_rows("mart_nps", "month")
+    # February to June: not only the contract basis' months, not July (not complete).
+    assert [d.month for d in rows["period_start"]] == [2, 3, 4, 5, 6]
