@@ -41,7 +41,8 @@ def churn_warehouse(tmp_path: Path) -> Path:
         )
         for m in range(1, 8):
             con.execute(
-                "insert into marts.fct_periods values ('contract', 'month', ?, ?)", [month(m), m < 7]
+                "insert into marts.fct_periods values ('contract', 'month', ?, ?)",
+                [month(m), m < 7],
             )
             if m != 5:
                 con.execute(
@@ -86,8 +87,7 @@ def nps_warehouse(tmp_path: Path) -> Path:
                 )
             if m >= 2:
                 con.execute(
-                    "insert into marts.mart_nps values "
-                    "('month', ?, 'all', 'all', 2, 1, 0, 1, 0.0)",
+                    "insert into marts.mart_nps values ('month', ?, 'all', 'all', 2, 1, 0, 1, 0.0)",
                     [month(m)],
                 )
     return path
@@ -103,3 +103,22 @@ def test_nps_months_are_complete_on_either_basis(
     rows = complete_period_rows("mart_nps", "month")
     # February to June: not only the contract basis' months, not July (not complete).
     assert [d.month for d in rows["period_start"]] == [2, 3, 4, 5, 6]
+
+
+def test_churn_by_reason_has_no_churned_mrr_on_the_order_basis(
+    churn_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with duckdb.connect(str(churn_warehouse)) as con:  # the same months on the order basis
+        con.execute(
+            "insert into marts.fct_periods select 'order', * exclude (basis) from marts.fct_periods"
+        )
+        con.execute(
+            "insert into marts.mart_churn select 'order', period_grain, period_start, 'silent', "
+            "'none', churned_customers, null from marts.mart_churn"
+        )
+    app = run_page("churn_reasons.py", churn_warehouse, monkeypatch).run()
+    app = app.radio[0].set_value("order").run()
+    assert not app.exception, [e.value for e in app.exception]
+    reasons = app.dataframe[0].value
+    assert reasons["churned_customers"].sum() == 1 + 2 + 3 + 4 + 6
+    assert reasons["churned_mrr"].isna().all()  # null in mart_churn, not 0

@@ -36,7 +36,7 @@ reasons = (
     recent.groupby(["churn_type", "reason_code"], dropna=False)[
         ["churned_customers", "churned_mrr"]
     ]
-    .sum()
+    .sum(min_count=1)  # churned_mrr stays empty on the order basis (none in the mart)
     .reset_index()
 )
 reasons["share_of_churn"] = reasons["churned_customers"] / reasons["churned_customers"].sum()
