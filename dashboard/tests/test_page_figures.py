@@ -122,3 +122,51 @@ def test_churn_by_reason_has_no_churned_mrr_on_the_order_basis(
     reasons = app.dataframe[0].value
     assert reasons["churned_customers"].sum() == 1 + 2 + 3 + 4 + 6
     assert reasons["churned_mrr"].isna().all()  # null in mart_churn, not 0
+
+
+@pytest.fixture
+def saves_warehouse(tmp_path: Path) -> Path:
+    """Contract-basis months January to July 2024 (A in July), saves requested every month;
+    only those of January to March are 90 days old."""
+    path = tmp_path / "saves.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.fct_periods (basis varchar, period_grain varchar, "
+            "period_start date, is_complete_period boolean)"
+        )
+        con.execute(
+            "create table marts.mart_cancellation_saves (period_grain varchar, "
+            "period_start date, churn_type varchar, reason_code varchar, "
+            "is_retainable boolean, cancellation_requests bigint, final_offers_made bigint, "
+            "saves bigint, offer_rate double, save_rate double, saved_mrr double, "
+            "eligible_saves_90d bigint, saves_active_90d bigint, save_durability_90d double)"
+        )
+        for m in range(1, 8):
+            con.execute(
+                "insert into marts.fct_periods values ('contract', 'month', ?, ?)",
+                [month(m), m < 7],
+            )
+            old = m <= 3
+            con.execute(
+                "insert into marts.mart_cancellation_saves values ('month', ?, 'push', 'price', "
+                "true, 4, 2, 1, 0.5, 0.5, 9.0, ?, ?, ?)",
+                [month(m), int(old), int(old), 1.0 if old else None],
+            )
+    return path
+
+
+def test_saves_by_reason_offers_the_latest_complete_month(
+    saves_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = run_page("saves.py", saves_warehouse, monkeypatch).run()
+    app = app.radio[1].set_value("month").run()  # the breakdown's period
+    assert not app.exception, [e.value for e in app.exception]
+    period = app.selectbox[0]
+    # Every complete month, latest first and chosen: June's saves are not 90 days old.
+    assert period.options == [f"month starting 2024-0{m}-01" for m in (6, 5, 4, 3, 2, 1)]
+    assert period.value.month == 6
+    assert app.dataframe[0].value["period_start"].dt.month.tolist() == [6]
+    assert [box.value for box in app.info] == [
+        "No save of this month is 90 days old yet: its survival is not measured."
+    ]

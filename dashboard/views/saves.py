@@ -46,9 +46,9 @@ chart(
 st.divider()
 breakdown = st.radio("Breakdown by reason for one", ["year", "quarter", "month"], horizontal=True)
 by_reason = complete_period_rows("mart_cancellation_saves", breakdown)
-periods = sorted(by_reason.loc[by_reason["eligible_saves_90d"] > 0, "period_start"].unique())
+periods = sorted(by_reason["period_start"].unique())
 if not periods:
-    st.warning("No data for saves by reason: no save is 90 days old yet.")
+    st.warning("No data for saves by reason: no cancellation request in a complete period.")
     st.stop()
 period = st.selectbox(
     f"{breakdown.capitalize()}",
@@ -57,14 +57,18 @@ period = st.selectbox(
 )
 cells = by_reason[by_reason["period_start"] == period]
 st.subheader("90-day survival of saves by reason and churn type")
-by_reason_chart(
-    cells.dropna(subset=["save_durability_90d"]),
-    alt.X("save_durability_90d:Q", title="saves still active after 90 days",
-          axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-    ["reason_code", "churn_type", "saves_active_90d", "eligible_saves_90d",
-     alt.Tooltip("save_durability_90d:Q", format=".0%")],
-    "90-day survival of saves",
-)  # fmt: skip
+# A recent period's save rates are shown even before any of its saves is 90 days old.
+if cells["eligible_saves_90d"].sum() == 0:
+    st.info(f"No save of this {breakdown} is 90 days old yet: its survival is not measured.")
+else:
+    by_reason_chart(
+        cells.dropna(subset=["save_durability_90d"]),
+        alt.X("save_durability_90d:Q", title="saves still active after 90 days",
+              axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        ["reason_code", "churn_type", "saves_active_90d", "eligible_saves_90d",
+         alt.Tooltip("save_durability_90d:Q", format=".0%")],
+        "90-day survival of saves",
+    )  # fmt: skip
 st.subheader("Saves by reason and churn type")
 by_reason_chart(
     cells.dropna(subset=["save_rate"]),
