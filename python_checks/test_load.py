@@ -695,6 +695,31 @@ def test_parquet_decimals_of_a_wider_scale_keep_their_values_decimals(tmp_path):
     assert [r[2] for r in rows(db, "marketing_spend")] == ["1000.50", "250.00", "1.0050", "-3.10"]
 
 
+def test_parquet_float32_money_is_never_staged_a_cent_off(tmp_path):
+    # A 32-bit float holds about 7 significant digits: 1234567.89 is stored as 1234567.875,
+    # whose shortest text 1234567.9 was staged as 1234567.90 without a word. Below 2^17
+    # (131072) every whole-cent value reads back exactly; from there on the float's own
+    # value is written (more than two decimals: quarantined, unless it is whole cents).
+    folder = tmp_path / "spend"
+    folder.mkdir()
+    amounts = [19.99, 0.07, 131071.99, 1234567.89, 131072.01, 200000.5]
+    pq.write_table(
+        pa.table({
+            "spend_month": ["2024-01-01"] * 6,
+            "acquisition_channel": ["a", "b", "c", "d", "e", "f"],
+            "amount": pa.array(amounts, pa.float32()),
+            "currency": ["EUR"] * 6,
+        }),
+        folder / "marketing_spend.parquet",
+    )  # fmt: skip
+    db = tmp_path / "w.duckdb"
+    load_dir(folder, db)
+    # 1234567.89 -> float 1234567.875; 131072.01 -> 131072.015625; 200000.5 is exact
+    assert [r[2] for r in rows(db, "marketing_spend")] == [
+        "19.99", "0.07", "131071.99", "1234567.875", "131072.015625", "200000.5"
+    ]  # fmt: skip
+
+
 # --- refusals: a clear message, and the database exactly as before -----------------------------
 
 

@@ -921,6 +921,17 @@ def _select(source: Source, load_id: int, loaded_at: dt.datetime) -> str:
                 f"then cast(cast({value} as decimal(38, 2)) as varchar) "
                 f"else cast({value} as varchar) end"
             )
+        elif type_ == "FLOAT":
+            # A 32-bit float holds about 7 significant digits: 1234567.89 is stored as
+            # 1234567.875, whose shortest text, 1234567.9, would be staged a cent off. Below
+            # 2^17 the float is within 1/256 of the value written, so its shortest text is
+            # that value (19.99); from 2^17 on it is written exactly, as a double's text
+            # (1234567.875: more than two decimals, quarantined unless it is whole cents).
+            value = _ident(alias)
+            expression = (
+                f"case when abs({value}) < 131072 then cast({value} as varchar) "
+                f"else cast(cast({value} as double) as varchar) end"
+            )
         else:
             # DuckDB's text form of dates, timestamps, decimals and booleans casts back.
             expression = f"cast({_ident(alias)} as varchar)"
