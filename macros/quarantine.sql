@@ -39,7 +39,9 @@
 {#- De-duplication: among rows sharing a key the latest _loaded_at wins; ties go to the
     later load batch (the higher _load_id), then to the first by row text, so the choice is
     deterministic. The losers are quarantined as an exact duplicate of the winner (the row
-    text includes _load_id: a copy within one batch) or as superseded by a later load.
+    text includes _load_id: a copy within one batch), as a conflicting row (other values
+    with the winner's _loaded_at in the winner's batch: nothing later superseded it, the
+    tie went to the row text) or as superseded by a later load.
     `row_text` is the SQL expression of the row's text. -#}
 {% macro duplicate_reason(key_columns, row_text) -%}
     {%- set latest_first -%}
@@ -50,6 +52,11 @@
         when row_number() over ({{ latest_first }}) = 1 then null
         when {{ row_text }} = first_value({{ row_text }}) over ({{ latest_first }})
             then 'duplicate_row'
+        {%- for column in ['_loaded_at', '_load_id'] %}
+        {%- set winner = 'first_value(' ~ column ~ ') over (' ~ latest_first ~ ')' %}
+        {{ 'when' if loop.first else 'and' }} ({{ column }} = {{ winner }} or ({{ column }} is null and {{ winner }} is null))
+        {%- endfor %}
+            then 'conflicting_row_in_batch'
         else 'superseded_by_later_load'
     end
 {%- endmacro %}

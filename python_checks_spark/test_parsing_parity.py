@@ -48,7 +48,8 @@ RAW = {
         f"o5,c1,2024-03-31T24:00:00,completed,10.00,EUR,,{LOADED}\n"
         f'o6,c1,"2024-03-31T10:00:00\n",completed,10.00,EUR,,{LOADED}\n'
         f'o7,c1,2024-03-31T10:00:00,completed,"7.00\n",EUR,,{LOADED}\n'
-        # Two rows of o8 loaded at the same time: the tie goes to the lower JSON text, and
+        # Two rows of o8 loaded at the same time in one batch: the tie goes to the lower JSON
+        # text (the other is conflicting_row_in_batch), and
         # "refunded_amount":"5.00" sorts before "refunded_amount":null.
         f"o8,c1,2024-03-31T11:00:00,refunded,20.00,EUR,,{LOADED}\n"
         f"o8,c1,2024-03-31T11:00:00,refunded,20.00,EUR,5.00,{LOADED}\n"
@@ -149,7 +150,7 @@ QUARANTINED = {
     ("orders", "o5", "invalid_ordered_at"),
     ("orders", "o6", "invalid_ordered_at"),
     ("orders", "o7", "invalid_amount"),
-    ("orders", "o8", "superseded_by_later_load"),
+    ("orders", "o8", "conflicting_row_in_batch"),  # same _loaded_at, same batch
     ("orders", "o9", "superseded_by_later_load"),
     ("contracts", "k09", "invalid_signed_at"),
     ("contracts", "k10", "invalid_signed_at"),
