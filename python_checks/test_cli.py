@@ -392,16 +392,22 @@ def test_a_build_whose_stdout_is_closed_says_so_with_141(tmp_path, capsys, monke
     assert "Broken pipe" not in err and db.stat().st_size == 0
 
 
-def test_summary_prints_lines_in_a_log_and_a_table_on_a_terminal(tmp_path):
-    from test_validate import build  # hand-made marts: two customers, A = 2024-03-31
+def _summary_warehouse(path: Path) -> Path:
+    """test_validate's hand-made marts (two customers) with A = 2024-03-31 recorded."""
+    from test_validate import build
 
-    db = build(tmp_path / "w.duckdb")
+    db = build(path)
     with duckdb.connect(str(db)) as con:
         con.execute("create schema intermediate")
         con.execute(
             "create table intermediate.int_reporting_params as "
             "select date '2024-03-31' as as_of_date"
         )
+    return db
+
+
+def test_summary_prints_lines_in_a_log_and_a_table_on_a_terminal(tmp_path):
+    _summary_warehouse(tmp_path / "w.duckdb")
     expected = {
         "reporting date (A)": "2024-03-31",
         "customers": "2",
@@ -443,15 +449,8 @@ def test_summary_prints_lines_in_a_log_and_a_table_on_a_terminal(tmp_path):
 def test_summary_warns_when_the_marts_are_not_those_of_the_data(tmp_path, capsys, state, why):
     # `retention load` into a built warehouse (or a failed dbt build on it) left the last
     # build's marts, and summary printed them as the warehouse's figures without a word.
-    from test_validate import build  # hand-made marts
-
-    db = build(tmp_path / "w.duckdb")
+    db = _summary_warehouse(tmp_path / "w.duckdb")
     with duckdb.connect(str(db)) as con:
-        con.execute("create schema intermediate")
-        con.execute(
-            "create table intermediate.int_reporting_params as "
-            "select date '2024-03-31' as as_of_date"
-        )
         con.execute("create schema meta")
         con.execute("create table meta.build_state as select ? as state", [state])
     assert cli.main(["summary", "--db", str(db)]) == 0

@@ -23,21 +23,29 @@ def month(m: int) -> date:
     return date(2024, m, 1)
 
 
+# The columns of fct_periods the pages read to tell complete periods.
+FCT_PERIODS = "basis varchar, period_grain varchar, period_start date, is_complete_period boolean"
+
+
+def marts(con: duckdb.DuckDBPyConnection, **tables: str) -> None:
+    """Schema marts with each table given (name=its columns' DDL)."""
+    con.execute("create schema marts")
+    for name, columns in tables.items():
+        con.execute(f"create table marts.{name} ({columns})")
+
+
 @pytest.fixture
 def churn_warehouse(tmp_path: Path) -> Path:
     """Contract-basis months January to July 2024, July not complete; churn in every month
     but May (so mart_churn has no May row)."""
     path = tmp_path / "churn.duckdb"
     with duckdb.connect(str(path)) as con:
-        con.execute("create schema marts")
-        con.execute(
-            "create table marts.fct_periods (basis varchar, period_grain varchar, "
-            "period_start date, is_complete_period boolean)"
-        )
-        con.execute(
-            "create table marts.mart_churn (basis varchar, period_grain varchar, "
-            "period_start date, churn_type varchar, reason_code varchar, "
-            "churned_customers bigint, churned_mrr double)"
+        marts(
+            con,
+            fct_periods=FCT_PERIODS,
+            mart_churn="basis varchar, period_grain varchar, period_start date, "
+            "churn_type varchar, reason_code varchar, churned_customers bigint, "
+            "churned_mrr double",
         )
         for m in range(1, 8):
             con.execute(
@@ -69,15 +77,12 @@ def nps_warehouse(tmp_path: Path) -> Path:
     from April only (the first contract); NPS responses in every month from February."""
     path = tmp_path / "nps.duckdb"
     with duckdb.connect(str(path)) as con:
-        con.execute("create schema marts")
-        con.execute(
-            "create table marts.fct_periods (basis varchar, period_grain varchar, "
-            "period_start date, is_complete_period boolean)"
-        )
-        con.execute(
-            "create table marts.mart_nps (period_grain varchar, period_start date, "
-            "segment_type varchar, segment_value varchar, responses bigint, promoters bigint, "
-            "passives bigint, detractors bigint, nps double)"
+        marts(
+            con,
+            fct_periods=FCT_PERIODS,
+            mart_nps="period_grain varchar, period_start date, segment_type varchar, "
+            "segment_value varchar, responses bigint, promoters bigint, passives bigint, "
+            "detractors bigint, nps double",
         )
         for m in range(1, 8):
             for basis in ("order", "contract") if m >= 4 else ("order",):
@@ -130,17 +135,14 @@ def saves_warehouse(tmp_path: Path) -> Path:
     only those of January to March are 90 days old."""
     path = tmp_path / "saves.duckdb"
     with duckdb.connect(str(path)) as con:
-        con.execute("create schema marts")
-        con.execute(
-            "create table marts.fct_periods (basis varchar, period_grain varchar, "
-            "period_start date, is_complete_period boolean)"
-        )
-        con.execute(
-            "create table marts.mart_cancellation_saves (period_grain varchar, "
-            "period_start date, churn_type varchar, reason_code varchar, "
-            "is_retainable boolean, cancellation_requests bigint, final_offers_made bigint, "
-            "saves bigint, offer_rate double, save_rate double, saved_mrr double, "
-            "eligible_saves_90d bigint, saves_active_90d bigint, save_durability_90d double)"
+        marts(
+            con,
+            fct_periods=FCT_PERIODS,
+            mart_cancellation_saves="period_grain varchar, period_start date, "
+            "churn_type varchar, reason_code varchar, is_retainable boolean, "
+            "cancellation_requests bigint, final_offers_made bigint, saves bigint, "
+            "offer_rate double, save_rate double, saved_mrr double, eligible_saves_90d bigint, "
+            "saves_active_90d bigint, save_durability_90d double",
         )
         for m in range(1, 8):
             con.execute(
