@@ -327,6 +327,7 @@ def test_side_files_are_ignored_and_named(tmp_path, capsys):
     write(folder, "_orders.csv", "not,a,contract\n")  # set aside: never read
     write(folder, ".hidden.csv", "whatever\n")
     write(folder, "README.md", "notes\n")
+    write(folder, "~$orders.csv", "\x01owner\n")  # Excel's lock file while orders.csv is open
 
     assert main(["load", str(folder), "--db", str(tmp_path / "w.duckdb")]) == 0
 
@@ -334,6 +335,7 @@ def test_side_files_are_ignored_and_named(tmp_path, capsys):
     assert "raw.orders: 3 rows appended from orders.csv" in err  # not from _orders.csv
     for side_file in ("_defects.json", "_orders.csv"):
         assert f"ignoring {folder / side_file} (a side file" in err
+    assert f"ignoring {folder / '~$orders.csv'} (an office program's lock file" in err
     assert f"ignoring {folder / 'README.md'} (not a raw table file)" in err
     assert ".hidden.csv" not in err  # hidden files pass in silence
 

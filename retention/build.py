@@ -4,7 +4,7 @@
 
 1. load DIR into the working copy (skipped without --data: the working copy's raw data is
    used as it is);
-2. `dbt build` (models, data tests, unit tests) on the working copy;
+2. `dbt build` (models and data tests; unit tests too with `--unit-tests`) on the working copy;
 3. `retention validate` (Great Expectations) on the working copy;
 4. publish the working copy atomically over the published warehouse.
 

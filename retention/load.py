@@ -319,6 +319,10 @@ def check_dir(dir: Path, say: Progress) -> list[Source]:
         if name.startswith("_"):
             say(f"ignoring {path} (a side file: names starting with _ are never loaded)")
             continue
+        if name.startswith("~$"):
+            # Excel and LibreOffice keep one beside a file open in them (~$orders.csv).
+            say(f"ignoring {path} (an office program's lock file: names starting with ~$)")
+            continue
         table = name.split(".", 1)[0]
         if path.is_symlink():
             target = path.resolve()
