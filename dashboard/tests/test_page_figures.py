@@ -172,3 +172,48 @@ def test_saves_by_reason_offers_the_latest_complete_month(
     assert [box.value for box in app.info] == [
         "No save of this month is 90 days old yet: its survival is not measured."
     ]
+
+
+def test_programmes_tell_a_significant_loss_from_a_significant_gain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A significant negative uplift was 'significant', in the same green as a gain."""
+    path = tmp_path / "programmes.duckdb"
+    columns = ", ".join(
+        f"{name} double"
+        for name in (
+            "treatment_customers", "treatment_retained", "treatment_retention_rate",
+            "treatment_revenue", "treatment_revenue_per_customer", "control_customers",
+            "control_retained", "control_retention_rate", "control_revenue",
+            "control_revenue_per_customer", "uplift", "uplift_ci_low", "uplift_ci_high",
+            "incremental_customers_retained", "incremental_revenue", "programme_cost",
+            "cost_per_incremental_customer", "return_on_cost",
+        )
+    )  # fmt: skip
+    with duckdb.connect(str(path)) as con:
+        marts(
+            con,
+            mart_retention_programmes=f"campaign varchar, basis varchar, {columns}, "
+            "is_significant boolean",
+        )
+        # (campaign, uplift, interval, significant): a gain, a loss, neither, no customers.
+        for campaign, uplift, low, high, significant in [
+            ("a_gain", 0.2, 0.1, 0.3, True),
+            ("b_loss", -0.2, -0.3, -0.1, True),
+            ("c_unclear", 0.05, -0.05, 0.15, False),
+            ("d_empty", None, None, None, None),
+        ]:
+            con.execute(
+                "insert into marts.mart_retention_programmes (campaign, basis, uplift, "
+                "uplift_ci_low, uplift_ci_high, is_significant) values (?, 'contract', ?, ?, ?, ?)",
+                [campaign, uplift, low, high, significant],
+            )
+    app = run_page("programmes.py", path, monkeypatch).run()
+    assert not app.exception, [e.value for e in app.exception]
+    table = app.dataframe[0].value
+    assert dict(zip(table["campaign"], table["significance"], strict=True)) == {
+        "a_gain": "significant gain",
+        "b_loss": "significant loss",
+        "c_unclear": "not significant",
+        "d_empty": "not significant",
+    }

@@ -2,6 +2,7 @@
 95 % interval and whether it is significant (mart_retention_programmes)."""
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 from warehouse import chart, query
 
@@ -15,9 +16,14 @@ st.caption(
 programmes = query(
     f"select * from marts.mart_retention_programmes where basis = '{basis}' order by campaign"
 )
-programmes["significance"] = programmes["is_significant"].map(
-    {True: "significant", False: "not significant"}
-)
+# A significant uplift below 0 (the programme lost customers) is not drawn as good news.
+# (is_significant is null where the uplift is: no control or treatment customers.)
+programmes["significance"] = [
+    "significant gain" if pd.notna(significant) and significant and uplift > 0 else
+    "significant loss" if pd.notna(significant) and significant else "not significant"
+    for significant, uplift in zip(programmes["is_significant"], programmes["uplift"],
+                                   strict=True)
+]  # fmt: skip
 
 st.subheader("Uplift per campaign with its 95 % interval")
 uplift = programmes.dropna(subset=["uplift"])
@@ -25,7 +31,10 @@ base = alt.Chart().encode(
     y=alt.Y("campaign:N", title=None),
     color=alt.Color(
         "significance:N",
-        scale=alt.Scale(domain=["significant", "not significant"], range=["#1b9e77", "#999"]),
+        scale=alt.Scale(
+            domain=["significant gain", "significant loss", "not significant"],
+            range=["#1b9e77", "#d95f02", "#999"],
+        ),
         title=None,
     ),
 )
@@ -75,7 +84,7 @@ st.dataframe(
     programmes[
         [
             "campaign", "treatment_customers", "treatment_retained", "control_customers",
-            "control_retained", "uplift", "uplift_ci_low", "uplift_ci_high", "is_significant",
+            "control_retained", "uplift", "uplift_ci_low", "uplift_ci_high", "significance",
             "incremental_customers_retained", "incremental_revenue", "programme_cost",
             "cost_per_incremental_customer", "return_on_cost",
         ]
