@@ -45,7 +45,6 @@ from retention.publish import (
 )
 
 EXIT_LOAD, EXIT_DBT, EXIT_VALIDATE, EXIT_PUBLISH, EXIT_LOCKED, EXIT_FILES = 2, 3, 4, 5, 6, 7
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as every command (retention/cli.py)
 # Interrupted by a signal: 128 + its number, as a shell reports it (SIGINT 130, SIGTERM 143).
 # How long dbt may take to stop after SIGTERM before it is killed.
 DBT_STOP_SECONDS = 30
@@ -195,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_FILES
         except BrokenPipeError:  # stdout's reader went away (`| head`): not a file's fault
             _tell(f"stdout was closed by its reader while {at.name}; {_after(at.name)}")
-            return EXIT_BROKEN_PIPE
+            return console.BROKEN_PIPE
         except OSError as exc:  # any other file system error: never a traceback
             where = f" ({exc.filename})" if exc.filename else ""
             _tell(f"stopped while {at.name}: {exc.strerror or exc}{where}")
@@ -485,7 +484,7 @@ def _batches(path: Path, what: str) -> set[tuple[int, object]]:
         with duckdb.connect(str(path), read_only=True) as con:
             return load_batches(con)
     except duckdb.Error as exc:
-        message = working_copy.first_line(exc)
+        message = console.first_line(exc)
         if any(words in message for words in working_copy.BUSY_WORDS):
             raise working_copy.Locked(
                 f"another process has {what} {path} open for writing (a `retention load` into "

@@ -41,7 +41,6 @@ COMMANDS = {
 }
 
 INTERRUPTED = 130  # the shell's code for Ctrl-C (128 + SIGINT)
-BROKEN_PIPE = 141  # the shell's code for a closed output pipe (128 + SIGPIPE)
 USAGE_ERROR = 2  # argparse's code for invalid arguments
 
 QUIET_HELP = "no progress bars or messages (they are also off when stderr is not a terminal)"
@@ -79,7 +78,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         description=DESCRIPTION,
         epilog="Every command's --help lists its options and its exit codes; 2 is also the "
         f"exit code of invalid arguments, {INTERRUPTED} of an interrupted command (Ctrl-C), "
-        f"{BROKEN_PIPE} of one whose output pipe was closed (| head).",
+        f"{console.BROKEN_PIPE} of one whose output pipe was closed (| head).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
@@ -171,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         # a traceback and 1 (which `validate` and `diff --exit-code` give a meaning).
         with contextlib.suppress(OSError, ValueError):  # Python's own flush at exit
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return BROKEN_PIPE
+        return console.BROKEN_PIPE
 
 
 if __name__ == "__main__":

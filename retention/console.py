@@ -39,6 +39,18 @@ from typing import IO, Any
 _state = {"quiet": False}
 
 
+# The exit code of a command whose stdout's reader went away (`| head`): the shell's code for
+# SIGPIPE (128 + 13), as a command killed by it would give.
+BROKEN_PIPE = 141
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (DuckDB adds hints and context below it), or its
+    type's name when it has none."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def set_quiet(quiet: bool) -> None:
     """No progress and no `say` messages (warnings, errors and results still print)."""
     _state["quiet"] = bool(quiet)

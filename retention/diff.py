@@ -153,8 +153,7 @@ def run(args: argparse.Namespace) -> int:
         console.error("diff", str(exc))
         return 2
     except duckdb.Error as exc:  # out of memory, or --examples beyond DuckDB's LIMIT
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        console.error("diff", f"DuckDB failed while comparing the marts: {first_line}")
+        console.error("diff", f"DuckDB failed while comparing the marts: {console.first_line(exc)}")
         return 2
     text = markdown(diffs, args.base, pr, args.tolerance)
 

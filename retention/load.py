@@ -489,9 +489,9 @@ def _csv_header(path: Path) -> tuple[list[str], bool]:
                 )
             has_rows = any(row for row in csv.reader(handle))
     except UnicodeDecodeError as exc:
-        raise LoadError(f"{path}: unreadable CSV: {_first_line(exc)}") from exc
+        raise LoadError(f"{path}: unreadable CSV: {console.first_line(exc)}") from exc
     except csv.Error as exc:
-        reason = _first_line(exc)
+        reason = console.first_line(exc)
         if reason.startswith("field larger than field limit"):
             reason = (
                 f"a record longer than the limit of {MAX_CSV_RECORD_BYTES:,} bytes (or a "
@@ -599,7 +599,7 @@ def _load(
             "select path from duckdb_databases() where database_name = current_database()"
         ).fetchone()
     except (OSError, duckdb.Error) as exc:
-        raise LoadError(f"cannot open database {db_path}: {_first_line(exc)}") from exc
+        raise LoadError(f"cannot open database {db_path}: {console.first_line(exc)}") from exc
     if stored_in is None:
         # DuckDB opens an existing .csv, .parquet or .json file as an in-memory database
         # that views it: the batch would be "loaded" into memory and lost on exit.
@@ -992,10 +992,6 @@ def _literal(value: object) -> str:
 
 def _names(columns: list[str]) -> str:
     return ", ".join(repr(c) for c in columns)
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 # The lines DuckDB writes after the CSV record it quotes ("Original Line: ..."): the record

@@ -204,6 +204,15 @@ def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
+def build_state(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Where the database is in load → build → publish (meta.build_state: `loaded`,
+    `building`, `built`, `failed`), or None when nothing is recorded."""
+    if "meta.build_state" not in tables(con):
+        return None
+    row = con.execute("select state from meta.build_state").fetchone()
+    return row[0] if row else None
+
+
 def check_built(con: duckdb.DuckDBPyConnection, db_path: Path, relations: Iterable[str]) -> None:
     """WarehouseError naming the missing ones when not every relation (``schema.name``) is
     in the database, with what to run; it says so when the database holds raw data only."""

@@ -50,7 +50,7 @@ from pathlib import Path
 import duckdb
 
 from retention import console, working_copy
-from retention.marts import MARTS
+from retention.marts import MARTS, build_state
 from retention.paths import add_db_argument, default_db_path
 from retention.working_copy import working_copy_path
 
@@ -219,7 +219,7 @@ def _copy_in_storage_version(source: Path, staging: Path, version: str) -> None:
                 )
             except duckdb.Error as exc:
                 raise PublishError(
-                    f"cannot write storage version {version!r}: {_first_line(exc)}; "
+                    f"cannot write storage version {version!r}: {console.first_line(exc)}; "
                     "the published warehouse is unchanged"
                 ) from exc
             con.execute("copy from database published_source to published_copy")
@@ -227,11 +227,12 @@ def _copy_in_storage_version(source: Path, staging: Path, version: str) -> None:
             con.execute("detach published_copy")
     except duckdb.IOException as exc:
         raise PublishError(
-            f"cannot write {staging}: {_first_line(exc)}; the published warehouse is unchanged"
+            f"cannot write {staging}: {console.first_line(exc)}; "
+            "the published warehouse is unchanged"
         ) from exc
     except duckdb.Error as exc:
         raise PublishError(
-            f"cannot copy the working copy {source}: {_first_line(exc)}; "
+            f"cannot copy the working copy {source}: {console.first_line(exc)}; "
             "the published warehouse is unchanged"
         ) from exc
     finally:
@@ -241,10 +242,6 @@ def _copy_in_storage_version(source: Path, staging: Path, version: str) -> None:
 
 def _quoted(path: Path) -> str:
     return str(path).replace("'", "''")
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _discard(staging: Path) -> None:
@@ -337,7 +334,7 @@ def _no_writer_and_no_newer_batches(
         try:
             con = duckdb.connect(str(published), read_only=True)
         except duckdb.Error as exc:
-            message = working_copy.first_line(exc)
+            message = console.first_line(exc)
             if any(words in message for words in working_copy.BUSY_WORDS):
                 raise PublishError(
                     f"another process is writing the published warehouse {published} (a "
@@ -369,16 +366,12 @@ def _check_marts(path: Path) -> set[tuple[int, object]]:
     try:
         with duckdb.connect(str(path), read_only=True) as con:
             present = tables_in(con, "marts")
-            state = (
-                con.execute("select state from meta.build_state").fetchone()
-                if "build_state" in tables_in(con, "meta")
-                else None
-            )
+            state = build_state(con)
             batches = load_batches(con)
     except duckdb.Error as exc:
         raise PublishError(f"the copy of the working copy does not open: {exc}") from exc
-    if state is None or state[0] != "built":
-        found = state[0] if state else "no build recorded"
+    if state != "built":
+        found = state or "no build recorded"
         raise PublishError(
             f"the working copy's last dbt build did not complete successfully ({found}): "
             "not publishing; run a full `dbt build` on it first"

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from retention import console
-from retention.marts import WarehouseError, open_built, tables
+from retention.marts import WarehouseError, build_state, open_built, tables
 from retention.paths import add_db_argument, db_path
 
 EXIT_CODES = {
@@ -199,10 +199,7 @@ def build_state_warning(db_path: Path) -> str | None:
     what the database holds: rows loaded since (`loaded`), or a dbt build that failed or was
     killed (`failed`, `building`); None when `built` or not recorded."""
     with open_built(db_path, ()) as con:
-        if "meta.build_state" not in tables(con):
-            return None
-        row = con.execute("select state from meta.build_state").fetchone()
-    state = row[0] if row else None
+        state = build_state(con)
     if state in (None, "built"):
         return None
     if state == "loaded":

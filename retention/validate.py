@@ -123,8 +123,10 @@ def run(args: argparse.Namespace) -> int:
         with con:
             results = validate_marts(con, marts)
     except duckdb.Error as exc:  # out of memory under a small cap, a full temporary folder
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        console.error("validate", f"DuckDB failed while reading the marts of {path}: {first_line}")
+        console.error(
+            "validate",
+            f"DuckDB failed while reading the marts of {path}: {console.first_line(exc)}",
+        )
         return 2
     check_volumes(results, before, getattr(args, "max_shrink", shrink.DEFAULT_MAX_SHRINK))
     seconds = time.perf_counter() - started
@@ -141,10 +143,10 @@ def memory_limit() -> str:
     try:
         duckdb.connect(config={"memory_limit": limit}).close()
     except duckdb.Error as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValidateError(
-            f"{MEMORY_LIMIT_ENV}={limit!r} is not a memory size DuckDB takes ({first_line}): "
-            f"set it to a size such as {DEFAULT_MEMORY_LIMIT} or 80%, or unset it"
+            f"{MEMORY_LIMIT_ENV}={limit!r} is not a memory size DuckDB takes "
+            f"({console.first_line(exc)}): set it to a size such as {DEFAULT_MEMORY_LIMIT} or "
+            "80%, or unset it"
         ) from exc
     return limit
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 
+from retention import console
+
 # What the file system says when it cannot take a write (OSError.errno / DuckDB's IO Error).
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 STORAGE_WORDS = (
@@ -115,14 +117,9 @@ def storage_problem(exc: BaseException) -> str | None:
         if isinstance(seen, duckdb.Error):
             for words in STORAGE_WORDS:
                 if words in str(seen):
-                    return first_line(seen)
+                    return console.first_line(seen)
         seen = seen.__cause__
     return None
-
-
-def first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def check(path: Path) -> None:
@@ -149,7 +146,7 @@ def check(path: Path) -> None:
                     "where hash(t) is not null"
                 ).fetchone()
     except duckdb.Error as exc:
-        message = first_line(exc)
+        message = console.first_line(exc)
         if any(words in message for words in BUSY_WORDS):
             raise Locked(f"another process has the working copy open: {message}") from exc
         if storage_problem(exc) or isinstance(exc, duckdb.OutOfMemoryException):
