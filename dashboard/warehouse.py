@@ -55,6 +55,13 @@ def complete_periods(grain: str = "month") -> pd.DataFrame:
     )
 
 
+def complete_period_starts(grain: str, basis: str) -> pd.Series:
+    """The first days of the basis' complete periods at `grain`, oldest first: every such
+    period, also one a mart has no row for (mart_churn skips a month without churn)."""
+    periods = complete_periods(grain)
+    return periods.loc[periods["basis"] == basis, "period_start"]
+
+
 def chart(spec: alt.Chart, what: str) -> None:
     """Show an Altair chart drawn as SVG (the browser test counts its marks), or a warning
     naming the chart when it has no rows."""

@@ -7,6 +7,8 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pandas as pd
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -17,6 +19,12 @@ def run_page(script: str, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> App
     monkeypatch.setenv("RETENTION_DB_PATH", str(db_path))
     monkeypatch.syspath_prepend(str(DASHBOARD))
     return AppTest.from_file(str(DASHBOARD / "views" / script), default_timeout=60)
+
+
+def chart_data(app: AppTest, index: int) -> pd.DataFrame:
+    """The rows the page sent to its `index`-th chart (in page order, warnings skipped)."""
+    (dataset,) = app.get("vega_lite_chart")[index].proto.datasets
+    return pa.ipc.open_stream(dataset.data.data).read_pandas()
 
 
 def month(m: int) -> date:
@@ -69,6 +77,19 @@ def test_churn_by_reason_window_counts_complete_months_without_churn(
     assert not app.exception, [e.value for e in app.exception]
     reasons = app.dataframe[0].value
     assert reasons["churned_customers"].sum() == 4 + 0 + 6  # not February's 2, not July's 7
+
+
+def test_churn_by_month_draws_a_month_without_churn_at_0(
+    churn_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mart_churn has no May row: May was left out of the bars instead of drawn at 0."""
+    app = run_page("churn_reasons.py", churn_warehouse, monkeypatch).run()
+    app = app.selectbox[0].set_value(3).run()  # April to June
+    assert not app.exception, [e.value for e in app.exception]
+    bars = chart_data(app, 0)
+    per_month = bars.groupby(bars["period_start"].dt.month)["churned_customers"].sum()
+    # April: 4 churned (the fixture's m), May: none, June: 6.
+    assert per_month.to_dict() == {4: 4, 5: 0, 6: 6}
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """Churn by churn type and cancellation reason over a recent window."""
 
 import altair as alt
+import pandas as pd
 import streamlit as st
-from warehouse import by_reason_chart, chart, complete_period_rows, complete_periods
+from warehouse import by_reason_chart, chart, complete_period_rows, complete_period_starts
 
 basis = st.radio("Basis", ["contract", "order"], horizontal=True)
 window = st.selectbox("Window", [12, 6, 3, 24], format_func=lambda n: f"last {n} complete months")
@@ -15,13 +16,22 @@ st.caption(
 churn = complete_period_rows("mart_churn", "month", basis)
 # The window's months are the basis' last complete months in fct_periods: mart_churn has no
 # row for a month without churn, so its own months would reach back past the window.
-months = complete_periods("month")
-months = months.loc[months["basis"] == basis, "period_start"].tail(window)
+months = pd.Index(complete_period_starts("month", basis).tail(window), name="period_start")
 recent = churn[churn["period_start"].isin(months)]
+# Every month of the window has a bar, at 0 for a month without churn (no mart_churn row).
+by_month = (
+    recent.groupby(["period_start", "churn_type"])["churned_customers"]
+    .sum()
+    .unstack(fill_value=0)
+    .reindex(months, fill_value=0)
+    .stack()
+    .rename("churned_customers")
+    .reset_index()
+)
 
 st.subheader("Churned customers by month and churn type")
 chart(
-    alt.Chart(recent)
+    alt.Chart(by_month)
     .mark_bar()
     .encode(
         x=alt.X("yearmonth(period_start):O", title="month"),
