@@ -92,6 +92,41 @@ def test_churn_by_month_draws_a_month_without_churn_at_0(
     assert per_month.to_dict() == {4: 4, 5: 0, 6: 6}
 
 
+def test_winback_leaves_out_the_incomplete_month_of_a(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A in July: July's churn events and win-backs so far were in the table as a month."""
+    path = tmp_path / "winback.duckdb"
+    with duckdb.connect(str(path)) as con:
+        marts(
+            con,
+            fct_periods=FCT_PERIODS,
+            mart_winback="basis varchar, churn_month date, churn_type varchar, "
+            "churn_events bigint, won_back bigint, winback_rate double, eligible_30 bigint, "
+            "won_back_within_30 bigint, winback_rate_30 double",
+        )
+        for m in range(5, 8):  # May, June complete; July (A's month) not
+            con.execute(
+                "insert into marts.fct_periods values ('contract', 'month', ?, ?)",
+                [month(m), m < 7],
+            )
+        # (month, churn events, won back, eligible for 30 days, won back within 30 days)
+        for m, events, won_back, eligible, within in [(5, 4, 2, 4, 1), (6, 2, 1, 2, 1),
+                                                      (7, 3, 0, 0, 0)]:  # fmt: skip
+            con.execute(
+                "insert into marts.mart_winback values ('contract', ?, 'push', ?, ?, ?, ?, ?, ?)",
+                [month(m), events, won_back, won_back / events, eligible, within,
+                 within / eligible if eligible else None],
+            )  # fmt: skip
+    app = run_page("winback.py", path, monkeypatch).run()
+    assert not app.exception, [e.value for e in app.exception]
+    table = app.dataframe[1].value
+    assert table["churn_month"].dt.month.tolist() == [5, 6]
+    assert table["churn_events"].sum() == 4 + 2  # not July's 3
+    totals = app.dataframe[0].value  # unchanged: July's events are not 30 days old
+    assert totals[["eligible", "won_back"]].values.tolist() == [[4 + 2, 1 + 1]]
+
+
 @pytest.fixture
 def nps_warehouse(tmp_path: Path) -> Path:
     """Order-basis months January to July 2024 (July not complete), contract-basis months

@@ -4,18 +4,20 @@ type (mart_winback)."""
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, query
+from warehouse import chart, complete_period_starts, query
 
 basis = st.radio("Basis", ["contract", "order"], horizontal=True)
 st.caption(
     "A churn event is won back within W days when the customer starts a new spell on the "
     "same basis within W days of churning. Only churn events at least W days old count for "
     "window W (eligible), so recent months are not understated. Order-basis churn is all "
-    "silent."
+    "silent. Complete churn months only."
 )
 winback = query(
     f"select * from marts.mart_winback where basis = '{basis}' order by churn_month, churn_type"
 )
+# The month of A is not over: its churn events and win-backs so far are partial.
+winback = winback[winback["churn_month"].isin(complete_period_starts("month", basis))]
 # The windows are the var repeat_windows_days (30, 90, 180, 365 by default): one set of
 # columns each.
 WINDOWS = sorted(int(c.removeprefix("eligible_")) for c in winback if c.startswith("eligible_"))
