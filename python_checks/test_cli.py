@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from retention import cli, dbt_runner, paths, spark
+from retention import cli, console, dbt_runner, paths, spark, summary
 from retention.paths import DB_HELP, REPO_ROOT
 
 RETENTION = str(Path(sys.executable).with_name("retention"))
@@ -436,6 +436,25 @@ def test_summary_prints_lines_in_a_log_and_a_table_on_a_terminal(tmp_path):
     assert code == 0
     for label, value in expected.items():
         assert re.search(rf"│ {re.escape(label)} +│ +{re.escape(value)} │", terminal), terminal
+
+
+@pytest.mark.parametrize(
+    ("change", "shown"),
+    [
+        (0.012, "+1.2 pp"),  # 1.2 points
+        (-0.004, "-0.4 pp"),
+        (-0.0004, "0.0 pp"),  # -0.04 points rounds to 0.0: not "-0.0 pp"
+        (0.0004, "0.0 pp"),  # nor "+0.0 pp"
+    ],
+)
+def test_percentage_points_that_round_to_zero_have_no_sign(change, shown):
+    assert console.points(change) == shown
+
+
+def test_summary_shows_an_uplift_that_rounds_to_zero_as_0_0pp():
+    # The largest significant uplift of -0.04 points (a significant loss) showed -0.0pp.
+    assert summary._fmt(-0.0004, "points") == "0.0pp"  # one word in the summary's table
+    assert summary._fmt(0.0123, "points") == "+1.2pp"
 
 
 @pytest.mark.parametrize(

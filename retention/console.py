@@ -51,6 +51,14 @@ def first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+def points(change: float, unit: str = " pp") -> str:
+    """A change of a rate (a fraction) in percentage points to one decimal, signed: +1.2 pp,
+    -0.4 pp; 0.0 pp, unsigned, for a change that rounds to zero (never -0.0 pp). The
+    summary's table passes unit="pp" to keep each value one word."""
+    text = f"{change * 100:+.1f}"
+    return ("0.0" if float(text) == 0 else text) + unit
+
+
 def set_quiet(quiet: bool) -> None:
     """No progress and no `say` messages (warnings, errors and results still print)."""
     _state["quiet"] = bool(quiet)

@@ -106,7 +106,7 @@ def _fmt(value: object, kind: str) -> str:
     if kind == "score":
         return f"{float(value):.1f}"
     if kind == "points":
-        return f"{float(value) * 100:+.1f}pp"
+        return console.points(float(value), unit="pp")
     return str(value)
 
 

@@ -127,6 +127,34 @@ def test_winback_leaves_out_the_incomplete_month_of_a(
     assert totals[["eligible", "won_back"]].values.tolist() == [[4 + 2, 1 + 1]]
 
 
+def test_overview_shows_a_change_that_rounds_to_zero_as_0_0_pp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change of -0.04 points showed as "-0.0 pp" (and +0.04 as "+0.0 pp")."""
+    path = tmp_path / "overview.duckdb"
+    with duckdb.connect(str(path)) as con:
+        marts(
+            con,
+            fct_periods=f"{FCT_PERIODS}, customers_end bigint, churn_rate double, "
+            "retention_rate double",
+        )
+        con.execute("create schema meta")
+        con.execute("create table meta.build_state as select timestamp '2024-03-02' as changed_at")
+        # (month, customers at the end, churn rate, retention rate), order basis; March not
+        # complete. February against January: churn 9.96 % − 10 % = −0.04 points, retention
+        # 90.04 % − 90 % = +0.04 points, customers 104 − 100 = +4.
+        for m, customers, churn, retention in [(1, 100, 0.1, 0.9), (2, 104, 0.0996, 0.9004),
+                                               (3, 50, 0.5, 0.5)]:  # fmt: skip
+            con.execute(
+                "insert into marts.fct_periods values ('order', 'month', ?, ?, ?, ?, ?)",
+                [month(m), m < 3, customers, churn, retention],
+            )
+    app = run_page("overview.py", path, monkeypatch).run()
+    assert not app.exception, [e.value for e in app.exception]
+    deltas = {metric.label: metric.delta for metric in app.metric}
+    assert deltas == {"Active customers": "+4", "Churn rate": "0.0 pp", "Retention rate": "0.0 pp"}
+
+
 @pytest.fixture
 def nps_warehouse(tmp_path: Path) -> Path:
     """Order-basis months January to July 2024 (July not complete), contract-basis months

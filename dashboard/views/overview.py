@@ -5,6 +5,8 @@ import pandas as pd
 import streamlit as st
 from warehouse import chart, complete_periods, query
 
+from retention.console import points as percentage_points
+
 periods = complete_periods("month")
 if periods.empty:
     st.warning("No data for the overview: no month is complete yet.")
@@ -31,7 +33,7 @@ def delta(now, before, column: str, points: bool = False, fmt: str = "+,"):
     if before is None or pd.isna(now[column]) or pd.isna(before[column]):
         return None
     change = now[column] - before[column]
-    return f"{change * 100:+.1f} pp" if points else f"{change:{fmt}}"
+    return percentage_points(change) if points else f"{change:{fmt}}"
 
 
 def rate(value) -> str:
