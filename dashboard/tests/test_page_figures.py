@@ -155,6 +155,34 @@ def test_overview_shows_a_change_that_rounds_to_zero_as_0_0_pp(
     assert deltas == {"Active customers": "+4", "Churn rate": "0.0 pp", "Retention rate": "0.0 pp"}
 
 
+def test_cohort_retention_curve_of_the_first_24_months_has_24_points(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The curve of the "first 24 months" drew months 0 to 24: 25 points."""
+    path = tmp_path / "cohorts.duckdb"
+    with duckdb.connect(str(path)) as con:
+        marts(con, dim_customers="customer_id varchar, acquisition_channel varchar, "
+              "country varchar, segment varchar")  # fmt: skip
+        con.execute("insert into marts.dim_customers values ('c1', 'email', 'DE', 'smb')")
+        con.execute("create schema intermediate")
+        # c1's contract cohort is January 2022, active in each of its months 0 to 29 (all
+        # complete): more months than the curve shows.
+        con.execute(
+            "create table intermediate.int_customer_cohort_months as "
+            "select 'c1' as customer_id, 'contract' as basis, date '2022-01-01' as cohort_month, "
+            "k as months_since_cohort, true as is_active, true as is_complete_month "
+            "from range(30) t(k)"
+        )
+    app = run_page("cohorts.py", path, monkeypatch).run()
+    app = app.radio[0].set_value("by acquisition channel").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.selectbox[0].value == "email"
+    # Charts: the contract heatmap, then the contract curve (the order basis has no rows).
+    curve = chart_data(app, 1)
+    assert curve["months_since_cohort"].tolist() == list(range(24))  # months 0..23
+    assert "month 0 (the cohort month) to month 23" in app.caption[-1].value
+
+
 @pytest.fixture
 def nps_warehouse(tmp_path: Path) -> Path:
     """Order-basis months January to July 2024 (July not complete), contract-basis months

@@ -16,6 +16,8 @@ SEGMENTS = {
     "segment": "segment",
 }
 BASES = (("order", "Order basis"), ("contract", "Contract basis"))
+# The retention curves' first months: month 0 (the cohort month itself) to month 23.
+CURVE_MONTHS = 24
 
 
 def segmented_cohorts(column: str, value: str | None) -> pd.DataFrame:
@@ -97,11 +99,12 @@ for basis, label in BASES:
 st.subheader(f"Retention curve by {name}")
 st.caption(
     "All cohorts together: customers active k months after their cohort month ÷ the "
-    "customers of the cohorts that have reached month k. First 24 months."
+    "customers of the cohorts that have reached month k. The first "
+    f"{CURVE_MONTHS} months: month 0 (the cohort month) to month {CURVE_MONTHS - 1}."
 )
 pooled = (
     segmented_cohorts(column, None)
-    .query("months_since_cohort <= 24")
+    .query(f"months_since_cohort < {CURVE_MONTHS}")
     .groupby(["basis", "segment_value", "months_since_cohort"])[["cohort_size", "active_customers"]]
     .sum()
     .reset_index()
