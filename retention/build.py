@@ -55,8 +55,9 @@ EXIT_CODES = {
     EXIT_LOAD: "the data was refused by `load`, or there is nothing to build: no --data and "
     "neither a working copy nor a published warehouse (pass --data DIR), the working copy "
     "and the published warehouse each hold load batches the other lacks (the message says "
-    "which), RETENTION_WORK_DB_PATH names the published file itself, or --vars is not a YAML "
-    "mapping",
+    "which), RETENTION_WORK_DB_PATH names the published file itself, or an option or setting "
+    "is invalid (--vars not a YAML mapping, --replace or --force without --data, "
+    "--storage-version, RETENTION_MEMORY_LIMIT, RETENTION_THREADS)",
     EXIT_DBT: "`dbt build` failed (dbt printed why)",
     EXIT_VALIDATE: "validation failed: Great Expectations, or a mart shrank more than "
     "--max-shrink against the published warehouse",
