@@ -15,7 +15,8 @@ does not (7.0, 1e1, +7), out of range or past an integer's range. The staging mo
 quarantined_rows are built from it on DuckDB (`retention load`, `dbt run`) and on a local
 Spark (the landing file exported and registered, `dbt run --target spark`, in one process:
 small_builds.py), and both are compared with the values below, worked out by
-hand from the contract (README "Accepted forms"), and with each other.
+hand from the contract (README "Raw input contract", docs/decisions.md "Accepted forms"),
+and with each other.
 
 Every row carries its own `_loaded_at`, so that nothing depends on when each load ran
 (the raw row's text, in quarantined_rows, holds it).
