@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import signal
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -16,9 +17,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from retention import cli
+from retention import cli, signals
 from retention.contract import TABLES
-from retention.generate import DEFECTS_FILE, KEYS, REASON_CODES, Options, generate
+from retention.generate import DEFECTS_FILE, KEYS, REASON_CODES, Options, command, generate
 
 END = date(2024, 6, 30)
 SMALL = {"customers": 3000, "seed": 7, "chunk_size": 1000, "progress": False}  # three chunks
@@ -107,6 +108,33 @@ def test_a_new_run_replaces_the_files_of_an_earlier_one(tmp_path):
     out = _generate(tmp_path / "x", customers=200, dirty=True, format="parquet")
     _generate(out, customers=200)
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{t}.csv" for t in TABLES)
+
+
+@pytest.mark.parametrize(
+    ("failure", "code", "message"),
+    [
+        (signals.Interrupted(signal.SIGINT), 130, "interrupted by SIGINT; nothing was written"),
+        (signals.Interrupted(signal.SIGTERM), 143, "interrupted by SIGTERM; nothing was written"),
+        (OSError(28, "No space left on device"), 2, "cannot write to"),
+    ],
+)
+def test_a_run_stopped_midway_leaves_the_earlier_data_set_as_it_was(
+    tmp_path, monkeypatch, capsys, failure, code, message
+):
+    # The earlier files were removed before the new ones were written: Ctrl-C (or a full
+    # disk) halfway through lost the earlier data set and left nothing in its place.
+    out = _generate(tmp_path / "x", customers=200, dirty=True)
+    before = _digests(out)
+
+    def fail(*_args, **_kwargs):
+        raise failure
+
+    monkeypatch.setattr(command, "marketing_spend_table", fail)  # after every chunk
+    args = ["generate", "--out", str(out), "--customers", "300", "--format", "parquet"]
+    assert cli.main(args) == code
+    err = capsys.readouterr().err
+    assert err.startswith("retention generate: error: ") and message in err, err
+    assert _digests(out) == before  # no partial file left either
 
 
 # --- clean data: valid rows only -------------------------------------------------------------

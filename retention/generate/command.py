@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import signal
 import time
 from datetime import date
 from pathlib import Path
@@ -12,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from retention import console
-from retention.contract import TABLES
+from retention import console, signals
 from retention.generate.common import FORMATS, Counters, Options, Window
 from retention.generate.contracts import cancellations_table, contracts_table, simulate_contracts
 from retention.generate.customers import (
@@ -35,7 +35,7 @@ from retention.generate.operations import (
     winback_campaign,
 )
 from retention.generate.orders import Purchases, buyer_traits, order_events, orders_table
-from retention.generate.output import TableWriter, clear_outputs
+from retention.generate.output import Output
 from retention.generate.text import raw_schema
 
 # === one chunk ===============================================================================
@@ -106,8 +106,8 @@ def generate(opts: Options) -> dict[str, int]:
     chunk_seqs = chunks_seq.spawn(len(bounds) - 1)
 
     opts.out.mkdir(parents=True, exist_ok=True)
-    clear_outputs(opts.out)
-    writers = {name: TableWriter(opts.out, name, opts.format) for name in TABLES}
+    output = Output(opts.out, opts.format)
+    writers = output.writers
     counters = Counters()
     acquisitions = np.zeros((len(CHANNELS), n_months(w)), dtype=np.int64)
     samples: dict[str, list[dict]] = {}
@@ -145,14 +145,11 @@ def generate(opts: Options) -> dict[str, int]:
                 table = pa.Table.from_pylist(defect.rows, schema=raw_schema(defect.table))
                 writers[defect.table].write(table)
             report = defects_report(defects, clean_rows, inferred)
-            text = json.dumps(report, indent=2, sort_keys=True) + "\n"
-            (opts.out / DEFECTS_FILE).write_text(text, encoding="utf-8")
+            output.add_text(DEFECTS_FILE, json.dumps(report, indent=2, sort_keys=True) + "\n")
+        output.commit()
     except BaseException:
-        for writer in writers.values():
-            writer.abort()
+        output.abort()
         raise
-    for writer in writers.values():
-        writer.close()
     rows = {name: writer.rows for name, writer in writers.items()}
     summary = ", ".join(f"{name} {count:,}" for name, count in rows.items())
     if opts.progress:
@@ -166,7 +163,10 @@ def generate(opts: Options) -> dict[str, int]:
 EXIT_CODES = {
     0: "the data set was written",
     2: "nothing usable written: invalid options (fewer than 1 customer, a negative --seed, "
-    "--end not after --start) or the folder cannot be written",
+    "--end not after --start) or the folder cannot be written; the files already in the "
+    "folder are as they were",
+    130: "interrupted by SIGINT (143 SIGTERM, 129 SIGHUP): nothing was written, the files "
+    "already in the folder are as they were",
 }
 
 
@@ -214,12 +214,23 @@ def run(args: argparse.Namespace) -> int:
         format=args.format,
         dirty=args.dirty,
     )
-    try:
-        generate(opts)
-    except ValueError as exc:
-        console.error("generate", str(exc))
-        return 2
-    except OSError as exc:
-        console.error("generate", f"cannot write to {opts.out}: {exc}")
-        return 2
+    with signals.stoppable() as received:
+        try:
+            generate(opts)
+        except ValueError as exc:
+            console.error("generate", str(exc))
+            return 2
+        except OSError as exc:
+            console.error("generate", f"cannot write to {opts.out}: {exc}")
+            return 2
+        except BaseException as exc:
+            signum = signals.signal_of(exc, received)
+            if signum is None:
+                raise
+            console.error(
+                "generate",
+                f"interrupted by {signal.Signals(signum).name}; nothing was written "
+                f"(the files already in {opts.out} are as they were)",
+            )
+            return 128 + signum
     return 0

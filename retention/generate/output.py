@@ -1,4 +1,5 @@
-"""Writing the raw files: one per table, appended chunk by chunk, renamed on success."""
+"""Writing the raw files: one per table, appended chunk by chunk into hidden partial files,
+which replace the earlier data set in the folder only once every file is complete."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from retention import signals
 from retention.contract import TABLES
 from retention.generate.common import FORMATS
 from retention.generate.dirty import DEFECTS_FILE
@@ -17,11 +19,11 @@ from retention.generate.text import raw_schema
 
 
 class TableWriter:
-    """Appends chunks to `<table>.<format>` (via a partial file renamed on success)."""
+    """Appends chunks to `<table>.<format>` (via a partial file renamed on commit)."""
 
     def __init__(self, out: Path, name: str, fmt: str):
         self.path = out / f"{name}.{fmt}"
-        self.partial = out / f".{name}.{fmt}.partial"
+        self.partial = _partial(self.path)
         self.schema = raw_schema(name)
         self.rows = 0
         if fmt == "parquet":
@@ -33,9 +35,9 @@ class TableWriter:
         self._writer.write_table(table)
         self.rows += table.num_rows
 
-    def close(self) -> None:
+    def finish(self) -> None:
+        """Complete the partial file (a Parquet footer, the last buffered rows)."""
         self._writer.close()
-        self.partial.replace(self.path)
 
     def abort(self) -> None:
         try:
@@ -44,9 +46,55 @@ class TableWriter:
             self.partial.unlink(missing_ok=True)
 
 
-def clear_outputs(out: Path) -> None:
-    """Remove raw files of an earlier run, so that DIR holds exactly this data set."""
-    for name in TABLES:
-        for fmt in FORMATS:
-            (out / f"{name}.{fmt}").unlink(missing_ok=True)
-    (out / DEFECTS_FILE).unlink(missing_ok=True)
+def _partial(path: Path) -> Path:
+    return path.with_name(f".{path.name}.partial")
+
+
+class Output:
+    """The data set being written into `out`. Every file is written to a hidden partial file
+    (which `retention load` never reads); `commit` replaces the files of an earlier data set
+    (the raw files of either format and the defects report) only once all are complete, so
+    a run that fails or is interrupted leaves the folder's earlier data set as it was."""
+
+    def __init__(self, out: Path, fmt: str):
+        self.out = out
+        self.writers: dict[str, TableWriter] = {}
+        self._texts: dict[Path, str] = {}
+        try:
+            for name in TABLES:
+                self.writers[name] = TableWriter(out, name, fmt)
+        except BaseException:
+            self.abort()
+            raise
+
+    def add_text(self, name: str, text: str) -> None:
+        """A side file (the defects report), written on commit beside the raw files."""
+        self._texts[self.out / name] = text
+
+    def commit(self) -> None:
+        for writer in self.writers.values():
+            writer.finish()
+        for path, text in self._texts.items():
+            _partial(path).write_text(text, encoding="utf-8")
+        new = {w.path: w.partial for w in self.writers.values()}
+        new |= {path: _partial(path) for path in self._texts}
+        # From here the folder changes: no signal may leave it half old, half new.
+        with signals.deferred():
+            for stale in _outputs(self.out) - set(new):
+                stale.unlink(missing_ok=True)
+            for path, partial in new.items():
+                partial.replace(path)
+
+    def abort(self) -> None:
+        try:
+            for writer in self.writers.values():
+                writer.abort()
+        finally:
+            for path in self._texts:
+                _partial(path).unlink(missing_ok=True)
+
+
+def _outputs(out: Path) -> set[Path]:
+    """Every file a data set of the generator may hold in `out`."""
+    raw = {out / f"{name}.{fmt}" for name in TABLES for fmt in FORMATS}
+    return raw | {out / DEFECTS_FILE}
