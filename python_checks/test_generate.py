@@ -20,6 +20,7 @@ import pytest
 from retention import cli, signals
 from retention.contract import TABLES
 from retention.generate import DEFECTS_FILE, KEYS, REASON_CODES, Options, command, generate
+from retention.load import check_dir
 
 END = date(2024, 6, 30)
 SMALL = {"customers": 3000, "seed": 7, "chunk_size": 1000, "progress": False}  # three chunks
@@ -108,6 +109,23 @@ def test_a_new_run_replaces_the_files_of_an_earlier_one(tmp_path):
     out = _generate(tmp_path / "x", customers=200, dirty=True, format="parquet")
     _generate(out, customers=200)
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{t}.csv" for t in TABLES)
+
+
+def test_a_required_table_without_rows_gets_no_file_so_the_data_set_loads(tmp_path):
+    # One customer: no cancellation. The header-only cancellations.csv written for it was
+    # refused by `retention load` (an empty file of a required table), the whole data set
+    # with it. A table without rows now has a file only when it is optional, and a file
+    # of an earlier run is removed.
+    out = _generate(tmp_path / "one", customers=200)
+    rows = generate(Options(out=out, customers=1, seed=42, progress=False))
+    assert rows["cancellations"] == 0  # the case in point
+    for name, table in TABLES.items():
+        has_file = (out / f"{name}.csv").exists()
+        assert has_file == (rows[name] > 0 or table.is_optional_table), name
+    sources = check_dir(out, lambda _message: None)  # raises LoadError when refused
+    assert {source.table.name for source in sources} == {
+        name for name in TABLES if (out / f"{name}.csv").exists()
+    }
 
 
 @pytest.mark.parametrize(

@@ -151,7 +151,11 @@ def generate(opts: Options) -> dict[str, int]:
         output.abort()
         raise
     rows = {name: writer.rows for name, writer in writers.items()}
-    summary = ", ".join(f"{name} {count:,}" for name, count in rows.items())
+    unwritten = output.unwritten()
+    summary = ", ".join(
+        f"{name} {count:,}" + (" (no file)" if name in unwritten else "")
+        for name, count in rows.items()
+    )
     if opts.progress:
         console.say(
             f"wrote {opts.format} to {opts.out} in {time.perf_counter() - began:.1f}s: "

@@ -72,11 +72,15 @@ class Output:
         self._texts[self.out / name] = text
 
     def commit(self) -> None:
+        """Replace the earlier data set. A required table without rows gets no file:
+        `retention load` refuses a header-only file of a required table."""
         for writer in self.writers.values():
             writer.finish()
         for path, text in self._texts.items():
             _partial(path).write_text(text, encoding="utf-8")
-        new = {w.path: w.partial for w in self.writers.values()}
+        for name in self.unwritten():
+            self.writers[name].abort()
+        new = {w.path: w.partial for n, w in self.writers.items() if n not in self.unwritten()}
         new |= {path: _partial(path) for path in self._texts}
         # From here the folder changes: no signal may leave it half old, half new.
         with signals.deferred():
@@ -84,6 +88,14 @@ class Output:
                 stale.unlink(missing_ok=True)
             for path, partial in new.items():
                 partial.replace(path)
+
+    def unwritten(self) -> list[str]:
+        """The tables that get no file: required ones without rows."""
+        return [
+            name
+            for name, writer in self.writers.items()
+            if writer.rows == 0 and not TABLES[name].is_optional_table
+        ]
 
     def abort(self) -> None:
         try:
