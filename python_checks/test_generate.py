@@ -155,6 +155,31 @@ def test_a_run_stopped_midway_leaves_the_earlier_data_set_as_it_was(
     assert _digests(out) == before  # no partial file left either
 
 
+def test_a_window_the_warehouse_would_quarantine_or_that_cannot_be_written_is_refused(
+    tmp_path, capsys
+):
+    # Before 1990-01-01 every row was quarantined as <column>_out_of_range (the default
+    # earliest_plausible_date); near the year 9999 dates came out as "10000-01-0T 02:00:17Z".
+    out = tmp_path / "d"
+    for option, value, message in [
+        ("--start", "1989-12-31", "--start must be on or after 1990-01-01: "),
+        ("--end", "9998-01-01", "--end must be on or before 9997-12-31: "),
+    ]:
+        assert cli.main(["generate", "--out", str(out), "--customers", "5", option, value]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"retention generate: error: {message}"), err
+        assert len(err.splitlines()) == 1
+    assert not out.exists()
+    # The bounds themselves are allowed, and every date is written as YYYY-MM-DD.
+    _generate(out / "early", customers=20, start=date(1990, 1, 1), end=date(1991, 1, 1))
+    late = _generate(out / "late", customers=20, start=date(9997, 1, 1), end=date(9997, 12, 31))
+    iso = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:]{8}(Z|[+-][0-9]{2}:[0-9]{2})?)?$"
+    for table in (path.stem for path in late.glob("*.csv")):
+        for column, values in _read(late, table).items():
+            if column.endswith(("_at", "_date", "_month")):
+                assert values.dropna().str.match(iso).all(), (table, column)
+
+
 # --- clean data: valid rows only -------------------------------------------------------------
 
 

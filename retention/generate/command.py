@@ -14,7 +14,14 @@ import numpy as np
 import pyarrow as pa
 
 from retention import console, signals
-from retention.generate.common import FORMATS, Counters, Options, Window
+from retention.generate.common import (
+    EARLIEST_START,
+    FORMATS,
+    LATEST_END,
+    Counters,
+    Options,
+    Window,
+)
 from retention.generate.contracts import cancellations_table, contracts_table, simulate_contracts
 from retention.generate.customers import (
     CHANNELS,
@@ -93,6 +100,16 @@ def generate(opts: Options) -> dict[str, int]:
         raise ValueError("--seed must be 0 or more")
     if opts.end <= opts.start:
         raise ValueError("--end must be after --start")
+    if opts.start < EARLIEST_START:
+        raise ValueError(
+            f"--start must be on or after {EARLIEST_START}: the warehouse quarantines earlier "
+            "dates as implausible (dbt var earliest_plausible_date)"
+        )
+    if opts.end > LATEST_END:
+        raise ValueError(
+            f"--end must be on or before {LATEST_END}: contracts end up to two years later, "
+            "and dates are written with four-digit years"
+        )
     if opts.format not in FORMATS:
         raise ValueError(f"--format must be one of {FORMATS}")
     began = time.perf_counter()
@@ -166,9 +183,9 @@ def generate(opts: Options) -> dict[str, int]:
 
 EXIT_CODES = {
     0: "the data set was written",
-    2: "nothing usable written: invalid options (fewer than 1 customer, a negative --seed, "
-    "--end not after --start) or the folder cannot be written; the files already in the "
-    "folder are as they were",
+    2: "nothing written: invalid options (fewer than 1 customer, a negative --seed, --end "
+    f"not after --start, a window outside {EARLIEST_START} to {LATEST_END}) or the folder "
+    "cannot be written; the files already in the folder are as they were",
     130: "interrupted by SIGINT (143 SIGTERM, 129 SIGHUP): nothing was written, the files "
     "already in the folder are as they were",
 }

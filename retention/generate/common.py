@@ -14,6 +14,11 @@ DAY = 86_400
 YEAR = 365.25 * DAY
 CHUNK_SIZE = 50_000  # customers per chunk; part of the output's identity (do not tune per run)
 FORMATS = ("csv", "parquet")
+# The window the data set may span. Earlier dates are quarantined as <column>_out_of_range by
+# the warehouse (the dbt var earliest_plausible_date, default 1990-01-01); dates are written
+# with four-digit years, and a contract's planned end runs up to 24 months after --end.
+EARLIEST_START = date(1990, 1, 1)
+LATEST_END = date(9997, 12, 31)
 
 # Share of customer creations, orders, ... per hour of the day (UTC): quiet nights, busy evenings.
 HOUR_WEIGHTS = np.array(
