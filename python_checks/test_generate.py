@@ -180,6 +180,18 @@ def test_a_window_the_warehouse_would_quarantine_or_that_cannot_be_written_is_re
                 assert values.dropna().str.match(iso).all(), (table, column)
 
 
+def test_an_empty_out_is_refused_not_taken_for_the_current_folder(tmp_path, monkeypatch, capsys):
+    # `--out "$DATA"` with DATA unset wrote the data set into the current folder, replacing
+    # any raw files there.
+    monkeypatch.chdir(tmp_path)
+    for empty in ("", " "):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(["generate", "--out", empty, "--customers", "5"])
+        assert exit_.value.code == 2
+        assert "argument --out: an empty path" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- clean data: valid rows only -------------------------------------------------------------
 
 

@@ -184,16 +184,23 @@ def generate(opts: Options) -> dict[str, int]:
 EXIT_CODES = {
     0: "the data set was written",
     2: "nothing written: invalid options (fewer than 1 customer, a negative --seed, --end "
-    f"not after --start, a window outside {EARLIEST_START} to {LATEST_END}) or the folder "
-    "cannot be written; the files already in the folder are as they were",
+    f"not after --start, a window outside {EARLIEST_START} to {LATEST_END}, an empty --out) "
+    "or the folder cannot be written; the files already in the folder are as they were",
     130: "interrupted by SIGINT (143 SIGTERM, 129 SIGHUP): nothing was written, the files "
     "already in the folder are as they were",
 }
 
 
+def _folder(text: str) -> Path:
+    # Path("") is the current folder: an unset variable (`--out "$DATA"`) wrote there.
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; name the folder to write into")
+    return Path(text)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--out", required=True, type=Path, metavar="DIR", help="directory to write into"
+        "--out", required=True, type=_folder, metavar="DIR", help="directory to write into"
     )
     parser.add_argument(
         "--customers", type=int, default=2000, metavar="N", help="customers (default 2000)"
