@@ -192,6 +192,24 @@ def test_an_empty_out_is_refused_not_taken_for_the_current_folder(tmp_path, monk
     assert list(tmp_path.iterdir()) == []
 
 
+def test_too_many_customers_for_memory_is_one_line_and_loses_nothing(tmp_path, monkeypatch, capsys):
+    # --customers 1000000000000 ended in numpy's traceback ("Unable to allocate 7.28 TiB")
+    # and exit 1; a MemoryError while the chunks were written, likewise.
+    out = _generate(tmp_path / "x", customers=200)
+    before = _digests(out)
+
+    def no_memory(*_args, **_kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(command, "orders_table", no_memory)
+    assert cli.main(["generate", "--out", str(out), "--customers", "300"]) == 2
+    assert capsys.readouterr().err == (
+        f"retention generate: error: out of memory for 300 customers; nothing was written "
+        f"(the files already in {out} are as they were): ask for fewer --customers\n"
+    )
+    assert _digests(out) == before
+
+
 # --- clean data: valid rows only -------------------------------------------------------------
 
 

@@ -184,8 +184,9 @@ def generate(opts: Options) -> dict[str, int]:
 EXIT_CODES = {
     0: "the data set was written",
     2: "nothing written: invalid options (fewer than 1 customer, a negative --seed, --end "
-    f"not after --start, a window outside {EARLIEST_START} to {LATEST_END}, an empty --out) "
-    "or the folder cannot be written; the files already in the folder are as they were",
+    f"not after --start, a window outside {EARLIEST_START} to {LATEST_END}, an empty --out), "
+    "the folder cannot be written, or memory ran out; the files already in the folder are "
+    "as they were",
     130: "interrupted by SIGINT (143 SIGTERM, 129 SIGHUP): nothing was written, the files "
     "already in the folder are as they were",
 }
@@ -250,6 +251,13 @@ def run(args: argparse.Namespace) -> int:
             return 2
         except OSError as exc:
             console.error("generate", f"cannot write to {opts.out}: {exc}")
+            return 2
+        except MemoryError:
+            console.error(
+                "generate",
+                f"out of memory for {opts.customers:,} customers; nothing was written (the "
+                f"files already in {opts.out} are as they were): ask for fewer --customers",
+            )
             return 2
         except BaseException as exc:
             signum = signals.signal_of(exc, received)
