@@ -639,6 +639,29 @@ def test_the_benchmark_refuses_an_out_it_cannot_write_before_it_runs(tmp_path, c
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]  # no probe left behind
 
 
+def test_the_benchmark_generates_again_a_cached_data_set_that_lost_a_file(tmp_path):
+    # The cache was reused whenever its stamp matched and two of its folders existed: a
+    # file removed since (or a data folder cleaned away) was benchmarked without it, or
+    # failed the load minutes in; a damaged stamp stopped it with a traceback.
+    from retention import bench
+
+    ws = bench.Workspace(tmp_path / "20")
+    said: list[str] = []
+    assert bench.ensure_data(ws, 20, said.append)["generated_now"] is True
+    assert bench.ensure_data(ws, 20, said.append)["generated_now"] is False  # whole: reused
+    for damage in (
+        lambda: (ws.data / "orders.parquet").unlink(),
+        lambda: (ws.data_before / "customers.parquet").write_bytes(b"not parquet"),
+        lambda: next(ws.data_last_day.iterdir()).unlink(),
+        lambda: (ws.root / bench.STAMP).write_text('{"customers": 20, "seed"'),
+    ):
+        damage()
+        stamp = bench.ensure_data(ws, 20, said.append)
+        assert stamp["generated_now"] is True
+        assert (ws.data / "orders.parquet").exists()
+        assert bench.ensure_data(ws, 20, said.append)["generated_now"] is False
+
+
 def test_the_benchmark_derives_its_figures_from_cpu_seconds_with_wall_beside():
     from retention import bench
 

@@ -5,7 +5,9 @@ For each scale (customers; by default 10k and 100k, three runs each; the figures
 it) the benchmark
 
 1. generates the synthetic data set as Parquet (`retention generate --format parquet`, seed
-   42) into ``.cache/bench/<N>/data``, or reuses it when the generator has not changed since;
+   42) into ``.cache/bench/<N>/data``, or reuses it when the generator has not changed since
+   and every file still holds the rows its stamp recorded (a file removed or damaged since
+   has it generated again);
    it also keeps ``data_before``: the same files without the last nightly load (the rows whose
    ``_loaded_at`` falls on the last load day), and ``data_last_day``: that nightly load alone,
    for the incremental build;
@@ -281,15 +283,10 @@ def ensure_data(ws: Workspace, customers: int, say) -> dict[str, Any]:
     """Generate the data set (or reuse it) and derive `data_before`; return the stamp."""
     stamp_path = ws.root / STAMP
     wanted = {"customers": customers, "seed": SEED, "generator": _generator_fingerprint()}
-    if stamp_path.exists():
-        stamp = json.loads(stamp_path.read_text(encoding="utf-8"))
-        if (
-            {k: stamp.get(k) for k in wanted} == wanted
-            and ws.data_before.is_dir()
-            and ws.data_last_day.is_dir()
-        ):
-            say(f"  reusing the data set in {ws.data}")
-            return {**stamp, "generated_now": False}
+    stamp = _read_stamp(stamp_path)
+    if {k: stamp.get(k) for k in wanted} == wanted and _cache_is_whole(ws, stamp):
+        say(f"  reusing the data set in {ws.data}")
+        return {**stamp, "generated_now": False}
     for folder in (ws.data, ws.data_before, ws.data_last_day):
         shutil.rmtree(folder, ignore_errors=True)
     stamp_path.unlink(missing_ok=True)
@@ -321,6 +318,33 @@ def ensure_data(ws: Workspace, customers: int, say) -> dict[str, Any]:
     }
     stamp_path.write_text(json.dumps(stamp, indent=1), encoding="utf-8")
     return {**stamp, "generated_now": True}
+
+
+def _read_stamp(path: Path) -> dict[str, Any]:
+    """The stamp of a cached data set; empty when there is none or it cannot be read."""
+    try:
+        stamp = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return stamp if isinstance(stamp, dict) else {}
+
+
+def _cache_is_whole(ws: Workspace, stamp: dict[str, Any]) -> bool:
+    """Whether the three folders still hold the files and rows the stamp recorded: a file
+    removed or damaged since (a clean-up, a full disk) has the data set generated again,
+    rather than a benchmark of part of it, or a load that fails after minutes."""
+    rows, before = stamp.get("rows"), stamp.get("rows_before")
+    if not isinstance(rows, dict) or not isinstance(before, dict):
+        return False
+    last_day = {name: n - before.get(name, 0) for name, n in rows.items()}
+    try:
+        return (
+            _parquet_rows(ws.data) == rows
+            and _parquet_rows(ws.data_before) == before
+            and _parquet_rows(ws.data_last_day) == {k: n for k, n in last_day.items() if n}
+        )
+    except (duckdb.Error, OSError, TypeError):
+        return False
 
 
 def _parquet_rows(folder: Path) -> dict[str, int]:
