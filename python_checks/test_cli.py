@@ -662,6 +662,21 @@ def test_the_benchmark_generates_again_a_cached_data_set_that_lost_a_file(tmp_pa
         assert bench.ensure_data(ws, 20, said.append)["generated_now"] is False
 
 
+def test_the_benchmark_splits_off_the_last_day_in_a_checkout_whose_path_has_a_quote(tmp_path):
+    # The paths were pasted into the SQL between quotes: a checkout under /home/o'neil
+    # stopped `retention bench` with DuckDB's parser error and a traceback.
+    from retention import bench
+    from retention.generate import Options, generate
+
+    root = tmp_path / "o'neil [1]"
+    generate(Options(out=root / "data", customers=20, format="parquet", progress=False))
+    rows = bench._parquet_rows(root / "data")
+    bench._write_data_before(root / "data", root / "before", root / "last")
+    before, last = bench._parquet_rows(root / "before"), bench._parquet_rows(root / "last")
+    assert last  # the last night loaded something
+    assert {name: before[name] + last.get(name, 0) for name in rows} == rows
+
+
 def test_the_benchmark_derives_its_figures_from_cpu_seconds_with_wall_beside():
     from retention import bench
 

@@ -68,6 +68,7 @@ import psutil
 from retention import console, dbt_runner
 from retention.compare import compare_marts, compare_with_marts
 from retention.contract import TABLES
+from retention.load import path_literal, sql_literal
 from retention.paths import REPO_ROOT
 
 DEFAULT_SCALES = (10_000, 100_000)  # README's figures add 1_000_000
@@ -350,9 +351,9 @@ def _cache_is_whole(ws: Workspace, stamp: dict[str, Any]) -> bool:
 def _parquet_rows(folder: Path) -> dict[str, int]:
     with duckdb.connect() as con:
         return {
-            path.stem: con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchone()[
-                0
-            ]
+            path.stem: con.execute(
+                f"select count(*) from read_parquet({path_literal(path)})"
+            ).fetchone()[0]
             for path in sorted(folder.glob("*.parquet"))
         }
 
@@ -369,7 +370,7 @@ def _write_data_before(data: Path, before: Path, last_day: Path) -> str:
         con.execute("set TimeZone = 'UTC'")
         loaded = " union all ".join(
             f"select max(try_cast(_loaded_at as timestamptz)) as loaded_at "
-            f"from read_parquet('{path}')"
+            f"from read_parquet({path_literal(path)})"
             for path in files
         )
         cutoff = con.execute(
@@ -377,15 +378,19 @@ def _write_data_before(data: Path, before: Path, last_day: Path) -> str:
         ).fetchone()[0]
         for path in files:
             con.execute(
-                f"copy (select * from read_parquet('{path}') "
+                f"copy (select * from read_parquet({path_literal(path)}) "
                 "where try_cast(_loaded_at as timestamptz) < ? or _loaded_at is null) "
-                f"to '{before / path.name}' (format parquet)",
+                f"to {sql_literal(before / path.name)} (format parquet)",
                 [cutoff],
             )
-            last = f"from read_parquet('{path}') where try_cast(_loaded_at as timestamptz) >= ?"
+            last = (
+                f"from read_parquet({path_literal(path)}) "
+                "where try_cast(_loaded_at as timestamptz) >= ?"
+            )
             if con.execute(f"select count(*) {last}", [cutoff]).fetchone()[0]:
                 con.execute(
-                    f"copy (select * {last}) to '{last_day / path.name}' (format parquet)",
+                    f"copy (select * {last}) to {sql_literal(last_day / path.name)} "
+                    "(format parquet)",
                     [cutoff],
                 )
     return cutoff.isoformat()

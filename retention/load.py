@@ -531,10 +531,10 @@ def _parquet_columns(path: Path) -> tuple[list[tuple[str, str, str]], bool]:
         with duckdb.connect() as con:
             described = con.execute(f"describe select * from {_parquet_reader(path)}").fetchall()
             schema = con.execute(
-                f"select name, num_children from parquet_schema({_path_literal(path)})"
+                f"select name, num_children from parquet_schema({path_literal(path)})"
             ).fetchall()
             rows = con.execute(
-                f"select sum(num_rows) from parquet_file_metadata({_path_literal(path)})"
+                f"select sum(num_rows) from parquet_file_metadata({path_literal(path)})"
             ).fetchone()[0]
     except duckdb.Error as exc:
         raise LoadError(f"{path}: unreadable Parquet file: {_without_content(exc)}") from exc
@@ -795,7 +795,7 @@ def _load_table(
         ).fetchone()[0]
         if source.fmt == "parquet":
             expected = con.execute(
-                f"select sum(num_rows) from parquet_file_metadata({_path_literal(source.path)})"
+                f"select sum(num_rows) from parquet_file_metadata({path_literal(source.path)})"
             ).fetchone()[0]
             if rows != expected:
                 raise LoadError(
@@ -822,7 +822,7 @@ def _check_loaded_at(con: duckdb.DuckDBPyConnection, source: Source, load_id: in
     text = f"trim({LOADED_AT})"
     (unreadable,) = con.execute(
         f"select count(*) from {SCHEMA}.{source.table.name} where {LOAD_ID} = ? and not "
-        f"coalesce(regexp_full_match({text}, {_literal(TIMESTAMP_FORM)}) "
+        f"coalesce(regexp_full_match({text}, {sql_literal(TIMESTAMP_FORM)}) "
         f"and try_cast({text} as timestamptz) is not null, false)",
         [load_id],
     ).fetchone()
@@ -900,7 +900,7 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
 def _select(source: Source, load_id: int, loaded_at: dt.datetime) -> str:
     """SELECT of the contract's columns the file has, all VARCHAR, plus `_loaded_at` (the
     file's value, or the batch's time where it has none) and `_load_id`."""
-    stamp = _literal(loaded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    stamp = sql_literal(loaded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
     expressions = []
     for column in source.table.columns:
         if column not in source.columns:
@@ -957,9 +957,11 @@ def _reader(source: Source) -> str:
         return _parquet_reader(source.path)
     # Fixed RFC 4180 dialect instead of sniffing; strict so that a row with too many or too
     # few fields, or an unterminated quote, fails the load instead of being padded or skipped.
-    columns = ", ".join(f"{_literal(f'c{i}')}: 'VARCHAR'" for i in range(len(source.file_columns)))
+    columns = ", ".join(
+        f"{sql_literal(f'c{i}')}: 'VARCHAR'" for i in range(len(source.file_columns))
+    )
     return (
-        f"read_csv({_path_literal(source.path)}, header = true, auto_detect = false, "
+        f"read_csv({path_literal(source.path)}, header = true, auto_detect = false, "
         f"delim = ',', quote = '\"', escape = '\"', columns = {{{columns}}}, "
         "strict_mode = true, null_padding = false, ignore_errors = false, "
         f"max_line_size = {MAX_CSV_RECORD_BYTES})"
@@ -968,25 +970,25 @@ def _reader(source: Source) -> str:
 
 def _parquet_reader(path: Path) -> str:
     # binary_as_string: writers that omit the UTF8 annotation still deliver text.
-    return f"read_parquet({_path_literal(path)}, binary_as_string = true)"
+    return f"read_parquet({path_literal(path)}, binary_as_string = true)"
 
 
 # --- small helpers ---------------------------------------------------------------------------
 
 
-def _path_literal(path: Path) -> str:
+def path_literal(path: Path) -> str:
     """A file path as a SQL literal that DuckDB's readers take literally: its glob characters
     are escaped as one-character classes (`d*` -> `d[*]`), so a folder named `d*` or
     `data[12]` never reads other folders' files."""
     text = str(path.absolute())
-    return _literal("".join(f"[{c}]" if c in GLOB_CHARACTERS else c for c in text))
+    return sql_literal("".join(f"[{c}]" if c in GLOB_CHARACTERS else c for c in text))
 
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _literal(value: object) -> str:
+def sql_literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
