@@ -677,6 +677,21 @@ def test_the_benchmark_splits_off_the_last_day_in_a_checkout_whose_path_has_a_qu
     assert {name: before[name] + last.get(name, 0) for name in rows} == rows
 
 
+def test_the_benchmark_of_too_few_customers_for_a_cancellation_says_so(tmp_path, monkeypatch):
+    # One customer has no cancellation, so no cancellations file: the pandas script stopped
+    # with a FileNotFoundError traceback after the load, builds and validation had run.
+    from retention import bench
+
+    monkeypatch.setattr(bench, "CACHE_DIR", tmp_path)
+    with pytest.raises(bench.BenchError) as error:
+        bench.bench_scale(1, 1, lambda _message: None)
+    assert str(error.value) == (
+        "1 customers are too few for the benchmark: the data set has no cancellations (no "
+        "rows); ask for more --customers"
+    )
+    assert not (tmp_path / "1" / "work").exists()  # nothing ran
+
+
 def test_the_benchmark_derives_its_figures_from_cpu_seconds_with_wall_beside():
     from retention import bench
 

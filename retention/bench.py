@@ -94,8 +94,9 @@ EXIT_CODES = {
     0: "every step ran and every check passed",
     1: "a check failed: a script's numbers differ from the marts, or the incremental marts "
     "from the full build's",
-    2: "a step failed (the end of its output is printed), or --out cannot be written (checked "
-    "before anything runs)",
+    2: "a step failed (the end of its output is printed), a scale has too few customers for "
+    "every required table to have rows, or --out cannot be written (checked before anything "
+    "runs)",
 }
 
 
@@ -414,6 +415,15 @@ def bench_scale(customers: int, runs: int, say, bar: console.Bar | None = None) 
     bar.update(f"{label}: data set")
     ws = Workspace(CACHE_DIR / str(customers))
     stamp = ensure_data(ws, customers, say)
+    # The scripts read every required table's file; the generator writes none for a required
+    # table without rows (too few customers for a cancellation).
+    if missing := [
+        n for n, t in TABLES.items() if not t.is_optional_table and n not in stamp["rows"]
+    ]:
+        raise BenchError(
+            f"{customers:,} customers are too few for the benchmark: the data set has no "
+            f"{', '.join(missing)} (no rows); ask for more --customers"
+        )
     ws.work.mkdir(parents=True, exist_ok=True)
     full_db, incremental_db = ws.db("full"), ws.db("incremental")
     # Untimed: dbt's partial-parse state for the full builds' target path, so that every
