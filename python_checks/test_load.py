@@ -1064,6 +1064,25 @@ def test_cli_prints_an_ignored_column_also_when_quiet(tmp_path, capsys, monkeypa
     assert not any("loaded batch" in line for line in err)  # progress stays quiet
 
 
+def test_only_a_core_table_left_empty_is_warned_about(tmp_path, capsys, monkeypatch):
+    # A shop without cancellations yet (nor NPS, actions or spend) is complete: no warning.
+    # It named cancellations among the "core table(s) still empty".
+    monkeypatch.setattr(console, "_state", {"quiet": False})  # main sets --quiet in it
+    folder = good_dir(tmp_path)
+    write(folder, "contracts.csv", "contract_id,customer_id,product,start_date,billing_period,"
+          "price,currency\nk1,c2,basic,2024-01-01,monthly,10.00,EUR\n")  # fmt: skip
+    assert main(["--quiet", "load", str(folder), "--db", str(tmp_path / "w.duckdb")]) == 0
+    assert capsys.readouterr().err == ""
+    # Customers only: the warning names the two core tables without rows, in contract order.
+    write(tmp_path / "customers-only", "customers.csv", CUSTOMERS_CSV)
+    db = tmp_path / "c.duckdb"
+    assert main(["--quiet", "load", str(tmp_path / "customers-only"), "--db", str(db)]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: core table(s) orders, contracts still empty after this load: the marts that "
+        "read them have no rows from them"
+    ]
+
+
 def test_cli_uses_retention_db_path_by_default(tmp_path, monkeypatch):
     db = tmp_path / "from_env.duckdb"
     monkeypatch.setenv("RETENTION_DB_PATH", str(db))

@@ -39,7 +39,8 @@ class Table:
     key: tuple[str, ...] = ()
     is_optional_table: bool = False
     # A core table holds the customers and their activity: a full re-delivery (`load
-    # --replace`) may not shrink it by more than a threshold unless told to.
+    # --replace`) may not shrink it by more than a threshold unless told to, and `load`
+    # warns when one is still empty after a batch (cancellations may well be: none yet).
     is_core: bool = False
 
     @property

@@ -284,7 +284,8 @@ def load_dir(
         added = result.loaded.get(name)
         note = "  (no file: unchanged)" if added is None else f"  ({added:,} from this batch)"
         say(f"  {name:<{width}}  {rows:>12,}{note}")
-        if rows == 0 and not TABLES[name].is_optional_table:
+        if rows == 0 and TABLES[name].is_core:
+            # Only the core tables: a shop may have no cancellations yet, or no NPS survey.
             empty.append(name)
     if empty:  # a warning, so also with --quiet
         console.warn(
