@@ -903,11 +903,27 @@ def test_a_folder_named_like_a_table_file_is_refused_as_a_folder(tmp_path, loade
     assert "contracts.parquet: a folder, not a file, for table 'contracts'" in message
 
 
-def test_corrupt_parquet_is_refused(tmp_path, loaded_db):
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"PAR1 this is not a parquet file PAR1", "Footer length error"),
+        (b"not parquet at all", "No magic bytes found at end of file"),
+    ],
+)
+def test_corrupt_parquet_is_refused_in_one_line_without_duckdbs_sql(
+    tmp_path, loaded_db, content, reason
+):
+    # The message went on with DuckDB's echo of the loader's query: "LINE 1: describe select *
+    # from read_parquet('...', binary_as_st..." and a line of carets under it.
     folder = good_dir(tmp_path)
-    (folder / "contracts.parquet").write_bytes(b"PAR1 this is not a parquet file PAR1")
+    (folder / "contracts.parquet").write_bytes(content)
     message = refuse(folder, loaded_db)
-    assert "contracts.parquet: unreadable Parquet file" in message
+    heading, problem = message.splitlines()  # one line for the file
+    assert heading == f"refusing to load {folder}; nothing was changed:"
+    assert problem.startswith(f"  - {folder / 'contracts.parquet'}: unreadable Parquet file: ")
+    assert reason in problem
+    for echo in ("LINE 1", "describe", "read_parquet", "^", " | "):
+        assert echo not in problem, problem
 
 
 def test_csv_with_inconsistent_field_counts_is_refused_and_rolled_back(tmp_path, loaded_db):

@@ -1007,15 +1007,23 @@ _AFTER_QUOTED_RECORD = re.compile(
 )
 
 
+# DuckDB's echo of the statement an error points into: "LINE 1: <the SQL>", then a line of
+# carets under the place. The SQL is the loader's, not the user's.
+_SQL_ECHO = re.compile(r"LINE \d+: .*|\s*\^+\s*")
+
+
 def _without_content(exc: BaseException, count: int = 3) -> str:
     """The first lines of a DuckDB error about a file, without any of the file's content,
     which may be personal data: the CSV record DuckDB quotes is dropped, however many lines
     it spans, and so is any double-quoted value (a Parquet string that is not UTF-8). The
     reader's option list and DuckDB's "Possible fixes" (options this command does not offer)
-    are left out too."""
+    are left out too, and so is DuckDB's echo of the loader's own SQL (`LINE 1: describe
+    select * from read_parquet(...` and the carets under it)."""
     kept: list[str] = []
     in_record = False
     for line in str(exc).strip().splitlines():
+        if _SQL_ECHO.fullmatch(line):
+            continue
         if line.startswith("Original Line"):
             in_record = True
             continue
