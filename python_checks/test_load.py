@@ -1024,6 +1024,60 @@ def test_a_folder_that_cannot_be_listed_is_refused_without_a_traceback(
     assert not (tmp_path / "w.duckdb").exists()
 
 
+def test_build_refuses_a_folder_it_cannot_read_as_the_delivery_s_fault(
+    tmp_path, monkeypatch, capsys
+):
+    # `retention build --data` took the listing's PermissionError for its working copy's:
+    # exit 7, "loading into <db>.work failed: Permission denied". The delivery is refused
+    # (exit 2) as by `retention load`.
+    folder = good_dir(tmp_path)
+
+    def denied(self: Path):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "iterdir", denied)
+    db = tmp_path / "w.duckdb"
+    assert main(["build", "--data", str(folder), "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert f"load refused: {folder}: cannot read the folder: Permission denied\n" in err, err
+    assert not db.exists()
+
+
+def _modes_are_enforced(tmp_path: Path) -> bool:
+    """Whether this process is held to file modes: not root (or root without its
+    CAP_DAC_OVERRIDE), which reaches a file through a folder of mode 644 all the same."""
+    probe = tmp_path / "probe"
+    write(probe, "file", "")
+    probe.chmod(0o644)
+    try:
+        (probe / "file").stat()
+    except PermissionError:
+        return True
+    finally:
+        probe.chmod(0o755)
+    return False
+
+
+def test_a_folder_that_lists_but_cannot_be_searched_is_refused_in_one_line(tmp_path, capsys):
+    # Mode 644 on a folder: its names can be read, its files not reached. The loader listed
+    # it, then raised PermissionError from path.is_symlink(): a traceback.
+    if not _modes_are_enforced(tmp_path):
+        pytest.skip("file modes do not stop this process (root)")
+    folder = good_dir(tmp_path)
+    folder.chmod(0o644)
+    try:
+        code = main(["load", str(folder), "--db", str(tmp_path / "w.duckdb")])
+    finally:
+        folder.chmod(0o755)
+    assert code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"retention load: error: {folder}: cannot open the files in the folder: Permission "
+        "denied (it can be listed but not searched: a folder needs the x permission as well "
+        "as r)"
+    ]
+    assert not (tmp_path / "w.duckdb").exists()
+
+
 def test_failed_load_into_a_new_database_leaves_no_file(tmp_path):
     folder = tmp_path / "bad"
     write(folder, "orders.csv", ORDERS_CSV + "o4,c2\n")  # header fine, content not

@@ -43,6 +43,7 @@ import contextlib
 import csv
 import datetime as dt
 import hashlib
+import os
 import re
 import signal
 import time
@@ -307,10 +308,23 @@ def check_dir(dir: Path, say: Progress) -> list[Source]:
         raise LoadError(f"{dir}: not a directory")
     root = dir.resolve()
 
+    # A folder that cannot be read is the delivery's fault, not the database's: refused
+    # without the OSError as cause, which `build` would take for a working copy it cannot
+    # write (working_copy.storage_problem: exit 7, blaming the working copy).
     try:
         paths = sorted(dir.iterdir())
     except OSError as exc:  # a folder this user may not list
-        raise LoadError(f"{dir}: cannot read the folder: {exc.strerror or exc}") from exc
+        raise LoadError(f"{dir}: cannot read the folder: {exc.strerror or exc}") from None
+    try:
+        # Listing takes the folder's r permission, reaching a file in it its x (search)
+        # permission: a folder of mode 644 lists, and then every file in it failed (a
+        # PermissionError traceback). "DIR/." is reached only through the folder.
+        os.stat(os.path.join(dir, os.curdir))
+    except OSError as exc:
+        raise LoadError(
+            f"{dir}: cannot open the files in the folder: {exc.strerror or exc} (it can be "
+            "listed but not searched: a folder needs the x permission as well as r)"
+        ) from None
     problems: list[str] = []
     found: dict[str, list[Path]] = {}
     for path in paths:
