@@ -216,6 +216,35 @@ def test_a_working_copy_that_is_the_published_file_is_refused(tmp_path, capsys, 
     assert sorted(path.name for path in tmp_path.iterdir()) == [db.name]  # no lock, no WAL
 
 
+@pytest.mark.parametrize("name", ["orders.csv", "orders.parquet", "orders.json"])
+def test_build_refuses_a_db_that_is_a_data_file_as_load_does(loaded, tmp_path, capsys, name):
+    # A --db naming an existing data file: DuckDB opens it as an in-memory database that reads
+    # it. `retention load` refused it; `retention build` copied it to <db>.work and stopped with
+    # exit 7, calling the file "damaged". Now both refuse it in the same words (exit 2) before
+    # anything, and the file and its folder stay as they were.
+    data = tmp_path / name
+    if name.endswith(".csv"):
+        data.write_bytes((loaded / "data" / "orders.csv").read_bytes())
+    elif name.endswith(".json"):
+        data.write_text('[{"order_id": "o1"}]\n', encoding="utf-8")
+    else:
+        with duckdb.connect() as con:
+            con.execute(f"copy (select 'o1' as order_id) to '{data}' (format parquet)")
+    before = data.read_bytes()
+    said = (
+        f"cannot open database {data}: it is a data file, not a DuckDB database (DuckDB would "
+        "read it as an in-memory database: nothing written to it would be kept); check --db "
+        "PATH (or RETENTION_DB_PATH)"
+    )
+    assert cli.main(["load", str(loaded / "data"), "--db", str(data)]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"retention load: error: {said}"
+    for data_option in (["--data", str(loaded / "data")], []):
+        assert cli.main(["build", *data_option, "--db", str(data)]) == 2
+        assert capsys.readouterr().err == f"retention build: error: {said}; nothing was changed\n"
+    assert data.read_bytes() == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == [name]  # no copy, no lock
+
+
 @pytest.mark.parametrize(
     ("given", "message"),
     [

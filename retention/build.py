@@ -32,7 +32,7 @@ from pathlib import Path
 import duckdb
 
 from retention import console, dbt_runner, signals, working_copy
-from retention.load import SHRINK_GUARDS, add_mode_arguments
+from retention.load import SHRINK_GUARDS, add_mode_arguments, data_file_problem
 from retention.paths import REPO_ROOT, add_db_argument, default_db_path
 from retention.publish import (
     PublishError,
@@ -55,9 +55,10 @@ EXIT_CODES = {
     EXIT_LOAD: "the data was refused by `load`, or there is nothing to build: no --data and "
     "neither a working copy nor a published warehouse (pass --data DIR), the working copy "
     "and the published warehouse each hold load batches the other lacks (the message says "
-    "which), RETENTION_WORK_DB_PATH names the published file itself, or an option or setting "
-    "is invalid (--vars not a YAML mapping, --replace or --force without --data, "
-    "--storage-version, RETENTION_MEMORY_LIMIT, RETENTION_THREADS)",
+    "which), RETENTION_WORK_DB_PATH names the published file itself, --db names a CSV, "
+    "Parquet or JSON data file, or an option or setting is invalid (--vars not a YAML "
+    "mapping, --replace or --force without --data, --storage-version, "
+    "RETENTION_MEMORY_LIMIT, RETENTION_THREADS)",
     EXIT_DBT: "`dbt build` failed (dbt printed why)",
     EXIT_VALIDATE: "validation failed: Great Expectations, or a mart shrank more than "
     "--max-shrink against the published warehouse",
@@ -167,6 +168,9 @@ def run(args: argparse.Namespace) -> int:
             "(RETENTION_WORK_DB_PATH names it): a build would write the file BI reads; "
             "unset RETENTION_WORK_DB_PATH or point it at another file; nothing was changed"
         )
+        return EXIT_LOAD
+    if problem := data_file_problem(published):  # a CSV DuckDB would read as a database
+        _tell(f"error: {problem}; nothing was changed")
         return EXIT_LOAD
     if args.data is None and not work.exists() and not published.exists():
         _tell(

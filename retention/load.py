@@ -599,6 +599,37 @@ class _Options:
     max_shrink: float
 
 
+def data_file_problem(db_path: Path) -> str | None:
+    """Why the warehouse cannot be the file at `db_path` because it is a data file, or None.
+    DuckDB opens an existing file that is not a database but is named like a data file
+    (.csv, .parquet, .json) as an in-memory database that reads it: a batch loaded into it,
+    or a build published over it, would be kept nowhere. The file is never written: a
+    database (DuckDB's magic bytes after the 8-byte checksum of its header) is not opened,
+    and any other file DuckDB either reads in memory or refuses. `load` and `build` refuse
+    such a --db with this message."""
+    try:
+        with db_path.open("rb") as handle:
+            header = handle.read(12)
+    except OSError:
+        return None  # not there (a new database), or unreadable: opening it says why
+    if header[8:12] == b"DUCK":
+        return None
+    try:
+        with duckdb.connect(str(db_path)) as con:
+            (stored_in,) = con.execute(
+                "select path from duckdb_databases() where database_name = current_database()"
+            ).fetchone()
+    except duckdb.Error:
+        return None  # neither a database nor data DuckDB reads: opening it says why
+    if stored_in is not None:
+        return None
+    return (
+        f"cannot open database {db_path}: it is a data file, not a DuckDB database (DuckDB "
+        "would read it as an in-memory database: nothing written to it would be kept); "
+        "check --db PATH (or RETENTION_DB_PATH)"
+    )
+
+
 def _load(
     sources: list[Source],
     db_path: Path,
@@ -607,23 +638,13 @@ def _load(
     on_commit: Callable[[LoadResult], None],
 ) -> LoadResult:
     created = not db_path.exists()
+    if problem := data_file_problem(db_path):
+        raise LoadError(problem)
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(db_path))
-        (stored_in,) = con.execute(
-            "select path from duckdb_databases() where database_name = current_database()"
-        ).fetchone()
     except (OSError, duckdb.Error) as exc:
         raise LoadError(f"cannot open database {db_path}: {console.first_line(exc)}") from exc
-    if stored_in is None:
-        # DuckDB opens an existing .csv, .parquet or .json file as an in-memory database
-        # that views it: the batch would be "loaded" into memory and lost on exit.
-        con.close()
-        raise LoadError(
-            f"cannot open database {db_path}: it is a data file, not a DuckDB database "
-            "(DuckDB would read it and keep the batch in memory only); check --db PATH (or "
-            "RETENTION_DB_PATH)"
-        )
 
     committed: list[LoadResult] = []
 
