@@ -169,11 +169,19 @@ def test_the_predictive_marts_are_compared_when_a_warehouse_has_them(tmp_path, c
     code, out, _ = diff(capsys, base, pr, "--mart", "mart_contract_survival")
     assert code == 0
     assert "**1 of 1 marts differ.**" in out
-    # Asked for by name, a mart that neither warehouse has is reported as such.
-    code, out, _ = diff(capsys, base, pr, "--mart", "mart_clv_model_parameters")
-    assert code == 0
-    assert summary_row(out, "mart_clv_model_parameters")[1] == "— → —"
-    assert "In neither warehouse (not built there)." in out
+    # Asked for by name, a mart that neither warehouse has is refused as unknown, naming the
+    # marts they have: it was "1 of 1 marts differ" (exit 1 with --exit-code).
+    for options in ([], ["--exit-code"]):
+        code, out, err = diff(
+            capsys, base, pr, "--mart", "mart_clv_model_parameters", "--mart", "fct_cohorts",
+            *options,
+        )  # fmt: skip
+        assert (code, out) == (2, "")
+        assert err == (
+            "retention diff: error: unknown mart mart_clv_model_parameters: neither warehouse "
+            f"has it; the marts they have: {', '.join(ROWS)}, mart_clv_predictions, "
+            "mart_contract_survival\n"
+        )
 
 
 def test_missing_or_unbuilt_databases_exit_2_with_a_message(tmp_path, capsys):

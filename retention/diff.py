@@ -48,8 +48,8 @@ EXIT_CODES = {
     0: "the marts were compared and the report printed (differences or not, unless --exit-code)",
     EXIT_DIFFERENT: "with --exit-code: at least one mart differs",
     2: "nothing compared: a database is missing, does not open or has no marts (or both "
-    "options name the same file), a --mart is unknown, or DuckDB failed while comparing "
-    "(out of memory, an --examples beyond its LIMIT)",
+    "options name the same file), a --mart is unknown or in neither warehouse, or DuckDB "
+    "failed while comparing (out of memory, an --examples beyond its LIMIT)",
 }
 
 # Every mart `retention diff` can compare, with its key. The predictive CLV marts are
@@ -323,10 +323,18 @@ def compare(
     present = set()
     for path, option in ((base, "--base"), (pr, "--db")):
         present |= _check_warehouse(path, option)
-    if marts is None:
-        marts = [*MARTS, *(mart for mart in PREDICTIVE_MARTS if mart in present)]
     if Path(base).resolve() == Path(pr).resolve():
         raise DiffError(f"--base and --db are the same file ({pr}): nothing to compare")
+    # A mart asked for that neither warehouse has compares nothing with nothing: it was
+    # reported as "1 of 1 marts differ" (and exit 1 with --exit-code).
+    if absent := [mart for mart in dict.fromkeys(marts or ()) if mart not in present]:
+        held = [mart for mart in MART_KEYS if mart in present]
+        raise DiffError(
+            f"unknown mart {', '.join(absent)}: neither warehouse has it; the marts they have: "
+            f"{', '.join(held)}"
+        )
+    if marts is None:
+        marts = [*MARTS, *(mart for mart in PREDICTIVE_MARTS if mart in present)]
     con = duckdb.connect()
     try:
         for alias, path in (("base", base), ("pr", pr)):
