@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from retention import cli, console, dbt_runner, paths, spark, summary
+from retention import cli, console, dbt_runner, paths, publish, spark, summary
 from retention.paths import DB_HELP, REPO_ROOT
 
 RETENTION = str(Path(sys.executable).with_name("retention"))
@@ -167,6 +167,31 @@ def test_build_refuses_a_storage_version_duckdb_does_not_know_before_anything(tm
     assert run.returncode == 2, run.stderr
     assert "storage version 'v9.9.0'" in run.stderr and "not a known DuckDB version" in run.stderr
     assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("version", ["v0.9.0", "v0.10.2"])
+def test_a_storage_version_older_than_1_0_is_refused_before_anything(
+    tmp_path, capsys, monkeypatch, version
+):
+    # DuckDB takes the 0.x formats too, and `build` built the warehouse and published it in
+    # one; the project supports v1.0.0 (its default) and newer.
+    said = (
+        f"storage version '{version}' is older than v1.0.0, the oldest a published warehouse "
+        "is written in (DuckDB 0.x formats are not supported; every DuckDB 1.x and 2.x client "
+        "reads v1.0.0)"
+    )
+    db = tmp_path / "new" / "warehouse.duckdb"
+    args = ["build", "--db", str(db), "--data", str(tmp_path / "none")]
+    assert cli.main([*args, "--storage-version", version]) == 2
+    assert capsys.readouterr().err == f"retention build: error: {said}\n"
+    assert not (tmp_path / "new").exists()
+    monkeypatch.setenv("RETENTION_STORAGE_VERSION", version)
+    assert cli.main(["publish", "--db", str(db), "--from", __file__]) == 2
+    err = capsys.readouterr().err
+    assert f"storage version '{version}' ($RETENTION_STORAGE_VERSION) is older than v1.0." in err
+    # The oldest supported one, and the newest, are taken.
+    assert publish.resolve_storage_version("v1.0.0") == "v1.0.0"
+    assert publish.resolve_storage_version("latest") == "latest"
 
 
 def test_a_storage_version_from_the_environment_is_named_as_such(tmp_path, capsys, monkeypatch):

@@ -58,11 +58,17 @@ __all__ = ["MARTS", "PublishError", "publish", "tables_in", "working_copy_path"]
 
 EXIT_REFUSED, EXIT_LOCKED = 2, 6
 
-# The storage version of the published file (module docstring; README "Point BI at it").
-DEFAULT_STORAGE_VERSION = "v1.0.0"
+# The oldest storage version a published file may have: the oldest 1.x format. DuckDB also
+# takes the 0.x versions (v0.9.0 among them), but the marts' column types are checked in the
+# formats from v1.0.0 on only, and a DuckDB 0.x client is not one BI tools embed.
+OLDEST_STORAGE_VERSION = "v1.0.0"
+# The storage version of the published file (module docstring; README "Point BI at it"): the
+# oldest, which every DuckDB 1.x and 2.x client reads.
+DEFAULT_STORAGE_VERSION = OLDEST_STORAGE_VERSION
 STORAGE_VERSION_ENV = "RETENTION_STORAGE_VERSION"
 CURRENT = "current"
-_VERSION_FORM = re.compile(r"v\d+\.\d+\.\d+|latest")
+LATEST = "latest"
+_VERSION_FORM = re.compile(rf"v\d+\.\d+\.\d+|{LATEST}")
 
 
 class PublishError(Exception):
@@ -99,8 +105,15 @@ def resolve_storage_version(given: str | None) -> str:
     )
     if version != CURRENT and not _VERSION_FORM.fullmatch(version):
         raise PublishError(
-            f"storage version {version!r}{origin} is not of the form v1.4.0 (or latest, or "
+            f"storage version {version!r}{origin} is not of the form v1.4.0 (or {LATEST}, or "
             f"{CURRENT!r})"
+        )
+    numbered = version not in (CURRENT, LATEST)
+    if numbered and _numbers(version) < _numbers(OLDEST_STORAGE_VERSION):
+        raise PublishError(
+            f"storage version {version!r}{origin} is older than {OLDEST_STORAGE_VERSION}, the "
+            f"oldest a published warehouse is written in (DuckDB 0.x formats are not supported; "
+            f"every DuckDB 1.x and 2.x client reads {OLDEST_STORAGE_VERSION})"
         )
     if version != CURRENT:
         # Well formed is not enough (v9.9.9): DuckDB itself says whether it knows the version,
@@ -114,6 +127,11 @@ def resolve_storage_version(given: str | None) -> str:
                 known = str(exc).splitlines()[0].split(", valid options are")[0]
                 raise PublishError(f"storage version {version!r}{origin}: {known}") from exc
     return version
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    """`v1.4.0` -> (1, 4, 0), to compare versions."""
+    return tuple(int(part) for part in version.removeprefix("v").split("."))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
