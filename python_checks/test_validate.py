@@ -593,6 +593,55 @@ def test_an_unchanged_baseline_passes_the_volume_check(tmp_path, capsys):
     assert f"no baseline warehouse at {tmp_path / 'not-yet-published.duckdb'}" in out
 
 
+def _loaded_only(path: Path) -> Path:
+    """A warehouse file that was loaded, never built: raw tables, no marts schema."""
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema raw")
+        con.execute("create table raw.orders (order_id varchar)")
+    return path
+
+
+def test_a_baseline_without_marts_is_refused_not_skipped(tmp_path, capsys):
+    # Such a baseline turned the volume check off without a word: validate passed (exit 0).
+    work = build(tmp_path / "work.duckdb")
+    loaded = _loaded_only(tmp_path / "loaded.duckdb")
+    code, out = validate_against(work, loaded, capsys)
+    assert code == 2, out
+    assert out == (
+        f"retention validate: error: the baseline {loaded} holds no marts (loaded but never "
+        "built?): the volume check would compare nothing; give the published warehouse, or "
+        "leave --baseline out when no built warehouse is published yet\n"
+    )
+
+
+def test_build_validates_without_a_baseline_when_the_published_file_has_no_marts(
+    tmp_path, capsys, monkeypatch
+):
+    # `retention load --db P`, then `retention build --db P`: P holds raw data only, so the
+    # first build of its marts has nothing to compare with, as when nothing is published.
+    # It says so, and validate is not handed a baseline it would refuse.
+    import argparse
+
+    from retention import build as build_module
+    from retention import console
+
+    monkeypatch.setattr(console, "_state", {"quiet": False})
+    published = _loaded_only(tmp_path / "w.duckdb")
+    work = build(tmp_path / "w.duckdb.work")
+    handed = []
+    monkeypatch.setattr(validate_module, "run", lambda checks: handed.append(checks) or 1)
+    args = argparse.Namespace(
+        no_validate=False, max_shrink=0.1, allow_shrink=False, storage_version="current"
+    )
+    stage = build_module.Stage("validating")
+    code = build_module._validate_and_publish(args, published, work, stage)
+    assert code == build_module.EXIT_VALIDATE  # the stand-in validate failed: not published
+    assert [checks.baseline for checks in handed] == [None]
+    assert (
+        f"retention build: the published warehouse {published} has no marts yet: no volume check\n"
+    ) in capsys.readouterr().err
+
+
 def test_an_unreadable_baseline_or_a_bad_share_exits_2(tmp_path, capsys):
     work = build(tmp_path / "work.duckdb")
     garbage = tmp_path / "garbage.duckdb"

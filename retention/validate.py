@@ -22,7 +22,8 @@ Volume check: with ``--baseline PATH`` (the published warehouse; `retention buil
 a mart whose row count fell by more than ``--max-shrink`` (a share, default 0.10) against the
 same mart in the baseline fails, so a bad delivery that empties the warehouse is never
 published. ``--allow-shrink`` turns the check off for a deliberate shrink. A mart new in this
-build, or a baseline that does not exist yet, is not compared.
+build is not compared; a baseline that does not exist or holds no marts is an error
+(`retention build` passes none until a built warehouse is published).
 
 Exit status: 0 when every expectation passes, 1 when any fails, 2 when the database or a
 mart is missing (nothing is validated then). The database and its marts are checked before
@@ -60,13 +61,17 @@ EXIT_CODES = {
     0: "every expectation passed",
     1: "an expectation failed (the summary names the mart and the expectation)",
     2: "nothing validated: the database or a mart is missing, a --mart is unknown, the "
-    "--baseline cannot be read, or DuckDB refused RETENTION_MEMORY_LIMIT or failed reading "
-    "a mart (out of memory)",
+    "--baseline cannot be read or holds no marts, or DuckDB refused RETENTION_MEMORY_LIMIT "
+    "or failed reading a mart (out of memory)",
 }
 
 
 class ValidateError(Exception):
     """The warehouse cannot be validated (missing database or mart). The message says why."""
+
+
+class NoMartsInBaseline(ValidateError):
+    """The --baseline opens but holds no marts (loaded, never built): nothing to compare."""
 
 
 @dataclass
@@ -313,9 +318,11 @@ def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[Mar
 
 
 def baseline_counts(baseline: Path, marts: list[str]) -> dict[str, int]:
-    """Row counts of the marts in the baseline warehouse. A baseline that is not there is an
-    error, not a pass: a mistyped path would turn the volume check off without a word
-    (`retention build` passes none on the first build, when nothing is published yet)."""
+    """Row counts of the marts in the baseline warehouse. A baseline that is not there, or
+    holds no marts at all (NoMartsInBaseline), is an error, not a pass: a mistyped path would
+    turn the volume check off without a word (`retention build` passes none on the first
+    build of the marts, when nothing built is published yet). A mart that only this build
+    has is not compared."""
     if not baseline.is_file():
         raise ValidateError(f"no baseline warehouse at {baseline} (--baseline names a file)")
     try:
@@ -327,6 +334,12 @@ def baseline_counts(baseline: Path, marts: list[str]) -> dict[str, int]:
                     [SCHEMA],
                 ).fetchall()
             }
+            if not present & set(MARTS):
+                raise NoMartsInBaseline(
+                    f"the baseline {baseline} holds no marts (loaded but never built?): the "
+                    "volume check would compare nothing; give the published warehouse, or "
+                    "leave --baseline out when no built warehouse is published yet"
+                )
             return {
                 mart: con.execute(f'select count(*) from "{SCHEMA}"."{mart}"').fetchone()[0]
                 for mart in marts
