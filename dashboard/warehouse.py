@@ -13,6 +13,8 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from retention.console import first_line
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -39,7 +41,7 @@ def query(sql: str) -> pd.DataFrame:
         return _query(sql, str(path), path.stat().st_mtime_ns)
     except duckdb.CatalogException as exc:
         st.error(
-            f"{path} is not a built warehouse ({str(exc).splitlines()[0]}): run `make demo` "
+            f"{path} is not a built warehouse ({first_line(exc)}): run `make demo` "
             "(or `retention build`) first."
         )
         st.stop()

@@ -343,7 +343,7 @@ def compare(
                 con.execute(f"attach {literal} as {alias} (read_only)")
             except duckdb.Error as exc:
                 raise WarehouseError(
-                    f"cannot open database {path}: {str(exc).splitlines()[0]}"
+                    f"cannot open database {path}: {console.first_line(exc)}"
                 ) from exc
         return [compare_mart(con, mart, tolerance, examples) for mart in dict.fromkeys(marts)]
     finally:

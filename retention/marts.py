@@ -13,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 
+from retention import console
+
 SCHEMA = "marts"
 
 # The documented columns of each mart (docs/marts.md), and each mart's key (its grain).
@@ -190,8 +192,7 @@ def open_read_only(db_path: Path) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(str(db_path), read_only=True)
     except duckdb.Error as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise WarehouseError(f"cannot open database {db_path}: {first_line}") from exc
+        raise WarehouseError(f"cannot open database {db_path}: {console.first_line(exc)}") from exc
 
 
 def tables(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -124,7 +124,7 @@ def resolve_storage_version(given: str | None) -> str:
                     probe = Path(folder) / "probe.duckdb"
                     con.execute(f"attach '{probe}' as probe (storage_version '{version}')")
             except duckdb.Error as exc:
-                known = str(exc).splitlines()[0].split(", valid options are")[0]
+                known = console.first_line(exc).split(", valid options are")[0]
                 raise PublishError(f"storage version {version!r}{origin}: {known}") from exc
     return version
 

@@ -117,7 +117,7 @@ def headline(db_path: Path) -> dict[str, object]:
             cursor = con.execute(HEADLINE_SQL)
         except duckdb.Error as exc:
             raise WarehouseError(
-                f"cannot read the headline metrics from {db_path}: {str(exc).splitlines()[0]}"
+                f"cannot read the headline metrics from {db_path}: {console.first_line(exc)}"
             ) from exc
         names = [d[0] for d in cursor.description]
         return dict(zip(names, cursor.fetchone(), strict=True))
