@@ -286,6 +286,34 @@ def test_saves_by_reason_offers_the_latest_complete_month(
     ]
 
 
+def test_saves_draw_a_period_without_cancellation_requests_at_0(
+    saves_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mart_cancellation_saves has no row for a month without a request: it was left out of
+    the requests, offers and saves bars (and of saved MRR) instead of drawn at 0."""
+    with duckdb.connect(str(saves_warehouse)) as con:
+        con.execute("delete from marts.mart_cancellation_saves where period_start = ?", [month(5)])
+    app = run_page("saves.py", saves_warehouse, monkeypatch).run()  # by month
+    assert not app.exception, [e.value for e in app.exception]
+    bars = chart_data(app, 0)
+    per_month = bars.pivot_table(
+        index=bars["period_start"].dt.month, columns="count", values="value", aggfunc="sum"
+    )
+    # January to June (July is not complete): each month's one mart row has 4 requests,
+    # 2 final offers, 1 save; May has none.
+    assert per_month.to_dict("index") == {
+        m: {"cancellation_requests": 0, "final_offers_made": 0, "saves": 0}
+        if m == 5
+        else {"cancellation_requests": 4, "final_offers_made": 2, "saves": 1}
+        for m in range(1, 7)
+    }
+    saved = chart_data(app, 1)
+    # 9.0 saved MRR a month, 0 in May.
+    assert dict(zip(saved["period_start"].dt.month, saved["saved_mrr"], strict=True)) == {
+        m: 0.0 if m == 5 else 9.0 for m in range(1, 7)
+    }
+
+
 def test_programmes_tell_a_significant_loss_from_a_significant_gain(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

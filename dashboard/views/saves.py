@@ -2,8 +2,9 @@
 lasted 90 days, by reason and churn type (mart_cancellation_saves)."""
 
 import altair as alt
+import pandas as pd
 import streamlit as st
-from warehouse import by_reason_chart, chart, complete_period_rows
+from warehouse import by_reason_chart, chart, complete_period_rows, complete_period_starts
 
 grain = st.radio("Period", ["month", "quarter", "year"], horizontal=True)
 st.caption(
@@ -15,7 +16,19 @@ st.caption(
 saves = complete_period_rows("mart_cancellation_saves", grain)
 
 counts = ["cancellation_requests", "final_offers_made", "saves"]
-per_period = saves.groupby("period_start")[[*counts, "saved_mrr"]].sum().reset_index()
+# Every complete period of the contract basis (requests are on contracts) has bars, at 0 for
+# one without a cancellation request: mart_cancellation_saves has no row for it. A period of
+# the mart's own is kept too (a request before the contract basis' first month).
+starts = pd.Index(
+    sorted({*complete_period_starts(grain, "contract"), *saves["period_start"]}),
+    name="period_start",
+)
+per_period = (
+    saves.groupby("period_start")[[*counts, "saved_mrr"]]
+    .sum()
+    .reindex(starts, fill_value=0)
+    .reset_index()
+)
 st.subheader("Requests, final offers and saves")
 chart(
     alt.Chart(per_period.melt(id_vars="period_start", value_vars=counts, var_name="count"))
