@@ -92,6 +92,37 @@ def test_churn_by_month_draws_a_month_without_churn_at_0(
     assert per_month.to_dict() == {4: 4, 5: 0, 6: 6}
 
 
+def test_churn_by_month_draws_a_window_without_churn_at_0(
+    churn_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No churn in any of the window's months: the bars gave way to a "No data for churn by
+    type" warning, as if the months were not known."""
+    with duckdb.connect(str(churn_warehouse)) as con:  # no churn from April to June either
+        con.execute(
+            "delete from marts.mart_churn where period_start in (?, ?)", [month(4), month(6)]
+        )
+    app = run_page("churn_reasons.py", churn_warehouse, monkeypatch).run()
+    app = app.selectbox[0].set_value(3).run()  # April to June
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.warning, [w.value for w in app.warning]
+    bars = chart_data(app, 0)
+    per_month = bars.groupby(bars["period_start"].dt.month)["churned_customers"].sum()
+    assert per_month.to_dict() == {4: 0, 5: 0, 6: 0}  # the fixture's May, and April and June
+    assert [box.value for box in app.info] == [
+        "No churned customer in the last 3 complete months: no reason to show."
+    ]
+
+
+def test_churn_by_reason_without_complete_months_warns(
+    churn_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The order basis has no month at all here: a warning, not zero bars."""
+    app = run_page("churn_reasons.py", churn_warehouse, monkeypatch).run()
+    app = app.radio[0].set_value("order").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert [w.value for w in app.warning][:1] == ["No data for churn by type."]
+
+
 def test_winback_leaves_out_the_incomplete_month_of_a(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,16 +18,18 @@ churn = complete_period_rows("mart_churn", "month", basis)
 # row for a month without churn, so its own months would reach back past the window.
 months = pd.Index(complete_period_starts("month", basis).tail(window), name="period_start")
 recent = churn[churn["period_start"].isin(months)]
-# Every month of the window has a bar, at 0 for a month without churn (no mart_churn row).
-by_month = (
+# Every month of the window has a bar, at 0 for a month without churn (no mart_churn row);
+# a window without any churn has its months at 0 too, as churn type "no churn". Only a basis
+# without complete months has no bars (a warning).
+by_type = (
     recent.groupby(["period_start", "churn_type"])["churned_customers"]
     .sum()
     .unstack(fill_value=0)
     .reindex(months, fill_value=0)
-    .stack()
-    .rename("churned_customers")
-    .reset_index()
 )
+if by_type.columns.empty:
+    by_type = by_type.assign(**{"no churn": 0})
+by_month = by_type.stack().rename("churned_customers").reset_index()
 
 st.subheader("Churned customers by month and churn type")
 chart(
@@ -51,6 +53,9 @@ reasons = (
 )
 reasons["share_of_churn"] = reasons["churned_customers"] / reasons["churned_customers"].sum()
 st.subheader("Churned customers by reason")
+if reasons.empty and not months.empty:
+    st.info(f"No churned customer in the last {window} complete months: no reason to show.")
+    st.stop()
 by_reason_chart(
     reasons,
     alt.X("churned_customers:Q", title="churned customers"),
