@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 import pytest
+from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.testing.v1 import AppTest
 
 DASHBOARD = Path(__file__).resolve().parent.parent
@@ -158,32 +159,76 @@ def test_winback_leaves_out_the_incomplete_month_of_a(
     assert totals[["eligible", "won_back"]].values.tolist() == [[4 + 2, 1 + 1]]
 
 
-def test_overview_shows_a_change_that_rounds_to_zero_as_0_0_pp(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A change of -0.04 points showed as "-0.0 pp" (and +0.04 as "+0.0 pp")."""
+@pytest.fixture
+def overview_warehouse(tmp_path: Path) -> Path:
+    """Order-basis months January to March 2024, March not complete: February against
+    January, churn 9.96 % − 10 % = −0.04 points, retention 90.04 % − 90 % = +0.04 points,
+    customers 104 − 100 = +4."""
     path = tmp_path / "overview.duckdb"
     with duckdb.connect(str(path)) as con:
         marts(
             con,
             fct_periods=f"{FCT_PERIODS}, customers_end bigint, churn_rate double, "
-            "retention_rate double",
+            "retention_rate double, mrr_end double, gross_revenue_retention double, "
+            "net_revenue_retention double",
         )
         con.execute("create schema meta")
         con.execute("create table meta.build_state as select timestamp '2024-03-02' as changed_at")
-        # (month, customers at the end, churn rate, retention rate), order basis; March not
-        # complete. February against January: churn 9.96 % − 10 % = −0.04 points, retention
-        # 90.04 % − 90 % = +0.04 points, customers 104 − 100 = +4.
+        # (month, customers at the end, churn rate, retention rate)
         for m, customers, churn, retention in [(1, 100, 0.1, 0.9), (2, 104, 0.0996, 0.9004),
                                                (3, 50, 0.5, 0.5)]:  # fmt: skip
             con.execute(
-                "insert into marts.fct_periods values ('order', 'month', ?, ?, ?, ?, ?)",
+                "insert into marts.fct_periods (basis, period_grain, period_start, "
+                "is_complete_period, customers_end, churn_rate, retention_rate) "
+                "values ('order', 'month', ?, ?, ?, ?, ?)",
                 [month(m), m < 3, customers, churn, retention],
             )
-    app = run_page("overview.py", path, monkeypatch).run()
+    return path
+
+
+def test_overview_shows_a_change_that_rounds_to_zero_as_0_0_pp(
+    overview_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change of -0.04 points showed as "-0.0 pp" (and +0.04 as "+0.0 pp")."""
+    app = run_page("overview.py", overview_warehouse, monkeypatch).run()
     assert not app.exception, [e.value for e in app.exception]
     deltas = {metric.label: metric.delta for metric in app.metric}
     assert deltas == {"Active customers": "+4", "Churn rate": "0.0 pp", "Retention rate": "0.0 pp"}
+
+
+def test_overview_draws_no_arrow_for_a_change_that_rounds_to_zero(
+    overview_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Streamlit takes a delta for a rise unless it starts with "-": "0.0 pp" had the green
+    up arrow (red for the churn rate, whose colours are inverted)."""
+    with duckdb.connect(str(overview_warehouse)) as con:
+        # Contract basis, February against January: customers 50 − 50 = +0; churn 2 % and
+        # retention 98 % unchanged (0.0 pp); MRR 999.7 − 1000 = −0.3, shown as -0; GRR 95 %
+        # unchanged (0.0 pp); NRR 102 % − 100 % = +2.0 pp, a rise.
+        for m, mrr, nrr in [(1, 1000.0, 1.0), (2, 999.7, 1.02), (3, 10.0, 0.1)]:
+            con.execute(
+                "insert into marts.fct_periods values "
+                "('contract', 'month', ?, ?, 50, 0.02, 0.98, ?, 0.95, ?)",
+                [month(m), m < 3, mrr, nrr],
+            )
+    app = run_page("overview.py", overview_warehouse, monkeypatch).run()
+    assert not app.exception, [e.value for e in app.exception]
+    up = (MetricProto.MetricDirection.UP, MetricProto.MetricColor.GREEN)  # green up arrow
+    flat = (MetricProto.MetricDirection.NONE, MetricProto.MetricColor.GRAY)  # grey, no arrow
+    shown = [(m.label, m.delta, (m.proto.direction, m.proto.color)) for m in app.metric]
+    assert shown == [
+        # order basis
+        ("Active customers", "+4", up),
+        ("Churn rate", "0.0 pp", flat),
+        ("Retention rate", "0.0 pp", flat),
+        # contract basis
+        ("Active customers", "+0", flat),
+        ("Churn rate", "0.0 pp", flat),
+        ("Retention rate", "0.0 pp", flat),
+        ("MRR (month end)", "-0", flat),
+        ("GRR", "0.0 pp", flat),
+        ("NRR", "+2.0 pp", up),
+    ]
 
 
 def test_cohort_retention_curve_of_the_first_24_months_has_24_points(

@@ -36,6 +36,14 @@ def delta(now, before, column: str, points: bool = False, fmt: str = "+,"):
     return percentage_points(change) if points else f"{change:{fmt}}"
 
 
+def metric(column, label: str, value: str, change: str | None, **kwargs) -> None:
+    """st.metric in `column`; a change shown as zero (0.0 pp, +0, -0) gets no arrow and no
+    colour: Streamlit would take it for a rise (it only sees a leading "-")."""
+    if change is not None and float(change.split()[0].replace(",", "")) == 0:
+        kwargs |= {"delta_color": "off", "delta_arrow": "off"}
+    column.metric(label, value, change, **kwargs)
+
+
 def rate(value) -> str:
     return "–" if pd.isna(value) else f"{value:.1%}"
 
@@ -47,33 +55,41 @@ for basis, label in (("order", "Order basis"), ("contract", "Contract basis")):
         st.warning(f"No data for the {basis} basis: it has no complete month.")
         continue
     cols = st.columns(6 if basis == "contract" else 3)
-    cols[0].metric(
+    metric(
+        cols[0],
         "Active customers",
         f"{now.customers_end:,}",
         delta(now, before, "customers_end"),
         help="Customers active at the end of the month.",
     )
-    cols[1].metric(
+    metric(
+        cols[1],
         "Churn rate",
         rate(now.churn_rate),
         delta(now, before, "churn_rate", points=True),
         delta_color="inverse",
     )
-    cols[2].metric(
+    metric(
+        cols[2],
         "Retention rate",
         rate(now.retention_rate),
         delta(now, before, "retention_rate", points=True),
     )
     if basis == "contract":
-        cols[3].metric(
-            "MRR (month end)", f"{now.mrr_end:,.0f}", delta(now, before, "mrr_end", fmt="+,.0f")
+        metric(
+            cols[3],
+            "MRR (month end)",
+            f"{now.mrr_end:,.0f}",
+            delta(now, before, "mrr_end", fmt="+,.0f"),
         )
-        cols[4].metric(
+        metric(
+            cols[4],
             "GRR",
             rate(now.gross_revenue_retention),
             delta(now, before, "gross_revenue_retention", points=True),
         )
-        cols[5].metric(
+        metric(
+            cols[5],
             "NRR",
             rate(now.net_revenue_retention),
             delta(now, before, "net_revenue_retention", points=True),
