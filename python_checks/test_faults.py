@@ -364,6 +364,49 @@ def test_damaged_working_copy_is_started_again_from_the_published_warehouse(
     assert site.leftovers() == []
 
 
+# What a build killed or interrupted after dbt built fct_periods left in the working copy's
+# write-ahead log: a table whose check constraint calls abs (a function of core_functions,
+# an extension built into DuckDB) and, committed after it, a `comment on column` (dbt's
+# persist_docs), which DuckDB binds again when it replays the log. Killed before any
+# checkpoint, as the build was.
+WAL_LEFT_BY_A_KILLED_BUILD = """
+import os, signal, sys
+import duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("create table t (x double check (abs(x) < 10))")
+con.execute("insert into t values (1.5)")
+con.execute("checkpoint")
+con.execute("set wal_autocheckpoint = '1TB'")
+con.execute("comment on column t.x is 'kept'")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_write_ahead_log_left_by_a_killed_build_is_replayed_without_a_download(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB replays the log before it loads its built-in extensions; with autoinstall on
+    it then tried to download core_functions, which fails offline, and the build discarded
+    the working copy as damaged (found 2026-12-06)."""
+    work = tmp_path / "w.duckdb.work"
+    writer = subprocess.run(
+        [sys.executable, "-c", WAL_LEFT_BY_A_KILLED_BUILD, str(work)],
+        capture_output=True,
+        text=True,
+    )
+    assert writer.returncode == -signal.SIGKILL, writer.stderr
+    assert working_copy.wal_path(work).stat().st_size > 0
+    home = tmp_path / "home"  # DuckDB installs extensions under ~/.duckdb: nothing may land
+    monkeypatch.setenv("HOME", str(home))
+    working_copy.check(work)  # not Damaged
+    assert not home.exists()
+    assert not working_copy.wal_path(work).exists()  # written into the file on close
+    with duckdb.connect(str(work), read_only=True) as con:
+        assert con.execute(
+            "select comment from duckdb_columns() where table_name = 't'"
+        ).fetchall() == [("kept",)]
+
+
 def test_damaged_published_warehouse_is_not_built_on(clean: Path, base: Path) -> None:
     site = _site(clean, base / "both-damaged", work=False)
     _damage(site.published, "garbage")

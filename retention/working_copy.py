@@ -30,6 +30,14 @@ STORAGE_WORDS = (
 )
 # DuckDB refusing a second writer of one file.
 BUSY_WORDS = ("Conflicting lock", "Could not set lock")
+# How the working copy is opened. DuckDB replays a write-ahead log left by a killed or
+# interrupted build while it opens the file, before it loads the extensions built into it
+# (core_functions: abs, hash, round...). An entry that binds such a function again (a
+# `comment on column`, from persist_docs, on a table whose check constraint calls abs, as
+# fct_periods' does) makes DuckDB autoload core_functions, and with autoinstall (its
+# default) it first downloads the extension: offline, that failed, and the working copy was
+# discarded as damaged. Without autoinstall the autoload loads the built-in copy.
+OPEN_CONFIG = {"autoinstall_known_extensions": False}
 
 
 class Locked(Exception):
@@ -128,14 +136,16 @@ def check(path: Path) -> None:
     Raises StorageError (cannot be written), Locked (another DuckDB process has it open for
     writing) or Damaged (anything else DuckDB refuses: truncated, overwritten, not a
     database). Reading every row lets DuckDB verify each block's checksum: a truncated file
-    often opens (its catalog comes first) and fails only when a table is read.
+    often opens (its catalog comes first) and fails only when a table is read. A write-ahead
+    log left beside it is replayed (OPEN_CONFIG) and, when the connection closes, written
+    into the file, so dbt then opens a file without one.
     """
     try:
         os.close(os.open(path, os.O_RDWR))
     except OSError as exc:
         raise StorageError(f"the working copy {path} cannot be written: {exc.strerror}") from exc
     try:
-        with duckdb.connect(str(path)) as con:
+        with duckdb.connect(str(path), config=OPEN_CONFIG) as con:
             tables = con.execute(
                 "select schema_name, table_name from duckdb_tables() "
                 "where database_name = current_database() and not internal"
