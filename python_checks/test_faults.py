@@ -27,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -382,12 +382,18 @@ os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
+@pytest.mark.parametrize(
+    "replay",
+    [working_copy.check, publish_module._checkpoint],
+    ids=["build's check of the working copy", "retention publish"],
+)
 def test_a_write_ahead_log_left_by_a_killed_build_is_replayed_without_a_download(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    replay: Callable[[Path], None], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """DuckDB replays the log before it loads its built-in extensions; with autoinstall on
     it then tried to download core_functions, which fails offline, and the build discarded
-    the working copy as damaged (found 2026-12-06)."""
+    the working copy as damaged (found 2026-12-06); `retention publish` refused it with the
+    download's error."""
     work = tmp_path / "w.duckdb.work"
     writer = subprocess.run(
         [sys.executable, "-c", WAL_LEFT_BY_A_KILLED_BUILD, str(work)],
@@ -398,7 +404,7 @@ def test_a_write_ahead_log_left_by_a_killed_build_is_replayed_without_a_download
     assert working_copy.wal_path(work).stat().st_size > 0
     home = tmp_path / "home"  # DuckDB installs extensions under ~/.duckdb: nothing may land
     monkeypatch.setenv("HOME", str(home))
-    working_copy.check(work)  # not Damaged
+    replay(work)  # neither Damaged nor PublishError
     assert not home.exists()
     assert not working_copy.wal_path(work).exists()  # written into the file on close
     with duckdb.connect(str(work), read_only=True) as con:

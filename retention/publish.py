@@ -317,9 +317,10 @@ def _unchanged(exc: OSError, published: Path) -> str:
 
 
 def _checkpoint(path: Path) -> None:
-    """Fold the write-ahead log into the file so that one file is the whole database."""
+    """Fold the write-ahead log into the file so that one file is the whole database (a log
+    left by a killed build is replayed offline too: working_copy.OPEN_CONFIG)."""
     try:
-        with duckdb.connect(str(path)) as con:
+        with duckdb.connect(str(path), config=working_copy.OPEN_CONFIG) as con:
             con.execute("checkpoint")
     except duckdb.Error as exc:
         raise PublishError(f"cannot open the working copy {path}: {exc}") from exc
