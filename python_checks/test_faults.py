@@ -33,6 +33,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 from pipeline import (
     DB_NAME,
     REPO_ROOT,
@@ -382,10 +383,18 @@ os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
+def _open_as_dbt_does(path: Path) -> None:
+    """Open the file with the connection options of profiles.yml's DuckDB target, as
+    dbt-duckdb does (a `dbt build` run by hand after a killed one)."""
+    profile = yaml.safe_load((REPO_ROOT / "profiles.yml").read_text(encoding="utf-8"))
+    options = profile["retention"]["outputs"]["dev"]["config_options"]
+    duckdb.connect(str(path), config=options).close()
+
+
 @pytest.mark.parametrize(
     "replay",
-    [working_copy.check, publish_module._checkpoint],
-    ids=["build's check of the working copy", "retention publish"],
+    [working_copy.check, publish_module._checkpoint, _open_as_dbt_does],
+    ids=["build's check of the working copy", "retention publish", "dbt"],
 )
 def test_a_write_ahead_log_left_by_a_killed_build_is_replayed_without_a_download(
     replay: Callable[[Path], None], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -393,7 +402,7 @@ def test_a_write_ahead_log_left_by_a_killed_build_is_replayed_without_a_download
     """DuckDB replays the log before it loads its built-in extensions; with autoinstall on
     it then tried to download core_functions, which fails offline, and the build discarded
     the working copy as damaged (found 2026-12-06); `retention publish` refused it with the
-    download's error."""
+    download's error, and dbt (run by hand) could not open the file."""
     work = tmp_path / "w.duckdb.work"
     writer = subprocess.run(
         [sys.executable, "-c", WAL_LEFT_BY_A_KILLED_BUILD, str(work)],
