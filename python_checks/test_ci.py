@@ -118,6 +118,22 @@ def test_pre_commit_hooks_are_local_and_run_the_locked_tools():
     assert f"pre-commit=={importlib.metadata.version('pre-commit')}" in dev
 
 
+# The pre-commit release that first knows each language the hooks use (its changelog):
+# `unsupported` and `unsupported_script` are 4.4.0's names for `system` and `script`.
+LANGUAGE_SINCE = {"unsupported": (4, 4, 0), "unsupported_script": (4, 4, 0)}
+
+
+def test_the_minimum_pre_commit_version_knows_every_hook_language():
+    # It said 4.0.0: a pre-commit from 4.0 to 4.3 (installed outside .venv) read the config
+    # and stopped on the unknown language `unsupported` instead of asking for an upgrade.
+    config = yaml.safe_load(PRE_COMMIT_CONFIG.read_text(encoding="utf-8"))
+    minimum = tuple(int(part) for part in config["minimum_pre_commit_version"].split("."))
+    for hook in config["repos"][0]["hooks"]:
+        assert minimum >= LANGUAGE_SINCE.get(hook["language"], (0,)), hook["id"]
+    installed = tuple(int(p) for p in importlib.metadata.version("pre-commit").split(".")[:3])
+    assert installed >= minimum
+
+
 def clean_clone(target: Path) -> Path:
     """The project's files as a clone has them (tracked and new, not ignored) in a fresh git
     repository, with the repo's .venv linked in."""
