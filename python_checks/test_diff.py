@@ -207,3 +207,32 @@ def test_duckdb_failing_while_comparing_is_one_line_and_exit_2(tmp_path, capsys)
     assert (code, out) == (2, "")
     assert err.startswith("retention diff: error: DuckDB failed while comparing the marts: ")
     assert len(err.splitlines()) == 1, err
+
+
+def test_a_removed_mart_and_a_renamed_key_are_reported_not_fatal(tmp_path, capsys):
+    # A mart the change removed (gone from retention/marts.py, so this checkout has no key
+    # for it) was left out of the report in silence ("No differences"); a renamed key column
+    # stopped the whole diff (exit 2, no mart compared).
+    base, pr = build(tmp_path / "base.duckdb"), build(tmp_path / "pr.duckdb")
+    for db in (base, pr):
+        with duckdb.connect(str(db)) as con:  # a mart unknown here, in both
+            con.execute("create table marts.mart_legacy as select 1 as legacy_id")
+    with duckdb.connect(str(base)) as con:  # only the base has this one
+        con.execute("create table marts.mart_dropped as select 1 as dropped_id union all select 2")
+    with duckdb.connect(str(pr)) as con:
+        con.execute("alter table marts.mart_clv rename column segment_value to segment_name")
+    code, out, err = diff(capsys, base, pr, "--exit-code")
+    assert code == 1, err
+    assert f"**3 of {len(ROWS) + 2} marts differ.**" in out
+    assert summary_row(out, "mart_dropped")[1] == "2 → —"
+    assert "Only in the base warehouse." in out.split("#### mart_dropped\n", 1)[1]
+    rows = ROWS["mart_clv"]
+    assert summary_row(out, "mart_clv") == ["mart_clv", f"{rows} → {rows}", "?", "?", "?", ""]
+    mart_clv = out.split("#### mart_clv\n", 1)[1].split("####", 1)[0]
+    assert "- Columns added: `segment_name`" in mart_clv
+    assert "- Columns removed: `segment_value`" in mart_clv
+    assert "- Rows not matched: its key column(s) segment_value not in both warehouses" in mart_clv
+    assert summary_row(out, "mart_legacy") == ["mart_legacy", "1 → 1", "?", "?", "?", ""]
+    assert "no key for it in retention/marts.py" in out.split("#### mart_legacy\n", 1)[1]
+    for mart in set(ROWS) - {"mart_clv"}:
+        assert summary_row(out, mart)[2:] == ["0", "0", "0", ""], mart

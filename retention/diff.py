@@ -87,11 +87,15 @@ class MartDiff:
     columns_added: list[str] = field(default_factory=list)
     columns_removed: list[str] = field(default_factory=list)
     types_changed: list[str] = field(default_factory=list)  # "column: BASE → PR"
+    # Why the rows were not matched (None: they were): no key known for the mart, or its key
+    # columns not in both warehouses. Rows added, removed and changed are then unknown.
+    unmatched: str | None = None
 
     @property
     def differs(self) -> bool:
         return bool(
-            self.base_rows is None
+            self.unmatched
+            or self.base_rows is None
             or self.pr_rows is None
             or self.added
             or self.removed
@@ -250,13 +254,18 @@ def compare_mart(
     diff.types_changed = [
         f"{c}: {base_cols[c]} → {pr_cols[c]}" for c in common if base_cols[c] != pr_cols[c]
     ]
-    key = MART_KEYS[mart]
-    missing_key = [k for k in key if k not in common]
-    if missing_key:
-        raise DiffError(
-            f"{mart}: its key column(s) {', '.join(missing_key)} are not in both databases; "
-            "the rows cannot be matched"
+    # A mart this checkout has no key for (the change removed it from retention/marts.py) or
+    # whose key columns are not in both (the change renamed one): its columns and row counts
+    # are reported, its rows not matched. (It stopped the whole diff, exit 2.)
+    key = MART_KEYS.get(mart)
+    if key is None:
+        diff.unmatched = "no key for it in retention/marts.py (a mart the change removed?)"
+        return diff
+    if missing_key := [k for k in key if k not in common]:
+        diff.unmatched = (
+            f"its key column(s) {', '.join(missing_key)} not in both warehouses (a renamed key?)"
         )
+        return diff
     values = [c for c in common if c not in key]
     on = " and ".join(f"b.{_quote(k)} is not distinct from p.{_quote(k)}" for k in key)
     relation = f"{SCHEMA}.{_quote(mart)}"
@@ -334,7 +343,13 @@ def compare(
             f"{', '.join(held)}"
         )
     if marts is None:
-        marts = [*MARTS, *(mart for mart in PREDICTIVE_MARTS if mart in present)]
+        # Every mart this checkout knows, and any other relation of the marts schema of either
+        # warehouse (a mart the change removed: it was left out of the report in silence).
+        marts = [
+            *MARTS,
+            *(mart for mart in PREDICTIVE_MARTS if mart in present),
+            *sorted(present - set(MART_KEYS)),
+        ]
     con = duckdb.connect()
     try:
         for alias, path in (("base", base), ("pr", pr)):
@@ -383,9 +398,11 @@ def markdown(diffs: list[MartDiff], base: Path, pr: Path, tolerance: float) -> s
     ]
     for d in diffs:
         changed = ", ".join(f"`{c.column}`" for c in d.columns)
+        counts = (d.added, d.removed, d.changed)
+        added, removed, changed_rows = ("?",) * 3 if d.unmatched else (f"{n:,}" for n in counts)
         lines.append(
-            f"| {d.mart} | {_rows(d.base_rows)} → {_rows(d.pr_rows)} | {d.added:,} | "
-            f"{d.removed:,} | {d.changed:,} | {changed} |"
+            f"| {d.mart} | {_rows(d.base_rows)} → {_rows(d.pr_rows)} | {added} | "
+            f"{removed} | {changed_rows} | {changed} |"
         )
     for d in differing:
         lines += ["", f"#### {d.mart}", ""]
@@ -403,6 +420,8 @@ def markdown(diffs: list[MartDiff], base: Path, pr: Path, tolerance: float) -> s
         ):
             if names:
                 lines.append(f"- {label}: " + ", ".join(f"`{n}`" for n in names))
+        if d.unmatched:
+            lines.append(f"- Rows not matched: {_cell(d.unmatched)}.")
         for label, count, keys in (
             ("Rows added", d.added, d.added_keys),
             ("Rows removed", d.removed, d.removed_keys),
