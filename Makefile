@@ -134,15 +134,23 @@ slim-ci: setup
 		$(BIN)/dbt build --select state:modified+ --defer --favor-state --state "$(PROD_STATE)" --full-refresh $(SLIM_ARGS)
 	@echo "make slim-ci: the pull request's warehouse is $(SLIM_DIR)/*.duckdb, dbt's results in $(SLIM_DIR)/target"
 
-# The data diff (README "CI"): the marts of this checkout against those of BASE_REF (a git
-# revision), both built on the demo data; BASE_DB=FILE compares with a warehouse already
-# built from the base branch instead. The base side builds its seeds and models only (its
-# tests are its own CI's business), with its own `retention` package first on the Python
-# path (its dbt Python models import it). The report (markdown) is also in target/data-diff.md.
+# The data diff (README "CI"): the marts of this checkout's working tree (uncommitted changes
+# included) against those of BASE_REF (a git revision), both built on the demo data;
+# BASE_DB=FILE compares with a warehouse already built from the base branch instead. The
+# base side builds its seeds and models only (its tests are its own CI's business), with its
+# own `retention` package first on the Python path (its dbt Python models import it). The
+# report (markdown) names what each side was built from and is also in target/data-diff.md
+# (removed first: a failed run leaves none). BASE_REF is checked before the build.
 BASE_REF ?= origin/main
 BASE_DB ?=
 DIFF_DIR := target/data-diff
-data-diff: build-test
+data-diff: setup
+	@rm -f target/data-diff.md
+	@if [ -z "$(BASE_DB)" ] && ! git rev-parse --verify --quiet "$(BASE_REF)^{commit}" >/dev/null; then \
+		echo "make data-diff: BASE_REF=$(BASE_REF) is not a commit of this clone: check the name, or fetch it (e.g. git fetch origin main)" >&2; \
+		exit 2; \
+	fi
+	$(MAKE) --no-print-directory build-test
 	if [ -z "$(BASE_DB)" ]; then \
 		rm -rf $(DIFF_DIR) && mkdir -p $(DIFF_DIR)/base && \
 		git archive --format=tar "$(BASE_REF)" | tar -x -C $(DIFF_DIR)/base && \
@@ -151,7 +159,12 @@ data-diff: build-test
 			DBT_LOG_PATH=$(CURDIR)/$(DIFF_DIR)/logs PYTHONPATH=$(CURDIR)/$(DIFF_DIR)/base $(BIN)/dbt build --quiet --exclude-resource-type test --exclude-resource-type unit_test \
 				--project-dir $(DIFF_DIR)/base; \
 	fi
-	$(BIN)/retention diff --base $(or $(BASE_DB),$(DIFF_DIR)/warehouse.duckdb) --db $(TEST_DB) | tee target/data-diff.md
+	base_label="$(if $(BASE_DB),,$(BASE_REF) at $$(git rev-parse --short "$(BASE_REF)^{commit}"))" && \
+	if head=$$(git rev-parse --short HEAD 2>/dev/null); then \
+		label="the working tree of HEAD $$head$$(test -z "$$(git status --porcelain)" || echo ', with uncommitted changes')"; \
+	else label="this checkout"; fi && \
+	$(BIN)/retention diff --base "$(or $(BASE_DB),$(DIFF_DIR)/warehouse.duckdb)" --base-label "$$base_label" \
+		--db $(TEST_DB) --label "$$label" | tee target/data-diff.md
 
 # The README's figures; `retention bench` alone runs 10k and 100k customers (medians of 3).
 BENCH_ARGS ?= --customers 10000 100000 1000000 --runs 3

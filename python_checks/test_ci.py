@@ -195,3 +195,25 @@ def test_pre_commit_passes_on_the_project_and_catches_bad_files(tmp_path):
     assert hook_line(out, "check yaml").endswith("Failed") and "docs/bad.yml" in out, out
     assert hook_line(out, "sqlfluff lint (changed SQL)").endswith("Failed"), out
     assert "models/bad_model.sql" in out and "CP01" in out, out
+
+
+def test_data_diff_with_a_base_ref_that_is_not_a_commit_says_so_before_building(tmp_path):
+    # A typo in BASE_REF built the pull request's side first (a minute), then stopped on git's
+    # "fatal: not a valid object name" and tar's "does not look like a tar archive".
+    clone = clean_clone(tmp_path / "clone")
+    report = clone / "target" / "data-diff.md"
+    report.parent.mkdir()
+    report.write_text("the last run's report\n")  # not left to be read as this run's
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "MAKE"))}
+    command = ["make", "--no-print-directory", "-o", ".venv/.synced", "data-diff"]
+    run = subprocess.run(
+        [*command, "BASE_REF=origin/mian"], cwd=clone, env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr.splitlines()[0] == (
+        "make data-diff: BASE_REF=origin/mian is not a commit of this clone: check the name, "
+        "or fetch it (e.g. git fetch origin main)"
+    )
+    assert "fatal" not in run.stderr and "tar" not in run.stderr
+    assert not (clone / "target" / "test").exists()  # nothing was built
+    assert not report.exists()

@@ -236,3 +236,17 @@ def test_a_removed_mart_and_a_renamed_key_are_reported_not_fatal(tmp_path, capsy
     assert "no key for it in retention/marts.py" in out.split("#### mart_legacy\n", 1)[1]
     for mart in set(ROWS) - {"mart_clv"}:
         assert summary_row(out, mart)[2:] == ["0", "0", "0", ""], mart
+
+
+def test_the_labels_say_what_each_warehouse_was_built_from(tmp_path, capsys):
+    # `make data-diff` names the base revision and the working tree the PR side was built
+    # from (uncommitted changes included); the report named two file paths only.
+    base, pr = build(tmp_path / "base.duckdb"), build(tmp_path / "pr.duckdb")
+    labels = ("--base-label", "main at 0fefef0", "--label", "the working tree of HEAD 7655e18")
+    code, out, err = diff(capsys, base, pr, *labels)
+    assert code == 0, err
+    assert out.splitlines()[2].startswith(
+        f"Base `{base}` (main at 0fefef0), PR `{pr}` (the working tree of HEAD 7655e18); "
+    )
+    code, out, _ = diff(capsys, base, pr)
+    assert out.splitlines()[2].startswith(f"Base `{base}`, PR `{pr}`; ")

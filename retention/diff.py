@@ -116,6 +116,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_db_argument(parser)
     parser.add_argument(
+        "--base-label",
+        metavar="TEXT",
+        help="what the base warehouse was built from (e.g. a git revision), named in the "
+        "report beside its path",
+    )
+    parser.add_argument(
+        "--label",
+        metavar="TEXT",
+        help="what the warehouse under review was built from, named in the report beside its path",
+    )
+    parser.add_argument(
         "--mart",
         action="append",
         choices=tuple(MART_KEYS),
@@ -159,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     except duckdb.Error as exc:  # out of memory, or --examples beyond DuckDB's LIMIT
         console.error("diff", f"DuckDB failed while comparing the marts: {console.first_line(exc)}")
         return 2
-    text = markdown(diffs, args.base, pr, args.tolerance)
+    text = markdown(diffs, args.base, pr, args.tolerance, args.base_label, args.label)
 
     def view():
         from rich.markdown import Markdown
@@ -377,14 +388,27 @@ def _rows(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
 
-def markdown(diffs: list[MartDiff], base: Path, pr: Path, tolerance: float) -> str:
-    """The report: a table of every mart, then a section for each mart that differs."""
+def _source(path: Path, label: str | None) -> str:
+    return f"`{path}`" + (f" ({label})" if label else "")
+
+
+def markdown(
+    diffs: list[MartDiff],
+    base: Path,
+    pr: Path,
+    tolerance: float,
+    base_label: str | None = None,
+    pr_label: str | None = None,
+) -> str:
+    """The report: a table of every mart, then a section for each mart that differs. The
+    labels say what each warehouse was built from (`make data-diff`: the base revision, and
+    the working tree the PR side was built from)."""
     differing = [d for d in diffs if d.differs]
     lines = [
         "### Data diff of the marts",
         "",
-        f"Base `{base}`, PR `{pr}`; floating-point values equal within {tolerance:g} "
-        "(relative above 1, absolute below).",
+        f"Base {_source(base, base_label)}, PR {_source(pr, pr_label)}; floating-point values "
+        f"equal within {tolerance:g} (relative above 1, absolute below).",
         "",
     ]
     if differing:
