@@ -119,15 +119,14 @@ validate-built: setup
 # another without attaching it, so the build runs in a fresh copy of the production
 # warehouse (PROD_DB) named after the manifest's database: the copy's relations have the
 # production names, so the deferred refs read production's rows (docs/decisions.md).
+# retention/slim_ci.py checks both inputs first: one line and exit 2 when one cannot be used.
 PROD_STATE ?=
 PROD_DB ?= $(RETENTION_DB_PATH)
 SLIM_ARGS ?=
 SLIM_DIR := target/slim-ci
 slim-ci: setup
-	@test -f "$(PROD_STATE)/manifest.json" || { echo "make slim-ci: PROD_STATE=DIR must be the folder of the production run's manifest.json (got '$(PROD_STATE)')" >&2; exit 2; }
-	@test -f "$(PROD_DB)" || { echo "make slim-ci: PROD_DB=FILE must be the production warehouse (got '$(PROD_DB)')" >&2; exit 2; }
-	rm -rf $(SLIM_DIR) && mkdir -p $(SLIM_DIR)
-	database=$$($(BIN)/python -c 'import collections, json, sys; nodes = json.load(open(sys.argv[1]))["nodes"].values(); print(collections.Counter(n["database"] for n in nodes if n["resource_type"] == "model").most_common(1)[0][0])' "$(PROD_STATE)/manifest.json") && \
+	database=$$($(BIN)/python -m retention.slim_ci "$(PROD_STATE)" "$(PROD_DB)") && \
+	rm -rf $(SLIM_DIR) && mkdir -p $(SLIM_DIR) && \
 	cp "$(PROD_DB)" "$(SLIM_DIR)/$$database.duckdb" && \
 	if [ -f "$(PROD_DB).wal" ]; then cp "$(PROD_DB).wal" "$(SLIM_DIR)/$$database.duckdb.wal"; fi && \
 	RETENTION_DB_PATH=$(CURDIR)/$(SLIM_DIR)/$$database.duckdb DBT_TARGET_PATH=$(CURDIR)/$(SLIM_DIR)/target \

@@ -192,3 +192,33 @@ def test_slim_ci_without_production_artifacts_says_what_to_pass(slim, tmp_path):
     run = make_slim_ci(slim["project"], production.target_path, tmp_path / "none.duckdb")
     assert run.returncode == 2
     assert "PROD_DB=FILE must be the production warehouse" in run.stderr
+
+
+def test_production_inputs_that_cannot_be_used_are_one_line_before_any_copy(tmp_path):
+    # A PROD_DB that is not a DuckDB file this DuckDB opens (another file, a newer DuckDB's
+    # storage, a damaged copy) was copied and handed to dbt, which stopped with a traceback of
+    # some 240 lines naming the copy; a manifest that is not one stopped with Python's.
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Makefile", "pyproject.toml", "uv.lock"):
+        shutil.copy2(REPO_ROOT / name, project / name)
+    (project / ".venv").symlink_to(BIN.parent)
+    state = tmp_path / "state"
+    state.mkdir()
+    manifest = state / "manifest.json"
+    warehouse = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    model = {"resource_type": "model", "database": "warehouse"}
+    cases = [
+        (json.dumps({"nodes": {"model.a": model}}), manifest, "PROD_DB=FILE must be the "
+         f"production warehouse: cannot open database {manifest}: "),
+        ("{not json", warehouse, f"PROD_STATE: {manifest} is not a dbt manifest ("),
+        (json.dumps({"nodes": {}}), warehouse, f"PROD_STATE: {manifest} holds no models"),
+    ]  # fmt: skip
+    for text, db, message in cases:
+        manifest.write_text(text, encoding="utf-8")
+        run = make_slim_ci(project, state, db)
+        assert run.returncode == 2, run.stdout + run.stderr
+        assert run.stderr.startswith(f"make slim-ci: {message}"), run.stderr
+        assert "Traceback" not in run.stderr
+        assert not (project / "target").exists()  # nothing copied
