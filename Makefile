@@ -3,6 +3,12 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
+# make splits paths on spaces (targets, prerequisites, the unquoted paths of the recipes):
+# in a checkout whose path has one, `make setup` ran pip and uv under broken-up paths. Say so.
+ifneq ($(words $(CURDIR)),1)
+$(error the checkout's path has a space ($(CURDIR)), which make cannot handle: clone or move it to a path without spaces)
+endif
+
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DBT_PROFILES_DIR := $(CURDIR)
 export GX_ANALYTICS_ENABLED := false

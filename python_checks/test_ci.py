@@ -217,3 +217,21 @@ def test_data_diff_with_a_base_ref_that_is_not_a_commit_says_so_before_building(
     assert "fatal" not in run.stderr and "tar" not in run.stderr
     assert not (clone / "target" / "test").exists()  # nothing was built
     assert not report.exists()
+
+
+def test_make_in_a_checkout_whose_path_has_a_space_says_so_in_one_line(tmp_path):
+    # make split the path: `make setup` ran `python3 -m venv .tools` three times and uv
+    # under a broken-up path; every target with $(CURDIR) in a recipe went wrong likewise.
+    checkout = tmp_path / "my projects" / "retention"
+    checkout.mkdir(parents=True)
+    shutil.copy2(REPO_ROOT / "Makefile", checkout / "Makefile")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    run = subprocess.run(
+        ["make", "-n", "setup"], cwd=checkout, env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stdout == ""
+    assert run.stderr.endswith(
+        f"*** the checkout's path has a space ({checkout}), which make cannot handle: clone "
+        "or move it to a path without spaces.  Stop.\n"
+    ), run.stderr
