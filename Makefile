@@ -136,8 +136,8 @@ slim-ci: setup
 	cp "$(PROD_DB)" "$(SLIM_DIR)/$$database.duckdb" && \
 	if [ -f "$(PROD_DB).wal" ]; then cp "$(PROD_DB).wal" "$(SLIM_DIR)/$$database.duckdb.wal"; fi && \
 	RETENTION_DB_PATH=$(CURDIR)/$(SLIM_DIR)/$$database.duckdb DBT_TARGET_PATH=$(CURDIR)/$(SLIM_DIR)/target \
-		$(BIN)/dbt build --select state:modified+ --defer --favor-state --state "$(PROD_STATE)" --full-refresh $(SLIM_ARGS)
-	@echo "make slim-ci: the pull request's warehouse is $(SLIM_DIR)/*.duckdb, dbt's results in $(SLIM_DIR)/target"
+		$(BIN)/dbt build --select state:modified+ --defer --favor-state --state "$(PROD_STATE)" --full-refresh $(SLIM_ARGS) && \
+	echo "make slim-ci: the pull request's warehouse is $(SLIM_DIR)/$$database.duckdb, dbt's results in $(SLIM_DIR)/target"
 
 # The data diff (README "CI"): the marts of this checkout's working tree (uncommitted changes
 # included) against those of BASE_REF (a git revision), both built on the demo data;

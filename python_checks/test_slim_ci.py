@@ -100,6 +100,11 @@ def slim(tmp_path_factory) -> dict:
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     slim_dir = project / "target" / "slim-ci"
     (pr_db,) = slim_dir.glob("*.duckdb")
+    # The last line names the copy (it said `target/slim-ci/*.duckdb`).
+    assert run.stdout.splitlines()[-1] == (
+        f"make slim-ci: the pull request's warehouse is target/slim-ci/{pr_db.name}, dbt's "
+        "results in target/slim-ci/target"
+    )
     return {
         "project": project,
         "production": production,
