@@ -1007,18 +1007,24 @@ def test_a_db_path_naming_a_data_file_is_refused(tmp_path, name):
     assert not_a_db.read_bytes() == before
 
 
-def test_a_folder_that_cannot_be_listed_is_refused_without_a_traceback(
-    tmp_path, monkeypatch, capsys
-):
-    # As another user, a delivery folder of mode 700 raised PermissionError from the
-    # listing. (The tests may run as root, whom modes do not stop: the listing is made to
-    # fail instead.)
-    folder = good_dir(tmp_path)
+def _listing_denied(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Listing any folder raises PermissionError, as for another user's folder of mode 700
+    (the tests may run as root, whom modes do not stop)."""
 
     def denied(self: Path):
         raise PermissionError(13, "Permission denied", str(self))
 
     monkeypatch.setattr(Path, "iterdir", denied)
+
+
+def test_a_folder_that_cannot_be_listed_is_refused_without_a_traceback(
+    tmp_path, monkeypatch, capsys
+):
+    # As another user, a delivery folder of mode 700 raised PermissionError from the
+    # listing.
+    folder = good_dir(tmp_path)
+
+    _listing_denied(monkeypatch)
     assert main(["load", str(folder), "--db", str(tmp_path / "w.duckdb")]) == 2
     assert f"{folder}: cannot read the folder: Permission denied" in capsys.readouterr().err
     assert not (tmp_path / "w.duckdb").exists()
@@ -1032,10 +1038,7 @@ def test_build_refuses_a_folder_it_cannot_read_as_the_delivery_s_fault(
     # (exit 2) as by `retention load`.
     folder = good_dir(tmp_path)
 
-    def denied(self: Path):
-        raise PermissionError(13, "Permission denied", str(self))
-
-    monkeypatch.setattr(Path, "iterdir", denied)
+    _listing_denied(monkeypatch)
     db = tmp_path / "w.duckdb"
     assert main(["build", "--data", str(folder), "--db", str(db)]) == 2
     err = capsys.readouterr().err
