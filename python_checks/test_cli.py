@@ -329,6 +329,31 @@ def test_build_refuses_dbt_threads_that_are_not_a_number_before_anything(
     assert threads_problem(None) is threads_problem("1") is threads_problem("2.5") is None
 
 
+@pytest.mark.parametrize("value", ["false", "0", "OFF", "no", ""])
+def test_build_refuses_a_predictive_switch_that_is_neither_on_nor_off_before_anything(
+    tmp_path, capsys, monkeypatch, value
+):
+    # The predictive models compared RETENTION_PREDICTIVE with `off` only: `false`, `0` or
+    # `OFF` meant on, and the fits ran while the operator had switched them off.
+    db = tmp_path / "new" / "warehouse.duckdb"
+    monkeypatch.setenv("RETENTION_PREDICTIVE", value)
+    code = cli.main(["build", "--db", str(db), "--data", str(tmp_path / "none")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err == (
+        f"retention build: error: RETENTION_PREDICTIVE={value!r} is neither on nor off: set "
+        "it to off to build the predictive marts empty, or to on (or unset it) to fit them; "
+        "nothing was changed\n"
+    )
+    assert not (tmp_path / "new").exists()
+    # The models themselves (a `dbt build` run without `retention build`) refuse it too.
+    from retention.predictive_columns import fits_off
+
+    with pytest.raises(ValueError, match="is neither on nor off"):
+        fits_off(value)
+    assert fits_off("off") and not fits_off("on") and not fits_off(None)
+
+
 def test_the_names_a_warehouse_file_may_not_have_are_the_schemas_of_a_built_warehouse(
     clean_build,
 ):

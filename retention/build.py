@@ -31,7 +31,7 @@ from pathlib import Path
 
 import duckdb
 
-from retention import console, dbt_runner, signals, working_copy
+from retention import console, dbt_runner, predictive_columns, signals, working_copy
 from retention.load import SHRINK_GUARDS, add_mode_arguments, data_file_problem
 from retention.paths import REPO_ROOT, add_db_argument, default_db_path
 from retention.publish import (
@@ -58,7 +58,7 @@ EXIT_CODES = {
     "which), RETENTION_WORK_DB_PATH names the published file itself, --db names a CSV, "
     "Parquet or JSON data file, or an option or setting is invalid (--vars not a YAML "
     "mapping, --replace or --force without --data, --storage-version, "
-    "RETENTION_MEMORY_LIMIT, RETENTION_THREADS)",
+    "RETENTION_MEMORY_LIMIT, RETENTION_THREADS, RETENTION_PREDICTIVE)",
     EXIT_DBT: "`dbt build` failed (dbt printed why)",
     EXIT_VALIDATE: "validation failed: Great Expectations, or a mart shrank more than "
     "--max-shrink against the published warehouse",
@@ -150,6 +150,10 @@ def run(args: argparse.Namespace) -> int:
         _tell(f"error: {exc}; nothing was changed")
         return EXIT_LOAD
     if problem := threads_problem(os.environ.get(THREADS_ENV)):  # dbt: a traceback, too
+        _tell(f"error: {problem}; nothing was changed")
+        return EXIT_LOAD
+    # The predictive models would refuse it only after the load, failing the build.
+    if problem := predictive_columns.switch_problem(os.environ.get(predictive_columns.SWITCH)):
         _tell(f"error: {problem}; nothing was changed")
         return EXIT_LOAD
     if args.data is None and (given := [o for o in LOAD_ONLY_OPTIONS if getattr(args, o)]):

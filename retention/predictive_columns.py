@@ -46,9 +46,29 @@ TYPES = {
     "cohort_month": "date",
 }  # fmt: skip
 
-# The environment variable and the value that turn the fits off.
+# The environment variable and its two values: the fits on (also when it is unset) or off.
 SWITCH = "RETENTION_PREDICTIVE"
-OFF = "off"
+ON, OFF = "on", "off"
+
+
+def switch_problem(value: str | None) -> str | None:
+    """Why RETENTION_PREDICTIVE cannot be `value` (None when it is unset, on or off). Any
+    other value (`false`, `0`, `OFF`, set but empty) used to mean on: the fits ran while the
+    operator had meant to switch them off."""
+    if value is None or value in (ON, OFF):
+        return None
+    return (
+        f"{SWITCH}={value!r} is neither {ON} nor {OFF}: set it to {OFF} to build the "
+        f"predictive marts empty, or to {ON} (or unset it) to fit them"
+    )
+
+
+def fits_off(value: str | None) -> bool:
+    """Whether a predictive model's `meta.fit` (RETENTION_PREDICTIVE, default on) turns its
+    fit off; raises ValueError with :func:`switch_problem`'s reason for any other value."""
+    if problem := switch_problem(value):
+        raise ValueError(problem)
+    return value == OFF
 
 
 def no_rows_sql(columns: list[str], types: dict[str, str] | None = None) -> str:

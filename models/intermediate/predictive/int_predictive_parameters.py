@@ -12,7 +12,7 @@ TYPES = predictive_columns.PARAMETER_TYPES
 
 
 def model(dbt, session):
-    if dbt.config.get("meta").get("fit") == predictive_columns.OFF:  # RETENTION_PREDICTIVE=off
+    if predictive_columns.fits_off(dbt.config.get("meta").get("fit")):  # RETENTION_PREDICTIVE
         return session.sql(predictive_columns.no_rows_sql(predictive_columns.PARAMETERS, TYPES))
     from retention import predictive_marts
 

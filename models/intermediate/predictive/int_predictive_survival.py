@@ -4,7 +4,7 @@ from retention import predictive_columns
 
 
 def model(dbt, session):
-    if dbt.config.get("meta").get("fit") == predictive_columns.OFF:  # RETENTION_PREDICTIVE=off
+    if predictive_columns.fits_off(dbt.config.get("meta").get("fit")):  # RETENTION_PREDICTIVE
         return session.sql(predictive_columns.no_rows_sql(predictive_columns.SURVIVAL))
     from retention import predictive_marts
 
