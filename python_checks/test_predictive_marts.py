@@ -94,6 +94,27 @@ def test_a_gamma_gamma_fit_with_q_at_most_1_leaves_one_time_buyers_without_a_val
     assert math.isclose(twice["expected_average_order_value"], 60 / 1.9, rel_tol=1e-12)
 
 
+def test_a_gamma_gamma_fit_with_p_plus_q_at_most_1_leaves_one_repeat_day_without_a_value():
+    # p = 0.3, q = 0.6 (heavy-tailed spend): p x + q - 1 = 0.3 x - 0.4, so the expected spend
+    # p (gamma + m x) / (p x + q - 1) is infinite for x = 0 and x = 1 as well, finite from
+    # x = 2 on. The docs said every repeat buyer keeps a value.
+    params = ok_parameters(r=0.5, alpha=10.0, a=0.8, b=2.5, p=0.3, q=0.6, gamma=10.0)
+    bought = summary([("once", "2024-05-01", 30.0),
+                      ("twice", "2024-03-01", 5.0), ("twice", "2024-04-01", 20.0),
+                      ("thrice", "2024-03-01", 5.0), ("thrice", "2024-04-01", 10.0),
+                      ("thrice", "2024-05-01", 20.0)])  # fmt: skip
+    predictions = pm.customer_predictions(bought, params).set_index("customer_id")
+    for customer in ("once", "twice"):  # x = 0: -0.4; x = 1: 0.3 - 0.4 = -0.1
+        row = predictions.loc[customer]
+        assert row["fit_status"] == "gamma_gamma: infinite_mean_spend"
+        assert math.isnan(row["expected_average_order_value"])
+        assert not math.isnan(row["p_alive"])  # the BG/NBD's own predictions stay
+    # thrice: x = 2, m = (10 + 20) / 2 = 15: 0.3 (10 + 15 * 2) / (0.6 - 0.4) = 12 / 0.2 = 60
+    thrice = predictions.loc["thrice"]
+    assert thrice["fit_status"] == pr.OK
+    assert math.isclose(thrice["expected_average_order_value"], 60.0, rel_tol=1e-12)
+
+
 def test_no_purchases_at_all():
     params = pm.model_parameters(summary([]), NO_COHORTS)
     assert set(params["fit_status"]) == {pr.INSUFFICIENT_CUSTOMERS, pr.NO_REPEAT_BUYERS}

@@ -38,8 +38,8 @@ PARAMETERS = {
     GAMMA_GAMMA: ("p", "q", "gamma"),
     SBG: ("alpha", "beta"),
 }
-# A prediction's fit_status when both fits are ok but the Gamma-Gamma's q <= 1 leaves a
-# customer without a repeat purchase no finite expected spend.
+# A prediction's fit_status when both fits are ok but the customer's Gamma-Gamma expected
+# spend is infinite (p x + q <= 1: x = 0 with q <= 1, or a low x with p + q <= 1).
 INFINITE_MEAN_SPEND = "infinite_mean_spend"
 # expected_purchases_365d: the next 365 days, 52 1/7 weeks.
 HORIZON_WEEKS = 365 / pr.DAYS_PER_WEEK
@@ -210,8 +210,8 @@ def customer_predictions(summary: pd.DataFrame, parameters: pd.DataFrame) -> pd.
         out["expected_purchases_365d"] = pr.bgnbd_expected_purchases(bg, HORIZON_WEEKS, x, t_x, T)
     else:
         out["p_alive"] = out["expected_purchases_365d"] = missing
-    # The population mean p γ / (q − 1), what a customer without a repeat purchase (x = 0)
-    # is expected to spend, is infinite for q <= 1: no value then, and the row says why.
+    # p (γ + m x) / (p x + q − 1) is infinite for p x + q <= 1: the population mean p γ / (q − 1)
+    # of x = 0 for q <= 1, and a low x too for p + q <= 1: no value then, and the row says why.
     defined = np.full(len(s), True)
     if gg:
         value = pr.gamma_gamma_expected_value(gg, x, s["monetary_value"].to_numpy(float))
