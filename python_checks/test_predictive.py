@@ -358,6 +358,34 @@ def test_gamma_gamma_without_spread_is_reported_not_converged():
     assert not fit.converged
 
 
+# 15 repeat buyers (x / mean repeat value) whose Gamma-Gamma search stopped at p ~ 2.4e5,
+# q 4.36, gamma 3.6e-4 (log-likelihood -57.6396) and was reported `ok`: far out along p the
+# likelihood is flat, its gradient vanishes, and Newton's method "converged"; yet it is
+# higher still as q and gamma grow with gamma / q fixed (one spend level for every customer).
+FLAT_SPEND_BUYERS = (
+    "3/25.44 5/32.56 5/23.51 5/26.41 3/23.82 4/21.90 2/31.98 2/38.19 2/55.26 3/15.45 "
+    "5/14.29 1/12.39 1/7.95 5/16.76 1/32.77"
+)
+
+
+def test_a_gamma_gamma_fit_beaten_by_its_limit_of_one_spend_level_is_not_converged():
+    rows = np.array([[float(v) for v in c.split("/")] for c in FLAT_SPEND_BUYERS.split()])
+    x, m = rows[:, 0], rows[:, 1]
+    fit = pr.fit_gamma_gamma(x, m)
+    assert fit.fit_status == pr.NOT_CONVERGED and not fit.converged
+    assert "grow without bound" in fit.message
+    # Independently of the check: the Gamma-Gamma's own likelihood at p = 2.31 and
+    # q, gamma = k, k / nu with nu = p sum(x) / sum(x m) (every customer's nu; the mean of x
+    # values is then Gamma(p x, nu x)) rises with k past the fit's.
+    nu = 2.31 * x.sum() / (x * m).sum()
+    lifted = [
+        pr.gamma_gamma_log_likelihood({"p": 2.31, "q": k, "gamma": k / nu}, x, m).sum()
+        for k in (1e3, 1e6)
+    ]
+    assert fit.log_likelihood < lifted[0] < lifted[1]
+    assert fit.log_likelihood < -57.0 < -55.0 < lifted[0]
+
+
 # --- the summary ----------------------------------------------------------------------------
 
 

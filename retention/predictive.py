@@ -610,7 +610,76 @@ def fit_gamma_gamma(
     # Start: p = q = 1 and gamma = the mean value (a prior mean spend of p * gamma / (q - 1)).
     start = np.log([1.0, 1.0, float(np.mean(m))])
     names = ("p", "q", "gamma")
-    return _scaled(_maximise(model, names, negative_ll, start, n, negative_gradient, warm), total)
+    fit = _scaled(_maximise(model, names, negative_ll, start, n, negative_gradient, warm), total)
+    if fit.ok:
+        limit, which = _gamma_gamma_limit_log_likelihood(ux, um, weight)
+        if limit >= fit.log_likelihood:
+            return replace(
+                fit,
+                converged=False,
+                fit_status=NOT_CONVERGED,
+                message=(
+                    f"the likelihood is higher as parameters grow without bound ({which}: "
+                    f"log-likelihood {limit:.6f} against {fit.log_likelihood:.6f}): the data "
+                    "do not identify the model"
+                ),
+            )
+    return fit
+
+
+def _gamma_gamma_limit_log_likelihood(
+    x: np.ndarray, m: np.ndarray, weight: np.ndarray
+) -> tuple[float, str]:
+    """The higher of the highest log-likelihoods of the Gamma-Gamma's two limits, and which.
+
+    - q and gamma grow with gamma / q = 1 / nu fixed: every customer has the same nu (no
+      spread in spend across customers), and a mean of x values is Gamma(p x, nu x); for a
+      given p the best nu is p sum(x) / sum(x m).
+    - p grows with p gamma = theta fixed: a customer's transactions all equal the
+      customer's mean (no spread within a customer), and m = p / nu is inverse gamma with
+      shape q and scale theta; for a given q the best theta is q n / sum(1 / m).
+
+    The Gamma-Gamma reaches either only in the limit, so a finite fit whose likelihood is
+    not above it is no maximum: the likelihood is flat along such a ridge far out, where a
+    search can stop with a vanishing gradient (a review found `ok` fits at p ~ 3e5 whose
+    likelihood was 50 units below the first limit's). Each is profiled over its one shape
+    parameter (log-concave), on the distinct (x, m) rows weighted by their counts."""
+    # Sums over the rows, once; each evaluation then costs the Γ terms of the distinct x.
+    xv, xi = np.unique(x, return_inverse=True)
+    w_xv = np.bincount(xi, weights=weight, minlength=len(xv))
+    log_m = np.log(m)
+    w_total, w_log_m = float(weight.sum()), float((weight * log_m).sum())
+    w_x, w_xm = float((weight * x).sum()), float((weight * x * m).sum())
+    w_x_log_xm = float((weight * x * (np.log(x) + log_m)).sum())
+    w_inv_m = float((weight / m).sum())
+
+    def same_nu(log_p: float) -> float:
+        # sum of p x log(nu x) + (p x - 1) log m - nu x m - lnΓ(p x), with nu sum(x m) = p sum(x)
+        p = math.exp(log_p)
+        nu = p * w_x / w_xm
+        value = p * (w_x * math.log(nu) + w_x_log_xm) - w_log_m - p * w_x
+        return -(value - float((w_xv * special.gammaln(p * xv)).sum()))
+
+    def same_value(log_q: float) -> float:
+        # sum of q log theta - (q + 1) log m - theta / m - lnΓ(q), theta sum(1/m) = q n
+        q = math.exp(log_q)
+        theta = q * w_total / w_inv_m
+        value = w_total * (q * math.log(theta) - special.gammaln(q) - q) - (q + 1.0) * w_log_m
+        return -value
+
+    bound = 2 * LOG_BOUND
+    limits = []
+    with np.errstate(all="ignore"):
+        for name, negative in (
+            ("one spend level nu for every customer", same_nu),
+            ("every transaction equal to the customer's mean", same_value),
+        ):
+            found = optimize.minimize_scalar(
+                negative, bounds=(-bound, bound), method="bounded", options={"xatol": 1e-10}
+            )
+            value = -float(found.fun)
+            limits.append((value if math.isfinite(value) else -math.inf, name))
+    return max(limits)
 
 
 def _gamma_gamma_rows_log_likelihood(
