@@ -334,20 +334,38 @@ def fit_bgnbd(
     start = np.log([1.0, max(float(np.mean(T)), 1e-3), 1.0, 1.0])
     names = ("r", "alpha", "a", "b")
     fit = _scaled(_maximise(model, names, negative_ll, start, n, negative_gradient, warm), total)
-    if fit.ok:
-        limit = _bgnbd_one_dropout_log_likelihood(ux, ut, uT, weight, fit.params)
-        if limit >= fit.log_likelihood:
-            return replace(
-                fit,
-                converged=False,
-                fit_status=NOT_CONVERGED,
-                message=(
-                    "the likelihood is higher as a and b grow without bound (one dropout "
-                    f"probability for every customer: log-likelihood {limit:.6f} against "
-                    f"{fit.log_likelihood:.6f}): the data do not identify the model"
-                ),
-            )
-    return fit
+    return _unless_a_limit_is_as_likely(
+        fit,
+        "a and b",
+        lambda: (
+            _bgnbd_one_dropout_log_likelihood(ux, ut, uT, weight, fit.params),
+            "one dropout probability for every customer",
+        ),
+    )
+
+
+def _unless_a_limit_is_as_likely(
+    fit: FitResult, growing: str, limit: Callable[[], tuple[float, str]]
+) -> FitResult:
+    """An ok `fit` as not_converged when a limit the model reaches only as `growing` grow
+    without bound is at least as likely: `limit()` gives its highest log-likelihood and
+    what it means. The finite fit is then no maximum (the likelihood is flat far out along
+    such a ridge, where a search can stop with a vanishing gradient)."""
+    if not fit.ok:
+        return fit
+    value, meaning = limit()
+    if value < fit.log_likelihood:
+        return fit
+    return replace(
+        fit,
+        converged=False,
+        fit_status=NOT_CONVERGED,
+        message=(
+            f"the likelihood is higher as {growing} grow without bound ({meaning}: "
+            f"log-likelihood {value:.6f} against {fit.log_likelihood:.6f}): the data do not "
+            "identify the model"
+        ),
+    )
 
 
 def _bgnbd_one_dropout_log_likelihood(
@@ -611,20 +629,9 @@ def fit_gamma_gamma(
     start = np.log([1.0, 1.0, float(np.mean(m))])
     names = ("p", "q", "gamma")
     fit = _scaled(_maximise(model, names, negative_ll, start, n, negative_gradient, warm), total)
-    if fit.ok:
-        limit, which = _gamma_gamma_limit_log_likelihood(ux, um, weight)
-        if limit >= fit.log_likelihood:
-            return replace(
-                fit,
-                converged=False,
-                fit_status=NOT_CONVERGED,
-                message=(
-                    f"the likelihood is higher as parameters grow without bound ({which}: "
-                    f"log-likelihood {limit:.6f} against {fit.log_likelihood:.6f}): the data "
-                    "do not identify the model"
-                ),
-            )
-    return fit
+    return _unless_a_limit_is_as_likely(
+        fit, "parameters", lambda: _gamma_gamma_limit_log_likelihood(ux, um, weight)
+    )
 
 
 def _gamma_gamma_limit_log_likelihood(
