@@ -43,6 +43,15 @@ def marts(con: duckdb.DuckDBPyConnection, **tables: str) -> None:
         con.execute(f"create table marts.{name} ({columns})")
 
 
+def fct_months(con: duckdb.DuckDBPyConnection, basis: str, first: int) -> None:
+    """fct_periods' month rows (FCT_PERIODS) of `basis` from month `first` of 2024 to July,
+    the month of A: every month complete but July."""
+    for m in range(first, 8):
+        con.execute(
+            "insert into marts.fct_periods values (?, 'month', ?, ?)", [basis, month(m), m < 7]
+        )
+
+
 @pytest.fixture
 def churn_warehouse(tmp_path: Path) -> Path:
     """Contract-basis months January to July 2024, July not complete; churn in every month
@@ -56,11 +65,8 @@ def churn_warehouse(tmp_path: Path) -> Path:
             "churn_type varchar, reason_code varchar, churned_customers bigint, "
             "churned_mrr double",
         )
+        fct_months(con, "contract", first=1)
         for m in range(1, 8):
-            con.execute(
-                "insert into marts.fct_periods values ('contract', 'month', ?, ?)",
-                [month(m), m < 7],
-            )
             if m != 5:
                 con.execute(
                     "insert into marts.mart_churn values "
@@ -137,11 +143,7 @@ def test_winback_leaves_out_the_incomplete_month_of_a(
             "churn_events bigint, won_back bigint, winback_rate double, eligible_30 bigint, "
             "won_back_within_30 bigint, winback_rate_30 double",
         )
-        for m in range(5, 8):  # May, June complete; July (A's month) not
-            con.execute(
-                "insert into marts.fct_periods values ('contract', 'month', ?, ?)",
-                [month(m), m < 7],
-            )
+        fct_months(con, "contract", first=5)  # May, June complete; July (A's month) not
         # (month, churn events, won back, eligible for 30 days, won back within 30 days)
         for m, events, won_back, eligible, within in [(5, 4, 2, 4, 1), (6, 2, 1, 2, 1),
                                                       (7, 3, 0, 0, 0)]:  # fmt: skip
@@ -272,17 +274,13 @@ def nps_warehouse(tmp_path: Path) -> Path:
             "segment_value varchar, responses bigint, promoters bigint, passives bigint, "
             "detractors bigint, nps double",
         )
-        for m in range(1, 8):
-            for basis in ("order", "contract") if m >= 4 else ("order",):
-                con.execute(
-                    "insert into marts.fct_periods values (?, 'month', ?, ?)",
-                    [basis, month(m), m < 7],
-                )
-            if m >= 2:
-                con.execute(
-                    "insert into marts.mart_nps values ('month', ?, 'all', 'all', 2, 1, 0, 1, 0.0)",
-                    [month(m)],
-                )
+        fct_months(con, "order", first=1)
+        fct_months(con, "contract", first=4)
+        for m in range(2, 8):
+            con.execute(
+                "insert into marts.mart_nps values ('month', ?, 'all', 'all', 2, 1, 0, 1, 0.0)",
+                [month(m)],
+            )
     return path
 
 
@@ -332,11 +330,8 @@ def saves_warehouse(tmp_path: Path) -> Path:
             "offer_rate double, save_rate double, saved_mrr double, eligible_saves_90d bigint, "
             "saves_active_90d bigint, save_durability_90d double",
         )
+        fct_months(con, "contract", first=1)
         for m in range(1, 8):
-            con.execute(
-                "insert into marts.fct_periods values ('contract', 'month', ?, ?)",
-                [month(m), m < 7],
-            )
             old = m <= 3
             con.execute(
                 "insert into marts.mart_cancellation_saves values ('month', ?, 'push', 'price', "
