@@ -192,6 +192,19 @@ def test_an_empty_out_is_refused_not_taken_for_the_current_folder(tmp_path, monk
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_out_naming_a_file_is_refused_in_one_line(tmp_path, capsys):
+    # It said "cannot write to x.csv: [Errno 17] File exists: 'x.csv'".
+    file = tmp_path / "orders.csv"
+    file.write_text("order_id\n")
+    assert cli.main(["generate", "--out", str(file), "--customers", "5"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err == f"retention generate: error: --out {file} is a file, not a folder: "
+        "name the folder to write into\n"
+    ), err
+    assert file.read_text() == "order_id\n"
+
+
 def test_too_many_customers_for_memory_is_one_line_and_loses_nothing(tmp_path, monkeypatch, capsys):
     # --customers 1000000000000 ended in numpy's traceback ("Unable to allocate 7.28 TiB")
     # and exit 1; a MemoryError while the chunks were written, likewise.

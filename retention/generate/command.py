@@ -112,6 +112,9 @@ def generate(opts: Options) -> dict[str, int]:
         )
     if opts.format not in FORMATS:
         raise ValueError(f"--format must be one of {FORMATS}")
+    if opts.out.exists() and not opts.out.is_dir():
+        # mkdir's own words were "[Errno 17] File exists", which reads as a clash of folders.
+        raise ValueError(f"--out {opts.out} is a file, not a folder: name the folder to write into")
     began = time.perf_counter()
     w = Window.of(opts)
     acquisition_seq, spend_seq, defects_seq, chunks_seq = np.random.SeedSequence(opts.seed).spawn(4)
@@ -184,7 +187,8 @@ def generate(opts: Options) -> dict[str, int]:
 EXIT_CODES = {
     0: "the data set was written",
     2: "nothing written: invalid options (fewer than 1 customer, a negative --seed, --end "
-    f"not after --start, a window outside {EARLIEST_START} to {LATEST_END}, an empty --out), "
+    f"not after --start, a window outside {EARLIEST_START} to {LATEST_END}, an empty --out or one "
+    "naming a file), "
     "the folder cannot be written, or memory ran out; the files already in the folder are "
     "as they were",
     130: "interrupted by SIGINT (143 SIGTERM, 129 SIGHUP): nothing was written, the files "
