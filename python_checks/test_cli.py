@@ -242,7 +242,9 @@ def test_a_working_copy_that_is_the_published_file_is_refused(tmp_path, capsys, 
 
 
 @pytest.mark.parametrize("name", ["orders.csv", "orders.parquet", "orders.json"])
-def test_build_refuses_a_db_that_is_a_data_file_as_load_does(loaded, tmp_path, capsys, name):
+def test_build_and_publish_refuse_a_db_that_is_a_data_file_as_load_does(
+    loaded, tmp_path, capsys, name
+):
     # A --db naming an existing data file: DuckDB opens it as an in-memory database that reads
     # it. `retention load` refused it; `retention build` copied it to <db>.work and stopped with
     # exit 7, calling the file "damaged". Now both refuse it in the same words (exit 2) before
@@ -266,6 +268,9 @@ def test_build_refuses_a_db_that_is_a_data_file_as_load_does(loaded, tmp_path, c
     for data_option in (["--data", str(loaded / "data")], []):
         assert cli.main(["build", *data_option, "--db", str(data)]) == 2
         assert capsys.readouterr().err == f"retention build: error: {said}; nothing was changed\n"
+    # `retention publish` put a built working copy in the data file's place.
+    assert cli.main(["publish", "--db", str(data), "--from", str(loaded / "w.duckdb")]) == 2
+    assert capsys.readouterr().err == f"retention publish: error: {said}; nothing was changed\n"
     assert data.read_bytes() == before
     assert sorted(path.name for path in tmp_path.iterdir()) == [name]  # no copy, no lock
 

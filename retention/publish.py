@@ -50,6 +50,7 @@ from pathlib import Path
 import duckdb
 
 from retention import console, working_copy
+from retention.load import data_file_problem
 from retention.marts import MARTS, build_state
 from retention.paths import add_db_argument, default_db_path
 from retention.working_copy import working_copy_path
@@ -149,6 +150,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     published = args.db or default_db_path()
     source = args.source or working_copy_path(published)
+    if problem := data_file_problem(Path(published)):  # it replaced orders.csv by the warehouse
+        print(f"retention publish: error: {problem}; nothing was changed", file=sys.stderr)
+        return EXIT_REFUSED
     if Path(source).resolve() == Path(published).resolve():
         message = (
             f"the working copy to publish is the published warehouse {published} itself "
