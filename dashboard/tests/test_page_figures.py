@@ -120,6 +120,26 @@ def test_churn_by_month_draws_a_window_without_churn_at_0(
     ]
 
 
+def test_churn_by_reason_names_the_months_a_short_basis_has(
+    churn_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twelve months asked for, six complete (January to June): the note said "in the last
+    12 complete months" of a window that held six."""
+    with duckdb.connect(str(churn_warehouse)) as con:  # no churn in any complete month
+        con.execute("delete from marts.mart_churn where period_start < ?", [month(7)])
+    app = run_page("churn_reasons.py", churn_warehouse, monkeypatch).run()
+    app = app.selectbox[0].set_value(12).run()
+    assert not app.exception, [e.value for e in app.exception]
+    bars = chart_data(app, 0)
+    assert sorted(bars["period_start"].dt.month) == [1, 2, 3, 4, 5, 6]  # every month, at 0
+    assert "The window asks for 12 months: it shows the only 6 complete months so far." in [
+        c.value for c in app.caption
+    ]
+    assert [box.value for box in app.info] == [
+        "No churned customer in the only 6 complete months so far: no reason to show."
+    ]
+
+
 def test_churn_by_reason_without_complete_months_warns(
     churn_warehouse: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -204,9 +224,10 @@ def test_overview_draws_no_arrow_for_a_change_that_rounds_to_zero(
     """Streamlit takes a delta for a rise unless it starts with "-": "0.0 pp" had the green
     up arrow (red for the churn rate, whose colours are inverted)."""
     with duckdb.connect(str(overview_warehouse)) as con:
-        # Contract basis, February against January: customers 50 − 50 = +0; churn 2 % and
-        # retention 98 % unchanged (0.0 pp); MRR 999.7 − 1000 = −0.3, shown as -0; GRR 95 %
-        # unchanged (0.0 pp); NRR 102 % − 100 % = +2.0 pp, a rise.
+        # Contract basis, February against January: customers 50 − 50 = 0 (shown as "+0"
+        # before); churn 2 % and retention 98 % unchanged (0.0 pp); MRR 999.7 − 1000 = −0.3,
+        # shown as 0 (it was "-0"); GRR 95 % unchanged (0.0 pp); NRR 102 % − 100 % = +2.0 pp,
+        # a rise.
         for m, mrr, nrr in [(1, 1000.0, 1.0), (2, 999.7, 1.02), (3, 10.0, 0.1)]:
             con.execute(
                 "insert into marts.fct_periods values "
@@ -224,10 +245,10 @@ def test_overview_draws_no_arrow_for_a_change_that_rounds_to_zero(
         ("Churn rate", "0.0 pp", flat),
         ("Retention rate", "0.0 pp", flat),
         # contract basis
-        ("Active customers", "+0", flat),
+        ("Active customers", "0", flat),
         ("Churn rate", "0.0 pp", flat),
         ("Retention rate", "0.0 pp", flat),
-        ("MRR (month end)", "-0", flat),
+        ("MRR (month end)", "0", flat),
         ("GRR", "0.0 pp", flat),
         ("NRR", "+2.0 pp", up),
     ]

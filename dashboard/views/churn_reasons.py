@@ -18,6 +18,11 @@ churn = complete_period_rows("mart_churn", "month", basis)
 # row for a month without churn, so its own months would reach back past the window.
 months = pd.Index(complete_period_starts("month", basis).tail(window), name="period_start")
 recent = churn[churn["period_start"].isin(months)]
+# A basis with fewer complete months than the window shows all it has, and says so.
+span = f"the last {window} complete months"
+if 0 < len(months) < window:
+    span = f"the only {len(months)} complete month{'s' if len(months) > 1 else ''} so far"
+    st.caption(f"The window asks for {window} months: it shows {span}.")
 # Every month of the window has a bar, at 0 for a month without churn (no mart_churn row);
 # a window without any churn has its months at 0 too, as churn type "no churn". Only a basis
 # without complete months has no bars (a warning).
@@ -54,7 +59,7 @@ reasons = (
 reasons["share_of_churn"] = reasons["churned_customers"] / reasons["churned_customers"].sum()
 st.subheader("Churned customers by reason")
 if reasons.empty and not months.empty:
-    st.info(f"No churned customer in the last {window} complete months: no reason to show.")
+    st.info(f"No churned customer in {span}: no reason to show.")
     st.stop()
 by_reason_chart(
     reasons,

@@ -33,11 +33,14 @@ def delta(now, before, column: str, points: bool = False, fmt: str = "+,"):
     if before is None or pd.isna(now[column]) or pd.isna(before[column]):
         return None
     change = now[column] - before[column]
-    return percentage_points(change) if points else f"{change:{fmt}}"
+    if points:
+        return percentage_points(change)
+    text = f"{change:{fmt}}"
+    return "0" if float(text.replace(",", "")) == 0 else text  # never "+0" or "-0"
 
 
 def metric(column, label: str, value: str, change: str | None, **kwargs) -> None:
-    """st.metric in `column`; a change shown as zero (0.0 pp, +0, -0) gets no arrow and no
+    """st.metric in `column`; a change shown as zero (0.0 pp, 0) gets no arrow and no
     colour: Streamlit would take it for a rise (it only sees a leading "-")."""
     if change is not None and float(change.split()[0].replace(",", "")) == 0:
         kwargs |= {"delta_color": "off", "delta_arrow": "off"}
