@@ -364,6 +364,24 @@ def test_publish_replaces_the_published_file_with_a_complete_working_copy(site: 
     assert _leftovers(folder) == []
 
 
+def test_publish_through_a_symbolic_link_replaces_the_file_it_names(site: Site) -> None:
+    # The warehouse kept on another volume, --db a link to it: the rename replaced the link
+    # by a regular file, and a BI tool reading the linked file went on reading the old data.
+    folder = site.folder / "linked"
+    target = copy_db(site.v1, folder / "volume" / DB_NAME)
+    link = folder / "link.duckdb"
+    link.symlink_to(Path("volume") / DB_NAME)  # relative, as `ln -s` is usually given
+    work = copy_db(site.v1, folder / "built.duckdb")
+    with duckdb.connect(str(work)) as con:
+        con.execute("create schema marker")
+        con.execute("create table marker.build as select 2 as version")
+    run = retention(["publish", "--db", str(link), "--from", str(work)], folder / "run")
+    assert run.ok, run.output
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert "marker.build" in relations(target)
+    assert _leftovers(folder) == [] and _leftovers(target.parent) == []
+
+
 def _assert_same_warehouse(published: Path, work: Path) -> None:
     """The published file is a copy of the working copy (rewritten in another storage version,
     so not byte for byte): the same tables and views, the same marts row for row."""

@@ -37,6 +37,7 @@ from retention.paths import REPO_ROOT, add_db_argument, default_db_path
 from retention.publish import (
     PublishError,
     add_storage_version_argument,
+    file_behind,
     load_batches,
     publish,
     resolve_storage_version,
@@ -393,6 +394,7 @@ def _validate_and_publish(args: argparse.Namespace, published: Path, work: Path,
 
 def _cannot_publish_into(published: Path) -> str | None:
     """Why no file can be created beside the published one (checked before any work), or None."""
+    published = file_behind(published)
     folder = published.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent  # publish creates the missing folders: check the first that exists

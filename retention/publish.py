@@ -190,7 +190,7 @@ def publish(
     progress=lambda _m: None,
     storage_version: str = DEFAULT_STORAGE_VERSION,
 ) -> None:
-    source, published = Path(source), Path(published)
+    source, published = Path(source), file_behind(Path(published))
     if not source.is_file():
         raise PublishError(f"no working copy at {source}: build it first")
     started = time.perf_counter()
@@ -270,6 +270,13 @@ def _discard(staging: Path) -> None:
     for path in (staging, Path(f"{staging}.wal")):
         with suppress(OSError):
             path.unlink(missing_ok=True)
+
+
+def file_behind(published: Path) -> Path:
+    """The file a publish replaces: `published`, or the file it links to when it is a symbolic
+    link (the warehouse kept on another volume, say). Renaming over the link itself replaced
+    the link by a file, and whatever read the linked file went on reading the old data."""
+    return published.resolve() if published.is_symlink() else published
 
 
 def staging_path(published: Path, pid: int | None = None) -> Path:
