@@ -32,7 +32,7 @@ TEST_DB := $(TEST_DIR)/warehouse.duckdb
 
 .PHONY: help setup demo test lint conventions build-test pytest validate validate-built bench \
 	pre-commit pre-commit-all slim-ci data-diff clean dashboard dashboard-setup chromium test-dashboard docs \
-	setup-spark build-spark test-spark test-period-ends
+	setup-spark build-spark test-spark test-period-ends test-corrections
 
 help:
 	@echo "make demo   build the warehouse on the bundled demo data and print headline metrics"
@@ -44,6 +44,7 @@ help:
 	@echo "make dashboard       serve the retention dashboard on the published warehouse"
 	@echo "make test-dashboard  render every dashboard page in headless Chromium"
 	@echo "make test-period-ends nightly builds across month, quarter and year ends vs full refreshes"
+	@echo "make test-corrections nightly corrections of closed months vs full refreshes"
 	@echo "make docs   docs/reference.md from the YAML, and the dbt docs site of the warehouse"
 	@echo "make setup-spark      PySpark, dbt-spark and Java 17 (README Scaling out); build-spark, test-spark"
 
@@ -112,6 +113,11 @@ pytest: setup
 # deselects its marker); .ci/run runs it after `make test`.
 test-period-ends: setup
 	$(BIN)/pytest python_checks/test_period_ends.py -m period_ends -p no:cacheprovider
+
+# The slow check of nightly corrections of closed months (python_checks/test_corrections.py,
+# about 3 minutes here), also deselected by `make pytest`; .ci/run runs it after `make test`.
+test-corrections: setup
+	$(BIN)/pytest python_checks/test_corrections.py -m corrections -p no:cacheprovider
 
 validate: build-test validate-built
 
