@@ -27,6 +27,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import project_yaml
 import pytest
 from pipeline import DB_NAME, MARTS, REPO_ROOT, DbtRun, copy_db, dbt, retention, shared_build
 
@@ -886,6 +888,80 @@ def test_every_saved_query_is_compared_with_the_marts_here(mf_answers) -> None:
     names = [name for name in mf_answers if not name.startswith("adhoc_")]
     assert len(names) >= 19
     assert [name for name in names if f'mf_answers["{name}"]' not in source] == []
+
+
+# --- 4. the semantic layer's own words ------------------------------------------------------
+
+SEMANTIC = project_yaml.read_yaml(REPO_ROOT / "models" / "marts" / "_marts__semantic.yml")
+# Dimensions whose values overlap or repeat: summed over them a metric adds one customer (one
+# cost, one purchase) up once per value. The query must group by them or filter them.
+OVERLAPPING = ("basis", "segment_type")
+
+
+def _semantic_names() -> set[str]:
+    """What `mf query --group-by` takes: every entity, every dimension as
+    <primary entity>__<dimension>, metric_time at each grain."""
+    names = {f"metric_time__{grain}" for grain in ("day", "week", "month", "quarter", "year")}
+    for model in SEMANTIC["semantic_models"]:
+        primary = [e["name"] for e in model["entities"] if e["type"] == "primary"]
+        names |= {e["name"] for e in model["entities"]}
+        names |= {f"{p}__{d['name']}" for p in primary for d in model["dimensions"]}
+    return names
+
+
+def _metric_models(metric: dict, metrics: dict[str, dict]) -> list[tuple[dict, str]]:
+    """The semantic models a metric sums over, each with the filters on its way there."""
+    measures = {
+        m["name"]: model for model in SEMANTIC["semantic_models"] for m in model["measures"]
+    }
+    params, found = metric["type_params"], []
+    if metric["type"] == "simple":
+        found = [(measures[params["measure"]], "")]
+    else:
+        inputs = (
+            [params["numerator"], params["denominator"]]
+            if metric["type"] == "ratio"
+            else params["metrics"]
+        )
+        for item in inputs:
+            name, where = (
+                (item["name"], item.get("filter") or "") if isinstance(item, dict) else (item, "")
+            )
+            found += [(m, f + where) for m, f in _metric_models(metrics[name], metrics)]
+    return [(model, where + (metric.get("filter") or "")) for model, where in found]
+
+
+def test_semantic_descriptions_name_real_dimensions_and_say_which_to_group_by() -> None:
+    """Every entity__dimension a description names exists (cohort_retention_rate sent users
+    to cohort__basis, which mf refuses), and every metric over a mart whose rows overlap on
+    basis or segment type, unless its filter picks one, tells the user to group by (or
+    filter) that dimension by its name: summed over both bases, programme_cost counted each
+    campaign's cost twice and churned_customers_by_reason a customer once on each basis, in
+    silence."""
+    names = _semantic_names()
+    texts = [
+        item.get("description") or ""
+        for kind in ("semantic_models", "metrics", "saved_queries")
+        for item in SEMANTIC[kind]
+    ] + [
+        part.get("description") or ""
+        for model in SEMANTIC["semantic_models"]
+        for key in ("dimensions", "measures")
+        for part in model[key]
+    ]
+    named = {n for text in texts for n in re.findall(r"\b[a-z][a-z_]*__[a-z_]+\b", text)}
+    assert "churn_cell__basis" in named and named - names == set()
+    metrics = {metric["name"]: metric for metric in SEMANTIC["metrics"]}
+    silent = []
+    for name, metric in metrics.items():
+        for model, where in _metric_models(metric, metrics):
+            primary = next(e["name"] for e in model["entities"] if e["type"] == "primary")
+            for dimension in OVERLAPPING:
+                qualified = f"{primary}__{dimension}"
+                has = any(d["name"] == dimension for d in model["dimensions"])
+                if has and qualified not in where and qualified not in metric["description"]:
+                    silent.append((name, qualified))
+    assert silent == []
 
 
 # --- 5. the analyses compile and run ------------------------------------------------------------
