@@ -268,6 +268,11 @@ AD_HOC_QUERIES = {
         "--metrics", "observed_contract_retention,projected_contract_retention",
         "--group-by", "survival_cell__months_since_cohort",
     ],
+    "adhoc_cohort_sizes": [
+        "--metrics", "cohort_size",
+        "--group-by", "cohort_cell__basis,metric_time__month",
+        "--where", "{{ Dimension('cohort_cell__months_since_cohort') }} = 0",
+    ],
 }  # fmt: skip
 
 
@@ -962,6 +967,43 @@ def test_semantic_descriptions_name_real_dimensions_and_say_which_to_group_by() 
                 if has and qualified not in where and qualified not in metric["description"]:
                     silent.append((name, qualified))
     assert silent == []
+
+
+# Measures whose value a cohort repeats on the row of every month k since its cohort month.
+REPEATED_PER_K = (
+    "cohort_size", "cohort_members", "cohort_cumulative_revenue",
+    "survival_observed_cohort_size", "survival_projected_cohort_size",
+)  # fmt: skip
+
+
+def test_mf_cohort_size_is_per_month_k_and_says_so(mf_answers, published: Published) -> None:
+    """fct_cohorts repeats a cohort's size on every month k's row, so cohort_size grouped by
+    the cohort month alone is the size times the months since it (a 19-customer demo
+    cohort read 456). Each metric summing such a measure tells the user to group by (or
+    filter) months_since_cohort, and the recipe it gives, k = 0, is the cohort's customers:
+    per basis, the customers of dim_customers whose cohort month on that basis it is."""
+    silent = [
+        metric["name"]
+        for metric in SEMANTIC["metrics"]
+        if metric["type"] == "simple"
+        and metric["type_params"]["measure"] in REPEATED_PER_K
+        and not re.search(r"\b[a-z_]+__months_since_cohort\b", metric["description"])
+    ]
+    assert silent == []
+    by_hand = _rows(
+        published.db,
+        "select 'order' as basis, cast(order_cohort_month as varchar) as cohort, count(*) as n "
+        "from marts.dim_customers where order_cohort_month is not null group by all "
+        "union all select 'contract', cast(contract_cohort_month as varchar), count(*) "
+        "from marts.dim_customers where contract_cohort_month is not null group by all",
+    )
+    assert len({row["basis"] for row in by_hand}) == 2
+    _check(
+        mf_answers["adhoc_cohort_sizes"],
+        by_hand,
+        {"cohort_cell__basis": "basis", "metric_time__month": "cohort"},
+        {"cohort_size": "n"},
+    )
 
 
 # --- 5. the analyses compile and run ------------------------------------------------------------
