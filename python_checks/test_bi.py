@@ -669,6 +669,31 @@ def test_mf_winback_by_churn_type_equals_mart_winback(mf_answers, published: Pub
     )  # fmt: skip
 
 
+def test_mf_churn_events_fall_in_the_month_of_the_churn_date(
+    mf_answers, published: Published
+) -> None:
+    """A churn event belongs to the month of its churn date, the day after the spell's last
+    active day (spell end + 1), not to the month the spell's last day is in (what the
+    metric's description said): by hand from the spells that ended before A, per basis and
+    month, against the saved query summed over the churn types."""
+    by_hand = _rows(
+        published.db,
+        "select s.basis, cast(date_trunc('month', s.spell_end_date + 1) as date)::varchar "
+        "as month, count(*) as events, count(*) filter (where date_trunc('month', "
+        "s.spell_end_date) < date_trunc('month', s.spell_end_date + 1)) as on_a_month_end "
+        "from intermediate.int_activity_spells as s, intermediate.int_reporting_params as p "
+        "where s.spell_end_date < p.as_of_date group by all",
+    )
+    assert sum(row["on_a_month_end"] for row in by_hand) > 0  # the wording makes a difference
+    totals: dict[tuple[str, str], float] = {}
+    for row in mf_answers["winback_by_churn_type"]:
+        key = (row["winback_cell__basis"], _month(row["metric_time__month"]))
+        totals[key] = totals.get(key, 0) + float(row["churn_events"])
+    assert totals == {(row["basis"], row["month"]): row["events"] for row in by_hand}
+    metric = next(m for m in SEMANTIC["metrics"] if m["name"] == "churn_events")
+    assert "the day after the spell's last active day" in metric["description"]
+
+
 def test_mf_nps_trend_equals_mart_nps_month_rows(mf_answers, published: Published) -> None:
     """NPS (derived from the additive class counts) per month and segment equals the
     mart's month rows; the quarter and year rows do not leak into the months."""
