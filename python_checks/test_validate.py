@@ -403,6 +403,23 @@ def test_missing_documented_column_fails_without_crashing(tmp_path, capsys):
     assert "cannot derive check__mrr_identity: missing column 'churned_mrr'" in out
 
 
+def test_a_column_of_the_wrong_type_fails_without_crashing(tmp_path, capsys):
+    # retention_rate as text, one value not a number: deriving the identity's residual
+    # raised pandas' ValueError out of validate (a traceback, exit 1 by accident).
+    db = build(tmp_path / "w.duckdb")
+    with duckdb.connect(str(db)) as con:
+        con.execute("alter table marts.fct_cohorts alter retention_rate type varchar")
+        con.execute("update marts.fct_cohorts set retention_rate = 'n/a' where basis = 'order'")
+    code, out = validate(db, capsys, "fct_cohorts")
+    assert code == 1, out
+    assert "Traceback" not in out
+    assert mart_line(out, "fct_cohorts").startswith("FAIL"), out
+    assert (
+        "cannot derive check__retention_rate_formula: column retention_rate is not numeric"
+        " (could not convert string to float: 'n/a')"
+    ) in out
+
+
 def test_missing_database_exits_2(tmp_path, capsys):
     code, out = validate(tmp_path / "nowhere.duckdb", capsys)
     assert code == 2

@@ -59,8 +59,15 @@ Derivation = Callable[[pd.DataFrame], pd.Series]
 Expectations = list[gxe.Expectation]
 
 
+class NotNumeric(ValueError):
+    """A column an identity needs holds values that are not numbers (a wrong type)."""
+
+
 def _num(df: pd.DataFrame, column: str) -> pd.Series:
-    return df[column].astype("float64")
+    try:
+        return df[column].astype("float64")
+    except (TypeError, ValueError) as exc:
+        raise NotNumeric(f"column {column} is not numeric ({exc})") from exc
 
 
 def count_residual(lhs: str, plus: Sequence[str] = (), minus: Sequence[str] = ()) -> Derivation:
@@ -207,7 +214,8 @@ DERIVED: dict[str, dict[str, Derivation]] = {
 
 
 def add_derived_columns(mart: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The mart's DataFrame with its ``check__`` columns, and a note per column not derivable."""
+    """The mart's DataFrame with its ``check__`` columns, and a note per column not derivable
+    (a column missing, or holding values that are not numbers)."""
     df = df.copy()
     problems = []
     for name, derive in DERIVED.get(mart, {}).items():
@@ -215,6 +223,8 @@ def add_derived_columns(mart: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list
             df[name] = derive(df)
         except KeyError as exc:
             problems.append(f"cannot derive {name}: missing column {exc}")
+        except NotNumeric as exc:
+            problems.append(f"cannot derive {name}: {exc}")
     return df, problems
 
 
