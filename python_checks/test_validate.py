@@ -366,6 +366,24 @@ def test_broken_mrr_identity_fails(tmp_path, capsys):
     assert "mrr_end = mrr_start + new_mrr + reactivation_mrr + expansion_mrr" in out
 
 
+def test_null_mrr_in_customer_months_fails(tmp_path, capsys):
+    # c2, March: mrr_end 0 and churned_mrr 10 nulled. The view fills every column, and a null
+    # term made the MRR identity's residual null, which the identity skipped: it passed.
+    db = build(
+        tmp_path / "w.duckdb",
+        {
+            ("fct_customer_months", 5, "mrr_end"): None,
+            ("fct_customer_months", 5, "churned_mrr"): None,
+        },
+    )
+    code, out = validate(db, capsys, "fct_customer_months")
+    assert code == 1, out
+    assert "2 failed" in mart_line(out, "fct_customer_months"), out
+    for column in ("mrr_end", "churned_mrr"):
+        assert f"expect_column_values_to_not_be_null(column={column})" in out
+    assert "1 of 6 rows unexpected, e.g. mrr_end=nan, customer_id=c2, month_start=2024-03-01" in out
+
+
 def test_retention_and_churn_rates_must_sum_to_one(tmp_path, capsys):
     # Order basis, February: retained 1 of 1, so retention 1 and churn 0; claim churn 0.5.
     db = build(tmp_path / "w.duckdb", {("fct_periods", 1, "churn_rate"): 0.5})
