@@ -392,6 +392,24 @@ def test_retention_and_churn_rates_must_sum_to_one(tmp_path, capsys):
     assert "retention_rate + churn_rate = 1 where customers_start > 0" in out
 
 
+def test_a_null_rate_beside_a_positive_denominator_fails(tmp_path, capsys):
+    # Each rate below has a denominator of 1 (cohort_size, customers, churn_events, and
+    # total_revenue 50 + 19.73), so it must be set. The rate's identity skipped the row
+    # (its residual is null too) and these marts had no other check: all four passed.
+    nulled = {
+        ("fct_cohorts", 0, "retention_rate"): "cohort_size",
+        ("mart_repeat_purchase", 0, "repeat_purchase_rate"): "customers",
+        ("mart_winback", 0, "winback_rate"): "churn_events",
+        ("mart_revenue_concentration", 0, "revenue_share"): "total_revenue",
+    }
+    db = build(tmp_path / "w.duckdb", dict.fromkeys(nulled))
+    code, out = validate(db, capsys, *{mart for mart, _, _ in nulled})
+    assert code == 1, out
+    for (mart, _, rate), denominator in nulled.items():
+        assert "1 failed" in mart_line(out, mart), out
+        assert f"{rate} is set when {denominator} > 0" in out
+
+
 def test_rate_with_zero_denominator_must_be_null(tmp_path, capsys):
     # Order basis, January: customers_start 0, so churn_rate must be null, not 0.
     db = build(tmp_path / "w.duckdb", {("fct_periods", 0, "churn_rate"): 0.0})

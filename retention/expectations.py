@@ -92,14 +92,26 @@ def money_residual(lhs: str, plus: Sequence[str] = (), minus: Sequence[str] = ()
     return derive
 
 
-def rate_residual(rate: str, numerator: str, denominator: str) -> Derivation:
+@dataclass(frozen=True)
+class Ratio:
+    """``rate = numerator / denominator``, a rate beside its numerator and denominator.
+    Called, the residual ``rate − numerator / denominator`` where the denominator is positive
+    (else null). The residual of a null rate is null too, and the identity skips it: so every
+    suite also checks, from this one definition (`_finish`), that the rate is null exactly
+    when the denominator is 0 (every rate over nothing is null, SPEC §7)."""
+
+    rate: str
+    numerator: str
+    denominator: str
+
+    def __call__(self, df: pd.DataFrame) -> pd.Series:
+        den = _num(df, self.denominator)
+        return (_num(df, self.rate) - _num(df, self.numerator) / den).where(den > 0)
+
+
+def rate_residual(rate: str, numerator: str, denominator: str) -> Ratio:
     """``rate − numerator / denominator`` where the denominator is positive (else null)."""
-
-    def derive(df: pd.DataFrame) -> pd.Series:
-        den = _num(df, denominator)
-        return (_num(df, rate) - _num(df, numerator) / den).where(den > 0)
-
-    return derive
+    return Ratio(rate, numerator, denominator)
 
 
 def rates_sum_to_one(first: str, second: str, denominator: str) -> Derivation:
@@ -255,6 +267,11 @@ def _suite(mart: str) -> Expectations:
 
 
 def _finish(mart: str, suite: Expectations) -> gx.ExpectationSuite:
+    """The suite, with every rate of the mart's identities (`Ratio`) null exactly when its
+    denominator is 0."""
+    for ratio in DERIVED.get(mart, {}).values():
+        if isinstance(ratio, Ratio):
+            _null_when_zero(suite, [ratio.rate], ratio.denominator)
     # Built in one go: add_expectation compares each new expectation with all earlier ones.
     return gx.ExpectationSuite(name=mart, expectations=suite)
 
@@ -403,7 +420,7 @@ def fct_periods() -> gx.ExpectationSuite:
     _at_most(suite, "period_start", "period_end")
     _rates(suite, ["churn_rate", "retention_rate", "gross_revenue_retention"])
     _non_negative(suite, ["net_revenue_retention"])
-    _null_when_zero(suite, ["churn_rate", "retention_rate"], "customers_start")
+    _null_when_zero(suite, ["retention_rate"], "customers_start")  # churn_rate: its Ratio
     _identity(
         suite,
         "check__customers_identity",
@@ -672,11 +689,6 @@ OPERATIONS: dict[str, OperationsSuite] = {
         # save_rate may exceed 1 when accepted offers are not flagged as made
         # (docs/decisions.md).
         rates=("offer_rate", "save_durability_90d"),
-        null_when_zero=(
-            (("offer_rate",), "cancellation_requests"),
-            (("save_rate",), "final_offers_made"),
-            (("save_durability_90d",), "eligible_saves_90d"),
-        ),
         identities=(
             ("check__offer_rate_formula", "offer_rate = final_offers_made / requests"),
             ("check__save_rate_formula", "save_rate = saves / final_offers_made"),
@@ -713,7 +725,6 @@ OPERATIONS: dict[str, OperationsSuite] = {
         non_negative=("responses_active", "churned_within_180d"),
         at_most=(("churned_within_180d", "responses_active"),),
         rates=("churn_rate_180d",),
-        null_when_zero=((("churn_rate_180d",), "responses_active"),),
         identities=(
             (
                 "check__churn_rate_formula",
@@ -734,8 +745,8 @@ OPERATIONS: dict[str, OperationsSuite] = {
         ),
         rates=("treatment_retention_rate", "control_retention_rate"),
         null_when_zero=(
-            (("treatment_retention_rate", "treatment_revenue_per_customer"), "treatment_customers"),
-            (("control_retention_rate", "control_revenue_per_customer"), "control_customers"),
+            (("treatment_revenue_per_customer",), "treatment_customers"),
+            (("control_revenue_per_customer",), "control_customers"),
         ),
         identities=(
             ("check__treatment_rate_formula", "treatment_retention_rate = retained / customers"),
@@ -764,7 +775,6 @@ OPERATIONS: dict[str, OperationsSuite] = {
         non_negative=("customers_start", "churned"),
         at_most=(("churned", "customers_start"),),
         rates=("churn_rate",),
-        null_when_zero=((("churn_rate",), "customers_start"),),
         identities=(("check__churn_rate_formula", "churn_rate = churned / customers_start"),),
     ),
     "mart_revenue_concentration": OperationsSuite(
