@@ -384,6 +384,59 @@ def test_null_mrr_in_customer_months_fails(tmp_path, capsys):
     assert "1 of 6 rows unexpected, e.g. mrr_end=nan, customer_id=c2, month_start=2024-03-01" in out
 
 
+def test_every_rate_and_average_beside_its_parts_is_checked_against_them(tmp_path, capsys):
+    # One value per mart off its definition; each passed, being in range (or unbounded).
+    off = {
+        # contract, February: GRR = gross_retained_mrr / mrr_start = 10 / 10 = 1; NRR alike.
+        ("fct_periods", 4, "gross_revenue_retention"): (
+            0.5,
+            "gross_revenue_retention = gross_retained_mrr / mrr_start",
+        ),
+        ("fct_periods", 4, "net_revenue_retention"): (
+            2.0,
+            "net_revenue_retention = net_retained_mrr / mrr_start",
+        ),
+        # order cohort, month 1: 50.00 / 1 customer = 50.00.
+        ("fct_cohorts", 1, "cumulative_revenue_per_customer"): (
+            25.0,
+            "cumulative_revenue_per_customer = cumulative_revenue / cohort_size",
+        ),
+        # c1: 50.00 / 2 purchases = 25.00.
+        ("dim_customers", 0, "average_order_value"): (
+            30.0,
+            "average_order_value = lifetime_net_revenue / purchases",
+        ),
+        # repeat_within_30 / eligible_30 = 1 / 1 = 1.
+        ("mart_repeat_purchase", 0, "repeat_rate_30"): (
+            0.5,
+            "repeat_rate_30 = repeat_within_30 / eligible_30",
+        ),
+        # won_back_within_30 / eligible_30 = 0 / 1 = 0.
+        ("mart_winback", 0, "winback_rate_30"): (
+            0.5,
+            "winback_rate_30 = won_back_within_30 / eligible_30",
+        ),
+        # segment all: 50.00 / 2 purchases = 25; 2 purchases / 1 purchasing customer = 2.
+        ("mart_clv", 0, "average_order_value"): (
+            30.0,
+            "average_order_value = net_revenue / purchases",
+        ),
+        ("mart_clv", 0, "purchase_frequency"): (
+            3.0,
+            "purchase_frequency = purchases / purchasing_customers",
+        ),
+    }
+    db = build(tmp_path / "w.duckdb", {cell: value for cell, (value, _) in off.items()})
+    marts = {mart for mart, _, _ in off}
+    code, out = validate(db, capsys, *marts)
+    assert code == 1, out
+    for mart in marts:
+        failed = sum(1 for m, _, _ in off if m == mart)
+        assert f"{failed} failed" in mart_line(out, mart), out
+    for _, text in off.values():
+        assert text in out
+
+
 def test_retention_and_churn_rates_must_sum_to_one(tmp_path, capsys):
     # Order basis, February: retained 1 of 1, so retention 1 and churn 0; claim churn 0.5.
     db = build(tmp_path / "w.duckdb", {("fct_periods", 1, "churn_rate"): 0.5})

@@ -94,19 +94,25 @@ def money_residual(lhs: str, plus: Sequence[str] = (), minus: Sequence[str] = ()
 
 @dataclass(frozen=True)
 class Ratio:
-    """``rate = numerator / denominator``, a rate beside its numerator and denominator.
-    Called, the residual ``rate − numerator / denominator`` where the denominator is positive
-    (else null). The residual of a null rate is null too, and the identity skips it: so every
-    suite also checks, from this one definition (`_finish`), that the rate is null exactly
-    when the denominator is 0 (every rate over nothing is null, SPEC §7)."""
+    """``rate = numerator / denominator``, a rate (or an average) beside its numerator and
+    denominator. Called, the residual ``rate − numerator / denominator`` where the
+    denominator is positive (else null), divided by ``|rate|`` when that is above 1 (an
+    average order value, a CAC: a float rounding error on a large value does not fail). The
+    residual of a null rate is null too, and the identity skips it: so every suite also
+    checks, from this one definition (`_finish`), that the rate is null exactly when the
+    denominator is 0 (every rate over nothing is null, SPEC §7); ``optional`` when the
+    numerator may be null, the rate then too (CAC where there is no marketing spend)."""
 
     rate: str
     numerator: str
     denominator: str
+    optional: bool = False
 
     def __call__(self, df: pd.DataFrame) -> pd.Series:
         den = _num(df, self.denominator)
-        return (_num(df, self.rate) - _num(df, self.numerator) / den).where(den > 0)
+        rate = _num(df, self.rate)
+        residual = (rate - _num(df, self.numerator) / den) / rate.abs().clip(lower=1.0)
+        return residual.where(den > 0)
 
 
 def rate_residual(rate: str, numerator: str, denominator: str) -> Ratio:
@@ -130,6 +136,9 @@ MRR_IDENTITY = money_residual(
 )
 
 DERIVED: dict[str, dict[str, Derivation]] = {
+    "dim_customers": {
+        "check__aov_formula": Ratio("average_order_value", "lifetime_net_revenue", "purchases"),
+    },
     "fct_customer_months": {"check__mrr_identity": MRR_IDENTITY},
     "fct_periods": {
         "check__customers_identity": count_residual(
@@ -152,16 +161,42 @@ DERIVED: dict[str, dict[str, Derivation]] = {
             plus=["mrr_start", "expansion_mrr"],
             minus=["contraction_mrr", "churned_mrr"],
         ),
+        "check__grr_formula": Ratio("gross_revenue_retention", "gross_retained_mrr", "mrr_start"),
+        "check__nrr_formula": Ratio("net_revenue_retention", "net_retained_mrr", "mrr_start"),
     },
     "fct_cohorts": {
         "check__retention_rate_formula": rate_residual(
             "retention_rate", "active_customers", "cohort_size"
+        ),
+        "check__revenue_per_customer_formula": Ratio(
+            "cumulative_revenue_per_customer", "cumulative_revenue", "cohort_size"
         ),
     },
     "mart_repeat_purchase": {
         "check__repeat_purchase_rate_formula": rate_residual(
             "repeat_purchase_rate", "repeat_customers", "customers"
         ),
+    },
+    "mart_clv": {
+        "check__aov_formula": Ratio("average_order_value", "net_revenue", "purchases"),
+        "check__frequency_formula": Ratio(
+            "purchase_frequency", "purchases", "purchasing_customers"
+        ),
+        "check__annual_churn_rate_formula": Ratio(
+            "annual_churn_rate", "order_churned_customers", "order_active_start_customers"
+        ),
+        "check__annual_contract_churn_rate_formula": Ratio(
+            "annual_contract_churn_rate",
+            "contract_churned_customers",
+            "contract_active_start_customers",
+        ),
+        "check__monthly_churn_rate_formula": lambda df: (
+            _num(df, "monthly_churn_rate")
+            - (1 - (1 - _num(df, "annual_contract_churn_rate")) ** (1 / 12))
+        ),
+        "check__arpa_formula": Ratio("arpa_monthly", "mrr", "contract_active_customers"),
+        "check__cac_formula": Ratio("cac", "marketing_spend", "acquired_customers", optional=True),
+        "check__ltv_to_cac_formula": Ratio("ltv_to_cac", "clv", "cac", optional=True),
     },
     "mart_churn": {
         "check__share_of_churn_formula": rate_residual(
@@ -201,6 +236,12 @@ DERIVED: dict[str, dict[str, Derivation]] = {
         "check__control_rate_formula": rate_residual(
             "control_retention_rate", "control_retained", "control_customers"
         ),
+        "check__treatment_revenue_formula": Ratio(
+            "treatment_revenue_per_customer", "treatment_revenue", "treatment_customers"
+        ),
+        "check__control_revenue_formula": Ratio(
+            "control_revenue_per_customer", "control_revenue", "control_customers"
+        ),
         "check__uplift_formula": lambda df: (
             _num(df, "uplift")
             - (_num(df, "treatment_retention_rate") - _num(df, "control_retention_rate"))
@@ -225,12 +266,36 @@ DERIVED: dict[str, dict[str, Derivation]] = {
 }
 
 
+# The rate of each window W (the `repeat_windows_days` var): (rate, numerator, denominator).
+WINDOW_RATES: dict[str, tuple[str, str, str]] = {
+    "mart_repeat_purchase": ("repeat_rate_{w}", "repeat_within_{w}", "eligible_{w}"),
+    "mart_winback": ("winback_rate_{w}", "won_back_within_{w}", "eligible_{w}"),
+}
+
+
+def window_check(mart: str, w: int) -> str:
+    """The ``check__`` column of the rate of window ``w``."""
+    return f"check__{WINDOW_RATES[mart][0].format(w=w)}_formula"
+
+
+def derivations(
+    mart: str, windows: Sequence[int] = DEFAULT_REPEAT_WINDOWS
+) -> dict[str, Derivation]:
+    """The mart's ``check__`` columns: DERIVED, and the rate of each window."""
+    found = dict(DERIVED.get(mart, {}))
+    if mart in WINDOW_RATES:
+        for w in windows:
+            rate, numerator, denominator = (c.format(w=w) for c in WINDOW_RATES[mart])
+            found[window_check(mart, w)] = Ratio(rate, numerator, denominator)
+    return found
+
+
 def add_derived_columns(mart: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """The mart's DataFrame with its ``check__`` columns, and a note per column not derivable
     (a column missing, or holding values that are not numbers)."""
     df = df.copy()
     problems = []
-    for name, derive in DERIVED.get(mart, {}).items():
+    for name, derive in derivations(mart, repeat_windows(df.columns)).items():
         try:
             df[name] = derive(df)
         except KeyError as exc:
@@ -266,12 +331,20 @@ def _suite(mart: str) -> Expectations:
     return suite
 
 
-def _finish(mart: str, suite: Expectations) -> gx.ExpectationSuite:
-    """The suite, with every rate of the mart's identities (`Ratio`) null exactly when its
-    denominator is 0."""
-    for ratio in DERIVED.get(mart, {}).values():
+def _finish(
+    mart: str, suite: Expectations, windows: Sequence[int] = DEFAULT_REPEAT_WINDOWS
+) -> gx.ExpectationSuite:
+    """The suite, with every rate of the mart's identities (`Ratio`, with the windows' rates)
+    null exactly when its denominator is 0. A derived column no expectation checks is an
+    error in this module (ValueError)."""
+    derived = derivations(mart, windows)
+    checked = {e.column for e in suite if isinstance(e, gxe.ExpectColumnValuesToBeBetween)}
+    if unchecked := sorted(set(derived) - checked):
+        raise ValueError(f"{mart}: no identity checks {', '.join(unchecked)}")
+    for ratio in derived.values():
         if isinstance(ratio, Ratio):
-            _null_when_zero(suite, [ratio.rate], ratio.denominator)
+            given = ratio.numerator if ratio.optional else None
+            _null_when_zero(suite, [ratio.rate], ratio.denominator, given=given)
     # Built in one go: add_expectation compares each new expectation with all earlier ones.
     return gx.ExpectationSuite(name=mart, expectations=suite)
 
@@ -327,8 +400,14 @@ def _identity(suite: Expectations, check_column: str, text: str, **condition: st
     )
 
 
-def _null_when_zero(suite: Expectations, rates: Sequence[str], denominator: str) -> None:
-    """Every rate is null when its denominator is 0 (and only then)."""
+def _null_when_zero(
+    suite: Expectations, rates: Sequence[str], denominator: str, given: str | None = None
+) -> None:
+    """Every rate is null when its denominator is 0 (and only then; with ``given``, a
+    numerator that may be null, only where that is set)."""
+    is_set = f"{denominator} > 0"
+    if given is not None:  # `x == x` is false exactly when x is null (NaN)
+        is_set = f"{denominator} > 0 and {given} == {given}"
     for rate in rates:
         suite.append(
             gxe.ExpectColumnValuesToBeNull(
@@ -341,9 +420,10 @@ def _null_when_zero(suite: Expectations, rates: Sequence[str], denominator: str)
         suite.append(
             gxe.ExpectColumnValuesToNotBeNull(
                 column=rate,
-                row_condition=f"{denominator} > 0",
+                row_condition=is_set,
                 condition_parser="pandas",
-                description=f"{rate} is set when {denominator} > 0",
+                description=f"{rate} is set when {denominator} > 0"
+                + (f" and {given} is set" if given else ""),
             )
         )
 
@@ -385,6 +465,7 @@ def dim_customers() -> gx.ExpectationSuite:
         ],
     )  # fmt: skip
     _at_most(suite, "first_purchase_date", "last_purchase_date")
+    _identity(suite, "check__aov_formula", "average_order_value = lifetime_net_revenue / purchases")
     return _finish("dim_customers", suite)
 
 
@@ -466,7 +547,18 @@ def fct_periods() -> gx.ExpectationSuite:
         "net_retained_mrr = mrr_start + expansion_mrr − contraction_mrr − churned_mrr" + RELATIVE,
         **_contract(),
     )
-    _null_when_zero(suite, ["gross_revenue_retention", "net_revenue_retention"], "mrr_start")
+    _identity(
+        suite,
+        "check__grr_formula",
+        "gross_revenue_retention = gross_retained_mrr / mrr_start",
+        **_contract(),
+    )
+    _identity(
+        suite,
+        "check__nrr_formula",
+        "net_revenue_retention = net_retained_mrr / mrr_start",
+        **_contract(),
+    )
     return _finish("fct_periods", suite)
 
 
@@ -487,6 +579,11 @@ def fct_cohorts() -> gx.ExpectationSuite:
     _rates(suite, ["retention_rate"])
     _identity(
         suite, "check__retention_rate_formula", "retention_rate = active_customers / cohort_size"
+    )
+    _identity(
+        suite,
+        "check__revenue_per_customer_formula",
+        "cumulative_revenue_per_customer = cumulative_revenue / cohort_size",
     )
     return _finish("fct_cohorts", suite)
 
@@ -523,8 +620,12 @@ def mart_repeat_purchase(windows: Sequence[int] = DEFAULT_REPEAT_WINDOWS) -> gx.
         _at_most(suite, f"repeat_within_{w}", f"eligible_{w}")
         _at_most(suite, f"repeat_within_{w}", "repeat_customers")
         _rates(suite, [f"repeat_rate_{w}"])
-        _null_when_zero(suite, [f"repeat_rate_{w}"], f"eligible_{w}")
-    return _finish("mart_repeat_purchase", suite)
+        _identity(
+            suite,
+            window_check("mart_repeat_purchase", w),
+            f"repeat_rate_{w} = repeat_within_{w} / eligible_{w}",
+        )
+    return _finish("mart_repeat_purchase", suite, windows)
 
 
 def mart_clv() -> gx.ExpectationSuite:
@@ -550,8 +651,27 @@ def mart_clv() -> gx.ExpectationSuite:
     _at_most(suite, "purchasing_customers", "customers")
     _at_most(suite, "order_churned_customers", "order_active_start_customers")
     _at_most(suite, "contract_churned_customers", "contract_active_start_customers")
-    _null_when_zero(suite, ["annual_churn_rate"], "order_active_start_customers")
-    _null_when_zero(suite, ["annual_contract_churn_rate"], "contract_active_start_customers")
+    for check_column, text in [
+        ("check__aov_formula", "average_order_value = net_revenue / purchases"),
+        ("check__frequency_formula", "purchase_frequency = purchases / purchasing_customers"),
+        (
+            "check__annual_churn_rate_formula",
+            "annual_churn_rate = order_churned_customers / order_active_start_customers",
+        ),
+        (
+            "check__annual_contract_churn_rate_formula",
+            "annual_contract_churn_rate = contract_churned_customers"
+            " / contract_active_start_customers",
+        ),
+        (
+            "check__monthly_churn_rate_formula",
+            "monthly_churn_rate = 1 − (1 − annual_contract_churn_rate)^(1/12)",
+        ),
+        ("check__arpa_formula", "arpa_monthly = mrr / contract_active_customers"),
+        ("check__cac_formula", "cac = marketing_spend / acquired_customers"),
+        ("check__ltv_to_cac_formula", "ltv_to_cac = clv / cac"),
+    ]:
+        _identity(suite, check_column, text)
     return _finish("mart_clv", suite)
 
 
@@ -632,7 +752,11 @@ def _winback_extra(windows: Sequence[int]) -> Callable[[Expectations], None]:
             _at_most(suite, f"won_back_within_{w}", f"eligible_{w}")
             _at_most(suite, f"won_back_within_{w}", "won_back")
             _rates(suite, [f"winback_rate_{w}"])
-            _null_when_zero(suite, [f"winback_rate_{w}"], f"eligible_{w}")
+            _identity(
+                suite,
+                window_check("mart_winback", w),
+                f"winback_rate_{w} = won_back_within_{w} / eligible_{w}",
+            )
 
     return extra
 
@@ -744,13 +868,17 @@ OPERATIONS: dict[str, OperationsSuite] = {
             ("uplift", "uplift_ci_high"),
         ),
         rates=("treatment_retention_rate", "control_retention_rate"),
-        null_when_zero=(
-            (("treatment_revenue_per_customer",), "treatment_customers"),
-            (("control_revenue_per_customer",), "control_customers"),
-        ),
         identities=(
             ("check__treatment_rate_formula", "treatment_retention_rate = retained / customers"),
             ("check__control_rate_formula", "control_retention_rate = retained / customers"),
+            (
+                "check__treatment_revenue_formula",
+                "treatment_revenue_per_customer = treatment_revenue / treatment_customers",
+            ),
+            (
+                "check__control_revenue_formula",
+                "control_revenue_per_customer = control_revenue / control_customers",
+            ),
             ("check__uplift_formula", "uplift = treatment_retention_rate − control_retention_rate"),
             (
                 "check__incremental_customers_formula",
@@ -794,8 +922,13 @@ OPERATIONS: dict[str, OperationsSuite] = {
 }
 
 
-def operations_suite(mart: str, spec: OperationsSuite | None = None) -> gx.ExpectationSuite:
-    """The suite of an operations mart from its entry in OPERATIONS (or ``spec``)."""
+def operations_suite(
+    mart: str,
+    spec: OperationsSuite | None = None,
+    windows: Sequence[int] = DEFAULT_REPEAT_WINDOWS,
+) -> gx.ExpectationSuite:
+    """The suite of an operations mart from its entry in OPERATIONS (or ``spec``); the
+    repeat windows of mart_winback."""
     spec = spec or OPERATIONS[mart]
     suite = _suite(mart)
     for column, values in spec.in_sets:
@@ -812,12 +945,12 @@ def operations_suite(mart: str, spec: OperationsSuite | None = None) -> gx.Expec
         _identity(suite, check_column, text)
     if spec.extra is not None:
         spec.extra(suite)
-    return _finish(mart, suite)
+    return _finish(mart, suite, windows)
 
 
 def mart_winback(windows: Sequence[int] = DEFAULT_REPEAT_WINDOWS) -> gx.ExpectationSuite:
     spec = dataclasses.replace(OPERATIONS["mart_winback"], extra=_winback_extra(windows))
-    return operations_suite("mart_winback", spec)
+    return operations_suite("mart_winback", spec, windows)
 
 
 def suite_for(mart: str, columns: Sequence[str]) -> gx.ExpectationSuite:
