@@ -437,6 +437,47 @@ def test_every_rate_and_average_beside_its_parts_is_checked_against_them(tmp_pat
         assert text in out
 
 
+# A stand-alone mart_retention_programmes row (the world above has no retention actions):
+# 2 of 4 retained in each group, revenue 40.00 and 20.00, cost 8.00, gross_margin 1 (the var's
+# default). Rates 2 / 4 = 0.5 each, uplift 0.5 − 0.5 = 0; revenue per customer 40 / 4 = 10
+# and 20 / 4 = 5. Wilson interval of 2 of 4 (z² = 3.841459): centre 0.5, half-width
+# z·√(0.25 / 4 + z² / 64) / (1 + z² / 4) = 1.959964 × √0.122523 / 1.960365 = 0.349961;
+# Newcombe: 0 ∓ √(0.349961² + 0.349961²) = ∓0.494920, which holds 0: not significant.
+# Incremental customers 0 × 4 = 0 (so no cost per incremental customer), incremental revenue
+# (10 − 5) × 4 = 20, return on cost (20 × 1 − 8) / 8 = 1.5.
+PROGRAMME = (
+    "newsletter", "order", 4, 2, 0.5, 40.0, 10.0, 4, 2, 0.5, 20.0, 5.0, 0.0, -0.494920,
+    0.494920, False, 0.0, 20.0, 8.0, None, 1.5,
+)  # fmt: skip
+
+
+def test_programme_effects_are_checked_against_their_definitions(tmp_path, capsys):
+    # The same row on the contract basis, with is_significant claimed, the incremental
+    # revenue doubled and the uplift dropped: each passed (the uplift's identity, and the
+    # incremental customers' that uses it, skipped a null uplift).
+    wrong = list(PROGRAMME)
+    names = COLUMN_NAMES["mart_retention_programmes"]
+    for column, value in [
+        ("basis", "contract"), ("is_significant", True), ("incremental_revenue", 40.0),
+        ("uplift", None),
+    ]:  # fmt: skip
+        wrong[names.index(column)] = value
+    db = build(
+        tmp_path / "w.duckdb", extra_rows={"mart_retention_programmes": [PROGRAMME, tuple(wrong)]}
+    )
+    code, out = validate(db, capsys, "mart_retention_programmes")
+    assert code == 1, out
+    assert "4 failed" in mart_line(out, "mart_retention_programmes"), out
+    for check, residual in [
+        ("is_significant", "1.0"),  # claimed 1, the interval gives 0
+        ("incremental_revenue", "0.5"),  # (40 − 20) / 40, relative to the value
+        ("uplift", "inf"),  # null where both rates are set
+        ("incremental_customers", "inf"),  # set (0) where the null uplift gives none
+    ]:
+        assert f"1 of 2 rows unexpected, e.g. check__{check}_formula={residual}, " in out, out
+    assert out.count("campaign=newsletter, basis=contract") == 4, out
+
+
 def test_retention_and_churn_rates_must_sum_to_one(tmp_path, capsys):
     # Order basis, February: retained 1 of 1, so retention 1 and churn 0; claim churn 0.5.
     db = build(tmp_path / "w.duckdb", {("fct_periods", 1, "churn_rate"): 0.5})

@@ -120,6 +120,14 @@ def rate_residual(rate: str, numerator: str, denominator: str) -> Ratio:
     return Ratio(rate, numerator, denominator)
 
 
+def difference(left: pd.Series, right: pd.Series) -> pd.Series:
+    """``left − right``, relative to ``|left|`` above 1, for an identity whose right side is
+    null exactly when its left side must be: infinite where only one side is null (a value
+    set where its definition gives none, or missing where it gives one), null where both are."""
+    residual = (left - right) / left.abs().clip(lower=1.0)
+    return residual.mask(left.isna() != right.isna(), float("inf"))
+
+
 def rates_sum_to_one(first: str, second: str, denominator: str) -> Derivation:
     """``first + second − 1`` where the denominator is positive (else null)."""
 
@@ -190,9 +198,9 @@ DERIVED: dict[str, dict[str, Derivation]] = {
             "contract_churned_customers",
             "contract_active_start_customers",
         ),
-        "check__monthly_churn_rate_formula": lambda df: (
-            _num(df, "monthly_churn_rate")
-            - (1 - (1 - _num(df, "annual_contract_churn_rate")) ** (1 / 12))
+        "check__monthly_churn_rate_formula": lambda df: difference(
+            _num(df, "monthly_churn_rate"),
+            1 - (1 - _num(df, "annual_contract_churn_rate")) ** (1 / 12),
         ),
         "check__arpa_formula": Ratio("arpa_monthly", "mrr", "contract_active_customers"),
         "check__cac_formula": Ratio("cac", "marketing_spend", "acquired_customers", optional=True),
@@ -242,13 +250,27 @@ DERIVED: dict[str, dict[str, Derivation]] = {
         "check__control_revenue_formula": Ratio(
             "control_revenue_per_customer", "control_revenue", "control_customers"
         ),
-        "check__uplift_formula": lambda df: (
-            _num(df, "uplift")
-            - (_num(df, "treatment_retention_rate") - _num(df, "control_retention_rate"))
+        "check__uplift_formula": lambda df: difference(
+            _num(df, "uplift"),
+            _num(df, "treatment_retention_rate") - _num(df, "control_retention_rate"),
         ),
-        "check__incremental_customers_formula": lambda df: (
-            _num(df, "incremental_customers_retained")
-            - _num(df, "uplift") * _num(df, "treatment_customers")
+        "check__incremental_customers_formula": lambda df: difference(
+            _num(df, "incremental_customers_retained"),
+            _num(df, "uplift") * _num(df, "treatment_customers"),
+        ),
+        "check__incremental_revenue_formula": lambda df: difference(
+            _num(df, "incremental_revenue"),
+            (_num(df, "treatment_revenue_per_customer") - _num(df, "control_revenue_per_customer"))
+            * _num(df, "treatment_customers"),
+        ),
+        "check__is_significant_formula": lambda df: difference(
+            _num(df, "is_significant"),
+            ((_num(df, "uplift_ci_low") > 0) | (_num(df, "uplift_ci_high") < 0))
+            .astype("float64")
+            .where(_num(df, "uplift_ci_low").notna() & _num(df, "uplift_ci_high").notna()),
+        ),
+        "check__cost_per_incremental_formula": Ratio(
+            "cost_per_incremental_customer", "programme_cost", "incremental_customers_retained"
         ),
     },
     "mart_contract_renewals": {
@@ -776,6 +798,16 @@ def _nps_churn_extra(suite: Expectations) -> None:
 def _programmes_extra(suite: Expectations) -> None:
     for column in ("uplift", "uplift_ci_low", "uplift_ci_high"):
         suite.append(gxe.ExpectColumnValuesToBeBetween(column=column, min_value=-1, max_value=1))
+    # Its Ratio makes it null at 0 incremental customers; the definition, at 0 or fewer.
+    suite.append(
+        gxe.ExpectColumnValuesToBeNull(
+            column="cost_per_incremental_customer",
+            row_condition="incremental_customers_retained < 0",
+            condition_parser="pandas",
+            description="cost_per_incremental_customer is null unless "
+            "incremental_customers_retained > 0",
+        )
+    )
 
 
 def _concentration_extra(suite: Expectations) -> None:
@@ -883,6 +915,19 @@ OPERATIONS: dict[str, OperationsSuite] = {
             (
                 "check__incremental_customers_formula",
                 "incremental_customers_retained = uplift × treatment_customers",
+            ),
+            (
+                "check__incremental_revenue_formula",
+                "incremental_revenue = (treatment_revenue_per_customer − "
+                "control_revenue_per_customer) × treatment_customers",
+            ),
+            (
+                "check__is_significant_formula",
+                "is_significant = the interval excludes 0: uplift_ci_low > 0 or uplift_ci_high < 0",
+            ),
+            (
+                "check__cost_per_incremental_formula",
+                "cost_per_incremental_customer = programme_cost / incremental_customers_retained",
             ),
         ),
         extra=_programmes_extra,
