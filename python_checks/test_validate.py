@@ -478,6 +478,30 @@ def test_programme_effects_are_checked_against_their_definitions(tmp_path, capsy
     assert out.count("campaign=newsletter, basis=contract") == 4, out
 
 
+def test_lifecycle_and_mrr_movement_must_agree_with_the_states(tmp_path, capsys):
+    # c1, January, order basis: inactive at the start, active at the end, so `new`; claim
+    # `retained` (active → active). c2, March: MRR 10 → 0, so `churned`; claim
+    # `contraction` (down, not to 0). Both are accepted values: the view passed.
+    db = build(
+        tmp_path / "w.duckdb",
+        {
+            ("fct_customer_months", 0, "order_lifecycle"): "retained",
+            ("fct_customer_months", 5, "mrr_movement"): "contraction",
+        },
+    )
+    code, out = validate(db, capsys, "fct_customer_months")
+    assert code == 1, out
+    assert "2 failed" in mart_line(out, "fct_customer_months"), out
+    assert (
+        "1 of 6 rows unexpected, e.g. check__order_lifecycle_states=1.0, customer_id=c1, "
+        "month_start=2024-01-01"
+    ) in out
+    assert (
+        "1 of 6 rows unexpected, e.g. check__mrr_movement=1.0, customer_id=c2, "
+        "month_start=2024-03-01"
+    ) in out
+
+
 def test_retention_and_churn_rates_must_sum_to_one(tmp_path, capsys):
     # Order basis, February: retained 1 of 1, so retention 1 and churn 0; claim churn 0.5.
     db = build(tmp_path / "w.duckdb", {("fct_periods", 1, "churn_rate"): 0.5})

@@ -38,10 +38,20 @@ TOLERANCE = 1e-9
 
 BASES = ["order", "contract"]
 PERIOD_GRAINS = ["month", "quarter", "year"]
-LIFECYCLES = ["new", "retained", "churned", "reactivated", "transient", "inactive"]
+# Each lifecycle's (active at start, active at end) (SPEC §7; `inactive`: not active at all).
+LIFECYCLE_STATES = {
+    "new": (False, True), "retained": (True, True), "churned": (True, False),
+    "reactivated": (False, True), "transient": (False, False), "inactive": (False, False),
+}  # fmt: skip
+LIFECYCLES = list(LIFECYCLE_STATES)
 STATUSES = ["active", "churned", "never_active"]
 CHURN_TYPES = ["push", "pull", "unretainable", "silent", "unknown"]
-MRR_MOVEMENTS = ["new", "reactivation", "expansion", "contraction", "churned", "unchanged"]
+# Each MRR movement's own column (the others are 0 on its rows; `unchanged` has none).
+MRR_MOVEMENT_COLUMNS = {
+    "new": "new_mrr", "reactivation": "reactivation_mrr", "expansion": "expansion_mrr",
+    "contraction": "contraction_mrr", "churned": "churned_mrr", "unchanged": None,
+}  # fmt: skip
+MRR_MOVEMENTS = list(MRR_MOVEMENT_COLUMNS)
 SEGMENT_TYPES = ["all", "acquisition_channel", "cohort_year"]
 REQUEST_CHURN_TYPES = ["push", "pull", "unretainable", "unknown"]
 NPS_CLASSES = ["promoter", "passive", "detractor"]
@@ -137,6 +147,44 @@ def rates_sum_to_one(first: str, second: str, denominator: str) -> Derivation:
     return derive
 
 
+def lifecycle_states(basis: str) -> Derivation:
+    """0 where the basis' lifecycle has the row's start and end states (LIFECYCLE_STATES),
+    else 1; null for a lifecycle that is not one, or a null flag (their own checks fail)."""
+
+    def derive(df: pd.DataFrame) -> pd.Series:
+        lifecycle = df[f"{basis}_lifecycle"]
+        agrees = pd.Series(True, index=df.index)
+        for i, moment in enumerate(("start", "end")):
+            expected = lifecycle.map({k: v[i] for k, v in LIFECYCLE_STATES.items()})
+            agrees &= expected == df[f"{basis}_is_active_{moment}"]
+        flags = df[[f"{basis}_is_active_start", f"{basis}_is_active_end"]]
+        known = lifecycle.isin(LIFECYCLE_STATES) & flags.notna().all(axis=1)
+        return (1.0 - agrees.astype("float64")).where(known)
+
+    return derive
+
+
+def mrr_movement_columns(df: pd.DataFrame) -> pd.Series:
+    """0 where mrr_movement is the one SPEC §7 gives for mrr_start → mrr_end (new and
+    reactivation: from 0 to more; churned: to 0; expansion: up; contraction: down, not to 0;
+    unchanged: equal) and only its own movement column is not 0; else 1; null for a movement
+    that is not one, or a null MRR (their own checks fail)."""
+    start, end, movement = _num(df, "mrr_start"), _num(df, "mrr_end"), df["mrr_movement"]
+    from_zero = (start == 0) & (end > 0)
+    states = {
+        "new": from_zero, "reactivation": from_zero, "churned": (start > 0) & (end == 0),
+        "expansion": (start > 0) & (end > start), "contraction": (end > 0) & (end < start),
+        "unchanged": start == end,
+    }  # fmt: skip
+    agrees = pd.Series(False, index=df.index)
+    for name, own in MRR_MOVEMENT_COLUMNS.items():
+        others = [c for c in MRR_MOVEMENT_COLUMNS.values() if c not in (None, own)]
+        only_own = sum((_num(df, c) for c in others), start=pd.Series(0.0, index=df.index)) == 0
+        agrees |= (movement == name) & states[name] & only_own
+    known = movement.isin(MRR_MOVEMENT_COLUMNS) & df[MRR_COLUMNS].notna().all(axis=1)
+    return (1.0 - agrees.astype("float64")).where(known)
+
+
 MRR_IDENTITY = money_residual(
     "mrr_end",
     plus=["mrr_start", "new_mrr", "reactivation_mrr", "expansion_mrr"],
@@ -147,7 +195,12 @@ DERIVED: dict[str, dict[str, Derivation]] = {
     "dim_customers": {
         "check__aov_formula": Ratio("average_order_value", "lifetime_net_revenue", "purchases"),
     },
-    "fct_customer_months": {"check__mrr_identity": MRR_IDENTITY},
+    "fct_customer_months": {
+        "check__mrr_identity": MRR_IDENTITY,
+        "check__order_lifecycle_states": lifecycle_states("order"),
+        "check__contract_lifecycle_states": lifecycle_states("contract"),
+        "check__mrr_movement": mrr_movement_columns,
+    },
     "fct_periods": {
         "check__customers_identity": count_residual(
             "customers_end", plus=["customers_start", "new", "reactivated"], minus=["churned"]
@@ -509,6 +562,20 @@ def fct_customer_months() -> gx.ExpectationSuite:
     _non_negative(suite, ["purchases", "net_revenue", *MRR_COLUMNS, "recognised_contract_revenue"])
     _at_most(suite, "month_start", "month_end_date")
     _identity(suite, "check__mrr_identity", MRR_IDENTITY_TEXT)
+    for basis in BASES:
+        _identity(
+            suite,
+            f"check__{basis}_lifecycle_states",
+            f"{basis}_lifecycle agrees with {basis}_is_active_start and _end (new, reactivated: "
+            "inactive → active; retained: active → active; churned: active → inactive; "
+            "transient, inactive: inactive → inactive)",
+        )
+    _identity(
+        suite,
+        "check__mrr_movement",
+        "mrr_movement agrees with mrr_start → mrr_end, and only its own movement column is "
+        "not 0 (unchanged: none)",
+    )
     return _finish("fct_customer_months", suite)
 
 
