@@ -502,6 +502,24 @@ def test_lifecycle_and_mrr_movement_must_agree_with_the_states(tmp_path, capsys)
     ) in out
 
 
+def test_a_median_is_null_exactly_when_there_is_nothing_to_take_it_of(tmp_path, capsys):
+    # c1's second purchase came 26 days after the first: 1 repeat customer, median 26; claim
+    # none. c2 was not won back (won_back 0): no days to return; claim 5. Both passed.
+    db = build(
+        tmp_path / "w.duckdb",
+        {
+            ("mart_repeat_purchase", 0, "median_days_to_second_purchase"): None,
+            ("mart_winback", 0, "median_days_to_return"): 5.0,
+        },
+    )
+    code, out = validate(db, capsys, "mart_repeat_purchase", "mart_winback")
+    assert code == 1, out
+    assert "median_days_to_second_purchase is set when repeat_customers > 0" in out
+    assert "median_days_to_return is null when won_back is 0" in out
+    assert "1 failed" in mart_line(out, "mart_repeat_purchase"), out
+    assert "1 failed" in mart_line(out, "mart_winback"), out
+
+
 def test_retention_and_churn_rates_must_sum_to_one(tmp_path, capsys):
     # Order basis, February: retained 1 of 1, so retention 1 and churn 0; claim churn 0.5.
     db = build(tmp_path / "w.duckdb", {("fct_periods", 1, "churn_rate"): 0.5})

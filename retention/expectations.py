@@ -696,6 +696,7 @@ def mart_repeat_purchase(windows: Sequence[int] = DEFAULT_REPEAT_WINDOWS) -> gx.
     _not_null(suite, ["customers", "repeat_customers"])
     _non_negative(suite, ["customers"], minimum=1)
     _non_negative(suite, ["repeat_customers", "median_days_to_second_purchase"])
+    _null_when_zero(suite, ["median_days_to_second_purchase"], "repeat_customers")
     _at_most(suite, "repeat_customers", "customers")
     _rates(suite, ["repeat_purchase_rate"])
     _identity(
@@ -928,6 +929,7 @@ OPERATIONS: dict[str, OperationsSuite] = {
         non_negative=("won_back", "median_days_to_return", "won_back_mrr"),
         at_most=(("won_back", "churn_events"),),
         rates=("winback_rate",),
+        null_when_zero=((("median_days_to_return",), "won_back"),),
         identities=(("check__winback_rate_formula", "winback_rate = won_back / churn_events"),),
         extra=_winback_extra(DEFAULT_REPEAT_WINDOWS),
     ),
