@@ -520,6 +520,40 @@ def test_a_median_is_null_exactly_when_there_is_nothing_to_take_it_of(tmp_path, 
     assert "1 failed" in mart_line(out, "mart_winback"), out
 
 
+def test_totals_across_rows_must_add_up(tmp_path, capsys):
+    # Each total below changed together with the rate or average over it, so only the sum
+    # across rows is off; each passed.
+    changes = {
+        # order cohort, month 2: 19.90 + 30.10 + 0.00 = 50.00; claim 60 (and 60 / 1 customer).
+        ("fct_cohorts", 2, "cumulative_revenue"): 60.0,
+        ("fct_cohorts", 2, "cumulative_revenue_per_customer"): 60.0,
+        # March's contract churn: 1 customer in its one row; claim 2 (share 1 / 2).
+        ("mart_churn", 0, "period_churned_customers"): 2,
+        ("mart_churn", 0, "share_of_churn"): 0.5,
+        # deciles 1 and 2 sum to 50 + 19.73 = 69.73; claim twice that, shares halved.
+        **{
+            ("mart_revenue_concentration", i, column): value
+            for i, row in enumerate(MARTS["mart_revenue_concentration"][1])
+            for column, value in [
+                ("total_revenue", 2 * row[4]),
+                ("revenue_share", row[5] / 2),
+                ("cumulative_revenue_share", row[6] / 2),
+            ]
+        },
+    }
+    db = build(tmp_path / "w.duckdb", changes)
+    code, out = validate(db, capsys, "fct_cohorts", "mart_churn", "mart_revenue_concentration")
+    assert code == 1, out
+    assert "1 failed" in mart_line(out, "fct_cohorts"), out
+    # (60 − 50) / 60 = 0.1666…
+    assert "1 of 6 rows unexpected, e.g. check__cumulative_revenue_formula=0.16666" in out
+    assert "1 failed" in mart_line(out, "mart_churn"), out
+    assert "check__period_churn_formula=0.5, basis=contract" in out  # (2 − 1) / 2
+    assert "1 failed" in mart_line(out, "mart_revenue_concentration"), out
+    # (2 × 69.73 − 69.73) / (2 × 69.73) = 0.5
+    assert "2 of 2 rows unexpected, e.g. check__total_revenue_formula=0.5, revenue_decile=1" in out
+
+
 def test_retention_and_churn_rates_must_sum_to_one(tmp_path, capsys):
     # Order basis, February: retained 1 of 1, so retention 1 and churn 0; claim churn 0.5.
     db = build(tmp_path / "w.duckdb", {("fct_periods", 1, "churn_rate"): 0.5})

@@ -130,6 +130,28 @@ def rate_residual(rate: str, numerator: str, denominator: str) -> Ratio:
     return Ratio(rate, numerator, denominator)
 
 
+@dataclass(frozen=True)
+class RunningTotal:
+    """``total = Σ column`` over the rows of the same ``partition`` up to this one in
+    ``order`` (over all of them without an order): a sum across rows, so only for a mart
+    that is never read in parts (not keyed by customer; `_finish` refuses one that is).
+    Called, the residual relative to ``|total|`` above 1."""
+
+    column: str
+    total: str
+    partition: tuple[str, ...] = ()
+    order: str | None = None
+
+    def __call__(self, df: pd.DataFrame) -> pd.Series:
+        rows = df.sort_values([*self.partition, self.order]) if self.order else df
+        values = _num(rows, self.column)
+        groups = [rows[c] for c in self.partition] or [pd.Series(0, index=rows.index)]
+        by_group = values.groupby(groups)
+        summed = by_group.cumsum() if self.order else by_group.transform("sum")
+        total = _num(df, self.total)
+        return (total - summed.reindex(df.index)) / total.abs().clip(lower=1.0)
+
+
 def difference(left: pd.Series, right: pd.Series) -> pd.Series:
     """``left − right``, relative to ``|left|`` above 1, for an identity whose right side is
     null exactly when its left side must be: infinite where only one side is null (a value
@@ -232,6 +254,9 @@ DERIVED: dict[str, dict[str, Derivation]] = {
         "check__revenue_per_customer_formula": Ratio(
             "cumulative_revenue_per_customer", "cumulative_revenue", "cohort_size"
         ),
+        "check__cumulative_revenue_formula": RunningTotal(
+            "revenue", "cumulative_revenue", ("basis", "cohort_month"), "months_since_cohort"
+        ),
     },
     "mart_repeat_purchase": {
         "check__repeat_purchase_rate_formula": rate_residual(
@@ -262,6 +287,11 @@ DERIVED: dict[str, dict[str, Derivation]] = {
     "mart_churn": {
         "check__share_of_churn_formula": rate_residual(
             "share_of_churn", "churned_customers", "period_churned_customers"
+        ),
+        "check__period_churn_formula": RunningTotal(
+            "churned_customers",
+            "period_churned_customers",
+            ("basis", "period_grain", "period_start"),
         ),
     },
     "mart_cancellation_saves": {
@@ -337,6 +367,10 @@ DERIVED: dict[str, dict[str, Derivation]] = {
         "check__cumulative_share_formula": rate_residual(
             "cumulative_revenue_share", "cumulative_revenue", "total_revenue"
         ),
+        "check__cumulative_revenue_formula": RunningTotal(
+            "revenue", "cumulative_revenue", order="revenue_decile"
+        ),
+        "check__total_revenue_formula": RunningTotal("revenue", "total_revenue"),
     },
 }
 
@@ -410,12 +444,17 @@ def _finish(
     mart: str, suite: Expectations, windows: Sequence[int] = DEFAULT_REPEAT_WINDOWS
 ) -> gx.ExpectationSuite:
     """The suite, with every rate of the mart's identities (`Ratio`, with the windows' rates)
-    null exactly when its denominator is 0. A derived column no expectation checks is an
-    error in this module (ValueError)."""
+    null exactly when its denominator is 0. A derived column no expectation checks, or a sum
+    across the rows of a mart that may be read in parts, is an error in this module
+    (ValueError)."""
     derived = derivations(mart, windows)
     checked = {e.column for e in suite if isinstance(e, gxe.ExpectColumnValuesToBeBetween)}
     if unchecked := sorted(set(derived) - checked):
         raise ValueError(f"{mart}: no identity checks {', '.join(unchecked)}")
+    if KEYS[mart][0] == "customer_id" and any(
+        isinstance(d, RunningTotal) for d in derived.values()
+    ):
+        raise ValueError(f"{mart} may be read in parts: no sum across its rows")
     for ratio in derived.values():
         if isinstance(ratio, Ratio):
             given = ratio.numerator if ratio.optional else None
@@ -512,6 +551,7 @@ def _order(**kwargs: str) -> dict[str, str]:
 
 
 RELATIVE = " (residual relative to the sum of the terms' sizes)"
+RELATIVE_TOTAL = " (residual relative to the total)"
 MRR_IDENTITY_TEXT = (
     "mrr_end = mrr_start + new_mrr + reactivation_mrr + expansion_mrr − contraction_mrr "
     "− churned_mrr" + RELATIVE
@@ -674,6 +714,11 @@ def fct_cohorts() -> gx.ExpectationSuite:
         "check__revenue_per_customer_formula",
         "cumulative_revenue_per_customer = cumulative_revenue / cohort_size",
     )
+    _identity(
+        suite,
+        "check__cumulative_revenue_formula",
+        "cumulative_revenue = the cohort's revenue of months 0 … k" + RELATIVE_TOTAL,
+    )
     return _finish("fct_cohorts", suite)
 
 
@@ -795,6 +840,11 @@ def mart_churn() -> gx.ExpectationSuite:
         suite,
         "check__share_of_churn_formula",
         "share_of_churn = churned_customers / period_churned_customers",
+    )
+    _identity(
+        suite,
+        "check__period_churn_formula",
+        "period_churned_customers = the churned_customers of the period's rows" + RELATIVE_TOTAL,
     )
     return _finish("mart_churn", suite)
 
@@ -1029,6 +1079,14 @@ OPERATIONS: dict[str, OperationsSuite] = {
             (
                 "check__cumulative_share_formula",
                 "cumulative_revenue_share = cumulative_revenue / total_revenue",
+            ),
+            (
+                "check__cumulative_revenue_formula",
+                "cumulative_revenue = the revenue of deciles 1 … this one" + RELATIVE_TOTAL,
+            ),
+            (
+                "check__total_revenue_formula",
+                "total_revenue = the revenue of every decile" + RELATIVE_TOTAL,
             ),
         ),
         extra=_concentration_extra,
