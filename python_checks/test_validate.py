@@ -626,6 +626,16 @@ def test_a_column_of_the_wrong_type_fails_without_crashing(tmp_path, capsys):
     ) in out
 
 
+def test_a_missing_value_a_column_must_contain_is_named(tmp_path, capsys):
+    # mart_clv without its `all` segment: the detail said "observed None".
+    db = build(tmp_path / "w.duckdb")
+    with duckdb.connect(str(db)) as con:
+        con.execute("delete from marts.mart_clv where segment_type = 'all'")
+    code, out = validate(db, capsys, "mart_clv")
+    assert code == 1, out
+    assert "there is an `all` segment\n             missing values: all\n" in out, out
+
+
 def test_missing_database_exits_2(tmp_path, capsys):
     code, out = validate(tmp_path / "nowhere.duckdb", capsys)
     assert code == 2

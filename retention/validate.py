@@ -415,6 +415,8 @@ def _detail(r) -> str:
         total = res.get("element_count")
         of = f" of {total}" if total is not None else ""
         return f"{count}{of} rows unexpected, e.g. {shown}" if shown else f"{count}{of} unexpected"
+    if res.get("partial_missing_list"):  # a set of values the column should contain
+        return f"missing values: {', '.join(map(_short, res['partial_missing_list']))}"
     if "observed_value" in res:
         details = res.get("details") or {}
         mismatched = details.get("mismatched") if isinstance(details, dict) else None
