@@ -3,15 +3,20 @@ table (OPERATIONS) and one builder for the retention operations marts.
 
 Every suite checks what a BI tool relies on: the mart's key is not null and unique, the
 documented columns exist, enumerations hold only their accepted values, counts and money are
-non-negative, rates lie in [0, 1] (and are null exactly when their denominator is 0), and the
-identities of the metric definitions hold row by row.
+non-negative, rates lie in [0, 1] (and are null exactly when their denominator is 0), the
+identities of the metric definitions hold row by row (every rate and average against the
+numerator and denominator beside it, a lifecycle or MRR movement against its states), and
+a total or running total against the rows it sums (on marts never read in parts).
 
 An identity is checked on a derived column, ``check__<name>``, that `add_derived_columns`
 adds to the mart's DataFrame before validation: the residual ``left side − right side``, which
 must lie within ``TOLERANCE`` of 0. Counts are exact integers, so their residual is exactly 0
 when the identity holds. Money residuals are divided by the sum of the absolute values of the
 terms (at least 1), so a float rounding error on large sums does not fail, while a missing
-cent on a 10,000 MRR (1e-6 relative) still does.
+cent on a 10,000 MRR (1e-6 relative) still does; a rate's or a total's is relative to its
+own size above 1. A residual that is null is skipped, so a null where the definition gives a
+value is checked apart (`Ratio`: null exactly when the denominator is 0; `difference`:
+infinite where only one side is null).
 """
 
 from __future__ import annotations
