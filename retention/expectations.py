@@ -182,8 +182,8 @@ def lifecycle_states(basis: str) -> Derivation:
         lifecycle = df[f"{basis}_lifecycle"]
         agrees = pd.Series(True, index=df.index)
         for i, moment in enumerate(("start", "end")):
-            expected = lifecycle.map({k: v[i] for k, v in LIFECYCLE_STATES.items()})
-            agrees &= expected == df[f"{basis}_is_active_{moment}"]
+            active = [name for name, states in LIFECYCLE_STATES.items() if states[i]]
+            agrees &= lifecycle.isin(active) == df[f"{basis}_is_active_{moment}"]
         flags = df[[f"{basis}_is_active_start", f"{basis}_is_active_end"]]
         known = lifecycle.isin(LIFECYCLE_STATES) & flags.notna().all(axis=1)
         return (1.0 - agrees.astype("float64")).where(known)
