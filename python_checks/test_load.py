@@ -676,6 +676,42 @@ def test_a_parquet_id_column_of_a_floating_point_type_is_refused(tmp_path, loade
     assert "amount" not in message
 
 
+@pytest.mark.parametrize(("type_", "type_name"), [
+    (pa.decimal128(38, 10), "DECIMAL(38,10)"),  # Oracle NUMBER through Spark or JDBC
+    (pa.decimal128(10, 2), "DECIMAL(10,2)"),
+])  # fmt: skip
+def test_a_parquet_id_column_of_a_decimal_type_with_decimals_is_refused(
+    tmp_path, loaded_db, type_, type_name
+):
+    # Loaded, customer 10 read '10.00' (a scale above 2 went through the money rule), and
+    # its orders went to an inferred customer '10.00' beside the CSV's customer '10'.
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    orders = {
+        "order_id": ["o9"],
+        "customer_id": pa.array([Decimal(10)], type_),
+        "ordered_at": ["2024-05-01"],
+        "status": ["completed"],
+        "amount": pa.array([Decimal("19.90")], pa.decimal128(38, 10)),  # money may: not an id
+        "currency": ["EUR"],
+    }
+    pq.write_table(pa.table(orders), folder / "orders.parquet")
+    message = refuse(folder, loaded_db)
+    assert f"orders.parquet: column 'customer_id' is {type_name}, a type with decimals" in message
+    assert "amount" not in message
+
+
+def test_a_parquet_id_column_of_a_decimal_type_without_decimals_loads(tmp_path):
+    folder = tmp_path / "good"
+    folder.mkdir()
+    customers = {"customer_id": pa.array([Decimal(10)], pa.decimal128(38, 0)),
+                 "created_at": ["2024-05-01"]}  # fmt: skip
+    pq.write_table(pa.table(customers), folder / "customers.parquet")
+    db = tmp_path / "w.duckdb"
+    load_dir(folder, db)
+    assert [r[0] for r in rows(db, "customers")] == ["10"]
+
+
 def test_parquet_decimals_of_a_wider_scale_keep_their_values_decimals(tmp_path):
     # A DECIMAL(19,4) column (SQL Server money, Snowflake NUMBER(38,4)) writes 1000.5 as
     # 1000.5000; staged as text that would be four decimals and quarantined.

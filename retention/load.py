@@ -454,6 +454,14 @@ def _check_file(path: Path, table: Table, say: Progress) -> Source:
                 "an integer or text (written as a float, 10 reads 10.0 and matches no 10 "
                 "elsewhere; in pandas, the Int64 dtype keeps integers with missing values)"
             )
+        elif column.endswith("_id") and (_decimal_scale(type_) or 0) > 0:
+            # The same for a decimal with decimals (an Oracle NUMBER through Spark or JDBC is
+            # DECIMAL(38,10)): 10 reads 10.00 and joins to no one.
+            problems.append(
+                f"{path}: column {column!r} is {type_}, a type with decimals; an id must be "
+                "an integer or text (10 reads 10.00 and matches no 10 elsewhere: cast it to "
+                "an integer, or DECIMAL(p,0), in the export)"
+            )
     missing = [c for c in table.required if c not in columns]
     if missing:
         problems.append(
