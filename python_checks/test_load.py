@@ -712,6 +712,31 @@ def test_a_parquet_id_column_of_a_decimal_type_without_decimals_loads(tmp_path):
     assert [r[0] for r in rows(db, "customers")] == ["10"]
 
 
+@pytest.mark.parametrize(("column", "array", "type_name"), [
+    ("segment", pa.array([["a", "b"]], pa.list_(pa.string())), "VARCHAR[]"),
+    # a fixed-size list: Parquet has none, it is read back as a list
+    ("country", pa.array([[1, 2]], pa.list_(pa.int64(), 2)), "BIGINT[]"),
+    ("country", pa.array([{"k": "v"}], pa.struct([("k", pa.string())])), "STRUCT(k VARCHAR)"),
+    ("customer_id", pa.array([[("k", "v")]], pa.map_(pa.string(), pa.string())),
+     "MAP(VARCHAR, VARCHAR)"),
+])  # fmt: skip
+def test_a_parquet_contract_column_of_a_nested_type_is_refused(
+    tmp_path, loaded_db, column, array, type_name
+):
+    # Loaded, a list was stored as its text '[a, b]' (a struct "{'k': v}", a map '{k=v}'),
+    # staged as a segment, country or customer id without a word.
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    customers = {"customer_id": pa.array(["c9"]), "created_at": pa.array(["2024-05-01"])}
+    customers[column] = array
+    # a nested column the contract does not know is ignored like any other
+    customers["tags"] = pa.array([["x"]], pa.list_(pa.string()))
+    pq.write_table(pa.table(customers), folder / "customers.parquet")
+    message = refuse(folder, loaded_db)
+    assert f"customers.parquet: column {column!r} is {type_name}, a nested type" in message
+    assert "'tags' is" not in message
+
+
 def test_parquet_decimals_of_a_wider_scale_keep_their_values_decimals(tmp_path):
     # A DECIMAL(19,4) column (SQL Server money, Snowflake NUMBER(38,4)) writes 1000.5 as
     # 1000.5000; staged as text that would be four decimals and quarantined.

@@ -454,6 +454,14 @@ def _check_file(path: Path, table: Table, say: Progress) -> Source:
                 "an integer or text (written as a float, 10 reads 10.0 and matches no 10 "
                 "elsewhere; in pandas, the Int64 dtype keeps integers with missing values)"
             )
+        elif _is_nested(type_):
+            # A list, struct or map would be stored as its text ('[a, b]', "{'k': v}"), and
+            # staged as a segment or even an id without a word.
+            problems.append(
+                f"{path}: column {column!r} is {type_}, a nested type (a list, struct or "
+                "map); a contract column holds one value per row: deliver it as text or a "
+                "plain type"
+            )
         elif column.endswith("_id") and (_decimal_scale(type_) or 0) > 0:
             # The same for a decimal with decimals (an Oracle NUMBER through Spark or JDBC is
             # DECIMAL(38,10)): 10 reads 10.00 and joins to no one.
@@ -994,6 +1002,12 @@ def _decimal_scale(type_: str) -> int | None:
     """The scale of a DuckDB DECIMAL(width,scale) type name; None for any other type."""
     matched = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", type_)
     return int(matched.group(2)) if matched else None
+
+
+def _is_nested(type_: str) -> bool:
+    """Whether a DuckDB type name is a nested type: a list (`VARCHAR[]`), an array
+    (`BIGINT[2]`), a struct, a map or a union."""
+    return type_.endswith("]") or type_.startswith(("STRUCT(", "MAP(", "UNION("))
 
 
 def _reader(source: Source) -> str:
