@@ -946,6 +946,29 @@ def test_line_breaks_of_any_kind_inside_quotes_are_kept(tmp_path):
     assert [(row[0], row[4]) for row in rows(db, "customers")] == [("c1", "a\nb"), ("c2", "c\rd")]
 
 
+@pytest.mark.parametrize(
+    ("header", "ending"),
+    [
+        ('"Comment\n(free text)"', "\r\n"),  # Excel: an Alt+Enter cell, CRLF records
+        ('"Comment\r(free text)"', "\n"),
+    ],
+)
+def test_a_header_name_with_another_line_break_than_the_records_loses_no_rows(
+    tmp_path, loaded_db, header, ending
+):
+    # DuckDB's reader read no row at all after such a header, without an error: an
+    # optional table loaded 0 of its 2 rows with exit 0 (a --replace emptied it), and a
+    # required one was refused as having "no data rows".
+    folder = tmp_path / "excel"
+    write(folder, "nps_responses.csv", f"response_id,customer_id,responded_at,score,{header}"
+          f"{ending}r1,c1,2024-01-05,9,great{ending}r2,c2,2024-01-06,3,{ending}")  # fmt: skip
+    message = refuse(folder, loaded_db)
+    assert "nps_responses.csv: the file has data rows, but DuckDB's CSV reader read none" in (
+        message
+    )
+    assert "a line break inside a quoted column name of the header" in message
+
+
 def test_table_in_an_unsupported_format_is_refused_not_loaded_empty(tmp_path, loaded_db):
     folder = good_dir(tmp_path)
     write(folder, "contracts.csv.gz", "not really gzip")

@@ -96,6 +96,8 @@ class Source:
     # The file's columns in file order (CSV: the header as written).
     file_columns: tuple[str, ...] = ()
     sha256: str = ""
+    # Whether the header check saw a data row (CSV) or the footer counts rows (Parquet).
+    has_rows: bool = False
 
 
 @dataclass(frozen=True)
@@ -500,6 +502,7 @@ def _check_file(path: Path, table: Table, say: Progress) -> Source:
         columns,
         tuple(name for name, _, _ in typed),
         _sha256(path),
+        has_rows,
     )
 
 
@@ -862,6 +865,15 @@ def _load_table(
             # records ending in different ways (a CRLF file with LF rows appended to it).
             reason += f" | {MIXED_LINE_ENDINGS}"
         raise LoadError(f"{source.path}: unreadable content, nothing was loaded: {reason}") from exc
+    if rows == 0 and source.has_rows:
+        # DuckDB 2.0's reader, given a header whose quoted name holds a line break other
+        # than the records' (an Excel cell with Alt+Enter: LF inside, CRLF between records),
+        # reads no row of the file and raises nothing.
+        raise LoadError(
+            f"{source.path}: the file has data rows, but DuckDB's CSV reader read none; one "
+            "cause: a line break inside a quoted column name of the header (an Excel cell "
+            "with Alt+Enter) unlike the line ending of the records: remove it from the header"
+        )
     if rows == 0 and not table.is_optional_table:
         raise LoadError(f"{source.path}: no data rows; table {table.name!r} is required")
     return rows
