@@ -869,6 +869,13 @@ def test_a_table_file_named_in_another_case_is_refused_with_the_name_to_use(tmp_
     )
 
 
+def test_a_table_file_whose_extension_is_in_upper_case_loads(tmp_path):
+    folder = tmp_path / "delivery"
+    write(folder, "customers.CSV", CUSTOMERS_CSV)
+    db = tmp_path / "w.duckdb"
+    assert load_dir(folder, db).loaded == {"customers": 2}  # c1 and c2 of CUSTOMERS_CSV
+
+
 def test_a_file_that_is_not_utf8_past_its_first_rows_is_refused_without_them(tmp_path, loaded_db):
     # Past the first rows the header check reads, DuckDB finds the bad byte; its message's
     # advice (an encoding option) is not this command's, and the row is not shown.
