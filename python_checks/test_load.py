@@ -869,6 +869,15 @@ def test_a_table_file_named_in_another_case_is_refused_with_the_name_to_use(tmp_
     )
 
 
+def test_an_empty_csv_field_quoted_or_not_is_stored_as_null(tmp_path):
+    folder = tmp_path / "delivery"
+    write(folder, "customers.csv", 'customer_id,created_at,country,segment\nc1,2024-01-01,"",\n')
+    db = tmp_path / "w.duckdb"
+    load_dir(folder, db)
+    # customer_id, created_at, acquisition_channel (absent), country (""), segment (empty)
+    assert rows(db, "customers")[0][:5] == ("c1", "2024-01-01", None, None, None)
+
+
 def test_a_table_file_whose_extension_is_in_upper_case_loads(tmp_path):
     folder = tmp_path / "delivery"
     write(folder, "customers.CSV", CUSTOMERS_CSV)
