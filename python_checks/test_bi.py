@@ -273,6 +273,27 @@ AD_HOC_QUERIES = {
         "--group-by", "cohort_cell__basis,metric_time__month",
         "--where", "{{ Dimension('cohort_cell__months_since_cohort') }} = 0",
     ],
+    # Balances and rates over a quarter and a year (the month rows grouped).
+    "adhoc_customer_balances_by_quarter": [
+        "--metrics", "customers_start,customers_end,churn_rate,retention_rate",
+        "--group-by", "metric_time__quarter,period__basis",
+    ],
+    "adhoc_customer_balances_by_year": [
+        "--metrics", "customers_start,customers_end,churn_rate,retention_rate",
+        "--group-by", "metric_time__year,period__basis",
+    ],
+    "adhoc_mrr_balances_by_quarter": [
+        "--metrics", "mrr_start,mrr_end,gross_revenue_retention,net_revenue_retention",
+        "--group-by", "metric_time__quarter",
+    ],
+    "adhoc_mrr_balances_by_year": [
+        "--metrics", "mrr_start,mrr_end,gross_revenue_retention,net_revenue_retention",
+        "--group-by", "metric_time__year",
+    ],
+    "adhoc_at_risk_by_quarter": [
+        "--metrics", "customers_at_risk,mrr_at_risk",
+        "--group-by", "metric_time__quarter,period__basis",
+    ],
 }  # fmt: skip
 
 
@@ -399,6 +420,80 @@ def test_mf_mrr_waterfall_equals_fct_periods(mf_answers, published: Published) -
         marts,
         {"metric_time__month": "month"},
         {c: c for c in columns},
+    )
+
+
+# fct_periods' month rows grouped by quarter or year, by hand: a balance is the first month's
+# start or the last month's end (arg_min / arg_max over the months), a rate divides the
+# months' summed events by the months' summed start balances (customer-months at risk).
+MONTHS_GROUPED = """
+select cast(cast(date_trunc('{grain}', period_start) as date) as varchar) as period, basis,
+    count(*) as months,
+    arg_min(customers_start, period_start) as customers_start,
+    arg_max(customers_end, period_start) as customers_end,
+    arg_min(mrr_start, period_start) as mrr_start,
+    arg_max(mrr_end, period_start) as mrr_end,
+    sum(mrr_end) as mrr_end_summed,
+    sum(customers_start) as customers_at_risk,
+    sum(mrr_start) as mrr_at_risk,
+    sum(churned) / nullif(sum(customers_start), 0) as churn_rate,
+    sum(retained) / nullif(sum(customers_start), 0) as retention_rate,
+    sum(gross_retained_mrr) / nullif(sum(mrr_start), 0) as grr,
+    sum(net_retained_mrr) / nullif(sum(mrr_start), 0) as nrr
+from marts.fct_periods where period_grain = 'month' group by all
+"""
+
+
+def test_mf_balances_over_a_quarter_or_year_are_its_first_start_and_last_end(
+    mf_answers, published: Published
+) -> None:
+    """customers_start/_end and mrr_start/_end grouped by metric_time__quarter or __year are
+    the group's first month's start and last month's end (summed over the months, MRR by
+    quarter read about three times the MRR), which are fct_periods' own quarter and year
+    rows (the period containing A ends on A, as its last month does); the rates keep
+    dividing by the months' summed starts."""
+    for grain in ("quarter", "year"):
+        grouped = _rows(published.db, MONTHS_GROUPED.format(grain=grain))
+        contract = [row for row in grouped if row["basis"] == "contract"]
+        assert any(r["months"] > 1 and r["mrr_end"] != r["mrr_end_summed"] for r in contract)
+        _check(
+            mf_answers[f"adhoc_customer_balances_by_{grain}"],
+            grouped,
+            {f"metric_time__{grain}": "period", "period__basis": "basis"},
+            {"customers_start": "customers_start", "customers_end": "customers_end",
+             "churn_rate": "churn_rate", "retention_rate": "retention_rate"},
+        )  # fmt: skip
+        _check(
+            mf_answers[f"adhoc_mrr_balances_by_{grain}"],
+            contract,
+            {f"metric_time__{grain}": "period"},
+            {"mrr_start": "mrr_start", "mrr_end": "mrr_end",
+             "gross_revenue_retention": "grr", "net_revenue_retention": "nrr"},
+        )  # fmt: skip
+        own = _rows(
+            published.db,
+            "select cast(period_start as varchar) as period, basis, is_complete_period, "
+            "customers_start, customers_end, mrr_start, mrr_end "
+            f"from marts.fct_periods where period_grain = '{grain}'",
+        )
+        by_period = {(row["period"], row["basis"]): row for row in grouped}
+        assert sorted(by_period) == sorted((row["period"], row["basis"]) for row in own)
+        for row in own:
+            mine = by_period[(row["period"], row["basis"])]
+            for column in ("customers_start", "customers_end", "mrr_start", "mrr_end"):
+                text = "" if row[column] is None else str(row[column])
+                assert _same(text, mine[column]), (grain, row, column, mine[column])
+        if grain == "year":
+            assert not all(row["is_complete_period"] for row in own)  # the year of A
+    quarters = _rows(published.db, MONTHS_GROUPED.format(grain="quarter"))
+    at_risk = mf_answers["adhoc_at_risk_by_quarter"]
+    key = {"metric_time__quarter": "period", "period__basis": "basis"}
+    _check(at_risk, quarters, key, {"customers_at_risk": "customers_at_risk"})
+    _check(
+        [row for row in at_risk if row["period__basis"] == "contract"],
+        [row for row in quarters if row["basis"] == "contract"],
+        key,
+        {"mrr_at_risk": "mrr_at_risk"},
     )
 
 

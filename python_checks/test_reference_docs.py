@@ -27,8 +27,13 @@ def test_reference_doc_lists_every_raw_column_and_every_metric() -> None:
     semantic = reference._load(reference.SEMANTIC)
     for metric in semantic["metrics"]:
         assert f"| `{metric['name']}` |" in text
-    # A ratio shows its numerator and denominator: churn rate = churned / customers at start.
-    assert "| `churn_rate` | Churn rate | ratio | `churned_customers` / `customers_start` |" in text
+    # A ratio shows its numerator and denominator: churn rate = churned / customer-months at
+    # risk (the months' summed starts), and a balance which of the group's rows it reads.
+    assert (
+        "| `churn_rate` | Churn rate | ratio | `churned_customers` / `customers_at_risk` |" in text
+    )
+    last = "(a balance: the rows of the group's last `period_start` of each `period_basis` only)"
+    assert last in text
 
 
 def test_readme_and_docs_point_nowhere_outside_the_repository() -> None:

@@ -119,9 +119,16 @@ def _formula(metric: dict, measures: dict[str, tuple[dict, dict]]) -> str:
     if kind == "simple":
         model, measure = measures[params["measure"]]
         expr = measure.get("expr", measure["name"])
+        # A balance (semi-additive measure) reads only the rows of one date of the group.
+        window = measure.get("non_additive_dimension")
+        balance = ""
+        if window:
+            which = {"min": "first", "max": "last"}[window.get("window_choice", "min")]
+            each = "".join(f" of each `{g}`" for g in window.get("window_groupings", []))
+            balance = f" (a balance: the rows of the group's {which} `{window['name']}`{each} only)"
         return (
             f"{measure['agg']}(`{_text(expr)}`) over `{_model_name(model)}`"
-            f"{_filter(metric.get('filter'))}"
+            f"{_filter(metric.get('filter'))}{balance}"
         )
     if kind == "ratio":
 
@@ -148,7 +155,9 @@ def metrics(semantic: dict) -> list[str]:
         "Defined once in the semantic layer and answered by `mf query` (MetricFlow) on the "
         "published warehouse. A ratio metric divides two additive metrics after they are "
         "summed over the grouping asked for, so every grouping re-aggregates it correctly; "
-        "it is null when the denominator is 0. `metric_time` is each metric's own date "
+        "it is null when the denominator is 0. A balance (customers or MRR at the start or "
+        "end) is not summed over time: over a coarser `metric_time` it is the first month's "
+        "start or the last month's end. `metric_time` is each metric's own date "
         "(period start, cohort month, reporting date).",
         "",
         "| metric | label | type | formula | meaning |",
