@@ -294,6 +294,15 @@ AD_HOC_QUERIES = {
         "--metrics", "customers_at_risk,mrr_at_risk",
         "--group-by", "metric_time__quarter,period__basis",
     ],
+    "adhoc_segment_balances_by_quarter": [
+        "--metrics", "order_customers_start,contract_customers_start,segment_mrr_start,"
+        "order_churn_rate,contract_churn_rate,segment_gross_revenue_retention",
+        "--group-by", "metric_time__quarter,customer__acquisition_channel",
+    ],
+    "adhoc_lock_in_by_year": [
+        "--metrics", "lock_in_customers_start,lock_in_churn_rate",
+        "--group-by", "metric_time__year,lock_in_cell__products_at_start",
+    ],
 }  # fmt: skip
 
 
@@ -494,6 +503,92 @@ def test_mf_balances_over_a_quarter_or_year_are_its_first_start_and_last_end(
         [row for row in quarters if row["basis"] == "contract"],
         key,
         {"mrr_at_risk": "mrr_at_risk"},
+    )
+
+
+def test_mf_segmented_balances_over_a_quarter_are_its_first_start(
+    mf_answers, published: Published
+) -> None:
+    """The customer-month and lock-in balances at start, grouped by quarter or year, are the
+    customers active at the start of its first month (summed, they read about three times
+    as many), their channels add up to fct_periods' quarter rows, and the rates keep
+    dividing by the months' summed starts."""
+    by_hand = _rows(
+        published.db,
+        """
+        with months as (
+            select m.*, coalesce(c.acquisition_channel, 'unknown') as channel,
+                cast(date_trunc('quarter', m.month_start) as date) as quarter
+            from marts.fct_customer_months as m
+            inner join marts.dim_customers as c using (customer_id)
+        ),
+        firsts as (select quarter, min(month_start) as first_month from months group by all)
+        select cast(quarter as varchar) as quarter, channel,
+            count(*) filter (where month_start = first_month and order_is_active_start)
+                as order_start,
+            count(*) filter (where month_start = first_month and contract_is_active_start)
+                as contract_start,
+            coalesce(sum(mrr_start) filter (where month_start = first_month), 0) as mrr_start,
+            count(*) filter (where order_is_active_start) as order_at_risk,
+            count(*) filter (where order_lifecycle = 'churned') / nullif(order_at_risk, 0)
+                as order_churn_rate,
+            count(*) filter (where contract_lifecycle = 'churned')
+                / nullif(count(*) filter (where contract_is_active_start), 0)
+                as contract_churn_rate,
+            sum(mrr_start - contraction_mrr - churned_mrr) / nullif(sum(mrr_start), 0) as grr
+        from months inner join firsts using (quarter) group by all
+        """,
+    )
+    assert any(row["order_at_risk"] > row["order_start"] > 0 for row in by_hand)
+    answers = mf_answers["adhoc_segment_balances_by_quarter"]
+    _check(
+        answers,
+        by_hand,
+        {"metric_time__quarter": "quarter", "customer__acquisition_channel": "channel"},
+        {"order_customers_start": "order_start", "contract_customers_start": "contract_start",
+         "segment_mrr_start": "mrr_start", "order_churn_rate": "order_churn_rate",
+         "contract_churn_rate": "contract_churn_rate",
+         "segment_gross_revenue_retention": "grr"},
+    )  # fmt: skip
+    quarters = _rows(
+        published.db,
+        "select cast(period_start as varchar) as quarter, basis, customers_start, mrr_start "
+        "from marts.fct_periods where period_grain = 'quarter'",
+    )
+    totals: dict[str, list[float]] = {}
+    for row in answers:
+        total = totals.setdefault(_month(row["metric_time__quarter"]), [0, 0, 0])
+        for i, metric in enumerate(
+            ("order_customers_start", "contract_customers_start", "segment_mrr_start")
+        ):
+            total[i] += _num(row[metric]) or 0
+    assert sorted(totals) == sorted({row["quarter"] for row in quarters})
+    for row in quarters:
+        order, contract, mrr = totals[row["quarter"]]
+        if row["basis"] == "order":
+            assert order == row["customers_start"], row
+        else:
+            assert contract == row["customers_start"], row
+            assert math.isclose(mrr, row["mrr_start"], abs_tol=1e-6), row
+    lock_in = _rows(
+        published.db,
+        """
+        with months as (
+            select *, cast(date_trunc('year', period_start) as date) as year
+            from marts.mart_lock_in where period_grain = 'month'
+        ),
+        firsts as (select year, min(period_start) as first_month from months group by all)
+        select cast(year as varchar) as year, products_at_start,
+            sum(customers_start) filter (where period_start = first_month) as customers_start,
+            sum(churned) / nullif(sum(customers_start), 0) as churn_rate
+        from months inner join firsts using (year) group by all
+        """,
+    )
+    _check(
+        mf_answers["adhoc_lock_in_by_year"],
+        lock_in,
+        {"metric_time__year": "year", "lock_in_cell__products_at_start": "products_at_start"},
+        {"lock_in_customers_start": "customers_start", "lock_in_churn_rate": "churn_rate"},
     )
 
 
