@@ -353,10 +353,7 @@ def test_publish_replaces_the_published_file_with_a_complete_working_copy(site: 
     # Control for the refusal above: the same set-up with every mart present publishes.
     folder = site.folder / "accept"
     published = copy_db(site.v1, folder / DB_NAME)
-    work = copy_db(site.v1, folder / "built.duckdb")
-    with duckdb.connect(str(work)) as con:
-        con.execute("create schema marker")
-        con.execute("create table marker.build as select 2 as version")
+    work = _marked_working_copy(site, folder)
     run = retention(["publish", "--db", str(published), "--from", str(work)], folder / "run")
     assert run.ok, run.output
     assert "marker.build" in relations(published)
@@ -371,15 +368,22 @@ def test_publish_through_a_symbolic_link_replaces_the_file_it_names(site: Site) 
     target = copy_db(site.v1, folder / "volume" / DB_NAME)
     link = folder / "link.duckdb"
     link.symlink_to(Path("volume") / DB_NAME)  # relative, as `ln -s` is usually given
-    work = copy_db(site.v1, folder / "built.duckdb")
-    with duckdb.connect(str(work)) as con:
-        con.execute("create schema marker")
-        con.execute("create table marker.build as select 2 as version")
+    work = _marked_working_copy(site, folder)
     run = retention(["publish", "--db", str(link), "--from", str(work)], folder / "run")
     assert run.ok, run.output
     assert link.is_symlink() and link.resolve() == target.resolve()
     assert "marker.build" in relations(target)
     assert _leftovers(folder) == [] and _leftovers(target.parent) == []
+
+
+def _marked_working_copy(site: Site, folder: Path) -> Path:
+    """A complete working copy in `folder` (built.duckdb) with a table the published
+    warehouse lacks (marker.build), to tell which file a publish put in place."""
+    work = copy_db(site.v1, folder / "built.duckdb")
+    with duckdb.connect(str(work)) as con:
+        con.execute("create schema marker")
+        con.execute("create table marker.build as select 2 as version")
+    return work
 
 
 def _assert_same_warehouse(published: Path, work: Path) -> None:
