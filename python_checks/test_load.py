@@ -896,6 +896,36 @@ def test_a_file_that_is_not_utf8_past_its_first_rows_is_refused_without_them(tmp
     message = refuse(folder, loaded_db)
     assert "Invalid unicode (byte sequence mismatch) detected. This file is not utf-8" in message
     assert "secret" not in message and "encoding=" not in message
+    assert message.endswith('; save the file as UTF-8 (Excel: "CSV UTF-8 (Comma delimited)")')
+
+
+def test_a_file_that_is_not_utf8_in_its_first_rows_says_which_byte_and_what_to_do(
+    tmp_path, loaded_db
+):
+    # Python's own words ("'utf-8' codec can't decode byte 0xe7 in position 52") counted the
+    # position in the chunk read, and said nothing of what to do.
+    folder = tmp_path / "latin-1"
+    folder.mkdir()
+    (folder / "customers.csv").write_bytes(
+        b"customer_id,created_at,country\nc1,2024-01-01,Fran\xe7a\n"
+    )
+    message = refuse(folder, loaded_db)
+    assert message.splitlines()[-1] == (
+        f"  - {folder / 'customers.csv'}: unreadable CSV: not UTF-8 text (byte 0xe7 in the header "
+        'or the first data row); save the file as UTF-8 (Excel: "CSV UTF-8 (Comma delimited)")'
+    )
+
+
+@pytest.mark.parametrize(("separator", "named"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_csv_separated_by_something_else_says_so(tmp_path, loaded_db, separator, named):
+    # Refused as missing columns, the header shown as one name; nothing said why.
+    folder = tmp_path / "separated"
+    write(folder, "customers.csv", separator.join(["customer_id", "created_at"]) + "\n"
+          + separator.join(["c9", "2024-05-01"]) + "\n")  # fmt: skip
+    message = refuse(folder, loaded_db)
+    assert message.endswith(
+        f"; the header's names are separated by {named}: deliver comma-separated files"
+    ), message
 
 
 def test_a_value_over_the_csv_modules_default_field_limit_is_loaded(tmp_path):

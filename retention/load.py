@@ -474,9 +474,10 @@ def _check_file(path: Path, table: Table, say: Progress) -> Source:
             )
     missing = [c for c in table.required if c not in columns]
     if missing:
+        header = [name for name, _, _ in typed]
         problems.append(
             f"{path}: missing required column(s) {_names(missing)} for table {table.name!r} "
-            f"(the header has: {_names([name for name, _, _ in typed])})"
+            f"(the header has: {_names(header)}){_separator_hint(path, header)}"
         )
     if not problems and not has_rows and not table.is_optional_table:
         problems.append(
@@ -506,6 +507,22 @@ def _check_file(path: Path, table: Table, say: Progress) -> Source:
     )
 
 
+# The advice for a file in another encoding (Latin-1, UTF-16: Excel's "CSV" and "Unicode
+# text" exports).
+SAVE_AS_UTF8 = 'save the file as UTF-8 (Excel: "CSV UTF-8 (Comma delimited)")'
+
+
+def _separator_hint(path: Path, header: list[str]) -> str:
+    """For a CSV header read as one column because its names are separated by something else
+    than a comma (a semicolon, a tab, a bar), a hint that says so; else empty."""
+    if path.suffix.lower() != ".csv" or len(header) != 1:
+        return ""
+    for separator, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+        if separator in header[0]:
+            return f"; the header's names are separated by {name}: deliver comma-separated files"
+    return ""
+
+
 def _csv_header(path: Path) -> tuple[list[str], bool]:
     """The header of a CSV file, and whether a data row follows it. DuckDB's sniffer is not
     used: it can mistake a data row for the header, so the header is read here and the file
@@ -523,7 +540,12 @@ def _csv_header(path: Path) -> tuple[list[str], bool]:
                 )
             has_rows = any(row for row in csv.reader(handle))
     except UnicodeDecodeError as exc:
-        raise LoadError(f"{path}: unreadable CSV: {console.first_line(exc)}") from exc
+        # Python's words count the byte's position in the chunk it read, not in the file.
+        bad = exc.object[exc.start : exc.start + 1].hex()
+        raise LoadError(
+            f"{path}: unreadable CSV: not UTF-8 text (byte 0x{bad} in the header or the first "
+            f"data row); {SAVE_AS_UTF8}"
+        ) from exc
     except csv.Error as exc:
         reason = console.first_line(exc)
         if reason.startswith("field larger than field limit"):
@@ -860,6 +882,8 @@ def _load_table(
             _check_loaded_at(con, source, load_id)
     except duckdb.Error as exc:
         reason = _without_content(exc)
+        if "This file is not utf-8" in reason:
+            reason += f"; {SAVE_AS_UTF8}"
         if "state machine reached an invalid state" in reason:
             # DuckDB names neither the line nor the cause; in an export the usual one is
             # records ending in different ways (a CRLF file with LF rows appended to it).
