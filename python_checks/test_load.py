@@ -1284,6 +1284,19 @@ def test_only_a_core_table_left_empty_is_warned_about(tmp_path, capsys, monkeypa
         "warning: core table(s) orders, contracts still empty after this load: the marts that "
         "read them have no rows from them"
     ]
+    # The next batch leaves them empty too: said among the progress lines, not warned again
+    # (with --quiet, nothing), since the first batch warned: a shop without them.
+    write(tmp_path / "more-customers", "customers.csv", "customer_id,created_at\nc9,2024-05-01\n")
+    more = tmp_path / "more-customers"
+    assert main(["--quiet", "load", str(more), "--db", str(db)]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["load", str(more), "--db", str(db), "--force"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert not any(line.startswith("warning:") for line in err), err
+    assert err[-1] == (
+        "core table(s) orders, contracts still empty after this load: the marts that read them "
+        "have no rows from them (as since the first batch, which warned)"
+    )
 
 
 def test_cli_uses_retention_db_path_by_default(tmp_path, monkeypatch):
