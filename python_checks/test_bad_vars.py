@@ -147,6 +147,23 @@ def test_valid_vars_at_their_limits_build(
     assert row == (dt.date(2024, 2, 29), dt.date(2023, 3, 2), dt.date(2023, 3, 1))
 
 
+def test_other_repeat_windows_build_their_marts_with_every_column_documented(
+    clean_build: DbtRun, tmp_path: Path
+) -> None:
+    # The marts build a column triple per window of the var, and the YAML documents the
+    # default windows' columns: assert_every_model_and_column_documented failed a build with
+    # any other windows (eligible_7, ... undocumented), so the var could not be changed.
+    db_path = copy_db(clean_build.db_path, tmp_path / DB_NAME)
+    selected = "mart_repeat_purchase mart_winback assert_every_model_and_column_documented"
+    args = ["build", "--select", selected, "--exclude-resource-type", "unit_test"]
+    run = dbt(args, db_path, tmp_path, vars={"repeat_windows_days": [7, 400]}, manifest=False)
+    assert run.ok, run.failure_summary()
+    assert "test.retention.assert_every_model_and_column_documented" in run.node_results()
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        columns = {row[0] for row in con.execute("describe marts.mart_repeat_purchase").fetchall()}
+    assert {"eligible_7", "repeat_rate_400"} <= columns and "eligible_30" not in columns
+
+
 def test_a_warehouse_file_named_like_one_of_its_schemas_fails_before_any_model(
     shared_dir: Path, raw_clean_db: Path
 ) -> None:
