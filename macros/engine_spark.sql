@@ -70,6 +70,24 @@
     to_json({{ relation_alias }}, map('ignoreNullFields', 'false'))
 {%- endmacro %}
 
+{#- validate_vars.sql -#}
+{% macro spark__timezone_unknown_to_engine(tz) -%}
+    {#- Spark resolves a zone with the JVM's time-zone data (DateTimeUtils.getZoneId, which
+        also takes the short ids such as EST): asked through try_reflect, null when the JVM
+        does not know the zone. UTC is asked beside it: should a Spark release move that
+        method, both are null, and the check stands aside rather than refuse every zone. -#}
+    {%- set method = "'org.apache.spark.sql.catalyst.util.DateTimeUtils', 'getZoneId'" -%}
+    {%- set answer = run_query(
+        "select try_reflect(" ~ method ~ ", 'UTC') as utc, try_reflect(" ~ method ~ ", '"
+        ~ tz ~ "') as zone"
+    ) -%}
+    {%- set row = answer.rows[0] -%}
+    {%- if row[0] is not none and row[1] is none -%}
+        {{ return("is not in this Spark's Java time-zone data (older than pytz's): choose another zone or update the Java runtime (docs/spark.md)") }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
 {#- metrics.sql -#}
 {% macro spark__value_at_first(value, order_by) -%}
     min_by({{ value }}, {{ order_by }})

@@ -164,6 +164,27 @@ def test_other_repeat_windows_build_their_marts_with_every_column_documented(
     assert {"eligible_7", "repeat_rate_400"} <= columns and "eligible_30" not in columns
 
 
+def test_duckdb_converts_to_every_zone_validate_vars_accepts() -> None:
+    # validate_vars accepts a reporting_timezone that pytz knows and asks the engine only on
+    # Spark (timezone_unknown_to_engine: DuckDB's default asks nothing). That is right only
+    # while DuckDB's time-zone data has every zone of pytz: asked with the conversion
+    # to_local_date uses, at a date of each zone's present rules.
+    import pytz
+
+    with duckdb.connect() as con:
+        unknown = []
+        for zone in sorted(pytz.all_timezones_set):
+            try:
+                con.execute(
+                    "select cast(timezone(?, timezone('UTC', timestamp '2026-07-01 12:00:00'))"
+                    " as date)",
+                    [zone],
+                ).fetchone()
+            except duckdb.Error:
+                unknown.append(zone)
+    assert not unknown, f"zones pytz knows and DuckDB cannot convert to: {unknown}"
+
+
 def test_a_warehouse_file_named_like_one_of_its_schemas_fails_before_any_model(
     shared_dir: Path, raw_clean_db: Path
 ) -> None:
