@@ -151,17 +151,22 @@ slim-ci: setup
 # base side builds its seeds and models only (its tests are its own CI's business), with its
 # own `retention` package first on the Python path (its dbt Python models import it). The
 # report (markdown) names what each side was built from and is also in target/data-diff.md
-# (removed first: a failed run leaves none). BASE_REF is checked before the build.
+# (removed first: a failed run leaves none). BASE_REF is checked before the build. A pull
+# request whose dbt build fails (a test, or a model and what depends on it) still gets its
+# report, of the marts its build left, with the failure in the PR side's label; the target
+# then fails after the report.
 BASE_REF ?= origin/main
 BASE_DB ?=
 DIFF_DIR := target/data-diff
+DIFF_PR_FAILED := target/data-diff.pr-build-failed
 data-diff: setup
-	@rm -f target/data-diff.md
+	@rm -f target/data-diff.md $(DIFF_PR_FAILED)
 	@if [ -z "$(BASE_DB)" ] && ! git rev-parse --verify --quiet "$(BASE_REF)^{commit}" >/dev/null; then \
 		echo "make data-diff: BASE_REF=$(BASE_REF) is not a commit of this clone: check the name, or fetch it (e.g. git fetch origin main)" >&2; \
 		exit 2; \
 	fi
-	$(MAKE) --no-print-directory build-test
+	$(MAKE) --no-print-directory build-test || touch $(DIFF_PR_FAILED)
+	@test -f $(TEST_DB) || { echo "make data-diff: the pull request's side built no warehouse (its output above): nothing to compare" >&2; exit 2; }
 	if [ -z "$(BASE_DB)" ]; then \
 		rm -rf $(DIFF_DIR) && mkdir -p $(DIFF_DIR)/base && \
 		git archive --format=tar "$(BASE_REF)" | tar -x -C $(DIFF_DIR)/base && \
@@ -174,8 +179,10 @@ data-diff: setup
 	if head=$$(git rev-parse --short HEAD 2>/dev/null); then \
 		label="the working tree of HEAD $$head$$(test -z "$$(git status --porcelain)" || echo ', with uncommitted changes')"; \
 	else label="this checkout"; fi && \
+	if [ -f $(DIFF_PR_FAILED) ]; then label="$$label; its dbt build FAILED, see the job's log: the marts as that build left them"; fi && \
 	$(BIN)/retention diff --base "$(or $(BASE_DB),$(DIFF_DIR)/warehouse.duckdb)" --base-label "$$base_label" \
 		--db $(TEST_DB) --label "$$label" | tee target/data-diff.md
+	@if [ -f $(DIFF_PR_FAILED) ]; then echo "make data-diff: the pull request's dbt build failed (its output above); the report compares the marts it left" >&2; exit 1; fi
 
 # The README's figures; `retention bench` alone runs 10k and 100k customers (medians of 3).
 BENCH_ARGS ?= --customers 10000 100000 1000000 --runs 3

@@ -219,6 +219,37 @@ def test_data_diff_with_a_base_ref_that_is_not_a_commit_says_so_before_building(
     assert not report.exists()
 
 
+def test_data_diff_reports_when_the_pull_requests_build_fails(tmp_path, clean_data, clean_build):
+    # A pull request whose dbt build failed a test got no report at all: build-test stopped
+    # the target. The diff of the marts that build left is what a reviewer needs then.
+    assert clean_build.ok, clean_build.failure_summary()
+    clone = clean_clone(tmp_path / "clone")
+    (clone / "tests" / "assert_this_change_breaks.sql").write_text("select 1 as broken\n")
+    data = shutil.copytree(clean_data, tmp_path / "data")
+    (data / ".generated").touch()  # the clean data set stands for the demo data
+    base = shutil.copy(clean_build.db_path, tmp_path / "base.duckdb")  # the same data, built
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "MAKE"))}
+    command = ["make", "--no-print-directory", "-o", ".venv/.synced", "data-diff"]
+    run = subprocess.run(
+        [*command, f"BASE_DB={base}", f"DEMO_DATA={data}"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]  # make: a recipe failed
+    assert "assert_this_change_breaks" in run.stdout  # dbt's failure is in the output
+    assert (
+        "make data-diff: the pull request's dbt build failed (its output above); the report "
+        "compares the marts it left" in run.stderr.splitlines()
+    ), run.stderr
+    report = (clone / "target" / "data-diff.md").read_text()
+    assert "its dbt build FAILED, see the job's log" in report.splitlines()[2], report[:600]
+    # The marts were compared: the same data and code on both sides, so no row moved.
+    churn = next(line for line in report.splitlines() if line.startswith("| mart_churn |"))
+    assert [cell.strip() for cell in churn.strip("|").split("|")][2:5] == ["0", "0", "0"], churn
+
+
 def test_make_in_a_checkout_whose_path_has_a_space_says_so_in_one_line(tmp_path):
     # make split the path: `make setup` ran `python3 -m venv .tools` three times and uv
     # under a broken-up path; every target with $(CURDIR) in a recipe went wrong likewise.
