@@ -5,8 +5,9 @@ every make target it names exists, it caches uv's downloads and the CDNOW wheel 
 retention/cdnow.py keeps it, and it needs no secret. pre-commit runs for real in
 a fresh git repository holding the project's files as a clone has them: every hook passes
 on the project, and the hooks catch a bad Python file, a broken YAML file and a badly
-written model. The `conventions` hook is `make conventions`, which `make lint` runs too; it
-is skipped here (a dbt parse of the whole project) and its target is checked to exist.
+written model. The `conventions` hook runs `make conventions` (which `make lint` runs too)
+when a file dbt reads is staged or deleted: it is skipped where other hooks are checked (a
+dbt parse of the whole project) and run by one test, on a commit that only deletes files.
 """
 
 from __future__ import annotations
@@ -266,3 +267,27 @@ def test_make_in_a_checkout_whose_path_has_a_space_says_so_in_one_line(tmp_path)
         f"*** the checkout's path has a space ({checkout}), which make cannot handle: clone "
         "or move it to a path without spaces.  Stop.\n"
     ), run.stderr
+
+
+def test_the_conventions_hook_runs_when_a_commit_only_deletes_a_model(tmp_path):
+    # pre-commit never hands a hook a deleted file: a commit removing a model that others
+    # refer to skipped `make conventions` ("no files to check") and broke the project.
+    clone = clean_clone(tmp_path / "clone")
+    home = tmp_path / "pre-commit-home"
+    others = "ruff-check,ruff-format,sqlfluff-lint,check-yaml"
+    commit = ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "-qm", "1"]
+    subprocess.run(commit, cwd=clone, check=True)
+    # A deleted file dbt does not read: nothing to check, and nothing run.
+    subprocess.run(["git", "rm", "-q", "docs/glossary.md"], cwd=clone, check=True)
+    run = pre_commit(clone, home, skip=others)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert hook_line(run.stdout, "dbt-bouncer and dbt-score (make conventions)").endswith("Passed")
+    assert "dbt parse" not in run.stdout
+    # A deleted model that other models refer to: the hook parses the project and fails.
+    (model,) = clone.glob("models/**/int_reporting_params.sql")
+    subprocess.run(["git", "rm", "-q", str(model.relative_to(clone))], cwd=clone, check=True)
+    run = pre_commit(clone, home, skip=others)
+    assert run.returncode == 1, run.stdout + run.stderr
+    line = hook_line(run.stdout, "dbt-bouncer and dbt-score (make conventions)")
+    assert line.endswith("Failed"), run.stdout
+    assert "int_reporting_params" in run.stdout, run.stdout
