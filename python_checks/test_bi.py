@@ -303,6 +303,25 @@ AD_HOC_QUERIES = {
         "--metrics", "lock_in_customers_start,lock_in_churn_rate",
         "--group-by", "metric_time__year,lock_in_cell__products_at_start",
     ],
+    # Grouped by the period's own date at a quarter, not by metric_time.
+    "adhoc_periods_by_period_start_quarter": [
+        "--metrics", "customers_start,customers_end,churned_customers,purchases,"
+        "recognised_contract_revenue",
+        "--group-by", "period__period_start__quarter,period__basis",
+    ],
+    "adhoc_customer_segments_by_quarter": [
+        "--metrics", "purchasing_customers,first_time_purchasers,returning_customers,"
+        "order_customers_end,contract_customers_end,segment_net_revenue",
+        "--group-by", "metric_time__quarter,customer__acquisition_channel",
+    ],
+    "adhoc_customer_totals_by_channel": [
+        "--metrics", "customers,current_mrr,lifetime_net_revenue",
+        "--group-by", "customer__acquisition_channel",
+    ],
+    "adhoc_cohort_revenue_pooled": [
+        "--metrics", "cohort_revenue",
+        "--group-by", "cohort_cell__basis,cohort_cell__months_since_cohort",
+    ],
 }  # fmt: skip
 
 
@@ -372,16 +391,20 @@ def _month(text: str) -> str:
     return text[:10]  # "2024-05-01 00:00:00" -> "2024-05-01"
 
 
+GRAINS = ("day", "week", "month", "quarter", "year")
+
+
 def _check(
     answers: list[dict], expected: list[dict], key: dict[str, str], columns: dict[str, str]
 ) -> None:
     """Every answer row matches the mart row of the same cell on every column (metric ->
     mart column), and both have the same cells, each once. key names the cell: the answer's
     group-by columns -> the mart's columns of the same meaning (metric_time's month is
-    compared as YYYY-MM-DD, every mart value as text, null as the empty text mf writes)."""
+    compared as YYYY-MM-DD, as is any time dimension at a grain, every mart value as text,
+    null as the empty text mf writes)."""
 
     def answer_cell(row: dict) -> tuple:
-        return tuple(_month(row[a]) if a.startswith("metric_time__") else row[a] for a in key)
+        return tuple(_month(row[a]) if a.rsplit("__", 1)[-1] in GRAINS else row[a] for a in key)
 
     def mart_cell(row: dict) -> tuple:
         return tuple("" if row[m] is None else str(row[m]) for m in key.values())
@@ -443,8 +466,12 @@ select cast(cast(date_trunc('{grain}', period_start) as date) as varchar) as per
     arg_min(mrr_start, period_start) as mrr_start,
     arg_max(mrr_end, period_start) as mrr_end,
     sum(mrr_end) as mrr_end_summed,
+    sum(customers_end) as customers_end_summed,
     sum(customers_start) as customers_at_risk,
     sum(mrr_start) as mrr_at_risk,
+    sum(churned) as churned,
+    sum(purchases) as purchases,
+    sum(recognised_contract_revenue) as recognised_contract_revenue,
     sum(churned) / nullif(sum(customers_start), 0) as churn_rate,
     sum(retained) / nullif(sum(customers_start), 0) as retention_rate,
     sum(gross_retained_mrr) / nullif(sum(mrr_start), 0) as grr,
@@ -504,6 +531,142 @@ def test_mf_balances_over_a_quarter_or_year_are_its_first_start_and_last_end(
         key,
         {"mrr_at_risk": "mrr_at_risk"},
     )
+
+
+def test_mf_grouped_by_the_period_start_quarter_as_by_metric_time(
+    mf_answers, published: Published
+) -> None:
+    """Grouped by period__period_start__quarter, the model's own time dimension, instead of
+    metric_time: the balances are still the quarter's first month's start and last month's
+    end (the months' sums differ), and the flows (churned, purchases, recognised contract
+    revenue) add up the months."""
+    quarters = _rows(published.db, MONTHS_GROUPED.format(grain="quarter"))
+    assert any(row["customers_at_risk"] != row["customers_start"] for row in quarters)
+    assert any(row["customers_end_summed"] != row["customers_end"] for row in quarters)
+    assert any(row["purchases"] for row in quarters if row["basis"] == "order")
+    assert any(row["recognised_contract_revenue"] for row in quarters)
+    _check(
+        mf_answers["adhoc_periods_by_period_start_quarter"],
+        quarters,
+        {"period__period_start__quarter": "period", "period__basis": "basis"},
+        {"customers_start": "customers_start", "customers_end": "customers_end",
+         "churned_customers": "churned", "purchases": "purchases",
+         "recognised_contract_revenue": "recognised_contract_revenue"},
+    )  # fmt: skip
+
+
+# A BI user's own quarter-by-channel figures on the customer rows: distinct purchasing
+# customers, those whose first purchase month (the first month with a purchase) is in the
+# quarter or before it, the balances at the end of the quarter's last month, net revenue.
+CUSTOMER_QUARTERS_BY_HAND = """
+with months as (
+    select m.*, coalesce(c.acquisition_channel, 'unknown') as channel,
+        cast(date_trunc('quarter', m.month_start) as date) as quarter,
+        min(m.month_start) filter (where m.purchases > 0)
+            over (partition by m.customer_id) as first_purchase_month
+    from marts.fct_customer_months as m
+    inner join marts.dim_customers as c using (customer_id)
+),
+lasts as (select quarter, max(month_start) as last_month from months group by all)
+select cast(quarter as varchar) as quarter, channel,
+    count(distinct customer_id) filter (where purchases > 0) as purchasing,
+    count(*) filter (where purchases > 0) as purchasing_months,
+    count(*) filter (where month_start = first_purchase_month) as first_time,
+    count(distinct customer_id) filter (where purchases > 0 and first_purchase_month < quarter)
+        as returning,
+    count(*) filter (where month_start = last_month and order_is_active_end) as order_end,
+    count(*) filter (where month_start = last_month and contract_is_active_end) as contract_end,
+    sum(net_revenue) as net_revenue
+from months inner join lasts using (quarter) group by all
+"""
+
+
+def test_mf_purchasing_customers_and_end_balances_by_channel_and_quarter(
+    mf_answers, published: Published
+) -> None:
+    """Per quarter and channel: purchasing and returning customers are distinct over the
+    quarter (a customer purchasing in two of its months is one; summed over the months the
+    demo quarters read more), returning = purchasing − first-time purchasers, and the end
+    balances are the quarter's last month's, against a hand-written query on the customer
+    rows; summed over the channels they are fct_periods' own quarter rows."""
+    by_hand = _rows(published.db, CUSTOMER_QUARTERS_BY_HAND)
+    assert any(row["purchasing_months"] > row["purchasing"] for row in by_hand)
+    assert any(row["returning"] and row["first_time"] for row in by_hand)
+    answers = mf_answers["adhoc_customer_segments_by_quarter"]
+    _check(
+        answers,
+        by_hand,
+        {"metric_time__quarter": "quarter", "customer__acquisition_channel": "channel"},
+        {"purchasing_customers": "purchasing", "first_time_purchasers": "first_time",
+         "returning_customers": "returning", "order_customers_end": "order_end",
+         "contract_customers_end": "contract_end", "segment_net_revenue": "net_revenue"},
+    )  # fmt: skip
+    metrics = ("purchasing_customers", "returning_customers", "order_customers_end",
+               "contract_customers_end", "segment_net_revenue")  # fmt: skip
+    totals: dict[str, list[float]] = {}
+    for row in answers:
+        total = totals.setdefault(_month(row["metric_time__quarter"]), [0.0] * len(metrics))
+        for i, metric in enumerate(metrics):
+            total[i] += _num(row[metric]) or 0
+    quarters = _rows(
+        published.db,
+        "select cast(period_start as varchar) as quarter, basis, purchasing_customers, "
+        "returning_customers, customers_end, net_revenue "
+        "from marts.fct_periods where period_grain = 'quarter'",
+    )
+    assert sorted(totals) == sorted({row["quarter"] for row in quarters})
+    for row in quarters:
+        purchasing, returning, order_end, contract_end, revenue = totals[row["quarter"]]
+        if row["basis"] == "order":
+            assert [purchasing, returning, order_end] == [
+                row["purchasing_customers"],
+                row["returning_customers"],
+                row["customers_end"],
+            ], row
+            assert math.isclose(revenue, row["net_revenue"], abs_tol=1e-6), row
+        else:
+            assert contract_end == row["customers_end"], row
+
+
+def test_mf_current_mrr_and_lifetime_revenue_by_channel(mf_answers, published: Published) -> None:
+    """MRR on A and lifetime net revenue per channel (dim_customers' columns summed) against
+    the customer rows: the MRR at the end of A's month, the months' net revenue; customers
+    without rows count in `customers` with 0. The channels' MRR adds up to fct_periods' MRR
+    at the end of A's month."""
+    by_hand = _rows(
+        published.db,
+        """
+        with a_month as (
+            select cast(date_trunc('month', as_of_date) as date) as month
+            from intermediate.int_reporting_params
+        ),
+        per_customer as (
+            select customer_id, sum(net_revenue) as revenue,
+                sum(mrr_end) filter (where month_start = (select month from a_month)) as mrr
+            from marts.fct_customer_months group by all
+        )
+        select coalesce(c.acquisition_channel, 'unknown') as channel, count(*) as customers,
+            coalesce(sum(p.mrr), 0) as mrr, coalesce(sum(p.revenue), 0) as revenue
+        from marts.dim_customers as c left join per_customer as p using (customer_id)
+        group by all
+        """,
+    )
+    answers = mf_answers["adhoc_customer_totals_by_channel"]
+    assert len(by_hand) > 1 and all(row["revenue"] > 0 for row in by_hand)
+    _check(
+        answers,
+        by_hand,
+        {"customer__acquisition_channel": "channel"},
+        {"customers": "customers", "current_mrr": "mrr", "lifetime_net_revenue": "revenue"},
+    )
+    [mrr_on_a] = _rows(
+        published.db,
+        "select mrr_end from marts.fct_periods where period_grain = 'month' "
+        "and basis = 'contract' and period_start = "
+        "(select date_trunc('month', as_of_date) from intermediate.int_reporting_params)",
+    )
+    total = sum(_num(row["current_mrr"]) for row in answers)
+    assert total > 0 and math.isclose(total, mrr_on_a["mrr_end"], rel_tol=1e-9)
 
 
 def test_mf_segmented_balances_over_a_quarter_are_its_first_start(
@@ -623,7 +786,9 @@ with members as (
         coalesce(d.acquisition_channel, 'unknown') as channel,
         m.month_start,
         case basis when 'order' then m.purchases > 0 else m.contract_is_active_end end
-            as is_active
+            as is_active,
+        case basis when 'order' then m.net_revenue else m.recognised_contract_revenue end
+            as revenue
     from marts.fct_customer_months m
     join marts.dim_customers d using (customer_id)
     cross join (values ('order'), ('contract')) bases (basis)
@@ -631,7 +796,8 @@ with members as (
 select
     basis, cast(cohort_month as varchar) as cohort, channel,
     cast(datediff('month', cohort_month, month_start) as varchar) as k,
-    count(*) as cohort_size, count(*) filter (where is_active) as active_customers
+    count(*) as cohort_size, count(*) filter (where is_active) as active_customers,
+    sum(revenue) as revenue
 from members
 where month_start >= cohort_month
 group by all
@@ -685,6 +851,24 @@ def test_mf_cohort_retention_by_channel_adds_up_to_fct_cohorts(
     for row in cohorts:
         key = (row["basis"], row["cohort"], row["k"])
         assert totals[key] == [row["cohort_size"], row["active_customers"]], key
+
+
+def test_mf_cohort_revenue_pooled_over_the_cohorts(mf_answers, published: Published) -> None:
+    """cohort_revenue per basis and month k, over all cohorts: the cohort customers' net
+    order revenue (order basis) or recognised contract revenue (contract basis) in their
+    month k, added up by hand from the customer rows."""
+    by_hand = _rows(
+        published.db,
+        f"select basis, k, sum(revenue) as revenue from ({COHORTS_BY_CHANNEL_BY_HAND}) "
+        "group by all",
+    )
+    assert {row["basis"] for row in by_hand if row["revenue"]} == {"order", "contract"}
+    _check(
+        mf_answers["adhoc_cohort_revenue_pooled"],
+        by_hand,
+        {"cohort_cell__basis": "basis", "cohort_cell__months_since_cohort": "k"},
+        {"cohort_revenue": "revenue"},
+    )
 
 
 def test_mf_churn_by_reason_equals_mart_churn(mf_answers, published: Published) -> None:
@@ -1136,7 +1320,8 @@ def _metric_models(metric: dict, metrics: dict[str, dict]) -> list[tuple[dict, s
     }
     params, found = metric["type_params"], []
     if metric["type"] == "simple":
-        found = [(measures[params["measure"]], "")]
+        measure = params["measure"]  # a name, or {name, fill_nulls_with}
+        found = [(measures[measure["name"] if isinstance(measure, dict) else measure], "")]
     else:
         inputs = (
             [params["numerator"], params["denominator"]]
@@ -1149,6 +1334,24 @@ def _metric_models(metric: dict, metrics: dict[str, dict]) -> list[tuple[dict, s
             )
             found += [(m, f + where) for m, f in _metric_models(metrics[name], metrics)]
     return [(model, where + (metric.get("filter") or "")) for model, where in found]
+
+
+def test_every_measure_is_read_by_a_metric() -> None:
+    """A measure no metric reads is a figure a BI user cannot ask for, or dead weight: twelve
+    were, among them purchasing_customers summed over fct_periods' months (a customer once
+    per month) and end balances summed like flows."""
+    read = set()
+    for metric in SEMANTIC["metrics"]:
+        if metric["type"] == "simple":
+            measure = metric["type_params"]["measure"]
+            read.add(measure["name"] if isinstance(measure, dict) else measure)
+    unread = [
+        measure["name"]
+        for model in SEMANTIC["semantic_models"]
+        for measure in model["measures"]
+        if measure["name"] not in read
+    ]
+    assert unread == []
 
 
 def test_semantic_descriptions_name_real_dimensions_and_say_which_to_group_by() -> None:

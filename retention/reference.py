@@ -117,7 +117,10 @@ def _formula(metric: dict, measures: dict[str, tuple[dict, dict]]) -> str:
     params = metric.get("type_params", {})
     kind = metric["type"]
     if kind == "simple":
-        model, measure = measures[params["measure"]]
+        # The measure by name, or as {name, fill_nulls_with} (0 where no row counts).
+        named = params["measure"]
+        fill = named.get("fill_nulls_with") if isinstance(named, dict) else None
+        model, measure = measures[named["name"] if isinstance(named, dict) else named]
         expr = measure.get("expr", measure["name"])
         # A balance (semi-additive measure) reads only the rows of one date of the group.
         window = measure.get("non_additive_dimension")
@@ -126,9 +129,10 @@ def _formula(metric: dict, measures: dict[str, tuple[dict, dict]]) -> str:
             which = {"min": "first", "max": "last"}[window.get("window_choice", "min")]
             each = "".join(f" of each `{g}`" for g in window.get("window_groupings", []))
             balance = f" (a balance: the rows of the group's {which} `{window['name']}`{each} only)"
+        filled = "" if fill is None else f", {fill} where no row"
         return (
             f"{measure['agg']}(`{_text(expr)}`) over `{_model_name(model)}`"
-            f"{_filter(metric.get('filter'))}{balance}"
+            f"{_filter(metric.get('filter'))}{balance}{filled}"
         )
     if kind == "ratio":
 
