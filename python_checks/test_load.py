@@ -299,6 +299,64 @@ def test_a_loaded_at_staging_cannot_read_is_refused(tmp_path, loaded_db, value):
     assert value not in message
 
 
+def _in_days(days: float) -> str:
+    """The ISO 8601 UTC text of now plus `days` (a batch loaded now has about this time)."""
+    moment = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0000-01-01",  # read as 1 BC
+        "0001-01-01T00:00:00Z",  # .NET's and Go's zero time
+        "1900-01-01",  # SQL Server's and Excel's
+        "1970-01-01T00:00:00Z",  # the Unix epoch
+        "1970-01-01T10:00:00+14:00",  # the epoch's day in local time: 1969-12-31T20:00Z
+        "9999-12-31",
+        "in 2 days",  # more than a day after the batch's time (computed below: the ids of
+        # the parameters must not change from one collection to the next)
+    ],
+)
+def test_a_loaded_at_no_load_can_have_is_refused(tmp_path, loaded_db, value):
+    value = _in_days(2) if value == "in 2 days" else value
+    # Staging orders a key's rows by _loaded_at: a placeholder before every real load made
+    # this later delivery lose to the row it replaces (quarantined as out of range), one far
+    # ahead won over every later correction and moved the incremental look-back past them.
+    folder = tmp_path / "later"
+    write(folder, "orders.csv", f"{ORDERS_HEADER.strip()},_loaded_at\n"
+          f"o1,c1,2024-01-02 10:00:00,refunded,19.90,EUR,{value}\n"
+          "o2,c1,2024-03-01 11:00:00,refunded,5.00,EUR,2026-12-06T02:00:00Z\n")  # fmt: skip
+    message = refuse(folder, loaded_db)
+    assert "orders.csv: 1 row with a _loaded_at before 1970-01-02 or more than a day after" in (
+        message
+    )
+    assert len(message.splitlines()) == 1
+    assert "19.90" not in message  # no row's content
+
+
+def test_a_parquet_loaded_at_of_the_year_1_is_refused(tmp_path, loaded_db):
+    folder = tmp_path / "later"
+    folder.mkdir()
+    pq.write_table(
+        pa.table({"customer_id": ["c9"], "created_at": ["2024-05-01"],
+                  "_loaded_at": pa.array([dt.datetime(1, 1, 1)], pa.timestamp("us"))}),
+        folder / "customers.parquet",
+    )  # fmt: skip
+    assert "1 row with a _loaded_at before 1970-01-02" in refuse(folder, loaded_db)
+
+
+def test_a_loaded_at_at_the_bounds_is_kept(tmp_path):
+    folder = tmp_path / "d"
+    # the first instant of 1970-01-02, and 23 hours ahead of a batch loaded now
+    forms = ["1970-01-02T00:00:00Z", "1970-01-02T01:00:00+01:00", _in_days(23 / 24)]
+    write(folder, "customers.csv", "customer_id,created_at,_loaded_at\n"
+          + "".join(f"c{i},2024-01-01,{form}\n" for i, form in enumerate(forms)))  # fmt: skip
+    db = tmp_path / "w.duckdb"
+    load_dir(folder, db)
+    assert [r[5] for r in rows(db, "customers")] == forms
+
+
 def test_a_loaded_at_in_any_iso_form_staging_reads_is_kept(tmp_path):
     folder = tmp_path / "d"
     forms = [

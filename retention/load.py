@@ -70,6 +70,12 @@ MIXED_LINE_ENDINGS = (
 )
 # DuckDB's floating-point types: not for ids (a Parquet id column of one is refused).
 FLOAT_TYPES = ("FLOAT", "DOUBLE")
+# The range of a delivered `_loaded_at` (the time a row was loaded, which staging orders a
+# key's rows by): from the day after the Unix epoch (0 seconds, what a missing stamp becomes
+# in many systems, in any time zone, and every older placeholder: 0001-01-01, 1900-01-01) to
+# a day after the batch's own time (a clock a little ahead, a local time read as UTC).
+EARLIEST_LOADED_AT = dt.datetime(1970, 1, 2, tzinfo=dt.UTC)
+LOADED_AT_LEAD = dt.timedelta(days=1)
 # Characters DuckDB's file readers treat as a glob pattern in a path.
 GLOB_CHARACTERS = "*?["
 # The longest CSV record (one row, all of its fields) the loader reads: DuckDB's
@@ -887,7 +893,7 @@ def _load_table(
                     f"{source.path}: loaded {rows:,} rows but the file says {expected:,}"
                 )
         if LOADED_AT in source.columns:
-            _check_loaded_at(con, source, load_id)
+            _check_loaded_at(con, source, load_id, loaded_at)
     except duckdb.Error as exc:
         reason = _without_content(exc)
         if "This file is not utf-8" in reason:
@@ -911,16 +917,27 @@ def _load_table(
     return rows
 
 
-def _check_loaded_at(con: duckdb.DuckDBPyConnection, source: Source, load_id: int) -> None:
-    """Refuse a file whose own `_loaded_at` staging could not read: staging orders the rows
-    of a key by it, and an unreadable one would rank as the oldest, so that a newer delivery
-    lost silently to the row it was meant to replace."""
+def _check_loaded_at(
+    con: duckdb.DuckDBPyConnection, source: Source, load_id: int, loaded_at: dt.datetime
+) -> None:
+    """Refuse a file whose own `_loaded_at` staging could not read, or that no load can have
+    had. Staging orders the rows of a key by it: an unreadable or too early one ranks as the
+    oldest, so that a newer delivery lost silently to the row it was meant to replace; a
+    far-future one wins over every later delivery and moves the incremental look-back
+    (macros/incremental.sql) past every real load."""
     text = f"trim({LOADED_AT})"
-    (unreadable,) = con.execute(
-        f"select count(*) from {SCHEMA}.{source.table.name} where {LOAD_ID} = ? and not "
-        f"coalesce(regexp_full_match({text}, {sql_literal(TIMESTAMP_FORM)}) "
-        f"and try_cast({text} as timestamptz) is not null, false)",
-        [load_id],
+    instant = f"try_cast({text} as timestamptz)"
+    (unreadable, implausible) = con.execute(
+        f"select count(*) filter (where not coalesce(regexp_full_match({text}, "
+        f"{sql_literal(TIMESTAMP_FORM)}) and {instant} is not null, false)), "
+        f"count(*) filter (where {instant} < cast(? as timestamptz) "
+        f"or {instant} > cast(? as timestamptz)) "
+        f"from {SCHEMA}.{source.table.name} where {LOAD_ID} = ?",
+        [
+            EARLIEST_LOADED_AT.isoformat(),
+            (loaded_at + LOADED_AT_LEAD).isoformat() + "+00:00",
+            load_id,
+        ],
     ).fetchone()
     if unreadable:
         raise LoadError(
@@ -928,6 +945,15 @@ def _check_loaded_at(con: duckdb.DuckDBPyConnection, source: Source, load_id: in
             "ISO 8601 timestamp (such as 2024-07-01T02:00:00Z); staging could not tell whether "
             "such a row is newer than the other loads of its key. Correct the values, or leave "
             "them blank to have the batch's time stamped"
+        )
+    if implausible:
+        raise LoadError(
+            f"{source.path}: {_count(implausible, 'row')} with a {LOADED_AT} before "
+            f"{EARLIEST_LOADED_AT:%Y-%m-%d} or more than a day after this batch's time "
+            f"({loaded_at:%Y-%m-%dT%H:%MZ}), a placeholder (0001-01-01, 1970-01-01, "
+            "9999-12-31) rather than a load time; staging would rank such a row before or "
+            "after every real load of its key. Correct the values, or leave them blank to "
+            "have the batch's time stamped"
         )
 
 
