@@ -18,15 +18,16 @@
         instant rather than a quarantined row.
         money: plain decimal notation, an optional minus, digits, optionally a point and
         digits (two at most, checked by money_checks so that more has its own reason).
-        integer: an optional minus and digits (the cast would round 6.5 to 7 and read 1e1,
-        0x9, 1_0 and +9). -#}
+        integer: an optional minus and digits, optionally a point and zeros only (9.0,
+        9.00: what a float or decimal column holds a whole number as; the cast would round
+        6.5 to 7 and read 1e1, 0x9, 1_0 and +9). -#}
     {{ return({
         'date': '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]00:00(:00([.]0+)?)?)?',
         'timestamp': '[0-9]{4}-[0-9]{2}-[0-9]{2}'
             ~ '([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]+)?)?'
             ~ '(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)?)?',
         'money': '-?[0-9]+([.][0-9]+)?',
-        'integer': '-?[0-9]+',
+        'integer': '-?[0-9]+([.]0+)?',
         'money_over_two_decimals': '-?[0-9]+[.][0-9]{3,}',
     }) }}
 {%- endmacro %}
@@ -160,9 +161,11 @@
 {%- endmacro %}
 
 {% macro parse_integer(column) -%}
-    {#- A raw whole number (an optional minus and digits); null when it is not in that form
-        or does not fit. -#}
-    {{ try_cast(text_if_form(column, 'integer'), dbt.type_int()) }}
+    {#- A raw whole number (an optional minus and digits, optionally a point and zeros only,
+        as a float or decimal column writes one: 9.0, 9.0000000000); null when it is not in
+        that form or does not fit. The zeros are dropped before the cast, so that every
+        engine's cast reads digits only. -#}
+    {{ try_cast("regexp_replace(" ~ text_if_form(column, 'integer') ~ ", '[.]0+$', '')", dbt.type_int()) }}
 {%- endmacro %}
 
 {% macro parse_boolean(column) -%}

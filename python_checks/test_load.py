@@ -22,7 +22,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from pipeline import DB_NAME, compile_inline, dbt
+from pipeline import DB_NAME, compile_expression, compile_inline, dbt
 
 from retention import console, dbt_runner
 from retention import load as load_module
@@ -814,6 +814,42 @@ def test_parquet_decimals_of_a_wider_scale_keep_their_values_decimals(tmp_path):
     load_dir(folder, db)
     # at most two decimals: written with two; more: every one of its own (quarantined later)
     assert [r[2] for r in rows(db, "marketing_spend")] == ["1000.50", "250.00", "1.0050", "-3.10"]
+
+
+@pytest.fixture(scope="module")
+def parse_integer_sql(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Staging's parse of a whole number (macros/parsing.sql), compiled for DuckDB, of x."""
+    return compile_expression("parse_integer('x')", tmp_path_factory.mktemp("parse_integer"))
+
+
+@pytest.mark.parametrize(
+    "type_",
+    [pa.decimal128(38, 10), pa.decimal128(3, 1), pa.float64(), pa.float32()],
+    ids=str,
+)
+def test_a_parquet_score_of_a_decimal_or_float_type_is_staged_when_whole(
+    tmp_path, parse_integer_sql, type_
+):
+    # An Oracle NUMBER through Spark or JDBC is DECIMAL(38,10): its 9 was loaded as 9.00 (a
+    # float's as 9.0), which staging's whole-number form refused, so every response was
+    # quarantined as invalid_score. 8.5 is no score: still refused, never rounded to 9.
+    folder = tmp_path / "nps"
+    folder.mkdir()
+    scores = [Decimal(9), Decimal("8.5"), Decimal(10), Decimal(0)]
+    array = pa.array(scores if pa.types.is_decimal(type_) else [float(v) for v in scores], type_)
+    pq.write_table(
+        pa.table({"response_id": ["n1", "n2", "n3", "n4"], "customer_id": ["c1"] * 4,
+                  "responded_at": ["2024-06-10T12:00:00Z"] * 4, "score": array}),
+        folder / "nps_responses.parquet",
+    )  # fmt: skip
+    db = tmp_path / "w.duckdb"
+    load_dir(folder, db)
+    with duckdb.connect(str(db), read_only=True) as con:
+        staged = con.execute(
+            f"select {parse_integer_sql} from (select score as x, response_id "
+            "from raw.nps_responses) order by response_id"
+        ).fetchall()
+    assert [value for (value,) in staged] == [9, None, 10, 0]
 
 
 def test_parquet_float32_money_is_never_staged_a_cent_off(tmp_path):
