@@ -972,6 +972,51 @@ def test_an_empty_csv_field_quoted_or_not_is_stored_as_null(tmp_path):
     assert rows(db, "customers")[0][:5] == ("c1", "2024-01-01", None, None, None)
 
 
+def test_a_csv_null_word_is_stored_as_null_where_it_cannot_be_text(tmp_path):
+    # SQL tools write a null as NULL (SQL Server, DBeaver) or \N (MySQL, Hive), R as NA: the
+    # words were stored and staged as text, so that an order of customer NULL made an
+    # inferred customer "NULL", an open-ended contract's end_date NULL was quarantined as
+    # invalid_end_date, and a channel "null" was a marketing channel in the marts.
+    folder = tmp_path / "delivery"
+    write(folder, "customers.csv", "customer_id,created_at,acquisition_channel,country,"
+          "segment,_loaded_at\n"
+          "c1,2024-01-01,NULL,NA,None,null\n"  # in text columns NA and None are values
+          'c2,2024-01-01,\\N,"NULL",N/A, NULL \n'  # quoted or not; typed: trimmed too
+          "c3,2024-01-01,Null,na, NULL ,2024-05-01T02:00:00Z\n")  # fmt: skip
+    write(folder, "contracts.csv", "contract_id,customer_id,product,start_date,billing_period,"
+          "price,currency,signed_at,end_date,previous_contract_id\n"
+          "k1,NULL,basic,2024-01-01,month,10.00,EUR,N/A,NA,\\N\n"
+          "k2,c1,basic,2024-01-01,month,None,EUR, none ,n/a,NULL\n")  # fmt: skip
+    db = tmp_path / "w.duckdb"
+    load_dir(folder, db)
+    at = stamp(db, 1)
+    # customer_id, created_at, acquisition_channel, country, segment, _loaded_at, _load_id
+    assert rows(db, "customers") == [
+        ("c1", "2024-01-01", None, "NA", "None", at, 1),  # a null _loaded_at is stamped
+        ("c2", "2024-01-01", None, None, "N/A", at, 1),
+        ("c3", "2024-01-01", None, "na", " NULL ", "2024-05-01T02:00:00Z", 1),  # not a word
+    ]  # a tool writes
+    # contract_id, customer_id, product, start_date, billing_period, price, currency,
+    # signed_at, end_date, previous_contract_id: every word of a typed column is null
+    assert [r[:10] for r in rows(db, "contracts")] == [
+        ("k1", None, "basic", "2024-01-01", "month", "10.00", "EUR", None, None, None),
+        ("k2", "c1", "basic", "2024-01-01", "month", None, "EUR", None, None, None),
+    ]
+
+
+def test_parquet_text_that_reads_null_is_kept(tmp_path):
+    # A Parquet file has nulls of its own: its text is what a program wrote.
+    folder = tmp_path / "delivery"
+    folder.mkdir()
+    pq.write_table(
+        pa.table({"customer_id": ["c1"], "created_at": ["NULL"], "segment": ["null"]}),
+        folder / "customers.parquet",
+    )
+    db = tmp_path / "w.duckdb"
+    load_dir(folder, db)
+    assert rows(db, "customers")[0][:5] == ("c1", "NULL", None, None, "null")
+
+
 def test_a_table_file_whose_extension_is_in_upper_case_loads(tmp_path):
     folder = tmp_path / "delivery"
     write(folder, "customers.CSV", CUSTOMERS_CSV)

@@ -42,6 +42,11 @@ class Table:
     # --replace`) may not shrink it by more than a threshold unless told to, and `load`
     # warns when one is still empty after a batch (cancellations may well be: none yet).
     is_core: bool = False
+    # The columns staging parses into a value (a timestamp, a date, an amount, the score, a
+    # flag; macros/parsing.sql); the others are text (ids, names, codes). In a CSV, `NA`,
+    # `N/A` and `None` are nulls in these columns only: no value of them is spelt so, while
+    # `NA` is a country's code and `none` may be a real segment (load.TYPED_NULL_WORDS).
+    typed: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -63,6 +68,7 @@ TABLES: dict[str, Table] = {
             ("acquisition_channel", "country", "segment"),
             is_core=True,
             key=("customer_id",),
+            typed=("created_at",),
         ),
         Table(
             "orders",
@@ -70,6 +76,7 @@ TABLES: dict[str, Table] = {
             ("refunded_amount",),
             is_core=True,
             key=("order_id",),
+            typed=("ordered_at", "amount", "refunded_amount"),
         ),
         Table(
             "contracts",
@@ -85,18 +92,21 @@ TABLES: dict[str, Table] = {
             ("signed_at", "end_date", "previous_contract_id"),
             is_core=True,
             key=("contract_id",),
+            typed=("start_date", "price", "signed_at", "end_date"),
         ),
         Table(
             "cancellations",
             ("cancellation_id", "contract_id", "requested_at", "effective_date"),
             ("reason_code", "final_offer_made", "final_offer_accepted"),
             key=("cancellation_id",),
+            typed=("requested_at", "effective_date", "final_offer_made", "final_offer_accepted"),
         ),
         Table(
             "nps_responses",
             ("response_id", "customer_id", "responded_at", "score"),
             is_optional_table=True,
             key=("response_id",),
+            typed=("responded_at", "score"),
         ),
         Table(
             "retention_actions",
@@ -104,12 +114,14 @@ TABLES: dict[str, Table] = {
             ("cost",),
             is_optional_table=True,
             key=("action_id",),
+            typed=("assigned_at", "cost"),
         ),
         Table(
             "marketing_spend",
             ("spend_month", "acquisition_channel", "amount", "currency"),
             is_optional_table=True,
             key=("spend_month", "acquisition_channel"),
+            typed=("spend_month", "amount"),
         ),
     )
 }

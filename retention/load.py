@@ -18,7 +18,9 @@ kept. Staging keeps the latest row per key (latest `_loaded_at`, then the highes
   loads of a key do not count) unless `--allow-shrink` is given.
 
 Every delivered column is stored as VARCHAR whatever the file format: the raw schema is the
-data as delivered, and staging casts with try_cast and quarantines what does not parse.
+data as delivered, and staging casts with try_cast and quarantines what does not parse. A CSV
+field that is a word for a null (`NULL`, `\\N`; in a column staging parses, also `NA`, `N/A`,
+`None`) is stored as null, as an empty field is (NULL_WORDS).
 Headers match the contract case-insensitively and ignoring surrounding spaces; columns the
 contract does not know are ignored with a warning (never stored: they may hold personal
 data). A raw table always has the contract's columns in contract order (required + optional
@@ -76,6 +78,18 @@ FLOAT_TYPES = ("FLOAT", "DOUBLE")
 # a day after the batch's own time (a clock a little ahead, a local time read as UTC).
 EARLIEST_LOADED_AT = dt.datetime(1970, 1, 2, tzinfo=dt.UTC)
 LOADED_AT_LEAD = dt.timedelta(days=1)
+# CSV has no null: tools write one as an empty field or as a word. The words SQL tools write
+# (SQL Server's and DBeaver's NULL, MySQL's and Hive's \N) are no id, name or code: a CSV
+# field that is exactly one of them, quoted or not, is read as null in every column, like an
+# empty field (DuckDB's reader, `nullstr`). In a column staging parses into a value
+# (contract.Table.typed), where no value is spelt so, R's NA, N/A and Python's None are
+# nulls too, as is any of these words in any case and with spaces around it; elsewhere they
+# are text: NA is Namibia's country code, and `none` may be a real segment.
+NULL_WORDS = ("", "NULL", "null", "Null", "\\N")
+TYPED_NULL_WORDS = ("NULL", "\\N", "NA", "N/A", "NONE")  # compared upper-cased and trimmed
+# The longest typed field compared with them (a word with spaces around it): the test then
+# costs a look at the length of most values, not an upper-cased copy of each.
+NULL_WORD_BYTES = 10
 # Characters DuckDB's file readers treat as a glob pattern in a path.
 GLOB_CHARACTERS = "*?["
 # The longest CSV record (one row, all of its fields) the loader reads: DuckDB's
@@ -1030,7 +1044,9 @@ def _select(source: Source, load_id: int, loaded_at: dt.datetime) -> str:
                 expressions.append(f"{stamp} as {LOADED_AT}")
             continue  # an optional column the file lacks: null (insert by name)
         alias, type_ = source.columns[column]
-        if type_ == "VARCHAR":
+        if source.fmt == "csv" and (column in source.table.typed or column == LOADED_AT):
+            expression = _null_if_word(_ident(alias))
+        elif type_ == "VARCHAR":
             expression = _ident(alias)
         elif type_ in TIMESTAMPTZ_TYPES:
             # As UTC wall-clock text ('2024-01-02 03:04:05'): no offset to misread later, and
@@ -1068,6 +1084,16 @@ def _select(source: Source, load_id: int, loaded_at: dt.datetime) -> str:
     return f"select {', '.join(expressions)} from {_reader(source)}"
 
 
+def _null_if_word(value: str) -> str:
+    """A CSV field of a column staging parses into a value: null where it is a word for a
+    null (TYPED_NULL_WORDS)."""
+    words = ", ".join(sql_literal(word) for word in TYPED_NULL_WORDS)
+    return (
+        f"case when strlen({value}) <= {NULL_WORD_BYTES} and upper(trim({value})) in ({words}) "
+        f"then null else {value} end"
+    )
+
+
 def _decimal_scale(type_: str) -> int | None:
     """The scale of a DuckDB DECIMAL(width,scale) type name; None for any other type."""
     matched = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", type_)
@@ -1091,6 +1117,7 @@ def _reader(source: Source) -> str:
     return (
         f"read_csv({path_literal(source.path)}, header = true, auto_detect = false, "
         f"delim = ',', quote = '\"', escape = '\"', columns = {{{columns}}}, "
+        f"nullstr = [{', '.join(sql_literal(word) for word in NULL_WORDS)}], "
         "strict_mode = true, null_padding = false, ignore_errors = false, "
         f"max_line_size = {MAX_CSV_RECORD_BYTES})"
     )
