@@ -1017,6 +1017,28 @@ def test_parquet_text_that_reads_null_is_kept(tmp_path):
     assert rows(db, "customers")[0][:5] == ("c1", "NULL", None, None, "null")
 
 
+def test_an_id_in_excels_scientific_notation_is_refused(tmp_path, loaded_db):
+    # Excel shows a number of more than 11 digits as 1.23457E+15 and saves a CSV so: two
+    # customers 1234567890123456 and 1234567890123499 became one inferred customer.
+    folder = tmp_path / "excel"
+    write(folder, "orders.csv", ORDERS_HEADER + "o8,1.23457E+15,2024-05-01,completed,3.00,EUR\n"
+          "o9, 1.23457E+15 ,2024-05-02,completed,4.00,EUR\n")  # fmt: skip
+    message = refuse(folder, loaded_db)
+    assert "orders.csv: 2 values of column 'customer_id' in scientific notation" in message
+    assert len(message.splitlines()) == 1
+
+
+def test_an_id_with_an_e_in_another_form_loads(tmp_path):
+    # hexadecimal and other codes have no sign after the E: they are ids like any other
+    folder = tmp_path / "d"
+    ids = ["3E10", "1e+15", "AE+1", "1.5E", "E+15"]
+    write(folder, "customers.csv", "customer_id,created_at\n"
+          + "".join(f"{i},2024-01-01\n" for i in ids))  # fmt: skip
+    db = tmp_path / "w.duckdb"
+    load_dir(folder, db)
+    assert sorted(r[0] for r in rows(db, "customers")) == sorted(ids)
+
+
 def test_a_table_file_whose_extension_is_in_upper_case_loads(tmp_path):
     folder = tmp_path / "delivery"
     write(folder, "customers.CSV", CUSTOMERS_CSV)

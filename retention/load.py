@@ -90,6 +90,10 @@ TYPED_NULL_WORDS = ("NULL", "\\N", "NA", "N/A", "NONE")  # compared upper-cased 
 # The longest typed field compared with them (a word with spaces around it): the test then
 # costs a look at the length of most values, not an upper-cased copy of each.
 NULL_WORD_BYTES = 10
+# A number as Excel's General format shows one of more than 11 digits (1.23457E+15, 1E+12):
+# a mantissa, an upper-case E and an exponent with its sign. No id is written so on purpose
+# (a hexadecimal id has no sign), so an id in this form lost its digits in a spreadsheet.
+EXCEL_SCIENTIFIC = "-?[0-9]([.][0-9]+)?E[+-][0-9]+"
 # Characters DuckDB's file readers treat as a glob pattern in a path.
 GLOB_CHARACTERS = "*?["
 # The longest CSV record (one row, all of its fields) the loader reads: DuckDB's
@@ -908,6 +912,7 @@ def _load_table(
                 )
         if LOADED_AT in source.columns:
             _check_loaded_at(con, source, load_id, loaded_at)
+        _check_ids(con, source, load_id)
     except duckdb.Error as exc:
         reason = _without_content(exc)
         if "This file is not utf-8" in reason:
@@ -969,6 +974,29 @@ def _check_loaded_at(
             "after every real load of its key. Correct the values, or leave them blank to "
             "have the batch's time stamped"
         )
+
+
+def _check_ids(con: duckdb.DuckDBPyConnection, source: Source, load_id: int) -> None:
+    """Refuse a file with an id in Excel's scientific notation (`1.23457E+15`): Excel shows
+    a number of more than 11 digits so and saves it as shown. Its other digits are lost, so
+    that different ids become one: the orders of many customers one inferred customer."""
+    for column in source.columns:
+        if not column.endswith("_id"):
+            continue
+        value = _ident(column)
+        (count,) = con.execute(
+            f"select count(*) from {SCHEMA}.{source.table.name} where {LOAD_ID} = ? "
+            f"and contains({value}, 'E') "
+            f"and regexp_full_match(trim({value}), {sql_literal(EXCEL_SCIENTIFIC)})",
+            [load_id],
+        ).fetchone()
+        if count:
+            raise LoadError(
+                f"{source.path}: {_count(count, 'value')} of column {column!r} in scientific "
+                "notation (such as 1.23457E+15), as Excel shows and saves an id of more than "
+                "11 digits: its other digits are lost and different ids become one; export the "
+                "ids as text (in Excel, format the column as Text before typing or opening them)"
+            )
 
 
 def _shrink_guarded(source: Source, options: _Options) -> bool:
