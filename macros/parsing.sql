@@ -165,13 +165,23 @@
         as a float or decimal column writes one: 9.0, 9.0000000000); null when it is not in
         that form or does not fit. The zeros are dropped before the cast, so that every
         engine's cast reads digits only. -#}
-    {{ try_cast("regexp_replace(" ~ text_if_form(column, 'integer') ~ ", '[.]0+$', '')", dbt.type_int()) }}
+    {{ try_cast(zero_fraction_dropped(text_if_form(column, 'integer')), dbt.type_int()) }}
+{%- endmacro %}
+
+{% macro zero_fraction_dropped(expression) -%}
+    {#- A number's text without a point and zeros at its end (9.00 -> 9): what a float or
+        decimal column writes after a whole number, which no engine's integer cast is sure
+        to read. -#}
+    regexp_replace({{ expression }}, '[.]0+$', '')
 {%- endmacro %}
 
 {% macro parse_boolean(column) -%}
     {#- A raw boolean in any case: true/false, t/f, yes/no, y/n or 1/0 (the forms the cast
-        reads, each unambiguous); null otherwise. -#}
-    {{ try_cast('lower(' ~ clean_text(column) ~ ')', dbt.type_boolean()) }}
+        reads, each unambiguous), 1/0 also with a point and zeros only (1.0, 0.00: a float or
+        decimal column's text of them); null otherwise. -#}
+    {%- set text = 'lower(' ~ clean_text(column) ~ ')' -%}
+    {%- set number = matches_pattern(text, '[01][.]0+') -%}
+    {{ try_cast('case when ' ~ number ~ ' then ' ~ zero_fraction_dropped(text) ~ ' else ' ~ text ~ ' end', dbt.type_boolean()) }}
 {%- endmacro %}
 
 {% macro money_type() -%}

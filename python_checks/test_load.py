@@ -22,7 +22,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from pipeline import DB_NAME, compile_expression, compile_inline, dbt
+from pipeline import DB_NAME, compile_inline, dbt
 
 from retention import console, dbt_runner
 from retention import load as load_module
@@ -817,9 +817,13 @@ def test_parquet_decimals_of_a_wider_scale_keep_their_values_decimals(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def parse_integer_sql(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Staging's parse of a whole number (macros/parsing.sql), compiled for DuckDB, of x."""
-    return compile_expression("parse_integer('x')", tmp_path_factory.mktemp("parse_integer"))
+def parsed(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Staging's parses (macros/parsing.sql) of a column x as a whole number and as a flag,
+    compiled for DuckDB: `{parsed} from <a relation with x>` selects whole_number, flag."""
+    return compile_inline(
+        "select {{ parse_integer('x') }} as whole_number, {{ parse_boolean('x') }} as flag",
+        tmp_path_factory.mktemp("parsed"),
+    )
 
 
 @pytest.mark.parametrize(
@@ -827,9 +831,7 @@ def parse_integer_sql(tmp_path_factory: pytest.TempPathFactory) -> str:
     [pa.decimal128(38, 10), pa.decimal128(3, 1), pa.float64(), pa.float32()],
     ids=str,
 )
-def test_a_parquet_score_of_a_decimal_or_float_type_is_staged_when_whole(
-    tmp_path, parse_integer_sql, type_
-):
+def test_a_parquet_score_of_a_decimal_or_float_type_is_staged_when_whole(tmp_path, parsed, type_):
     # An Oracle NUMBER through Spark or JDBC is DECIMAL(38,10): its 9 was loaded as 9.00 (a
     # float's as 9.0), which staging's whole-number form refused, so every response was
     # quarantined as invalid_score. 8.5 is no score: still refused, never rounded to 9.
@@ -846,10 +848,38 @@ def test_a_parquet_score_of_a_decimal_or_float_type_is_staged_when_whole(
     load_dir(folder, db)
     with duckdb.connect(str(db), read_only=True) as con:
         staged = con.execute(
-            f"select {parse_integer_sql} from (select score as x, response_id "
-            "from raw.nps_responses) order by response_id"
+            f"select whole_number from ({parsed} from (select score as x, response_id "
+            "from raw.nps_responses) order by response_id)"
         ).fetchall()
     assert [value for (value,) in staged] == [9, None, 10, 0]
+
+
+@pytest.mark.parametrize(
+    "type_", [pa.decimal128(38, 10), pa.decimal128(1, 0), pa.float64(), pa.int8()], ids=str
+)
+def test_a_parquet_offer_flag_of_a_number_type_is_staged(tmp_path, parsed, type_):
+    # An Oracle NUMBER flag through Spark or JDBC is DECIMAL(38,10), a pandas 0/1 column with
+    # a missing value float64: 1 and 0 were loaded as 1.00 or 1.0 and every cancellation
+    # was quarantined as invalid_final_offer_made. 2 is no flag: still refused.
+    folder = tmp_path / "cancellations"
+    folder.mkdir()
+    flags = [1, 0, 2, None]
+    values = [None if v is None else Decimal(v) for v in flags]
+    array = pa.array(values if pa.types.is_decimal(type_) else flags, type_)
+    pq.write_table(
+        pa.table({"cancellation_id": ["x1", "x2", "x3", "x4"], "contract_id": ["k1"] * 4,
+                  "requested_at": ["2024-06-01"] * 4, "effective_date": ["2024-06-30"] * 4,
+                  "final_offer_made": array}),
+        folder / "cancellations.parquet",
+    )  # fmt: skip
+    db = tmp_path / "w.duckdb"
+    load_dir(folder, db)
+    with duckdb.connect(str(db), read_only=True) as con:
+        staged = con.execute(
+            f"select flag from ({parsed} from (select final_offer_made as x, cancellation_id "
+            "from raw.cancellations) order by cancellation_id)"
+        ).fetchall()
+    assert [value for (value,) in staged] == [True, False, None, None]
 
 
 def test_parquet_float32_money_is_never_staged_a_cent_off(tmp_path):
