@@ -79,7 +79,7 @@ FLOAT_TYPES = ("FLOAT", "DOUBLE")
 EARLIEST_LOADED_AT = dt.datetime(1970, 1, 2, tzinfo=dt.UTC)
 LOADED_AT_LEAD = dt.timedelta(days=1)
 # CSV has no null: tools write one as an empty field or as a word. The words SQL tools write
-# (SQL Server's and DBeaver's NULL, MySQL's and Hive's \N) are no id, name or code: a CSV
+# (SQL Server Management Studio's NULL, MySQL's and Hive's \N) are no id, name or code: a CSV
 # field that is exactly one of them, quoted or not, is read as null in every column, like an
 # empty field (DuckDB's reader, `nullstr`). In a column staging parses into a value
 # (contract.Table.typed), where no value is spelt so, R's NA, N/A and Python's None are
