@@ -1003,8 +1003,8 @@ def test_an_empty_csv_field_quoted_or_not_is_stored_as_null(tmp_path):
 
 
 def test_a_csv_null_word_is_stored_as_null_where_it_cannot_be_text(tmp_path):
-    # SQL tools write a null as NULL (SQL Server Management Studio) or \N (MySQL, Hive), R as NA: the
-    # words were stored and staged as text, so that an order of customer NULL made an
+    # SQL tools write a null as NULL (SQL Server Management Studio) or \N (MySQL, Hive), R
+    # as NA: the words were stored and staged as text, so that an order of customer NULL made an
     # inferred customer "NULL", an open-ended contract's end_date NULL was quarantined as
     # invalid_end_date, and a channel "null" was a marketing channel in the marts.
     folder = tmp_path / "delivery"
