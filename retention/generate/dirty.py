@@ -102,7 +102,7 @@ DEFECTS: tuple[tuple[str, str, int, dict[str, str | None]], ...] = (
     ("unparsable_date", "contracts", 1, {"end_date": "infinity"}),
     ("unparsable_number", "orders", 1, {"amount": "12,50"}),
     ("unparsable_number", "orders", 1, {"refunded_amount": "1.2.3"}),
-    ("unparsable_number", "contracts", 1, {"price": "n/a"}),
+    ("unparsable_number", "contracts", 1, {"price": "tbd"}),  # n/a is a null word (missing)
     ("unparsable_number", "nps_responses", 1, {"score": "ten"}),
     ("unparsable_number", "retention_actions", 1, {"cost": "5,00"}),
     # not plain decimal notation (a cast would read 100 and 1000)
