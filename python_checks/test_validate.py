@@ -25,6 +25,7 @@ import duckdb
 import pytest
 
 import retention.validate as validate_module
+from retention import consistency
 from retention import marts as published
 from retention.cli import main
 from retention.marts import MAY_BE_EMPTY
@@ -120,6 +121,21 @@ MARTS: dict[str, tuple[str, list[tuple]]] = {
              None, None, None, None, 10, 10, 0, 0, 0, 0, 0, 10, 10, 1.0, 1.0, REC_FEB),
             ("contract", "month", MAR, D(2024, 3, 31), True, 1, 0, 0, 1, 0, 0, 0, 1.0, 0.0,
              None, None, None, None, 10, 0, 0, 0, 0, 0, 10, 0, 0, 0.0, 0.0, 0),
+            # Q1 and the year 2024 (not complete on A): start state 2023-12-31, end state A.
+            # Order: c1 inactive -> active, new; purchases 1 + 1 = 2, 19.90 + 30.10 = 50.00,
+            # none before 2024-01-01 (returning 0). Contract: c2 inactive -> inactive but
+            # active within: transient; MRR 0 -> 0; recognised 10.19 + 9.53 = 19.72.
+            *(
+                row
+                for end, complete in [(D(2024, 3, 31), True), (D(2024, 12, 31), False)]
+                for row in [
+                    ("order", "quarter" if complete else "year", JAN, end, complete, 0, 1, 0,
+                     0, 1, 0, 0, None, None, 2, 1, 0, 50.00, *[None] * 12),
+                    ("contract", "quarter" if complete else "year", JAN, end, complete, 0, 0,
+                     0, 0, 0, 0, 1, None, None, None, None, None, None, *[0] * 9, None, None,
+                     REC_ALL),
+                ]
+            ),
         ],
     ),
     "fct_cohorts": (
@@ -328,6 +344,10 @@ def test_correct_marts_pass(tmp_path, capsys):
     for mart in MARTS:
         assert mart_line(out, mart).startswith("ok"), out
     assert f"all marts pass ({len(MARTS)}/{len(MARTS)} marts" in out
+    # The hand-made marts agree with each other: every identity across marts holds.
+    measures = sum(len(identity.measures) for identity in consistency.IDENTITIES)
+    assert mart_line(out, "across marts").startswith("ok"), out
+    assert f"{measures}/{measures} identities across marts" in out
     assert "failed:" not in out
     assert "Calculating Metrics" not in out  # GE progress bars are silenced
 
@@ -886,3 +906,257 @@ def test_an_unreadable_baseline_or_a_bad_share_exits_2(tmp_path, capsys):
         validate_against(work, work, capsys, "--max-shrink", "1.5")
     assert exited.value.code == 2
     assert "expected a share between 0 and 1, got '1.5'" in capsys.readouterr().err
+
+
+# --- identities across marts (retention/consistency.py) ---------------------------------------
+
+# Each change below keeps its mart's own suite passing (rates, averages and totals changed
+# with it), so only an identity across marts catches it: (changes, extra rows, the marts to
+# validate, how many identities fail, the identity's name, its detail).
+ACROSS_MARTS = {
+    # c2 is March's one contract churn (fct_periods: churned 1); claim 2 (share 2 / 2 = 1).
+    "churn by reason vs periods": (
+        {
+            ("mart_churn", 0, "churned_customers"): 2,
+            ("mart_churn", 0, "period_churned_customers"): 2,
+        },
+        {},
+        ("mart_churn", "fct_periods"),
+        1,
+        "mart_churn against fct_periods: churned_customers summed over churn types and reasons"
+        " = churned, per period",
+        # 10 periods of fct_periods (6 months, 2 quarters, 2 years)
+        "1 of 10 keys differ, e.g. basis=contract, period_grain=month, period_start=2024-03-01:"
+        " mart_churn 2, fct_periods 1",
+    ),
+    # February's bucket `1` holds c2, the one contract customer at its start; claim 2
+    # (churn 0 / 2 = 0).
+    "lock-in customers vs periods": (
+        {("mart_lock_in", 5, "customers_start"): 2},
+        {},
+        ("mart_lock_in", "fct_periods"),
+        1,
+        "mart_lock_in against fct_periods: customers_start summed over products_at_start = the"
+        " contract basis' customers_start, per period",
+        # 5 contract periods: January-March, Q1, 2024
+        "1 of 5 keys differ, e.g. period_grain=month, period_start=2024-02-01: mart_lock_in 2,"
+        " fct_periods 1",
+    ),
+    # March's bucket `1`: c2 churned (1 of 1); claim it stayed (0 / 1 = 0).
+    "lock-in churned vs periods": (
+        {("mart_lock_in", 9, "churned"): 0, ("mart_lock_in", 9, "churn_rate"): 0.0},
+        {},
+        ("mart_lock_in", "fct_periods"),
+        1,
+        "mart_lock_in against fct_periods: churned summed over products_at_start",
+        "1 of 5 keys differ, e.g. period_grain=month, period_start=2024-03-01: mart_lock_in 0,"
+        " fct_periods 1",
+    ),
+    # The contract cohort 2024-01 is c2 alone; month 2 claims 2 customers (0 / 2 = 0 active,
+    # 19.72 / 2 = 9.86 per customer).
+    "cohort size vs customers": (
+        {
+            ("fct_cohorts", 5, "cohort_size"): 2,
+            ("fct_cohorts", 5, "cumulative_revenue_per_customer"): REC_ALL / 2,
+        },
+        {},
+        ("fct_cohorts", "dim_customers"),
+        1,
+        "fct_cohorts against dim_customers: cohort_size (highest over the cohort's months) = the"
+        " customers whose order_cohort_month (order) or contract_cohort_month (contract) it is",
+        # 2 cohorts: order 2024-01 (c1) and contract 2024-01 (c2)
+        "1 of 2 keys differ, e.g. basis=contract, cohort_month=2024-01-01: fct_cohorts 2,"
+        " dim_customers 1",
+    ),
+    # c2 is not contract-active at March's end (fct_periods customers_end 0); claim active.
+    "cohort activity vs periods": (
+        {("fct_cohorts", 5, "active_customers"): 1, ("fct_cohorts", 5, "retention_rate"): 1.0},
+        {},
+        ("fct_cohorts", "fct_periods"),
+        1,
+        "fct_cohorts against fct_periods: active_customers summed over the cohorts, per month",
+        # 3 months on each basis
+        "1 of 6 keys differ, e.g. basis=contract, period_start=2024-03-01: fct_cohorts 1,"
+        " fct_periods 0",
+    ),
+    # c1 bought nothing in March (fct_periods net_revenue 0); claim 5.00 (cumulative
+    # 19.90 + 30.10 + 5.00 = 55.00, per customer 55.00 / 1).
+    "cohort revenue vs periods": (
+        {
+            ("fct_cohorts", 2, "revenue"): 5.0,
+            ("fct_cohorts", 2, "cumulative_revenue"): 55.0,
+            ("fct_cohorts", 2, "cumulative_revenue_per_customer"): 55.0,
+        },
+        {},
+        ("fct_cohorts", "fct_periods"),
+        1,
+        "fct_cohorts against fct_periods: revenue summed over the cohorts, per month",
+        "1 of 6 keys differ, e.g. basis=order, period_start=2024-03-01: fct_cohorts 5,"
+        " fct_periods 0",
+    ),
+    # c1 is the one customer whose first purchase is in January; claim 2 (1 / 2 repeat).
+    "repeat customers vs customers": (
+        {
+            ("mart_repeat_purchase", 0, "customers"): 2,
+            ("mart_repeat_purchase", 0, "repeat_purchase_rate"): 0.5,
+        },
+        {},
+        ("mart_repeat_purchase", "dim_customers"),
+        1,
+        "mart_repeat_purchase against dim_customers: customers per first_purchase_month",
+        "1 of 1 keys differ, e.g. first_purchase_month=2024-01-01: mart_repeat_purchase 2,"
+        " dim_customers 1",
+    ),
+    # c1 is a repeat customer (2 purchases); claim none repeated (rates 0 / 1, no median).
+    "repeaters vs repeat customers": (
+        {
+            ("mart_repeat_purchase", 0, "repeat_customers"): 0,
+            ("mart_repeat_purchase", 0, "repeat_purchase_rate"): 0.0,
+            ("mart_repeat_purchase", 0, "median_days_to_second_purchase"): None,
+            ("mart_repeat_purchase", 0, "repeat_within_30"): 0,
+            ("mart_repeat_purchase", 0, "repeat_rate_30"): 0.0,
+        },
+        {},
+        ("mart_repeat_purchase", "dim_customers"),
+        1,
+        "mart_repeat_purchase against dim_customers: repeat_customers per first_purchase_month",
+        "first_purchase_month=2024-01-01: mart_repeat_purchase 0, dim_customers 1",
+    ),
+    # Both customers were first active in 2024; claim 3 in that cohort year.
+    "CLV segment customers vs customers": (
+        {("mart_clv", 2, "customers"): 3},
+        {},
+        ("mart_clv", "dim_customers"),
+        1,
+        "mart_clv against dim_customers: customers per segment",
+        # segments all/all, acquisition_channel/organic, cohort_year/2024
+        "1 of 3 keys differ, e.g. segment_type=cohort_year, segment_value=2024: mart_clv 3,"
+        " dim_customers 2",
+    ),
+    # Both customers came through `organic` and were first active in Y: claim 1 acquired
+    # in the channel's row (the all row says 2).
+    "CLV channels vs all": (
+        {("mart_clv", 1, "acquired_customers"): 1},
+        {},
+        ("mart_clv",),
+        1,
+        "mart_clv: acquired_customers of the acquisition_channel segments summed = the all"
+        " segment's",
+        "1 of 1 keys differ, e.g. the acquisition_channel segments 1, the all segment 2",
+    ),
+    # The same in the cohort year's row.
+    "CLV cohort years vs all": (
+        {("mart_clv", 2, "acquired_customers"): 1},
+        {},
+        ("mart_clv",),
+        1,
+        "mart_clv: acquired_customers of the cohort_year segments summed = the all segment's",
+        "1 of 1 keys differ, e.g. the cohort_year segments 1, the all segment 2",
+    ),
+    # Two promoters in March overall, one in the only channel: responses and promoters
+    # (1 + 0 + 0 = 1 against 2 + 0 + 0 = 2) disagree.
+    "NPS channels vs all": (
+        {},
+        {
+            "mart_nps": [
+                ("month", MAR, "all", "all", 2, 2, 0, 0, 100.0),
+                ("month", MAR, "acquisition_channel", "organic", 1, 1, 0, 0, 100.0),
+            ]
+        },
+        ("mart_nps",),
+        2,
+        "mart_nps: promoters of the acquisition_channel segments summed = the all segment's,"
+        " per period",
+        "1 of 1 keys differ, e.g. period_grain=month, period_start=2024-03-01: the"
+        " acquisition_channel segments 1, the all segment 2",
+    ),
+    # c2's one contract churn (0 reactivations + 1 churned on A = 1 event); claim 2 (0 / 2).
+    "win-back events vs customers": (
+        {("mart_winback", 0, "churn_events"): 2, ("mart_winback", 0, "winback_rate"): 0.0},
+        {},
+        ("mart_winback", "dim_customers"),
+        1,
+        "mart_winback against dim_customers: churn_events summed per basis",
+        "1 of 2 keys differ, e.g. basis=contract: mart_winback 2, dim_customers 1",
+    ),
+    # c2 never came back (0 reactivations); claim won back after 5 days (1 / 1).
+    "win-backs vs reactivations": (
+        {
+            ("mart_winback", 0, "won_back"): 1,
+            ("mart_winback", 0, "winback_rate"): 1.0,
+            ("mart_winback", 0, "median_days_to_return"): 5.0,
+        },
+        {},
+        ("mart_winback", "dim_customers"),
+        1,
+        "mart_winback against dim_customers: won_back summed per basis",
+        "1 of 2 keys differ, e.g. basis=contract: mart_winback 1, dim_customers 0",
+    ),
+    # c1 is order-active on A (fct_periods: 1 customer at the end of March, Q1 and 2024);
+    # dim_customers claims churned.
+    "customers at A vs statuses": (
+        {("dim_customers", 0, "order_status"): "churned"},
+        {},
+        ("fct_periods", "dim_customers"),
+        1,
+        "fct_periods against dim_customers: customers_end of the period containing A",
+        "3 of 6 keys differ, e.g. basis=order, period_grain=month: fct_periods 1, dim_customers 0",
+    ),
+    # c1 bought twice (fct_periods: 1 + 1 + 0 purchases); dim_customers claims 4 (AOV
+    # 50.00 / 4 = 12.50).
+    "purchases vs customers": (
+        {
+            ("dim_customers", 0, "purchases"): 4,
+            ("dim_customers", 0, "average_order_value"): 12.50,
+        },
+        {},
+        ("fct_periods", "dim_customers"),
+        1,
+        "fct_periods against dim_customers: purchases summed over the periods of each grain",
+        "3 of 3 keys differ, e.g. period_grain=month: fct_periods 2, dim_customers 4",
+    ),
+    # c1's February row claims 2 purchases (fct_periods: 1).
+    "periods vs customer months": (
+        {("fct_customer_months", 1, "purchases"): 2},
+        {},
+        ("fct_periods", "fct_customer_months"),
+        1,
+        "fct_periods against fct_customer_months: purchases of each month",
+        # fct_periods' 6 month rows
+        "1 of 6 keys differ, e.g. basis=order, period_start=2024-02-01: fct_periods 1,"
+        " fct_customer_months 2",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", ACROSS_MARTS)
+def test_marts_that_disagree_fail_across_marts(case, tmp_path, capsys):
+    changes, extra, marts, failing, name, detail = ACROSS_MARTS[case]
+    code, out = validate(build(tmp_path / "w.duckdb", changes, extra_rows=extra), capsys, *marts)
+    assert code == 1, out
+    for mart in marts:  # each mart's own suite still passes: only the identity across fails
+        assert mart_line(out, mart).startswith("ok"), out
+    assert mart_line(out, "across marts").startswith("FAIL"), out
+    assert f", {failing} failed" in mart_line(out, "across marts"), out
+    assert f"failed: {name}" in out, out
+    assert detail in out, out
+    assert f"{failing} identities across marts do not hold" in out, out
+
+
+def test_an_identity_across_marts_that_cannot_be_computed_fails_without_crashing(tmp_path, capsys):
+    # mart_lock_in without its churned column: its suite says the column is missing, and
+    # the identity that sums it fails with DuckDB's words instead of ending validate (exit 2).
+    db = build(tmp_path / "w.duckdb", drop_columns={"mart_lock_in": "churned"})
+    code, out = validate(db, capsys, "mart_lock_in", "fct_periods")
+    assert code == 1, out
+    assert "missing columns: churned" in out
+    assert ", 2 failed" in mart_line(out, "across marts"), out  # customers_start and churned
+    assert "error: Binder Error" in out and "Traceback" not in out, out
+
+
+def test_an_identity_across_marts_is_checked_only_with_all_its_marts(tmp_path, capsys):
+    # mart_churn alone: its identity with fct_periods is not computed (no line for it).
+    db = build(tmp_path / "w.duckdb", {("mart_churn", 0, "churned_customers"): 2})
+    code, out = validate(db, capsys, "mart_churn")
+    assert code == 1, out  # its own suite: 2 churned customers of a period of 1
+    assert "across marts" not in out

@@ -25,10 +25,14 @@ published. ``--allow-shrink`` turns the check off for a deliberate shrink. A mar
 build is not compared; a baseline that does not exist or holds no marts is an error
 (`retention build` passes none until a built warehouse is published).
 
-Exit status: 0 when every expectation passes, 1 when any fails, 2 when the database or a
-mart is missing (nothing is validated then). The database and its marts are checked before
-Great Expectations is imported (which takes many seconds), so such a mistake is reported at
-once.
+Checks across marts: after the suites, the identities between marts of
+`retention.consistency` whose marts are all validated, computed in SQL on the same
+connection; their result is one more line of the summary, ACROSS ("across marts").
+
+Exit status: 0 when every expectation and identity passes, 1 when any fails, 2 when the
+database or a mart is missing (nothing is validated then). The database and its marts are
+checked before Great Expectations is imported (which takes many seconds), so such a mistake
+is reported at once.
 """
 
 from __future__ import annotations
@@ -57,9 +61,11 @@ MEMORY_LIMIT_ENV = "RETENTION_MEMORY_LIMIT"  # DuckDB's cap, as in profiles.yml 
 DEFAULT_MEMORY_LIMIT = "3GiB"
 SCRATCH = "validate_scratch"  # the attached scratch database the parts are read from
 VOLUME_CHECK = "row count against the published warehouse"
+ACROSS = "across marts"  # the result of the identities across marts (retention.consistency)
 EXIT_CODES = {
     0: "every expectation passed",
-    1: "an expectation failed (the summary names the mart and the expectation)",
+    1: "an expectation failed (the summary names the mart and the expectation), or an "
+    "identity across marts does not hold (it names the marts)",
     2: "nothing validated: the database or a mart is missing, a --mart is unknown, the "
     "--baseline cannot be read or holds no marts, or DuckDB refused RETENTION_MEMORY_LIMIT "
     "or failed reading a mart (out of memory)",
@@ -127,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with con:
             results = validate_marts(con, marts)
+            results.extend(check_across(con, marts))
     except duckdb.Error as exc:  # out of memory under a small cap, a full temporary folder
         console.error(
             "validate",
@@ -317,6 +324,50 @@ def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[Mar
     return results
 
 
+def check_across(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[MartResult]:
+    """The identities across marts (retention.consistency) whose marts are all being
+    validated, as one more result named ACROSS, one expectation per measure (none when no
+    identity applies). A side that cannot be computed (a column missing, which the mart's
+    suite reports too) fails its measures with DuckDB's words."""
+    from retention import consistency
+
+    identities = consistency.applicable(marts)
+    if not identities:
+        return []
+    result = MartResult(mart=ACROSS, rows=0)
+    for identity in identities:
+        try:
+            found = consistency.compare(con, identity, EXAMPLES)
+        except (duckdb.BinderException, duckdb.CatalogException) as exc:
+            found = {m: f"error: {console.first_line(exc)}" for m in identity.measures}
+        for measure, disagreement in found.items():
+            result.evaluated += 1
+            if isinstance(disagreement, str):
+                result.failures.append(Failure(identity.name(measure), disagreement))
+            elif disagreement.differing:
+                detail = _disagreement(identity, disagreement)
+                result.failures.append(Failure(identity.name(measure), detail))
+            else:
+                result.passed += 1
+    return [result]
+
+
+def _disagreement(identity, found) -> str:
+    """'2 of 9 keys differ, e.g. basis=contract, …: mart_churn 2, fct_periods 1; …'."""
+    left, right = identity.left.named, identity.right.named
+
+    def value(v: object) -> str:
+        if v is None or v != v:  # NaN: no row, or a null, on that side
+            return "missing"
+        return _short(int(v) if float(v).is_integer() else v)
+
+    shown = "; ".join(
+        (f"{_row(key)}: " if key else "") + f"{left} {value(lv)}, {right} {value(rv)}"
+        for key, lv, rv in found.examples
+    )
+    return f"{found.differing} of {found.keys} keys differ, e.g. {shown}"
+
+
 def baseline_counts(baseline: Path, marts: list[str]) -> dict[str, int]:
     """Row counts of the marts in the baseline warehouse. A baseline that is not there, or
     holds no marts at all (NoMartsInBaseline), is an error, not a pass: a mistyped path would
@@ -457,17 +508,32 @@ def summary(results: list[MartResult], db_path: Path, seconds: float) -> str:
     for r in results:
         failed = r.evaluated - r.passed
         mark = "ok  " if r.success else "FAIL"
-        lines.append(
-            f"{mark} {r.mart}: {r.passed}/{r.evaluated} expectations passed, {failed} failed "
-            f"({r.rows:,} rows)"
-        )
+        if r.mart == ACROSS:
+            counted = f"{r.passed}/{r.evaluated} identities hold, {failed} failed"
+        else:
+            counted = f"{r.passed}/{r.evaluated} expectations passed, {failed} failed "
+            counted += f"({r.rows:,} rows)"
+        lines.append(f"{mark} {r.mart}: {counted}")
         for f in r.failures:
             lines.append(f"     failed: {f.expectation}")
             lines.append(f"             {f.detail}")
-    ok = sum(r.success for r in results)
-    verdict = "all marts pass" if ok == len(results) else f"{len(results) - ok} mart(s) fail"
-    lines.append(f"{verdict} ({ok}/{len(results)} marts, {seconds:.1f} s)")
+    lines.append(_verdict(results, seconds))
     return "\n".join(lines)
+
+
+def _verdict(results: list[MartResult], seconds: float) -> str:
+    """'all marts pass (15/15 marts, 30/30 identities across marts, 6.1 s)', or how many
+    marts fail and how many identities across marts do not hold."""
+    marts = [r for r in results if r.mart != ACROSS]
+    ok = sum(r.success for r in marts)
+    verdict = "all marts pass" if ok == len(marts) else f"{len(marts) - ok} mart(s) fail"
+    counts = [f"{ok}/{len(marts)} marts"]
+    for r in results:
+        if r.mart == ACROSS:
+            counts.append(f"{r.passed}/{r.evaluated} identities across marts")
+            if not r.success:
+                verdict += f", {r.evaluated - r.passed} identities across marts do not hold"
+    return f"{verdict} ({', '.join(counts)}, {seconds:.1f} s)"
 
 
 def summary_view(results: list[MartResult], db_path: Path, seconds: float) -> list[object]:
@@ -479,7 +545,7 @@ def summary_view(results: list[MartResult], db_path: Path, seconds: float) -> li
         (
             Text("ok", style="green") if r.success else Text("FAIL", style="bold red"),
             r.mart,
-            f"{r.rows:,}",
+            "" if r.mart == ACROSS else f"{r.rows:,}",
             f"{r.passed}/{r.evaluated}",
             r.evaluated - r.passed,
         )
@@ -497,8 +563,6 @@ def summary_view(results: list[MartResult], db_path: Path, seconds: float) -> li
         for f in r.failures:
             view.append(Text.assemble((f"{r.mart}: ", "bold"), f.expectation))
             view.append(Text("    " + f.detail))
-    ok = sum(r.success for r in results)
-    verdict = "all marts pass" if ok == len(results) else f"{len(results) - ok} mart(s) fail"
-    style = "green" if ok == len(results) else "bold red"
-    view.append(Text(f"{verdict} ({ok}/{len(results)} marts, {seconds:.1f} s)", style=style))
+    style = "green" if all(r.success for r in results) else "bold red"
+    view.append(Text(_verdict(results, seconds), style=style))
     return view
