@@ -3,7 +3,7 @@
 No dbt here: the hand-made marts of test_validate.py (two customers, A = 2024-03-31) are
 written twice, and the second copy is changed the way a pull request would change the
 numbers. The counts below are those of that world (test_validate.py's docstring): 2
-customers, 6 customer-months, 6 periods, 6 cohort rows, 1 repeat-purchase row, 3 CLV
+customers, 6 customer-months, 10 periods, 6 cohort rows, 1 repeat-purchase row, 3 CLV
 segments, 1 churn row, and rows of the retention-operations marts.
 """
 

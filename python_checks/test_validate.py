@@ -1,7 +1,7 @@
 """`retention validate`: the GE suites pass on correct marts and name what is wrong otherwise.
 
 No dbt here: each test writes hand-made mart tables into a tiny DuckDB file. The world is two
-customers, reporting date A = 2024-03-31, monthly periods January–March 2024:
+customers, reporting date A = 2024-03-31, the periods January–March 2024, Q1 2024 and 2024:
 
 - c1 buys on the order basis: 19.90 on 2024-01-10 and 30.10 on 2024-02-05 (26 days later),
   so it is active on the order basis from 2024-01-10 on (365-day window) and never churns.
@@ -12,7 +12,8 @@ customers, reporting date A = 2024-03-31, monthly periods January–March 2024:
   so mart_nps, mart_retention_programmes and mart_contract_renewals are empty (allowed).
 
 Every number below is worked out from those facts and the metric definitions; the arithmetic is
-written beside it. Each failing scenario changes one or two values of the correct world.
+written beside it, and the marts agree with each other (the identities across marts hold).
+Each failing scenario changes one or two values of the correct world.
 """
 
 from __future__ import annotations
@@ -1160,3 +1161,31 @@ def test_an_identity_across_marts_is_checked_only_with_all_its_marts(tmp_path, c
     code, out = validate(db, capsys, "mart_churn")
     assert code == 1, out  # its own suite: 2 churned customers of a period of 1
     assert "across marts" not in out
+
+
+def test_the_summary_counts_identities_across_marts_apart_from_the_marts():
+    # Two marts that pass and one identity of three that does not hold: no mart fails (which
+    # of the two marts is wrong cannot be told), yet the verdict and the exit status do.
+    from rich.console import Console
+
+    from retention.validate import ACROSS, Failure, MartResult, summary, summary_view
+
+    failure = Failure("mart_churn against fct_periods: churned", "1 of 2 keys differ")
+    results = [
+        MartResult("mart_churn", rows=1, evaluated=20, passed=20),
+        MartResult("fct_periods", rows=10, evaluated=93, passed=93),
+        MartResult(ACROSS, rows=0, evaluated=3, passed=2, failures=[failure]),
+    ]
+    verdict = (
+        "all marts pass, 1 identities across marts do not hold "
+        "(2/2 marts, 2/3 identities across marts, 1.2 s)"
+    )
+    plain = summary(results, Path("w.duckdb"), 1.25)
+    assert "FAIL across marts: 2/3 identities hold, 1 failed\n" in plain, plain
+    assert plain.endswith(verdict), plain
+    console = Console(record=True, width=300, force_terminal=True)
+    console.print(*summary_view(results, Path("w.duckdb"), 1.25))
+    shown = console.export_text()
+    assert re.search(r"FAIL\s+│\s+across marts\s+│\s+│\s+2/3\s+│\s+1", shown), shown
+    assert "across marts: mart_churn against fct_periods: churned" in shown, shown
+    assert verdict in shown, shown
