@@ -1116,6 +1116,18 @@ ACROSS_MARTS = {
         "fct_periods against dim_customers: purchases summed over the periods of each grain",
         "3 of 3 keys differ, e.g. period_grain=month: fct_periods 2, dim_customers 4",
     ),
+    # c1 was never active before January, so new in January (fct_customer_months' lifecycle);
+    # fct_periods claims reactivated (its end is still 0 + 1 customers: its own identities
+    # hold), and both counts disagree.
+    "period lifecycles vs customer months": (
+        {("fct_periods", 0, "new"): 0, ("fct_periods", 0, "reactivated"): 1},
+        {},
+        ("fct_periods", "fct_customer_months"),
+        2,
+        "fct_periods against fct_customer_months: new of each month",
+        "1 of 6 keys differ, e.g. basis=order, period_start=2024-01-01: fct_periods 0,"
+        " fct_customer_months 1",
+    ),
     # c1's February row claims 2 purchases (fct_periods: 1).
     "periods vs customer months": (
         {("fct_customer_months", 1, "purchases"): 2},

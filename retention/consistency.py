@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from retention.expectations import SCHEMA, TOLERANCE, difference
+from retention.expectations import BASES as BASES_NAMES
+from retention.expectations import LIFECYCLES, SCHEMA, TOLERANCE, difference
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,43 @@ CLV_SUMS = (
     "acquired_customers",
 )  # fmt: skip
 NPS_COUNTS = ("responses", "promoters", "passives", "detractors")
+
+
+# fct_periods' counts and sums of a month against fct_customer_months' rows of the month.
+MONTH_COUNTS = ("customers_start", "customers_end", *(s for s in LIFECYCLES if s != "inactive"))
+MONTH_SUMS = {
+    "purchases": "order", "net_revenue": "order", "mrr_start": "contract", "mrr_end": "contract",
+    "recognised_contract_revenue": "contract",
+}  # fmt: skip
+
+
+def _customer_months_by_basis() -> str:
+    """fct_customer_months per month and basis, in one scan of the view: the customers
+    active at the start and end, each lifecycle's count, and the basis' sums (0 for the
+    other basis' columns)."""
+    columns = []
+    for basis in BASES_NAMES:
+        columns += [
+            f"count(*) filter (where {basis}_is_active_start) as {basis}_customers_start",
+            f"count(*) filter (where {basis}_is_active_end) as {basis}_customers_end",
+            *(
+                f"count(*) filter (where {basis}_lifecycle = '{state}') as {basis}_{state}"
+                for state in MONTH_COUNTS[2:]
+            ),
+        ]
+    columns += [f"sum({c}) as {c}" for c in MONTH_SUMS]
+    rows = [
+        f"select '{basis}' as basis, month_start as period_start, "
+        + ", ".join(f"{basis}_{c} as {c}" for c in MONTH_COUNTS)
+        + ", "
+        + ", ".join(f"{c if owner == basis else 0} as {c}" for c, owner in MONTH_SUMS.items())
+        + " from months"
+        for basis in BASES_NAMES
+    ]
+    return (
+        f"with months as materialized (select month_start, {', '.join(columns)}"
+        " from {m}.fct_customer_months group by month_start) " + " union all ".join(rows)
+    )
 
 
 def _sums(columns: Sequence[str]) -> str:
@@ -296,45 +334,19 @@ IDENTITIES: tuple[Identity, ...] = (
         measures=("purchases", "net_revenue", "recognised_contract_revenue"),
     ),
     Identity(
-        text="{measure} of each month = fct_customer_months' rows of the month summed "
-        "(a count of the basis' start or end flags, or a sum)",
+        text="{measure} of each month = fct_customer_months' rows of the month (a count of "
+        "the basis' flags or lifecycles, or a sum)",
         left=Side(
             "fct_periods",
             # The other basis' columns (null) are 0, as on a basis' missing row.
-            "select basis, period_start, customers_start, customers_end,"
-            " coalesce(purchases, 0) as purchases, coalesce(net_revenue, 0) as net_revenue,"
-            " coalesce(mrr_start, 0) as mrr_start, coalesce(mrr_end, 0) as mrr_end,"
-            " coalesce(recognised_contract_revenue, 0) as recognised_contract_revenue"
-            " from {m}.fct_periods where period_grain = 'month'",
+            f"select basis, period_start, {', '.join(MONTH_COUNTS)}, "
+            + ", ".join(f"coalesce({c}, 0) as {c}" for c in MONTH_SUMS)
+            + " from {m}.fct_periods where period_grain = 'month'",
             missing_is_zero=True,
         ),
-        right=Side(
-            "fct_customer_months",
-            "with months as (select month_start, count(*) filter (where order_is_active_start)"
-            " as order_start, count(*) filter (where order_is_active_end) as order_end,"
-            " count(*) filter (where contract_is_active_start) as contract_start,"
-            " count(*) filter (where contract_is_active_end) as contract_end,"
-            " sum(purchases) as purchases, sum(net_revenue) as net_revenue,"
-            " sum(mrr_start) as mrr_start, sum(mrr_end) as mrr_end,"
-            " sum(recognised_contract_revenue) as recognised_contract_revenue"
-            " from {m}.fct_customer_months group by month_start)"
-            " select 'order' as basis, month_start as period_start, order_start as"
-            " customers_start, order_end as customers_end, purchases, net_revenue,"
-            " 0 as mrr_start, 0 as mrr_end, 0 as recognised_contract_revenue"
-            " from months union all select 'contract', month_start, contract_start,"
-            " contract_end, 0, 0, mrr_start, mrr_end, recognised_contract_revenue"
-            " from months",
-        ),
+        right=Side("fct_customer_months", _customer_months_by_basis()),
         key=("basis", "period_start"),
-        measures=(
-            "customers_start",
-            "customers_end",
-            "purchases",
-            "net_revenue",
-            "mrr_start",
-            "mrr_end",
-            "recognised_contract_revenue",
-        ),
+        measures=(*MONTH_COUNTS, *MONTH_SUMS),
     ),
 )
 
