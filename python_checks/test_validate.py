@@ -1167,6 +1167,18 @@ def test_an_identity_across_marts_that_cannot_be_computed_fails_without_crashing
     assert "error: Binder Error" in out and "Traceback" not in out, out
 
 
+def test_an_identity_across_marts_over_a_column_of_text_fails_without_crashing(tmp_path, capsys):
+    # cohort_size as text, one value not a number: DuckDB's conversion error ended validate
+    # (exit 2, as if the warehouse could not be read); it is the identity's failure instead.
+    db = build(tmp_path / "w.duckdb")
+    with duckdb.connect(str(db)) as con:
+        con.execute("alter table marts.fct_cohorts alter cohort_size type varchar")
+        con.execute("update marts.fct_cohorts set cohort_size = 'n/a' where basis = 'order'")
+    code, out = validate(db, capsys, "fct_cohorts", "dim_customers")
+    assert code == 1, out
+    assert "error: Conversion Error" in out and "Traceback" not in out, out
+
+
 def test_an_identity_across_marts_is_checked_only_with_all_its_marts(tmp_path, capsys):
     # mart_churn alone: its identity with fct_periods is not computed (no line for it).
     db = build(tmp_path / "w.duckdb", {("mart_churn", 0, "churned_customers"): 2})

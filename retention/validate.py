@@ -327,8 +327,8 @@ def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[Mar
 def check_across(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[MartResult]:
     """The identities across marts (retention.consistency) whose marts are all being
     validated, as one more result named ACROSS, one expectation per measure (none when no
-    identity applies). A side that cannot be computed (a column missing, which the mart's
-    suite reports too) fails its measures with DuckDB's words."""
+    identity applies). A side that cannot be computed (a column missing or holding text,
+    which the mart's suite reports too) fails its measures with DuckDB's words."""
     from retention import consistency
 
     identities = consistency.applicable(marts)
@@ -338,7 +338,7 @@ def check_across(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[MartR
     for identity in identities:
         try:
             found = consistency.compare(con, identity, EXAMPLES)
-        except (duckdb.BinderException, duckdb.CatalogException) as exc:
+        except (duckdb.BinderException, duckdb.CatalogException, duckdb.ConversionException) as exc:
             found = {m: f"error: {console.first_line(exc)}" for m in identity.measures}
         for measure, disagreement in found.items():
             result.evaluated += 1
