@@ -960,6 +960,32 @@ def test_the_readme_documents_every_command_option_and_exit_code_of_help():
         assert listed == set(help_codes(text)), command
 
 
+# An option and the placeholder of its value, in a synopsis: `--db PATH`, `--format csv|parquet`
+# in the README; `--db PATH`, `--format {csv,parquet}` in a --help usage line.
+OPTION_VALUE = re.compile(
+    r"(--[a-z][a-z0-9-]*)(?: (\{[a-z,]+\}|[a-z]+(?:\|[a-z]+)+|[A-Z][A-Z_]*))?"
+)
+
+
+def synopsis_values(synopsis: str) -> dict[str, str | None]:
+    return {
+        option: value.strip("{}").replace(",", "|") if value else None
+        for option, value in OPTION_VALUE.findall(synopsis)
+    }
+
+
+def test_the_readme_synopsis_names_each_value_as_help_does():
+    # `retention build --help` showed `--data DATA` and `--vars VARS`, `publish --from SOURCE`
+    # and `holdout --work WORK`, where the README writes DIR, YAML, PATH and DIR.
+    reference = readme_reference()
+    for command in cli.COMMANDS:
+        documented = re.search(rf"`retention {command} ([^`]*)`", reference[command], re.DOTALL)
+        assert documented, f"README: no synopsis for {command}"
+        usage = help_text(command).split("\n\n", 1)[0]
+        shown = synopsis_values(usage.split(f"retention {command}", 1)[1])
+        assert synopsis_values(documented.group(1)) == shown, command
+
+
 def test_load_shows_a_spinner_on_a_terminal_lines_in_a_log_and_nothing_when_quiet(tmp_path):
     data = tmp_path / "d"
     assert retention(tmp_path, "generate", "--out", "d", "--customers", "20").returncode == 0

@@ -84,13 +84,17 @@ LOAD_ONLY_OPTIONS = ("replace", "force")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", type=Path, default=None, help="raw files to load first")
+    parser.add_argument(
+        "--data", type=Path, default=None, metavar="DIR", help="raw files to load first"
+    )
     # How --data is loaded (retention/load.py); the shrink guard also protects the marts.
     add_mode_arguments(
         parser, f"{SHRINK_GUARDS}, or a mart against the published warehouse (validate step)"
     )
     add_db_argument(parser)
-    parser.add_argument("--vars", default=None, help="dbt vars as YAML, passed to dbt build")
+    parser.add_argument(
+        "--vars", default=None, metavar="YAML", help="dbt vars as YAML, passed to dbt build"
+    )
     parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
     parser.add_argument(
         "--no-validate",

@@ -48,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--work",
         type=Path,
+        metavar="DIR",
         default=REPO_ROOT / "target" / "cdnow",
         help="--cdnow: the folder to build in (default target/cdnow)",
     )

@@ -142,6 +142,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--from",
         dest="source",
         type=Path,
+        metavar="PATH",
         default=None,
         help="built working copy (default: <db>.work or RETENTION_WORK_DB_PATH)",
     )
