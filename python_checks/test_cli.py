@@ -994,6 +994,12 @@ def test_load_shows_a_spinner_on_a_terminal_lines_in_a_log_and_nothing_when_quie
     assert run.returncode == 0, run.stderr
     assert not ANSI.search(run.stderr + run.stdout), repr(run.stderr)
     assert "raw.orders:" in run.stderr and "loaded batch 1 (append)" in run.stderr
+    # So --help must not say that the messages, like the bars, are off without a terminal.
+    quiet = " ".join(help_text("load").split()).split("-q, --quiet ", 1)[1].split(" exit codes:")[0]
+    assert quiet == (
+        "no progress bars or progress messages (the bars are also off when stderr is not a "
+        "terminal)"
+    )
     # On a terminal: the spinner (escape codes) and the same lines.
     code, _, terminal = with_terminal_stderr(tmp_path, "load", str(data), "--db", "tty.duckdb")
     assert code == 0, terminal

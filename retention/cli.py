@@ -43,7 +43,9 @@ COMMANDS = {
 INTERRUPTED = 130  # the shell's code for Ctrl-C (128 + SIGINT)
 USAGE_ERROR = 2  # argparse's code for invalid arguments
 
-QUIET_HELP = "no progress bars or messages (they are also off when stderr is not a terminal)"
+QUIET_HELP = (
+    "no progress bars or progress messages (the bars are also off when stderr is not a terminal)"
+)
 
 
 def version() -> str:
