@@ -896,6 +896,32 @@ def test_build_validates_without_a_baseline_when_the_published_file_has_no_marts
     ) in capsys.readouterr().err
 
 
+def test_build_says_there_is_no_volume_check_when_nothing_is_published_yet(
+    tmp_path, capsys, monkeypatch
+):
+    # The first `retention build --data` of a new warehouse: no published file to compare
+    # with. README ("Volume check") says the build says so; it said nothing.
+    import argparse
+
+    from retention import build as build_module
+    from retention import console
+
+    monkeypatch.setattr(console, "_state", {"quiet": False})
+    published = tmp_path / "w.duckdb"
+    work = build(tmp_path / "w.duckdb.work")
+    handed = []
+    monkeypatch.setattr(validate_module, "run", lambda checks: handed.append(checks) or 1)
+    args = argparse.Namespace(
+        no_validate=False, max_shrink=0.1, allow_shrink=False, storage_version="current"
+    )
+    code = build_module._validate_and_publish(args, published, work, build_module.Stage("v"))
+    assert code == build_module.EXIT_VALIDATE  # the stand-in validate failed: not published
+    assert [checks.baseline for checks in handed] == [None]
+    assert (
+        f"retention build: no published warehouse at {published} yet: no volume check\n"
+    ) in capsys.readouterr().err
+
+
 def test_an_unreadable_baseline_or_a_bad_share_exits_2(tmp_path, capsys):
     work = build(tmp_path / "work.duckdb")
     garbage = tmp_path / "garbage.duckdb"

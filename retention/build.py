@@ -353,7 +353,9 @@ def _validate_and_publish(args: argparse.Namespace, published: Path, work: Path,
         # first build, nor when the published file was only loaded into, never built). One
         # that cannot be read is a damaged file, not a failed expectation.
         baseline = published if published.exists() else None
-        if baseline is not None and not args.allow_shrink:
+        if baseline is None and not args.allow_shrink:
+            _say(f"no published warehouse at {published} yet: no volume check")
+        elif not args.allow_shrink:
             try:
                 validate.baseline_counts(baseline, list(validate.MARTS))
             except validate.NoMartsInBaseline:
