@@ -432,3 +432,17 @@ def test_every_make_target_and_macro_the_docs_name_exists():
                 wrong.append(f"{page.relative_to(REPO_ROOT)}: macro {name}")
     assert len(targets) > 20 and len(macros) > 100  # both lists are found
     assert wrong == []
+
+
+def test_every_saved_query_that_groups_returns_its_rows_in_order():
+    # `mf query --saved-query monthly_churn_trend`, the README's first metric answer, printed
+    # its months in hash order: a saved query without order_by has no order.
+    semantic = read_yaml(REPO_ROOT / "models" / "marts" / "_marts__semantic.yml")
+    unordered = [
+        query["name"]
+        for query in semantic["saved_queries"]
+        if query["query_params"].get("group_by")
+        and query["query_params"].get("order_by") != query["query_params"]["group_by"]
+    ]
+    assert len(semantic["saved_queries"]) > 10  # the saved queries are found
+    assert unordered == []
