@@ -80,7 +80,7 @@
         'read_through_at': read_through_at,
     }) -%}
     {%- if replaced > 0 -%}
-        {%- do plan.update({'reason': 'raw tables re-delivered (retention load --replace)'}) -%}
+        {%- do plan.update({'reason': 'raw tables re-delivered with retention load --replace'}) -%}
     {%- else -%}
         {%- do plan.update({'full': false}) -%}
     {%- endif -%}
