@@ -611,6 +611,12 @@ def test_summary_prints_the_fitted_parameters_and_the_top_predicted_clv_channel(
     assert lines["sBG contract cohorts fitted"] == "1 of 2"
     # c1 (organic) 100.00 against c2 (email) 40.00
     assert lines["top predicted-CLV channel"] == "organic: 100.00 mean over 1"
+    # Every value ends where the rules end: the long values ran past them.
+    out = run.stdout.splitlines()
+    rules = [i for i, line in enumerate(out) if line and set(line) == {"-"}]
+    assert len(rules) == 2
+    table = out[rules[0] + 1 : rules[1]]
+    assert {len(line) for line in table} == {len(out[rules[0]])}, "\n".join(out)
 
 
 def test_summary_without_predictive_marts_says_so(tmp_path):

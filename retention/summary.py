@@ -252,9 +252,12 @@ def run(args: argparse.Namespace) -> int:
     title = "Retention warehouse — headline metrics"
     database = f"database: {path.resolve()}"
     width = max(len(label) for label, _ in rows)
-    rule = "-" * (width + 16)
+    # The values' column is as wide as the widest (the fitted parameters are long), so that
+    # every value ends at the rule's end.
+    values = max(12, *(len(value) for _, value in rows))
+    rule = "-" * (width + 2 + values)
     plain = "\n".join(
-        ["", title, rule, *(f"{label:<{width}}  {value:>12}" for label, value in rows), rule]
+        ["", title, rule, *(f"{label:<{width}}  {value:>{values}}" for label, value in rows), rule]
         + [database]
     )
     console.show(
