@@ -115,6 +115,27 @@ def test_a_gamma_gamma_fit_with_p_plus_q_at_most_1_leaves_one_repeat_day_without
     assert math.isclose(thrice["expected_average_order_value"], 60.0, rel_tol=1e-12)
 
 
+def test_expected_purchases_scipy_cannot_evaluate_are_missing_with_the_reason():
+    # An `ok` BG/NBD fit of simulated everyday buyers (a review's: 1,500 customers, r 0.4355,
+    # alpha 0.1526 weeks, a 1.9932, b 2241.2). For a customer whose only purchase day is A
+    # (T = 0) the formula needs 2F1(r, b; a + b - 1; z) at z = t / (alpha + t) = 52.14 /
+    # 52.30 = 0.997 with b = 2241, where scipy's hyp2f1 gives NaN: the mart showed a null
+    # expected_purchases_365d and predicted CLV under fit_status `ok`.
+    params = ok_parameters(r=0.4355, alpha=0.1526, a=1.9932, b=2241.2, p=6.0, q=4.0, gamma=15.0)
+    bought = summary([("new", "2024-06-30", 5.0),
+                      ("old", "2024-01-05", 5.0), ("old", "2024-06-01", 5.0)])  # fmt: skip
+    predictions = pm.customer_predictions(bought, params).set_index("customer_id")
+    new, old = predictions.loc["new"], predictions.loc["old"]
+    assert new["fit_status"] == "bg_nbd: expected_purchases_not_computable"
+    assert math.isnan(new["expected_purchases_365d"])
+    assert new["p_alive"] == 1.0  # x = 0, and the Gamma-Gamma's value stays
+    # x = 0: the population mean p gamma / (q - 1) = 6 * 15 / 3 = 30
+    assert math.isclose(new["expected_average_order_value"], 30.0, rel_tol=1e-12)
+    # old: x = 1, T = 177 / 7 weeks, far from the corner: a finite value and `ok`.
+    assert old["fit_status"] == pr.OK
+    assert math.isfinite(old["expected_purchases_365d"]) and old["expected_purchases_365d"] > 0
+
+
 def test_no_purchases_at_all():
     params = pm.model_parameters(summary([]), NO_COHORTS)
     assert set(params["fit_status"]) == {pr.INSUFFICIENT_CUSTOMERS, pr.NO_REPEAT_BUYERS}

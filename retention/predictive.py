@@ -558,13 +558,22 @@ def bgnbd_expected_purchases(
     (a+b+x-1)/(a-1) * [1 - ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; t/(α+T+t))]
         / (1 + 1{x>0} a/(b+x-1) ((α+T)/(α+t_x))^(r+x)),
     whose denominator is 1 / P(alive). Defined for a != 1 (the fitted a is never exactly 1).
+
+    NaN where scipy's ``hyp2f1`` cannot evaluate it: z = t / (α+T+t) near 1 with a large
+    b + x, as for a customer whose first purchase is on or a day before A (T = 0 or 1/7)
+    under a fit with a small α (well under a week: customers who buy most days) and a
+    large b (rare dropout), e.g. r 0.44, α 0.15, a 1.99, b 2241. scipy returns NaN or an
+    infinity there (also for the exact integer c − a − b = a − 1 − r − x it cannot take
+    near z = 1); the caller reports such a value as missing, never as a number.
     """
     r, alpha, a, b = params["r"], params["alpha"], params["a"], params["b"]
     x, t_x, T = _as_float(x), _as_float(t_x), _as_float(T)
     z = t / (alpha + T + t)
-    hyp = special.hyp2f1(r + x, b + x, a + b + x - 1.0, z)
-    bracket = 1.0 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp
-    return (a + b + x - 1.0) / (a - 1.0) * bracket * bgnbd_p_alive(params, x, t_x, T)
+    with np.errstate(all="ignore"):
+        hyp = special.hyp2f1(r + x, b + x, a + b + x - 1.0, z)
+        bracket = 1.0 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp
+        value = (a + b + x - 1.0) / (a - 1.0) * bracket * bgnbd_p_alive(params, x, t_x, T)
+    return np.where(np.isfinite(value) & (value >= 0), value, np.nan)
 
 
 # --- Gamma-Gamma ----------------------------------------------------------------------------

@@ -41,6 +41,10 @@ PARAMETERS = {
 # A prediction's fit_status when both fits are ok but the customer's Gamma-Gamma expected
 # spend is infinite (p x + q <= 1: x = 0 with q <= 1, or a low x with p + q <= 1).
 INFINITE_MEAN_SPEND = "infinite_mean_spend"
+# A prediction's fit_status when the BG/NBD fit is ok but scipy cannot evaluate the customer's
+# expected purchases (retention/predictive.py bgnbd_expected_purchases: T near 0 under a fit
+# with a small alpha and a large b).
+PURCHASES_NOT_COMPUTABLE = "expected_purchases_not_computable"
 # expected_purchases_365d: the next 365 days, 52 1/7 weeks.
 HORIZON_WEEKS = 365 / pr.DAYS_PER_WEEK
 SURVIVAL_MONTHS = 24
@@ -225,6 +229,10 @@ def customer_predictions(summary: pd.DataFrame, parameters: pd.DataFrame) -> pd.
         out["fit_status"] = f"{GAMMA_GAMMA}: {gg_status}"
     else:
         out["fit_status"] = np.where(defined, pr.OK, f"{GAMMA_GAMMA}: {INFINITE_MEAN_SPEND}")
+    if bg:  # the BG/NBD's own row-level reason goes first, as its model-level one does
+        computable = out["expected_purchases_365d"].notna().to_numpy()
+        status = f"{BG_NBD}: {PURCHASES_NOT_COMPUTABLE}"
+        out["fit_status"] = np.where(computable, out["fit_status"], status)
     return _frame(out, PREDICTION_COLUMNS)
 
 
