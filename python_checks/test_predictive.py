@@ -356,6 +356,41 @@ def test_gamma_gamma_without_spread_is_reported_not_converged():
     fit = pr.fit_gamma_gamma([1, 2, 3, 4] * 5, [5.0] * 20)
     assert fit.fit_status == pr.NOT_CONVERGED
     assert not fit.converged
+    # The message says the cause and what it means, not only where the search stopped.
+    assert fit.message.startswith("every repeat buyer's mean repeat value is 5.00")
+    assert fit.message.endswith("the predictions that need it are null")
+
+
+# 40 customers (x / t_x days / T days) of a review's warehouse, each buying a few times in
+# half a year and none seen to stop: the BG/NBD's likelihood rises as b grows with a
+# fixed (the dropout probability a / (a + b) goes to 0), and the search gave up after
+# 40,000 evaluations. The message was scipy's "Maximum number of function evaluations has
+# been exceeded."
+NO_DROPOUT_CUSTOMERS = (
+    "0/0/99 0/0/44 4/112/167 1/16/124 3/144/145 2/17/41 4/77/118 0/0/94 6/153/162 3/99/102 "
+    "5/128/148 1/60/75 0/0/122 0/0/31 0/0/45 3/144/168 1/113/164 0/0/168 3/94/143 2/32/88 "
+    "5/133/155 1/24/46 2/137/139 5/127/132 4/59/67 3/52/93 5/44/79 0/0/92 4/112/155 2/34/42 "
+    "0/0/53 5/47/69 4/71/154 3/157/165 0/0/59 0/0/101 0/0/72 4/94/104 1/111/124 0/0/74"
+)
+
+
+def test_a_bgnbd_search_that_gives_up_says_where_it_was_heading():
+    rows = np.array([[float(v) for v in c.split("/")] for c in NO_DROPOUT_CUSTOMERS.split()])
+    x, t_x, T = rows[:, 0], rows[:, 1] / 7, rows[:, 2] / 7
+    fit = pr.fit_bgnbd(x, t_x, T)
+    assert fit.fit_status == pr.NOT_CONVERGED and not fit.converged
+    assert "scipy" not in fit.message
+    assert "b to infinity" in fit.message and "no dropout at all" in fit.message
+    # Independently: the BG/NBD's own likelihood at the search's r and alpha rises as the
+    # dropout probability a / (a + b) = d falls (a + b = 1e9).
+    lifted = [
+        pr.bgnbd_log_likelihood(
+            {"r": fit.params["r"], "alpha": fit.params["alpha"], "a": d * 1e9, "b": (1 - d) * 1e9},
+            x, t_x, T,
+        ).sum()
+        for d in (1e-3, 1e-6, 1e-9)
+    ]  # fmt: skip
+    assert lifted[0] < lifted[1] < lifted[2]
 
 
 # 15 repeat buyers (x / mean repeat value) whose Gamma-Gamma search stopped at p ~ 2.4e5,

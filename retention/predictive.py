@@ -127,12 +127,49 @@ def _maximise(
                 iterations += steps
     if converged:
         status, message = OK, "converged"
-    elif at_bound:
-        status = NOT_CONVERGED
-        message = "a parameter ran to 0 or infinity: the data do not identify the model"
     else:
-        status, message = NOT_CONVERGED, f"optimiser stopped: {found.message}"
+        status, message = NOT_CONVERGED, _no_maximum(model, names, x, at_bound, found)
     return _result(model, names, x, fun, observations, status, message, iterations)
+
+
+# A log-parameter beyond this when the search gave up: the parameter was running to 0 or
+# infinity (LOG_BOUND is where the search stops it).
+RUNNING_AWAY = LOG_BOUND / 2
+# What the parameters running to infinity together mean, per model (the limits the models
+# reach only there); the fit_status docs list them.
+_LIMITS = {
+    ("bg_nbd", frozenset({"a", "b"})): "one dropout probability for every customer",
+    ("bg_nbd", frozenset({"b"})): "no dropout at all (a / (a + b) goes to 0)",
+    ("bg_nbd", frozenset({"r", "alpha"})): "one purchase rate for every customer",
+    ("gamma_gamma", frozenset({"q", "gamma"})): "one spend level for every customer",
+    ("gamma_gamma", frozenset({"p"})): "every transaction equal to the customer's mean",
+    ("gamma_gamma", frozenset({"p", "q", "gamma"})): "no spread in spend at all",
+    ("sbg", frozenset({"alpha", "beta"})): "one churn probability for every customer",
+}
+
+
+def _no_maximum(
+    model: str,
+    names: Sequence[str],
+    log_params: np.ndarray,
+    at_bound: bool,
+    found: optimize.OptimizeResult,
+) -> str:
+    """Why a search found no maximum, in the data's terms: the parameters it was sending to
+    0 or infinity and what that limit means, or scipy's reason when none was (scipy's words
+    alone, "Maximum number of function evaluations has been exceeded.", told a user nothing)."""
+    values = dict(zip(names, log_params, strict=True))
+    grown = [n for n, v in values.items() if v > RUNNING_AWAY]
+    shrunk = [n for n, v in values.items() if v < -RUNNING_AWAY]
+    unidentified = "the data do not identify the model, and the predictions that need it are null"
+    if not grown and not shrunk:
+        return f"no maximum found (scipy: {found.message}): {unidentified}"
+    running = [f"{n} to infinity ({math.exp(values[n]):.3g})" for n in grown]
+    running += [f"{n} to 0 ({math.exp(values[n]):.3g})" for n in shrunk]
+    how = "stopped at its bound" if at_bound else "gave up"
+    limit = None if shrunk else _LIMITS.get((model, frozenset(grown)))
+    meaning = f": the likelihood rises toward a model with {limit}" if limit else ""
+    return f"no maximum: the search {how} with {' and '.join(running)}{meaning}; {unidentified}"
 
 
 def _result(
@@ -638,6 +675,10 @@ def fit_gamma_gamma(
     start = np.log([1.0, 1.0, float(np.mean(m))])
     names = ("p", "q", "gamma")
     fit = _scaled(_maximise(model, names, negative_ll, start, n, negative_gradient, warm), total)
+    if not fit.ok and len(um) and np.all(um == um[0]):
+        # The search's words ("p to infinity ...") do not say the cause, which is plain.
+        same = f"every repeat buyer's mean repeat value is {um[0]:.2f}: spend has no spread to fit"
+        return replace(fit, message=f"{same}; {fit.message}")
     return _unless_a_limit_is_as_likely(
         fit, "parameters", lambda: _gamma_gamma_limit_log_likelihood(ux, um, weight)
     )
