@@ -320,6 +320,15 @@ def test_gamma_gamma_degenerate_input_says_why(x, m, status):
     assert not fit.converged
 
 
+def test_gamma_gamma_on_zero_spend_says_there_are_repeat_buyers():
+    # 12 repeat buyers whose repeat days are all free (0.00) and 3 without a repeat day: the
+    # status is no_repeat_buyers (none to fit on), and the message says why, not "no repeat
+    # buyers" (a review's shop of zero-value orders).
+    fit = pr.fit_gamma_gamma([2] * 12 + [0] * 3, [0.0] * 12 + [float("nan")] * 3)
+    assert fit.fit_status == pr.NO_REPEAT_BUYERS and fit.observations == 0
+    assert fit.message.startswith("12 repeat buyers, none with a positive mean repeat value")
+
+
 # 34 customers (x / t_x days / T days) on which a search stopped at a finite local maximum
 # (r 0.592, alpha 12.77, a 0.224, b 0.992, log-likelihood -305.1506) while the likelihood is
 # higher as a and b grow with a/(a+b) fixed: one dropout probability for everyone.

@@ -653,8 +653,16 @@ def fit_gamma_gamma(
     if len(x) != len(m):
         return _refused(model, len(x), INVALID_INPUT, "x and monetary_value differ in length")
     usable = (x > 0) & np.isfinite(m) & (m > 0)
+    repeat_buyers = int(np.sum(x > 0))
     x, m = x[usable], m[usable]
     n = len(x)
+    if n == 0 and repeat_buyers:
+        # Not "no repeat buyers", which the status alone says: their spend is what is missing.
+        message = (
+            f"{repeat_buyers} repeat buyers, none with a positive mean repeat value (their "
+            "repeat purchase days' net revenue is zero or refunded)"
+        )
+        return _refused(model, 0, NO_REPEAT_BUYERS, message)
     if n == 0:
         return _refused(model, 0, NO_REPEAT_BUYERS, "no customer with a positive repeat value")
     if n < MIN_CUSTOMERS:
