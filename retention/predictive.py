@@ -803,11 +803,15 @@ def gamma_gamma_expected_value(
 ) -> np.ndarray:
     """E[M | x, m] = p (γ + m x) / (p x + q - 1): a weighted mean of the population mean
     p γ / (q - 1) and the customer's own mean m. For x = 0 (m undefined) the population mean.
+    NaN for x > 0 with m <= 0 (refunds or free orders on the repeat days): the model's spend
+    is positive, the fit leaves such customers out, and the formula would give a negative
+    expected spend (p 6, q 4, γ 15, x 1, m −50: −23.33).
     """
     p, q, g = params["p"], params["q"], params["gamma"]
     x, m = _as_float(x), _as_float(monetary_value)
+    outside = (x > 0) & ~(m > 0)
     m = np.where(x > 0, np.nan_to_num(m), 0.0)
-    return p * (g + m * x) / (p * x + q - 1.0)
+    return np.where(outside, np.nan, p * (g + m * x) / (p * x + q - 1.0))
 
 
 # --- shifted-beta-geometric -----------------------------------------------------------------

@@ -45,6 +45,9 @@ INFINITE_MEAN_SPEND = "infinite_mean_spend"
 # expected purchases (retention/predictive.py bgnbd_expected_purchases: T near 0 under a fit
 # with a small alpha and a large b).
 PURCHASES_NOT_COMPUTABLE = "expected_purchases_not_computable"
+# ... when the customer's mean repeat value is <= 0 (retention/predictive.py
+# gamma_gamma_expected_value): outside the model, which the fit leaves out too.
+NON_POSITIVE_SPEND = "non_positive_spend"
 # expected_purchases_365d: the next 365 days, 52 1/7 weeks.
 HORIZON_WEEKS = 365 / pr.DAYS_PER_WEEK
 SURVIVAL_MONTHS = 24
@@ -228,7 +231,12 @@ def customer_predictions(summary: pd.DataFrame, parameters: pd.DataFrame) -> pd.
     elif gg_status != pr.OK:
         out["fit_status"] = f"{GAMMA_GAMMA}: {gg_status}"
     else:
-        out["fit_status"] = np.where(defined, pr.OK, f"{GAMMA_GAMMA}: {INFINITE_MEAN_SPEND}")
+        spend = out["expected_average_order_value"].notna().to_numpy()
+        out["fit_status"] = np.select(
+            [~defined, ~spend],
+            [f"{GAMMA_GAMMA}: {INFINITE_MEAN_SPEND}", f"{GAMMA_GAMMA}: {NON_POSITIVE_SPEND}"],
+            pr.OK,
+        )
     if bg:  # the BG/NBD's own row-level reason goes first, as its model-level one does
         computable = out["expected_purchases_365d"].notna().to_numpy()
         status = f"{BG_NBD}: {PURCHASES_NOT_COMPUTABLE}"
