@@ -366,7 +366,7 @@ def test_gamma_gamma_without_spread_is_reported_not_converged():
     assert fit.fit_status == pr.NOT_CONVERGED
     assert not fit.converged
     # The message says the cause and what it means, not only where the search stopped.
-    assert fit.message.startswith("every repeat buyer's mean repeat value is 5.00")
+    assert fit.message.startswith("every repeat buyer fitted on has mean repeat value 5.00")
     assert fit.message.endswith("the predictions that need it are null")
 
 

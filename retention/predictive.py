@@ -685,7 +685,7 @@ def fit_gamma_gamma(
     fit = _scaled(_maximise(model, names, negative_ll, start, n, negative_gradient, warm), total)
     if not fit.ok and len(um) and np.all(um == um[0]):
         # The search's words ("p to infinity ...") do not say the cause, which is plain.
-        same = f"every repeat buyer's mean repeat value is {um[0]:.2f}: spend has no spread to fit"
+        same = f"every repeat buyer fitted on has mean repeat value {um[0]:.2f}: no spread to fit"
         return replace(fit, message=f"{same}; {fit.message}")
     return _unless_a_limit_is_as_likely(
         fit, "parameters", lambda: _gamma_gamma_limit_log_likelihood(ux, um, weight)
@@ -803,13 +803,13 @@ def gamma_gamma_expected_value(
 ) -> np.ndarray:
     """E[M | x, m] = p (γ + m x) / (p x + q - 1): a weighted mean of the population mean
     p γ / (q - 1) and the customer's own mean m. For x = 0 (m undefined) the population mean.
-    NaN for x > 0 with m <= 0 (refunds or free orders on the repeat days): the model's spend
-    is positive, the fit leaves such customers out, and the formula would give a negative
-    expected spend (p 6, q 4, γ 15, x 1, m −50: −23.33).
+    NaN for x > 0 with m < 0: the model's spend is positive and the formula would give a
+    negative expected spend (p 6, q 4, γ 15, x 1, m −50: −23.33). m = 0 (free or fully
+    refunded repeat days) keeps the formula, its limit as m → 0: p γ / (p x + q − 1).
     """
     p, q, g = params["p"], params["q"], params["gamma"]
     x, m = _as_float(x), _as_float(monetary_value)
-    outside = (x > 0) & ~(m > 0)
+    outside = (x > 0) & (m < 0)
     m = np.where(x > 0, np.nan_to_num(m), 0.0)
     return np.where(outside, np.nan, p * (g + m * x) / (p * x + q - 1.0))
 

@@ -45,9 +45,10 @@ INFINITE_MEAN_SPEND = "infinite_mean_spend"
 # expected purchases (retention/predictive.py bgnbd_expected_purchases: T near 0 under a fit
 # with a small alpha and a large b).
 PURCHASES_NOT_COMPUTABLE = "expected_purchases_not_computable"
-# ... when the customer's mean repeat value is <= 0 (retention/predictive.py
-# gamma_gamma_expected_value): outside the model, which the fit leaves out too.
-NON_POSITIVE_SPEND = "non_positive_spend"
+# ... when the customer's mean repeat value is < 0 (retention/predictive.py
+# gamma_gamma_expected_value): outside the model. Staging quarantines the orders that would
+# give one (a negative amount, a refund above the amount); a summary from elsewhere may not.
+NEGATIVE_SPEND = "negative_spend"
 # expected_purchases_365d: the next 365 days, 52 1/7 weeks.
 HORIZON_WEEKS = 365 / pr.DAYS_PER_WEEK
 SURVIVAL_MONTHS = 24
@@ -234,7 +235,7 @@ def customer_predictions(summary: pd.DataFrame, parameters: pd.DataFrame) -> pd.
         spend = out["expected_average_order_value"].notna().to_numpy()
         out["fit_status"] = np.select(
             [~defined, ~spend],
-            [f"{GAMMA_GAMMA}: {INFINITE_MEAN_SPEND}", f"{GAMMA_GAMMA}: {NON_POSITIVE_SPEND}"],
+            [f"{GAMMA_GAMMA}: {INFINITE_MEAN_SPEND}", f"{GAMMA_GAMMA}: {NEGATIVE_SPEND}"],
             pr.OK,
         )
     if bg:  # the BG/NBD's own row-level reason goes first, as its model-level one does
