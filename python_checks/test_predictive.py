@@ -168,6 +168,20 @@ def test_sbg_degenerate_input_says_why(survivors, status):
     assert fit.message
 
 
+def test_an_sbg_search_that_stops_at_its_bound_says_what_the_limit_means():
+    # 2 customers, one lost in period 1, the other never: the likelihood rises as alpha and
+    # beta shrink together (churn probability 0 or 1: a model with customers who leave in
+    # the first period or never). The message was "a parameter ran to 0 or infinity".
+    fit = pr.fit_sbg([2, 1, 1, 1])
+    assert fit.fit_status == pr.NOT_CONVERGED
+    assert "alpha to 0" in fit.message and "beta to 0" in fit.message
+    assert "leave in the first period or never" in fit.message
+    # Independently: the likelihood at alpha = beta = k rises as k shrinks, toward
+    # ln(1/2) + ln(1/2) = 2 ln(1/2) (one lost in period 1 with P 1/2, one surviving with 1/2).
+    lifted = [pr.sbg_log_likelihood(k, k, [2, 1, 1, 1]) for k in (1e-2, 1e-4, 1e-6)]
+    assert lifted[0] < lifted[1] < lifted[2] < 2 * math.log(0.5) + 1e-12
+
+
 # --- BG/NBD and Gamma-Gamma on the CDNOW sample ---------------------------------------------
 
 

@@ -135,16 +135,19 @@ def _maximise(
 # A log-parameter beyond this when the search gave up: the parameter was running to 0 or
 # infinity (LOG_BOUND is where the search stops it).
 RUNNING_AWAY = LOG_BOUND / 2
-# What the parameters running to infinity together mean, per model (the limits the models
-# reach only there); the fit_status docs list them.
+# What the parameters running to infinity (first set) or 0 (second) together mean, per model
+# (the limits the models reach only there); the fit_status docs list them.
+# Keys: (model, the names growing, the names shrinking), each in alphabetical order.
 _LIMITS = {
-    ("bg_nbd", frozenset({"a", "b"})): "one dropout probability for every customer",
-    ("bg_nbd", frozenset({"b"})): "no dropout at all (a / (a + b) goes to 0)",
-    ("bg_nbd", frozenset({"r", "alpha"})): "one purchase rate for every customer",
-    ("gamma_gamma", frozenset({"q", "gamma"})): "one spend level for every customer",
-    ("gamma_gamma", frozenset({"p"})): "every transaction equal to the customer's mean",
-    ("gamma_gamma", frozenset({"p", "q", "gamma"})): "no spread in spend at all",
-    ("sbg", frozenset({"alpha", "beta"})): "one churn probability for every customer",
+    ("bg_nbd", ("a", "b"), ()): "one dropout probability for every customer",
+    ("bg_nbd", ("b",), ()): "no dropout at all (a / (a + b) goes to 0)",
+    ("bg_nbd", (), ("a", "b")): "customers who drop out after a first purchase or never",
+    ("bg_nbd", ("alpha", "r"), ()): "one purchase rate for every customer",
+    ("gamma_gamma", ("gamma", "q"), ()): "one spend level for every customer",
+    ("gamma_gamma", ("p",), ()): "every transaction equal to the customer's mean",
+    ("gamma_gamma", ("gamma", "p", "q"), ()): "no spread in spend at all",
+    ("sbg", ("alpha", "beta"), ()): "one churn probability for every customer",
+    ("sbg", (), ("alpha", "beta")): "customers who leave in the first period or never",
 }
 
 
@@ -167,7 +170,7 @@ def _no_maximum(
     running = [f"{n} to infinity ({math.exp(values[n]):.3g})" for n in grown]
     running += [f"{n} to 0 ({math.exp(values[n]):.3g})" for n in shrunk]
     how = "stopped at its bound" if at_bound else "gave up"
-    limit = None if shrunk else _LIMITS.get((model, frozenset(grown)))
+    limit = _LIMITS.get((model, tuple(sorted(grown)), tuple(sorted(shrunk))))
     meaning = f": the likelihood rises toward a model with {limit}" if limit else ""
     return f"no maximum: the search {how} with {' and '.join(running)}{meaning}; {unidentified}"
 
