@@ -444,6 +444,31 @@ def test_a_gamma_gamma_fit_beaten_by_its_limit_of_one_spend_level_is_not_converg
     assert fit.log_likelihood < -57.0 < -55.0 < lifted[0]
 
 
+# 12 repeat buyers (x / mean repeat value) whose Gamma-Gamma search ran p to infinity and
+# gamma to 0 with p gamma fixed: each customer's transactions all equal to the customer's
+# mean. The message was "a parameter ran to 0 or infinity".
+EQUAL_TRANSACTION_BUYERS = (
+    "3/17.73 4/8.08 4/30.70 3/32.18 4/8.96 4/6.02 4/21.63 1/17.32 2/33.37 3/58.94 2/26.62 2/41.45"
+)
+
+
+def test_a_gamma_gamma_search_running_two_ways_names_the_one_limit_they_make():
+    rows = np.array([[float(v) for v in c.split("/")] for c in EQUAL_TRANSACTION_BUYERS.split()])
+    x, m = rows[:, 0], rows[:, 1]
+    fit = pr.fit_gamma_gamma(x, m)
+    assert fit.fit_status == pr.NOT_CONVERGED
+    assert "p to infinity" in fit.message and "gamma to 0" in fit.message
+    assert "every transaction equal to the customer's mean" in fit.message
+    # Independently: the Gamma-Gamma's own likelihood at the search's q and p gamma = theta
+    # rises as p grows with theta fixed.
+    q, theta = fit.params["q"], fit.params["p"] * fit.params["gamma"]
+    lifted = [
+        pr.gamma_gamma_log_likelihood({"p": k, "q": q, "gamma": theta / k}, x, m).sum()
+        for k in (1e1, 1e3, 1e5)
+    ]
+    assert lifted[0] < lifted[1] < lifted[2]
+
+
 # --- the summary ----------------------------------------------------------------------------
 
 

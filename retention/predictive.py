@@ -135,20 +135,42 @@ def _maximise(
 # A log-parameter beyond this when the search gave up: the parameter was running to 0 or
 # infinity (LOG_BOUND is where the search stops it).
 RUNNING_AWAY = LOG_BOUND / 2
-# What the parameters running to infinity (first set) or 0 (second) together mean, per model
-# (the limits the models reach only there); the fit_status docs list them.
-# Keys: (model, the names growing, the names shrinking), each in alphabetical order.
-_LIMITS = {
-    ("bg_nbd", ("a", "b"), ()): "one dropout probability for every customer",
-    ("bg_nbd", ("b",), ()): "no dropout at all (a / (a + b) goes to 0)",
-    ("bg_nbd", (), ("a", "b")): "customers who drop out after a first purchase or never",
-    ("bg_nbd", ("alpha", "r"), ()): "one purchase rate for every customer",
-    ("gamma_gamma", ("gamma", "q"), ()): "one spend level for every customer",
-    ("gamma_gamma", ("p",), ()): "every transaction equal to the customer's mean",
-    ("gamma_gamma", ("gamma", "p", "q"), ()): "no spread in spend at all",
-    ("sbg", ("alpha", "beta"), ()): "one churn probability for every customer",
-    ("sbg", (), ("alpha", "beta")): "customers who leave in the first period or never",
+# The limits the models reach only as parameters run to infinity or 0, per model: (growing,
+# shrinking, what the limit means), larger sets first; a search's runaway parameters are
+# described by the limits that together account for all of them (the fit_status docs).
+_LIMITS: dict[str, list[tuple[set[str], set[str], str]]] = {
+    "bg_nbd": [
+        ({"a", "b"}, set(), "one dropout probability for every customer"),
+        ({"b"}, {"a"}, "no dropout at all (a / (a + b) goes to 0)"),
+        (set(), {"a", "b"}, "customers who drop out after a first purchase or never"),
+        ({"alpha", "r"}, set(), "one purchase rate for every customer"),
+        ({"b"}, set(), "no dropout at all (a / (a + b) goes to 0)"),
+        (set(), {"a"}, "no dropout at all (a / (a + b) goes to 0)"),
+        ({"a"}, set(), "a dropout after every purchase (a / (a + b) goes to 1)"),
+    ],
+    "gamma_gamma": [
+        ({"p"}, {"gamma"}, "every transaction equal to the customer's mean"),
+        ({"gamma", "q"}, set(), "one spend level for every customer"),
+        ({"p"}, set(), "every transaction equal to the customer's mean"),
+    ],
+    "sbg": [
+        ({"alpha", "beta"}, set(), "one churn probability for every customer"),
+        (set(), {"alpha", "beta"}, "customers who leave in the first period or never"),
+    ],
 }
+
+
+def _limit_meaning(model: str, grown: Sequence[str], shrunk: Sequence[str]) -> str | None:
+    """What the parameters running away mean: the limits of _LIMITS that account for all of
+    them, joined; None when some are left that no limit explains."""
+    grown_left, shrunk_left, meanings = set(grown), set(shrunk), []
+    for up, down, meaning in _LIMITS.get(model, []):
+        if up <= grown_left and down <= shrunk_left and (up or down):
+            grown_left -= up
+            shrunk_left -= down
+            if meaning not in meanings:
+                meanings.append(meaning)
+    return " and ".join(meanings) if meanings and not grown_left | shrunk_left else None
 
 
 def _no_maximum(
@@ -170,7 +192,7 @@ def _no_maximum(
     running = [f"{n} to infinity ({math.exp(values[n]):.3g})" for n in grown]
     running += [f"{n} to 0 ({math.exp(values[n]):.3g})" for n in shrunk]
     how = "stopped at its bound" if at_bound else "gave up"
-    limit = _LIMITS.get((model, tuple(sorted(grown)), tuple(sorted(shrunk))))
+    limit = _limit_meaning(model, grown, shrunk)
     meaning = f": the likelihood rises toward a model with {limit}" if limit else ""
     return f"no maximum: the search {how} with {' and '.join(running)}{meaning}; {unidentified}"
 
