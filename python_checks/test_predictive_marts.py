@@ -226,3 +226,27 @@ def test_fitted_uses_only_ok_fits():
     )
     params.loc[params["model"] == pm.SBG, "fit_status"] = pr.NOT_CONVERGED
     assert pm.fitted(params, pm.SBG, "2023-01-01") == (pr.NOT_CONVERGED, {})
+
+
+def test_holdout_leaves_customers_without_a_prediction_out_of_both_sides():
+    # A NaN prediction (expected purchases the formula cannot evaluate) was skipped by the
+    # sum while the customer's actual purchases were counted: the total under-predicted.
+    from retention import holdout
+
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3"],
+            "bucket": ["0", "1", "1"],
+            "actual": [1, 2, 4],
+            "predicted": [0.5, math.nan, 1.5],
+        }
+    )
+    result = holdout.table(customers)
+    # Left: c1 and c3. all: 2 customers, actual 1 + 4 = 5, predicted 0.5 + 1.5 = 2.0.
+    assert result.loc["all", ["customers", "actual", "predicted"]].tolist() == [2, 5, 2.0]
+    assert result.loc["1", ["customers", "actual", "predicted"]].tolist() == [1, 4, 1.5]
+    period = {"as_of": dt.date(2024, 6, 30), "last": dt.date(2024, 9, 29), "weeks": 13.0,
+              "params": {"r": 1.0}}  # fmt: skip
+    text = holdout.render(result, period, unpredicted=1)
+    assert "1 customer(s) left out" in text and pm.PURCHASES_NOT_COMPUTABLE in text
+    assert "left out" not in holdout.render(result, period)

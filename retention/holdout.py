@@ -21,6 +21,7 @@ import pandas as pd
 from retention import console
 from retention.marts import WarehouseError, open_built
 from retention.paths import REPO_ROOT, add_db_argument, db_path
+from retention.predictive_marts import PURCHASES_NOT_COMPUTABLE
 
 EXIT_CODES = {
     0: "the table was printed",
@@ -109,7 +110,10 @@ def holdout(db: Path) -> tuple[pd.DataFrame, dict[str, object]]:
 
 def table(customers: pd.DataFrame) -> pd.DataFrame:
     """Customers, actual and predicted purchase days after A per frequency bucket (means per
-    customer) and in total."""
+    customer) and in total. A customer without a prediction (NaN: the formula cannot be
+    evaluated for them, docs/decisions.md) is left out of both sides: summing the predictions
+    without them while counting their purchases would under-predict in silence."""
+    customers = customers[customers["predicted"].notna()]
     grouped = customers.groupby("bucket").agg(
         customers=("customer_id", "size"), actual=("actual", "sum"), predicted=("predicted", "sum")
     )
@@ -121,7 +125,7 @@ def table(customers: pd.DataFrame) -> pd.DataFrame:
     return grouped
 
 
-def render(result: pd.DataFrame, period: dict[str, object]) -> str:
+def render(result: pd.DataFrame, period: dict[str, object], unpredicted: int = 0) -> str:
     params = ", ".join(f"{k} {v:.3f}" for k, v in period["params"].items())
     lines = [
         f"BG/NBD ({params}) fitted on purchases up to A = {period['as_of']}; holdout "
@@ -137,6 +141,12 @@ def render(result: pd.DataFrame, period: dict[str, object]) -> str:
             f"{row['predicted']:,.1f} | {row['actual_per_customer']:.3f} | "
             f"{row['predicted_per_customer']:.3f} |"
         )
+    if unpredicted:
+        lines += [
+            "",
+            f"{unpredicted:,} customer(s) left out: the BG/NBD's expected purchases cannot be "
+            f"evaluated for them (mart_clv_predictions: bg_nbd: {PURCHASES_NOT_COMPUTABLE})",
+        ]
     return "\n".join(lines)
 
 
@@ -156,5 +166,6 @@ def run(args: argparse.Namespace) -> int:
     except WarehouseError as exc:
         console.error("holdout", str(exc))
         return 2
-    print(render(table(customers), period))
+    unpredicted = int(customers["predicted"].isna().sum())
+    print(render(table(customers), period, unpredicted))
     return 0
