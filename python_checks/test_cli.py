@@ -1053,3 +1053,13 @@ def test_build_when_quiet_prints_its_results_and_errors_only(tmp_path):
     assert run.returncode == 3, run.stderr + run.stdout
     assert "order_inactivity_days: '-5' must be a whole number of days" in run.stdout
     assert run.stderr.startswith("retention build: dbt build failed;"), run.stderr
+
+
+@pytest.mark.parametrize("argv", [[], ["-q"]])
+def test_no_command_lists_the_commands_on_stderr_and_exits_2(capsys, argv):
+    assert cli.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "usage: retention" in err
+    for name in cli.COMMANDS:
+        assert f"\n    {name} " in err, name

@@ -150,7 +150,12 @@ def _warehouse_files(args: argparse.Namespace) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(only=_command(argv)).parse_args(argv)
+    parser = build_parser(only=_command(argv))
+    if all(arg in ("-q", "--quiet") for arg in argv):
+        # No command: the list of commands, not argparse's one line naming COMMAND.
+        parser.print_help(sys.stderr)
+        return USAGE_ERROR
+    args = parser.parse_args(argv)
     console.set_quiet(args.quiet)
     # Every command that opens the warehouse takes --db (paths.add_db_argument): a file
     # whose name DuckDB would take for a schema's is refused before anything is opened, and
