@@ -79,19 +79,27 @@ def complete_period_rows(mart: str, grain: str, basis: str | None = None) -> pd.
     """The rows of `mart` (period_grain and period_start columns) at `grain` whose period is
     complete in fct_periods, oldest first: on `basis` for a mart with a basis column (its
     rows of that basis only), on either basis for the others (saves, NPS: a period is
-    complete on both or on neither, and a shop without contracts has only the order basis)."""
-    on_basis = f"and m.basis = '{basis}' " if basis else ""
-    periods = (
-        f"(select * from marts.fct_periods where basis = '{basis}')"
-        if basis
-        else "(select distinct period_grain, period_start, is_complete_period "
-        "from marts.fct_periods)"
-    )
+    complete on both or on neither, and a shop without contracts has only the order basis).
+    A period of such a mart before fct_periods' first at `grain` (NPS responses older than
+    any purchase or contract) ended before anyone was active, so before A: complete too,
+    though fct_periods has no row for it."""
+    if basis:
+        return query(
+            f"select m.* from marts.{mart} m "
+            f"join (select * from marts.fct_periods where basis = '{basis}') p "
+            "on p.period_grain = m.period_grain and p.period_start = m.period_start "
+            f"where m.period_grain = '{grain}' and m.basis = '{basis}' "
+            "and p.is_complete_period "
+            "order by m.period_start"
+        )
     return query(
         f"select m.* from marts.{mart} m "
-        f"join {periods} p "
+        "left join (select distinct period_grain, period_start, is_complete_period "
+        "from marts.fct_periods) p "
         "on p.period_grain = m.period_grain and p.period_start = m.period_start "
-        f"where m.period_grain = '{grain}' {on_basis}and p.is_complete_period "
+        f"where m.period_grain = '{grain}' and coalesce(p.is_complete_period, "
+        "m.period_start < (select min(period_start) from marts.fct_periods "
+        f"where period_grain = '{grain}')) "
         "order by m.period_start"
     )
 

@@ -317,6 +317,22 @@ def test_nps_months_are_complete_on_either_basis(
     assert [d.month for d in rows["period_start"]] == [2, 3, 4, 5, 6]
 
 
+def test_nps_months_before_the_first_activity_are_shown(
+    nps_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first purchase in April (the order basis' months start there, as the contract
+    basis' do): February's and March's NPS responses, older than any activity, have no
+    fct_periods month to be complete in, and the page left them out without a word."""
+    with duckdb.connect(str(nps_warehouse)) as con:
+        con.execute("delete from marts.fct_periods where period_start < ?", [month(4)])
+    app = run_page("nps.py", nps_warehouse, monkeypatch).run()
+    assert not app.exception, [e.value for e in app.exception]
+    trend = chart_data(app, 0)
+    # February to June: February and March end before April's first activity (so before A);
+    # July, the month of A, is not complete.
+    assert trend["period_start"].dt.month.tolist() == [2, 3, 4, 5, 6]
+
+
 def test_churn_by_reason_has_no_churned_mrr_on_the_order_basis(
     churn_warehouse: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
