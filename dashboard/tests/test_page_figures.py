@@ -120,6 +120,27 @@ def test_churn_by_month_draws_a_window_without_churn_at_0(
     ]
 
 
+def test_churn_by_reason_explains_an_unknown_churn_without_a_reason_code(
+    churn_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancellation without a reason code is churn type unknown, reason unspecified (as
+    a code missing from the reference list is unknown with its own code): the caption said
+    unknown was only "a reason not in the reference list"."""
+    with duckdb.connect(str(churn_warehouse)) as con:
+        con.execute(
+            "insert into marts.mart_churn values "
+            "('contract', 'month', ?, 'unknown', 'unspecified', 1, 5.0)",
+            [month(6)],
+        )
+    app = run_page("churn_reasons.py", churn_warehouse, monkeypatch).run()
+    assert not app.exception, [e.value for e in app.exception]
+    reasons = app.dataframe[0].value
+    cells = set(zip(reasons["churn_type"], reasons["reason_code"], strict=True))
+    assert ("unknown", "unspecified") in cells
+    (legend,) = [c.value for c in app.caption if "Churn type:" in c.value]
+    assert "unknown (a cancellation without a reason code, shown as unspecified, or " in legend
+
+
 def test_churn_by_reason_names_the_months_a_short_basis_has(
     churn_warehouse: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,7 +10,8 @@ window = st.selectbox("Window", [12, 6, 3, 24], format_func=lambda n: f"last {n}
 st.caption(
     "Churn type: push (the product drove them away), pull (a competitor drew them), "
     "unretainable (bankruptcy, death, emigration), silent (no cancellation: activity or "
-    "coverage just stopped), unknown (a reason not in the reference list). Order-basis "
+    "coverage just stopped), unknown (a cancellation without a reason code, shown as "
+    "unspecified, or with a code not in the reference list). Order-basis "
     "churn has no cancellation, so it is all silent."
 )
 churn = complete_period_rows("mart_churn", "month", basis)
