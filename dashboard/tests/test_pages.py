@@ -3,8 +3,9 @@
 Serves the dashboard on the published warehouse (RETENTION_DB_PATH, default warehouse.duckdb
 at the repository root), opens every page of registry.PAGES in headless Chromium (Debian's
 `chromium`, driven by Playwright) as a person would (the home page, then the sidebar link),
-and fails on any page error, console error, failed request, error or warning box, or chart
-without marks. A full-page screenshot of each page is kept in target/dashboard-screenshots/.
+and fails on any page error, console error, failed request, error or warning box, chart
+without marks, or axis showing one label at two neighbouring ticks. A full-page screenshot of
+each page is kept in target/dashboard-screenshots/.
 """
 
 import os
@@ -56,6 +57,13 @@ STATE = """() => ({
 CHART_MARKS = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
     .map(chart => [...chart.querySelectorAll('svg g.role-mark')]
         .reduce((n, group) => n + group.childElementCount, 0))"""
+
+# Per chart, per axis: the tick labels it shows (a label hidden for overlap is not shown).
+AXIS_LABELS = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+    .map(chart => [...chart.querySelectorAll('svg g.role-axis')]
+        .map(axis => [...axis.querySelectorAll('g.role-axis-label text')]
+            .filter(text => getComputedStyle(text).opacity !== '0')
+            .map(text => text.textContent)))"""
 
 MAIN_HEIGHT = """() => document.querySelector('[data-testid="stMain"]').scrollHeight"""
 
@@ -184,6 +192,15 @@ def open_page(
         if not marks:
             problems.append("no chart on the page")
         problems += [f"chart {i + 1} has no marks" for i, n in enumerate(marks) if n == 0]
+        # An axis that shows one label at two neighbouring ticks (a rate rounded to "1%" at
+        # 0.8 % and at 1.2 %) misreads every point between them. (A time axis repeats a
+        # month name, a year apart: not side by side.)
+        problems += [
+            f"chart {i + 1} repeats axis labels: {', '.join(labels)}"
+            for i, axes in enumerate(page.evaluate(AXIS_LABELS))
+            for labels in axes
+            if any(a == b for a, b in zip(labels, labels[1:], strict=False))
+        ]
         if screenshot:
             # The main area scrolls inside the window: grow the window to the whole page.
             height = page.evaluate(MAIN_HEIGHT)
@@ -242,6 +259,33 @@ def test_an_empty_chart_fails_the_check(browser, tmp_path):
         "that setting (as make demo does) to fit them.",
         "no chart on the page",
     ]
+
+
+def test_rate_axes_label_every_tick_apart(browser, tmp_path):
+    """A shop whose monthly churn stays between 0.5 % and 1.3 % on both bases: the churn
+    rate axis, ticks 0.1 points apart, labelled them to whole percents ("1%" five times), so
+    0.8 % and 1.2 % read the same. A rate axis's labels carry the decimals its ticks need."""
+    source = Path(os.environ.get("RETENTION_DB_PATH", REPO / "warehouse.duckdb")).resolve()
+    if not source.exists():
+        pytest.fail(f"no warehouse at {source}: run `make demo` first")
+    steady = tmp_path / "steady.duckdb"
+    shutil.copyfile(source, steady)
+    with duckdb.connect(str(steady)) as con:
+        # churn_rate from 0.5 % to 1.3 % by month of the year (0.005 + 0.008 × (month − 1)
+        # / 11); retention_rate = 1 − churn_rate, as every customer at the start either
+        # churned or was retained.
+        con.execute(
+            "update marts.fct_periods set churn_rate = 0.005 + 0.008 * "
+            "(month(period_start) - 1) / 11, retention_rate = 1 - (0.005 + 0.008 * "
+            "(month(period_start) - 1) / 11) where period_grain = 'month'"
+        )
+    process, url = serve(steady)
+    try:
+        churn = next(page for page in PAGES if page.url_path == "churn")
+        problems = open_page(browser, url, churn)
+    finally:
+        stop(process)
+    assert problems == []
 
 
 @pytest.mark.parametrize("segment", ["acquisition channel", "country", "segment"])

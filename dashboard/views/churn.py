@@ -22,7 +22,7 @@ for column, title in (("churn_rate", "Churn rate"), ("retention_rate", "Retentio
             y=alt.Y(
                 f"{column}:Q",
                 title=title.lower(),
-                axis=alt.Axis(format=".0%"),
+                axis=alt.Axis(format="%"),
                 scale=alt.Scale(zero=False),
             ),
             color=alt.Color("basis:N"),

@@ -118,7 +118,7 @@ for (basis, label), column_slot in zip(BASES, st.columns(2), strict=True):
             .mark_line(point=True)
             .encode(
                 x=alt.X("months_since_cohort:Q", title="months since cohort"),
-                y=alt.Y("retention_rate:Q", title="retention", axis=alt.Axis(format=".0%")),
+                y=alt.Y("retention_rate:Q", title="retention", axis=alt.Axis(format="%")),
                 color=alt.Color("segment_value:N", title=name),
                 tooltip=[
                     "segment_value",

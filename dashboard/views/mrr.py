@@ -104,7 +104,7 @@ chart(
     .mark_line(point=True)
     .encode(
         x=alt.X("period_start:T", title="month"),
-        y=alt.Y("rate:Q", title=None, axis=alt.Axis(format=".0%"), scale=alt.Scale(zero=False)),
+        y=alt.Y("rate:Q", title=None, axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)),
         color=alt.Color("measure:N"),
         tooltip=[
             "measure",

@@ -169,7 +169,7 @@ curves = (
     .mark_line(point=True)
     .encode(
         x=alt.X("months_since_cohort:Q", title="months since cohort"),
-        y=alt.Y("retention:Q", title="surviving share", axis=alt.Axis(format=".0%"),
+        y=alt.Y("retention:Q", title="surviving share", axis=alt.Axis(format="%"),
                 scale=alt.Scale(zero=False)),
         color=alt.Color("series:N", scale=SERIES, title=None),
         strokeDash=alt.StrokeDash(
