@@ -3,6 +3,7 @@ test-dashboard`): the pages run headless in Streamlit's test harness, on files h
 the mart columns a page reads, shaped as the demo never shapes them (a month without churn).
 """
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -200,6 +201,43 @@ def test_winback_leaves_out_the_incomplete_month_of_a(
     assert table["churn_events"].sum() == 4 + 2  # not July's 3
     totals = app.dataframe[0].value  # unchanged: July's events are not 30 days old
     assert totals[["eligible", "won_back"]].values.tolist() == [[4 + 2, 1 + 1]]
+
+
+def test_winback_names_the_eligible_events_its_bars_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five churn events in May, three won back within 30 days (all five are 30 days old),
+    one of the two that are 365 days old won back within 365: the 365-day bar (1) is lower
+    than the 30-day one (3), under an axis that called both "churn events won back", as if
+    fewer had come back within a year than within a month."""
+    path = tmp_path / "winback.duckdb"
+    with duckdb.connect(str(path)) as con:
+        marts(
+            con,
+            fct_periods=FCT_PERIODS,
+            mart_winback="basis varchar, churn_month date, churn_type varchar, "
+            "churn_events bigint, won_back bigint, winback_rate double, eligible_30 bigint, "
+            "won_back_within_30 bigint, winback_rate_30 double, eligible_365 bigint, "
+            "won_back_within_365 bigint, winback_rate_365 double",
+        )
+        fct_months(con, "order", first=5)
+        # 5 events, 3 won back: within 30 days 3 of 5 eligible, within 365 days 1 of 2.
+        con.execute(
+            "insert into marts.mart_winback values "
+            "('order', ?, 'silent', 5, 3, 0.6, 5, 3, 0.6, 2, 1, 0.5)",
+            [month(5)],
+        )
+    app = run_page("winback.py", path, monkeypatch).run()
+    app = app.radio[0].set_value("order").run()
+    assert not app.exception, [e.value for e in app.exception]
+    bars = chart_data(app, 0)
+    assert dict(zip(bars["window"], bars["won_back"], strict=True)) == {
+        "30 days": 3,
+        "365 days": 1,
+    }
+    spec = json.loads(app.get("vega_lite_chart")[0].proto.spec)
+    assert spec["encoding"]["y"]["title"] == "eligible churn events won back"
+    assert any("its bar can be lower than a shorter window's" in c.value for c in app.caption)
 
 
 @pytest.fixture

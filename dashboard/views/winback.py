@@ -11,7 +11,9 @@ st.caption(
     "A churn event is won back within W days when the customer starts a new spell on the "
     "same basis within W days of churning. Only churn events at least W days old count for "
     "window W (eligible), so recent months are not understated. Order-basis churn is all "
-    "silent. Complete churn months only."
+    "silent. Complete churn months only. On the contract basis a gap of up to "
+    "contract_grace_days (30 by default) is bridged, so it is no churn at all: a window that "
+    "short has no win-back by definition."
 )
 winback = query(
     f"select * from marts.mart_winback where basis = '{basis}' order by churn_month, churn_type"
@@ -24,8 +26,9 @@ WINDOWS = sorted(int(c.removeprefix("eligible_")) for c in winback if c.startswi
 
 st.subheader("Won back within each window, by churn type")
 st.caption(
-    "Churn events of every month added up: those won back within each window, beside the "
-    "events old enough to count for it (eligible)."
+    "Churn events of every month added up: those won back within each window, of the "
+    "events old enough to count for it (eligible). A longer window counts fewer events, so "
+    "its bar can be lower than a shorter window's."
 )
 totals = winback.groupby("churn_type")[
     [f"{kind}_{w}" for w in WINDOWS for kind in ("eligible", "won_back_within")]
@@ -49,7 +52,7 @@ chart(
     .encode(
         x=alt.X("churn_type:N", title="churn type", axis=alt.Axis(labelAngle=0)),
         xOffset=alt.XOffset("window:N", sort=order),
-        y=alt.Y("won_back:Q", title="churn events won back"),
+        y=alt.Y("won_back:Q", title="eligible churn events won back"),
         color=alt.Color("window:N", sort=order, title="within"),
         tooltip=["churn_type", "window", "won_back", "eligible"],
     ),
