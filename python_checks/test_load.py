@@ -357,6 +357,43 @@ def test_a_loaded_at_at_the_bounds_is_kept(tmp_path):
     assert [r[5] for r in rows(db, "customers")] == forms
 
 
+@pytest.mark.parametrize(
+    ("zone", "value", "kept"),
+    [
+        # Staging reads a stamp without an offset as UTC (its session's zone, profiles.yml).
+        # UTC-10: 1970-01-01T20:00 is the epoch's day, read in Honolulu's zone as
+        # 1970-01-02T06:00Z (it passed the lower bound before the fix).
+        ("Pacific/Honolulu", "1970-01-01T20:00:00", False),
+        # UTC+14: 30 hours ahead, read there as 30 - 14 = 16 hours ahead (passed).
+        ("Pacific/Kiritimati", "in 30 hours", False),
+        # UTC-8 (UTC-7 in summer): 20 hours ahead, read there as 28 (27) hours (refused).
+        ("America/Los_Angeles", "in 20 hours", True),
+    ],
+)
+def test_a_loaded_at_without_an_offset_is_checked_as_utc_in_any_machine_zone(
+    tmp_path, monkeypatch, zone, value, kept
+):
+    if value.startswith("in "):
+        hours = int(value.split()[1])
+        moment = dt.datetime.now(dt.UTC) + dt.timedelta(hours=hours)
+        value = moment.strftime("%Y-%m-%dT%H:%M:%S")  # no offset: UTC for staging
+    folder = tmp_path / "d"
+    write(folder, "customers.csv", f"customer_id,created_at,_loaded_at\nc1,2024-01-01,{value}\n")
+    db = tmp_path / "w.duckdb"
+    monkeypatch.setenv("TZ", zone)  # DuckDB takes a new connection's TimeZone from it
+    time.tzset()
+    try:
+        if kept:
+            load_dir(folder, db)
+            assert [r[5] for r in rows(db, "customers")] == [value]
+        else:
+            with pytest.raises(LoadError, match="before 1970-01-02 or more than a day after"):
+                load_dir(folder, db)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 def test_a_loaded_at_in_any_iso_form_staging_reads_is_kept(tmp_path):
     folder = tmp_path / "d"
     forms = [

@@ -716,6 +716,11 @@ def _load(
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(db_path))
+        # Staging's session time zone (profiles.yml): a delivered _loaded_at without an
+        # offset is UTC there, so the checks of this batch read it as UTC too. DuckDB's
+        # default is the machine's zone: west of UTC the epoch's day passed and a stamp 20
+        # hours ahead was refused, east of it a stamp 30 hours ahead passed.
+        con.execute("set TimeZone = 'UTC'")
     except (OSError, duckdb.Error) as exc:
         raise LoadError(f"cannot open database {db_path}: {console.first_line(exc)}") from exc
 
