@@ -1,4 +1,6 @@
-{#- One row: the reporting date A and the dates derived from it. -#}
+{#- One row: the reporting date A and the dates derived from it, and the CLV vars the
+    marts that use them read from here, so that the warehouse keeps the values its marts
+    were built with (`retention validate` checks those marts' formulas with them). -#}
 with customers as (
 
     select created_date as event_date from {{ ref('stg_shop__customers') }}
@@ -51,7 +53,9 @@ final as (
         {{ month_start('as_of_date') }} as as_of_month,
         -- The trailing year Y = [A − 364, A] and the day a year before A (CLV).
         {{ add_days('as_of_date', -364) }} as trailing_year_start_date,
-        {{ add_days('as_of_date', -365) }} as year_before_as_of_date
+        {{ add_days('as_of_date', -365) }} as year_before_as_of_date,
+        cast({{ var('gross_margin') }} as {{ type_double() }}) as gross_margin,
+        cast({{ var('clv_max_lifespan_years') }} as {{ type_double() }}) as clv_max_lifespan_years
     from as_of
 
 )

@@ -4,12 +4,18 @@
     the contract CLV from ARPA and the monthly churn rate, and CAC where marketing spend
     exists. What each customer adds to a segment comes from int_clv_customers (statuses
     from int_customer_status), their segments from int_customer_segments, their MRR on A
-    from dim_customers, the marketing spend per segment from int_marketing_spend_segments:
-    each is defined once. -#}
-{%- set max_years = var('clv_max_lifespan_years') %}
-{%- set gross_margin = var('gross_margin') %}
+    from dim_customers, the marketing spend per segment from int_marketing_spend_segments,
+    the margin and the lifespan cap (vars gross_margin, clv_max_lifespan_years) from
+    int_reporting_params, which keeps the values the mart was built with: each is defined
+    once. -#}
 
-with customers as (
+with params as (
+
+    select * from {{ ref('int_reporting_params') }}
+
+),
+
+customers as (
 
     select * from {{ ref('dim_customers') }}
 
@@ -93,8 +99,11 @@ order_rates as (
         {{ safe_ratio('segment_counts.mrr', 'segment_counts.contract_active_customers') }} as arpa_monthly,
         {{ safe_ratio(
             'segment_counts.contract_churned_customers', 'segment_counts.contract_active_start_customers'
-        ) }} as annual_contract_churn_rate
+        ) }} as annual_contract_churn_rate,
+        params.gross_margin,
+        params.clv_max_lifespan_years
     from segment_counts
+    cross join params
     left join segment_spend
         on
             segment_counts.segment_type = segment_spend.segment_type
@@ -110,11 +119,11 @@ lifespans as (
             a year before A (there is no churn rate). -#}
         case
             when annual_churn_rate is null then null
-            when annual_churn_rate = 0 then cast({{ max_years }} as {{ type_double() }})
-            else least(1.0 / annual_churn_rate, {{ max_years }})
+            when annual_churn_rate = 0 then clv_max_lifespan_years
+            else least(1.0 / annual_churn_rate, clv_max_lifespan_years)
         end as expected_lifespan_years,
         1 - power(1 - annual_contract_churn_rate, {{ typed('1.0', type_double()) }} / 12) as monthly_churn_rate,
-        arpa_monthly * 12 * {{ max_years }} * {{ gross_margin }} as contract_clv_cap
+        arpa_monthly * 12 * clv_max_lifespan_years * gross_margin as contract_clv_cap
     from order_rates
 
 ),
@@ -123,13 +132,13 @@ clv as (
 
     select
         *,
-        average_order_value * purchase_frequency * expected_lifespan_years * {{ gross_margin }} as clv,
+        average_order_value * purchase_frequency * expected_lifespan_years * gross_margin as clv,
         {#- Like the lifespan: the cap when nobody churned, null without a churn rate or
             without ARPA (nobody contract-active on A). -#}
         case
             when annual_contract_churn_rate is null or arpa_monthly is null then null
             when annual_contract_churn_rate = 0 then contract_clv_cap
-            else least(arpa_monthly * {{ gross_margin }} / monthly_churn_rate, contract_clv_cap)
+            else least(arpa_monthly * gross_margin / monthly_churn_rate, contract_clv_cap)
         end as contract_clv,
         {{ safe_ratio('marketing_spend', 'acquired_customers') }} as cac
     from lifespans

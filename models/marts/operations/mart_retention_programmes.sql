@@ -5,8 +5,8 @@
     excludes 0; incremental customers and revenue; the programme's cost (every
     treatment-group action of the campaign dated on or before A, inside the population
     or not), cost per incremental customer and return on cost. Everything derived from a
-    group is null when the group has no population. -#}
-{%- set gross_margin = var('gross_margin') %}
+    group is null when the group has no population. The margin (var gross_margin) comes
+    from int_reporting_params, which keeps the value the mart was built with. -#}
 
 with outcomes as (
 
@@ -95,8 +95,10 @@ counts as (
         coalesce(groups.control_customers, 0) as control_customers,
         coalesce(groups.control_retained, 0) as control_retained,
         cast(coalesce(groups.control_revenue, 0) as {{ type_double() }}) as control_revenue,
-        cast(campaign_bases.programme_cost as {{ type_double() }}) as programme_cost
+        cast(campaign_bases.programme_cost as {{ type_double() }}) as programme_cost,
+        params.gross_margin
     from campaign_bases
+    cross join params
     left join groups
         on
             campaign_bases.campaign = groups.campaign
@@ -159,7 +161,7 @@ final as (
         case
             when incremental_customers_retained > 0 then programme_cost / incremental_customers_retained
         end as cost_per_incremental_customer,
-        {{ safe_ratio('incremental_revenue * ' ~ gross_margin ~ ' - programme_cost', 'programme_cost') }}
+        {{ safe_ratio('incremental_revenue * gross_margin - programme_cost', 'programme_cost') }}
             as return_on_cost
     from effects
 
