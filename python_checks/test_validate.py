@@ -294,16 +294,32 @@ COLUMN_NAMES = {
 }
 
 
+# The vars the marts were built with, as the build keeps them (int_reporting_params): the
+# defaults. The world above uses only the margin, in PROGRAMME below.
+DEFAULT_BUILD_VARS = {"gross_margin": 1.0, "clv_max_lifespan_years": 10.0}
+
+
 def build(
     db: Path,
     changes: dict[tuple[str, int, str], object] | None = None,
     drop_tables: tuple[str, ...] = (),
     drop_columns: dict[str, str] | None = None,
     extra_rows: dict[str, list[tuple]] | None = None,
+    build_vars: dict[str, float] | None = DEFAULT_BUILD_VARS,
 ) -> Path:
-    """Write the marts to ``db``; ``changes[(mart, row index, column)] = new value``."""
+    """Write the marts to ``db``; ``changes[(mart, row index, column)] = new value``; the
+    vars of the build in intermediate.int_reporting_params (None: a warehouse built before
+    the build kept them, without the columns)."""
     changes = changes or {}
     with duckdb.connect(str(db)) as con:
+        con.execute("create schema intermediate")
+        con.execute(
+            "create table intermediate.int_reporting_params as"
+            " select date '2024-03-31' as as_of_date"
+        )
+        for name, value in (build_vars or {}).items():
+            con.execute(f"alter table intermediate.int_reporting_params add column {name} double")
+            con.execute(f"update intermediate.int_reporting_params set {name} = ?", [value])
         con.execute("create schema marts")
         for mart, (ddl, rows) in MARTS.items():
             if mart in drop_tables:
@@ -350,6 +366,7 @@ def test_correct_marts_pass(tmp_path, capsys):
     assert mart_line(out, "across marts").startswith("ok"), out
     assert f"{measures}/{measures} identities across marts" in out
     assert "failed:" not in out
+    assert "not checked" not in out  # the warehouse records the vars of its build
     assert "Calculating Metrics" not in out  # GE progress bars are silenced
 
 
@@ -475,7 +492,8 @@ PROGRAMME = (
 def test_programme_effects_are_checked_against_their_definitions(tmp_path, capsys):
     # The same row on the contract basis, with is_significant claimed, the incremental
     # revenue doubled and the uplift dropped: each passed (the uplift's identity, and the
-    # incremental customers' that uses it, skipped a null uplift).
+    # incremental customers' that uses it, skipped a null uplift). The return on cost kept
+    # beside the doubled revenue is off it too: (40 × 1 − 8) / 8 = 4, not 1.5.
     wrong = list(PROGRAMME)
     names = COLUMN_NAMES["mart_retention_programmes"]
     for column, value in [
@@ -488,15 +506,111 @@ def test_programme_effects_are_checked_against_their_definitions(tmp_path, capsy
     )
     code, out = validate(db, capsys, "mart_retention_programmes")
     assert code == 1, out
-    assert "4 failed" in mart_line(out, "mart_retention_programmes"), out
+    assert "5 failed" in mart_line(out, "mart_retention_programmes"), out
     for check, residual in [
         ("is_significant", "1.0"),  # claimed 1, the interval gives 0
         ("incremental_revenue", "0.5"),  # (40 − 20) / 40, relative to the value
         ("uplift", "inf"),  # null where both rates are set
         ("incremental_customers", "inf"),  # set (0) where the null uplift gives none
+        ("return_on_cost", "-1.66666"),  # (1.5 − 4) / 1.5, relative to the value
     ]:
-        assert f"1 of 2 rows unexpected, e.g. check__{check}_formula={residual}, " in out, out
-    assert out.count("campaign=newsletter, basis=contract") == 4, out
+        assert f"1 of 2 rows unexpected, e.g. check__{check}_formula={residual}" in out, out
+    assert out.count("campaign=newsletter, basis=contract") == 5, out
+
+
+# The CLV formulas that use vars, on every mart_clv row (all, organic, 2024: the segments
+# then still add up), in a build with gross_margin 0.5 and clv_max_lifespan_years 1.4:
+# order basis: 2 active on A − 365, 1 churned → 1 / 2 = 0.5; lifespan min(1 / 0.5 = 2, 1.4)
+# = 1.4 (the cap binds); clv 25 (AOV) × 2 (frequency) × 1.4 × 0.5 = 35. Contract basis: 1
+# contract-active on A at 10.00 → ARPA 10; 2 active on A − 365, 1 churned → 0.5; monthly
+# 1 − 0.5^(1/12) = 0.05612568731830647; uncapped 10 × 0.5 / 0.05612568731830647 =
+# 89.0857687255289, cap 10 × 12 × 1.4 × 0.5 = 84 → contract_clv 84 (the cap binds).
+CLV_BUILD_VARS = {"gross_margin": 0.5, "clv_max_lifespan_years": 1.4}
+CLV = {
+    "order_active_start_customers": 2, "order_churned_customers": 1, "annual_churn_rate": 0.5,
+    "expected_lifespan_years": 1.4, "clv": 35.0, "contract_active_customers": 1,
+    "mrr": 10.00, "arpa_monthly": 10.0, "contract_active_start_customers": 2,
+    "contract_churned_customers": 1, "annual_contract_churn_rate": 0.5,
+    "monthly_churn_rate": 0.05612568731830647, "contract_clv": 84.0,
+}  # fmt: skip
+# PROGRAMME's return on cost with gross_margin 0.5: (20 × 0.5 − 8) / 8 = 0.25.
+PROGRAMME_HALF_MARGIN = (*PROGRAMME[:-1], 0.25)
+
+
+def _clv_world(tmp_path: Path, wrong: dict[str, object] | None = None, **kwargs) -> Path:
+    """The world with CLV on every mart_clv row (``wrong`` overriding some of it) and the
+    PROGRAMME row at margin 0.5; the build's vars CLV_BUILD_VARS unless given."""
+    values = {**CLV, **(wrong or {})}
+    changes = {("mart_clv", i, c): v for i in range(3) for c, v in values.items()}
+    kwargs.setdefault("build_vars", CLV_BUILD_VARS)
+    kwargs.setdefault("extra_rows", {"mart_retention_programmes": [PROGRAMME_HALF_MARGIN]})
+    return build(tmp_path / "w.duckdb", changes, **kwargs)
+
+
+def test_formulas_with_vars_pass_with_the_vars_the_marts_were_built_with(tmp_path, capsys):
+    # Neither the default margin 1 nor the default cap 10: with those, every row would fail.
+    code, out = validate(_clv_world(tmp_path), capsys, "mart_clv", "mart_retention_programmes")
+    assert code == 0, out
+    assert "not checked" not in out
+
+
+@pytest.mark.parametrize(
+    ("wrong", "check", "residual"),
+    [
+        # A cent off: (35.01 − 35) / 35.01.
+        ({"clv": 35.01}, "clv", "0.00028563267637"),
+        # The margin 1 instead of 0.5: 25 × 2 × 1.4 × 1 = 70, (70 − 35) / 70 = 0.5.
+        ({"clv": 70.0}, "clv", "0.5"),
+        # The lifespan ignoring the cap: 1 / 0.5 = 2 (and clv 25 × 2 × 2 × 0.5 = 50 with it):
+        # (2 − 1.4) / 2 = 0.3.
+        ({"expected_lifespan_years": 2.0, "clv": 50.0}, "lifespan", "0.3"),
+        # contract_clv ignoring its cap: (89.0857687255289 − 84) / 89.0857687255289 =
+        # 5.0857687255289 / 89.0857687255289 = 0.0570884…
+        ({"contract_clv": 89.0857687255289}, "contract_clv", "0.057088"),
+        # contract_clv at margin 1: cap 10 × 12 × 1.4 × 1 = 168, and 10 / 0.0561… = 178.17…
+        # above it → 168; (168 − 84) / 168 = 0.5.
+        ({"contract_clv": 168.0}, "contract_clv", "0.5"),
+    ],
+    ids=["clv_a_cent_off", "clv_wrong_margin", "lifespan_without_cap", "contract_clv_uncapped",
+         "contract_clv_wrong_margin"],
+)  # fmt: skip
+def test_a_clv_formula_off_its_vars_fails(tmp_path, capsys, wrong, check, residual):
+    code, out = validate(_clv_world(tmp_path, wrong), capsys, "mart_clv")
+    assert code == 1, out
+    assert "1 failed" in mart_line(out, "mart_clv"), out
+    assert f"3 of 3 rows unexpected, e.g. check__{check}_formula={residual}" in out, out
+
+
+def test_return_on_cost_with_another_margin_fails(tmp_path, capsys):
+    # PROGRAMME's 1.5 is (20 × 1 − 8) / 8, the margin 1; the marts were built with 0.5, which
+    # gives 0.25: (1.5 − 0.25) / 1.5 = 0.8333….
+    db = _clv_world(tmp_path, extra_rows={"mart_retention_programmes": [PROGRAMME]})
+    code, out = validate(db, capsys, "mart_retention_programmes")
+    assert code == 1, out
+    assert "1 failed" in mart_line(out, "mart_retention_programmes"), out
+    assert "return_on_cost = (incremental_revenue × gross_margin − programme_cost)" in out
+    assert "1 of 1 rows unexpected, e.g. check__return_on_cost_formula=0.8333" in out, out
+
+
+def test_formulas_with_vars_a_warehouse_does_not_record_are_not_checked(tmp_path, capsys):
+    # A warehouse built before the build kept its vars: the four formulas are said to be
+    # not checked, neither failed (a clv a cent off goes unseen) nor counted as passed.
+    db = _clv_world(tmp_path, {"clv": 35.01}, build_vars=None)
+    code, out = validate(db, capsys, "mart_clv", "mart_retention_programmes")
+    assert code == 0, out
+    assert out.count("     not checked: ") == 4, out
+    for formula in ("expected_lifespan_years = ", "clv = ", "contract_clv = ", "return_on_cost = "):
+        assert f"not checked: {formula}" in out, out
+    assert "does not record the gross_margin and clv_max_lifespan_years its marts" in out
+    assert "4 formula(s) not checked" in out
+    # One of the two recorded: only what needs the other is not checked; the lifespan
+    # (the cap alone) is checked and passes.
+    (tmp_path / "cap").mkdir()
+    db = _clv_world(tmp_path / "cap", build_vars={"clv_max_lifespan_years": 1.4})
+    code, out = validate(db, capsys, "mart_clv")
+    assert code == 0, out
+    assert out.count("     not checked: ") == 2, out
+    assert "not checked: expected_lifespan_years" not in out
 
 
 def test_lifecycle_and_mrr_movement_must_agree_with_the_states(tmp_path, capsys):

@@ -17,6 +17,12 @@ cent on a 10,000 MRR (1e-6 relative) still does; a rate's or a total's is relati
 own size above 1. A residual that is null is skipped, so a null where the definition gives a
 value is checked apart (`Ratio`: null exactly when the denominator is 0; `difference`:
 infinite where only one side is null).
+
+A few identities also use dbt vars (`WithVars`: the margin and the CLV lifespan cap). They
+are checked with the values the marts were built with, which the build keeps in
+``int_reporting_params`` (`retention validate` reads them: marts.BUILD_VARS); when the warehouse
+does not record a value (built before it kept them), such an identity is left out of the
+suite and reported as not checked (`unchecked`), neither passed nor failed.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import great_expectations as gx
@@ -212,13 +218,61 @@ def mrr_movement_columns(df: pd.DataFrame) -> pd.Series:
     return (1.0 - agrees.astype("float64")).where(known)
 
 
+@dataclass(frozen=True)
+class WithVars:
+    """An identity that uses dbt vars besides the mart's columns: ``derive(df, values)``,
+    with ``values`` the vars the mart was built with (BUILD_VARS, by name). It is checked
+    only when every var of ``needs`` is known (`add_derived_columns`, `suite_for`)."""
+
+    needs: tuple[str, ...]
+    derive: Callable[[pd.DataFrame, Mapping[str, float]], pd.Series]
+
+
+def _lifespan(df: pd.DataFrame, values: Mapping[str, float]) -> pd.Series:
+    """expected_lifespan_years = min(1 / annual_churn_rate, clv_max_lifespan_years): the cap
+    at churn 0 (1 / 0 is infinite), null without a churn rate."""
+    churn = _num(df, "annual_churn_rate")
+    expected = (1.0 / churn).clip(upper=values["clv_max_lifespan_years"])
+    return difference(_num(df, "expected_lifespan_years"), expected)
+
+
+def _clv(df: pd.DataFrame, values: Mapping[str, float]) -> pd.Series:
+    """clv = average_order_value × purchase_frequency × expected_lifespan_years × margin."""
+    expected = (
+        _num(df, "average_order_value")
+        * _num(df, "purchase_frequency")
+        * _num(df, "expected_lifespan_years")
+        * values["gross_margin"]
+    )
+    return difference(_num(df, "clv"), expected)
+
+
+def _contract_clv(df: pd.DataFrame, values: Mapping[str, float]) -> pd.Series:
+    """contract_clv = arpa_monthly × margin / monthly_churn_rate, capped at arpa_monthly × 12
+    × clv_max_lifespan_years × margin; the cap when the annual contract churn is 0; null
+    without that churn rate or without ARPA."""
+    margin = values["gross_margin"]
+    annual, arpa = _num(df, "annual_contract_churn_rate"), _num(df, "arpa_monthly")
+    cap = arpa * 12 * values["clv_max_lifespan_years"] * margin
+    uncapped = (arpa * margin / _num(df, "monthly_churn_rate")).where(annual > 0, cap)
+    return difference(_num(df, "contract_clv"), uncapped.clip(upper=cap).where(annual.notna()))
+
+
+def _return_on_cost(df: pd.DataFrame, values: Mapping[str, float]) -> pd.Series:
+    """return_on_cost = (incremental_revenue × margin − programme_cost) / programme_cost;
+    null when the cost is 0."""
+    cost = _num(df, "programme_cost")
+    expected = (_num(df, "incremental_revenue") * values["gross_margin"] - cost) / cost
+    return difference(_num(df, "return_on_cost"), expected.where(cost != 0))
+
+
 MRR_IDENTITY = money_residual(
     "mrr_end",
     plus=["mrr_start", "new_mrr", "reactivation_mrr", "expansion_mrr"],
     minus=["contraction_mrr", "churned_mrr"],
 )
 
-DERIVED: dict[str, dict[str, Derivation]] = {
+DERIVED: dict[str, dict[str, Derivation | WithVars]] = {
     "dim_customers": {
         "check__aov_formula": Ratio("average_order_value", "lifetime_net_revenue", "purchases"),
     },
@@ -288,6 +342,11 @@ DERIVED: dict[str, dict[str, Derivation]] = {
         "check__arpa_formula": Ratio("arpa_monthly", "mrr", "contract_active_customers"),
         "check__cac_formula": Ratio("cac", "marketing_spend", "acquired_customers", optional=True),
         "check__ltv_to_cac_formula": Ratio("ltv_to_cac", "clv", "cac", optional=True),
+        "check__lifespan_formula": WithVars(("clv_max_lifespan_years",), _lifespan),
+        "check__clv_formula": WithVars(("gross_margin",), _clv),
+        "check__contract_clv_formula": WithVars(
+            ("gross_margin", "clv_max_lifespan_years"), _contract_clv
+        ),
     },
     "mart_churn": {
         "check__share_of_churn_formula": rate_residual(
@@ -360,6 +419,7 @@ DERIVED: dict[str, dict[str, Derivation]] = {
         "check__cost_per_incremental_formula": Ratio(
             "cost_per_incremental_customer", "programme_cost", "incremental_customers_retained"
         ),
+        "check__return_on_cost_formula": WithVars(("gross_margin",), _return_on_cost),
     },
     "mart_contract_renewals": {
         "check__renewal_rate_formula": rate_residual("renewal_rate", "renewed", "terms_ending"),
@@ -394,7 +454,7 @@ def window_check(mart: str, w: int) -> str:
 
 def derivations(
     mart: str, windows: Sequence[int] = DEFAULT_REPEAT_WINDOWS
-) -> dict[str, Derivation]:
+) -> dict[str, Derivation | WithVars]:
     """The mart's ``check__`` columns: DERIVED, and the rate of each window."""
     found = dict(DERIVED.get(mart, {}))
     if mart in WINDOW_RATES:
@@ -404,14 +464,36 @@ def derivations(
     return found
 
 
-def add_derived_columns(mart: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def unchecked(mart: str, build_vars: Mapping[str, float]) -> dict[str, tuple[str, ...]]:
+    """The mart's ``check__`` columns of identities (`WithVars`) that cannot be checked, as
+    ``build_vars`` (the vars the mart was built with) lacks a var they use: the missing
+    vars by column."""
+    return {
+        name: missing
+        for name, derive in DERIVED.get(mart, {}).items()
+        if isinstance(derive, WithVars)
+        and (missing := tuple(v for v in derive.needs if v not in build_vars))
+    }
+
+
+def add_derived_columns(
+    mart: str, df: pd.DataFrame, build_vars: Mapping[str, float] | None = None
+) -> tuple[pd.DataFrame, list[str]]:
     """The mart's DataFrame with its ``check__`` columns, and a note per column not derivable
-    (a column missing, or holding values that are not numbers)."""
+    (a column missing, or holding values that are not numbers). ``build_vars``: the vars the
+    mart was built with; an identity that needs one it lacks gets no column (`unchecked`)."""
     df = df.copy()
+    build_vars = build_vars or {}
     problems = []
+    skipped = unchecked(mart, build_vars)
     for name, derive in derivations(mart, repeat_windows(df.columns)).items():
+        if name in skipped:
+            continue
         try:
-            df[name] = derive(df)
+            if isinstance(derive, WithVars):
+                df[name] = derive.derive(df, build_vars)
+            else:
+                df[name] = derive(df)
         except KeyError as exc:
             problems.append(f"cannot derive {name}: missing column {exc}")
         except NotNumeric as exc:
@@ -810,6 +892,20 @@ def mart_clv() -> gx.ExpectationSuite:
         ("check__arpa_formula", "arpa_monthly = mrr / contract_active_customers"),
         ("check__cac_formula", "cac = marketing_spend / acquired_customers"),
         ("check__ltv_to_cac_formula", "ltv_to_cac = clv / cac"),
+        (
+            "check__lifespan_formula",
+            "expected_lifespan_years = min(1 / annual_churn_rate, clv_max_lifespan_years)",
+        ),
+        (
+            "check__clv_formula",
+            "clv = average_order_value × purchase_frequency × expected_lifespan_years"
+            " × gross_margin",
+        ),
+        (
+            "check__contract_clv_formula",
+            "contract_clv = min(arpa_monthly × gross_margin / monthly_churn_rate,"
+            " arpa_monthly × 12 × clv_max_lifespan_years × gross_margin)",
+        ),
     ]:
         _identity(suite, check_column, text)
     return _finish("mart_clv", suite)
@@ -1053,6 +1149,11 @@ OPERATIONS: dict[str, OperationsSuite] = {
                 "check__cost_per_incremental_formula",
                 "cost_per_incremental_customer = programme_cost / incremental_customers_retained",
             ),
+            (
+                "check__return_on_cost_formula",
+                "return_on_cost = (incremental_revenue × gross_margin − programme_cost)"
+                " / programme_cost",
+            ),
         ),
         extra=_programmes_extra,
     ),
@@ -1130,13 +1231,42 @@ def mart_winback(windows: Sequence[int] = DEFAULT_REPEAT_WINDOWS) -> gx.Expectat
     return operations_suite("mart_winback", spec, windows)
 
 
-def suite_for(mart: str, columns: Sequence[str]) -> gx.ExpectationSuite:
-    """The suite of one mart; ``columns`` are the mart's actual columns (repeat windows)."""
+def _full_suite(mart: str, columns: Sequence[str]) -> gx.ExpectationSuite:
     if mart == "mart_repeat_purchase":
         return mart_repeat_purchase(repeat_windows(columns))
     if mart == "mart_winback":
         return mart_winback(repeat_windows(columns))
     return SUITES[mart]()
+
+
+def suite_for(
+    mart: str, columns: Sequence[str], build_vars: Mapping[str, float] | None = None
+) -> gx.ExpectationSuite:
+    """The suite of one mart; ``columns`` are the mart's actual columns (repeat windows);
+    ``build_vars`` the vars it was built with: without the identities that need a var it
+    lacks (`unchecked`; `not_checked` says which)."""
+    suite = _full_suite(mart, columns)
+    skipped = unchecked(mart, build_vars or {})
+    if not skipped:
+        return suite
+    kept = [e for e in suite.expectations if getattr(e, "column", None) not in skipped]
+    return gx.ExpectationSuite(name=mart, expectations=kept)
+
+
+def not_checked(
+    mart: str, columns: Sequence[str], build_vars: Mapping[str, float] | None = None
+) -> list[tuple[str, tuple[str, ...]]]:
+    """The identities `suite_for` leaves out, each in words with the vars it lacks."""
+    skipped = unchecked(mart, build_vars or {})
+    return (
+        [
+            (e.description or e.column, skipped[e.column])
+            for e in _full_suite(mart, columns).expectations
+            if getattr(e, "column", None) in skipped
+        ]
+        if skipped
+        else []
+    )
 
 
 SUITES: dict[str, Callable[[], gx.ExpectationSuite]] = {

@@ -29,6 +29,12 @@ Checks across marts: after the suites, the identities between marts of
 `retention.consistency` whose marts are all validated, computed in SQL on the same
 connection; their result is one more line of the summary, ACROSS ("across marts").
 
+Formulas that use dbt vars (mart_clv's lifespan, clv and contract_clv, mart_retention_
+programmes' return_on_cost) are checked with the values the marts were built with, which the
+build keeps in `marts.BUILD_VARS_RELATION` (the marts read them there). A warehouse that does
+not record one (built before the build kept them) has those formulas listed as "not
+checked" under their mart: neither a pass nor a failure, and no effect on the exit status.
+
 Exit status: 0 when every expectation and identity passes, 1 when any fails, 2 when the
 database or a mart is missing (nothing is validated then). The database and its marts are
 checked before Great Expectations is imported (which takes many seconds), so such a mistake
@@ -52,7 +58,15 @@ from pathlib import Path
 import duckdb
 
 from retention import console, shrink
-from retention.marts import KEYS, MARTS, SCHEMA, WarehouseError, open_built
+from retention.marts import (
+    BUILD_VARS,
+    BUILD_VARS_RELATION,
+    KEYS,
+    MARTS,
+    SCHEMA,
+    WarehouseError,
+    open_built,
+)
 from retention.paths import add_db_argument, db_path
 
 EXAMPLES = 5  # unexpected values shown per failed expectation
@@ -93,6 +107,8 @@ class MartResult:
     evaluated: int = 0
     passed: int = 0
     failures: list[Failure] = field(default_factory=list)
+    # Formulas left out for want of the vars the mart was built with: (formula, why).
+    not_checked: list[Failure] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
@@ -249,6 +265,38 @@ def scratch_space(con: duckdb.DuckDBPyConnection) -> Iterator[Path]:
             con.execute(f"detach database if exists {SCRATCH}")
 
 
+def build_vars(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    """The vars of BUILD_VARS that the warehouse records (BUILD_VARS_RELATION, one row: the
+    values its marts were built with), by name. A var it does not record (no such table or
+    column: a warehouse built before the build kept it; a null) is left out."""
+    schema, table = BUILD_VARS_RELATION.split(".")
+    present = {
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+    names = [name for name in BUILD_VARS if name in present]
+    if not names:
+        return {}
+    rows = con.execute(f"select {', '.join(names)} from {BUILD_VARS_RELATION}").fetchall()
+    if len(rows) != 1:
+        return {}
+    return {
+        name: float(value) for name, value in zip(names, rows[0], strict=True) if value is not None
+    }
+
+
+def _unrecorded(missing: tuple[str, ...]) -> str:
+    return (
+        f"the warehouse does not record the {' and '.join(missing)} its marts were built "
+        f"with (not in {BUILD_VARS_RELATION}: built before the build kept it there); "
+        "rebuild the marts to check it"
+    )
+
+
 def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[MartResult]:
     """Run each mart's suite on its DataFrame (or on each of its parts) in one ephemeral GE
     context. On a terminal a progress bar counts the marts done."""
@@ -269,8 +317,10 @@ def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[Mar
             globally=False, metric_calculations=False
         )
         results = []
+        values = build_vars(con)
         for mart in marts:
             rows, parts, readers = mart_parts(con, mart, scratch)
+            unchecked: list[Failure] = []
             bar.update(f"validating {mart} ({rows:,} rows)")
             evaluated, problems = 0, []
             failures: dict[str, Failure] = {}  # by expectation: the first part it failed in
@@ -281,10 +331,14 @@ def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[Mar
                 if parts > 1:
                     bar.update(f"validating {mart} ({rows:,} rows), part {part} of {parts}")
                 columns = list(raw.columns)
-                df, part_problems = expectations.add_derived_columns(mart, raw)
+                df, part_problems = expectations.add_derived_columns(mart, raw, values)
                 del raw  # df is a copy with the derived columns: one frame at a time
                 problems.extend(p for p in part_problems if p not in problems)
-                suite = expectations.suite_for(mart, columns)
+                suite = expectations.suite_for(mart, columns, values)
+                unchecked = [
+                    Failure(text, _unrecorded(missing))
+                    for text, missing in expectations.not_checked(mart, columns, values)
+                ]
                 # A data source of its own per frame: GE's pandas engine keeps every frame it
                 # was given (and metrics computed on it) for as long as its data source lives.
                 source = context.data_sources.add_pandas(f"{mart}_part_{part}")
@@ -319,7 +373,9 @@ def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[Mar
                         )
                 context.data_sources.delete(source.name)
                 del df, batch, outcome, source
-            results.append(_mart_result(mart, rows, evaluated, list(failures.values()), problems))
+            result = _mart_result(mart, rows, evaluated, list(failures.values()), problems)
+            result.not_checked = unchecked
+            results.append(result)
             bar.advance()
     return results
 
@@ -517,6 +573,9 @@ def summary(results: list[MartResult], db_path: Path, seconds: float) -> str:
         for f in r.failures:
             lines.append(f"     failed: {f.expectation}")
             lines.append(f"             {f.detail}")
+        for f in r.not_checked:
+            lines.append(f"     not checked: {f.expectation}")
+            lines.append(f"             {f.detail}")
     lines.append(_verdict(results, seconds))
     return "\n".join(lines)
 
@@ -533,6 +592,8 @@ def _verdict(results: list[MartResult], seconds: float) -> str:
             counts.append(f"{r.passed}/{r.evaluated} identities across marts")
             if not r.success:
                 verdict += f", {r.evaluated - r.passed} identities across marts do not hold"
+    if unchecked := sum(len(r.not_checked) for r in results):
+        counts.append(f"{unchecked} formula(s) not checked")
     return f"{verdict} ({', '.join(counts)}, {seconds:.1f} s)"
 
 
@@ -562,6 +623,9 @@ def summary_view(results: list[MartResult], db_path: Path, seconds: float) -> li
     for r in results:
         for f in r.failures:
             view.append(Text.assemble((f"{r.mart}: ", "bold"), f.expectation))
+            view.append(Text("    " + f.detail))
+        for f in r.not_checked:
+            view.append(Text.assemble((f"{r.mart}: ", "bold"), f.expectation, style="yellow"))
             view.append(Text("    " + f.detail))
     style = "green" if all(r.success for r in results) else "bold red"
     view.append(Text(_verdict(results, seconds), style=style))
