@@ -613,6 +613,29 @@ def test_formulas_with_vars_a_warehouse_does_not_record_are_not_checked(tmp_path
     assert "not checked: expected_lifespan_years" not in out
 
 
+def test_formulas_not_checked_are_listed_in_the_summary_and_on_a_terminal():
+    from rich.console import Console
+
+    why = "the warehouse does not record the gross_margin its marts were built with"
+    result = validate_module.MartResult(
+        "mart_clv",
+        rows=3,
+        evaluated=56,
+        passed=56,
+        not_checked=[validate_module.Failure("clv = average_order_value × …", why)],
+    )
+    plain = validate_module.summary([result], Path("w.duckdb"), 1.0)
+    assert "ok   mart_clv: 56/56 expectations passed, 0 failed (3 rows)" in plain
+    assert f"     not checked: clv = average_order_value × …\n             {why}" in plain
+    assert "all marts pass (1/1 marts, 1 formula(s) not checked, 1.0 s)" in plain
+    console = Console(record=True, width=200, force_terminal=True)
+    console.print(*validate_module.summary_view([result], Path("w.duckdb"), 1.0))
+    shown = console.export_text()
+    assert "mart_clv: not checked: clv = average_order_value × …" in shown
+    assert why in shown
+    assert "1 formula(s) not checked" in shown
+
+
 def test_lifecycle_and_mrr_movement_must_agree_with_the_states(tmp_path, capsys):
     # c1, January, order basis: inactive at the start, active at the end, so `new`; claim
     # `retained` (active → active). c2, March: MRR 10 → 0, so `churned`; claim

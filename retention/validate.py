@@ -625,7 +625,9 @@ def summary_view(results: list[MartResult], db_path: Path, seconds: float) -> li
             view.append(Text.assemble((f"{r.mart}: ", "bold"), f.expectation))
             view.append(Text("    " + f.detail))
         for f in r.not_checked:
-            view.append(Text.assemble((f"{r.mart}: ", "bold"), f.expectation, style="yellow"))
+            view.append(
+                Text.assemble((f"{r.mart}: ", "bold"), ("not checked: ", "yellow"), f.expectation)
+            )
             view.append(Text("    " + f.detail))
     style = "green" if all(r.success for r in results) else "bold red"
     view.append(Text(_verdict(results, seconds), style=style))
