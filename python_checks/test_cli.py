@@ -477,17 +477,11 @@ def test_a_build_whose_stdout_is_closed_says_so_with_141(tmp_path, capsys, monke
 
 
 def _summary_warehouse(path: Path) -> Path:
-    """test_validate's hand-made marts (two customers) with A = 2024-03-31 recorded."""
+    """test_validate's hand-made marts (two customers) with A = 2024-03-31 recorded (by
+    `build`, in int_reporting_params)."""
     from test_validate import build
 
-    db = build(path)
-    with duckdb.connect(str(db)) as con:
-        con.execute("create schema intermediate")
-        con.execute(
-            "create table intermediate.int_reporting_params as "
-            "select date '2024-03-31' as as_of_date"
-        )
-    return db
+    return build(path)
 
 
 def test_summary_prints_lines_in_a_log_and_a_table_on_a_terminal(tmp_path):
@@ -573,11 +567,6 @@ def test_summary_prints_the_fitted_parameters_and_the_top_predicted_clv_channel(
 
     db = build(tmp_path / "w.duckdb", {("dim_customers", 1, "acquisition_channel"): "email"})
     with duckdb.connect(str(db)) as con:
-        con.execute("create schema intermediate")
-        con.execute(
-            "create table intermediate.int_reporting_params as "
-            "select date '2024-03-31' as as_of_date"
-        )
         con.execute(
             "create table marts.mart_clv_model_parameters (model varchar, segment varchar, "
             "parameter varchar, value double, observations bigint, log_likelihood double, "
@@ -622,13 +611,7 @@ def test_summary_prints_the_fitted_parameters_and_the_top_predicted_clv_channel(
 def test_summary_without_predictive_marts_says_so(tmp_path):
     from test_validate import build  # no predictive marts in it
 
-    db = build(tmp_path / "w.duckdb")
-    with duckdb.connect(str(db)) as con:
-        con.execute("create schema intermediate")
-        con.execute(
-            "create table intermediate.int_reporting_params as "
-            "select date '2024-03-31' as as_of_date"
-        )
+    build(tmp_path / "w.duckdb")
     run = retention(tmp_path, "summary", "--db", "w.duckdb")
     assert run.returncode == 0, run.stderr
     assert re.search(r"predictive models +n/a \(not in this warehouse\)", run.stdout)
