@@ -1,8 +1,15 @@
 {#- One row per customer with a purchase up to A: the BG/NBD / Gamma-Gamma predictions
-    (int_predictive_customers, a dbt Python model) and the predicted CLV over 365 days. -#}
+    (int_predictive_customers, a dbt Python model) and the predicted CLV over 365 days. The
+    margin (var gross_margin) comes from int_reporting_params, like mart_clv's. -#}
 with customers as (
 
     select * from {{ ref('int_predictive_customers') }}
+
+),
+
+params as (
+
+    select gross_margin from {{ ref('int_reporting_params') }}
 
 ),
 
@@ -34,10 +41,11 @@ final as (
         p_alive,
         expected_purchases_365d,
         expected_average_order_value,
-        expected_purchases_365d * expected_average_order_value * {{ var('gross_margin') }}
+        expected_purchases_365d * expected_average_order_value * params.gross_margin
             as predicted_clv_365d,
         fit_status
     from typed
+    cross join params
 
 )
 
