@@ -75,6 +75,25 @@ def chart(spec: alt.Chart, what: str) -> None:
     st.altair_chart(spec, width="stretch")
 
 
+def dates_shown_as_dates(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with each timestamp column whose values all fall at midnight (DuckDB's dates
+    reach pandas as timestamps) as dates, so a table shows 2024-06-01, not 2024-06-01
+    00:00:00."""
+    dated = {
+        column: values.dt.date
+        for column, values in frame.items()
+        if pd.api.types.is_datetime64_any_dtype(values)
+        and (values.dropna() == values.dropna().dt.normalize()).all()
+    }
+    return frame.assign(**dated) if dated else frame
+
+
+def table(frame: pd.DataFrame, **options) -> None:
+    """Show `frame` as a table without its index, dates as dates (`dates_shown_as_dates`);
+    `options` go to st.dataframe (column_config)."""
+    st.dataframe(dates_shown_as_dates(frame), hide_index=True, **options)
+
+
 def complete_period_rows(mart: str, grain: str, basis: str | None = None) -> pd.DataFrame:
     """The rows of `mart` (period_grain and period_start columns) at `grain` whose period is
     complete in fct_periods, oldest first: on `basis` for a mart with a basis column (its

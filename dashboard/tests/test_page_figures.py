@@ -1,9 +1,12 @@
 """Dashboard figures against their marts on small hand-made warehouses (`make
 test-dashboard`): the pages run headless in Streamlit's test harness, on files holding only
-the mart columns a page reads, shaped as the demo never shapes them (a month without churn).
+the mart columns a page reads, shaped as the demo never shapes them (a month without churn);
+and every page's tables on the published warehouse (the demo).
 """
 
 import json
+import os
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +18,8 @@ from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.testing.v1 import AppTest
 
 DASHBOARD = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(DASHBOARD))
+from registry import PAGES  # noqa: E402
 
 
 def run_page(script: str, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
@@ -524,3 +529,26 @@ def test_programmes_tell_a_significant_loss_from_a_significant_gain(
         "c_unclear": "not significant",
         "d_empty": "not significant",
     }
+
+
+def _midnight_timestamp_columns(frame: pd.DataFrame) -> list[str]:
+    """The timestamp columns of `frame` whose every value is at midnight: dates that a table
+    would show as 2024-06-01 00:00:00."""
+    return [
+        column
+        for column, values in frame.items()
+        if pd.api.types.is_datetime64_any_dtype(values)
+        and len(values.dropna())
+        and (values.dropna() == values.dropna().dt.normalize()).all()
+    ]
+
+
+@pytest.mark.parametrize("script", [page.script for page in PAGES])
+def test_tables_show_dates_without_a_time(script: str, monkeypatch: pytest.MonkeyPatch):
+    """Every table of every page, on the published warehouse (the demo): a mart's date (a
+    churn month, a period start) is shown as a date, not as a timestamp at midnight."""
+    db_path = Path(os.environ.get("RETENTION_DB_PATH", DASHBOARD.parent / "warehouse.duckdb"))
+    app = run_page(script, db_path.resolve(), monkeypatch).run()
+    assert not app.exception, script
+    shown = [frame.value for frame in app.dataframe]
+    assert [_midnight_timestamp_columns(frame) for frame in shown] == [[]] * len(shown)

@@ -2,7 +2,7 @@
 
 import altair as alt
 import streamlit as st
-from warehouse import chart, complete_periods
+from warehouse import chart, complete_periods, table
 
 grain = st.radio("Period", ["month", "quarter", "year"], horizontal=True)
 periods = complete_periods(grain)
@@ -39,13 +39,11 @@ for column, title in (("churn_rate", "Churn rate"), ("retention_rate", "Retentio
     )
 
 st.subheader("Latest periods")
-latest = periods.assign(period_start=periods["period_start"].dt.date)
-st.dataframe(
-    latest.sort_values("period_start", ascending=False)[
+table(
+    periods.sort_values("period_start", ascending=False)[
         ["period_start", "basis", "customers_start", "churned", "retained", "new", "reactivated"]
         + ["customers_end", "churn_rate", "retention_rate"]
     ].head(12),
-    hide_index=True,
     column_config={
         "churn_rate": st.column_config.NumberColumn(format="percent"),
         "retention_rate": st.column_config.NumberColumn(format="percent"),

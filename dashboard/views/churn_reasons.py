@@ -3,7 +3,7 @@
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import by_reason_chart, chart, complete_period_rows, complete_period_starts
+from warehouse import by_reason_chart, chart, complete_period_rows, complete_period_starts, table
 
 basis = st.radio("Basis", ["contract", "order"], horizontal=True)
 window = st.selectbox("Window", [12, 6, 3, 24], format_func=lambda n: f"last {n} complete months")
@@ -73,8 +73,7 @@ by_reason_chart(
     ],
     "churn by reason",
 )
-st.dataframe(
+table(
     reasons.sort_values("churned_customers", ascending=False),
-    hide_index=True,
     column_config={"share_of_churn": st.column_config.NumberColumn(format="percent")},
 )

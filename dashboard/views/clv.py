@@ -2,7 +2,7 @@
 
 import altair as alt
 import streamlit as st
-from warehouse import chart, query
+from warehouse import chart, query, table
 
 st.caption(
     "CLV (order basis) = average order value × purchase frequency × expected lifespan × gross "
@@ -51,9 +51,8 @@ if ratio.empty:
     st.warning("No data for LTV:CAC by channel.")
 else:
     chart(bars + healthy, "LTV:CAC by channel")
-st.dataframe(
+table(
     clv,
-    hide_index=True,
     column_config={
         "marketing_spend": st.column_config.NumberColumn(format="%.2f"),
         "cac": st.column_config.NumberColumn(format="%.2f"),

@@ -3,7 +3,7 @@
 
 import altair as alt
 import streamlit as st
-from warehouse import chart, complete_period_rows, query
+from warehouse import chart, complete_period_rows, query, table
 
 CLASSES = ["promoter", "passive", "detractor"]
 
@@ -73,8 +73,7 @@ chart(
     ),
     "churn within 180 days by NPS class",
 )  # fmt: skip
-st.dataframe(
+table(
     churn,
-    hide_index=True,
     column_config={"churn_rate_180d": st.column_config.NumberColumn(format="percent")},
 )

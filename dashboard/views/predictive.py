@@ -6,7 +6,7 @@ mart_clv_predictions, mart_contract_survival)."""
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, query
+from warehouse import chart, query, table
 
 SEGMENTS = {"acquisition channel": "acquisition_channel", "country": "country",
             "segment": "segment"}  # fmt: skip
@@ -31,7 +31,7 @@ if parameters.empty:
 # --- the fitted parameters ----------------------------------------------------------------
 st.subheader("Fitted parameters")
 customer_models = parameters[parameters["model"] != "sbg"]
-st.dataframe(
+table(
     pd.DataFrame(
         [
             {
@@ -49,7 +49,6 @@ st.dataframe(
             for model, fit in customer_models.groupby("model", sort=False)
         ]
     ),
-    hide_index=True,
     column_config={"log_likelihood": st.column_config.NumberColumn(format="%.1f")},
 )
 fits = (
@@ -120,13 +119,12 @@ chart(
     f"predicted CLV by {name}",
 )
 st.markdown("**Top 20 customers by predicted CLV**")
-st.dataframe(
+table(
     valued.nlargest(20, "predicted_clv_365d")[
         ["customer_id", "acquisition_channel", "country", "segment", "frequency",
          "recency_weeks", "age_weeks", "p_alive", "expected_purchases_365d",
          "expected_average_order_value", "predicted_clv_365d"]
     ],
-    hide_index=True,
     column_config={
         "p_alive": st.column_config.NumberColumn(format="percent"),
         **{c: st.column_config.NumberColumn(format="%.2f")

@@ -4,7 +4,7 @@
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, query
+from warehouse import chart, query, table
 
 basis = st.radio("Basis", ["contract", "order"], horizontal=True)
 st.caption(
@@ -80,7 +80,7 @@ chart(
 )
 
 st.subheader("Incremental effect and cost")
-st.dataframe(
+table(
     programmes[
         [
             "campaign", "treatment_customers", "treatment_retained", "control_customers",
@@ -89,7 +89,6 @@ st.dataframe(
             "cost_per_incremental_customer", "return_on_cost",
         ]
     ],
-    hide_index=True,
     column_config={
         **{
             c: st.column_config.NumberColumn(format="percent")

@@ -4,7 +4,7 @@ lasted 90 days, by reason and churn type (mart_cancellation_saves)."""
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import by_reason_chart, chart, complete_period_rows, complete_period_starts
+from warehouse import by_reason_chart, chart, complete_period_rows, complete_period_starts, table
 
 grain = st.radio("Period", ["month", "quarter", "year"], horizontal=True)
 st.caption(
@@ -90,9 +90,8 @@ by_reason_chart(
      alt.Tooltip("save_rate:Q", format=".0%"), alt.Tooltip("saved_mrr:Q", format=",.2f")],
     "save rate by reason",
 )  # fmt: skip
-st.dataframe(
+table(
     cells.drop(columns=["period_grain"]).sort_values("cancellation_requests", ascending=False),
-    hide_index=True,
     column_config={
         c: st.column_config.NumberColumn(format="percent")
         for c in ["offer_rate", "save_rate", "save_durability_90d"]

@@ -4,7 +4,7 @@ type (mart_winback)."""
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, complete_period_starts, query
+from warehouse import chart, complete_period_starts, query, table
 
 basis = st.radio("Basis", ["contract", "order"], horizontal=True)
 st.caption(
@@ -58,7 +58,7 @@ chart(
     ),
     "win-back by churn type",
 )
-st.dataframe(by_window, hide_index=True)
+table(by_window)
 
 window = st.selectbox(
     "Window", WINDOWS, index=min(1, len(WINDOWS) - 1), format_func=lambda w: f"within {w} days"
@@ -81,9 +81,8 @@ chart(
 )  # fmt: skip
 
 st.subheader("Churn events and win-backs by churn month")
-st.dataframe(
+table(
     winback.drop(columns=["basis"]),
-    hide_index=True,
     column_config={
         c: st.column_config.NumberColumn(format="percent")
         for c in ["winback_rate", *[f"winback_rate_{w}" for w in WINDOWS]]
