@@ -33,7 +33,7 @@ chart(
     "NPS trend",
 )  # fmt: skip
 
-st.subheader("Responses by class")
+st.subheader("Responses by class, all customers (whatever the segment chosen above)")
 everyone = nps[nps["segment_type"] == "all"]
 chart(
     alt.Chart(
