@@ -1,7 +1,7 @@
 """Every dashboard page on warehouses the demo never makes (`make test-dashboard`): a shop
-that sells without subscriptions (no contracts, so no contract basis) and a file that holds
-no built warehouse. A page says what it lacks in a warning or an error box; it never stops
-with a traceback.
+that sells without subscriptions (no contracts, so no contract basis), one that sells only
+subscriptions (no orders, so no order basis) and a file that holds no built warehouse. A
+page says what it lacks in a warning or an error box; it never stops with a traceback.
 
 The pages run headless in Streamlit's own test harness (streamlit.testing AppTest), not in
 the browser: what is checked is each page's script on such data, which the browser test on
@@ -30,18 +30,16 @@ def run_page(script: str, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> App
     return AppTest.from_file(str(DASHBOARD / "views" / script), default_timeout=120).run()
 
 
-@pytest.fixture(scope="module")
-def orders_only(tmp_path_factory) -> Path:
-    """A published warehouse built from customers and orders alone (20 generated customers;
-    contracts and cancellations never delivered)."""
-    folder = tmp_path_factory.mktemp("orders-only")
+def built_from(folder: Path, tables: tuple[str, ...]) -> Path:
+    """A published warehouse in `folder` built from the raw `tables` alone (20 generated
+    customers; the other tables never delivered)."""
     env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
     done = subprocess.run(
         [RETENTION, "generate", "--out", "all", "--customers", "20"], cwd=folder, env=env
     )
     assert done.returncode == 0
     (folder / "data").mkdir()
-    for table in ("customers", "orders"):
+    for table in tables:
         (folder / "data" / f"{table}.csv").write_bytes(
             (folder / "all" / f"{table}.csv").read_bytes()
         )
@@ -53,10 +51,30 @@ def orders_only(tmp_path_factory) -> Path:
         text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    with duckdb.connect(str(folder / "shop.duckdb"), read_only=True) as con:
-        bases = con.execute("select distinct basis from marts.fct_periods").fetchall()
-    assert bases == [("order",)]  # the case under test: no contract basis at all
     return folder / "shop.duckdb"
+
+
+def bases(db_path: Path) -> list[tuple[str]]:
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return con.execute("select distinct basis from marts.fct_periods").fetchall()
+
+
+@pytest.fixture(scope="module")
+def orders_only(tmp_path_factory) -> Path:
+    """Customers and orders alone: contracts and cancellations never delivered."""
+    db_path = built_from(tmp_path_factory.mktemp("orders-only"), ("customers", "orders"))
+    assert bases(db_path) == [("order",)]  # the case under test: no contract basis at all
+    return db_path
+
+
+@pytest.fixture(scope="module")
+def contracts_only(tmp_path_factory) -> Path:
+    """A subscription business without one-off orders: customers, contracts and
+    cancellations."""
+    tables = ("customers", "contracts", "cancellations")
+    db_path = built_from(tmp_path_factory.mktemp("contracts-only"), tables)
+    assert bases(db_path) == [("contract",)]  # the case under test: no order basis at all
+    return db_path
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[page.url_path for page in PAGES])
@@ -70,6 +88,15 @@ def test_a_page_without_the_contract_basis_says_so(
     # draws the order basis' months and nothing else.
     if page.script != "churn.py":
         assert app.warning, f"{page.title}: no warning about the missing contract data"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[page.url_path for page in PAGES])
+def test_a_page_without_the_order_basis_runs_without_an_error(
+    page, contracts_only: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = run_page(page.script, contracts_only, monkeypatch)
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[page.url_path for page in PAGES])
