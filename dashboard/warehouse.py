@@ -75,6 +75,19 @@ def chart(spec: alt.Chart, what: str) -> None:
     st.altair_chart(spec, width="stretch")
 
 
+def money(label: str) -> str:
+    """`label` with the currency of the marts' money, as the build recorded it
+    (int_reporting_params.reporting_currency): "MRR (EUR)"; `label` alone for a warehouse
+    built before the currency was recorded."""
+    path = db_path()
+    sql = "select reporting_currency from intermediate.int_reporting_params"
+    try:
+        found = _query(sql, str(path), path.stat().st_mtime_ns)["reporting_currency"]
+    except (OSError, duckdb.Error):  # no file, or no such table or column
+        return label
+    return f"{label} ({found.iloc[0]})" if len(found) and pd.notna(found.iloc[0]) else label
+
+
 def dates_shown_as_dates(frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` with each timestamp column whose values all fall at midnight (DuckDB's dates
     reach pandas as timestamps) as dates, so a table shows 2024-06-01, not 2024-06-01

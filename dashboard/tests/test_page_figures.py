@@ -202,7 +202,7 @@ def test_winback_leaves_out_the_incomplete_month_of_a(
     app = run_page("winback.py", path, monkeypatch).run()
     assert not app.exception, [e.value for e in app.exception]
     table = app.dataframe[1].value
-    assert table["churn_month"].dt.month.tolist() == [5, 6]
+    assert [d.month for d in table["churn_month"]] == [5, 6]
     assert table["churn_events"].sum() == 4 + 2  # not July's 3
     totals = app.dataframe[0].value  # unchanged: July's events are not 30 days old
     assert totals[["eligible", "won_back"]].values.tolist() == [[4 + 2, 1 + 1]]
@@ -312,7 +312,7 @@ def test_overview_draws_no_arrow_for_a_change_that_rounds_to_zero(
         ("Active customers", "0", flat),
         ("Churn rate", "0.0 pp", flat),
         ("Retention rate", "0.0 pp", flat),
-        ("MRR (month end)", "0", flat),
+        ("MRR at month end", "0", flat),  # no currency recorded in this warehouse
         ("GRR", "0.0 pp", flat),
         ("NRR", "+2.0 pp", up),
     ]
@@ -452,7 +452,7 @@ def test_saves_by_reason_offers_the_latest_complete_month(
     # Every complete month, latest first and chosen: June's saves are not 90 days old.
     assert period.options == [f"month starting 2024-0{m}-01" for m in (6, 5, 4, 3, 2, 1)]
     assert period.value.month == 6
-    assert app.dataframe[0].value["period_start"].dt.month.tolist() == [6]
+    assert [d.month for d in app.dataframe[0].value["period_start"]] == [6]
     assert [box.value for box in app.info] == [
         "No save of this month is 90 days old yet: its survival is not measured."
     ]
@@ -552,3 +552,27 @@ def test_tables_show_dates_without_a_time(script: str, monkeypatch: pytest.Monke
     assert not app.exception, script
     shown = [frame.value for frame in app.dataframe]
     assert [_midnight_timestamp_columns(frame) for frame in shown] == [[]] * len(shown)
+
+
+def test_overview_labels_mrr_with_the_currency_the_build_recorded(
+    overview_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Money is in the build's reporting currency (int_reporting_params); the MRR figure
+    names it."""
+    with duckdb.connect(str(overview_warehouse)) as con:
+        con.execute(
+            "insert into marts.fct_periods (basis, period_grain, period_start, "
+            "is_complete_period, customers_end, churn_rate, retention_rate, mrr_end) "
+            "values ('contract', 'month', ?, true, 10, 0.1, 0.9, 500.0)",
+            [month(2)],
+        )
+        con.execute("create schema intermediate")
+        con.execute(
+            "create table intermediate.int_reporting_params as "
+            "select date '2024-03-02' as as_of_date, 'CHF' as reporting_currency"
+        )
+    app = run_page("overview.py", overview_warehouse, monkeypatch).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert [(m.label, m.value) for m in app.metric if "MRR" in m.label] == [
+        ("MRR at month end (CHF)", "500")
+    ]

@@ -2,7 +2,7 @@
 
 import altair as alt
 import streamlit as st
-from warehouse import chart, query, table
+from warehouse import chart, money, query, table
 
 st.caption(
     "CLV (order basis) = average order value × purchase frequency × expected lifespan × gross "
@@ -24,7 +24,7 @@ chart(
     .encode(
         x=alt.X("channel:N", sort=list(clv["channel"]), title=None, axis=alt.Axis(labelAngle=0)),
         xOffset="measure:N",
-        y=alt.Y("value:Q", title="lifetime value"),
+        y=alt.Y("value:Q", title=money("lifetime value")),
         color=alt.Color("measure:N"),
         tooltip=["channel", "measure", alt.Tooltip("value:Q", format=",.2f")],
     ),

@@ -3,7 +3,7 @@
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, complete_periods
+from warehouse import chart, complete_periods, money
 
 st.caption(
     "Contract basis (MRR comes from subscription contracts). GRR = (MRR at the start − "
@@ -47,7 +47,7 @@ chart(
     .mark_bar(clip=True)
     .encode(
         x=alt.X("step:N", sort=list(waterfall["step"]), title=None, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("from:Q", title="MRR", scale=alt.Scale(domain=[floor, ceiling])),
+        y=alt.Y("from:Q", title=money("MRR"), scale=alt.Scale(domain=[floor, ceiling])),
         y2="to:Q",
         color=alt.Color(
             "kind:N",
@@ -81,7 +81,7 @@ chart(
     .mark_bar()
     .encode(
         x=alt.X("yearmonth(period_start):O", title="month"),
-        y=alt.Y("sum(mrr):Q", title="MRR change"),
+        y=alt.Y("sum(mrr):Q", title=money("MRR change")),
         color=alt.Color(
             "movement:N",
             sort=list(MOVEMENT_COLOURS),

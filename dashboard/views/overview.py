@@ -3,7 +3,7 @@
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, complete_periods, query
+from warehouse import chart, complete_periods, money, query
 
 from retention.console import points as percentage_points
 
@@ -81,7 +81,7 @@ for basis, label in (("order", "Order basis"), ("contract", "Contract basis")):
     if basis == "contract":
         metric(
             cols[3],
-            "MRR (month end)",
+            money("MRR at month end"),
             f"{now.mrr_end:,.0f}",
             delta(now, before, "mrr_end", fmt="+,.0f"),
         )

@@ -6,7 +6,7 @@ mart_clv_predictions, mart_contract_survival)."""
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, query, table
+from warehouse import chart, money, query, table
 
 SEGMENTS = {"acquisition channel": "acquisition_channel", "country": "country",
             "segment": "segment"}  # fmt: skip
@@ -108,7 +108,7 @@ chart(
     .mark_bar()
     .encode(
         x=alt.X(f"{column}:N", sort="-y", title=None, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("mean_predicted_clv:Q", title="mean predicted CLV per customer"),
+        y=alt.Y("mean_predicted_clv:Q", title=money("mean predicted CLV per customer")),
         tooltip=[
             column,
             "customers",

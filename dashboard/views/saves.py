@@ -4,7 +4,14 @@ lasted 90 days, by reason and churn type (mart_cancellation_saves)."""
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import by_reason_chart, chart, complete_period_rows, complete_period_starts, table
+from warehouse import (
+    by_reason_chart,
+    chart,
+    complete_period_rows,
+    complete_period_starts,
+    money,
+    table,
+)
 
 grain = st.radio("Period", ["month", "quarter", "year"], horizontal=True)
 st.caption(
@@ -49,7 +56,7 @@ chart(
     .mark_bar()
     .encode(
         x=alt.X("period_start:T", title=grain),
-        y=alt.Y("saved_mrr:Q", title="saved MRR"),
+        y=alt.Y("saved_mrr:Q", title=money("saved MRR")),
         tooltip=["period_start", alt.Tooltip("saved_mrr:Q", format=",.2f")],
     ),
     "saved MRR",

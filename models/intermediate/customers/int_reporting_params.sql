@@ -55,7 +55,9 @@ final as (
         {{ add_days('as_of_date', -364) }} as trailing_year_start_date,
         {{ add_days('as_of_date', -365) }} as year_before_as_of_date,
         cast({{ var('gross_margin') }} as {{ type_double() }}) as gross_margin,
-        cast({{ var('clv_max_lifespan_years') }} as {{ type_double() }}) as clv_max_lifespan_years
+        cast({{ var('clv_max_lifespan_years') }} as {{ type_double() }}) as clv_max_lifespan_years,
+        -- Every amount staged is in this currency (others are quarantined): BI labels money.
+        cast('{{ var("reporting_currency") }}' as {{ dbt.type_string() }}) as reporting_currency
     from as_of
 
 )
