@@ -30,6 +30,17 @@ typed as (
 
 ),
 
+valued as (
+
+    select
+        typed.*,
+        typed.expected_purchases_365d * typed.expected_average_order_value * params.gross_margin
+            as predicted_clv_365d
+    from typed
+    cross join params
+
+),
+
 final as (
 
     select
@@ -41,11 +52,9 @@ final as (
         p_alive,
         expected_purchases_365d,
         expected_average_order_value,
-        expected_purchases_365d * expected_average_order_value * params.gross_margin
-            as predicted_clv_365d,
+        predicted_clv_365d,
         fit_status
-    from typed
-    cross join params
+    from valued
 
 )
 
