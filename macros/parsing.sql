@@ -20,7 +20,10 @@
         digits (two at most, checked by money_checks so that more has its own reason).
         integer: an optional minus and digits, optionally a point and zeros only (9.0,
         9.00: what a float or decimal column holds a whole number as; the cast would round
-        6.5 to 7 and read 1e1, 0x9, 1_0 and +9). -#}
+        6.5 to 7 and read 1e1, 0x9, 1_0 and +9).
+        boolean (of lower-cased text): true/false, t/f, yes/no, y/n, or 1/0 optionally with
+        a point and zeros only; Spark's cast would also read them after a tab, a line break
+        or another control character, which no engine trims here. -#}
     {{ return({
         'date': '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]00:00(:00([.]0+)?)?)?',
         'timestamp': '[0-9]{4}-[0-9]{2}-[0-9]{2}'
@@ -28,6 +31,7 @@
             ~ '(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)?)?',
         'money': '-?[0-9]+([.][0-9]+)?',
         'integer': '-?[0-9]+([.]0+)?',
+        'boolean': 'true|false|t|f|yes|no|y|n|[01]([.]0+)?',
         'money_over_two_decimals': '-?[0-9]+[.][0-9]{3,}',
     }) }}
 {%- endmacro %}
@@ -178,10 +182,11 @@
 {% macro parse_boolean(column) -%}
     {#- A raw boolean in any case: true/false, t/f, yes/no, y/n or 1/0 (the forms the cast
         reads, each unambiguous), 1/0 also with a point and zeros only (1.0, 0.00: a float or
-        decimal column's text of them); null otherwise. -#}
+        decimal column's text of them); null otherwise (the form text_patterns boolean,
+        checked first: Spark's cast reads "true" after a tab or a line break). -#}
     {%- set text = 'lower(' ~ clean_text(column) ~ ')' -%}
-    {%- set number = matches_pattern(text, '[01][.]0+') -%}
-    {{ try_cast('case when ' ~ number ~ ' then ' ~ zero_fraction_dropped(text) ~ ' else ' ~ text ~ ' end', dbt.type_boolean()) }}
+    {%- set is_boolean = matches_pattern(text, text_patterns()['boolean']) -%}
+    {{ try_cast('case when ' ~ is_boolean ~ ' then ' ~ zero_fraction_dropped(text) ~ ' end', dbt.type_boolean()) }}
 {%- endmacro %}
 
 {% macro money_type() -%}

@@ -60,7 +60,7 @@ def parse_sql(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("parsing")
     return {
         kind: compile_expression(f"parse_{kind}('x')", folder / kind)
-        for kind in ("timestamp", "integer", "money", "date")
+        for kind in ("timestamp", "integer", "money", "date", "boolean")
     }
 
 
@@ -86,3 +86,36 @@ def test_an_impossible_time_or_offset_is_not_read(parse_sql, value):
 def test_a_value_with_a_trailing_newline_is_not_read(parse_sql, kind, value):
     assert parse(parse_sql[kind], value.removesuffix("\n")) is not None  # the value itself is
     assert parse(parse_sql[kind], value) is None
+
+
+# A flag's text -> the boolean staging reads (None: not a boolean, the row is quarantined).
+# The forms: true/false, t/f, yes/no, y/n, 1/0 (also 1.0, 0.00), in any case, trimmed of
+# spaces (Unicode ones too); a tab or a line break is not trimmed, and Spark's cast, which
+# would read "true\t", only sees text that has the form.
+BOOLEANS = {
+    "TRUE": True,
+    "False": False,
+    "t": True,
+    "F": False,
+    "Yes": True,
+    "no": False,
+    "Y": True,
+    "n": False,
+    "1": True,
+    "0": False,
+    "1.0": True,
+    "0.00": False,
+    " true\u00a0": True,
+    "true\t": None,
+    "\ttrue": None,
+    "yes\n": None,
+    "on": None,
+    "2": None,
+    "1.5": None,
+    "01": None,
+}
+
+
+@pytest.mark.parametrize("value", BOOLEANS)
+def test_a_flag_is_read_only_in_a_boolean_form(parse_sql, value):
+    assert parse(parse_sql["boolean"], value) is BOOLEANS[value]

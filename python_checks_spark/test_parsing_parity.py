@@ -12,7 +12,8 @@ times without seconds, impossible offsets, hours and dates, padding (with Unicod
 too: DuckDB's trim removes them, Spark's did not), line breaks, more than six decimals of a
 second, and scores in forms an integer cast reads but the contract
 does not (7.50, 1e1, +7) or does only once its zero fraction is dropped (7.0), out of range
-or past an integer's range. The staging models and
+or past an integer's range; cancellations' final offer flags in every form, and with a tab
+or a line break (Spark's boolean cast trims them, DuckDB's does not). The staging models and
 quarantined_rows are built from it on DuckDB (`retention load`, `dbt run`) and on a local
 Spark (the landing file exported and registered, `dbt run --target spark`, in one process:
 small_builds.py), and both are compared with the values below, worked out by
@@ -88,9 +89,10 @@ RAW = {
         )
     ),
     "cancellations.csv": (
-        "cancellation_id,contract_id,requested_at,effective_date,_loaded_at\n"
+        "cancellation_id,contract_id,requested_at,effective_date,final_offer_made,"
+        "final_offer_accepted,_loaded_at\n"
         + "".join(
-            f"{cancellation},k01,{requested_at},2024-04-30,{LOADED}\n"
+            f"{cancellation},k01,{requested_at},2024-04-30,,,{LOADED}\n"
             for cancellation, requested_at in (
                 ("x01", "2024-03-31T10:00+02:00"),  # no seconds, an offset: 08:00 UTC
                 ("x02", "2024-03-31T10:00:00-0230"),  # a compact negative offset: 12:30
@@ -103,6 +105,22 @@ RAW = {
                 ("x09", "2025-06-01T00:00:00Z"),  # over a year after the load
                 ("x10", "\u30002024-03-31T10:00Z"),  # an ideographic space before it: 10:00
                 ("x11", "\u00a0"),  # a no-break space alone: blank, so missing
+            )
+        )
+        # The final offer's flags: the forms of a boolean in any case, 1/0 also with a point
+        # and zeros; nothing else. Spark's cast trims tabs, line breaks and other control
+        # characters before reading a boolean (DuckDB's does not): "true\t" is not a form.
+        + "".join(
+            f"{cancellation},k01,2024-03-31T10:00:00Z,2024-04-30,{made},{accepted},{LOADED}\n"
+            for cancellation, made, accepted in (
+                ("b01", "TRUE", "t"),  # true, true: withdrawn
+                ("b02", "Yes", "N"),  # true, false
+                ("b03", "1.0", "0.00"),  # a float column's text of 1 and 0: true, false
+                ("b04", "\u00a0y\u3000", "NO"),  # Unicode spaces trimmed: true, false
+                ("b05", '"true\t"', ""),  # a tab is no space: invalid
+                ("b06", '"yes\n"', ""),  # a final line break: invalid
+                ("b07", "on", ""),  # not a form of a boolean: invalid
+                ("b08", "f", '"\t1"'),  # a tab before 1: invalid
             )
         )
     ),
@@ -166,6 +184,10 @@ QUARANTINED = {
     ("cancellations", "x08", "invalid_requested_at"),
     ("cancellations", "x09", "requested_at_out_of_range"),
     ("cancellations", "x11", "missing_requested_at"),
+    ("cancellations", "b05", "invalid_final_offer_made"),
+    ("cancellations", "b06", "invalid_final_offer_made"),
+    ("cancellations", "b07", "invalid_final_offer_made"),
+    ("cancellations", "b08", "invalid_final_offer_accepted"),
     ("nps_responses", "n08", "invalid_score"),
     ("nps_responses", "n09", "invalid_score"),
     ("nps_responses", "n10", "invalid_score"),
@@ -198,6 +220,16 @@ STAGED_CANCELLATIONS = {
     "x04": T(2024, 3, 31, 10, 30, 0, 500000),  # 10:00:00.5 + 00:30
     "x05": T(2024, 3, 31, 0, 0),
     "x10": T(2024, 3, 31, 10, 0),
+    **{b: T(2024, 3, 31, 10, 0) for b in ("b01", "b02", "b03", "b04")},
+}
+# stg_shop__cancellations: cancellation_id -> (final_offer_made, final_offer_accepted,
+# is_withdrawn: the accepted offer, false when none).
+STAGED_OFFERS = {
+    **{x: (None, None, False) for x in ("x01", "x02", "x03", "x04", "x05", "x10")},
+    "b01": (True, True, True),
+    "b02": (True, False, False),
+    "b03": (True, False, False),
+    "b04": (True, False, False),
 }
 # stg_shop__nps_responses: response_id -> (score, nps_category); every response at 09:00 UTC.
 STAGED_RESPONSES = {
@@ -268,6 +300,12 @@ def test_staged_contracts_cancellations_and_nps_responses(built, engine):
         "select cancellation_id, requested_at from staging.stg_shop__cancellations",
     )
     assert dict(cancellations) == STAGED_CANCELLATIONS
+    offers = _rows(
+        built[engine],
+        "select cancellation_id, final_offer_made, final_offer_accepted, is_withdrawn"
+        " from staging.stg_shop__cancellations",
+    )
+    assert {x: (made, accepted, out) for x, made, accepted, out in offers} == STAGED_OFFERS
     responses = _rows(
         built[engine],
         "select response_id, responded_at, score, nps_category"
