@@ -32,7 +32,7 @@ TEST_DB := $(TEST_DIR)/warehouse.duckdb
 
 .PHONY: help setup demo test lint conventions build-test pytest validate validate-built bench \
 	pre-commit pre-commit-all slim-ci data-diff clean dashboard dashboard-setup chromium test-dashboard docs \
-	setup-spark build-spark test-spark test-period-ends test-corrections
+	setup-spark build-spark test-spark test-period-ends test-corrections test-whole-commands
 
 help:
 	@echo "make demo   build the warehouse on the bundled demo data and print headline metrics"
@@ -45,6 +45,7 @@ help:
 	@echo "make test-dashboard  render every dashboard page in headless Chromium"
 	@echo "make test-period-ends nightly builds across month, quarter and year ends vs full refreshes"
 	@echo "make test-corrections nightly corrections of closed months vs full refreshes"
+	@echo "make test-whole-commands make data-diff on a failing build, retention build --quiet"
 	@echo "make docs   docs/reference.md from the YAML, and the dbt docs site of the warehouse"
 	@echo "make setup-spark      PySpark, dbt-spark and Java 17 (README Scaling out); build-spark, test-spark"
 
@@ -118,6 +119,12 @@ test-period-ends: setup
 # about 3 minutes here), also deselected by `make pytest`; .ci/run runs it after `make test`.
 test-corrections: setup
 	$(BIN)/pytest python_checks/test_corrections.py -m corrections -p no:cacheprovider
+
+# Two checks of a whole command's output end to end (`make data-diff` on a pull request
+# whose build fails, `retention build --quiet`), about 45 s of make test's time together;
+# deselected by `make pytest` (marker whole_commands); .ci/run runs them after `make test`.
+test-whole-commands: setup
+	$(BIN)/pytest python_checks/test_ci.py python_checks/test_cli.py -m whole_commands -p no:cacheprovider
 
 validate: build-test validate-built
 

@@ -52,7 +52,7 @@ SLOW_MODULES = (
     "test_cdnow.py",
     "test_predictive_cdnow.py",
     "test_dirty_data.py",
-    "test_ci.py",  # a data diff of a failing build (~50 s CPU)
+    "test_ci.py",  # pre-commit and its conventions hook in clones (~15 s each)
     # Builds the shared warehouse when nobody has yet (then ~40 s CPU, else ~15 s).
     "test_slim_ci.py",
     "test_bi.py",

@@ -21,6 +21,7 @@ import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 from retention.cdnow import CACHE_DIR
@@ -220,6 +221,7 @@ def test_data_diff_with_a_base_ref_that_is_not_a_commit_says_so_before_building(
     assert not report.exists()
 
 
+@pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
 def test_data_diff_reports_when_the_pull_requests_build_fails(tmp_path, clean_data, clean_build):
     # A pull request whose dbt build failed a test got no report at all: build-test stopped
     # the target. The diff of the marts that build left is what a reviewer needs then.

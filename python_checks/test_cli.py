@@ -1010,6 +1010,7 @@ def test_load_shows_a_spinner_on_a_terminal_lines_in_a_log_and_nothing_when_quie
     ]
 
 
+@pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
 def test_build_when_quiet_prints_its_results_and_errors_only(tmp_path):
     # A subscription-only shop: customers, contracts and cancellations, no orders.
     assert retention(tmp_path, "generate", "--out", "all", "--customers", "20").returncode == 0
