@@ -125,12 +125,25 @@ def browser():
         browser.close()
 
 
-@pytest.fixture(scope="module")
-def published():
+def published_warehouse() -> Path:
+    """The published warehouse the dashboard reads (RETENTION_DB_PATH, default
+    warehouse.duckdb at the repository root); the test fails when there is none."""
     db_path = Path(os.environ.get("RETENTION_DB_PATH", REPO / "warehouse.duckdb")).resolve()
     if not db_path.exists():
         pytest.fail(f"no warehouse at {db_path}: run `make demo` first")
-    process, url = serve(db_path)
+    return db_path
+
+
+def published_copy(tmp_path: Path, name: str) -> Path:
+    """A copy of the published warehouse at tmp_path / name, for a test to change."""
+    copy = tmp_path / name
+    shutil.copyfile(published_warehouse(), copy)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def published():
+    process, url = serve(published_warehouse())
     yield url
     stop(process)
 
@@ -227,11 +240,7 @@ def test_an_empty_chart_fails_the_check(browser, tmp_path):
     chart: uplift, its interval and the zero line) without mart_retention_programmes. With
     empty predictive marts (a build with RETENTION_PREDICTIVE=off) the predictive page says
     so, without an error."""
-    source = Path(os.environ.get("RETENTION_DB_PATH", REPO / "warehouse.duckdb")).resolve()
-    if not source.exists():
-        pytest.fail(f"no warehouse at {source}: run `make demo` first")
-    emptied = tmp_path / "emptied.duckdb"
-    shutil.copyfile(source, emptied)
+    emptied = published_copy(tmp_path, "emptied.duckdb")
     with duckdb.connect(str(emptied)) as con:
         con.execute("delete from marts.mart_clv where segment_type = 'acquisition_channel'")
         con.execute("delete from marts.mart_retention_programmes")
@@ -265,11 +274,7 @@ def test_rate_axes_label_every_tick_apart(browser, tmp_path):
     """A shop whose monthly churn stays between 0.5 % and 1.3 % on both bases: the churn
     rate axis, ticks 0.1 points apart, labelled them to whole percents ("1%" five times), so
     0.8 % and 1.2 % read the same. A rate axis's labels carry the decimals its ticks need."""
-    source = Path(os.environ.get("RETENTION_DB_PATH", REPO / "warehouse.duckdb")).resolve()
-    if not source.exists():
-        pytest.fail(f"no warehouse at {source}: run `make demo` first")
-    steady = tmp_path / "steady.duckdb"
-    shutil.copyfile(source, steady)
+    steady = published_copy(tmp_path, "steady.duckdb")
     with duckdb.connect(str(steady)) as con:
         # churn_rate from 0.5 % to 1.3 % by month of the year (0.005 + 0.008 × (month − 1)
         # / 11); retention_rate = 1 − churn_rate, as every customer at the start either
