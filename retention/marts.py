@@ -17,7 +17,7 @@ from retention import console
 
 SCHEMA = "marts"
 
-# The dbt vars some marts' formulas use (mart_clv, mart_retention_programmes), as the build
+# The dbt vars validate checks formulas with (mart_clv, mart_retention_programmes), as the build
 # that made the marts kept them: one row, a column per var (the marts read them there).
 BUILD_VARS_RELATION = "intermediate.int_reporting_params"
 BUILD_VARS = ("gross_margin", "clv_max_lifespan_years")
