@@ -466,3 +466,16 @@ def test_a_view_marts_constraints_do_not_warn_on_every_run():
         if constraint.get("warn_unsupported") is not False
     ]
     assert warning == []
+
+
+def test_every_doc_block_is_used_and_every_use_has_a_block():
+    """A `{% docs %}` block no description reads is dead text that drifts from the code."""
+    defined, used = set(), set()
+    for path in (REPO_ROOT / "models").rglob("*"):
+        if path.suffix == ".md":
+            defined |= set(re.findall(r"\{%-?\s*docs\s+(\w+)\s*-?%\}", path.read_text("utf-8")))
+        elif path.suffix == ".yml":
+            used |= set(re.findall(r"""doc\(\s*['"](\w+)['"]\s*\)""", path.read_text("utf-8")))
+    assert len(defined) > 20  # the blocks are found
+    assert sorted(defined - used) == []
+    assert sorted(used - defined) == []
