@@ -484,6 +484,9 @@ def test_saves_draw_a_period_without_cancellation_requests_at_0(
     assert dict(zip(saved["period_start"].dt.month, saved["saved_mrr"], strict=True)) == {
         m: 0.0 if m == 5 else 9.0 for m in range(1, 7)
     }
+    spec = json.loads(app.get("vega_lite_chart")[0].proto.spec)
+    # The first chart's bars count requests, offers and saves: its axis said "requests".
+    assert spec["encoding"]["y"]["title"] == "number"
 
 
 def test_programmes_tell_a_significant_loss_from_a_significant_gain(

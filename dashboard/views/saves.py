@@ -43,7 +43,7 @@ chart(
     .encode(
         x=alt.X("period_start:O", title=grain, timeUnit="yearmonth"),
         xOffset=alt.XOffset("count:N", sort=counts),
-        y=alt.Y("value:Q", title="requests"),
+        y=alt.Y("value:Q", title="number"),
         color=alt.Color("count:N", sort=counts, title=None),
         tooltip=["period_start", "count", "value"],
     ),
