@@ -322,6 +322,19 @@ AD_HOC_QUERIES = {
         "--metrics", "cohort_revenue",
         "--group-by", "cohort_cell__basis,cohort_cell__months_since_cohort",
     ],
+    # The retention curves pooled over the cohorts, complete months only (the dashboard's
+    # curves), as the cohort retention rates' descriptions say to ask for them.
+    "adhoc_cohort_retention_pooled_complete": [
+        "--metrics", "cohort_retention_rate",
+        "--group-by", "cohort_cell__basis,cohort_cell__months_since_cohort",
+        "--where", "{{ Dimension('cohort_cell__is_complete') }}",
+    ],
+    "adhoc_segment_cohort_retention_pooled_complete": [
+        "--metrics", "segment_cohort_retention_rate",
+        "--group-by", "cohort_member_month__basis,cohort_member_month__months_since_cohort,"
+        "customer__acquisition_channel",
+        "--where", "{{ Dimension('cohort_member_month__is_complete_month') }}",
+    ],
 }  # fmt: skip
 
 
@@ -869,6 +882,51 @@ def test_mf_cohort_revenue_pooled_over_the_cohorts(mf_answers, published: Publis
         {"cohort_cell__basis": "basis", "cohort_cell__months_since_cohort": "k"},
         {"cohort_revenue": "revenue"},
     )
+
+
+# The month k of each (basis, cohort, k, channel) of COHORTS_BY_CHANNEL_BY_HAND is complete
+# when it ends on or before A.
+COHORT_MONTHS_COMPLETE = """
+select *, last_day(cast(cohort as date) + to_months(cast(k as integer)))
+    <= (select as_of_date from intermediate.int_reporting_params) as complete
+from ({cohorts})
+"""
+
+
+def test_mf_pooled_cohort_retention_says_how_to_leave_out_months_not_over(
+    mf_answers, published: Published
+) -> None:
+    """Pooled over the cohorts (metric_time left out), month k of the cohort whose month k is
+    A's month is not over yet (on the order basis its customers had fewer days to purchase),
+    and the dashboard's retention curves leave such months out. Both cohort retention
+    rates' descriptions name the completeness dimension to filter, and the recipe runs: with
+    it the pooled rate per basis and k (per channel too) is the complete months' active
+    customers over their cohort sizes, added up by hand from the customer rows (a month
+    complete when it ends on or before A). The shared build's A is a month end, so there
+    every month is complete; docs/decisions.md has the worked case of an A mid-month."""
+    metrics = {metric["name"]: metric for metric in SEMANTIC["metrics"]}
+    completeness = {
+        "cohort_retention_rate": "cohort_cell__is_complete",
+        "segment_cohort_retention_rate": "cohort_member_month__is_complete_month",
+    }
+    assert [n for n, dim in completeness.items() if dim not in metrics[n]["description"]] == []
+    months = COHORT_MONTHS_COMPLETE.format(cohorts=COHORTS_BY_CHANNEL_BY_HAND)
+    pooled = "sum(active_customers) / sum(cohort_size) as rate"
+    complete = f"from ({months}) where complete group by all"
+    _check(
+        mf_answers["adhoc_cohort_retention_pooled_complete"],
+        _rows(published.db, f"select basis, k, {pooled} {complete}"),
+        {"cohort_cell__basis": "basis", "cohort_cell__months_since_cohort": "k"},
+        {"cohort_retention_rate": "rate"},
+    )
+    _check(
+        mf_answers["adhoc_segment_cohort_retention_pooled_complete"],
+        _rows(published.db, f"select basis, k, channel, {pooled} {complete}"),
+        {"cohort_member_month__basis": "basis",
+         "cohort_member_month__months_since_cohort": "k",
+         "customer__acquisition_channel": "channel"},
+        {"segment_cohort_retention_rate": "rate"},
+    )  # fmt: skip
 
 
 def test_mf_churn_by_reason_equals_mart_churn(mf_answers, published: Published) -> None:
