@@ -281,6 +281,12 @@ def test_build_and_publish_refuse_a_db_that_is_a_data_file_as_load_does(
         ("{bad", "'{bad' is not valid YAML (expected ',' or '}', but got '<stream end>')"),
         ("as_of_date: 2024-13-01", "'as_of_date: 2024-13-01' is not valid YAML (month must be"),
         ("[1, 2]", "'[1, 2]' is not a YAML mapping"),
+        # A misspelt var: dbt ignores a var no model reads, and built with the default A.
+        ("{as_of_dat: 2024-06-30}", "'{as_of_dat: 2024-06-30}' names an unknown var as_of_dat"),
+        (
+            "{gross_margn: 0.4, x: 1}",
+            "'{gross_margn: 0.4, x: 1}' names unknown vars gross_margn, x",
+        ),
     ],
 )
 def test_build_refuses_vars_dbt_cannot_read_before_anything(tmp_path, capsys, given, message):
@@ -296,6 +302,9 @@ def test_build_refuses_vars_dbt_cannot_read_before_anything(tmp_path, capsys, gi
     from retention.build import vars_problem
 
     assert vars_problem('{as_of_date: "2024-06-30"}') is None and vars_problem("{}") is None
+    assert (
+        vars_problem("{earliest_plausible_date: 1970-01-01, plausible_years_after_load: 2}") is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -474,6 +483,32 @@ def test_a_build_whose_stdout_is_closed_says_so_with_141(tmp_path, capsys, monke
     err = capsys.readouterr().err
     assert err.startswith("retention build: stdout was closed by its reader while preparing")
     assert "Broken pipe" not in err and db.stat().st_size == 0
+
+
+@pytest.mark.parametrize(("given", "passed"), [(None, "false"), ("true", "true")])
+def test_a_build_in_a_log_runs_dbt_without_colour_codes(
+    loaded, tmp_path, capsys, monkeypatch, given, passed
+):
+    # dbt colours its lines unless told not to, also when its output is a file: an
+    # orchestrator's log of `retention build > build.log` held ESC[32m before every OK.
+    # Off when stdout is not a terminal, unless the operator's DBT_USE_COLORS says otherwise.
+    from retention import build
+
+    if given is None:
+        monkeypatch.delenv("DBT_USE_COLORS", raising=False)
+    else:
+        monkeypatch.setenv("DBT_USE_COLORS", given)
+    seen = {}
+
+    def dbt(command, env):
+        seen.update(env)
+        return 1  # stop the build at step 2 (exit 3)
+
+    monkeypatch.setattr(build, "_run_child", dbt)
+    db = tmp_path / "warehouse.duckdb"
+    assert cli.main(["build", "--db", str(db), "--data", str(loaded / "data")]) == 3
+    capsys.readouterr()
+    assert seen["DBT_USE_COLORS"] == passed
 
 
 def _summary_warehouse(path: Path) -> Path:

@@ -58,7 +58,7 @@ EXIT_CODES = {
     "and the published warehouse each hold load batches the other lacks (the message says "
     "which), RETENTION_WORK_DB_PATH names the published file itself, --db names a CSV, "
     "Parquet or JSON data file, or an option or setting is invalid (--vars not a YAML "
-    "mapping, --replace or --force without --data, --storage-version, "
+    "mapping or naming a var the project does not declare, --replace or --force without --data, --storage-version, "
     "RETENTION_MEMORY_LIMIT, RETENTION_THREADS, RETENTION_PREDICTIVE)",
     EXIT_DBT: "`dbt build` failed (dbt printed why)",
     EXIT_VALIDATE: "validation failed: Great Expectations, or a mart shrank more than "
@@ -266,7 +266,23 @@ def vars_problem(text: str | None) -> str | None:
             f"{text!r} is not a YAML mapping: give the vars as "
             "'{as_of_date: \"2024-06-30\", order_inactivity_days: 365}'"
         )
+    # dbt ignores a var no model reads: `as_of_dat` built and published with the default.
+    known = project_vars()
+    if unknown := [str(name) for name in value if name not in known]:
+        return (
+            f"{text!r} names {'an unknown var' if len(unknown) == 1 else 'unknown vars'} "
+            f"{', '.join(unknown)} (the vars are: {', '.join(known)})"
+        )
     return None
+
+
+def project_vars() -> list[str]:
+    """The vars the project declares (dbt_project.yml's `vars:`, with their defaults): the
+    only names `--vars` may set."""
+    import yaml
+
+    project = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text(encoding="utf-8"))
+    return list(project["vars"])
 
 
 def _after(stage: str) -> str:
@@ -309,6 +325,8 @@ def _pipeline(args: argparse.Namespace, published: Path, work: Path, at: Stage) 
     env = dbt_runner.environment(work)
     if console.is_quiet():  # dbt's own --quiet: its errors only
         env["DBT_QUIET"] = "true"
+    if not console.is_terminal(sys.stdout):  # a log: dbt colours its lines unless told
+        env.setdefault("DBT_USE_COLORS", "false")
     if _run_child(command, env) != 0:
         _tell(f"dbt build failed; the published warehouse {published} is unchanged")
         _hint_disk_space(work)
