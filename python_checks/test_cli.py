@@ -551,6 +551,27 @@ def test_summary_prints_lines_in_a_log_and_a_table_on_a_terminal(tmp_path):
         assert re.search(rf"│ {re.escape(label)} +│ +{re.escape(value)} │", terminal), terminal
 
 
+@pytest.mark.parametrize("encoding", ["latin-1", "ascii"])
+def test_a_result_on_an_output_that_is_not_utf_8_is_spelt_in_ascii(tmp_path, encoding):
+    # A locale that is not UTF-8 (latin-1, a Windows console): the summary's first line has
+    # an em dash, which made it a UnicodeEncodeError traceback and exit 1 (for `diff
+    # --exit-code` and `validate`, the code of a difference or a failed check).
+    _summary_warehouse(tmp_path / "w.duckdb")
+    run = subprocess.run(
+        [RETENTION, "summary", "--db", "w.duckdb"],
+        cwd=tmp_path,
+        env={**ENV, "PYTHONIOENCODING": encoding},
+        capture_output=True,
+        check=False,
+    )
+    assert (run.returncode, run.stderr) == (0, b""), run.stderr
+    assert run.stdout.decode("ascii").startswith("\nRetention warehouse - headline metrics\n")
+    # Characters the encoding has stay as they are; those it lacks get an ASCII spelling.
+    assert "rows 2 \u2192 3, \u00d7 2 \u2026 \u2603".encode(encoding, console.ENCODING_ERRORS) == (
+        b"rows 2 -> 3, \xd7 2 ... ?" if encoding == "latin-1" else b"rows 2 -> 3, x 2 ... ?"
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "shown"),
     [

@@ -150,6 +150,7 @@ def _warehouse_files(args: argparse.Namespace) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    console.tolerate_encodings()
     parser = build_parser(only=_command(argv))
     if all(arg in ("-q", "--quiet") for arg in argv):
         # No command: the list of commands, not argparse's one line naming COMMAND.

@@ -31,6 +31,7 @@ those outside `progress()` or capture their output.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import sys
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -42,6 +43,42 @@ _state = {"quiet": False}
 # The exit code of a command whose stdout's reader went away (`| head`): the shell's code for
 # SIGPIPE (128 + 13), as a command killed by it would give.
 BROKEN_PIPE = 141
+
+
+# The characters of results and messages (diff's arrows, the summary's dash, the formulas'
+# minus signs and ellipses, a table's rules) spelt in ASCII, for an output whose encoding
+# lacks them; any other such character is "?".
+ASCII_SPELLING = {
+    "\u2192": "->", "\u2014": "-", "\u2013": "-", "\u2212": "-", "\u00d7": "x",
+    "\u2264": "<=", "\u2265": ">=", "\u2026": "...", "\u2502": "|", "\u00a7": "S",
+}  # fmt: skip
+ENCODING_ERRORS = "retention-ascii"
+
+
+def _spelt_in_ascii(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    lacking = error.object[error.start : error.end]
+    return "".join(ASCII_SPELLING.get(char, "?") for char in lacking), error.end
+
+
+codecs.register_error(ENCODING_ERRORS, _spelt_in_ascii)
+
+
+def tolerate_encodings() -> None:
+    """Make stdout and stderr write what their encoding lacks in ASCII (`->` for an arrow)
+    rather than fail: in a locale that is not UTF-8 (latin-1, a Windows console) `retention
+    diff` stopped at its first arrow with a UnicodeEncodeError traceback and exit 1, the
+    code of a difference or a failed check. Streams in UTF-8 are left as they are."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None)
+        try:
+            utf8 = encoding is not None and codecs.lookup(encoding).name == "utf-8"
+        except LookupError:
+            utf8 = False
+        if not utf8 and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(ValueError, OSError):  # a closed stream
+                stream.reconfigure(errors=ENCODING_ERRORS)
 
 
 def first_line(exc: BaseException) -> str:
