@@ -106,6 +106,23 @@ def test_summary_of_a_missing_or_broken_database_exits_2(tmp_path):
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.parametrize("command", ["summary", "validate", "holdout", "diff"])
+def test_a_reader_given_a_data_file_as_db_says_it_is_not_a_database(loaded, capsys, command):
+    # `retention summary --db data/orders.csv` (the delivery's file for the warehouse): DuckDB
+    # opens a CSV as an in-memory database, which read-only it refuses in its own words,
+    # "Cannot launch in-memory database in read-only mode!", which named neither the file
+    # nor the mistake.
+    data = loaded / "data" / "orders.csv"
+    base = ["--base", str(loaded / "data" / "customers.csv")] if command == "diff" else []
+    assert cli.main([command, "--db", str(data), *base]) == 2
+    err = capsys.readouterr().err
+    named = base[1] if base and str(data) not in err else data
+    assert err == (
+        f"retention {command}: error: cannot open database {named}: it is not a DuckDB "
+        "database (a data file?); check --db PATH (or RETENTION_DB_PATH)\n"
+    )
+
+
 # DuckDB names a database after its file, up to the first dot and in any case; a name that is
 # also one of the warehouse's schemas made `raw.orders` ambiguous (a binder error from the
 # loader) or `marts.<mart>` (from every reader), and dbt found no raw table in main.duckdb.

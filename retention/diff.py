@@ -37,6 +37,7 @@ from retention.marts import (
     PREDICTIVE_MARTS,
     SCHEMA,
     WarehouseError,
+    open_problem,
     open_read_only,
 )
 from retention.paths import add_db_argument, db_path
@@ -368,9 +369,7 @@ def compare(
                 literal = "'" + str(path).replace("'", "''") + "'"
                 con.execute(f"attach {literal} as {alias} (read_only)")
             except duckdb.Error as exc:
-                raise WarehouseError(
-                    f"cannot open database {path}: {console.first_line(exc)}"
-                ) from exc
+                raise WarehouseError(open_problem(path, exc)) from exc
         return [compare_mart(con, mart, tolerance, examples) for mart in dict.fromkeys(marts)]
     finally:
         con.close()

@@ -197,7 +197,26 @@ def open_read_only(db_path: Path) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(str(db_path), read_only=True)
     except duckdb.Error as exc:
-        raise WarehouseError(f"cannot open database {db_path}: {console.first_line(exc)}") from exc
+        raise WarehouseError(open_problem(db_path, exc)) from exc
+
+
+def open_problem(db_path: Path | str, exc: duckdb.Error) -> str:
+    """Why DuckDB could not open the file at db_path read-only, in words an operator can act
+    on. A file that is not a DuckDB database at all (its header lacks DuckDB's magic bytes
+    after the 8-byte checksum) is named as such: for a delivery's CSV, Parquet or JSON file
+    given as --db, DuckDB's own words are "Cannot launch in-memory database in read-only
+    mode!"."""
+    try:
+        with Path(db_path).open("rb") as handle:
+            header = handle.read(12)
+    except OSError:
+        header = b"DUCK" * 3  # unreadable: DuckDB's words say why
+    if header[8:12] != b"DUCK":
+        return (
+            f"cannot open database {db_path}: it is not a DuckDB database (a data file?); "
+            "check --db PATH (or RETENTION_DB_PATH)"
+        )
+    return f"cannot open database {db_path}: {console.first_line(exc)}"
 
 
 def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
