@@ -58,8 +58,9 @@ EXIT_CODES = {
     "and the published warehouse each hold load batches the other lacks (the message says "
     "which), RETENTION_WORK_DB_PATH names the published file itself, --db names a CSV, "
     "Parquet or JSON data file, or an option or setting is invalid (--vars not a YAML "
-    "mapping or naming a var the project does not declare, --replace or --force without --data, --storage-version, "
-    "RETENTION_MEMORY_LIMIT, RETENTION_THREADS, RETENTION_PREDICTIVE)",
+    "mapping or naming a var the project does not declare, --replace or --force without "
+    "--data, --storage-version, RETENTION_MEMORY_LIMIT, RETENTION_THREADS, "
+    "RETENTION_PREDICTIVE)",
     EXIT_DBT: "`dbt build` failed (dbt printed why)",
     EXIT_VALIDATE: "validation failed: Great Expectations, or a mart shrank more than "
     "--max-shrink against the published warehouse",
