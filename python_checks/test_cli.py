@@ -720,6 +720,8 @@ def test_every_command_lists_its_exit_codes_in_help(command):
     codes = help_codes(help_text(command))
     assert 0 in codes and 2 in codes, codes
     assert "also invalid arguments" in codes[2] or codes[2] == "invalid arguments"
+    # No option cut at a hyphen across two lines (build's 4 read "--max- shrink").
+    assert not [meaning for meaning in codes.values() if re.search(r"\w- ", meaning)], codes
 
 
 def test_build_leaves_unit_tests_to_ci_unless_asked():

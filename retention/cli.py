@@ -64,8 +64,12 @@ def epilog(codes: dict[int, str]) -> str:
     codes[2] = f"{codes[2]}; also invalid arguments" if 2 in codes else "invalid arguments"
     lines = ["exit codes:"]
     for code, meaning in sorted(codes.items()):
-        lines += textwrap.wrap(
-            meaning, width=78, initial_indent=f"  {code:<4}", subsequent_indent=" " * 6
+        lines += textwrap.wrap(  # an option's name is never cut at its hyphen
+            meaning,
+            width=78,
+            initial_indent=f"  {code:<4}",
+            subsequent_indent=" " * 6,
+            break_on_hyphens=False,
         )
     return "\n".join(lines)
 
