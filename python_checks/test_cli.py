@@ -528,6 +528,26 @@ def test_a_build_in_a_log_runs_dbt_without_colour_codes(
     assert seen["DBT_USE_COLORS"] == passed
 
 
+def test_a_build_whose_working_copy_another_process_opens_before_the_load_exits_6(
+    loaded, tmp_path, capsys, monkeypatch
+):
+    # Opened by another process after the build checked the working copy: the load's "another
+    # process has it open" is the build's 6 (run again), not 2 (the data was refused).
+    from retention import load
+
+    def busy(_data, work, *_args, **_options):
+        raise load.DatabaseBusy(f"another process has {work} open: IO Error: Conflicting lock")
+
+    monkeypatch.setattr(load, "load_as_told", busy)
+    db = tmp_path / "warehouse.duckdb"
+    assert cli.main(["build", "--db", str(db), "--data", str(loaded / "data")]) == 6
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"retention build: another process has {db}.work open: IO Error: Conflicting lock; "
+        "nothing was loaded"
+    )
+    assert not db.exists()
+
+
 def _summary_warehouse(path: Path) -> Path:
     """test_validate's hand-made marts (two customers) with A = 2024-03-31 recorded (by
     `build`, in int_reporting_params)."""

@@ -1365,6 +1365,43 @@ def test_a_db_path_naming_a_data_file_is_refused(tmp_path, name):
     assert not_a_db.read_bytes() == before
 
 
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_database_another_process_has_open_exits_6_and_loads_nothing(tmp_path, capsys, read_only):
+    # A BI client (even read-only) or another load holding the file: the load said "cannot
+    # open database" with exit 2, the code of a refused delivery, so an orchestrator could not
+    # tell "fix the data" from "run again when the other process is done". Now 6, as
+    # `retention build` and `publish` say when another process holds their file.
+    import subprocess
+    import sys
+
+    folder = good_dir(tmp_path)
+    db = tmp_path / "w.duckdb"
+    load_dir(folder, db)
+    before = db.read_bytes()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == '1'); "
+            "print('open', flush=True); sys.stdin.read()",
+            str(db),
+            "1" if read_only else "0",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "open\n"
+        assert main(["load", str(folder), "--db", str(db), "--force"]) == 6
+    finally:
+        holder.communicate("")
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err.startswith(f"retention load: error: another process has {db} open: IO Error:")
+    assert err.endswith("; nothing was loaded: run the same command again when it is done")
+    assert db.read_bytes() == before
+
+
 def _listing_denied(monkeypatch: pytest.MonkeyPatch) -> None:
     """Listing any folder raises PermissionError, as for another user's folder of mode 700
     (the tests may run as root, whom modes do not stop)."""

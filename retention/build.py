@@ -304,12 +304,14 @@ def _pipeline(args: argparse.Namespace, published: Path, work: Path, at: Stage) 
     _prepare_working_copy(work, published, args.data)
 
     if args.data is not None:
-        from retention.load import LoadError, load_as_told, progress_message
+        from retention.load import DatabaseBusy, LoadError, load_as_told, progress_message
 
         at.name = "loading"
         _say(f"1/4 load {args.data} -> {work}")
         try:
             load_as_told(args.data, work, args, progress=progress_message)
+        except DatabaseBusy as exc:  # opened by another process since the build checked it
+            raise working_copy.Locked(f"{exc}; nothing was loaded") from exc
         except LoadError as exc:
             problem = working_copy.storage_problem(exc)
             if problem:

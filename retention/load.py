@@ -59,6 +59,7 @@ import duckdb
 from retention import console, shrink, signals, spark
 from retention.contract import LOAD_ID, LOADED_AT, TABLES, TIMESTAMP_FORM, Table
 from retention.paths import add_db_argument, default_db_path
+from retention.working_copy import BUSY_WORDS
 
 SCHEMA = "raw"
 BATCHES = "meta.load_batches"
@@ -108,6 +109,11 @@ class LoadError(Exception):
     """A load was refused or failed; the database is unchanged. The message says why."""
 
 
+class DatabaseBusy(LoadError):
+    """Another process has the database open (DuckDB's file lock; a writer needs the file to
+    itself): nothing was loaded, and the same command succeeds once that process is done."""
+
+
 @dataclass(frozen=True)
 class Source:
     """One file of the delivery and how its columns map onto the raw table."""
@@ -135,12 +141,17 @@ class LoadResult:
     totals: dict[str, int]  # rows per raw table after the load
 
 
+EXIT_BUSY = 6  # as `retention build` and `publish` when another process holds the file
+
 EXIT_CODES = {
     0: "loaded, or skipped because the same files were already loaded as a batch",
     2: "refused or unreadable (a file, a column, a link, a --replace that would shrink a core "
     "table too far); the database is unchanged",
     5: "--target spark: loaded into the landing file, but the export to Parquet or the "
     "registration in the Spark catalog failed (run the same command again)",
+    EXIT_BUSY: "another process has the database open (another load, a BI client or the "
+    "duckdb shell, even read-only): nothing was loaded; run the same command again when it "
+    "is done",
     130: "interrupted by SIGINT (143 SIGTERM, 129 SIGHUP): the batch was rolled back, unless "
     "the message says it had been committed",
 }
@@ -208,6 +219,11 @@ def run(args: argparse.Namespace) -> int:
                 load_as_told(args.dir, db_path, args, progress=say, on_commit=committed.append)
                 if getattr(args, "target", "duckdb") == "spark":
                     spark.publish_raw(db_path, progress=say)
+        except DatabaseBusy as exc:
+            console.error(
+                "load", f"{exc}; nothing was loaded: run the same command again when it is done"
+            )
+            return EXIT_BUSY
         except LoadError as exc:
             console.error("load", str(exc))
             return 2
@@ -722,7 +738,10 @@ def _load(
         # hours ahead was refused, east of it a stamp 30 hours ahead passed.
         con.execute("set TimeZone = 'UTC'")
     except (OSError, duckdb.Error) as exc:
-        raise LoadError(f"cannot open database {db_path}: {console.first_line(exc)}") from exc
+        why = console.first_line(exc)
+        if any(words in why for words in BUSY_WORDS):
+            raise DatabaseBusy(f"another process has {db_path} open: {why}") from exc
+        raise LoadError(f"cannot open database {db_path}: {why}") from exc
 
     committed: list[LoadResult] = []
 
