@@ -123,6 +123,34 @@ def test_a_reader_given_a_data_file_as_db_says_it_is_not_a_database(loaded, caps
     )
 
 
+@pytest.mark.parametrize("command", ["build", "load", "summary"])
+def test_an_empty_db_variable_or_a_folder_as_db_is_refused_before_anything(
+    loaded, tmp_path, capsys, monkeypatch, command
+):
+    # RETENTION_DB_PATH= (a template whose variable was missing) is the current folder to
+    # Python, and `retention build` stopped on it, or on `--db .`, with a ValueError
+    # traceback ("PosixPath('.') has an empty name") and exit 1.
+    monkeypatch.chdir(tmp_path)
+    data = [str(loaded / "data")] if command == "load" else []
+    data += ["--data", str(loaded / "data")] if command == "build" else []
+    monkeypatch.setenv("RETENTION_DB_PATH", "")
+    assert cli.main([command, *data]) == 2
+    assert capsys.readouterr().err == (
+        f"retention {command}: error: RETENTION_DB_PATH is set but empty: set it to the "
+        "warehouse's DuckDB file, or unset it (warehouse.duckdb at the repo root); nothing "
+        "was changed\n"
+    )
+    monkeypatch.delenv("RETENTION_DB_PATH")
+    for folder in (".", str(tmp_path)):
+        assert cli.main([command, *data, "--db", folder]) == 2
+        assert capsys.readouterr().err == (
+            f"retention {command}: error: database {folder} is a folder, not a DuckDB file: "
+            "check --db PATH (or RETENTION_DB_PATH), e.g. --db /srv/retention/warehouse.duckdb; "
+            "nothing was changed\n"
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
 # DuckDB names a database after its file, up to the first dot and in any case; a name that is
 # also one of the warehouse's schemas made `raw.orders` ambiguous (a binder error from the
 # loader) or `marts.<mart>` (from every reader), and dbt found no raw table in main.duckdb.

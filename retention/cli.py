@@ -165,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     # Every command that opens the warehouse takes --db (paths.add_db_argument): a file
     # whose name DuckDB would take for a schema's is refused before anything is opened, and
     # so is such a --baseline or working copy (RETENTION_WORK_DB_PATH).
+    if hasattr(args, "db") and (problem := paths.db_path_problem(args)):
+        console.error(args.command, problem)
+        return USAGE_ERROR
     for path in _warehouse_files(args):
         if problem := paths.db_name_problem(path):
             console.error(args.command, problem)

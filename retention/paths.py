@@ -30,6 +30,25 @@ def db_path(args: argparse.Namespace) -> Path:
     return Path(given) if given is not None else default_db_path()
 
 
+def db_path_problem(args: argparse.Namespace) -> str | None:
+    """Why the --db of `args` (or its default) cannot be a warehouse file, or None: a
+    RETENTION_DB_PATH set but empty (an orchestrator's template whose variable was missing:
+    Python reads it as the current folder), or a folder (`--db .`, `--db /srv/retention/`).
+    `retention build` stopped on either with a ValueError traceback and exit 1."""
+    if getattr(args, "db", None) is None and os.environ.get("RETENTION_DB_PATH") == "":
+        return (
+            "RETENTION_DB_PATH is set but empty: set it to the warehouse's DuckDB file, or "
+            "unset it (warehouse.duckdb at the repo root); nothing was changed"
+        )
+    path = db_path(args)
+    if path.is_dir() or path.name in ("", ".", ".."):
+        return (
+            f"database {path} is a folder, not a DuckDB file: check --db PATH (or "
+            "RETENTION_DB_PATH), e.g. --db /srv/retention/warehouse.duckdb; nothing was changed"
+        )
+    return None
+
+
 def database_name(path: Path | str) -> str:
     """DuckDB's name for the database in the file at path: the file's name up to its first
     dot (``warehouse.duckdb`` and ``warehouse.duckdb.work`` are both ``warehouse``)."""
