@@ -370,6 +370,25 @@ def test_build_refuses_load_options_without_data(tmp_path, capsys, options, name
     assert not (tmp_path / "new").exists()
 
 
+@pytest.mark.parametrize(
+    ("name", "why"), [("missing", "no such directory"), ("file", "not a directory")]
+)
+def test_build_refuses_a_data_folder_that_is_not_there_before_copying_the_warehouse(
+    loaded, tmp_path, capsys, name, why
+):
+    # A mistyped --data was found only once the published warehouse had been copied into a
+    # new working copy (minutes and gigabytes at a million customers).
+    db = tmp_path / "warehouse.duckdb"
+    db.write_bytes((loaded / "loaded.duckdb").read_bytes())
+    (tmp_path / "file").write_text("not a folder\n", encoding="utf-8")
+    data = tmp_path / name
+    assert cli.main(["build", "--db", str(db), "--data", str(data)]) == 2
+    assert capsys.readouterr().err == (
+        f"retention build: load refused: {data}: {why}; nothing was changed\n"
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["file", "warehouse.duckdb"]
+
+
 @pytest.mark.parametrize("threads", ["abc", "0", "-3", ""])
 def test_build_refuses_dbt_threads_that_are_not_a_number_before_anything(
     tmp_path, capsys, monkeypatch, threads

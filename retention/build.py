@@ -32,7 +32,7 @@ from pathlib import Path
 import duckdb
 
 from retention import console, dbt_runner, predictive_columns, signals, working_copy
-from retention.load import SHRINK_GUARDS, add_mode_arguments, data_file_problem
+from retention.load import SHRINK_GUARDS, add_mode_arguments, data_file_problem, dir_problem
 from retention.paths import REPO_ROOT, add_db_argument, default_db_path
 from retention.publish import (
     PublishError,
@@ -181,6 +181,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_LOAD
     if problem := data_file_problem(published):  # a CSV DuckDB would read as a database
         _tell(f"error: {problem}; nothing was changed")
+        return EXIT_LOAD
+    # A mistyped --data was found only after the published warehouse was copied into a new
+    # working copy (minutes at a million customers).
+    if args.data is not None and (problem := dir_problem(Path(args.data))):
+        _tell(f"load refused: {problem}; nothing was changed")
         return EXIT_LOAD
     if args.data is None and not work.exists() and not published.exists():
         _tell(

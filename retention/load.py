@@ -349,13 +349,21 @@ def load_dir(
 # --- checks: everything is validated before the database is opened -------------------------
 
 
+def dir_problem(dir: Path) -> str | None:
+    """Why `dir` cannot be a delivery folder (it is missing, or a file), or None. `retention
+    build` asks first, before it copies the published warehouse into a new working copy."""
+    if not dir.exists():
+        return f"{dir}: no such directory"
+    if not dir.is_dir():
+        return f"{dir}: not a directory"
+    return None
+
+
 def check_dir(dir: Path, say: Progress) -> list[Source]:
     """Find and check the file of every raw table in `dir`; raise LoadError listing every
     problem. Returns the tables that have a file, in contract order."""
-    if not dir.exists():
-        raise LoadError(f"{dir}: no such directory")
-    if not dir.is_dir():
-        raise LoadError(f"{dir}: not a directory")
+    if problem := dir_problem(dir):
+        raise LoadError(problem)
     root = dir.resolve()
 
     # A folder that cannot be read is the delivery's fault, not the database's: refused
