@@ -575,6 +575,23 @@ def test_a_build_in_a_log_runs_dbt_without_colour_codes(
     assert seen["DBT_USE_COLORS"] == passed
 
 
+def test_a_build_whose_dbt_was_killed_says_by_what(loaded, tmp_path, capsys, monkeypatch):
+    # dbt killed by the kernel's out-of-memory killer (SIGKILL) prints nothing, and the build
+    # said only "dbt build failed", leaving the operator nothing to go on.
+    from retention import build
+
+    monkeypatch.setattr(build, "_run_child", lambda _command, _env: -9)  # Popen: -signal
+    db = tmp_path / "warehouse.duckdb"
+    assert cli.main(["build", "--db", str(db), "--data", str(loaded / "data")]) == 3
+    err = capsys.readouterr().err.splitlines()
+    assert err[-2:] == [
+        f"retention build: dbt build failed; the published warehouse {db} is unchanged",
+        "retention build: dbt was killed by SIGKILL, not by this build (SIGKILL is also what "
+        "the kernel's out-of-memory killer sends: lower RETENTION_MEMORY_LIMIT or "
+        "RETENTION_THREADS, or give the machine more memory)",
+    ]
+
+
 def test_a_build_whose_working_copy_another_process_opens_before_the_load_exits_6(
     loaded, tmp_path, capsys, monkeypatch
 ):

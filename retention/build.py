@@ -61,7 +61,8 @@ EXIT_CODES = {
     "mapping or naming a var the project does not declare, --replace or --force without "
     "--data, --storage-version, RETENTION_MEMORY_LIMIT, RETENTION_THREADS, "
     "RETENTION_PREDICTIVE)",
-    EXIT_DBT: "`dbt build` failed (dbt printed why)",
+    EXIT_DBT: "`dbt build` failed (dbt printed why, or the build names the signal that "
+    "killed dbt: SIGKILL from the out-of-memory killer)",
     EXIT_VALIDATE: "validation failed: Great Expectations, or a mart shrank more than "
     "--max-shrink against the published warehouse",
     EXIT_PUBLISH: "publishing failed, or the published warehouse's folder cannot be written "
@@ -335,8 +336,14 @@ def _pipeline(args: argparse.Namespace, published: Path, work: Path, at: Stage) 
         env["DBT_QUIET"] = "true"
     if not console.is_terminal(sys.stdout):  # a log: dbt colours its lines unless told
         env.setdefault("DBT_USE_COLORS", "false")
-    if _run_child(command, env) != 0:
+    if (code := _run_child(command, env)) != 0:
         _tell(f"dbt build failed; the published warehouse {published} is unchanged")
+        if code < 0:  # a signal from outside: dbt printed nothing about it
+            _tell(
+                f"dbt was killed by {signal.Signals(-code).name}, not by this build (SIGKILL "
+                "is also what the kernel's out-of-memory killer sends: lower "
+                "RETENTION_MEMORY_LIMIT or RETENTION_THREADS, or give the machine more memory)"
+            )
         _hint_disk_space(work)
         return EXIT_DBT
     code = _validate_and_publish(args, published, work, at)
