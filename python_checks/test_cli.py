@@ -507,6 +507,25 @@ def test_generate_with_a_negative_seed_names_the_option(tmp_path, capsys):
     assert not (tmp_path / "d").exists()
 
 
+@pytest.mark.parametrize(
+    ("given", "why"),
+    [
+        ("2024/01/01", "Invalid isoformat string: '2024/01/01'"),
+        ("2024-02-30", "day is out of range for month"),
+    ],
+)
+def test_generate_with_a_date_not_in_iso_form_says_which_form(tmp_path, capsys, given, why):
+    # argparse said "invalid fromisoformat value", naming Python's parser, not the form.
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["generate", "--out", str(tmp_path / "d"), "--start", given])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"retention generate: error: argument --start: expected a date as YYYY-MM-DD, got "
+        f"'{given}' ({why})"
+    )
+    assert not (tmp_path / "d").exists()
+
+
 def test_a_closed_output_pipe_stops_a_command_quietly_with_141(tmp_path):
     # `retention diff ... | head` (or `| true`): the reader is gone before the report is
     # written. It was a BrokenPipeError traceback and exit 1, the code `validate` and

@@ -203,6 +203,16 @@ def _folder(text: str) -> Path:
     return Path(text)
 
 
+def _date(text: str) -> date:
+    # argparse named the parser, not the form: "invalid fromisoformat value: '2024/01/01'".
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"expected a date as YYYY-MM-DD, got {text!r} ({exc})"
+        ) from exc
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", required=True, type=_folder, metavar="DIR", help="directory to write into"
@@ -215,14 +225,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--start",
-        type=date.fromisoformat,
+        type=_date,
         default=date(2021, 1, 1),
         metavar="DATE",
         help="first day of the simulated period (default 2021-01-01)",
     )
     parser.add_argument(
         "--end",
-        type=date.fromisoformat,
+        type=_date,
         default=date(2024, 6, 30),
         metavar="DATE",
         help="last day; nothing happens after it (default 2024-06-30)",
