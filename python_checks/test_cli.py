@@ -1217,6 +1217,26 @@ def test_build_when_quiet_prints_its_results_and_errors_only(tmp_path):
     assert run.stderr.startswith("retention build: dbt build failed;"), run.stderr
 
 
+def test_an_unknown_option_is_named_by_its_command_with_the_nearest_option(capsys, tmp_path):
+    # `retention load DIR --dbb X` printed the usage of `retention` alone ("[-h] [--version]
+    # [-q] COMMAND ...") and "retention: error: ...", which named neither the command nor
+    # its options.
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["load", str(tmp_path), "--dbb", "w.duckdb"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: retention load [-h] [--db PATH]"), err
+    assert err.splitlines()[-1] == (
+        "retention load: error: unrecognized arguments: --dbb w.duckdb (--dbb: did you mean --db?)"
+    )
+    with pytest.raises(SystemExit):
+        cli.main(["summary", "extra"])  # nothing near: no guess
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "retention summary: error: unrecognized arguments: extra"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("argv", [[], ["-q"]])
 def test_no_command_lists_the_commands_on_stderr_and_exits_2(capsys, argv):
     assert cli.main(argv) == 2

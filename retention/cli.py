@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -18,6 +19,7 @@ import os
 import sys
 import textwrap
 from pathlib import Path
+from typing import NoReturn
 
 from retention import console, paths
 
@@ -89,6 +91,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.set_defaults(command_parsers={})
     for name, help_text in COMMANDS.items():
         if only is not None and name != only:
             if _module_exists(name):
@@ -105,11 +108,25 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(cmd)
+        parser.get_default("command_parsers")[name] = cmd
         # Also accepted after the command; SUPPRESS keeps a --quiet given before it.
         cmd.add_argument(
             "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=QUIET_HELP
         )
     return parser
+
+
+def _refuse_unknown(parser: argparse.ArgumentParser, unknown: list[str]) -> NoReturn:
+    """argparse's error for arguments the command does not take, from the command's own
+    parser (its usage line lists its options), with the nearest option to a mistyped one."""
+    options = [name for action in parser._actions for name in action.option_strings]
+    near = [
+        f"{arg.split('=', 1)[0]}: did you mean {match[0]}?"
+        for arg in unknown
+        if arg.startswith("--")
+        and (match := difflib.get_close_matches(arg.split("=", 1)[0], options, n=1, cutoff=0.6))
+    ]
+    parser.error(f"unrecognized arguments: {' '.join(unknown)}" + "".join(f" ({n})" for n in near))
 
 
 def _module(name: str):
@@ -160,7 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         # No command: the list of commands, not argparse's one line naming COMMAND.
         parser.print_help(sys.stderr)
         return USAGE_ERROR
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # argparse named no command and printed the usage of `retention` alone
+        _refuse_unknown(args.command_parsers.get(args.command, parser), unknown)
     console.set_quiet(args.quiet)
     # Every command that opens the warehouse takes --db (paths.add_db_argument): a file
     # whose name DuckDB would take for a schema's is refused before anything is opened, and
