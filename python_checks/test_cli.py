@@ -491,6 +491,24 @@ def test_holdout_cdnow_with_a_work_folder_it_cannot_write_exits_3(tmp_path, caps
     assert "Not a directory" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (
+            ["--cdnow", "--db", "w.duckdb"],
+            "--cdnow builds its own warehouse (in --work): leave out --db",
+        ),
+        (["--work", "cdnow"], "--work is where --cdnow builds, and no --cdnow was given"),
+    ],
+)
+def test_holdout_refuses_options_it_would_ignore(tmp_path, capsys, monkeypatch, options, said):
+    # `--cdnow --db X` read the CDNOW warehouse, not X; `--work` without `--cdnow` did nothing.
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["holdout", *options]) == 2
+    assert capsys.readouterr().err == f"retention holdout: error: {said}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_generate_with_an_empty_window_says_so(tmp_path):
     run = retention(
         tmp_path, "generate", "--out", "d", "--start", "2024-01-01", "--end", "2023-01-01"

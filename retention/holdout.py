@@ -26,7 +26,7 @@ from retention.predictive_marts import PURCHASES_NOT_COMPUTABLE
 EXIT_CODES = {
     0: "the table was printed",
     2: "no built warehouse at --db, no predictive marts or no fitted BG/NBD in it, or no "
-    "purchase after A",
+    "purchase after A; or --cdnow with --db, or --work without --cdnow",
     3: "--cdnow: the CDNOW data could not be downloaded or built (the message says why)",
 }
 
@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--work",
         type=Path,
         metavar="DIR",
-        default=REPO_ROOT / "target" / "cdnow",
+        default=None,
         help="--cdnow: the folder to build in (default target/cdnow)",
     )
 
@@ -152,12 +152,20 @@ def render(result: pd.DataFrame, period: dict[str, object], unpredicted: int = 0
 
 def run(args: argparse.Namespace) -> int:
     db = db_path(args)
+    # Each names a warehouse the other replaces: one of them would be ignored without a word.
+    if args.cdnow and args.db is not None:
+        console.error("holdout", "--cdnow builds its own warehouse (in --work): leave out --db")
+        return 2
+    if not args.cdnow and args.work is not None:
+        console.error("holdout", "--work is where --cdnow builds, and no --cdnow was given")
+        return 2
     if args.cdnow:
         from retention import cdnow
 
-        console.say(f"building the CDNOW 1/10 sample warehouse in {args.work} …")
+        work = args.work if args.work is not None else REPO_ROOT / "target" / "cdnow"
+        console.say(f"building the CDNOW 1/10 sample warehouse in {work} …")
         try:
-            db = cdnow.build_sample_warehouse(args.work)
+            db = cdnow.build_sample_warehouse(work)
         except cdnow.CdnowError as exc:
             console.error("holdout", str(exc))
             return 3
