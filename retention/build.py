@@ -109,7 +109,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also run dbt's unit tests (they do not read the data; CI runs them)",
     )
     add_storage_version_argument(parser)
-    parser.epilog = f"{parser.epilog or ''}\n{AFTER_A_FAILURE}"
+    parser.epilog = f"{parser.epilog or ''}\n\n{AFTER_A_FAILURE}"
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
