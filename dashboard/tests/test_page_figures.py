@@ -302,19 +302,23 @@ def test_overview_draws_no_arrow_for_a_change_that_rounds_to_zero(
     assert not app.exception, [e.value for e in app.exception]
     up = (MetricProto.MetricDirection.UP, MetricProto.MetricColor.GREEN)  # green up arrow
     flat = (MetricProto.MetricDirection.NONE, MetricProto.MetricColor.GRAY)  # grey, no arrow
-    shown = [(m.label, m.delta, (m.proto.direction, m.proto.color)) for m in app.metric]
+    shown = [(m.label, m.value, m.delta, (m.proto.direction, m.proto.color)) for m in app.metric]
+    # The figures are February's (the latest complete month), not January's or March's:
+    # order basis 104 customers, churn 9.96 % -> 10.0%, retention 90.04 % -> 90.0%; contract
+    # basis 50 customers, 2.0%, 98.0%, MRR 999.7 -> 1,000, GRR 95.0%, NRR 1.02 -> 102.0%
+    # (January's was 100.0%, March's 10.0%).
     assert shown == [
         # order basis
-        ("Active customers", "+4", up),
-        ("Churn rate", "0.0 pp", flat),
-        ("Retention rate", "0.0 pp", flat),
+        ("Active customers", "104", "+4", up),
+        ("Churn rate", "10.0%", "0.0 pp", flat),
+        ("Retention rate", "90.0%", "0.0 pp", flat),
         # contract basis
-        ("Active customers", "0", flat),
-        ("Churn rate", "0.0 pp", flat),
-        ("Retention rate", "0.0 pp", flat),
-        ("MRR at month end", "0", flat),  # no currency recorded in this warehouse
-        ("GRR", "0.0 pp", flat),
-        ("NRR", "+2.0 pp", up),
+        ("Active customers", "50", "0", flat),
+        ("Churn rate", "2.0%", "0.0 pp", flat),
+        ("Retention rate", "98.0%", "0.0 pp", flat),
+        ("MRR at month end", "1,000", "0", flat),  # no currency recorded in this warehouse
+        ("GRR", "95.0%", "0.0 pp", flat),
+        ("NRR", "102.0%", "+2.0 pp", up),
     ]
 
 
