@@ -689,6 +689,70 @@ def test_summary_prints_lines_in_a_log_and_a_table_on_a_terminal(tmp_path):
         assert re.search(rf"│ {re.escape(label)} +│ +{re.escape(value)} │", terminal), terminal
 
 
+def test_summary_reads_each_money_and_rate_figure_from_the_rows_it_names(tmp_path, capsys):
+    # The hand-made warehouse above leaves CLV, the save rate, NPS and the programmes at n/a
+    # or 0: a summary that read the wrong row or grain printed the same. Rows added here
+    # (columns not named are null), each beside a decoy the figure must leave out.
+    db = _summary_warehouse(tmp_path / "w.duckdb")
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "update marts.mart_clv set clv = 1234.567, contract_clv = 987.654 "
+            "where segment_type = 'all'"
+        )
+        con.execute("update marts.mart_clv set clv = 5.0, contract_clv = 6.0 "
+                    "where segment_type <> 'all'")  # fmt: skip
+        con.executemany(
+            "insert into marts.mart_cancellation_saves (period_grain, period_start, saves, "
+            "final_offers_made) values (?, ?, ?, ?)",
+            [("year", "2023-01-01", 3, 4), ("year", "2024-01-01", 1, 3),
+             ("month", "2024-02-01", 50, 50)],  # a month, counted in its year already
+        )  # fmt: skip
+        con.executemany(
+            "insert into marts.mart_winback (basis, churn_month, churn_events, won_back) "
+            "values (?, ?, ?, ?)",
+            [("contract", "2024-01-01", 3, 3), ("order", "2024-01-01", 10, 0)],
+        )
+        con.executemany(
+            "insert into marts.mart_nps (period_grain, period_start, segment_type, nps) "
+            "values (?, ?, ?, ?)",
+            [("month", "2024-02-01", "all", 10.0), ("month", "2024-03-01", "all", 25.0),
+             ("month", "2024-04-01", "all", 99.0),  # ends after A = 2024-03-31
+             ("month", "2024-03-01", "acquisition_channel", 50.0),
+             ("quarter", "2024-01-01", "all", 70.0)],
+        )  # fmt: skip
+        con.executemany(
+            "insert into marts.mart_retention_programmes (campaign, basis, treatment_customers,"
+            " control_customers, uplift, is_significant) values (?, ?, ?, ?, ?, ?)",
+            [("a_small", "contract", 10, 10, 0.05, True),
+             ("b_large", "contract", 10, 10, 0.123, True),
+             ("c_unclear", "contract", 10, 10, 0.5, False),
+             ("d_no_control", "contract", 10, 0, None, None),
+             ("e_order", "order", 10, 10, 0.9, True)],
+        )  # fmt: skip
+    assert cli.main(["summary", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    lines = dict(
+        re.fullmatch(r"(.+?) {2,}(\S+)", line).groups()
+        for line in out.splitlines()
+        if re.fullmatch(r"(.+?) {2,}(\S+)", line)
+    )
+    expected = {
+        "CLV, all customers (order basis)": "1,234.57",  # the `all` row, not a segment's 5.00
+        "CLV, all customers (contract basis)": "987.65",
+        # year rows only: (0 + 3 + 1) saves / (0 + 4 + 3) final offers = 4 / 7 = 57.1 %
+        # (with the month rows: 54 / 57 = 94.7 %)
+        "final-offer save rate": "57.1%",
+        # contract basis: (0 + 3) won back / (1 + 3) churn events = 75.0 % (with the order
+        # row: 3 / 14 = 21.4 %)
+        "win-back rate, contract basis": "75.0%",
+        "NPS 2024-03-01": "25.0",  # March: the last month that ends by A, segment `all`
+        # significant: a_small and b_large; measured (both groups): a, b, c (not d)
+        "programmes with a significant effect": "2/3",
+        "largest significant uplift, contract basis (b_large)": "+12.3pp",  # not c's 0.5
+    }
+    assert expected.items() <= lines.items(), out
+
+
 @pytest.mark.parametrize("encoding", ["latin-1", "ascii"])
 def test_a_result_on_an_output_that_is_not_utf_8_is_spelt_in_ascii(tmp_path, encoding):
     # A locale that is not UTF-8 (latin-1, a Windows console): the summary's first line has
