@@ -18,6 +18,7 @@ from test_validate import MARTS, build
 
 from retention import marts as published
 from retention.cli import main
+from retention.compare import compare_marts
 
 ROWS = {mart: len(rows) for mart, (_, rows) in MARTS.items()}
 
@@ -252,3 +253,49 @@ def test_the_labels_say_what_each_warehouse_was_built_from(tmp_path, capsys):
     )
     code, out, _ = diff(capsys, base, pr)
     assert out.splitlines()[2].startswith(f"Base `{base}`, PR `{pr}`; ")
+
+
+# --- retention.compare.compare_marts: the oracle of the incremental and publish checks -------
+
+
+def test_compare_marts_reports_each_kind_of_difference_and_only_those(tmp_path):
+    # test_incremental, test_period_ends, test_corrections, test_faults and test_publish all
+    # assert compare_marts(...) == []: a comparer that missed a difference would pass them
+    # all. Here it must find exactly the rows changed, and nothing in an identical copy.
+    base = build(tmp_path / "base.duckdb")
+    same = build(tmp_path / "same.duckdb")
+    pr = build(
+        tmp_path / "pr.duckdb",
+        {
+            # a double off by a relative 1e-12, summed in another order: equal
+            ("mart_clv", 0, "average_order_value"): 25.0 * (1 + 1e-12),
+            # a double off by a relative 0.001 / 25 = 4e-5: differs (a matched row)
+            ("mart_clv", 1, "average_order_value"): 25.001,
+            # a null double that has a value: differs
+            ("mart_clv", 2, "clv"): 90.0,
+            # a decimal (matched exactly) 30.10 -> 30.11: the row is unmatched on both sides,
+            # so 2 differing rows
+            ("fct_cohorts", 1, "revenue"): 30.11,
+        },
+        # a row only in the PR, its one double null (nothing to tell it by but its absence)
+        extra_rows={"mart_churn": [("contract", "month", dt.date(2024, 2, 1), "push", "price",
+                                    True, 1, 10.0, 1, None)]},
+    )  # fmt: skip
+    with duckdb.connect(str(pr)) as con:  # March's row only in the base: with February's, 2
+        con.execute("delete from marts.mart_churn where period_start = date '2024-03-01'")
+    for db in (base, same):  # its double null too
+        with duckdb.connect(str(db)) as con:
+            con.execute("update marts.mart_churn set share_of_churn = null")
+    for db, at in ((base, "2024-04-01 02:00"), (same, "2024-04-02 02:00"), (pr, "2024-04-03")):
+        with duckdb.connect(str(db)) as con:  # the run stamps of three runs: not compared
+            con.execute(f"alter table marts.fct_periods add column built_at timestamp "
+                        f"default timestamp '{at}'")  # fmt: skip
+    assert compare_marts(base, same) == []
+    problems = compare_marts(base, pr)
+    # In relation-name order: fct_cohorts 2, mart_churn 2, mart_clv 2 (rows 1 and 2; not 0).
+    assert [p for p in problems if not p.startswith("  ")] == [
+        "marts.fct_cohorts: 2 differing rows, e.g.",
+        "marts.mart_churn: 2 differing rows, e.g.",
+        "marts.mart_clv: 2 differing rows, e.g.",
+    ], problems
+    assert len(problems) == 3 * (1 + 2), problems  # each header and its 2 example rows

@@ -105,9 +105,11 @@ def compare_marts(
                 [
                     "e.rank_ is null",
                     "a.rank_ is null",
+                    # coalesce: a null on one side only makes the distance null, and
+                    # `not null` would leave the row out as if the values were equal.
                     *[
-                        f"not (e.{c} is not distinct from a.{c} or abs(e.{c} - a.{c}) "
-                        f"<= {FLOAT_TOLERANCE} * greatest(abs(e.{c}), 1e-3))"
+                        f"not (e.{c} is not distinct from a.{c} or coalesce(abs(e.{c} - a.{c}) "
+                        f"<= {FLOAT_TOLERANCE} * greatest(abs(e.{c}), 1e-3), false))"
                         for c in floats
                     ],
                 ]
