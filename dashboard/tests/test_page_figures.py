@@ -350,6 +350,65 @@ def test_cohort_retention_curve_of_the_first_24_months_has_24_points(
     assert "month 0 (the cohort month) to month 23" in app.caption[-1].value
 
 
+# The columns of fct_periods the MRR page reads beside FCT_PERIODS.
+MRR_COLUMNS = (
+    "mrr_start", "new_mrr", "reactivation_mrr", "expansion_mrr", "contraction_mrr",
+    "churned_mrr", "mrr_end", "gross_revenue_retention", "net_revenue_retention",
+)  # fmt: skip
+
+
+def test_mrr_waterfall_movements_and_retention_of_the_complete_months(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The MRR page's own arithmetic: the waterfall's running levels, contraction and churn
+    drawn as decreases, and only complete contract-basis months."""
+    path = tmp_path / "mrr.duckdb"
+    with duckdb.connect(str(path)) as con:
+        marts(con, fct_periods=f"{FCT_PERIODS}, " + ", ".join(f"{c} double" for c in MRR_COLUMNS))
+        # (month, complete, start, new, reactivation, expansion, contraction, churned, end,
+        # GRR, NRR). January: 1000 + 200 + 50 + 30 − 20 − 100 = 1160; GRR (1000 − 20 − 100)
+        # / 1000 = 0.88, NRR (1000 + 30 − 20 − 100) / 1000 = 0.91. February: 1160 + 40 − 60
+        # = 1140; GRR 1100 / 1160, NRR 1140 / 1160. March: not complete.
+        for row in [(1, True, 1000, 200, 50, 30, 20, 100, 1160, 0.88, 0.91),
+                    (2, True, 1160, 0, 0, 40, 0, 60, 1140, 1100 / 1160, 1140 / 1160),
+                    (3, False, 1140, 999, 0, 0, 0, 0, 2139, 1.0, 1.0)]:  # fmt: skip
+            con.execute(
+                "insert into marts.fct_periods values ('contract', 'month', ?, ?, "
+                + ", ".join("?" * len(MRR_COLUMNS))
+                + ")",
+                [month(row[0]), *row[1:]],
+            )
+    app = run_page("mrr.py", path, monkeypatch).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.selectbox[0].options == ["February 2024", "January 2024"]  # latest first
+    app = app.selectbox[0].select_index(1).run()  # January
+    waterfall = chart_data(app, 0)
+    # Each step starts where the one before ended; the totals start at 0.
+    assert waterfall[["step", "from", "to", "amount"]].values.tolist() == [
+        ["MRR at start", 0, 1000, 1000],
+        ["New", 1000, 1200, 200],
+        ["Reactivation", 1200, 1250, 50],
+        ["Expansion", 1250, 1280, 30],
+        ["Contraction", 1280, 1260, -20],
+        ["Churned", 1260, 1160, -100],
+        ["MRR at end", 0, 1160, 1160],
+    ]
+    movements = chart_data(app, 1)
+    got = {(r.period_start.month, r.movement): r.mrr for r in movements.itertuples()}
+    assert got == {
+        (1, "new_mrr"): 200, (1, "reactivation_mrr"): 50, (1, "expansion_mrr"): 30,
+        (1, "contraction_mrr"): -20, (1, "churned_mrr"): -100,
+        (2, "new_mrr"): 0, (2, "reactivation_mrr"): 0, (2, "expansion_mrr"): 40,
+        (2, "contraction_mrr"): 0, (2, "churned_mrr"): -60,
+    }  # fmt: skip
+    rates = chart_data(app, 2)
+    got = {(r.period_start.month, r.measure): r.rate for r in rates.itertuples()}
+    assert got == pytest.approx({
+        (1, "gross_revenue_retention"): 0.88, (1, "net_revenue_retention"): 0.91,
+        (2, "gross_revenue_retention"): 1100 / 1160, (2, "net_revenue_retention"): 1140 / 1160,
+    }, abs=1e-12)  # fmt: skip
+
+
 @pytest.fixture
 def nps_warehouse(tmp_path: Path) -> Path:
     """Order-basis months January to July 2024 (July not complete), contract-basis months
