@@ -409,6 +409,55 @@ def test_mrr_waterfall_movements_and_retention_of_the_complete_months(
     }, abs=1e-12)  # fmt: skip
 
 
+def test_clv_page_shows_the_channel_rows_and_ratios_where_there_are_some(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "clv.duckdb"
+    with duckdb.connect(str(path)) as con:
+        marts(
+            con,
+            mart_clv="segment_type varchar, segment_value varchar, customers bigint, "
+            "acquired_customers bigint, marketing_spend double, cac double, clv double, "
+            "contract_clv double, ltv_to_cac double",
+        )
+        # Three channels beside two decoys (the `all` row and a cohort year): email without
+        # contracts, organic without marketing spend (no ratio), paid with both.
+        con.executemany(
+            "insert into marts.mart_clv values (?, ?, 10, 4, ?, ?, ?, ?, ?)",
+            [("all", "all", 700.0, 100.0, 100.0, 200.0, 1.0),
+             ("acquisition_channel", "email", 300.0, 75.0, 300.0, None, 4.0),
+             ("acquisition_channel", "organic", None, None, 120.0, 500.0, None),
+             ("acquisition_channel", "paid", 400.0, 100.0, 50.0, 80.0, 0.5),
+             ("cohort_year", "2024", 700.0, 100.0, 999.0, 999.0, 9.99)],
+        )  # fmt: skip
+    app = run_page("clv.py", path, monkeypatch).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.warning, [w.value for w in app.warning]
+    values = chart_data(app, 0)
+    # Both measures of each channel; email's missing contract CLV is no bar (not a 0).
+    assert sorted(values[["channel", "measure", "value"]].values.tolist()) == [
+        ["email", "clv", 300.0],
+        ["organic", "clv", 120.0],
+        ["organic", "contract_clv", 500.0],
+        ["paid", "clv", 50.0],
+        ["paid", "contract_clv", 80.0],
+    ]
+    # The ratio bars with the 3:1 rule over them: a layered chart, whose bars hold the rows
+    # (the rule's dataset has no columns).
+    (ratios,) = [
+        frame
+        for dataset in app.get("vega_lite_chart")[1].proto.datasets
+        if "channel" in (frame := pa.ipc.open_stream(dataset.data.data).read_pandas())
+    ]
+    # Only the channels with marketing spend: email 300 / 75 = 4.0, paid 50 / 100 = 0.5.
+    assert dict(zip(ratios["channel"], ratios["ltv_to_cac"], strict=True)) == {
+        "email": 4.0,
+        "paid": 0.5,
+    }
+    # The table: the channels, highest CLV first.
+    assert app.dataframe[0].value["channel"].tolist() == ["email", "organic", "paid"]
+
+
 @pytest.fixture
 def nps_warehouse(tmp_path: Path) -> Path:
     """Order-basis months January to July 2024 (July not complete), contract-basis months
