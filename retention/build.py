@@ -33,7 +33,7 @@ import duckdb
 
 from retention import console, dbt_runner, predictive_columns, signals, working_copy
 from retention.load import SHRINK_GUARDS, add_mode_arguments, data_file_problem, dir_problem
-from retention.paths import REPO_ROOT, add_db_argument, default_db_path
+from retention.paths import REPO_ROOT, add_db_argument, dbt_project, default_db_path
 from retention.publish import (
     PublishError,
     add_storage_version_argument,
@@ -286,10 +286,7 @@ def vars_problem(text: str | None) -> str | None:
 def project_vars() -> list[str]:
     """The vars the project declares (dbt_project.yml's `vars:`, with their defaults): the
     only names `--vars` may set."""
-    import yaml
-
-    project = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text(encoding="utf-8"))
-    return list(project["vars"])
+    return list(dbt_project()["vars"])
 
 
 def _after(stage: str) -> str:
@@ -539,7 +536,7 @@ def _batches(path: Path, what: str) -> set[tuple[int, object]]:
             return load_batches(con)
     except duckdb.Error as exc:
         message = console.first_line(exc)
-        if any(words in message for words in working_copy.BUSY_WORDS):
+        if working_copy.is_busy(message):
             raise working_copy.Locked(
                 f"another process has {what} {path} open for writing (a `retention load` into "
                 f"it?): {message}. Rerun when it is done"

@@ -59,7 +59,7 @@ import duckdb
 from retention import console, shrink, signals, spark
 from retention.contract import LOAD_ID, LOADED_AT, TABLES, TIMESTAMP_FORM, Table
 from retention.paths import add_db_argument, default_db_path
-from retention.working_copy import BUSY_WORDS
+from retention.working_copy import is_busy
 
 SCHEMA = "raw"
 BATCHES = "meta.load_batches"
@@ -747,7 +747,7 @@ def _load(
         con.execute("set TimeZone = 'UTC'")
     except (OSError, duckdb.Error) as exc:
         why = console.first_line(exc)
-        if any(words in why for words in BUSY_WORDS):
+        if is_busy(why):
             raise DatabaseBusy(f"another process has {db_path} open: {why}") from exc
         raise LoadError(f"cannot open database {db_path}: {why}") from exc
 

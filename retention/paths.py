@@ -55,6 +55,13 @@ def database_name(path: Path | str) -> str:
     return Path(path).name.split(".", 1)[0]
 
 
+def dbt_project() -> dict:
+    """dbt_project.yml, read as YAML."""
+    import yaml  # only when needed: `retention --help` stays fast
+
+    return yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text(encoding="utf-8"))
+
+
 def schema_names() -> list[str]:
     """The warehouse's schemas, sorted: every ``+schema`` of dbt_project.yml, the sources'
     schemas (``raw``), ``meta`` (the loader's and the build's records) and ``main`` (DuckDB's
@@ -68,8 +75,7 @@ def schema_names() -> list[str]:
             return found.union(*(schemas_in(value) for value in config.values()))
         return set()
 
-    project = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text(encoding="utf-8"))
-    names = schemas_in(project) | {"meta", "main"}
+    names = schemas_in(dbt_project()) | {"meta", "main"}
     for sources_file in (REPO_ROOT / "models").rglob("_*__sources.yml"):
         for source in yaml.safe_load(sources_file.read_text(encoding="utf-8"))["sources"]:
             names.add(source["schema"])

@@ -366,7 +366,7 @@ def _no_writer_and_no_newer_batches(
             con = duckdb.connect(str(published), read_only=True)
         except duckdb.Error as exc:
             message = console.first_line(exc)
-            if any(words in message for words in working_copy.BUSY_WORDS):
+            if working_copy.is_busy(message):
                 raise PublishError(
                     f"another process is writing the published warehouse {published} (a "
                     f"`retention load` into it?): {message}; not publishing over it, rerun "

@@ -30,6 +30,13 @@ STORAGE_WORDS = (
 )
 # DuckDB refusing a second writer of one file.
 BUSY_WORDS = ("Conflicting lock", "Could not set lock")
+
+
+def is_busy(message: str) -> bool:
+    """Whether DuckDB's message says another process holds the file (BUSY_WORDS)."""
+    return any(words in message for words in BUSY_WORDS)
+
+
 # How the working copy is opened. DuckDB replays a write-ahead log left by a killed or
 # interrupted build while it opens the file, before it loads the extensions built into it
 # (core_functions: abs, hash, round...). An entry that binds such a function again (a
@@ -157,7 +164,7 @@ def check(path: Path) -> None:
                 ).fetchone()
     except duckdb.Error as exc:
         message = console.first_line(exc)
-        if any(words in message for words in BUSY_WORDS):
+        if is_busy(message):
             raise Locked(f"another process has the working copy open: {message}") from exc
         if storage_problem(exc) or isinstance(exc, duckdb.OutOfMemoryException):
             raise StorageError(f"cannot read the working copy {path}: {message}") from exc
