@@ -299,3 +299,28 @@ def test_compare_marts_reports_each_kind_of_difference_and_only_those(tmp_path):
         "marts.mart_clv: 2 differing rows, e.g.",
     ], problems
     assert len(problems) == 3 * (1 + 2), problems  # each header and its 2 example rows
+
+
+def test_compare_marts_reports_missing_extra_and_reshaped_marts(tmp_path):
+    # Equal values in the columns both sides share are not enough: a mart the actual
+    # warehouse lacks or has besides, a column dropped, added or retyped, all differ.
+    base = build(tmp_path / "base.duckdb")
+    pr = build(tmp_path / "pr.duckdb")
+    with duckdb.connect(str(pr)) as con:
+        con.execute("drop table marts.mart_churn")
+        con.execute("create table marts.mart_extra as select 1 as n")
+        con.execute("alter table marts.fct_cohorts add column note text")
+        con.execute("alter table marts.mart_clv alter clv type decimal(18, 2)")
+    problems = compare_marts(base, pr)
+    assert problems[0] == "marts.mart_extra: only in the actual warehouse", problems
+    assert "marts.mart_churn: not in the actual warehouse" in problems, problems
+    reshaped = [p.split(":")[0] for p in problems if ": columns differ: " in p]
+    assert reshaped == ["marts.fct_cohorts", "marts.mart_clv"], problems
+    assert len(problems) == 4, problems
+    # Relations named explicitly: only those are compared, whichever side lacks one.
+    assert compare_marts(pr, base, relations=["marts.mart_extra"]) == [
+        "marts.mart_extra: not in the actual warehouse"
+    ]
+    assert compare_marts(base, pr, relations=["marts.mart_extra"]) == [
+        "marts.mart_extra: not in the expected warehouse"
+    ]

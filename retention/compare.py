@@ -53,6 +53,22 @@ def _mart_relations(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:
     ]
 
 
+def _columns(con: duckdb.DuckDBPyConnection, database: str, relation: str) -> list[tuple[str, str]]:
+    """The columns of RELATION in DATABASE as (name, type), in order, without the run-stamp
+    columns; empty when it has no such relation."""
+    schema, name = relation.split(".")
+    columns = con.execute(
+        "select column_name, data_type from duckdb_columns() "
+        "where database_name = ? and schema_name = ? and table_name = ? order by column_index",
+        [database, schema, name],
+    ).fetchall()
+    return [(column, type_) for column, type_ in columns if column not in RUN_STAMP_COLUMNS]
+
+
+def _column_text(columns: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{name} {type_}" for name, type_ in columns)
+
+
 def mart_relations(db: Path) -> list[str]:
     """The marts (`marts.<name>`) of the warehouse DB, in name order: what compare_marts
     compares when given no relations."""
@@ -65,12 +81,13 @@ def compare_marts(
     expected_db: Path, actual_db: Path, limit: int = 10, relations: list[str] | None = None
 ) -> list[str]:
     """The differences between the marts (or the given relations) of two warehouses, row
-    for row: rows are matched
-    on every non-float column (and their rank among rows equal on those), then doubles are
-    compared within a relative 1e-9 (sums taken in another order differ in their last
-    digits); every other value must be equal. Runs inside DuckDB: a mart can have tens of
-    millions of rows. Empty when the marts are equal. The run-stamp columns
-    (RUN_STAMP_COLUMNS) are left out."""
+    for row: rows are matched on every non-float column (and their rank among rows equal
+    on those), then doubles are compared within a relative 1e-9 (sums taken in another
+    order differ in their last digits); every other value must be equal. Runs inside
+    DuckDB: a mart can have tens of millions of rows. Empty when the marts are equal. The
+    run-stamp columns (RUN_STAMP_COLUMNS) are left out. A relation missing on either side,
+    or with other columns (names, types or order), is a difference; so, when no relations
+    are given, is a mart only the actual warehouse has."""
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="compare-") as spill, duckdb.connect() as con:
         # An in-memory connection has no place to spill to unless given one, and at a
@@ -85,15 +102,27 @@ def compare_marts(
         con.execute(f"attach '{actual_db}' as actual (read_only)")
         if relations is None:
             relations = _mart_relations(con, "expected")
+            problems += [
+                f"{relation}: only in the actual warehouse"
+                for relation in _mart_relations(con, "actual")
+                if relation not in relations
+            ]
         for relation in relations:
-            schema, mart = relation.split(".")
-            columns = con.execute(
-                "select column_name, data_type from duckdb_columns() "
-                "where database_name = 'expected' and schema_name = ? and table_name = ? "
-                "order by column_index",
-                [schema, mart],
-            ).fetchall()
-            columns = [(name, type_) for name, type_ in columns if name not in RUN_STAMP_COLUMNS]
+            columns = _columns(con, "expected", relation)
+            actual_columns = _columns(con, "actual", relation)
+            if not columns or not actual_columns:
+                missing = "expected" if not columns else "actual"
+                problems.append(f"{relation}: not in the {missing} warehouse")
+                continue
+            if columns != actual_columns:
+                # Name, type and order: an incremental run or a change that moved, added or
+                # dropped a column, or changed its type, is a difference even where every
+                # shared value agrees.
+                problems.append(
+                    f"{relation}: columns differ: expected {_column_text(columns)}, "
+                    f"actual {_column_text(actual_columns)}"
+                )
+                continue
             exact = [f'"{name}"' for name, type_ in columns if type_ not in ("DOUBLE", "FLOAT")]
             floats = [f'"{name}"' for name, type_ in columns if type_ in ("DOUBLE", "FLOAT")]
             rank = (
