@@ -972,6 +972,30 @@ def test_the_benchmark_refuses_an_out_it_cannot_write_before_it_runs(tmp_path, c
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]  # no probe left behind
 
 
+def test_the_benchmark_keeps_the_results_an_earlier_run_wrote(tmp_path):
+    # The default --out is the same file on every run: a second run (hours at 1M) replaced
+    # the first one's figures without a word.
+    import os
+
+    from retention import bench
+
+    out = tmp_path / "bench.json"
+    assert bench.write_results(out, '{"run": 1}') is None
+    # 1,796,000,000 s = 20,787 days (1,795,996,800 s: 1970-01-01 + 20,787 days is
+    # 2026-11-30) + 3,200 s (00:53:20): written 2026-11-30 00:53:20 UTC.
+    os.utime(out, (0, 1_796_000_000))
+    kept = bench.write_results(out, '{"run": 2}')
+    assert kept == tmp_path / "bench.20261130T005320.json"
+    os.utime(out, (0, 1_796_000_000))  # a third run, its predecessor stamped the same second
+    again = bench.write_results(out, '{"run": 3}')
+    assert again == tmp_path / "bench.20261130T005320-2.json"
+    assert out.read_text() == '{"run": 3}'
+    assert kept.read_text() == '{"run": 1}' and again.read_text() == '{"run": 2}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["bench.json", kept.name, again.name]
+    )  # no partial file left
+
+
 def test_the_benchmark_generates_again_a_cached_data_set_that_lost_a_file(tmp_path):
     # The cache was reused whenever its stamp matched and two of its folders existed: a
     # file removed since (or a data folder cleaned away) was benchmarked without it, or

@@ -115,6 +115,32 @@ def out_problem(out: Path) -> str | None:
     return None
 
 
+def write_results(out: Path, text: str) -> Path | None:
+    """Write the JSON TEXT to OUT. An earlier file there (the default --out is the same on
+    every run, and a run at 1M takes hours) is kept beside it, renamed after the time it was
+    written (`bench.20261207T044500.json`), and that name is returned; None when there was
+    none. The new file is written whole before the old one is moved aside."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+    except OSError:
+        partial.unlink(missing_ok=True)
+        raise
+    kept = None
+    if out.exists():
+        written = dt.datetime.fromtimestamp(out.stat().st_mtime, dt.UTC)
+        stem = f"{out.stem}.{written:%Y%m%dT%H%M%S}"
+        kept = out.with_name(f"{stem}{out.suffix}")
+        number = 1
+        while kept.exists():
+            number += 1
+            kept = out.with_name(f"{stem}-{number}{out.suffix}")
+        out.rename(kept)
+    partial.replace(out)
+    return kept
+
+
 # --- measuring a process tree ----------------------------------------------------------------
 
 
@@ -669,7 +695,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=REPO_ROOT / "bench_results" / "bench.json",
         metavar="FILE",
-        help="write the measurements here as JSON (default: bench_results/bench.json)",
+        help="write the measurements here as JSON (default: bench_results/bench.json); an "
+        "earlier file there is kept, renamed after the time it was written",
     )
     parser.add_argument(
         "--runs",
@@ -753,10 +780,9 @@ def run(args: argparse.Namespace) -> int:
     say("")
     say(render(results))  # first: a file that cannot be written now loses the raw JSON only
     try:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+        kept = write_results(args.out, json.dumps(results, indent=1, default=str))
     except OSError as exc:
         console.error("bench", f"cannot write --out {args.out}: {exc.strerror or exc}")
         return 2
-    say(f"\nwrote {args.out}")
+    say(f"\nwrote {args.out}" + (f" (the earlier results kept as {kept})" if kept else ""))
     return 1 if failed else 0
