@@ -11,7 +11,9 @@ constraints as a query on an engine that does not enforce them (Spark on Parquet
 Checked here, on the shared clean build:
 
 - every constraint the YAML declares is in the built table (DuckDB's catalogue), no more;
-- the table refuses a row that breaks one (and accepts the same row unbroken);
+- the table refuses a row that breaks one (and accepts the same row unbroken), and the
+  mart's `constraints_hold` query, run on the table without its constraints, returns that
+  row and no other;
 - every mart table with constraints has its `constraints_hold` test.
 """
 
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from pipeline import DbtRun, copy_db
+from pipeline import DbtRun, compile_inline, copy_db
 from project_yaml import MARTS_DIR, mart_models
 
 
@@ -78,18 +80,44 @@ BROKEN_ROWS = {
 }
 
 
+SPLIT = "\n;-- next query --;\n"
+
+
+@pytest.fixture(scope="module")
+def constraints_hold(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The query of each BROKEN_ROWS mart's `constraints_hold` test (compiled for DuckDB,
+    where the test itself is disabled), compiled in one go."""
+    inline = SPLIT.join(
+        "{{ retention.test_constraints_hold(model=ref('" + mart + "')) }}" for mart in BROKEN_ROWS
+    )
+    queries = compile_inline(inline, tmp_path_factory.mktemp("constraints_hold"))
+    found = queries.split(SPLIT.strip())
+    assert len(found) == len(BROKEN_ROWS)
+    return dict(zip(BROKEN_ROWS, found, strict=True))
+
+
 @pytest.mark.parametrize("mart", list(BROKEN_ROWS))
 def test_a_mart_refuses_a_row_that_breaks_a_constraint(
-    mart: str, clean_build: DbtRun, tmp_path: Path
+    mart: str, clean_build: DbtRun, tmp_path: Path, constraints_hold: dict[str, str]
 ) -> None:
     assert clean_build.ok, clean_build.failure_summary()
     db = copy_db(clean_build.db_path, tmp_path / "warehouse.duckdb")
     with duckdb.connect(str(db)) as con:
         row = f"from marts.{mart} limit 1"
+        broken = f"select {BROKEN_ROWS[mart]} {row}"
         with pytest.raises(duckdb.ConstraintException, match="CHECK constraint failed"):
-            con.execute(f"insert into marts.{mart} select {BROKEN_ROWS[mart]} {row}")
+            con.execute(f"insert into marts.{mart} {broken}")
         # The same row unbroken goes in: it was the broken value that was refused.
         con.execute(f"insert into marts.{mart} select * {row}")
+        # Where nothing enforces the constraints (the table made again without them, as on
+        # Spark), the constraints_hold test finds the broken row, and only it.
+        con.execute(f"create table broken as {broken}")
+        con.execute(f"create or replace table marts.{mart} as from marts.{mart}")
+        assert con.execute(constraints_hold[mart]).fetchall() == []
+        con.execute(f"insert into marts.{mart} from broken")
+        assert con.execute(constraints_hold[mart]).fetchall() == con.execute(
+            "from broken"
+        ).fetchall()
 
 
 def test_every_mart_table_with_constraints_has_the_constraints_hold_test() -> None:
