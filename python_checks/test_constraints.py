@@ -115,9 +115,9 @@ def test_a_mart_refuses_a_row_that_breaks_a_constraint(
         con.execute(f"create or replace table marts.{mart} as from marts.{mart}")
         assert con.execute(constraints_hold[mart]).fetchall() == []
         con.execute(f"insert into marts.{mart} from broken")
-        assert con.execute(constraints_hold[mart]).fetchall() == con.execute(
-            "from broken"
-        ).fetchall()
+        assert (
+            con.execute(constraints_hold[mart]).fetchall() == con.execute("from broken").fetchall()
+        )
 
 
 def test_every_mart_table_with_constraints_has_the_constraints_hold_test() -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -268,9 +267,9 @@ def test_a_period_without_lock_in_buckets_fails(tests: DataTests) -> None:
         f"delete from marts.mart_lock_in where period_grain = '{grain}'"
         f" and period_start = '{start}'",
     )
-    assert [(r["period_grain"], r["period_start"], r["lock_in_customers_start"]) for r in failed] == [
-        (grain, start, None)
-    ]
+    assert [
+        (r["period_grain"], r["period_start"], r["lock_in_customers_start"]) for r in failed
+    ] == [(grain, start, None)]
 
 
 def test_order_cohort_month_zero_below_one_fails(tests: DataTests) -> None:

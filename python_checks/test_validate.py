@@ -759,6 +759,88 @@ def test_unknown_lifecycle_and_duplicate_key_fail(tmp_path, capsys):
     assert "expect_compound_columns_to_be_unique(column_list=['basis', 'period_grain'," in out
 
 
+# PROGRAMME with 1 of 4 treatment customers retained: rate 1 / 4 = 0.25, uplift 0.25 − 0.5 =
+# −0.25 (inside the interval kept from PROGRAMME: its identity checks only is_significant),
+# incremental customers −0.25 × 4 = −1: the programme lost a customer, and the cost per
+# incremental customer must be null; claim 8 / −1 = −8 (its Ratio skips a denominator < 0).
+PROGRAMME_LOST_ONE = (
+    *PROGRAMME[:3], 1, 0.25, *PROGRAMME[5:12], -0.25, *PROGRAMME[13:16], -1.0, 20.0, 8.0,
+    -8.0, 1.5,
+)  # fmt: skip
+
+
+def test_each_kind_of_expectation_not_failed_elsewhere_fails_alone(tmp_path, capsys):
+    # One value per kind of expectation that no other scenario here breaks, each in a cell no
+    # other expectation reads, so that each mart fails exactly the one expectation.
+    changes = {
+        # c1's last purchase before its first (2024-01-10): first ≤ last fails.
+        ("dim_customers", 0, "last_purchase_date"): D(2024, 1, 5),
+        # An MRR on an order row (January): for contract rows only.
+        ("fct_periods", 0, "mrr_start"): 0,
+        # Decile 2 with no revenue (and the totals and shares that then hold: total 50,
+        # shares 50 / 50 = 1 and 0 / 50 = 0): only revenue above 0 is a decile.
+        **{
+            ("mart_revenue_concentration", i, column): value
+            for i, row in enumerate([(50.0, 50.0, 1.0, 1.0), (0.0, 50.0, 0.0, 1.0)])
+            for column, value in zip(
+                ["revenue", "total_revenue", "revenue_share", "cumulative_revenue_share"],
+                row,
+                strict=True,
+            )
+        },
+        ("mart_revenue_concentration", 1, "cumulative_revenue"): 50.0,
+        # A null in the key (the compound key of mart_lock_in).
+        ("mart_lock_in", 0, "products_at_start"): None,
+    }
+    # An order-basis churn that is not silent (its reason `none`, as on the order basis): its
+    # own row of March, 1 of 1 churned.
+    churn = ("order", "month", MAR, "push", "none", True, 1, None, 1, 1.0)
+    db = build(
+        tmp_path / "w.duckdb",
+        changes,
+        extra_rows={
+            "mart_churn": [churn],
+            # The same first-purchase month twice: its one-column key is not unique.
+            "mart_repeat_purchase": [MARTS["mart_repeat_purchase"][1][0]],
+            "mart_retention_programmes": [PROGRAMME_LOST_ONE],
+        },
+    )
+    with duckdb.connect(str(db)) as con:  # 5 of the 2 bases × 3 classes
+        con.execute(
+            "delete from marts.mart_nps_churn where basis = 'order' and nps_class = 'passive'"
+        )
+    expected = {
+        "dim_customers": "first_purchase_date ≤ last_purchase_date\n"
+        "             1 of 2 rows unexpected, e.g. last_purchase_date=2024-01-05, customer_id=c1",
+        # 1 of the 5 order rows (3 months, Q1, 2024).
+        "fct_periods": "mrr_start is for contract rows only\n"
+        "             1 of 5 rows unexpected, e.g. mrr_start=0.0, basis=order, period_grain=month",
+        "mart_revenue_concentration": "only revenue above 0\n"
+        "             1 of 2 rows unexpected, e.g. revenue=0.0, revenue_decile=2",
+        # 1 of 5 periods × 4 buckets.
+        "mart_lock_in": "expect_column_values_to_not_be_null(column=products_at_start)\n"
+        "             1 of 20 rows unexpected",
+        "mart_churn": "every order-basis churn is silent\n"
+        "             1 of 1 rows unexpected, e.g. churn_type=push, basis=order",
+        "mart_repeat_purchase": "expect_column_values_to_be_unique(column=first_purchase_month)\n"
+        "             2 of 2 rows unexpected",
+        "mart_retention_programmes": "cost_per_incremental_customer is null unless "
+        "incremental_customers_retained > 0\n"
+        "             1 of 1 rows unexpected, e.g. cost_per_incremental_customer=-8.0",
+        "mart_nps_churn": "2 bases × 3 NPS classes\n             observed 5",
+    }
+    code, out = validate(db, capsys, *expected)
+    assert code == 1, out
+    for mart, text in expected.items():
+        assert "1 failed" in mart_line(out, mart), (mart, out)
+        assert text in out, out
+    # The churn added is also one fct_periods does not count (across marts).
+    assert (
+        "basis=order, period_grain=month, period_start=2024-03-01: mart_churn 1, fct_periods 0"
+        in out
+    )
+
+
 def test_missing_documented_column_fails_without_crashing(tmp_path, capsys):
     db = build(tmp_path / "w.duckdb", drop_columns={"fct_customer_months": "churned_mrr"})
     code, out = validate(db, capsys, "fct_customer_months")
