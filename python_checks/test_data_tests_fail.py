@@ -2,18 +2,19 @@
 
 A data test that passes on every build says nothing unless it would fail on bad data. Here
 each singular test (tests/*.sql), each `expression_is_true` and `accepted_range` of the
-models' YAML and an instance of every other kind of generic test run on the shared clean
-build after one small change that breaks what the test guards, and must then name the rows
-(or the tables, grains, periods) that the change broke, and only those. The key tests
+models' YAML and one use of every other kind of generic test run on the shared clean build
+after one small change that breaks what the test guards, and must then name the rows (or
+the tables, grains, periods) that the change broke, and only those. The key tests
 (`primary_key`, `unique_combination_of_columns`) are checked on hand-made tables in
-test_key_tests.py, the contracts' constraints in test_constraints.py.
+test_key_tests.py, the contracts' constraints and `constraints_hold` in test_constraints.py.
 
-No dbt runs here: the shared build's run_results.json holds the SQL dbt compiled for each
-of its tests (the `where` of a scoped test included); it runs on one copy of the build, each
-change inside a transaction that is rolled back after the test's query, so the cases cost
-a query each, not a build each. Every test's query first runs on the unchanged copy, where
-it must return nothing (the build passed it), so that what it returns after the change is
-the change's doing.
+Only one case runs dbt (the documentation test, which dbt renders from the built relations,
+compiled on a copy with undocumented columns). The others run the SQL dbt compiled for each
+test, which the shared build's run_results.json holds (the `where` of a scoped test
+included), on one copy of the build, each change inside a transaction that is rolled back
+after the test's query: a query per case, not a build. Every test's query first runs on the
+unchanged copy, where it must return nothing (the build passed it), so that what it returns
+after the change is the change's doing.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
-from pipeline import DB_NAME, DbtRun, copy_db
+from pipeline import DB_NAME, DbtRun, compile_inline, copy_db
 
 
 class DataTests:
@@ -309,6 +311,21 @@ def test_two_customers_sharing_a_join_key_fail(tests: DataTests, table: str) -> 
     )
     assert failed == [
         {"join_key": tests.one("select hash(lower(?))", customer_id)[0], "customer_ids": 2}
+    ]
+
+
+def test_an_undocumented_column_is_reported(clean_build: DbtRun, tmp_path: Path) -> None:
+    # assert_every_model_and_column_documented lists what undocumented_columns() finds when
+    # dbt compiles it, reading the built relations: columns added to a copy of the build, one
+    # plain and one named like a window column of a window the var does not have (7).
+    db = copy_db(clean_build.db_path, tmp_path / DB_NAME)
+    with duckdb.connect(str(db)) as con:
+        con.execute("alter table intermediate.int_customers add column surprise integer")
+        con.execute("alter table marts.mart_repeat_purchase add column eligible_7 integer")
+    found = compile_inline("{{ retention.undocumented_columns() | tojson }}", tmp_path)
+    assert sorted(json.loads(found)) == [
+        ["int_customers", "surprise"],
+        ["mart_repeat_purchase", "eligible_7"],
     ]
 
 
