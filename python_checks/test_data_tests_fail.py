@@ -235,6 +235,25 @@ def test_churn_attributed_twice_fails(tests: DataTests) -> None:
     ] == [(*key[:3], churned, churned + 1)]
 
 
+def test_churn_in_a_period_fct_periods_lacks_fails(tests: DataTests) -> None:
+    # A period before any data: fct_periods has no row for it. The test joined mart_churn
+    # to fct_periods' rows (a left join), which dropped this one.
+    failed = tests.failures(
+        "assert_mart_churn_sums_to_fct_periods",
+        "insert into marts.mart_churn values"
+        " ('contract', 'month', '1990-01-01', 'push', 'price', true, 1, 10, 1, 1.0)",
+    )
+    assert failed == [
+        {
+            "basis": "contract",
+            "period_grain": "month",
+            "period_start": dt.date(1990, 1, 1),
+            "churned": None,
+            "mart_churn_churned": 1,
+        }
+    ]
+
+
 def _period(tests: DataTests) -> tuple[str, dt.date]:
     return tests.one(
         "select period_grain, period_start from marts.mart_lock_in order by all limit 1"
@@ -272,6 +291,18 @@ def test_a_period_without_lock_in_buckets_fails(tests: DataTests) -> None:
     assert [
         (r["period_grain"], r["period_start"], r["lock_in_customers_start"]) for r in failed
     ] == [(grain, start, None)]
+
+
+def test_lock_in_buckets_of_a_period_fct_periods_lacks_fail(tests: DataTests) -> None:
+    # As for mart_churn: the left join from fct_periods dropped the lock-in-only period.
+    failed = tests.failures(
+        "assert_mart_lock_in_sums_to_fct_periods",
+        "insert into marts.mart_lock_in values ('month', '1990-01-01', '1', 1, 0, 0.0)",
+    )
+    assert [
+        (r["period_grain"], r["period_start"], r["customers_start"], r["lock_in_customers_start"])
+        for r in failed
+    ] == [("month", dt.date(1990, 1, 1), None, 1)]
 
 
 def test_order_cohort_month_zero_below_one_fails(tests: DataTests) -> None:
