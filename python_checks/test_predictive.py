@@ -34,6 +34,7 @@ import pandas as pd
 import pytest
 from cdnow_wheel import read_member
 from rfm_reference import rfm_summary
+from scipy import special, stats
 
 from retention import predictive as pr
 
@@ -105,6 +106,20 @@ def test_sbg_log_likelihood_by_hand():
     assert pr.sbg_log_likelihood(1.0, 2.0, np.array([10, 7, 5, 4])) == pytest.approx(
         expected, rel=1e-14
     )
+
+
+def test_sbg_fit_reports_the_log_likelihood_of_the_cohorts_counts():
+    # The fit searches on the shares of the cohort; the log-likelihood it reports (and
+    # mart_clv_model_parameters publishes) is that of the 1,000 customers' counts.
+    # Independently, at the fitted alpha and beta, with scipy's Beta function: S(t) =
+    # B(alpha, beta + t) / B(alpha, beta), LL = sum_t (n_{t-1} - n_t) ln(S(t-1) - S(t)) +
+    # n_7 ln S(7) (Fader & Hardie 2007 eq. 5).
+    fit = pr.fit_sbg(REGULAR)
+    a, b = fit.params["alpha"], fit.params["beta"]
+    s = [special.beta(a, b + t) / special.beta(a, b) for t in range(len(REGULAR))]
+    lost = sum((REGULAR[t - 1] - REGULAR[t]) * math.log(s[t - 1] - s[t]) for t in range(1, 8))
+    expected = lost + REGULAR[7] * math.log(s[7])
+    assert fit.log_likelihood == pytest.approx(expected, rel=1e-10)
 
 
 @pytest.mark.parametrize(
@@ -265,6 +280,18 @@ def test_expected_purchases_short_horizon_is_rate_times_p_alive():
     np.testing.assert_allclose(got, alive * rate * t, rtol=1e-4)
 
 
+def test_expected_purchases_of_a_customer_surely_gone_are_zero_not_missing():
+    # x = 200 repeat days, the last 299 weeks before A (t_x = 1, T = 300): P(alive) =
+    # 1 / (1 + a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x)), whose exponent is
+    # ln(0.793 / 201.426) + 200.243 ln(304.414 / 5.414) = -5.537 + 200.243 * 4.0294 = 801.3:
+    # P(alive) = e^-801.3, below the smallest double (about e^-745), so exactly 0, and the
+    # expected purchases P(alive) times a finite factor are 0: a number, not "missing".
+    alive = pr.bgnbd_p_alive(CDNOW_BGNBD, [200], [1.0], [300.0])
+    expected = pr.bgnbd_expected_purchases(CDNOW_BGNBD, 365 / 7, [200], [1.0], [300.0])
+    assert alive[0] == 0.0
+    assert expected[0] == 0.0
+
+
 def test_expected_purchases_rise_with_frequency_for_recent_customers():
     # Fixed recency = age (bought in the last week): more repeat days, more expected purchases
     # and a higher P(alive). (With an old last purchase the BG/NBD predicts *fewer* purchases
@@ -332,6 +359,21 @@ def test_gamma_gamma_degenerate_input_says_why(x, m, status):
     fit = pr.fit_gamma_gamma(x, m)
     assert fit.fit_status == status
     assert not fit.converged
+
+
+def test_ten_customers_are_fitted_and_nine_refused():
+    # The fewest customers a fit is attempted on is 10 (BG/NBD: customers; Gamma-Gamma:
+    # repeat buyers with a positive mean value): 10 get a fit (whatever its outcome), 9 are
+    # insufficient_customers. Ten repeat buyers of 1 … 10 repeat days, last purchase 2 weeks
+    # before A, first 30 weeks before it; mean repeat values 10, 20, …, 100.
+    x = np.arange(1.0, 11.0)
+    t_x, T, m = np.full(10, 28.0), np.full(10, 30.0), 10.0 * x
+    for n in (10, 9):
+        bg = pr.fit_bgnbd(x[:n], t_x[:n], T[:n])
+        gg = pr.fit_gamma_gamma(x[:n], m[:n])
+        for fit in (bg, gg):
+            assert (fit.fit_status == pr.INSUFFICIENT_CUSTOMERS) == (n == 9), (n, fit)
+            assert fit.observations == n
 
 
 def test_gamma_gamma_on_zero_spend_says_there_are_repeat_buyers():
@@ -467,6 +509,23 @@ def test_a_gamma_gamma_search_running_two_ways_names_the_one_limit_they_make():
         for k in (1e1, 1e3, 1e5)
     ]
     assert lifted[0] < lifted[1] < lifted[2]
+
+
+def test_the_gamma_gamma_limit_of_equal_transactions_is_the_inverse_gamma_fit():
+    # As p grows with p gamma fixed, every transaction equals its customer's mean and the
+    # means are inverse gamma (shape q, scale theta): the limit's highest log-likelihood is
+    # the inverse gamma's maximum-likelihood fit to the means, here by scipy.stats' own fit
+    # (independent of the profile over q in pr._gamma_gamma_limit_log_likelihood). A fit not
+    # above it is reported not_converged. Twelve customers of 8 repeat days each, means
+    # spread far more than 8 transactions of one spend level allow (so this limit, not the
+    # one of one spend level for every customer, is the higher).
+    x = np.full(12, 8.0)
+    m = np.array([5.0, 8, 12, 20, 30, 45, 60, 90, 150, 250, 400, 700])
+    shape, _, scale = stats.invgamma.fit(m, floc=0)
+    expected = stats.invgamma.logpdf(m, shape, scale=scale).sum()
+    value, meaning = pr._gamma_gamma_limit_log_likelihood(x, m, np.ones(12))
+    assert meaning == "every transaction equal to the customer's mean"
+    assert value == pytest.approx(expected, rel=1e-9)
 
 
 # --- the summary ----------------------------------------------------------------------------

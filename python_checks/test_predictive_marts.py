@@ -10,6 +10,7 @@ import math
 import duckdb
 import pandas as pd
 from rfm_reference import rfm_summary
+from scipy import integrate, special
 
 from retention import predictive as pr
 from retention import predictive_marts as pm
@@ -94,6 +95,55 @@ def test_a_gamma_gamma_fit_with_q_at_most_1_leaves_one_time_buyers_without_a_val
     assert math.isclose(twice["expected_average_order_value"], 60 / 1.9, rel_tol=1e-12)
 
 
+def test_a_gamma_gamma_fit_with_q_exactly_1_leaves_one_time_buyers_without_a_value():
+    # q = 1: for x = 0, p x + q - 1 = 0 + 1 - 1 = 0, the population mean p gamma / (q - 1)
+    # = 2 * 10 / 0 is infinite: no value and the reason, not an infinite spend under `ok`.
+    params = ok_parameters(r=0.5, alpha=10.0, a=0.8, b=2.5, p=2.0, q=1.0, gamma=10.0)
+    once = pm.customer_predictions(summary([("once", "2024-05-01", 30.0)]), params).iloc[0]
+    assert once["fit_status"] == "gamma_gamma: infinite_mean_spend"
+    assert math.isnan(once["expected_average_order_value"])
+
+
+def bgnbd_by_integration(r, alpha, a, b, t, x, t_x, T):
+    """(P(alive), E[Y(t)]) of the BG/NBD from its definition, not from FHL 2005 eq. 10:
+    a customer alive at T after x repeat purchases has lambda ~ Gamma(r + x, alpha + T) and
+    p ~ Beta(a, b + x) (independent); given them, the purchases in the next t weeks have mean
+    (1 - e^(-lambda p t)) / p (FHL 2005 eq. 7), whose mean over lambda is
+    (1 - ((alpha + T) / (alpha + T + p t))^(r + x)) / p; the mean over p is integrated
+    numerically (scipy's quad with the Beta density's algebraic weight), and times P(alive)
+    = 1 / (1 + 1{x > 0} a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x))."""
+    alive = 1.0 if x == 0 else 1 / (1 + a / (b + x - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x))
+
+    def given_p(p: float) -> float:
+        if p == 0:
+            return (r + x) * t / (alpha + T)  # the limit as p -> 0
+        return -math.expm1((r + x) * math.log1p(-p * t / (alpha + T + p * t))) / p
+
+    mean, _ = integrate.quad(given_p, 0, 1, weight="alg", wvar=(a - 1, b + x - 1), epsrel=1e-12)
+    return alive, alive * mean / special.beta(a, b + x)
+
+
+def test_expected_purchases_365d_by_numerical_integration():
+    # The published CDNOW estimates (r 0.243, alpha 4.414, a 0.793, b 2.426) applied to three
+    # customers; A = 2024-06-30 (2024 is a leap year):
+    # new: one purchase day 05-01: x = 0, t_x = 0, T = 30 + 30 = 60 days.
+    # two: 01-05 and 02-05: x = 1, t_x = 31 days, T = 177 days.
+    # five: the 1st of January … May: x = 4, t_x = 31 + 29 + 31 + 30 = 121 days,
+    #       T = 121 + 31 + 29 = 181 days. Weeks = days / 7; the horizon is 365 days.
+    params = ok_parameters(r=0.243, alpha=4.414, a=0.793, b=2.426, p=6.0, q=4.0, gamma=15.0)
+    firsts = [("five", f"2024-{month:02d}-01", 5.0) for month in range(1, 6)]
+    bought = summary([("new", "2024-05-01", 5.0),
+                      ("two", "2024-01-05", 5.0), ("two", "2024-02-05", 5.0), *firsts])  # fmt: skip
+    predictions = pm.customer_predictions(bought, params).set_index("customer_id")
+    for customer, x, t_x, T in [("new", 0, 0, 60), ("two", 1, 31, 177), ("five", 4, 121, 181)]:
+        row = predictions.loc[customer]
+        assert (row["frequency"], row["recency_weeks"], row["age_weeks"]) == (x, t_x / 7, T / 7)
+        alive, purchases = bgnbd_by_integration(0.243, 4.414, 0.793, 2.426, 365 / 7,
+                                                x, t_x / 7, T / 7)  # fmt: skip
+        assert math.isclose(row["p_alive"], alive, rel_tol=1e-12), customer
+        assert math.isclose(row["expected_purchases_365d"], purchases, rel_tol=1e-9), customer
+
+
 def test_a_gamma_gamma_fit_with_p_plus_q_at_most_1_leaves_one_repeat_day_without_a_value():
     # p = 0.3, q = 0.6 (heavy-tailed spend): p x + q - 1 = 0.3 x - 0.4, so the expected spend
     # p (gamma + m x) / (p x + q - 1) is infinite for x = 0 and x = 1 as well, finite from
@@ -172,6 +222,16 @@ def test_cohort_survivors_stop_at_the_first_incomplete_month():
     survivors = pm.cohort_survivors(rows)
     # n_0 = the cohort size (10, not month 0's 9 active), then months 1 and 2
     assert {k: list(v) for k, v in survivors.items()} == {dt.date(2024, 1, 1): [10, 8, 8]}
+
+
+def test_survival_rows_carry_the_cohort_size_not_month_0_active():
+    # 10 customers, 9 of them still active at the end of month 0 (one contract ended within
+    # it): every projected row's cohort_size is 10, and n_0 of the fit is 10.
+    rows = cohorts([("2023-01-01", k, 10, n, True) for k, n in enumerate([9, 8, 6, 5, 5])])
+    params = pm.model_parameters(summary([]), rows)
+    assert set(params.loc[params["model"] == pm.SBG, "observations"]) == {10}
+    projections = pm.survival_projections(rows, params)
+    assert set(projections["cohort_size"]) == {10}
 
 
 def test_a_cohort_whose_customers_came_back_is_refused_with_the_month():
