@@ -511,6 +511,17 @@ def test_a_gamma_gamma_search_running_two_ways_names_the_one_limit_they_make():
     assert lifted[0] < lifted[1] < lifted[2]
 
 
+def test_a_limit_is_named_only_when_it_accounts_for_every_runaway_parameter():
+    # p to infinity alone is the limit "every transaction equal to the customer's mean";
+    # p and q to infinity together are no limit of the Gamma-Gamma's list (p with gamma to
+    # 0 is one, gamma with q another): naming the first would leave q's running unexplained,
+    # so no limit is named.
+    assert pr._limit_meaning("gamma_gamma", ["p"], []) == (
+        "every transaction equal to the customer's mean"
+    )
+    assert pr._limit_meaning("gamma_gamma", ["p", "q"], []) is None
+
+
 def test_the_gamma_gamma_limit_of_equal_transactions_is_the_inverse_gamma_fit():
     # As p grows with p gamma fixed, every transaction equals its customer's mean and the
     # means are inverse gamma (shape q, scale theta): the limit's highest log-likelihood is

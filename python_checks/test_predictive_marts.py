@@ -224,6 +224,25 @@ def test_cohort_survivors_stop_at_the_first_incomplete_month():
     assert {k: list(v) for k, v in survivors.items()} == {dt.date(2024, 1, 1): [10, 8, 8]}
 
 
+def test_cohort_survivors_do_not_depend_on_the_order_of_fct_cohorts_rows():
+    # fct_cohorts is read without an order: the rows of the test above, shuffled, give the
+    # same survivors, 10 (the cohort size), then months 1 and 2: 8, 8.
+    rows = cohorts([("2024-01-01", 2, 10, 8, True), ("2024-01-01", 0, 10, 9, True),
+                    ("2024-01-01", 3, 10, 7, False), ("2024-01-01", 1, 10, 8, True)])  # fmt: skip
+    survivors = pm.cohort_survivors(rows)
+    assert {k: list(v) for k, v in survivors.items()} == {dt.date(2024, 1, 1): [10, 8, 8]}
+
+
+def test_a_cohort_with_a_month_without_churn_is_fitted():
+    # Survivors 1000, 631, 468, 468, 382, 326: nobody left in month 3, nobody came back. The
+    # sBG allows a month without a loss (its likelihood has a 0 ln P(T = 3) term), so the
+    # curve is fitted, not refused as rising.
+    rows = cohorts([("2023-01-01", k, 1000, n, True)
+                    for k, n in enumerate([1000, 631, 468, 468, 382, 326])])  # fmt: skip
+    params = pm.model_parameters(summary([]), rows)
+    assert set(params.loc[params["model"] == pm.SBG, "fit_status"]) == {pr.OK}
+
+
 def test_survival_rows_carry_the_cohort_size_not_month_0_active():
     # 10 customers, 9 of them still active at the end of month 0 (one contract ended within
     # it): every projected row's cohort_size is 10, and n_0 of the fit is 10.
