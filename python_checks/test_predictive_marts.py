@@ -298,6 +298,16 @@ def test_fitted_uses_only_ok_fits():
     params = pm.model_parameters(summary([]), rows)
     status, sbg = pm.fitted(params, pm.SBG, "2023-01-01")
     assert status == pr.OK and round(sbg["alpha"], 3) == 0.704 and round(sbg["beta"], 3) == 1.182
+    # The rows publish the fit's log-likelihood: at the fitted alpha and beta, S(t) =
+    # B(alpha, beta + t) / B(alpha, beta) (scipy's Beta function) and LL = sum_t
+    # (n_{t-1} - n_t) ln(S(t-1) - S(t)) + n_7 ln S(7) (Fader & Hardie 2007 eq. 5).
+    n = [1000, 631, 468, 382, 326, 289, 262, 241]
+    s = [special.beta(sbg["alpha"], sbg["beta"] + k) / special.beta(sbg["alpha"], sbg["beta"])
+         for k in range(8)]  # fmt: skip
+    ll = sum((n[k - 1] - n[k]) * math.log(s[k - 1] - s[k]) for k in range(1, 8))
+    ll += n[7] * math.log(s[7])
+    published = params.loc[params["model"] == pm.SBG, "log_likelihood"]
+    assert all(math.isclose(value, ll, rel_tol=1e-10) for value in published)
     projections = pm.survival_projections(rows, params)
     # S(1) = beta / (alpha + beta)
     assert math.isclose(
