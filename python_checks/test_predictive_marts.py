@@ -317,6 +317,23 @@ def test_fitted_uses_only_ok_fits():
     assert pm.fitted(params, pm.SBG, "2023-01-01") == (pr.NOT_CONVERGED, {})
 
 
+def test_each_cohort_is_projected_with_its_own_fit():
+    # Two cohorts: the published "regular" survivors (fit ok) and one whose active customers
+    # rise in month 3 (refused). Each cohort's rows carry its own fit: the regular cohort
+    # alpha 0.704, beta 1.182; the other no projection and invalid_input.
+    regular = [1000, 631, 468, 382, 326, 289, 262, 241]
+    rising = [10, 8, 6, 7, 5]
+    rows = cohorts([("2023-01-01", k, 1000, n, True) for k, n in enumerate(regular)]
+                   + [("2023-02-01", k, 10, n, True) for k, n in enumerate(rising)])  # fmt: skip
+    params = pm.model_parameters(summary([]), rows)
+    projections = pm.survival_projections(rows, params).set_index("cohort_month")
+    first, second = projections.loc[dt.date(2023, 1, 1)], projections.loc[dt.date(2023, 2, 1)]
+    assert set(first["fit_status"]) == {pr.OK} and set(first["alpha"].round(3)) == {0.704}
+    assert set(first["beta"].round(3)) == {1.182}
+    assert set(second["fit_status"]) == {pr.INVALID_INPUT}
+    assert second[["projected_retention", "alpha", "beta"]].isna().all().all()
+
+
 def test_holdout_leaves_customers_without_a_prediction_out_of_both_sides():
     # A NaN prediction (expected purchases the formula cannot evaluate) was skipped by the
     # sum while the customer's actual purchases were counted: the total under-predicted.
