@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -290,6 +291,18 @@ def test_expected_purchases_of_a_customer_surely_gone_are_zero_not_missing():
     expected = pr.bgnbd_expected_purchases(CDNOW_BGNBD, 365 / 7, [200], [1.0], [300.0])
     assert alive[0] == 0.0
     assert expected[0] == 0.0
+
+
+def test_the_limits_of_the_formulas_give_their_values_without_numpy_warnings():
+    # P(alive) of the customer above (e^-801.3 underflows to 0 through exp(801.3) = inf) and
+    # the Gamma-Gamma mean of a one-time buyer under q = 1 (p gamma / (p 0 + 1 - 1) = 20 / 0)
+    # are handled values; numpy's overflow and divide warnings printed in every dbt build
+    # that met them.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert pr.bgnbd_p_alive(CDNOW_BGNBD, [200], [1.0], [300.0])[0] == 0.0
+        gamma_gamma = {"p": 2.0, "q": 1.0, "gamma": 10.0}
+        assert np.isinf(pr.gamma_gamma_expected_value(gamma_gamma, [0], [np.nan])[0])
 
 
 def test_expected_purchases_rise_with_frequency_for_recent_customers():
