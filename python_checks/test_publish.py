@@ -568,3 +568,42 @@ def test_publish_never_drops_a_batch_loaded_into_the_published_file_meanwhile(tm
     before = _sha256(published)
     assert main(["publish", "--db", str(published), "--from", str(work)]) == 0
     assert _sha256(published) != before
+
+
+def test_a_client_opening_the_published_file_for_writing_during_a_build_is_not_damage(
+    tmp_path, capsys, monkeypatch
+):
+    # A BI user opens the published file read-write while dbt builds the working copy (the
+    # duckdb CLI without -readonly, `mf`, DBeaver's default): the volume check cannot open it
+    # read-only. The build said "the published warehouse ... is damaged itself: restore it
+    # from a backup" and exited 7; it is busy, not damaged: exit 6 (rerun), as when the file
+    # is held before the build starts.
+    from retention import build
+    from retention.cli import main
+
+    day1 = (1, "2026-12-06 02:00:00")
+    _hand_made(tmp_path / "w.duckdb.work", [day1])
+    published = _hand_made(tmp_path / "w.duckdb", [day1])
+    before = _sha256(published)
+    holders: list[subprocess.Popen] = []
+
+    def dbt_build_while_a_client_opens_the_published_file(_command, _env) -> int:
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLD_WRITABLE, str(published)], stdout=subprocess.PIPE, text=True
+        )
+        holders.append(holder)
+        assert holder.stdout.readline().strip() == "open"
+        return 0  # dbt built the working copy
+
+    monkeypatch.setattr(build, "_run_child", dbt_build_while_a_client_opens_the_published_file)
+    try:
+        code = main(["build", "--db", str(published)])
+    finally:
+        for holder in holders:
+            holder.kill()
+            holder.wait()
+    err = capsys.readouterr().err
+    assert code == 6, err
+    assert f"another process has the published warehouse {published} open for writing" in err
+    assert "damaged" not in err and "backup" not in err
+    assert _sha256(published) == before and not _leftovers(tmp_path)

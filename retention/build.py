@@ -68,7 +68,9 @@ EXIT_CODES = {
     EXIT_PUBLISH: "publishing failed, or the published warehouse's folder cannot be written "
     "(checked before anything is built)",
     EXIT_LOCKED: "another build holds the working copy's lock (<working copy>.lock, which "
-    "names its pid), or another process has the working copy open: nothing was changed",
+    "names its pid), or another process has the working copy open: nothing was changed; "
+    "or another process has the published warehouse open for writing (a `retention load`, "
+    "`mf`, a client not read-only) before the publish step",
     EXIT_FILES: "a file cannot be written or read: disk full, a read-only or immutable "
     "working copy or folder, or a published warehouse that is damaged itself",
     130: "interrupted by SIGINT (143 SIGTERM, 129 SIGHUP): dbt was stopped too",
@@ -392,6 +394,16 @@ def _validate_and_publish(args: argparse.Namespace, published: Path, work: Path,
                 _say(f"the published warehouse {published} has no marts yet: no volume check")
                 baseline = None
             except validate.ValidateError as exc:
+                # Opened for writing by another process since the build began (the duckdb
+                # CLI without -readonly, `mf`, a `retention load`): busy, not damaged.
+                if working_copy.is_busy(str(exc)):
+                    raise working_copy.Locked(
+                        f"another process has the published warehouse {published} open for "
+                        f"writing (the duckdb CLI or a BI tool not read-only, `mf`, a "
+                        f"`retention load`?): {exc}; the working copy is built but not "
+                        "validated, and the published warehouse is unchanged. Rerun when it "
+                        "is closed"
+                    ) from exc
                 raise FilesError(
                     f"the published warehouse {published} is damaged itself ({exc}): restore "
                     "it from a backup, or build a new warehouse from raw files with another --db"
