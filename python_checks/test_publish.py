@@ -581,9 +581,8 @@ def test_a_client_opening_the_published_file_for_writing_during_a_build_is_not_d
     from retention import build
     from retention.cli import main
 
-    day1 = (1, "2026-12-06 02:00:00")
-    _hand_made(tmp_path / "w.duckdb.work", [day1])
-    published = _hand_made(tmp_path / "w.duckdb", [day1])
+    published = _hand_made(tmp_path / "w.duckdb", [(1, "2026-12-06 02:00:00")])
+    copy_db(published, tmp_path / "w.duckdb.work")
     before = _sha256(published)
     holders: list[subprocess.Popen] = []
 
@@ -607,3 +606,39 @@ def test_a_client_opening_the_published_file_for_writing_during_a_build_is_not_d
     assert f"another process has the published warehouse {published} open for writing" in err
     assert "damaged" not in err and "backup" not in err
     assert _sha256(published) == before and not _leftovers(tmp_path)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_publish_stopped_by_a_signal_mid_copy_says_so_and_leaves_no_copy(tmp_path, signum):
+    # Ctrl-C during the copy ended `retention publish` with DuckDB's "Query interrupted" as a
+    # Python traceback and exit 1; SIGTERM killed it without a word, its temporary copy (as
+    # large as the warehouse) left until the next publish. Now both exit 128 + the signal
+    # with one line, and the temporary copy is gone. The working copy has a large table, so
+    # that its copy lasts long enough (seconds) to be stopped once the temporary file is there.
+    published = _hand_made(tmp_path / "w.duckdb", [(1, "2026-12-06 02:00:00")])
+    work = copy_db(published, tmp_path / "w.duckdb.work")
+    with duckdb.connect(str(work)) as con:
+        con.execute("create schema bulk")
+        con.execute(
+            "create table bulk.rows as select range as i, md5(range::varchar) as s "
+            "from range(3000000)"
+        )
+    before = _sha256(published)
+    run = start_retention(["publish", "--db", str(published), "--from", str(work)], tmp_path)
+    child = run[1]
+    try:
+        while not _leftovers(tmp_path) and child.poll() is None:
+            time.sleep(0.01)
+        time.sleep(0.2)  # into the copy
+        child.send_signal(signum)
+        out, _ = child.communicate(timeout=60)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == 128 + signum, out
+    assert out == (
+        f"retention publish: interrupted by {signal.Signals(signum).name}; the published "
+        "warehouse is the old one or the new one, complete either way\n"
+    )
+    assert _sha256(published) == before and _leftovers(tmp_path) == []
+    assert not (tmp_path / "w.duckdb.work.lock").exists()

@@ -35,6 +35,7 @@ from retention import console, dbt_runner, predictive_columns, signals, working_
 from retention.load import SHRINK_GUARDS, add_mode_arguments, data_file_problem, dir_problem
 from retention.paths import REPO_ROOT, add_db_argument, dbt_project, default_db_path
 from retention.publish import (
+    AFTER_INTERRUPTION,
     PublishError,
     add_storage_version_argument,
     file_behind,
@@ -293,7 +294,7 @@ def project_vars() -> list[str]:
 
 def _after(stage: str) -> str:
     if stage.startswith("publishing"):
-        return "the published warehouse is the old one or the new one, complete either way"
+        return AFTER_INTERRUPTION
     if stage.startswith("validating"):
         return "the working copy is built but not validated: rerun, do not publish it by hand"
     if stage.startswith("running dbt"):

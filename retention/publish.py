@@ -30,7 +30,8 @@ the file and the cause; the published file is then left as it was.
 
 `retention publish` takes the working copy's lock (retention/working_copy.py) so it never
 publishes a copy a build is writing. Exit codes: 0 published; 2 refused or failed (nothing
-changed); 6 a build holds the working copy's lock.
+changed); 6 a build holds the working copy's lock; 128 + the signal's number (130 SIGINT, 143
+SIGTERM, 129 SIGHUP) when a signal stopped it, the temporary copy removed.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import stat
 import sys
 import tempfile
@@ -49,7 +51,7 @@ from pathlib import Path
 
 import duckdb
 
-from retention import console, working_copy
+from retention import console, signals, working_copy
 from retention.load import data_file_problem
 from retention.marts import MARTS, build_state
 from retention.paths import add_db_argument, default_db_path
@@ -76,6 +78,11 @@ class PublishError(Exception):
     """Publishing was refused or failed; the published warehouse is unchanged."""
 
 
+# What a publish stopped by a signal leaves: the rename is atomic, and the temporary copy is
+# removed (`retention build` says the same when it is stopped while publishing).
+AFTER_INTERRUPTION = "the published warehouse is the old one or the new one, complete either way"
+
+
 EXIT_CODES = {
     0: "published",
     2: "refused or failed (no working copy, the working copy is the published file itself, "
@@ -83,6 +90,8 @@ EXIT_CODES = {
     "the working copy lacks, disk full, a read-only or immutable folder or file); the "
     "published warehouse is unchanged",
     6: "a build holds the working copy's lock",
+    130: "interrupted by SIGINT (143 SIGTERM, 129 SIGHUP): the temporary copy is removed; "
+    f"{AFTER_INTERRUPTION}",
 }
 
 
@@ -166,21 +175,35 @@ def run(args: argparse.Namespace) -> int:
         message = f"no working copy at {source}: build it first"
         print(f"retention publish: error: {message}", file=sys.stderr)
         return EXIT_REFUSED
-    try:
-        version = resolve_storage_version(args.storage_version)
-        with working_copy.lock(Path(source)):
-            publish(
-                source,
-                published,
-                progress=console.say,
-                storage_version=version,
-            )
-    except working_copy.Locked as exc:
-        print(f"retention publish: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
-    except (PublishError, working_copy.StorageError) as exc:
-        print(f"retention publish: error: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+    # SIGINT, SIGTERM and SIGHUP stop the copy with its temporary file removed and a line
+    # saying so (Ctrl-C gave a Python traceback and exit 1, SIGTERM left the temporary file).
+    with signals.stoppable() as received:
+        try:
+            version = resolve_storage_version(args.storage_version)
+            with working_copy.lock(Path(source)):
+                publish(
+                    source,
+                    published,
+                    progress=console.say,
+                    storage_version=version,
+                )
+        except working_copy.Locked as exc:
+            print(f"retention publish: {exc}", file=sys.stderr)
+            return EXIT_LOCKED
+        except BaseException as exc:
+            # A signal during a DuckDB query ends it with DuckDB's own error: the signal's.
+            signum = signals.signal_of(exc, received)
+            if signum is not None:
+                name = signal.Signals(signum).name
+                print(
+                    f"retention publish: interrupted by {name}; {AFTER_INTERRUPTION}",
+                    file=sys.stderr,
+                )
+                return 128 + signum
+            if isinstance(exc, PublishError | working_copy.StorageError):
+                print(f"retention publish: error: {exc}", file=sys.stderr)
+                return EXIT_REFUSED
+            raise
     return 0
 
 
