@@ -642,3 +642,44 @@ def test_a_publish_stopped_by_a_signal_mid_copy_says_so_and_leaves_no_copy(tmp_p
     )
     assert _sha256(published) == before and _leftovers(tmp_path) == []
     assert not (tmp_path / "w.duckdb.work.lock").exists()
+
+
+def _immutable(path: Path) -> None:
+    done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"chattr +i is not possible here: {done.stderr.strip()}")
+
+
+@pytest.mark.parametrize("fixed", ["folder", "file"])
+def test_a_publish_the_file_system_refuses_names_the_cause_and_the_published_file(
+    tmp_path, capsys, fixed
+):
+    # An immutable folder was reported as "cannot write storage version 'v1.0.0': ...", as if
+    # the version were at fault; an immutable published file as "cannot write
+    # .w.duckdb.publishing-<pid>", a temporary file that is gone by then. Now the first names
+    # the file that could not be created, the second the published file the rename refused.
+    from retention.cli import main
+
+    folder = tmp_path / "published"
+    folder.mkdir()
+    published = _hand_made(folder / "w.duckdb", [(1, "2026-12-06 02:00:00")])
+    work = copy_db(published, tmp_path / "w.duckdb.work")
+    before = _sha256(published)
+    _immutable(folder if fixed == "folder" else published)
+    try:
+        code = main(["publish", "--db", str(published), "--from", str(work)])
+    finally:
+        subprocess.run(["chattr", "-i", str(folder), str(published)], check=False)
+    err = capsys.readouterr().err
+    assert code == EXIT_PUBLISH_REFUSED, err
+    if fixed == "folder":
+        staging = folder / f".w.duckdb.publishing-{os.getpid()}"
+        assert err.startswith(f"retention publish: error: cannot write {staging}: IO Error"), err
+        assert "storage version" not in err
+    else:
+        assert err == (
+            f"retention publish: error: cannot replace {published}: Operation not permitted; "
+            "the published warehouse is unchanged\n"
+        )
+    assert "Operation not permitted" in err
+    assert _sha256(published) == before and _leftovers(folder) == []

@@ -238,7 +238,13 @@ def publish(
         with open(staging, "rb+") as handle:
             os.fsync(handle.fileno())
         with _no_writer_and_no_newer_batches(published, batches):
-            os.replace(staging, published)
+            try:
+                os.replace(staging, published)
+            except OSError as exc:  # it names the temporary copy; the published file refused
+                raise PublishError(
+                    f"cannot replace {published}: {exc.strerror}; the published warehouse is "
+                    "unchanged"
+                ) from exc
     except OSError as exc:
         _discard(staging)
         raise PublishError(_unchanged(exc, published)) from exc
@@ -263,6 +269,8 @@ def _copy_in_storage_version(source: Path, staging: Path, version: str) -> None:
                 con.execute(
                     f"attach '{_quoted(staging)}' as published_copy (storage_version '{version}')"
                 )
+            except duckdb.IOException:
+                raise  # the file cannot be created (a read-only or immutable folder): below
             except duckdb.Error as exc:
                 raise PublishError(
                     f"cannot write storage version {version!r}: {console.first_line(exc)}; "
