@@ -683,3 +683,26 @@ def test_a_publish_the_file_system_refuses_names_the_cause_and_the_published_fil
         )
     assert "Operation not permitted" in err
     assert _sha256(published) == before and _leftovers(folder) == []
+
+
+def test_a_build_through_a_symbolic_link_keeps_its_working_copy_where_publish_looks(
+    tmp_path, capsys, monkeypatch
+):
+    # --db a link to the warehouse on another volume: `retention build` put its working copy
+    # beside the file the link names, while `retention publish --db LINK` (and the README's
+    # WORK=$RETENTION_DB_PATH.work, for `dbt source freshness`) look beside the link: after
+    # the build, publish said "no working copy at LINK.work: build it first".
+    from retention import build
+    from retention.cli import main
+
+    target = tmp_path / "volume" / "w.duckdb"
+    target.parent.mkdir()
+    _hand_made(target, [(1, "2026-12-06 02:00:00")])
+    link = tmp_path / "bi" / "w.duckdb"
+    link.parent.mkdir()
+    link.symlink_to(target)
+    monkeypatch.setattr(build, "_run_child", lambda _command, _env: 0)  # dbt built it
+    assert main(["build", "--db", str(link), "--no-validate"]) == 0, capsys.readouterr().err
+    assert _work(link).is_file() and not _work(target).exists()
+    assert main(["publish", "--db", str(link)]) == 0, capsys.readouterr().err
+    assert link.is_symlink() and link.resolve() == target

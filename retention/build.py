@@ -174,8 +174,11 @@ def run(args: argparse.Namespace) -> int:
             "nothing was changed"
         )
         return EXIT_LOAD
-    published = Path(args.db or default_db_path()).resolve()
-    work = working_copy_path(published).resolve()
+    given = Path(args.db or default_db_path())
+    published = given.resolve()
+    # Beside --db as given, where `retention publish`, `dbt source freshness` and the README
+    # look for it (<db>.work), also when --db is a symbolic link to a file in another folder.
+    work = working_copy_path(given.absolute()).resolve()
     if work == published:  # RETENTION_WORK_DB_PATH set to the published file itself
         _tell(
             f"error: the working copy is the published warehouse {published} "
