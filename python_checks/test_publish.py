@@ -706,3 +706,32 @@ def test_a_build_through_a_symbolic_link_keeps_its_working_copy_where_publish_lo
     assert _work(link).is_file() and not _work(target).exists()
     assert main(["publish", "--db", str(link)]) == 0, capsys.readouterr().err
     assert link.is_symlink() and link.resolve() == target
+
+
+# A read-write client of the published file (the duckdb CLI without -readonly, `mf`) that
+# commits a change and dies before DuckDB folds its write-ahead log into the file.
+DIES_WITH_A_LOG = """
+import os, sys, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("set checkpoint_threshold = '1GB'")  # the change stays in w.duckdb.wal
+con.execute("create table main.scratch as select 42 as x")
+os._exit(0)
+"""
+
+
+def test_publish_does_not_let_a_dead_clients_log_replay_onto_the_new_file(tmp_path, capsys):
+    # The log stayed beside the published file after the rename, and DuckDB replayed it onto
+    # the new warehouse: every BI connection saw the dead session's change (a table, or
+    # rows it deleted from a mart) in data it never had.
+    from retention.cli import main
+
+    published = _hand_made(tmp_path / "w.duckdb", [(1, "2026-12-06 02:00:00")])
+    work = copy_db(published, tmp_path / "w.duckdb.work")
+    subprocess.run([sys.executable, "-c", DIES_WITH_A_LOG, str(published)], check=True)
+    log = tmp_path / "w.duckdb.wal"
+    assert log.is_file()
+    assert main(["publish", "--db", str(published), "--from", str(work)]) == 0
+    capsys.readouterr()
+    assert not log.exists() and _leftovers(tmp_path) == []
+    assert "main.scratch" not in relations(published)
+    assert relations(published) == relations(work)

@@ -20,6 +20,8 @@ format of the DuckDB that built it (faster; readable by DuckDB 2.x only).
 For the rename the published file is held open read-only (DuckDB's lock keeps any writer
 out), and publishing is refused when a process writes to it or it holds load batches the
 copy lacks (a `retention load` into it while the build ran): the rename would lose them.
+A write-ahead log beside the published file (left by a writer that died) is set aside with
+the old file: DuckDB would replay it onto the new one.
 
 The published file keeps its permission bits (and, where allowed, its owner and group); a
 new published file gets the working copy's. The temporary file is created 0600, so the data
@@ -238,13 +240,21 @@ def publish(
         with open(staging, "rb+") as handle:
             os.fsync(handle.fileno())
         with _no_writer_and_no_newer_batches(published, batches):
+            # A write-ahead log beside the published file was left by a writer that died (no
+            # writer is in while this holds it): DuckDB would replay it onto the new file.
+            old_log = working_copy.wal_path(staging)
+            if working_copy.wal_path(published).exists():
+                os.replace(working_copy.wal_path(published), old_log)
             try:
                 os.replace(staging, published)
             except OSError as exc:  # it names the temporary copy; the published file refused
+                with suppress(FileNotFoundError):
+                    os.replace(old_log, working_copy.wal_path(published))
                 raise PublishError(
                     f"cannot replace {published}: {exc.strerror}; the published warehouse is "
                     "unchanged"
                 ) from exc
+            old_log.unlink(missing_ok=True)
     except OSError as exc:
         _discard(staging)
         raise PublishError(_unchanged(exc, published)) from exc
