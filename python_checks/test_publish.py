@@ -735,3 +735,33 @@ def test_publish_does_not_let_a_dead_clients_log_replay_onto_the_new_file(tmp_pa
     assert not log.exists() and _leftovers(tmp_path) == []
     assert "main.scratch" not in relations(published)
     assert relations(published) == relations(work)
+
+
+DIES_AFTER_A_BATCH = """
+import os, sys, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("set checkpoint_threshold = '1GB'")  # the batch stays in w.duckdb.wal
+con.execute("insert into meta.load_batches values (2, '2026-12-06 09:00:00')")
+os._exit(0)
+"""
+
+
+def test_a_batch_a_dead_load_left_in_the_published_files_log_reaches_the_working_copy(
+    tmp_path, capsys, monkeypatch
+):
+    # A `retention load` into the published file that died after its commit, before DuckDB
+    # folded the log into the file: the build started the working copy from the file alone,
+    # without batch 2, and publish then refused (exit 5) because the published warehouse
+    # (read with its log) has a batch the copy lacks; every rerun did the same.
+    from retention import build
+    from retention.cli import main
+
+    published = _hand_made(tmp_path / "w.duckdb", [(1, "2026-12-06 02:00:00")])
+    subprocess.run([sys.executable, "-c", DIES_AFTER_A_BATCH, str(published)], check=True)
+    assert (tmp_path / "w.duckdb.wal").is_file()
+    monkeypatch.setattr(build, "_run_child", lambda _command, _env: 0)  # dbt built it
+    assert main(["build", "--db", str(published), "--no-validate"]) == 0, capsys.readouterr().err
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute(
+            "select list(load_id order by load_id) from meta.load_batches"
+        ).fetchone()[0] == [1, 2]

@@ -490,10 +490,15 @@ def _prepare_working_copy(work: Path, published: Path, data: Path | None) -> Non
     partial = work.with_name(work.name + ".copying")
     try:
         shutil.copyfile(published, partial)
+        # What a writer that died committed is in the published file's log, not yet in the
+        # file (a `retention load` killed before its checkpoint): the check below replays it.
+        if working_copy.wal_path(published).exists():
+            shutil.copyfile(working_copy.wal_path(published), working_copy.wal_path(work))
         os.replace(partial, work)
     except BaseException as exc:  # a full disk, or a signal: leave no half copy behind
         with suppress(OSError):
             partial.unlink(missing_ok=True)
+            working_copy.wal_path(work).unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise FilesError(
                 f"cannot copy the published warehouse to the working copy {work}: {exc.strerror}"
