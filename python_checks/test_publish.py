@@ -765,3 +765,26 @@ def test_a_batch_a_dead_load_left_in_the_published_files_log_reaches_the_working
         assert con.execute(
             "select list(load_id order by load_id) from meta.load_batches"
         ).fetchone()[0] == [1, 2]
+
+
+def test_publish_of_a_working_copy_another_process_has_open_exits_6(tmp_path, capsys):
+    # A reader of the working copy (any DuckDB process, read-only too) keeps publish from
+    # folding its log in. It said "error: cannot open the working copy" with 2, the code of a
+    # refused copy; it is busy, as when a build holds the lock: 6, run again.
+    from retention.cli import main
+
+    published = _hand_made(tmp_path / "w.duckdb", [(1, "2026-12-06 02:00:00")])
+    work = copy_db(published, tmp_path / "w.duckdb.work")
+    before = _sha256(published)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITABLE, str(work)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        assert main(["publish", "--db", str(published)]) == 6
+    finally:
+        holder.kill()
+        holder.wait()
+    err = capsys.readouterr().err
+    assert err.startswith(f"retention publish: another process has the working copy {work} open")
+    assert _sha256(published) == before and _leftovers(tmp_path) == []

@@ -32,8 +32,9 @@ the file and the cause; the published file is then left as it was.
 
 `retention publish` takes the working copy's lock (retention/working_copy.py) so it never
 publishes a copy a build is writing. Exit codes: 0 published; 2 refused or failed (nothing
-changed); 6 a build holds the working copy's lock; 128 + the signal's number (130 SIGINT, 143
-SIGTERM, 129 SIGHUP) when a signal stopped it, the temporary copy removed.
+changed); 6 a build holds the working copy's lock, or another process has it open; 128 + the
+signal's number (130 SIGINT, 143 SIGTERM, 129 SIGHUP) when a signal stopped it, the temporary
+copy removed.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ EXIT_CODES = {
     "not `built`, a mart missing, the published file being written or holding load batches "
     "the working copy lacks, disk full, a read-only or immutable folder or file); the "
     "published warehouse is unchanged",
-    6: "a build holds the working copy's lock",
+    6: "a build holds the working copy's lock, or another process has the working copy open",
     130: "interrupted by SIGINT (143 SIGTERM, 129 SIGHUP): the temporary copy is removed; "
     f"{AFTER_INTERRUPTION}",
 }
@@ -376,6 +377,11 @@ def _checkpoint(path: Path) -> None:
         with duckdb.connect(str(path), config=working_copy.OPEN_CONFIG) as con:
             con.execute("checkpoint")
     except duckdb.Error as exc:
+        if working_copy.is_busy(str(exc)):  # busy, as a build holding the lock is: exit 6
+            raise working_copy.Locked(
+                f"another process has the working copy {path} open: {console.first_line(exc)}; "
+                "nothing was changed, rerun when it is closed"
+            ) from exc
         raise PublishError(f"cannot open the working copy {path}: {exc}") from exc
 
 
