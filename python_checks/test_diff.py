@@ -127,13 +127,19 @@ def test_rows_added_and_removed_and_columns_and_marts_that_changed(tmp_path, cap
     assert f"**4 of {len(ROWS)} marts differ.**" in out
     assert summary_row(out, "mart_repeat_purchase")[1:5] == ["1 → 2", "1", "0", "0"]
     assert summary_row(out, "fct_customer_months")[1:5] == ["6 → 5", "0", "1", "0"]
-    assert summary_row(out, "mart_churn")[1] == "1 → —"
+    # A mart on one side only has no rows to match: not "0 added, 0 removed".
+    assert summary_row(out, "mart_churn")[1:5] == ["1 → —", "—", "—", "—"]
+    # Columns added and removed are in the table too (the cell was empty, the counts 0).
+    assert summary_row(out, "mart_clv")[1:] == ["3 → 3", "0", "0", "0", "+`ltv_band`, −`cac`"]
     assert "- Rows added: 1 (e.g. `first_purchase_month=2024-02-01`)" in out
     assert "- Rows removed: 1 (e.g. `customer_id=c2, month_start=2024-03-01`)" in out
     mart_clv = out.split("#### mart_clv\n", 1)[1].split("####", 1)[0]
     assert "- Columns added: `ltv_band`" in mart_clv
     assert "- Columns removed: `cac`" in mart_clv
-    assert "Only in the base warehouse." in out.split("#### mart_churn\n", 1)[1]
+    assert out.split("#### mart_churn\n", 1)[1].startswith(
+        "\nOnly in the base warehouse: the change removed or renamed it, or the PR's build did "
+        "not build it"
+    )
 
 
 def test_the_predictive_marts_are_compared_when_a_warehouse_has_them(tmp_path, capsys):
@@ -228,9 +234,16 @@ def test_a_removed_mart_and_a_renamed_key_are_reported_not_fatal(tmp_path, capsy
     assert code == 1, err
     assert f"**3 of {len(ROWS) + 2} marts differ.**" in out
     assert summary_row(out, "mart_dropped")[1] == "2 → —"
-    assert "Only in the base warehouse." in out.split("#### mart_dropped\n", 1)[1]
+    assert "Only in the base warehouse: " in out.split("#### mart_dropped\n", 1)[1]
     rows = ROWS["mart_clv"]
-    assert summary_row(out, "mart_clv") == ["mart_clv", f"{rows} → {rows}", "?", "?", "?", ""]
+    assert summary_row(out, "mart_clv") == [
+        "mart_clv",
+        f"{rows} → {rows}",
+        "?",
+        "?",
+        "?",
+        "+`segment_name`, −`segment_value`",
+    ]
     mart_clv = out.split("#### mart_clv\n", 1)[1].split("####", 1)[0]
     assert "- Columns added: `segment_name`" in mart_clv
     assert "- Columns removed: `segment_value`" in mart_clv
@@ -239,6 +252,38 @@ def test_a_removed_mart_and_a_renamed_key_are_reported_not_fatal(tmp_path, capsy
     assert "no key for it in retention/marts.py" in out.split("#### mart_legacy\n", 1)[1]
     for mart in set(ROWS) - {"mart_clv"}:
         assert summary_row(out, mart)[2:] == ["0", "0", "0", ""], mart
+
+
+def test_text_values_are_shown_as_typed_and_keep_the_tables_rows_whole(tmp_path, capsys):
+    # A text value is the data's, not markdown: a carriage return in it ended the table's
+    # row (the rest of the cell became a row of its own), "a\nb" and "a b" looked alike (a
+    # line feed became a space), a backtick ended the code span, `*` became emphasis, and
+    # the text 'null' read as null.
+    base = build(tmp_path / "base.duckdb")
+    pr = build(
+        tmp_path / "pr.duckdb",
+        {
+            ("dim_customers", 0, "acquisition_channel"): "paid | social\r\nretargeting",
+            ("dim_customers", 0, "segment"): "*b2b* `vip`",
+            ("dim_customers", 1, "segment"): "null",
+        },
+    )
+    code, out, err = diff(capsys, base, pr)
+    assert code == 0, err
+    lines = out.splitlines()
+    table = lines[lines.index("| column | rows changed | examples (key: base → PR) |") :]
+    # c1 organic → the text with its line break as \r\n and its pipe escaped for the table
+    assert table[2] == (
+        "| `acquisition_channel` | 1 | `customer_id=c1`: `organic` → "
+        "`paid \\| social\\r\\nretargeting` |"
+    ), table
+    # c1 null → a code span fenced by two backticks, as it holds one; c2 null → the text
+    # 'null' (a code span), not the word null
+    assert table[3] == (
+        "| `segment` | 2 | `customer_id=c1`: null → `` *b2b* `vip` ``; "
+        "`customer_id=c2`: null → `null` |"
+    ), table
+    assert len(table) == 4 or not table[4].strip(), table  # no row broken in two
 
 
 def test_the_labels_say_what_each_warehouse_was_built_from(tmp_path, capsys):

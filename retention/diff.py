@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -242,11 +243,17 @@ def _key_text(key: list[str], values: tuple) -> str:
 
 
 def _value(value: object) -> str:
+    """A value as the report shows it. Characters that do not print (a line break, a tab)
+    are spelled out as escapes: a line break ended the markdown table's row, and "a\\nb"
+    and "a b" looked alike."""
     if value is None:
         return "null"
     if isinstance(value, float):
         return f"{value:.12g}"  # 12 digits: a change beyond the tolerance shows
-    return str(value)
+    text = str(value)
+    if text == "":
+        return "''"
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)
 
 
 def compare_mart(
@@ -379,8 +386,25 @@ def compare(
 
 
 def _cell(text: str) -> str:
-    """Text for a markdown table cell: a `|` would end the cell."""
+    """Text for a markdown table cell: a `|` would end the cell (GitHub reads `\\|` as `|`,
+    in code spans too)."""
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    """`text` as a markdown code span, shown as it is: a value's `*`, `_` or `<` are not
+    markup, and a backtick in it does not end the span (the fence is longer than any run of
+    backticks inside, as CommonMark allows)."""
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if longest else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _shown(value: object) -> str:
+    """An example value: text as a code span (so the text 'null' is not null, and markup in
+    it shows as typed), anything else (null, numbers, dates, booleans) as it is."""
+    return _code(_value(value)) if isinstance(value, str) else _value(value)
 
 
 def _rows(value: int | None) -> str:
@@ -420,12 +444,22 @@ def markdown(
         "|---|---:|---:|---:|---:|---|",
     ]
     for d in diffs:
-        changed = ", ".join(f"`{c.column}`" for c in d.columns)
+        # The columns whose values changed, then those added, removed or retyped: a mart
+        # whose only change was a new column showed 0, 0, 0 and an empty cell.
+        changed = [_code(c.column) for c in d.columns]
+        for sign, names in (("+", d.columns_added), ("−", d.columns_removed)):
+            changed += [f"{sign}{_code(name)}" for name in names]
+        changed += [f"{_code(t.split(': ', 1)[0])} (type)" for t in d.types_changed]
         counts = (d.added, d.removed, d.changed)
-        added, removed, changed_rows = ("?",) * 3 if d.unmatched else (f"{n:,}" for n in counts)
+        if d.base_rows is None or d.pr_rows is None:  # nothing to match: not "0 removed"
+            added, removed, changed_rows = ("—",) * 3
+        elif d.unmatched:
+            added, removed, changed_rows = ("?",) * 3
+        else:
+            added, removed, changed_rows = (f"{n:,}" for n in counts)
         lines.append(
-            f"| {d.mart} | {_rows(d.base_rows)} → {_rows(d.pr_rows)} | {added} | "
-            f"{removed} | {changed_rows} | {changed} |"
+            f"| {_cell(d.mart)} | {_rows(d.base_rows)} → {_rows(d.pr_rows)} | {added} | "
+            f"{removed} | {changed_rows} | {_cell(', '.join(changed))} |"
         )
     for d in differing:
         lines += ["", f"#### {d.mart}", ""]
@@ -433,8 +467,15 @@ def markdown(
             lines.append("In neither warehouse (not built there).")
             continue
         if d.base_rows is None or d.pr_rows is None:
-            where = "base" if d.pr_rows is None else "PR"
-            lines.append(f"Only in the {where} warehouse.")
+            # A mart the PR's failed build skipped (its unit test or a parent failed) is
+            # missing too: "Only in the base warehouse" read as if the change removed it.
+            lines.append(
+                "Only in the base warehouse: the change removed or renamed it, or the PR's "
+                "build did not build it (a failed build skips a mart whose unit test or "
+                "parent failed)."
+                if d.pr_rows is None
+                else "Only in the PR warehouse: the change added or renamed it."
+            )
             continue
         for label, names in (
             ("Columns added", d.columns_added),
@@ -442,7 +483,7 @@ def markdown(
             ("Column types changed", d.types_changed),
         ):
             if names:
-                lines.append(f"- {label}: " + ", ".join(f"`{n}`" for n in names))
+                lines.append(f"- {label}: " + ", ".join(_code(n) for n in names))
         if d.unmatched:
             lines.append(f"- Rows not matched: {_cell(d.unmatched)}.")
         for label, count, keys in (
@@ -450,7 +491,7 @@ def markdown(
             ("Rows removed", d.removed, d.removed_keys),
         ):
             if count:
-                shown = ", ".join(f"`{k}`" for k in keys)
+                shown = ", ".join(_code(k) for k in keys)
                 lines.append(
                     f"- {label}: {count:,} (e.g. {shown})" if keys else f"- {label}: {count:,}"
                 )
@@ -462,6 +503,8 @@ def markdown(
                 "|---|---:|---|",
             ]
             for c in d.columns:
-                shown = "; ".join(f"`{key}`: {_value(b)} → {_value(p)}" for key, b, p in c.examples)
-                lines.append(f"| `{c.column}` | {c.rows:,} | {_cell(shown)} |")
+                shown = "; ".join(
+                    f"{_code(key)}: {_shown(b)} → {_shown(p)}" for key, b, p in c.examples
+                )
+                lines.append(f"| {_cell(_code(c.column))} | {c.rows:,} | {_cell(shown)} |")
     return "\n".join(lines)
