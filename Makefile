@@ -161,7 +161,8 @@ slim-ci: setup
 # (removed first: a failed run leaves none). BASE_REF is checked before the build. A pull
 # request whose dbt build fails (a test, or a model and what depends on it) still gets its
 # report, of the marts its build left, with the failure in the PR side's label; the target
-# then fails after the report.
+# then fails after the report. One whose build left no mart (dbt stopped while parsing; the
+# load had created the file) stops before the base build, in one line.
 BASE_REF ?= origin/main
 BASE_DB ?=
 DIFF_DIR := target/data-diff
@@ -173,7 +174,7 @@ data-diff: setup
 		exit 2; \
 	fi
 	$(MAKE) --no-print-directory build-test || touch $(DIFF_PR_FAILED)
-	@test -f $(TEST_DB) || { echo "make data-diff: the pull request's side built no warehouse (its output above): nothing to compare" >&2; exit 2; }
+	@$(BIN)/python -m retention.diff $(TEST_DB) || { echo "make data-diff: the pull request's dbt build built no mart (its output above, e.g. a parsing error): nothing to compare; fix it (make build-test runs that build)" >&2; exit 2; }
 	if [ -z "$(BASE_DB)" ]; then \
 		rm -rf $(DIFF_DIR) && mkdir -p $(DIFF_DIR)/base && \
 		git archive --format=tar "$(BASE_REF)" | tar -x -C $(DIFF_DIR)/base && \

@@ -221,6 +221,41 @@ def test_data_diff_with_a_base_ref_that_is_not_a_commit_says_so_before_building(
     assert not report.exists()
 
 
+def test_data_diff_stops_before_the_base_build_when_the_pull_requests_build_left_no_mart(
+    tmp_path, clean_data
+):
+    # A pull request that dbt cannot parse (here a ref to a model that does not exist) built
+    # no mart, but `retention load` had created the warehouse file: the check "built no
+    # warehouse" passed, the base branch was built (a minute), and `retention diff` ended
+    # with "has no marts: build it first (`retention build --data DIR ...`)", advice that
+    # had nothing to do with the pull request's error.
+    clone = clean_clone(tmp_path / "clone")
+    (clone / "models" / "broken.sql").write_text("select * from {{ ref('no_such_model') }}\n")
+    commit = ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "-qm", "1"]
+    subprocess.run(commit, cwd=clone, check=True)
+    data = shutil.copytree(clean_data, tmp_path / "data")
+    (data / ".generated").touch()  # the clean data set stands for the demo data
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "MAKE"))}
+    command = ["make", "--no-print-directory", "-o", ".venv/.synced", "data-diff"]
+    run = subprocess.run(
+        [*command, "BASE_REF=HEAD", f"DEMO_DATA={data}"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "no_such_model" in run.stdout  # dbt's error is in the output
+    assert (
+        "make data-diff: the pull request's dbt build built no mart (its output above, e.g. a "
+        "parsing error): nothing to compare; fix it (make build-test runs that build)"
+        in run.stderr.splitlines()
+    ), run.stderr
+    assert "retention diff" not in run.stderr
+    assert not (clone / "target" / "data-diff").exists()  # the base was not built
+    assert not (clone / "target" / "data-diff.md").exists()
+
+
 @pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
 def test_data_diff_reports_when_the_pull_requests_build_fails(tmp_path, clean_data, clean_build):
     # A pull request whose dbt build failed a test got no report at all: build-test stopped

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -382,6 +383,18 @@ def compare(
         con.close()
 
 
+def main(argv: list[str]) -> int:
+    """`python -m retention.diff DB`: exit 0 when the warehouse DB holds a mart, else 1
+    (`make data-diff`: a pull request's build that stopped while parsing leaves the loaded
+    file without marts, and the base's build is not worth starting then)."""
+    (path,) = argv
+    try:
+        _check_warehouse(Path(path), "--db")
+    except WarehouseError:
+        return 1
+    return 0
+
+
 # --- the report --------------------------------------------------------------------------------
 
 
@@ -508,3 +521,7 @@ def markdown(
                 )
                 lines.append(f"| {_cell(_code(c.column))} | {c.rows:,} | {_cell(shown)} |")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
