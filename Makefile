@@ -85,10 +85,12 @@ lint: setup
 	$(MAKE) --no-print-directory conventions
 
 # Project conventions on the manifest (dbt-bouncer.yml; dbt-score in pyproject.toml); also
-# the pre-commit hook `conventions`.
+# the pre-commit hook `conventions`. dbt-bouncer draws its failures as a table as wide as
+# the terminal; without one (pre-commit, CI) it took 80 columns and cut every failure's
+# message to "…", so 200 columns then.
 conventions: setup
 	$(LINT_ENV) $(BIN)/dbt parse --quiet
-	$(BIN)/dbt-bouncer run --config-file dbt-bouncer.yml
+	$$(test -t 1 || echo env COLUMNS=200) $(BIN)/dbt-bouncer run --config-file dbt-bouncer.yml
 	$(BIN)/dbt-score lint --manifest target/lint/manifest.json
 
 # pre-commit (.pre-commit-config.yaml): install the git hook, or run every hook on all files.

@@ -329,3 +329,26 @@ def test_the_conventions_hook_runs_when_a_commit_only_deletes_a_model(tmp_path):
     line = hook_line(run.stdout, "dbt-bouncer and dbt-score (make conventions)")
     assert line.endswith("Failed"), run.stdout
     assert "int_reporting_params" in run.stdout, run.stdout
+
+
+def test_a_convention_that_fails_says_why_without_a_terminal(tmp_path):
+    # Under pre-commit and in CI (no terminal) dbt-bouncer's table of failures was 80
+    # columns wide: each failure's message, the reason and what to change, was cut to "…".
+    clone = clean_clone(tmp_path / "clone")
+    (clone / "models" / "marts" / "misc").mkdir()
+    (clone / "models" / "marts" / "misc" / "mart_x.sql").write_text("select 1 as one\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "MAKE", "COLUMNS"))}
+    run = subprocess.run(
+        ["make", "--no-print-directory", "-o", ".venv/.synced", "conventions"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]
+    out = " ".join(re.sub("[│╭╮╰╯─┬┴┼├┤]", " ", run.stdout + run.stderr).split())
+    # dbt-bouncer.yml's description of the check, then dbt-bouncer's own words: whole
+    assert (
+        "Marts live in a domain folder. - `mart_x` is located in the `misc` sub-directory, "
+        "this is not a valid sub-directory" in out
+    ), out[-3000:]
