@@ -224,13 +224,13 @@ def test_data_diff_with_a_base_ref_that_is_not_a_commit_says_so_before_building(
 def test_data_diff_stops_before_the_base_build_when_the_pull_requests_build_left_no_mart(
     tmp_path, clean_data
 ):
-    # A pull request that dbt cannot parse (here a ref to a model that does not exist) built
-    # no mart, but `retention load` had created the warehouse file: the check "built no
-    # warehouse" passed, the base branch was built (a minute), and `retention diff` ended
-    # with "has no marts: build it first (`retention build --data DIR ...`)", advice that
-    # had nothing to do with the pull request's error.
+    # A pull request that dbt cannot parse (here an unclosed Jinja tag) built no mart, but
+    # `retention load` had created the warehouse file: the check "built no warehouse"
+    # passed, the base branch was built (a minute), and `retention diff` ended with "has no
+    # marts: build it first (`retention build --data DIR ...`)", advice that had nothing to
+    # do with the pull request's error.
     clone = clean_clone(tmp_path / "clone")
-    (clone / "models" / "broken.sql").write_text("select * from {{ ref('no_such_model') }}\n")
+    (clone / "models" / "broken.sql").write_text("select {{ 1 \n")  # unclosed Jinja
     commit = ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "-qm", "1"]
     subprocess.run(commit, cwd=clone, check=True)
     data = shutil.copytree(clean_data, tmp_path / "data")
@@ -245,7 +245,7 @@ def test_data_diff_stops_before_the_base_build_when_the_pull_requests_build_left
         text=True,
     )
     assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]
-    assert "no_such_model" in run.stdout  # dbt's error is in the output
+    assert "models/broken.sql" in run.stdout  # dbt's error is in the output
     assert (
         "make data-diff: the pull request's dbt build built no mart (its output above, e.g. a "
         "parsing error): nothing to compare; fix it (make build-test runs that build)"
