@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import subprocess
+from importlib.metadata import version
 from pathlib import Path
 
 import duckdb
@@ -219,6 +220,13 @@ def test_production_inputs_that_cannot_be_used_are_one_line_before_any_copy(tmp_
          f"production warehouse: cannot open database {manifest}: "),
         ("{not json", warehouse, f"PROD_STATE: {manifest} is not a dbt manifest ("),
         (json.dumps({"nodes": {}}), warehouse, f"PROD_STATE: {manifest} holds no models"),
+        # A newer dbt's manifest (dbt 1.11 writes and reads v12; v99 is far beyond): dbt
+        # stopped on it only after the copy and a parse of the project.
+        (json.dumps({"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/"
+                                  "manifest/v99.json", "dbt_version": "9.0.0"},
+                     "nodes": {"model.a": model}}), warehouse,
+         f"PROD_STATE: {manifest} was written by dbt 9.0.0 (https://schemas.getdbt.com/dbt/"
+         f"manifest/v99.json), which this checkout's dbt {version('dbt-core')} cannot read"),
     ]  # fmt: skip
     for text, db, message in cases:
         manifest.write_text(text, encoding="utf-8")

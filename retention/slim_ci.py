@@ -4,7 +4,8 @@
 production manifest `STATE/manifest.json` (the name the copy of the production warehouse
 `DB` takes, so that relations keep their production names: docs/decisions.md), or says in
 one line on stderr why the inputs cannot be used and exits 2: no manifest, a file that is
-not a dbt manifest or holds no models, no warehouse, or one that this checkout's DuckDB
+not a dbt manifest, holds no models or was written by a dbt newer than this checkout's, no
+warehouse, or one that this checkout's DuckDB
 cannot open (not a DuckDB file, a newer DuckDB's storage, locked). Without the check dbt
 failed on the copy with a traceback that named the copy, not PROD_DB.
 """
@@ -38,7 +39,9 @@ def production_database(state: str, db: str) -> str:
     if not db or not Path(db).is_file():
         raise SlimCiError(f"PROD_DB=FILE must be the production warehouse (got '{db}')")
     try:
-        nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
+        content = json.loads(manifest.read_text(encoding="utf-8"))
+        metadata = content.get("metadata", {})
+        nodes = content["nodes"].values()
         databases = collections.Counter(
             node["database"] for node in nodes if node.get("resource_type") == "model"
         )
@@ -46,6 +49,7 @@ def production_database(state: str, db: str) -> str:
         raise SlimCiError(
             f"PROD_STATE: {manifest} is not a dbt manifest ({console.first_line(exc)})"
         ) from exc
+    _check_schema_version(manifest, metadata)
     if not databases:
         raise SlimCiError(f"PROD_STATE: {manifest} holds no models: give the production run's")
     try:
@@ -53,6 +57,23 @@ def production_database(state: str, db: str) -> str:
     except WarehouseError as exc:
         raise SlimCiError(f"PROD_DB=FILE must be the production warehouse: {exc}") from exc
     return databases.most_common(1)[0][0]
+
+
+def _check_schema_version(manifest: Path, metadata: object) -> None:
+    """A manifest this checkout's dbt cannot read (one from a newer dbt) stopped dbt with
+    "Expected a schema version ..." only after production had been copied and the project
+    parsed; dbt's own test of the version, before that."""
+    from dbt.artifacts.schemas.manifest import WritableManifest
+    from dbt.version import __version__
+
+    found = metadata.get("dbt_schema_version") if isinstance(metadata, dict) else None
+    if found is not None and not WritableManifest.is_compatible_version(found):
+        written_by = metadata.get("dbt_version") or "another dbt"
+        raise SlimCiError(
+            f"PROD_STATE: {manifest} was written by dbt {written_by} ({found}), which this "
+            f"checkout's dbt {__version__} cannot read: compare with a manifest of production "
+            "built with the dbt of this branch's uv.lock"
+        )
 
 
 def main(argv: list[str]) -> int:
