@@ -45,7 +45,7 @@ help:
 	@echo "make test-dashboard  render every dashboard page in headless Chromium"
 	@echo "make test-period-ends nightly builds across month, quarter and year ends vs full refreshes"
 	@echo "make test-corrections nightly corrections of closed months vs full refreshes"
-	@echo "make test-whole-commands make data-diff on a failing build, retention build --quiet"
+	@echo "make test-whole-commands make data-diff on failing builds, retention build --quiet"
 	@echo "make docs   docs/reference.md from the YAML, and the dbt docs site of the warehouse"
 	@echo "make setup-spark      PySpark, dbt-spark and Java 17 (README Scaling out); build-spark, test-spark"
 
@@ -164,7 +164,9 @@ slim-ci: setup
 # request whose dbt build fails (a test, or a model and what depends on it) still gets its
 # report, of the marts its build left, with the failure in the PR side's label; the target
 # then fails after the report. One whose build left no mart (dbt stopped while parsing; the
-# load had created the file) stops before the base build, in one line.
+# load had created the file) stops before the base build, in one line. A base side that
+# fails to build says so in one line after dbt's output (which names the base's models by
+# the same paths as the pull request's).
 BASE_REF ?= origin/main
 BASE_DB ?=
 DIFF_DIR := target/data-diff
@@ -178,12 +180,13 @@ data-diff: setup
 	$(MAKE) --no-print-directory build-test || touch $(DIFF_PR_FAILED)
 	@$(BIN)/python -m retention.diff $(TEST_DB) || { echo "make data-diff: the pull request's dbt build built no mart (its output above, e.g. a parsing error): nothing to compare; fix it (make build-test runs that build)" >&2; exit 2; }
 	if [ -z "$(BASE_DB)" ]; then \
-		rm -rf $(DIFF_DIR) && mkdir -p $(DIFF_DIR)/base && \
+		{ rm -rf $(DIFF_DIR) && mkdir -p $(DIFF_DIR)/base && \
 		git archive --format=tar "$(BASE_REF)" | tar -x -C $(DIFF_DIR)/base && \
 		$(BIN)/retention --quiet load $(DEMO_DATA) --db $(DIFF_DIR)/warehouse.duckdb && \
 		RETENTION_DB_PATH=$(CURDIR)/$(DIFF_DIR)/warehouse.duckdb DBT_TARGET_PATH=$(CURDIR)/$(DIFF_DIR)/target \
 			DBT_LOG_PATH=$(CURDIR)/$(DIFF_DIR)/logs PYTHONPATH=$(CURDIR)/$(DIFF_DIR)/base $(BIN)/dbt build --quiet --exclude-resource-type test --exclude-resource-type unit_test \
-				--project-dir $(DIFF_DIR)/base; \
+				--project-dir $(DIFF_DIR)/base; } || \
+		{ echo "make data-diff: the BASE side ($(BASE_REF)) failed to build (its output above; its models/ are those of $(DIFF_DIR)/base), not the pull request's. It is built with this checkout's .venv and retention load: a change to those can break it; then compare with a warehouse built from the base branch (BASE_DB=FILE)" >&2; exit 2; }; \
 	fi
 	base_label="$(if $(BASE_DB),,$(BASE_REF) at $$(git rev-parse --short "$(BASE_REF)^{commit}"))" && \
 	if head=$$(git rev-parse --short HEAD 2>/dev/null); then \

@@ -289,6 +289,40 @@ def test_data_diff_reports_when_the_pull_requests_build_fails(tmp_path, clean_da
     assert summary_row(report, "mart_churn")[2:5] == ["0", "0", "0"], report[:2000]
 
 
+@pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
+def test_data_diff_says_when_the_base_side_fails_to_build(tmp_path, clean_data):
+    # The base is built with this checkout's .venv and loader, so it can fail where its own
+    # CI passed. dbt's error named `models/...` like the pull request's own files and the
+    # job ended with make's "Error 1": it read as the pull request's failure.
+    clone = clean_clone(tmp_path / "clone")
+    broken = clone / "models" / "broken.sql"
+    broken.write_text("select {{ 1 \n")  # the base cannot be parsed
+    subprocess.run(["git", "add", "models/broken.sql"], cwd=clone, check=True)
+    commit = ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "-qm", "1"]
+    subprocess.run(commit, cwd=clone, check=True)
+    broken.unlink()  # the pull request (the working tree) builds
+    data = shutil.copytree(clean_data, tmp_path / "data")
+    (data / ".generated").touch()  # the clean data set stands for the demo data
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "MAKE"))}
+    command = ["make", "--no-print-directory", "-o", ".venv/.synced", "data-diff"]
+    run = subprocess.run(
+        [*command, "BASE_REF=HEAD", f"DEMO_DATA={data}"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "models/broken.sql" in run.stdout + run.stderr  # dbt's error is in the output
+    assert (
+        "make data-diff: the BASE side (HEAD) failed to build (its output above; its models/ "
+        "are those of target/data-diff/base), not the pull request's. It is built with this "
+        "checkout's .venv and retention load: a change to those can break it; then compare "
+        "with a warehouse built from the base branch (BASE_DB=FILE)" in run.stderr.splitlines()
+    ), run.stderr[-3000:]
+    assert not (clone / "target" / "data-diff.md").exists()
+
+
 def test_make_in_a_checkout_whose_path_has_a_space_says_so_in_one_line(tmp_path):
     # make split the path: `make setup` ran `python3 -m venv .tools` three times and uv
     # under a broken-up path; every target with $(CURDIR) in a recipe went wrong likewise.
