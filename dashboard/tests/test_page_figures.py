@@ -711,3 +711,43 @@ def test_overview_labels_mrr_with_the_currency_the_build_recorded(
     assert [(m.label, m.value) for m in app.metric if "MRR" in m.label] == [
         ("MRR at month end (CHF)", "500")
     ]
+
+
+def _encodings(spec):
+    """Every `encoding` of a Vega-Lite spec, in its layers and sub-charts too."""
+    if isinstance(spec, dict):
+        if "encoding" in spec:
+            yield spec["encoding"]
+        for value in spec.values():
+            yield from _encodings(value)
+    elif isinstance(spec, list):
+        for value in spec:
+            yield from _encodings(value)
+
+
+@pytest.mark.parametrize("script", [page.script for page in PAGES])
+def test_money_and_count_axes_start_at_0(script: str, monkeypatch: pytest.MonkeyPatch):
+    """Every quantitative x or y axis of every chart on the published warehouse (the demo)
+    that is not a rate (rates format their ticks with %) includes 0: the MRR waterfall's axis
+    started at 95 % of the lowest level, so that a 2 % movement drew half a bar's height and
+    the totals' bars were cut. Vega-Lite includes 0 unless a chart sets `zero: false` or a
+    domain without 0."""
+    db_path = Path(os.environ.get("RETENTION_DB_PATH", DASHBOARD.parent / "warehouse.duckdb"))
+    app = run_page(script, db_path.resolve(), monkeypatch).run()
+    assert not app.exception, script
+    charts = [json.loads(chart.proto.spec) for chart in app.get("vega_lite_chart")]
+    assert charts, f"{script} drew no chart on the demo warehouse"
+    cut = [
+        (encoding[channel].get("title"), scale)
+        for spec in charts
+        for encoding in _encodings(spec)
+        for channel in ("x", "y")
+        if isinstance(encoding.get(channel), dict)
+        and encoding[channel].get("type") == "quantitative"
+        and "%" not in (encoding[channel].get("axis") or {}).get("format", "")
+        and (
+            (scale := encoding[channel].get("scale") or {}).get("zero") is False
+            or ("domain" in scale and not min(scale["domain"]) <= 0 <= max(scale["domain"]))
+        )
+    ]
+    assert cut == []

@@ -37,17 +37,16 @@ bars.append(
 )
 waterfall = pd.DataFrame(bars)
 
-# The axis starts near the lowest level reached, not at 0, so that the movements show.
-levels = waterfall.loc[waterfall["kind"] != "total", ["from", "to"]]
-floor = 0.95 * min(levels.min().min(), row.mrr_start, row.mrr_end)
-ceiling = 1.01 * max(levels.max().max(), row.mrr_start, row.mrr_end)
+# The axis starts at 0 (Vega-Lite's default for bars), so that each total's bar is as long
+# as its MRR: an axis cut near the lowest level made a 2 % movement look like half the MRR.
+# The movements at their own scale are the next chart.
 st.subheader(f"MRR waterfall, {month:%B %Y}")
 chart(
     alt.Chart(waterfall)
-    .mark_bar(clip=True)
+    .mark_bar()
     .encode(
         x=alt.X("step:N", sort=list(waterfall["step"]), title=None, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("from:Q", title=money("MRR"), scale=alt.Scale(domain=[floor, ceiling])),
+        y=alt.Y("from:Q", title=money("MRR")),
         y2="to:Q",
         color=alt.Color(
             "kind:N",
