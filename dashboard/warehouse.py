@@ -107,31 +107,36 @@ def table(frame: pd.DataFrame, **options) -> None:
     st.dataframe(dates_shown_as_dates(frame), hide_index=True, **options)
 
 
-def complete_period_rows(mart: str, grain: str, basis: str | None = None) -> pd.DataFrame:
-    """The rows of `mart` (period_grain and period_start columns) at `grain` whose period is
-    complete in fct_periods, oldest first: on `basis` for a mart with a basis column (its
-    rows of that basis only), on either basis for the others (saves, NPS: a period is
-    complete on both or on neither, and a shop without contracts has only the order basis).
-    A period of such a mart before fct_periods' first at `grain` (NPS responses older than
-    any purchase or contract) ended before anyone was active, so before A: complete too,
-    though fct_periods has no row for it."""
-    if basis:
-        return query(
-            f"select m.* from marts.{mart} m "
-            f"join (select * from marts.fct_periods where basis = '{basis}') p "
-            "on p.period_grain = m.period_grain and p.period_start = m.period_start "
-            f"where m.period_grain = '{grain}' and m.basis = '{basis}' "
-            "and p.is_complete_period "
-            "order by m.period_start"
-        )
+def complete_period_rows(mart: str, grain: str, basis: str) -> pd.DataFrame:
+    """The rows of `mart` (basis, period_grain and period_start columns) of `basis` at
+    `grain` whose period is complete in fct_periods on that basis, oldest first."""
+    return query(
+        f"select m.* from marts.{mart} m "
+        f"join (select * from marts.fct_periods where basis = '{basis}') p "
+        "on p.period_grain = m.period_grain and p.period_start = m.period_start "
+        f"where m.period_grain = '{grain}' and m.basis = '{basis}' "
+        "and p.is_complete_period "
+        "order by m.period_start"
+    )
+
+
+def complete_period_rows_of_either_basis(mart: str, grain: str) -> pd.DataFrame:
+    """The rows of a mart without a basis column (period_grain and period_start columns:
+    saves, NPS) at `grain` whose period is complete, oldest first: as fct_periods says on
+    either basis (a period is complete on both or on neither, and a shop without contracts
+    has only the order basis). A period fct_periods has no row for (NPS responses older than
+    any purchase or contract; any response of a shop without purchases or contracts, whose
+    fct_periods is empty) is complete when it ended on or before A, as fct_periods'
+    is_complete_period would say: its start is before the start of the period holding the
+    day after A."""
     return query(
         f"select m.* from marts.{mart} m "
         "left join (select distinct period_grain, period_start, is_complete_period "
         "from marts.fct_periods) p "
         "on p.period_grain = m.period_grain and p.period_start = m.period_start "
+        "cross join intermediate.int_reporting_params a "
         f"where m.period_grain = '{grain}' and coalesce(p.is_complete_period, "
-        "m.period_start < (select min(period_start) from marts.fct_periods "
-        f"where period_grain = '{grain}')) "
+        f"m.period_start < date_trunc('{grain}', a.as_of_date + 1)) "
         "order by m.period_start"
     )
 

@@ -49,6 +49,13 @@ def marts(con: duckdb.DuckDBPyConnection, **tables: str) -> None:
         con.execute(f"create table marts.{name} ({columns})")
 
 
+def reporting_date(con: duckdb.DuckDBPyConnection, day: date) -> None:
+    """int_reporting_params with A = `day` (the column the pages read)."""
+    con.execute("create schema if not exists intermediate")
+    con.execute("create table intermediate.int_reporting_params (as_of_date date)")
+    con.execute("insert into intermediate.int_reporting_params values (?)", [day])
+
+
 def fct_months(con: duckdb.DuckDBPyConnection, basis: str, first: int) -> None:
     """fct_periods' month rows (FCT_PERIODS) of `basis` from month `first` of 2024 to July,
     the month of A: every month complete but July."""
@@ -473,6 +480,7 @@ def nps_warehouse(tmp_path: Path) -> Path:
         )
         fct_months(con, "order", first=1)
         fct_months(con, "contract", first=4)
+        reporting_date(con, date(2024, 7, 15))
         for m in range(2, 8):
             con.execute(
                 "insert into marts.mart_nps values ('month', ?, 'all', 'all', 2, 1, 0, 1, 0.0)",
@@ -486,9 +494,9 @@ def test_nps_months_are_complete_on_either_basis(
 ) -> None:
     monkeypatch.setenv("RETENTION_DB_PATH", str(nps_warehouse))
     monkeypatch.syspath_prepend(str(DASHBOARD))
-    from warehouse import complete_period_rows
+    from warehouse import complete_period_rows_of_either_basis
 
-    rows = complete_period_rows("mart_nps", "month")
+    rows = complete_period_rows_of_either_basis("mart_nps", "month")
     # February to June: not only the contract basis' months, not July (not complete).
     assert [d.month for d in rows["period_start"]] == [2, 3, 4, 5, 6]
 
@@ -507,6 +515,31 @@ def test_nps_months_before_the_first_activity_are_shown(
     # February to June: February and March end before April's first activity (so before A);
     # July, the month of A, is not complete.
     assert trend["period_start"].dt.month.tolist() == [2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize(
+    ("as_of", "months"),
+    [
+        # A in mid-July: July, the month of A, is not over, so not complete.
+        (date(2024, 7, 15), [2, 3, 4, 5, 6]),
+        # A on July 31st, its last day: July ended on A, so it is complete.
+        (date(2024, 7, 31), [2, 3, 4, 5, 6, 7]),
+    ],
+)
+def test_nps_months_of_a_shop_without_customer_periods_are_shown(
+    nps_warehouse: Path, monkeypatch: pytest.MonkeyPatch, as_of: date, months: list[int]
+) -> None:
+    """Customers who answered surveys but never bought or held a contract: fct_periods has
+    no row at all, and the page showed "No data for NPS trend" over six months of
+    responses. A month is complete when it ended on or before A, as in fct_periods."""
+    with duckdb.connect(str(nps_warehouse)) as con:
+        con.execute("delete from marts.fct_periods")
+        con.execute("update intermediate.int_reporting_params set as_of_date = ?", [as_of])
+    app = run_page("nps.py", nps_warehouse, monkeypatch).run()
+    assert not app.exception, [e.value for e in app.exception]
+    trend = chart_data(app, 0)
+    # The fixture's responses: one row a month from February to July.
+    assert trend["period_start"].dt.month.tolist() == months
 
 
 def test_churn_by_reason_has_no_churned_mrr_on_the_order_basis(
@@ -544,6 +577,7 @@ def saves_warehouse(tmp_path: Path) -> Path:
             "saves_active_90d bigint, save_durability_90d double",
         )
         fct_months(con, "contract", first=1)
+        reporting_date(con, date(2024, 7, 15))
         for m in range(1, 8):
             old = m <= 3
             con.execute(

@@ -3,7 +3,7 @@
 
 import altair as alt
 import streamlit as st
-from warehouse import chart, complete_period_rows, query, table
+from warehouse import chart, complete_period_rows_of_either_basis, query, table
 
 CLASSES = ["promoter", "passive", "detractor"]
 
@@ -12,7 +12,7 @@ st.caption(
     "9–10, passives 7–8, detractors 0–6."
 )
 grain = st.radio("Period", ["month", "quarter", "year"], horizontal=True)
-nps = complete_period_rows("mart_nps", grain).sort_values(
+nps = complete_period_rows_of_either_basis("mart_nps", grain).sort_values(
     ["period_start", "segment_type", "segment_value"]
 )
 segment_types = sorted(nps["segment_type"].unique(), key=lambda t: (t != "all", t))

@@ -7,7 +7,7 @@ import streamlit as st
 from warehouse import (
     by_reason_chart,
     chart,
-    complete_period_rows,
+    complete_period_rows_of_either_basis,
     complete_period_starts,
     money,
     table,
@@ -20,7 +20,7 @@ st.caption(
     "customer is still contract-active 90 days after the request; only requests at least "
     "90 days old count."
 )
-saves = complete_period_rows("mart_cancellation_saves", grain)
+saves = complete_period_rows_of_either_basis("mart_cancellation_saves", grain)
 
 counts = ["cancellation_requests", "final_offers_made", "saves"]
 # Every complete period of the contract basis (requests are on contracts) has bars, at 0 for
@@ -65,7 +65,7 @@ chart(
 # By reason: the mart's own rates, at its grain (one period × churn type × reason).
 st.divider()
 breakdown = st.radio("Breakdown by reason for one", ["year", "quarter", "month"], horizontal=True)
-by_reason = complete_period_rows("mart_cancellation_saves", breakdown)
+by_reason = complete_period_rows_of_either_basis("mart_cancellation_saves", breakdown)
 periods = sorted(by_reason["period_start"].unique())
 if not periods:
     st.warning("No data for saves by reason: no cancellation request in a complete period.")
