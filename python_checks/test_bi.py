@@ -435,7 +435,8 @@ def test_mf_monthly_churn_trend_equals_fct_periods(mf_answers, published: Publis
     marts = _rows(
         published.db,
         "select cast(period_start as varchar) as month, basis, churned, customers_start, "
-        "churn_rate, retention_rate from marts.fct_periods where period_grain = 'month'",
+        "customers_end, churn_rate, retention_rate from marts.fct_periods "
+        "where period_grain = 'month'",
     )
     _check(
         mf_answers["monthly_churn_trend"],
@@ -446,6 +447,7 @@ def test_mf_monthly_churn_trend_equals_fct_periods(mf_answers, published: Publis
             "retention_rate": "retention_rate",
             "churned_customers": "churned",
             "customers_start": "customers_start",
+            "customers_end": "customers_end",
         },
     )
 

@@ -27,6 +27,8 @@
   (`models/marts/_marts__exposures.yml`): one exposure per page, at the page's address,
   depending on exactly the models the page's code reads, so that lineage shows every page
   a change to a mart touches and no page it does not.
+  Each exposure names the saved queries (`_marts__semantic.yml`) that give its page's
+  figures as metrics, and every saved query and analysis it names exists.
 - The names the docs give (README.md, docs/glossary.md, docs/marts.md, docs/spark.md and
   the models' `_<folder>__docs.md`): every file or folder of the repository named in
   backticks exists (placeholders such as `<table>` match any name), and so does every
@@ -324,6 +326,30 @@ def test_every_exposure_depends_on_exactly_the_marts_its_page_reads():
         if declared != reads:
             wrong[exposure["name"]] = {"declared": sorted(declared), "page reads": sorted(reads)}
     assert not wrong, wrong
+
+
+def test_every_exposure_names_the_saved_queries_of_its_page():
+    # The overview's exposure named no saved query, though monthly_churn_trend and
+    # mrr_waterfall hold its figures; win-back, NPS and predictive CLV named none of theirs.
+    semantic = read_yaml(MARTS_DIR / "_marts__semantic.yml")
+    saved = {query["name"] for query in semantic["saved_queries"]}
+    exposures = read_yaml(MARTS_DIR / "_marts__exposures.yml")["exposures"]
+    wrong = {}
+    for exposure in exposures:
+        text = " ".join(exposure["description"].split())
+        named = set()
+        for names in re.findall(r"saved quer(?:y|ies) (\w+(?:(?:, | and )\w+)*)", text):
+            named |= set(re.split(r", | and ", names))
+        analyses = set(re.findall(r"analyses/(\w+)\.sql", text))
+        missing = sorted(named - saved) + sorted(
+            f"analyses/{name}.sql"
+            for name in analyses
+            if not (REPO_ROOT / "analyses" / f"{name}.sql").exists()
+        )
+        if not named or missing:
+            wrong[exposure["name"]] = {"saved queries named": sorted(named), "missing": missing}
+    assert len(exposures) >= 10 and len(saved) > 10  # both lists are found
+    assert wrong == {}
 
 
 def test_docs_marts_md_has_a_section_per_mart_naming_every_column():
