@@ -199,6 +199,19 @@ def test_pre_commit_passes_on_the_project_and_catches_bad_files(tmp_path):
     assert "models/bad_model.sql" in out and "CP01" in out, out
 
 
+def data_diff(
+    clone: Path, *make_vars: str, data: Path | None = None
+) -> subprocess.CompletedProcess:
+    """`make data-diff MAKE_VARS...` in CLONE, with DATA (a copy of a clean data set, standing
+    for the demo data) as DEMO_DATA when given; output captured."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "MAKE"))}
+    if data is not None:
+        (data / ".generated").touch()  # the clean data set stands for the demo data
+        make_vars = (*make_vars, f"DEMO_DATA={data}")
+    command = ["make", "--no-print-directory", "-o", ".venv/.synced", "data-diff", *make_vars]
+    return subprocess.run(command, cwd=clone, env=env, capture_output=True, text=True)
+
+
 def test_data_diff_with_a_base_ref_that_is_not_a_commit_says_so_before_building(tmp_path):
     # A typo in BASE_REF built the pull request's side first (a minute), then stopped on git's
     # "fatal: not a valid object name" and tar's "does not look like a tar archive".
@@ -206,11 +219,7 @@ def test_data_diff_with_a_base_ref_that_is_not_a_commit_says_so_before_building(
     report = clone / "target" / "data-diff.md"
     report.parent.mkdir()
     report.write_text("the last run's report\n")  # not left to be read as this run's
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "MAKE"))}
-    command = ["make", "--no-print-directory", "-o", ".venv/.synced", "data-diff"]
-    run = subprocess.run(
-        [*command, "BASE_REF=origin/mian"], cwd=clone, env=env, capture_output=True, text=True
-    )
+    run = data_diff(clone, "BASE_REF=origin/mian")
     assert run.returncode == 2, run.stdout + run.stderr
     assert run.stderr.splitlines()[0] == (
         "make data-diff: BASE_REF=origin/mian is not a commit of this clone: check the name, "
@@ -233,17 +242,7 @@ def test_data_diff_stops_before_the_base_build_when_the_pull_requests_build_left
     (clone / "models" / "broken.sql").write_text("select {{ 1 \n")  # unclosed Jinja
     commit = ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "-qm", "1"]
     subprocess.run(commit, cwd=clone, check=True)
-    data = shutil.copytree(clean_data, tmp_path / "data")
-    (data / ".generated").touch()  # the clean data set stands for the demo data
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "MAKE"))}
-    command = ["make", "--no-print-directory", "-o", ".venv/.synced", "data-diff"]
-    run = subprocess.run(
-        [*command, "BASE_REF=HEAD", f"DEMO_DATA={data}"],
-        cwd=clone,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    run = data_diff(clone, "BASE_REF=HEAD", data=shutil.copytree(clean_data, tmp_path / "data"))
     assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]
     assert "models/broken.sql" in run.stdout  # dbt's error is in the output
     assert (
@@ -263,18 +262,8 @@ def test_data_diff_reports_when_the_pull_requests_build_fails(tmp_path, clean_da
     assert clean_build.ok, clean_build.failure_summary()
     clone = clean_clone(tmp_path / "clone")
     (clone / "tests" / "assert_this_change_breaks.sql").write_text("select 1 as broken\n")
-    data = shutil.copytree(clean_data, tmp_path / "data")
-    (data / ".generated").touch()  # the clean data set stands for the demo data
     base = shutil.copy(clean_build.db_path, tmp_path / "base.duckdb")  # the same data, built
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "MAKE"))}
-    command = ["make", "--no-print-directory", "-o", ".venv/.synced", "data-diff"]
-    run = subprocess.run(
-        [*command, f"BASE_DB={base}", f"DEMO_DATA={data}"],
-        cwd=clone,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    run = data_diff(clone, f"BASE_DB={base}", data=shutil.copytree(clean_data, tmp_path / "data"))
     assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]  # make: a recipe failed
     assert "assert_this_change_breaks" in run.stdout  # dbt's failure is in the output
     assert (
@@ -301,17 +290,7 @@ def test_data_diff_says_when_the_base_side_fails_to_build(tmp_path, clean_data):
     commit = ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "-qm", "1"]
     subprocess.run(commit, cwd=clone, check=True)
     broken.unlink()  # the pull request (the working tree) builds
-    data = shutil.copytree(clean_data, tmp_path / "data")
-    (data / ".generated").touch()  # the clean data set stands for the demo data
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "MAKE"))}
-    command = ["make", "--no-print-directory", "-o", ".venv/.synced", "data-diff"]
-    run = subprocess.run(
-        [*command, "BASE_REF=HEAD", f"DEMO_DATA={data}"],
-        cwd=clone,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    run = data_diff(clone, "BASE_REF=HEAD", data=shutil.copytree(clean_data, tmp_path / "data"))
     assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]
     assert "models/broken.sql" in run.stdout + run.stderr  # dbt's error is in the output
     assert (
