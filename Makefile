@@ -45,7 +45,7 @@ help:
 	@echo "make test-dashboard  render every dashboard page in headless Chromium"
 	@echo "make test-period-ends nightly builds across month, quarter and year ends vs full refreshes"
 	@echo "make test-corrections nightly corrections of closed months vs full refreshes"
-	@echo "make test-whole-commands make data-diff on failing builds, retention build --quiet"
+	@echo "make test-whole-commands make data-diff, slim-ci, the hooks, retention build --quiet end to end"
 	@echo "make docs   docs/reference.md from the YAML, and the dbt docs site of the warehouse"
 	@echo "make setup-spark      PySpark, dbt-spark and Java 17 (README Scaling out); build-spark, test-spark"
 
@@ -122,11 +122,13 @@ test-period-ends: setup
 test-corrections: setup
 	$(BIN)/pytest python_checks/test_corrections.py -m corrections -p no:cacheprovider
 
-# Two checks of a whole command's output end to end (`make data-diff` on a pull request
-# whose build fails, `retention build --quiet`), about 45 s of make test's time together;
-# deselected by `make pytest` (marker whole_commands); .ci/run runs them after `make test`.
+# Checks of whole commands end to end (`make data-diff`, `make slim-ci`, the pre-commit and
+# conventions hooks, `retention build --quiet`), about three minutes together; deselected
+# by `make pytest` (marker whole_commands) to keep `make test` under ten minutes; .ci/run
+# runs them after `make test`.
 test-whole-commands: setup
-	$(BIN)/pytest python_checks/test_ci.py python_checks/test_cli.py -m whole_commands -p no:cacheprovider
+	$(BIN)/pytest python_checks/test_ci.py python_checks/test_cli.py python_checks/test_slim_ci.py \
+		-m whole_commands -p no:cacheprovider
 
 validate: build-test validate-built
 

@@ -175,6 +175,7 @@ def hook_line(output: str, name: str) -> str:
     return next(line for line in output.splitlines() if line.startswith(name + "."))
 
 
+@pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
 def test_pre_commit_passes_on_the_project_and_catches_bad_files(tmp_path):
     clone = clean_clone(tmp_path / "clone")
     home = tmp_path / "pre-commit-home"
@@ -230,6 +231,7 @@ def test_data_diff_with_a_base_ref_that_is_not_a_commit_says_so_before_building(
     assert not report.exists()
 
 
+@pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
 def test_data_diff_stops_before_the_base_build_when_the_pull_requests_build_left_no_mart(
     tmp_path, clean_data
 ):
@@ -320,6 +322,7 @@ def test_make_in_a_checkout_whose_path_has_a_space_says_so_in_one_line(tmp_path)
     ), run.stderr
 
 
+@pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
 def test_the_conventions_hook_runs_when_a_commit_only_deletes_a_model(tmp_path):
     # pre-commit never hands a hook a deleted file: a commit removing a model that others
     # refer to skipped `make conventions` ("no files to check") and broke the project.
@@ -344,6 +347,7 @@ def test_the_conventions_hook_runs_when_a_commit_only_deletes_a_model(tmp_path):
     assert "int_reporting_params" in run.stdout, run.stdout
 
 
+@pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
 def test_a_convention_that_fails_says_why_without_a_terminal(tmp_path):
     # Under pre-commit and in CI (no terminal) dbt-bouncer's table of failures was 80
     # columns wide: each failure's message, the reason and what to change, was cut to "…".

@@ -115,6 +115,7 @@ def slim(tmp_path_factory) -> dict:
     }
 
 
+@pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
 def test_slim_ci_builds_only_the_changed_mart_and_its_children(slim):
     results = {r["unique_id"]: r["status"] for r in slim["results"]["results"]}
     built = {node for node in results if node.startswith("model.")}
@@ -156,6 +157,7 @@ def test_slim_ci_builds_only_the_changed_mart_and_its_children(slim):
     assert slim["pr_db"].name == f"{slim['production'].db_path.stem}.duckdb"
 
 
+@pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
 def test_the_data_diff_names_the_changed_mart_and_column(slim):
     production = slim["production"].db_path
     diffs = {d.mart: d for d in compare(production, slim["pr_db"])}
@@ -177,6 +179,7 @@ def test_the_data_diff_names_the_changed_mart_and_column(slim):
     assert differing - {"mart_nps", "mart_nps_churn"} == {"dim_customers"}
 
 
+@pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
 def test_a_changed_incremental_model_is_rebuilt_for_every_row(slim):
     # Every staged response of production is an hour earlier in the PR's copy, not only
     # those of the keys an incremental run re-reads (there the rest kept their time).
@@ -190,6 +193,7 @@ def test_a_changed_incremental_model_is_rebuilt_for_every_row(slim):
     assert pr == [(response_id, at - hour) for response_id, at in production]
 
 
+@pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
 def test_slim_ci_without_production_artifacts_says_what_to_pass(slim, tmp_path):
     production = slim["production"]
     run = make_slim_ci(slim["project"], tmp_path / "nowhere", production.db_path)
