@@ -53,9 +53,16 @@ $(UV):
 	python3 -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
+# A .venv that is a symbolic link belongs to another checkout (the tests' throw-away clones
+# link the repository's): make takes it as set up there and never syncs it from here. A
+# sync through the link would install this checkout's package in place of the owner's.
+ifeq ($(shell test -L $(VENV) && echo linked),linked)
+$(VENV)/.synced: ;
+else
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --quiet --compile-bytecode
 	touch $@
+endif
 
 setup: $(VENV)/.synced
 

@@ -209,7 +209,7 @@ def data_diff(
     if data is not None:
         (data / ".generated").touch()  # the clean data set stands for the demo data
         make_vars = (*make_vars, f"DEMO_DATA={data}")
-    command = ["make", "--no-print-directory", "-o", ".venv/.synced", "data-diff", *make_vars]
+    command = ["make", "--no-print-directory", "data-diff", *make_vars]
     return subprocess.run(command, cwd=clone, env=env, capture_output=True, text=True)
 
 
@@ -322,6 +322,32 @@ def test_make_in_a_checkout_whose_path_has_a_space_says_so_in_one_line(tmp_path)
     ), run.stderr
 
 
+@pytest.mark.parametrize("linked", [True, False])
+def test_make_never_syncs_a_linked_venv_from_another_checkout(tmp_path, linked):
+    # The tests' clones link the repository's .venv. A sub-make (data-diff's build-test)
+    # got no `-o .venv/.synced` from the test: with uv.lock newer than the stamp, `make
+    # setup` in a clone ran `uv sync` through the link and pointed the venv's editable
+    # install at the clone.
+    owner, checkout = tmp_path / "owner", tmp_path / "checkout"
+    (owner / ".venv").mkdir(parents=True)
+    (owner / ".venv" / ".synced").touch()
+    checkout.mkdir()
+    for name in ("Makefile", "pyproject.toml", "uv.lock"):
+        shutil.copy2(REPO_ROOT / name, checkout / name)  # copied now: newer than the stamp
+    if linked:
+        (checkout / ".venv").symlink_to(owner / ".venv")
+    else:
+        shutil.copytree(owner / ".venv", checkout / ".venv")
+    os.utime(checkout / ".venv" / ".synced", (0, 0))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    run = subprocess.run(
+        ["make", "-n", "setup"], cwd=checkout, env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    # A checkout's own .venv is synced when the lock is newer; a linked one never.
+    assert ("sync --frozen" in run.stdout) is not linked, run.stdout
+
+
 @pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
 def test_the_conventions_hook_runs_when_a_commit_only_deletes_a_model(tmp_path):
     # pre-commit never hands a hook a deleted file: a commit removing a model that others
@@ -356,7 +382,7 @@ def test_a_convention_that_fails_says_why_without_a_terminal(tmp_path):
     (clone / "models" / "marts" / "misc" / "mart_x.sql").write_text("select 1 as one\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "MAKE", "COLUMNS"))}
     run = subprocess.run(
-        ["make", "--no-print-directory", "-o", ".venv/.synced", "conventions"],
+        ["make", "--no-print-directory", "conventions"],
         cwd=clone,
         env=env,
         capture_output=True,
