@@ -123,6 +123,74 @@ def test_a_reader_given_a_data_file_as_db_says_it_is_not_a_database(loaded, caps
     )
 
 
+# A process holding a DuckDB file open for writing until its stdin closes.
+HOLD_FOR_WRITING = (
+    "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('open', flush=True); "
+    "sys.stdin.read()"
+)
+
+
+@pytest.mark.parametrize(
+    ("command", "side"),
+    [
+        ("summary", "--db"),
+        ("validate", "--db"),
+        ("holdout", "--db"),
+        ("diff", "--db"),
+        ("diff", "--base"),
+    ],
+)
+def test_a_reader_of_a_database_another_process_writes_exits_6(tmp_path, capsys, command, side):
+    # A `retention load` or a dbt run writing to the file: the readers said "cannot open
+    # database" with exit 2, the code of "no built warehouse there", so an orchestrator could
+    # not tell "build it" from "run again in a moment". Now 6, as load, build and publish.
+    busy, other = tmp_path / "busy.duckdb", tmp_path / "other.duckdb"
+    duckdb.connect(str(busy)).close()
+    with duckdb.connect(str(other)) as con:  # a mart, so that diff opens the busy file too
+        con.execute("create schema marts; create table marts.mart_churn (basis text)")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_FOR_WRITING, str(busy)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    given = {"--db": busy, "--base": other} if side == "--db" else {"--db": other, "--base": busy}
+    arguments = [command, "--db", str(given["--db"])]
+    if command == "diff":
+        arguments += ["--base", str(given["--base"])]
+    try:
+        assert holder.stdout.readline() == "open\n"
+        assert cli.main(arguments) == 6
+    finally:
+        holder.communicate("")
+    err = capsys.readouterr().err
+    assert err.startswith(f"retention {command}: error: cannot open database {busy}: IO Error"), err
+    assert "Conflicting lock" in err or "Could not set lock" in err, err
+    # Once the writer is gone, the same command gets past opening the file (exit 2 now: an
+    # empty database has no marts).
+    assert cli.main(arguments) == 2
+
+
+def test_a_validate_baseline_another_process_writes_is_busy_not_unreadable(tmp_path):
+    from retention import validate
+
+    baseline = tmp_path / "published.duckdb"
+    duckdb.connect(str(baseline)).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_FOR_WRITING, str(baseline)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "open\n"
+        with pytest.raises(validate.ValidateError, match="cannot read the baseline") as raised:
+            validate.baseline_counts(baseline, ["mart_churn"])
+    finally:
+        holder.communicate("")
+    assert raised.value.exit_code == 6
+
+
 @pytest.mark.parametrize("command", ["build", "load", "summary"])
 def test_an_empty_db_variable_or_a_folder_as_db_is_refused_before_anything(
     loaded, tmp_path, capsys, monkeypatch, command

@@ -33,13 +33,15 @@ import duckdb
 
 from retention import console
 from retention.marts import (
+    BUSY_MEANING,
+    EXIT_BUSY,
     KEYS,
     MARTS,
     PREDICTIVE_KEYS,
     PREDICTIVE_MARTS,
     SCHEMA,
     WarehouseError,
-    open_problem,
+    open_failed,
     open_read_only,
 )
 from retention.paths import add_db_argument, db_path
@@ -53,6 +55,7 @@ EXIT_CODES = {
     2: "nothing compared: a database is missing, does not open or has no marts (or both "
     "options name the same file), a --mart is unknown or in neither warehouse, or DuckDB "
     "failed while comparing (out of memory, an --examples beyond its LIMIT)",
+    EXIT_BUSY: BUSY_MEANING,
 }
 
 # Every mart `retention diff` can compare, with its key. The predictive CLV marts are
@@ -167,7 +170,10 @@ def run(args: argparse.Namespace) -> int:
     pr = db_path(args)
     try:
         diffs = compare(args.base, pr, args.mart, args.tolerance, args.examples)
-    except (WarehouseError, DiffError) as exc:
+    except WarehouseError as exc:
+        console.error("diff", str(exc))
+        return exc.exit_code
+    except DiffError as exc:
         console.error("diff", str(exc))
         return 2
     except duckdb.Error as exc:  # out of memory, or --examples beyond DuckDB's LIMIT
@@ -377,7 +383,7 @@ def compare(
                 literal = "'" + str(path).replace("'", "''") + "'"
                 con.execute(f"attach {literal} as {alias} (read_only)")
             except duckdb.Error as exc:
-                raise WarehouseError(open_problem(path, exc)) from exc
+                raise open_failed(path, exc) from exc
         return [compare_mart(con, mart, tolerance, examples) for mart in dict.fromkeys(marts)]
     finally:
         con.close()

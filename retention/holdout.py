@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from retention import console
-from retention.marts import WarehouseError, open_built
+from retention.marts import BUSY_MEANING, EXIT_BUSY, WarehouseError, open_built
 from retention.paths import REPO_ROOT, add_db_argument, db_path
 from retention.predictive_marts import PURCHASES_NOT_COMPUTABLE
 
@@ -28,6 +28,7 @@ EXIT_CODES = {
     2: "no built warehouse at --db, no predictive marts or no fitted BG/NBD in it, or no "
     "purchase after A; or --cdnow with --db, or --work without --cdnow",
     3: "--cdnow: the CDNOW data could not be downloaded or built (the message says why)",
+    EXIT_BUSY: BUSY_MEANING,
 }
 
 RELATIONS = (
@@ -173,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         customers, period = holdout(db)
     except WarehouseError as exc:
         console.error("holdout", str(exc))
-        return 2
+        return exc.exit_code
     unpredicted = int(customers["predicted"].isna().sum())
     print(render(table(customers), period, unpredicted))
     return 0

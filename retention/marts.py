@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from retention import console
+from retention.working_copy import is_busy
 
 SCHEMA = "marts"
 
@@ -170,8 +171,29 @@ PREDICTIVE_KEYS: dict[str, list[str]] = {
 PREDICTIVE_MARTS = tuple(PREDICTIVE_COLUMNS)
 
 
+EXIT_BUSY = 6  # as `retention load`, `build` and `publish` when another process holds the file
+BUSY_MEANING = (
+    "another process has the database open for writing (a `retention load`, a dbt run or a BI "
+    "client writing to it): nothing was read; run the same command again when it is done"
+)
+
+
 class WarehouseError(Exception):
-    """The database cannot be read as a built warehouse. The message says why and what to do."""
+    """The database cannot be read as a built warehouse. The message says why and what to do.
+    The command exits with `exit_code`."""
+
+    exit_code = 2
+
+
+class WarehouseBusy(WarehouseError):
+    """Another process holds the database's write lock: reading it may work in a moment."""
+
+    exit_code = EXIT_BUSY
+
+
+def open_failed(db_path: Path | str, exc: duckdb.Error) -> WarehouseError:
+    """The error for a database DuckDB would not open: busy when another process holds it."""
+    return (WarehouseBusy if is_busy(str(exc)) else WarehouseError)(open_problem(db_path, exc))
 
 
 def build_hint(db_path: Path, loaded: bool = False) -> str:
@@ -197,7 +219,7 @@ def open_read_only(db_path: Path) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(str(db_path), read_only=True)
     except duckdb.Error as exc:
-        raise WarehouseError(open_problem(db_path, exc)) from exc
+        raise open_failed(db_path, exc) from exc
 
 
 def open_problem(db_path: Path | str, exc: duckdb.Error) -> str:

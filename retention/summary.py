@@ -9,7 +9,14 @@ from pathlib import Path
 import duckdb
 
 from retention import console
-from retention.marts import WarehouseError, build_state, open_built, tables
+from retention.marts import (
+    BUSY_MEANING,
+    EXIT_BUSY,
+    WarehouseError,
+    build_state,
+    open_built,
+    tables,
+)
 from retention.paths import add_db_argument, db_path
 
 EXIT_CODES = {
@@ -17,6 +24,7 @@ EXIT_CODES = {
     "after the last build, or the last dbt build did not complete)",
     2: "no built warehouse at --db: the file is missing, does not open, or has no marts "
     "(loaded but not built); the message says what to run",
+    EXIT_BUSY: BUSY_MEANING,
 }
 
 HEADLINE_SQL = """
@@ -221,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
         stale = build_state_warning(path)
     except WarehouseError as exc:
         console.error("summary", str(exc))
-        return 2
+        return exc.exit_code
     except duckdb.Error as exc:
         console.error("summary", f"cannot read the predictive marts of {path}: {exc}")
         return 2

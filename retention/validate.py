@@ -61,6 +61,8 @@ from retention import console, shrink
 from retention.marts import (
     BUILD_VARS,
     BUILD_VARS_RELATION,
+    BUSY_MEANING,
+    EXIT_BUSY,
     KEYS,
     MARTS,
     SCHEMA,
@@ -68,6 +70,7 @@ from retention.marts import (
     open_built,
 )
 from retention.paths import add_db_argument, db_path
+from retention.working_copy import is_busy
 
 EXAMPLES = 5  # unexpected values shown per failed expectation
 PART_ROWS = 2_000_000  # a larger mart keyed by customer is validated in parts of about this size
@@ -83,11 +86,17 @@ EXIT_CODES = {
     2: "nothing validated: the database or a mart is missing, a --mart is unknown, the "
     "--baseline cannot be read or holds no marts, or DuckDB refused RETENTION_MEMORY_LIMIT "
     "or failed reading a mart (out of memory)",
+    EXIT_BUSY: BUSY_MEANING,
 }
 
 
 class ValidateError(Exception):
-    """The warehouse cannot be validated (missing database or mart). The message says why."""
+    """The warehouse cannot be validated (missing database or mart). The message says why;
+    the command exits with `exit_code` (EXIT_BUSY when another process holds the file)."""
+
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class NoMartsInBaseline(ValidateError):
@@ -145,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         before = baseline_counts(Path(baseline), marts) if compare else {}
     except ValidateError as exc:
         console.error("validate", str(exc))
-        return 2
+        return exc.exit_code
     try:
         with con:
             results = validate_marts(con, marts)
@@ -194,7 +203,7 @@ def open_marts(
     try:
         con = open_built(Path(db_path), [f"{SCHEMA}.{m}" for m in wanted])
     except WarehouseError as exc:
-        raise ValidateError(str(exc)) from exc
+        raise ValidateError(str(exc), exc.exit_code) from exc
     return con, wanted
 
 
@@ -453,7 +462,8 @@ def baseline_counts(baseline: Path, marts: list[str]) -> dict[str, int]:
                 if mart in present
             }
     except duckdb.Error as exc:
-        raise ValidateError(f"cannot read the baseline {baseline}: {exc}") from exc
+        busy = EXIT_BUSY if is_busy(str(exc)) else 2
+        raise ValidateError(f"cannot read the baseline {baseline}: {exc}", busy) from exc
 
 
 def shrink_problem(before: int, after: int, max_shrink: float) -> str | None:
