@@ -13,6 +13,7 @@ import importlib.metadata
 import os
 import pty
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -21,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from retention import cli, console, dbt_runner, paths, publish, spark, summary
+from retention import cli, console, dbt_runner, paths, publish, signals, spark, summary
 from retention.paths import DB_HELP, REPO_ROOT
 
 RETENTION = str(Path(sys.executable).with_name("retention"))
@@ -610,6 +611,25 @@ def test_generate_with_a_date_not_in_iso_form_says_which_form(tmp_path, capsys, 
         f"'{given}' ({why})"
     )
     assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_second_signal_during_a_commands_clean_up_is_one_line_not_a_traceback(
+    capsys, monkeypatch, signum
+):
+    # A command stopped by a signal cleans up inside signals.stoppable(); a second Ctrl-C
+    # (or an orchestrator's second SIGTERM) during that clean-up raised Interrupted out of
+    # the command, which main() did not catch: a traceback.
+    def stopped(args):
+        raise signals.Interrupted(signum)
+
+    monkeypatch.setattr(summary, "run", stopped)
+    assert cli.main(["summary"]) == 128 + signum
+    name = signal.Signals(signum).name
+    assert capsys.readouterr().err == (
+        f"retention summary: error: stopped by {name} again while cleaning up after an earlier "
+        "stop, so the clean-up may be incomplete: run the same command again\n"
+    )
 
 
 def test_a_closed_output_pipe_stops_a_command_quietly_with_141(tmp_path):

@@ -21,7 +21,7 @@ import textwrap
 from pathlib import Path
 from typing import NoReturn
 
-from retention import console, paths
+from retention import console, paths, signals
 
 DISTRIBUTION = "retention-warehouse"  # the package name in pyproject.toml
 DESCRIPTION = (
@@ -198,6 +198,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.error(args.command, "interrupted")
         return INTERRUPTED
+    except signals.Interrupted as exc:
+        # A command handles the signal that stops it (Interrupted inside signals.stoppable)
+        # and cleans up; a second signal during that clean-up reaches here.
+        console.error(
+            args.command,
+            f"stopped by {exc.name} again while cleaning up after an earlier stop, so the "
+            "clean-up may be incomplete: run the same command again",
+        )
+        return 128 + exc.signum
     except BrokenPipeError:
         # The reader of stdout went away (`retention summary | head -1`, `| true`): stop
         # quietly with the shell's code for SIGPIPE, as a command killed by it would, not
