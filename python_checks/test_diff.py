@@ -252,6 +252,15 @@ def test_a_removed_mart_and_a_renamed_key_are_reported_not_fatal(tmp_path, capsy
     assert "no key for it in retention/marts.py" in out.split("#### mart_legacy\n", 1)[1]
     for mart in set(ROWS) - {"mart_clv"}:
         assert summary_row(out, mart)[2:] == ["0", "0", "0", ""], mart
+    # Named, the removed mart is compared alone (argparse refused a name this checkout's
+    # marts lack); a name neither warehouse has lists the removed ones among theirs.
+    code, out, err = diff(capsys, base, pr, "--mart", "mart_dropped", "--exit-code")
+    assert code == 1, err
+    assert "**1 of 1 marts differ.**" in out
+    assert summary_row(out, "mart_dropped")[1] == "2 → —"
+    code, out, err = diff(capsys, base, pr, "--mart", "mart_nothing")
+    assert (code, out) == (2, "")
+    assert err.endswith(", mart_dropped, mart_legacy\n"), err
 
 
 def test_text_values_are_shown_as_typed_and_keep_the_tables_rows_whole(tmp_path, capsys):

@@ -135,8 +135,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--mart",
         action="append",
-        choices=tuple(MART_KEYS),
         metavar="NAME",
+        # Any relation of either warehouse's marts schema, not only the marts this checkout
+        # knows: a mart the change removed is compared by name too (compare() refuses one
+        # that neither warehouse has, naming the marts they have).
         help="compare only this mart (repeatable; default: every mart, the predictive ones "
         "when either warehouse has them)",
     )
@@ -364,6 +366,7 @@ def compare(
     # reported as "1 of 1 marts differ" (and exit 1 with --exit-code).
     if absent := [mart for mart in dict.fromkeys(marts or ()) if mart not in present]:
         held = [mart for mart in MART_KEYS if mart in present]
+        held += sorted(present - set(held))
         raise DiffError(
             f"unknown mart {', '.join(absent)}: neither warehouse has it; the marts they have: "
             f"{', '.join(held)}"
