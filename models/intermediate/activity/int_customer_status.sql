@@ -1,7 +1,8 @@
 {#- One row per customer and basis with activity on or before A: the customer's status on A
     and on A − 365 (macro customer_status: active / churned / never_active), first active
     day, reactivations and last churn. The one home of a customer's status on a date:
-    dim_customers and mart_clv read it; the churn date itself is the spell's
+    dim_customers reads it, mart_clv through int_clv_customers, and int_customer_segments
+    the first active day (the cohort year); the churn date itself is the spell's
     (int_activity_spells.churn_date). -#}
 with spells as (
 
