@@ -3,11 +3,12 @@
     `retention load` numbers every delivery: its load batch (`_load_id` on each raw row,
     one row per table in meta.load_batches). An incremental model keeps in its rows the
     latest batch it has read, its watermark (`_load_id` in a base model,
-    `built_through_load_id` in int_customer_periods_closed). A run re-reads the raw rows of
-    the batches after the watermark and, as a margin for rows stamped late, the rows whose
-    own `_loaded_at` falls in the look-back: on or after the latest load day already read
-    minus `incremental_lookback_days` days. The rows of every key (or customer) those raw
-    rows name are rebuilt and written with `delete+insert` on the model's unique key.
+    `built_through_load_id` in the others). A run re-reads the raw rows of the batches after
+    the watermark and, as a margin for rows stamped late, the rows whose own `_loaded_at`
+    falls in the look-back: on or after the latest load day already read minus
+    `incremental_lookback_days` days. The rows of every key (or customer) those raw rows
+    name are rebuilt and written with `delete+insert` on the model's unique key (a base
+    model) or deleted by the model's pre-hook and appended (the others).
 
     A run rebuilds a model in full (its pre-hook empties it, and it selects every row) when
     its table is empty, the loader's batch list is missing, or a `retention load --replace`
