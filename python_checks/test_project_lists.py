@@ -24,7 +24,8 @@
   `models/marts/` in it, under its layer, with every model of the folder, so that the map a
   newcomer reads first names where each model lives.
 - The marts and docs/marts.md, the BI users' map: a section per mart (`## <mart> — …`)
-  naming each of its columns.
+  naming each of its columns; and a row per mart in the README's tables of marts ("Point BI
+  at it").
 - The dashboard's pages (`dashboard/registry.py`) and the dbt exposures
   (`models/marts/_marts__exposures.yml`): one exposure per page, at the page's address,
   depending on exactly the models the page's code reads, so that lineage shows every page
@@ -380,6 +381,17 @@ def test_every_exposure_names_the_saved_queries_of_its_page():
             wrong[exposure["name"]] = {"saved queries named": sorted(named), "missing": missing}
     assert len(exposures) >= 10 and len(saved) > 10  # both lists are found
     assert wrong == {}
+
+
+def test_the_readmes_tables_of_marts_have_a_row_per_mart():
+    # "Point BI at it" (and its "Retention operations marts") left out the three predictive
+    # marts, though the recipe "Add a mart" gives every mart a row there.
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Point BI at it\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \|", section, re.M)
+    expected = [*marts.COLUMNS, *marts.PREDICTIVE_COLUMNS]
+    assert len(expected) > 15  # the marts are found
+    assert sorted(rows) == sorted(expected)
 
 
 def test_docs_marts_md_has_a_section_per_mart_naming_every_column():
