@@ -115,15 +115,11 @@ build-test: setup $(DEMO_DATA)/.generated
 	$(BIN)/retention load $(DEMO_DATA) --db $(TEST_DB)
 	RETENTION_DB_PATH=$(CURDIR)/$(TEST_DB) $(BIN)/dbt build
 
-# Each of the two workers takes the next whole file when it is nearly done (--dist loadfile,
-# in the order given). The longest files go first, so that no long file starts last while
-# the other worker idles: in alphabetical order the run took about a minute more than its
-# test time split in two (2026-12-07). pytest collects each file once.
-PYTEST_LONGEST_FIRST := test_incremental test_fixtures test_reference test_faults test_publish \
-	test_validate test_bad_vars
+# Each of the two workers takes the next whole file when it is done (--dist loadfile), the
+# longest files first (python_checks/conftest.py, SLOW_MODULES), so that no long file starts
+# last while the other worker idles.
 pytest: setup
-	$(BIN)/pytest $(patsubst %,python_checks/%.py,$(PYTEST_LONGEST_FIRST)) python_checks \
-		-n 2 --dist loadfile --no-loadscope-reorder --durations=25
+	$(BIN)/pytest python_checks -n 2 --dist loadfile --no-loadscope-reorder --durations=25
 
 # The slow check of nightly builds across the ends of periods (python_checks/
 # test_period_ends.py, about 3 minutes here): not part of `make pytest` (pyproject.toml

@@ -47,6 +47,7 @@ SLOW_MODULES = (
     "test_fixtures.py",
     "test_faults.py",
     "test_publish.py",
+    "test_validate.py",
     "test_bad_vars.py",
     "test_implausible_values.py",
     "test_cdnow.py",
