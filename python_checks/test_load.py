@@ -9,12 +9,15 @@ the module) to check that the latest row per key wins as documented.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
+import io
 import json
 import os
 import signal
 import threading
 import time
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -1141,6 +1144,81 @@ def test_a_file_that_is_not_utf8_in_its_first_rows_says_which_byte_and_what_to_d
     assert message.splitlines()[-1] == (
         f"  - {folder / 'customers.csv'}: unreadable CSV: not UTF-8 text (byte 0xe7 in the header "
         'or the first data row); save the file as UTF-8 (Excel: "CSV UTF-8 (Comma delimited)")'
+    )
+
+
+def _zipped(text: str) -> bytes:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("customers.csv", text)
+    return archive.getvalue()
+
+
+def _parquet_bytes() -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(pa.table({"customer_id": ["c9"], "created_at": ["2024-05-01"]}), sink)
+    return sink.getvalue()
+
+
+CSV_TEXT = "customer_id,created_at\nc9,2024-05-01\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (gzip.compress(CSV_TEXT.encode()), "not CSV text but a gzip-compressed file; decompress "
+         "it (gunzip) and deliver the CSV"),
+        (_zipped(CSV_TEXT), "not CSV text but a ZIP archive (an Excel .xlsx workbook is one); "
+         "unzip it, or export the sheet as CSV UTF-8"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), "not CSV text but an Excel "
+         "97-2003 workbook (.xls); export the sheet as CSV UTF-8"),
+        (_parquet_bytes(), "not CSV text but a Parquet file; rename it to customers.parquet"),
+        (CSV_TEXT.encode("utf-16"), "not CSV text but UTF-16 text (it starts with UTF-16's "
+         "byte order mark); save the file as UTF-8"),
+        (CSV_TEXT.encode("utf-16-le"), "unreadable CSV: NUL bytes in the header, as UTF-16 "
+         "text without a byte order mark has; save the file as UTF-8"),
+    ],
+    ids=["gzip", "zip", "xls", "parquet", "utf-16", "utf-16-without-bom"],
+)  # fmt: skip
+def test_a_csv_that_is_another_kind_of_file_says_what_it_is(tmp_path, loaded_db, content, expected):
+    # Each was "not UTF-8 text (byte 0x8b ...); save the file as UTF-8" (gzip, zip, xls,
+    # Parquet, UTF-16), or, for UTF-16 without a byte order mark, missing required columns
+    # with a header of names full of NULs ('\x00c\x00u\x00...').
+    folder = tmp_path / "other"
+    folder.mkdir()
+    (folder / "customers.csv").write_bytes(content)
+    message = refuse(folder, loaded_db)
+    assert message.splitlines()[1].startswith(f"  - {folder / 'customers.csv'}: {expected}"), (
+        message
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (CSV_TEXT.encode(), "; not a Parquet file but text (a CSV named .parquet?)"),
+        (_parquet_bytes()[:-40], "; the file starts as Parquet but does not end as one: it was "
+         "cut short (a copy or an export that did not finish?)"),
+        (gzip.compress(_parquet_bytes()), "; not a Parquet file but a gzip-compressed file"),
+    ],
+    ids=["csv", "cut-short", "gzip"],
+)  # fmt: skip
+def test_an_unreadable_parquet_file_says_what_it_is(tmp_path, loaded_db, content, expected):
+    # DuckDB's "No magic bytes found at end of file" alone did not tell a CSV named .parquet
+    # from a copy that did not finish.
+    folder = tmp_path / "other"
+    folder.mkdir()
+    (folder / "customers.parquet").write_bytes(content)
+    assert refuse(folder, loaded_db).endswith(expected)
+
+
+def test_excels_separator_hint_line_is_named(tmp_path, loaded_db):
+    # Excel writes and reads a first line `sep=;`; the message showed a header 'sep=', ''.
+    folder = tmp_path / "sep"
+    write(folder, "customers.csv", "sep=,\n" + CSV_TEXT)
+    assert refuse(folder, loaded_db).endswith(
+        "; the first line is Excel's separator hint (sep=...), not the header: remove that "
+        "line, the header must come first"
     )
 
 

@@ -570,8 +570,16 @@ SAVE_AS_UTF8 = 'save the file as UTF-8 (Excel: "CSV UTF-8 (Comma delimited)")'
 
 def _separator_hint(path: Path, header: list[str]) -> str:
     """For a CSV header read as one column because its names are separated by something else
-    than a comma (a semicolon, a tab, a bar), a hint that says so; else empty."""
-    if path.suffix.lower() != ".csv" or len(header) != 1:
+    than a comma (a semicolon, a tab, a bar), a hint that says so; for a first line that is
+    Excel's separator hint (`sep=;`, `sep=,`), a hint to remove it; else empty."""
+    if path.suffix.lower() != ".csv":
+        return ""
+    if header and header[0].strip().lower().startswith("sep="):
+        return (
+            "; the first line is Excel's separator hint (sep=...), not the header: remove that "
+            "line, the header must come first"
+        )
+    if len(header) != 1:
         return ""
     for separator, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
         if separator in header[0]:
@@ -586,6 +594,11 @@ def _csv_header(path: Path) -> tuple[list[str], bool]:
     limit = csv.field_size_limit(MAX_CSV_RECORD_BYTES)
     header = None
     try:
+        if kind := _other_kind(path):
+            what, fix = kind
+            if what.startswith("a Parquet file"):
+                fix = f"rename it to {path.stem}.parquet"
+            raise LoadError(f"{path}: not CSV text but {what}; {fix}")
         with path.open(encoding="utf-8-sig", newline="") as handle:
             header = _header_record(handle)
             if header is None:
@@ -593,6 +606,13 @@ def _csv_header(path: Path) -> tuple[list[str], bool]:
             if header == [] or header == [""]:
                 raise LoadError(
                     f"{path}: the first line is empty; expected a header with column names"
+                )
+            if any("\x00" in name for name in header):
+                # UTF-16 without a byte order mark: every other byte of ASCII text is 0, which
+                # is valid UTF-8, so the header read as names full of NULs.
+                raise LoadError(
+                    f"{path}: unreadable CSV: NUL bytes in the header, as UTF-16 text without "
+                    f"a byte order mark has; {SAVE_AS_UTF8}"
                 )
             has_rows = any(row for row in csv.reader(handle))
     except UnicodeDecodeError as exc:
@@ -617,6 +637,65 @@ def _csv_header(path: Path) -> tuple[list[str], bool]:
     finally:
         csv.field_size_limit(limit)
     return header, has_rows
+
+
+# What a file that is not what its name says is, told by its first bytes (its "magic"): the
+# files an operator most likely puts in a folder by mistake, and what to do about each.
+OTHER_KINDS = (
+    (b"\x1f\x8b", "a gzip-compressed file", "decompress it (gunzip) and deliver the CSV"),
+    (
+        b"PK\x03\x04",
+        "a ZIP archive (an Excel .xlsx workbook is one)",
+        'unzip it, or export the sheet as CSV UTF-8 (Excel: "CSV UTF-8 (Comma delimited)")',
+    ),
+    (
+        b"\xd0\xcf\x11\xe0",
+        "an Excel 97-2003 workbook (.xls)",
+        'export the sheet as CSV UTF-8 (Excel: "CSV UTF-8 (Comma delimited)")',
+    ),
+    (b"PAR1", "a Parquet file", "give it the .parquet extension"),
+    (b"\xff\xfe", "UTF-16 text (it starts with UTF-16's byte order mark)", SAVE_AS_UTF8),
+    (b"\xfe\xff", "UTF-16 text (it starts with UTF-16's byte order mark)", SAVE_AS_UTF8),
+)
+
+
+def _first_bytes(path: Path) -> bytes:
+    """The first bytes of a file (empty when it cannot be read: reading it says why)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(8)
+    except OSError:
+        return b""
+
+
+def _other_kind(path: Path) -> tuple[str, str] | None:
+    """(what the file is, what to do) when its first bytes are those of another kind of file
+    (OTHER_KINDS), else None."""
+    head = _first_bytes(path)
+    for magic, what, fix in OTHER_KINDS:
+        if head.startswith(magic):
+            return what, fix
+    return None
+
+
+def _parquet_hint(path: Path) -> str:
+    """For a .parquet file DuckDB could not read: what it is instead, when its first bytes
+    tell, or that it was cut short (it starts as Parquet, but its footer is missing)."""
+    head = _first_bytes(path)
+    if head.startswith(b"PAR1"):
+        with contextlib.suppress(OSError), path.open("rb") as handle:
+            handle.seek(-4, os.SEEK_END)
+            if handle.read(4) != b"PAR1":
+                return (
+                    "; the file starts as Parquet but does not end as one: it was cut "
+                    "short (a copy or an export that did not finish?)"
+                )
+        return ""
+    if kind := _other_kind(path):
+        return f"; not a Parquet file but {kind[0]}"
+    if head and all(byte in b"\t\r\n" or 32 <= byte < 127 for byte in head):
+        return "; not a Parquet file but text (a CSV named .parquet?)"
+    return "; not a Parquet file (one starts with PAR1)"
 
 
 def _header_record(handle: TextIO) -> list[str] | None:
@@ -649,7 +728,9 @@ def _parquet_columns(path: Path) -> tuple[list[tuple[str, str, str]], bool]:
                 f"select sum(num_rows) from parquet_file_metadata({path_literal(path)})"
             ).fetchone()[0]
     except duckdb.Error as exc:
-        raise LoadError(f"{path}: unreadable Parquet file: {_without_content(exc)}") from exc
+        raise LoadError(
+            f"{path}: unreadable Parquet file: {_without_content(exc)}{_parquet_hint(path)}"
+        ) from exc
     names = _top_level_names(schema)
     if len(names) != len(described):  # never seen: then the reader's names are all there is
         names = [name for name, *_ in described]
