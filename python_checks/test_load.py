@@ -1222,6 +1222,33 @@ def test_excels_separator_hint_line_is_named(tmp_path, loaded_db):
     )
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Customer_ID,created_at", "Customer_ID,created_at"),
+        ("customer_id,created_at,_loaded_at", "customer_id,created_at,_loaded_at"),
+        # The second file's columns in another order: every value after it misplaced.
+        ("customer_id,created_at", "created_at,customer_id"),
+    ],
+    ids=["same", "same-with-loaded-at", "reordered"],
+)
+def test_a_header_repeated_inside_a_csv_is_refused_as_such(tmp_path, loaded_db, first, second):
+    # Daily exports joined with their headers (`cat day1.csv day2.csv`). With a _loaded_at
+    # column the file was refused for "1 row with a _loaded_at that is not an ISO 8601
+    # timestamp"; without one it loaded a customer `Customer_ID` whose created_at staging
+    # quarantined; reordered, it loaded customers `2024-05-02` created at `c9`.
+    stamp = ",2024-05-02T02:00:00Z" if "_loaded_at" in first else ""
+    folder = tmp_path / "joined"
+    write(folder, "customers.csv", f"{first}\nc8,2024-05-01{stamp}\n{second}\n"
+          f"{'2024-05-02,c9' if second != first else 'c9,2024-05-02'}{stamp}\n")  # fmt: skip
+    message = refuse(folder, loaded_db)
+    assert message == (
+        f"{folder / 'customers.csv'}: 1 data row repeating a header (its customer_id is a "
+        "column name), as when files are joined with their headers; remove the repeated "
+        "header lines, and check that the joined files have their columns in the same order"
+    )
+
+
 @pytest.mark.parametrize(("separator", "named"), [(";", "semicolons"), ("\t", "tabs")])
 def test_a_csv_separated_by_something_else_says_so(tmp_path, loaded_db, separator, named):
     # Refused as missing columns, the header shown as one name; nothing said why.

@@ -1023,6 +1023,8 @@ def _load_table(
                 raise LoadError(
                     f"{source.path}: loaded {rows:,} rows but the file says {expected:,}"
                 )
+        if source.fmt == "csv":
+            _check_repeated_header(con, source, load_id)
         if LOADED_AT in source.columns:
             _check_loaded_at(con, source, load_id, loaded_at)
         _check_ids(con, source, load_id)
@@ -1047,6 +1049,30 @@ def _load_table(
     if rows == 0 and not table.is_optional_table:
         raise LoadError(f"{source.path}: no data rows; table {table.name!r} is required")
     return rows
+
+
+def _check_repeated_header(con: duckdb.DuckDBPyConnection, source: Source, load_id: int) -> None:
+    """Refuse a CSV file with a data row whose key is a column name of its table: a header
+    repeated inside the file, as when daily exports are joined with their headers (`cat
+    day1.csv day2.csv`), in the same column order or another. Loaded, such a row was refused
+    for a `_loaded_at` that is not a timestamp (naming neither the row nor the cause), or, in
+    a file without `_loaded_at`, staged as a customer `customer_id` and quarantined for its
+    unreadable dates. No id is spelt like a column name."""
+    names = ", ".join(sql_literal(column) for column in source.table.columns)
+    matches = " and ".join(
+        f"lower(trim({_ident(column)})) in ({names})" for column in source.table.key
+    )
+    (count,) = con.execute(
+        f"select count(*) from {SCHEMA}.{source.table.name} where {LOAD_ID} = ? and {matches}",
+        [load_id],
+    ).fetchone()
+    if count:
+        raise LoadError(
+            f"{source.path}: {_count(count, 'data row')} repeating a header (its "
+            f"{', '.join(source.table.key)} is a column name), as when files are joined with "
+            "their headers; remove the repeated header lines, and check that the joined "
+            "files have their columns in the same order"
+        )
 
 
 def _check_loaded_at(
