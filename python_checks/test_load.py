@@ -8,6 +8,7 @@ the module) to check that the latest row per key wins as documented.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import hashlib
@@ -15,6 +16,7 @@ import io
 import json
 import os
 import signal
+import sqlite3
 import threading
 import time
 import zipfile
@@ -1468,6 +1470,24 @@ def test_a_db_path_naming_a_data_file_is_refused(tmp_path, name):
     with pytest.raises(LoadError, match=f"cannot open database .*{name}: it is a data file"):
         load_dir(folder, not_a_db)
     assert not_a_db.read_bytes() == before
+
+
+def test_a_db_path_naming_a_sqlite_database_is_refused_before_duckdb_opens_it(tmp_path):
+    # DuckDB opens a SQLite file through its sqlite extension, fetched from the internet on
+    # first use: offline the message was a failed download of "sqlite_scanner"; online the
+    # batch would have been written into the SQLite file.
+    lite = tmp_path / "app.db"
+    with contextlib.closing(sqlite3.connect(lite)) as con:
+        con.execute("create table users (id integer)")
+        con.commit()
+    before = lite.read_bytes()
+    with pytest.raises(LoadError) as refused:
+        load_dir(good_dir(tmp_path), lite)
+    assert str(refused.value) == (
+        f"cannot open database {lite}: it is a SQLite database, not a DuckDB database (DuckDB "
+        "would write the warehouse's tables into it); check --db PATH (or RETENTION_DB_PATH)"
+    )
+    assert lite.read_bytes() == before
 
 
 @pytest.mark.parametrize("read_only", [False, True])

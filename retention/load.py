@@ -777,6 +777,10 @@ class _Options:
     max_shrink: float
 
 
+# The first 16 bytes of every SQLite 3 database file.
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
 def data_file_problem(db_path: Path) -> str | None:
     """Why the warehouse cannot be the file at `db_path` because it is a data file, or None.
     DuckDB opens an existing file that is not a database but is named like a data file
@@ -784,14 +788,22 @@ def data_file_problem(db_path: Path) -> str | None:
     or a build published over it, would be kept nowhere. The file is never written: a
     database (DuckDB's magic bytes after the 8-byte checksum of its header) is not opened,
     and any other file DuckDB either reads in memory or refuses. `load` and `build` refuse
-    such a --db with this message."""
+    such a --db with this message. A SQLite database is refused before DuckDB sees it: DuckDB
+    would fetch its SQLite extension from the internet to open one (with no network, its
+    error was a failed download) and then write the warehouse's tables into that file."""
     try:
         with db_path.open("rb") as handle:
-            header = handle.read(12)
+            header = handle.read(16)
     except OSError:
         return None  # not there (a new database), or unreadable: opening it says why
     if header[8:12] == b"DUCK":
         return None
+    if header == SQLITE_MAGIC:
+        return (
+            f"cannot open database {db_path}: it is a SQLite database, not a DuckDB database "
+            "(DuckDB would write the warehouse's tables into it); check --db PATH (or "
+            "RETENTION_DB_PATH)"
+        )
     try:
         with duckdb.connect(str(db_path)) as con:
             (stored_in,) = con.execute(
