@@ -725,6 +725,28 @@ def test_a_bad_record_over_several_lines_is_reported_without_its_content(
     assert "Possible fixes" not in message
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        'c9,2024-01-01,"say \\"secret-word\\""\n',  # MySQL's escape: a backslash before the quote
+        'c9,2024-01-01,consumer\nc10,2024-01-02,"secret-cut',  # cut short inside a quoted value
+    ],
+    ids=["backslash-escaped-quote", "cut-short"],
+)
+def test_an_unterminated_quote_names_its_likely_causes(tmp_path, loaded_db, content):
+    # DuckDB's "Value with unterminated quote found" named the line, not why.
+    folder = tmp_path / "bad"
+    write(folder, "customers.csv", "customer_id,created_at,segment\n" + content)
+    message = refuse(folder, loaded_db)
+    assert "Value with unterminated quote found." in message
+    assert message.endswith(
+        ' | causes: a quote inside a value escaped with a backslash (\\") instead of doubled '
+        '(""), as MySQL and some other tools write it; or a file cut short inside a quoted '
+        "value (a copy that did not finish)"
+    )
+    assert "secret" not in message
+
+
 def test_a_parquet_value_that_is_not_utf8_is_reported_without_it(tmp_path, loaded_db):
     folder = tmp_path / "bad"
     folder.mkdir()

@@ -71,6 +71,12 @@ MIXED_LINE_ENDINGS = (
     "one cause: records that end in different ways in one file (CRLF and LF, or a lone CR "
     "outside quotes); write every record with the same line ending"
 )
+# The likely causes of DuckDB's "Value with unterminated quote found" in an export.
+UNTERMINATED_QUOTE = (
+    'causes: a quote inside a value escaped with a backslash (\\") instead of doubled (""), '
+    "as MySQL and some other tools write it; or a file cut short inside a quoted value (a "
+    "copy that did not finish)"
+)
 # DuckDB's floating-point types: not for ids (a Parquet id column of one is refused).
 FLOAT_TYPES = ("FLOAT", "DOUBLE")
 # The range of a delivered `_loaded_at` (the time a row was loaded, which staging orders a
@@ -1048,6 +1054,8 @@ def _load_table(
             # DuckDB names neither the line nor the cause; in an export the usual one is
             # records ending in different ways (a CRLF file with LF rows appended to it).
             reason += f" | {MIXED_LINE_ENDINGS}"
+        if "Value with unterminated quote found" in reason:
+            reason += f" | {UNTERMINATED_QUOTE}"
         raise LoadError(f"{source.path}: unreadable content, nothing was loaded: {reason}") from exc
     if rows == 0 and source.has_rows:
         # DuckDB 2.0's reader, given a header whose quoted name holds a line break other
