@@ -1057,6 +1057,25 @@ def test_a_table_file_named_in_another_case_is_refused_with_the_name_to_use(tmp_
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "table"),
+    [("orders_2024-06-30.csv", "orders"), ("orders (1).csv", "orders"),
+     ("Customers-export.CSV", "customers"), ("nps_responses.v2.parquet", "nps_responses")],
+)  # fmt: skip
+def test_a_dated_or_copied_table_file_is_refused_with_the_name_to_use(
+    tmp_path, loaded_db, name, table
+):
+    # "unknown table 'orders_2024-06-30'; raw tables are: customers, orders, ..." left the
+    # operator to work out that the date had to go.
+    folder = tmp_path / "delivery"
+    write(folder, name, "")
+    suffix = Path(name).suffix.lower()
+    assert refuse(folder, loaded_db).endswith(
+        f"{name}: unknown table {name[: -len(suffix)]!r}; a file is named after its table "
+        f"alone: rename it to {table}{suffix} (one file per table and folder)"
+    )
+
+
 def test_an_empty_csv_field_quoted_or_not_is_stored_as_null(tmp_path):
     folder = tmp_path / "delivery"
     write(folder, "customers.csv", 'customer_id,created_at,country,segment\nc1,2024-01-01,"",\n')

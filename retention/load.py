@@ -422,6 +422,13 @@ def check_dir(dir: Path, say: Progress) -> list[Source]:
                     f"{path}: unknown table {table!r}; file names are lower case: rename it "
                     f"to {table.lower()}{suffix}"
                 )
+            elif named := _table_in_name(table):
+                # A dated or copied export (orders_2024-06-30.csv, orders (1).csv): the
+                # message said only which tables there are.
+                problems.append(
+                    f"{path}: unknown table {table!r}; a file is named after its table alone: "
+                    f"rename it to {named}{suffix} (one file per table and folder)"
+                )
             else:
                 problems.append(
                     f"{path}: unknown table {table!r}; raw tables are: {', '.join(TABLES)}"
@@ -470,6 +477,18 @@ def check_dir(dir: Path, say: Progress) -> list[Source]:
             + "\n".join(f"  - {problem}" for problem in problems)
         )
     return sources
+
+
+def _table_in_name(name: str) -> str | None:
+    """The raw table a file's name (without its extension) starts with, in any case, when
+    something other than a letter follows it (`orders_2024-06-30`, `orders (1)`,
+    `Customers-export`), else None."""
+    lowered = name.lower()
+    for table in TABLES:
+        rest = lowered[len(table) :]
+        if lowered.startswith(table) and rest and not rest[0].isalpha():
+            return table
+    return None
 
 
 def _check_file(path: Path, table: Table, say: Progress) -> Source:
