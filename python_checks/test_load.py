@@ -1141,6 +1141,23 @@ def test_an_id_in_excels_scientific_notation_is_refused(tmp_path, loaded_db):
     assert len(message.splitlines()) == 1
 
 
+def test_a_refusal_of_rows_read_says_the_other_tables_were_not_loaded_either(
+    tmp_path, loaded_db, capsys
+):
+    # The checks of the rows read (here an id in Excel's notation, in orders) run after
+    # customers.csv was appended inside the transaction; the message named orders.csv only,
+    # and an operator could not tell whether customers.csv had loaded.
+    folder = tmp_path / "excel"
+    write(folder, "customers.csv", "customer_id,created_at\nc9,2024-05-01\n")
+    write(folder, "orders.csv", ORDERS_HEADER + "o8,1.23457E+15,2024-05-01,completed,3.00,EUR\n")
+    before = snapshot(loaded_db)
+    assert main(["load", str(folder), "--db", str(loaded_db)]) == 2
+    assert snapshot(loaded_db) == before
+    assert capsys.readouterr().err.endswith(
+        "(in Excel, format the column as Text before typing or opening them); nothing was loaded\n"
+    )
+
+
 def test_an_id_with_an_e_in_another_form_loads(tmp_path):
     # hexadecimal and other codes have no sign after the E: they are ids like any other
     folder = tmp_path / "d"
@@ -1288,7 +1305,8 @@ def test_a_header_repeated_inside_a_csv_is_refused_as_such(tmp_path, loaded_db, 
     assert message == (
         f"{folder / 'customers.csv'}: 1 data row repeating a header (its customer_id is a "
         "column name), as when files are joined with their headers; remove the repeated "
-        "header lines, and check that the joined files have their columns in the same order"
+        "header lines, and check that the joined files have their columns in the same order; "
+        "nothing was loaded"
     )
 
 

@@ -975,6 +975,10 @@ def _load_in_transaction(
             raise LoadError(
                 f"loading into {db_path} failed and was rolled back: {_without_content(exc)}"
             ) from exc
+        if isinstance(exc, LoadError) and "nothing was" not in str(exc):
+            # A check of the rows read (a _loaded_at, an id, a repeated header): the batch's
+            # other tables were rolled back with it, which the message says.
+            raise LoadError(f"{exc}; nothing was loaded") from exc
         raise
     return result
 
