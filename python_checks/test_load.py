@@ -1289,8 +1289,10 @@ def test_excels_separator_hint_line_is_named(tmp_path, loaded_db):
         ("customer_id,created_at,_loaded_at", "customer_id,created_at,_loaded_at"),
         # The second file's columns in another order: every value after it misplaced.
         ("customer_id,created_at", "created_at,customer_id"),
+        # Excel's UTF-8 exports joined: the second one's byte order mark starts its header.
+        ("\ufeffcustomer_id,created_at", "\ufeffcustomer_id,created_at"),
     ],
-    ids=["same", "same-with-loaded-at", "reordered"],
+    ids=["same", "same-with-loaded-at", "reordered", "byte-order-marks"],
 )
 def test_a_header_repeated_inside_a_csv_is_refused_as_such(tmp_path, loaded_db, first, second):
     # Daily exports joined with their headers (`cat day1.csv day2.csv`). With a _loaded_at
