@@ -1260,8 +1260,9 @@ def test_a_csv_that_is_another_kind_of_file_says_what_it_is(tmp_path, loaded_db,
         (_parquet_bytes()[:-40], "; the file starts as Parquet but does not end as one: it was "
          "cut short (a copy or an export that did not finish?)"),
         (gzip.compress(_parquet_bytes()), "; not a Parquet file but a gzip-compressed file"),
+        (b"", "; the file is empty (0 bytes), as an export that failed before writing leaves it"),
     ],
-    ids=["csv", "cut-short", "gzip"],
+    ids=["csv", "cut-short", "gzip", "empty"],
 )  # fmt: skip
 def test_an_unreadable_parquet_file_says_what_it_is(tmp_path, loaded_db, content, expected):
     # DuckDB's "No magic bytes found at end of file" alone did not tell a CSV named .parquet

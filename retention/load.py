@@ -707,6 +707,8 @@ def _parquet_hint(path: Path) -> str:
     """For a .parquet file DuckDB could not read: what it is instead, when its first bytes
     tell, or that it was cut short (it starts as Parquet, but its footer is missing)."""
     head = _first_bytes(path)
+    if not head:
+        return "; the file is empty (0 bytes), as an export that failed before writing leaves it"
     if head.startswith(b"PAR1"):
         with contextlib.suppress(OSError), path.open("rb") as handle:
             handle.seek(-4, os.SEEK_END)
