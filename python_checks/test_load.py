@@ -1076,6 +1076,15 @@ def test_a_dated_or_copied_table_file_is_refused_with_the_name_to_use(
     )
 
 
+def test_a_table_file_name_ending_in_a_space_is_refused_naming_it(tmp_path, loaded_db):
+    # It read "orders.csv : unsupported file for table 'orders'; expected orders.csv".
+    folder = tmp_path / "delivery"
+    write(folder, "orders.csv ", ORDERS_CSV)
+    assert refuse(folder, loaded_db).endswith(
+        "orders.csv : the name 'orders.csv ' ends in white space; rename it to orders.csv"
+    )
+
+
 def test_an_empty_csv_field_quoted_or_not_is_stored_as_null(tmp_path):
     folder = tmp_path / "delivery"
     write(folder, "customers.csv", 'customer_id,created_at,country,segment\nc1,2024-01-01,"",\n')

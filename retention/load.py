@@ -440,6 +440,12 @@ def check_dir(dir: Path, say: Progress) -> list[Source]:
                 f"data set as a folder of part files); deliver one file, {table}.csv or "
                 f"{table}.parquet"
             )
+        elif table in TABLES and path.is_file() and name.rstrip() != name:
+            # `orders.csv ` (a name a Mac keeps, typed or pasted with a space): the message
+            # showed "orders.csv : unsupported file ...; expected orders.csv".
+            problems.append(
+                f"{path}: the name {name!r} ends in white space; rename it to {name.rstrip()}"
+            )
         elif table in TABLES:
             # Looks like a raw table in a form we do not read (orders.csv.gz, orders.json):
             # refuse rather than silently load nothing for that table.
