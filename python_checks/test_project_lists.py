@@ -68,6 +68,23 @@ WINDOW_COLUMNS = {
 LOADER_COLUMNS = (contract.LOADED_AT, contract.LOAD_ID)
 
 
+def _differ(found: list, expected: list, found_in: str, expected_in: str) -> str:
+    """What a failed comparison of two lists of names says: the names one place holds and
+    the other lacks, both places named, or, when both hold the same names, each one's order."""
+    only_found = [name for name in found if name not in expected]
+    only_expected = [name for name in expected if name not in found]
+    if not only_found and not only_expected:
+        return f"the same names in another order: {found_in} {found}, {expected_in} {expected}"
+    return "; ".join(
+        f"in {place}, not in {other}: {names}"
+        for place, other, names in (
+            (found_in, expected_in, only_found),
+            (expected_in, found_in, only_expected),
+        )
+        if names
+    )
+
+
 def _source_tables() -> dict[str, dict]:
     (shop,) = [s for s in read_yaml(SOURCES_YML)["sources"] if s["name"] == "shop"]
     return {table["name"]: table for table in shop["tables"]}
@@ -78,7 +95,10 @@ def _default_repeat_windows() -> list[int]:
 
 
 def test_the_raw_tables_are_the_same_in_the_same_order():
-    assert list(_source_tables()) == list(contract.TABLES)
+    sources, tables = list(_source_tables()), list(contract.TABLES)
+    assert sources == tables, _differ(
+        sources, tables, "models/staging/shop/_shop__sources.yml", "retention/contract.py TABLES"
+    )
 
 
 def test_the_raw_table_names_for_parsing_are_the_sources_yamls():
@@ -99,13 +119,24 @@ def test_a_raw_tables_columns_key_and_flags_agree_with_the_sources_yaml(name):
     required = [c for c in columns if c not in optional and c not in LOADER_COLUMNS]
     meta = source["config"]["meta"]
 
-    assert set(columns) == set(table.raw_columns)
-    assert required == list(table.required)
-    assert optional == list(table.optional)
-    assert meta["key"] == list(table.key)
+    yaml, python = "the sources YAML", f"retention/contract.py TABLES[{name!r}]"
+    assert set(columns) == set(table.raw_columns), _differ(
+        columns, list(table.raw_columns), f"{yaml} (with _loaded_at and _load_id)", python
+    )
+    assert required == list(table.required), _differ(
+        required, list(table.required), f"{yaml}'s required columns", f"{python}.required"
+    )
+    assert optional == list(table.optional), _differ(
+        optional, list(table.optional), f"{yaml}'s columns with meta optional", f"{python}.optional"
+    )
+    assert meta["key"] == list(table.key), (
+        f"{name}: key {meta['key']} in {yaml}, {list(table.key)} in {python}"
+    )
     assert set(table.key) <= set(table.required), "a key column is required in every file"
-    assert meta["core"] is table.is_core
-    assert meta["optional_table"] is table.is_optional_table
+    assert meta["core"] is table.is_core, f"{name}: meta core in {yaml}, is_core in {python}"
+    assert meta["optional_table"] is table.is_optional_table, (
+        f"{name}: meta optional_table in {yaml}, is_optional_table in {python}"
+    )
 
 
 @pytest.mark.parametrize("name", list(contract.TABLES))
@@ -113,10 +144,19 @@ def test_a_raw_tables_typed_columns_are_those_its_base_model_parses(name):
     # The loader reads NA, N/A and None in a CSV as nulls in these columns only: a column
     # parsed in staging but not listed would keep them as text (quarantined as invalid), one
     # listed but staged as text would lose a country code NA.
-    sql = (SOURCES_YML.parent / "base" / f"base_shop__{name}.sql").read_text(encoding="utf-8")
-    parsed = re.findall(r"\['(\w+)', parse_\w+\('source\.\1'\)\]", sql)
+    path = SOURCES_YML.parent / "base" / f"base_shop__{name}.sql"
+    assert path.is_file(), (
+        f"no base model {path.relative_to(REPO_ROOT)}: every raw table has one (README "
+        '"Contributing", "Add a raw source table", step 4)'
+    )
+    parsed = re.findall(r"\['(\w+)', parse_\w+\('source\.\1'\)\]", path.read_text("utf-8"))
     assert parsed, "the base model's parsed_columns were not found"
-    assert sorted(parsed) == sorted(contract.TABLES[name].typed)
+    assert sorted(parsed) == sorted(contract.TABLES[name].typed), _differ(
+        sorted(parsed),
+        sorted(contract.TABLES[name].typed),
+        f"parse_* columns of {path.name}",
+        f"retention/contract.py TABLES[{name!r}].typed",
+    )
 
 
 def _readme_contract_rows() -> dict[str, list[str]]:
@@ -133,7 +173,9 @@ def _readme_contract_rows() -> dict[str, list[str]]:
 
 def test_the_readmes_contract_table_has_every_raw_table_and_column():
     rows = _readme_contract_rows()
-    assert list(rows) == list(contract.TABLES)
+    assert list(rows) == list(contract.TABLES), _differ(
+        list(rows), list(contract.TABLES), 'README "Raw input contract"', "retention/contract.py"
+    )
     for name, table in contract.TABLES.items():
         label, required, optional = rows[name]
         assert ("(optional table)" in label) is table.is_optional_table, name
@@ -147,7 +189,13 @@ ALL_KEYS = {**marts.KEYS, **marts.PREDICTIVE_KEYS}
 
 
 def test_the_marts_are_the_same():
-    assert set(mart_models()) == set(marts.MARTS) | set(marts.PREDICTIVE_MARTS)
+    in_yaml, in_python = sorted(mart_models()), sorted({*marts.MARTS, *marts.PREDICTIVE_MARTS})
+    assert in_yaml == in_python, _differ(
+        in_yaml,
+        in_python,
+        "the marts' YAML (models/marts/)",
+        "retention/marts.py (COLUMNS, KEYS; PREDICTIVE_COLUMNS, PREDICTIVE_KEYS)",
+    )
     assert not set(marts.MARTS) & set(marts.PREDICTIVE_MARTS)
 
 
@@ -166,8 +214,12 @@ def test_a_marts_columns_agree_with_its_yaml_contract(name):
         assert columns[-len(windows) :] == windows
         columns = columns[: -len(windows)]
 
-    assert model["config"]["contract"] == {"enforced": True}
-    assert columns == ALL_COLUMNS[name]
+    assert model["config"]["contract"] == {"enforced": True}, (
+        f"{name}: its YAML needs config: {{contract: {{enforced: true}}}}"
+    )
+    assert columns == ALL_COLUMNS[name], _differ(
+        columns, ALL_COLUMNS[name], f"{name}'s YAML", f"retention/marts.py COLUMNS[{name!r}]"
+    )
     assert all(c.get("data_type") for c in model["columns"]), "a contract names every type"
 
 
@@ -192,7 +244,10 @@ def test_a_marts_key_is_the_one_its_yaml_tests_as_unique(name):
     # A mart whose key follows from other tests (fct_customer_months: the fact's) declares it
     # in its meta instead, and has no unique test of its own.
     declared = (model.get("config") or {}).get("meta", {}).get("key")
-    assert keys == ([] if declared else [ALL_KEYS[name]])
+    assert keys == ([] if declared else [ALL_KEYS[name]]), (
+        f"{name}: the key tests of its YAML (primary_key, unique_combination_of_columns) "
+        f"test {keys}; retention/marts.py KEYS has {ALL_KEYS[name]}: one key test, on it"
+    )
     assert declared in (None, ALL_KEYS[name])
 
 
@@ -391,7 +446,9 @@ def test_the_readmes_tables_of_marts_have_a_row_per_mart():
     rows = re.findall(r"^\| `(\w+)` \|", section, re.M)
     expected = [*marts.COLUMNS, *marts.PREDICTIVE_COLUMNS]
     assert len(expected) > 15  # the marts are found
-    assert sorted(rows) == sorted(expected)
+    assert sorted(rows) == sorted(expected), _differ(
+        sorted(rows), sorted(expected), 'README "Point BI at it" (its tables)', "retention/marts.py"
+    )
 
 
 def test_docs_marts_md_has_a_section_per_mart_naming_every_column():
@@ -399,12 +456,52 @@ def test_docs_marts_md_has_a_section_per_mart_naming_every_column():
     parts = re.split(r"^## (\w+) —", text, flags=re.M)
     sections = dict(zip(parts[1::2], parts[2::2], strict=True))
     columns = {**marts.COLUMNS, **marts.PREDICTIVE_COLUMNS}
-    assert sorted(sections) == sorted(columns)
+    assert sorted(sections) == sorted(columns), _differ(
+        sorted(sections),
+        sorted(columns),
+        "docs/marts.md (## <mart> — <grain>)",
+        "retention/marts.py",
+    )
     missing = {
         mart: [column for column in mart_columns if not re.search(rf"\b{column}\b", sections[mart])]
         for mart, mart_columns in columns.items()
     }
     assert not any(missing.values()), f"columns docs/marts.md does not name: {missing}"
+
+
+# A contributor half way through a recipe (README "Contributing") meets these checks: each
+# failure names what one list holds and the other lacks, and where each list lives. Before,
+# they said only what pytest says of two lists (`Right contains one more item: …`, `Extra
+# items in the left set`), and a missing base model was a FileNotFoundError.
+
+
+def test_a_raw_table_only_in_the_contract_is_named_with_each_list(monkeypatch):
+    monkeypatch.setattr(contract, "TABLES", {**contract.TABLES, "refund_requests": None})
+    only = r"in retention/contract\.py[^:]*, not in .*: \['refund_requests'\]"
+    with pytest.raises(AssertionError, match=only):
+        test_the_raw_tables_are_the_same_in_the_same_order()
+    with pytest.raises(AssertionError, match=only):
+        test_the_readmes_contract_table_has_every_raw_table_and_column()
+    with pytest.raises(AssertionError, match=r"no base model .*base_shop__refund_requests\.sql"):
+        test_a_raw_tables_typed_columns_are_those_its_base_model_parses("refund_requests")
+
+
+def test_a_mart_only_in_marts_py_is_named_with_each_list(monkeypatch):
+    monkeypatch.setattr(marts, "MARTS", (*marts.MARTS, "mart_referrals"))
+    monkeypatch.setattr(marts, "COLUMNS", {**marts.COLUMNS, "mart_referrals": ["month_start"]})
+    only = r"in retention/marts\.py[^:]*, not in {}[^:]*: \['mart_referrals'\]"
+    with pytest.raises(AssertionError, match=only.format(r"the marts' YAML")):
+        test_the_marts_are_the_same()
+    with pytest.raises(AssertionError, match=only.format('README "Point BI at it"')):
+        test_the_readmes_tables_of_marts_have_a_row_per_mart()
+    with pytest.raises(AssertionError, match=only.format("docs/marts.md")):
+        test_docs_marts_md_has_a_section_per_mart_naming_every_column()
+
+
+def test_names_in_another_order_are_said_to_be_so():
+    assert _differ(["a", "b"], ["b", "a"], "x", "y") == (
+        "the same names in another order: x ['a', 'b'], y ['b', 'a']"
+    )
 
 
 # --- the names the docs give ------------------------------------------------------------------
