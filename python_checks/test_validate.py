@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 from pathlib import Path
 
 import duckdb
@@ -352,7 +353,43 @@ def mart_line(output: str, mart: str) -> str:
 
 def test_every_published_mart_has_hand_made_rows_here():
     # A new mart (retention/marts.py) needs its table and correct rows in MARTS above.
-    assert sorted(MARTS) == sorted(published.MARTS)
+    missing = sorted(set(published.MARTS) - set(MARTS))
+    assert not missing, f"marts of retention/marts.py without their rows in MARTS here: {missing}"
+    assert sorted(MARTS) == sorted(published.MARTS), "MARTS here holds a mart marts.py lacks"
+
+
+def test_a_mart_without_hand_made_rows_is_named(monkeypatch):
+    monkeypatch.setattr(published, "MARTS", (*published.MARTS, "mart_referrals"))
+    with pytest.raises(AssertionError, match=r"without their rows in MARTS here: \['mart_ref"):
+        test_every_published_mart_has_hand_made_rows_here()
+
+
+def test_every_published_mart_has_a_suite_and_every_identity_its_residual():
+    # A mart without a suite made `retention validate` stop with KeyError: 'mart_<name>'; an
+    # identity without its check__ residual in DERIVED failed on the demo build as a column
+    # that "does not exist", as if the mart were wrong.
+    from retention import expectations
+
+    no_suite = [mart for mart in published.MARTS if mart not in expectations.SUITES]
+    assert not no_suite, (
+        f"marts without a validate suite: {no_suite}; add one to SUITES in "
+        "retention/expectations.py (an operations mart: its entry in OPERATIONS)"
+    )
+    underived = {}
+    for mart in published.MARTS:
+        with warnings.catch_warnings():  # GE's deprecations, as retention.validate hides them
+            warnings.simplefilter("ignore")
+            suite = expectations.SUITES[mart]()
+        residuals = {
+            e.column
+            for e in suite.expectations
+            if (getattr(e, "column", None) or "").startswith("check__")
+        }
+        if missing := sorted(residuals - set(expectations.derivations(mart))):
+            underived[mart] = missing
+    assert not underived, (
+        f"identities without their residual in DERIVED (retention/expectations.py): {underived}"
+    )
 
 
 def test_correct_marts_pass(tmp_path, capsys):
