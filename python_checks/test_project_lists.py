@@ -38,6 +38,8 @@
   backticks exists (placeholders such as `<table>` match any name), and so does every
   `make` target and every macro named as one, so that a rename cannot leave the docs
   pointing at nothing.
+- Every singular test (tests/*.sql) is named in python_checks/test_data_tests_fail.py,
+  which breaks a row for it and expects the rows the test returns.
 
 Reads YAML, SQL and markdown text only (no dbt run): fast.
 """
@@ -467,6 +469,19 @@ def test_docs_marts_md_has_a_section_per_mart_naming_every_column():
         for mart, mart_columns in columns.items()
     }
     assert not any(missing.values()), f"columns docs/marts.md does not name: {missing}"
+
+
+def test_every_singular_test_is_broken_on_purpose_in_test_data_tests_fail():
+    # docs/decisions.md, "Every data check is shown to fail": a test that passes on every
+    # build proves nothing unless some data would make it fail. README "Add a check".
+    cases = (REPO_ROOT / "python_checks" / "test_data_tests_fail.py").read_text("utf-8")
+    singular = sorted(path.stem for path in (REPO_ROOT / "tests").glob("*.sql"))
+    assert len(singular) > 5  # the tests are found
+    missing = [name for name in singular if name not in cases]
+    assert not missing, (
+        f"singular tests python_checks/test_data_tests_fail.py never breaks: {missing}; add a "
+        "case that changes a row of the shared build and expects the rows the test returns"
+    )
 
 
 # A contributor half way through a recipe (README "Contributing") meets these checks: each
