@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from pipeline import REPO_ROOT
 
 from retention import reference
@@ -13,7 +14,17 @@ from retention import reference
 
 def test_reference_doc_is_generated_from_the_current_yaml() -> None:
     current = (REPO_ROOT / reference.OUTPUT).read_text(encoding="utf-8")
-    assert current == reference.render(), "docs/reference.md is out of date: run `make docs`"
+    assert current == reference.render(), (
+        "docs/reference.md is out of date: run `.venv/bin/python -m retention.reference`"
+    )
+
+
+def test_a_stale_reference_doc_names_the_command_that_writes_it(monkeypatch) -> None:
+    # It said `make docs`, which writes it, then builds the dbt docs site and, without a
+    # built warehouse, stops with exit 2 ("no warehouse at ...: run make demo first").
+    monkeypatch.setattr(reference, "render", lambda: "stale")
+    with pytest.raises(AssertionError, match=r"run `\.venv/bin/python -m retention\.reference`"):
+        test_reference_doc_is_generated_from_the_current_yaml()
 
 
 def test_reference_doc_lists_every_raw_column_and_every_metric() -> None:
