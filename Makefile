@@ -88,7 +88,7 @@ LINT_ENV := RETENTION_DB_PATH=$(CURDIR)/target/lint.duckdb DBT_TARGET_PATH=$(CUR
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(LINT_ENV) $(BIN)/sqlfluff lint models tests macros analyses --processes 2
+	$(LINT_ENV) $(BIN)/sqlfluff lint models tests analyses --processes 2
 	$(MAKE) --no-print-directory conventions
 
 # Project conventions on the manifest (dbt-bouncer.yml; dbt-score in pyproject.toml); also

@@ -115,6 +115,12 @@ def test_pre_commit_hooks_are_local_and_run_the_locked_tools():
     for folder in linted.split():
         assert re.search(hooks["sqlfluff-lint"]["files"], f"{folder}/a.sql"), folder
         assert re.search(hooks["conventions"]["files"], f"{folder}/a.sql"), folder
+    # ... and none that .sqlfluffignore leaves out (sqlfluff warned of each one it was given).
+    lint = hooks["sqlfluff-lint"]
+    ignored = (REPO_ROOT / ".sqlfluffignore").read_text(encoding="utf-8").splitlines()
+    for folder in [line for line in ignored if line and not line.startswith("#")]:
+        path = f"{folder.rstrip('/')}/a.sql"
+        assert not re.search(lint["files"], path) or re.search(lint.get("exclude", "^$"), path)
     # The pre-commit pinned in the dev group is the one installed from the lock.
     dev = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["dependency-groups"]["dev"]
     assert f"pre-commit=={importlib.metadata.version('pre-commit')}" in dev
