@@ -1,5 +1,5 @@
-"""Win-back: churned customers who came back, within 30, 90, 180 and 365 days, by churn
-type (mart_winback)."""
+"""Win-back: churn events won back (the customer came back), within 30, 90, 180 and 365
+days, by churn type (mart_winback)."""
 
 import altair as alt
 import pandas as pd
