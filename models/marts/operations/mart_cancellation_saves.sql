@@ -1,10 +1,11 @@
 {#- One row per period grain, period (of the request's local date), churn type and reason
     code with at least one cancellation request: requests, final offers made, saves (an
     accepted final offer, whether or not the offer is flagged as made), the MRR of the
-    saved contracts, and whether the saved customers were still contract-active 90 days
-    after their request. Only requests on or before A of contracts that exist on A (started
-    and signed on or before A). A missing reason code is `unspecified`; a code missing from
-    the cancellation_reasons seed has churn type `unknown`. -#}
+    saved contracts, and whether the saves lasted (their customer still contract-active
+    90 days after the request). Every count is of requests. Only requests on or before A
+    of contracts that exist on A (started and signed on or before A). A missing reason
+    code is `unspecified`; a code missing from the cancellation_reasons seed has churn
+    type `unknown`. -#}
 with cancellations as (
 
     select * from {{ ref('stg_shop__cancellations') }}

@@ -1,6 +1,6 @@
 {#- One row per basis and NPS class (promoter, passive, detractor; every combination, with
     counts 0 when nobody is in it): of the responses dated r ≤ A − 180 by customers
-    active on r on the basis, how many customers were no longer active on r + 180. Each
+    active on r on the basis, how many had a customer no longer active on r + 180. Each
     response counts once (a customer who answered twice counts twice). -#}
 with responses as (
 
