@@ -59,6 +59,10 @@ reasons = (
 )
 reasons["share_of_churn"] = reasons["churned_customers"] / reasons["churned_customers"].sum()
 st.subheader("Churned customers by reason")
+st.caption(
+    f"Each month's churned customers, summed over {span}: a customer who churned in two of "
+    "those months counts in both."
+)
 if reasons.empty and not months.empty:
     st.info(f"No churned customer in {span}: no reason to show.")
     st.stop()
