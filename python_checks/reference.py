@@ -248,7 +248,7 @@ class World:
                 end=_date(row.get("end_date")),
                 annual=_money(row["price"]) * PERIODS_PER_YEAR[period],
                 signed=None if signed is None else _local(signed, zone),
-                product=row["product"],
+                product=row["product"].lower(),  # lower-cased in staging, as reason codes
                 billing_period=period,
                 previous=row.get("previous_contract_id"),
             )
@@ -340,7 +340,9 @@ class World:
                 "requested_at": _instant(row["requested_at"]),
                 "requested": _local(_instant(row["requested_at"]), zone),
                 "effective": _date(row["effective_date"]),
-                "reason_code": row.get("reason_code"),
+                # staging lower-cases category texts (docs/decisions.md): `Price_Too_High`
+                # is the seed's `price_too_high`
+                "reason_code": (row.get("reason_code") or "").lower() or None,
                 "made": _bool(row.get("final_offer_made")),
                 "accepted": _bool(row.get("final_offer_accepted")),
             }

@@ -38,7 +38,7 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
-from reference import Params, World, compute, compute_dir, read_raw_dir
+from reference import GRAINS, Params, World, compute, compute_dir, read_raw_dir
 from warehouse import load_scenario
 
 from retention import dbt_runner
@@ -440,6 +440,44 @@ def test_reference_clv_on_a_hand_computed_case():
     year_2023 = clv[("cohort_year", "2023")]
     assert year_2023["customers"] == 3  # c3, c4, c5
     assert (year_2023["marketing_spend"], year_2023["cac"]) == (None, None)
+
+
+def test_reference_lower_cases_category_texts_as_staging_does():
+    # Staging lower-cases reason codes and products (docs/decisions.md, "Category texts"):
+    # `Price_Too_High` is the seed's price_too_high (push), `Plus` and `plus` one product.
+    raw = {
+        "customers": [{"customer_id": "c1", "created_at": "2023-12-01 08:00:00"}],
+        "contracts": [
+            {"contract_id": "k1", "customer_id": "c1", "product": "Plus",
+             "start_date": "2024-01-01", "end_date": "2024-01-31", "billing_period": "month",
+             "price": "10.00", "currency": "EUR"},
+            {"contract_id": "k2", "customer_id": "c1", "product": "plus",
+             "start_date": "2024-02-01", "end_date": "2024-02-29", "billing_period": "month",
+             "price": "10.00", "currency": "EUR", "previous_contract_id": "k1"},
+        ],
+        "cancellations": [
+            {"cancellation_id": "x1", "contract_id": "k2", "requested_at": "2024-02-10 10:00:00",
+             "effective_date": "2024-02-29", "reason_code": "Price_Too_High",
+             "final_offer_made": "true", "final_offer_accepted": "false"},
+        ],
+    }  # fmt: skip
+    marts = compute(raw, Params(as_of_date=D("2024-03-31"), contract_grace_days=0))
+    saves = marts["mart_cancellation_saves"]
+    # x1 requested 10 Feb 2024: one request, one offer, no save, in the push rows
+    assert {(r["period_grain"], r["churn_type"], r["reason_code"]) for r in saves} == {
+        (grain, "push", "price_too_high") for grain in GRAINS
+    }
+    # spell 1 Jan .. 29 Feb ended by k2, whose cancellation (price_too_high) is not
+    # withdrawn: the churn on 1 Mar is push
+    winback = [r for r in marts["mart_winback"] if r["basis"] == "contract"]
+    assert [(r["churn_month"], r["churn_type"]) for r in winback] == [(D("2024-03-01"), "push")]
+    # k1 (Jan, renewed by k2 starting 1 Feb <= 31 Jan + 0 + 1) and k2 (Feb, cancelled
+    # effective on its end_date: ran to end_date, not renewed): one product "plus"
+    renewals = by_key(marts["mart_contract_renewals"], "mart_contract_renewals")
+    assert {k: (r["terms_ending"], r["renewed"]) for k, r in renewals.items()} == {
+        ("plus", "month", D("2024-01-01")): (1, 1),
+        ("plus", "month", D("2024-02-01")): (1, 0),
+    }
 
 
 def test_reference_default_as_of_date_is_the_latest_local_date():
