@@ -11,7 +11,9 @@
    mart_clv and the retention operations marts (section 9: saves, win-back, NPS, NPS churn,
    programmes, renewals, lock-in, revenue deciles) must equal the reference: counts
    exactly, money and rates within 1e-9. The random data sets draw NPS responses,
-   retention actions and renewals (previous_contract_id) for them.
+   retention actions (with costs) and renewals (previous_contract_id) for them, stacked
+   products, category texts in mixed case, a customer who never exists, and vars from
+   their edges (N = 1, grace 0 and 1, H = 1, a 1-day window, half-hour time zones).
 
 Periods, cohorts and CLV aggregate over all customers, so every example needs its own build
 (about 10-20 s). The number of random examples is small (5, beside the explicit edge-case
@@ -503,8 +505,19 @@ def test_reference_default_as_of_date_is_the_latest_local_date():
 
 # --- 2. random raw data sets -----------------------------------------------------------------
 
-TIME_ZONES = ("UTC", "Europe/Amsterdam", "America/New_York", "Asia/Tokyo")
-CHANNELS = ("web", "ads", "referral", None)
+# half-hour offsets, +14 and -11 hours, a 30-minute daylight saving shift
+TIME_ZONES = (
+    "UTC",
+    "Europe/Amsterdam",
+    "America/New_York",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Pacific/Kiritimati",
+    "Pacific/Pago_Pago",
+    "America/St_Johns",
+    "Australia/Lord_Howe",
+)
+CHANNELS = ("web", "ads", "referral", None, "Web", " ads ")  # staging trims and lower-cases
 
 
 def stamp(draw, day: dt.date) -> str:
@@ -531,7 +544,7 @@ def data_sets(draw):
     def day(low: int = 0, high: int = span) -> dt.date:
         return origin + dt.timedelta(days=draw(st.integers(low, high)))
 
-    grace = draw(st.sampled_from([0, 7, 30]))
+    grace = draw(st.sampled_from([0, 1, 7, 30, 45]))
     as_of = None
     if draw(st.booleans()):
         month = day(240, span).replace(day=1)
@@ -539,12 +552,12 @@ def data_sets(draw):
     params = Params(
         as_of_date=as_of,
         reporting_timezone=draw(st.sampled_from(TIME_ZONES)),
-        order_inactivity_days=draw(st.sampled_from([30, 45, 60, 365])),
+        order_inactivity_days=draw(st.sampled_from([1, 2, 30, 45, 60, 365])),
         contract_grace_days=grace,
-        gross_margin=draw(st.sampled_from(["1.0", "0.6"])),
-        clv_max_lifespan_years=draw(st.sampled_from([10, 3])),
-        repeat_windows_days=draw(st.sampled_from([(30, 90, 180, 365), (7, 45)])),
-        programme_horizon_days=draw(st.sampled_from([30, 90])),
+        gross_margin=draw(st.sampled_from(["1.0", "0.6", "0.35"])),
+        clv_max_lifespan_years=draw(st.sampled_from([10, 3, 1, 2.5])),
+        repeat_windows_days=draw(st.sampled_from([(30, 90, 180, 365), (7, 45), (1,), (365, 30)])),
+        programme_horizon_days=draw(st.sampled_from([1, 30, 90, 365])),
     )
 
     tables: dict[str, list[dict[str, str | None]]] = {
@@ -629,18 +642,43 @@ def data_sets(draw):
                 {
                     "contract_id": contract_id,
                     "customer_id": customer_id,
-                    "product": draw(st.sampled_from(["basic", "plus"])),
+                    "product": draw(st.sampled_from(["basic", "plus", "Plus"])),
                     "signed_at": stamp(draw, signed) if draw(st.booleans()) else None,
                     "start_date": start.isoformat(),
                     "end_date": None if end_date is None else end_date.isoformat(),
                     "billing_period": draw(st.sampled_from(["month", "quarter", "year"])),
-                    "price": cents(draw(st.sampled_from([0, 999, 2500, 10000, 12345]))),
-                    "currency": "EUR",
+                    "price": cents(draw(st.sampled_from([0, 1, 999, 2500, 3333, 10000, 12345]))),
+                    # another currency: quarantined, and so are its cancellations
+                    "currency": draw(st.sampled_from(["EUR"] * 12 + ["USD"])),
                     # a renewal of the customer's previous contract, often
                     "previous_contract_id": previous_id if draw(st.booleans()) else None,
                 }
             )
             previous_id = contract_id
+            for twin in range(draw(st.sampled_from([0, 0, 1, 2]))):
+                # a stacked product over the same days (lock-in buckets, churn-type ties)
+                twin_row = dict(tables["contracts"][-1])
+                twin_row["contract_id"] = f"{contract_id}-s{twin}"
+                twin_row["product"] = draw(st.sampled_from(["basic", "plus", "extra", "tv"]))
+                twin_row["previous_contract_id"] = None
+                if draw(st.booleans()):
+                    twin_row["end_date"] = planned_end.isoformat()
+                tables["contracts"].append(twin_row)
+                if draw(st.booleans()):
+                    requested = planned_end - dt.timedelta(days=draw(st.integers(0, 40)))
+                    tables["cancellations"].append(
+                        {
+                            "cancellation_id": f"{twin_row['contract_id']}-x",
+                            "contract_id": twin_row["contract_id"],
+                            "requested_at": stamp(draw, requested),
+                            "effective_date": planned_end.isoformat(),
+                            "reason_code": draw(
+                                st.sampled_from(["price_too_high", "deceased", None])
+                            ),
+                            "final_offer_made": draw(st.sampled_from([None, "true"])),
+                            "final_offer_accepted": draw(st.sampled_from([None, "false", "true"])),
+                        }
+                    )
             cancellations = []
             if ending in ("cancelled", "cancel_at_end"):
                 cancellations.append((planned_end, draw(st.sampled_from([None, "false"]))))
@@ -663,9 +701,15 @@ def data_sets(draw):
                         "requested_at": stamp(draw, requested),
                         "effective_date": effective.isoformat(),
                         "reason_code": draw(
-                            st.sampled_from(["price_too_high", "deceased", "made_up", None])
+                            st.sampled_from(
+                                ["price_too_high", "Price_Too_High", "deceased", "made_up", None]
+                            )
                         ),
-                        "final_offer_made": None if accepted is None else "true",
+                        "final_offer_made": draw(
+                            st.sampled_from(
+                                [None, "false", "true"] if accepted is None else [None, "true"]
+                            )
+                        ),
                         "final_offer_accepted": accepted,
                     }
                 )
@@ -691,8 +735,9 @@ def data_sets(draw):
                 {
                     "action_id": f"{customer_id}-a{j}",
                     "customer_id": customer_id,
-                    "campaign": draw(st.sampled_from(["Call", "mail"])),
-                    "assigned_group": draw(st.sampled_from(["treatment", "control"])),
+                    "campaign": draw(st.sampled_from(["Call", "CALL", "mail"])),
+                    "assigned_group": draw(st.sampled_from(["treatment", "control", "Treatment"])),
+                    "cost": draw(st.sampled_from([None, "0.00", "5.00", "12.34", "250.00"])),
                     "assigned_at": stamp(draw, assigned),
                 }
             )
@@ -710,6 +755,17 @@ def data_sets(draw):
                 }
             )
 
+    if draw(st.booleans()):  # a customer who never exists: their response and action do not count
+        ghost_day = day()
+        tables["nps_responses"].append(
+            {"response_id": "g-n0", "customer_id": "ghost",
+             "responded_at": stamp(draw, ghost_day), "score": "10"}
+        )  # fmt: skip
+        tables["retention_actions"].append(
+            {"action_id": "g-a0", "customer_id": "ghost", "campaign": "call",
+             "assigned_group": "treatment", "assigned_at": stamp(draw, ghost_day),
+             "cost": "7.00"}
+        )  # fmt: skip
     if draw(st.booleans()):
         months = sorted({day().replace(day=1) for _ in range(draw(st.integers(1, 6)))})
         for month in months:
