@@ -46,7 +46,8 @@ from retention.publish import (
     working_copy_path,
 )
 
-EXIT_LOAD, EXIT_DBT, EXIT_VALIDATE, EXIT_PUBLISH, EXIT_LOCKED, EXIT_FILES = 2, 3, 4, 5, 6, 7
+EXIT_LOAD, EXIT_DBT, EXIT_VALIDATE, EXIT_PUBLISH, EXIT_FILES = 2, 3, 4, 5, 7
+EXIT_LOCKED = working_copy.EXIT_BUSY
 # Interrupted by a signal: 128 + its number, as a shell reports it (SIGINT 130, SIGTERM 143).
 # How long dbt may take to stop after SIGTERM before it is killed.
 DBT_STOP_SECONDS = 30

@@ -59,7 +59,7 @@ import duckdb
 from retention import console, shrink, signals, spark
 from retention.contract import LOAD_ID, LOADED_AT, TABLES, TIMESTAMP_FORM, Table
 from retention.paths import add_db_argument, default_db_path
-from retention.working_copy import is_busy
+from retention.working_copy import EXIT_BUSY, is_busy
 
 SCHEMA = "raw"
 BATCHES = "meta.load_batches"
@@ -146,8 +146,6 @@ class LoadResult:
     loaded: dict[str, int]  # rows loaded per table with a file in the delivery
     totals: dict[str, int]  # rows per raw table after the load
 
-
-EXIT_BUSY = 6  # as `retention build` and `publish` when another process holds the file
 
 EXIT_CODES = {
     0: "loaded, or skipped because the same files were already loaded as a batch",

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from retention import console
-from retention.working_copy import is_busy
+from retention.working_copy import EXIT_BUSY, is_busy
 
 SCHEMA = "marts"
 
@@ -171,7 +171,6 @@ PREDICTIVE_KEYS: dict[str, list[str]] = {
 PREDICTIVE_MARTS = tuple(PREDICTIVE_COLUMNS)
 
 
-EXIT_BUSY = 6  # as `retention load`, `build` and `publish` when another process holds the file
 BUSY_MEANING = (
     "another process has the database open for writing (a `retention load`, a dbt run or a BI "
     "client writing to it): nothing was read; run the same command again when it is done"

@@ -62,7 +62,7 @@ from retention.working_copy import working_copy_path
 
 __all__ = ["MARTS", "PublishError", "publish", "tables_in", "working_copy_path"]
 
-EXIT_REFUSED, EXIT_LOCKED = 2, 6
+EXIT_REFUSED, EXIT_LOCKED = 2, working_copy.EXIT_BUSY
 
 # The oldest storage version a published file may have: the oldest 1.x format. DuckDB also
 # takes the 0.x versions (v0.9.0 among them), but the marts' column types are checked in the
@@ -92,7 +92,8 @@ EXIT_CODES = {
     "not `built`, a mart missing, the published file being written or holding load batches "
     "the working copy lacks, disk full, a read-only or immutable folder or file); the "
     "published warehouse is unchanged",
-    6: "a build holds the working copy's lock, or another process has the working copy open",
+    EXIT_LOCKED: "a build holds the working copy's lock, or another process has the working "
+    "copy open",
     130: "interrupted by SIGINT (143 SIGTERM, 129 SIGHUP): the temporary copy is removed; "
     f"{AFTER_INTERRUPTION}",
 }

@@ -30,6 +30,9 @@ STORAGE_WORDS = (
 )
 # DuckDB refusing a second writer of one file.
 BUSY_WORDS = ("Conflicting lock", "Could not set lock")
+# Every command's exit code when another process holds the file it needs (or a build holds
+# the working copy's lock): run the same command again when it is done.
+EXIT_BUSY = 6
 
 
 def is_busy(message: str) -> bool:
