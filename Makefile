@@ -66,7 +66,10 @@ endif
 
 setup: $(VENV)/.synced
 
-$(DEMO_DATA)/.generated: | setup
+# Generated again when the generator changed since (a pull bringing a new generator, a
+# branch switch): the demo data must be what this checkout's generator writes.
+GENERATOR := $(wildcard retention/generate/*.py) retention/contract.py
+$(DEMO_DATA)/.generated: $(GENERATOR) | setup
 	$(BIN)/retention generate --out $(DEMO_DATA) --customers $(DEMO_CUSTOMERS) --seed 42
 	touch $@
 

@@ -354,6 +354,41 @@ def test_make_never_syncs_a_linked_venv_from_another_checkout(tmp_path, linked):
     assert ("sync --frozen" in run.stdout) is not linked, run.stdout
 
 
+@pytest.mark.parametrize("changed", ["retention/generate/orders.py", "retention/contract.py"])
+def test_the_demo_data_is_generated_again_after_the_generator_changed(tmp_path, changed):
+    # The stamp had no prerequisite: after a pull that changed the generator, `make demo`,
+    # `make build-test` and the data diff went on using the data of the old generator.
+    checkout = tmp_path / "checkout"
+    for name in ("Makefile", "pyproject.toml", "uv.lock", "retention/contract.py"):
+        (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / name, checkout / name)
+    shutil.copytree(REPO_ROOT / "retention" / "generate", checkout / "retention" / "generate")
+    (checkout / ".venv").symlink_to(VENV_BIN.parent)  # linked: taken as set up
+    stamp = checkout / "data" / "demo" / ".generated"
+    stamp.parent.mkdir(parents=True)
+    stamp.touch()
+    for source in [checkout / "retention" / "contract.py"] + sorted(
+        (checkout / "retention" / "generate").glob("*.py")
+    ):
+        os.utime(source, (0, 0))  # every source older than the data
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+
+    def dry_run() -> str:
+        run = subprocess.run(
+            ["make", "-n", "data/demo/.generated"],
+            cwd=checkout,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        return run.stdout
+
+    assert "retention generate" not in dry_run()  # the data is newer than the generator
+    (checkout / changed).touch()  # now newer than the data
+    assert "retention generate --out data/demo" in dry_run()
+
+
 @pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
 def test_the_conventions_hook_runs_when_a_commit_only_deletes_a_model(tmp_path):
     # pre-commit never hands a hook a deleted file: a commit removing a model that others
