@@ -638,10 +638,41 @@ def test_a_publish_stopped_by_a_signal_mid_copy_says_so_and_leaves_no_copy(tmp_p
     assert child.returncode == 128 + signum, out
     assert out == (
         f"retention publish: interrupted by {signal.Signals(signum).name}; the published "
-        "warehouse is the old one or the new one, complete either way\n"
+        "warehouse is unchanged\n"
     )
     assert _sha256(published) == before and _leftovers(tmp_path) == []
     assert not (tmp_path / "w.duckdb.work.lock").exists()
+
+
+def test_a_publish_stopped_right_after_its_rename_says_the_new_warehouse_is_published(
+    tmp_path, capsys, monkeypatch
+):
+    # Every interrupted publish said "the old one or the new one", even where it knew which.
+    # Here SIGTERM arrives the moment the new file is in place (sent by the rename itself):
+    # the message must say that the new warehouse is published, and it is.
+    from retention.cli import main
+
+    day1 = (1, "2026-12-06 02:00:00")
+    published = _hand_made(tmp_path / "w.duckdb", [day1])
+    work = _hand_made(tmp_path / "w.duckdb.work", [day1, (2, "2026-12-06 09:00:00")])
+    real_replace = os.replace
+
+    def replace_then_signal(source, target):
+        real_replace(source, target)
+        if Path(target) == published:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(os, "replace", replace_then_signal)
+    assert main(["publish", "--db", str(published)]) == 128 + signal.SIGTERM
+    assert capsys.readouterr().err == (
+        "retention publish: interrupted by SIGTERM; the new warehouse was already published "
+        "(the signal came as it finished)\n"
+    )
+    with duckdb.connect(str(published), read_only=True) as con:  # the working copy's batches
+        assert con.sql("select load_id from meta.load_batches order by 1").fetchall() == [
+            (1,),
+            (2,),
+        ]
 
 
 def _immutable(path: Path) -> None:

@@ -35,9 +35,9 @@ from retention import console, dbt_runner, predictive_columns, signals, working_
 from retention.load import SHRINK_GUARDS, add_mode_arguments, data_file_problem, dir_problem
 from retention.paths import REPO_ROOT, add_db_argument, dbt_project, default_db_path
 from retention.publish import (
-    AFTER_INTERRUPTION,
     PublishError,
     add_storage_version_argument,
+    after_interruption,
     file_behind,
     load_batches,
     publish,
@@ -133,6 +133,11 @@ class Stage:
     """The step under way, for the message when a signal stops the build."""
 
     name: str
+
+
+# The stage once the published file is replaced: a signal after it stops a build whose
+# warehouse is already published.
+PUBLISHED = "publishing, the new file in place"
 
 
 class FilesError(Exception):
@@ -298,7 +303,7 @@ def project_vars() -> list[str]:
 
 def _after(stage: str) -> str:
     if stage.startswith("publishing"):
-        return AFTER_INTERRUPTION
+        return after_interruption(renamed=stage == PUBLISHED)
     if stage.startswith("validating"):
         return "the working copy is built but not validated: rerun, do not publish it by hand"
     if stage.startswith("running dbt"):
@@ -435,6 +440,7 @@ def _validate_and_publish(args: argparse.Namespace, published: Path, work: Path,
             published,
             progress=_say,
             storage_version=args.storage_version,
+            on_renamed=lambda: setattr(at, "name", PUBLISHED),
         )
     except PublishError as exc:
         _tell(f"publish failed: {exc}")

@@ -82,8 +82,19 @@ class PublishError(Exception):
 
 
 # What a publish stopped by a signal leaves: the rename is atomic, and the temporary copy is
-# removed (`retention build` says the same when it is stopped while publishing).
-AFTER_INTERRUPTION = "the published warehouse is the old one or the new one, complete either way"
+# removed. Which of the two it is depends on whether the signal came before the rename
+# (`retention build` says the same when it is stopped while publishing).
+BEFORE_RENAME = "the published warehouse is unchanged"
+AFTER_RENAME = "the new warehouse was already published (the signal came as it finished)"
+AFTER_INTERRUPTION = (
+    f"{BEFORE_RENAME}, or, if the signal came once the new file was in place, "
+    "the new one (the message says which)"
+)
+
+
+def after_interruption(renamed: bool) -> str:
+    """What a publish stopped by a signal left, once it is known whether the rename was done."""
+    return AFTER_RENAME if renamed else BEFORE_RENAME
 
 
 EXIT_CODES = {
@@ -181,6 +192,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     # SIGINT, SIGTERM and SIGHUP stop the copy with its temporary file removed and a line
     # saying so (Ctrl-C gave a Python traceback and exit 1, SIGTERM left the temporary file).
+    renamed = []
     with signals.stoppable() as received:
         try:
             version = resolve_storage_version(args.storage_version)
@@ -190,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
                     published,
                     progress=console.say,
                     storage_version=version,
+                    on_renamed=lambda: renamed.append(True),
                 )
         except working_copy.Locked as exc:
             print(f"retention publish: {exc}", file=sys.stderr)
@@ -199,10 +212,8 @@ def run(args: argparse.Namespace) -> int:
             signum = signals.signal_of(exc, received)
             if signum is not None:
                 name = signal.Signals(signum).name
-                print(
-                    f"retention publish: interrupted by {name}; {AFTER_INTERRUPTION}",
-                    file=sys.stderr,
-                )
+                left = after_interruption(bool(renamed))
+                print(f"retention publish: interrupted by {name}; {left}", file=sys.stderr)
                 return 128 + signum
             if isinstance(exc, PublishError | working_copy.StorageError):
                 print(f"retention publish: error: {exc}", file=sys.stderr)
@@ -217,7 +228,12 @@ def publish(
     *,
     progress=lambda _m: None,
     storage_version: str = DEFAULT_STORAGE_VERSION,
+    on_renamed=lambda: None,
 ) -> None:
+    """Copy the working copy `source` over `published` in one atomic rename, once its marts
+    are checked. `on_renamed` is called as soon as the new file is in place (no stopping
+    signal comes between the rename and the call), so a caller stopped later knows which
+    warehouse is published."""
     source, published = Path(source), file_behind(Path(published))
     if not source.is_file():
         raise PublishError(f"no working copy at {source}: build it first")
@@ -248,7 +264,9 @@ def publish(
             if working_copy.wal_path(published).exists():
                 os.replace(working_copy.wal_path(published), old_log)
             try:
-                os.replace(staging, published)
+                with signals.deferred():  # the rename and its report: never one without the other
+                    os.replace(staging, published)
+                    on_renamed()
             except OSError as exc:  # it names the temporary copy; the published file refused
                 with suppress(FileNotFoundError):
                     os.replace(old_log, working_copy.wal_path(published))
