@@ -110,3 +110,27 @@ def test_a_run_on_a_kept_parse_compiles_with_its_own_vars(tmp_path: Path):
     assert shown["second"].reused_parse
     assert "2001-02-03" in shown["first"].output and "2005-06-07" not in shown["first"].output
     assert "2005-06-07" in shown["second"].output and "2001-02-03" not in shown["second"].output
+
+
+def test_a_dbt_child_stopped_by_a_signal_leaves_no_semaphore_warning(tmp_path):
+    # `retention build` stopped by SIGTERM ended with Python's resource tracker warning
+    # "There appear to be 2 leaked semaphore objects to clean up at shutdown" (and two lines
+    # of traceback) under its own message. A child with dbt's environment that holds a
+    # multiprocessing semaphore when a signal kills it stands for dbt here; the tracker
+    # (a process of its own, which outlives it) must stay quiet. With a warning filter of
+    # the caller's own, both are kept.
+    import subprocess
+    import sys
+
+    child = (
+        "import multiprocessing, os, signal\n"
+        "semaphore = multiprocessing.get_context('spawn').Semaphore()\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\n"
+    )
+    base = {"PATH": "/usr/bin:/bin", "PYTHONWARNINGS": "default::DeprecationWarning"}
+    env = dbt_runner.environment(tmp_path / "w.duckdb", base=base)
+    assert env["PYTHONWARNINGS"].startswith("default::DeprecationWarning,")
+    # The tracker inherits the pipe: reading it to its end waits for the tracker too.
+    run = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, text=True)
+    assert run.returncode == -15
+    assert "resource_tracker" not in run.stderr, run.stderr

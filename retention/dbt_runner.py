@@ -91,14 +91,25 @@ def command(args: list[str], **options: Any) -> list[str]:
     return [executable(), *arguments(args, **options)]
 
 
+# A dbt stopped by a signal (`retention build` interrupted, an orchestrator's stop) leaves its
+# multiprocessing semaphores to Python's resource tracker, which removes them and warns
+# "resource_tracker: There appear to be 2 leaked semaphore objects to clean up at shutdown"
+# with two lines of traceback under the build's own message: noise, nothing is left behind.
+QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
+
+
 def environment(db_path: Path | str, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a dbt run on the warehouse at db_path (the profile reads the path
     from RETENTION_DB_PATH)."""
+    base = os.environ if base is None else base
+    given = base.get("PYTHONWARNINGS", os.environ.get("PYTHONWARNINGS"))  # kept, not replaced
+    warnings = [given] if given else []
     return {
-        **(os.environ if base is None else base),
+        **base,
         "RETENTION_DB_PATH": str(db_path),
         "DBT_PROFILES_DIR": str(REPO_ROOT),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "PYTHONWARNINGS": ",".join([*warnings, QUIET_RESOURCE_TRACKER]),
     }
 
 
