@@ -25,7 +25,7 @@
   newcomer reads first names where each model lives.
 - The marts and docs/marts.md, the BI users' map: a section per mart (`## <mart> — …`)
   naming each of its columns; and a row per mart in the README's tables of marts ("Point BI
-  at it").
+  at it"). The README's "Contents" links every `##` section, in order, by its anchor.
 - The dashboard's pages (`dashboard/registry.py`) and the dbt exposures
   (`models/marts/_marts__exposures.yml`): one exposure per page, at the page's address,
   depending on exactly the models the page's code reads, so that lineage shows every page
@@ -450,6 +450,29 @@ def test_the_readmes_tables_of_marts_have_a_row_per_mart():
     assert len(expected) > 15  # the marts are found
     assert sorted(rows) == sorted(expected), _differ(
         sorted(rows), sorted(expected), 'README "Point BI at it" (its tables)', "retention/marts.py"
+    )
+
+
+def _github_anchor(heading: str) -> str:
+    """The anchor GitHub (and most markdown viewers) give a heading: lower case, punctuation
+    other than hyphens and underscores dropped, each space a hyphen."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_the_readmes_contents_list_every_section_in_order_with_its_anchor():
+    # A 2,000-line README: its contents are the way in, and must not drift from its sections.
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    sections = [h for h in re.findall(r"^## (.+)$", readme, re.M) if h != "Contents"]
+    block = readme.split("\n## Contents\n", 1)[1].split("\n## ", 1)[0]
+    links = re.findall(r"^- \[(.+?)\]\(#([^)]+)\): \S", block, re.M)
+    assert len(sections) > 10  # the sections are found
+    assert [text for text, _ in links] == sections, _differ(
+        [text for text, _ in links], sections, 'README "Contents"', "the README's ## headings"
+    )
+    wrong = {text: anchor for text, anchor in links if anchor != _github_anchor(text)}
+    assert not wrong, f'README "Contents": links whose anchor is not their section\'s: {wrong}'
+    assert _github_anchor("Contributing: add a raw source / a mart / a check") == (
+        "contributing-add-a-raw-source--a-mart--a-check"  # ":" and "/" dropped, spaces kept
     )
 
 
