@@ -25,7 +25,8 @@
   newcomer reads first names where each model lives.
 - The marts and docs/marts.md, the BI users' map: a section per mart (`## <mart> — …`)
   naming each of its columns; and a row per mart in the README's tables of marts ("Point BI
-  at it"). The README's "Contents" links every `##` section, in order, by its anchor.
+  at it"). The "Contents" of README.md and docs/decisions.md link every `##` section, in
+  order, by its anchor.
 - The dashboard's pages (`dashboard/registry.py`) and the dbt exposures
   (`models/marts/_marts__exposures.yml`): one exposure per page, at the page's address,
   depending on exactly the models the page's code reads, so that lineage shows every page
@@ -459,18 +460,21 @@ def _github_anchor(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
-def test_the_readmes_contents_list_every_section_in_order_with_its_anchor():
-    # A 2,000-line README: its contents are the way in, and must not drift from its sections.
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    sections = [h for h in re.findall(r"^## (.+)$", readme, re.M) if h != "Contents"]
-    block = readme.split("\n## Contents\n", 1)[1].split("\n## ", 1)[0]
-    links = re.findall(r"^- \[(.+?)\]\(#([^)]+)\): \S", block, re.M)
+@pytest.mark.parametrize("name", ["README.md", "docs/decisions.md"])
+def test_a_long_pages_contents_list_every_section_in_order_with_its_anchor(name):
+    # Pages of 2,000 and 3,000 lines: their contents are the way in, and must not drift from
+    # their sections. The README's give each section a line of what it holds.
+    text = (REPO_ROOT / name).read_text(encoding="utf-8")
+    sections = [h for h in re.findall(r"^## (.+)$", text, re.M) if h != "Contents"]
+    block = text.split("\n## Contents\n", 1)[1].split("\n## ", 1)[0]
+    what = r": \S" if name == "README.md" else "$"
+    links = re.findall(rf"^- \[(.+?)\]\(#([^)]+)\){what}", block, re.M)
     assert len(sections) > 10  # the sections are found
     assert [text for text, _ in links] == sections, _differ(
-        [text for text, _ in links], sections, 'README "Contents"', "the README's ## headings"
+        [text for text, _ in links], sections, f'{name} "Contents"', f"{name}'s ## headings"
     )
     wrong = {text: anchor for text, anchor in links if anchor != _github_anchor(text)}
-    assert not wrong, f'README "Contents": links whose anchor is not their section\'s: {wrong}'
+    assert not wrong, f'{name} "Contents": links whose anchor is not their section\'s: {wrong}'
     assert _github_anchor("Contributing: add a raw source / a mart / a check") == (
         "contributing-add-a-raw-source--a-mart--a-check"  # ":" and "/" dropped, spaces kept
     )
