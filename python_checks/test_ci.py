@@ -164,6 +164,16 @@ def clean_clone(target: Path) -> Path:
     return target
 
 
+def make(
+    checkout: Path, *args: str, drop: tuple[str, ...] = ("MAKE",)
+) -> subprocess.CompletedProcess:
+    """`make ARGS` in CHECKOUT, output captured, with the environment less the variables
+    whose names start with one of DROP (make's own, so that a `make test` running this
+    passes it no flags)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    return subprocess.run(["make", *args], cwd=checkout, env=env, capture_output=True, text=True)
+
+
 def pre_commit(clone: Path, home: Path, *args: str, skip: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "MAKE"))}
     env |= {"PRE_COMMIT_HOME": str(home), "SKIP": skip, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
@@ -211,12 +221,10 @@ def data_diff(
 ) -> subprocess.CompletedProcess:
     """`make data-diff MAKE_VARS...` in CLONE, with DATA (a copy of a clean data set, standing
     for the demo data) as DEMO_DATA when given; output captured."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "MAKE"))}
     if data is not None:
         (data / ".generated").touch()  # the clean data set stands for the demo data
         make_vars = (*make_vars, f"DEMO_DATA={data}")
-    command = ["make", "--no-print-directory", "data-diff", *make_vars]
-    return subprocess.run(command, cwd=clone, env=env, capture_output=True, text=True)
+    return make(clone, "--no-print-directory", "data-diff", *make_vars, drop=("DBT_", "MAKE"))
 
 
 def test_data_diff_with_a_base_ref_that_is_not_a_commit_says_so_before_building(tmp_path):
@@ -316,10 +324,7 @@ def test_make_in_a_checkout_whose_path_has_a_space_says_so_in_one_line(tmp_path)
     checkout = tmp_path / "my projects" / "retention"
     checkout.mkdir(parents=True)
     shutil.copy2(REPO_ROOT / "Makefile", checkout / "Makefile")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
-    run = subprocess.run(
-        ["make", "-n", "setup"], cwd=checkout, env=env, capture_output=True, text=True
-    )
+    run = make(checkout, "-n", "setup")
     assert run.returncode == 2, run.stdout + run.stderr
     assert run.stdout == ""
     assert run.stderr.endswith(
@@ -345,10 +350,7 @@ def test_make_never_syncs_a_linked_venv_from_another_checkout(tmp_path, linked):
     else:
         shutil.copytree(owner / ".venv", checkout / ".venv")
     os.utime(checkout / ".venv" / ".synced", (0, 0))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
-    run = subprocess.run(
-        ["make", "-n", "setup"], cwd=checkout, env=env, capture_output=True, text=True
-    )
+    run = make(checkout, "-n", "setup")
     assert run.returncode == 0, run.stdout + run.stderr
     # A checkout's own .venv is synced when the lock is newer; a linked one never.
     assert ("sync --frozen" in run.stdout) is not linked, run.stdout
@@ -371,16 +373,9 @@ def test_the_demo_data_is_generated_again_after_the_generator_changed(tmp_path, 
         (checkout / "retention" / "generate").glob("*.py")
     ):
         os.utime(source, (0, 0))  # every source older than the data
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
 
     def dry_run() -> str:
-        run = subprocess.run(
-            ["make", "-n", "data/demo/.generated"],
-            cwd=checkout,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
+        run = make(checkout, "-n", "data/demo/.generated")
         assert run.returncode == 0, run.stdout + run.stderr
         return run.stdout
 
@@ -421,14 +416,7 @@ def test_a_convention_that_fails_says_why_without_a_terminal(tmp_path):
     clone = clean_clone(tmp_path / "clone")
     (clone / "models" / "marts" / "misc").mkdir()
     (clone / "models" / "marts" / "misc" / "mart_x.sql").write_text("select 1 as one\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "MAKE", "COLUMNS"))}
-    run = subprocess.run(
-        ["make", "--no-print-directory", "conventions"],
-        cwd=clone,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    run = make(clone, "--no-print-directory", "conventions", drop=("DBT_", "MAKE", "COLUMNS"))
     assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]
     out = " ".join(re.sub("[│╭╮╰╯─┬┴┼├┤]", " ", run.stdout + run.stderr).split())
     # dbt-bouncer.yml's description of the check, then dbt-bouncer's own words: whole
