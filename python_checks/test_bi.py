@@ -1522,10 +1522,17 @@ def test_analyses_answer_what_they_say(analyses: dict[str, list[dict]]) -> None:
     for basis in ("order", "contract"):
         shares = [r["share_of_churn"] for r in analyses["churn_reasons"] if r["basis"] == basis]
         assert math.isclose(sum(shares), 1.0), (basis, shares)
+    # LTV:CAC is clv / cac where the channel has one: the check needs a channel with spend,
+    # acquired customers and a CLV (the checks' data has paid channels), else it checks
+    # nothing; a channel without spend (organic) has CAC 0 and no LTV:CAC.
     channels = analyses["clv_and_ltv_to_cac_by_channel"]
+    priced = [row for row in channels if row["cac"] and row["clv"] is not None]
+    assert priced, channels
     for row in channels:
-        if row["ltv_to_cac"] is not None:
+        if row in priced:
             assert math.isclose(row["ltv_to_cac"], row["clv"] / row["cac"]), row
+        else:
+            assert row["ltv_to_cac"] is None, row
 
 
 # --- 7. source freshness on the loader's batch times --------------------------------------------
