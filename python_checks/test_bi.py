@@ -264,6 +264,11 @@ AD_HOC_QUERIES = {
         "--metrics", "share_of_churn",
         "--group-by", "metric_time__month,churn_cell__basis,churn_cell__is_retainable",
     ],
+    # share_of_churn over a quarter, which its description says is no share.
+    "adhoc_share_of_churn_by_quarter": [
+        "--metrics", "churned_customers_by_reason,period_churned_customers,share_of_churn",
+        "--group-by", "metric_time__quarter,churn_cell__basis,churn_cell__churn_type",
+    ],
     "adhoc_contract_survival_pooled": [
         "--metrics", "observed_contract_retention,projected_contract_retention",
         "--group-by", "survival_cell__months_since_cohort",
@@ -969,6 +974,44 @@ def test_mf_share_of_churn_re_aggregates_over_the_reasons(mf_answers, published:
          "churn_cell__is_retainable": "is_retainable"},
         {"share_of_churn": "share"},
     )  # fmt: skip
+
+
+def test_mf_share_of_churn_over_a_quarter_is_what_its_description_says(
+    mf_answers, published: Published
+) -> None:
+    """MetricFlow cannot hold share_of_churn's denominator at the month (docs/decisions.md,
+    "Share of churn by reason"): by quarter the numerator adds up the months while the
+    denominator is the largest monthly total among the months in which the churn type
+    occurs. The descriptions say so; this holds them to what mf answers."""
+    by_hand = _rows(
+        published.db,
+        """
+        with months as (
+            select basis, churn_type, period_start,
+                cast(date_trunc('quarter', period_start) as date) as quarter,
+                sum(churned_customers) as churned,
+                any_value(period_churned_customers) as month_total
+            from marts.mart_churn where period_grain = 'month' group by all
+        )
+        select cast(quarter as varchar) as quarter, basis, churn_type,
+            sum(churned) as churned, max(month_total) as largest_month,
+            sum(month_total) as months_total, sum(churned) / max(month_total) as ratio
+        from months group by all
+        """,
+    )
+    # Quarters whose months' totals differ from their largest: max and sum tell apart.
+    assert any(row["months_total"] > row["largest_month"] for row in by_hand)
+    _check(
+        mf_answers["adhoc_share_of_churn_by_quarter"],
+        by_hand,
+        {"metric_time__quarter": "quarter", "churn_cell__basis": "basis",
+         "churn_cell__churn_type": "churn_type"},
+        {"churned_customers_by_reason": "churned",
+         "period_churned_customers": "largest_month", "share_of_churn": "ratio"},
+    )  # fmt: skip
+    descriptions = {m["name"]: m["description"] for m in SEMANTIC["metrics"]}
+    assert "largest of their monthly totals" in descriptions["period_churned_customers"]
+    assert "largest monthly total" in descriptions["share_of_churn"]
 
 
 def test_mf_repeat_purchase_windows_equal_mart_repeat_purchase(
