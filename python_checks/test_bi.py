@@ -20,6 +20,7 @@ that one published file:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import fcntl
@@ -31,12 +32,14 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import project_yaml
 import pytest
+from click.testing import Result
 from pipeline import DB_NAME, MARTS, REPO_ROOT, DbtRun, copy_db, dbt, retention, shared_build
 
 from retention.marts import PREDICTIVE_MARTS
@@ -343,48 +346,79 @@ AD_HOC_QUERIES = {
 }  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def mf_answers(
-    published: Published, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, list[dict]]:
-    """Every saved query answered by `mf query --saved-query NAME --csv FILE`, and the
-    AD_HOC_QUERIES, on (a copy of) the published warehouse. The CLI runs in this process
-    (click's runner), so MetricFlow and dbt are imported once for all the queries; its dbt
+@contextlib.contextmanager
+def _mf_cli(db: Path, build: DbtRun, project: Path) -> Iterator[Callable[[list[str]], Result]]:
+    """`mf` (the MetricFlow CLI, run in this process by click's runner) on a copy of db in
+    project, with the build's semantic manifest: yields a function of the CLI's arguments
+    giving its result. MetricFlow and dbt are imported once for all the queries; the dbt
     adapter keeps its connection open, hence the copy, which the other checks' read-only
     connections do not share."""
     from click.testing import CliRunner
     from dbt.adapters.factory import reset_adapters
     from dbt_metricflow.cli.main import cli
 
-    project = tmp_path_factory.mktemp("mf-project")
     # The semantic manifest names the database by the file's name: keep warehouse.duckdb.
-    db = copy_db(published.db, project / "db" / DB_NAME)
+    copy = copy_db(db, project / "db" / DB_NAME)
     shutil.copyfile(REPO_ROOT / "dbt_project.yml", project / "dbt_project.yml")
     (project / "target").mkdir()
     shutil.copyfile(
-        published.build.target_path / "semantic_manifest.json",
+        build.target_path / "semantic_manifest.json",
         project / "target" / "semantic_manifest.json",
     )
-    manifest = json.loads((project / "target" / "semantic_manifest.json").read_text())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(project)
+        patch.setenv("DBT_PROFILES_DIR", str(REPO_ROOT))
+        patch.setenv("RETENTION_DB_PATH", str(copy))
+        try:
+            yield lambda args: CliRunner().invoke(cli, args)
+        finally:
+            reset_adapters()
+
+
+@pytest.fixture(scope="module")
+def mf_answers(
+    published: Published, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, list[dict]]:
+    """Every saved query answered by `mf query --saved-query NAME --csv FILE`, and the
+    AD_HOC_QUERIES, on (a copy of) the published warehouse."""
+    project = tmp_path_factory.mktemp("mf-project")
+    manifest = json.loads((published.build.target_path / "semantic_manifest.json").read_text())
     queries = {
         query["name"]: ["--saved-query", query["name"]] for query in manifest["saved_queries"]
     }
     answers: dict[str, list[dict]] = {}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(project)
-        patch.setenv("DBT_PROFILES_DIR", str(REPO_ROOT))
-        patch.setenv("RETENTION_DB_PATH", str(db))
-        try:
-            for name, query in sorted({**queries, **AD_HOC_QUERIES}.items()):
-                out = project / f"{name}.csv"
-                args = ["query", *query, "--csv", str(out)]
-                result = CliRunner().invoke(cli, args)
-                assert result.exit_code == 0 and out.exists(), f"{name}: {result.output[-2000:]}"
-                with out.open(newline="") as handle:
-                    answers[name] = list(csv.DictReader(handle))
-        finally:
-            reset_adapters()
+    with _mf_cli(published.db, published.build, project) as mf:
+        for name, query in sorted({**queries, **AD_HOC_QUERIES}.items()):
+            out = project / f"{name}.csv"
+            result = mf(["query", *query, "--csv", str(out)])
+            assert result.exit_code == 0 and out.exists(), f"{name}: {result.output[-2000:]}"
+            with out.open(newline="") as handle:
+                answers[name] = list(csv.DictReader(handle))
     return answers
+
+
+def test_mf_on_an_optional_table_not_delivered_answers_as_the_readme_says(
+    published: Published, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Without NPS responses mart_nps is empty, and mf answers its saved query with
+    MetricFlow's empty-result message, exit status 0 and no --csv file: a file of an
+    earlier run stays as it was. The README and the saved query's description say so."""
+    folder = tmp_path_factory.mktemp("mf-empty")
+    db = copy_db(published.db, folder / "emptied" / DB_NAME)
+    with duckdb.connect(str(db)) as con:
+        assert con.execute("select count(*) from marts.mart_nps").fetchall()[0][0] > 0
+        con.execute("delete from marts.mart_nps")
+    earlier = folder / "nps_trend.csv"
+    earlier.write_text("an earlier run's answer\n")
+    with _mf_cli(db, published.build, folder / "project") as mf:
+        result = mf(["query", "--saved-query", "nps_trend", "--csv", str(earlier)])
+    message = "Query returned an empty result set"
+    assert result.exit_code == 0 and message in result.output, result.output[-2000:]
+    assert earlier.read_text() == "an earlier run's answer\n"
+    saved = {q["name"]: q["description"] for q in SEMANTIC["saved_queries"]}
+    readme = " ".join((REPO_ROOT / "README.md").read_text().split())
+    assert message in saved["nps_trend"] and "no --csv file" in saved["nps_trend"]
+    assert message in readme and "writes no file" in readme
 
 
 def _rows(db: Path, sql: str) -> list[dict]:
