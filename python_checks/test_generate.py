@@ -20,7 +20,7 @@ import pytest
 from retention import cli, signals
 from retention.contract import TABLES
 from retention.generate import DEFECTS_FILE, KEYS, REASON_CODES, Options, command, generate
-from retention.load import check_dir
+from retention.load_files import check_dir
 
 END = date(2024, 6, 30)
 SMALL = {"customers": 3000, "seed": 7, "chunk_size": 1000, "progress": False}  # three chunks

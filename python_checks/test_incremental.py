@@ -76,8 +76,7 @@ from pipeline import (
     submit,
 )
 
-from retention import dbt_runner
-from retention import load as loader
+from retention import dbt_runner, load_rows
 from retention.compare import compare_marts
 from retention.generate import Options, generate
 from retention.load import load_dir
@@ -1113,11 +1112,11 @@ def test_a_row_stamped_in_the_future_is_re_read_until_its_stamp_has_passed(
     # Its date checks took the build's start in place of its stamp (macros/parsing.sql), so
     # a later run must judge it again; a look-back from the latest stamp, three years ahead
     # here, does not reach it. Which run wrote a row: its built_through_load_id. The loader
-    # refuses a stamp more than a day ahead of its batch (retention.load.LOADED_AT_LEAD); a
+    # refuses a stamp more than a day ahead of its batch (retention.load_rows.LOADED_AT_LEAD); a
     # row an hour ahead is re-read the same way, but two stamps a day apart would make the
     # look-back's reach depend on the time of day the test runs, so the allowance is widened
     # here to place them years apart.
-    monkeypatch.setattr(loader, "LOADED_AT_LEAD", dt.timedelta(days=4 * 366))
+    monkeypatch.setattr(load_rows, "LOADED_AT_LEAD", dt.timedelta(days=4 * 366))
     workdir, db_path = _copy_of_the_clean_build(clean_build, shared_dir / "future-stamp")
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     in_two_years, in_three_years = (

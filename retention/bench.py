@@ -68,8 +68,8 @@ import psutil
 from retention import console, dbt_runner
 from retention.compare import compare_marts, compare_with_marts
 from retention.contract import TABLES
-from retention.load import path_literal, sql_literal
 from retention.paths import REPO_ROOT
+from retention.sql_text import path_literal, sql_literal
 
 DEFAULT_SCALES = (10_000, 100_000)  # README's figures add 1_000_000
 DEFAULT_RUNS = 3  # medians of 3

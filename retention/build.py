@@ -32,7 +32,8 @@ from pathlib import Path
 import duckdb
 
 from retention import console, dbt_runner, predictive_columns, signals, working_copy
-from retention.load import SHRINK_GUARDS, add_mode_arguments, data_file_problem, dir_problem
+from retention.load import SHRINK_GUARDS, add_mode_arguments, data_file_problem
+from retention.load_files import dir_problem
 from retention.paths import REPO_ROOT, add_db_argument, dbt_project, default_db_path
 from retention.publish import (
     PublishError,

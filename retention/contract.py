@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The schema of the raw tables, one per table of the contract (`retention load` writes it).
+SCHEMA = "raw"
 # When the row was loaded: a file may deliver it; the loader stamps it where it is missing.
 LOADED_AT = "_loaded_at"
 # The load batch (meta.load_batches.load_id) that added the row: set by the loader only.
@@ -45,7 +47,7 @@ class Table:
     # The columns staging parses into a value (a timestamp, a date, an amount, the score, a
     # flag; macros/parsing.sql); the others are text (ids, names, codes). In a CSV, `NA`,
     # `N/A` and `None` are nulls in these columns only: no value of them is spelt so, while
-    # `NA` is a country's code and `none` may be a real segment (load.TYPED_NULL_WORDS).
+    # `NA` is a country's code and `none` may be a real segment (load_rows.TYPED_NULL_WORDS).
     typed: tuple[str, ...] = ()
 
     @property
