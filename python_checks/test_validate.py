@@ -368,7 +368,7 @@ def test_every_published_mart_has_a_suite_and_every_identity_its_residual():
     # A mart without a suite made `retention validate` stop with KeyError: 'mart_<name>'; an
     # identity without its check__ residual in DERIVED failed on the demo build as a column
     # that "does not exist", as if the mart were wrong.
-    from retention import expectations
+    from retention import expectations, identities
 
     no_suite = [mart for mart in published.MARTS if mart not in expectations.SUITES]
     assert not no_suite, (
@@ -385,10 +385,10 @@ def test_every_published_mart_has_a_suite_and_every_identity_its_residual():
             for e in suite.expectations
             if (getattr(e, "column", None) or "").startswith("check__")
         }
-        if missing := sorted(residuals - set(expectations.derivations(mart))):
+        if missing := sorted(residuals - set(identities.derivations(mart))):
             underived[mart] = missing
     assert not underived, (
-        f"identities without their residual in DERIVED (retention/expectations.py): {underived}"
+        f"identities without their residual in DERIVED (retention/identities.py): {underived}"
     )
 
 

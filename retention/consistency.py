@@ -8,8 +8,8 @@ validate's read-only connection (the marts are never read into Python whole; the
 aggregates have one row per period, cohort or segment). A key without a row on a side whose
 measures are sums over rows (`Side.missing_is_zero`) counts 0 there; on the other sides a
 missing row is a missing value. The two values are compared as the suites compare an
-identity's sides (`expectations.difference`, within `expectations.TOLERANCE`): counts
-exactly, money relative to its size, a value on one side only never.
+identity's sides (`identities.difference`, within `identities.TOLERANCE`): counts exactly,
+money relative to its size, a value on one side only never.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import duckdb
 
 from retention.expectations import BASES as BASES_NAMES
-from retention.expectations import LIFECYCLES, SCHEMA, TOLERANCE, difference
+from retention.expectations import SCHEMA
+from retention.identities import LIFECYCLES, TOLERANCE, difference
 
 
 @dataclass(frozen=True)

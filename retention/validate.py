@@ -3,7 +3,8 @@
 Each mart (schema ``marts``, docs/marts.md) is read from the DuckDB file with duckdb in
 read-only mode into a pandas DataFrame and validated with Great Expectations' pandas
 datasource (its SQL datasource does not keep a DuckDB connection open). The suites live in
-`retention.expectations`. The GE context is ephemeral: nothing is written to disk.
+`retention.expectations`, the residual columns of their identities in `retention.identities`.
+The GE context is ephemeral: nothing is written to disk.
 
 The marts are read one at a time, and a mart of more than PART_ROWS rows whose key starts
 with customer_id (fct_customer_months at scale) in parts of whole customers (by a hash of
@@ -319,7 +320,7 @@ def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[Mar
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
-        from retention import expectations
+        from retention import expectations, identities
 
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(
@@ -340,7 +341,7 @@ def validate_marts(con: duckdb.DuckDBPyConnection, marts: list[str]) -> list[Mar
                 if parts > 1:
                     bar.update(f"validating {mart} ({rows:,} rows), part {part} of {parts}")
                 columns = list(raw.columns)
-                df, part_problems = expectations.add_derived_columns(mart, raw, values)
+                df, part_problems = identities.add_derived_columns(mart, raw, values)
                 del raw  # df is a copy with the derived columns: one frame at a time
                 problems.extend(p for p in part_problems if p not in problems)
                 suite = expectations.suite_for(mart, columns, values)
