@@ -45,6 +45,7 @@ from retention.marts import (
     open_read_only,
 )
 from retention.paths import add_db_argument, db_path
+from retention.sql_text import ident, sql_literal
 
 DEFAULT_TOLERANCE = 1e-9
 DEFAULT_EXAMPLES = 3
@@ -227,17 +228,13 @@ def _columns(con: duckdb.DuckDBPyConnection, catalog: str, mart: str) -> dict[st
     return dict(rows) if rows else None
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _inexact(data_type: str) -> bool:
     return data_type.upper().startswith(INEXACT_TYPES)
 
 
 def _differs_sql(column: str, base_type: str, pr_type: str, tolerance: float) -> str:
     """A SQL condition: the column's value differs between the joined rows b and p."""
-    b, p = f"b.{_quote(column)}", f"p.{_quote(column)}"
+    b, p = f"b.{ident(column)}", f"p.{ident(column)}"
     if base_type != pr_type and not (_inexact(base_type) or _inexact(pr_type)):
         b, p = f"cast({b} as varchar)", f"cast({p} as varchar)"
     if not (_inexact(base_type) or _inexact(pr_type)):
@@ -270,7 +267,7 @@ def compare_mart(
 ) -> MartDiff:
     """One mart of the attached databases `base` and `pr`."""
     base_cols, pr_cols = _columns(con, "base", mart), _columns(con, "pr", mart)
-    count = "select count(*) from {}." + f"{SCHEMA}.{_quote(mart)}"
+    count = "select count(*) from {}." + f"{SCHEMA}.{ident(mart)}"
     base_rows = con.execute(count.format("base")).fetchone()[0] if base_cols else None
     pr_rows = con.execute(count.format("pr")).fetchone()[0] if pr_cols else None
     diff = MartDiff(mart, base_rows, pr_rows)
@@ -295,15 +292,15 @@ def compare_mart(
         )
         return diff
     values = [c for c in common if c not in key]
-    on = " and ".join(f"b.{_quote(k)} is not distinct from p.{_quote(k)}" for k in key)
-    relation = f"{SCHEMA}.{_quote(mart)}"
-    select = [f"coalesce(b.{_quote(k)}, p.{_quote(k)}) as k{i}" for i, k in enumerate(key)]
+    on = " and ".join(f"b.{ident(k)} is not distinct from p.{ident(k)}" for k in key)
+    relation = f"{SCHEMA}.{ident(mart)}"
+    select = [f"coalesce(b.{ident(k)}, p.{ident(k)}) as k{i}" for i, k in enumerate(key)]
     select += ["b.__in_base is not null as in_base", "p.__in_pr is not null as in_pr"]
     for i, column in enumerate(values):
         differs = _differs_sql(column, base_cols[column], pr_cols[column], tolerance)
         select += [
-            f"b.{_quote(column)} as b{i}",
-            f"p.{_quote(column)} as p{i}",
+            f"b.{ident(column)} as b{i}",
+            f"p.{ident(column)} as p{i}",
             f"(b.__in_base and p.__in_pr and {differs}) as x{i}",
         ]
     table = f"diff_{mart}"
@@ -383,8 +380,7 @@ def compare(
     try:
         for alias, path in (("base", base), ("pr", pr)):
             try:
-                literal = "'" + str(path).replace("'", "''") + "'"
-                con.execute(f"attach {literal} as {alias} (read_only)")
+                con.execute(f"attach {sql_literal(path)} as {alias} (read_only)")
             except duckdb.Error as exc:
                 raise open_failed(path, exc) from exc
         return [compare_mart(con, mart, tolerance, examples) for mart in dict.fromkeys(marts)]

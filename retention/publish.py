@@ -58,6 +58,7 @@ from retention import console, signals, working_copy
 from retention.load import data_file_problem
 from retention.marts import MARTS, build_state
 from retention.paths import add_db_argument, default_db_path
+from retention.sql_text import sql_literal
 from retention.working_copy import working_copy_path
 
 __all__ = ["MARTS", "PublishError", "publish", "tables_in", "working_copy_path"]
@@ -294,10 +295,10 @@ def _copy_in_storage_version(source: Path, staging: Path, version: str) -> None:
     mask = os.umask(0o077)  # so the new file (and its WAL) are created 0600
     try:
         with duckdb.connect() as con:
-            con.execute(f"attach '{_quoted(source)}' as published_source (read_only)")
+            con.execute(f"attach {sql_literal(source)} as published_source (read_only)")
             try:
                 con.execute(
-                    f"attach '{_quoted(staging)}' as published_copy (storage_version '{version}')"
+                    f"attach {sql_literal(staging)} as published_copy (storage_version '{version}')"
                 )
             except duckdb.IOException:
                 raise  # the file cannot be created (a read-only or immutable folder): below
@@ -322,10 +323,6 @@ def _copy_in_storage_version(source: Path, staging: Path, version: str) -> None:
     finally:
         os.umask(mask)
     Path(f"{staging}.wal").unlink(missing_ok=True)  # checkpointed: nothing left in it
-
-
-def _quoted(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def _discard(staging: Path) -> None:

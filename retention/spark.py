@@ -29,6 +29,7 @@ import duckdb
 
 from retention.contract import TABLES
 from retention.paths import REPO_ROOT
+from retention.sql_text import sql_literal
 
 EXPORTED = [f"raw.{name}" for name in TABLES] + ["meta.load_batches"]
 EXIT_EXPORT = 5
@@ -57,8 +58,8 @@ def export_raw(db_path: Path, location: Path) -> dict[str, int]:
             fresh = target.with_name(name + ".export")
             shutil.rmtree(fresh, ignore_errors=True)
             fresh.mkdir(parents=True)
-            path = str(fresh / "part-0.parquet").replace("'", "''")
-            con.execute(f"copy {qualified} to '{path}' (format parquet)")
+            part = sql_literal(fresh / "part-0.parquet")
+            con.execute(f"copy {qualified} to {part} (format parquet)")
             rows[qualified] = con.execute(f"select count(*) from {qualified}").fetchone()[0]
             shutil.rmtree(target, ignore_errors=True)
             fresh.rename(target)

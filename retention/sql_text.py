@@ -1,6 +1,7 @@
 """SQL text built in Python: literals, identifiers, and file paths DuckDB reads literally.
 
-Used by the loader (retention/load.py, load_files.py, load_rows.py) and `retention bench`.
+Used by the loader (retention/load.py, load_files.py, load_rows.py) and by every module that
+names a DuckDB object or file in SQL (bench, diff, publish, spark, validate, working_copy).
 Values that can be bound as parameters (`?`) are bound; these are for the parts of a
 statement that cannot be: a column's name, a file path given to a table function, a
 constant in generated SQL.

@@ -71,6 +71,7 @@ from retention.marts import (
     open_built,
 )
 from retention.paths import add_db_argument, db_path
+from retention.sql_text import sql_literal
 from retention.working_copy import is_busy
 
 EXAMPLES = 5  # unexpected values shown per failed expectation
@@ -266,8 +267,7 @@ def scratch_space(con: duckdb.DuckDBPyConnection) -> Iterator[Path]:
     (a read-only warehouse may sit where nothing can be written), and the copies of the
     marts read in parts live there (mart_parts). Removed, the copies detached, at the end."""
     with tempfile.TemporaryDirectory(prefix="retention-validate-") as folder:
-        limit = memory_limit().replace("'", "''")
-        con.execute(f"set memory_limit = '{limit}'")
+        con.execute(f"set memory_limit = {sql_literal(memory_limit())}")
         con.execute(f"set temp_directory = '{folder}'")
         try:
             yield Path(folder)

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from retention import console
+from retention.sql_text import ident
 
 # What the file system says when it cannot take a write (OSError.errno / DuckDB's IO Error).
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
@@ -162,7 +163,7 @@ def check(path: Path) -> None:
             ).fetchall()
             for schema, table in tables:
                 con.execute(
-                    f"select count(*) from {_quote(schema)}.{_quote(table)} as t "
+                    f"select count(*) from {ident(schema)}.{ident(table)} as t "
                     "where hash(t) is not null"
                 ).fetchone()
     except duckdb.Error as exc:
@@ -172,10 +173,6 @@ def check(path: Path) -> None:
         if storage_problem(exc) or isinstance(exc, duckdb.OutOfMemoryException):
             raise StorageError(f"cannot read the working copy {path}: {message}") from exc
         raise Damaged(message) from exc
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def discard(path: Path) -> None:
