@@ -654,7 +654,7 @@ def test_a_publish_stopped_right_after_its_rename_says_the_new_warehouse_is_publ
 
     day1 = (1, "2026-12-06 02:00:00")
     published = _hand_made(tmp_path / "w.duckdb", [day1])
-    work = _hand_made(tmp_path / "w.duckdb.work", [day1, (2, "2026-12-06 09:00:00")])
+    _hand_made(tmp_path / "w.duckdb.work", [day1, (2, "2026-12-06 09:00:00")])
     real_replace = os.replace
 
     def replace_then_signal(source, target):
