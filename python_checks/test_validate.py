@@ -392,6 +392,20 @@ def test_every_published_mart_has_a_suite_and_every_identity_its_residual():
     )
 
 
+def test_the_scratch_space_takes_a_temporary_folder_whose_path_has_a_quote(tmp_path, monkeypatch):
+    # The spill folder went into `set temp_directory = '<folder>'` as it was: with TMPDIR
+    # under a folder named like `Bob's files`, every validate stopped on a parser error.
+    import tempfile
+
+    quoted = tmp_path / "Bob's files"
+    quoted.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(quoted))
+    with duckdb.connect() as con, validate_module.scratch_space(con) as folder:
+        assert folder.parent == quoted
+        setting = con.execute("select current_setting('temp_directory')").fetchone()
+        assert setting == (str(folder),)
+
+
 def test_correct_marts_pass(tmp_path, capsys):
     code, out = validate(build(tmp_path / "w.duckdb"), capsys)
     assert code == 0, out

@@ -22,6 +22,8 @@ from typing import Any
 import duckdb
 import psutil
 
+from retention.sql_text import sql_literal
+
 MARTS_SCHEMA = "marts"
 FLOAT_TOLERANCE = 1e-9  # relative; doubles summed in another order differ in the last digits
 # The columns of an incremental model that say which run wrote a row (macros/incremental.sql,
@@ -95,7 +97,7 @@ def compare_marts(
         # query) and its join need more than 4 GB: up to 60 % of the machine's memory.
         memory_gb = max(4, int(0.6 * psutil.virtual_memory().total / 2**30))
         con.execute(f"set memory_limit = '{memory_gb}GB'")
-        con.execute(f"set temp_directory = '{spill}'")
+        con.execute(f"set temp_directory = {sql_literal(spill)}")
         con.execute("set preserve_insertion_order = false")
         con.execute("set enable_progress_bar = false")
         con.execute(f"attach '{expected_db}' as expected (read_only)")

@@ -268,7 +268,7 @@ def scratch_space(con: duckdb.DuckDBPyConnection) -> Iterator[Path]:
     marts read in parts live there (mart_parts). Removed, the copies detached, at the end."""
     with tempfile.TemporaryDirectory(prefix="retention-validate-") as folder:
         con.execute(f"set memory_limit = {sql_literal(memory_limit())}")
-        con.execute(f"set temp_directory = '{folder}'")
+        con.execute(f"set temp_directory = {sql_literal(folder)}")
         try:
             yield Path(folder)
         finally:
