@@ -1431,6 +1431,36 @@ def test_an_unknown_option_is_named_by_its_command_with_the_nearest_option(capsy
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["load", "DIR", "--d", "w.duckdb"], "--d w.duckdb (--d: did you mean --db?)"),
+        (["load", "DIR", "--max=0.5"], "--max=0.5 (--max: did you mean --max-shrink?)"),
+        (["build", "--f"], "--f (--f: did you mean --force or --full-refresh?)"),
+        (["summary", "--qui"], "--qui (--qui: did you mean --quiet?)"),
+        (["--vers"], "--vers (--vers: did you mean --version?)"),
+    ],
+)
+def test_an_abbreviated_option_is_refused_with_the_options_it_begins(capsys, tmp_path, argv, said):
+    # argparse took `--d X` for `--db X` and `--max` for `--max-shrink`: an abbreviation
+    # that names one option today names another, or none, once an option is added.
+    with pytest.raises(SystemExit) as stopped:
+        cli.main([str(tmp_path) if arg == "DIR" else arg for arg in argv])
+    assert stopped.value.code == 2
+    command = f"retention {argv[0]}" if argv[0] in cli.COMMANDS else "retention"
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"{command}: error: unrecognized arguments: {said}"
+    )
+    assert list(tmp_path.iterdir()) == []
+    # Every parser, the commands' and that of `retention` itself, with or without the
+    # command's options added (a run adds only its own command's).
+    for only in (None, ""):
+        parser = cli.build_parser(only=only)
+        commands = parser._subparsers._group_actions[0].choices
+        assert [name for name, sub in commands.items() if sub.allow_abbrev] == []
+        assert not parser.allow_abbrev
+
+
 @pytest.mark.parametrize("argv", [[], ["-q"]])
 def test_no_command_lists_the_commands_on_stderr_and_exits_2(capsys, argv):
     assert cli.main(argv) == 2

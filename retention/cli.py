@@ -77,12 +77,15 @@ def epilog(codes: dict[int, str]) -> str:
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The parser of every command. With `only` (a command's name, or "" for none), only that
+    """The parser of every command, none of which takes an abbreviated option (`--d` for
+    `--db`: an abbreviation that names one option today names another, or none, once an
+    option is added). With `only` (a command's name, or "" for none), only that
     command's module is imported and its options added: the others are listed with their
     help line alone, so a run does not pay every command's imports (pandas alone costs
     seconds)."""
     parser = argparse.ArgumentParser(
         prog="retention",
+        allow_abbrev=False,
         description=DESCRIPTION,
         epilog="Every command's --help lists its options and its exit codes; 2 is also the "
         f"exit code of invalid arguments, {INTERRUPTED} of an interrupted command (Ctrl-C), "
@@ -95,7 +98,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     for name, help_text in COMMANDS.items():
         if only is not None and name != only:
             if _module_exists(name):
-                sub.add_parser(name, help=help_text, description=help_text)
+                sub.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
             continue
         module = _module(name)
         if module is None:
@@ -106,6 +109,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             description=help_text,
             epilog=epilog(exit_codes(name, module)),
             formatter_class=argparse.RawDescriptionHelpFormatter,
+            allow_abbrev=False,
         )
         module.add_arguments(cmd)
         parser.get_default("command_parsers")[name] = cmd
@@ -118,13 +122,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def _refuse_unknown(parser: argparse.ArgumentParser, unknown: list[str]) -> NoReturn:
     """argparse's error for arguments the command does not take, from the command's own
-    parser (its usage line lists its options), with the nearest option to a mistyped one."""
+    parser (its usage line lists its options), with the nearest option to a mistyped one:
+    every option an abbreviation begins (`--max` for `--max-shrink`), else difflib's."""
     options = [name for action in parser._actions for name in action.option_strings]
+
+    def nearest(given: str) -> list[str]:
+        begun = [option for option in options if option.startswith(given)]
+        return begun or difflib.get_close_matches(given, options, n=1, cutoff=0.6)
+
     near = [
-        f"{arg.split('=', 1)[0]}: did you mean {match[0]}?"
+        f"{given}: did you mean {' or '.join(match)}?"
         for arg in unknown
-        if arg.startswith("--")
-        and (match := difflib.get_close_matches(arg.split("=", 1)[0], options, n=1, cutoff=0.6))
+        if arg.startswith("--") and (match := nearest(given := arg.split("=", 1)[0]))
     ]
     parser.error(f"unrecognized arguments: {' '.join(unknown)}" + "".join(f" ({n})" for n in near))
 
@@ -177,6 +186,11 @@ def main(argv: list[str] | None = None) -> int:
         # No command: the list of commands, not argparse's one line naming COMMAND.
         parser.print_help(sys.stderr)
         return USAGE_ERROR
+    first = next((arg for arg in argv if arg not in ("-q", "--quiet")), "")
+    if first.startswith("--") and first not in ("--help", "--version"):
+        # An option of `retention` itself that it does not take (`--vers`): argparse would
+        # only say that COMMAND is missing.
+        _refuse_unknown(parser, [first])
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # argparse named no command and printed the usage of `retention` alone
         _refuse_unknown(args.command_parsers.get(args.command, parser), unknown)

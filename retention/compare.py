@@ -262,7 +262,7 @@ def compare_with_marts(numbers: dict[str, Any], db: Path, name: str = "pandas") 
 def baseline_command(compute: Callable[[Path], dict[str, Any]], doc: str | None) -> None:
     """The command line of a baseline script: `python -m <module> DATA_DIR --out FILE`
     writes the headline numbers that ``compute`` finds in the delivery folder as JSON."""
-    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0], allow_abbrev=False)
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()

@@ -225,7 +225,9 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m retention.reference", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m retention.reference", description=__doc__, allow_abbrev=False
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
     args = parser.parse_args(argv)
     path = REPO_ROOT / OUTPUT
