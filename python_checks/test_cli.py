@@ -220,6 +220,71 @@ def test_an_empty_db_variable_or_a_folder_as_db_is_refused_before_anything(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", ["build", "load", "publish", "summary"])
+def test_a_db_in_a_folder_that_does_not_exist_is_refused_before_anything(
+    loaded, tmp_path, capsys, monkeypatch, command
+):
+    # `retention load DIR --db /srv/retenton/w.duckdb` (a mistyped folder) created the folders
+    # and a new warehouse there, at batch 1, without a word: the history looked lost.
+    monkeypatch.chdir(tmp_path)
+    data = [str(loaded / "data")] if command == "load" else []
+    data += ["--data", str(loaded / "data")] if command == "build" else []
+    assert cli.main([command, *data, "--db", "no such/w.duckdb"]) == 2
+    assert capsys.readouterr().err == (
+        f"retention {command}: error: the folder no such of database no such/w.duckdb does not "
+        "exist: check --db PATH (or RETENTION_DB_PATH); to start a new warehouse there, create "
+        "the folder first (mkdir -p 'no such'); nothing was changed\n"
+    )
+    (tmp_path / "orders.csv").write_text("order_id\n", encoding="utf-8")
+    monkeypatch.setenv("RETENTION_DB_PATH", "orders.csv/w.duckdb")
+    assert cli.main([command, *data]) == 2
+    assert capsys.readouterr().err == (
+        f"retention {command}: error: database orders.csv/w.duckdb is in orders.csv, which is "
+        "a file, not a folder: check --db PATH (or RETENTION_DB_PATH); nothing was changed\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.csv"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "file"),
+    [
+        (["load", "DATA", "--db", "w\\x.duckdb"], "w\\x.duckdb"),
+        (["summary", "--db", "w\\raw.duckdb"], "w\\raw.duckdb"),  # not a name check's 'w\\raw'
+        (["validate", "--baseline", "w\\x.duckdb"], "w\\x.duckdb"),
+        (["diff", "--db", "y.duckdb", "--base", "w\\x.duckdb"], "w\\x.duckdb"),
+        (["publish", "--db", "y.duckdb", "--from", "w\\x.work"], "w\\x.work"),
+        (["build", "--data", "DATA", "--db", "y.duckdb"], "w\\x.work"),  # the working copy
+    ],
+)
+def test_a_warehouse_file_with_a_backslash_in_its_path_is_refused(
+    loaded, tmp_path, capsys, monkeypatch, argv, file
+):
+    # DuckDB 2.0 reads a backslash as a folder separator: `--db 'w\\x.duckdb'` loaded into
+    # w/x.duckdb while every check of this side looked at a file named w\\x.duckdb here.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "w").mkdir()
+    monkeypatch.setenv("RETENTION_WORK_DB_PATH", "w\\x.work")
+    argv = [str(loaded / "data") if arg == "DATA" else arg for arg in argv]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err == (
+        f"retention {argv[0]}: error: the warehouse file {file} has a backslash in its path, "
+        f"which DuckDB reads as a folder separator (it would open {file.replace(chr(92), '/')}): "
+        "write its folders with / and keep backslashes out of its name; nothing was changed\n"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["w"]
+    assert list((tmp_path / "w").iterdir()) == []
+
+
+def test_a_load_that_starts_a_new_database_says_so(loaded, tmp_path):
+    # In a folder that exists, a mistyped file name still starts a new warehouse: the load's
+    # first line says so, where it named the file as for any other.
+    run = retention(tmp_path, "load", str(loaded / "data"), "--db", "w.duckdb")
+    assert run.returncode == 0, run.stderr
+    assert f"loading {loaded / 'data'} into a new database w.duckdb (schema raw" in run.stderr
+    again = retention(tmp_path, "load", str(loaded / "data"), "--db", "w.duckdb", "--force")
+    assert f"loading {loaded / 'data'} into w.duckdb (schema raw" in again.stderr
+
+
 # DuckDB names a database after its file, up to the first dot and in any case; a name that is
 # also one of the warehouse's schemas made `raw.orders` ambiguous (a binder error from the
 # loader) or `marts.<mart>` (from every reader), and dbt found no raw table in main.duckdb.
@@ -253,6 +318,7 @@ def test_a_baseline_or_working_copy_named_like_a_schema_is_refused(loaded):
     run = retention(loaded, "validate", "--db", "warehouse.duckdb", "--baseline", "marts.duckdb")
     assert run.returncode == 2, run.stderr
     assert "the warehouse file marts.duckdb makes a database named 'marts'" in run.stderr
+    (loaded / "site").mkdir()
     run = subprocess.run(
         [RETENTION, "build", "--db", str(loaded / "site" / "warehouse.duckdb")],
         cwd=loaded,
@@ -263,7 +329,7 @@ def test_a_baseline_or_working_copy_named_like_a_schema_is_refused(loaded):
     )
     assert run.returncode == 2, run.stderr
     assert "raw.work makes a database named 'raw'" in run.stderr
-    assert not (loaded / "site").exists()  # refused before anything was made
+    assert list((loaded / "site").iterdir()) == []  # refused before anything was made
 
 
 @pytest.mark.skipif(spark.installed(), reason="Spark is installed here (make setup-spark)")
@@ -277,10 +343,11 @@ def test_load_to_spark_without_spark_says_how_to_install_it_and_loads_nothing(lo
 
 def test_build_refuses_a_storage_version_duckdb_does_not_know_before_anything(tmp_path):
     db = tmp_path / "new" / "warehouse.duckdb"
+    db.parent.mkdir()  # a new warehouse's folder exists (a missing one is refused)
     run = retention(tmp_path, "build", "--db", str(db), "--storage-version", "v9.9.0")
     assert run.returncode == 2, run.stderr
     assert "storage version 'v9.9.0'" in run.stderr and "not a known DuckDB version" in run.stderr
-    assert not (tmp_path / "new").exists()
+    assert list((tmp_path / "new").iterdir()) == []
 
 
 @pytest.mark.parametrize("version", ["v0.9.0", "v0.10.2"])
@@ -295,10 +362,11 @@ def test_a_storage_version_older_than_1_0_is_refused_before_anything(
         "reads v1.0.0)"
     )
     db = tmp_path / "new" / "warehouse.duckdb"
+    db.parent.mkdir()  # a new warehouse's folder exists (a missing one is refused)
     args = ["build", "--db", str(db), "--data", str(tmp_path / "none")]
     assert cli.main([*args, "--storage-version", version]) == 2
     assert capsys.readouterr().err == f"retention build: error: {said}\n"
-    assert not (tmp_path / "new").exists()
+    assert list((tmp_path / "new").iterdir()) == []
     monkeypatch.setenv("RETENTION_STORAGE_VERSION", version)
     assert cli.main(["publish", "--db", str(db), "--from", __file__]) == 2
     err = capsys.readouterr().err
@@ -326,12 +394,13 @@ def test_build_refuses_a_memory_limit_duckdb_does_not_take_before_anything(
     # dbt took it only after the load, and stopped with a ParserException traceback per
     # thread (exit 3); now it is an error at once, like an unknown storage version.
     db = tmp_path / "new" / "warehouse.duckdb"
+    db.parent.mkdir()  # a new warehouse's folder exists (a missing one is refused)
     monkeypatch.setenv("RETENTION_MEMORY_LIMIT", "junk")
     code = cli.main(["build", "--db", str(db), "--data", str(tmp_path / "none")])
     err = capsys.readouterr().err
     assert code == 2, err
     assert "retention build: error: RETENTION_MEMORY_LIMIT='junk' is not a memory size" in err
-    assert not (tmp_path / "new").exists()
+    assert list((tmp_path / "new").iterdir()) == []
 
 
 def test_a_working_copy_that_is_the_published_file_is_refused(tmp_path, capsys, monkeypatch):
@@ -407,12 +476,13 @@ def test_build_refuses_vars_dbt_cannot_read_before_anything(tmp_path, capsys, gi
     # dbt refused them only after the delivery was loaded (exit 3), and an impossible date
     # was dbt's own ValueError traceback. Now exit 2 at once, before the lock or the load.
     db = tmp_path / "new" / "warehouse.duckdb"
+    db.parent.mkdir()  # a new warehouse's folder exists (a missing one is refused)
     code = cli.main(["build", "--db", str(db), "--data", str(tmp_path / "none"), "--vars", given])
     err = capsys.readouterr().err
     assert code == 2, err
     assert err.startswith(f"retention build: error: --vars {message}"), err
     assert err.endswith("; nothing was changed\n") and "Traceback" not in err
-    assert not (tmp_path / "new").exists()
+    assert list((tmp_path / "new").iterdir()) == []
     from retention.build import vars_problem
 
     assert vars_problem('{as_of_date: "2024-06-30"}') is None and vars_problem("{}") is None
@@ -429,6 +499,7 @@ def test_build_refuses_load_options_without_data(tmp_path, capsys, options, name
     # --replace and --force say how --data is loaded; without --data they were ignored
     # without a word, and a re-delivery meant to replace a table was never loaded.
     db = tmp_path / "new" / "warehouse.duckdb"
+    db.parent.mkdir()  # a new warehouse's folder exists (a missing one is refused)
     code = cli.main(["build", "--db", str(db), *options])
     err = capsys.readouterr().err
     assert code == 2, err
@@ -436,7 +507,7 @@ def test_build_refuses_load_options_without_data(tmp_path, capsys, options, name
         f"retention build: error: {named} applies to loading --data DIR, and no --data was "
         "given; nothing was changed\n"
     )
-    assert not (tmp_path / "new").exists()
+    assert list((tmp_path / "new").iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -465,12 +536,13 @@ def test_build_refuses_dbt_threads_that_are_not_a_number_before_anything(
     # profiles.yml reads RETENTION_THREADS with Jinja's `int`, which makes `abc` (or empty) 0,
     # and dbt stopped after the load with "max_workers must be greater than 0" (exit 3).
     db = tmp_path / "new" / "warehouse.duckdb"
+    db.parent.mkdir()  # a new warehouse's folder exists (a missing one is refused)
     monkeypatch.setenv("RETENTION_THREADS", threads)
     code = cli.main(["build", "--db", str(db), "--data", str(tmp_path / "none")])
     err = capsys.readouterr().err
     assert code == 2, err
     assert f"retention build: error: RETENTION_THREADS={threads!r} is not a number" in err
-    assert not (tmp_path / "new").exists()
+    assert list((tmp_path / "new").iterdir()) == []
     from retention.build import threads_problem
 
     assert threads_problem(None) is threads_problem("1") is threads_problem("2.5") is None
@@ -483,6 +555,7 @@ def test_build_refuses_a_predictive_switch_that_is_neither_on_nor_off_before_any
     # The predictive models compared RETENTION_PREDICTIVE with `off` only: `false`, `0` or
     # `OFF` meant on, and the fits ran while the operator had switched them off.
     db = tmp_path / "new" / "warehouse.duckdb"
+    db.parent.mkdir()  # a new warehouse's folder exists (a missing one is refused)
     monkeypatch.setenv("RETENTION_PREDICTIVE", value)
     code = cli.main(["build", "--db", str(db), "--data", str(tmp_path / "none")])
     err = capsys.readouterr().err
@@ -492,7 +565,7 @@ def test_build_refuses_a_predictive_switch_that_is_neither_on_nor_off_before_any
         "it to off to build the predictive marts empty, or to on (or unset it) to fit them; "
         "nothing was changed\n"
     )
-    assert not (tmp_path / "new").exists()
+    assert list((tmp_path / "new").iterdir()) == []
     # The models themselves (a `dbt build` run without `retention build`) refuse it too.
     from retention.predictive_columns import fits_off
 

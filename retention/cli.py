@@ -202,7 +202,13 @@ def main(argv: list[str] | None = None) -> int:
         console.error(args.command, problem)
         return USAGE_ERROR
     for path in _warehouse_files(args):
-        if problem := paths.db_name_problem(path):
+        if problem := paths.backslash_problem(path) or paths.db_name_problem(path):
+            console.error(args.command, problem)
+            return USAGE_ERROR
+    # The other warehouse files a command opens (DuckDB reads a backslash in them as a
+    # folder separator too): `diff --base` and `publish --from`.
+    for path in (getattr(args, "base", None), getattr(args, "source", None)):
+        if path is not None and (problem := paths.backslash_problem(path)):
             console.error(args.command, problem)
             return USAGE_ERROR
     try:

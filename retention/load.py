@@ -271,7 +271,8 @@ def load_dir(
     sources = check_dir(dir, say)
     mode = "replace" if replace else "append"
 
-    say(f"loading {dir} into {db_path} (schema {SCHEMA}, {mode})")
+    new = "" if db_path.exists() else "a new database "  # a mistyped --db shows here
+    say(f"loading {dir} into {new}{db_path} (schema {SCHEMA}, {mode})")
     started = time.perf_counter()
     options = _Options(mode, force, allow_shrink, max_shrink)
     result = _load(sources, db_path, options, say, on_commit or (lambda _result: None))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -34,19 +35,52 @@ def db_path_problem(args: argparse.Namespace) -> str | None:
     """Why the --db of `args` (or its default) cannot be a warehouse file, or None: a
     RETENTION_DB_PATH set but empty (an orchestrator's template whose variable was missing:
     Python reads it as the current folder), or a folder (`--db .`, `--db /srv/retention/`).
-    `retention build` stopped on either with a ValueError traceback and exit 1."""
+    `retention build` stopped on either with a ValueError traceback and exit 1. A file in a
+    folder that does not exist is refused too: `load` and `build` created the folders and a
+    new warehouse there, so a mistyped folder started again at batch 1 without a word (the
+    history looked lost); DuckDB, like sqlite3 or a shell's `>`, creates no folders."""
     if getattr(args, "db", None) is None and os.environ.get("RETENTION_DB_PATH") == "":
         return (
             "RETENTION_DB_PATH is set but empty: set it to the warehouse's DuckDB file, or "
             "unset it (warehouse.duckdb at the repo root); nothing was changed"
         )
     path = db_path(args)
+    if problem := backslash_problem(path):
+        return problem
     if path.is_dir() or path.name in ("", ".", ".."):
         return (
             f"database {path} is a folder, not a DuckDB file: check --db PATH (or "
             "RETENTION_DB_PATH), e.g. --db /srv/retention/warehouse.duckdb; nothing was changed"
         )
+    folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        return (
+            f"database {path} is in {folder}, which is a file, not a folder: check --db PATH "
+            "(or RETENTION_DB_PATH); nothing was changed"
+        )
+    if not folder.exists():
+        return (
+            f"the folder {folder} of database {path} does not exist: check --db PATH (or "
+            "RETENTION_DB_PATH); to start a new warehouse there, create the folder first "
+            f"(mkdir -p {shlex.quote(str(folder))}); nothing was changed"
+        )
     return None
+
+
+def backslash_problem(path: Path | str) -> str | None:
+    """Why a warehouse file's path with a backslash cannot be used here, or None. DuckDB
+    (2.0) reads a backslash as a folder separator on every system, Python's checks (the
+    file's name, whether it exists, the working copy beside it, its lock) only on Windows:
+    `--db 'w\\x.duckdb'` opened w/x.duckdb while the checks looked at a file w\\x.duckdb
+    in the current folder (a name check passed for `w\\raw.duckdb`)."""
+    if os.sep == "\\" or "\\" not in str(path):
+        return None
+    opened = str(path).replace("\\", "/")
+    return (
+        f"the warehouse file {path} has a backslash in its path, which DuckDB reads as a "
+        f"folder separator (it would open {opened}): write its folders with / and keep "
+        "backslashes out of its name; nothing was changed"
+    )
 
 
 def database_name(path: Path | str) -> str:
