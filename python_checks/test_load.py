@@ -481,6 +481,33 @@ def test_the_same_files_again_are_skipped_unless_forced(tmp_path, capsys):
     assert (forced.load_id, forced.skipped, forced.totals["orders"]) == (2, False, 3 + 3)
 
 
+def test_a_write_ahead_log_that_cannot_be_written_is_named(tmp_path, capsys):
+    # The database's folder became immutable (as read-only, for root too): the commit cannot
+    # create the write-ahead log, and the error said `Cannot open file "…"`, hiding which file
+    # as if the path were a value of the delivery.
+    import subprocess
+
+    folder = tmp_path / "site"
+    folder.mkdir()
+    db = folder / "w.duckdb"
+    load_dir(good_dir(tmp_path), db)
+    before = snapshot(db)
+    capsys.readouterr()  # the first batch's messages
+    done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"chattr +i is not possible here (needs root): {done.stderr.strip()}")
+    try:
+        assert main(["load", str(good_dir(tmp_path)), "--db", str(db), "--force", "-q"]) == 2
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    assert capsys.readouterr().err == (
+        f"retention load: error: loading into {db} failed and was rolled back: "
+        f'TransactionContext Error: Failed to commit: Cannot open file "{db}.wal": '
+        "Operation not permitted\n"
+    )
+    assert snapshot(db) == before
+
+
 def test_a_delivery_differing_in_one_file_is_loaded(tmp_path):
     db = tmp_path / "w.duckdb"
     folder = good_dir(tmp_path)

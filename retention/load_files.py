@@ -553,15 +553,25 @@ _AFTER_QUOTED_RECORD = re.compile(
 # DuckDB's echo of the statement an error points into: "LINE 1: <the SQL>", then a line of
 # carets under the place. The SQL is the loader's, not the user's.
 _SQL_ECHO = re.compile(r"LINE \d+: .*|\s*\^+\s*")
+# A double-quoted value in a DuckDB error, or the name DuckDB's errors give a file (`Cannot
+# open file "..."`, `Parquet file "..."`), which is kept: each quoted text is matched whole,
+# so that the quote closing a file's name never opens a value.
+_QUOTED = re.compile(r'(\bfile )?"(?:[^"\\]|\\.)*"')
+
+
+def _hide_value(quoted: re.Match) -> str:
+    return quoted.group(0) if quoted.group(1) else '"…"'
 
 
 def without_content(exc: BaseException, count: int = 3) -> str:
     """The first lines of a DuckDB error about a file, without any of the file's content,
     which may be personal data: the CSV record DuckDB quotes is dropped, however many lines
-    it spans, and so is any double-quoted value (a Parquet string that is not UTF-8). The
-    reader's option list and DuckDB's "Possible fixes" (options this command does not offer)
-    are left out too, and so is DuckDB's echo of the loader's own SQL (`LINE 1: describe
-    select * from read_parquet(...` and the carets under it)."""
+    it spans, and so is any double-quoted value (a Parquet string that is not UTF-8), except
+    the name of a file in DuckDB's I/O errors (`Cannot open file "/srv/w.duckdb.wal":
+    Operation not permitted`: the operator needs to know which file). The reader's option
+    list and DuckDB's "Possible fixes" (options this command does not offer) are left out
+    too, and so is DuckDB's echo of the loader's own SQL (`LINE 1: describe select * from
+    read_parquet(...` and the carets under it)."""
     kept: list[str] = []
     in_record = False
     for line in str(exc).strip().splitlines():
@@ -577,7 +587,7 @@ def without_content(exc: BaseException, count: int = 3) -> str:
         if line.strip().startswith(("Possible fixes", "Possible Solution")):
             break
         if line.strip():
-            kept.append(re.sub(r'"(?:[^"\\]|\\.)*"', '"…"', line))
+            kept.append(_QUOTED.sub(_hide_value, line))
     return " | ".join(kept[:count]) or type(exc).__name__
 
 
