@@ -670,6 +670,56 @@ def test_unknown_columns_are_ignored_with_a_warning_and_not_stored(tmp_path):
     assert "example.com" not in str(text)
 
 
+@pytest.mark.parametrize(
+    ("header", "row", "said"),
+    [
+        (
+            "customer_id,created_at,",  # a spreadsheet's empty last column
+            "c1,2024-01-01,",
+            "the header ends with a comma, an empty column name after its last column: "
+            "ignoring that column, as any column not in the raw contract is ignored",
+        ),
+        (
+            "customer_id,created_at,,",
+            "c1,2024-01-01,x,",  # the values under the empty names are dropped, as an email's
+            "the header ends with 2 commas, 2 empty column names after its last column: "
+            "ignoring those columns, as any column not in the raw contract is ignored",
+        ),
+        (
+            "customer_id, ,created_at",
+            "c1,x,2024-01-01",
+            "ignoring 1 column without a name (position 2 of 3 in the header), as any column "
+            "not in the raw contract is ignored",
+        ),
+    ],
+)
+def test_a_header_with_empty_column_names_says_so_and_loads_without_them(
+    tmp_path, header, row, said
+):
+    # The warning was "ignoring column(s) '', not in the raw contract", naming an empty name.
+    folder = tmp_path / "export"
+    write(folder, "customers.csv", f"{header}\n{row}\n")
+    db = tmp_path / "w.duckdb"
+    messages: list[str] = []
+    load_dir(folder, db, progress=messages.append)
+    assert [m for m in messages if "customers.csv:" in m] == [
+        f"warning: {folder / 'customers.csv'}: {said}"
+    ]
+    assert rows(db, "customers") == [("c1", "2024-01-01", None, None, None, stamp(db, 1), 1)]
+
+
+def test_a_header_ending_with_a_comma_its_rows_lack_is_refused_with_the_cause(tmp_path, loaded_db):
+    # The header has one field more than the rows: DuckDB's "Expected Number of Columns: 3
+    # Found: 2" did not say that the third is the header's trailing empty name.
+    folder = tmp_path / "export"
+    write(folder, "customers.csv", "customer_id,created_at,\nc1,2024-01-01\n")
+    message = refuse(folder, loaded_db)
+    assert message.endswith(
+        "Expected Number of Columns: 3 Found: 2 | the header ends with a comma (an empty "
+        "column name) that the rows do not have: remove it from the header"
+    ), message
+
+
 def test_two_columns_for_one_contract_column_are_refused(tmp_path, loaded_db):
     folder = tmp_path / "bad"
     write(folder, "customers.csv", "customer_id,created_at,Customer_ID\nc1,2024-01-01,c1\n")

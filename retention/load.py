@@ -74,6 +74,7 @@ from retention.load_files import (
     Source,
     check_dir,
     counted,
+    trailing_comma_hint,
     without_content,
 )
 from retention.load_rows import check_ids, check_loaded_at, check_repeated_header, select_rows
@@ -603,6 +604,8 @@ def _load_table(
             reason += f" | {MIXED_LINE_ENDINGS}"
         if "Value with unterminated quote found" in reason:
             reason += f" | {UNTERMINATED_QUOTE}"
+        if hint := trailing_comma_hint(source, reason):
+            reason += f" | {hint}"
         raise LoadError(f"{source.path}: unreadable content, nothing was loaded: {reason}") from exc
     if rows == 0 and source.has_rows:
         # DuckDB 2.0's reader, given a header whose quoted name holds a line break other

@@ -226,10 +226,13 @@ def _check_file(path: Path, table: Table, say: Progress) -> Source:
     by_column: dict[str, list[str]] = {}
     columns: dict[str, tuple[str, str]] = {}
     unknown: list[str] = []
+    unnamed: list[int] = []  # the positions (from 1) of blank names in the header
     ignored_load_id = False
-    for name, alias, type_ in typed:
+    for position, (name, alias, type_) in enumerate(typed, start=1):
         column = name.strip().lower()
-        if column in table.columns:
+        if not column:
+            unnamed.append(position)
+        elif column in table.columns:
             by_column.setdefault(column, []).append(name)
             columns[column] = (alias, type_)
         elif column == LOAD_ID:
@@ -295,6 +298,8 @@ def _check_file(path: Path, table: Table, say: Progress) -> Source:
             f"warning: {path}: ignoring column(s) {_names(unknown)}, not in the raw contract "
             f"of table {table.name!r} (allowed: {', '.join(table.columns)})"
         )
+    if unnamed:
+        say(f"warning: {path}: {_unnamed_columns(unnamed, len(typed), fmt)}")
     if ignored_load_id:
         say(f"warning: {path}: ignoring column {LOAD_ID!r}; the loader sets it")
     return Source(
@@ -305,6 +310,49 @@ def _check_file(path: Path, table: Table, say: Progress) -> Source:
         tuple(name for name, _, _ in typed),
         _sha256(path),
         has_rows,
+    )
+
+
+def _unnamed_columns(positions: list[int], count: int, fmt: str) -> str:
+    """What the loader does with columns whose name is blank: it ignores them, as it ignores
+    a column not in the raw contract. In a CSV file they are nearly always a header ending
+    with a comma (a spreadsheet's empty last column), which is said in those words."""
+    trailing = fmt == "csv" and positions == list(range(count - len(positions) + 1, count + 1))
+    if trailing and len(positions) == 1:
+        return (
+            "the header ends with a comma, an empty column name after its last column: "
+            "ignoring that column, as any column not in the raw contract is ignored"
+        )
+    if trailing:
+        return (
+            f"the header ends with {len(positions)} commas, {len(positions)} empty column "
+            "names after its last column: ignoring those columns, as any column not in the "
+            "raw contract is ignored"
+        )
+    where = ", ".join(str(position) for position in positions)
+    return (
+        f"ignoring {counted(len(positions), 'column')} without a name (position {where} of "
+        f"{count} in the header), as any column not in the raw contract is ignored"
+    )
+
+
+def trailing_comma_hint(source: Source, reason: str) -> str | None:
+    """Why a CSV row has fewer fields than the header when the header ends with commas the
+    rows do not have (its empty names were ignored, but the reader still counts them)."""
+    names = source.file_columns
+    trailing = 0
+    while trailing < len(names) and not names[-1 - trailing].strip():
+        trailing += 1
+    counts = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", reason)
+    if source.fmt != "csv" or not trailing or not counts:
+        return None
+    expected, found = (int(number) for number in counts.groups())
+    if found != expected - trailing:
+        return None
+    commas = "a comma" if trailing == 1 else f"{trailing} commas"
+    return (
+        f"the header ends with {commas} (an empty column name) that the rows do not have: "
+        "remove it from the header"
     )
 
 
