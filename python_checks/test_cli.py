@@ -1512,6 +1512,7 @@ def test_an_unknown_option_is_named_by_its_command_with_the_nearest_option(capsy
         (["build", "--f"], "--f (--f: did you mean --force or --full-refresh?)"),
         (["summary", "--qui"], "--qui (--qui: did you mean --quiet?)"),
         (["--vers"], "--vers (--vers: did you mean --version?)"),
+        (["summary", "--", "x"], "-- x"),  # the end of the options begins no option
     ],
 )
 def test_an_abbreviated_option_is_refused_with_the_options_it_begins(capsys, tmp_path, argv, said):

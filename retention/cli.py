@@ -133,7 +133,9 @@ def _refuse_unknown(parser: argparse.ArgumentParser, unknown: list[str]) -> NoRe
     near = [
         f"{given}: did you mean {' or '.join(match)}?"
         for arg in unknown
-        if arg.startswith("--") and (match := nearest(given := arg.split("=", 1)[0]))
+        if arg.startswith("--")
+        and arg != "--"  # argparse's end of the options, not an option
+        and (match := nearest(given := arg.split("=", 1)[0]))
     ]
     parser.error(f"unrecognized arguments: {' '.join(unknown)}" + "".join(f" ({n})" for n in near))
 
@@ -187,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return USAGE_ERROR
     first = next((arg for arg in argv if arg not in ("-q", "--quiet")), "")
-    if first.startswith("--") and first not in ("--help", "--version"):
+    if first.startswith("--") and first not in ("--", "--help", "--version"):
         # An option of `retention` itself that it does not take (`--vers`): argparse would
         # only say that COMMAND is missing.
         _refuse_unknown(parser, [first])
