@@ -413,6 +413,7 @@ def test_publish_keeps_the_published_files_permissions(site: Site) -> None:
 
     # A first publish: the new file gets the working copy's bits.
     fresh = folder / "fresh" / DB_NAME
+    fresh.parent.mkdir()  # no command creates a warehouse's folder
     run = retention(["publish", "--db", str(fresh), "--from", str(work)], folder / "run")
     assert run.ok, run.output
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
