@@ -1,0 +1,67 @@
+"""The Spark targets as a user first meets them, checked without Spark or a server.
+
+- `dbt debug --target cluster` (profiles.yml) on a machine that cannot load the cluster's
+  profile (dbt-spark or its PyHive extra missing, or a wrong `RETENTION_SPARK_METHOD`)
+  reports why the profile did not load. dbt debug then renders dbt_project.yml without a
+  target, and the project's `target.type` switches (Parquet tables, the predictive models
+  disabled on Spark) stopped it with "'target' is undefined" instead.
+- The cluster target without `RETENTION_SPARK_HOST` names the variable, where dbt-spark
+  tried to connect to an empty host and failed with "'NoneType' object has no attribute
+  'close'".
+
+The dbt commands run in the shared virtualenv, with or without `make setup-spark`: each
+fails at the profile before any connection.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from retention.paths import REPO_ROOT
+
+DBT = str(Path(sys.executable).with_name("dbt"))
+
+
+def dbt_debug_cluster(tmp_path: Path, **env: str) -> str:
+    """`dbt debug --target cluster` with the RETENTION_SPARK_* variables of `env` only;
+    its output."""
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("RETENTION_SPARK_")
+    }
+    environment.update(
+        DBT_PROFILES_DIR=str(REPO_ROOT),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        DBT_TARGET_PATH=str(tmp_path / "target"),
+        DBT_LOG_PATH=str(tmp_path / "logs"),
+        **env,
+    )
+    done = subprocess.run(
+        [DBT, "debug", "--target", "cluster"],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output  # no server: never "All checks passed"
+    return output
+
+
+def test_dbt_debug_reports_why_the_cluster_profile_did_not_load(tmp_path: Path) -> None:
+    # `bogus` is no method of dbt-spark's; without dbt-spark the adapter itself is missing.
+    output = dbt_debug_cluster(
+        tmp_path, RETENTION_SPARK_HOST="spark.example.com", RETENTION_SPARK_METHOD="bogus"
+    )
+    assert "'target' is undefined" not in output, output
+    assert "Profile loading failed" in output, output
+    assert "dbt_project.yml file [OK found and valid]" in re.sub(r"\x1b\[[0-9;]*m", "", output)
+
+
+def test_the_cluster_target_without_a_host_names_the_variable(tmp_path: Path) -> None:
+    output = dbt_debug_cluster(tmp_path)
+    assert "Env var required but not provided: 'RETENTION_SPARK_HOST'" in output, output
