@@ -8,6 +8,9 @@
 - The cluster target without `RETENTION_SPARK_HOST` names the variable, where dbt-spark
   tried to connect to an empty host and failed with "'NoneType' object has no attribute
   'close'".
+- docs/spark.md names every incremental model, the ones Spark rebuilds in full as tables
+  (`incremental_config`, macros/engine_spark.sql): the models whose SQL calls an
+  incremental config macro.
 
 The dbt commands run in the shared virtualenv, with or without `make setup-spark`: each
 fails at the profile before any connection.
@@ -65,3 +68,28 @@ def test_dbt_debug_reports_why_the_cluster_profile_did_not_load(tmp_path: Path) 
 def test_the_cluster_target_without_a_host_names_the_variable(tmp_path: Path) -> None:
     output = dbt_debug_cluster(tmp_path)
     assert "Env var required but not provided: 'RETENTION_SPARK_HOST'" in output, output
+
+
+INCREMENTAL_CONFIG = re.compile(r"\b\w*incremental_config\(")
+
+
+def incremental_models() -> set[str]:
+    """The SQL models configured through an incremental config macro."""
+    return {
+        path.stem
+        for path in (REPO_ROOT / "models").rglob("*.sql")
+        if INCREMENTAL_CONFIG.search(path.read_text(encoding="utf-8"))
+    }
+
+
+def test_docs_spark_names_every_incremental_model() -> None:
+    text = (REPO_ROOT / "docs" / "spark.md").read_text(encoding="utf-8")
+    (row,) = [
+        line for line in text.splitlines() if line.startswith("| incremental `delete+insert`")
+    ]
+    models = {path.stem for path in (REPO_ROOT / "models").rglob("*.sql")}
+    named = {name for name in re.findall(r"`([a-z_]+)`", row) if name in models}
+    found = incremental_models()
+    # The pattern finds the three config macros (base models, per-customer models, the rest).
+    assert {"base_shop__orders", "int_changed_customers", "int_purchase_summary"} <= found
+    assert named == found
