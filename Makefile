@@ -260,7 +260,6 @@ docs: setup
 # runtime, installed only by these targets so that `make setup` stays light. Java 17 comes
 # from Debian's openjdk-17-jre-headless when no `java` of version 17 or later is on PATH.
 SPARK_DIR := $(CURDIR)/target/spark
-SPARK_CUSTOMERS ?= 50
 SPARK_ENV := RETENTION_SPARK_DIR=$(SPARK_DIR) SPARK_LOCAL_IP=127.0.0.1 \
 	DBT_TARGET_PATH=$(SPARK_DIR)/dbt DBT_LOG_PATH=$(SPARK_DIR)/logs
 

@@ -100,7 +100,7 @@
 {#- incremental.sql. Spark has no `delete+insert` (dbt-spark: append, merge and
     insert_overwrite), and a Parquet table takes no `delete`: an incremental model is a
     table on Spark, rebuilt in full every run, which gives the same rows (docs/decisions.md,
-    "Incremental models on Spark"). -#}
+    "Apache Spark"). -#}
 {% macro spark__incremental_config(unique_key, pre_hook) -%}
     {{ config(materialized='table') }}
 {%- endmacro %}

@@ -4,7 +4,7 @@ The load is the same as on DuckDB and goes through the same code: every file is 
 the batch is appended (or replaces, with --replace) in the raw schema of a DuckDB landing
 file (--db), with the same refusals, shrink guard and skip of a delivery already loaded.
 Only then are the landing file's raw tables and `meta.load_batches` exported as Parquet
-under the Spark folder (``<dir>/raw/<table>/``, ``<dir>/meta/load_batches/``) and
+under the Spark folder's ``raw_export`` (``raw/<table>/``, ``meta/load_batches/``) and
 registered in the Spark catalog by `dbt run-operation register_raw_tables`
 (macros/spark_raw_tables.sql), over the connection of the dbt target, so the sources read
 them there as they read `raw` on DuckDB. Quarantine is the dbt models' business on either
