@@ -60,10 +60,6 @@
     to_date(from_utc_timestamp({{ utc_timestamp }}, '{{ var("reporting_timezone") }}'))
 {%- endmacro %}
 
-{% macro spark__row_record(relation_alias) -%}
-    struct({{ relation_alias }}.*)
-{%- endmacro %}
-
 {% macro spark__row_as_text(relation_alias) -%}
     {#- Null fields are written as "x":null, as DuckDB's to_json does (Spark's leaves them
         out by default): staging breaks ties between rows of a key on this text. -#}
