@@ -10,7 +10,8 @@
   'close'".
 - docs/spark.md names every incremental model, the ones Spark rebuilds in full as tables
   (`incremental_config`, macros/engine_spark.sql): the models whose SQL calls an
-  incremental config macro.
+  incremental config macro; and every exposure, semantic model and saved query disabled on
+  Spark (they read the predictive marts).
 
 The dbt commands run in the shared virtualenv, with or without `make setup-spark`: each
 fails at the profile before any connection.
@@ -23,6 +24,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+
+import yaml
 
 from retention.paths import REPO_ROOT
 
@@ -93,3 +96,22 @@ def test_docs_spark_names_every_incremental_model() -> None:
     # The pattern finds the three config macros (base models, per-customer models, the rest).
     assert {"base_shop__orders", "int_changed_customers", "int_purchase_summary"} <= found
     assert named == found
+
+
+def test_docs_spark_names_the_semantic_nodes_disabled_on_spark() -> None:
+    """docs/spark.md's table of what is DuckDB only names the exposures, semantic models and
+    saved queries of _marts__*.yml disabled on Spark (the metrics go with their semantic
+    models)."""
+    disabled: dict[str, set[str]] = {}
+    for path in (REPO_ROOT / "models" / "marts").glob("_marts__*.yml"):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for kind in ("exposures", "semantic_models", "metrics", "saved_queries"):
+            for node in document.get(kind) or []:
+                enabled = (node.get("config") or {}).get("enabled")
+                if isinstance(enabled, str) and "target.type != 'spark'" in enabled:
+                    disabled.setdefault(kind, set()).add(node["name"])
+    text = (REPO_ROOT / "docs" / "spark.md").read_text(encoding="utf-8")
+    (row,) = [line for line in text.splitlines() if line.startswith("| the exposure ")]
+    named = set(re.findall(r"`([a-z_0-9]+)`", row.split("|")[1]))
+    assert "metrics" in disabled and "with their metrics" in row
+    assert set().union(*(v for k, v in disabled.items() if k != "metrics")) == named
