@@ -25,6 +25,9 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 
 RETENTION_DB_PATH ?= $(CURDIR)/warehouse.duckdb
 export RETENTION_DB_PATH
+# RETENTION_TARGET picks the target of a plain dbt command (README "Scaling out"); the
+# recipes here build DuckDB files unless they say --target spark, so it is not passed on.
+unexport RETENTION_TARGET
 DEMO_DATA := data/demo
 DEMO_CUSTOMERS ?= 2000
 TEST_DIR := target/test

@@ -12,6 +12,8 @@
   (`incremental_config`, macros/engine_spark.sql): the models whose SQL calls an
   incremental config macro; and every exposure, semantic model and saved query disabled on
   Spark (they read the predictive marts).
+- RETENTION_TARGET, the target of a plain dbt command, does not reach the dbt runs of the
+  `retention` commands (retention.dbt_runner) or of the make recipes: they build DuckDB.
 
 The dbt commands run in the shared virtualenv, with or without `make setup-spark`: each
 fails at the profile before any connection.
@@ -27,6 +29,7 @@ from pathlib import Path
 
 import yaml
 
+from retention import dbt_runner
 from retention.paths import REPO_ROOT
 
 DBT = str(Path(sys.executable).with_name("dbt"))
@@ -115,3 +118,34 @@ def test_docs_spark_names_the_semantic_nodes_disabled_on_spark() -> None:
     named = set(re.findall(r"`([a-z_0-9]+)`", row.split("|")[1]))
     assert "metrics" in disabled and "with their metrics" in row
     assert set().union(*(v for k, v in disabled.items() if k != "metrics")) == named
+
+
+def test_a_shell_set_to_a_spark_target_still_builds_duckdb_through_retention_and_make(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """RETENTION_TARGET (README "Scaling out") picks the target of a plain dbt command. The
+    `retention` commands and the make recipes build DuckDB files: set to `cluster` in the
+    shell, it made `retention build` run dbt on the cluster target instead of the working
+    copy (failing for want of RETENTION_SPARK_HOST, or building on a cluster)."""
+    monkeypatch.setenv("RETENTION_TARGET", "cluster")
+    profiles = yaml.safe_load((REPO_ROOT / "profiles.yml").read_text(encoding="utf-8"))
+    assert profiles["retention"]["outputs"][dbt_runner.DUCKDB_TARGET]["type"] == "duckdb"
+    # The command and environment `retention build` runs dbt with (build.py).
+    done = subprocess.run(
+        dbt_runner.command(["debug", "--connection"]),
+        cwd=REPO_ROOT,
+        env={**dbt_runner.environment(tmp_path / "w.duckdb"), "DBT_LOG_PATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "RETENTION_SPARK_HOST" not in done.stdout + done.stderr
+    make = subprocess.run(
+        ["make", "-s", "--eval", 'shown: ; @echo "$${RETENTION_TARGET-unset}"', "shown"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert make.stdout.strip() == "unset"

@@ -96,17 +96,23 @@ def command(args: list[str], **options: Any) -> list[str]:
 # "resource_tracker: There appear to be 2 leaked semaphore objects to clean up at shutdown"
 # with two lines of traceback under the build's own message: noise, nothing is left behind.
 QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
+# The profile's DuckDB target. Every run here is on a DuckDB file, so it is named: the
+# profile's default target is RETENTION_TARGET when set (README "Scaling out"), and a shell
+# that set it to `spark` or `cluster` for its dbt commands made `retention build` build there
+# instead of in the working copy.
+DUCKDB_TARGET = "dev"
 
 
 def environment(db_path: Path | str, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a dbt run on the warehouse at db_path (the profile reads the path
-    from RETENTION_DB_PATH)."""
+    from RETENTION_DB_PATH, and the target from RETENTION_TARGET: the DuckDB one)."""
     base = os.environ if base is None else base
     given = base.get("PYTHONWARNINGS", os.environ.get("PYTHONWARNINGS"))  # kept, not replaced
     warnings = [given] if given else []
     return {
         **base,
         "RETENTION_DB_PATH": str(db_path),
+        "RETENTION_TARGET": DUCKDB_TARGET,
         "DBT_PROFILES_DIR": str(REPO_ROOT),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "PYTHONWARNINGS": ",".join([*warnings, QUIET_RESOURCE_TRACKER]),
