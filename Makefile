@@ -277,8 +277,9 @@ setup-spark: $(VENV)/.synced-spark
 		DEBIAN_FRONTEND=noninteractive $$(command -v sudo || true) apt-get install -y -qq openjdk-17-jre-headless; \
 	fi
 
-# The demo data (or DATA=DIR) loaded into a fresh local Spark warehouse and built there.
-build-spark: setup-spark $(DEMO_DATA)/.generated
+# The demo data (or DATA=DIR, and then no demo data is generated) loaded into a fresh local
+# Spark warehouse and built there.
+build-spark: setup-spark $(if $(DATA),,$(DEMO_DATA)/.generated)
 	rm -rf $(SPARK_DIR) && mkdir -p $(SPARK_DIR)
 	$(SPARK_ENV) $(BIN)/retention load $(or $(DATA),$(DEMO_DATA)) --db $(SPARK_DIR)/landing.duckdb --target spark
 	$(SPARK_ENV) $(BIN)/dbt build --target spark

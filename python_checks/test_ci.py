@@ -384,6 +384,23 @@ def test_the_demo_data_is_generated_again_after_the_generator_changed(tmp_path, 
     assert "retention generate --out data/demo" in dry_run()
 
 
+@pytest.mark.parametrize("data", [None, "elsewhere"])
+def test_build_spark_generates_the_demo_data_only_when_it_builds_it(tmp_path, data):
+    # `make build-spark DATA=DIR` generated the demo data first (a minute), then loaded DIR.
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for name in ("Makefile", "pyproject.toml", "uv.lock"):
+        shutil.copy2(REPO_ROOT / name, checkout / name)
+    shutil.copytree(REPO_ROOT / "retention", checkout / "retention")  # the generator's sources
+    (checkout / ".venv").symlink_to(VENV_BIN.parent)  # linked: taken as set up
+    args = ["-n", "build-spark"] + ([f"DATA={tmp_path / data}"] if data else [])
+    run = make(checkout, *args)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert ("retention generate" in run.stdout) is (data is None), run.stdout
+    loaded = tmp_path / data if data else "data/demo"
+    assert f"retention load {loaded} --db" in run.stdout, run.stdout
+
+
 @pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
 def test_the_conventions_hook_runs_when_a_commit_only_deletes_a_model(tmp_path):
     # pre-commit never hands a hook a deleted file: a commit removing a model that others
