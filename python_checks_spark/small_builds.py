@@ -65,6 +65,7 @@ def tail(done: subprocess.CompletedProcess, lines: int = 40) -> str:
 
 def build_on_duckdb(raw: Path, workdir: Path, models: list[str]) -> subprocess.CompletedProcess:
     """Load raw into a fresh DuckDB warehouse in workdir and build +MODEL for every model."""
+    workdir.mkdir(parents=True, exist_ok=True)  # no command creates a warehouse's folder
     loaded = run([str(BIN / "retention"), "--quiet", "load", str(raw)], workdir)
     assert loaded.returncode == 0, tail(loaded)
     selection = [f"+{model}" for model in models]
