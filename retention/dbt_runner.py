@@ -276,12 +276,6 @@ def _copy_manifest(manifest: Any) -> Any:
     return copied
 
 
-def forget_parses() -> None:
-    """Drop the parses kept in memory (after the project's files changed)."""
-    with _lock:
-        _manifests.clear()
-
-
 def _invoke(
     argv: list[str],
     db_path: Path,
