@@ -8,6 +8,7 @@ in-process through `retention.cli.main` where the process state is what is check
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib.metadata
 import os
@@ -1533,6 +1534,27 @@ def test_an_abbreviated_option_is_refused_with_the_options_it_begins(capsys, tmp
         commands = parser._subparsers._group_actions[0].choices
         assert [name for name, sub in commands.items() if sub.allow_abbrev] == []
         assert not parser.allow_abbrev
+
+
+def test_every_argument_parser_in_the_repository_refuses_abbreviations():
+    # The scripts beside the package (benchmarks, the Spark checks' builds) are run by hand
+    # with the same habits: each ArgumentParser(...) call passes allow_abbrev=False.
+    calls = []
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.py"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for relative in tracked:
+        path = REPO_ROOT / relative
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "ArgumentParser":
+                keywords = {k.arg: k.value for k in node.keywords}
+                refuses = isinstance(keywords.get("allow_abbrev"), ast.Constant) and (
+                    keywords["allow_abbrev"].value is False
+                )
+                calls.append((f"{relative}:{node.lineno}", refuses))
+    # cli.py, reference.py, compare.py, small_builds.py and the three benchmark scripts
+    assert len(calls) >= 7, calls
+    assert [where for where, refuses in calls if not refuses] == []
 
 
 @pytest.mark.parametrize("argv", [[], ["-q"]])

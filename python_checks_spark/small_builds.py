@@ -132,7 +132,7 @@ def _build_in_this_process(raw: Path, workdir: Path, models: list[str], export: 
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("raw", type=Path)
     parser.add_argument("workdir", type=Path)
     parser.add_argument("models", nargs="+")

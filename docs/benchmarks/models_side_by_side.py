@@ -62,7 +62,7 @@ UNTESTED_BUILD = ("build", "--exclude-resource-type", "test", "unit_test")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--old", type=Path, required=True, help="a checkout of the old version")
     parser.add_argument("--data", type=Path, required=True, help="a retention bench data folder")
     parser.add_argument("--select", required=True, help="the models to time (dbt selection)")

@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parents[2]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--db", type=Path, required=True, help="the warehouse to run on")
     parser.add_argument("--out", type=Path, required=True, help="the JSON to write")
     parser.add_argument("--project-dir", type=Path, default=HERE)

@@ -102,7 +102,7 @@ class Versions:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--old", type=Path, required=True, help="a checkout of the old version")
     parser.add_argument("--data", type=Path, required=True, help="a retention bench data folder")
     parser.add_argument("--exclude", help="the models old lacks (default: none)")
