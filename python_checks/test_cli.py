@@ -221,7 +221,7 @@ def test_an_empty_db_variable_or_a_folder_as_db_is_refused_before_anything(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("command", ["build", "load", "publish", "summary"])
+@pytest.mark.parametrize("command", ["build", "load", "publish", "summary", "validate"])
 def test_a_db_in_a_folder_that_does_not_exist_is_refused_before_anything(
     loaded, tmp_path, capsys, monkeypatch, command
 ):
@@ -231,11 +231,18 @@ def test_a_db_in_a_folder_that_does_not_exist_is_refused_before_anything(
     data = [str(loaded / "data")] if command == "load" else []
     data += ["--data", str(loaded / "data")] if command == "build" else []
     assert cli.main([command, *data, "--db", "no such/w.duckdb"]) == 2
-    assert capsys.readouterr().err == (
-        f"retention {command}: error: the folder no such of database no such/w.duckdb does not "
-        "exist: check --db PATH (or RETENTION_DB_PATH); to start a new warehouse there, create "
-        "the folder first (mkdir -p 'no such'); nothing was changed\n"
-    )
+    if command in ("summary", "validate"):  # they only read a warehouse: no mkdir suggested
+        assert capsys.readouterr().err == (
+            f"retention {command}: error: the folder no such of database no such/w.duckdb does "
+            "not exist, so neither does the warehouse: check --db PATH (or RETENTION_DB_PATH); "
+            "nothing was changed\n"
+        )
+    else:
+        assert capsys.readouterr().err == (
+            f"retention {command}: error: the folder no such of database no such/w.duckdb does "
+            "not exist: check --db PATH (or RETENTION_DB_PATH); to start a new warehouse there, "
+            "create the folder first (mkdir -p 'no such'); nothing was changed\n"
+        )
     (tmp_path / "orders.csv").write_text("order_id\n", encoding="utf-8")
     monkeypatch.setenv("RETENTION_DB_PATH", "orders.csv/w.duckdb")
     assert cli.main([command, *data]) == 2

@@ -42,6 +42,9 @@ COMMANDS = {
     "bench": "run the performance benchmark",
 }
 
+# The commands that can start a new warehouse in their --db (the others only read one).
+STARTS_A_WAREHOUSE = {"build", "load", "publish"}
+
 INTERRUPTED = 130  # the shell's code for Ctrl-C (128 + SIGINT)
 USAGE_ERROR = 2  # argparse's code for invalid arguments
 
@@ -200,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     # Every command that opens the warehouse takes --db (paths.add_db_argument): a file
     # whose name DuckDB would take for a schema's is refused before anything is opened, and
     # so is such a --baseline or working copy (RETENTION_WORK_DB_PATH).
-    if hasattr(args, "db") and (problem := paths.db_path_problem(args)):
+    creates = args.command in STARTS_A_WAREHOUSE
+    if hasattr(args, "db") and (problem := paths.db_path_problem(args, creates=creates)):
         console.error(args.command, problem)
         return USAGE_ERROR
     for path in _warehouse_files(args):

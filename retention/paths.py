@@ -31,14 +31,16 @@ def db_path(args: argparse.Namespace) -> Path:
     return Path(given) if given is not None else default_db_path()
 
 
-def db_path_problem(args: argparse.Namespace) -> str | None:
+def db_path_problem(args: argparse.Namespace, *, creates: bool = True) -> str | None:
     """Why the --db of `args` (or its default) cannot be a warehouse file, or None: a
     RETENTION_DB_PATH set but empty (an orchestrator's template whose variable was missing:
     Python reads it as the current folder), or a folder (`--db .`, `--db /srv/retention/`).
     `retention build` stopped on either with a ValueError traceback and exit 1. A file in a
     folder that does not exist is refused too: `load` and `build` created the folders and a
     new warehouse there, so a mistyped folder started again at batch 1 without a word (the
-    history looked lost); DuckDB, like sqlite3 or a shell's `>`, creates no folders."""
+    history looked lost); DuckDB, like sqlite3 or a shell's `>`, creates no folders. Only
+    a command that can start a warehouse (`creates`) suggests creating the folder: for one
+    that only reads a warehouse, the missing folder means a wrong path."""
     if getattr(args, "db", None) is None and os.environ.get("RETENTION_DB_PATH") == "":
         return (
             "RETENTION_DB_PATH is set but empty: set it to the warehouse's DuckDB file, or "
@@ -57,6 +59,11 @@ def db_path_problem(args: argparse.Namespace) -> str | None:
         return (
             f"database {path} is in {folder}, which is a file, not a folder: check --db PATH "
             "(or RETENTION_DB_PATH); nothing was changed"
+        )
+    if not folder.exists() and not creates:
+        return (
+            f"the folder {folder} of database {path} does not exist, so neither does the "
+            "warehouse: check --db PATH (or RETENTION_DB_PATH); nothing was changed"
         )
     if not folder.exists():
         return (
