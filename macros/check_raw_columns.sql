@@ -3,8 +3,8 @@
     model is built, with a message naming the table and the column. Without it the build
     would fail later with a binder error inside a base model.
 
-    The same rule as `retention load` (README "Raw input contract"): what is missing fails,
-    what is extra is ignored. The columns checked are those the sources YAML lists
+    The same rule as `retention load` (docs/loading.md "Raw input contract"): what is missing
+    fails, what is extra is ignored. The columns checked are those the sources YAML lists
     (models/staging/shop/_shop__sources.yml): the base models read every one of them. A file
     needs only the required ones, but `retention load` always creates the whole set in the
     raw table (an optional column a file lacks is stored as nulls; `_loaded_at` and

@@ -101,7 +101,7 @@ def _text(value: str | None) -> str | None:
 
 
 def _instant(value: str | None) -> dt.datetime | None:
-    """ISO 8601 timestamp; without an offset it is UTC (the raw input contract, README)."""
+    """ISO 8601 timestamp; without an offset, UTC (the raw input contract, docs/loading.md)."""
     if value is None:
         return None
     parsed = dt.datetime.fromisoformat(value)

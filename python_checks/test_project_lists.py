@@ -6,8 +6,9 @@
   required and optional columns, the same keys and flags; and the names dbt needs while
   parsing (`raw_table_names_for_parsing()` in macros/raw_tables.sql, kept by hand because
   the YAML is not read yet then) are the YAML's, so that a forgotten name fails here and
-  not only when a build runs. The README's table of the contract ("Raw input contract"),
-  the first a newcomer reads, has a row per table with its required and optional columns.
+  not only when a build runs. The table of the contract in docs/loading.md ("Raw input
+  contract"), the one a user delivering files reads, has a row per table with its required
+  and optional columns.
 - The marts: `retention/marts.py` (what `validate`, `publish` and `summary` check) and the
   marts' YAML contracts under `models/marts/`: the same marts, the same columns in the same
   order, the same keys.
@@ -34,11 +35,11 @@
   Each exposure names the saved queries (`_marts__semantic.yml`) that give its page's
   figures as metrics, and every saved query and analysis it names exists. The README's
   table of pages ("Dashboard") names, for each page, the models its exposure depends on.
-- The names the docs give (README.md, docs/glossary.md, docs/marts.md, docs/spark.md and
-  the models' `_<folder>__docs.md`): every file or folder of the repository named in
-  backticks exists (placeholders such as `<table>` match any name), and so does every
-  `make` target and every macro named as one, so that a rename cannot leave the docs
-  pointing at nothing.
+- The names the docs give (README.md, the pages of docs/ but the two records, decisions.md
+  and performance-history.md, and the models' `_<folder>__docs.md`): every file or folder
+  of the repository named in backticks exists (placeholders such as `<table>` match any
+  name), and so does every `make` target and every macro named as one, so that a rename
+  cannot leave the docs pointing at nothing.
 - Every singular test (tests/*.sql) is named in python_checks/test_data_tests_fail.py,
   which breaks a row for it and expects the rows the test returns.
 
@@ -162,10 +163,10 @@ def test_a_raw_tables_typed_columns_are_those_its_base_model_parses(name):
     )
 
 
-def _readme_contract_rows() -> dict[str, list[str]]:
-    """The README's "Raw input contract" table: table -> its three cells."""
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n### Raw input contract\n", 1)[1].split("\n#", 1)[0]
+def _contract_table_rows() -> dict[str, list[str]]:
+    """docs/loading.md's "Raw input contract" table: table -> its three cells."""
+    loading = (REPO_ROOT / "docs" / "loading.md").read_text(encoding="utf-8")
+    section = loading.split("\n## Raw input contract\n", 1)[1].split("\n#", 1)[0]
     rows = {}
     for line in section.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
@@ -174,10 +175,14 @@ def _readme_contract_rows() -> dict[str, list[str]]:
     return rows
 
 
-def test_the_readmes_contract_table_has_every_raw_table_and_column():
-    rows = _readme_contract_rows()
+def test_the_docs_contract_table_has_every_raw_table_and_column():
+    rows = _contract_table_rows()
+    assert len(rows) > 5  # the table is found (guards against a silent miss)
     assert list(rows) == list(contract.TABLES), _differ(
-        list(rows), list(contract.TABLES), 'README "Raw input contract"', "retention/contract.py"
+        list(rows),
+        list(contract.TABLES),
+        'docs/loading.md "Raw input contract"',
+        "retention/contract.py",
     )
     for name, table in contract.TABLES.items():
         label, required, optional = rows[name]
@@ -523,7 +528,7 @@ def test_a_raw_table_only_in_the_contract_is_named_with_each_list(monkeypatch):
     with pytest.raises(AssertionError, match=only):
         test_the_raw_tables_are_the_same_in_the_same_order()
     with pytest.raises(AssertionError, match=only):
-        test_the_readmes_contract_table_has_every_raw_table_and_column()
+        test_the_docs_contract_table_has_every_raw_table_and_column()
     with pytest.raises(AssertionError, match=r"no base model .*base_shop__refund_requests\.sql"):
         test_a_raw_tables_typed_columns_are_those_its_base_model_parses("refund_requests")
 
@@ -548,9 +553,18 @@ def test_names_in_another_order_are_said_to_be_so():
 
 # --- the names the docs give ------------------------------------------------------------------
 
-# The pages that describe the project as it is. docs/decisions.md and
-# docs/performance-history.md are left out: they are records, and may name what has gone.
-CURRENT_DOCS = ("README.md", "docs/glossary.md", "docs/marts.md", "docs/spark.md")
+# The pages that describe the project as it is: README.md and every page of docs/ but
+# docs/decisions.md and docs/performance-history.md, which are records and may name what has
+# gone.
+RECORDS = ("docs/decisions.md", "docs/performance-history.md")
+CURRENT_DOCS = (
+    "README.md",
+    *sorted(
+        name
+        for name in (f"docs/{page.name}" for page in (REPO_ROOT / "docs").glob("*.md"))
+        if name not in RECORDS
+    ),
+)
 # Folders a path in the docs starts from: the repository's, and the models' layers (the
 # glossary names models under models/).
 DOC_PATH_ROOTS = {

@@ -15,7 +15,8 @@ with a tab, Unicode spaces around ids, impossible and out-of-range dates, a late
 `_loaded_at` replacing a clean row, withdrawn and not withdrawn cancellations). So besides
 the marts, the staged rows, quarantined_rows (rows, reasons and raw text) and the identity
 raw = staged + quarantined of every raw table are compared, and the edge rows' outcome is
-checked against values worked out by hand from the contract (README "Raw input contract").
+checked against values worked out by hand from the contract (docs/loading.md "Raw input
+contract").
 
 The three marts of the predictive models (dbt Python models, DuckDB only: dbt-spark's
 session connection runs no Python models; docs/spark.md) are disabled on Spark and skipped

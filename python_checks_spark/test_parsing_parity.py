@@ -17,7 +17,8 @@ or a line break (Spark's boolean cast trims them, DuckDB's does not). The stagin
 quarantined_rows are built from it on DuckDB (`retention load`, `dbt run`) and on a local
 Spark (the landing file exported and registered, `dbt run --target spark`, in one process:
 small_builds.py), and both are compared with the values below, worked out by
-hand from the contract (README "Raw input contract", docs/decisions.md "Accepted forms"),
+hand from the contract (docs/loading.md "Raw input contract", docs/decisions.md "Accepted
+forms"),
 and with each other.
 
 Every row carries its own `_loaded_at`, so that nothing depends on when each load ran
