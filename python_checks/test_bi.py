@@ -397,12 +397,12 @@ def mf_answers(
     return answers
 
 
-def test_mf_on_an_optional_table_not_delivered_answers_as_the_readme_says(
+def test_mf_on_an_optional_table_not_delivered_answers_as_the_docs_say(
     published: Published, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """Without NPS responses mart_nps is empty, and mf answers its saved query with
     MetricFlow's empty-result message, exit status 0 and no --csv file: a file of an
-    earlier run stays as it was. The README and the saved query's description say so."""
+    earlier run stays as it was. docs/bi.md and the saved query's description say so."""
     folder = tmp_path_factory.mktemp("mf-empty")
     db = copy_db(published.db, folder / "emptied" / DB_NAME)
     with duckdb.connect(str(db)) as con:
@@ -416,9 +416,9 @@ def test_mf_on_an_optional_table_not_delivered_answers_as_the_readme_says(
     assert result.exit_code == 0 and message in result.output, result.output[-2000:]
     assert earlier.read_text() == "an earlier run's answer\n"
     saved = {q["name"]: q["description"] for q in SEMANTIC["saved_queries"]}
-    readme = " ".join((REPO_ROOT / "README.md").read_text().split())
+    bi_doc = " ".join((REPO_ROOT / "docs" / "bi.md").read_text(encoding="utf-8").split())
     assert message in saved["nps_trend"] and "no --csv file" in saved["nps_trend"]
-    assert message in readme and "writes no file" in readme
+    assert message in bi_doc and "writes no file" in bi_doc
 
 
 def _rows(db: Path, sql: str) -> list[dict]:

@@ -69,8 +69,8 @@ EXIT_REFUSED, EXIT_LOCKED = 2, working_copy.EXIT_BUSY
 # takes the 0.x versions (v0.9.0 among them), but the marts' column types are checked in the
 # formats from v1.0.0 on only, and a DuckDB 0.x client is not one BI tools embed.
 OLDEST_STORAGE_VERSION = "v1.0.0"
-# The storage version of the published file (module docstring; README "Point BI at it"): the
-# oldest, which every DuckDB 1.x and 2.x client reads.
+# The storage version of the published file (module docstring; docs/bi.md "The published
+# file"): the oldest, which every DuckDB 1.x and 2.x client reads.
 DEFAULT_STORAGE_VERSION = OLDEST_STORAGE_VERSION
 STORAGE_VERSION_ENV = "RETENTION_STORAGE_VERSION"
 CURRENT = "current"

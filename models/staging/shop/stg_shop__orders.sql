@@ -20,7 +20,7 @@ final as (
         status = 'completed' as is_purchase,
         -- The type is stated: DuckDB 2 types the difference of two decimal(18,2) as
         -- decimal(19,2), DuckDB 1.0-1.3 as decimal(18,2), and a view whose column types
-        -- differ from those stored with it fails in such a client (README "BI").
+        -- differ from those stored with it fails in such a client (docs/bi.md).
         cast(
             case
                 when status = 'completed' then amount - coalesce(refunded_amount, 0)
