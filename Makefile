@@ -220,7 +220,7 @@ BENCH_ARGS ?= --customers 10000 100000 1000000 --runs 3
 bench: setup
 	$(BIN)/retention bench $(BENCH_ARGS)
 
-# The dashboard (dashboard/, README "Dashboard"): Streamlit on the published warehouse,
+# The dashboard (dashboard/, docs/dashboard.md): Streamlit on the published warehouse,
 # read-only. Its Python packages are the uv group `dashboard`, outside `make setup`.
 DASHBOARD_PORT ?= 8501
 

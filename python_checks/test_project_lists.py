@@ -33,8 +33,8 @@
   depending on exactly the models the page's code reads, so that lineage shows every page
   a change to a mart touches and no page it does not.
   Each exposure names the saved queries (`_marts__semantic.yml`) that give its page's
-  figures as metrics, and every saved query and analysis it names exists. The README's
-  table of pages ("Dashboard") names, for each page, the models its exposure depends on.
+  figures as metrics, and every saved query and analysis it names exists. The table of
+  pages in docs/dashboard.md names, for each page, the models its exposure depends on.
 - The names the docs give (README.md, the pages of docs/ but the two records, decisions.md
   and performance-history.md, and the models' `_<folder>__docs.md`): every file or folder
   of the repository named in backticks exists (placeholders such as `<table>` match any
@@ -395,13 +395,12 @@ def test_every_exposure_depends_on_exactly_the_marts_its_page_reads():
     assert not wrong, wrong
 
 
-def test_the_readmes_dashboard_table_names_the_models_each_page_reads():
-    # The README's table of pages ("Dashboard", column "from") left out int_reporting_params
-    # on four pages that label money with the recorded currency: its exposure, checked
-    # against the page's code above, named it. `meta.*` tables are not models and not
-    # exposures' dependencies: the table may name them beside.
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Dashboard\n", 1)[1].split("\n## ", 1)[0]
+def test_the_dashboard_docs_table_names_the_models_each_page_reads():
+    # The table of pages (docs/dashboard.md, column "from"; then in the README) left out
+    # int_reporting_params on four pages that label money with the recorded currency: its
+    # exposure, checked against the page's code above, named it. `meta.*` tables are not
+    # models and not exposures' dependencies: the table may name them beside.
+    section = (REPO_ROOT / "docs" / "dashboard.md").read_text(encoding="utf-8")
     rows = {
         cells[0]: cells[-1]
         for line in section.splitlines()
@@ -413,12 +412,12 @@ def test_the_readmes_dashboard_table_names_the_models_each_page_reads():
     assert len(pages) >= 10  # the pages are found (guards against a silent miss)
     wrong = {}
     for page in pages:
-        assert page.title in rows, f'README "Dashboard": no row for the page {page.title}'
+        assert page.title in rows, f"docs/dashboard.md: no row for the page {page.title}"
         named = set(re.findall(r"`(\w+)`", rows[page.title]))
         exposure = by_url[f"http://127.0.0.1:8501/{page.url_path}"]
         declared = {re.fullmatch(r"ref\('(\w+)'\)", r).group(1) for r in exposure["depends_on"]}
         if named != declared:
-            wrong[page.title] = {"README": sorted(named), "exposure": sorted(declared)}
+            wrong[page.title] = {"docs": sorted(named), "exposure": sorted(declared)}
     assert not wrong, wrong
 
 
