@@ -1,4 +1,4 @@
-{#- Incremental builds with dbt's own machinery (README "Incremental builds").
+{#- Incremental builds with dbt's own machinery (docs/operations.md "Incremental builds").
 
     `retention load` numbers every delivery: its load batch (`_load_id` on each raw row,
     one row per table in meta.load_batches). An incremental model keeps in its rows the
@@ -13,7 +13,8 @@
     A run rebuilds a model in full (its pre-hook empties it, and it selects every row) when
     its table is empty, the loader's batch list is missing, or a `retention load --replace`
     re-delivered one of the raw tables it reads after its watermark (a re-delivery can drop
-    rows of any batch). A changed model or var needs `dbt build --full-refresh` (README). -#}
+    rows of any batch). A changed model or var needs `dbt build --full-refresh`
+    (docs/operations.md). -#}
 
 {% macro load_batches_relation() -%}
     {#- meta.load_batches, written by `retention load` (none when absent or while parsing). -#}

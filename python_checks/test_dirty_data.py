@@ -59,8 +59,8 @@ TYPED_COLUMNS = {
 UNPARSABLE = "unparsable"  # marks the classes whose reason names the column that does not parse
 OUT_OF_RANGE = "out_of_range"  # ... and those whose reason names the implausible date column
 # The plausible range of dates (dbt vars earliest_plausible_date, plausible_years_after_load;
-# README "Quarantined rows"): from 1990-01-01 00:00 UTC to one year after the row's _loaded_at,
-# with no upper bound for the dates that schedule an end.
+# docs/operations.md "Quarantined rows"): from 1990-01-01 00:00 UTC to one year after the
+# row's _loaded_at, with no upper bound for the dates that schedule an end.
 EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)
 PLAUSIBLE_YEARS_AFTER_LOAD = 1
 NO_UPPER_BOUND = {"end_date", "effective_date"}

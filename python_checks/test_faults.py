@@ -1,6 +1,6 @@
 """Faults (issue 10): a killed, interrupted or concurrent build, a full disk, a read-only or
 immutable target, a damaged working copy. Each ends with a clear message and a documented
-exit code (retention/build.py EPILOG, README "Running in production"), the published
+exit code (retention/build.py EPILOG, docs/operations.md "Running in production"), the published
 warehouse as it was, and a next run that recovers without manual steps.
 
 Every case starts from copies of the shared clean 300-customer warehouse (pipeline.py), built
@@ -51,7 +51,7 @@ from retention import publish as publish_module
 from retention import working_copy
 from retention.compare import compare_marts
 
-# Exit codes (retention/build.py EPILOG; README "Running in production").
+# Exit codes (retention/build.py EPILOG; docs/operations.md "Running in production").
 EXIT_NOTHING_TO_BUILD = 2
 EXIT_PUBLISH = 5
 EXIT_LOCKED = 6

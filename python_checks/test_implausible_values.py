@@ -100,7 +100,7 @@ STAGED_ONLY = {
     ],
 }  # fmt: skip
 
-# Worked out from the rows above (README "Quarantined rows"; models/staging/shop/base/).
+# Worked out from the rows above (docs/operations.md "Quarantined rows"; models/staging/shop/base/).
 EXPECTED_QUARANTINE = {
     ("customers", "c3", "created_at_out_of_range"),  # 2150 > loaded 2024-06-30 + 1 year
     ("customers", "c4", "invalid_created_at"),  # epoch: no ISO 8601 date

@@ -1,7 +1,7 @@
 """Incremental and idempotent builds (issue 5): the base models (but the cancellations' and
 the marketing spend's), the purchases and the closed part of the customer-period fact are
 incremental (dbt's delete+insert on load batches, or an append after a pre-hook delete;
-macros/incremental.sql, README "Incremental builds"), and whatever path a run takes, its
+macros/incremental.sql, docs/operations.md "Incremental builds"), and whatever path a run takes, its
 marts equal those of a build from scratch on the same raw data, row for row.
 
 One generated data set (CUSTOMERS customers, Parquet) is delivered day by day, as nightly
@@ -47,7 +47,7 @@ Which rows a run wrote is read from int_customer_periods_closed.built_at (dbt's 
 a full rebuild writes every row, an incremental run the rows of the customers whose changes
 reach a closed period (plus one customer that carries the run's stamps) and of the periods
 closed since the previous run. (A changed model or macro is deployed with
---full-refresh: README "Incremental builds".)
+--full-refresh: docs/operations.md "Incremental builds".)
 
 Rows are compared by retention.compare.compare_marts: every non-float value equal, doubles
 within a relative 1e-9 (a sum of doubles taken in another order differs in its last digits).

@@ -55,7 +55,7 @@ from pipeline import (
 
 from retention.compare import compare_marts
 
-# Exit codes of `retention build` (retention/build.py, README "Running in production").
+# Exit codes of `retention build` (retention/build.py, docs/operations.md "Running in production").
 EXIT_DBT, EXIT_VALIDATE = 3, 4  # retention build: dbt failed, validation failed
 # `retention publish` exits 2 when it refuses.
 EXIT_PUBLISH_REFUSED = 2

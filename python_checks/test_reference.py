@@ -164,8 +164,8 @@ def dbt_build(raw_dir: Path, params: Params, work: Path, dbt_dir: Path) -> tuple
     dbt_vars = {k: v for k, v in params.dbt_vars().items() if v is not None}
     # The reference models valid raw data only. A generated chain of contracts can reach
     # years past its origin, and a timestamp more than plausible_years_after_load (1) after
-    # today's load is quarantined as implausible (README "Plausible dates"): which rows that
-    # hits would depend on the day the test runs. A wide plausible range keeps every
+    # today's load is quarantined as implausible (docs/operations.md "Plausible dates"): which
+    # rows that hits would depend on the day the test runs. A wide plausible range keeps every
     # generated row valid, whatever the date.
     dbt_vars["plausible_years_after_load"] = 100
     done = dbt_runner.run(

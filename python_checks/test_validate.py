@@ -1165,7 +1165,7 @@ def test_build_says_there_is_no_volume_check_when_nothing_is_published_yet(
     tmp_path, capsys, monkeypatch
 ):
     # The first `retention build --data` of a new warehouse: no published file to compare
-    # with. README ("Volume check") says the build says so; it said nothing.
+    # with. docs/operations.md ("Volume check") says the build says so; it said nothing.
     import argparse
 
     from retention import build as build_module

@@ -183,8 +183,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_LOAD
     given = Path(args.db or default_db_path())
     published = given.resolve()
-    # Beside --db as given, where `retention publish`, `dbt source freshness` and the README
-    # look for it (<db>.work), also when --db is a symbolic link to a file in another folder.
+    # Beside --db as given, where `retention publish`, `dbt source freshness` and
+    # docs/operations.md look for it (<db>.work), also when --db is a symbolic link to a file
+    # in another folder.
     work = working_copy_path(given.absolute()).resolve()
     if work == published:  # RETENTION_WORK_DB_PATH set to the published file itself
         _tell(

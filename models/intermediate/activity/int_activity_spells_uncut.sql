@@ -5,7 +5,7 @@
     Only the data known on A makes a spell (purchases and contracts on or before A,
     cancellations requested by then), so a customer's spells change only when the
     customer's data does or A passes one of its dates, never because A moves on
-    (docs/decisions.md). Incremental per customer (macros/incremental.sql, README
+    (docs/decisions.md). Incremental per customer (macros/incremental.sql, docs/operations.md
     "Incremental builds"): a run writes the spells of the changed customers
     (shared_changed_customers_plan); its pre-hook deletes their rows first (a customer can
     lose a spell), and the run appends. -#}

@@ -1,7 +1,7 @@
 {#- Purchases (completed orders) that exist on A: ordered on or before it. Incremental per
-    order (macros/incremental.sql, README "Incremental builds"): a run writes the purchases
-    among the orders it re-reads (purchases_plan); its pre-hook deletes those orders' rows
-    first (an order re-read may no longer be a purchase), and the run appends. -#}
+    order (macros/incremental.sql, docs/operations.md "Incremental builds"): a run writes
+    the purchases among the orders it re-reads (purchases_plan); its pre-hook deletes those
+    orders' rows first (an order re-read may no longer be a purchase), and the run appends. -#}
 {{ incremental_config(none, "{{ purchases_pre_hook() }}") }}
 {#- Order and customer ids written as they are (macros/column_compression.sql). -#}
 {{ config(meta={'column_compression': {'order_id': 'uncompressed', 'customer_id': 'uncompressed'}}) }}

@@ -1,5 +1,5 @@
 {#- The closed part of the customer-period fact (macros/customer_periods.sql): the periods
-    before A's. Incremental (macros/incremental.sql, README "Incremental builds"): a run
+    before A's. Incremental (macros/incremental.sql, docs/operations.md "Incremental builds"): a run
     writes the rows of the customers whose changes since the previous run reach a closed
     period (closed_customer_periods_plan) and of the periods that closed since; its
     pre-hook deletes those rows first (customer_periods_pre_hook), and the run appends
