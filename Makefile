@@ -40,7 +40,7 @@ TEST_DB := $(TEST_DIR)/warehouse.duckdb
 help:
 	@echo "make demo   build the warehouse on the bundled demo data and print headline metrics"
 	@echo "make test   lint, dbt build on the demo data, pytest python_checks, Great Expectations"
-	@echo "make bench  the performance benchmark (see README)"
+	@echo "make bench  the performance benchmark (see docs/performance.md)"
 	@echo "make pre-commit       install the git pre-commit hook (pre-commit-all: every hook, every file)"
 	@echo "make data-diff        the marts of BASE_REF (default origin/main) and of this checkout compared"
 	@echo "make slim-ci PROD_STATE=DIR PROD_DB=FILE  build only what changed against production (README CI)"
@@ -215,7 +215,8 @@ data-diff: setup
 		--db $(TEST_DB) --label "$$label" | tee target/data-diff.md
 	@if [ -f $(DIFF_PR_FAILED) ]; then echo "make data-diff: the pull request's dbt build failed (its output above); the report compares the marts it left" >&2; exit 1; fi
 
-# The README's figures; `retention bench` alone runs 10k and 100k customers (medians of 3).
+# docs/performance.md's figures; `retention bench` alone runs 10k and 100k customers
+# (medians of 3).
 BENCH_ARGS ?= --customers 10000 100000 1000000 --runs 3
 bench: setup
 	$(BIN)/retention bench $(BENCH_ARGS)

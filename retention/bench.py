@@ -1,7 +1,7 @@
 """`retention bench`: time the warehouse at growing data sizes, against two plain scripts.
 
-For each scale (customers; by default 10k and 100k, three runs each; the figures in README
-"Performance" add 1M: ``--customers 10000 100000 1000000 --runs 3``, as `make bench` runs
+For each scale (customers; by default 10k and 100k, three runs each; the figures in
+docs/performance.md add 1M: ``--customers 10000 100000 1000000 --runs 3``, as `make bench` runs
 it) the benchmark
 
 1. generates the synthetic data set as Parquet (`retention generate --format parquet`, seed
@@ -71,7 +71,7 @@ from retention.contract import TABLES
 from retention.paths import REPO_ROOT
 from retention.sql_text import path_literal, sql_literal
 
-DEFAULT_SCALES = (10_000, 100_000)  # README's figures add 1_000_000
+DEFAULT_SCALES = (10_000, 100_000)  # docs/performance.md's figures add 1_000_000
 DEFAULT_RUNS = 3  # medians of 3
 SEED = 42
 CACHE_DIR = REPO_ROOT / ".cache" / "bench"
@@ -688,7 +688,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="scales in customers (default: "
         + " ".join(map(str, DEFAULT_SCALES))
-        + "; README's figures: 10000 100000 1000000)",
+        + "; docs/performance.md's figures: 10000 100000 1000000)",
     )
     parser.add_argument(
         "--out",
@@ -703,7 +703,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_positive,
         default=DEFAULT_RUNS,
         metavar="K",
-        help=f"runs per scale; medians are reported (default {DEFAULT_RUNS}; README's figures: 3)",
+        help=f"runs per scale; medians are reported (default {DEFAULT_RUNS}; "
+        "docs/performance.md's figures: 3)",
     )
 
 

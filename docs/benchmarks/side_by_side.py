@@ -1,9 +1,9 @@
 """Full and one-day builds of two versions of the project, interleaved on one data set.
 
 This machine's speed drifts by a fifth within a morning, so two versions' figures compare
-only when they are taken side by side. `2026-12-03-1m-side-by-side.json` (README "Latest
-figures") was taken with these steps in two passes, the full builds first and then the
-one-day builds; this script takes both in one pass:
+only when they are taken side by side. `2026-12-03-1m-side-by-side.json`
+(docs/performance.md "Latest figures") was taken with these steps in two passes, the full
+builds first and then the one-day builds; this script takes both in one pass:
 
     git worktree add /tmp/old 79e9c5f
     .venv/bin/retention bench --customers 1000000 --runs 1   # makes .cache/bench/1000000
