@@ -1,6 +1,6 @@
 """The `retention` command as a user meets it: clear errors with documented exit codes,
-`--version`, progress only on a terminal, and a README command reference that matches
-`--help`.
+`--version`, progress only on a terminal, and a command reference (docs/commands.md) that
+matches `--help`.
 
 Commands run as a user runs them: `.venv/bin/retention ...` in a temporary folder (a few
 in-process through `retention.cli.main` where the process state is what is checked).
@@ -1107,7 +1107,7 @@ def help_codes(text: str) -> dict[int, str]:
 def test_the_benchmark_defaults_to_medians_of_three_and_keeps_1m_a_flag_away():
     from retention import bench
 
-    # 10k and 100k customers, three runs each; README's 1M stays a flag away.
+    # 10k and 100k customers, three runs each; docs/performance.md's 1M stays a flag away.
     assert bench.DEFAULT_SCALES == (10_000, 100_000)
     assert bench.DEFAULT_RUNS == 3
     parser = cli.build_parser()
@@ -1368,42 +1368,42 @@ def test_the_validate_summary_on_a_terminal_is_a_table_of_the_same_facts():
     assert "1 mart(s) fail (1/2 marts, 1.2 s)" in shown
 
 
-# --- the README's command reference matches --help -------------------------------------------
+# --- the command reference (docs/commands.md) matches --help ---------------------------------
 
 OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")
 
 
-def readme_reference() -> dict[str, str]:
-    """The README's "Command reference": its introduction (key "") and each command's
-    subsection (key: the command)."""
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Command reference\n", 1)[1].split("\n## ", 1)[0]
-    parts = re.split(r"^### `retention (\w+)`\n", section, flags=re.MULTILINE)
-    return {"": parts[0], **dict(zip(parts[1::2], parts[2::2], strict=True))}
+def documented_reference() -> dict[str, str]:
+    """docs/commands.md: the section before the commands', what they all share (key ""), and
+    each command's section (key: the command)."""
+    text = (REPO_ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
+    parts = re.split(r"^## `retention (\w+)`\n", text, flags=re.MULTILINE)
+    shared = parts[0].rsplit("\n## ", 1)[1]  # not the page's contents, which name options too
+    return {"": shared, **dict(zip(parts[1::2], parts[2::2], strict=True))}
 
 
 def help_options(text: str) -> set[str]:
     return set(OPTION.findall(text.split("\nexit codes:\n", 1)[0])) - {"--help"}
 
 
-def test_the_readme_documents_every_command_option_and_exit_code_of_help():
-    reference = readme_reference()
+def test_the_reference_documents_every_command_option_and_exit_code_of_help():
+    reference = documented_reference()
     # The same commands, in the same order (`retention --help` lists them so).
     assert [name for name in reference if name] == list(cli.COMMANDS)
     assert help_options(help_text()) <= set(OPTION.findall(reference[""]))
     for command in cli.COMMANDS:
         text, documented = help_text(command), reference[command]
-        # Both ways: every option of --help is in the README, and the README names no other.
+        # Both ways: every option of --help is in the reference, and it names no other.
         # (--quiet, common to every command, is documented once in the introduction.)
         assert help_options(text) - {"--quiet"} == set(OPTION.findall(documented)), command
         exit_line = re.search(r"^Exit codes: (.*)$", documented, re.MULTILINE)
-        assert exit_line, f"README: no 'Exit codes:' line for {command}"
+        assert exit_line, f"docs/commands.md: no 'Exit codes:' line for {command}"
         listed = {int(code) for code in re.findall(r"`(\d+)`", exit_line.group(1))}
         assert listed == set(help_codes(text)), command
 
 
 # An option and the placeholder of its value, in a synopsis: `--db PATH`, `--format csv|parquet`
-# in the README; `--db PATH`, `--format {csv,parquet}` in a --help usage line.
+# in docs/commands.md; `--db PATH`, `--format {csv,parquet}` in a --help usage line.
 OPTION_VALUE = re.compile(
     r"(--[a-z][a-z0-9-]*)(?: (\{[a-z,]+\}|[a-z]+(?:\|[a-z]+)+|[A-Z][A-Z_]*))?"
 )
@@ -1416,13 +1416,14 @@ def synopsis_values(synopsis: str) -> dict[str, str | None]:
     }
 
 
-def test_the_readme_synopsis_names_each_value_as_help_does():
+def test_the_reference_synopsis_names_each_value_as_help_does():
     # `retention build --help` showed `--data DATA` and `--vars VARS`, `publish --from SOURCE`
-    # and `holdout --work WORK`, where the README writes DIR, YAML, PATH and DIR.
-    reference = readme_reference()
+    # and `holdout --work WORK`, where the reference (then in the README) writes DIR, YAML,
+    # PATH and DIR.
+    reference = documented_reference()
     for command in cli.COMMANDS:
         documented = re.search(rf"`retention {command} ([^`]*)`", reference[command], re.DOTALL)
-        assert documented, f"README: no synopsis for {command}"
+        assert documented, f"docs/commands.md: no synopsis for {command}"
         usage = help_text(command).split("\n\n", 1)[0]
         shown = synopsis_values(usage.split(f"retention {command}", 1)[1])
         assert synopsis_values(documented.group(1)) == shown, command

@@ -222,7 +222,7 @@ def test_daily_build_succeeds_while_a_reader_holds_the_file(daily_build: DailyBu
     run = daily_build.run
     assert run.ok, f"retention build exited {run.returncode}:\n{run.tail()}"
     assert "4/4 publish" in run.output and "published" in run.output
-    # Models and data tests; the unit tests are CI's (README `retention build`).
+    # Models and data tests; the unit tests are CI's (docs/commands.md, `retention build`).
     assert "2/4 dbt build --exclude-resource-type unit_test" in run.output
     assert " START sql table model " in run.output and " START test " in run.output
     assert " START unit_test " not in run.output
@@ -721,9 +721,10 @@ def test_a_build_through_a_symbolic_link_keeps_its_working_copy_where_publish_lo
     tmp_path, capsys, monkeypatch
 ):
     # --db a link to the warehouse on another volume: `retention build` put its working copy
-    # beside the file the link names, while `retention publish --db LINK` (and the README's
-    # WORK=$RETENTION_DB_PATH.work, for `dbt source freshness`) look beside the link: after
-    # the build, publish said "no working copy at LINK.work: build it first".
+    # beside the file the link names, while `retention publish --db LINK` (and
+    # docs/operations.md's WORK=$RETENTION_DB_PATH.work, for `dbt source freshness`) look
+    # beside the link: after the build, publish said "no working copy at LINK.work: build it
+    # first".
     from retention import build
     from retention.cli import main
 

@@ -29,7 +29,7 @@ DESCRIPTION = (
     "publish the warehouse, print its headline metrics, benchmark it."
 )
 
-# In the order of the README's command reference: the daily pipeline, its steps, then the rest.
+# In the order of docs/commands.md: the daily pipeline, its steps, then the rest.
 COMMANDS = {
     "build": "the daily pipeline: load, dbt build, validate, publish",
     "load": "load raw CSV/Parquet files into the raw schema of the DuckDB database",
