@@ -43,7 +43,7 @@ help:
 	@echo "make bench  the performance benchmark (see docs/performance.md)"
 	@echo "make pre-commit       install the git pre-commit hook (pre-commit-all: every hook, every file)"
 	@echo "make data-diff        the marts of BASE_REF (default origin/main) and of this checkout compared"
-	@echo "make slim-ci PROD_STATE=DIR PROD_DB=FILE  build only what changed against production (README CI)"
+	@echo "make slim-ci PROD_STATE=DIR PROD_DB=FILE  build only what changed against production (docs/ci.md)"
 	@echo "make dashboard       serve the retention dashboard on the published warehouse"
 	@echo "make test-dashboard  render every dashboard page in headless Chromium"
 	@echo "make test-period-ends nightly builds across month, quarter and year ends vs full refreshes"
@@ -152,7 +152,7 @@ validate: build-test validate-built
 validate-built: setup
 	$(BIN)/retention validate --db $(TEST_DB)
 
-# Slim CI (README "CI"): build and test only the models this checkout changes against the
+# Slim CI (docs/ci.md): build and test only the models this checkout changes against the
 # production run whose artifacts are in PROD_STATE (its manifest.json), and their children,
 # deferring every other ref to production. DuckDB cannot reach one database file from
 # another without attaching it, so the build runs in a fresh copy of the production
@@ -172,7 +172,7 @@ slim-ci: setup
 		$(BIN)/dbt build --select state:modified+ --defer --favor-state --state "$(PROD_STATE)" --full-refresh $(SLIM_ARGS) && \
 	echo "make slim-ci: the pull request's warehouse is $(SLIM_DIR)/$$database.duckdb, dbt's results in $(SLIM_DIR)/target"
 
-# The data diff (README "CI"): the marts of this checkout's working tree (uncommitted changes
+# The data diff (docs/ci.md): the marts of this checkout's working tree (uncommitted changes
 # included) against those of BASE_REF (a git revision), both built on the demo data;
 # BASE_DB=FILE compares with a warehouse already built from the base branch instead. The
 # base side builds its seeds and models only (its tests are its own CI's business), with its

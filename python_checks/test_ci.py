@@ -1,4 +1,4 @@
-"""The pull-request CI a team adopts (README "CI"): the GitHub workflow and pre-commit.
+"""The pull-request CI a team adopts (docs/ci.md): the GitHub workflow and pre-commit.
 
 The workflow is checked as a file (it runs elsewhere): it runs the make targets of .ci/run,
 every make target it names exists, it caches uv's downloads and the CDNOW wheel where

@@ -1,4 +1,4 @@
-"""Slim CI (`make slim-ci`) and the data diff on a real build (README "CI").
+"""Slim CI (`make slim-ci`) and the data diff on a real build (docs/ci.md).
 
 "Production" is the shared 300-customer build of pipeline.py (its database and its dbt
 artifacts; other modules build it too, so in `make pytest` it is usually built already). A

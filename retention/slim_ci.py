@@ -1,4 +1,4 @@
-"""`make slim-ci`'s production inputs, checked before anything is copied (README "CI").
+"""`make slim-ci`'s production inputs, checked before anything is copied (docs/ci.md).
 
 `python -m retention.slim_ci STATE DB` prints the database name of the models of the
 production manifest `STATE/manifest.json` (the name the copy of the production warehouse
