@@ -25,7 +25,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 
 RETENTION_DB_PATH ?= $(CURDIR)/warehouse.duckdb
 export RETENTION_DB_PATH
-# RETENTION_TARGET picks the target of a plain dbt command (README "Scaling out"); the
+# RETENTION_TARGET picks the target of a plain dbt command (docs/spark.md); the
 # recipes here build DuckDB files unless they say --target spark, so it is not passed on.
 unexport RETENTION_TARGET
 DEMO_DATA := data/demo
@@ -50,7 +50,7 @@ help:
 	@echo "make test-corrections nightly corrections of closed months vs full refreshes"
 	@echo "make test-whole-commands make data-diff, slim-ci, the hooks, retention build --quiet end to end"
 	@echo "make docs   docs/reference.md from the YAML, and the dbt docs site of the warehouse"
-	@echo "make setup-spark      PySpark, dbt-spark and Java 17 (README Scaling out); build-spark, test-spark"
+	@echo "make setup-spark      PySpark, dbt-spark and Java 17 (docs/spark.md); build-spark, test-spark"
 
 $(UV):
 	python3 -m venv .tools
@@ -260,7 +260,7 @@ docs: setup
 	cp "$(RETENTION_DB_PATH)" $(DOCS_DIR)/db/warehouse.duckdb
 	RETENTION_DB_PATH=$(CURDIR)/$(DOCS_DIR)/db/warehouse.duckdb $(BIN)/dbt docs generate --static --target-path $(DOCS_DIR) --quiet
 	@echo "docs site: $(DOCS_DIR)/static_index.html (one file: open it in a browser)"
-# Spark (README "Scaling out"): the `spark` dependency group (dbt-spark, PySpark) and a Java
+# Spark (docs/spark.md): the `spark` dependency group (dbt-spark, PySpark) and a Java
 # runtime, installed only by these targets so that `make setup` stays light. Java 17 comes
 # from Debian's openjdk-17-jre-headless when no `java` of version 17 or later is on PATH.
 SPARK_DIR := $(CURDIR)/target/spark

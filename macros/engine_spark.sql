@@ -1,7 +1,7 @@
-{#- Apache Spark's implementations of the dispatched macros (README "Scaling out",
-    docs/spark.md). Each default__ (DuckDB's SQL) lives beside its macro in the file named
-    above the implementation; these are the same definitions in Spark SQL, gathered in one
-    file while the port is under way. -#}
+{#- Apache Spark's implementations of the dispatched macros (docs/spark.md, "Engine
+    differences and where they are handled"). Each default__ (DuckDB's SQL) lives beside its
+    macro in the file named above the implementation; these are the same definitions in
+    Spark SQL, gathered in one file while the port is under way. -#}
 
 {#- parsing.sql -#}
 {% macro spark__matches_pattern(expression, pattern) -%}

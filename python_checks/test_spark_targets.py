@@ -123,7 +123,7 @@ def test_docs_spark_names_the_semantic_nodes_disabled_on_spark() -> None:
 def test_a_shell_set_to_a_spark_target_still_builds_duckdb_through_retention_and_make(
     tmp_path: Path, monkeypatch
 ) -> None:
-    """RETENTION_TARGET (README "Scaling out") picks the target of a plain dbt command. The
+    """RETENTION_TARGET (docs/spark.md) picks the target of a plain dbt command. The
     `retention` commands and the make recipes build DuckDB files: set to `cluster` in the
     shell, it made `retention build` run dbt on the cluster target instead of the working
     copy (failing for want of RETENTION_SPARK_HOST, or building on a cluster)."""

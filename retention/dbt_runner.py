@@ -97,7 +97,7 @@ def command(args: list[str], **options: Any) -> list[str]:
 # with two lines of traceback under the build's own message: noise, nothing is left behind.
 QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
 # The profile's DuckDB target. Every run here is on a DuckDB file, so it is named: the
-# profile's default target is RETENTION_TARGET when set (README "Scaling out"), and a shell
+# profile's default target is RETENTION_TARGET when set (docs/spark.md), and a shell
 # that set it to `spark` or `cluster` for its dbt commands made `retention build` build there
 # instead of in the working copy.
 DUCKDB_TARGET = "dev"

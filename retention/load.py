@@ -137,7 +137,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("duckdb", "spark"),
         default="duckdb",
         help="spark: after the load into --db (the landing file), export the raw tables as "
-        'Parquet and register them in the local Spark catalog (README "Scaling out"; '
+        "Parquet and register them in the local Spark catalog (docs/spark.md; "
         "needs `make setup-spark`)",
     )
 
@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         console.error(
             "load",
             "--target spark needs PySpark and dbt-spark, which this environment lacks: run "
-            '`make setup-spark` (README "Scaling out"); nothing was loaded',
+            "`make setup-spark` (docs/spark.md); nothing was loaded",
         )
         return 2
     committed: list[LoadResult] = []

@@ -1,4 +1,4 @@
-"""Raw data to Spark (`retention load DIR --target spark`, README "Scaling out").
+"""Raw data to Spark (`retention load DIR --target spark`, docs/spark.md).
 
 The load is the same as on DuckDB and goes through the same code: every file is checked,
 the batch is appended (or replaces, with --replace) in the raw schema of a DuckDB landing
