@@ -26,8 +26,8 @@
   newcomer reads first names where each model lives.
 - The marts and docs/marts.md, the BI users' map: a section per mart (`## <mart> — …`)
   naming each of its columns; and a row per mart in the README's tables of marts ("Point BI
-  at it"). The "Contents" of README.md and docs/decisions.md link every `##` section, in
-  order, by its anchor.
+  at it"). The "Contents" of README.md, docs/decisions.md and every other page of docs/
+  that has one link every `##` section, in order, by its anchor.
 - The dashboard's pages (`dashboard/registry.py`) and the dbt exposures
   (`models/marts/_marts__exposures.yml`): one exposure per page, at the page's address,
   depending on exactly the models the page's code reads, so that lineage shows every page
@@ -39,7 +39,9 @@
   and performance-history.md, and the models' `_<folder>__docs.md`): every file or folder
   of the repository named in backticks exists (placeholders such as `<table>` match any
   name), and so does every `make` target and every macro named as one, so that a rename
-  cannot leave the docs pointing at nothing.
+  cannot leave the docs pointing at nothing. The README's "Further documentation" lists
+  every page of docs/, and every relative link of README.md and docs/ leads to a file
+  and, for an `#anchor` into a markdown page, to a heading of it: what a move breaks.
 - Every singular test (tests/*.sql) is named in python_checks/test_data_tests_fail.py,
   which breaks a row for it and expects the rows the test returns.
 
@@ -464,16 +466,29 @@ def _github_anchor(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
-@pytest.mark.parametrize("name", ["README.md", "docs/decisions.md"])
+# The pages that open with a "## Contents" list: README.md and docs/decisions.md always, and
+# every other page of docs/ that has one (the long pages moved out of the README).
+CONTENTS_PAGES = sorted(
+    {"README.md", "docs/decisions.md"}
+    | {
+        f"docs/{page.name}"
+        for page in (REPO_ROOT / "docs").glob("*.md")
+        if "\n## Contents\n" in page.read_text(encoding="utf-8")
+    }
+)
+
+
+@pytest.mark.parametrize("name", CONTENTS_PAGES)
 def test_a_long_pages_contents_list_every_section_in_order_with_its_anchor(name):
-    # Pages of 2,000 and 3,000 lines: their contents are the way in, and must not drift from
-    # their sections. The README's give each section a line of what it holds.
+    # Long pages (the README and decisions.md are 500 and 3,000 lines): their contents are the
+    # way in, and must not drift from their sections. All but decisions.md's give each
+    # section a line of what it holds.
     text = (REPO_ROOT / name).read_text(encoding="utf-8")
     sections = [h for h in re.findall(r"^## (.+)$", text, re.M) if h != "Contents"]
     block = text.split("\n## Contents\n", 1)[1].split("\n## ", 1)[0]
-    what = r": \S" if name == "README.md" else "$"
+    what = "$" if name == "docs/decisions.md" else r": \S"
     links = re.findall(rf"^- \[(.+?)\]\(#([^)]+)\){what}", block, re.M)
-    assert len(sections) > 10  # the sections are found
+    assert len(sections) > (10 if name in ("README.md", "docs/decisions.md") else 1)
     assert [text for text, _ in links] == sections, _differ(
         [text for text, _ in links], sections, f'{name} "Contents"', f"{name}'s ## headings"
     )
@@ -482,6 +497,82 @@ def test_a_long_pages_contents_list_every_section_in_order_with_its_anchor(name)
     assert _github_anchor("Contributing: add a raw source / a mart / a check") == (
         "contributing-add-a-raw-source--a-mart--a-check"  # ":" and "/" dropped, spaces kept
     )
+
+
+def test_the_readme_lists_every_page_of_docs_with_what_it_holds():
+    # The README's long reference sections moved to docs/ pages; its "Further documentation"
+    # is how a reader finds them, so a page left out of it is a page nobody finds.
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Further documentation\n", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^- \[[^\]]+\]\((docs/[^)#]+\.md)\): \S", section, re.M)
+    pages = sorted(f"docs/{page.name}" for page in (REPO_ROOT / "docs").glob("*.md"))
+    assert len(pages) > 10  # the pages are found (guards against a silent miss)
+    assert sorted(listed) == pages, _differ(
+        sorted(listed), pages, 'README "Further documentation"', "docs/*.md"
+    )
+
+
+# A markdown link's target, and a heading (outside code, where a line starting with # is a
+# comment).
+MARKDOWN_LINK = re.compile(r"\[[^\]\n]*\]\(([^()\s]+)\)")
+HEADING = re.compile(r"^#{1,6} (.+?)\s*$", re.M)
+
+
+def _outside_code_blocks(text: str) -> str:
+    """A page without its fenced and indented code blocks."""
+    text = re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
+    return re.sub(r"^(?: {4}|\t).*$", "", text, flags=re.M)
+
+
+def _anchors(page) -> set[str]:
+    text = _outside_code_blocks(page.read_text(encoding="utf-8"))
+    return {_github_anchor(heading) for heading in HEADING.findall(text)}
+
+
+def _broken_links(pages: list, root=REPO_ROOT) -> tuple[int, list[str]]:
+    """How many relative links the pages hold, and those that lead to no file or, for an
+    `#anchor` into a markdown page, to no heading of that page."""
+    count, broken = 0, []
+    for page in pages:
+        prose = _outside_code_blocks(page.read_text(encoding="utf-8"))
+        for target in MARKDOWN_LINK.findall(re.sub(r"`[^`\n]*`", "", prose)):
+            if re.match(r"[a-z][a-z+.-]*:", target):  # https:, mailto:: not the repository's
+                continue
+            count += 1
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.exists():
+                broken.append(f"{page.relative_to(root)}: {target} (no such file)")
+            elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked):
+                broken.append(f"{page.relative_to(root)}: {target} (no such heading)")
+    return count, broken
+
+
+def test_every_relative_link_of_the_readme_and_docs_leads_to_a_file_and_heading():
+    # Moving a section to docs/ breaks what pointed at it: a link to a repository file needs
+    # ../ from docs/, an anchor needs the heading of the page it now lives on.
+    pages = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+    count, broken = _broken_links(pages)
+    assert count > 30  # the links are found (guards against a silent miss)
+    assert broken == []
+
+
+def test_a_link_to_a_moved_file_or_heading_is_reported(tmp_path):
+    page = tmp_path / "docs" / "page.md"
+    page.parent.mkdir()
+    (tmp_path / "README.md").write_text("# Top\n\n## Point BI at it\n")
+    page.write_text(
+        "# Page\n\n## A section\n\n[ok](../README.md#point-bi-at-it) [ok](#a-section)\n"
+        "[gone](README.md) [moved](../README.md#dashboard) [here](#b-section)\n"
+        "`[code](nowhere.md)` [web](https://example.com/x.md)\n"
+    )
+    count, broken = _broken_links([page], root=tmp_path)
+    assert count == 5
+    assert broken == [
+        "docs/page.md: README.md (no such file)",
+        "docs/page.md: ../README.md#dashboard (no such heading)",
+        "docs/page.md: #b-section (no such heading)",
+    ]
 
 
 def test_docs_marts_md_has_a_section_per_mart_naming_every_column():
