@@ -16,6 +16,8 @@ import streamlit as st
 from retention.console import first_line
 
 REPO = Path(__file__).resolve().parent.parent
+# The longest axis label shown whole, in pixels (Vega's labelLimit).
+AXIS_LABEL_LIMIT = 400
 
 
 def db_path() -> Path:
@@ -71,7 +73,11 @@ def chart(spec: alt.Chart, what: str) -> None:
     if data is not None and data.empty:
         st.warning(f"No data for {what}.")
         return
-    spec = spec.properties(usermeta={"embedOptions": {"renderer": "svg"}})
+    # Streamlit's theme cuts an axis label at 100 px ("competitor_bette…"): a reason code or
+    # campaign name is read whole.
+    spec = spec.properties(usermeta={"embedOptions": {"renderer": "svg"}}).configure_axis(
+        labelLimit=AXIS_LABEL_LIMIT
+    )
     st.altair_chart(spec, width="stretch")
 
 

@@ -4,8 +4,8 @@ Serves the dashboard on the published warehouse (RETENTION_DB_PATH, default ware
 at the repository root), opens every page of registry.PAGES in headless Chromium (Debian's
 `chromium`, driven by Playwright) as a person would (the home page, then the sidebar link),
 and fails on any page error, console error, failed request, error or warning box, chart
-without marks, or axis showing one label at two neighbouring ticks. A full-page screenshot of
-each page is kept in target/dashboard-screenshots/.
+without marks, axis showing one label at two neighbouring ticks, or axis label cut short. A
+full-page screenshot of each page is kept in target/dashboard-screenshots/.
 """
 
 import os
@@ -213,6 +213,15 @@ def open_page(
             for i, axes in enumerate(page.evaluate(AXIS_LABELS))
             for labels in axes
             if any(a == b for a, b in zip(labels, labels[1:], strict=False))
+        ]
+        # Vega cuts a label longer than its axis allows with "…" (Streamlit's theme allows
+        # 100 px): "competitor_better_product" read "competitor_bette…".
+        problems += [
+            f"chart {i + 1} cuts an axis label: {label}"
+            for i, axes in enumerate(page.evaluate(AXIS_LABELS))
+            for labels in axes
+            for label in labels
+            if label.endswith("…")
         ]
         if screenshot:
             # The main area scrolls inside the window: grow the window to the whole page.
