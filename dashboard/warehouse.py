@@ -81,17 +81,25 @@ def chart(spec: alt.Chart, what: str) -> None:
     st.altair_chart(spec, width="stretch")
 
 
+def reporting_param(column: str):
+    """A value the build recorded in int_reporting_params (`as_of_date`: the reporting date
+    A; `reporting_currency`), or None where there is none: no file, no built warehouse, or
+    one built before the column was recorded. Never stops the page."""
+    path = db_path()
+    sql = f"select {column} from intermediate.int_reporting_params"
+    try:
+        found = _query(sql, str(path), path.stat().st_mtime_ns)[column]
+    except (OSError, duckdb.Error):  # no file, or no such table or column
+        return None
+    return found.iloc[0] if len(found) and pd.notna(found.iloc[0]) else None
+
+
 def money(label: str) -> str:
     """`label` with the currency of the marts' money, as the build recorded it
     (int_reporting_params.reporting_currency): "MRR (EUR)"; `label` alone for a warehouse
     built before the currency was recorded."""
-    path = db_path()
-    sql = "select reporting_currency from intermediate.int_reporting_params"
-    try:
-        found = _query(sql, str(path), path.stat().st_mtime_ns)["reporting_currency"]
-    except (OSError, duckdb.Error):  # no file, or no such table or column
-        return label
-    return f"{label} ({found.iloc[0]})" if len(found) and pd.notna(found.iloc[0]) else label
+    currency = reporting_param("reporting_currency")
+    return label if currency is None else f"{label} ({currency})"
 
 
 def dates_shown_as_dates(frame: pd.DataFrame) -> pd.DataFrame:

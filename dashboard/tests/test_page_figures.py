@@ -785,3 +785,37 @@ def test_money_and_count_axes_start_at_0(script: str, monkeypatch: pytest.Monkey
         )
     ]
     assert cut == []
+
+
+def run_app(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """The whole dashboard (app.py: the sidebar, then the first page), as `make dashboard`
+    serves it."""
+    monkeypatch.setenv("RETENTION_DB_PATH", str(db_path))
+    monkeypatch.syspath_prepend(str(DASHBOARD))
+    return AppTest.from_file(str(DASHBOARD / "app.py"), default_timeout=60).run()
+
+
+def test_every_page_names_the_reporting_date_and_the_bases(
+    overview_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No page said as of which day its figures were, nor what "order basis" and "contract
+    basis" mean, though every page shows one or both."""
+    with duckdb.connect(str(overview_warehouse)) as con:
+        reporting_date(con, date(2024, 3, 2))
+    app = run_app(overview_warehouse, monkeypatch)
+    assert not app.exception, [e.value for e in app.exception]
+    assert "**Reporting date (A): 2024-03-02**" in [m.value for m in app.sidebar.markdown]
+    (bases,) = [c.value for c in app.sidebar.caption if "basis" in c.value]
+    assert "**Order basis**: a customer is active for a while after each purchase" in bases
+    assert "**Contract basis**: active while a subscription contract covers the day" in bases
+
+
+def test_a_warehouse_without_a_reporting_date_shows_the_sidebar_without_it(
+    overview_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file without int_reporting_params: the sidebar has no date, and no error of its
+    own (the page below says what it lacks)."""
+    app = run_app(overview_warehouse, monkeypatch)
+    assert not app.exception, [e.value for e in app.exception]
+    assert not [m.value for m in app.sidebar.markdown if "Reporting date" in m.value]
+    assert [c.value for c in app.sidebar.caption if "basis" in c.value]
