@@ -819,3 +819,26 @@ def test_a_warehouse_without_a_reporting_date_shows_the_sidebar_without_it(
     assert not app.exception, [e.value for e in app.exception]
     assert not [m.value for m in app.sidebar.markdown if "Reporting date" in m.value]
     assert [c.value for c in app.sidebar.caption if "basis" in c.value]
+
+
+def test_every_overview_figure_says_what_it_measures(
+    overview_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only "Active customers" had a help text: churn and retention rate, MRR, GRR and NRR
+    were figures without a definition on the page."""
+    with duckdb.connect(str(overview_warehouse)) as con:  # one complete contract month
+        con.execute(
+            "insert into marts.fct_periods values "
+            "('contract', 'month', ?, true, 50, 0.02, 0.98, 1000.0, 0.95, 1.02)",
+            [month(2)],
+        )
+    app = run_page("overview.py", overview_warehouse, monkeypatch).run()
+    assert not app.exception, [e.value for e in app.exception]
+    helps = {(m.label, bool(m.proto.help)) for m in app.metric}
+    assert helps == {
+        (label, True)
+        for label in ("Active customers", "Churn rate", "Retention rate", "MRR at month end",
+                      "GRR", "NRR")
+    }  # fmt: skip
+    grr = next(m.proto.help for m in app.metric if m.label == "GRR")
+    assert grr.startswith("Gross revenue retention: (MRR at the start − contraction − churned")

@@ -71,12 +71,16 @@ for basis, label in (("order", "Order basis"), ("contract", "Contract basis")):
         rate(now.churn_rate),
         delta(now, before, "churn_rate", points=True),
         delta_color="inverse",
+        help="Customers active at the start of the month and not at its end ÷ customers "
+        "active at the start.",
     )
     metric(
         cols[2],
         "Retention rate",
         rate(now.retention_rate),
         delta(now, before, "retention_rate", points=True),
+        help="Customers active at the start of the month and still at its end ÷ customers "
+        "active at the start: 100 % − the churn rate.",
     )
     if basis == "contract":
         metric(
@@ -84,18 +88,24 @@ for basis, label in (("order", "Order basis"), ("contract", "Contract basis")):
             money("MRR at month end"),
             f"{now.mrr_end:,.0f}",
             delta(now, before, "mrr_end", fmt="+,.0f"),
+            help="Monthly recurring revenue of the contracts on the month's last day.",
         )
         metric(
             cols[4],
             "GRR",
             rate(now.gross_revenue_retention),
             delta(now, before, "gross_revenue_retention", points=True),
+            help="Gross revenue retention: (MRR at the start − contraction − churned MRR) ÷ "
+            "MRR at the start. At most 100 %: new, reactivated and expanded MRR do not count.",
         )
         metric(
             cols[5],
             "NRR",
             rate(now.net_revenue_retention),
             delta(now, before, "net_revenue_retention", points=True),
+            help="Net revenue retention: GRR with expansion added, (MRR at the start + "
+            "expansion − contraction − churned MRR) ÷ MRR at the start; above 100 % when "
+            "existing customers' growth outweighs their losses.",
         )
 
 st.subheader("Active customers at month end")
