@@ -102,6 +102,12 @@ def money(label: str) -> str:
     return label if currency is None else f"{label} ({currency})"
 
 
+def money_columns(*columns: str) -> dict:
+    """`column_config` for a table's money columns: each headed with the reporting currency
+    ("churned_mrr (EUR)", as `money`) and shown to the cent."""
+    return {c: st.column_config.NumberColumn(money(c), format="%.2f") for c in columns}
+
+
 def dates_shown_as_dates(frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` with each timestamp column whose values all fall at midnight (DuckDB's dates
     reach pandas as timestamps) as dates, so a table shows 2024-06-01, not 2024-06-01

@@ -3,7 +3,14 @@
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import by_reason_chart, chart, complete_period_rows, complete_period_starts, table
+from warehouse import (
+    by_reason_chart,
+    chart,
+    complete_period_rows,
+    complete_period_starts,
+    money_columns,
+    table,
+)
 
 basis = st.radio("Basis", ["contract", "order"], horizontal=True)
 window = st.selectbox("Window", [12, 6, 3, 24], format_func=lambda n: f"last {n} complete months")
@@ -79,5 +86,8 @@ by_reason_chart(
 )
 table(
     reasons.sort_values("churned_customers", ascending=False),
-    column_config={"share_of_churn": st.column_config.NumberColumn(format="percent")},
+    column_config={
+        "share_of_churn": st.column_config.NumberColumn(format="percent"),
+        **money_columns("churned_mrr"),
+    },
 )

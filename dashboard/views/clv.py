@@ -2,7 +2,7 @@
 
 import altair as alt
 import streamlit as st
-from warehouse import chart, money, query, table
+from warehouse import chart, money, money_columns, query, table
 
 st.caption(
     "CLV (order basis) = average order value × purchase frequency × expected lifespan × gross "
@@ -54,10 +54,7 @@ else:
 table(
     clv,
     column_config={
-        "marketing_spend": st.column_config.NumberColumn(format="%.2f"),
-        "cac": st.column_config.NumberColumn(format="%.2f"),
-        "clv": st.column_config.NumberColumn(format="%.2f"),
-        "contract_clv": st.column_config.NumberColumn(format="%.2f"),
+        **money_columns("marketing_spend", "cac", "clv", "contract_clv"),
         "ltv_to_cac": st.column_config.NumberColumn(format="%.1f"),
     },
 )

@@ -4,7 +4,7 @@
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, query, table
+from warehouse import chart, money_columns, query, table
 
 basis = st.radio("Basis", ["contract", "order"], horizontal=True)
 st.caption(
@@ -94,10 +94,7 @@ table(
             c: st.column_config.NumberColumn(format="percent")
             for c in ["uplift", "uplift_ci_low", "uplift_ci_high", "return_on_cost"]
         },
-        **{
-            c: st.column_config.NumberColumn(format="%.2f")
-            for c in ["incremental_customers_retained", "incremental_revenue", "programme_cost",
-                      "cost_per_incremental_customer"]
-        },
+        "incremental_customers_retained": st.column_config.NumberColumn(format="%.2f"),
+        **money_columns("incremental_revenue", "programme_cost", "cost_per_incremental_customer"),
     },
 )  # fmt: skip

@@ -10,6 +10,7 @@ from warehouse import (
     complete_period_rows_of_either_basis,
     complete_period_starts,
     money,
+    money_columns,
     table,
 )
 
@@ -100,7 +101,10 @@ by_reason_chart(
 table(
     cells.drop(columns=["period_grain"]).sort_values("cancellation_requests", ascending=False),
     column_config={
-        c: st.column_config.NumberColumn(format="percent")
-        for c in ["offer_rate", "save_rate", "save_durability_90d"]
+        **{
+            c: st.column_config.NumberColumn(format="percent")
+            for c in ["offer_rate", "save_rate", "save_durability_90d"]
+        },
+        **money_columns("saved_mrr"),
     },
 )

@@ -4,7 +4,7 @@ days, by churn type (mart_winback)."""
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, complete_period_starts, query, table
+from warehouse import chart, complete_period_starts, money_columns, query, table
 
 basis = st.radio("Basis", ["contract", "order"], horizontal=True)
 st.caption(
@@ -84,7 +84,10 @@ st.subheader("Churn events and win-backs by churn month")
 table(
     winback.drop(columns=["basis"]),
     column_config={
-        c: st.column_config.NumberColumn(format="percent")
-        for c in ["winback_rate", *[f"winback_rate_{w}" for w in WINDOWS]]
+        **{
+            c: st.column_config.NumberColumn(format="percent")
+            for c in ["winback_rate", *[f"winback_rate_{w}" for w in WINDOWS]]
+        },
+        **money_columns("won_back_mrr"),
     },
 )
