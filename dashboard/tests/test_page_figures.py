@@ -442,13 +442,13 @@ def test_clv_page_shows_the_channel_rows_and_ratios_where_there_are_some(
     assert not app.exception, [e.value for e in app.exception]
     assert not app.warning, [w.value for w in app.warning]
     values = chart_data(app, 0)
-    # Both measures of each channel; email's missing contract CLV is no bar (not a 0).
-    assert sorted(values[["channel", "measure", "value"]].values.tolist()) == [
-        ["email", "clv", 300.0],
-        ["organic", "clv", 120.0],
-        ["organic", "contract_clv", 500.0],
-        ["paid", "clv", 50.0],
-        ["paid", "contract_clv", 80.0],
+    # Both bases of each channel; email's missing contract CLV is no bar (not a 0).
+    assert sorted(values[["channel", "basis", "value"]].values.tolist()) == [
+        ["email", "order basis", 300.0],
+        ["organic", "contract basis", 500.0],
+        ["organic", "order basis", 120.0],
+        ["paid", "contract basis", 80.0],
+        ["paid", "order basis", 50.0],
     ]
     # The ratio bars with the 3:1 rule over them: a layered chart, whose bars hold the rows
     # (the rule's dataset has no columns).
@@ -879,3 +879,34 @@ def test_table_money_is_in_the_reporting_currency_to_the_cent(
     assert shown == MONEY_COLUMNS.get(script, set())
     # The demo's currency is EUR (the var reporting_currency's default).
     assert {c: configured.get(c) for c in shown} == {c: (f"{c} (EUR)", "%.2f") for c in shown}
+
+
+def test_clv_names_its_bases_and_its_year(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The CLV bars' legend read "clv" and "contract_clv", and the page did not say that
+    mart_clv's figures are those of the trailing year up to A, nor which CLV LTV:CAC uses."""
+    path = tmp_path / "clv.duckdb"
+    with duckdb.connect(str(path)) as con:
+        marts(con, mart_clv="segment_type varchar, segment_value varchar, customers bigint, "
+              "acquired_customers bigint, marketing_spend double, cac double, clv double, "
+              "contract_clv double, ltv_to_cac double")  # fmt: skip
+        # email: spend 300 on 2 acquired customers, CAC 150, CLV 600, LTV:CAC 4.
+        con.execute(
+            "insert into marts.mart_clv values "
+            "('acquisition_channel', 'email', 5, 2, 300.0, 150.0, 600.0, 900.0, 4.0)"
+        )
+        con.execute("create schema intermediate")
+        # A = 2024-07-15, Y from A − 364 = 2023-07-17.
+        con.execute(
+            "create table intermediate.int_reporting_params as select date '2024-07-15' "
+            "as as_of_date, date '2023-07-17' as trailing_year_start_date"
+        )
+    app = run_page("clv.py", path, monkeypatch).run()
+    assert not app.exception, [e.value for e in app.exception]
+    bars = chart_data(app, 0)
+    assert dict(zip(bars["basis"], bars["value"], strict=True)) == {
+        "order basis": 600.0,
+        "contract basis": 900.0,
+    }
+    (caption,) = [c.value for c in app.caption]
+    assert caption.startswith("Over the trailing year 2023-07-17 to 2024-07-15. ")
+    assert "LTV:CAC = order-basis CLV ÷ CAC" in caption

@@ -2,13 +2,20 @@
 
 import altair as alt
 import streamlit as st
-from warehouse import chart, money, money_columns, query, table
+from warehouse import chart, money, money_columns, query, reporting_param, table
 
+# mart_clv's figures are those of the trailing year Y = [A − 364, A].
+first, last = reporting_param("trailing_year_start_date"), reporting_param("as_of_date")
+year = "the trailing year" if first is None or last is None else (
+    f"the trailing year {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+)  # fmt: skip
 st.caption(
-    "CLV (order basis) = average order value × purchase frequency × expected lifespan × gross "
-    "margin; contract CLV = monthly revenue per account × margin ÷ monthly churn rate (capped). "
-    "LTV:CAC = CLV ÷ acquisition cost; none for channels without marketing spend. "
-    "The dashed line is the 3:1 ratio usually taken as healthy."
+    f"Over {year}. CLV (order basis) = average order value × purchase frequency × expected "
+    "lifespan × gross margin; contract CLV = monthly revenue per account × margin ÷ monthly "
+    "churn rate (capped). LTV:CAC = order-basis CLV ÷ CAC, the acquisition cost: marketing "
+    "spend in the year ÷ the customers acquired in it (`acquired_customers`: first active in "
+    "the year); none for channels without marketing spend. The dashed line is the 3:1 ratio "
+    "usually taken as healthy."
 )
 clv = query(
     "select segment_value as channel, customers, acquired_customers, marketing_spend, cac, "
@@ -17,16 +24,18 @@ clv = query(
 )
 
 st.subheader("CLV by channel, both bases")
-values = clv.melt(id_vars="channel", value_vars=["clv", "contract_clv"], var_name="measure")
+values = clv.rename(columns={"clv": "order basis", "contract_clv": "contract basis"}).melt(
+    id_vars="channel", value_vars=["order basis", "contract basis"], var_name="basis"
+)
 chart(
     alt.Chart(values.dropna())
     .mark_bar()
     .encode(
         x=alt.X("channel:N", sort=list(clv["channel"]), title=None, axis=alt.Axis(labelAngle=0)),
-        xOffset="measure:N",
+        xOffset=alt.XOffset("basis:N", sort=["order basis", "contract basis"]),
         y=alt.Y("value:Q", title=money("lifetime value")),
-        color=alt.Color("measure:N"),
-        tooltip=["channel", "measure", alt.Tooltip("value:Q", format=",.2f")],
+        color=alt.Color("basis:N", sort=["order basis", "contract basis"]),
+        tooltip=["channel", "basis", alt.Tooltip("value:Q", format=",.2f", title="CLV")],
     ),
     "CLV by channel",
 )
