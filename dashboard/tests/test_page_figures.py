@@ -698,7 +698,7 @@ def _midnight_timestamp_columns(frame: pd.DataFrame) -> list[str]:
 # table it never saw.
 PAGES_WITHOUT_TABLES = {"overview.py", "cohorts.py", "mrr.py"}
 DATE_COLUMNS = {"churn.py": ["period_start"], "saves.py": ["period_start"],
-                "winback.py": ["churn_month"]}  # fmt: skip
+                "winback.py": ["churn_month"], "predictive.py": ["cohort_month"]}  # fmt: skip
 
 
 @pytest.mark.parametrize("script", [page.script for page in PAGES])
@@ -910,3 +910,53 @@ def test_clv_names_its_bases_and_its_year(tmp_path: Path, monkeypatch: pytest.Mo
     (caption,) = [c.value for c in app.caption]
     assert caption.startswith("Over the trailing year 2023-07-17 to 2024-07-15. ")
     assert "LTV:CAC = order-basis CLV ÷ CAC" in caption
+
+
+def test_predictive_page_says_why_a_contract_cohort_has_no_projection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sBG fits were bars per fit_status ("invalid_input", "not_converged", ...) and the
+    survival chart offered only the converged cohorts: a cohort missing from it had no word
+    of why, though the mart says so in fit_message."""
+    path = tmp_path / "predictive.duckdb"
+    with duckdb.connect(str(path)) as con:
+        marts(
+            con,
+            mart_clv_model_parameters="model varchar, segment varchar, parameter varchar, "
+            "value double, observations bigint, log_likelihood double, fit_status varchar, "
+            "fit_message varchar",
+            mart_clv_predictions="customer_id varchar, frequency double, recency_weeks double, "
+            "age_weeks double, p_alive double, expected_purchases_365d double, "
+            "expected_average_order_value double, predicted_clv_365d double",
+            dim_customers="customer_id varchar, acquisition_channel varchar, country varchar, "
+            "segment varchar",
+            mart_contract_survival="cohort_month date, months_since_cohort bigint, "
+            "cohort_size bigint, observed_retention double, projected_retention double, "
+            "is_projected boolean, alpha double, beta double, fit_status varchar",
+        )
+        # Two cohorts, each with its alpha and beta rows: May 2024 too young, June 2023 fitted.
+        rows = [("2024-05-01", None, 26, "insufficient_periods",
+                 "1 periods after period 0, at least 3 needed"),
+                ("2023-06-01", 0.5, 21, "ok", "converged")]  # fmt: skip
+        for cohort, value, size, status, message in rows:
+            for parameter in ("alpha", "beta"):
+                con.execute(
+                    "insert into marts.mart_clv_model_parameters values "
+                    "('sbg', ?, ?, ?, ?, null, ?, ?)",
+                    [cohort, parameter, value, size, status, message],
+                )
+    app = run_page("predictive.py", path, monkeypatch).run()
+    assert not app.exception, [e.value for e in app.exception]
+    (fits,) = [
+        f.value for f in app.dataframe if "fit_message" in f.value and "cohort_month" in f.value
+    ]
+    assert fits.values.tolist() == [
+        [
+            date(2024, 5, 1),
+            26,
+            "insufficient_periods",
+            "1 periods after period 0, at least 3 needed",
+        ],
+        [date(2023, 6, 1), 21, "ok", "converged"],
+    ]
+    assert any("`insufficient_periods`: the cohort is too young" in c.value for c in app.caption)

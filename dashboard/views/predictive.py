@@ -70,6 +70,26 @@ chart(
     ),
     "the sBG fits",
 )
+# Why a cohort has no projection: each fit's status and message, as the mart has them.
+st.caption(
+    "Only a converged fit (`ok`) projects a cohort's survival. `insufficient_periods`: the "
+    "cohort is too young (fewer than 3 complete months after month 0); `no_churn`: nobody "
+    "(or everybody) in it churned; `invalid_input`: counts the sBG cannot take, as when the "
+    "active customers rise in a later month (customers came back); `not_converged`: the data "
+    "do not pick one model (as when every customer seems to churn at the same rate)."
+)
+with st.expander("Each contract cohort's sBG fit"):
+    cohort_fits = parameters[parameters["model"] == "sbg"].drop_duplicates("segment")
+    table(
+        pd.DataFrame(
+            {
+                "cohort_month": pd.to_datetime(cohort_fits["segment"]).dt.date,
+                "customers": cohort_fits["observations"],
+                "fit_status": cohort_fits["fit_status"],
+                "fit_message": cohort_fits["fit_message"],
+            }
+        ).sort_values("cohort_month", ascending=False)
+    )
 
 # --- P(alive) and predicted CLV ---------------------------------------------------------
 predictions = query(
