@@ -960,3 +960,33 @@ def test_predictive_page_says_why_a_contract_cohort_has_no_projection(
         [date(2023, 6, 1), 21, "ok", "converged"],
     ]
     assert any("`insufficient_periods`: the cohort is too young" in c.value for c in app.caption)
+
+
+def test_churn_table_shows_each_period_on_both_bases_in_one_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table of the latest periods, latest first, had no order between a period's two
+    rows: on the demo, June 2024 was order then contract and February contract then order.
+    Fourteen months on both bases (more rows than a stable insertion sort covers), the
+    latest 6 complete ones shown, each order basis first."""
+    path = tmp_path / "churn.duckdb"
+    columns = ("customers_start", "churned", "retained", "new", "reactivated",
+               "customers_end", "churn_rate", "retention_rate")  # fmt: skip
+    with duckdb.connect(str(path)) as con:
+        marts(con, fct_periods=f"{FCT_PERIODS}, " + ", ".join(f"{c} double" for c in columns))
+        for m in range(14):  # January 2023 to February 2024, February not complete
+            for basis in ("contract", "order"):
+                con.execute(
+                    "insert into marts.fct_periods (basis, period_grain, period_start, "
+                    "is_complete_period, churn_rate) values (?, 'month', ?, ?, 0.01)",
+                    [basis, date(2023 + m // 12, m % 12 + 1, 1), m < 13],
+                )
+    app = run_page("churn.py", path, monkeypatch).run()
+    assert not app.exception, [e.value for e in app.exception]
+    shown = app.dataframe[0].value
+    # January 2024 back to August 2023.
+    months = [date(2024, 1, 1)] + [date(2023, m, 1) for m in (12, 11, 10, 9, 8)]
+    assert list(zip(shown["period_start"], shown["basis"], strict=True)) == [
+        (m, basis) for m in months for basis in ("order", "contract")
+    ]
+    assert "The latest 6 complete months" in [h.value for h in app.subheader]

@@ -4,6 +4,8 @@ import altair as alt
 import streamlit as st
 from warehouse import chart, complete_periods, table
 
+LATEST = 6  # periods in the table, each on both bases
+
 grain = st.radio("Period", ["month", "quarter", "year"], horizontal=True)
 periods = complete_periods(grain)
 st.caption(
@@ -38,12 +40,16 @@ for column, title in (("churn_rate", "Churn rate"), ("retention_rate", "Retentio
         f"the {title.lower()}",
     )
 
-st.subheader("Latest periods")
+st.subheader(f"The latest {LATEST} complete {grain}s")
+# Latest first, each period's order basis before its contract basis (as on the overview).
+latest = sorted(periods["period_start"].unique())[-LATEST:]
 table(
-    periods.sort_values("period_start", ascending=False)[
+    periods[periods["period_start"].isin(latest)].sort_values(
+        ["period_start", "basis"], ascending=False
+    )[
         ["period_start", "basis", "customers_start", "churned", "retained", "new", "reactivated"]
         + ["customers_end", "churn_rate", "retention_rate"]
-    ].head(12),
+    ],
     column_config={
         "churn_rate": st.column_config.NumberColumn(format="percent"),
         "retention_rate": st.column_config.NumberColumn(format="percent"),
