@@ -121,10 +121,17 @@ def dates_shown_as_dates(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**dated) if dated else frame
 
 
+# A table of at most this many rows is shown whole; a longer one scrolls inside a box of
+# ten rows (Streamlit's default), which hid the 11th to 20th rows of a "top 20".
+WHOLE_TABLE_ROWS = 25
+
+
 def table(frame: pd.DataFrame, **options) -> None:
-    """Show `frame` as a table without its index, dates as dates (`dates_shown_as_dates`);
-    `options` go to st.dataframe (column_config)."""
-    st.dataframe(dates_shown_as_dates(frame), hide_index=True, **options)
+    """Show `frame` as a table without its index, dates as dates (`dates_shown_as_dates`),
+    every row in view when it has at most WHOLE_TABLE_ROWS; `options` go to st.dataframe
+    (column_config)."""
+    height = "content" if len(frame) <= WHOLE_TABLE_ROWS else "auto"
+    st.dataframe(dates_shown_as_dates(frame), hide_index=True, height=height, **options)
 
 
 def complete_period_rows(mart: str, grain: str, basis: str) -> pd.DataFrame:

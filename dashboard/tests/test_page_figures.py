@@ -990,3 +990,19 @@ def test_churn_table_shows_each_period_on_both_bases_in_one_order(
         (m, basis) for m in months for basis in ("order", "contract")
     ]
     assert "The latest 6 complete months" in [h.value for h in app.subheader]
+
+
+@pytest.mark.parametrize(("rows", "height"), [(12, "content"), (25, "content"), (26, "auto")])
+def test_a_short_table_is_shown_whole(
+    rows: int, height: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Streamlit shows ten rows of a table and scrolls the rest inside the box: the churn
+    reasons' 11th reason, the "top 20 customers" 11th to 20th and the saves table's last
+    reasons were out of view with nothing to say so. Up to 25 rows are shown whole."""
+    monkeypatch.syspath_prepend(str(DASHBOARD))
+    import warehouse
+
+    shown = []
+    monkeypatch.setattr(warehouse.st, "dataframe", lambda frame, **kw: shown.append(kw))
+    warehouse.table(pd.DataFrame({"n": range(rows)}))
+    assert [kw["height"] for kw in shown] == [height]
