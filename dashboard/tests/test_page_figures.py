@@ -1006,3 +1006,14 @@ def test_a_short_table_is_shown_whole(
     monkeypatch.setattr(warehouse.st, "dataframe", lambda frame, **kw: shown.append(kw))
     warehouse.table(pd.DataFrame({"n": range(rows)}))
     assert [kw["height"] for kw in shown] == [height]
+
+
+def test_churn_by_reason_windows_are_in_order_with_12_months_chosen(
+    churn_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The windows were listed 12, 6, 3, 24 months."""
+    app = run_page("churn_reasons.py", churn_warehouse, monkeypatch).run()
+    assert not app.exception, [e.value for e in app.exception]
+    window = app.selectbox[0]
+    assert window.options == [f"last {n} complete months" for n in (3, 6, 12, 24)]
+    assert window.value == 12

@@ -13,7 +13,10 @@ from warehouse import (
 )
 
 basis = st.radio("Basis", ["contract", "order"], horizontal=True)
-window = st.selectbox("Window", [12, 6, 3, 24], format_func=lambda n: f"last {n} complete months")
+# Shortest first, as a list of windows reads; the last 12 months by default.
+window = st.selectbox(
+    "Window", [3, 6, 12, 24], index=2, format_func=lambda n: f"last {n} complete months"
+)
 st.caption(
     "Churn type: push (the product drove them away), pull (a competitor drew them), "
     "unretainable (bankruptcy, death, emigration), silent (no cancellation: activity or "
