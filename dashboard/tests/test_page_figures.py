@@ -1017,3 +1017,36 @@ def test_churn_by_reason_windows_are_in_order_with_12_months_chosen(
     window = app.selectbox[0]
     assert window.options == [f"last {n} complete months" for n in (3, 6, 12, 24)]
     assert window.value == 12
+
+
+def test_winback_rate_joins_no_months_across_a_month_without_a_rate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Push churn in March (1 event, won back) and in June (4, none), none in April or May:
+    a line from 100 % in March to 0 % in June read as a fall through April and May, which
+    have no rate at all. Each month is its own dot, sized by its eligible events."""
+    path = tmp_path / "winback.duckdb"
+    with duckdb.connect(str(path)) as con:
+        marts(
+            con,
+            fct_periods=FCT_PERIODS,
+            mart_winback="basis varchar, churn_month date, churn_type varchar, "
+            "churn_events bigint, won_back bigint, winback_rate double, eligible_30 bigint, "
+            "won_back_within_30 bigint, winback_rate_30 double",
+        )
+        fct_months(con, "contract", first=3)  # March to June complete
+        for m, events, won in [(3, 1, 1), (6, 4, 0)]:
+            con.execute(
+                "insert into marts.mart_winback values ('contract', ?, 'push', ?, ?, ?, ?, ?, ?)",
+                [month(m), events, won, won / events, events, won, won / events],
+            )
+    app = run_page("winback.py", path, monkeypatch).run()
+    assert not app.exception, [e.value for e in app.exception]
+    spec = json.loads(app.get("vega_lite_chart")[1].proto.spec)
+    assert spec["mark"]["type"] == "circle"  # no line between March and June
+    assert spec["encoding"]["size"]["field"] == "eligible_30"
+    rates = chart_data(app, 1)
+    assert dict(zip(rates["churn_month"].dt.month, rates["winback_rate_30"], strict=True)) == {
+        3: 1.0,
+        6: 0.0,
+    }

@@ -64,14 +64,21 @@ window = st.selectbox(
     "Window", WINDOWS, index=min(1, len(WINDOWS) - 1), format_func=lambda w: f"within {w} days"
 )
 st.subheader(f"Win-back rate within {window} days by churn month")
+st.caption(
+    "A dot per churn month and churn type, sized by its eligible churn events (a rate of "
+    "100 % on one event is a small dot); no dot where the month has no eligible event of "
+    "that type. Dots, not lines: a line would join two months across the months between "
+    "them that have no rate."
+)
 rates = winback.dropna(subset=[f"winback_rate_{window}"])
 chart(
     alt.Chart(rates)
-    .mark_line(point=True)
+    .mark_circle(opacity=0.8)
     .encode(
         x=alt.X("churn_month:T", title="churn month"),
         y=alt.Y(f"winback_rate_{window}:Q", title=f"won back within {window} days",
                 axis=alt.Axis(format="%")),
+        size=alt.Size(f"eligible_{window}:Q", title="eligible events"),
         color=alt.Color("churn_type:N", title="churn type"),
         tooltip=["churn_month", "churn_type", f"eligible_{window}",
                  f"won_back_within_{window}",
