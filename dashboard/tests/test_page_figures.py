@@ -672,6 +672,10 @@ def test_programmes_tell_a_significant_loss_from_a_significant_gain(
             )
     app = run_page("programmes.py", path, monkeypatch).run()
     assert not app.exception, [e.value for e in app.exception]
+    # The horizon was "the programme horizon", its length and who counts unsaid.
+    (caption,) = [c.value for c in app.caption]
+    assert "active H days after their assignment (H = the var `programme_horizon_days`" in caption
+    assert "counting the customers assigned at least H days before A" in caption
     table = app.dataframe[0].value
     assert dict(zip(table["campaign"], table["significance"], strict=True)) == {
         "a_gain": "significant gain",

@@ -9,9 +9,12 @@ from warehouse import chart, money_columns, query, table
 basis = st.radio("Basis", ["contract", "order"], horizontal=True)
 st.caption(
     "Each campaign's treatment group against its control group: the share of each still "
-    "active after the programme horizon. Uplift = treatment − control retention, with its "
-    "95 % Newcombe interval; significant when the interval excludes 0. Incremental "
-    "customers = uplift × treatment customers."
+    "active H days after their assignment (H = the var `programme_horizon_days`, 90 by "
+    "default), counting the customers assigned at least H days before A and active on the "
+    "basis on their assignment day. Uplift = treatment − control retention, with its 95 % "
+    "Newcombe interval; significant when the interval excludes 0. Incremental customers = "
+    "uplift × treatment customers; return on cost = (incremental revenue × gross margin − "
+    "cost) ÷ cost."
 )
 programmes = query(
     f"select * from marts.mart_retention_programmes where basis = '{basis}' order by campaign"
