@@ -597,7 +597,8 @@ def test_saves_by_reason_offers_the_latest_complete_month(
     assert not app.exception, [e.value for e in app.exception]
     period = app.selectbox[0]
     # Every complete month, latest first and chosen: June's saves are not 90 days old.
-    assert period.options == [f"month starting 2024-0{m}-01" for m in (6, 5, 4, 3, 2, 1)]
+    assert period.options == ["June 2024", "May 2024", "April 2024", "March 2024",
+                              "February 2024", "January 2024"]  # fmt: skip
     assert period.value.month == 6
     assert [d.month for d in app.dataframe[0].value["period_start"]] == [6]
     assert [box.value for box in app.info] == [
@@ -1054,3 +1055,33 @@ def test_winback_rate_joins_no_months_across_a_month_without_a_rate(
         3: 1.0,
         6: 0.0,
     }
+
+
+@pytest.mark.parametrize(
+    ("grain", "names"),
+    [
+        ("year", ["2023"]),  # 2024, the year of A, is not complete
+        ("quarter", ["2024 Q2", "2024 Q1"]),  # nor is 2024 Q3, A's quarter
+    ],
+)
+def test_saves_name_a_period_as_people_do(
+    saves_warehouse: Path, monkeypatch: pytest.MonkeyPatch, grain: str, names: list[str]
+) -> None:
+    """The periods to break down read "quarter starting 2024-04-01"."""
+    with duckdb.connect(str(saves_warehouse)) as con:
+        # A quarter row for each month of 2024 (January to July), and the year 2023.
+        con.execute(
+            "insert into marts.mart_cancellation_saves select 'quarter', "
+            "date_trunc('quarter', period_start), * exclude (period_grain, period_start) "
+            "from marts.mart_cancellation_saves where period_grain = 'month'"
+        )
+        con.execute(
+            "insert into marts.mart_cancellation_saves select 'year', date '2023-01-01', "
+            "* exclude (period_grain, period_start) from marts.mart_cancellation_saves "
+            "where period_grain = 'month' and period_start = ?",
+            [month(1)],
+        )
+    app = run_page("saves.py", saves_warehouse, monkeypatch).run()
+    app = app.radio[1].set_value(grain).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.selectbox[0].options == names

@@ -14,6 +14,16 @@ from warehouse import (
     table,
 )
 
+
+def period_name(start, grain: str) -> str:
+    """A period as people name it: 2023, 2024 Q2, June 2024."""
+    if grain == "year":
+        return f"{start:%Y}"
+    if grain == "quarter":
+        return f"{start:%Y} Q{(start.month - 1) // 3 + 1}"
+    return f"{start:%B %Y}"
+
+
 grain = st.radio("Period", ["month", "quarter", "year"], horizontal=True)
 st.caption(
     "A save is a cancellation request withdrawn after a final offer. Offers on unretainable "
@@ -74,7 +84,7 @@ if not periods:
 period = st.selectbox(
     f"{breakdown.capitalize()}",
     list(reversed(periods)),
-    format_func=lambda d: f"{breakdown} starting {d:%Y-%m-%d}",
+    format_func=lambda d: period_name(d, breakdown),
 )
 cells = by_reason[by_reason["period_start"] == period]
 st.subheader("90-day survival of saves by reason and churn type")
