@@ -49,6 +49,19 @@ def query(sql: str) -> pd.DataFrame:
         st.stop()
 
 
+def stop_without_optional_table(mart: str, raw_table: str, what: str) -> None:
+    """Stop the page with one warning when `mart` has no row at all because its optional raw
+    table never brought one: without it every chart of the page was a "No data for ..." box
+    of its own, and nothing said why."""
+    if query(f"select count(*) as n from marts.{mart}")["n"].iloc[0] == 0:
+        st.warning(
+            f"No {what} in this warehouse: the optional table `{raw_table}` was not delivered, "
+            f"or none of its rows is valid (see the quarantine), so `{mart}` is empty. Load it "
+            "with the next delivery to fill this page."
+        )
+        st.stop()
+
+
 def complete_periods(grain: str = "month") -> pd.DataFrame:
     """fct_periods at `grain`, complete periods only (an incomplete period's rates are not
     comparable), oldest first."""

@@ -1085,3 +1085,64 @@ def test_saves_name_a_period_as_people_do(
     app = app.radio[1].set_value(grain).run()
     assert not app.exception, [e.value for e in app.exception]
     assert app.selectbox[0].options == names
+
+
+def _not_delivered(what: str, table: str, mart: str) -> str:
+    return (
+        f"No {what} in this warehouse: the optional table `{table}` was not delivered, or "
+        f"none of its rows is valid (see the quarantine), so `{mart}` is empty. Load it with "
+        "the next delivery to fill this page."
+    )
+
+
+@pytest.mark.parametrize(
+    ("script", "warning"),
+    [
+        ("nps.py", _not_delivered("NPS response", "nps_responses", "mart_nps")),
+        ("programmes.py", _not_delivered(
+            "retention programme", "retention_actions", "mart_retention_programmes")),
+        ("clv.py", "No LTV:CAC: no marketing spend in this warehouse (the optional table "
+         "`marketing_spend` was not delivered, or none of its rows is valid), so no channel "
+         "has a CAC."),
+    ],
+)  # fmt: skip
+def test_a_page_of_an_optional_table_never_delivered_says_so_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, warning: str
+) -> None:
+    """No nps_responses, retention_actions nor marketing_spend delivered (their marts are
+    empty, or null where the spend would be): the NPS page showed three "No data for ..."
+    boxes and a table of zeros, the programme page two boxes and an empty table, the CLV
+    page "No data for LTV:CAC by channel", none saying why."""
+    path = tmp_path / "optional.duckdb"
+    with duckdb.connect(str(path)) as con:
+        marts(
+            con,
+            fct_periods=FCT_PERIODS,
+            mart_nps="period_grain varchar, period_start date, segment_type varchar, "
+            "segment_value varchar, responses bigint, promoters bigint, passives bigint, "
+            "detractors bigint, nps double",
+            mart_nps_churn="basis varchar, nps_class varchar, responses_active bigint, "
+            "churned_within_180d bigint, churn_rate_180d double",
+            mart_retention_programmes="campaign varchar, basis varchar",
+            mart_clv="segment_type varchar, segment_value varchar, customers bigint, "
+            "acquired_customers bigint, marketing_spend double, cac double, clv double, "
+            "contract_clv double, ltv_to_cac double",
+        )
+        fct_months(con, "order", first=1)
+        reporting_date(con, date(2024, 7, 15))
+        # mart_nps_churn has its six rows whatever the responses: 0 each, rate empty.
+        for basis in ("contract", "order"):
+            for nps_class in ("detractor", "passive", "promoter"):
+                con.execute(
+                    "insert into marts.mart_nps_churn values (?, ?, 0, 0, null)",
+                    [basis, nps_class],
+                )
+        con.execute(
+            "insert into marts.mart_clv values "
+            "('acquisition_channel', 'email', 5, 2, null, null, 600.0, 900.0, null)"
+        )
+    app = run_page(script, path, monkeypatch).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert [w.value for w in app.warning] == [warning]
+    if script != "clv.py":  # nothing else: no empty chart, no table of zeros
+        assert not app.get("vega_lite_chart") and not app.dataframe

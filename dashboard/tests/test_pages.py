@@ -246,13 +246,17 @@ def test_page_renders_without_errors(browser, published, page):
 def test_an_empty_chart_fails_the_check(browser, tmp_path):
     """The check is not blind: with no acquisition-channel rows in mart_clv, the CLV page's
     charts are empty and the check reports them; so are the programme page's (a layered
-    chart: uplift, its interval and the zero line) without mart_retention_programmes. With
-    empty predictive marts (a build with RETENTION_PREDICTIVE=off) the predictive page says
-    so, without an error."""
+    chart: uplift, its interval and the zero line) when no campaign has an uplift or a
+    retention rate (every group empty). With empty predictive marts (a build with
+    RETENTION_PREDICTIVE=off) the predictive page says so, without an error."""
     emptied = published_copy(tmp_path, "emptied.duckdb")
     with duckdb.connect(str(emptied)) as con:
         con.execute("delete from marts.mart_clv where segment_type = 'acquisition_channel'")
-        con.execute("delete from marts.mart_retention_programmes")
+        con.execute(
+            "update marts.mart_retention_programmes set uplift = null, uplift_ci_low = null, "
+            "uplift_ci_high = null, treatment_retention_rate = null, "
+            "control_retention_rate = null"
+        )
         for mart in ("mart_clv_model_parameters", "mart_clv_predictions", "mart_contract_survival"):
             con.execute(f"delete from marts.{mart}")
     process, url = serve(emptied)

@@ -56,7 +56,14 @@ bars = (
     )
 )
 healthy = alt.Chart().mark_rule(strokeDash=[4, 4]).encode(y=alt.datum(3))
-if ratio.empty:
+if ratio.empty and not clv.empty and clv["marketing_spend"].isna().all():
+    # mart_clv's marketing_spend is null only when the marketing_spend table has no row.
+    st.warning(
+        "No LTV:CAC: no marketing spend in this warehouse (the optional table "
+        "`marketing_spend` was not delivered, or none of its rows is valid), so no channel "
+        "has a CAC."
+    )
+elif ratio.empty:
     st.warning("No data for LTV:CAC by channel.")
 else:
     chart(bars + healthy, "LTV:CAC by channel")

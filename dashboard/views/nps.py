@@ -3,7 +3,13 @@
 
 import altair as alt
 import streamlit as st
-from warehouse import chart, complete_period_rows_of_either_basis, query, table
+from warehouse import (
+    chart,
+    complete_period_rows_of_either_basis,
+    query,
+    stop_without_optional_table,
+    table,
+)
 
 CLASSES = ["promoter", "passive", "detractor"]
 
@@ -11,6 +17,7 @@ st.caption(
     "NPS = 100 × (promoters − detractors) / responses, from −100 to 100. Promoters score "
     "9–10, passives 7–8, detractors 0–6."
 )
+stop_without_optional_table("mart_nps", "nps_responses", "NPS response")
 grain = st.radio("Period", ["month", "quarter", "year"], horizontal=True)
 nps = complete_period_rows_of_either_basis("mart_nps", grain).sort_values(
     ["period_start", "segment_type", "segment_value"]

@@ -4,8 +4,9 @@
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, money_columns, query, table
+from warehouse import chart, money_columns, query, stop_without_optional_table, table
 
+stop_without_optional_table("mart_retention_programmes", "retention_actions", "retention programme")
 basis = st.radio("Basis", ["contract", "order"], horizontal=True)
 st.caption(
     "Each campaign's treatment group against its control group: the share of each still "
