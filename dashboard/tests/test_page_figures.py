@@ -324,7 +324,7 @@ def test_overview_draws_no_arrow_for_a_change_that_rounds_to_zero(
         ("Active customers", "50", "0", flat),
         ("Churn rate", "2.0%", "0.0 pp", flat),
         ("Retention rate", "98.0%", "0.0 pp", flat),
-        ("MRR at month end", "1,000", "0", flat),  # no currency recorded in this warehouse
+        ("MRR", "1,000", "0", flat),  # no currency recorded in this warehouse
         ("GRR", "95.0%", "0.0 pp", flat),
         ("NRR", "102.0%", "+2.0 pp", up),
     ]
@@ -748,9 +748,7 @@ def test_overview_labels_mrr_with_the_currency_the_build_recorded(
         )
     app = run_page("overview.py", overview_warehouse, monkeypatch).run()
     assert not app.exception, [e.value for e in app.exception]
-    assert [(m.label, m.value) for m in app.metric if "MRR" in m.label] == [
-        ("MRR at month end (CHF)", "500")
-    ]
+    assert [(m.label, m.value) for m in app.metric if "MRR" in m.label] == [("MRR (CHF)", "500")]
 
 
 def _encodings(spec):
@@ -843,7 +841,7 @@ def test_every_overview_figure_says_what_it_measures(
     helps = {(m.label, bool(m.proto.help)) for m in app.metric}
     assert helps == {
         (label, True)
-        for label in ("Active customers", "Churn rate", "Retention rate", "MRR at month end",
+        for label in ("Active customers", "Churn rate", "Retention rate", "MRR",
                       "GRR", "NRR")
     }  # fmt: skip
     grr = next(m.proto.help for m in app.metric if m.label == "GRR")

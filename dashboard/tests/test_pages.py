@@ -4,8 +4,8 @@ Serves the dashboard on the published warehouse (RETENTION_DB_PATH, default ware
 at the repository root), opens every page of registry.PAGES in headless Chromium (Debian's
 `chromium`, driven by Playwright) as a person would (the home page, then the sidebar link),
 and fails on any page error, console error, failed request, error or warning box, chart
-without marks, axis showing one label at two neighbouring ticks, or axis label cut short. A
-full-page screenshot of each page is kept in target/dashboard-screenshots/.
+without marks, axis showing one label at two neighbouring ticks, or axis or metric label cut
+short. A full-page screenshot of each page is kept in target/dashboard-screenshots/.
 """
 
 import os
@@ -64,6 +64,12 @@ AXIS_LABELS = """() => [...document.querySelectorAll('[data-testid="stVegaLiteCh
         .map(axis => [...axis.querySelectorAll('g.role-axis-label text')]
             .filter(text => getComputedStyle(text).opacity !== '0')
             .map(text => text.textContent)))"""
+
+# The metric labels Streamlit cuts short with "…" (a label wider than its column).
+CUT_METRIC_LABELS = """() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
+    .filter(label => [label, ...label.querySelectorAll('*')]
+        .some(element => element.scrollWidth > element.clientWidth + 1))
+    .map(label => label.innerText.trim())"""
 
 MAIN_HEIGHT = """() => document.querySelector('[data-testid="stMain"]').scrollHeight"""
 
@@ -222,6 +228,9 @@ def open_page(
             for labels in axes
             for label in labels
             if label.endswith("…")
+        ]
+        problems += [
+            f"metric label cut short: {label}" for label in page.evaluate(CUT_METRIC_LABELS)
         ]
         if screenshot:
             # The main area scrolls inside the window: grow the window to the whole page.

@@ -85,10 +85,11 @@ for basis, label in (("order", "Order basis"), ("contract", "Contract basis")):
     if basis == "contract":
         metric(
             cols[3],
-            money("MRR at month end"),
+            money("MRR"),  # "MRR at month end (EUR)" was cut short beside its help icon
             f"{now.mrr_end:,.0f}",
             delta(now, before, "mrr_end", fmt="+,.0f"),
-            help="Monthly recurring revenue of the contracts on the month's last day.",
+            help="Monthly recurring revenue at the end of the month: that of the contracts "
+            "on its last day.",
         )
         metric(
             cols[4],
