@@ -177,7 +177,8 @@ slim-ci: setup
 # BASE_DB=FILE compares with a warehouse already built from the base branch instead. The
 # base side builds its seeds and models only (its tests are its own CI's business), with its
 # own `retention` package first on the Python path (its dbt Python models import it). The
-# report (markdown) names what each side was built from and is also in target/data-diff.md
+# report (markdown) names what each side was built from (a branch or tag with its commit, a
+# hash alone: retention/data_diff.py) and is also in target/data-diff.md
 # (removed first: a failed run leaves none). BASE_REF is checked before the build. A pull
 # request whose dbt build fails (a test, or a model and what depends on it) still gets its
 # report, of the marts its build left, with the failure in the PR side's label; the target
@@ -206,7 +207,7 @@ data-diff: setup
 				--project-dir $(DIFF_DIR)/base; } || \
 		{ echo "make data-diff: the BASE side ($(BASE_REF)) failed to build (its output above; its models/ are those of $(DIFF_DIR)/base), not the pull request's. It is built with this checkout's .venv and retention load: a change to those can break it; then compare with a warehouse built from the base branch (BASE_DB=FILE)" >&2; exit 2; }; \
 	fi
-	base_label="$(if $(BASE_DB),,$(BASE_REF) at $$(git rev-parse --short "$(BASE_REF)^{commit}"))" && \
+	base_label="$(if $(BASE_DB),,$$($(BIN)/python -m retention.data_diff label "$(BASE_REF)"))" && \
 	if head=$$(git rev-parse --short HEAD 2>/dev/null); then \
 		label="the working tree of HEAD $$head$$(test -z "$$(git status --porcelain)" || echo ', with uncommitted changes')"; \
 	else label="this checkout"; fi && \

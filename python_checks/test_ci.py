@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from retention.cdnow import CACHE_DIR
+from retention.data_diff import base_label
 from retention.paths import REPO_ROOT
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "ci.yml"
@@ -243,6 +244,63 @@ def test_data_diff_with_a_base_ref_that_is_not_a_commit_says_so_before_building(
     assert "fatal" not in run.stderr and "tar" not in run.stderr
     assert not (clone / "target" / "test").exists()  # nothing was built
     assert not report.exists()
+
+
+def git_commit(repo: Path, message: str) -> str:
+    """Commit what is staged in REPO (an empty commit when nothing is); the new hash."""
+    command = ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit"]
+    subprocess.run([*command, "-q", "--allow-empty", "-m", message], cwd=repo, check=True)
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_the_base_label_names_a_branch_or_tag_with_its_commit_and_a_hash_alone(tmp_path):
+    # `make data-diff BASE_REF=521f0b0` said "521f0b0 at 521f0b0".
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    first = git_commit(repo, "first")
+    second = git_commit(repo, "second")
+    subprocess.run(["git", "tag", "-a", "v1", "-m", "v1", first], cwd=repo, check=True)
+    # A branch whose name is the start of its own commit's hash is still a name.
+    hexlike = second[:4]
+    subprocess.run(["git", "branch", hexlike, second], cwd=repo, check=True)
+
+    def short(commit: str) -> str:
+        command = ["git", "rev-parse", "--short", commit]
+        return subprocess.run(command, cwd=repo, capture_output=True, text=True).stdout.strip()
+
+    expected = {
+        "main": f"main at {short(second)}",
+        "v1": f"v1 at {short(first)}",  # an annotated tag: the commit it tags
+        "HEAD~1": f"HEAD~1 at {short(first)}",
+        hexlike: f"{hexlike} at {short(second)}",
+        first[:7]: short(first),  # abbreviated
+        first[:5].upper(): short(first),  # git reads hex in either case
+        first: short(first),  # in full
+        f"{first[:7]}~0": f"{first[:7]}~0 at {short(first)}",  # an expression, not a hash
+    }
+    labels = {ref: base_label(ref, cwd=repo) for ref in expected}
+    assert labels == expected
+
+
+def dry_run_data_diff(tmp_path: Path, *make_vars: str) -> str:
+    """What `make -n data-diff MAKE_VARS...` prints in a clean clone (nothing is built)."""
+    clone = clean_clone(tmp_path / "clone")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / ".generated").touch()
+    run = make(clone, "-n", "--no-print-directory", "data-diff", f"DEMO_DATA={data}", *make_vars)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout
+
+
+def test_the_data_diff_labels_the_base_revision_through_retention_data_diff(tmp_path):
+    # The label's git commands were in the recipe; test_the_base_label_... checks the helper.
+    recipe = dry_run_data_diff(tmp_path, "BASE_REF=521f0b0")
+    assert '$(.venv/bin/python -m retention.data_diff label "521f0b0")' in recipe, recipe
+    assert '--base-label "$base_label"' in recipe, recipe
 
 
 @pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
