@@ -376,6 +376,59 @@ def test_data_diff_says_when_the_base_side_fails_to_build(tmp_path, clean_data):
     assert not (clone / "target" / "data-diff.md").exists()
 
 
+def test_each_dbt_build_of_the_data_diff_parses_its_project_in_full(tmp_path):
+    # The pull request's build (make build-test) reused target/partial_parse.msgpack, which
+    # after a branch switch belongs to another branch's code: test_data_diff_after_a_branch_
+    # switch_... shows the failure; this checks that both builds say --no-partial-parse.
+    recipe = dry_run_data_diff(tmp_path, "BASE_REF=HEAD")
+    builds = re.findall(r"\.venv/bin/dbt build[^;\n]*", recipe)
+    assert len(builds) == 2, recipe  # the pull request's, the base's
+    assert all("--no-partial-parse" in build for build in builds), builds
+
+
+@pytest.mark.whole_commands  # make test-whole-commands: two builds (and a parse) end to end
+def test_data_diff_after_a_branch_switch_builds_and_labels_a_hash_alone(tmp_path, clean_data):
+    # After a branch that added a model with a unit test, the checkout's target/ kept that
+    # branch's partial parse; back on the base branch, the pull request's build stopped with
+    # "Unable to find model 'retention.mart_switch' for unit test ..." and make data-diff
+    # with "the pull request's dbt build built no mart". Only a real dbt parse can leave such
+    # a file, and only the build shows that it is not read, hence a whole command.
+    clone = clean_clone(tmp_path / "clone")
+    head = git_commit(clone, "the base branch")
+    models = clone / "models" / "marts" / "retention"
+    (models / "mart_switch.sql").write_text("select customer_id from {{ ref('dim_customers') }}\n")
+    entries = models / "_retention__models.yml"
+    text = entries.read_text(encoding="utf-8")
+    assert text.count("\nmodels:\n") == 1 and text.count("\nunit_tests:\n") == 1
+    text = text.replace("\nmodels:\n", "\nmodels:\n  - name: mart_switch\n")
+    text = text.replace(
+        "\nunit_tests:\n",
+        "\nunit_tests:\n  - name: mart_switch_keeps_ids\n    model: mart_switch\n"
+        "    given: [{input: ref('dim_customers'), rows: [{customer_id: c1}]}]\n"
+        "    expect: {rows: [{customer_id: c1}]}\n",
+    )
+    entries.write_text(text, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "MAKE"))}
+    env |= {"DBT_PROFILES_DIR": str(clone), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    # The path the data diff's build gives: dbt parses again in full for another profile.
+    env["RETENTION_DB_PATH"] = str(clone.resolve() / "target" / "test" / "warehouse.duckdb")
+    parse = [str(VENV_BIN / "dbt"), "parse", "--quiet"]
+    run = subprocess.run(parse, cwd=clone, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    # Back on the base branch: the model and its unit test are gone, the parse file stays.
+    subprocess.run(["git", "checkout", "-q", "--", "models"], cwd=clone, check=True)
+    (models / "mart_switch.sql").unlink()
+    assert b"mart_switch_keeps_ids" in (clone / "target" / "partial_parse.msgpack").read_bytes()
+    short = head[:7]
+    run = data_diff(clone, f"BASE_REF={short}", data=shutil.copytree(clean_data, tmp_path / "d"))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    report = (clone / "target" / "data-diff.md").read_text()
+    # The base named by its hash once (it said "521f0b0 at 521f0b0"): git abbreviates to 7
+    # digits in a repository this small. The same code on both sides.
+    assert f"Base `target/data-diff/warehouse.duckdb` ({short}), PR " in report, report[:600]
+    assert "**No differences**" in report, report[:2000]
+
+
 def test_make_in_a_checkout_whose_path_has_a_space_says_so_in_one_line(tmp_path):
     # make split the path: `make setup` ran `python3 -m venv .tools` three times and uv
     # under a broken-up path; every target with $(CURDIR) in a recipe went wrong likewise.
