@@ -177,42 +177,53 @@ slim-ci: setup
 # BASE_DB=FILE compares with a warehouse already built from the base branch instead. The
 # base side builds its seeds and models only (its tests are its own CI's business), with its
 # own `retention` package first on the Python path (its dbt Python models import it). The
-# report (markdown) names what each side was built from (a branch or tag with its commit, a
-# hash alone: retention/data_diff.py) and is also in target/data-diff.md
-# (removed first: a failed run leaves none). BASE_REF is checked before the build. A pull
-# request whose dbt build fails (a test, or a model and what depends on it) still gets its
-# report, of the marts its build left, with the failure in the PR side's label; the target
-# then fails after the report. One whose build left no mart (dbt stopped while parsing; the
-# load had created the file) stops before the base build, in one line. A base side that
-# fails to build says so in one line after dbt's output (which names the base's models by
-# the same paths as the pull request's). Each side's dbt parses its project in full
-# (--no-partial-parse): the pull request's side is built in this checkout's target/, whose
-# partial_parse.msgpack may be of another branch's code after a branch switch (dbt 1.11
-# keeps a removed model's unit tests there and stops with "Unable to find model ... for unit
-# test"); the full parse costs about 6 CPU s more locally, nothing in CI (no earlier parse),
-# and leaves a fresh file for the commands after it. The base side's target/ is made anew
-# each run (DIFF_DIR is removed first), so it never had one to reuse.
+# pull request's side builds its seeds and models the same way, then runs its unit tests and
+# tests (dbt test): in one dbt build a failed unit test or test skipped the marts after it,
+# and the diff showed nothing of the marts the change moved (docs/decisions.md). The report
+# (markdown) names what each side was built from (a branch or tag with its commit, a hash
+# alone: retention/data_diff.py) and is also in target/data-diff.md (removed first: a failed
+# run leaves none). BASE_REF, or BASE_DB (a warehouse holding marts whose last build
+# completed), is checked before the build. A pull request whose tests fail still gets its
+# report, of every mart, with the failure in the PR side's label; one whose models fail (a
+# model, and the models after it, are not built) gets its report too, which names the marts
+# it did not build as not compared (the warehouse's meta.build_state says `failed`), and its
+# tests are not run; the target then fails after the report. One whose build left no mart
+# (dbt stopped while parsing; the load had created the file) stops before the base build, in
+# one line. A base side that fails to build says so in one line after dbt's output (which
+# names the base's models by the same paths as the pull request's). Each side's dbt parses
+# its project in full (--no-partial-parse): the pull request's side is built in this
+# checkout's target/, whose partial_parse.msgpack may be of another branch's code after a
+# branch switch (dbt 1.11 keeps a removed model's unit tests there and stops with "Unable to
+# find model ... for unit test"); the full parse costs about 6 CPU s more locally, nothing in
+# CI (no earlier parse), and leaves a fresh file for the commands after it. The base side's
+# target/ is made anew each run (DIFF_DIR is removed first), so it never had one to reuse.
 BASE_REF ?= origin/main
 BASE_DB ?=
 DIFF_DIR := target/data-diff
+# What of the pull request's build failed, when it did: `models` or `tests`.
 DIFF_PR_FAILED := target/data-diff.pr-build-failed
-data-diff: setup $(DEMO_DATA)/.generated
+DIFF_MODELS_ONLY := --no-partial-parse --exclude-resource-type test --exclude-resource-type unit_test
+DIFF_PR_DBT := RETENTION_DB_PATH=$(CURDIR)/$(TEST_DB) $(BIN)/dbt
+data-diff: setup
 	@rm -f target/data-diff.md $(DIFF_PR_FAILED)
 	@if [ -z "$(BASE_DB)" ] && ! git rev-parse --verify --quiet "$(BASE_REF)^{commit}" >/dev/null; then \
 		echo "make data-diff: BASE_REF=$(BASE_REF) is not a commit of this clone: check the name, or fetch it (e.g. git fetch origin main)" >&2; \
 		exit 2; \
 	fi
+	@if [ -n "$(BASE_DB)" ]; then $(BIN)/python -m retention.data_diff base-db "$(BASE_DB)"; fi
+	@$(MAKE) --no-print-directory --silent $(DEMO_DATA)/.generated
 	mkdir -p $(TEST_DIR)
 	rm -f $(TEST_DB) $(TEST_DB).wal
-	{ $(BIN)/retention load $(DEMO_DATA) --db $(TEST_DB) && \
-		RETENTION_DB_PATH=$(CURDIR)/$(TEST_DB) $(BIN)/dbt build --no-partial-parse; } || touch $(DIFF_PR_FAILED)
+	{ $(BIN)/retention load $(DEMO_DATA) --db $(TEST_DB) && $(DIFF_PR_DBT) build $(DIFF_MODELS_ONLY); } || \
+		echo models > $(DIFF_PR_FAILED)
+	if [ ! -f $(DIFF_PR_FAILED) ]; then $(DIFF_PR_DBT) test || echo tests > $(DIFF_PR_FAILED); fi
 	@$(BIN)/python -m retention.diff $(TEST_DB) || { echo "make data-diff: the pull request's dbt build built no mart (its output above, e.g. a parsing error): nothing to compare; fix it (make build-test runs that build)" >&2; exit 2; }
 	if [ -z "$(BASE_DB)" ]; then \
 		{ rm -rf $(DIFF_DIR) && mkdir -p $(DIFF_DIR)/base && \
 		git archive --format=tar "$(BASE_REF)" | tar -x -C $(DIFF_DIR)/base && \
 		$(BIN)/retention --quiet load $(DEMO_DATA) --db $(DIFF_DIR)/warehouse.duckdb && \
 		RETENTION_DB_PATH=$(CURDIR)/$(DIFF_DIR)/warehouse.duckdb DBT_TARGET_PATH=$(CURDIR)/$(DIFF_DIR)/target \
-			DBT_LOG_PATH=$(CURDIR)/$(DIFF_DIR)/logs PYTHONPATH=$(CURDIR)/$(DIFF_DIR)/base $(BIN)/dbt build --quiet --no-partial-parse --exclude-resource-type test --exclude-resource-type unit_test \
+			DBT_LOG_PATH=$(CURDIR)/$(DIFF_DIR)/logs PYTHONPATH=$(CURDIR)/$(DIFF_DIR)/base $(BIN)/dbt build --quiet $(DIFF_MODELS_ONLY) \
 				--project-dir $(DIFF_DIR)/base; } || \
 		{ echo "make data-diff: the BASE side ($(BASE_REF)) failed to build (its output above; its models/ are those of $(DIFF_DIR)/base), not the pull request's. It is built with this checkout's .venv and retention load: a change to those can break it; then compare with a warehouse built from the base branch (BASE_DB=FILE)" >&2; exit 2; }; \
 	fi
@@ -220,10 +231,16 @@ data-diff: setup $(DEMO_DATA)/.generated
 	if head=$$(git rev-parse --short HEAD 2>/dev/null); then \
 		label="the working tree of HEAD $$head$$(test -z "$$(git status --porcelain)" || echo ', with uncommitted changes')"; \
 	else label="this checkout"; fi && \
-	if [ -f $(DIFF_PR_FAILED) ]; then label="$$label; its dbt build FAILED, see the job's log: the marts as that build left them"; fi && \
+	case "$$(cat $(DIFF_PR_FAILED) 2>/dev/null || true)" in \
+		models) label="$$label; its dbt build FAILED, see the job's log";; \
+		tests) label="$$label; its dbt tests FAILED, see the job's log; the marts are built regardless of them";; \
+	esac && \
 	$(BIN)/retention diff --base "$(or $(BASE_DB),$(DIFF_DIR)/warehouse.duckdb)" --base-label "$$base_label" \
 		--db $(TEST_DB) --label "$$label" | tee target/data-diff.md
-	@if [ -f $(DIFF_PR_FAILED) ]; then echo "make data-diff: the pull request's dbt build failed (its output above); the report compares the marts it left" >&2; exit 1; fi
+	@case "$$(cat $(DIFF_PR_FAILED) 2>/dev/null || true)" in \
+		models) echo "make data-diff: the pull request's dbt build failed (its output above): the report names the marts it did not build, which are not compared; its tests were not run" >&2; exit 1;; \
+		tests) echo "make data-diff: the pull request's dbt tests failed (their output above); its marts were built regardless of them, and the report compares them all" >&2; exit 1;; \
+	esac
 
 # docs/performance.md's figures; `retention bench` alone runs 10k and 100k customers
 # (medians of 3).

@@ -303,6 +303,45 @@ def test_the_data_diff_labels_the_base_revision_through_retention_data_diff(tmp_
     assert '--base-label "$base_label"' in recipe, recipe
 
 
+def test_the_data_diff_builds_the_pull_requests_marts_before_running_its_tests(tmp_path):
+    # One `dbt build` skipped the marts after a failed unit test or test, and the diff
+    # showed nothing of them: test_data_diff_reports_when_the_pull_requests_build_fails
+    # shows it end to end. Here: models first without tests, as the base's, then dbt test.
+    recipe = dry_run_data_diff(tmp_path, "BASE_REF=HEAD")
+    models_only = "--exclude-resource-type test --exclude-resource-type unit_test"
+    pr_dbt = re.findall(
+        r"RETENTION_DB_PATH=\S+/target/test/warehouse\.duckdb (\S+ \w+)(.*)", recipe
+    )
+    assert [command for command, _ in pr_dbt] == [".venv/bin/dbt build", ".venv/bin/dbt test"]
+    assert models_only in pr_dbt[0][1], recipe
+
+
+def test_data_diff_refuses_a_base_db_whose_build_did_not_complete_before_building(tmp_path):
+    # The base branch's CI warehouse of a build whose unit test failed lacked the mart it
+    # tests, and the report read it as added by the pull request.
+    from test_diff import with_build_state
+    from test_validate import build
+
+    clone = clean_clone(tmp_path / "clone")
+    base = with_build_state(build(tmp_path / "base.duckdb"), "failed")
+    run = data_diff(clone, f"BASE_DB={base}")
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr.splitlines()[0] == (
+        f"make data-diff: BASE_DB {base}: its last dbt build did not complete "
+        "(meta.build_state: failed), so the marts that build skipped could not be compared: "
+        "rebuild it, or leave BASE_DB out to build BASE_REF"
+    )
+    assert not (clone / "target" / "test").exists()  # nothing was built
+    # A missing file likewise, before any build (it was found after the pull request's).
+    run = data_diff(clone, f"BASE_DB={tmp_path / 'nothing.duckdb'}")
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr.splitlines()[0] == (
+        f"make data-diff: BASE_DB {tmp_path / 'nothing.duckdb'} is not a file: give a built "
+        "warehouse"
+    )
+    assert not (clone / "target" / "test").exists()
+
+
 @pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
 def test_data_diff_stops_before_the_base_build_when_the_pull_requests_build_left_no_mart(
     tmp_path, clean_data
@@ -329,27 +368,90 @@ def test_data_diff_stops_before_the_base_build_when_the_pull_requests_build_left
     assert not (clone / "target" / "data-diff.md").exists()
 
 
+def fail_a_unit_test_of(mart: str, project: Path) -> str:
+    """Make the first unit test of MART in PROJECT expect one value that the model does not
+    give (its expected rows' first `customers: N` becomes N + 1000); the unit test's name."""
+    (entries,) = [
+        path
+        for path in (project / "models").rglob("_*__models.yml")
+        if f"model: {mart}\n" in path.read_text(encoding="utf-8")
+    ]
+    text = entries.read_text(encoding="utf-8")
+    start = text.index(f"model: {mart}\n")
+    name = re.findall(r"- name: (\w+)", text[:start])[-1]
+    expect = text.index("expect:", start)
+    count = re.compile(r"\bcustomers: (\d+)").search(text, expect)
+    wrong = f"customers: {int(count.group(1)) + 1000}"
+    entries.write_text(text[: count.start()] + wrong + text[count.end() :], encoding="utf-8")
+    return name
+
+
 @pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
 def test_data_diff_reports_when_the_pull_requests_build_fails(tmp_path, clean_data, clean_build):
     # A pull request whose dbt build failed a test got no report at all: build-test stopped
-    # the target. The diff of the marts that build left is what a reviewer needs then.
+    # the target. The diff of the marts that build left is what a reviewer needs then. A
+    # failed unit test skipped the mart it tests in that build, and the report showed it as
+    # "Only in the base warehouse": the marts are now built regardless of the tests.
     assert clean_build.ok, clean_build.failure_summary()
     clone = clean_clone(tmp_path / "clone")
     (clone / "tests" / "assert_this_change_breaks.sql").write_text("select 1 as broken\n")
+    unit_test = fail_a_unit_test_of("mart_repeat_purchase", clone)
     base = shutil.copy(clean_build.db_path, tmp_path / "base.duckdb")  # the same data, built
     run = data_diff(clone, f"BASE_DB={base}", data=shutil.copytree(clean_data, tmp_path / "data"))
     assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]  # make: a recipe failed
-    assert "assert_this_change_breaks" in run.stdout  # dbt's failure is in the output
+    assert "assert_this_change_breaks" in run.stdout  # dbt's failures are in the output
+    assert f"FAIL 1 mart_repeat_purchase::{unit_test}" in run.stdout, run.stdout[-3000:]
     assert (
-        "make data-diff: the pull request's dbt build failed (its output above); the report "
-        "compares the marts it left" in run.stderr.splitlines()
+        "make data-diff: the pull request's dbt tests failed (their output above); its marts "
+        "were built regardless of them, and the report compares them all" in run.stderr.splitlines()
     ), run.stderr
     report = (clone / "target" / "data-diff.md").read_text()
-    assert "its dbt build FAILED, see the job's log" in report.splitlines()[2], report[:600]
-    # The marts were compared: the same data and code on both sides, so no row moved.
+    assert (
+        "its dbt tests FAILED, see the job's log; the marts are built regardless of them"
+        in report.splitlines()[2]
+    ), report[:600]
+    # The marts were compared: the same data and code on both sides, so no row moved; the
+    # mart whose unit test failed too.
     from test_diff import summary_row
 
     assert summary_row(report, "mart_churn")[2:5] == ["0", "0", "0"], report[:2000]
+    assert summary_row(report, "mart_repeat_purchase")[2:5] == ["0", "0", "0"], report[:2000]
+    assert "not compared" not in report
+
+
+@pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
+def test_data_diff_names_the_marts_the_pull_requests_failed_build_did_not_build(
+    tmp_path, clean_data, clean_build
+):
+    # A model that fails: it and the models after it are not built, and the report said
+    # "Only in the base warehouse: the change removed or renamed it, or ..." for each.
+    assert clean_build.ok, clean_build.failure_summary()
+    clone = clean_clone(tmp_path / "clone")
+    (model,) = clone.glob("models/**/mart_lock_in.sql")  # a mart no model reads
+    model.write_text("select 1 as broken\n")  # not the columns of its contract
+    base = shutil.copy(clean_build.db_path, tmp_path / "base.duckdb")
+    run = data_diff(clone, f"BASE_DB={base}", data=shutil.copytree(clean_data, tmp_path / "data"))
+    assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]
+    # dbt's error is in the output.
+    errors = [line for line in run.stdout.splitlines() if "ERROR creating" in line]
+    assert len(errors) == 1 and "model marts.mart_lock_in" in errors[0], run.stdout[-3000:]
+    assert (
+        "make data-diff: the pull request's dbt build failed (its output above): the report "
+        "names the marts it did not build, which are not compared; its tests were not run"
+        in run.stderr.splitlines()
+    ), run.stderr
+    report = (clone / "target" / "data-diff.md").read_text()
+    assert "its dbt build FAILED, see the job's log" in report.splitlines()[2], report[:600]
+    from test_diff import summary_row
+
+    marts = len(re.findall(r"^\| \w+ \| (?:[\d,]+|—|not built) → ", report, re.M))
+    assert (
+        f"**1 of {marts} marts not compared: the PR warehouse lacks them and its last dbt build "
+        "did not complete** (meta.build_state `failed`): `mart_lock_in`."
+    ) in report.splitlines(), report[:2000]
+    assert summary_row(report, "mart_lock_in")[1].endswith(" → not built"), report[:2000]
+    assert f"**No differences** in the {marts - 1} marts compared." in report, report[:2000]
+    assert run.stdout.count("Running with dbt=") == 1  # the tests were not run
 
 
 @pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)

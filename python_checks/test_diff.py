@@ -142,6 +142,64 @@ def test_rows_added_and_removed_and_columns_and_marts_that_changed(tmp_path, cap
     )
 
 
+def with_build_state(db: Path, state: str) -> Path:
+    """`db` with meta.build_state `state`, as dbt's on-run-end hook records it."""
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema meta")
+        con.execute("create table meta.build_state as select ? as state", [state])
+    return db
+
+
+def test_a_mart_a_failed_build_did_not_build_is_not_compared_on_either_side(tmp_path, capsys):
+    # A PR whose unit test of mart_churn failed: dbt skipped the mart, and the report said
+    # "Only in the base warehouse: the change removed or renamed it, or ..." under "1 of N
+    # marts differ", as if the change might have removed it. The PR warehouse's
+    # meta.build_state says that its build failed, and this checkout defines the mart.
+    base = with_build_state(build(tmp_path / "base.duckdb"), "built")
+    failed = build(tmp_path / "failed.duckdb", drop_tables=("mart_churn",))
+    code, out, err = diff(capsys, base, with_build_state(failed, "failed"))
+    assert code == 0, err  # a report, as for differences
+    n = len(ROWS)
+    lines = out.splitlines()
+    assert lines[4] == (
+        f"**1 of {n} marts not compared: the PR warehouse lacks them and its last dbt build "
+        "did not complete** (meta.build_state `failed`): `mart_churn`."
+    ), out
+    assert lines[6] == f"**No differences** in the {n - 1} marts compared.", out
+    assert summary_row(out, "mart_churn")[1:5] == ["1 → not built", "—", "—", "—"]
+    assert out.split("#### mart_churn\n", 1)[1].startswith(
+        "\nNot compared: not built by the PR's dbt build, which did not complete "
+        "(meta.build_state `failed`)"
+    ), out
+    code, _, _ = diff(capsys, base, failed, "--exit-code")
+    assert code == 1  # not compared is not "no differences"
+    # A killed build (`building`) likewise, and a difference elsewhere is counted apart.
+    changed = {("fct_cohorts", 1, "retention_rate"): 0.5}
+    pr = build(tmp_path / "killed.duckdb", changed, drop_tables=("mart_churn",))
+    _, out, _ = diff(capsys, base, with_build_state(pr, "building"))
+    assert f"**1 of the {n - 1} marts compared differ.**" in out.splitlines(), out
+    assert summary_row(out, "mart_churn")[1] == "1 → not built"
+    # After a complete build the mart is one the change removed, and nothing else is said.
+    pr = with_build_state(build(tmp_path / "built.duckdb", drop_tables=("mart_churn",)), "built")
+    _, out, _ = diff(capsys, base, pr)
+    assert f"**1 of {n} marts differ.**" in out.splitlines() and "not compared" not in out
+    assert summary_row(out, "mart_churn")[1] == "1 → —"
+    assert out.split("#### mart_churn\n", 1)[1].startswith(
+        "\nOnly in the base warehouse: the change removed or renamed it.\n"
+    ), out
+    # The failed build as the base (BASE_DB: the base branch's CI warehouse): the report said
+    # "Only in the PR warehouse: the change added or renamed it".
+    _, out, _ = diff(capsys, failed, base)
+    assert (
+        f"**1 of {n} marts not compared: the base warehouse lacks them and its last dbt build "
+        "did not complete** (meta.build_state `failed`): `mart_churn`."
+    ) in out.splitlines(), out
+    assert summary_row(out, "mart_churn")[1:5] == ["not built → 1", "—", "—", "—"]
+    section = out.split("#### mart_churn\n", 1)[1]
+    assert section.startswith("\nNot compared: not in the base warehouse, whose last dbt build")
+    assert "Only in the PR warehouse" not in out
+
+
 def test_the_predictive_marts_are_compared_when_a_warehouse_has_them(tmp_path, capsys):
     base, pr = build(tmp_path / "base.duckdb"), build(tmp_path / "pr.duckdb")
     survival = (

@@ -4,6 +4,12 @@
 REF (a git revision of the working directory's repository): a branch, tag or expression
 with the commit it resolves to ("origin/main at 521f0b0", "HEAD~1 at 0fefef0"), a commit
 hash as that commit's short hash alone ("521f0b0"; it read "521f0b0 at 521f0b0").
+
+`python -m retention.data_diff base-db FILE` checks a BASE_DB before anything is built: a
+warehouse holding marts whose last dbt build completed (meta.build_state neither `failed`
+nor `building`): a build that failed a unit test, a test or a model skipped the marts after
+it, which the report could not compare. It says why in one line on stderr and exits 2
+otherwise (a missing file too, found before the pull request's build rather than after).
 """
 
 from __future__ import annotations
@@ -12,7 +18,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from retention.diff import UNFINISHED_STATES, marts_and_state
+from retention.marts import WarehouseError
+
 EXIT_USAGE = 2
+EXIT_REFUSED = 2
 
 
 def _git(*args: str, cwd: Path | None = None) -> str:
@@ -37,12 +47,29 @@ def base_label(ref: str, cwd: Path | None = None) -> str:
     return f"{ref} at {short}"
 
 
+def check_base_db(path: str) -> None:
+    """WarehouseError saying why the warehouse at `path` cannot be the data diff's base."""
+    _, state = marts_and_state(Path(path), "BASE_DB")
+    if state in UNFINISHED_STATES:
+        raise WarehouseError(
+            f"BASE_DB {path}: its last dbt build did not complete (meta.build_state: {state}), "
+            "so the marts that build skipped could not be compared: rebuild it, or leave "
+            "BASE_DB out to build BASE_REF"
+        )
+
+
 def main(argv: list[str]) -> int:
     match argv:
         case ["label", ref]:
             print(base_label(ref))
+        case ["base-db", path]:
+            try:
+                check_base_db(path)
+            except WarehouseError as exc:
+                print(f"make data-diff: {exc}", file=sys.stderr)
+                return EXIT_REFUSED
         case _:
-            print("usage: python -m retention.data_diff label REF", file=sys.stderr)
+            print("usage: python -m retention.data_diff label REF | base-db FILE", file=sys.stderr)
             return EXIT_USAGE
     return 0
 

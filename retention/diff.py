@@ -18,6 +18,12 @@ are equal when |base − PR| <= tolerance × max(1, |base|, |PR|) (default 1e-9)
 tolerance for values above 1 and an absolute one below it, so sums of doubles taken in
 another order (which differ in their last digits) do not count as changes, and a rate
 moving from 0 to 1e-12 does not either. Null equals null.
+
+A mart missing from a warehouse whose last dbt build did not complete (meta.build_state
+`failed` or `building`: a failed model, unit test or test skips the models after it) is
+reported as not built there and not compared, rather than as removed or added by the
+change; on the PR side only a mart this checkout defines, since one it does not define the
+change removed.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from retention.marts import (
     PREDICTIVE_MARTS,
     SCHEMA,
     WarehouseError,
+    build_state,
     open_failed,
     open_read_only,
 )
@@ -67,6 +74,13 @@ MART_KEYS: dict[str, list[str]] = {**KEYS, **PREDICTIVE_KEYS}
 
 # DuckDB's floating-point and fixed-point types: compared with the tolerance.
 INEXACT_TYPES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
+
+# meta.build_state of a warehouse whose last dbt build did not complete (it failed, or was
+# killed): a mart missing there may be one that build did not build (macros/
+# record_build_state.sql), so it is reported as not compared rather than as added or removed.
+UNFINISHED_STATES = ("failed", "building")
+
+SIDE_NAMES = {"base": "the base warehouse", "pr": "the PR warehouse"}
 
 
 class DiffError(Exception):
@@ -97,6 +111,12 @@ class MartDiff:
     # Why the rows were not matched (None: they were): no key known for the mart, or its key
     # columns not in both warehouses. Rows added, removed and changed are then unknown.
     unmatched: str | None = None
+    # The meta.build_state of the warehouse that lacks the mart (the PR's when both do).
+    build_state: str | None = None
+    # "base" or "pr": the mart is missing from that warehouse, whose last dbt build did not
+    # complete (build_state `failed` or `building`), so it is not compared. On the PR side only
+    # a mart this checkout defines (retention/marts.py): one it does not, the change removed.
+    not_built: str | None = None
 
     @property
     def differs(self) -> bool:
@@ -201,6 +221,12 @@ def run(args: argparse.Namespace) -> int:
 def _check_warehouse(path: Path, option: str) -> set[str]:
     """The relations of the marts schema in `path` (given as `option`); WarehouseError when
     it does not open or holds no marts."""
+    return marts_and_state(path, option)[0]
+
+
+def marts_and_state(path: Path, option: str) -> tuple[set[str], str | None]:
+    """The relations of the marts schema in `path` (given as `option`) and its
+    meta.build_state; WarehouseError when it does not open or holds no marts."""
     if not Path(path).is_file():
         raise WarehouseError(f"{option} {path} is not a file: give a built warehouse")
     with open_read_only(path) as con:
@@ -211,12 +237,13 @@ def _check_warehouse(path: Path, option: str) -> set[str]:
                 [SCHEMA],
             ).fetchall()
         }
+        state = build_state(con)
     if not present & set(MARTS):
         raise WarehouseError(
             f"database {path} has no marts: build it first (`retention build --data DIR "
             f"--db {path}`, or `dbt build` with RETENTION_DB_PATH={Path(path).resolve()})"
         )
-    return present
+    return present, state
 
 
 def _columns(con: duckdb.DuckDBPyConnection, catalog: str, mart: str) -> dict[str, str] | None:
@@ -263,15 +290,26 @@ def _value(value: object) -> str:
 
 
 def compare_mart(
-    con: duckdb.DuckDBPyConnection, mart: str, tolerance: float, examples: int
+    con: duckdb.DuckDBPyConnection,
+    mart: str,
+    tolerance: float,
+    examples: int,
+    states: dict[str, str | None] | None = None,
 ) -> MartDiff:
-    """One mart of the attached databases `base` and `pr`."""
+    """One mart of the attached databases `base` and `pr`, whose meta.build_state are
+    `states` (by alias)."""
     base_cols, pr_cols = _columns(con, "base", mart), _columns(con, "pr", mart)
     count = "select count(*) from {}." + f"{SCHEMA}.{ident(mart)}"
     base_rows = con.execute(count.format("base")).fetchone()[0] if base_cols else None
     pr_rows = con.execute(count.format("pr")).fetchone()[0] if pr_cols else None
     diff = MartDiff(mart, base_rows, pr_rows)
     if base_cols is None or pr_cols is None:
+        # Missing from a warehouse whose build did not complete: a failed unit test, test or
+        # model skips the marts after it, which read as removed (or added) by the change.
+        side = "pr" if pr_cols is None else "base"
+        diff.build_state = (states or {}).get(side)
+        if diff.build_state in UNFINISHED_STATES and (side == "base" or mart in MART_KEYS):
+            diff.not_built = side
         return diff
     diff.columns_added = [c for c in pr_cols if c not in base_cols]
     diff.columns_removed = [c for c in base_cols if c not in pr_cols]
@@ -354,9 +392,10 @@ def compare(
 ) -> list[MartDiff]:
     """The differences of each of `marts` between the warehouses `base` and `pr` (default:
     every mart, and each predictive mart that either warehouse has)."""
-    present = set()
-    for path, option in ((base, "--base"), (pr, "--db")):
-        present |= _check_warehouse(path, option)
+    present, states = set(), {}
+    for side, path, option in (("base", base, "--base"), ("pr", pr, "--db")):
+        held, states[side] = marts_and_state(path, option)
+        present |= held
     if Path(base).resolve() == Path(pr).resolve():
         raise DiffError(f"--base and --db are the same file ({pr}): nothing to compare")
     # A mart asked for that neither warehouse has compares nothing with nothing: it was
@@ -383,7 +422,9 @@ def compare(
                 con.execute(f"attach {sql_literal(path)} as {alias} (read_only)")
             except duckdb.Error as exc:
                 raise open_failed(path, exc) from exc
-        return [compare_mart(con, mart, tolerance, examples) for mart in dict.fromkeys(marts)]
+        return [
+            compare_mart(con, mart, tolerance, examples, states) for mart in dict.fromkeys(marts)
+        ]
     finally:
         con.close()
 
@@ -433,6 +474,25 @@ def _source(path: Path, label: str | None) -> str:
     return f"`{path}`" + (f" ({label})" if label else "")
 
 
+def _not_built(d: MartDiff) -> str:
+    """Why the mart `d`, missing from the warehouse of a build that did not complete, is not
+    compared."""
+    state = f"meta.build_state `{d.build_state}`"
+    if d.not_built == "pr":
+        # This checkout defines it: the change did not remove it.
+        return (
+            f"Not compared: not built by the PR's dbt build, which did not complete ({state}); "
+            "its model, a model before it or a test of one of them failed (a failed unit test "
+            "or test skips the models after it). See the build's output."
+        )
+    return (
+        f"Not compared: not in the base warehouse, whose last dbt build did not complete "
+        f"({state}): that build may have skipped it (a failed model, unit test or test skips "
+        "the models after it), or the change added it. Compare with a complete build of the "
+        "base."
+    )
+
+
 def markdown(
     diffs: list[MartDiff],
     base: Path,
@@ -444,7 +504,8 @@ def markdown(
     """The report: a table of every mart, then a section for each mart that differs. The
     labels say what each warehouse was built from (`make data-diff`: the base revision, and
     the working tree the PR side was built from)."""
-    differing = [d for d in diffs if d.differs]
+    not_built = [d for d in diffs if d.not_built]
+    differing = [d for d in diffs if d.differs and not d.not_built]
     lines = [
         "### Data diff of the marts",
         "",
@@ -452,10 +513,27 @@ def markdown(
         f"equal within {tolerance:g} (relative above 1, absolute below).",
         "",
     ]
+    # The marts a failed build left out first: they are what the diff cannot say anything
+    # about, and "No differences" alone read as if they had been compared.
+    for side in ("pr", "base"):
+        if missing := [d for d in not_built if d.not_built == side]:
+            state = missing[0].build_state
+            lines.append(
+                f"**{len(missing)} of {len(diffs)} marts not compared: {SIDE_NAMES[side]} lacks "
+                f"them and its last dbt build did not complete** (meta.build_state `{state}`): "
+                + ", ".join(_code(d.mart) for d in missing)
+                + "."
+            )
+            lines.append("")
+    compared = len(diffs) - len(not_built)
     if differing:
-        lines.append(f"**{len(differing)} of {len(diffs)} marts differ.**")
+        lines.append(
+            f"**{len(differing)} of {len(diffs)} marts differ.**"
+            if not not_built
+            else f"**{len(differing)} of the {compared} marts compared differ.**"
+        )
     else:
-        lines.append(f"**No differences** in the {len(diffs)} marts compared.")
+        lines.append(f"**No differences** in the {compared} marts compared.")
     lines += [
         "",
         "| mart | rows (base → PR) | added | removed | changed | columns changed |",
@@ -469,6 +547,11 @@ def markdown(
             changed += [f"{sign}{_code(name)}" for name in names]
         changed += [f"{_code(t.split(': ', 1)[0])} (type)" for t in d.types_changed]
         counts = (d.added, d.removed, d.changed)
+        base_rows, pr_rows = _rows(d.base_rows), _rows(d.pr_rows)
+        if d.not_built == "pr":
+            pr_rows = "not built"
+        elif d.not_built == "base":
+            base_rows = "not built"
         if d.base_rows is None or d.pr_rows is None:  # nothing to match: not "0 removed"
             added, removed, changed_rows = ("—",) * 3
         elif d.unmatched:
@@ -476,24 +559,31 @@ def markdown(
         else:
             added, removed, changed_rows = (f"{n:,}" for n in counts)
         lines.append(
-            f"| {_cell(d.mart)} | {_rows(d.base_rows)} → {_rows(d.pr_rows)} | {added} | "
+            f"| {_cell(d.mart)} | {base_rows} → {pr_rows} | {added} | "
             f"{removed} | {changed_rows} | {_cell(', '.join(changed))} |"
         )
-    for d in differing:
+    for d in [d for d in diffs if d.differs]:
         lines += ["", f"#### {d.mart}", ""]
+        if d.not_built:
+            lines.append(_not_built(d))
+            continue
         if d.base_rows is None and d.pr_rows is None:
             lines.append("In neither warehouse (not built there).")
             continue
         if d.base_rows is None or d.pr_rows is None:
-            # A mart the PR's failed build skipped (its unit test or a parent failed) is
-            # missing too: "Only in the base warehouse" read as if the change removed it.
-            lines.append(
-                "Only in the base warehouse: the change removed or renamed it, or the PR's "
-                "build did not build it (a failed build skips a mart whose unit test or "
-                "parent failed)."
-                if d.pr_rows is None
-                else "Only in the PR warehouse: the change added or renamed it."
-            )
+            # Removed by the change when the PR's build completed; a failed build is
+            # not_built above. Without a recorded state (a warehouse built before meta.
+            # build_state, or loaded since) the build may have skipped it.
+            if d.pr_rows is not None:
+                lines.append("Only in the PR warehouse: the change added or renamed it.")
+            elif d.build_state == "built":  # a complete, successful build left it out
+                lines.append("Only in the base warehouse: the change removed or renamed it.")
+            else:
+                lines.append(
+                    "Only in the base warehouse: the change removed or renamed it, or the PR's "
+                    "build did not build it (a failed build skips a mart whose unit test or "
+                    "parent failed)."
+                )
             continue
         for label, names in (
             ("Columns added", d.columns_added),
