@@ -285,29 +285,35 @@ def test_the_base_label_names_a_branch_or_tag_with_its_commit_and_a_hash_alone(t
     assert labels == expected
 
 
-def dry_run_data_diff(tmp_path: Path, *make_vars: str) -> str:
-    """What `make -n data-diff MAKE_VARS...` prints in a clean clone (nothing is built)."""
-    clone = clean_clone(tmp_path / "clone")
-    data = tmp_path / "data"
+@pytest.fixture(scope="module")
+def data_diff_recipe(tmp_path_factory) -> str:
+    """What `make -n data-diff BASE_REF=521f0b0` prints in a clean clone (nothing is built)."""
+    folder = tmp_path_factory.mktemp("dry-run")
+    clone = clean_clone(folder / "clone")
+    data = folder / "data"
     data.mkdir()
     (data / ".generated").touch()
-    run = make(clone, "-n", "--no-print-directory", "data-diff", f"DEMO_DATA={data}", *make_vars)
+    run = make(
+        clone, "-n", "--no-print-directory", "data-diff", f"DEMO_DATA={data}", "BASE_REF=521f0b0"
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     return run.stdout
 
 
-def test_the_data_diff_labels_the_base_revision_through_retention_data_diff(tmp_path):
+def test_the_data_diff_labels_the_base_revision_through_retention_data_diff(data_diff_recipe):
     # The label's git commands were in the recipe; test_the_base_label_... checks the helper.
-    recipe = dry_run_data_diff(tmp_path, "BASE_REF=521f0b0")
+    recipe = data_diff_recipe
     assert '$(.venv/bin/python -m retention.data_diff label "521f0b0")' in recipe, recipe
     assert '--base-label "$base_label"' in recipe, recipe
 
 
-def test_the_data_diff_builds_the_pull_requests_marts_before_running_its_tests(tmp_path):
+def test_the_data_diff_builds_the_pull_requests_marts_before_running_its_tests(
+    data_diff_recipe,
+):
     # One `dbt build` skipped the marts after a failed unit test or test, and the diff
     # showed nothing of them: test_data_diff_reports_when_the_pull_requests_build_fails
     # shows it end to end. Here: models first without tests, as the base's, then dbt test.
-    recipe = dry_run_data_diff(tmp_path, "BASE_REF=HEAD")
+    recipe = data_diff_recipe
     models_only = "--exclude-resource-type test --exclude-resource-type unit_test"
     pr_dbt = re.findall(
         r"RETENTION_DB_PATH=\S+/target/test/warehouse\.duckdb (\S+ \w+)(.*)", recipe
@@ -478,13 +484,12 @@ def test_data_diff_says_when_the_base_side_fails_to_build(tmp_path, clean_data):
     assert not (clone / "target" / "data-diff.md").exists()
 
 
-def test_each_dbt_build_of_the_data_diff_parses_its_project_in_full(tmp_path):
+def test_each_dbt_build_of_the_data_diff_parses_its_project_in_full(data_diff_recipe):
     # The pull request's build (make build-test) reused target/partial_parse.msgpack, which
     # after a branch switch belongs to another branch's code: test_data_diff_after_a_branch_
     # switch_... shows the failure; this checks that both builds say --no-partial-parse.
-    recipe = dry_run_data_diff(tmp_path, "BASE_REF=HEAD")
-    builds = re.findall(r"\.venv/bin/dbt build[^;\n]*", recipe)
-    assert len(builds) == 2, recipe  # the pull request's, the base's
+    builds = re.findall(r"\.venv/bin/dbt build[^;\n]*", data_diff_recipe)
+    assert len(builds) == 2, data_diff_recipe  # the pull request's, the base's
     assert all("--no-partial-parse" in build for build in builds), builds
 
 
