@@ -486,22 +486,23 @@ def test_data_diff_says_when_the_base_side_fails_to_build(tmp_path, clean_data):
 
 def test_each_dbt_build_of_the_data_diff_parses_its_project_in_full(data_diff_recipe):
     # The pull request's build (make build-test) reused target/partial_parse.msgpack, which
-    # after a branch switch belongs to another branch's code: test_data_diff_after_a_branch_
-    # switch_... shows the failure; this checks that both builds say --no-partial-parse.
+    # after a branch switch belongs to another branch's code (the failure: test_data_diff_
+    # after_a_branch_switch_builds_the_pull_request); both builds say --no-partial-parse.
     builds = re.findall(r"\.venv/bin/dbt build[^;\n]*", data_diff_recipe)
     assert len(builds) == 2, data_diff_recipe  # the pull request's, the base's
     assert all("--no-partial-parse" in build for build in builds), builds
 
 
-@pytest.mark.whole_commands  # make test-whole-commands: two builds (and a parse) end to end
-def test_data_diff_after_a_branch_switch_builds_and_labels_a_hash_alone(tmp_path, clean_data):
+@pytest.mark.whole_commands  # make test-whole-commands: a parse and a build end to end
+def test_data_diff_after_a_branch_switch_builds_the_pull_request(tmp_path, clean_data, clean_build):
     # After a branch that added a model with a unit test, the checkout's target/ kept that
     # branch's partial parse; back on the base branch, the pull request's build stopped with
     # "Unable to find model 'retention.mart_switch' for unit test ..." and make data-diff
     # with "the pull request's dbt build built no mart". Only a real dbt parse can leave such
     # a file, and only the build shows that it is not read, hence a whole command.
+    assert clean_build.ok, clean_build.failure_summary()
     clone = clean_clone(tmp_path / "clone")
-    head = git_commit(clone, "the base branch")
+    git_commit(clone, "the base branch")
     models = clone / "models" / "marts" / "retention"
     (models / "mart_switch.sql").write_text("select customer_id from {{ ref('dim_customers') }}\n")
     entries = models / "_retention__models.yml"
@@ -526,14 +527,12 @@ def test_data_diff_after_a_branch_switch_builds_and_labels_a_hash_alone(tmp_path
     subprocess.run(["git", "checkout", "-q", "--", "models"], cwd=clone, check=True)
     (models / "mart_switch.sql").unlink()
     assert b"mart_switch_keeps_ids" in (clone / "target" / "partial_parse.msgpack").read_bytes()
-    short = head[:7]
-    run = data_diff(clone, f"BASE_REF={short}", data=shutil.copytree(clean_data, tmp_path / "d"))
+    base = shutil.copy(clean_build.db_path, tmp_path / "base.duckdb")  # the same data, built
+    run = data_diff(clone, f"BASE_DB={base}", data=shutil.copytree(clean_data, tmp_path / "d"))
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "Unable to find model" not in run.stdout
     report = (clone / "target" / "data-diff.md").read_text()
-    # The base named by its hash once (it said "521f0b0 at 521f0b0"): git abbreviates to 7
-    # digits in a repository this small. The same code on both sides.
-    assert f"Base `target/data-diff/warehouse.duckdb` ({short}), PR " in report, report[:600]
-    assert "**No differences**" in report, report[:2000]
+    assert "**No differences**" in report, report[:2000]  # the same code on both sides
 
 
 def test_make_in_a_checkout_whose_path_has_a_space_says_so_in_one_line(tmp_path):
