@@ -139,7 +139,7 @@ test-corrections: setup
 	$(BIN)/pytest python_checks/test_corrections.py -m corrections -p no:cacheprovider
 
 # Checks of whole commands end to end (`make data-diff`, `make slim-ci`, the pre-commit and
-# conventions hooks, `retention build --quiet`), about three minutes together; deselected
+# conventions hooks, `retention build --quiet`), about four minutes together; deselected
 # by `make pytest` (marker whole_commands) to keep `make test` under ten minutes; .ci/run
 # runs them after `make test`.
 test-whole-commands: setup
