@@ -1,4 +1,4 @@
-"""`make data-diff`'s helpers (README "CI").
+"""`make data-diff`'s helpers (docs/ci.md).
 
 `python -m retention.data_diff label REF` prints what the report calls the base revision
 REF (a git revision of the working directory's repository): a branch, tag or expression
