@@ -573,6 +573,18 @@ def test_make_never_syncs_a_linked_venv_from_another_checkout(tmp_path, linked):
     assert ("sync --frozen" in run.stdout) is not linked, run.stdout
 
 
+def test_git_ignores_a_linked_venv(tmp_path):
+    # `.venv/` matched only a folder: in a clone whose .venv links another checkout's, git
+    # listed `?? .venv`, and the data diff's label said "with uncommitted changes".
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    shutil.copy2(REPO_ROOT / ".gitignore", tmp_path / ".gitignore")
+    (tmp_path / ".venv").symlink_to(VENV_BIN.parent)
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert status.stdout.splitlines() == ["?? .gitignore"]
+
+
 @pytest.mark.parametrize("changed", ["retention/generate/orders.py", "retention/contract.py"])
 def test_the_demo_data_is_generated_again_after_the_generator_changed(tmp_path, changed):
     # The stamp had no prerequisite: after a pull that changed the generator, `make demo`,
