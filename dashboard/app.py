@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 from registry import PAGES
-from warehouse import db_path, reporting_param
+from warehouse import contract_grace_rule, db_path, order_activity_rule, reporting_param
 
 st.set_page_config(page_title="Retention dashboard", layout="wide")
 views = Path(__file__).parent / "views"
@@ -18,12 +18,12 @@ navigation = st.navigation(
 as_of = reporting_param("as_of_date")
 if as_of is not None:
     st.sidebar.markdown(f"**Reporting date (A): {as_of:%Y-%m-%d}**")
+# The bases' rules with the vars the build recorded (their defaults, said as such, for a
+# warehouse built before it recorded them).
 st.sidebar.caption(
     "Figures run to the reporting date A, the last day of the data, and show only periods "
-    "that had ended by A. **Order basis**: a customer is active for a while after each "
-    "purchase (365 days by default: the var `order_inactivity_days`). **Contract basis**: "
-    "active while a subscription contract covers the day (a gap between contracts of up to "
-    "30 days by default is bridged: `contract_grace_days`)."
+    f"that had ended by A. **Order basis**: {order_activity_rule()}. **Contract basis**: "
+    f"active while a subscription contract covers the day; {contract_grace_rule()}."
 )
 st.sidebar.caption(f"Warehouse: `{db_path()}` (read-only)")
 st.title(navigation.title)  # the browser test waits for this heading

@@ -107,6 +107,39 @@ def reporting_param(column: str):
     return found.iloc[0] if len(found) and pd.notna(found.iloc[0]) else None
 
 
+def days(n) -> str:
+    """A number of days as read: "1 day", "180 days"."""
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def order_activity_rule() -> str:
+    """What keeps a customer active on the order basis, with the var order_inactivity_days
+    the build recorded (int_reporting_params); its default, said as such, for a warehouse
+    built before the var was recorded."""
+    recorded = reporting_param("order_inactivity_days")
+    if recorded is None:
+        return (
+            "a customer is active for a while after each purchase (365 days by default: "
+            "the var `order_inactivity_days`)"
+        )
+    return f"a purchase keeps a customer active for {days(recorded)} (`order_inactivity_days`)"
+
+
+def contract_grace_rule() -> str:
+    """Which gap between contracts the contract basis bridges, with the var
+    contract_grace_days the build recorded (int_reporting_params); its default, said as
+    such, for a warehouse built before the var was recorded."""
+    recorded = reporting_param("contract_grace_days")
+    if recorded is None:
+        return (
+            "a gap between contracts of up to 30 days by default is bridged (the var "
+            "`contract_grace_days`)"
+        )
+    if recorded == 0:
+        return "no gap between contracts is bridged (`contract_grace_days` is 0)"
+    return f"a gap between contracts of up to {days(recorded)} is bridged (`contract_grace_days`)"
+
+
 def money(label: str) -> str:
     """`label` with the currency of the marts' money, as the build recorded it
     (int_reporting_params.reporting_currency): "MRR (EUR)"; `label` alone for a warehouse

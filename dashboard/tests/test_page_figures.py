@@ -253,6 +253,52 @@ def test_winback_names_the_eligible_events_its_bars_count(
     assert any("its bar can be lower than a shorter window's" in c.value for c in app.caption)
 
 
+@pytest.mark.parametrize(
+    ("grace", "said"),
+    [
+        # A build with contract_grace_days 14: the page said "(30 by default)".
+        (14, "On the contract basis a gap between contracts of up to 14 days is bridged "
+         "(`contract_grace_days`), so such a gap is no churn at all: a window that short has "
+         "no win-back by definition."),
+        # No grace: no window is empty by definition.
+        (0, "On the contract basis no gap between contracts is bridged (`contract_grace_days` "
+         "is 0)."),
+        # A warehouse built before the var was recorded: its default, as such.
+        (None, "On the contract basis a gap between contracts of up to 30 days by default is "
+         "bridged (the var `contract_grace_days`), so such a gap is no churn at all: a window "
+         "that short has no win-back by definition."),
+    ],
+    ids=["14 days", "0 days", "not recorded"],
+)  # fmt: skip
+def test_winback_names_the_contract_grace_of_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, grace: int | None, said: str
+) -> None:
+    path = tmp_path / "winback.duckdb"
+    with duckdb.connect(str(path)) as con:
+        marts(
+            con,
+            fct_periods=FCT_PERIODS,
+            mart_winback="basis varchar, churn_month date, churn_type varchar, "
+            "churn_events bigint, won_back bigint, winback_rate double, eligible_30 bigint, "
+            "won_back_within_30 bigint, winback_rate_30 double",
+        )
+        fct_months(con, "contract", first=5)
+        con.execute(
+            "insert into marts.mart_winback values ('contract', ?, 'push', 2, 1, 0.5, 2, 1, 0.5)",
+            [month(5)],
+        )
+        reporting_date(con, date(2024, 7, 15))
+        if grace is not None:
+            con.execute("alter table intermediate.int_reporting_params add column "
+                        "contract_grace_days integer")  # fmt: skip
+            con.execute("update intermediate.int_reporting_params set contract_grace_days = ?",
+                        [grace])  # fmt: skip
+    app = run_page("winback.py", path, monkeypatch).run()
+    assert not app.exception, [e.value for e in app.exception]
+    (caption,) = [c.value for c in app.caption if c.value.startswith("A churn event is won")]
+    assert caption.endswith(f"Complete churn months only. {said}")
+
+
 @pytest.fixture
 def overview_warehouse(tmp_path: Path) -> Path:
     """Order-basis months January to March 2024, March not complete: February against
@@ -812,6 +858,62 @@ def test_every_page_names_the_reporting_date_and_the_bases(
     (bases,) = [c.value for c in app.sidebar.caption if "basis" in c.value]
     assert "**Order basis**: a customer is active for a while after each purchase" in bases
     assert "**Contract basis**: active while a subscription contract covers the day" in bases
+
+
+def _sidebar_bases(app: AppTest) -> str:
+    (bases,) = [c.value for c in app.sidebar.caption if "basis" in c.value]
+    return bases
+
+
+@pytest.mark.parametrize(
+    ("inactivity", "grace", "order_rule", "contract_rule"),
+    [
+        # A shop that builds with --vars '{order_inactivity_days: 180, contract_grace_days:
+        # 14}': the sidebar said "365 days by default" and "30 days by default".
+        (180, 14, "a purchase keeps a customer active for 180 days (`order_inactivity_days`)",
+         "a gap between contracts of up to 14 days is bridged (`contract_grace_days`)"),
+        (1, 1, "a purchase keeps a customer active for 1 day (`order_inactivity_days`)",
+         "a gap between contracts of up to 1 day is bridged (`contract_grace_days`)"),
+        (365, 0, "a purchase keeps a customer active for 365 days (`order_inactivity_days`)",
+         "no gap between contracts is bridged (`contract_grace_days` is 0)"),
+    ],
+    ids=["180 and 14 days", "1 day each", "no grace"],
+)  # fmt: skip
+def test_the_sidebar_states_the_bases_rules_with_the_vars_of_the_build(
+    overview_warehouse: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    inactivity: int,
+    grace: int,
+    order_rule: str,
+    contract_rule: str,
+) -> None:
+    with duckdb.connect(str(overview_warehouse)) as con:
+        con.execute("create schema intermediate")
+        con.execute(
+            "create table intermediate.int_reporting_params as select date '2024-03-02' as "
+            "as_of_date, ? as order_inactivity_days, ? as contract_grace_days",
+            [inactivity, grace],
+        )
+    app = run_app(overview_warehouse, monkeypatch)
+    assert not app.exception, [e.value for e in app.exception]
+    bases = _sidebar_bases(app)
+    assert f"**Order basis**: {order_rule}. " in bases
+    assert f"covers the day; {contract_rule}." in bases
+    assert "by default" not in bases
+
+
+def test_a_warehouse_without_the_recorded_vars_names_their_defaults(
+    overview_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warehouse built before int_reporting_params recorded order_inactivity_days and
+    contract_grace_days: the sidebar names the defaults, as defaults."""
+    with duckdb.connect(str(overview_warehouse)) as con:
+        reporting_date(con, date(2024, 3, 2))  # int_reporting_params with as_of_date only
+    app = run_app(overview_warehouse, monkeypatch)
+    assert not app.exception, [e.value for e in app.exception]
+    bases = _sidebar_bases(app)
+    assert "after each purchase (365 days by default: the var `order_inactivity_days`)" in bases
+    assert "up to 30 days by default is bridged (the var `contract_grace_days`)" in bases
 
 
 def test_a_warehouse_without_a_reporting_date_shows_the_sidebar_without_it(

@@ -1,7 +1,9 @@
 """Every dashboard page on warehouses the demo never makes (`make test-dashboard`): a shop
 that sells without subscriptions (no contracts, so no contract basis), one that sells only
 subscriptions (no orders, so no order basis) and a file that holds no built warehouse. A
-page says what it lacks in a warning or an error box; it never stops with a traceback.
+page says what it lacks in a warning or an error box; it never stops with a traceback. And a
+shop built with other activity rules than the defaults (order_inactivity_days,
+contract_grace_days), which the dashboard states as the build recorded them.
 
 The pages run headless in Streamlit's own test harness (streamlit.testing AppTest), not in
 the browser: what is checked is each page's script on such data, which the browser test on
@@ -30,9 +32,10 @@ def run_page(script: str, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> App
     return AppTest.from_file(str(DASHBOARD / "views" / script), default_timeout=120).run()
 
 
-def built_from(folder: Path, tables: tuple[str, ...]) -> Path:
+def built_from(folder: Path, tables: tuple[str, ...], build_vars: str | None = None) -> Path:
     """A published warehouse in `folder` built from the raw `tables` alone (20 generated
-    customers; the other tables never delivered)."""
+    customers; the other tables never delivered), with the dbt vars `build_vars` (YAML) when
+    given."""
     env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
     done = subprocess.run(
         [RETENTION, "generate", "--out", "all", "--customers", "20"], cwd=folder, env=env
@@ -44,7 +47,8 @@ def built_from(folder: Path, tables: tuple[str, ...]) -> Path:
             (folder / "all" / f"{table}.csv").read_bytes()
         )
     done = subprocess.run(
-        [RETENTION, "--quiet", "build", "--data", "data", "--db", "shop.duckdb", "--no-validate"],
+        [RETENTION, "--quiet", "build", "--data", "data", "--db", "shop.duckdb", "--no-validate"]
+        + (["--vars", build_vars] if build_vars else []),
         cwd=folder,
         env=env,
         capture_output=True,
@@ -111,3 +115,28 @@ def test_a_file_without_a_built_warehouse_is_named_not_a_traceback(
     assert len(errors) == 1, errors
     assert errors[0].startswith(f"{empty} is not a built warehouse (Catalog Error: "), errors
     assert errors[0].endswith("run `make demo` (or `retention build`) first."), errors
+
+
+def test_the_rules_of_the_bases_are_those_the_warehouse_was_built_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shop that builds with order_inactivity_days 180 and contract_grace_days 14: the
+    sidebar and the win-back page said "365 days by default" and "30 by default", the
+    project's defaults, not the rules its figures follow. The build records both vars
+    (int_reporting_params), and the dashboard states them."""
+    tables = ("customers", "orders", "contracts", "cancellations")
+    db_path = built_from(tmp_path, tables, "{order_inactivity_days: 180, contract_grace_days: 14}")
+    monkeypatch.setenv("RETENTION_DB_PATH", str(db_path))
+    monkeypatch.syspath_prepend(str(DASHBOARD))
+    app = AppTest.from_file(str(DASHBOARD / "app.py"), default_timeout=120).run()
+    assert not app.exception, [e.value for e in app.exception]
+    (bases,) = [c.value for c in app.sidebar.caption if "basis" in c.value]
+    assert "**Order basis**: a purchase keeps a customer active for 180 days " in bases
+    assert "a gap between contracts of up to 14 days is bridged (`contract_grace_days`)" in bases
+    assert "by default" not in bases
+    winback = run_page("winback.py", db_path, monkeypatch)
+    assert not winback.exception, [e.value for e in winback.exception]
+    assert any(
+        "On the contract basis a gap between contracts of up to 14 days is bridged" in c.value
+        for c in winback.caption
+    )

@@ -4,16 +4,27 @@ days, by churn type (mart_winback)."""
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, complete_period_starts, money_columns, query, table
+from warehouse import (
+    chart,
+    complete_period_starts,
+    contract_grace_rule,
+    money_columns,
+    query,
+    reporting_param,
+    table,
+)
 
 basis = st.radio("Basis", ["contract", "order"], horizontal=True)
+# The grace the build used (its default, said as such, for a warehouse that did not record
+# it): a gap that short is no churn, so a window that short has no win-back.
+grace = f"On the contract basis {contract_grace_rule()}"
+if reporting_param("contract_grace_days") != 0:
+    grace += ", so such a gap is no churn at all: a window that short has no win-back by definition"
 st.caption(
     "A churn event is won back within W days when the customer starts a new spell on the "
     "same basis within W days of churning. Only churn events at least W days old count for "
     "window W (eligible), so recent months are not understated. Order-basis churn is all "
-    "silent. Complete churn months only. On the contract basis a gap of up to "
-    "contract_grace_days (30 by default) is bridged, so it is no churn at all: a window that "
-    "short has no win-back by definition."
+    f"silent. Complete churn months only. {grace}."
 )
 winback = query(
     f"select * from marts.mart_winback where basis = '{basis}' order by churn_month, churn_type"

@@ -1,6 +1,7 @@
 {#- One row: the reporting date A and the dates derived from it, and the CLV vars the
     marts that use them read from here, so that the warehouse keeps the values its marts
-    were built with (`retention validate` checks those marts' formulas with them). -#}
+    were built with (`retention validate` checks those marts' formulas with them); and the
+    vars that define activity on each basis, for BI to state the rule its figures follow. -#}
 with customers as (
 
     select created_date as event_date from {{ ref('stg_shop__customers') }}
@@ -57,7 +58,10 @@ final as (
         cast({{ var('gross_margin') }} as {{ type_double() }}) as gross_margin,
         cast({{ var('clv_max_lifespan_years') }} as {{ type_double() }}) as clv_max_lifespan_years,
         -- Every amount staged is in this currency (others are quarantined): BI labels money.
-        cast('{{ var("reporting_currency") }}' as {{ dbt.type_string() }}) as reporting_currency
+        cast('{{ var("reporting_currency") }}' as {{ dbt.type_string() }}) as reporting_currency,
+        -- The activity rules of the two bases (the spells): BI says what active means.
+        cast({{ var('order_inactivity_days') }} as {{ dbt.type_int() }}) as order_inactivity_days,
+        cast({{ var('contract_grace_days') }} as {{ dbt.type_int() }}) as contract_grace_days
     from as_of
 
 )
