@@ -5,7 +5,10 @@ query and never held open: a build publishes by renaming a new file over it, and
 query reads the new file. Results are cached per file version (its modification time).
 """
 
+import math
 import os
+import re
+from functools import partial
 from pathlib import Path
 
 import altair as alt
@@ -18,6 +21,58 @@ from retention.console import first_line
 REPO = Path(__file__).resolve().parent.parent
 # The longest axis label shown whole, in pixels (Vega's labelLimit).
 AXIS_LABEL_LIMIT = 400
+
+
+# The names a table's header or a chart's legend shows for the marts' columns (and the
+# pages' own columns), the one list every page uses (`label`): a column not named here reads
+# as its words, abbreviations in capitals ("churned_mrr": "Churned MRR"), "is_" dropped,
+# and a window of days at the end spelt out ("eligible_90": "Eligible (90 days)",
+# "won_back_within_90": "Won back within 90 days").
+LABELS = {
+    "mrr_start": "MRR at start",
+    "mrr_end": "MRR at end",
+    "customers_start": "Customers at start",
+    "customers_end": "Customers at end",
+    "clv": "Order-basis CLV",
+    "contract_clv": "Contract-basis CLV",
+    "expected_purchases_365d": "Expected purchases, next 365 days",
+    "predicted_clv_365d": "Predicted CLV, next 365 days",
+    "ltv_to_cac": "LTV:CAC",
+    "p_alive": "P(alive)",
+    "recency_weeks": "Recency (weeks)",
+    "age_weeks": "Age (weeks)",
+    "saves_active_90d": "Saves active after 90 days",
+    "won_back_mrr": "Won-back MRR",
+    "responses_active": "Responses of active customers",
+    "uplift_ci_low": "Uplift, 95 % CI low",
+    "uplift_ci_high": "Uplift, 95 % CI high",
+}
+# Words written otherwise than in a column name.
+LABEL_WORDS = {
+    "mrr": "MRR",
+    "clv": "CLV",
+    "cac": "CAC",
+    "ltv": "LTV",
+    "nps": "NPS",
+    "id": "ID",
+    "ci": "CI",
+    "winback": "win-back",
+}
+
+
+def label(column: str) -> str:
+    """What a table's header or a chart's legend shows for `column` (LABELS)."""
+    if column in LABELS:
+        return LABELS[column]
+    words = column.removeprefix("is_").split("_")
+    window = re.fullmatch(r"(\d+)d?", words[-1]) if len(words) > 1 else None
+    if window:
+        words.pop()
+    text = " ".join(LABEL_WORDS.get(word, word) for word in words)
+    if window:
+        days = f"{window.group(1)} days"
+        text += f" {days}" if words[-1] == "within" else f" ({days})"
+    return text[0].upper() + text[1:]
 
 
 def db_path() -> Path:
@@ -149,9 +204,18 @@ def money(label: str) -> str:
 
 
 def money_columns(*columns: str) -> dict:
-    """`column_config` for a table's money columns: each headed with the reporting currency
-    ("churned_mrr (EUR)", as `money`) and shown to the cent."""
-    return {c: st.column_config.NumberColumn(money(c), format="%.2f") for c in columns}
+    """`column_config` for a table's money columns: each headed with its label and the
+    reporting currency ("Churned MRR (EUR)", as `money`) and shown to the cent."""
+    return {c: st.column_config.NumberColumn(money(label(c)), format="%.2f") for c in columns}
+
+
+def percent_columns(*columns: str, decimals: int = 1) -> dict:
+    """`column_config` for a table's columns of fractions, shown as percentages with
+    `decimals` decimals each (`table` rounds them). Streamlit's "percent" alone shows up to
+    two decimals and drops trailing zeros (0.7% above 0.79%); with a `step` it shows the
+    step's decimals, its values cut (not rounded) to the step."""
+    step = 10 ** -(decimals + 2)
+    return {c: st.column_config.NumberColumn(format="percent", step=step) for c in columns}
 
 
 def dates_shown_as_dates(frame: pd.DataFrame) -> pd.DataFrame:
@@ -172,12 +236,32 @@ def dates_shown_as_dates(frame: pd.DataFrame) -> pd.DataFrame:
 WHOLE_TABLE_ROWS = 25
 
 
-def table(frame: pd.DataFrame, **options) -> None:
-    """Show `frame` as a table without its index, dates as dates (`dates_shown_as_dates`),
-    every row in view when it has at most WHOLE_TABLE_ROWS; `options` go to st.dataframe
-    (column_config)."""
+def _rounded(value, places: int):
+    """`value` rounded to `places` decimals as Python rounds, from the float's exact value
+    (NumPy's round scales and rounds half to even: 0.0125 to 0.012, where the float is just
+    above 0.0125); null stays null."""
+    return value if pd.isna(value) else round(float(value), places)
+
+
+def table(frame: pd.DataFrame, column_config: dict | None = None) -> None:
+    """Show `frame` as a table without its index: each column headed with its label
+    (`label`, unless `column_config` gives one) and its name in the header's help, dates as
+    dates (`dates_shown_as_dates`), each percent column (`percent_columns`) rounded to its
+    decimals, every row in view when it has at most WHOLE_TABLE_ROWS."""
+    config = {}
+    shown = dates_shown_as_dates(frame)
+    for column in frame.columns:
+        given = dict((column_config or {}).get(column) or {})
+        given["label"] = given.get("label") or label(column)
+        given["help"] = given.get("help") or f"Column `{column}`"
+        config[column] = given
+        number = given.get("type_config") or {}
+        if number.get("format") == "percent" and number.get("step"):
+            # Rounded here: Streamlit cuts a value to the step's decimals (0.0079 to 0.7%).
+            places = round(-math.log10(number["step"]))
+            shown = shown.assign(**{column: shown[column].map(partial(_rounded, places=places))})
     height = "content" if len(frame) <= WHOLE_TABLE_ROWS else "auto"
-    st.dataframe(dates_shown_as_dates(frame), hide_index=True, height=height, **options)
+    st.dataframe(shown, hide_index=True, height=height, column_config=config)
 
 
 def complete_period_rows(mart: str, grain: str, basis: str) -> pd.DataFrame:

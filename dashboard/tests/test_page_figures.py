@@ -440,26 +440,30 @@ def test_mrr_waterfall_movements_and_retention_of_the_complete_months(
     # Each step starts where the one before ended; the totals start at 0.
     assert waterfall[["step", "from", "to", "amount"]].values.tolist() == [
         ["MRR at start", 0, 1000, 1000],
-        ["New", 1000, 1200, 200],
-        ["Reactivation", 1200, 1250, 50],
-        ["Expansion", 1250, 1280, 30],
-        ["Contraction", 1280, 1260, -20],
-        ["Churned", 1260, 1160, -100],
+        ["New MRR", 1000, 1200, 200],
+        ["Reactivation MRR", 1200, 1250, 50],
+        ["Expansion MRR", 1250, 1280, 30],
+        ["Contraction MRR", 1280, 1260, -20],
+        ["Churned MRR", 1260, 1160, -100],
         ["MRR at end", 0, 1160, 1160],
     ]
+    # The movements' legend names each movement as the waterfall does: it read "new_mrr"
+    # beside the waterfall's "New".
     movements = chart_data(app, 1)
     got = {(r.period_start.month, r.movement): r.mrr for r in movements.itertuples()}
     assert got == {
-        (1, "new_mrr"): 200, (1, "reactivation_mrr"): 50, (1, "expansion_mrr"): 30,
-        (1, "contraction_mrr"): -20, (1, "churned_mrr"): -100,
-        (2, "new_mrr"): 0, (2, "reactivation_mrr"): 0, (2, "expansion_mrr"): 40,
-        (2, "contraction_mrr"): 0, (2, "churned_mrr"): -60,
+        (1, "New MRR"): 200, (1, "Reactivation MRR"): 50, (1, "Expansion MRR"): 30,
+        (1, "Contraction MRR"): -20, (1, "Churned MRR"): -100,
+        (2, "New MRR"): 0, (2, "Reactivation MRR"): 0, (2, "Expansion MRR"): 40,
+        (2, "Contraction MRR"): 0, (2, "Churned MRR"): -60,
     }  # fmt: skip
+    spec = json.loads(app.get("vega_lite_chart")[1].proto.spec)
+    assert spec["encoding"]["color"]["scale"]["domain"] == waterfall["step"].tolist()[1:-1]
     rates = chart_data(app, 2)
     got = {(r.period_start.month, r.measure): r.rate for r in rates.itertuples()}
     assert got == pytest.approx({
-        (1, "gross_revenue_retention"): 0.88, (1, "net_revenue_retention"): 0.91,
-        (2, "gross_revenue_retention"): 1100 / 1160, (2, "net_revenue_retention"): 1140 / 1160,
+        (1, "Gross revenue retention"): 0.88, (1, "Net revenue retention"): 0.91,
+        (2, "Gross revenue retention"): 1100 / 1160, (2, "Net revenue retention"): 1140 / 1160,
     }, abs=1e-12)  # fmt: skip
 
 
@@ -668,9 +672,9 @@ def test_saves_draw_a_period_without_cancellation_requests_at_0(
     # January to June (July is not complete): each month's one mart row has 4 requests,
     # 2 final offers, 1 save; May has none.
     assert per_month.to_dict("index") == {
-        m: {"cancellation_requests": 0, "final_offers_made": 0, "saves": 0}
+        m: {"Cancellation requests": 0, "Final offers made": 0, "Saves": 0}
         if m == 5
-        else {"cancellation_requests": 4, "final_offers_made": 2, "saves": 1}
+        else {"Cancellation requests": 4, "Final offers made": 2, "Saves": 1}
         for m in range(1, 7)
     }
     saved = chart_data(app, 1)
@@ -950,16 +954,21 @@ def test_every_overview_figure_says_what_it_measures(
     assert grr.startswith("Gross revenue retention: (MRR at the start − contraction − churned")
 
 
-# The money columns of each page's tables (on the demo warehouse), and what marks a column
-# as money by its name: the test below fails on a money column it does not know of.
+# The money columns of each page's tables (on the demo warehouse) with their headers (the
+# demo's currency is EUR, the var reporting_currency's default), and what marks a column as
+# money by its name: the test below fails on a money column it does not know of.
 MONEY_COLUMNS = {
-    "churn_reasons.py": {"churned_mrr"},
-    "clv.py": {"marketing_spend", "cac", "clv", "contract_clv"},
-    "predictive.py": {"expected_average_order_value", "predicted_clv_365d"},
-    "saves.py": {"saved_mrr"},
-    "winback.py": {"won_back_mrr"},
-    "programmes.py": {"incremental_revenue", "programme_cost", "cost_per_incremental_customer"},
-}
+    "churn_reasons.py": {"churned_mrr": "Churned MRR (EUR)"},
+    "clv.py": {"marketing_spend": "Marketing spend (EUR)", "cac": "CAC (EUR)",
+               "clv": "Order-basis CLV (EUR)", "contract_clv": "Contract-basis CLV (EUR)"},
+    "predictive.py": {"expected_average_order_value": "Expected average order value (EUR)",
+                      "predicted_clv_365d": "Predicted CLV, next 365 days (EUR)"},
+    "saves.py": {"saved_mrr": "Saved MRR (EUR)"},
+    "winback.py": {"won_back_mrr": "Won-back MRR (EUR)"},
+    "programmes.py": {"incremental_revenue": "Incremental revenue (EUR)",
+                      "programme_cost": "Programme cost (EUR)",
+                      "cost_per_incremental_customer": "Cost per incremental customer (EUR)"},
+}  # fmt: skip
 MONEY_NAME = re.compile(r"mrr|revenue|cost|spend|cac|clv|order_value")
 NOT_MONEY = {"ltv_to_cac", "return_on_cost"}  # ratios
 
@@ -968,8 +977,8 @@ NOT_MONEY = {"ltv_to_cac", "return_on_cost"}  # ratios
 def test_table_money_is_in_the_reporting_currency_to_the_cent(
     script: str, monkeypatch: pytest.MonkeyPatch
 ):
-    """Every table's money column on the published warehouse (the demo) is headed with the
-    reporting currency and shown to the cent: churned MRR read 931.4325 under
+    """Every table's money column on the published warehouse (the demo) is headed with its
+    label and the reporting currency and shown to the cent: churned MRR read 931.4325 under
     "churned_mrr", won-back MRR 5.0917, and CLV, CAC and costs named no currency."""
     db_path = Path(os.environ.get("RETENTION_DB_PATH", DASHBOARD.parent / "warehouse.duckdb"))
     app = run_page(script, db_path.resolve(), monkeypatch).run()
@@ -981,9 +990,9 @@ def test_table_money_is_in_the_reporting_currency_to_the_cent(
             column: (config.get("label"), config.get("type_config", {}).get("format"))
             for column, config in json.loads(frame.proto.columns).items()
         }
-    assert shown == MONEY_COLUMNS.get(script, set())
-    # The demo's currency is EUR (the var reporting_currency's default).
-    assert {c: configured.get(c) for c in shown} == {c: (f"{c} (EUR)", "%.2f") for c in shown}
+    headers = MONEY_COLUMNS.get(script, {})
+    assert shown == set(headers)
+    assert {c: configured.get(c) for c in shown} == {c: (h, "%.2f") for c, h in headers.items()}
 
 
 def test_clv_names_its_bases_and_its_year(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -1246,3 +1255,146 @@ def test_a_page_of_an_optional_table_never_delivered_says_so_once(
     assert [w.value for w in app.warning] == [warning]
     if script != "clv.py":  # nothing else: no empty chart, no table of zeros
         assert not app.get("vega_lite_chart") and not app.dataframe
+
+
+def _published(script: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """`script` run on the published warehouse (the demo)."""
+    db_path = Path(os.environ.get("RETENTION_DB_PATH", DASHBOARD.parent / "warehouse.duckdb"))
+    app = run_page(script, db_path.resolve(), monkeypatch).run()
+    assert not app.exception, script
+    return app
+
+
+@pytest.mark.parametrize("script", [page.script for page in PAGES])
+def test_table_headers_are_labels_with_the_column_in_their_help(
+    script: str, monkeypatch: pytest.MonkeyPatch
+):
+    """Every table of every page on the demo: its headers were the marts' column names
+    ("won_back_within_90", "gross_revenue_retention"); each is now a label (capitalised, no
+    underscore), and the header's help names the column, which a BI user queries."""
+    app = _published(script, monkeypatch)
+    for frame in app.dataframe:
+        configured = json.loads(frame.proto.columns)
+        for column in frame.value.columns:
+            header, help_text = configured[column].get("label"), configured[column].get("help")
+            assert header and "_" not in header and not header[0].islower(), (column, header)
+            assert help_text == f"Column `{column}`", column
+
+
+def test_table_headers_read_as_worked_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The label of each kind of column: abbreviations in capitals, `is_` dropped, a window
+    of days spelt out, a column the list names as it names it, a label the page gives kept."""
+    monkeypatch.syspath_prepend(str(DASHBOARD))
+    import warehouse
+
+    shown = []
+    monkeypatch.setattr(warehouse.st, "dataframe", lambda frame, **kw: shown.append(kw))
+    columns = ["new_mrr", "customer_id", "is_retainable", "won_back_within_90", "eligible_90",
+               "winback_rate_90", "churn_rate_180d", "ltv_to_cac", "cac", "mine"]  # fmt: skip
+    warehouse.table(
+        pd.DataFrame({c: [1.0] for c in columns}),
+        column_config={"mine": warehouse.st.column_config.NumberColumn("My own")},
+    )
+    ((kw),) = shown
+    assert {c: config["label"] for c, config in kw["column_config"].items()} == {
+        "new_mrr": "New MRR",
+        "customer_id": "Customer ID",
+        "is_retainable": "Retainable",
+        "won_back_within_90": "Won back within 90 days",
+        "eligible_90": "Eligible (90 days)",
+        "winback_rate_90": "Win-back rate (90 days)",
+        "churn_rate_180d": "Churn rate (180 days)",
+        "ltv_to_cac": "LTV:CAC",
+        "cac": "CAC",
+        "mine": "My own",
+    }
+
+
+def _legends(spec: dict, datasets: list[pd.DataFrame]):
+    """(title shown, entries) of each colour legend of a chart: the title is the field's
+    name unless the chart gives one (None: no title)."""
+    for encoding in _encodings(spec):
+        color = encoding.get("color")
+        if isinstance(color, dict) and "field" in color:
+            title = color.get("title", color["field"])
+            entries = {
+                v for data in datasets if color["field"] in data for v in data[color["field"]]
+            }
+            yield title, entries
+
+
+@pytest.mark.parametrize("script", [page.script for page in PAGES])
+def test_legends_name_no_mart_column(script: str, monkeypatch: pytest.MonkeyPatch):
+    """Every chart's colour legend on the demo: the MRR movements read "new_mrr" beside the
+    waterfall's "New", GRR and NRR "gross_revenue_retention", the saves counts
+    "cancellation_requests", the NPS classes "promoters". A legend names no mart column,
+    and its title has no underscore."""
+    from retention.marts import COLUMNS, PREDICTIVE_COLUMNS
+
+    names = {c for columns in [*COLUMNS.values(), *PREDICTIVE_COLUMNS.values()] for c in columns}
+    app = _published(script, monkeypatch)
+    legends = [
+        legend
+        for chart in app.get("vega_lite_chart")
+        for legend in _legends(
+            json.loads(chart.proto.spec),
+            [pa.ipc.open_stream(d.data.data).read_pandas() for d in chart.proto.datasets],
+        )
+    ]
+    assert legends, f"{script}: no legend seen"
+    wrong = [(title, sorted(entries & names)) for title, entries in legends if entries & names]
+    assert wrong == []
+    assert [title for title, _ in legends if title and "_" in title] == []
+
+
+@pytest.mark.parametrize("script", [page.script for page in PAGES])
+def test_percent_columns_show_a_fixed_number_of_decimals(
+    script: str, monkeypatch: pytest.MonkeyPatch
+):
+    """Every percent column of every table on the demo: Streamlit's "percent" showed up to
+    two decimals, trailing zeros dropped (0.7% above 0.79% in one column). Each has a step
+    now, which makes Streamlit show the step's decimals, and its values are rounded to the
+    step (Streamlit cuts them to it)."""
+    app = _published(script, monkeypatch)
+    checked = 0
+    for frame in app.dataframe:
+        for column, config in json.loads(frame.proto.columns).items():
+            number = config.get("type_config", {})
+            if number.get("format") != "percent":
+                continue
+            step = number.get("step")
+            assert step in (0.001, 0.0001), (column, step)  # 1 or 2 decimals
+            places = 3 if step == 0.001 else 4
+            values = frame.value[column].dropna()
+            assert (values == values.map(lambda v, n=places: round(v, n))).all(), column
+            checked += 1
+    if script in PAGES_WITHOUT_TABLES or script == "clv.py":
+        assert checked == 0
+    else:
+        assert checked, f"{script}: no percent column seen"
+
+
+def test_a_percent_column_is_rounded_to_its_decimals(monkeypatch: pytest.MonkeyPatch) -> None:
+    """0.007 and 0.0079 with one decimal: 0.7% and 0.8% (Streamlit alone cuts 0.0079 to
+    the step, 0.7%); 0.0125, a float just above it, 1.3% (NumPy's round gives 1.2%); 0.01
+    1.0%; null stays null. Two decimals: 0.0079 is 0.79%."""
+    monkeypatch.syspath_prepend(str(DASHBOARD))
+    import warehouse
+
+    shown = []
+    monkeypatch.setattr(
+        warehouse.st, "dataframe", lambda frame, **kw: shown.append((frame, kw["column_config"]))
+    )
+    rates = [0.007, 0.0079, 0.0125, 0.01, None]
+    warehouse.table(
+        pd.DataFrame({"one": rates, "two": rates}),
+        column_config={
+            **warehouse.percent_columns("one"),
+            **warehouse.percent_columns("two", decimals=2),
+        },
+    )
+    ((frame, config),) = shown
+    assert frame["one"].tolist()[:4] == [0.007, 0.008, 0.013, 0.01]
+    assert frame["two"].tolist()[:4] == [0.007, 0.0079, 0.0125, 0.01]
+    assert frame[["one", "two"]].iloc[4].isna().all()
+    assert [config[c]["type_config"]["step"] for c in ("one", "two")] == [0.001, 0.0001]

@@ -9,6 +9,7 @@ from warehouse import (
     complete_period_rows,
     complete_period_starts,
     money_columns,
+    percent_columns,
     table,
 )
 
@@ -90,7 +91,7 @@ by_reason_chart(
 table(
     reasons.sort_values("churned_customers", ascending=False),
     column_config={
-        "share_of_churn": st.column_config.NumberColumn(format="percent"),
+        **percent_columns("share_of_churn"),
         **money_columns("churned_mrr"),
     },
 )

@@ -3,7 +3,7 @@
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, complete_periods, money
+from warehouse import chart, complete_periods, label, money
 
 st.caption(
     "Contract basis (MRR comes from subscription contracts). GRR = (MRR at the start − "
@@ -19,22 +19,24 @@ months = list(mrr["period_start"].sort_values(ascending=False))
 month = st.selectbox("Month", months, format_func=lambda m: f"{m:%B %Y}")
 row = mrr[mrr["period_start"] == month].iloc[0]
 
+# Each step named as the movements' legend below names it (warehouse.label).
 steps = [
-    ("MRR at start", row.mrr_start, "total"),
-    ("New", row.new_mrr, "increase"),
-    ("Reactivation", row.reactivation_mrr, "increase"),
-    ("Expansion", row.expansion_mrr, "increase"),
-    ("Contraction", -row.contraction_mrr, "decrease"),
-    ("Churned", -row.churned_mrr, "decrease"),
+    ("mrr_start", row.mrr_start, "total"),
+    ("new_mrr", row.new_mrr, "increase"),
+    ("reactivation_mrr", row.reactivation_mrr, "increase"),
+    ("expansion_mrr", row.expansion_mrr, "increase"),
+    ("contraction_mrr", -row.contraction_mrr, "decrease"),
+    ("churned_mrr", -row.churned_mrr, "decrease"),
 ]
 bars, level = [], 0.0
-for step, amount, kind in steps:
+for column, amount, kind in steps:
     start = 0.0 if kind == "total" else level
     level = start + amount
-    bars.append({"step": step, "from": start, "to": level, "amount": amount, "kind": kind})
+    bars.append({"step": label(column), "from": start, "to": level, "amount": amount, "kind": kind})
 bars.append(
-    {"step": "MRR at end", "from": 0.0, "to": row.mrr_end, "amount": row.mrr_end, "kind": "total"}
-)
+    {"step": label("mrr_end"), "from": 0.0, "to": row.mrr_end, "amount": row.mrr_end,
+     "kind": "total"}
+)  # fmt: skip
 waterfall = pd.DataFrame(bars)
 
 # The axis starts at 0 (Vega-Lite's default for bars), so that each total's bar is as long
@@ -75,6 +77,8 @@ movements = mrr.melt(
     value_name="mrr",
 )
 movements.loc[movements["movement"].isin(["contraction_mrr", "churned_mrr"]), "mrr"] *= -1
+movements["movement"] = movements["movement"].map(label)
+MOVEMENTS = [label(c) for c in MOVEMENT_COLOURS]
 chart(
     alt.Chart(movements)
     .mark_bar()
@@ -83,8 +87,8 @@ chart(
         y=alt.Y("sum(mrr):Q", title=money("MRR change")),
         color=alt.Color(
             "movement:N",
-            sort=list(MOVEMENT_COLOURS),
-            scale=alt.Scale(domain=list(MOVEMENT_COLOURS), range=list(MOVEMENT_COLOURS.values())),
+            sort=MOVEMENTS,
+            scale=alt.Scale(domain=MOVEMENTS, range=list(MOVEMENT_COLOURS.values())),
         ),
         tooltip=["movement", alt.Tooltip("mrr:Q", format=",.2f")],
     ),
@@ -98,13 +102,14 @@ retention = mrr.melt(
     var_name="measure",
     value_name="rate",
 ).dropna()
+retention["measure"] = retention["measure"].map(label)
 chart(
     alt.Chart(retention)
     .mark_line(point=True)
     .encode(
         x=alt.X("period_start:T", title="month"),
         y=alt.Y("rate:Q", title=None, axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)),
-        color=alt.Color("measure:N"),
+        color=alt.Color("measure:N", title=None),
         tooltip=[
             "measure",
             alt.Tooltip("period_start:T", format="%Y-%m"),

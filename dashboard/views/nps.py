@@ -6,12 +6,15 @@ import streamlit as st
 from warehouse import (
     chart,
     complete_period_rows_of_either_basis,
+    label,
+    percent_columns,
     query,
     stop_without_optional_table,
     table,
 )
 
 CLASSES = ["promoter", "passive", "detractor"]
+CLASS_COUNTS = ["promoters", "passives", "detractors"]  # mart_nps' columns
 
 st.caption(
     "NPS = 100 × (promoters − detractors) / responses, from −100 to 100. Promoters score "
@@ -46,16 +49,16 @@ chart(
     alt.Chart(
         everyone.melt(
             id_vars="period_start",
-            value_vars=["promoters", "passives", "detractors"],
+            value_vars=CLASS_COUNTS,
             var_name="class",
             value_name="class_responses",
-        )
+        ).assign(**{"class": lambda frame: frame["class"].map(label)})
     )
     .mark_bar()
     .encode(
         x=alt.X("period_start:T", title=grain),
         y=alt.Y("class_responses:Q", title="responses"),
-        color=alt.Color("class:N", sort=["promoters", "passives", "detractors"], title=None),
+        color=alt.Color("class:N", sort=[label(c) for c in CLASS_COUNTS], title=None),
         tooltip=["period_start", "class", alt.Tooltip("class_responses:Q", title="responses")],
     ),
     "responses by class",
@@ -82,5 +85,5 @@ chart(
 )  # fmt: skip
 table(
     churn,
-    column_config={"churn_rate_180d": st.column_config.NumberColumn(format="percent")},
+    column_config=percent_columns("churn_rate_180d"),
 )

@@ -6,7 +6,7 @@ mart_clv_predictions, mart_contract_survival)."""
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, money, money_columns, query, table
+from warehouse import chart, money, money_columns, percent_columns, query, table
 
 SEGMENTS = {"acquisition channel": "acquisition_channel", "country": "country",
             "segment": "segment"}  # fmt: skip
@@ -146,7 +146,7 @@ table(
          "expected_average_order_value", "predicted_clv_365d"]
     ],
     column_config={
-        "p_alive": st.column_config.NumberColumn(format="percent"),
+        **percent_columns("p_alive"),
         **{c: st.column_config.NumberColumn(format="%.2f")
            for c in ["recency_weeks", "age_weeks", "expected_purchases_365d"]},
         **money_columns("expected_average_order_value", "predicted_clv_365d"),

@@ -4,7 +4,14 @@
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, money_columns, query, stop_without_optional_table, table
+from warehouse import (
+    chart,
+    money_columns,
+    percent_columns,
+    query,
+    stop_without_optional_table,
+    table,
+)
 
 stop_without_optional_table("mart_retention_programmes", "retention_actions", "retention programme")
 basis = st.radio("Basis", ["contract", "order"], horizontal=True)
@@ -94,10 +101,7 @@ table(
         ]
     ],
     column_config={
-        **{
-            c: st.column_config.NumberColumn(format="percent")
-            for c in ["uplift", "uplift_ci_low", "uplift_ci_high", "return_on_cost"]
-        },
+        **percent_columns("uplift", "uplift_ci_low", "uplift_ci_high", "return_on_cost"),
         "incremental_customers_retained": st.column_config.NumberColumn(format="%.2f"),
         **money_columns("incremental_revenue", "programme_cost", "cost_per_incremental_customer"),
     },

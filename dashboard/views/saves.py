@@ -9,8 +9,10 @@ from warehouse import (
     chart,
     complete_period_rows_of_either_basis,
     complete_period_starts,
+    label,
     money,
     money_columns,
+    percent_columns,
     table,
 )
 
@@ -34,6 +36,7 @@ st.caption(
 saves = complete_period_rows_of_either_basis("mart_cancellation_saves", grain)
 
 counts = ["cancellation_requests", "final_offers_made", "saves"]
+count_labels = [label(c) for c in counts]
 # Every complete period of the contract basis (requests are on contracts) has bars, at 0 for
 # one without a cancellation request: mart_cancellation_saves has no row for it. A period of
 # the mart's own is kept too (a request before the contract basis' first month).
@@ -48,14 +51,16 @@ per_period = (
     .reset_index()
 )
 st.subheader("Requests, final offers and saves")
+bars = per_period.melt(id_vars="period_start", value_vars=counts, var_name="count")
+bars["count"] = bars["count"].map(label)
 chart(
-    alt.Chart(per_period.melt(id_vars="period_start", value_vars=counts, var_name="count"))
+    alt.Chart(bars)
     .mark_bar()
     .encode(
         x=alt.X("period_start:O", title=grain, timeUnit="yearmonth"),
-        xOffset=alt.XOffset("count:N", sort=counts),
+        xOffset=alt.XOffset("count:N", sort=count_labels),
         y=alt.Y("value:Q", title="number"),
-        color=alt.Color("count:N", sort=counts, title=None),
+        color=alt.Color("count:N", sort=count_labels, title=None),
         tooltip=["period_start", "count", "value"],
     ),
     "requests, offers and saves",
@@ -111,10 +116,7 @@ by_reason_chart(
 table(
     cells.drop(columns=["period_grain"]).sort_values("cancellation_requests", ascending=False),
     column_config={
-        **{
-            c: st.column_config.NumberColumn(format="percent")
-            for c in ["offer_rate", "save_rate", "save_durability_90d"]
-        },
+        **percent_columns("offer_rate", "save_rate", "save_durability_90d"),
         **money_columns("saved_mrr"),
     },
 )

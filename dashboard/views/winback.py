@@ -9,6 +9,7 @@ from warehouse import (
     complete_period_starts,
     contract_grace_rule,
     money_columns,
+    percent_columns,
     query,
     reporting_param,
     table,
@@ -102,10 +103,7 @@ st.subheader("Churn events and win-backs by churn month")
 table(
     winback.drop(columns=["basis"]),
     column_config={
-        **{
-            c: st.column_config.NumberColumn(format="percent")
-            for c in ["winback_rate", *[f"winback_rate_{w}" for w in WINDOWS]]
-        },
+        **percent_columns("winback_rate", *[f"winback_rate_{w}" for w in WINDOWS]),
         **money_columns("won_back_mrr"),
     },
 )
