@@ -75,6 +75,42 @@ def label(column: str) -> str:
     return text[0].upper() + text[1:]
 
 
+# A period on a chart's axis, named as the pages name it ("Jan 2024", "2024 Q2", "2024"),
+# and Vega-Lite's time unit of that grain.
+PERIOD_FORMATS = {"month": "%b %Y", "quarter": "%Y Q%q", "year": "%Y"}
+PERIOD_TIME_UNITS = {"month": "yearmonth", "quarter": "yearquarter", "year": "year"}
+# Vega names a year only at its first day: a month axis starting in April read "April, July,
+# October, 2022", its first year unnamed. The first label gets its year when it lacks it.
+FIRST_LABEL_WITH_YEAR = (
+    "datum.index == 0 && indexof(datum.label, timeFormat(datum.value, '%Y')) < 0 "
+    "? datum.label + ' ' + timeFormat(datum.value, '%Y') : datum.label"
+)
+
+
+def period_x(field: str, grain: str, title: str | None = None) -> alt.X:
+    """A time x axis of periods at `grain` (a line's or a point's): months with Vega's own
+    labels, the first naming its year; a tick per quarter or year, named "2024 Q2" or
+    "2024" (Vega's ticks fell on months: "April", "July" for quarters, "March", "May" for
+    years)."""
+    if grain == "month":
+        axis = alt.Axis(labelExpr=FIRST_LABEL_WITH_YEAR)
+    else:
+        interval = {"interval": "month", "step": 3} if grain == "quarter" else "year"
+        axis = alt.Axis(format=PERIOD_FORMATS[grain], tickCount=interval)
+    return alt.X(f"{field}:T", title=grain if title is None else title, axis=axis)
+
+
+def period_band_x(field: str, grain: str) -> alt.X:
+    """An x axis of one band per period at `grain` (bars, side by side), each named "Jan
+    2024", "2024 Q2" or "2024" (a quarter's band read "Apr 2024")."""
+    return alt.X(
+        f"{field}:O",
+        timeUnit=PERIOD_TIME_UNITS[grain],
+        title=grain,
+        axis=alt.Axis(format=PERIOD_FORMATS[grain]),
+    )
+
+
 def db_path() -> Path:
     """RETENTION_DB_PATH, or warehouse.duckdb at the repository root as for `make demo`."""
     return Path(os.environ.get("RETENTION_DB_PATH", REPO / "warehouse.duckdb")).resolve()

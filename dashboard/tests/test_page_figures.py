@@ -1398,3 +1398,24 @@ def test_a_percent_column_is_rounded_to_its_decimals(monkeypatch: pytest.MonkeyP
     assert frame["two"].tolist()[:4] == [0.007, 0.0079, 0.0125, 0.01]
     assert frame[["one", "two"]].iloc[4].isna().all()
     assert [config[c]["type_config"]["step"] for c in ("one", "two")] == [0.001, 0.0001]
+
+
+@pytest.mark.parametrize(("grain", "name"), [("quarter", "%Y Q%q"), ("year", "%Y")])
+@pytest.mark.parametrize("script", ["churn.py", "saves.py", "nps.py"])
+def test_period_axes_by_quarter_and_year(
+    script: str, grain: str, name: str, monkeypatch: pytest.MonkeyPatch
+):
+    """The pages by quarter and by year on the demo: each chart over period_start names a
+    period of the grain on its axis ("2024 Q2", "2024"; the saves bars read "Apr 2024"), the
+    browser test checks how it draws them."""
+    app = _published(script, monkeypatch)
+    app = app.radio[0].set_value(grain).run()
+    assert not app.exception, [e.value for e in app.exception]
+    specs = [json.loads(chart.proto.spec) for chart in app.get("vega_lite_chart")]
+    axes = [
+        spec["encoding"]["x"]["axis"]
+        for spec in specs
+        if spec.get("encoding", {}).get("x", {}).get("field") == "period_start"
+    ]
+    assert len(axes) == 2  # each page's two charts over time
+    assert [axis.get("format") for axis in axes] == [name, name]

@@ -4,8 +4,9 @@ Serves the dashboard on the published warehouse (RETENTION_DB_PATH, default ware
 at the repository root), opens every page of registry.PAGES in headless Chromium (Debian's
 `chromium`, driven by Playwright) as a person would (the home page, then the sidebar link),
 and fails on any page error, console error, failed request, error or warning box, chart
-without marks, axis showing one label at two neighbouring ticks, or axis or metric label cut
-short. A full-page screenshot of each page is kept in target/dashboard-screenshots/.
+without marks, axis showing one label at two neighbouring ticks, axis or metric label cut
+short, or time axis whose first label names no year. A full-page screenshot of each page
+is kept in target/dashboard-screenshots/.
 """
 
 import os
@@ -70,6 +71,9 @@ CUT_METRIC_LABELS = """() => [...document.querySelectorAll('[data-testid="stMetr
     .filter(label => [label, ...label.querySelectorAll('*')]
         .some(element => element.scrollWidth > element.clientWidth + 1))
     .map(label => label.innerText.trim())"""
+
+# A year in an axis label ("2022", "April 2021", "2024 Q2"), not a number ("2,000").
+YEAR = re.compile(r"(?<![\d,.])(?:19|20)\d{2}(?![\d,.])")
 
 MAIN_HEIGHT = """() => document.querySelector('[data-testid="stMain"]').scrollHeight"""
 
@@ -229,6 +233,14 @@ def open_page(
             for label in labels
             if label.endswith("…")
         ]
+        # Vega names a year only at its first day: a month axis starting in April read
+        # "April, July, October, 2022", its first months' year unnamed.
+        problems += [
+            f"chart {i + 1} has a time axis whose first label names no year: {labels[0]}"
+            for i, axes in enumerate(page.evaluate(AXIS_LABELS))
+            for labels in axes
+            if any(YEAR.search(label) for label in labels) and not YEAR.search(labels[0])
+        ]
         problems += [
             f"metric label cut short: {label}" for label in page.evaluate(CUT_METRIC_LABELS)
         ]
@@ -330,6 +342,39 @@ def test_the_cohort_heatmaps_of_one_segment_render(browser, published, segment):
 
     shot = SCREENSHOTS / f"cohorts-by-{segment.replace(' ', '-')}.png"
     assert open_page(browser, published, cohorts, shot, then=by_segment) == []
+
+
+# Axis titles (the period axes are titled with their grain).
+AXIS_TITLES = """() => [...document.querySelectorAll(
+        '[data-testid="stVegaLiteChart"] svg g.role-axis-title text')]
+    .map(text => text.textContent)"""
+PERIOD_LABEL = {"quarter": re.compile(r"\d{4} Q[1-4]"), "year": re.compile(r"\d{4}")}
+
+
+@pytest.mark.parametrize("grain", ["quarter", "year"])
+@pytest.mark.parametrize("url_path", ["saves", "churn", "nps"])
+def test_period_axes_name_the_periods_of_their_grain(browser, published, url_path, grain):
+    """A page by quarter or by year, its period chosen as a person would: the saves page's
+    bars read "Jan 2023" for the year 2023 and "Apr 2024" for 2024 Q2, and a line by year
+    had ticks at March, May, July between its points. Every label of a period axis (one
+    that names a year) names a period of the grain: "2024 Q2", "2024"."""
+    spec = next(page for page in PAGES if page.url_path == url_path)
+    seen = []
+
+    def by_grain(page: Page) -> None:
+        page.get_by_test_id("stRadio").first.get_by_text(grain, exact=True).click()
+        deadline = time.monotonic() + RENDER_TIMEOUT_S
+        while grain not in page.evaluate(AXIS_TITLES) and time.monotonic() < deadline:
+            page.wait_for_timeout(500)
+        wait_until_rendered(page, spec.title)
+        seen.extend(page.evaluate(AXIS_LABELS))
+
+    assert open_page(browser, published, spec, then=by_grain) == []
+    periods = [labels for axes in seen for labels in axes if any(map(YEAR.search, labels))]
+    assert len(periods) == 2, seen  # each page has two charts over time
+    wrong = [label for labels in periods for label in labels
+             if not PERIOD_LABEL[grain].fullmatch(label)]  # fmt: skip
+    assert wrong == []
 
 
 def test_no_warehouse_is_named_on_the_page(browser, tmp_path):

@@ -2,7 +2,7 @@
 
 import altair as alt
 import streamlit as st
-from warehouse import chart, complete_periods, percent_columns, table
+from warehouse import chart, complete_periods, percent_columns, period_x, table
 
 LATEST = 6  # periods in the table, each on both bases
 
@@ -20,7 +20,7 @@ for column, title in (("churn_rate", "Churn rate"), ("retention_rate", "Retentio
         alt.Chart(periods)
         .mark_line(point=True)
         .encode(
-            x=alt.X("period_start:T", title=grain),
+            x=period_x("period_start", grain),
             y=alt.Y(
                 f"{column}:Q",
                 title=title.lower(),

@@ -3,7 +3,7 @@
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, complete_periods, label, money
+from warehouse import chart, complete_periods, label, money, period_x
 
 st.caption(
     "Contract basis (MRR comes from subscription contracts). GRR = (MRR at the start − "
@@ -107,7 +107,7 @@ chart(
     alt.Chart(retention)
     .mark_line(point=True)
     .encode(
-        x=alt.X("period_start:T", title="month"),
+        x=period_x("period_start", "month"),
         y=alt.Y("rate:Q", title=None, axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)),
         color=alt.Color("measure:N", title=None),
         tooltip=[

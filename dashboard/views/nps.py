@@ -8,6 +8,7 @@ from warehouse import (
     complete_period_rows_of_either_basis,
     label,
     percent_columns,
+    period_x,
     query,
     stop_without_optional_table,
     table,
@@ -34,7 +35,7 @@ chart(
     alt.Chart(segments.dropna(subset=["nps"]))
     .mark_line(point=True)
     .encode(
-        x=alt.X("period_start:T", title=grain),
+        x=period_x("period_start", grain),
         y=alt.Y("nps:Q", title="NPS", scale=alt.Scale(domain=[-100, 100])),
         color=alt.Color("segment_value:N", title=segment_type),
         tooltip=["period_start", "segment_value", "responses", "promoters", "passives",
@@ -56,7 +57,7 @@ chart(
     )
     .mark_bar()
     .encode(
-        x=alt.X("period_start:T", title=grain),
+        x=period_x("period_start", grain),
         y=alt.Y("class_responses:Q", title="responses"),
         color=alt.Color("class:N", sort=[label(c) for c in CLASS_COUNTS], title=None),
         tooltip=["period_start", "class", alt.Tooltip("class_responses:Q", title="responses")],

@@ -3,7 +3,7 @@
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, complete_periods, money, query
+from warehouse import chart, complete_periods, money, period_x, query
 
 from retention.console import points as percentage_points
 
@@ -114,7 +114,7 @@ chart(
     alt.Chart(periods)
     .mark_line(point=True)
     .encode(
-        x=alt.X("period_start:T", title="month"),
+        x=period_x("period_start", "month"),
         y=alt.Y("customers_end:Q", title="active customers"),
         color=alt.Color("basis:N"),
         tooltip=["basis", alt.Tooltip("period_start:T", format="%Y-%m"), "customers_end"],

@@ -13,6 +13,7 @@ from warehouse import (
     money,
     money_columns,
     percent_columns,
+    period_band_x,
     table,
 )
 
@@ -57,7 +58,7 @@ chart(
     alt.Chart(bars)
     .mark_bar()
     .encode(
-        x=alt.X("period_start:O", title=grain, timeUnit="yearmonth"),
+        x=period_band_x("period_start", grain),
         xOffset=alt.XOffset("count:N", sort=count_labels),
         y=alt.Y("value:Q", title="number"),
         color=alt.Color("count:N", sort=count_labels, title=None),
@@ -71,7 +72,7 @@ chart(
     alt.Chart(per_period)
     .mark_bar()
     .encode(
-        x=alt.X("period_start:T", title=grain),
+        x=period_band_x("period_start", grain),
         y=alt.Y("saved_mrr:Q", title=money("saved MRR")),
         tooltip=["period_start", alt.Tooltip("saved_mrr:Q", format=",.2f")],
     ),

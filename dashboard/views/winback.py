@@ -10,6 +10,7 @@ from warehouse import (
     contract_grace_rule,
     money_columns,
     percent_columns,
+    period_x,
     query,
     reporting_param,
     table,
@@ -87,7 +88,7 @@ chart(
     alt.Chart(rates)
     .mark_circle(opacity=0.8)
     .encode(
-        x=alt.X("churn_month:T", title="churn month"),
+        x=period_x("churn_month", "month", title="churn month"),
         y=alt.Y(f"winback_rate_{window}:Q", title=f"won back within {window} days",
                 axis=alt.Axis(format="%")),
         size=alt.Size(f"eligible_{window}:Q", title="eligible events"),
