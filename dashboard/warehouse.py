@@ -231,12 +231,12 @@ def contract_grace_rule() -> str:
     return f"a gap between contracts of up to {days(recorded)} is bridged (`contract_grace_days`)"
 
 
-def money(label: str) -> str:
-    """`label` with the currency of the marts' money, as the build recorded it
-    (int_reporting_params.reporting_currency): "MRR (EUR)"; `label` alone for a warehouse
+def money(text: str) -> str:
+    """`text` with the currency of the marts' money, as the build recorded it
+    (int_reporting_params.reporting_currency): "MRR (EUR)"; `text` alone for a warehouse
     built before the currency was recorded."""
     currency = reporting_param("reporting_currency")
-    return label if currency is None else f"{label} ({currency})"
+    return text if currency is None else f"{text} ({currency})"
 
 
 def money_columns(*columns: str) -> dict:
