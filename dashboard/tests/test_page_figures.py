@@ -29,6 +29,13 @@ def run_page(script: str, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> App
     return AppTest.from_file(str(DASHBOARD / "views" / script), default_timeout=60)
 
 
+def ran(script: str, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """The page run once on the warehouse at db_path, which stopped on no exception."""
+    app = run_page(script, db_path, monkeypatch).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
 def chart_data(app: AppTest, index: int) -> pd.DataFrame:
     """The rows the page sent to its `index`-th chart (in page order, warnings skipped)."""
     (dataset,) = app.get("vega_lite_chart")[index].proto.datasets
@@ -50,11 +57,18 @@ def marts(con: duckdb.DuckDBPyConnection, **tables: str) -> None:
         con.execute(f"create table marts.{name} ({columns})")
 
 
-def reporting_date(con: duckdb.DuckDBPyConnection, day: date) -> None:
-    """int_reporting_params with A = `day` (the column the pages read)."""
+def reporting_params(con: duckdb.DuckDBPyConnection, **values: object) -> None:
+    """int_reporting_params, one row of the columns given (name=value)."""
     con.execute("create schema if not exists intermediate")
-    con.execute("create table intermediate.int_reporting_params (as_of_date date)")
-    con.execute("insert into intermediate.int_reporting_params values (?)", [day])
+    columns = ", ".join(f"? as {name}" for name in values)
+    con.execute(
+        f"create table intermediate.int_reporting_params as select {columns}", list(values.values())
+    )
+
+
+def reporting_date(con: duckdb.DuckDBPyConnection, day: date) -> None:
+    """int_reporting_params with A = `day` only (the column every page reads)."""
+    reporting_params(con, as_of_date=day)
 
 
 def fct_months(con: duckdb.DuckDBPyConnection, basis: str, first: int) -> None:
@@ -146,8 +160,7 @@ def test_churn_by_reason_explains_an_unknown_churn_without_a_reason_code(
             "('contract', 'month', ?, 'unknown', 'unspecified', 1, 5.0)",
             [month(6)],
         )
-    app = run_page("churn_reasons.py", churn_warehouse, monkeypatch).run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = ran("churn_reasons.py", churn_warehouse, monkeypatch)
     reasons = app.dataframe[0].value
     cells = set(zip(reasons["churn_type"], reasons["reason_code"], strict=True))
     assert ("unknown", "unspecified") in cells
@@ -207,8 +220,7 @@ def test_winback_leaves_out_the_incomplete_month_of_a(
                 [month(m), events, won_back, won_back / events, eligible, within,
                  within / eligible if eligible else None],
             )  # fmt: skip
-    app = run_page("winback.py", path, monkeypatch).run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = ran("winback.py", path, monkeypatch)
     table = app.dataframe[1].value
     assert [d.month for d in table["churn_month"]] == [5, 6]
     assert table["churn_events"].sum() == 4 + 2  # not July's 3
@@ -293,8 +305,7 @@ def test_winback_names_the_contract_grace_of_the_build(
                         "contract_grace_days integer")  # fmt: skip
             con.execute("update intermediate.int_reporting_params set contract_grace_days = ?",
                         [grace])  # fmt: skip
-    app = run_page("winback.py", path, monkeypatch).run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = ran("winback.py", path, monkeypatch)
     (caption,) = [c.value for c in app.caption if c.value.startswith("A churn event is won")]
     assert caption.endswith(f"Complete churn months only. {said}")
 
@@ -330,8 +341,7 @@ def test_overview_shows_a_change_that_rounds_to_zero_as_0_0_pp(
     overview_warehouse: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A change of -0.04 points showed as "-0.0 pp" (and +0.04 as "+0.0 pp")."""
-    app = run_page("overview.py", overview_warehouse, monkeypatch).run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = ran("overview.py", overview_warehouse, monkeypatch)
     deltas = {metric.label: metric.delta for metric in app.metric}
     assert deltas == {"Active customers": "+4", "Churn rate": "0.0 pp", "Retention rate": "0.0 pp"}
 
@@ -352,8 +362,7 @@ def test_overview_draws_no_arrow_for_a_change_that_rounds_to_zero(
                 "('contract', 'month', ?, ?, 50, 0.02, 0.98, ?, 0.95, ?)",
                 [month(m), m < 3, mrr, nrr],
             )
-    app = run_page("overview.py", overview_warehouse, monkeypatch).run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = ran("overview.py", overview_warehouse, monkeypatch)
     up = (MetricProto.MetricDirection.UP, MetricProto.MetricColor.GREEN)  # green up arrow
     flat = (MetricProto.MetricDirection.NONE, MetricProto.MetricColor.GRAY)  # grey, no arrow
     shown = [(m.label, m.value, m.delta, (m.proto.direction, m.proto.color)) for m in app.metric]
@@ -432,8 +441,7 @@ def test_mrr_waterfall_movements_and_retention_of_the_complete_months(
                 + ")",
                 [month(row[0]), *row[1:]],
             )
-    app = run_page("mrr.py", path, monkeypatch).run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = ran("mrr.py", path, monkeypatch)
     assert app.selectbox[0].options == ["February 2024", "January 2024"]  # latest first
     app = app.selectbox[0].select_index(1).run()  # January
     waterfall = chart_data(app, 0)
@@ -488,8 +496,7 @@ def test_clv_page_shows_the_channel_rows_and_ratios_where_there_are_some(
              ("acquisition_channel", "paid", 400.0, 100.0, 50.0, 80.0, 0.5),
              ("cohort_year", "2024", 700.0, 100.0, 999.0, 999.0, 9.99)],
         )  # fmt: skip
-    app = run_page("clv.py", path, monkeypatch).run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = ran("clv.py", path, monkeypatch)
     assert not app.warning, [w.value for w in app.warning]
     values = chart_data(app, 0)
     # Both bases of each channel; email's missing contract CLV is no bar (not a 0).
@@ -560,8 +567,7 @@ def test_nps_months_before_the_first_activity_are_shown(
     fct_periods month to be complete in, and the page left them out without a word."""
     with duckdb.connect(str(nps_warehouse)) as con:
         con.execute("delete from marts.fct_periods where period_start < ?", [month(4)])
-    app = run_page("nps.py", nps_warehouse, monkeypatch).run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = ran("nps.py", nps_warehouse, monkeypatch)
     trend = chart_data(app, 0)
     # February to June: February and March end before April's first activity (so before A);
     # July, the month of A, is not complete.
@@ -586,8 +592,7 @@ def test_nps_months_of_a_shop_without_customer_periods_are_shown(
     with duckdb.connect(str(nps_warehouse)) as con:
         con.execute("delete from marts.fct_periods")
         con.execute("update intermediate.int_reporting_params set as_of_date = ?", [as_of])
-    app = run_page("nps.py", nps_warehouse, monkeypatch).run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = ran("nps.py", nps_warehouse, monkeypatch)
     trend = chart_data(app, 0)
     # The fixture's responses: one row a month from February to July.
     assert trend["period_start"].dt.month.tolist() == months
@@ -721,8 +726,7 @@ def test_programmes_tell_a_significant_loss_from_a_significant_gain(
                 "uplift_ci_low, uplift_ci_high, is_significant) values (?, 'contract', ?, ?, ?, ?)",
                 [campaign, uplift, low, high, significant],
             )
-    app = run_page("programmes.py", path, monkeypatch).run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = ran("programmes.py", path, monkeypatch)
     # The horizon was "the programme horizon", its length and who counts unsaid.
     (caption,) = [c.value for c in app.caption]
     assert "active H days after their assignment (H = the var `programme_horizon_days`" in caption
@@ -791,13 +795,8 @@ def test_overview_labels_mrr_with_the_currency_the_build_recorded(
             "values ('contract', 'month', ?, true, 10, 0.1, 0.9, 500.0)",
             [month(2)],
         )
-        con.execute("create schema intermediate")
-        con.execute(
-            "create table intermediate.int_reporting_params as "
-            "select date '2024-03-02' as as_of_date, 'CHF' as reporting_currency"
-        )
-    app = run_page("overview.py", overview_warehouse, monkeypatch).run()
-    assert not app.exception, [e.value for e in app.exception]
+        reporting_params(con, as_of_date=date(2024, 3, 2), reporting_currency="CHF")
+    app = ran("overview.py", overview_warehouse, monkeypatch)
     assert [(m.label, m.value) for m in app.metric if "MRR" in m.label] == [("MRR (CHF)", "500")]
 
 
@@ -892,11 +891,11 @@ def test_the_sidebar_states_the_bases_rules_with_the_vars_of_the_build(
     contract_rule: str,
 ) -> None:
     with duckdb.connect(str(overview_warehouse)) as con:
-        con.execute("create schema intermediate")
-        con.execute(
-            "create table intermediate.int_reporting_params as select date '2024-03-02' as "
-            "as_of_date, ? as order_inactivity_days, ? as contract_grace_days",
-            [inactivity, grace],
+        reporting_params(
+            con,
+            as_of_date=date(2024, 3, 2),
+            order_inactivity_days=inactivity,
+            contract_grace_days=grace,
         )
     app = run_app(overview_warehouse, monkeypatch)
     assert not app.exception, [e.value for e in app.exception]
@@ -942,8 +941,7 @@ def test_every_overview_figure_says_what_it_measures(
             "('contract', 'month', ?, true, 50, 0.02, 0.98, 1000.0, 0.95, 1.02)",
             [month(2)],
         )
-    app = run_page("overview.py", overview_warehouse, monkeypatch).run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = ran("overview.py", overview_warehouse, monkeypatch)
     helps = {(m.label, bool(m.proto.help)) for m in app.metric}
     assert helps == {
         (label, True)
@@ -1008,14 +1006,11 @@ def test_clv_names_its_bases_and_its_year(tmp_path: Path, monkeypatch: pytest.Mo
             "insert into marts.mart_clv values "
             "('acquisition_channel', 'email', 5, 2, 300.0, 150.0, 600.0, 900.0, 4.0)"
         )
-        con.execute("create schema intermediate")
         # A = 2024-07-15, Y from A − 364 = 2023-07-17.
-        con.execute(
-            "create table intermediate.int_reporting_params as select date '2024-07-15' "
-            "as as_of_date, date '2023-07-17' as trailing_year_start_date"
+        reporting_params(
+            con, as_of_date=date(2024, 7, 15), trailing_year_start_date=date(2023, 7, 17)
         )
-    app = run_page("clv.py", path, monkeypatch).run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = ran("clv.py", path, monkeypatch)
     bars = chart_data(app, 0)
     assert dict(zip(bars["basis"], bars["value"], strict=True)) == {
         "order basis": 600.0,
@@ -1059,8 +1054,7 @@ def test_predictive_page_says_why_a_contract_cohort_has_no_projection(
                     "('sbg', ?, ?, ?, ?, null, ?, ?)",
                     [cohort, parameter, value, size, status, message],
                 )
-    app = run_page("predictive.py", path, monkeypatch).run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = ran("predictive.py", path, monkeypatch)
     (fits,) = [
         f.value for f in app.dataframe if "fit_message" in f.value and "cohort_month" in f.value
     ]
@@ -1095,8 +1089,7 @@ def test_churn_table_shows_each_period_on_both_bases_in_one_order(
                     "is_complete_period, churn_rate) values (?, 'month', ?, ?, 0.01)",
                     [basis, date(2023 + m // 12, m % 12 + 1, 1), m < 13],
                 )
-    app = run_page("churn.py", path, monkeypatch).run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = ran("churn.py", path, monkeypatch)
     shown = app.dataframe[0].value
     # January 2024 back to August 2023.
     months = [date(2024, 1, 1)] + [date(2023, m, 1) for m in (12, 11, 10, 9, 8)]
@@ -1126,8 +1119,7 @@ def test_churn_by_reason_windows_are_in_order_with_12_months_chosen(
     churn_warehouse: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The windows were listed 12, 6, 3, 24 months."""
-    app = run_page("churn_reasons.py", churn_warehouse, monkeypatch).run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = ran("churn_reasons.py", churn_warehouse, monkeypatch)
     window = app.selectbox[0]
     assert window.options == [f"last {n} complete months" for n in (3, 6, 12, 24)]
     assert window.value == 12
@@ -1154,8 +1146,7 @@ def test_winback_rate_joins_no_months_across_a_month_without_a_rate(
                 "insert into marts.mart_winback values ('contract', ?, 'push', ?, ?, ?, ?, ?, ?)",
                 [month(m), events, won, won / events, events, won, won / events],
             )
-    app = run_page("winback.py", path, monkeypatch).run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = ran("winback.py", path, monkeypatch)
     spec = json.loads(app.get("vega_lite_chart")[1].proto.spec)
     assert spec["mark"]["type"] == "circle"  # no line between March and June
     assert spec["encoding"]["size"]["field"] == "eligible_30"
@@ -1250,8 +1241,7 @@ def test_a_page_of_an_optional_table_never_delivered_says_so_once(
             "insert into marts.mart_clv values "
             "('acquisition_channel', 'email', 5, 2, null, null, 600.0, 900.0, null)"
         )
-    app = run_page(script, path, monkeypatch).run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = ran(script, path, monkeypatch)
     assert [w.value for w in app.warning] == [warning]
     if script != "clv.py":  # nothing else: no empty chart, no table of zeros
         assert not app.get("vega_lite_chart") and not app.dataframe
