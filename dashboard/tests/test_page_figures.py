@@ -48,6 +48,11 @@ def month(m: int) -> date:
 
 # The columns of fct_periods the pages read to tell complete periods.
 FCT_PERIODS = "basis varchar, period_grain varchar, period_start date, is_complete_period boolean"
+# mart_winback's columns the win-back page reads, with the 30-day window only.
+MART_WINBACK = (
+    "basis varchar, churn_month date, churn_type varchar, churn_events bigint, won_back bigint, "
+    "winback_rate double, eligible_30 bigint, won_back_within_30 bigint, winback_rate_30 double"
+)
 
 
 def marts(con: duckdb.DuckDBPyConnection, **tables: str) -> None:
@@ -207,9 +212,7 @@ def test_winback_leaves_out_the_incomplete_month_of_a(
         marts(
             con,
             fct_periods=FCT_PERIODS,
-            mart_winback="basis varchar, churn_month date, churn_type varchar, "
-            "churn_events bigint, won_back bigint, winback_rate double, eligible_30 bigint, "
-            "won_back_within_30 bigint, winback_rate_30 double",
+            mart_winback=MART_WINBACK,
         )
         fct_months(con, "contract", first=5)  # May, June complete; July (A's month) not
         # (month, churn events, won back, eligible for 30 days, won back within 30 days)
@@ -240,10 +243,8 @@ def test_winback_names_the_eligible_events_its_bars_count(
         marts(
             con,
             fct_periods=FCT_PERIODS,
-            mart_winback="basis varchar, churn_month date, churn_type varchar, "
-            "churn_events bigint, won_back bigint, winback_rate double, eligible_30 bigint, "
-            "won_back_within_30 bigint, winback_rate_30 double, eligible_365 bigint, "
-            "won_back_within_365 bigint, winback_rate_365 double",
+            mart_winback=MART_WINBACK + ", eligible_365 bigint, won_back_within_365 bigint, "
+            "winback_rate_365 double",
         )
         fct_months(con, "order", first=5)
         # 5 events, 3 won back: within 30 days 3 of 5 eligible, within 365 days 1 of 2.
@@ -290,9 +291,7 @@ def test_winback_names_the_contract_grace_of_the_build(
         marts(
             con,
             fct_periods=FCT_PERIODS,
-            mart_winback="basis varchar, churn_month date, churn_type varchar, "
-            "churn_events bigint, won_back bigint, winback_rate double, eligible_30 bigint, "
-            "won_back_within_30 bigint, winback_rate_30 double",
+            mart_winback=MART_WINBACK,
         )
         fct_months(con, "contract", first=5)
         con.execute(
@@ -1136,9 +1135,7 @@ def test_winback_rate_joins_no_months_across_a_month_without_a_rate(
         marts(
             con,
             fct_periods=FCT_PERIODS,
-            mart_winback="basis varchar, churn_month date, churn_type varchar, "
-            "churn_events bigint, won_back bigint, winback_rate double, eligible_30 bigint, "
-            "won_back_within_30 bigint, winback_rate_30 double",
+            mart_winback=MART_WINBACK,
         )
         fct_months(con, "contract", first=3)  # March to June complete
         for m, events, won in [(3, 1, 1), (6, 4, 0)]:
