@@ -48,6 +48,15 @@ def month(m: int) -> date:
 
 # The columns of fct_periods the pages read to tell complete periods.
 FCT_PERIODS = "basis varchar, period_grain varchar, period_start date, is_complete_period boolean"
+# mart_clv's and mart_nps's columns the CLV and NPS pages read.
+MART_CLV = (
+    "segment_type varchar, segment_value varchar, customers bigint, acquired_customers bigint, "
+    "marketing_spend double, cac double, clv double, contract_clv double, ltv_to_cac double"
+)
+MART_NPS = (
+    "period_grain varchar, period_start date, segment_type varchar, segment_value varchar, "
+    "responses bigint, promoters bigint, passives bigint, detractors bigint, nps double"
+)
 # mart_winback's columns the win-back page reads, with the 30-day window only.
 MART_WINBACK = (
     "basis varchar, churn_month date, churn_type varchar, churn_events bigint, won_back bigint, "
@@ -481,9 +490,7 @@ def test_clv_page_shows_the_channel_rows_and_ratios_where_there_are_some(
     with duckdb.connect(str(path)) as con:
         marts(
             con,
-            mart_clv="segment_type varchar, segment_value varchar, customers bigint, "
-            "acquired_customers bigint, marketing_spend double, cac double, clv double, "
-            "contract_clv double, ltv_to_cac double",
+            mart_clv=MART_CLV,
         )
         # Three channels beside two decoys (the `all` row and a cohort year): email without
         # contracts, organic without marketing spend (no ratio), paid with both.
@@ -531,9 +538,7 @@ def nps_warehouse(tmp_path: Path) -> Path:
         marts(
             con,
             fct_periods=FCT_PERIODS,
-            mart_nps="period_grain varchar, period_start date, segment_type varchar, "
-            "segment_value varchar, responses bigint, promoters bigint, passives bigint, "
-            "detractors bigint, nps double",
+            mart_nps=MART_NPS,
         )
         fct_months(con, "order", first=1)
         fct_months(con, "contract", first=4)
@@ -997,9 +1002,7 @@ def test_clv_names_its_bases_and_its_year(tmp_path: Path, monkeypatch: pytest.Mo
     mart_clv's figures are those of the trailing year up to A, nor which CLV LTV:CAC uses."""
     path = tmp_path / "clv.duckdb"
     with duckdb.connect(str(path)) as con:
-        marts(con, mart_clv="segment_type varchar, segment_value varchar, customers bigint, "
-              "acquired_customers bigint, marketing_spend double, cac double, clv double, "
-              "contract_clv double, ltv_to_cac double")  # fmt: skip
+        marts(con, mart_clv=MART_CLV)
         # email: spend 300 on 2 acquired customers, CAC 150, CLV 600, LTV:CAC 4.
         con.execute(
             "insert into marts.mart_clv values "
@@ -1215,15 +1218,11 @@ def test_a_page_of_an_optional_table_never_delivered_says_so_once(
         marts(
             con,
             fct_periods=FCT_PERIODS,
-            mart_nps="period_grain varchar, period_start date, segment_type varchar, "
-            "segment_value varchar, responses bigint, promoters bigint, passives bigint, "
-            "detractors bigint, nps double",
+            mart_nps=MART_NPS,
             mart_nps_churn="basis varchar, nps_class varchar, responses_active bigint, "
             "churned_within_180d bigint, churn_rate_180d double",
             mart_retention_programmes="campaign varchar, basis varchar",
-            mart_clv="segment_type varchar, segment_value varchar, customers bigint, "
-            "acquired_customers bigint, marketing_spend double, cac double, clv double, "
-            "contract_clv double, ltv_to_cac double",
+            mart_clv=MART_CLV,
         )
         fct_months(con, "order", first=1)
         reporting_date(con, date(2024, 7, 15))
