@@ -1402,6 +1402,17 @@ def test_the_reference_documents_every_command_option_and_exit_code_of_help():
         assert listed == set(help_codes(text)), command
 
 
+def test_the_operations_table_has_a_row_for_every_exit_code_of_build():
+    # docs/operations.md tells the operator on call what to do for each code of `retention
+    # build`; the command reference is checked against --help above, this table was not.
+    # Beside --help's codes it has the other signals' (SIGTERM 143, SIGHUP 129, in 130's
+    # row) and a closed output pipe's (141), which every command shares.
+    text = (REPO_ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| ([\d, ]+) \|", text, re.MULTILINE)
+    documented = {int(code) for row in rows for code in row.split(", ")}
+    assert documented == set(help_codes(help_text("build"))) | {129, 143, console.BROKEN_PIPE}
+
+
 # An option and the placeholder of its value, in a synopsis: `--db PATH`, `--format csv|parquet`
 # in docs/commands.md; `--db PATH`, `--format {csv,parquet}` in a --help usage line.
 OPTION_VALUE = re.compile(
