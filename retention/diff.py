@@ -218,12 +218,6 @@ def run(args: argparse.Namespace) -> int:
 # --- the comparison ----------------------------------------------------------------------------
 
 
-def _check_warehouse(path: Path, option: str) -> set[str]:
-    """The relations of the marts schema in `path` (given as `option`); WarehouseError when
-    it does not open or holds no marts."""
-    return marts_and_state(path, option)[0]
-
-
 def marts_and_state(path: Path, option: str) -> tuple[set[str], str | None]:
     """The relations of the marts schema in `path` (given as `option`) and its
     meta.build_state; WarehouseError when it does not open or holds no marts."""
@@ -435,7 +429,7 @@ def main(argv: list[str]) -> int:
     file without marts, and the base's build is not worth starting then)."""
     (path,) = argv
     try:
-        _check_warehouse(Path(path), "--db")
+        marts_and_state(Path(path), "--db")
     except WarehouseError:
         return 1
     return 0
