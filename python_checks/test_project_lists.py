@@ -26,8 +26,9 @@
   newcomer reads first names where each model lives.
 - The marts and docs/marts.md, the BI users' map: a section per mart (`## <mart> — …`)
   naming each of its columns; and a row per mart in the README's tables of marts ("Point BI
-  at it"). The "Contents" of README.md, docs/decisions.md and every other page of docs/
-  that has one link every `##` section, in order, by its anchor.
+  at it"). The "Contents" of README.md and every other page of docs/ that has one link
+  every `##` section, in order, by its anchor; docs/decisions.md's, a record kept in the
+  order it was written, links every section once, under a topic.
 - The dashboard's pages (`dashboard/registry.py`) and the dbt exposures
   (`models/marts/_marts__exposures.yml`): one exposure per page, at the page's address,
   depending on exactly the models the page's code reads, so that lineage shows every page
@@ -466,37 +467,78 @@ def _github_anchor(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
-# The pages that open with a "## Contents" list: README.md and docs/decisions.md always, and
-# every other page of docs/ that has one (the long pages moved out of the README).
+# The pages that open with a "## Contents" list: README.md always, and every other page of
+# docs/ that has one (the long pages moved out of the README); docs/decisions.md has its own
+# test below.
+DECISIONS = "docs/decisions.md"
 CONTENTS_PAGES = sorted(
-    {"README.md", "docs/decisions.md"}
+    {"README.md"}
     | {
         f"docs/{page.name}"
         for page in (REPO_ROOT / "docs").glob("*.md")
         if "\n## Contents\n" in page.read_text(encoding="utf-8")
     }
+    - {DECISIONS}
 )
+
+
+def _sections_and_contents(name: str) -> tuple[list[str], str]:
+    """A page's `##` headings but "Contents", and the text of its "Contents" section."""
+    text = (REPO_ROOT / name).read_text(encoding="utf-8")
+    sections = [h for h in re.findall(r"^## (.+)$", text, re.M) if h != "Contents"]
+    block = text.split("\n## Contents\n", 1)[1].split("\n## ", 1)[0]
+    return sections, block
+
+
+def _wrong_anchors(links: list[tuple[str, str]]) -> dict[str, str]:
+    return {text: anchor for text, anchor in links if anchor != _github_anchor(text)}
 
 
 @pytest.mark.parametrize("name", CONTENTS_PAGES)
 def test_a_long_pages_contents_list_every_section_in_order_with_its_anchor(name):
-    # Long pages (the README and decisions.md are 500 and 3,000 lines): their contents are the
-    # way in, and must not drift from their sections. All but decisions.md's give each
-    # section a line of what it holds.
-    text = (REPO_ROOT / name).read_text(encoding="utf-8")
-    sections = [h for h in re.findall(r"^## (.+)$", text, re.M) if h != "Contents"]
-    block = text.split("\n## Contents\n", 1)[1].split("\n## ", 1)[0]
-    what = "$" if name == "docs/decisions.md" else r": \S"
-    links = re.findall(rf"^- \[(.+?)\]\(#([^)]+)\){what}", block, re.M)
-    assert len(sections) > (10 if name in ("README.md", "docs/decisions.md") else 1)
+    # Long pages (the README is 500 lines): their contents are the way in, and must not drift
+    # from their sections. Each entry gives its section a line of what it holds.
+    sections, block = _sections_and_contents(name)
+    links = re.findall(r"^- \[(.+?)\]\(#([^)]+)\): \S", block, re.M)
+    assert len(sections) > (10 if name == "README.md" else 1)
     assert [text for text, _ in links] == sections, _differ(
         [text for text, _ in links], sections, f'{name} "Contents"', f"{name}'s ## headings"
     )
-    wrong = {text: anchor for text, anchor in links if anchor != _github_anchor(text)}
+    wrong = _wrong_anchors(links)
     assert not wrong, f'{name} "Contents": links whose anchor is not their section\'s: {wrong}'
     assert _github_anchor("Contributing: add a raw source / a mart / a check") == (
         "contributing-add-a-raw-source--a-mart--a-check"  # ":" and "/" dropped, spaces kept
     )
+
+
+def test_the_decisions_contents_list_every_section_once_under_a_topic():
+    # docs/decisions.md (3,500 lines) is a record: its sections stay in the order they were
+    # written, and its contents group them by topic (a bold line, then the topic's entries),
+    # so that a reader with a question finds the sections on its subject. Every section is
+    # listed exactly once, by its anchor; an entry may say after a colon what it holds (its
+    # lines indented below it). Prose between the lists ("See also ...") is not an entry.
+    sections, block = _sections_and_contents(DECISIONS)
+    entries = re.findall(r"^- .*(?:\n  \S.*)*", block, re.M)
+    entries = [re.sub(r"\n\s+", " ", entry) for entry in entries]
+    pattern = re.compile(r"- \[(.+?)\]\(#([^)]+)\)(?:: \S.*)?")
+    malformed = [line for line in entries if not pattern.fullmatch(line)]
+    assert malformed == [], f'{DECISIONS} "Contents": entries not of the form "- [title](#anchor)"'
+    links = [pattern.fullmatch(line).groups() for line in entries]
+    listed = [text for text, _ in links]
+    assert len(sections) > 30  # the headings are found (guards against a silent miss)
+    twice = sorted({text for text in listed if listed.count(text) > 1})
+    assert twice == [], f'{DECISIONS} "Contents": sections listed more than once: {twice}'
+    assert sorted(listed) == sorted(sections), _differ(
+        sorted(listed), sorted(sections), f'{DECISIONS} "Contents"', f"{DECISIONS}'s ## headings"
+    )
+    wrong = _wrong_anchors(links)
+    assert not wrong, f'{DECISIONS} "Contents": links whose anchor is not their section\'s: {wrong}'
+    # Each entry sits under a topic: the block is topics (a line in bold), each followed by
+    # its entries, with no entry before the first topic.
+    topics = re.findall(r"^\*\*(.+?)\*\*$", block, re.M)
+    assert len(topics) >= 5, f'{DECISIONS} "Contents": entries grouped under at least 5 topics'
+    before_first_topic = block.split(f"**{topics[0]}**", 1)[0]
+    assert not re.search(r"^- ", before_first_topic, re.M), "an entry before the first topic"
 
 
 def test_the_readme_lists_every_page_of_docs_with_what_it_holds():
