@@ -1,4 +1,4 @@
--- CLV (seed formula and contract), CAC and LTV:CAC per acquisition channel over the
+-- Order-basis and contract-basis CLV, CAC and LTV:CAC per acquisition channel over the
 -- trailing year ending on the reporting date. LTV:CAC of 3 or more is healthy; it is null
 -- where the channel has no marketing spend. Semantic layer: saved query clv_by_channel.
 select

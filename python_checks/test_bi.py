@@ -20,6 +20,7 @@ that one published file:
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import csv
 import datetime as dt
@@ -1522,6 +1523,31 @@ def test_semantic_descriptions_name_real_dimensions_and_say_which_to_group_by() 
                 if has and qualified not in where and qualified not in metric["description"]:
                     silent.append((name, qualified))
     assert silent == []
+
+
+def _dashboard_labels() -> dict[str, str]:
+    """The dashboard's column labels written by hand (`LABELS` in dashboard/warehouse.py),
+    read from the source: the checks' environment has no Streamlit to import it with."""
+    tree = ast.parse((REPO_ROOT / "dashboard" / "warehouse.py").read_text(encoding="utf-8"))
+    return next(
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["LABELS"]
+    )
+
+
+def test_every_metric_has_a_label_in_the_dashboards_words() -> None:
+    """A BI tool lists metrics by their label: every metric has one, written in words (not
+    the name again), no two alike, and a metric named like a column the dashboard labels by
+    hand reads as the dashboard's header does: `clv` was "CLV (seed formula)" in the
+    metric list and "Order-basis CLV" on the CLV page, `contract_clv` "Contract CLV"
+    beside "Contract-basis CLV"."""
+    labels = {metric["name"]: metric.get("label") or "" for metric in SEMANTIC["metrics"]}
+    assert [n for n, text in labels.items() if not text or "_" in text or text == n] == []
+    assert sorted(t for t in labels.values() if list(labels.values()).count(t) > 1) == []
+    dashboard = _dashboard_labels()
+    assert {"clv", "mrr_start", "won_back_mrr"} <= set(dashboard) & set(labels)
+    assert {n: labels[n] for n in dashboard if n in labels and labels[n] != dashboard[n]} == {}
 
 
 # Measures whose value a cohort repeats on the row of every month k since its cohort month.
