@@ -1550,6 +1550,35 @@ def test_every_metric_has_a_label_in_the_dashboards_words() -> None:
     assert {n: labels[n] for n in dashboard if n in labels and labels[n] != dashboard[n]} == {}
 
 
+# A description's opening, up to its first full stop, semicolon or colon (or a dash between
+# spaces), and the words in it that are not names.
+OPENING = re.compile(r"(?<=[.;:])\s|\s—\s")
+PLAIN_WORD = re.compile(r"\b[A-Za-z][A-Za-z'’-]*\b")
+# An opening that reads on from the metric above it in the YAML, which a BI tool's list
+# does not show: "Of those, renewed by a following contract."
+READS_ON = re.compile(r"(Of (those|them|the eligible)|Their|Its|They|Those|These)\b")
+
+
+def test_every_metric_description_opens_with_what_it_counts_in_words() -> None:
+    """A BI user reads one metric's description at a time, beside its label. Each opens
+    with what the metric counts or divides, in at least four words that are not names (the
+    formula may follow): `renewal_rate` said only "contracts_renewed / terms_ending.",
+    `cac` "marketing_spend / acquired_customers.", and eighteen opened "Of those, …",
+    those being the metric above it in the YAML, which the list does not show."""
+    unclear = {}
+    for metric in SEMANTIC["metrics"]:
+        text = " ".join(metric["description"].split())
+        opening = OPENING.split(text)[0]
+        words = PLAIN_WORD.findall(opening)
+        if (
+            len(words) < 4
+            or READS_ON.match(text)
+            or opening.rstrip(".").lower() == metric["label"].lower()
+        ):
+            unclear[metric["name"]] = opening
+    assert unclear == {}
+
+
 # Measures whose value a cohort repeats on the row of every month k since its cohort month.
 REPEATED_PER_K = (
     "cohort_size", "cohort_members", "cohort_cumulative_revenue",
