@@ -61,7 +61,7 @@ LABEL_WORDS = {
 
 
 def label(column: str) -> str:
-    """What a table's header or a chart's legend shows for `column` (LABELS)."""
+    """What a table's header, a chart's legend or a tooltip shows for `column` (LABELS)."""
     if column in LABELS:
         return LABELS[column]
     words = column.removeprefix("is_").split("_")
@@ -73,6 +73,12 @@ def label(column: str) -> str:
         days = f"{window.group(1)} days"
         text += f" {days}" if words[-1] == "within" else f" ({days})"
     return text[0].upper() + text[1:]
+
+
+# Money is shown to the cent, and fractions as percentages with one decimal unless a page
+# needs more: in tables (`money_columns`, `percent_columns`) and tooltips alike.
+MONEY_DECIMALS = 2
+PERCENT_DECIMALS = 1
 
 
 # A period on a chart's axis, named as the pages name it ("Jan 2024", "2024 Q2", "2024"),
@@ -98,6 +104,14 @@ def period_x(field: str, grain: str, title: str | None = None) -> alt.X:
         interval = {"interval": "month", "step": 3} if grain == "quarter" else "year"
         axis = alt.Axis(format=PERIOD_FORMATS[grain], tickCount=interval)
     return alt.X(f"{field}:T", title=grain if title is None else title, axis=axis)
+
+
+def period_tooltip(field: str, grain: str, title: str | None = None) -> alt.Tooltip:
+    """A tooltip of a period at `grain`, named as its axis names it ("Jan 2024", "2024 Q2",
+    "2024") and titled as the axis is (`period_x`: the grain unless `title` is given)."""
+    return alt.Tooltip(
+        f"{field}:T", title=label(grain if title is None else title), format=PERIOD_FORMATS[grain]
+    )
 
 
 def period_band_x(field: str, grain: str) -> alt.X:
@@ -170,13 +184,45 @@ def complete_period_starts(grain: str, basis: str) -> pd.Series:
     return periods.loc[periods["basis"] == basis, "period_start"]
 
 
-def chart(spec: alt.Chart, what: str) -> None:
-    """Show an Altair chart drawn as SVG (the browser test counts its marks), or a warning
-    naming the chart when it has no rows."""
+def _field(tip: alt.Tooltip) -> str | None:
+    """The field a tooltip shows ("saved_mrr" of "sum(saved_mrr):Q"); None for "count()".
+    (An Altair object's attributes are its setters: its values are read as items.)"""
+    if tip["field"] is not alt.Undefined:
+        return tip["field"]
+    return alt.utils.parse_shorthand(tip["shorthand"]).get("field")
+
+
+def _labelled_tooltips(spec: alt.TopLevelMixin) -> None:
+    """Title every tooltip of `spec` (and of its layers) that has no title of its own with
+    its field's label (`label`: "Saved MRR", not `saved_mrr`), and give a mark without a
+    tooltip none: Streamlit's theme shows every field of such a mark (a rule, an interval, a
+    note) under its name. `spec` is changed in place."""
+    if isinstance(spec, alt.LayerChart):  # its marks are its layers'
+        for layer in spec.layer:
+            _labelled_tooltips(layer)
+        return
+    encoding = spec["encoding"]
+    if encoding is alt.Undefined:
+        return
+    tips = encoding["tooltip"]
+    if tips is alt.Undefined:
+        encoding["tooltip"] = alt.TooltipValue(None)
+        return
+    for tip in tips if isinstance(tips, list) else [tips]:
+        if isinstance(tip, alt.Tooltip) and tip["title"] is alt.Undefined and _field(tip):
+            tip["title"] = label(_field(tip))
+
+
+def chart(spec: alt.TopLevelMixin, what: str) -> None:
+    """Show an Altair chart drawn as SVG (the browser test counts its marks), its tooltips
+    titled with labels (`_labelled_tooltips`), or a warning naming the chart when it has no
+    rows."""
     data = spec.data if isinstance(spec.data, pd.DataFrame) else None
     if data is not None and data.empty:
         st.warning(f"No data for {what}.")
         return
+    spec = spec.copy(deep=True)
+    _labelled_tooltips(spec)
     # Streamlit's theme cuts an axis label at 100 px ("competitor_bette…"): a reason code or
     # campaign name is read whole.
     spec = spec.properties(usermeta={"embedOptions": {"renderer": "svg"}}).configure_axis(
@@ -242,16 +288,34 @@ def money(text: str) -> str:
 def money_columns(*columns: str) -> dict:
     """`column_config` for a table's money columns: each headed with its label and the
     reporting currency ("Churned MRR (EUR)", as `money`) and shown to the cent."""
-    return {c: st.column_config.NumberColumn(money(label(c)), format="%.2f") for c in columns}
+    return {
+        c: st.column_config.NumberColumn(money(label(c)), format=f"%.{MONEY_DECIMALS}f")
+        for c in columns
+    }
 
 
-def percent_columns(*columns: str, decimals: int = 1) -> dict:
+def money_tooltip(field: str, title: str | None = None) -> alt.Tooltip:
+    """A tooltip of money, titled as a table's money column is headed (`money_columns`:
+    "Saved MRR (EUR)", or `title` with the currency) and shown to the cent, thousands
+    separated as on the axes."""
+    return alt.Tooltip(
+        f"{field}:Q", title=money(title or label(field)), format=f",.{MONEY_DECIMALS}f"
+    )
+
+
+def percent_columns(*columns: str, decimals: int = PERCENT_DECIMALS) -> dict:
     """`column_config` for a table's columns of fractions, shown as percentages with
     `decimals` decimals each (`table` rounds them). Streamlit's "percent" alone shows up to
     two decimals and drops trailing zeros (0.7% above 0.79%); with a `step` it shows the
     step's decimals, its values cut (not rounded) to the step."""
     step = 10 ** -(decimals + 2)
     return {c: st.column_config.NumberColumn(format="percent", step=step) for c in columns}
+
+
+def percent_tooltip(field: str, decimals: int = PERCENT_DECIMALS) -> alt.Tooltip:
+    """A tooltip of a fraction, titled with its label and shown as a percentage with
+    `decimals` decimals (those of the page's table, `percent_columns`)."""
+    return alt.Tooltip(f"{field}:Q", title=label(field), format=f".{decimals}%")
 
 
 def dates_shown_as_dates(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1333,6 +1333,78 @@ def test_legends_name_no_mart_column(script: str, monkeypatch: pytest.MonkeyPatc
     assert [title for title, _ in legends if title and "_" in title] == []
 
 
+# The tooltips that show money on the demo (reporting currency EUR), by page: each titled
+# as a table's money column is headed, with the currency.
+MONEY_TOOLTIPS = {
+    "mrr.py": {"Amount (EUR)", "MRR change (EUR)"},
+    "clv.py": {"CLV (EUR)", "CAC (EUR)"},
+    "predictive.py": {"Mean predicted CLV (EUR)", "Total predicted CLV (EUR)"},
+    "saves.py": {"Saved MRR (EUR)"},
+}
+# How a period reads on an axis: "Jun 2024", "2024 Q2", "2024".
+PERIOD_NAMES = {"%b %Y", "%Y Q%q", "%Y"}
+
+
+def _percent_decimals(app: AppTest) -> dict:
+    """The decimals each percent column of the page's tables shows (its step's)."""
+    return {
+        column: {0.001: 1, 0.0001: 2}[config["type_config"]["step"]]
+        for frame in app.dataframe
+        for column, config in json.loads(frame.proto.columns).items()
+        if config.get("type_config", {}).get("format") == "percent"
+    }
+
+
+@pytest.mark.parametrize(
+    ("script", "view"),
+    [(page.script, None) for page in PAGES] + [("cohorts.py", "by acquisition channel")],
+)
+def test_tooltips_read_as_tables_and_legends(
+    script: str, view: str | None, monkeypatch: pytest.MonkeyPatch
+):
+    """Every chart's tooltips on the demo: they showed the fields' names ("saved_mrr",
+    "period_start", "won_back_within_90"), money without its currency, a period as "Oct 01,
+    2022", save rates with no decimal beside the table's one, and the programme interval
+    as 0.0569914626457 under "uplift_ci_high". Each tooltip is titled with a label (no
+    underscore, capitalised), money with the currency to the cent, a period as its axis
+    names it, a fraction that is not a whole number with a format, a percentage with the
+    decimals of the page's table; a mark without a tooltip of its own (a rule, an interval,
+    a note) shows none (Streamlit's theme listed its fields by name). The cohort page by a
+    customer attribute too (its curves' tooltips)."""
+    app = _published(script, monkeypatch)
+    if view:
+        app = app.radio[0].set_value(view).run()
+        assert not app.exception, [e.value for e in app.exception]
+    decimals = _percent_decimals(app)
+    tips, untipped, money = [], [], set()
+    for chart in app.get("vega_lite_chart"):
+        data = [pa.ipc.open_stream(d.data.data).read_pandas() for d in chart.proto.datasets]
+        for encoding in _encodings(json.loads(chart.proto.spec)):
+            if "tooltip" not in encoding:
+                untipped.append(sorted(encoding))
+                continue
+            given = encoding["tooltip"]
+            for tip in given if isinstance(given, list) else [given] if given else []:
+                if "field" not in tip and "aggregate" not in tip:  # {"value": null}: none
+                    continue
+                tips.append(tip)
+                title, field, form = tip.get("title"), tip.get("field"), tip.get("format")
+                assert title and "_" not in title and not title[0].islower(), tip
+                if tip["type"] == "temporal":
+                    assert form in PERIOD_NAMES, tip
+                if "(EUR)" in title:
+                    money.add(title)
+                    assert form == ",.2f", tip
+                if form and form.endswith("%") and field in decimals:
+                    assert form == f".{decimals[field]}%", tip
+                if tip["type"] == "quantitative" and tip.get("aggregate") in (None, "sum"):
+                    values = [f[field].dropna().astype(float) for f in data if field in f]
+                    assert form or all((v == v.round()).all() for v in values), tip
+    assert tips, f"{script}: no tooltip seen"
+    assert untipped == []
+    assert money == MONEY_TOOLTIPS.get(script, set())
+
+
 @pytest.mark.parametrize("script", [page.script for page in PAGES])
 def test_percent_columns_show_a_fixed_number_of_decimals(
     script: str, monkeypatch: pytest.MonkeyPatch
@@ -1405,3 +1477,6 @@ def test_period_axes_by_quarter_and_year(
     ]
     assert len(axes) == 2  # each page's two charts over time
     assert [axis.get("format") for axis in axes] == [name, name]
+    # Their tooltips name the period as the axis does ("Oct 01, 2022" was a quarter).
+    tips = [tip for spec in specs for tip in spec["encoding"].get("tooltip", [])]
+    assert [tip.get("format") for tip in tips if tip.get("field") == "period_start"] == [name] * 2

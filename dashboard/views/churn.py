@@ -2,9 +2,20 @@
 
 import altair as alt
 import streamlit as st
-from warehouse import chart, complete_periods, percent_columns, period_x, table
+from warehouse import (
+    chart,
+    complete_periods,
+    percent_columns,
+    percent_tooltip,
+    period_tooltip,
+    period_x,
+    table,
+)
 
 LATEST = 6  # periods in the table, each on both bases
+# Two decimals, in the table and the tooltips: a monthly churn of 0.79 % and one of 0.7 %
+# read apart.
+DECIMALS = 2
 
 grain = st.radio("Period", ["month", "quarter", "year"], horizontal=True)
 periods = complete_periods(grain)
@@ -30,11 +41,11 @@ for column, title in (("churn_rate", "Churn rate"), ("retention_rate", "Retentio
             color=alt.Color("basis:N"),
             tooltip=[
                 "basis",
-                alt.Tooltip("period_start:T", format="%Y-%m-%d"),
+                period_tooltip("period_start", grain),
                 "customers_start",
                 "churned",
                 "retained",
-                alt.Tooltip(f"{column}:Q", format=".2%"),
+                percent_tooltip(column, DECIMALS),
             ],
         ),
         f"the {title.lower()}",
@@ -50,6 +61,5 @@ table(
         ["period_start", "basis", "customers_start", "churned", "retained", "new", "reactivated"]
         + ["customers_end", "churn_rate", "retention_rate"]
     ],
-    # Two decimals: a monthly churn of 0.79 % and one of 0.7 % read apart.
-    column_config=percent_columns("churn_rate", "retention_rate", decimals=2),
+    column_config=percent_columns("churn_rate", "retention_rate", decimals=DECIMALS),
 )

@@ -10,6 +10,8 @@ from warehouse import (
     complete_period_starts,
     money_columns,
     percent_columns,
+    percent_tooltip,
+    period_tooltip,
     table,
 )
 
@@ -56,7 +58,7 @@ chart(
         x=alt.X("yearmonth(period_start):O", title="month"),
         y=alt.Y("sum(churned_customers):Q", title="churned customers"),
         color=alt.Color("churn_type:N", title="churn type"),
-        tooltip=["churn_type", alt.Tooltip("sum(churned_customers):Q", title="churned")],
+        tooltip=[period_tooltip("period_start", "month"), "churn_type", "sum(churned_customers):Q"],
     ),
     "churn by type",
 )
@@ -84,7 +86,7 @@ by_reason_chart(
         "reason_code",
         "churn_type",
         "churned_customers",
-        alt.Tooltip("share_of_churn:Q", format=".1%"),
+        percent_tooltip("share_of_churn"),
     ],
     "churn by reason",
 )

@@ -2,7 +2,7 @@
 
 import altair as alt
 import streamlit as st
-from warehouse import chart, money, money_columns, query, reporting_param, table
+from warehouse import chart, money, money_columns, money_tooltip, query, reporting_param, table
 
 # mart_clv's figures are those of the trailing year Y = [A − 364, A].
 first, last = reporting_param("trailing_year_start_date"), reporting_param("as_of_date")
@@ -35,7 +35,7 @@ chart(
         xOffset=alt.XOffset("basis:N", sort=["order basis", "contract basis"]),
         y=alt.Y("value:Q", title=money("lifetime value")),
         color=alt.Color("basis:N", sort=["order basis", "contract basis"]),
-        tooltip=["channel", "basis", alt.Tooltip("value:Q", format=",.2f", title="CLV")],
+        tooltip=["channel", "basis", money_tooltip("value", "CLV")],
     ),
     "CLV by channel",
 )
@@ -51,7 +51,7 @@ bars = (
         tooltip=[
             "channel",
             alt.Tooltip("ltv_to_cac:Q", format=".1f"),
-            alt.Tooltip("cac:Q", format=",.2f"),
+            money_tooltip("cac"),
         ],
     )
 )

@@ -6,7 +6,7 @@ dim_customers: what the semantic layer's segment_cohort_retention_rate groups)."
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, query
+from warehouse import chart, label, percent_tooltip, period_tooltip, query
 
 # The customer attributes a cohort can be segmented by (dim_customers columns); a customer
 # without one is `unknown`, as in the semantic layer.
@@ -50,11 +50,11 @@ def heatmap(cells: pd.DataFrame, what: str) -> None:
                 legend=alt.Legend(format=".0%"),
             ),
             tooltip=[
-                alt.Tooltip("yearmonth(cohort_month):T", title="cohort", format="%Y-%m"),
+                period_tooltip("cohort_month", "month", title="cohort"),
                 "months_since_cohort",
                 "cohort_size",
                 "active_customers",
-                alt.Tooltip("retention_rate:Q", format=".1%"),
+                percent_tooltip("retention_rate"),
             ],
         )
         .properties(height=alt.Step(12)),
@@ -73,8 +73,8 @@ if customers == "all":
         "select basis, cohort_month, months_since_cohort, cohort_size, active_customers, "
         "retention_rate from marts.fct_cohorts where is_complete order by cohort_month"
     )
-    for basis, label in BASES:
-        st.subheader(label)
+    for basis, heading in BASES:
+        st.subheader(heading)
         heatmap(cohorts[cohorts["basis"] == basis], f"the {basis}-basis cohorts")
     st.stop()
 
@@ -90,8 +90,8 @@ value = st.selectbox(
     format_func=lambda v: f"{v} ({values.set_index('value').at[v, 'customers']:,} customers)",
 )
 cohorts = segmented_cohorts(column, value)
-for basis, label in BASES:
-    st.subheader(f"{label}, {name} {value}")
+for basis, heading in BASES:
+    st.subheader(f"{heading}, {name} {value}")
     heatmap(cohorts[cohorts["basis"] == basis], f"the {basis}-basis cohorts of {value}")
 
 # Every value side by side: the cohorts pooled (active ÷ size summed over the cohorts with
@@ -110,9 +110,9 @@ pooled = (
     .reset_index()
 )
 pooled["retention_rate"] = pooled["active_customers"] / pooled["cohort_size"]
-for (basis, label), column_slot in zip(BASES, st.columns(2), strict=True):
+for (basis, heading), column_slot in zip(BASES, st.columns(2), strict=True):
     with column_slot:
-        st.markdown(f"**{label}**")
+        st.markdown(f"**{heading}**")
         chart(
             alt.Chart(pooled[pooled["basis"] == basis])
             .mark_line(point=True)
@@ -121,11 +121,11 @@ for (basis, label), column_slot in zip(BASES, st.columns(2), strict=True):
                 y=alt.Y("retention_rate:Q", title="retention", axis=alt.Axis(format="%")),
                 color=alt.Color("segment_value:N", title=name),
                 tooltip=[
-                    "segment_value",
+                    alt.Tooltip("segment_value:N", title=label(name)),
                     "months_since_cohort",
                     "cohort_size",
                     "active_customers",
-                    alt.Tooltip("retention_rate:Q", format=".1%"),
+                    percent_tooltip("retention_rate"),
                 ],
             ),
             f"the {basis}-basis retention curves by {name}",

@@ -3,7 +3,16 @@
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, complete_periods, label, money, period_x
+from warehouse import (
+    chart,
+    complete_periods,
+    label,
+    money,
+    money_tooltip,
+    percent_tooltip,
+    period_tooltip,
+    period_x,
+)
 
 st.caption(
     "Contract basis (MRR comes from subscription contracts). GRR = (MRR at the start − "
@@ -57,7 +66,7 @@ chart(
             ),
             legend=None,
         ),
-        tooltip=["step", alt.Tooltip("amount:Q", format=",.2f")],
+        tooltip=["step", money_tooltip("amount")],
     ),
     "the MRR waterfall",
 )
@@ -90,7 +99,11 @@ chart(
             sort=MOVEMENTS,
             scale=alt.Scale(domain=MOVEMENTS, range=list(MOVEMENT_COLOURS.values())),
         ),
-        tooltip=["movement", alt.Tooltip("mrr:Q", format=",.2f")],
+        tooltip=[
+            period_tooltip("period_start", "month"),
+            "movement",
+            money_tooltip("mrr", "MRR change"),
+        ],
     ),
     "the MRR movements",
 )
@@ -110,11 +123,8 @@ chart(
         x=period_x("period_start", "month"),
         y=alt.Y("rate:Q", title=None, axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)),
         color=alt.Color("measure:N", title=None),
-        tooltip=[
-            "measure",
-            alt.Tooltip("period_start:T", format="%Y-%m"),
-            alt.Tooltip("rate:Q", format=".2%"),
-        ],
+        # Two decimals, as the churn page's monthly rates: GRR and NRR stay near 100 %.
+        tooltip=["measure", period_tooltip("period_start", "month"), percent_tooltip("rate", 2)],
     ),
     "GRR and NRR",
 )

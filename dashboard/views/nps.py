@@ -8,6 +8,8 @@ from warehouse import (
     complete_period_rows_of_either_basis,
     label,
     percent_columns,
+    percent_tooltip,
+    period_tooltip,
     period_x,
     query,
     stop_without_optional_table,
@@ -37,9 +39,10 @@ chart(
     .encode(
         x=period_x("period_start", grain),
         y=alt.Y("nps:Q", title="NPS", scale=alt.Scale(domain=[-100, 100])),
-        color=alt.Color("segment_value:N", title=segment_type),
-        tooltip=["period_start", "segment_value", "responses", "promoters", "passives",
-                 "detractors", alt.Tooltip("nps:Q", format=".1f")],
+        color=alt.Color("segment_value:N", title=label(segment_type)),
+        tooltip=[period_tooltip("period_start", grain),
+                 alt.Tooltip("segment_value:N", title=label(segment_type)), "responses",
+                 "promoters", "passives", "detractors", alt.Tooltip("nps:Q", format=".1f")],
     ),
     "NPS trend",
 )  # fmt: skip
@@ -60,7 +63,11 @@ chart(
         x=period_x("period_start", grain),
         y=alt.Y("class_responses:Q", title="responses"),
         color=alt.Color("class:N", sort=[label(c) for c in CLASS_COUNTS], title=None),
-        tooltip=["period_start", "class", alt.Tooltip("class_responses:Q", title="responses")],
+        tooltip=[
+            period_tooltip("period_start", grain),
+            "class",
+            alt.Tooltip("class_responses:Q", title="Responses"),
+        ],
     ),
     "responses by class",
 )
@@ -80,7 +87,7 @@ chart(
         y=alt.Y("churn_rate_180d:Q", title="churned within 180 days", axis=alt.Axis(format="%")),
         color=alt.Color("basis:N"),
         tooltip=["basis", "nps_class", "responses_active", "churned_within_180d",
-                 alt.Tooltip("churn_rate_180d:Q", format=".1%")],
+                 percent_tooltip("churn_rate_180d")],
     ),
     "churn within 180 days by NPS class",
 )  # fmt: skip

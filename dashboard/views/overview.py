@@ -3,7 +3,7 @@
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, complete_periods, money, period_x, query
+from warehouse import chart, complete_periods, money, period_tooltip, period_x, query
 
 from retention.console import points as percentage_points
 
@@ -117,7 +117,7 @@ chart(
         x=period_x("period_start", "month"),
         y=alt.Y("customers_end:Q", title="active customers"),
         color=alt.Color("basis:N"),
-        tooltip=["basis", alt.Tooltip("period_start:T", format="%Y-%m"), "customers_end"],
+        tooltip=["basis", period_tooltip("period_start", "month"), "customers_end"],
     ),
     "active customers",
 )

@@ -6,7 +6,17 @@ mart_clv_predictions, mart_contract_survival)."""
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, money, money_columns, percent_columns, query, table
+from warehouse import (
+    chart,
+    label,
+    money,
+    money_columns,
+    money_tooltip,
+    percent_columns,
+    percent_tooltip,
+    query,
+    table,
+)
 
 SEGMENTS = {"acquisition channel": "acquisition_channel", "country": "country",
             "segment": "segment"}  # fmt: skip
@@ -108,7 +118,7 @@ chart(
     .encode(
         x=alt.X("p_alive:Q", bin=alt.Bin(step=0.05), title="P(alive)"),
         y=alt.Y("count():Q", title="customers"),
-        tooltip=[alt.Tooltip("count():Q", title="customers")],
+        tooltip=[alt.Tooltip("count():Q", title="Customers")],
     ),
     "the P(alive) distribution",
 )
@@ -130,10 +140,10 @@ chart(
         x=alt.X(f"{column}:N", sort="-y", title=None, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("mean_predicted_clv:Q", title=money("mean predicted CLV per customer")),
         tooltip=[
-            column,
+            alt.Tooltip(f"{column}:N", title=label(name)),
             "customers",
-            alt.Tooltip("mean_predicted_clv:Q", format=",.2f"),
-            alt.Tooltip("total_predicted_clv:Q", format=",.2f"),
+            money_tooltip("mean_predicted_clv"),
+            money_tooltip("total_predicted_clv"),
         ],
     ),
     f"predicted CLV by {name}",
@@ -195,8 +205,7 @@ curves = (
             scale=alt.Scale(domain=["observed", "projected"], range=[[1, 0], [6, 3]]),
             title=None,
         ),
-        tooltip=["series", "months_since_cohort", "is_projected",
-                 alt.Tooltip("retention:Q", format=".1%")],
+        tooltip=["series", "months_since_cohort", "is_projected", percent_tooltip("retention")],
     )
 )  # fmt: skip
 # From the first month that is not complete yet, only the projection exists (is_projected).

@@ -8,6 +8,7 @@ from warehouse import (
     chart,
     money_columns,
     percent_columns,
+    percent_tooltip,
     query,
     stop_without_optional_table,
     table,
@@ -48,24 +49,24 @@ base = alt.Chart().encode(
         ),
         title=None,
     ),
+    # On the interval as on its point (the interval's own tooltip listed its ends as raw
+    # fractions under their column names).
+    tooltip=[
+        "campaign",
+        percent_tooltip("uplift"),
+        percent_tooltip("uplift_ci_low"),
+        percent_tooltip("uplift_ci_high"),
+        "significance",
+        "treatment_customers",
+        "control_customers",
+    ],
 )
 interval = base.mark_errorbar(ticks=True, thickness=2).encode(
     x=alt.X("uplift_ci_low:Q", title="uplift (treatment − control retention)",
             axis=alt.Axis(format="%")),
     x2="uplift_ci_high:Q",
 )  # fmt: skip
-point = base.mark_point(filled=True, size=80).encode(
-    x="uplift:Q",
-    tooltip=[
-        "campaign",
-        alt.Tooltip("uplift:Q", format=".1%"),
-        alt.Tooltip("uplift_ci_low:Q", format=".1%", title="95 % interval from"),
-        alt.Tooltip("uplift_ci_high:Q", format=".1%", title="to"),
-        "significance",
-        "treatment_customers",
-        "control_customers",
-    ],
-)
+point = base.mark_point(filled=True, size=80).encode(x="uplift:Q")
 zero = alt.Chart().mark_rule(strokeDash=[4, 4]).encode(x=alt.datum(0))
 chart(alt.layer(interval, point, zero, data=uplift), "programme uplift")
 
@@ -85,7 +86,7 @@ chart(
         yOffset=alt.YOffset("group:N", sort=["treatment", "control"]),
         x=alt.X("retention_rate:Q", title="retained", axis=alt.Axis(format="%")),
         color=alt.Color("group:N", sort=["treatment", "control"], title=None),
-        tooltip=["campaign", "group", alt.Tooltip("retention_rate:Q", format=".1%")],
+        tooltip=["campaign", "group", percent_tooltip("retention_rate")],
     ),
     "treatment and control retention",
 )

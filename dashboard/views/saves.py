@@ -12,8 +12,11 @@ from warehouse import (
     label,
     money,
     money_columns,
+    money_tooltip,
     percent_columns,
+    percent_tooltip,
     period_band_x,
+    period_tooltip,
     table,
 )
 
@@ -62,7 +65,11 @@ chart(
         xOffset=alt.XOffset("count:N", sort=count_labels),
         y=alt.Y("value:Q", title="number"),
         color=alt.Color("count:N", sort=count_labels, title=None),
-        tooltip=["period_start", "count", "value"],
+        tooltip=[
+            period_tooltip("period_start", grain),
+            "count",
+            alt.Tooltip("value:Q", title="Number"),
+        ],
     ),
     "requests, offers and saves",
 )
@@ -74,7 +81,7 @@ chart(
     .encode(
         x=period_band_x("period_start", grain),
         y=alt.Y("saved_mrr:Q", title=money("saved MRR")),
-        tooltip=["period_start", alt.Tooltip("saved_mrr:Q", format=",.2f")],
+        tooltip=[period_tooltip("period_start", grain), money_tooltip("saved_mrr")],
     ),
     "saved MRR",
 )
@@ -103,7 +110,7 @@ else:
         alt.X("save_durability_90d:Q", title="saves still active after 90 days",
               axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         ["reason_code", "churn_type", "saves_active_90d", "eligible_saves_90d",
-         alt.Tooltip("save_durability_90d:Q", format=".0%")],
+         percent_tooltip("save_durability_90d")],
         "90-day survival of saves",
     )  # fmt: skip
 st.subheader("Saves by reason and churn type")
@@ -111,7 +118,7 @@ by_reason_chart(
     cells.dropna(subset=["save_rate"]),
     alt.X("save_rate:Q", title="save rate (saves / final offers)", axis=alt.Axis(format="%")),
     ["reason_code", "churn_type", "final_offers_made", "saves",
-     alt.Tooltip("save_rate:Q", format=".0%"), alt.Tooltip("saved_mrr:Q", format=",.2f")],
+     percent_tooltip("save_rate"), money_tooltip("saved_mrr")],
     "save rate by reason",
 )  # fmt: skip
 table(
