@@ -665,6 +665,19 @@ def test_saves_by_reason_offers_the_latest_complete_month(
     ]
 
 
+def test_saves_say_why_the_breakdown_by_reason_is_by_year(
+    saves_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The breakdown by reason is for a year unless one chooses otherwise, and the latest
+    complete year can be 18 months old: nothing on the page said why."""
+    breakdown = ran("saves.py", saves_warehouse, monkeypatch).radio[1]
+    assert (breakdown.label, breakdown.value) == ("Breakdown by reason for one", "year")
+    assert breakdown.help == (
+        "A year by default: a quarter or a month has too few cancellation requests per "
+        "reason for its rates to say much."
+    )
+
+
 def test_saves_draw_a_period_without_cancellation_requests_at_0(
     saves_warehouse: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -88,7 +88,13 @@ chart(
 
 # By reason: the mart's own rates, at its grain (one period × churn type × reason).
 st.divider()
-breakdown = st.radio("Breakdown by reason for one", ["year", "quarter", "month"], horizontal=True)
+breakdown = st.radio(
+    "Breakdown by reason for one",
+    ["year", "quarter", "month"],
+    horizontal=True,
+    help="A year by default: a quarter or a month has too few cancellation requests per "
+    "reason for its rates to say much.",
+)
 by_reason = complete_period_rows_of_either_basis("mart_cancellation_saves", breakdown)
 periods = sorted(by_reason["period_start"].unique())
 if not periods:
