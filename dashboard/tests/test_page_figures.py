@@ -1382,8 +1382,9 @@ def test_tooltips_read_as_tables_and_legends(
     underscore, capitalised), money with the currency to the cent, a period as its axis
     names it, a fraction that is not a whole number with a format, a percentage with the
     decimals of the page's table; a mark without a tooltip of its own (a rule, an interval,
-    a note) shows none (Streamlit's theme listed its fields by name). The cohort page by a
-    customer attribute too (its curves' tooltips)."""
+    a note) shows none (Streamlit's theme listed its fields by name); a category's title is
+    not one of its values (NPS for everyone read "All: all"). The cohort page by a customer
+    attribute too (its curves' tooltips)."""
     app = _published(script, monkeypatch)
     if view:
         app = app.radio[0].set_value(view).run()
@@ -1405,6 +1406,9 @@ def test_tooltips_read_as_tables_and_legends(
                 assert title and "_" not in title and not title[0].islower(), tip
                 if tip["type"] == "temporal":
                     assert form in PERIOD_NAMES, tip
+                if tip["type"] == "nominal":  # not "All: all" (NPS for everyone)
+                    shown = {str(v).lower() for f in data if field in f for v in f[field]}
+                    assert title.lower() not in shown, tip
                 if "(EUR)" in title:
                     money.add(title)
                     assert form == ",.2f", tip

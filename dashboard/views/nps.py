@@ -31,6 +31,9 @@ nps = complete_period_rows_of_either_basis("mart_nps", grain).sort_values(
 segment_types = sorted(nps["segment_type"].unique(), key=lambda t: (t != "all", t))
 segment_type = st.selectbox("Segment", segment_types or ["all"])
 segments = nps[nps["segment_type"] == segment_type]
+# The segment's heading in the legend and tooltips: the attribute ("Acquisition channel"), or
+# "Segment" for everyone, whose one value is "all" ("All: all" read as a stutter).
+segment_title = "Segment" if segment_type == "all" else label(segment_type)
 
 st.subheader("NPS trend")
 chart(
@@ -39,9 +42,9 @@ chart(
     .encode(
         x=period_x("period_start", grain),
         y=alt.Y("nps:Q", title="NPS", scale=alt.Scale(domain=[-100, 100])),
-        color=alt.Color("segment_value:N", title=label(segment_type)),
+        color=alt.Color("segment_value:N", title=segment_title),
         tooltip=[period_tooltip("period_start", grain),
-                 alt.Tooltip("segment_value:N", title=label(segment_type)), "responses",
+                 alt.Tooltip("segment_value:N", title=segment_title), "responses",
                  "promoters", "passives", "detractors", alt.Tooltip("nps:Q", format=".1f")],
     ),
     "NPS trend",
