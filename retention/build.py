@@ -76,8 +76,8 @@ EXIT_CODES = {
     "`mf`, a client not read-only) before the publish step",
     EXIT_FILES: "a file cannot be written or read: disk full, a read-only or immutable "
     "working copy or folder, or a published warehouse that is damaged itself",
-    130: "interrupted by SIGINT (143 SIGTERM, 129 SIGHUP): dbt was stopped too",
 }
+STOPPED = "dbt was stopped too"  # by SIGINT, SIGTERM or SIGHUP (cli.SIGNAL_CODES)
 AFTER_A_FAILURE = """\
 With any code but 0 the published warehouse is as it was. A working copy that does not
 open or read back (truncated, overwritten) is discarded and started again from the

@@ -2,7 +2,9 @@
 
 Each sub-command lives in its own module (``retention/<name>.py``) that exposes
 ``add_arguments(parser)``, ``run(args) -> int`` and ``EXIT_CODES`` (exit code -> meaning,
-listed under the command's ``--help``). Heavy dependencies (Great Expectations, dbt) are
+listed under the command's ``--help`` with SIGNAL_CODES, which every command shares), and,
+when a signal that stops it leaves something to say (what was rolled back or removed),
+``STOPPED``, said with those codes. Heavy dependencies (Great Expectations, dbt) are
 imported only when a command runs, so that ``retention --help`` stays fast and a broken
 optional dependency only breaks its own command.
 """
@@ -16,6 +18,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import os
+import signal
 import sys
 import textwrap
 from pathlib import Path
@@ -45,8 +48,22 @@ COMMANDS = {
 # The commands that can start a new warehouse in their --db (the others only read one).
 STARTS_A_WAREHOUSE = {"build", "load", "publish"}
 
-INTERRUPTED = 130  # the shell's code for Ctrl-C (128 + SIGINT)
+INTERRUPTED = 128 + signal.SIGINT  # 130, the shell's code for Ctrl-C
 USAGE_ERROR = 2  # argparse's code for invalid arguments
+
+# The exit codes of every command that a signal stopped: 128 + the signal's number, as a
+# shell reports a command a signal killed. SIGINT, SIGTERM and SIGHUP stop a command that
+# cleans up (signals.stoppable) with these codes; one that has nothing to clean up is
+# stopped by SIGTERM and SIGHUP themselves, which a shell reports the same. A closed output
+# pipe is cli.main's (console.BROKEN_PIPE). Listed under every command's --help; a module's
+# STOPPED is added to SIGINT's meaning, and SIGTERM's and SIGHUP's refer to it.
+SIGNAL_CODES = {
+    128 + signal.SIGHUP: "stopped by SIGHUP (its terminal was closed)",
+    INTERRUPTED: "interrupted by SIGINT (Ctrl-C)",
+    console.BROKEN_PIPE: "its output pipe was closed by its reader (piped into head) before "
+    "it finished writing: it stopped there, quietly (SIGPIPE)",
+    128 + signal.SIGTERM: "stopped by SIGTERM (an orchestrator's stop)",
+}
 
 QUIET_HELP = (
     "no progress bars or progress messages (the bars are also off when stderr is not a terminal)"
@@ -60,13 +77,25 @@ def version() -> str:
         return "unknown"
 
 
-def exit_codes(name: str, module: object) -> dict[int, str]:
-    return dict(sorted(module.EXIT_CODES.items()))
+def exit_codes(module: object) -> dict[int, str]:
+    """The exit codes of a command's module with those every command shares: 2 for invalid
+    arguments too, and SIGNAL_CODES with what the module says a stop leaves (STOPPED)."""
+    codes = dict(module.EXIT_CODES)
+    if shared := sorted(codes.keys() & SIGNAL_CODES.keys()):
+        raise ValueError(
+            f"{module.__name__}.EXIT_CODES lists {shared}, which SIGNAL_CODES defines for every "
+            "command: say what a stop leaves in STOPPED"
+        )
+    codes[2] = f"{codes[2]}; also invalid arguments" if 2 in codes else "invalid arguments"
+    codes.update(SIGNAL_CODES)
+    if stopped := getattr(module, "STOPPED", None):
+        codes[INTERRUPTED] = f"{codes[INTERRUPTED]}: {stopped}"
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            codes[128 + signum] = f"{codes[128 + signum]}, as for {INTERRUPTED}"
+    return dict(sorted(codes.items()))
 
 
 def epilog(codes: dict[int, str]) -> str:
-    codes = dict(codes)
-    codes[2] = f"{codes[2]}; also invalid arguments" if 2 in codes else "invalid arguments"
     lines = ["exit codes:"]
     for code, meaning in sorted(codes.items()):
         lines += textwrap.wrap(  # an option's name is never cut at its hyphen
@@ -90,9 +119,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="retention",
         allow_abbrev=False,
         description=DESCRIPTION,
-        epilog="Every command's --help lists its options and its exit codes; 2 is also the "
-        f"exit code of invalid arguments, {INTERRUPTED} of an interrupted command (Ctrl-C), "
-        f"{console.BROKEN_PIPE} of one whose output pipe was closed (| head).",
+        epilog="Every command's --help lists its options and its exit codes, with those all "
+        "commands share: 2 also for invalid arguments, and 128 + the number of a signal that "
+        "stopped the command: "
+        + ", ".join(f"{code} {signal.Signals(code - 128).name}" for code in sorted(SIGNAL_CODES))
+        + ".",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
@@ -110,7 +141,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             name,
             help=help_text,
             description=help_text,
-            epilog=epilog(exit_codes(name, module)),
+            epilog=epilog(exit_codes(module)),
             formatter_class=argparse.RawDescriptionHelpFormatter,
             allow_abbrev=False,
         )

@@ -121,9 +121,9 @@ EXIT_CODES = {
     EXIT_BUSY: "another process has the database open (another load, a BI client or the "
     "duckdb shell, even read-only): nothing was loaded; run the same command again when it "
     "is done",
-    130: "interrupted by SIGINT (143 SIGTERM, 129 SIGHUP): the batch was rolled back, unless "
-    "the message says it had been committed",
 }
+# By SIGINT, SIGTERM or SIGHUP (cli.SIGNAL_CODES).
+STOPPED = "the batch was rolled back, unless the message says it had been committed"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

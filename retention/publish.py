@@ -106,9 +106,9 @@ EXIT_CODES = {
     "published warehouse is unchanged",
     EXIT_LOCKED: "a build holds the working copy's lock, or another process has the working "
     "copy open",
-    130: "interrupted by SIGINT (143 SIGTERM, 129 SIGHUP): the temporary copy is removed; "
-    f"{AFTER_INTERRUPTION}",
 }
+# By SIGINT, SIGTERM or SIGHUP (cli.SIGNAL_CODES).
+STOPPED = f"the temporary copy is removed; {AFTER_INTERRUPTION}"
 
 
 def add_storage_version_argument(parser: argparse.ArgumentParser) -> None:

@@ -48,7 +48,7 @@ The package, one module per responsibility:
   which simulates chunk by chunk and draws every random number in a fixed order.
 """
 
-from retention.generate.command import EXIT_CODES, add_arguments, generate, run
+from retention.generate.command import EXIT_CODES, STOPPED, add_arguments, generate, run
 from retention.generate.common import Options
 from retention.generate.contracts import REASON_CODES
 from retention.generate.dirty import DEFECTS_FILE, KEYS
@@ -58,6 +58,7 @@ __all__ = [
     "EXIT_CODES",
     "KEYS",
     "REASON_CODES",
+    "STOPPED",
     "Options",
     "add_arguments",
     "generate",

@@ -191,9 +191,9 @@ EXIT_CODES = {
     "naming a file), "
     "the folder cannot be written, or memory ran out; the files already in the folder are "
     "as they were",
-    130: "interrupted by SIGINT (143 SIGTERM, 129 SIGHUP): nothing was written, the files "
-    "already in the folder are as they were",
 }
+# By SIGINT, SIGTERM or SIGHUP (cli.SIGNAL_CODES).
+STOPPED = "nothing was written, the files already in the folder are as they were"
 
 
 def _folder(text: str) -> Path:
