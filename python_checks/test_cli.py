@@ -9,12 +9,14 @@ in-process through `retention.cli.main` where the process state is what is check
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import importlib.metadata
 import os
 import pty
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -464,6 +466,24 @@ def test_build_and_publish_refuse_a_db_that_is_a_data_file_as_load_does(
     assert capsys.readouterr().err == f"retention publish: error: {said}; nothing was changed\n"
     assert data.read_bytes() == before
     assert sorted(path.name for path in tmp_path.iterdir()) == [name]  # no copy, no lock
+
+
+def test_the_help_of_each_command_that_refuses_a_data_file_as_db_says_so(tmp_path, capsys):
+    # `retention publish --help` did not say that a --db naming a data file exits 2, and
+    # `retention load --help` neither; build's did, but not a SQLite database, which all
+    # three refuse too (load.data_file_problem; the data files: the test above).
+    lite = tmp_path / "app.db"
+    with contextlib.closing(sqlite3.connect(lite)) as con:
+        con.execute("create table t (x integer)")
+        con.commit()
+    before = lite.read_bytes()
+    assert cli.main(["build", "--db", str(lite)]) == 2
+    assert cli.main(["publish", "--db", str(lite), "--from", str(tmp_path / "w.duckdb")]) == 2
+    assert capsys.readouterr().err.count("it is a SQLite database, not a DuckDB database") == 2
+    assert lite.read_bytes() == before
+    said = "--db names a CSV, Parquet or JSON data file or a SQLite database"
+    for command in ("load", "build", "publish"):
+        assert said in help_codes(help_text(command))[2], command
 
 
 @pytest.mark.parametrize(

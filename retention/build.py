@@ -32,7 +32,7 @@ from pathlib import Path
 import duckdb
 
 from retention import console, dbt_runner, predictive_columns, signals, working_copy
-from retention.load import SHRINK_GUARDS, add_mode_arguments, data_file_problem
+from retention.load import DATA_FILE_DB, SHRINK_GUARDS, add_mode_arguments, data_file_problem
 from retention.load_files import dir_problem
 from retention.paths import REPO_ROOT, add_db_argument, dbt_project, default_db_path
 from retention.publish import (
@@ -59,8 +59,8 @@ EXIT_CODES = {
     EXIT_LOAD: "the data was refused by `load`, or there is nothing to build: no --data and "
     "neither a working copy nor a published warehouse (pass --data DIR), the working copy "
     "and the published warehouse each hold load batches the other lacks (the message says "
-    "which), RETENTION_WORK_DB_PATH names the published file itself, --db names a CSV, "
-    "Parquet or JSON data file, or an option or setting is invalid (--vars not a YAML "
+    f"which), RETENTION_WORK_DB_PATH names the published file itself, {DATA_FILE_DB}, or "
+    "an option or setting is invalid (--vars not a YAML "
     "mapping or naming a var the project does not declare, --replace or --force without "
     "--data, --storage-version, RETENTION_MEMORY_LIMIT, RETENTION_THREADS, "
     "RETENTION_PREDICTIVE)",

@@ -112,10 +112,13 @@ class LoadResult:
     totals: dict[str, int]  # rows per raw table after the load
 
 
+# The --db that `load`, `build` and `publish` refuse (data_file_problem), in their --help.
+DATA_FILE_DB = "--db names a CSV, Parquet or JSON data file or a SQLite database"
+
 EXIT_CODES = {
     0: "loaded, or skipped because the same files were already loaded as a batch",
     2: "refused or unreadable (a file, a column, a link, a --replace that would shrink a core "
-    "table too far); the database is unchanged",
+    f"table too far), or {DATA_FILE_DB}; the database is unchanged",
     5: "--target spark: loaded into the landing file, but the export to Parquet or the "
     "registration in the Spark catalog failed (run the same command again)",
     EXIT_BUSY: "another process has the database open (another load, a BI client or the "
@@ -337,10 +340,11 @@ def data_file_problem(db_path: Path) -> str | None:
     (.csv, .parquet, .json) as an in-memory database that reads it: a batch loaded into it,
     or a build published over it, would be kept nowhere. The file is never written: a
     database (DuckDB's magic bytes after the 8-byte checksum of its header) is not opened,
-    and any other file DuckDB either reads in memory or refuses. `load` and `build` refuse
-    such a --db with this message. A SQLite database is refused before DuckDB sees it: DuckDB
-    would fetch its SQLite extension from the internet to open one (with no network, its
-    error was a failed download) and then write the warehouse's tables into that file."""
+    and any other file DuckDB either reads in memory or refuses. `load`, `build` and
+    `publish` refuse such a --db with this message (DATA_FILE_DB in their --help). A SQLite
+    database is refused before DuckDB sees it: DuckDB would fetch its SQLite extension from
+    the internet to open one (with no network, its error was a failed download) and then
+    write the warehouse's tables into that file."""
     try:
         with db_path.open("rb") as handle:
             header = handle.read(16)

@@ -55,7 +55,7 @@ from pathlib import Path
 import duckdb
 
 from retention import console, signals, working_copy
-from retention.load import data_file_problem
+from retention.load import DATA_FILE_DB, data_file_problem
 from retention.marts import MARTS, build_state
 from retention.paths import add_db_argument, default_db_path
 from retention.sql_text import sql_literal
@@ -102,8 +102,8 @@ EXIT_CODES = {
     0: "published",
     2: "refused or failed (no working copy, the working copy is the published file itself, "
     "not `built`, a mart missing, the published file being written or holding load batches "
-    "the working copy lacks, disk full, a read-only or immutable folder or file); the "
-    "published warehouse is unchanged",
+    "the working copy lacks, disk full, a read-only or immutable folder or file), or "
+    f"{DATA_FILE_DB}; the published warehouse is unchanged",
     EXIT_LOCKED: "a build holds the working copy's lock, or another process has the working "
     "copy open",
 }
