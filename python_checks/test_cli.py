@@ -733,6 +733,34 @@ def test_a_second_signal_during_a_commands_clean_up_is_one_line_not_a_traceback(
     )
 
 
+def test_ctrl_c_during_a_duckdb_query_of_a_reading_command_exits_130(capsys, monkeypatch):
+    # Outside signals.stoppable() (summary, validate, holdout, diff, bench), Ctrl-C during a
+    # DuckDB query reaches the command as DuckDB's RuntimeError "Query interrupted", not
+    # KeyboardInterrupt: a traceback and exit 1, the code `validate` and `diff --exit-code`
+    # give a finding, though --help says 130.
+    def querying(args):
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        with duckdb.connect() as con:
+            while True:  # DuckDB's queries, until the signal; the time between them is nil
+                con.execute("select count(*) from range(1000000000)").fetchone()
+
+    monkeypatch.setattr(summary, "run", querying)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a shell
+    try:
+        assert cli.main(["summary"]) == 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert capsys.readouterr().err == "retention summary: error: interrupted\n"
+
+    # Any other RuntimeError is not taken for a stop.
+    def failing(args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(summary, "run", failing)
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.main(["summary"])
+
+
 def test_a_closed_output_pipe_stops_a_command_quietly_with_141(tmp_path):
     # `retention diff ... | head` (or `| true`): the reader is gone before the report is
     # written. It was a BrokenPipeError traceback and exit 1, the code `validate` and

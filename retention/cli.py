@@ -252,7 +252,11 @@ def main(argv: list[str] | None = None) -> int:
         code = int(_module(args.command).run(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
         return code
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, RuntimeError) as exc:
+        # Ctrl-C outside signals.stoppable() (the commands that only read): Python's
+        # KeyboardInterrupt, or, during a DuckDB query, DuckDB's own error in its place.
+        if not isinstance(exc, KeyboardInterrupt) and not signals.query_interrupted(exc):
+            raise
         console.error(args.command, "interrupted")
         return INTERRUPTED
     except signals.Interrupted as exc:
