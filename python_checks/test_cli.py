@@ -1161,6 +1161,26 @@ def help_codes(text: str) -> dict[int, str]:
     return codes
 
 
+def test_the_reference_gives_the_benchmarks_time_that_performance_md_measured():
+    # docs/commands.md said "some 6 minutes on an idle 2-core machine" for the default
+    # `retention bench`; docs/performance.md measured 1-2 minutes a run, and there are six.
+    from retention import bench
+
+    performance = " ".join((REPO_ROOT / "docs" / "performance.md").read_text().split())
+    measured = re.search(
+        r"(\d+)–(\d+) minutes each on an idle 2-core machine \(the night of ([\d-]+)\)",
+        performance,
+    )
+    assert measured, "docs/performance.md: no time of one run"
+    low, high, night = int(measured[1]), int(measured[2]), measured[3]
+    runs = len(bench.DEFAULT_SCALES) * bench.DEFAULT_RUNS
+    said = " ".join(documented_reference()["bench"].split())
+    assert (
+        f"{low * runs}–{high * runs} minutes on an idle 2-core machine ({low}–{high} a run, "
+        f"the night of {night})"
+    ) in said
+
+
 def test_the_benchmark_defaults_to_medians_of_three_and_keeps_1m_a_flag_away():
     from retention import bench
 
