@@ -184,7 +184,9 @@ slim-ci: setup
 # alone: retention/data_diff.py) and is also in target/data-diff.md (removed first: a failed
 # run leaves none). BASE_REF, or BASE_DB (a warehouse holding marts whose last build
 # completed), is checked before the build. A pull request whose tests fail still gets its
-# report, of every mart, with the failure in the PR side's label; one whose models fail (a
+# report, of every mart, with the failure in the PR side's label, and its warehouse's
+# meta.build_state says `failed` (the models' build recorded `built`, and dbt test records
+# nothing: retention/data_diff.py), as one dbt build would; one whose models fail (a
 # model, and the models after it, are not built) gets its report too, which names the marts
 # it did not build as not compared (the warehouse's meta.build_state says `failed`), and its
 # tests are not run; the target then fails after the report. One whose build left no mart
@@ -216,7 +218,8 @@ data-diff: setup
 	rm -f $(TEST_DB) $(TEST_DB).wal
 	{ $(BIN)/retention load $(DEMO_DATA) --db $(TEST_DB) && $(DIFF_PR_DBT) build $(DIFF_MODELS_ONLY); } || \
 		echo models > $(DIFF_PR_FAILED)
-	if [ ! -f $(DIFF_PR_FAILED) ]; then $(DIFF_PR_DBT) test || echo tests > $(DIFF_PR_FAILED); fi
+	if [ ! -f $(DIFF_PR_FAILED) ]; then $(DIFF_PR_DBT) test || \
+		{ echo tests > $(DIFF_PR_FAILED) && $(BIN)/python -m retention.data_diff tests-failed $(TEST_DB); }; fi
 	@$(BIN)/python -m retention.diff $(TEST_DB) || { echo "make data-diff: the pull request's dbt build built no mart (its output above, e.g. a parsing error): nothing to compare; fix it (make build-test runs that build)" >&2; exit 2; }
 	if [ -z "$(BASE_DB)" ]; then \
 		{ rm -rf $(DIFF_DIR) && mkdir -p $(DIFF_DIR)/base && \

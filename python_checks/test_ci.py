@@ -21,6 +21,7 @@ import subprocess
 import tomllib
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 
@@ -320,6 +321,38 @@ def test_the_data_diff_builds_the_pull_requests_marts_before_running_its_tests(
     )
     assert [command for command, _ in pr_dbt] == [".venv/bin/dbt build", ".venv/bin/dbt test"]
     assert models_only in pr_dbt[0][1], recipe
+    # The models' build records `built` and dbt test no state: a failed test is recorded
+    # after it (test_data_diff_records_that_the_pull_requests_tests_failed).
+    after_test = recipe.split(".venv/bin/dbt test", 1)[1].split("; fi", 1)[0]
+    assert after_test.startswith(" || "), recipe
+    assert (
+        ".venv/bin/python -m retention.data_diff tests-failed target/test/warehouse.duckdb"
+        in after_test
+    ), recipe
+
+
+def test_data_diff_records_that_the_pull_requests_tests_failed(tmp_path):
+    # After `make data-diff`, a pull request's warehouse whose tests failed said `built` (its
+    # models' build, tests left out, recorded it; dbt test records nothing), and read as a
+    # good build to retention summary, publish or a BASE_DB check.
+    from test_diff import with_build_state
+    from test_validate import build
+
+    from retention import data_diff
+    from retention.marts import WarehouseError
+    from retention.summary import build_state_warning
+
+    db = with_build_state(build(tmp_path / "pr.duckdb"), "built")
+    with duckdb.connect(str(db)) as con:
+        con.execute("alter table meta.build_state add column stored_vars varchar")
+        con.execute("""update meta.build_state set stored_vars = '{"a": "1"}'""")
+    assert data_diff.main(["tests-failed", str(db)]) == 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        recorded = con.execute("select state, stored_vars from meta.build_state").fetchall()
+    assert recorded == [("failed", '{"a": "1"}')]  # the vars the models were built with
+    assert "(meta.build_state: failed)" in build_state_warning(db)
+    with pytest.raises(WarehouseError, match=r"\(meta.build_state: failed\)"):
+        data_diff.check_base_db(str(db))
 
 
 def test_data_diff_refuses_a_base_db_whose_build_did_not_complete_before_building(tmp_path):
@@ -423,6 +456,15 @@ def test_data_diff_reports_when_the_pull_requests_build_fails(tmp_path, clean_da
     assert summary_row(report, "mart_churn")[2:5] == ["0", "0", "0"], report[:2000]
     assert summary_row(report, "mart_repeat_purchase")[2:5] == ["0", "0", "0"], report[:2000]
     assert "not compared" not in report
+    # The warehouse says its tests failed, as one dbt build would (it said `built`).
+    assert pr_build_state(clone) == "failed"
+
+
+def pr_build_state(clone: Path) -> str:
+    """meta.build_state of the pull request's warehouse that `make data-diff` left in CLONE."""
+    db = clone / "target" / "test" / "warehouse.duckdb"
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("select state from meta.build_state").fetchone()[0]
 
 
 @pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
@@ -458,6 +500,7 @@ def test_data_diff_names_the_marts_the_pull_requests_failed_build_did_not_build(
     assert summary_row(report, "mart_lock_in")[1].endswith(" → not built"), report[:2000]
     assert f"**No differences** in the {marts - 1} marts compared." in report, report[:2000]
     assert run.stdout.count("Running with dbt=") == 1  # the tests were not run
+    assert pr_build_state(clone) == "failed"  # dbt's hook recorded it
 
 
 @pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
@@ -533,6 +576,7 @@ def test_data_diff_after_a_branch_switch_builds_the_pull_request(tmp_path, clean
     assert "Unable to find model" not in run.stdout
     report = (clone / "target" / "data-diff.md").read_text()
     assert "**No differences**" in report, report[:2000]  # the same code on both sides
+    assert pr_build_state(clone) == "built"  # its tests passed
 
 
 def test_make_in_a_checkout_whose_path_has_a_space_says_so_in_one_line(tmp_path):

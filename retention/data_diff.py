@@ -10,6 +10,13 @@ warehouse holding marts whose last dbt build completed (meta.build_state neither
 nor `building`): a build that failed a unit test, a test or a model skipped the marts after
 it, which the report could not compare. It says why in one line on stderr and exits 2
 otherwise (a missing file too, found before the pull request's build rather than after).
+
+`python -m retention.data_diff tests-failed FILE` records in the pull request's warehouse
+that its tests failed: meta.build_state `failed`, the state one `dbt build` whose tests fail
+leaves. The data diff builds the models first with the tests left out, which records
+`built`, and then runs `dbt test`, which records no state: without this step a warehouse
+whose tests failed would read as a good build to whatever reads it next (`retention diff`,
+`retention summary`, `retention publish`, a BASE_DB check).
 """
 
 from __future__ import annotations
@@ -18,7 +25,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
+
 from retention.diff import UNFINISHED_STATES, marts_and_state
+from retention.load import mark_build_state
 from retention.marts import WarehouseError
 
 EXIT_USAGE = 2
@@ -58,6 +68,13 @@ def check_base_db(path: str) -> None:
         )
 
 
+def record_failed_tests(path: str) -> None:
+    """meta.build_state `failed` in the warehouse at `path`, whose models were built and
+    whose tests then failed (the stored vars stay those of the models' build)."""
+    with duckdb.connect(path) as con:
+        mark_build_state(con, "failed")
+
+
 def main(argv: list[str]) -> int:
     match argv:
         case ["label", ref]:
@@ -68,8 +85,13 @@ def main(argv: list[str]) -> int:
             except WarehouseError as exc:
                 print(f"make data-diff: {exc}", file=sys.stderr)
                 return EXIT_REFUSED
+        case ["tests-failed", path]:
+            record_failed_tests(path)
         case _:
-            print("usage: python -m retention.data_diff label REF | base-db FILE", file=sys.stderr)
+            print(
+                "usage: python -m retention.data_diff label REF | base-db FILE | tests-failed FILE",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
     return 0
 

@@ -665,7 +665,9 @@ def mark_build_state(con: duckdb.DuckDBPyConnection, state: str) -> None:
     """Record where the database is in load → build → publish (`meta.build_state`).
 
     A load sets `loaded`; a complete, successful `dbt build` sets `built` (the on-run-end
-    hook macros/record_build_state.sql); `retention publish` publishes only a `built` copy.
+    hook macros/record_build_state.sql), and `failed` when a node failed, as `make
+    data-diff` does when the tests it runs after the models fail (retention.data_diff);
+    `retention publish` publishes only a `built` copy.
     The row keeps the vars the last complete build recorded (`stored_vars`): the next build
     checks its vars against them, and a load changes no var.
     """
