@@ -339,8 +339,7 @@ def test_data_diff_records_that_the_pull_requests_tests_failed(tmp_path):
     from test_validate import build
 
     from retention import data_diff
-    from retention.marts import WarehouseError
-    from retention.summary import build_state_warning
+    from retention.marts import WarehouseError, build_state_warning
 
     db = with_build_state(build(tmp_path / "pr.duckdb"), "built")
     with duckdb.connect(str(db)) as con:

@@ -1013,7 +1013,7 @@ def test_summary_shows_an_uplift_that_rounds_to_zero_as_0_0pp():
 @pytest.mark.parametrize(
     ("state", "why"),
     [
-        ("loaded", "rows were loaded after its last build, and these figures leave them out"),
+        ("loaded", "rows were loaded after its last build, and the marts leave them out"),
         ("failed", "its last dbt build did not complete, so the marts may mix two builds"),
         ("built", None),
     ],

@@ -421,6 +421,20 @@ def test_correct_marts_pass(tmp_path, capsys):
     assert "Calculating Metrics" not in out  # GE progress bars are silenced
 
 
+@pytest.mark.parametrize("state", ["loaded", "failed", "building", "built"])
+def test_marts_that_pass_on_a_warehouse_not_as_built_pass_with_a_warning(tmp_path, capsys, state):
+    # A load after the last build, or a dbt build that failed or was killed, leaves marts
+    # that are not the data's; validate said "all marts pass" without a word (summary warns).
+    db = build(tmp_path / "w.duckdb")
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema if not exists meta")
+        con.execute("create or replace table meta.build_state as select ? as state", [state])
+    code, out = validate(db, capsys, "fct_periods")
+    assert code == 0, out
+    warning = f"warning: {db} is not as built (meta.build_state: {state}): "
+    assert (warning in out) == (state != "built"), out
+
+
 def test_broken_customer_identity_fails_and_is_named(tmp_path, capsys):
     # Contract basis, March: 1 − 1 + 0 + 0 = 0 customers at the end; claim 1 instead.
     db = build(tmp_path / "w.duckdb", {("fct_periods", 5, "customers_end"): 1})

@@ -13,7 +13,7 @@ from retention.marts import (
     BUSY_MEANING,
     EXIT_BUSY,
     WarehouseError,
-    build_state,
+    build_state_warning,
     open_built,
     tables,
 )
@@ -200,25 +200,6 @@ def predictive_rows(db_path: Path) -> list[tuple[str, str]]:
             )
         )
     return rows
-
-
-def build_state_warning(db_path: Path) -> str | None:
-    """A warning when meta.build_state says the marts are not those of a complete build of
-    what the database holds: rows loaded since (`loaded`), or a dbt build that failed or was
-    killed (`failed`, `building`); None when `built` or not recorded."""
-    with open_built(db_path, ()) as con:
-        state = build_state(con)
-    if state in (None, "built"):
-        return None
-    if state == "loaded":
-        why = "rows were loaded after its last build, and these figures leave them out"
-    else:
-        why = "its last dbt build did not complete, so the marts may mix two builds"
-    return (
-        f"warning: {db_path} is not as built (meta.build_state: {state}): {why}; build it "
-        f"(`retention build --db {db_path}`, or `dbt build` with "
-        f"RETENTION_DB_PATH={Path(db_path).resolve()})"
-    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -68,6 +68,7 @@ from retention.marts import (
     MARTS,
     SCHEMA,
     WarehouseError,
+    build_state_warning,
     open_built,
 )
 from retention.paths import add_db_argument, db_path
@@ -82,7 +83,8 @@ SCRATCH = "validate_scratch"  # the attached scratch database the parts are read
 VOLUME_CHECK = "row count against the published warehouse"
 ACROSS = "across marts"  # the result of the identities across marts (retention.consistency)
 EXIT_CODES = {
-    0: "every expectation passed",
+    0: "every expectation passed (with a warning on stderr when rows were loaded after the "
+    "last build, or the last dbt build did not complete: the marts may not be the data's)",
     1: "an expectation failed (the summary names the mart and the expectation), or an "
     "identity across marts does not hold (it names the marts)",
     2: "nothing validated: the database or a mart is missing, a --mart is unknown, the "
@@ -170,6 +172,10 @@ def run(args: argparse.Namespace) -> int:
     check_volumes(results, before, getattr(args, "max_shrink", shrink.DEFAULT_MAX_SHRINK))
     seconds = time.perf_counter() - started
     console.show(summary(results, path, seconds), lambda: summary_view(results, path, seconds))
+    # Marts that pass may still not be the data's: loaded since, or a build that stopped.
+    stale = build_state_warning(path)
+    if stale:
+        console.warn(stale)
     return 0 if all(r.success for r in results) else 1
 
 
