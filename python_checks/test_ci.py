@@ -365,9 +365,9 @@ def test_data_diff_refuses_a_base_db_whose_build_did_not_complete_before_buildin
     run = data_diff(clone, f"BASE_DB={base}")
     assert run.returncode == 2, run.stdout + run.stderr
     assert run.stderr.splitlines()[0] == (
-        f"make data-diff: BASE_DB {base}: its last dbt build did not complete "
-        "(meta.build_state: failed), so the marts that build skipped could not be compared: "
-        "rebuild it, or leave BASE_DB out to build BASE_REF"
+        f"make data-diff: BASE_DB {base}: its last dbt build did not complete or its tests "
+        "failed (meta.build_state: failed), so its marts may be missing or not those of its "
+        "data: rebuild it, or leave BASE_DB out to build BASE_REF"
     )
     assert not (clone / "target" / "test").exists()  # nothing was built
     # A missing file likewise, before any build (it was found after the pull request's).

@@ -62,9 +62,9 @@ def check_base_db(path: str) -> None:
     _, state = marts_and_state(Path(path), "BASE_DB")
     if state in UNFINISHED_STATES:
         raise WarehouseError(
-            f"BASE_DB {path}: its last dbt build did not complete (meta.build_state: {state}), "
-            "so the marts that build skipped could not be compared: rebuild it, or leave "
-            "BASE_DB out to build BASE_REF"
+            f"BASE_DB {path}: its last dbt build did not complete or its tests failed "
+            f"(meta.build_state: {state}), so its marts may be missing or not those of its "
+            "data: rebuild it, or leave BASE_DB out to build BASE_REF"
         )
 
 
