@@ -160,6 +160,14 @@ _LIMITS: dict[str, list[tuple[set[str], set[str], str]]] = {
 }
 
 
+def _running_away(params: Mapping[str, float]) -> tuple[list[str], list[str]]:
+    """The parameters a search that found no maximum was sending to infinity and to 0 (its
+    end point beyond e^RUNNING_AWAY, below e^-RUNNING_AWAY), in the order of ``params``."""
+    grown = [n for n, v in params.items() if math.log(v) > RUNNING_AWAY]
+    shrunk = [n for n, v in params.items() if math.log(v) < -RUNNING_AWAY]
+    return grown, shrunk
+
+
 def _limit_meaning(model: str, grown: Sequence[str], shrunk: Sequence[str]) -> str | None:
     """What the parameters running away mean: the limits of _LIMITS that account for all of
     them, joined; None when some are left that no limit explains."""
@@ -183,14 +191,13 @@ def _no_maximum(
     """Why a search found no maximum, in the data's terms: the parameters it was sending to
     0 or infinity and what that limit means, or scipy's reason when none was (scipy's words
     alone, "Maximum number of function evaluations has been exceeded.", told a user nothing)."""
-    values = dict(zip(names, log_params, strict=True))
-    grown = [n for n, v in values.items() if v > RUNNING_AWAY]
-    shrunk = [n for n, v in values.items() if v < -RUNNING_AWAY]
+    values = dict(zip(names, np.exp(log_params), strict=True))
+    grown, shrunk = _running_away(values)
     unidentified = "the data do not identify the model, and the predictions that need it are null"
     if not grown and not shrunk:
         return f"no maximum found (scipy: {found.message}): {unidentified}"
-    running = [f"{n} to infinity ({math.exp(values[n]):.3g})" for n in grown]
-    running += [f"{n} to 0 ({math.exp(values[n]):.3g})" for n in shrunk]
+    running = [f"{n} to infinity ({values[n]:.3g})" for n in grown]
+    running += [f"{n} to 0 ({values[n]:.3g})" for n in shrunk]
     how = "stopped at its bound" if at_bound else "gave up"
     limit = _limit_meaning(model, grown, shrunk)
     meaning = f": the likelihood rises toward a model with {limit}" if limit else ""
