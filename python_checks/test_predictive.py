@@ -198,6 +198,86 @@ def test_an_sbg_search_that_stops_at_its_bound_says_what_the_limit_means():
     assert lifted[0] < lifted[1] < lifted[2] < 2 * math.log(0.5) + 1e-12
 
 
+def test_a_steady_churn_is_fitted_at_the_geometric_limit():
+    # Every period loses 10 % of those left: 1000, 900, 810, 729. The sBG's likelihood has no
+    # finite maximum and rises as alpha and beta grow with alpha / (alpha + beta) fixed, toward
+    # the geometric model with one churn probability p per period: its maximum is reported.
+    # p = churned / periods at risk = (100 + 90 + 81) / (1000 + 900 + 810) = 271 / 2710 = 0.1.
+    fit = pr.fit_sbg([1000, 900, 810, 729])
+    assert fit.fit_status == pr.GEOMETRIC_LIMIT
+    assert not fit.converged and not fit.ok
+    assert fit.params == {"churn_probability": pytest.approx(0.1, rel=1e-15)}
+    assert fit.observations == 1000
+    # LL: 100 lost in period 1, ln 0.1 each; 90 in period 2, ln(0.1 * 0.9); 81 in period 3,
+    # ln(0.1 * 0.9^2); 729 left after 3 periods, ln 0.9^3. That is 271 ln 0.1 and
+    # 90 + 2 * 81 + 3 * 729 = 90 + 162 + 2187 = 2439 ln 0.9.
+    expected = 271 * math.log(0.1) + 2439 * math.log(0.9)
+    assert fit.log_likelihood == pytest.approx(expected, rel=1e-12)
+    assert "churn probability 0.1 per period (271 churned in 2710 periods at risk)" in fit.message
+    # Independently, the sBG's own likelihood at alpha = 0.1 K, beta = 0.9 K rises toward that
+    # value as K grows (the limit is what the sBG tends to, not a model of its own).
+    lifted = [
+        pr.sbg_log_likelihood(0.1 * k, 0.9 * k, [1000, 900, 810, 729]) for k in (1e2, 1e4, 1e6)
+    ]
+    assert lifted[0] < lifted[1] < lifted[2] < expected + 1e-9
+    assert lifted[2] == pytest.approx(expected, abs=1e-6)
+    # S(k) = 0.9^k: 1, 0.9, 0.81, 0.729, …; S(24) = 0.9^8 * 0.9^16 = 0.43046721 * 0.43046721^2
+    # = 0.43046721 * 0.18530201888518408 = 0.07976644307687...
+    projected = pr.geometric_project(fit.params["churn_probability"], 24)
+    assert len(projected) == 25
+    assert projected[:4] == pytest.approx([1.0, 0.9, 0.81, 0.729], rel=1e-14)
+    assert projected[24] == pytest.approx(0.0797664430768725, rel=1e-12)
+
+
+def test_the_geometric_churn_probability_is_churned_over_periods_at_risk():
+    # 8, 6, 4, 3, 2 (the fixture 14_predictive_sbg's cohort): churned 2 + 2 + 1 + 1 = 6, periods
+    # at risk 8 + 6 + 4 + 3 = 21, p = 6 / 21 = 2 / 7. LL = 6 ln(2/7) + 15 ln(5/7), the 15 being
+    # the periods survived: 2 lost in period 2 (1 each), 1 in period 3 (2), 1 in period 4 (3),
+    # 2 left after 4 periods (4 each): 2 + 2 + 3 + 8 = 15 = 21 - 6.
+    p, churned, at_risk = pr.geometric_churn_probability([8, 6, 4, 3, 2])
+    assert (churned, at_risk) == (6, 21) and p == pytest.approx(2 / 7, rel=1e-15)
+    expected = 6 * math.log(2 / 7) + 15 * math.log(5 / 7)
+    assert pr.geometric_log_likelihood(2 / 7, [8, 6, 4, 3, 2]) == pytest.approx(expected, rel=1e-14)
+    # a maximum: a churn probability either side is less likely
+    for other in (2 / 7 - 0.01, 2 / 7 + 0.01):
+        assert pr.geometric_log_likelihood(other, [8, 6, 4, 3, 2]) < expected
+    fit = pr.fit_sbg([8, 6, 4, 3, 2])
+    assert fit.fit_status == pr.GEOMETRIC_LIMIT
+    assert fit.params["churn_probability"] == pytest.approx(2 / 7, rel=1e-15)
+    assert fit.log_likelihood == pytest.approx(expected, rel=1e-12)
+
+
+def test_an_sbg_runaway_toward_zero_is_not_a_geometric_limit():
+    # 2 customers, one lost in period 1: alpha and beta run to 0, not to infinity (customers
+    # who leave in the first period or never). The geometric limit is not where the
+    # likelihood rises: the fit stays not_converged, with the search's end point.
+    fit = pr.fit_sbg([2, 1, 1, 1])
+    assert fit.fit_status == pr.NOT_CONVERGED
+    assert set(fit.params) == {"alpha", "beta"}
+
+
+def test_a_geometric_limit_below_the_search_end_point_is_not_reported():
+    # The limit is reported only when its log-likelihood is not below the search's end
+    # point's: otherwise the likelihood is not rising toward it. A search's result made by
+    # hand at alpha 1e5, beta 9e5 (both beyond e^7.5, running to infinity) on 1000, 900, 810,
+    # 729, whose geometric log-likelihood is 271 ln 0.1 + 2439 ln 0.9 (the test above).
+    survivors = np.array([1000.0, 900, 810, 729])
+    limit = 271 * math.log(0.1) + 2439 * math.log(0.9)
+
+    def search_ended_at(log_likelihood: float) -> pr.FitResult:
+        params = {"alpha": 1e5, "beta": 9e5}
+        return pr.FitResult("sbg", params, log_likelihood, 1000, False, pr.NOT_CONVERGED, "")
+
+    above = search_ended_at(limit + 1.0)
+    assert pr._at_the_geometric_limit(above, survivors) is above
+    # An end point above it by 1e-12 (relative: rounding, within pr.LIMIT_TOLERANCE), or
+    # below it: the limit.
+    for end in (limit * (1 - 1e-12), limit - 1.0):
+        fit = pr._at_the_geometric_limit(search_ended_at(end), survivors)
+        assert fit.fit_status == pr.GEOMETRIC_LIMIT
+        assert fit.log_likelihood == pytest.approx(limit, rel=1e-12)
+
+
 # --- BG/NBD and Gamma-Gamma on the CDNOW sample ---------------------------------------------
 
 

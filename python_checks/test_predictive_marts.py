@@ -9,6 +9,7 @@ import math
 
 import duckdb
 import pandas as pd
+import pytest
 from rfm_reference import rfm_summary
 from scipy import integrate, special
 
@@ -315,6 +316,40 @@ def test_fitted_uses_only_ok_fits():
     )
     params.loc[params["model"] == pm.SBG, "fit_status"] = pr.NOT_CONVERGED
     assert pm.fitted(params, pm.SBG, "2023-01-01") == (pr.NOT_CONVERGED, {})
+
+
+def test_a_cohort_at_the_geometric_limit_is_projected_with_its_churn_probability():
+    # 1000, 900, 810, 729: 10 % lost every month. The sBG runs to its geometric limit, with
+    # churn probability (100 + 90 + 81) / (1000 + 900 + 810) = 271 / 2710 = 0.1 per month.
+    rows = cohorts([("2023-01-01", k, 1000, n, True) for k, n in enumerate([1000, 900, 810, 729])])
+    params = pm.model_parameters(summary([]), rows)
+    sbg = params[params["model"] == pm.SBG].set_index("parameter")
+    # alpha and beta are infinite: their rows stay, without a value; the churn probability
+    # is the one estimate. LL = 271 ln 0.1 + 2439 ln 0.9 (test_predictive.py has the sum).
+    assert list(sbg.index) == ["alpha", "beta", "churn_probability"]
+    assert set(sbg["fit_status"]) == {pr.GEOMETRIC_LIMIT}
+    assert sbg.loc[["alpha", "beta"], "value"].isna().all()
+    assert math.isclose(sbg.loc["churn_probability", "value"], 0.1, rel_tol=1e-15)
+    ll = 271 * math.log(0.1) + 2439 * math.log(0.9)
+    assert all(math.isclose(v, ll, rel_tol=1e-12) for v in sbg["log_likelihood"])
+    assert set(sbg["observations"]) == {1000}
+    assert pm.fitted(params, pm.SBG, "2023-01-01") == (
+        pr.GEOMETRIC_LIMIT,
+        {"churn_probability": 0.1},
+    )
+    # Nothing to start the next run's search from: it fits cold (alpha and beta are infinite).
+    assert pm.warm_start(params, pm.SBG, "2023-01-01") is None
+    projections = pm.survival_projections(rows, params)
+    # S(k) = 0.9^k: 1, 0.9, 0.81, 0.729, and S(24) = 0.9^24 = 0.0797664430768725
+    # (0.9^8 = 0.43046721, 0.9^24 = 0.43046721^3)
+    assert projections["projected_retention"].iloc[:4].tolist() == pytest.approx(
+        [1.0, 0.9, 0.81, 0.729], rel=1e-14
+    )
+    assert math.isclose(
+        projections["projected_retention"].iloc[24], 0.0797664430768725, rel_tol=1e-12
+    )
+    assert projections[["alpha", "beta"]].isna().all().all()
+    assert set(projections["fit_status"]) == {pr.GEOMETRIC_LIMIT}
 
 
 def test_each_cohort_is_projected_with_its_own_fit():

@@ -8,6 +8,9 @@
   conditional expected average transaction value.
 - shifted-beta-geometric (Fader & Hardie 2007, "How to Project Customer Retention"): the
   survivor curve of a contractual cohort. Gives S(t) = B(alpha, beta + t) / B(alpha, beta).
+  When its likelihood has no finite maximum but rises as alpha and beta grow together, its
+  limit, the geometric model S(t) = (1 - p)^t, is fitted in closed form instead
+  (``geometric_limit``).
 
 Every fit maximises the analytic log-likelihood (``scipy.special``) over the logarithms of the
 parameters with Nelder-Mead (``scipy.optimize``), on unique observation rows weighted by their
@@ -29,6 +32,9 @@ from scipy import optimize, special
 # fit_status values (the later marts carry them so a BI user sees why a fit is missing).
 OK = "ok"
 NOT_CONVERGED = "not_converged"
+# The sBG only: no finite maximum, the likelihood rising toward the geometric model (alpha and
+# beta to infinity), which is fitted instead (see _at_the_geometric_limit).
+GEOMETRIC_LIMIT = "geometric_limit"
 INSUFFICIENT_CUSTOMERS = "insufficient_customers"
 NO_REPEAT_BUYERS = "no_repeat_buyers"
 INSUFFICIENT_PERIODS = "insufficient_periods"
@@ -48,7 +54,9 @@ DAYS_PER_WEEK = 7.0
 
 @dataclass(frozen=True)
 class FitResult:
-    """One model fit: the parameters (empty when no fit was attempted) and how it went."""
+    """One model fit: the parameters (empty when no fit was attempted) and how it went.
+    ``converged`` is True for an ``ok`` fit alone: a ``geometric_limit`` is the sBG's
+    search not converging, with the limit's one parameter in ``params``."""
 
     model: str
     params: dict[str, float]
@@ -135,6 +143,9 @@ def _maximise(
 # A log-parameter beyond this when the search gave up: the parameter was running to 0 or
 # infinity (LOG_BOUND is where the search stops it).
 RUNNING_AWAY = LOG_BOUND / 2
+# The sBG's limit as alpha and beta grow with alpha / (alpha + beta) fixed: the geometric
+# model, which fit_sbg fits in their place when its search runs there (_at_the_geometric_limit).
+_SBG_GEOMETRIC = ({"alpha", "beta"}, set(), "one churn probability for every customer")
 # The limits the models reach only as parameters run to infinity or 0, per model: (growing,
 # shrinking, what the limit means), larger sets first; a search's runaway parameters are
 # described by the limits that together account for all of them (the fit_status docs).
@@ -154,7 +165,7 @@ _LIMITS: dict[str, list[tuple[set[str], set[str], str]]] = {
         ({"p"}, set(), "every transaction equal to the customer's mean"),
     ],
     "sbg": [
-        ({"alpha", "beta"}, set(), "one churn probability for every customer"),
+        _SBG_GEOMETRIC,
         (set(), {"alpha", "beta"}, "customers who leave in the first period or never"),
     ],
 }
@@ -945,7 +956,88 @@ def fit_sbg(
 
     start = np.log([1.0, 1.0])
     fit = _maximise(model, ("alpha", "beta"), negative_ll, start, size, negative_gradient, warm)
-    return _scaled(fit, n[0])
+    return _at_the_geometric_limit(_scaled(fit, n[0]), n)
+
+
+# The sBG's parameter at its geometric limit (alpha and beta are infinite there).
+CHURN_PROBABILITY = "churn_probability"
+# The geometric limit is reported when its log-likelihood is not below that of the search's
+# end point by more than this, relative (at least 1): rounding in the sums, not a better point.
+LIMIT_TOLERANCE = 1e-9
+
+
+def geometric_churn_probability(
+    survivors: Sequence[float] | np.ndarray,
+) -> tuple[float, float, float]:
+    """(p, churned, periods at risk): the maximum-likelihood churn probability per period of
+    the geometric model, in which every customer churns in each period with the same
+    probability p, for a survivor curve n_0 >= n_1 >= ... >= n_k (0 < n_k < n_0, n_1 > 0).
+
+    p = churned / periods at risk, churned = n_0 - n_k = sum_t (n_{t-1} - n_t) and periods at
+    risk = n_0 + ... + n_{k-1}, each customer counted in every period it began as one. The
+    log-likelihood (:func:`geometric_log_likelihood`) is churned ln p + (at risk - churned)
+    ln(1 - p): a customer lost in period t adds ln p + (t - 1) ln(1 - p), one left after k
+    periods k ln(1 - p), and the (t - 1) and k add up to the periods at risk less one per
+    customer lost. Its derivative churned / p - (at risk - churned) / (1 - p) vanishes at
+    that p alone, and the second derivative is negative: the one maximum."""
+    n = _as_float(survivors)
+    churned, at_risk = float(n[0] - n[-1]), float(n[:-1].sum())
+    return churned / at_risk, churned, at_risk
+
+
+def geometric_log_likelihood(churn_probability: float, survivors: np.ndarray) -> float:
+    """LL of a survivor curve under the geometric model, period by period as for the sBG
+    (:func:`sbg_log_likelihood`): sum_t (n_{t-1} - n_t) ln P(T = t) + n_k ln S(k), with
+    P(T = t) = p (1 - p)^(t - 1) and S(k) = (1 - p)^k. It is the sBG's as alpha and beta grow
+    with alpha / (alpha + beta) = p: the churn probability of every customer is then p."""
+    n = _as_float(survivors)
+    p = churn_probability
+    t = np.arange(1, len(n), dtype=float)
+    lost = n[:-1] - n[1:]
+    log_p = math.log(p) + (t - 1.0) * math.log1p(-p)
+    return float((lost * log_p).sum() + n[-1] * (len(n) - 1) * math.log1p(-p))
+
+
+def geometric_project(churn_probability: float, periods: int) -> np.ndarray:
+    """Projected retention S(0 .. periods) = (1 - p)^k of the geometric model."""
+    return (1.0 - churn_probability) ** np.arange(periods + 1, dtype=float)
+
+
+def _at_the_geometric_limit(fit: FitResult, survivors: np.ndarray) -> FitResult:
+    """An sBG search that found no maximum because alpha and beta ran to infinity together
+    (:data:`_SBG_GEOMETRIC`) as its limit, the geometric model, fitted in closed form
+    (:func:`geometric_churn_probability`): status GEOMETRIC_LIMIT, the churn probability the
+    one parameter (alpha and beta are infinite), the limit's log-likelihood the highest the
+    sBG's rises to on the way the search went. Any other fit as it is; so too when the
+    limit's log-likelihood is below the search's end point's (by more than LIMIT_TOLERANCE):
+    the likelihood would not be rising toward it, and the fit stays not_converged."""
+    if fit.fit_status != NOT_CONVERGED or not fit.params:
+        return fit
+    grown, shrunk = _running_away(fit.params)
+    growing, shrinking, meaning = _SBG_GEOMETRIC
+    if (set(grown), set(shrunk)) != (growing, shrinking):
+        return fit
+    p, churned, at_risk = geometric_churn_probability(survivors)
+    value = geometric_log_likelihood(p, survivors)
+    end = fit.log_likelihood
+    if not (math.isfinite(end) and value >= end - LIMIT_TOLERANCE * max(1.0, abs(end))):
+        return fit
+    message = (
+        "no finite maximum: the likelihood rises as alpha and beta grow together without "
+        f"bound, toward the geometric model with {meaning}, fitted in their place: churn "
+        f"probability {p:.6g} per period ({churned:g} churned in {at_risk:g} periods at risk); "
+        "alpha and beta are infinite, and the projection is (1 - churn probability)^k"
+    )
+    return FitResult(
+        fit.model,
+        {CHURN_PROBABILITY: p},
+        value,
+        fit.observations,
+        False,
+        GEOMETRIC_LIMIT,
+        message,
+        fit.iterations,
+    )
 
 
 def sbg_project(alpha: float, beta: float, periods: int) -> np.ndarray:

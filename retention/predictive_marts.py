@@ -11,7 +11,8 @@
 - :func:`customer_predictions` applies the fitted BG/NBD and Gamma-Gamma parameters to each
   customer's summary.
 - :func:`survival_projections` projects each contract-basis cohort's retention with its sBG
-  fit, for months 0 … ``SURVIVAL_MONTHS``.
+  fit, or the geometric model at the sBG's limit (``geometric_limit``), for months
+  0 … ``SURVIVAL_MONTHS``.
 
 The dbt Python models (models/intermediate/predictive/) only read their refs into pandas and
 hand them here; SQL marts in models/marts/clv/ give them their contracts (a dbt Python model
@@ -38,6 +39,9 @@ PARAMETERS = {
     GAMMA_GAMMA: ("p", "q", "gamma"),
     SBG: ("alpha", "beta"),
 }
+# The fit_status values whose parameters the predictions and projections use: an sBG at its
+# geometric limit projects with its churn probability (alpha and beta are infinite there).
+USABLE = (pr.OK, pr.GEOMETRIC_LIMIT)
 # A prediction's fit_status when both fits are ok but the customer's Gamma-Gamma expected
 # spend is infinite (p x + q <= 1: x = 0 with q <= 1, or a low x with p + q <= 1).
 INFINITE_MEAN_SPEND = "infinite_mean_spend"
@@ -121,12 +125,16 @@ def warm_start(previous: pd.DataFrame | None, model: str, segment: str) -> dict[
     _maximise), else None."""
     if previous is None or previous.empty:
         return None
-    return fitted(previous, model, segment)[1] or None
+    status, params = fitted(previous, model, segment)
+    return params if status == pr.OK else None
 
 
 def _parameter_rows(model: str, segment: str, fit: pr.FitResult) -> list[dict[str, object]]:
-    """One row per parameter of the model; value null when no fit was attempted."""
+    """One row per parameter of the model, value null when the fit has none (no fit was
+    attempted; alpha and beta at the sBG's geometric limit), then one per other parameter
+    the fit has (the churn probability at that limit)."""
     ll = None if math.isnan(fit.log_likelihood) else fit.log_likelihood
+    names = PARAMETERS[model] + tuple(n for n in fit.params if n not in PARAMETERS[model])
     return [
         {
             "model": model,
@@ -138,7 +146,7 @@ def _parameter_rows(model: str, segment: str, fit: pr.FitResult) -> list[dict[st
             "fit_status": fit.fit_status,
             "fit_message": fit.message,
         }
-        for name in PARAMETERS[model]
+        for name in names
     ]
 
 
@@ -183,14 +191,17 @@ def _frame(rows: Iterable[dict[str, object]] | pd.DataFrame, columns: list[str])
 
 def fitted(parameters: pd.DataFrame, model: str, segment: str) -> tuple[str, dict[str, float]]:
     """(fit_status, parameters) of one fit in mart_clv_model_parameters; parameters only
-    when the fit is ``ok`` (a fit that did not converge is reported, never used)."""
+    when the fit is ``ok`` or an sBG at its geometric limit (USABLE; then the churn
+    probability alone, alpha and beta being null): a fit that did not converge is reported,
+    never used."""
     rows = parameters[(parameters["model"] == model) & (parameters["segment"] == segment)]
     if rows.empty:
         return "not_fitted", {}
     status = str(rows["fit_status"].iloc[0])
-    if status != pr.OK:
+    if status not in USABLE:
         return status, {}
-    return status, {str(p): float(v) for p, v in zip(rows["parameter"], rows["value"], strict=True)}
+    values = zip(rows["parameter"], rows["value"], strict=True)
+    return status, {str(p): float(v) for p, v in values if pd.notna(v)}
 
 
 # --- int_predictive_customers (mart_clv_predictions) ----------------------------------------
@@ -250,17 +261,19 @@ def customer_predictions(summary: pd.DataFrame, parameters: pd.DataFrame) -> pd.
 
 def survival_projections(contract_cohorts: pd.DataFrame, parameters: pd.DataFrame) -> pd.DataFrame:
     """One row per contract-basis cohort and month k = 0 … SURVIVAL_MONTHS: the cohort's sBG
-    projection S(k) where its fit is ``ok`` (mart_contract_survival adds fct_cohorts'
+    projection S(k) where its fit is ``ok``, (1 - p)^k where it is at its geometric limit
+    (alpha and beta null), none otherwise (mart_contract_survival adds fct_cohorts'
     observed retention beside it)."""
     rows: list[dict[str, object]] = []
     for month, cohort in contract_cohorts.groupby("cohort_month"):
         month = pd.Timestamp(month).date()
         status, sbg = fitted(parameters, SBG, month.isoformat())
-        projected = (
-            pr.sbg_project(sbg["alpha"], sbg["beta"], SURVIVAL_MONTHS)
-            if sbg
-            else [None] * (SURVIVAL_MONTHS + 1)
-        )
+        if status == pr.OK:
+            projected = pr.sbg_project(sbg["alpha"], sbg["beta"], SURVIVAL_MONTHS)
+        elif status == pr.GEOMETRIC_LIMIT:
+            projected = pr.geometric_project(sbg[pr.CHURN_PROBABILITY], SURVIVAL_MONTHS)
+        else:
+            projected = [None] * (SURVIVAL_MONTHS + 1)
         for k in range(SURVIVAL_MONTHS + 1):
             rows.append(
                 {
