@@ -1054,7 +1054,11 @@ def test_summary_prints_the_fitted_parameters_and_the_top_predicted_clv_channel(
         cohorts = [("sbg", "2024-01-01", "alpha", 0.7, 9, -3.0, "ok", ""),
                    ("sbg", "2024-01-01", "beta", 1.2, 9, -3.0, "ok", ""),
                    ("sbg", "2024-02-01", "alpha", None, 4, None, "no_churn", ""),
-                   ("sbg", "2024-02-01", "beta", None, 4, None, "no_churn", "")]  # fmt: skip
+                   ("sbg", "2024-02-01", "beta", None, 4, None, "no_churn", ""),
+                   ("sbg", "2024-03-01", "alpha", None, 10, -5.0, "geometric_limit", ""),
+                   ("sbg", "2024-03-01", "beta", None, 10, -5.0, "geometric_limit", ""),
+                   ("sbg", "2024-03-01", "churn_probability", 0.1, 10, -5.0, "geometric_limit",
+                    "")]  # fmt: skip
         con.executemany(
             "insert into marts.mart_clv_model_parameters values (?, ?, ?, ?, ?, ?, ?, ?)",
             ok + refused + cohorts,
@@ -1072,7 +1076,8 @@ def test_summary_prints_the_fitted_parameters_and_the_top_predicted_clv_channel(
     )
     assert lines["BG/NBD r, alpha, a, b"] == "0.243, 4.414, 0.793, 2.426"  # 3 decimals
     assert lines["Gamma-Gamma p, q, gamma"] == "not fitted: no_repeat_buyers"
-    assert lines["sBG contract cohorts fitted"] == "1 of 2"
+    # 2024-01 ok and 2024-03 at the geometric limit (it has a projection) of the 3 cohorts
+    assert lines["sBG contract cohorts fitted"] == "2 of 3 (1 at the geometric limit)"
     # c1 (organic) 100.00 against c2 (email) 40.00
     assert lines["top predicted-CLV channel"] == "organic: 100.00 mean over 1"
     # Every value ends where the rules end: the long values ran past them.

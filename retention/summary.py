@@ -136,9 +136,12 @@ select model, parameter, value, fit_status
 from marts.mart_clv_model_parameters
 where segment = 'all'
 """
+# A cohort at the sBG's geometric limit counts as fitted (it has a projection); the line
+# says how many of them there are.
 SBG_FITS_SQL = """
 select
-    count(distinct segment) filter (where fit_status = 'ok') as fitted,
+    count(distinct segment) filter (where fit_status in ('ok', 'geometric_limit')) as fitted,
+    count(distinct segment) filter (where fit_status = 'geometric_limit') as at_limit,
     count(distinct segment) as cohorts
 from marts.mart_clv_model_parameters
 where model = 'sbg'
@@ -179,7 +182,7 @@ def predictive_rows(db_path: Path) -> list[tuple[str, str]]:
         parameters = con.execute(PREDICTIVE_PARAMETERS_SQL).fetchall()
         if not parameters:
             return [("predictive models", "n/a (built with RETENTION_PREDICTIVE=off)")]
-        fitted, cohorts = con.execute(SBG_FITS_SQL).fetchone()
+        fitted, at_limit, cohorts = con.execute(SBG_FITS_SQL).fetchone()
         top = con.execute(TOP_SEGMENT_SQL).fetchone()
     rows = [
         ("BG/NBD r, alpha, a, b", _model_line(parameters, "bg_nbd", ("r", "alpha", "a", "b"))),
@@ -187,7 +190,11 @@ def predictive_rows(db_path: Path) -> list[tuple[str, str]]:
             "Gamma-Gamma p, q, gamma",
             _model_line(parameters, "gamma_gamma", ("p", "q", "gamma")),
         ),
-        ("sBG contract cohorts fitted", f"{fitted} of {cohorts}"),
+        (
+            "sBG contract cohorts fitted",
+            f"{fitted} of {cohorts}"
+            + (f" ({at_limit} at the geometric limit)" if at_limit else ""),
+        ),
     ]
     if top is None:
         rows.append(("top predicted-CLV channel", "n/a"))
