@@ -1085,6 +1085,71 @@ def test_predictive_page_says_why_a_contract_cohort_has_no_projection(
     assert any("`insufficient_periods`: the cohort is too young" in c.value for c in app.caption)
 
 
+def test_predictive_page_projects_a_cohort_at_the_geometric_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cohort whose sBG fit is at its geometric limit (fit_status geometric_limit: alpha
+    and beta infinite, null) has a projection, (1 - churn probability)^k: the survival chart
+    offers it beside the `ok` cohorts and says which model projects it."""
+    path = tmp_path / "predictive.duckdb"
+    with duckdb.connect(str(path)) as con:
+        marts(
+            con,
+            mart_clv_model_parameters="model varchar, segment varchar, parameter varchar, "
+            "value double, observations bigint, log_likelihood double, fit_status varchar, "
+            "fit_message varchar",
+            mart_clv_predictions="customer_id varchar, frequency double, recency_weeks double, "
+            "age_weeks double, p_alive double, expected_purchases_365d double, "
+            "expected_average_order_value double, predicted_clv_365d double",
+            dim_customers="customer_id varchar, acquisition_channel varchar, country varchar, "
+            "segment varchar",
+            mart_contract_survival="cohort_month date, months_since_cohort bigint, "
+            "cohort_size bigint, observed_retention double, projected_retention double, "
+            "is_projected boolean, alpha double, beta double, fit_status varchar",
+        )
+        # June 2023 an sBG fit; September 2023 at the limit, churn probability 0.1 a month.
+        rows = [("2023-06-01", "alpha", 0.5, "ok"), ("2023-06-01", "beta", 1.5, "ok"),
+                ("2023-09-01", "alpha", None, "geometric_limit"),
+                ("2023-09-01", "beta", None, "geometric_limit"),
+                ("2023-09-01", "churn_probability", 0.1, "geometric_limit")]  # fmt: skip
+        for cohort, parameter, value, status in rows:
+            con.execute(
+                "insert into marts.mart_clv_model_parameters values "
+                "('sbg', ?, ?, ?, 1000, -1.0, ?, '')",
+                [cohort, parameter, value, status],
+            )
+        # September: S(k) = 0.9^k = 1, 0.9, 0.81, 0.729; months 0 and 1 observed. June: the
+        # sBG's S(1) = beta / (alpha + beta) = 1.5 / 2 = 0.75.
+        survival = [("2023-09-01", 0, 1.0, 1.0), ("2023-09-01", 1, 0.91, 0.9),
+                    ("2023-09-01", 2, None, 0.81), ("2023-09-01", 3, None, 0.729),
+                    ("2023-06-01", 0, 1.0, 1.0), ("2023-06-01", 1, 0.7, 0.75)]  # fmt: skip
+        for cohort, k, observed, projected in survival:
+            june = cohort == "2023-06-01"
+            con.execute(
+                "insert into marts.mart_contract_survival values (?, ?, 1000, ?, ?, ?, ?, ?, ?)",
+                [cohort, k, observed, projected, observed is None,
+                 0.5 if june else None, 1.5 if june else None,
+                 "ok" if june else "geometric_limit"],
+            )  # fmt: skip
+    app = ran("predictive.py", path, monkeypatch)
+    (cohorts,) = [box for box in app.selectbox if box.label.startswith("Contract cohort")]
+    assert cohorts.options == ["September 2023", "June 2023"]  # latest first
+    assert cohorts.value == pd.Timestamp("2023-09-01")
+    assert any(
+        "the sBG's geometric limit, churn probability 10.00% a month" in c.value
+        for c in app.caption
+    )
+    assert any("`geometric_limit`: the cohort loses customers" in c.value for c in app.caption)
+    # The survival chart's layers: the lines and the "projection only" marker.
+    frames = [
+        pa.ipc.open_stream(d.data.data).read_pandas()
+        for d in app.get("vega_lite_chart")[-1].proto.datasets
+    ]
+    (lines,) = [f for f in frames if "series" in f]
+    projected = lines[lines["series"] == "projected"].sort_values("months_since_cohort")
+    assert projected["retention"].tolist() == [1.0, 0.9, 0.81, 0.729]
+
+
 def test_churn_table_shows_each_period_on_both_bases_in_one_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -82,11 +82,15 @@ chart(
 )
 # Why a cohort has no projection: each fit's status and message, as the mart has them.
 st.caption(
-    "Only a converged fit (`ok`) projects a cohort's survival. `insufficient_periods`: the "
-    "cohort is too young (fewer than 3 complete months after month 0); `no_churn`: nobody "
-    "(or everybody) in it churned; `invalid_input`: counts the sBG cannot take, as when the "
-    "active customers rise in a later month (customers came back); `not_converged`: the data "
-    "do not pick one model (as when every customer seems to churn at the same rate)."
+    "A converged fit (`ok`) projects a cohort's survival with the sBG; `geometric_limit`: "
+    "the cohort loses customers at a steady rate, as if every customer had the same churn "
+    "probability, the model the sBG tends to as alpha and beta grow without bound, and that "
+    "one churn probability per month projects it (alpha and beta are infinite). No "
+    "projection otherwise: `insufficient_periods`: the cohort is too young (fewer than 3 "
+    "complete months after month 0); `no_churn`: nobody (or everybody) in it churned; "
+    "`invalid_input`: counts the sBG cannot take, as when the active customers rise in a "
+    "later month (customers came back); `not_converged`: the data do not pick one model (as "
+    "when the customers seem either to leave in the first month or never to leave)."
 )
 with st.expander("Each contract cohort's sBG fit"):
     cohort_fits = parameters[parameters["model"] == "sbg"].drop_duplicates("segment")
@@ -168,21 +172,40 @@ st.subheader("Contract survival: observed and projected")
 survival = query(
     "select * from marts.mart_contract_survival order by cohort_month, months_since_cohort"
 )
-fitted = sorted(survival.loc[survival["fit_status"] == "ok", "cohort_month"].unique(), reverse=True)
+# The cohorts with a projection: an sBG fit `ok`, or at its geometric limit.
+projected = survival["fit_status"].isin(["ok", "geometric_limit"])
+fitted = sorted(survival.loc[projected, "cohort_month"].unique(), reverse=True)
 if not fitted:
-    st.warning("No data for contract survival: no contract cohort has a converged sBG fit.")
+    st.warning(
+        "No data for contract survival: no contract cohort has a projection (an sBG fit "
+        "`ok` or at its geometric limit)."
+    )
     st.stop()
 cohort = st.selectbox(
-    "Contract cohort (converged sBG fits)",
+    "Contract cohort (with a projection)",
     fitted,
     format_func=lambda m: f"{m:%B %Y}",
 )
 cells = survival[survival["cohort_month"] == cohort]
 first = cells.iloc[0]
+if first.fit_status == "ok":
+    model = f"sBG alpha {first.alpha:.3f}, beta {first.beta:.3f}"
+else:
+    churn = parameters.loc[
+        (parameters["model"] == "sbg")
+        & (parameters["segment"] == f"{cohort:%Y-%m-%d}")
+        & (parameters["parameter"] == "churn_probability"),
+        "value",
+    ]
+    rate = f"{churn.iloc[0]:.2%}" if len(churn) else "not in mart_clv_model_parameters"
+    model = (
+        f"the sBG's geometric limit, churn probability {rate} a month for every customer "
+        "(alpha and beta infinite)"
+    )
 st.caption(
-    f"{first.cohort_size:,} customers; sBG alpha {first.alpha:.3f}, beta {first.beta:.3f}. "
-    "Observed: fct_cohorts' contract retention of the complete months; projected: the sBG "
-    "survival for every month, the only value where `is_projected` (month not yet complete)."
+    f"{first.cohort_size:,} customers; {model}. Observed: fct_cohorts' contract retention "
+    "of the complete months; projected: the fitted survival for every month, the only value "
+    "where `is_projected` (month not yet complete)."
 )
 lines = cells.melt(
     id_vars=["months_since_cohort", "is_projected"],
