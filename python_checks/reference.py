@@ -14,17 +14,28 @@ modelled, except rows in another currency than `reporting_currency` (dropped, as
 quarantines them) and cancellations of such contracts (unknown contract). Anything else the
 reference does not understand raises ValueError rather than being guessed at.
 
-Output: `compute(raw, params)` returns, per mart (`fct_periods`, `fct_cohorts`,
-`mart_repeat_purchase`, `mart_clv`, and the retention operations marts of section 9:
-`mart_cancellation_saves`, `mart_winback`, `mart_nps`, `mart_nps_churn`,
-`mart_retention_programmes`, `mart_contract_renewals`, `mart_lock_in`,
-`mart_revenue_concentration`), a list of dicts with the columns of docs/marts.md.
+Customers: those created on or before A, and inferred ones (referenced by an order of any
+status or a contract that exists on A, without a customer row created on or before A: no
+such row, or one created after A; no attributes, channel `unknown`), as docs/decisions.md
+has them.
+
+Output: `compute(raw, params)` returns, per mart (`dim_customers`, `fct_customer_months`,
+`fct_periods`, `fct_cohorts`, `mart_churn`, `mart_repeat_purchase`, `mart_clv`, and the
+retention operations marts of section 9: `mart_cancellation_saves`, `mart_winback`,
+`mart_nps`, `mart_nps_churn`, `mart_retention_programmes`, `mart_contract_renewals`,
+`mart_lock_in`, `mart_revenue_concentration`), a list of dicts with every column of
+docs/marts.md; none is left out (test_reference.py checks it, and names there, with the
+reason, any column or mart it does not compare). `dim_customers.created_at` is the
+registration instant in UTC without an offset, as the timestamp column holds it. The three
+predictive marts are not computed: they are model fits, checked against the published
+estimates elsewhere (test_reference.LEFT_OUT says where).
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterable
@@ -161,6 +172,13 @@ class Customer:
     customer_id: str
     channel: str
     exists: bool
+    # Inferred: referenced by an order or a contract that exists on A, without a customer row
+    # created on or before A; then no attributes and channel `unknown`.
+    inferred: bool = False
+    created_at: dt.datetime | None = None  # UTC, naive (a timestamp column)
+    created_date: dt.date | None = None  # local
+    country: str | None = None
+    segment: str | None = None
     purchases: list[tuple[dt.date, Fraction]] = field(default_factory=list)
     contracts: list[Contract] = field(default_factory=list)
     # Filled by the day walk (only days <= A; absent day = inactive / 0):
@@ -179,6 +197,10 @@ class Customer:
     def first_active_any(self) -> dt.date | None:
         days = self.order_active | self.contract_active
         return min(days) if days else None
+
+    def spells(self, basis: str) -> list[tuple[dt.date, dt.date]]:
+        """The basis' spells (maximal runs of active days up to A), first to last."""
+        return _spells(self.order_active if basis == "order" else self.contract_active)
 
 
 def _local(instant: dt.datetime, zone: ZoneInfo) -> dt.date:
@@ -211,7 +233,17 @@ class World:
             if row["customer_id"] is None or created is None:
                 raise ValueError(f"invalid customer row {row}")
             channel = (row.get("acquisition_channel") or "unknown").lower()
-            customers[row["customer_id"]] = (_local(created, zone), channel)
+            country, segment = row.get("country"), row.get("segment")
+            customers[row["customer_id"]] = (
+                _local(created, zone),
+                channel,
+                {
+                    "created_at": created.astimezone(dt.UTC).replace(tzinfo=None),
+                    "created_date": _local(created, zone),
+                    "country": None if country is None else country.upper(),
+                    "segment": None if segment is None else segment.lower(),
+                },
+            )
 
         orders = []
         for row in raw.get("orders", []):
@@ -285,7 +317,7 @@ class World:
         if params.as_of_date is not None:
             self.as_of = params.as_of_date
         else:
-            candidates = [created for created, _ in customers.values()]
+            candidates = [created for created, _, _ in customers.values()]
             candidates += [ordered for _, ordered, _, _ in orders]
             candidates += [c.signed for c in contracts.values() if c.signed is not None]
             candidates += [requested for _, requested, _, _ in cancellations]
@@ -305,11 +337,17 @@ class World:
 
         def customer(customer_id: str) -> Customer:
             if customer_id not in self.customers:
-                if customer_id in customers:
-                    created, channel = customers[customer_id]
-                    self.customers[customer_id] = Customer(customer_id, channel, created <= A)
-                else:  # inferred: referenced by an order or a contract on or before A
-                    self.customers[customer_id] = Customer(customer_id, "unknown", False)
+                created, channel, attributes = customers.get(customer_id, (None, None, None))
+                if created is not None and created <= A:
+                    self.customers[customer_id] = Customer(
+                        customer_id, channel, exists=True, **attributes
+                    )
+                else:
+                    # Inferred once an order or a contract on or before A refers to them: no
+                    # customer row, or one created after A (docs/decisions.md).
+                    self.customers[customer_id] = Customer(
+                        customer_id, "unknown", exists=False, inferred=True
+                    )
             return self.customers[customer_id]
 
         for customer_id in customers:
@@ -318,12 +356,12 @@ class World:
             if ordered > A:
                 continue
             c = customer(customer_id)
-            c.exists = True if customer_id not in customers else c.exists
+            c.exists = True
             if status == "completed":
                 c.purchases.append((ordered, net))
         for contract in live_contracts:
             c = customer(contract.customer_id)
-            c.exists = True if contract.customer_id not in customers else c.exists
+            c.exists = True
             c.contracts.append(contract)
 
         for c in self.customers.values():
@@ -448,8 +486,11 @@ def _ratio(numerator, denominator):
 def compute(raw: dict[str, list[dict[str, str | None]]], params: Params) -> dict[str, list[dict]]:
     world = World(raw, params)
     marts = {
+        "dim_customers": dim_customers(world),
+        "fct_customer_months": fct_customer_months(world),
         "fct_periods": fct_periods(world),
         "fct_cohorts": fct_cohorts(world),
+        "mart_churn": mart_churn(world),
         "mart_repeat_purchase": mart_repeat_purchase(world),
         "mart_clv": mart_clv(world),
         **operations_marts(world),
@@ -466,42 +507,78 @@ def _plain(row: dict) -> dict:
     return {k: float(v) if isinstance(v, Fraction) else v for k, v in row.items()}
 
 
+def periods(world: World, basis: str) -> list[tuple[str, dt.date, dt.date]]:
+    """(grain, first day, last day) of every period of the basis: from the period of its
+    earliest activity (any customer) through the period containing A."""
+    firsts = [f for c in world.customers.values() if (f := c.first_active(basis))]
+    if not firsts:
+        return []
+    return [p for grain in GRAINS for p in _calendar(min(firsts), grain, world.as_of)]
+
+
+def _calendar(first: dt.date, grain: str, as_of: dt.date) -> list[tuple[str, dt.date, dt.date]]:
+    """(grain, first day, last day) of the periods from the one containing `first` through
+    the one containing A."""
+    found = []
+    ps = period_start(first, grain)
+    while ps <= as_of:
+        pe = next_period_start(ps, grain) - DAY
+        found.append((grain, ps, pe))
+        ps = pe + DAY
+    return found
+
+
+def lifecycle(c: Customer, basis: str, ps: dt.date, end_day: dt.date) -> str:
+    """The customer's lifecycle in the period ps … end_day (its end-state day) on the basis."""
+    at_start, at_end = c.active(basis, ps - DAY), c.active(basis, end_day)
+    if at_start:
+        return "retained" if at_end else "churned"
+    if at_end:
+        return "reactivated" if c.first_active(basis) < ps else "new"
+    if any(c.active(basis, d) for d in _days(ps, end_day)):
+        return "transient"
+    return "inactive"
+
+
+MRR_MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churned")
+
+
+def mrr_movement(
+    c: Customer, ps: dt.date, end_day: dt.date
+) -> tuple[Fraction, Fraction, str, Fraction]:
+    """(MRR at start, MRR at end, the movement, its amount) of the period ps … end_day:
+    one of MRR_MOVEMENTS, or `unchanged` (amount 0)."""
+    s = c.mrr.get(ps - DAY, Fraction(0))
+    t = c.mrr.get(end_day, Fraction(0))
+    if s == 0 and t > 0:
+        return s, t, "reactivation" if c.first_active("contract") < ps else "new", t
+    if s > 0 and t > s:
+        return s, t, "expansion", t - s
+    if 0 < t < s:
+        return s, t, "contraction", s - t
+    if s > 0 and t == 0:
+        return s, t, "churned", s
+    return s, t, "unchanged", Fraction(0)
+
+
 def fct_periods(world: World) -> list[dict]:
-    A = world.as_of
-    customers = list(world.customers.values())
-    rows = []
-    for basis in BASES:
-        firsts = [c.first_active(basis) for c in customers if c.first_active(basis)]
-        if not firsts:
-            continue
-        earliest = min(firsts)
-        for grain in GRAINS:
-            ps = period_start(earliest, grain)
-            while ps <= A:
-                pe = next_period_start(ps, grain) - DAY
-                rows.append(_period_row(world, basis, grain, ps, pe))
-                ps = pe + DAY
-    return rows
+    return [
+        _period_row(world, basis, grain, ps, pe)
+        for basis in BASES
+        for grain, ps, pe in periods(world, basis)
+    ]
 
 
 def _period_row(world: World, basis: str, grain: str, ps: dt.date, pe: dt.date) -> dict:
     A = world.as_of
-    start_day, end_day = ps - DAY, min(pe, A)
+    end_day = min(pe, A)
     counts = defaultdict(int)
     money = defaultdict(Fraction)
     for c in world.customers.values():
-        at_start, at_end = c.active(basis, start_day), c.active(basis, end_day)
-        first = c.first_active(basis)
-        before = first is not None and first < ps
-        counts["customers_start"] += at_start
-        counts["customers_end"] += at_end
-        counts["retained"] += at_start and at_end
-        counts["churned"] += at_start and not at_end
-        counts["reactivated"] += (not at_start) and at_end and before
-        counts["new"] += (not at_start) and at_end and not before
-        counts["transient"] += (
-            (not at_start) and (not at_end) and any(c.active(basis, d) for d in _days(ps, end_day))
-        )
+        state = lifecycle(c, basis, ps, end_day)
+        counts[state] += 1
+        counts["customers_start"] += state in ("retained", "churned")
+        counts["customers_end"] += state in ("retained", "new", "reactivated")
         if basis == "order":
             bought = [(d, net) for d, net in c.purchases if ps <= d <= end_day]
             counts["purchases"] += len(bought)
@@ -509,18 +586,11 @@ def _period_row(world: World, basis: str, grain: str, ps: dt.date, pe: dt.date) 
             counts["returning_customers"] += bool(bought) and any(d < ps for d, _ in c.purchases)
             money["net_revenue"] += sum((net for _, net in bought), Fraction(0))
         else:
-            s = c.mrr.get(start_day, Fraction(0))
-            t = c.mrr.get(end_day, Fraction(0))
+            s, t, movement, amount = mrr_movement(c, ps, end_day)
             money["mrr_start"] += s
             money["mrr_end"] += t
-            if s == 0 and t > 0:
-                money["reactivation_mrr" if before else "new_mrr"] += t
-            elif s > 0 and t > s:
-                money["expansion_mrr"] += t - s
-            elif 0 < t < s:
-                money["contraction_mrr"] += s - t
-            elif s > 0 and t == 0:
-                money["churned_mrr"] += s
+            if movement != "unchanged":
+                money[f"{movement}_mrr"] += amount
             money["recognised_contract_revenue"] += sum(
                 (c.recognised.get(d, Fraction(0)) for d in _days(ps, end_day)), Fraction(0)
             )
@@ -775,12 +845,138 @@ def mart_clv(world: World) -> list[dict]:
     return rows
 
 
+# --- customers, customer-months, churn by reason -------------------------------------------
+
+
+def dim_customers(world: World) -> list[dict]:
+    """One row per customer that exists on A (known, or inferred)."""
+    A = world.as_of
+    rows = []
+    for c in world.existing():
+        days = sorted(d for d, _ in c.purchases)
+        net = sum((n for _, n in c.purchases), Fraction(0))
+        row = {
+            "customer_id": c.customer_id,
+            "is_inferred": c.inferred,
+            "created_at": c.created_at,
+            "created_date": c.created_date,
+            "acquisition_channel": c.channel,
+            "country": c.country,
+            "segment": c.segment,
+            "first_purchase_date": days[0] if days else None,
+            "last_purchase_date": days[-1] if days else None,
+            "purchases": len(days),
+            "lifetime_net_revenue": net,
+            "average_order_value": _ratio(net, len(days)),
+            "is_repeat_customer": len(days) >= 2,
+        }
+        for basis in BASES:
+            spells = c.spells(basis)
+            ended = [last for _, last in spells if last < A]  # churned the day after
+            row[f"{basis}_cohort_month"] = spells[0][0].replace(day=1) if spells else None
+            row[f"{basis}_status"] = (
+                "active" if c.active(basis, A) else "churned" if spells else "never_active"
+            )
+            row[f"{basis}_last_churn_date"] = ended[-1] + DAY if ended else None
+            row[f"{basis}_reactivation_count"] = max(len(spells) - 1, 0)
+            if basis == "contract":
+                row["contract_last_churn_type"] = (
+                    _contract_churn(world, c, ended[-1])[0] if ended else None
+                )
+        products = sorted({k.product for k in c.contracts if k.start <= A <= k.coverage_end(A)})
+        row["current_mrr"] = c.mrr.get(A, Fraction(0))
+        row["active_products"] = ", ".join(products) if products else None
+        row["lifetime_contract_revenue"] = sum(c.recognised.values(), Fraction(0))
+        rows.append(row)
+    return rows
+
+
+def fct_customer_months(world: World) -> list[dict]:
+    """Customer × month from the month of the first active day (either basis) through A's."""
+    A = world.as_of
+    rows = []
+    for c in world.customers.values():
+        first = c.first_active_any()
+        if first is None:
+            continue
+        for _, ps, pe in _calendar(first, "month", A):
+            end_day = min(pe, A)
+            bought = [net for d, net in c.purchases if ps <= d <= end_day]
+            s, t, movement, amount = mrr_movement(c, ps, end_day)
+            row = {
+                "customer_id": c.customer_id,
+                "month_start": ps,
+                "month_end_date": end_day,
+                "is_complete_month": pe <= A,
+                "purchases": len(bought),
+                "net_revenue": sum(bought, Fraction(0)),
+            }
+            for basis in BASES:
+                row[f"{basis}_is_active_start"] = c.active(basis, ps - DAY)
+                row[f"{basis}_is_active_end"] = c.active(basis, end_day)
+                row[f"{basis}_lifecycle"] = lifecycle(c, basis, ps, end_day)
+            row["mrr_start"], row["mrr_end"], row["mrr_movement"] = s, t, movement
+            for name in MRR_MOVEMENTS:
+                row[f"{name}_mrr"] = amount if movement == name else Fraction(0)
+            row["recognised_contract_revenue"] = sum(
+                (c.recognised.get(d, Fraction(0)) for d in _days(ps, end_day)), Fraction(0)
+            )
+            rows.append(row)
+    return rows
+
+
+def mart_churn(world: World) -> list[dict]:
+    """The customers churned in each period (active at its start, not at its end), by the
+    churn type and reason of their departure. On the contract basis the departure is the
+    end of the latest spell that started on or before the end-state day."""
+    A = world.as_of
+    groups: dict[tuple, dict] = {}
+    period_churned: dict[tuple, int] = defaultdict(int)
+    for basis in BASES:
+        for grain, ps, pe in periods(world, basis):
+            end_day = min(pe, A)
+            for c in world.customers.values():
+                if lifecycle(c, basis, ps, end_day) != "churned":
+                    continue
+                mrr = None
+                attribution = SILENT
+                if basis == "contract":
+                    last = [end for start, end in c.spells("contract") if start <= end_day][-1]
+                    attribution = _contract_churn(world, c, last)
+                    mrr = c.mrr.get(ps - DAY, Fraction(0))
+                churn_type, code, retainable = attribution
+                g = groups.setdefault(
+                    (basis, grain, ps, churn_type, code),
+                    {"is_retainable": retainable, "n": 0, "mrr": None},
+                )
+                g["n"] += 1
+                if mrr is not None:
+                    g["mrr"] = (g["mrr"] or Fraction(0)) + mrr
+                period_churned[(basis, grain, ps)] += 1
+    return [
+        {
+            "basis": basis,
+            "period_grain": grain,
+            "period_start": ps,
+            "churn_type": churn_type,
+            "reason_code": code,
+            "is_retainable": g["is_retainable"],
+            "churned_customers": g["n"],
+            "churned_mrr": g["mrr"],
+            "period_churned_customers": period_churned[(basis, grain, ps)],
+            "share_of_churn": _ratio(g["n"], period_churned[(basis, grain, ps)]),
+        }
+        for (basis, grain, ps, churn_type, code), g in groups.items()
+    ]
+
+
 # --- section 9: retention operations --------------------------------------------------------
 
 SEED_REASONS = Path(__file__).resolve().parents[1] / "seeds" / "cancellation_reasons.csv"
 Z_95 = 1.959963984540054
 
 
+@functools.cache
 def reasons() -> dict[str, tuple[str, bool]]:
     """The cancellation_reasons seed: reason_code -> (churn_type, is_retainable)."""
     with SEED_REASONS.open(encoding="utf-8", newline="") as handle:
@@ -840,9 +1036,13 @@ def _uncut_coverage_end(world: World, contract: Contract) -> dt.date | None:
     return min(candidates) if candidates else None
 
 
-def _contract_churn_type(world: World, c: Customer, last_day: dt.date) -> str:
-    """Section 7 churn types: the contract whose coverage ended the spell on last_day (of
-    several, the latest cancellation request, then the highest contract_id)."""
+def _contract_churn(world: World, c: Customer, last_day: dt.date) -> tuple[str, str, bool | None]:
+    """Section 7 churn attribution of the contract spell that ended on last_day:
+    (churn_type, reason_code, is_retainable). The contract whose coverage ended the spell
+    (of several, the latest request of their ending cancellations, then the highest
+    contract_id; one without such a cancellation ranks last) and its ending cancellation's
+    reason: `silent` / `none` without one, `unknown` / `unspecified` without a code, a code
+    missing from the seed `unknown` with its code; is_retainable from the seed, else null."""
     ending = []
     for k in c.contracts:
         covered_until = k.coverage_end(world.as_of)
@@ -858,8 +1058,15 @@ def _contract_churn_type(world: World, c: Customer, last_day: dt.date) -> str:
     )
     _, cancellation = ending[0]
     if cancellation is None:
-        return "silent"
-    return reasons().get(cancellation["reason_code"] or "", ("unknown", None))[0]
+        return "silent", "none", None
+    code = cancellation["reason_code"]
+    if code is None:
+        return "unknown", "unspecified", None
+    churn_type, retainable = reasons().get(code, ("unknown", None))
+    return churn_type, code, retainable
+
+
+SILENT = ("silent", "none", None)  # every order-basis churn
 
 
 def _revenue_between(c: Customer, first: dt.date, last: dt.date) -> Fraction:
@@ -959,7 +1166,7 @@ def mart_winback(world: World) -> list[dict]:
                     continue
                 churn = last + DAY
                 back = runs[index + 1][0] if index + 1 < len(runs) else None
-                churn_type = "silent" if basis == "order" else _contract_churn_type(world, c, last)
+                churn_type = "silent" if basis == "order" else _contract_churn(world, c, last)[0]
                 mrr = None
                 if basis == "contract":
                     mrr = c.mrr[back] if back is not None else Fraction(0)
@@ -1169,11 +1376,9 @@ def mart_contract_renewals(world: World) -> list[dict]:
 def mart_lock_in(world: World) -> list[dict]:
     A = world.as_of
     rows = []
-    for period in fct_periods(world):
-        if period["basis"] != "contract":
-            continue
-        start_day = period["period_start"] - DAY
-        end_day = min(period["period_end"], A)
+    for grain, ps, pe in periods(world, "contract"):
+        start_day = ps - DAY
+        end_day = min(pe, A)
         counts = {bucket: [0, 0] for bucket in ("0", "1", "2", "3+")}
         for c in world.customers.values():
             if not c.active("contract", start_day):
@@ -1185,8 +1390,8 @@ def mart_lock_in(world: World) -> list[dict]:
         for bucket, (n, churned) in counts.items():
             rows.append(
                 {
-                    "period_grain": period["period_grain"],
-                    "period_start": period["period_start"],
+                    "period_grain": grain,
+                    "period_start": ps,
                     "products_at_start": bucket,
                     "customers_start": n,
                     "churned": churned,

@@ -2,7 +2,7 @@
 
 `reference.py` walks every customer day by day straight from the definitions. Here:
 
-1. two unit tests of the reference itself on tiny hand-computed cases (arithmetic beside the
+1. unit tests of the reference itself on tiny hand-computed cases (arithmetic beside the
    expected values), so the reference is checked before it checks anything else;
 2. a property test: hypothesis draws small random raw data sets (a handful of customers over
    about two years, with the edge cases of the definitions and docs/decisions.md drawn on purpose),
@@ -63,8 +63,11 @@ MARTS = (
     "mart_revenue_concentration",
 )
 KEYS = {
+    "dim_customers": ("customer_id",),
+    "fct_customer_months": ("customer_id", "month_start"),
     "fct_periods": ("basis", "period_grain", "period_start"),
     "fct_cohorts": ("basis", "cohort_month", "months_since_cohort"),
+    "mart_churn": ("basis", "period_grain", "period_start", "churn_type", "reason_code"),
     "mart_repeat_purchase": ("first_purchase_month",),
     "mart_clv": ("segment_type", "segment_value"),
     "mart_cancellation_saves": ("period_grain", "period_start", "churn_type", "reason_code"),
@@ -348,6 +351,122 @@ def test_reference_periods_cohorts_repeat_on_a_hand_computed_case():
     assert (jan["eligible_90"], jan["repeat_within_90"], jan["repeat_rate_90"]) == (0, 0, None)
 
 
+def test_reference_customers_months_churn_on_a_hand_computed_case():
+    marts = compute(CASE_ONE, CASE_ONE_PARAMS)
+    # c1: order spells 10 Jan .. 8 Feb and 5 Mar .. 31 Mar (N = 30), no contract.
+    # c2: contract spell 1 Jan .. 15 Mar (k1, the bridged 1-5 Feb, k2 cut by x1), no purchase
+    # (o4 is cancelled).
+    customers = by_key(marts["dim_customers"], "dim_customers")
+    assert set(customers) == {("c1",), ("c2",)}
+    c1, c2 = customers[("c1",)], customers[("c2",)]
+    assert (c1["is_inferred"], c1["created_at"], c1["created_date"]) == (
+        False, dt.datetime(2024, 1, 1, 8), D("2024-01-01")
+    )  # fmt: skip
+    assert (c1["acquisition_channel"], c1["country"], c1["segment"]) == ("web", None, None)
+    # purchases o1, o2 (10 Jan), o3 (5 Mar): 3, net 80 + 50 + 30 = 160, AOV 160 / 3
+    assert (c1["first_purchase_date"], c1["last_purchase_date"], c1["purchases"]) == (
+        D("2024-01-10"), D("2024-03-05"), 3
+    )  # fmt: skip
+    assert (c1["lifetime_net_revenue"], c1["is_repeat_customer"]) == (160.0, True)
+    assert c1["average_order_value"] == pytest.approx(160 / 3, abs=1e-12)
+    # order: cohort Jan; active on A (31 Mar in the second spell); churned 8 Feb + 1 = 9 Feb;
+    # two spells -> 1 reactivation. contract: never active, nothing else.
+    assert (c1["order_cohort_month"], c1["order_status"], c1["order_last_churn_date"]) == (
+        D("2024-01-01"), "active", D("2024-02-09")
+    )  # fmt: skip
+    assert c1["order_reactivation_count"] == 1
+    assert (c1["contract_cohort_month"], c1["contract_status"]) == (None, "never_active")
+    assert (c1["contract_last_churn_date"], c1["contract_last_churn_type"]) == (None, None)
+    assert (c1["current_mrr"], c1["active_products"], c1["lifetime_contract_revenue"]) == (
+        0.0, None, 0.0
+    )  # fmt: skip
+    # c2: no channel -> unknown; no purchase: 0, 0, AOV null, first/last null
+    assert (c2["acquisition_channel"], c2["created_at"]) == (
+        "unknown", dt.datetime(2023, 12, 20, 8)
+    )  # fmt: skip
+    assert (c2["purchases"], c2["lifetime_net_revenue"], c2["average_order_value"]) == (
+        0, 0.0, None
+    )  # fmt: skip
+    assert (c2["first_purchase_date"], c2["is_repeat_customer"]) == (None, False)
+    assert (c2["order_status"], c2["order_cohort_month"], c2["order_last_churn_date"]) == (
+        "never_active", None, None
+    )  # fmt: skip
+    # contract: cohort Jan; not active on 31 Mar (spell ended 15 Mar): churned 16 Mar, ended
+    # by k2 whose not-withdrawn cancellation x1 is price_too_high -> push; one spell: 0
+    assert (c2["contract_cohort_month"], c2["contract_status"]) == (D("2024-01-01"), "churned")
+    assert (c2["contract_last_churn_date"], c2["contract_last_churn_type"]) == (
+        D("2024-03-16"), "push"
+    )  # fmt: skip
+    assert c2["contract_reactivation_count"] == 0
+    # nothing covers A: MRR 0, no products; revenue 31 x 360 / 365 (k1) + (24 + 15) x 480 / 365
+    # (k2, 6-29 Feb and 1-15 Mar) = (11160 + 18720) / 365
+    assert (c2["current_mrr"], c2["active_products"]) == (0.0, None)
+    assert c2["lifetime_contract_revenue"] == pytest.approx(29880 / 365, abs=1e-9)
+
+    months = by_key(marts["fct_customer_months"], "fct_customer_months")
+    # both first active in January (c1 10 Jan, c2 1 Jan): Jan, Feb, Mar 2024 each
+    assert sorted(months) == [
+        (c, D(m)) for c in ("c1", "c2") for m in ("2024-01-01", "2024-02-01", "2024-03-01")
+    ]
+    jan, feb, mar = (months[("c1", D(m))] for m in ("2024-01-01", "2024-02-01", "2024-03-01"))
+    # c1 order basis: Jan new (2 purchases, 130), Feb churned (0, 0), Mar reactivated (1, 30)
+    assert [(r["purchases"], r["net_revenue"], r["order_lifecycle"]) for r in (jan, feb, mar)] == [
+        (2, 130.0, "new"), (0, 0.0, "churned"), (1, 30.0, "reactivated")
+    ]  # fmt: skip
+    # start states 31 Dec, 31 Jan, 29 Feb; end states 31 Jan, 29 Feb, 31 Mar (= A: complete)
+    assert [(r["order_is_active_start"], r["order_is_active_end"]) for r in (jan, feb, mar)] == [
+        (False, True), (True, False), (False, True)
+    ]  # fmt: skip
+    assert (feb["month_end_date"], mar["month_end_date"], mar["is_complete_month"]) == (
+        D("2024-02-29"), D("2024-03-31"), True
+    )  # fmt: skip
+    # no contract: inactive, MRR 0 -> 0 unchanged, no recognised revenue
+    assert (jan["contract_lifecycle"], jan["mrr_start"], jan["mrr_end"], jan["mrr_movement"]) == (
+        "inactive", 0.0, 0.0, "unchanged"
+    )  # fmt: skip
+    assert (jan["new_mrr"], jan["recognised_contract_revenue"]) == (0.0, 0.0)
+    jan, feb, mar = (months[("c2", D(m))] for m in ("2024-01-01", "2024-02-01", "2024-03-01"))
+    # c2 contract basis: Jan new (0 -> 30, new 30), Feb retained (30 -> 40, expansion 10),
+    # Mar churned (40 -> 0, churned 40); order basis inactive throughout, no purchase
+    assert [
+        (r["contract_lifecycle"], r["mrr_start"], r["mrr_end"], r["mrr_movement"])
+        for r in (jan, feb, mar)
+    ] == [
+        ("new", 0.0, 30.0, "new"), ("retained", 30.0, 40.0, "expansion"),
+        ("churned", 40.0, 0.0, "churned"),
+    ]  # fmt: skip
+    assert (jan["new_mrr"], jan["reactivation_mrr"], feb["expansion_mrr"], mar["churned_mrr"]) == (
+        30.0, 0.0, 10.0, 40.0
+    )  # fmt: skip
+    assert (feb["new_mrr"], feb["churned_mrr"], mar["contraction_mrr"]) == (0.0, 0.0, 0.0)
+    assert [r["order_lifecycle"] for r in (jan, feb, mar)] == ["inactive"] * 3
+    assert [r["purchases"] for r in (jan, feb, mar)] == [0, 0, 0]
+    # recognised: 31 x 360 / 365; 24 x 480 / 365 (none on the bridged 1-5 Feb); 15 x 480 / 365
+    assert [r["recognised_contract_revenue"] for r in (jan, feb, mar)] == pytest.approx(
+        [11160 / 365, 11520 / 365, 7200 / 365], abs=1e-9
+    )
+
+    churn = by_key(marts["mart_churn"], "mart_churn")
+    # Churned = active at the start state, not at the end state. Order: only c1 in February
+    # (active 31 Jan, not 29 Feb); in Q1 and 2024 nobody was active on 31 Dec. Contract: only
+    # c2 in March (29 Feb, not 31 Mar), the spell ended by k2 (x1, price_too_high: push,
+    # retainable) with MRR 40 on 29 Feb; Q1 and 2024 start with nobody active.
+    assert churn == {
+        ("order", "month", D("2024-02-01"), "silent", "none"): {
+            "basis": "order", "period_grain": "month", "period_start": D("2024-02-01"),
+            "churn_type": "silent", "reason_code": "none", "is_retainable": None,
+            "churned_customers": 1, "churned_mrr": None, "period_churned_customers": 1,
+            "share_of_churn": 1.0,
+        },
+        ("contract", "month", D("2024-03-01"), "push", "price_too_high"): {
+            "basis": "contract", "period_grain": "month", "period_start": D("2024-03-01"),
+            "churn_type": "push", "reason_code": "price_too_high", "is_retainable": True,
+            "churned_customers": 1, "churned_mrr": 40.0, "period_churned_customers": 1,
+            "share_of_churn": 1.0,
+        },
+    }  # fmt: skip
+
+
 CASE_TWO = {
     "customers": [
         {"customer_id": "c1", "created_at": "2024-01-01 08:00:00", "acquisition_channel": "web"},
@@ -444,6 +563,83 @@ def test_reference_clv_on_a_hand_computed_case():
     assert (year_2023["marketing_spend"], year_2023["cac"]) == (None, None)
 
 
+def test_reference_customers_months_churn_on_the_clv_case():
+    marts = compute(CASE_TWO, Params(as_of_date=D("2024-03-31"), order_inactivity_days=30))
+    # A = 2024-03-31, N = 30, grace 30. c1 as in CASE_ONE (orders only); c3 one purchase on
+    # 20 Mar 2023 (o6 is in USD: quarantined); c4 k4 from 1 Jan 2023, open (1200 a year:
+    # MRR 100); c5 k5 1 Feb .. 31 Dec 2023 (MRR 50), no cancellation.
+    customers = by_key(marts["dim_customers"], "dim_customers")
+    assert set(customers) == {("c1",), ("c3",), ("c4",), ("c5",)}
+    c3, c4, c5 = (customers[(c,)] for c in ("c3", "c4", "c5"))
+    # c3: 1 purchase of 40 -> AOV 40, no repeat; active 20 Mar .. 18 Apr 2023 (20 Mar + 29):
+    # churned on 19 Apr 2023, no spell since
+    assert (c3["purchases"], c3["lifetime_net_revenue"], c3["average_order_value"]) == (
+        1, 40.0, 40.0
+    )  # fmt: skip
+    assert (c3["first_purchase_date"], c3["last_purchase_date"], c3["is_repeat_customer"]) == (
+        D("2023-03-20"), D("2023-03-20"), False
+    )  # fmt: skip
+    assert (c3["order_cohort_month"], c3["order_status"], c3["order_last_churn_date"]) == (
+        D("2023-03-01"), "churned", D("2023-04-19")
+    )  # fmt: skip
+    assert (c3["acquisition_channel"], c3["contract_status"]) == ("ads", "never_active")
+    # c4: contract-active 1 Jan 2023 .. A, never churned; MRR on A 100, product basic;
+    # revenue over 365 (2023) + 31 + 29 + 31 = 456 days x 1200 / 365
+    assert (c4["contract_cohort_month"], c4["contract_status"], c4["contract_last_churn_date"]) == (
+        D("2023-01-01"), "active", None
+    )  # fmt: skip
+    assert (c4["contract_last_churn_type"], c4["contract_reactivation_count"]) == (None, 0)
+    assert (c4["current_mrr"], c4["active_products"]) == (100.0, "basic")
+    assert c4["lifetime_contract_revenue"] == pytest.approx(456 * 1200 / 365, abs=1e-9)
+    # c5: 1 Feb .. 31 Dec 2023 ran out without a cancellation: churned 1 Jan 2024, silent;
+    # revenue over 28 + 31 + 30 + 31 + 30 + 31 + 31 + 30 + 31 + 30 + 31 = 334 days x 600 / 365
+    assert (c5["contract_cohort_month"], c5["contract_status"], c5["contract_last_churn_date"]) == (
+        D("2023-02-01"), "churned", D("2024-01-01")
+    )  # fmt: skip
+    assert (c5["contract_last_churn_type"], c5["current_mrr"], c5["active_products"]) == (
+        "silent", 0.0, None
+    )  # fmt: skip
+    assert c5["lifetime_contract_revenue"] == pytest.approx(334 * 600 / 365, abs=1e-9)
+    assert (c5["acquisition_channel"], c5["order_status"]) == ("unknown", "never_active")
+
+    months = by_key(marts["fct_customer_months"], "fct_customer_months")
+    # months from the first active month through March 2024: c1 Jan 2024 (3), c3 Mar 2023
+    # (13), c4 Jan 2023 (15), c5 Feb 2023 (14)
+    assert len(months) == 3 + 13 + 15 + 14
+    assert min(m for c, m in months if c == "c4") == D("2023-01-01")
+    dec, jan = months[("c5", D("2023-12-01"))], months[("c5", D("2024-01-01"))]
+    # c5 December: retained at MRR 50, 31 days x 600 / 365; January: churned, 50 -> 0
+    assert (dec["contract_lifecycle"], dec["mrr_movement"], dec["churned_mrr"]) == (
+        "retained", "unchanged", 0.0
+    )  # fmt: skip
+    assert dec["recognised_contract_revenue"] == pytest.approx(31 * 600 / 365, abs=1e-9)
+    assert (jan["contract_lifecycle"], jan["mrr_movement"], jan["churned_mrr"]) == (
+        "churned", "churned", 50.0
+    )  # fmt: skip
+    assert (jan["contract_is_active_start"], jan["contract_is_active_end"]) == (True, False)
+    # c3 April 2023 on the order basis: active 31 Mar, not 30 Apr -> churned; May inactive
+    assert months[("c3", D("2023-04-01"))]["order_lifecycle"] == "churned"
+    assert months[("c3", D("2023-05-01"))]["order_lifecycle"] == "inactive"
+
+    churn = by_key(marts["mart_churn"], "mart_churn")
+    churn = {key: row["churned_customers"] for key, row in churn.items()}
+    # order: c3 leaves in April 2023 (and Q2 2023: active 31 Mar, not 30 Jun; not in 2023,
+    # inactive on 31 Dec 2022), c1 in February 2024; contract: c5 leaves in January 2024, Q1
+    # 2024 and 2024 (active 31 Dec 2023, not on A), silently. One customer each.
+    assert churn == {
+        ("order", "month", D("2023-04-01"), "silent", "none"): 1,
+        ("order", "quarter", D("2023-04-01"), "silent", "none"): 1,
+        ("order", "month", D("2024-02-01"), "silent", "none"): 1,
+        ("contract", "month", D("2024-01-01"), "silent", "none"): 1,
+        ("contract", "quarter", D("2024-01-01"), "silent", "none"): 1,
+        ("contract", "year", D("2024-01-01"), "silent", "none"): 1,
+    }
+    # c5's MRR at the start state (31 Dec 2023): 50, on each contract row
+    assert {
+        r["churned_mrr"] for r in marts["mart_churn"] if r["basis"] == "contract"
+    } == {50.0}  # fmt: skip
+
+
 def test_reference_lower_cases_category_texts_as_staging_does():
     # Staging lower-cases reason codes and products (docs/decisions.md, "Category texts"):
     # `Price_Too_High` is the seed's price_too_high (push), `Plus` and `plus` one product.
@@ -480,6 +676,40 @@ def test_reference_lower_cases_category_texts_as_staging_does():
         ("plus", "month", D("2024-01-01")): (1, 1),
         ("plus", "month", D("2024-02-01")): (1, 0),
     }
+
+
+def test_reference_customer_created_after_a_is_inferred():
+    # docs/decisions.md: a customer row created after A does not exist yet on A; an order on
+    # or before A makes that customer inferred (no attributes, channel unknown), like c9,
+    # who has no row at all. c2, created after A with nothing on or before A, does not exist.
+    raw = {
+        "customers": [
+            {"customer_id": "c1", "created_at": "2024-04-10 08:00:00",
+             "acquisition_channel": "web", "country": "nl", "segment": "Consumer"},
+            {"customer_id": "c2", "created_at": "2024-04-10 08:00:00"},
+        ],
+        "orders": [
+            {"order_id": "o1", "customer_id": "c1", "ordered_at": "2024-03-01 10:00:00",
+             "status": "completed", "amount": "10.00", "currency": "EUR"},
+            {"order_id": "o2", "customer_id": "c9", "ordered_at": "2024-03-02 10:00:00",
+             "status": "cancelled", "amount": "10.00", "currency": "EUR"},
+        ],
+    }  # fmt: skip
+    marts = compute(raw, Params(as_of_date=D("2024-03-31")))
+    customers = by_key(marts["dim_customers"], "dim_customers")
+    assert set(customers) == {("c1",), ("c9",)}
+    c1 = customers[("c1",)]
+    assert (c1["is_inferred"], c1["created_at"], c1["created_date"]) == (True, None, None)
+    assert (c1["acquisition_channel"], c1["country"], c1["segment"]) == ("unknown", None, None)
+    assert (c1["purchases"], c1["order_status"]) == (1, "active")
+    # c9: a cancelled order only: inferred, never active
+    assert (customers[("c9",)]["is_inferred"], customers[("c9",)]["order_status"]) == (
+        True, "never_active"
+    )  # fmt: skip
+    # both count in CLV's `unknown` channel, none in `web`
+    clv = by_key(marts["mart_clv"], "mart_clv")
+    assert clv[("acquisition_channel", "unknown")]["customers"] == 2
+    assert ("acquisition_channel", "web") not in clv
 
 
 def test_reference_default_as_of_date_is_the_latest_local_date():
