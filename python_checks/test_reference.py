@@ -7,12 +7,16 @@
 2. a property test: hypothesis draws small random raw data sets (a handful of customers over
    about two years, with the edge cases of the definitions and docs/decisions.md drawn on purpose),
    each is written as raw CSV, loaded with `retention.load.load_dir` into a fresh DuckDB
-   file, built with `dbt build`, and fct_periods, fct_cohorts, mart_repeat_purchase,
-   mart_clv and the retention operations marts (section 9: saves, win-back, NPS, NPS churn,
-   programmes, renewals, lock-in, revenue deciles) must equal the reference: counts
-   exactly, money and rates within 1e-9. The random data sets draw NPS responses,
+   file, built with `dbt build`, and every mart of MARTS (dim_customers,
+   fct_customer_months, fct_periods, fct_cohorts, mart_churn, mart_repeat_purchase,
+   mart_clv and the retention operations marts of section 9: saves, win-back, NPS, NPS
+   churn, programmes, renewals, lock-in, revenue deciles) must equal the reference, row by
+   row on its key and column by column: counts, dates, texts and flags exactly, money and
+   rates within 1e-9. The random data sets draw NPS responses,
    retention actions (with costs) and renewals (previous_contract_id) for them, stacked
-   products, category texts in mixed case, a customer who never exists, and vars from
+   products, category texts in mixed case, countries and segments, a customer who never
+   exists, customers with no row and with a row created after their first order (inferred
+   on an earlier A), and vars from
    their edges (N = 1, grace 0 and 1, H = 1, a 1-day window, half-hour time zones).
 
 Periods, cohorts and CLV aggregate over all customers, so every example needs its own build
@@ -49,8 +53,11 @@ from retention.load import load_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 MARTS = (
+    "dim_customers",
+    "fct_customer_months",
     "fct_periods",
     "fct_cohorts",
+    "mart_churn",
     "mart_repeat_purchase",
     "mart_clv",
     "mart_cancellation_saves",
@@ -118,6 +125,8 @@ def same(expected: object, actual: object) -> bool:
             return False
     if isinstance(expected, int):
         return not isinstance(actual, float) and actual == expected
+    if isinstance(expected, dt.datetime):  # before dt.date: a datetime is a date
+        return type(actual) is dt.datetime and actual == expected
     if isinstance(expected, dt.date):
         return type(actual) is dt.date and actual == expected
     return actual == expected
@@ -160,7 +169,7 @@ def read_marts(db: Path) -> dict[str, list[dict] | None]:
 
 
 def dbt_build(raw_dir: Path, params: Params, work: Path, dbt_dir: Path) -> tuple[Path, str]:
-    """Load raw_dir into a fresh DuckDB file and dbt-build the four marts and their parents.
+    """Load raw_dir into a fresh DuckDB file and dbt-build the marts of MARTS and their parents.
     Returns the database path and dbt's error lines ('' when the build passed)."""
     db = work / "warehouse.duckdb"
     load_dir(raw_dir, db)
@@ -977,11 +986,16 @@ def data_sets(draw):
             first = min(activity) if activity else day()
             # a UTC day before the first activity: on or before it in any time zone
             created = first - dt.timedelta(days=draw(st.integers(1, 30)))
+            if activity and draw(st.integers(0, 5)) == 0:
+                # created after their first order or contract: inferred on an A before it
+                created = first + dt.timedelta(days=draw(st.integers(1, 400)))
             tables["customers"].append(
                 {
                     "customer_id": customer_id,
                     "created_at": stamp(draw, created),
                     "acquisition_channel": draw(st.sampled_from(CHANNELS)),
+                    "country": draw(st.sampled_from([None, "nl", "NL", "be"])),
+                    "segment": draw(st.sampled_from([None, "consumer", "Business"])),
                 }
             )
 
