@@ -2,6 +2,9 @@
 
 `reference.py` walks every customer day by day straight from the definitions. Here:
 
+0. fast checks that every mart of retention/marts.py is compared (MARTS) or left out with
+   the reason and where it is checked instead (LEFT_OUT: the predictive marts, model fits),
+   and that the reference computes every documented column of the marts it compares;
 1. unit tests of the reference itself on tiny hand-computed cases (arithmetic beside the
    expected values), so the reference is checked before it checks anything else;
 2. a property test: hypothesis draws small random raw data sets (a handful of customers over
@@ -48,6 +51,7 @@ from reference import GRAINS, Params, World, compute, compute_dir, read_raw_dir
 from warehouse import load_scenario
 
 from retention import dbt_runner
+from retention import marts as marts_module
 from retention.contract import TABLES
 from retention.load import load_dir
 
@@ -86,6 +90,31 @@ KEYS = {
     "mart_lock_in": ("period_grain", "period_start", "products_at_start"),
     "mart_revenue_concentration": ("revenue_decile",),
 }
+# The marts of retention/marts.py the reference does not recompute, each with the reason and
+# where it is checked instead. Every mart must be in MARTS or here (a test below fails when
+# one is in neither), so a new mart cannot be left out by oversight.
+LEFT_OUT = {
+    "mart_clv_model_parameters": (
+        "maximum-likelihood fits (BG/NBD, Gamma-Gamma, sBG), not a definition to walk day by "
+        "day: the published estimates are reproduced in test_predictive.py (sBG, and BG/NBD "
+        "and Gamma-Gamma on the CDNOW sample) and test_predictive_cdnow.py (through the "
+        "warehouse), and the fixture 14_predictive_sbg checks the mart's rows"
+    ),
+    "mart_clv_predictions": (
+        "predictions of the fitted BG/NBD and Gamma-Gamma models: the x / t_x / T summary "
+        "against python_checks/rfm_reference.py and the predictions' properties in "
+        "test_predictive_cdnow.py, the rows of the fixture 14_predictive_sbg"
+    ),
+    "mart_contract_survival": (
+        "the sBG projection fitted per contract cohort: the published survivors in "
+        "test_predictive.py and the fixture 14_predictive_sbg; its observed part is "
+        "fct_cohorts' contract rows, compared here"
+    ),
+}
+# Documented columns (retention/marts.py COLUMNS) of a compared mart that the reference does
+# not recompute, per mart, with the reason. None: every column is compared (a test below
+# fails when the reference leaves one out without an entry here).
+UNCOMPARED_COLUMNS: dict[str, dict[str, str]] = {}
 D = dt.date.fromisoformat
 
 
@@ -203,6 +232,36 @@ def dbt_build(raw_dir: Path, params: Params, work: Path, dbt_dir: Path) -> tuple
         if any(word in line for word in ("ERROR", "FAIL", "Error", "error", "Compilation"))
     ]
     return db, f"dbt build exited {done.returncode}:\n" + "\n".join(lines[:40])
+
+
+# --- 0. every mart compared or left out with a reason -----------------------------------------
+
+
+def test_every_mart_is_compared_or_left_out_with_a_reason():
+    every = set(marts_module.MARTS) | set(marts_module.PREDICTIVE_MARTS)
+    neither = sorted(every - set(MARTS) - set(LEFT_OUT))
+    assert not neither, (
+        f"{neither}: compute them in python_checks/reference.py and list them in MARTS and "
+        "KEYS here, or name them in LEFT_OUT with the reason and where they are checked"
+    )
+    assert not set(MARTS) & set(LEFT_OUT)
+    assert set(MARTS) | set(LEFT_OUT) <= every, "a name here is no mart of retention/marts.py"
+    assert all(reason.strip() for reason in LEFT_OUT.values())
+    # the reference computes exactly the compared marts, each on the mart's own key
+    assert set(compute(CASE_ONE, CASE_ONE_PARAMS)) == set(MARTS)
+    assert {m: list(KEYS[m]) for m in MARTS} == {m: marts_module.KEYS[m] for m in MARTS}
+
+
+def test_every_documented_column_is_compared():
+    # The fixture scenario 13 gives every compared mart rows, so every column shows.
+    folder = ROOT / "python_checks" / "fixtures" / "13_retention_operations" / "raw"
+    computed = compute_dir(folder, Params(as_of_date=D("2024-06-30")))
+    for mart in MARTS:
+        assert computed[mart], f"{mart}: no rows to see the reference's columns on"
+        left_out = set(UNCOMPARED_COLUMNS.get(mart, {}))
+        missing = set(marts_module.COLUMNS[mart]) - set(computed[mart][0]) - left_out
+        assert not missing, f"{mart}: the reference does not compute {sorted(missing)}"
+        assert not left_out & set(computed[mart][0]), f"{mart}: computed, yet left out"
 
 
 # --- 1. the reference itself, on hand-computed cases -----------------------------------------
