@@ -57,6 +57,20 @@ MART_NPS = (
     "period_grain varchar, period_start date, segment_type varchar, segment_value varchar, "
     "responses bigint, promoters bigint, passives bigint, detractors bigint, nps double"
 )
+# The tables the predictive page reads, with the columns it reads.
+PREDICTIVE_MARTS = {
+    "mart_clv_model_parameters": "model varchar, segment varchar, parameter varchar, "
+    "value double, observations bigint, log_likelihood double, fit_status varchar, "
+    "fit_message varchar",
+    "mart_clv_predictions": "customer_id varchar, frequency double, recency_weeks double, "
+    "age_weeks double, p_alive double, expected_purchases_365d double, "
+    "expected_average_order_value double, predicted_clv_365d double",
+    "dim_customers": "customer_id varchar, acquisition_channel varchar, country varchar, "
+    "segment varchar",
+    "mart_contract_survival": "cohort_month date, months_since_cohort bigint, "
+    "cohort_size bigint, observed_retention double, projected_retention double, "
+    "is_projected boolean, alpha double, beta double, fit_status varchar",
+}
 # mart_winback's columns the win-back page reads, with the 30-day window only.
 MART_WINBACK = (
     "basis varchar, churn_month date, churn_type varchar, churn_events bigint, won_back bigint, "
@@ -1044,20 +1058,7 @@ def test_predictive_page_says_why_a_contract_cohort_has_no_projection(
     of why, though the mart says so in fit_message."""
     path = tmp_path / "predictive.duckdb"
     with duckdb.connect(str(path)) as con:
-        marts(
-            con,
-            mart_clv_model_parameters="model varchar, segment varchar, parameter varchar, "
-            "value double, observations bigint, log_likelihood double, fit_status varchar, "
-            "fit_message varchar",
-            mart_clv_predictions="customer_id varchar, frequency double, recency_weeks double, "
-            "age_weeks double, p_alive double, expected_purchases_365d double, "
-            "expected_average_order_value double, predicted_clv_365d double",
-            dim_customers="customer_id varchar, acquisition_channel varchar, country varchar, "
-            "segment varchar",
-            mart_contract_survival="cohort_month date, months_since_cohort bigint, "
-            "cohort_size bigint, observed_retention double, projected_retention double, "
-            "is_projected boolean, alpha double, beta double, fit_status varchar",
-        )
+        marts(con, **PREDICTIVE_MARTS)
         # Two cohorts, each with its alpha and beta rows: May 2024 too young, June 2023 fitted.
         rows = [("2024-05-01", None, 26, "insufficient_periods",
                  "1 periods after period 0, at least 3 needed"),
@@ -1093,20 +1094,7 @@ def test_predictive_page_projects_a_cohort_at_the_geometric_limit(
     offers it beside the `ok` cohorts and says which model projects it."""
     path = tmp_path / "predictive.duckdb"
     with duckdb.connect(str(path)) as con:
-        marts(
-            con,
-            mart_clv_model_parameters="model varchar, segment varchar, parameter varchar, "
-            "value double, observations bigint, log_likelihood double, fit_status varchar, "
-            "fit_message varchar",
-            mart_clv_predictions="customer_id varchar, frequency double, recency_weeks double, "
-            "age_weeks double, p_alive double, expected_purchases_365d double, "
-            "expected_average_order_value double, predicted_clv_365d double",
-            dim_customers="customer_id varchar, acquisition_channel varchar, country varchar, "
-            "segment varchar",
-            mart_contract_survival="cohort_month date, months_since_cohort bigint, "
-            "cohort_size bigint, observed_retention double, projected_retention double, "
-            "is_projected boolean, alpha double, beta double, fit_status varchar",
-        )
+        marts(con, **PREDICTIVE_MARTS)
         # June 2023 an sBG fit; September 2023 at the limit, churn probability 0.1 a month.
         rows = [("2023-06-01", "alpha", 0.5, "ok"), ("2023-06-01", "beta", 1.5, "ok"),
                 ("2023-09-01", "alpha", None, "geometric_limit"),
