@@ -187,11 +187,14 @@ class Customer:
     mrr: dict[dt.date, Fraction] = field(default_factory=dict)
     recognised: dict[dt.date, Fraction] = field(default_factory=dict)
 
+    def active_days(self, basis: str) -> set[dt.date]:
+        return self.order_active if basis == "order" else self.contract_active
+
     def active(self, basis: str, day: dt.date) -> bool:
-        return day in (self.order_active if basis == "order" else self.contract_active)
+        return day in self.active_days(basis)
 
     def first_active(self, basis: str) -> dt.date | None:
-        days = self.order_active if basis == "order" else self.contract_active
+        days = self.active_days(basis)
         return min(days) if days else None
 
     def first_active_any(self) -> dt.date | None:
@@ -200,7 +203,7 @@ class Customer:
 
     def spells(self, basis: str) -> list[tuple[dt.date, dt.date]]:
         """The basis' spells (maximal runs of active days up to A), first to last."""
-        return _spells(self.order_active if basis == "order" else self.contract_active)
+        return _spells(self.active_days(basis))
 
 
 def _local(instant: dt.datetime, zone: ZoneInfo) -> dt.date:
@@ -1160,7 +1163,7 @@ def mart_winback(world: World) -> list[dict]:
     events: dict[tuple, list[tuple[dt.date, dt.date | None, Fraction | None]]] = defaultdict(list)
     for c in world.customers.values():
         for basis in BASES:
-            runs = _spells(c.order_active if basis == "order" else c.contract_active)
+            runs = c.spells(basis)
             for index, (_, last) in enumerate(runs):
                 if last >= A:
                     continue
