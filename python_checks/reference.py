@@ -21,7 +21,7 @@ has them.
 
 Output: `compute(raw, params)` returns, per mart (`dim_customers`, `fct_customer_months`,
 `fct_periods`, `fct_cohorts`, `mart_churn`, `mart_repeat_purchase`, `mart_clv`, and the
-retention operations marts of section 9: `mart_cancellation_saves`, `mart_winback`,
+retention operations marts: `mart_cancellation_saves`, `mart_winback`,
 `mart_nps`, `mart_nps_churn`, `mart_retention_programmes`, `mart_contract_renewals`,
 `mart_lock_in`, `mart_revenue_concentration`), a list of dicts with every column of
 docs/marts.md; none is left out (test_reference.py checks it, and names there, with the
@@ -370,7 +370,8 @@ class World:
         for c in self.customers.values():
             self._walk(c)
 
-        # Section 9 inputs: every staged contract and cancellation, NPS responses, actions.
+        # Retention operations inputs: every staged contract and cancellation, NPS responses,
+        # retention actions.
         self.zone = zone
         self.contracts = contracts
         self.live_contracts = {k.contract_id: k for k in live_contracts}
@@ -973,7 +974,7 @@ def mart_churn(world: World) -> list[dict]:
     ]
 
 
-# --- section 9: retention operations --------------------------------------------------------
+# --- retention operations ------------------------------------------------------------------------
 
 SEED_REASONS = Path(__file__).resolve().parents[1] / "seeds" / "cancellation_reasons.csv"
 Z_95 = 1.959963984540054

@@ -12,7 +12,7 @@
    each is written as raw CSV, loaded with `retention.load.load_dir` into a fresh DuckDB
    file, built with `dbt build`, and every mart of MARTS (dim_customers,
    fct_customer_months, fct_periods, fct_cohorts, mart_churn, mart_repeat_purchase,
-   mart_clv and the retention operations marts of section 9: saves, win-back, NPS, NPS
+   mart_clv and the retention operations marts: saves, win-back, NPS, NPS
    churn, programmes, renewals, lock-in, revenue deciles) must equal the reference, row by
    row on its key and column by column: counts, dates, texts and flags exactly, money and
    rates within 1e-9. The random data sets draw NPS responses,
@@ -1214,9 +1214,9 @@ def test_reference_reads_back_what_the_test_writes(tmp_path):
 
 
 def test_reference_reproduces_the_hand_computed_operations_scenario():
-    """The section 9 part of the reference against the hand-computed values of the fixture
-    scenario 13_retention_operations (scenario.yml, arithmetic beside each value), so the
-    reference is itself checked before it checks the marts."""
+    """The retention operations part of the reference against the hand-computed values of the
+    fixture scenario 13_retention_operations (scenario.yml, arithmetic beside each value), so
+    the reference is itself checked before it checks the marts."""
     folder = ROOT / "python_checks" / "fixtures" / "13_retention_operations"
     spec = load_scenario(folder)
     params = Params(
