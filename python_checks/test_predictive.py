@@ -278,6 +278,50 @@ def test_a_geometric_limit_below_the_search_end_point_is_not_reported():
         assert fit.log_likelihood == pytest.approx(limit, rel=1e-12)
 
 
+def test_an_ok_sbg_fit_less_likely_than_the_geometric_limit_is_replaced_by_it():
+    # A fit the search called ok at alpha = beta = 1 on 1000, 900, 810, 729 (made by hand: a
+    # search stopped on the ridge, or a warm start at a lower local maximum). Its
+    # log-likelihood, with S(t) = B(1, 1 + t) / B(1, 1) = 1 / (t + 1) and
+    # P(T = t) = S(t - 1) - S(t) = 1 / (t (t + 1)): 100 lost in period 1 at 1/2, 90 in period 2
+    # at 1/6, 81 in period 3 at 1/12, 729 left with S(3) = 1/4:
+    # 100 ln(1/2) + 90 ln(1/6) + 81 ln(1/12) + 729 ln(1/4)
+    # = -(100 * 0.693147 + 90 * 1.791759 + 81 * 2.484907 + 729 * 1.386294)
+    # = -(69.3147 + 161.2583 + 201.2775 + 1010.6083) = -1442.459, far below the geometric
+    # limit's 271 ln 0.1 + 2439 ln 0.9 = -624.001 - 256.974 = -880.975.
+    survivors = np.array([1000.0, 900, 810, 729])
+    at_one = 100 * math.log(1 / 2) + 90 * math.log(1 / 6) + 81 * math.log(1 / 12)
+    at_one += 729 * math.log(1 / 4)
+    assert at_one == pytest.approx(-1442.459, abs=0.001)
+    assert at_one == pytest.approx(pr.sbg_log_likelihood(1.0, 1.0, survivors), rel=1e-12)
+    limit = 271 * math.log(0.1) + 2439 * math.log(0.9)
+    assert limit == pytest.approx(-880.975, abs=0.001)
+
+    def ok_at(log_likelihood: float) -> pr.FitResult:
+        params = {"alpha": 1.0, "beta": 1.0}
+        return pr.FitResult("sbg", params, log_likelihood, 1000, True, pr.OK, "converged")
+
+    fit = pr._at_the_geometric_limit(ok_at(at_one), survivors)
+    assert fit.fit_status == pr.GEOMETRIC_LIMIT and not fit.converged
+    assert fit.params == {"churn_probability": pytest.approx(0.1, rel=1e-15)}
+    assert fit.log_likelihood == pytest.approx(limit, rel=1e-12)
+    assert fit.message.startswith("the search stopped at alpha 1, beta 1 (log-likelihood")
+    assert "churn probability 0.1 per period (271 churned in 2710 periods at risk)" in fit.message
+    # An ok fit more likely than the limit is kept as it is: the check changes nothing else.
+    above = ok_at(limit + 1e-6)
+    assert pr._at_the_geometric_limit(above, survivors) is above
+
+
+def test_the_sbg_fits_of_the_papers_stay_above_their_geometric_limit():
+    # Fader & Hardie (2007)'s "regular" and "high end" cohorts are heterogeneous: their ok
+    # fits are maxima well above the geometric model (one churn probability for everyone),
+    # so the check above leaves them ok.
+    for survivors in (REGULAR, HIGH_END):
+        fit = pr.fit_sbg(survivors)
+        assert fit.fit_status == pr.OK
+        p = pr.geometric_churn_probability(survivors)[0]
+        assert fit.log_likelihood > pr.geometric_log_likelihood(p, np.asarray(survivors)) + 1.0
+
+
 # --- BG/NBD and Gamma-Gamma on the CDNOW sample ---------------------------------------------
 
 

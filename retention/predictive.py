@@ -1004,29 +1004,49 @@ def geometric_project(churn_probability: float, periods: int) -> np.ndarray:
 
 
 def _at_the_geometric_limit(fit: FitResult, survivors: np.ndarray) -> FitResult:
-    """An sBG search that found no maximum because alpha and beta ran to infinity together
-    (:data:`_SBG_GEOMETRIC`) as its limit, the geometric model, fitted in closed form
-    (:func:`geometric_churn_probability`): status GEOMETRIC_LIMIT, the churn probability the
-    one parameter (alpha and beta are infinite), the limit's log-likelihood the highest the
-    sBG's rises to on the way the search went. Any other fit as it is; so too when the
-    limit's log-likelihood is below the search's end point's (by more than LIMIT_TOLERANCE):
-    the likelihood would not be rising toward it, and the fit stays not_converged."""
-    if fit.fit_status != NOT_CONVERGED or not fit.params:
-        return fit
-    grown, shrunk = _running_away(fit.params)
-    growing, shrinking, meaning = _SBG_GEOMETRIC
-    if (set(grown), set(shrunk)) != (growing, shrinking):
+    """The sBG's limit, the geometric model (fitted in closed form,
+    :func:`geometric_churn_probability`), in place of a fit it beats: status GEOMETRIC_LIMIT,
+    the churn probability the one parameter (alpha and beta are infinite), the limit's
+    log-likelihood, which the sBG's rises toward along the way alpha and beta grow together.
+
+    - A search that found no maximum because alpha and beta ran to infinity together
+      (:data:`_SBG_GEOMETRIC`): the limit unless its log-likelihood is below the search's end
+      point's (by more than LIMIT_TOLERANCE), when the likelihood would not be rising toward
+      it and the fit stays not_converged; any other runaway stays not_converged too.
+    - An ``ok`` fit whose log-likelihood is not above the limit's: the point the search
+      stopped at is no maximum (every finite alpha and beta is less likely than the limit
+      when the limit is the supremum; a stop on the flat ridge far out, or at a lower local
+      maximum), and the limit is the more likely answer. The check changes a status and its
+      parameters only where the fit is beaten; every other ``ok`` fit is as it was."""
+    if not fit.params or fit.fit_status not in (OK, NOT_CONVERGED):
         return fit
     p, churned, at_risk = geometric_churn_probability(survivors)
     value = geometric_log_likelihood(p, survivors)
     end = fit.log_likelihood
-    if not (math.isfinite(end) and value >= end - LIMIT_TOLERANCE * max(1.0, abs(end))):
-        return fit
+    if fit.ok:
+        if value < end:
+            return fit
+        why = (
+            f"the search stopped at alpha {fit.params['alpha']:.6g}, beta "
+            f"{fit.params['beta']:.6g} (log-likelihood {end:.6f}), less likely than the limit "
+            f"as alpha and beta grow together without bound ({value:.6f}): no maximum there; "
+            f"the geometric model with {_SBG_GEOMETRIC[2]}, fitted in their place"
+        )
+    else:
+        grown, shrunk = _running_away(fit.params)
+        growing, shrinking, meaning = _SBG_GEOMETRIC
+        if (set(grown), set(shrunk)) != (growing, shrinking):
+            return fit
+        if not (math.isfinite(end) and value >= end - LIMIT_TOLERANCE * max(1.0, abs(end))):
+            return fit
+        why = (
+            "no finite maximum: the likelihood rises as alpha and beta grow together without "
+            f"bound, toward the geometric model with {meaning}, fitted in their place"
+        )
     message = (
-        "no finite maximum: the likelihood rises as alpha and beta grow together without "
-        f"bound, toward the geometric model with {meaning}, fitted in their place: churn "
-        f"probability {p:.6g} per period ({churned:g} churned in {at_risk:g} periods at risk); "
-        "alpha and beta are infinite, and the projection is (1 - churn probability)^k"
+        f"{why}: churn probability {p:.6g} per period ({churned:g} churned in {at_risk:g} "
+        "periods at risk); alpha and beta are infinite, and the projection is "
+        "(1 - churn probability)^k"
     )
     return FitResult(
         fit.model,
