@@ -1451,6 +1451,23 @@ def _semantic_names() -> set[str]:
     return names
 
 
+def _semantic_parts() -> list[tuple[str, str, dict]]:
+    """Every entity, dimension and measure of the semantic models: (semantic model, kind,
+    its YAML)."""
+    return [
+        (model["name"], kind, part)
+        for model in SEMANTIC["semantic_models"]
+        for kind in ("entities", "dimensions", "measures")
+        for part in model.get(kind) or []
+    ]
+
+
+def _summed_measure(metric: dict) -> str:
+    """The measure a simple metric sums, named alone or as {name, fill_nulls_with}."""
+    measure = metric["type_params"]["measure"]
+    return measure["name"] if isinstance(measure, dict) else measure
+
+
 def _metric_models(metric: dict, metrics: dict[str, dict]) -> list[tuple[dict, str]]:
     """The semantic models a metric sums over, each with the filters on its way there."""
     measures = {
@@ -1458,8 +1475,7 @@ def _metric_models(metric: dict, metrics: dict[str, dict]) -> list[tuple[dict, s
     }
     params, found = metric["type_params"], []
     if metric["type"] == "simple":
-        measure = params["measure"]  # a name, or {name, fill_nulls_with}
-        found = [(measures[measure["name"] if isinstance(measure, dict) else measure], "")]
+        found = [(measures[_summed_measure(metric)], "")]
     else:
         inputs = (
             [params["numerator"], params["denominator"]]
@@ -1478,11 +1494,7 @@ def test_every_measure_is_read_by_a_metric() -> None:
     """A measure no metric reads is a figure a BI user cannot ask for, or dead weight: twelve
     were, among them purchasing_customers summed over fct_periods' months (a customer once
     per month) and end balances summed like flows."""
-    read = set()
-    for metric in SEMANTIC["metrics"]:
-        if metric["type"] == "simple":
-            measure = metric["type_params"]["measure"]
-            read.add(measure["name"] if isinstance(measure, dict) else measure)
+    read = {_summed_measure(metric) for metric in SEMANTIC["metrics"] if metric["type"] == "simple"}
     unread = [
         measure["name"]
         for model in SEMANTIC["semantic_models"]
@@ -1504,12 +1516,7 @@ def test_semantic_descriptions_name_real_dimensions_and_say_which_to_group_by() 
         item.get("description") or ""
         for kind in ("semantic_models", "metrics", "saved_queries")
         for item in SEMANTIC[kind]
-    ] + [
-        part.get("description") or ""
-        for model in SEMANTIC["semantic_models"]
-        for key in ("dimensions", "measures")
-        for part in model[key]
-    ]
+    ] + [part.get("description") or "" for _, _, part in _semantic_parts()]
     named = {n for text in texts for n in re.findall(r"\b[a-z][a-z_]*__[a-z_]+\b", text)}
     assert "churn_cell__basis" in named and named - names == set()
     metrics = {metric["name"]: metric for metric in SEMANTIC["metrics"]}
@@ -1562,6 +1569,23 @@ READS_ON = re.compile(r"(Of (those|them|the eligible)|Their|Its|They|Those|These
 OPENS_WITH_A_FORMULA = re.compile(r"\(|\w*_")
 
 
+def _unclear_opening(description: str | None, label: str) -> str | None:
+    """The opening of a description that does not say in words what it counts, divides or
+    groups by (None when it does): fewer than four words that are not names before its
+    first full stop, semicolon or colon, or a start with a formula, a name, a bracket or a
+    reading on from the item above it, or the label again."""
+    text = " ".join((description or "").split())
+    opening = OPENING.split(text)[0]
+    if (
+        len(PLAIN_WORD.findall(opening)) < 4
+        or OPENS_WITH_A_FORMULA.match(text)
+        or READS_ON.match(text)
+        or opening.rstrip(".").lower() == label.lower()
+    ):
+        return opening
+    return None
+
+
 def test_every_metric_description_opens_with_what_it_counts_in_words() -> None:
     """A BI user reads one metric's description at a time, beside its label. Each opens
     with what the metric counts or divides, in at least four words that are not names (the
@@ -1570,18 +1594,11 @@ def test_every_metric_description_opens_with_what_it_counts_in_words() -> None:
     customers_at_risk (null when …", `cac` "marketing_spend / acquired_customers.", and
     eighteen opened "Of those, …", those being the metric above it in the YAML, which the
     list does not show."""
-    unclear = {}
-    for metric in SEMANTIC["metrics"]:
-        text = " ".join(metric["description"].split())
-        opening = OPENING.split(text)[0]
-        words = PLAIN_WORD.findall(opening)
-        if (
-            len(words) < 4
-            or OPENS_WITH_A_FORMULA.match(text)
-            or READS_ON.match(text)
-            or opening.rstrip(".").lower() == metric["label"].lower()
-        ):
-            unclear[metric["name"]] = opening
+    unclear = {
+        metric["name"]: opening
+        for metric in SEMANTIC["metrics"]
+        if (opening := _unclear_opening(metric["description"], metric["label"])) is not None
+    }
     assert unclear == {}
 
 
