@@ -1602,6 +1602,92 @@ def test_every_metric_description_opens_with_what_it_counts_in_words() -> None:
     assert unclear == {}
 
 
+def test_every_dimension_entity_and_measure_has_a_label_in_words() -> None:
+    """A BI tool lists a semantic model's entities, dimensions and measures by label, as it
+    does the metrics: none had one. Each has a label in words (not the name again), no two
+    alike within a semantic model, and a measure labelled as the simple metric that sums it
+    (one figure, one name in a BI tool's lists), so that measure labels, like metric labels,
+    are unique across the semantic layer."""
+    parts = _semantic_parts()
+    labels = [(model, part["name"], part.get("label") or "") for model, _, part in parts]
+    assert [(m, n) for m, n, text in labels if not text or "_" in text or text == n] == []
+    in_model = [(m, text) for m, _, text in labels]
+    assert sorted({key for key in in_model if in_model.count(key) > 1}) == []
+    summing = {
+        _summed_measure(metric): metric["label"]
+        for metric in SEMANTIC["metrics"]
+        if metric["type"] == "simple"
+    }
+    assert [(m, n) for m, n, text in labels if n in summing and summing[n] != text] == []
+
+
+# Metrics named alike that BI users query by name, so kept: each says in its label the window
+# that tells it from the other of its pair, and names that other in its description.
+NEAR_NAMES = {
+    "order_churned": ("in the month", "order_churned_customers"),
+    "order_churned_customers": ("in the trailing year to A", "order_churned"),
+    "order_customers_start": ("at the period's start", "order_active_start_customers"),
+    "order_active_start_customers": ("a year before A", "order_customers_start"),
+    "net_revenue": ("in the period", "clv_net_revenue"),
+    "clv_net_revenue": ("in the trailing year to A", "net_revenue"),
+}
+
+
+def test_metrics_named_alike_are_told_apart_by_label_and_description() -> None:
+    """order_churned (churned in a month) and order_churned_customers (over the trailing year
+    to A), order_customers_start (a period's start balance) and order_active_start_customers
+    (a year before A), net_revenue (a period's) and clv_net_revenue (the trailing year's)
+    read "Order-basis churned customers" beside "Churned within the year (order basis)",
+    "Order-active customers at start" beside "Order-active a year before A", "Net order
+    revenue" beside "Net order revenue (trailing year)", and no description named the
+    other. The metric and the measure it sums (period_net_revenue for net_revenue) each say
+    their window in the label and name the other of the pair in the description."""
+    metrics = {metric["name"]: metric for metric in SEMANTIC["metrics"]}
+    measures = {part["name"]: part for _, kind, part in _semantic_parts() if kind == "measures"}
+
+    def measure(name: str) -> dict:
+        return measures[_summed_measure(metrics[name])]
+
+    unclear = [
+        (name, item["name"])
+        for name, (window, other) in NEAR_NAMES.items()
+        for item, neighbour in ((metrics[name], other), (measure(name), measure(other)["name"]))
+        if window not in (item.get("label") or "")
+        or not re.search(rf"\b{neighbour}\b", item.get("description") or "")
+    ]
+    assert unclear == []
+
+
+def test_semantic_labels_of_a_dashboard_column_read_as_the_dashboards_header() -> None:
+    """An entity, dimension or measure named like a column the dashboard labels by hand
+    (LABELS in dashboard/warehouse.py) reads as the dashboard's header: the measure
+    mrr_start is "MRR at start" in a BI tool's list as on the dashboard's MRR page."""
+    dashboard = _dashboard_labels()
+    named = [
+        (model, part["name"], part.get("label"))
+        for model, _, part in _semantic_parts()
+        if part["name"] in dashboard
+    ]
+    assert {"customers_start", "mrr_start", "won_back_mrr"} <= {name for _, name, _ in named}
+    assert [(m, n, text) for m, n, text in named if text != dashboard[n]] == []
+
+
+def test_every_dimension_entity_and_measure_description_opens_in_words() -> None:
+    """A BI tool shows an entity's, a dimension's or a measure's description beside its
+    label, one at a time, as it does a metric's: each has one, opening in words as a
+    metric's does (_unclear_opening). Of the 125 measures nineteen opened "Of those, …" and
+    six "Their …" (the measure above them, which the list does not show), five with a
+    formula ("mrr_start − contraction − churned."), and `customer_count` said only
+    "Customers."; 60 of the 74 dimensions and 21 of the 22 entities had no description."""
+    unclear = {
+        (model, part["name"]): opening
+        for model, _, part in _semantic_parts()
+        if (opening := _unclear_opening(part.get("description"), part.get("label") or ""))
+        is not None
+    }
+    assert unclear == {}
+
+
 # Measures whose value a cohort repeats on the row of every month k since its cohort month.
 REPEATED_PER_K = (
     "cohort_size", "cohort_members", "cohort_cumulative_revenue",
