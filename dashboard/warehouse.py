@@ -47,17 +47,32 @@ LABELS = {
     "uplift_ci_low": "Uplift, 95 % CI low",
     "uplift_ci_high": "Uplift, 95 % CI high",
 }
-# Words written otherwise than in a column name.
-LABEL_WORDS = {
-    "mrr": "MRR",
-    "clv": "CLV",
+# Words written otherwise than in a column name or a category value, the one list both use
+# (`label`, `value_words`): abbreviations in capitals ("arpa_monthly": "ARPA monthly",
+# "paid_search_cac": "Paid search CAC").
+WORDS = {
+    "aov": "AOV",
+    "arpa": "ARPA",
+    "arr": "ARR",
     "cac": "CAC",
-    "ltv": "LTV",
-    "nps": "NPS",
-    "id": "ID",
     "ci": "CI",
+    "clv": "CLV",
+    "grr": "GRR",
+    "id": "ID",
+    "ltv": "LTV",
+    "mrr": "MRR",
+    "nps": "NPS",
+    "nrr": "NRR",
+    "ok": "OK",
     "winback": "win-back",
 }
+
+
+def _spoken(words: list[str]) -> str:
+    """`words` (a snake_case name split at its underscores) as read: each written as WORDS
+    has it, joined by spaces, the first letter in capitals ("Paid search", "NPS trend")."""
+    text = " ".join(WORDS.get(word, word) for word in words)
+    return text[:1].upper() + text[1:]
 
 
 def label(column: str) -> str:
@@ -68,11 +83,60 @@ def label(column: str) -> str:
     window = re.fullmatch(r"(\d+)d?", words[-1]) if len(words) > 1 else None
     if window:
         words.pop()
-    text = " ".join(LABEL_WORDS.get(word, word) for word in words)
+    text = _spoken(words)
     if window:
         days = f"{window.group(1)} days"
         text += f" {days}" if words[-1] == "within" else f" ({days})"
-    return text[0].upper() + text[1:]
+    return text
+
+
+# Category values: the codes a category column holds (`paid_search`, `geometric_limit`,
+# `contract`) are shown in words ("Paid search", "Geometric limit", "Contract") on every
+# chart (axes, legends, tooltips) and in every table, by one mechanism: the data frame's
+# CATEGORY_COLUMNS are rewritten with `value_words` before they are drawn (`chart`, which
+# also rewrites the sort orders and scale domains that name the codes) or shown (`table`).
+# A page's filter shows the same words (`format_func=value_words`) and still passes the code
+# to its query. A value reads as its words (underscores as spaces, WORDS, the first letter
+# in capitals) unless VALUE_WORDS gives it a form of its own.
+VALUE_WORDS = {
+    "bg_nbd": "BG/NBD",
+    "gamma_gamma": "Gamma-Gamma",
+    "sbg": "sBG",
+}
+# The columns, of the marts and of the pages' own frames, whose values are categories.
+CATEGORY_COLUMNS = {
+    "acquisition_channel",
+    "basis",
+    "campaign",
+    "channel",
+    "churn_type",
+    "country",
+    "fit_status",
+    "group",
+    "model",
+    "nps_class",
+    "reason_code",
+    "segment",
+    "segment_type",
+    "segment_value",
+    "series",
+    "significance",
+}
+
+
+def value_words(value):
+    """How a chart, a table or a filter shows the category value `value`: VALUE_WORDS'
+    form, or its words ("paid_search": "Paid search", "nps": "NPS", "NL": "NL"); anything
+    but a text (a null, a number) as it is."""
+    if not isinstance(value, str) or not value:
+        return value
+    return VALUE_WORDS.get(value) or _spoken(re.split(r"[_ ]", value))
+
+
+def in_words(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with the values of its CATEGORY_COLUMNS in words (`value_words`)."""
+    shown = {c: frame[c].map(value_words) for c in frame.columns if c in CATEGORY_COLUMNS}
+    return frame.assign(**shown) if shown else frame
 
 
 # Money is shown to the cent, and fractions as percentages with one decimal unless a page
@@ -185,11 +249,13 @@ def complete_period_starts(grain: str, basis: str) -> pd.Series:
 
 
 def _field(tip: alt.Tooltip) -> str | None:
-    """The field a tooltip shows ("saved_mrr" of "sum(saved_mrr):Q"); None for "count()".
-    (An Altair object's attributes are its setters: its values are read as items.)"""
+    """The field a tooltip or a channel shows ("saved_mrr" of "sum(saved_mrr):Q"); None for
+    "count()" or a constant (`alt.datum(3)`). (An Altair object's attributes are its
+    setters: its values are read as items.)"""
     if tip["field"] is not alt.Undefined:
         return tip["field"]
-    return alt.utils.parse_shorthand(tip["shorthand"]).get("field")
+    shorthand = tip["shorthand"]
+    return alt.utils.parse_shorthand(shorthand).get("field") if isinstance(shorthand, str) else None
 
 
 def _labelled_tooltips(spec: alt.TopLevelMixin) -> None:
@@ -213,15 +279,46 @@ def _labelled_tooltips(spec: alt.TopLevelMixin) -> None:
             tip["title"] = label(_field(tip))
 
 
+# The channels whose sort order or scale domain can name category values.
+CATEGORY_CHANNELS = ("x", "y", "color", "xOffset", "yOffset", "strokeDash", "shape")
+
+
+def _categories_in_words(spec: alt.TopLevelMixin) -> None:
+    """Show the category values of `spec` (and of its layers) in words: its data's
+    CATEGORY_COLUMNS (`in_words`), and the sort order and scale domain of each channel that
+    encodes one, which a page writes with the codes (`sort=["order", "contract"]`). `spec`
+    is changed in place."""
+    if isinstance(spec["data"], pd.DataFrame):
+        spec["data"] = in_words(spec["data"])
+    if isinstance(spec, alt.LayerChart):
+        for layer in spec.layer:
+            _categories_in_words(layer)
+    encoding = spec["encoding"]
+    if encoding is alt.Undefined:
+        return
+    for name in CATEGORY_CHANNELS:
+        channel = encoding[name]
+        if not isinstance(channel, alt.FieldChannelMixin):
+            continue  # none, or a constant (`alt.value`)
+        if _field(channel) not in CATEGORY_COLUMNS:
+            continue
+        if isinstance(channel["sort"], list):
+            channel["sort"] = [value_words(v) for v in channel["sort"]]
+        scale = channel["scale"]
+        if isinstance(scale, alt.Scale) and isinstance(scale["domain"], list):
+            scale["domain"] = [value_words(v) for v in scale["domain"]]
+
+
 def chart(spec: alt.TopLevelMixin, what: str) -> None:
-    """Show an Altair chart drawn as SVG (the browser test counts its marks), its tooltips
-    titled with labels (`_labelled_tooltips`), or a warning naming the chart when it has no
-    rows."""
+    """Show an Altair chart drawn as SVG (the browser test counts its marks), its category
+    values in words (`_categories_in_words`), its tooltips titled with labels
+    (`_labelled_tooltips`), or a warning naming the chart when it has no rows."""
     data = spec.data if isinstance(spec.data, pd.DataFrame) else None
     if data is not None and data.empty:
         st.warning(f"No data for {what}.")
         return
     spec = spec.copy(deep=True)
+    _categories_in_words(spec)
     _labelled_tooltips(spec)
     # Streamlit's theme cuts an axis label at 100 px ("competitor_bette…"): a reason code or
     # campaign name is read whole.
@@ -345,11 +442,12 @@ def _rounded(value, places: int):
 
 def table(frame: pd.DataFrame, column_config: dict | None = None) -> None:
     """Show `frame` as a table without its index: each column headed with its label
-    (`label`, unless `column_config` gives one) and its name in the header's help, dates as
-    dates (`dates_shown_as_dates`), each percent column (`percent_columns`) rounded to its
-    decimals, every row in view when it has at most WHOLE_TABLE_ROWS."""
+    (`label`, unless `column_config` gives one) and its name in the header's help, category
+    values in words (`in_words`), dates as dates (`dates_shown_as_dates`), each percent
+    column (`percent_columns`) rounded to its decimals, every row in view when it has at
+    most WHOLE_TABLE_ROWS."""
     config = {}
-    shown = dates_shown_as_dates(frame)
+    shown = dates_shown_as_dates(in_words(frame))
     for column in frame.columns:
         given = dict((column_config or {}).get(column) or {})
         given["label"] = given.get("label") or label(column)

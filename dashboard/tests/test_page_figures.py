@@ -191,7 +191,7 @@ def test_churn_by_reason_explains_an_unknown_churn_without_a_reason_code(
     app = ran("churn_reasons.py", churn_warehouse, monkeypatch)
     reasons = app.dataframe[0].value
     cells = set(zip(reasons["churn_type"], reasons["reason_code"], strict=True))
-    assert ("unknown", "unspecified") in cells
+    assert ("Unknown", "Unspecified") in cells  # in words, as every category value
     (legend,) = [c.value for c in app.caption if "Churn type:" in c.value]
     assert "unknown (a cancellation without a reason code, shown as unspecified, or " in legend
 
@@ -435,6 +435,41 @@ def test_cohort_retention_curve_of_the_first_24_months_has_24_points(
     assert "month 0 (the cohort month) to month 23" in app.caption[-1].value
 
 
+def test_cohorts_of_a_channel_are_chosen_and_drawn_in_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The channel to choose read "paid_search (2 customers)", its heatmaps "acquisition
+    channel paid_search" and its curve's legend "paid_search": each reads "Paid search",
+    and the code still picks the channel's customers."""
+    path = tmp_path / "cohorts.duckdb"
+    with duckdb.connect(str(path)) as con:
+        marts(con, dim_customers="customer_id varchar, acquisition_channel varchar, "
+              "country varchar, segment varchar")  # fmt: skip
+        con.execute(
+            "insert into marts.dim_customers values ('c1', 'paid_search', 'NL', 'consumer'), "
+            "('c2', 'paid_search', 'NL', 'consumer')"
+        )
+        con.execute("create schema intermediate")
+        # Both in the contract cohort of January 2022, active in its months 0 to 2.
+        con.execute(
+            "create table intermediate.int_customer_cohort_months as "
+            "select c as customer_id, 'contract' as basis, date '2022-01-01' as cohort_month, "
+            "k as months_since_cohort, true as is_active, true as is_complete_month "
+            "from range(3) t(k), (values ('c1'), ('c2')) v(c)"
+        )
+    app = run_page("cohorts.py", path, monkeypatch).run()
+    app = app.radio[0].set_value("by acquisition channel").run()
+    assert not app.exception, [e.value for e in app.exception]
+    (channel,) = app.selectbox
+    assert channel.options == ["Paid search (2 customers)"]
+    assert channel.value == "paid_search"  # the code, for the query
+    assert "Contract basis, acquisition channel Paid search" in [h.value for h in app.subheader]
+    # The contract heatmap: months 0 to 2, each cell 2 active of 2.
+    assert chart_data(app, 0)["active_customers"].tolist() == [2, 2, 2]
+    curves = chart_data(app, 1)
+    assert set(curves["segment_value"]) == {"Paid search"}
+
+
 # The columns of fct_periods the MRR page reads beside FCT_PERIODS.
 MRR_COLUMNS = (
     "mrr_start", "new_mrr", "reactivation_mrr", "expansion_mrr", "contraction_mrr",
@@ -521,11 +556,11 @@ def test_clv_page_shows_the_channel_rows_and_ratios_where_there_are_some(
     values = chart_data(app, 0)
     # Both bases of each channel; email's missing contract CLV is no bar (not a 0).
     assert sorted(values[["channel", "basis", "value"]].values.tolist()) == [
-        ["email", "order basis", 300.0],
-        ["organic", "contract basis", 500.0],
-        ["organic", "order basis", 120.0],
-        ["paid", "contract basis", 80.0],
-        ["paid", "order basis", 50.0],
+        ["Email", "Order basis", 300.0],
+        ["Organic", "Contract basis", 500.0],
+        ["Organic", "Order basis", 120.0],
+        ["Paid", "Contract basis", 80.0],
+        ["Paid", "Order basis", 50.0],
     ]
     # The ratio bars with the 3:1 rule over them: a layered chart, whose bars hold the rows
     # (the rule's dataset has no columns).
@@ -536,11 +571,11 @@ def test_clv_page_shows_the_channel_rows_and_ratios_where_there_are_some(
     ]
     # Only the channels with marketing spend: email 300 / 75 = 4.0, paid 50 / 100 = 0.5.
     assert dict(zip(ratios["channel"], ratios["ltv_to_cac"], strict=True)) == {
-        "email": 4.0,
-        "paid": 0.5,
+        "Email": 4.0,
+        "Paid": 0.5,
     }
     # The table: the channels, highest CLV first.
-    assert app.dataframe[0].value["channel"].tolist() == ["email", "organic", "paid"]
+    assert app.dataframe[0].value["channel"].tolist() == ["Email", "Organic", "Paid"]
 
 
 @pytest.fixture
@@ -764,11 +799,16 @@ def test_programmes_tell_a_significant_loss_from_a_significant_gain(
     assert "counting the customers assigned at least H days before A" in caption
     table = app.dataframe[0].value
     assert dict(zip(table["campaign"], table["significance"], strict=True)) == {
-        "a_gain": "significant gain",
-        "b_loss": "significant loss",
-        "c_unclear": "not significant",
-        "d_empty": "not significant",
+        "A gain": "Significant gain",
+        "B loss": "Significant loss",
+        "C unclear": "Not significant",
+        "D empty": "Not significant",
     }
+    # The colours follow the words the legend shows: the page's domain names the page's own
+    # words ("significant gain"), which the chart shows capitalised.
+    spec = json.loads(app.get("vega_lite_chart")[0].proto.spec)  # the interval and the point
+    domains = {tuple(e["color"]["scale"]["domain"]) for e in _encodings(spec) if "color" in e}
+    assert domains == {("Significant gain", "Significant loss", "Not significant")}
 
 
 def _midnight_timestamp_columns(frame: pd.DataFrame) -> list[str]:
@@ -1024,6 +1064,40 @@ def test_table_money_is_in_the_reporting_currency_to_the_cent(
     assert {c: configured.get(c) for c in shown} == {c: (h, "%.2f") for c, h in headers.items()}
 
 
+def _chart_frames(chart) -> list[pd.DataFrame]:
+    """Every dataset a chart was sent (a layered chart has one per layer's data)."""
+    return [pa.ipc.open_stream(d.data.data).read_pandas() for d in chart.proto.datasets]
+
+
+def test_clv_names_a_channel_in_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The channel `paid_search` read "paid_search" on the axes, in the tooltips and in the
+    table: it reads "Paid search" in each, and the code is nowhere in the charts."""
+    path = tmp_path / "clv.duckdb"
+    with duckdb.connect(str(path)) as con:
+        marts(con, mart_clv=MART_CLV)
+        # email: CLV 300, LTV:CAC 4; paid_search: CLV 50, LTV:CAC 0.5.
+        con.executemany(
+            "insert into marts.mart_clv values ('acquisition_channel', ?, 10, 4, ?, ?, ?, ?, ?)",
+            [("email", 300.0, 75.0, 300.0, None, 4.0),
+             ("paid_search", 400.0, 100.0, 50.0, 80.0, 0.5)],
+        )  # fmt: skip
+    app = ran("clv.py", path, monkeypatch)
+    clv, ratio = app.get("vega_lite_chart")
+    for chart in (clv, ratio):
+        assert "paid_search" not in chart.proto.spec
+        assert [f for f in _chart_frames(chart) if f.isin(["paid_search"]).any().any()] == []
+    # The CLV bars: the channels in the page's order (highest CLV first), now in words.
+    assert json.loads(clv.proto.spec)["encoding"]["x"]["sort"] == ["Email", "Paid search"]
+    assert set(chart_data(app, 0)["channel"]) == {"Email", "Paid search"}
+    # The LTV:CAC bars, with each channel's CAC in their tooltip.
+    (bars,) = [f for f in _chart_frames(ratio) if "channel" in f]
+    assert dict(zip(bars["channel"], bars["cac"], strict=True)) == {
+        "Email": 75.0,
+        "Paid search": 100.0,
+    }
+    assert app.dataframe[0].value["channel"].tolist() == ["Email", "Paid search"]
+
+
 def test_clv_names_its_bases_and_its_year(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The CLV bars' legend read "clv" and "contract_clv", and the page did not say that
     mart_clv's figures are those of the trailing year up to A, nor which CLV LTV:CAC uses."""
@@ -1042,8 +1116,8 @@ def test_clv_names_its_bases_and_its_year(tmp_path: Path, monkeypatch: pytest.Mo
     app = ran("clv.py", path, monkeypatch)
     bars = chart_data(app, 0)
     assert dict(zip(bars["basis"], bars["value"], strict=True)) == {
-        "order basis": 600.0,
-        "contract basis": 900.0,
+        "Order basis": 600.0,
+        "Contract basis": 900.0,
     }
     (caption,) = [c.value for c in app.caption]
     assert caption.startswith("Over the trailing year 2023-07-17 to 2024-07-15. ")
@@ -1078,12 +1152,16 @@ def test_predictive_page_says_why_a_contract_cohort_has_no_projection(
         [
             date(2024, 5, 1),
             26,
-            "insufficient_periods",
+            "Insufficient periods",
             "1 periods after period 0, at least 3 needed",
         ],
-        [date(2023, 6, 1), 21, "ok", "converged"],
+        [date(2023, 6, 1), 21, "OK", "converged"],
     ]
-    assert any("`insufficient_periods`: the cohort is too young" in c.value for c in app.caption)
+    # Each status as the chart and the table name it, with the mart's code.
+    assert any(
+        "Insufficient periods (`insufficient_periods`): the cohort is too young" in c.value
+        for c in app.caption
+    )
 
 
 def test_predictive_page_projects_a_cohort_at_the_geometric_limit(
@@ -1127,14 +1205,17 @@ def test_predictive_page_projects_a_cohort_at_the_geometric_limit(
         "the sBG's geometric limit, churn probability 10.00% a month" in c.value
         for c in app.caption
     )
-    assert any("`geometric_limit`: the cohort loses customers" in c.value for c in app.caption)
+    assert any(
+        "Geometric limit (`geometric_limit`): the cohort loses customers" in c.value
+        for c in app.caption
+    )
     # The survival chart's layers: the lines and the "projection only" marker.
     frames = [
         pa.ipc.open_stream(d.data.data).read_pandas()
         for d in app.get("vega_lite_chart")[-1].proto.datasets
     ]
     (lines,) = [f for f in frames if "series" in f]
-    projected = lines[lines["series"] == "projected"].sort_values("months_since_cohort")
+    projected = lines[lines["series"] == "Projected"].sort_values("months_since_cohort")
     assert projected["retention"].tolist() == [1.0, 0.9, 0.81, 0.729]
 
 
@@ -1162,7 +1243,7 @@ def test_churn_table_shows_each_period_on_both_bases_in_one_order(
     # January 2024 back to August 2023.
     months = [date(2024, 1, 1)] + [date(2023, m, 1) for m in (12, 11, 10, 9, 8)]
     assert list(zip(shown["period_start"], shown["basis"], strict=True)) == [
-        (m, basis) for m in months for basis in ("order", "contract")
+        (m, basis) for m in months for basis in ("Order", "Contract")
     ]
     assert "The latest 6 complete months" in [h.value for h in app.subheader]
 
@@ -1397,6 +1478,68 @@ def test_legends_name_no_mart_column(script: str, monkeypatch: pytest.MonkeyPatc
     wrong = [(title, sorted(entries & names)) for title, entries in legends if entries & names]
     assert wrong == []
     assert [title for title, _ in legends if title and "_" in title] == []
+
+
+# The text columns of the demo's tables that are not categories: an id, the fitted
+# parameters written out, a fit's message (sentences). The test below fails on any other.
+FREE_TEXT_COLUMNS = {"customer_id", "parameters", "fit_message"}
+CODE = re.compile(r"[a-z0-9]+(_[a-z0-9]+)+")  # paid_search, geometric_limit
+
+
+def _shown_nominal_fields(encoding: dict):
+    """The nominal fields of an encoding whose values the chart writes out: on an axis, in a
+    legend or in a tooltip (not an offset, a colour without a legend, nor a note's text)."""
+    for channel, given in encoding.items():
+        for field in given if isinstance(given, list) else [given]:
+            if (
+                not isinstance(field, dict)
+                or field.get("type") != "nominal"
+                or "field" not in field
+            ):
+                continue
+            if channel in ("xOffset", "yOffset", "detail", "text") or any(
+                key in field and field[key] is None for key in ("axis", "legend")
+            ):
+                continue
+            yield field["field"]
+
+
+@pytest.mark.parametrize(
+    ("script", "view"),
+    [(page.script, None) for page in PAGES] + [("cohorts.py", "by acquisition channel")],
+)
+def test_category_values_read_as_words(
+    script: str, view: str | None, monkeypatch: pytest.MonkeyPatch
+):
+    """Every page on the demo, and the cohorts of an acquisition channel: the channels read
+    `paid_search`, the bases `order`, the fit statuses `geometric_limit`, the reasons
+    `price_too_high` on the axes, in the legends and tooltips and in the tables. Each value
+    a chart writes out starts with no small letter and has no underscore; so does each
+    value of a table's text column that is not free text; a filter's choices have no
+    underscore."""
+    app = _published(script, monkeypatch)
+    if view:
+        app = app.radio[0].set_value(view).run()
+        assert not app.exception, [e.value for e in app.exception]
+
+    def coded(values) -> list[str]:
+        return sorted({v for v in values if isinstance(v, str) and (v[:1].islower() or "_" in v)})
+
+    shown = {}
+    for chart in app.get("vega_lite_chart"):
+        frames = _chart_frames(chart)
+        for encoding in _encodings(json.loads(chart.proto.spec)):
+            for field in _shown_nominal_fields(encoding):
+                shown[field] = coded(v for f in frames if field in f for v in f[field])
+    # Every view shows a category but the cohort heatmaps of all customers.
+    assert bool(shown) is ((script, view) != ("cohorts.py", None)), script
+    for frame in app.dataframe:
+        for column, values in frame.value.items():
+            if values.dtype == object and column not in FREE_TEXT_COLUMNS:
+                shown[column] = coded(values)
+    assert {field: values for field, values in shown.items() if values} == {}
+    choices = [o for box in [*app.selectbox, *app.radio] for o in box.options]
+    assert [o for o in choices if "_" in o] == []
 
 
 # The tooltips that show money on the demo (reporting currency EUR), by page: each titled

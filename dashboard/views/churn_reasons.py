@@ -13,9 +13,10 @@ from warehouse import (
     percent_tooltip,
     period_tooltip,
     table,
+    value_words,
 )
 
-basis = st.radio("Basis", ["contract", "order"], horizontal=True)
+basis = st.radio("Basis", ["contract", "order"], horizontal=True, format_func=value_words)
 # Shortest first, as a list of windows reads; the last 12 months by default.
 window = st.selectbox(
     "Window", [3, 6, 12, 24], index=2, format_func=lambda n: f"last {n} complete months"

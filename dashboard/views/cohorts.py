@@ -6,7 +6,7 @@ dim_customers: what the semantic layer's segment_cohort_retention_rate groups)."
 import altair as alt
 import pandas as pd
 import streamlit as st
-from warehouse import chart, label, percent_tooltip, period_tooltip, query
+from warehouse import chart, label, percent_tooltip, period_tooltip, query, value_words
 
 # The customer attributes a cohort can be segmented by (dim_customers columns); a customer
 # without one is `unknown`, as in the semantic layer.
@@ -87,12 +87,16 @@ values = query(
 value = st.selectbox(
     name.capitalize(),
     list(values["value"]),
-    format_func=lambda v: f"{v} ({values.set_index('value').at[v, 'customers']:,} customers)",
+    format_func=lambda v: (
+        f"{value_words(v)} ({values.set_index('value').at[v, 'customers']:,} customers)"
+    ),
 )
 cohorts = segmented_cohorts(column, value)
 for basis, heading in BASES:
-    st.subheader(f"{heading}, {name} {value}")
-    heatmap(cohorts[cohorts["basis"] == basis], f"the {basis}-basis cohorts of {value}")
+    st.subheader(f"{heading}, {name} {value_words(value)}")
+    heatmap(
+        cohorts[cohorts["basis"] == basis], f"the {basis}-basis cohorts of {value_words(value)}"
+    )
 
 # Every value side by side: the cohorts pooled (active ÷ size summed over the cohorts with
 # month k complete), so a value's curve weighs each cohort by its size.

@@ -14,6 +14,7 @@ from warehouse import (
     query,
     stop_without_optional_table,
     table,
+    value_words,
 )
 
 CLASSES = ["promoter", "passive", "detractor"]
@@ -29,7 +30,7 @@ nps = complete_period_rows_of_either_basis("mart_nps", grain).sort_values(
     ["period_start", "segment_type", "segment_value"]
 )
 segment_types = sorted(nps["segment_type"].unique(), key=lambda t: (t != "all", t))
-segment_type = st.selectbox("Segment", segment_types or ["all"])
+segment_type = st.selectbox("Segment", segment_types or ["all"], format_func=value_words)
 segments = nps[nps["segment_type"] == segment_type]
 # The segment's heading in the legend and tooltips: the attribute ("Acquisition channel"), or
 # "Segment" for everyone, whose one value is "all" ("All: all" read as a stutter).

@@ -16,10 +16,18 @@ from warehouse import (
     percent_tooltip,
     query,
     table,
+    value_words,
 )
 
 SEGMENTS = {"acquisition channel": "acquisition_channel", "country": "country",
             "segment": "segment"}  # fmt: skip
+
+
+def status(code: str) -> str:
+    """A fit status as the chart and the tables show it, with the mart's code: "Geometric
+    limit (`geometric_limit`)"."""
+    return f"{value_words(code)} (`{code}`)"
+
 
 st.caption(
     "Fitted on purchases and contract cohorts up to the reporting date A. BG/NBD: expected "
@@ -82,14 +90,15 @@ chart(
 )
 # Why a cohort has no projection: each fit's status and message, as the mart has them.
 st.caption(
-    "A converged fit (`ok`) projects a cohort's survival with the sBG; `geometric_limit`: "
-    "the cohort loses customers at a steady rate, as if every customer had the same churn "
-    "probability, the model the sBG tends to as alpha and beta grow without bound, and that "
-    "one churn probability per month projects it (alpha and beta are infinite). No "
-    "projection otherwise: `insufficient_periods`: the cohort is too young (fewer than 3 "
-    "complete months after month 0); `no_churn`: nobody (or everybody) in it churned; "
-    "`invalid_input`: counts the sBG cannot take, as when the active customers rise in a "
-    "later month (customers came back); `not_converged`: the data do not pick one model (as "
+    f"A converged fit, {status('ok')}, projects a cohort's survival with the sBG; "
+    f"{status('geometric_limit')}: the cohort loses customers at a steady rate, as if every "
+    "customer had the same churn probability, the model the sBG tends to as alpha and beta "
+    "grow without bound, and that one churn probability per month projects it (alpha and "
+    f"beta are infinite). No projection otherwise: {status('insufficient_periods')}: the "
+    "cohort is too young (fewer than 3 complete months after month 0); "
+    f"{status('no_churn')}: nobody (or everybody) in it churned; {status('invalid_input')}: "
+    "counts the sBG cannot take, as when the active customers rise in a later month "
+    f"(customers came back); {status('not_converged')}: the data do not pick one model (as "
     "when the customers seem either to leave in the first month or never to leave)."
 )
 with st.expander("Each contract cohort's sBG fit"):

@@ -12,10 +12,11 @@ from warehouse import (
     query,
     stop_without_optional_table,
     table,
+    value_words,
 )
 
 stop_without_optional_table("mart_retention_programmes", "retention_actions", "retention programme")
-basis = st.radio("Basis", ["contract", "order"], horizontal=True)
+basis = st.radio("Basis", ["contract", "order"], horizontal=True, format_func=value_words)
 st.caption(
     "Each campaign's treatment group against its control group: the share of each still "
     "active H days after their assignment (H = the var `programme_horizon_days`, 90 by "

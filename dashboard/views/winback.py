@@ -16,9 +16,10 @@ from warehouse import (
     query,
     reporting_param,
     table,
+    value_words,
 )
 
-basis = st.radio("Basis", ["contract", "order"], horizontal=True)
+basis = st.radio("Basis", ["contract", "order"], horizontal=True, format_func=value_words)
 # The grace the build used (its default, said as such, for a warehouse that did not record
 # it): a gap that short is no churn, so a window that short has no win-back.
 grace = f"On the contract basis {contract_grace_rule()}"
