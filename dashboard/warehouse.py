@@ -139,9 +139,12 @@ def in_words(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**shown) if shown else frame
 
 
-# Money is shown to the cent, and fractions as percentages with one decimal unless a page
-# needs more: in tables (`money_columns`, `percent_columns`) and tooltips alike.
-MONEY_DECIMALS = 2
+# Money is shown to the cent with its thousands separated ("1,234.50"), and fractions as
+# percentages with one decimal unless a page needs more: in tables (`money_columns`,
+# `percent_columns`) and tooltips alike. MONEY_FORMAT is written once, in d3-format as Vega
+# reads it (tooltips); a table's printf format is the same with a "%" before it ("%,.2f":
+# Streamlit's sprintf-js reads "," as the thousands separator).
+MONEY_FORMAT = ",.2f"
 PERCENT_DECIMALS = 1
 
 
@@ -384,20 +387,19 @@ def money(text: str) -> str:
 
 def money_columns(*columns: str) -> dict:
     """`column_config` for a table's money columns: each headed with its label and the
-    reporting currency ("Churned MRR (EUR)", as `money`) and shown to the cent."""
+    reporting currency ("Churned MRR (EUR)", as `money`) and shown as tooltips show it
+    (MONEY_FORMAT: "1,234.50")."""
     return {
-        c: st.column_config.NumberColumn(money(label(c)), format=f"%.{MONEY_DECIMALS}f")
+        c: st.column_config.NumberColumn(money(label(c)), format=f"%{MONEY_FORMAT}")
         for c in columns
     }
 
 
 def money_tooltip(field: str, title: str | None = None) -> alt.Tooltip:
     """A tooltip of money, titled as a table's money column is headed (`money_columns`:
-    "Saved MRR (EUR)", or `title` with the currency) and shown to the cent, thousands
-    separated as on the axes."""
-    return alt.Tooltip(
-        f"{field}:Q", title=money(title or label(field)), format=f",.{MONEY_DECIMALS}f"
-    )
+    "Saved MRR (EUR)", or `title` with the currency) and shown as the table shows it
+    (MONEY_FORMAT: "1,234.50")."""
+    return alt.Tooltip(f"{field}:Q", title=money(title or label(field)), format=MONEY_FORMAT)
 
 
 def percent_columns(*columns: str, decimals: int = PERCENT_DECIMALS) -> dict:

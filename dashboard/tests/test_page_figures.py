@@ -1047,8 +1047,9 @@ def test_table_money_is_in_the_reporting_currency_to_the_cent(
     script: str, monkeypatch: pytest.MonkeyPatch
 ):
     """Every table's money column on the published warehouse (the demo) is headed with its
-    label and the reporting currency and shown to the cent: churned MRR read 931.4325 under
-    "churned_mrr", won-back MRR 5.0917, and CLV, CAC and costs named no currency."""
+    label and the reporting currency and shown to the cent, thousands separated as in the
+    tooltips: churned MRR read 931.4325 under "churned_mrr", won-back MRR 5.0917, CLV, CAC
+    and costs named no currency, and 12,345.60 in a tooltip was 12345.60 in the table."""
     db_path = Path(os.environ.get("RETENTION_DB_PATH", DASHBOARD.parent / "warehouse.duckdb"))
     app = run_page(script, db_path.resolve(), monkeypatch).run()
     assert not app.exception, script
@@ -1061,7 +1062,8 @@ def test_table_money_is_in_the_reporting_currency_to_the_cent(
         }
     headers = MONEY_COLUMNS.get(script, {})
     assert shown == set(headers)
-    assert {c: configured.get(c) for c in shown} == {c: (h, "%.2f") for c, h in headers.items()}
+    # printf as Streamlit reads it: "," separates the thousands, ".2f" to the cent.
+    assert {c: configured.get(c) for c in shown} == {c: (h, "%,.2f") for c, h in headers.items()}
 
 
 def _chart_frames(chart) -> list[pd.DataFrame]:

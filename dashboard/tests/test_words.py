@@ -1,5 +1,6 @@
 """How the dashboard writes what it shows (dashboard/warehouse.py): a category value in words,
-a column's label with its abbreviations in capitals. Expected values are written by hand."""
+a column's label with its abbreviations in capitals, and money in tables and tooltips alike.
+Expected values are written by hand."""
 
 import math
 import sys
@@ -57,3 +58,12 @@ def test_a_value_that_is_no_text_is_shown_as_it_is() -> None:
 def test_a_label_writes_abbreviations_in_capitals(column: str, shown: str) -> None:
     """Labels and category values share one list of words written otherwise (WORDS)."""
     assert warehouse.label(column) == shown
+
+
+def test_money_reads_the_same_in_tables_and_tooltips() -> None:
+    """A tooltip showed 12,345.60 and the table beside it 12345.60 (Streamlit's printf had
+    no separator). Both separate the thousands and show the cents: ",.2f" for Vega's
+    d3-format, "%,.2f" for Streamlit's printf (sprintf-js reads "," as the separator)."""
+    (config,) = warehouse.money_columns("saved_mrr").values()
+    assert config["type_config"]["format"] == "%,.2f"
+    assert warehouse.money_tooltip("saved_mrr").to_dict()["format"] == ",.2f"
