@@ -88,6 +88,11 @@ def first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+def counted(number: int, noun: str) -> str:
+    """`1 row`, `2 rows`, `1,000 rows`."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def points(change: float, unit: str = " pp") -> str:
     """A change of a rate (a fraction) in percentage points to one decimal, signed: +1.2 pp,
     -0.4 pp; 0.0 pp, unsigned, for a change that rounds to zero (never -0.0 pp). The

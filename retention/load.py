@@ -66,6 +66,7 @@ from pathlib import Path
 import duckdb
 
 from retention import console, shrink, signals, spark
+from retention.console import counted
 from retention.contract import LOAD_ID, LOADED_AT, SCHEMA, TABLES, Table
 from retention.load_files import (
     SAVE_AS_UTF8,
@@ -73,7 +74,6 @@ from retention.load_files import (
     Progress,
     Source,
     check_dir,
-    counted,
     trailing_comma_hint,
     without_content,
 )

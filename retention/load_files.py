@@ -32,6 +32,7 @@ from typing import TextIO
 import duckdb
 
 from retention import console
+from retention.console import counted
 from retention.contract import LOAD_ID, TABLES, Table
 from retention.sql_text import path_literal
 
@@ -637,8 +638,3 @@ def without_content(exc: BaseException, count: int = 3) -> str:
         if line.strip():
             kept.append(_QUOTED.sub(_hide_value, line))
     return " | ".join(kept[:count]) or type(exc).__name__
-
-
-def counted(number: int, noun: str) -> str:
-    """`1 row`, `2 rows`, `1,000 rows`."""
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"

@@ -22,12 +22,12 @@ import datetime as dt
 
 import duckdb
 
+from retention.console import counted
 from retention.contract import LOAD_ID, LOADED_AT, SCHEMA, TIMESTAMP_FORM
 from retention.load_files import (
     MAX_CSV_RECORD_BYTES,
     LoadError,
     Source,
-    counted,
     decimal_scale,
     parquet_reader,
 )

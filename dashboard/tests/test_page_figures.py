@@ -440,14 +440,15 @@ def test_cohorts_of_a_channel_are_chosen_and_drawn_in_words(
 ) -> None:
     """The channel to choose read "paid_search (2 customers)", its heatmaps "acquisition
     channel paid_search" and its curve's legend "paid_search": each reads "Paid search",
-    and the code still picks the channel's customers."""
+    and the code still picks the channel's customers. A channel of one customer reads
+    "Email (1 customer)" (it read "1 customers")."""
     path = tmp_path / "cohorts.duckdb"
     with duckdb.connect(str(path)) as con:
         marts(con, dim_customers="customer_id varchar, acquisition_channel varchar, "
               "country varchar, segment varchar")  # fmt: skip
         con.execute(
             "insert into marts.dim_customers values ('c1', 'paid_search', 'NL', 'consumer'), "
-            "('c2', 'paid_search', 'NL', 'consumer')"
+            "('c2', 'paid_search', 'NL', 'consumer'), ('c3', 'email', 'NL', 'consumer')"
         )
         con.execute("create schema intermediate")
         # Both in the contract cohort of January 2022, active in its months 0 to 2.
@@ -461,7 +462,8 @@ def test_cohorts_of_a_channel_are_chosen_and_drawn_in_words(
     app = app.radio[0].set_value("by acquisition channel").run()
     assert not app.exception, [e.value for e in app.exception]
     (channel,) = app.selectbox
-    assert channel.options == ["Paid search (2 customers)"]
+    # Most customers first: paid_search 2, email 1.
+    assert channel.options == ["Paid search (2 customers)", "Email (1 customer)"]
     assert channel.value == "paid_search"  # the code, for the query
     assert "Contract basis, acquisition channel Paid search" in [h.value for h in app.subheader]
     # The contract heatmap: months 0 to 2, each cell 2 active of 2.

@@ -8,6 +8,8 @@ import pandas as pd
 import streamlit as st
 from warehouse import chart, label, percent_tooltip, period_tooltip, query, value_words
 
+from retention.console import counted
+
 # The customer attributes a cohort can be segmented by (dim_customers columns); a customer
 # without one is `unknown`, as in the semantic layer.
 SEGMENTS = {
@@ -88,7 +90,7 @@ value = st.selectbox(
     name.capitalize(),
     list(values["value"]),
     format_func=lambda v: (
-        f"{value_words(v)} ({values.set_index('value').at[v, 'customers']:,} customers)"
+        f"{value_words(v)} ({counted(values.set_index('value').at[v, 'customers'], 'customer')})"
     ),
 )
 cohorts = segmented_cohorts(column, value)
