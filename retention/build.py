@@ -31,7 +31,7 @@ from pathlib import Path
 
 import duckdb
 
-from retention import console, dbt_runner, predictive_columns, signals, working_copy
+from retention import console, dbt_runner, partial_parse, predictive_columns, signals, working_copy
 from retention.load import DATA_FILE_DB, SHRINK_GUARDS, add_mode_arguments, data_file_problem
 from retention.load_files import dir_problem
 from retention.paths import REPO_ROOT, add_db_argument, dbt_project, default_db_path
@@ -347,7 +347,9 @@ def _pipeline(args: argparse.Namespace, published: Path, work: Path, at: Stage) 
         env["DBT_QUIET"] = "true"
     if not console.is_terminal(sys.stdout):  # a log: dbt colours its lines unless told
         env.setdefault("DBT_USE_COLORS", "false")
-    if (code := _run_child(command, env)) != 0:
+    with partial_parse.fresh(command, env, cwd=REPO_ROOT):
+        code = _run_child(command, env)
+    if code != 0:
         _tell(f"dbt build failed; the published warehouse {published} is unchanged")
         if code < 0:  # a signal from outside: dbt printed nothing about it
             _tell(

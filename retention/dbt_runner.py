@@ -22,7 +22,10 @@ vars that the project reads while parsing, i.e. inside `config()` or in YAML; th
 listed in PARSE_VARS. Every other var is read when dbt compiles the SQL, which happens on
 every run with the run's own vars, so runs that differ only in those vars share one parse.
 python_checks/test_dbt_runner.py proves both halves: a parse with every other var changed
-is the same manifest, and a build on a reused manifest uses its own vars.
+is the same manifest, and a build on a reused manifest uses its own vars. A run that parses
+(in this process or in a child) may reuse the partial parse dbt keeps in its target path:
+every one goes through retention.partial_parse.fresh, which removes that file when a YAML
+file changed since a run here left it (dbt 1.11 applies some YAML changes wrongly).
 """
 
 from __future__ import annotations
@@ -37,11 +40,12 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from retention import partial_parse
 from retention.paths import REPO_ROOT
 
 # Vars read at parse time (in config() or YAML): a parse is reused only for the same values.
@@ -162,16 +166,18 @@ def run(
     db_path = Path(db_path).resolve()
     if not in_process:
         argv = command(args, **options)
+        child_env = {**environment(db_path), **(env or {})}
         started = time.perf_counter()
-        done = subprocess.run(
-            argv,
-            cwd=project_dir,
-            env={**environment(db_path), **(env or {})},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            check=False,
-        )
+        with partial_parse.fresh(argv, child_env, cwd=project_dir):
+            done = subprocess.run(
+                argv,
+                cwd=project_dir,
+                env=child_env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                check=False,
+            )
         return Result(argv, done.returncode, done.stdout, time.perf_counter() - started, False)
     # Vars given inside ARGS (a YAML string) are not known here: such a run parses on its own.
     reuse = "--vars" not in args
@@ -246,16 +252,13 @@ def _files_fingerprint(project: Path) -> str:
     for root, dirs, files in os.walk(project):
         here = Path(root)
         if here == project:
-            dirs[:] = [d for d in dirs if d in _PROJECT_FOLDERS]
-            files = [f for f in files if f in ("dbt_project.yml", "profiles.yml", "packages.yml")]
+            dirs[:] = [d for d in dirs if d in partial_parse.PROJECT_FOLDERS]
+            files = [f for f in files if f in partial_parse.PROJECT_FILES]
         dirs.sort()
         for name in sorted(files):
             stat = (here / name).stat()
             digest.update(f"{here / name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
-
-
-_PROJECT_FOLDERS = {"models", "macros", "seeds", "snapshots", "tests", "analyses", "dbt_packages"}
 
 
 def _copy_manifest(manifest: Any) -> Any:
@@ -353,7 +356,9 @@ def _invoke_locked(
     capture_stdout_logs(stream)
     started = time.perf_counter()
     try:
-        outcome = dbtRunner(manifest=manifest).invoke(list(argv))
+        # Without a manifest dbt parses, reusing the target path's partial parse if it may.
+        with partial_parse.fresh(argv, os.environ) if manifest is None else nullcontext():
+            outcome = dbtRunner(manifest=manifest).invoke(list(argv))
     finally:
         seconds = time.perf_counter() - started
         stop_capture_stdout_logs()
