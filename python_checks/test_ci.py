@@ -698,6 +698,77 @@ def test_the_conventions_hook_runs_when_a_commit_only_deletes_a_model(tmp_path):
     assert "int_reporting_params" in run.stdout, run.stdout
 
 
+def test_the_conventions_hook_checks_the_tracked_files_and_no_untracked_one(tmp_path, monkeypatch):
+    # pre-commit sets a commit's unstaged changes aside, not its untracked files, and the
+    # hook ran `make conventions` in the working tree: an untracked scratch model failed a
+    # commit without it, and a model removed from git only (`git rm --cached`) still passed.
+    from retention import conventions_hook
+
+    repo = tmp_path / "repo"
+
+    def write(name: str, text: str) -> None:
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+
+    write(".pre-commit-config.yaml", PRE_COMMIT_CONFIG.read_text(encoding="utf-8"))
+    write(".gitignore", "/target/\n")
+    write("models/a.sql", "select 1 as a\n")
+    write("models/b.sql", "select a from {{ ref('a') }}\n")
+    (repo / ".venv").mkdir()  # the checkout's own, linked into a copy
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    (repo / ".git" / "info" / "exclude").write_text(".venv\n")
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    git_commit(repo, "1")
+    write("target/run.sql", "ignored, outside the files dbt reads\n")
+    checked: list[tuple[bool, list[str]]] = []
+
+    def conventions(checkout: Path) -> int:
+        models = sorted(p.name for p in (checkout / "models").iterdir())
+        checked.append((checkout.resolve() == repo.resolve(), models))
+        assert (checkout / ".venv").resolve() == (repo / ".venv").resolve()
+        return 0
+
+    monkeypatch.setattr(conventions_hook, "conventions", conventions)
+    monkeypatch.chdir(repo)
+    write("models/b.sql", "select a as b from {{ ref('a') }}\n")  # the change committed
+    assert conventions_hook.main(["models/b.sql"]) == 0
+    assert checked.pop() == (True, ["a.sql", "b.sql"])  # nothing left out: in place
+    write("models/scratch.sql", "select 1 as x\n")  # untracked
+    assert conventions_hook.main(["models/b.sql"]) == 0
+    assert checked.pop() == (False, ["a.sql", "b.sql"])  # a copy, without the scratch file
+    subprocess.run(["git", "rm", "-q", "--cached", "models/a.sql"], cwd=repo, check=True)
+    assert conventions_hook.main([]) == 0  # the staged deletion, still on disk
+    assert checked.pop() == (False, ["b.sql"])
+
+
+@pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
+def test_the_conventions_hook_judges_the_commit_not_the_untracked_files(tmp_path):
+    clone = clean_clone(tmp_path / "clone")
+    home = tmp_path / "pre-commit-home"
+    others = "ruff-check,ruff-format,sqlfluff-lint,check-yaml"
+    git_commit(clone, "1")
+    hook = "dbt-bouncer and dbt-score (make conventions)"
+    # An untracked scratch mart that breaks a convention (not in a domain folder), and a
+    # commit of another model: the commit passes.
+    (clone / "models" / "marts" / "misc").mkdir()
+    (clone / "models" / "marts" / "misc" / "mart_x.sql").write_text("select 1 as one\n")
+    (model,) = clone.glob("models/**/mart_lock_in.sql")
+    model.write_text(model.read_text(encoding="utf-8") + "-- a comment\n", encoding="utf-8")
+    subprocess.run(["git", "add", str(model.relative_to(clone))], cwd=clone, check=True)
+    run = pre_commit(clone, home, "--verbose", skip=others)  # its output also when it passes
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert hook_line(run.stdout, hook).endswith("Passed")
+    assert "left out of the check: models/marts/misc/" in run.stdout, run.stdout[-3000:]
+    # A model removed from git but not from the disk, which other models refer to: fails.
+    git_commit(clone, "2")
+    (model,) = clone.glob("models/**/int_reporting_params.sql")
+    subprocess.run(["git", "rm", "-q", "--cached", str(model.relative_to(clone))], cwd=clone)
+    run = pre_commit(clone, home, skip=others)
+    assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
+    assert hook_line(run.stdout, hook).endswith("Failed"), run.stdout[-3000:]
+    assert "int_reporting_params" in run.stdout, run.stdout[-3000:]
+
+
 @pytest.mark.whole_commands  # make test-whole-commands, not make test (its time)
 def test_a_convention_that_fails_says_why_without_a_terminal(tmp_path):
     # Under pre-commit and in CI (no terminal) dbt-bouncer's table of failures was 80
