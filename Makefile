@@ -145,12 +145,13 @@ test-corrections: setup
 	$(BIN)/pytest python_checks/test_corrections.py -m corrections -p no:cacheprovider
 
 # Checks of whole commands end to end (`make data-diff`, `make slim-ci`, the pre-commit and
-# conventions hooks, `retention build --quiet`), about four minutes together; deselected
+# conventions hooks, `retention build --quiet`, stale partial parses with real dbt parses),
+# about five minutes together; deselected
 # by `make pytest` (marker whole_commands) to keep `make test` under ten minutes; .ci/run
 # runs them after `make test`.
 test-whole-commands: setup
 	$(BIN)/pytest python_checks/test_ci.py python_checks/test_cli.py python_checks/test_slim_ci.py \
-		-m whole_commands -p no:cacheprovider
+		python_checks/test_partial_parse.py -m whole_commands -p no:cacheprovider
 
 validate: build-test validate-built
 

@@ -54,7 +54,6 @@ SLOW_MODULES = (
     "test_predictive_cdnow.py",
     "test_dirty_data.py",
     "test_ci.py",  # pre-commit and its conventions hook in clones (~15 s each)
-    "test_partial_parse.py",  # three full dbt parses and a partial one (~45 s)
     # Builds the shared warehouse when nobody has yet (then ~40 s CPU, else ~15 s).
     "test_slim_ci.py",
     "test_bi.py",

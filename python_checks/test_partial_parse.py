@@ -69,6 +69,7 @@ def unit_tests(project: Path) -> dict[str, str]:
     return {test["name"]: test["model"] for test in manifest["unit_tests"].values()}
 
 
+@pytest.mark.whole_commands  # make test-whole-commands, not make test (~55 s of real parses)
 def test_no_parse_after_a_yaml_change_reuses_a_partial_parse(tmp_path):
     project = dbt_project_copy(tmp_path / "project")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "RETENTION_DB"))}
