@@ -75,17 +75,23 @@ def _spoken(words: list[str]) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _without_window(column: str) -> tuple[str, str | None]:
+    """`column` without a window of days at its end, and the window's days (None without
+    one): ("won_back_within", "90") of "won_back_within_90", ("saves_active", "90") of
+    "saves_active_90d"."""
+    found = re.fullmatch(r"(.+)_(\d+)d?", column)
+    return (found.group(1), found.group(2)) if found else (column, None)
+
+
 def label(column: str) -> str:
     """What a table's header, a chart's legend or a tooltip shows for `column` (LABELS)."""
     if column in LABELS:
         return LABELS[column]
-    words = column.removeprefix("is_").split("_")
-    window = re.fullmatch(r"(\d+)d?", words[-1]) if len(words) > 1 else None
-    if window:
-        words.pop()
+    name, window = _without_window(column.removeprefix("is_"))
+    words = name.split("_")
     text = _spoken(words)
     if window:
-        days = f"{window.group(1)} days"
+        days = f"{window} days"
         text += f" {days}" if words[-1] == "within" else f" ({days})"
     return text
 
@@ -122,6 +128,60 @@ CATEGORY_COLUMNS = {
     "series",
     "significance",
 }
+# The columns, of the marts and of the pages' own frames, that count something (customers,
+# churn events, requests, responses, cohorts, a customer's repeat purchase days): a table
+# and a tooltip show them with their thousands separated (COUNT_FORMAT, `is_count`). A
+# column with a window of days at the end of its name is named here without it ("eligible"
+# for "eligible_90", "saves_active" for "saves_active_90d"). A list rather than a rule by
+# name: the counts' names share no form ("churned", "new", "saves", "promoters",
+# "observations"), and a whole number that counts nothing (a month since the cohort, a
+# year, a decile, a rank, an NPS score, an id) must not read "2,024". Every whole-number
+# column a page shows on the demo is either here or in the test's list of those that
+# count nothing (dashboard/tests/test_page_figures.py, NOT_COUNTS): a new one fails the
+# test until it is put in one of the two.
+COUNT_COLUMNS = {
+    "acquired_customers",
+    "active_customers",
+    "cancellation_requests",
+    "churn_events",
+    "churned",
+    "churned_customers",
+    "churned_within",
+    "class_responses",
+    "cohort_size",
+    "cohorts",
+    "control_customers",
+    "control_retained",
+    "customers",
+    "customers_end",
+    "customers_start",
+    "detractors",
+    "eligible",
+    "eligible_saves",
+    "final_offers_made",
+    "frequency",
+    "new",
+    "number",
+    "observations",
+    "passives",
+    "promoters",
+    "reactivated",
+    "responses",
+    "responses_active",
+    "retained",
+    "saves",
+    "saves_active",
+    "treatment_customers",
+    "treatment_retained",
+    "won_back",
+    "won_back_within",
+}
+
+
+def is_count(column: str) -> bool:
+    """Whether `column` counts something: COUNT_COLUMNS names it, or names it without its
+    window of days ("won_back_within_90")."""
+    return column in COUNT_COLUMNS or _without_window(column)[0] in COUNT_COLUMNS
 
 
 def value_words(value):
@@ -139,12 +199,16 @@ def in_words(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**shown) if shown else frame
 
 
-# Money is shown to the cent with its thousands separated ("1,234.50"), and fractions as
-# percentages with one decimal unless a page needs more: in tables (`money_columns`,
-# `percent_columns`) and tooltips alike. MONEY_FORMAT is written once, in d3-format as Vega
-# reads it (tooltips); a table's printf format is the same with a "%" before it ("%,.2f":
-# Streamlit's sprintf-js reads "," as the thousands separator).
+# Money is shown to the cent with its thousands separated ("1,234.50"), counts as whole
+# numbers with their thousands separated ("1,000,000"), and fractions as percentages with
+# one decimal unless a page needs more: in tables (`money_columns`, `percent_columns`; a
+# count by `table` itself) and tooltips alike (a count's by `chart` itself). MONEY_FORMAT and
+# COUNT_FORMAT are written once, in d3-format as Vega reads them (tooltips); a table's
+# printf format is the same with a "%" before it ("%,.2f", "%,d": Streamlit's sprintf-js
+# reads "," as the thousands separator). An axis or a legend of counts needs no format:
+# Vega's default for their ticks ("1,000,000") separates the thousands already.
 MONEY_FORMAT = ",.2f"
+COUNT_FORMAT = ",d"
 PERCENT_DECIMALS = 1
 
 
@@ -261,14 +325,29 @@ def _field(tip: alt.Tooltip) -> str | None:
     return alt.utils.parse_shorthand(shorthand).get("field") if isinstance(shorthand, str) else None
 
 
-def _labelled_tooltips(spec: alt.TopLevelMixin) -> None:
+def _counts_a_whole(tip: alt.Tooltip) -> bool:
+    """Whether the tooltip `tip` shows a whole count: the rows counted ("count()"), or a
+    count column (`is_count`) as it is or summed (its mean is no whole number)."""
+    shorthand = tip["shorthand"]
+    parsed = alt.utils.parse_shorthand(shorthand) if isinstance(shorthand, str) else {}
+    aggregate = tip["aggregate"]
+    if aggregate is alt.Undefined:
+        aggregate = parsed.get("aggregate")
+    if aggregate == "count":
+        return True
+    field = _field(tip)
+    return field is not None and is_count(field) and aggregate in (None, "sum")
+
+
+def _tooltips_as_tables(spec: alt.TopLevelMixin) -> None:
     """Title every tooltip of `spec` (and of its layers) that has no title of its own with
-    its field's label (`label`: "Saved MRR", not `saved_mrr`), and give a mark without a
-    tooltip none: Streamlit's theme shows every field of such a mark (a rule, an interval, a
-    note) under its name. `spec` is changed in place."""
+    its field's label (`label`: "Saved MRR", not `saved_mrr`), give a count's tooltip
+    without a format of its own COUNT_FORMAT ("1,000,000", as `table` shows it), and give a
+    mark without a tooltip none: Streamlit's theme shows every field of such a mark (a
+    rule, an interval, a note) under its name. `spec` is changed in place."""
     if isinstance(spec, alt.LayerChart):  # its marks are its layers'
         for layer in spec.layer:
-            _labelled_tooltips(layer)
+            _tooltips_as_tables(layer)
         return
     encoding = spec["encoding"]
     if encoding is alt.Undefined:
@@ -278,8 +357,12 @@ def _labelled_tooltips(spec: alt.TopLevelMixin) -> None:
         encoding["tooltip"] = alt.TooltipValue(None)
         return
     for tip in tips if isinstance(tips, list) else [tips]:
-        if isinstance(tip, alt.Tooltip) and tip["title"] is alt.Undefined and _field(tip):
+        if not isinstance(tip, alt.Tooltip):
+            continue
+        if tip["title"] is alt.Undefined and _field(tip):
             tip["title"] = label(_field(tip))
+        if tip["format"] is alt.Undefined and _counts_a_whole(tip):
+            tip["format"] = COUNT_FORMAT
 
 
 # The channels whose sort order or scale domain can name category values.
@@ -314,15 +397,16 @@ def _categories_in_words(spec: alt.TopLevelMixin) -> None:
 
 def chart(spec: alt.TopLevelMixin, what: str) -> None:
     """Show an Altair chart drawn as SVG (the browser test counts its marks), its category
-    values in words (`_categories_in_words`), its tooltips titled with labels
-    (`_labelled_tooltips`), or a warning naming the chart when it has no rows."""
+    values in words (`_categories_in_words`), its tooltips titled with labels and its
+    counts' thousands separated (`_tooltips_as_tables`), or a warning naming the chart when
+    it has no rows."""
     data = spec.data if isinstance(spec.data, pd.DataFrame) else None
     if data is not None and data.empty:
         st.warning(f"No data for {what}.")
         return
     spec = spec.copy(deep=True)
     _categories_in_words(spec)
-    _labelled_tooltips(spec)
+    _tooltips_as_tables(spec)
     # Streamlit's theme cuts an axis label at 100 px ("competitor_bette…"): a reason code or
     # campaign name is read whole.
     spec = spec.properties(usermeta={"embedOptions": {"renderer": "svg"}}).configure_axis(
@@ -445,17 +529,20 @@ def _rounded(value, places: int):
 def table(frame: pd.DataFrame, column_config: dict | None = None) -> None:
     """Show `frame` as a table without its index: each column headed with its label
     (`label`, unless `column_config` gives one) and its name in the header's help, category
-    values in words (`in_words`), dates as dates (`dates_shown_as_dates`), each percent
-    column (`percent_columns`) rounded to its decimals, every row in view when it has at
-    most WHOLE_TABLE_ROWS."""
+    values in words (`in_words`), dates as dates (`dates_shown_as_dates`), each count
+    (`is_count`) with its thousands separated unless `column_config` formats it (COUNT_FORMAT:
+    "1,000,000"), each percent column (`percent_columns`) rounded to its decimals, every row
+    in view when it has at most WHOLE_TABLE_ROWS."""
     config = {}
     shown = dates_shown_as_dates(in_words(frame))
     for column in frame.columns:
         given = dict((column_config or {}).get(column) or {})
         given["label"] = given.get("label") or label(column)
         given["help"] = given.get("help") or f"Column `{column}`"
-        config[column] = given
         number = given.get("type_config") or {}
+        if is_count(column) and not number.get("format"):
+            given["type_config"] = {**number, "type": "number", "format": f"%{COUNT_FORMAT}"}
+        config[column] = given
         if number.get("format") == "percent" and number.get("step"):
             # Rounded here: Streamlit cuts a value to the step's decimals (0.0079 to 0.7%).
             places = round(-math.log10(number["step"]))

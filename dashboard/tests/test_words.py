@@ -1,11 +1,13 @@
 """How the dashboard writes what it shows (dashboard/warehouse.py): a category value in words,
-a column's label with its abbreviations in capitals, and money in tables and tooltips alike.
-Expected values are written by hand."""
+a column's label with its abbreviations in capitals, and money and counts in tables and
+tooltips alike. Expected values are written by hand."""
 
 import math
 import sys
 from pathlib import Path
 
+import altair as alt
+import pandas as pd
 import pytest
 
 DASHBOARD = Path(__file__).resolve().parent.parent
@@ -67,3 +69,87 @@ def test_money_reads_the_same_in_tables_and_tooltips() -> None:
     (config,) = warehouse.money_columns("saved_mrr").values()
     assert config["type_config"]["format"] == "%,.2f"
     assert warehouse.money_tooltip("saved_mrr").to_dict()["format"] == ",.2f"
+
+
+# Whole numbers as a page has them: counts (customers, a window's won-back events, churned
+# customers) beside a year and a month since the cohort, which count nothing.
+WHOLE_NUMBERS = pd.DataFrame(
+    {
+        "customers": [1_000_000, 2_500],
+        "won_back_within_90": [1_200, 3],
+        "churned_customers": [40_000, 2],
+        "year": [2024, 2025],
+        "months_since_cohort": [12, 13],
+    }
+)
+
+
+def test_a_count_in_a_table_has_its_thousands_separated(monkeypatch) -> None:
+    """A table read 1000000 customers (Streamlit's number column has no separator): a
+    count is shown "%,d", 1,000,000 (printf as Streamlit's sprintf-js reads it: "," the
+    separator, "d" a whole number); a year (2024, not 2,024) and a month since the cohort
+    are shown as they are, and a page's own format of a count is kept."""
+    shown = []
+    monkeypatch.setattr(warehouse.st, "dataframe", lambda frame, **kw: shown.append(kw))
+    warehouse.table(
+        WHOLE_NUMBERS,
+        column_config={"churned_customers": warehouse.st.column_config.NumberColumn(format="%d")},
+    )
+    ((kw),) = shown
+    formats = {
+        column: (config.get("type_config") or {}).get("format")
+        for column, config in kw["column_config"].items()
+    }
+    assert formats == {
+        "customers": "%,d",
+        "won_back_within_90": "%,d",  # a count with its window of days (90)
+        "churned_customers": "%d",  # the page's own
+        "year": None,
+        "months_since_cohort": None,
+    }
+
+
+def test_a_count_in_a_tooltip_has_its_thousands_separated(monkeypatch) -> None:
+    """A tooltip read "Customers: 1000000" (Vega's default number format has no
+    separator): a count's tooltip, as it is, summed or the rows counted ("count()"), is
+    shown ",d" (d3-format: "1,000,000"), as the table shows it; a year, a month since the
+    cohort and a count's mean (no whole number) have no such format, and a page's own
+    format is kept."""
+    drawn = []
+    monkeypatch.setattr(
+        warehouse.st, "altair_chart", lambda spec, **kw: drawn.append(spec.to_dict())
+    )
+    warehouse.chart(
+        alt.Chart(WHOLE_NUMBERS)
+        .mark_bar()
+        .encode(
+            x="months_since_cohort:O",
+            y="sum(churned_customers):Q",
+            tooltip=[
+                "year",
+                "months_since_cohort",
+                "customers",
+                "won_back_within_90",
+                "sum(churned_customers):Q",
+                alt.Tooltip("count():Q", title="Rows"),
+                "mean(customers):Q",
+                alt.Tooltip("churned_customers:Q", format=".1f"),
+            ],
+        ),
+        "whole numbers",
+    )
+    ((spec),) = drawn
+    formats = [
+        (tip.get("aggregate"), tip.get("field"), tip.get("format"))
+        for tip in spec["encoding"]["tooltip"]
+    ]
+    assert formats == [
+        (None, "year", None),
+        (None, "months_since_cohort", None),
+        (None, "customers", ",d"),
+        (None, "won_back_within_90", ",d"),
+        ("sum", "churned_customers", ",d"),
+        ("count", None, ",d"),
+        ("mean", "customers", None),
+        (None, "churned_customers", ".1f"),  # the page's own
+    ]

@@ -55,7 +55,9 @@ per_period = (
     .reset_index()
 )
 st.subheader("Requests, final offers and saves")
-bars = per_period.melt(id_vars="period_start", value_vars=counts, var_name="count")
+bars = per_period.melt(
+    id_vars="period_start", value_vars=counts, var_name="count", value_name="number"
+)
 bars["count"] = bars["count"].map(label)
 chart(
     alt.Chart(bars)
@@ -63,13 +65,9 @@ chart(
     .encode(
         x=period_band_x("period_start", grain),
         xOffset=alt.XOffset("count:N", sort=count_labels),
-        y=alt.Y("value:Q", title="number"),
+        y=alt.Y("number:Q", title="number"),
         color=alt.Color("count:N", sort=count_labels, title=None),
-        tooltip=[
-            period_tooltip("period_start", grain),
-            "count",
-            alt.Tooltip("value:Q", title="Number"),
-        ],
+        tooltip=[period_tooltip("period_start", grain), "count", "number"],
     ),
     "requests, offers and saves",
 )
