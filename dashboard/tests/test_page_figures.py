@@ -811,6 +811,10 @@ def test_programmes_tell_a_significant_loss_from_a_significant_gain(
     spec = json.loads(app.get("vega_lite_chart")[0].proto.spec)  # the interval and the point
     domains = {tuple(e["color"]["scale"]["domain"]) for e in _encodings(spec) if "color" in e}
     assert domains == {("Significant gain", "Significant loss", "Not significant")}
+    # The incremental customers retained are an estimate with decimals, not a whole count,
+    # but as many as the customers: their thousands are separated too (it read 12345.67).
+    configured = json.loads(app.dataframe[0].proto.columns)
+    assert configured["incremental_customers_retained"]["type_config"]["format"] == "%,.2f"
 
 
 def _midnight_timestamp_columns(frame: pd.DataFrame) -> list[str]:

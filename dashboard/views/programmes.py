@@ -104,7 +104,8 @@ table(
     ],
     column_config={
         **percent_columns("uplift", "uplift_ci_low", "uplift_ci_high", "return_on_cost"),
-        "incremental_customers_retained": st.column_config.NumberColumn(format="%.2f"),
+        # An estimate with decimals, as many as the customers: thousands separated.
+        "incremental_customers_retained": st.column_config.NumberColumn(format="%,.2f"),
         **money_columns("incremental_revenue", "programme_cost", "cost_per_incremental_customer"),
     },
 )  # fmt: skip
