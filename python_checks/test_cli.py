@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import fcntl
 import functools
 import importlib.metadata
 import os
@@ -19,7 +20,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -733,24 +737,55 @@ def test_a_second_signal_during_a_commands_clean_up_is_one_line_not_a_traceback(
     )
 
 
-def test_ctrl_c_during_a_duckdb_query_of_a_reading_command_exits_130(capsys, monkeypatch):
-    # Outside signals.stoppable() (summary, validate, holdout, diff, bench), Ctrl-C during a
-    # DuckDB query reaches the command as DuckDB's RuntimeError "Query interrupted", not
-    # KeyboardInterrupt: a traceback and exit 1, the code `validate` and `diff --exit-code`
-    # give a finding, though --help says 130.
+class Unhandled(Exception):
+    """Raised by the handler a test sets for SIGTERM and SIGHUP, in place of Python's default
+    (which would end pytest): the command under test set no handler of its own."""
+
+
+@contextlib.contextmanager
+def unhandled_signals_raise() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise Unhandled while in this block; SIGINT is Python's own (the
+    KeyboardInterrupt a shell gives)."""
+
+    def unhandled(signum: int, _frame: object) -> None:
+        raise Unhandled(signal.Signals(signum).name)
+
+    handlers = {signal.SIGTERM: unhandled, signal.SIGHUP: unhandled}
+    handlers[signal.SIGINT] = signal.default_int_handler
+    previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@pytest.mark.parametrize(
+    ("signum", "said"),
+    [
+        (signal.SIGINT, "interrupted by SIGINT (Ctrl-C)"),
+        (signal.SIGTERM, "stopped by SIGTERM (an orchestrator's stop)"),
+        (signal.SIGHUP, "stopped by SIGHUP (its terminal was closed)"),
+    ],
+)
+def test_a_signal_during_a_duckdb_query_of_a_reading_command_stops_it_with_one_line(
+    capsys, monkeypatch, signum, said
+):
+    # The commands that only read (summary, validate, holdout, diff) set no handler: SIGTERM
+    # and SIGHUP ended them without a word (143 and 129 in a shell, -15 and -1 to Python's
+    # subprocess), while build, load, publish and generate said what stopped them. Ctrl-C
+    # said "interrupted" alone. During a DuckDB query the signal reaches the command as
+    # DuckDB's RuntimeError "Query interrupted", not as the handler's exception.
     def querying(args):
-        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        threading.Timer(0.5, os.kill, (os.getpid(), signum)).start()
         with duckdb.connect() as con:
             while True:  # DuckDB's queries, until the signal; the time between them is nil
-                con.execute("select count(*) from range(1000000000)").fetchone()
+                con.execute("select count(*) from range(100000000)").fetchone()
 
     monkeypatch.setattr(summary, "run", querying)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a shell
-    try:
-        assert cli.main(["summary"]) == 130
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    assert capsys.readouterr().err == "retention summary: error: interrupted\n"
+    with unhandled_signals_raise():
+        assert cli.main(["summary"]) == 128 + signum
+    assert capsys.readouterr().err == f"retention summary: error: {said}\n"
 
     # Any other RuntimeError is not taken for a stop.
     def failing(args):
@@ -759,6 +794,118 @@ def test_ctrl_c_during_a_duckdb_query_of_a_reading_command_exits_130(capsys, mon
     monkeypatch.setattr(summary, "run", failing)
     with pytest.raises(RuntimeError, match="a bug"):
         cli.main(["summary"])
+
+
+def test_a_command_that_goes_on_after_a_signal_still_exits_with_the_signals_code(
+    capsys, monkeypatch
+):
+    # A library that takes DuckDB's "Query interrupted" for an ordinary error (except
+    # Exception) lets the command finish: it was asked to stop all the same, and says so.
+    def going_on(args):
+        with duckdb.connect() as con:
+            try:
+                threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+                while True:
+                    con.execute("select count(*) from range(100000000)").fetchone()
+            except Exception:
+                pass
+        print("done")
+        return 0
+
+    monkeypatch.setattr(summary, "run", going_on)
+    with unhandled_signals_raise():
+        assert cli.main(["summary"]) == 143  # 128 + SIGTERM's 15
+    captured = capsys.readouterr()
+    assert captured.out == "done\n"
+    assert captured.err == "retention summary: error: stopped by SIGTERM (an orchestrator's stop)\n"
+
+
+def test_validate_stopped_by_a_signal_removes_its_scratch_folder(tmp_path, capsys, monkeypatch):
+    # DuckDB's spill files and the copies of the marts read in parts live in a temporary
+    # folder: a SIGTERM with no handler left it (as large as a mart) in the temporary folder.
+    from test_validate import build
+
+    from retention import validate
+
+    db = build(tmp_path / "w.duckdb")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    seen = []
+    real_build_vars = validate.build_vars
+
+    def build_vars_then_stop(con):  # called inside the scratch folder's block
+        seen.extend(scratch.iterdir())
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real_build_vars(con)
+
+    monkeypatch.setattr(validate, "build_vars", build_vars_then_stop)
+    with unhandled_signals_raise():
+        code = cli.main(["validate", "--db", str(db), "--mart", "mart_churn"])
+    assert code == 143, capsys.readouterr().err
+    assert [path.name[:19] for path in seen] == ["retention-validate-"]
+    assert list(scratch.iterdir()) == []
+    assert capsys.readouterr().err == (
+        "retention validate: error: stopped by SIGTERM (an orchestrator's stop)\n"
+    )
+
+
+def blocked_writing(pid: int) -> bool:
+    """Whether the process `pid` waits to write into a full pipe (Linux: its wchan)."""
+    try:
+        return "pipe_write" in Path(f"/proc/{pid}/wchan").read_text()
+    except OSError:  # it ended
+        return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("command", ["summary", "validate", "diff"])
+def test_a_reading_command_stopped_by_sigterm_or_sighup_says_so_with_its_code(
+    tmp_path, command, signum
+):
+    # An orchestrator's stop (SIGTERM) or a closed terminal (SIGHUP) ended these commands
+    # without a word: 143 or 129 in a shell, -15 or -1 to Python's subprocess. The command
+    # runs as a user runs it, its stdout a pipe that is already full (4096 bytes unread),
+    # so that it waits at its first write of the report, once every query is done, until it
+    # is stopped: no sleep decides when the signal comes.
+    from test_validate import build  # hand-made marts: two customers
+
+    base, db = build(tmp_path / "base.duckdb"), build(tmp_path / "w.duckdb")
+    arguments = {
+        "summary": ["--db", str(db)],
+        "validate": ["--db", str(db), "--mart", "mart_churn"],
+        "diff": ["--base", str(base), "--db", str(db)],
+    }[command]
+    read, write = os.pipe()
+    fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, 4096)  # the smallest a pipe holds: one page
+    os.write(write, b"x" * fcntl.fcntl(write, fcntl.F_GETPIPE_SZ))
+    try:
+        child = subprocess.Popen(
+            [RETENTION, command, *arguments],
+            cwd=tmp_path,
+            env=ENV,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        os.close(write)
+    with os.fdopen(read, "rb") as out:
+        try:
+            deadline = time.monotonic() + 120
+            while not blocked_writing(child.pid) and child.poll() is None:
+                assert time.monotonic() < deadline, "it never wrote its report"
+                time.sleep(0.05)
+            child.send_signal(signum)
+            out.read()  # the pipe's bytes, and what the command had written
+            err = child.stderr.read()
+        finally:
+            child.kill()
+            child.wait()
+    name = signal.Signals(signum).name
+    said = {"SIGTERM": "an orchestrator's stop", "SIGHUP": "its terminal was closed"}[name]
+    assert child.returncode == 128 + signum, err
+    assert err == f"retention {command}: error: stopped by {name} ({said})\n"
 
 
 def test_a_closed_output_pipe_stops_a_command_quietly_with_141(tmp_path):

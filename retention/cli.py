@@ -52,11 +52,11 @@ INTERRUPTED = 128 + signal.SIGINT  # 130, the shell's code for Ctrl-C
 USAGE_ERROR = 2  # argparse's code for invalid arguments
 
 # The exit codes of every command that a signal stopped: 128 + the signal's number, as a
-# shell reports a command a signal killed. SIGINT, SIGTERM and SIGHUP stop a command that
-# cleans up (signals.stoppable) with these codes; one that has nothing to clean up is
-# stopped by SIGTERM and SIGHUP themselves, which a shell reports the same. A closed output
-# pipe is cli.main's (console.BROKEN_PIPE). Listed under every command's --help; a module's
-# STOPPED is added to SIGINT's meaning, and SIGTERM's and SIGHUP's refer to it.
+# shell reports a command a signal killed. SIGINT, SIGTERM and SIGHUP stop every command with
+# these codes and one line: a command that cleans up (its own signals.stoppable) says what
+# is left, and main() says the others' (the commands that only read) in these words. A closed
+# output pipe is cli.main's (console.BROKEN_PIPE). Listed under every command's --help; a
+# module's STOPPED is added to SIGINT's meaning, and SIGTERM's and SIGHUP's refer to it.
 SIGNAL_CODES = {
     128 + signal.SIGHUP: "stopped by SIGHUP (its terminal was closed)",
     INTERRUPTED: "interrupted by SIGINT (Ctrl-C)",
@@ -248,33 +248,49 @@ def main(argv: list[str] | None = None) -> int:
         if path is not None and (problem := paths.backslash_problem(path)):
             console.error(args.command, problem)
             return USAGE_ERROR
-    try:
-        code = int(_module(args.command).run(args) or 0)
-        sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
-        return code
-    except (KeyboardInterrupt, RuntimeError) as exc:
-        # Ctrl-C outside signals.stoppable() (the commands that only read): Python's
-        # KeyboardInterrupt, or, during a DuckDB query, DuckDB's own error in its place.
-        if not isinstance(exc, KeyboardInterrupt) and not signals.query_interrupted(exc):
-            raise
-        console.error(args.command, "interrupted")
-        return INTERRUPTED
-    except signals.Interrupted as exc:
-        # A command handles the signal that stops it (Interrupted inside signals.stoppable)
-        # and cleans up; a second signal during that clean-up reaches here.
+    # Every command runs inside signals.stoppable(), so that SIGTERM and SIGHUP (which would
+    # otherwise end a command that only reads without a word: 143 or 129 in a shell, -15 or
+    # -1 to Python's subprocess) stop it as they stop the others: `finally` blocks run
+    # (validate's scratch folder is removed) and one line says what stopped it. A command
+    # that cleans up after a stop has a stoppable() of its own inside this one, and says
+    # itself what the stop left. The line is said once the handlers are restored.
+    again = None
+    with signals.stoppable() as received:
+        try:
+            code = int(_module(args.command).run(args) or 0)
+            sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
+        except BrokenPipeError:
+            # The reader of stdout went away (`retention summary | head -1`, `| true`): stop
+            # quietly with the shell's code for SIGPIPE, as a command killed by it would, not
+            # a traceback and 1 (which `validate` and `diff --exit-code` give a meaning).
+            with contextlib.suppress(OSError, ValueError):  # Python's own flush at exit
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return console.BROKEN_PIPE
+        except BaseException as exc:
+            # During a DuckDB query the signal reaches the command as DuckDB's RuntimeError
+            # "Query interrupted" in place of Interrupted: signal_of names it.
+            signum = received.signum or signals.signal_of(exc, received)
+            if signum is None:
+                raise
+            if isinstance(exc, signals.Interrupted) and received.signum is None:
+                # Not this stoppable's: the command's own took the signal that stopped it
+                # and cleaned up, and a second signal during that clean-up reaches here.
+                again = exc
+        else:
+            # Stopped, or it went on after the signal (a library took DuckDB's "Query
+            # interrupted" for an ordinary error) and finished, though it was asked to stop.
+            signum = received.signum
+    if again is not None:
         console.error(
             args.command,
-            f"stopped by {exc.name} again while cleaning up after an earlier stop, so the "
+            f"stopped by {again.name} again while cleaning up after an earlier stop, so the "
             "clean-up may be incomplete: run the same command again",
         )
-        return 128 + exc.signum
-    except BrokenPipeError:
-        # The reader of stdout went away (`retention summary | head -1`, `| true`): stop
-        # quietly with the shell's code for SIGPIPE, as a command killed by it would, not
-        # a traceback and 1 (which `validate` and `diff --exit-code` give a meaning).
-        with contextlib.suppress(OSError, ValueError):  # Python's own flush at exit
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return console.BROKEN_PIPE
+    elif signum is None:
+        return code
+    else:
+        console.error(args.command, SIGNAL_CODES[128 + signum])
+    return 128 + signum
 
 
 if __name__ == "__main__":

@@ -92,13 +92,6 @@ def signal_of(exc: BaseException, received: Received) -> int | None:
     return None
 
 
-def query_interrupted(exc: BaseException) -> bool:
-    """`exc` is DuckDB's client saying that a signal interrupted its query: the
-    RuntimeError it raises in place of KeyboardInterrupt (not a duckdb.Error, so a
-    command's `except duckdb.Error` does not take it for a failed query)."""
-    return type(exc) is RuntimeError and str(exc) == "Query interrupted"
-
-
 @contextmanager
 def deferred() -> Iterator[None]:
     """The stopping signals wait until the end of this block (in the main thread): a step

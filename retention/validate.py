@@ -92,6 +92,11 @@ EXIT_CODES = {
     "or failed reading a mart (out of memory)",
     EXIT_BUSY: BUSY_MEANING,
 }
+# By SIGINT, SIGTERM or SIGHUP (cli.SIGNAL_CODES; cli.main says it): scratch_space's folder.
+STOPPED = (
+    "the warehouse is only read, and the scratch folder (DuckDB's spill files, the copies of "
+    "the marts read in parts) is removed"
+)
 
 
 class ValidateError(Exception):
