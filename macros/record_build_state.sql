@@ -15,6 +15,14 @@
     earlier hook's query opened (a relation-cache lookup does), and dbt rolls that back when
     it releases the connection.
 
+    `make data-diff` builds a pull request's models with the tests left out (`built`) and runs
+    `dbt test` after them, which runs no hook here; when that fails it writes `failed` itself
+    (retention/data_diff.py, load.mark_build_state) with a fifth column, `failed_step`
+    `tests`: every model was built. The hooks below write no `failed_step` (the row is
+    replaced whole, so a later run drops it): their `failed` may come from a model, or from a
+    unit test or test that skipped the models after it, and readers take a missing or null
+    `failed_step` as "not known" (retention.marts.BuildState).
+
     The row also keeps `stored_vars`: the vars the incremental tables' rows were built with
     (stored_var_values), as of the last complete, successful `dbt build` or `dbt run`. A later
     run that writes models with other values, and is not a --full-refresh, stops in

@@ -347,9 +347,16 @@ def test_data_diff_records_that_the_pull_requests_tests_failed(tmp_path):
         con.execute("""update meta.build_state set stored_vars = '{"a": "1"}'""")
     assert data_diff.main(["tests-failed", str(db)]) == 0
     with duckdb.connect(str(db), read_only=True) as con:
-        recorded = con.execute("select state, stored_vars from meta.build_state").fetchall()
-    assert recorded == [("failed", '{"a": "1"}')]  # the vars the models were built with
-    assert "(meta.build_state: failed)" in build_state_warning(db)
+        recorded = con.execute(
+            "select state, stored_vars, failed_step from meta.build_state"
+        ).fetchall()
+    # The vars the models were built with; `tests`: every model was built (retention diff
+    # then reads a mart the warehouse lacks as one the change removed, not one it skipped).
+    assert recorded == [("failed", '{"a": "1"}', "tests")]
+    assert (
+        "(meta.build_state: failed): its models were all built but its tests failed, so the "
+        "marts may not be right" in build_state_warning(db)
+    )
     with pytest.raises(WarehouseError, match=r"\(meta.build_state: failed\)"):
         data_diff.check_base_db(str(db))
 

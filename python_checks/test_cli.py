@@ -1158,20 +1158,29 @@ def test_summary_shows_an_uplift_that_rounds_to_zero_as_0_0pp():
 
 
 @pytest.mark.parametrize(
-    ("state", "why"),
+    ("state", "step", "why"),
     [
-        ("loaded", "rows were loaded after its last build, and the marts leave them out"),
-        ("failed", "its last dbt build did not complete, so the marts may mix two builds"),
-        ("built", None),
+        ("loaded", None, "rows were loaded after its last build, and the marts leave them out"),
+        ("failed", None, "its last dbt build did not complete, so the marts may mix two builds"),
+        # `make data-diff`: every model built, then `dbt test` failed. It said "did not
+        # complete, so the marts may mix two builds", which neither was.
+        (
+            "failed",
+            "tests",
+            "its models were all built but its tests failed, so the marts may not be right",
+        ),
+        ("built", None, None),
     ],
 )
-def test_summary_warns_when_the_marts_are_not_those_of_the_data(tmp_path, capsys, state, why):
+def test_summary_warns_when_the_marts_are_not_those_of_the_data(tmp_path, capsys, state, step, why):
     # `retention load` into a built warehouse (or a failed dbt build on it) left the last
     # build's marts, and summary printed them as the warehouse's figures without a word.
     db = _summary_warehouse(tmp_path / "w.duckdb")
     with duckdb.connect(str(db)) as con:
         con.execute("create schema meta")
-        con.execute("create table meta.build_state as select ? as state", [state])
+        con.execute(
+            "create table meta.build_state as select ? as state, ? as failed_step", [state, step]
+        )
     assert cli.main(["summary", "--db", str(db)]) == 0
     captured = capsys.readouterr()
     assert "reporting date (A)" in captured.out

@@ -200,6 +200,72 @@ def test_a_mart_a_failed_build_did_not_build_is_not_compared_on_either_side(tmp_
     assert "Only in the PR warehouse" not in out
 
 
+def test_a_pr_whose_tests_failed_after_its_models_were_built_lacks_no_skipped_mart(
+    tmp_path, capsys
+):
+    # `make data-diff` builds the PR's models with the tests left out, then runs `dbt test`;
+    # when that fails it records meta.build_state `failed` (retention.data_diff), the state
+    # one dbt build whose tests fail leaves. The report then said of a mart the PR lacks
+    # "not built by the PR's dbt build, which did not complete", though every model was
+    # built. The base has two marts the PR lacks: mart_churn, which this checkout defines,
+    # and mart_dropped, which it does not (the change removed it).
+    from retention import data_diff, load
+
+    def warehouses(name: str) -> tuple[Path, Path]:
+        base = with_build_state(build(tmp_path / f"{name}-base.duckdb"), "built")
+        with duckdb.connect(str(base)) as con:
+            con.execute("create table marts.mart_dropped as select 1 as dropped_id")
+        return base, build(tmp_path / f"{name}-pr.duckdb", drop_tables=("mart_churn",))
+
+    n = len(ROWS) + 1  # every mart of this checkout, and mart_dropped
+    # The tests failed after every model was built: failed_step `tests`.
+    base, pr = warehouses("tests")
+    data_diff.record_failed_tests(str(pr))
+    code, out, err = diff(capsys, base, pr)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[4] == f"**2 of {n} marts differ.**", out  # mart_churn and mart_dropped
+    assert "not compared" not in out and "did not complete" not in out
+    assert summary_row(out, "mart_churn") == ["mart_churn", "1 → —", "—", "—", "—", ""]
+    tests_failed = (
+        "Only in the base warehouse: the change removed or renamed it; the PR's tests failed, "
+        "but its models were all built (meta.build_state `failed`, failed_step `tests`)."
+    )
+    for mart in ("mart_churn", "mart_dropped"):
+        assert out.split(f"#### {mart}\n", 1)[1].split("\n")[1] == tests_failed, out
+    # As the base (a BASE_DB whose tests failed): the mart it lacks, the change added.
+    _, out, _ = diff(capsys, pr, base)
+    assert summary_row(out, "mart_churn")[1] == "— → 1"
+    assert out.split("#### mart_churn\n", 1)[1].split("\n")[1] == (
+        "Only in the PR warehouse: the change added or renamed it; the base's tests failed, "
+        "but its models were all built (meta.build_state `failed`, failed_step `tests`)."
+    )
+
+    # A failed model: dbt's hook records `failed` and no step, as every warehouse built
+    # before failed_step did; mark_build_state without a step writes it null.
+    base, pr = warehouses("models")
+    with duckdb.connect(str(pr)) as con:
+        load.mark_build_state(con, "failed")
+    code, out, err = diff(capsys, base, pr)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[4] == (
+        f"**1 of {n} marts not compared: the PR warehouse lacks them and its last dbt build "
+        "did not complete** (meta.build_state `failed`): `mart_churn`."
+    ), out
+    assert lines[6] == f"**1 of the {n - 1} marts compared differ.**", out  # mart_dropped
+    assert summary_row(out, "mart_churn") == ["mart_churn", "1 → not built", "—", "—", "—", ""]
+    assert out.split("#### mart_churn\n", 1)[1].split("\n")[1] == (
+        "Not compared: not built by the PR's dbt build, which did not complete "
+        "(meta.build_state `failed`); its model, a model before it or a test of one of them "
+        "failed (a failed unit test or test skips the models after it). See the build's output."
+    )
+    assert out.split("#### mart_dropped\n", 1)[1].split("\n")[1] == (
+        "Only in the base warehouse: the change removed or renamed it, or the PR's build did "
+        "not build it (a failed build skips a mart whose unit test or parent failed)."
+    )
+
+
 def test_the_predictive_marts_are_compared_when_a_warehouse_has_them(tmp_path, capsys):
     base, pr = build(tmp_path / "base.duckdb"), build(tmp_path / "pr.duckdb")
     survival = (

@@ -13,10 +13,11 @@ otherwise (a missing file too, found before the pull request's build rather than
 
 `python -m retention.data_diff tests-failed FILE` records in the pull request's warehouse
 that its tests failed: meta.build_state `failed`, the state one `dbt build` whose tests fail
-leaves. The data diff builds the models first with the tests left out, which records
-`built`, and then runs `dbt test`, which records no state: without this step a warehouse
-whose tests failed would read as a good build to whatever reads it next (`retention diff`,
-`retention summary`, `retention publish`, a BASE_DB check).
+leaves, with `failed_step` `tests` (its models were all built, which one such `dbt build`
+does not promise). The data diff builds the models first with the tests left out, which
+records `built`, and then runs `dbt test`, which records no state: without this step a
+warehouse whose tests failed would read as a good build to whatever reads it next
+(`retention diff`, `retention summary`, `retention publish`, a BASE_DB check).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import duckdb
 
 from retention.diff import UNFINISHED_STATES, marts_and_state
 from retention.load import mark_build_state
-from retention.marts import WarehouseError
+from retention.marts import TESTS_FAILED, WarehouseError
 
 EXIT_USAGE = 2
 EXIT_REFUSED = 2
@@ -59,7 +60,8 @@ def base_label(ref: str, cwd: Path | None = None) -> str:
 
 def check_base_db(path: str) -> None:
     """WarehouseError saying why the warehouse at `path` cannot be the data diff's base."""
-    _, state = marts_and_state(Path(path), "BASE_DB")
+    _, recorded = marts_and_state(Path(path), "BASE_DB")
+    state = recorded.state
     if state in UNFINISHED_STATES:
         raise WarehouseError(
             f"BASE_DB {path}: its last dbt build did not complete or its tests failed "
@@ -69,10 +71,11 @@ def check_base_db(path: str) -> None:
 
 
 def record_failed_tests(path: str) -> None:
-    """meta.build_state `failed` in the warehouse at `path`, whose models were built and
-    whose tests then failed (the stored vars stay those of the models' build)."""
+    """meta.build_state `failed`, failed_step `tests`, in the warehouse at `path`, whose
+    models were built and whose tests then failed (the stored vars stay those of the
+    models' build)."""
     with duckdb.connect(path) as con:
-        mark_build_state(con, "failed")
+        mark_build_state(con, "failed", TESTS_FAILED)
 
 
 def main(argv: list[str]) -> int:

@@ -23,7 +23,10 @@ A mart missing from a warehouse whose last dbt build did not complete (meta.buil
 `failed` or `building`: a failed model, unit test or test skips the models after it) is
 reported as not built there and not compared, rather than as removed or added by the
 change; on the PR side only a mart this checkout defines, since one it does not define the
-change removed.
+change removed. A warehouse whose models were all built and whose tests then failed
+(`failed` with failed_step `tests`, as `make data-diff` records it) lacks no mart its build
+skipped: a mart missing there is one the change removed or added, said with the failed
+tests.
 """
 
 from __future__ import annotations
@@ -46,10 +49,12 @@ from retention.marts import (
     PREDICTIVE_KEYS,
     PREDICTIVE_MARTS,
     SCHEMA,
+    TESTS_FAILED,
+    BuildState,
     WarehouseError,
-    build_state,
     open_failed,
     open_read_only,
+    recorded_build_state,
 )
 from retention.paths import add_db_argument, db_path
 from retention.sql_text import ident, sql_literal
@@ -77,7 +82,8 @@ INEXACT_TYPES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
 
 # meta.build_state of a warehouse whose last dbt build did not complete (it failed, or was
 # killed): a mart missing there may be one that build did not build (macros/
-# record_build_state.sql), so it is reported as not compared rather than as added or removed.
+# record_build_state.sql), so it is reported as not compared rather than as added or removed;
+# unless the models were all built and only the tests failed (BuildState.tests_failed).
 UNFINISHED_STATES = ("failed", "building")
 
 SIDE_NAMES = {"base": "the base warehouse", "pr": "the PR warehouse"}
@@ -111,8 +117,10 @@ class MartDiff:
     # Why the rows were not matched (None: they were): no key known for the mart, or its key
     # columns not in both warehouses. Rows added, removed and changed are then unknown.
     unmatched: str | None = None
-    # The meta.build_state of the warehouse that lacks the mart (the PR's when both do).
+    # The meta.build_state of the warehouse that lacks the mart (the PR's when both do), and
+    # whether it records that its models were all built and its tests then failed.
     build_state: str | None = None
+    tests_failed: bool = False
     # "base" or "pr": the mart is missing from that warehouse, whose last dbt build did not
     # complete (build_state `failed` or `building`), so it is not compared. On the PR side only
     # a mart this checkout defines (retention/marts.py): one it does not, the change removed.
@@ -218,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
 # --- the comparison ----------------------------------------------------------------------------
 
 
-def marts_and_state(path: Path, option: str) -> tuple[set[str], str | None]:
+def marts_and_state(path: Path, option: str) -> tuple[set[str], BuildState]:
     """The relations of the marts schema in `path` (given as `option`) and its
     meta.build_state; WarehouseError when it does not open or holds no marts."""
     if not Path(path).is_file():
@@ -231,7 +239,7 @@ def marts_and_state(path: Path, option: str) -> tuple[set[str], str | None]:
                 [SCHEMA],
             ).fetchall()
         }
-        state = build_state(con)
+        state = recorded_build_state(con)
     if not present & set(MARTS):
         raise WarehouseError(
             f"database {path} has no marts: build it first (`retention build --data DIR "
@@ -288,7 +296,7 @@ def compare_mart(
     mart: str,
     tolerance: float,
     examples: int,
-    states: dict[str, str | None] | None = None,
+    states: dict[str, BuildState] | None = None,
 ) -> MartDiff:
     """One mart of the attached databases `base` and `pr`, whose meta.build_state are
     `states` (by alias)."""
@@ -301,8 +309,10 @@ def compare_mart(
         # Missing from a warehouse whose build did not complete: a failed unit test, test or
         # model skips the marts after it, which read as removed (or added) by the change.
         side = "pr" if pr_cols is None else "base"
-        diff.build_state = (states or {}).get(side)
-        if diff.build_state in UNFINISHED_STATES and (side == "base" or mart in MART_KEYS):
+        recorded = (states or {}).get(side, BuildState())
+        diff.build_state, diff.tests_failed = recorded.state, recorded.tests_failed
+        unfinished = recorded.state in UNFINISHED_STATES and not recorded.tests_failed
+        if unfinished and (side == "base" or mart in MART_KEYS):
             diff.not_built = side
         return diff
     diff.columns_added = [c for c in pr_cols if c not in base_cols]
@@ -568,10 +578,20 @@ def markdown(
             # Removed by the change when the PR's build completed; a failed build is
             # not_built above. Without a recorded state (a warehouse built before meta.
             # build_state, or loaded since) the build may have skipped it.
+            # Every model built, then a test failed: the mart is not one a failure skipped.
+            tests = (
+                f"; the {'PR' if d.pr_rows is None else 'base'}'s tests failed, but its models "
+                f"were all built (meta.build_state `{d.build_state}`, failed_step "
+                f"`{TESTS_FAILED}`)"
+                if d.tests_failed
+                else ""
+            )
             if d.pr_rows is not None:
-                lines.append("Only in the PR warehouse: the change added or renamed it.")
-            elif d.build_state == "built":  # a complete, successful build left it out
-                lines.append("Only in the base warehouse: the change removed or renamed it.")
+                lines.append(f"Only in the PR warehouse: the change added or renamed it{tests}.")
+            elif d.build_state == "built" or d.tests_failed:  # a complete build left it out
+                lines.append(
+                    f"Only in the base warehouse: the change removed or renamed it{tests}."
+                )
             else:
                 lines.append(
                     "Only in the base warehouse: the change removed or renamed it, or the PR's "

@@ -661,13 +661,16 @@ def _row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     }
 
 
-def mark_build_state(con: duckdb.DuckDBPyConnection, state: str) -> None:
+def mark_build_state(
+    con: duckdb.DuckDBPyConnection, state: str, failed_step: str | None = None
+) -> None:
     """Record where the database is in load → build → publish (`meta.build_state`).
 
     A load sets `loaded`; a complete, successful `dbt build` sets `built` (the on-run-end
     hook macros/record_build_state.sql), and `failed` when a node failed, as `make
-    data-diff` does when the tests it runs after the models fail (retention.data_diff);
-    `retention publish` publishes only a `built` copy.
+    data-diff` does when the tests it runs after the models fail (retention.data_diff), with
+    `failed_step` `tests` (marts.TESTS_FAILED: every model was built); `retention publish`
+    publishes only a `built` copy.
     The row keeps the vars the last complete build recorded (`stored_vars`): the next build
     checks its vars against them, and a load changes no var.
     """
@@ -678,8 +681,8 @@ def mark_build_state(con: duckdb.DuckDBPyConnection, state: str) -> None:
     con.execute(
         "create or replace table meta.build_state as select ? as state, "
         "current_timestamp as changed_at, cast(null as varchar) as previous_state, "
-        "cast(? as varchar) as stored_vars",
-        [state, stored],
+        "cast(? as varchar) as stored_vars, cast(? as varchar) as failed_step",
+        [state, stored, failed_step],
     )
 
 

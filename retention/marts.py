@@ -9,6 +9,7 @@ validate` and `retention summary` check that the marts exist with `open_built`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -250,13 +251,46 @@ def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
+# meta.build_state.failed_step beside the state `failed`: `tests` when the models were all
+# built and then their tests failed (`make data-diff` builds the models with the tests left
+# out and runs `dbt test` after them: retention.data_diff records it). Null, or no such
+# column (dbt's on-run-end hook, and warehouses written before 2026-12-07), when that is not
+# known: in one `dbt build` a failed unit test or test skips the models after it, so a
+# `failed` build may lack marts.
+TESTS_FAILED = "tests"
+
+
+@dataclass(frozen=True)
+class BuildState:
+    """What meta.build_state records: where the database is in load → build → publish
+    (`state`: `loaded`, `building`, `built`, `failed`; None when nothing is recorded) and,
+    for `failed`, what failed when that is known (`failed_step`)."""
+
+    state: str | None = None
+    failed_step: str | None = None
+
+    @property
+    def tests_failed(self) -> bool:
+        """The last dbt build built every model, and its tests failed."""
+        return self.state == "failed" and self.failed_step == TESTS_FAILED
+
+
+def recorded_build_state(con: duckdb.DuckDBPyConnection) -> BuildState:
+    """meta.build_state's row (a column it lacks is None)."""
+    if "meta.build_state" not in tables(con):
+        return BuildState()
+    cursor = con.execute("select * from meta.build_state")
+    row = cursor.fetchone()
+    if row is None:
+        return BuildState()
+    values = dict(zip([column[0] for column in cursor.description], row, strict=True))
+    return BuildState(values.get("state"), values.get("failed_step"))
+
+
 def build_state(con: duckdb.DuckDBPyConnection) -> str | None:
     """Where the database is in load → build → publish (meta.build_state: `loaded`,
     `building`, `built`, `failed`), or None when nothing is recorded."""
-    if "meta.build_state" not in tables(con):
-        return None
-    row = con.execute("select state from meta.build_state").fetchone()
-    return row[0] if row else None
+    return recorded_build_state(con).state
 
 
 def check_built(con: duckdb.DuckDBPyConnection, db_path: Path, relations: Iterable[str]) -> None:
@@ -289,15 +323,19 @@ def open_built(db_path: Path, relations: Iterable[str]) -> duckdb.DuckDBPyConnec
 
 def build_state_warning(db_path: Path) -> str | None:
     """A warning when meta.build_state says the marts are not those of a complete build of
-    what the database holds: rows loaded since (`loaded`), or a dbt build that failed or was
-    killed (`failed`, `building`); None when `built` or not recorded. `retention summary`
+    what the database holds: rows loaded since (`loaded`), a dbt build that failed or was
+    killed (`failed`, `building`), or one whose models were built and tests failed (`failed`,
+    BuildState.tests_failed); None when `built` or not recorded. `retention summary`
     and `retention validate` print it after their figures."""
     with open_built(db_path, ()) as con:
-        state = build_state(con)
+        recorded = recorded_build_state(con)
+    state = recorded.state
     if state in (None, "built"):
         return None
     if state == "loaded":
         why = "rows were loaded after its last build, and the marts leave them out"
+    elif recorded.tests_failed:
+        why = "its models were all built but its tests failed, so the marts may not be right"
     else:
         why = "its last dbt build did not complete, so the marts may mix two builds"
     return (
