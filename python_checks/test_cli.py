@@ -799,16 +799,19 @@ def test_a_signal_during_a_duckdb_query_of_a_reading_command_stops_it_with_one_l
 def test_a_command_that_goes_on_after_a_signal_still_exits_with_the_signals_code(
     capsys, monkeypatch
 ):
-    # A library that takes DuckDB's "Query interrupted" for an ordinary error (except
-    # Exception) lets the command finish: it was asked to stop all the same, and says so.
+    # A library that swallows the stop lets the command finish: DuckDB's "Query interrupted"
+    # taken for an ordinary error (`except Exception`) when the signal comes during a query,
+    # or our Interrupted under a broad `except BaseException` when it comes between two. It
+    # was asked to stop all the same, and says so. The signal is sent here, inside the
+    # `try`, so that the handler runs there whatever the machine's load (a timer thread's
+    # signal during a DuckDB query was handled after the query about one time in three, when
+    # Interrupted passed an `except Exception`).
     def going_on(args):
-        with duckdb.connect() as con:
-            try:
-                threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
-                while True:
-                    con.execute("select count(*) from range(100000000)").fetchone()
-            except Exception:
-                pass
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # never slept through: the handler raises at once
+        except BaseException:
+            pass
         print("done")
         return 0
 
