@@ -293,6 +293,21 @@ def build_state(con: duckdb.DuckDBPyConnection) -> str | None:
     return recorded_build_state(con).state
 
 
+def build_identity(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Which build the database holds: meta.build_state's state and the time it was written
+    (`built at 2026-12-07 20:58:01.123456+00:00`). Every `retention load` and every dbt run
+    that writes models (its start and end hooks, macros/record_build_state.sql) writes the
+    row anew, so the identity changes whenever the data may have; None when nothing is
+    recorded."""
+    if "meta.build_state" not in tables(con):
+        return None
+    try:
+        row = con.execute("select state, changed_at from meta.build_state").fetchone()
+    except duckdb.BinderException:  # a row without its time: no identity
+        return None
+    return f"{row[0]} at {row[1]}" if row and row[1] is not None else None
+
+
 def check_built(con: duckdb.DuckDBPyConnection, db_path: Path, relations: Iterable[str]) -> None:
     """WarehouseError naming the missing ones when not every relation (``schema.name``) is
     in the database, with what to run; it says so when the database holds raw data only."""

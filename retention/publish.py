@@ -30,6 +30,12 @@ is never readable by more people than it will be. A temporary file left by a kil
 system error (disk full, a read-only or immutable folder or file) is a PublishError naming
 the file and the cause; the published file is then left as it was.
 
+`retention publish` publishes only a working copy whose current build `retention validate`
+passed (retention/validated.py: validate keeps its outcome beside the file, naming the
+build, and a later dbt build or load voids it); `--unvalidated` publishes one anyway, with a
+warning. `retention build` calls `publish` without that check: it has just validated (or was
+told `--no-validate`). The check is made on the copy about to be renamed into place.
+
 `retention publish` takes the working copy's lock (retention/working_copy.py) so it never
 publishes a copy a build is writing. Exit codes: 0 published; 2 refused or failed (nothing
 changed); 6 a build holds the working copy's lock, or another process has it open; 128 + the
@@ -54,9 +60,9 @@ from pathlib import Path
 
 import duckdb
 
-from retention import console, signals, working_copy
+from retention import console, signals, validated, working_copy
 from retention.load import DATA_FILE_DB, data_file_problem
-from retention.marts import MARTS, build_state
+from retention.marts import MARTS, build_identity, build_state
 from retention.paths import add_db_argument, default_db_path
 from retention.sql_text import sql_literal
 from retention.working_copy import working_copy_path
@@ -101,7 +107,9 @@ def after_interruption(renamed: bool) -> str:
 EXIT_CODES = {
     0: "published",
     2: "refused or failed (no working copy, the working copy is the published file itself, "
-    "not `built`, a mart missing, the published file being written or holding load batches "
+    "not `built`, a mart missing, no passing `retention validate` of the working copy's "
+    "current build (without --unvalidated), the published file being written or holding load "
+    "batches "
     "the working copy lacks, disk full, a read-only or immutable folder or file), or "
     f"{DATA_FILE_DB}; the published warehouse is unchanged",
     EXIT_LOCKED: "a build holds the working copy's lock, or another process has the working "
@@ -171,6 +179,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="built working copy (default: <db>.work or RETENTION_WORK_DB_PATH)",
     )
+    parser.add_argument(
+        "--unvalidated",
+        action="store_true",
+        help="publish even when `retention validate` has not passed on the working copy's "
+        "current build (a warning says so)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -193,6 +207,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     # SIGINT, SIGTERM and SIGHUP stop the copy with its temporary file removed and a line
     # saying so (Ctrl-C gave a Python traceback and exit 1, SIGTERM left the temporary file).
+    if args.unvalidated:
+        console.warn(
+            f"retention publish: warning: --unvalidated: publishing {source} without checking "
+            "that `retention validate` passed on its current build"
+        )
     renamed = []
     with signals.stoppable() as received:
         try:
@@ -204,6 +223,7 @@ def run(args: argparse.Namespace) -> int:
                     progress=console.say,
                     storage_version=version,
                     on_renamed=lambda: renamed.append(True),
+                    require_validation=not args.unvalidated,
                 )
         except working_copy.Locked as exc:
             print(f"retention publish: {exc}", file=sys.stderr)
@@ -230,11 +250,14 @@ def publish(
     progress=lambda _m: None,
     storage_version: str = DEFAULT_STORAGE_VERSION,
     on_renamed=lambda: None,
+    require_validation: bool = False,
 ) -> None:
     """Copy the working copy `source` over `published` in one atomic rename, once its marts
     are checked. `on_renamed` is called as soon as the new file is in place (no stopping
     signal comes between the rename and the call), so a caller stopped later knows which
-    warehouse is published."""
+    warehouse is published. With `require_validation` (`retention publish` without
+    --unvalidated) the copy's build must be one `retention validate` passed on `source`
+    (retention/validated.py); `retention build` validates just before it publishes."""
     source, published = Path(source), file_behind(Path(published))
     if not source.is_file():
         raise PublishError(f"no working copy at {source}: build it first")
@@ -254,7 +277,9 @@ def publish(
             shutil.copyfile(source, staging)
         else:
             _copy_in_storage_version(source, staging, storage_version)
-        batches = _check_marts(staging)
+        batches, build = _check_marts(staging)
+        if require_validation and (problem := validated.problem(source, build)):
+            raise PublishError(_unvalidated(source, published, problem))
         _keep_permissions(staging, published if published.exists() else source, progress)
         with open(staging, "rb+") as handle:
             os.fsync(handle.fileno())
@@ -454,13 +479,25 @@ def _no_writer_and_no_newer_batches(
         yield
 
 
-def _check_marts(path: Path) -> set[tuple[int, object]]:
+def _unvalidated(source: Path, published: Path, problem: str) -> str:
+    """The refusal of a working copy without a passing validation of its build (`problem`:
+    why), with what to run."""
+    baseline = f" --baseline {published}" if published.is_file() else ""
+    return (
+        f"the working copy {source} {problem}: not publishing it; run "
+        f"`retention validate --db {source}{baseline}` first (or `retention build --db "
+        f"{published}`), or pass --unvalidated to publish it anyway"
+    )
+
+
+def _check_marts(path: Path) -> tuple[set[tuple[int, object]], str | None]:
     """The copy opens, its last dbt build completed successfully, and it holds every mart;
-    returns its load batches."""
+    returns its load batches and its build (marts.build_identity)."""
     try:
         with duckdb.connect(str(path), read_only=True) as con:
             present = tables_in(con, "marts")
             state = build_state(con)
+            build = build_identity(con)
             batches = load_batches(con)
     except duckdb.Error as exc:
         raise PublishError(f"the copy of the working copy does not open: {exc}") from exc
@@ -474,7 +511,7 @@ def _check_marts(path: Path) -> set[tuple[int, object]]:
     if missing:
         names = ", ".join(f"marts.{mart}" for mart in missing)
         raise PublishError(f"the working copy lacks {names}: not publishing")
-    return batches
+    return batches, build
 
 
 def tables_in(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:

@@ -36,6 +36,11 @@ build keeps in `marts.BUILD_VARS_RELATION` (the marts read them there). A wareho
 not record one (built before the build kept them) has those formulas listed as "not
 checked" under their mart: neither a pass nor a failure, and no effect on the exit status.
 
+Its outcome is kept for `retention publish`, which publishes only a working copy whose
+current build passed (retention/validated.py): `<db>.validation` beside the database, naming
+the build (meta.build_state). A validation of every mart keeps a pass or a failure; one of
+some marts (`--mart`) keeps a failure only. The database itself is only read.
+
 Exit status: 0 when every expectation and identity passes, 1 when any fails, 2 when the
 database or a mart is missing (nothing is validated then). The database and its marts are
 checked before Great Expectations is imported (which takes many seconds), so such a mistake
@@ -58,7 +63,7 @@ from pathlib import Path
 
 import duckdb
 
-from retention import console, shrink
+from retention import console, shrink, validated
 from retention.marts import (
     BUILD_VARS,
     BUILD_VARS_RELATION,
@@ -68,6 +73,7 @@ from retention.marts import (
     MARTS,
     SCHEMA,
     WarehouseError,
+    build_identity,
     build_state_warning,
     open_built,
 )
@@ -166,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
         return exc.exit_code
     try:
         with con:
+            build = build_identity(con)  # read on the marts' connection: the build validated
             results = validate_marts(con, marts)
             results.extend(check_across(con, marts))
     except duckdb.Error as exc:  # out of memory under a small cap, a full temporary folder
@@ -177,11 +184,15 @@ def run(args: argparse.Namespace) -> int:
     check_volumes(results, before, getattr(args, "max_shrink", shrink.DEFAULT_MAX_SHRINK))
     seconds = time.perf_counter() - started
     console.show(summary(results, path, seconds), lambda: summary_view(results, path, seconds))
+    passed = all(r.success for r in results)
+    kept = Path(baseline) if compare else None  # the volume check's baseline, if it ran
+    if problem := validated.record(path, build, passed, kept, every_mart=marts == list(MARTS)):
+        console.warn(problem)
     # Marts that pass may still not be the data's: loaded since, or a build that stopped.
     stale = build_state_warning(path)
     if stale:
         console.warn(stale)
-    return 0 if all(r.success for r in results) else 1
+    return 0 if passed else 1
 
 
 def memory_limit() -> str:
