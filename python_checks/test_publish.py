@@ -43,6 +43,7 @@ from pipeline import (
     Reader,
     Run,
     copy_db,
+    dbt,
     generate_data,
     mart_counts,
     relations,
@@ -354,7 +355,9 @@ def test_publish_replaces_the_published_file_with_a_complete_working_copy(site: 
     folder = site.folder / "accept"
     published = copy_db(site.v1, folder / DB_NAME)
     work = _marked_working_copy(site, folder)
-    run = retention(["publish", "--db", str(published), "--from", str(work)], folder / "run")
+    run = retention(
+        ["publish", "--db", str(published), "--from", str(work), "--unvalidated"], folder / "run"
+    )
     assert run.ok, run.output
     assert "marker.build" in relations(published)
     _assert_same_warehouse(published, work)
@@ -369,7 +372,9 @@ def test_publish_through_a_symbolic_link_replaces_the_file_it_names(site: Site) 
     link = folder / "link.duckdb"
     link.symlink_to(Path("volume") / DB_NAME)  # relative, as `ln -s` is usually given
     work = _marked_working_copy(site, folder)
-    run = retention(["publish", "--db", str(link), "--from", str(work)], folder / "run")
+    run = retention(
+        ["publish", "--db", str(link), "--from", str(work), "--unvalidated"], folder / "run"
+    )
     assert run.ok, run.output
     assert link.is_symlink() and link.resolve() == target.resolve()
     assert "marker.build" in relations(target)
@@ -393,6 +398,111 @@ def _assert_same_warehouse(published: Path, work: Path) -> None:
     assert compare_marts(work, published) == []
 
 
+# --- (d) retention publish refuses a working copy no validation passed -----------------------
+
+
+def _refusal(work: Path, published: Path, why: str) -> str:
+    """The one line of a `retention publish` that refuses a copy without a passing validation."""
+    return (
+        f"retention publish: error: the working copy {work} {why}: not publishing it; run "
+        f"`retention validate --db {work} --baseline {published}` first (or `retention build "
+        f"--db {published}`), or pass --unvalidated to publish it anyway\n"
+    )
+
+
+def test_publish_refuses_a_working_copy_never_validated_unless_told(site: Site, capsys) -> None:
+    # A built, complete working copy that no `retention validate` ran on was published.
+    from retention.cli import main
+
+    folder = site.folder / "never-validated"
+    published = copy_db(site.v1, folder / DB_NAME)
+    work = copy_db(site.v1, _work(published))
+    with duckdb.connect(str(work)) as con:  # to tell which file is published
+        con.execute("create schema marker")
+        con.execute("create table marker.build as select 2 as version")
+    before = _sha256(published)
+    assert main(["publish", "--db", str(published)]) == EXIT_PUBLISH_REFUSED
+    assert capsys.readouterr().err == _refusal(work, published, "was never validated")
+    assert _sha256(published) == before and _leftovers(folder) == []
+    # --unvalidated publishes it, with the warning first.
+    assert main(["publish", "--db", str(published), "--unvalidated"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(_unvalidated_warning(work)), err
+    assert "marker.build" in relations(published)
+
+
+def test_publish_refuses_a_working_copy_whose_validation_failed(
+    failing_builds: dict[str, dict[str, Any]], capsys
+) -> None:
+    # The build whose volume check failed (exit 4) left a built, complete working copy: its
+    # data failed the checks, and `retention publish` alone put it in front of BI.
+    from retention.cli import main
+
+    result = failing_builds["marts_shrink"]
+    published = result["published"]
+    assert result["run"].returncode == EXIT_VALIDATE, result["run"].tail()
+    assert main(["publish", "--db", str(published)]) == EXIT_PUBLISH_REFUSED
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"retention publish: error: the working copy {_work(published)} failed its last "
+        "validation ("
+    ), err
+    assert err.count("\n") == 1 and "pass --unvalidated to publish it anyway" in err
+    assert _sha256(published) == result["before"] and _leftovers(published.parent) == []
+
+
+def test_a_passing_validation_is_published_until_dbt_builds_the_copy_again(
+    site: Site, capsys
+) -> None:
+    from retention.cli import main
+    from retention.marts import build_state, open_read_only
+
+    folder = site.folder / "validated"
+    published = copy_db(site.v1, folder / DB_NAME)
+    work = copy_db(site.v1, _work(published))
+    before = _sha256(published)
+    # A pass of some marts only is no pass: the others were not checked.
+    assert main(["validate", "--db", str(work), "--mart", "dim_customers"]) == 0
+    assert main(["publish", "--db", str(published)]) == EXIT_PUBLISH_REFUSED
+    assert capsys.readouterr().err.endswith(_refusal(work, published, "was never validated"))
+    assert _sha256(published) == before
+    # Every mart, against the published warehouse: passed, so it is published.
+    assert main(["validate", "--db", str(work), "--baseline", str(published)]) == 0
+    capsys.readouterr()
+    assert main(["publish", "--db", str(published)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert _sha256(published) != before
+    _assert_same_warehouse(published, work)
+    # dbt writes to the working copy again (one model and its tests; the state it leaves is
+    # `built`, as before): the data may have changed, the validation was of another build.
+    after_publish = _sha256(published)
+    rebuilt = dbt(["build", "--select", "int_reporting_params"], work, folder / "dbt")
+    assert rebuilt.ok, rebuilt.failure_summary()
+    with open_read_only(work) as con:
+        assert build_state(con) == "built"
+    assert main(["publish", "--db", str(published)]) == EXIT_PUBLISH_REFUSED
+    why = "was changed (a dbt build or a load) since it was last validated"
+    assert capsys.readouterr().err == _refusal(work, published, why)
+    assert _sha256(published) == after_publish and _leftovers(folder) == []
+
+
+def test_retention_build_validates_once_and_its_working_copy_is_publishable(
+    daily_build: DailyBuild, capsys
+) -> None:
+    # `retention build` publishes without a second validation (its own validate step ran
+    # just before), and `retention publish` takes the working copy it validated.
+    from retention.cli import main
+
+    assert daily_build.run.ok, daily_build.run.tail()
+    assert daily_build.run.output.count("Great Expectations on ") == 1
+    elsewhere = daily_build.published.parent / "elsewhere" / DB_NAME
+    elsewhere.parent.mkdir(exist_ok=True)
+    work = _work(daily_build.published)
+    assert main(["publish", "--db", str(elsewhere), "--from", str(work)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    _assert_same_warehouse(elsewhere, work)
+
+
 # --- (e) what publishing leaves behind: permissions, temporary files, .gitignore -------------
 
 
@@ -405,7 +515,9 @@ def test_publish_keeps_the_published_files_permissions(site: Site) -> None:
     if os.geteuid() == 0:  # only root can hand a file to another group
         os.chown(published, -1, 4242)
     group = published.stat().st_gid
-    run = retention(["publish", "--db", str(published), "--from", str(work)], folder / "run")
+    run = retention(
+        ["publish", "--db", str(published), "--from", str(work), "--unvalidated"], folder / "run"
+    )
     assert run.ok, run.output
     _assert_same_warehouse(published, work)  # it was replaced...
     assert stat.S_IMODE(published.stat().st_mode) == 0o640  # ...and is still 0640, not 0600
@@ -414,7 +526,9 @@ def test_publish_keeps_the_published_files_permissions(site: Site) -> None:
     # A first publish: the new file gets the working copy's bits.
     fresh = folder / "fresh" / DB_NAME
     fresh.parent.mkdir()  # no command creates a warehouse's folder
-    run = retention(["publish", "--db", str(fresh), "--from", str(work)], folder / "run")
+    run = retention(
+        ["publish", "--db", str(fresh), "--from", str(work), "--unvalidated"], folder / "run"
+    )
     assert run.ok, run.output
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
 
@@ -440,7 +554,9 @@ def test_publish_removes_the_temporary_file_of_a_killed_publish(site: Site) -> N
     stale.write_bytes(b"half a warehouse")
     running = folder / f".{DB_NAME}.publishing-{os.getpid()}"  # a publish still under way
     running.write_bytes(b"being copied")
-    run = retention(["publish", "--db", str(published), "--from", str(work)], folder / "run")
+    run = retention(
+        ["publish", "--db", str(published), "--from", str(work), "--unvalidated"], folder / "run"
+    )
     assert run.ok, run.output
     assert not stale.exists() and f"removed {stale}" in run.output
     assert running.exists()
@@ -453,6 +569,9 @@ def test_working_copies_and_temporary_files_are_ignored_by_git() -> None:
         "warehouse.duckdb.work.wal",
         "warehouse.duckdb.work.lock",
         "warehouse.duckdb.work.copying",
+        "warehouse.duckdb.work.validation",
+        ".warehouse.duckdb.work.validation.1234",
+        "warehouse.duckdb.validation",
         ".warehouse.duckdb.publishing-1234",
         "warehouses/.w.duckdb.publishing-99",
     ]
@@ -521,6 +640,15 @@ time.sleep(60)
 """
 
 
+def _unvalidated_warning(source: Path) -> str:
+    """The line `retention publish --unvalidated` starts with (the tests of how a working
+    copy is copied and renamed publish copies no `retention validate` ran on)."""
+    return (
+        f"retention publish: warning: --unvalidated: publishing {source} without checking that "
+        "`retention validate` passed on its current build\n"
+    )
+
+
 def _hand_made(path: Path, batches: list[tuple[int, str]]) -> Path:
     """A `built` warehouse with every mart (test_validate's hand-made rows) and `batches`
     (load_id, loaded_at) in meta.load_batches."""
@@ -546,7 +674,7 @@ def test_publish_never_drops_a_batch_loaded_into_the_published_file_meanwhile(tm
     work = _hand_made(tmp_path / "w.duckdb.work", [day1])
     published = _hand_made(tmp_path / "w.duckdb", [day1, (2, "2026-12-06 09:00:00")])
     before = _sha256(published)
-    assert main(["publish", "--db", str(published)]) == EXIT_PUBLISH_REFUSED
+    assert main(["publish", "--db", str(published), "--unvalidated"]) == EXIT_PUBLISH_REFUSED
     err = capsys.readouterr().err
     assert f"the published warehouse {published} has load batch(es) 2 that the working" in err
     assert _sha256(published) == before and not _leftovers(tmp_path)
@@ -558,7 +686,7 @@ def test_publish_never_drops_a_batch_loaded_into_the_published_file_meanwhile(tm
     )
     try:
         assert holder.stdout.readline().strip() == "open"
-        assert main(["publish", "--db", str(published)]) == EXIT_PUBLISH_REFUSED
+        assert main(["publish", "--db", str(published), "--unvalidated"]) == EXIT_PUBLISH_REFUSED
         err = capsys.readouterr().err
         assert f"another process is writing the published warehouse {published}" in err
     finally:
@@ -567,7 +695,7 @@ def test_publish_never_drops_a_batch_loaded_into_the_published_file_meanwhile(tm
     # With the same batches (readers in other processes never block it:
     # test_reader_holding_the_file_always_sees_a_complete_warehouse), it publishes.
     before = _sha256(published)
-    assert main(["publish", "--db", str(published), "--from", str(work)]) == 0
+    assert main(["publish", "--db", str(published), "--from", str(work), "--unvalidated"]) == 0
     assert _sha256(published) != before
 
 
@@ -625,7 +753,9 @@ def test_a_publish_stopped_by_a_signal_mid_copy_says_so_and_leaves_no_copy(tmp_p
             "from range(3000000)"
         )
     before = _sha256(published)
-    run = start_retention(["publish", "--db", str(published), "--from", str(work)], tmp_path)
+    run = start_retention(
+        ["publish", "--db", str(published), "--from", str(work), "--unvalidated"], tmp_path
+    )
     child = run[1]
     try:
         while not _leftovers(tmp_path) and child.poll() is None:
@@ -637,7 +767,7 @@ def test_a_publish_stopped_by_a_signal_mid_copy_says_so_and_leaves_no_copy(tmp_p
         child.kill()
         child.wait()
     assert child.returncode == 128 + signum, out
-    assert out == (
+    assert out == _unvalidated_warning(work) + (
         f"retention publish: interrupted by {signal.Signals(signum).name}; the published "
         "warehouse is unchanged\n"
     )
@@ -655,7 +785,7 @@ def test_a_publish_stopped_right_after_its_rename_says_the_new_warehouse_is_publ
 
     day1 = (1, "2026-12-06 02:00:00")
     published = _hand_made(tmp_path / "w.duckdb", [day1])
-    _hand_made(tmp_path / "w.duckdb.work", [day1, (2, "2026-12-06 09:00:00")])
+    work = _hand_made(tmp_path / "w.duckdb.work", [day1, (2, "2026-12-06 09:00:00")])
     real_replace = os.replace
 
     def replace_then_signal(source, target):
@@ -664,8 +794,8 @@ def test_a_publish_stopped_right_after_its_rename_says_the_new_warehouse_is_publ
             os.kill(os.getpid(), signal.SIGTERM)
 
     monkeypatch.setattr(os, "replace", replace_then_signal)
-    assert main(["publish", "--db", str(published)]) == 128 + signal.SIGTERM
-    assert capsys.readouterr().err == (
+    assert main(["publish", "--db", str(published), "--unvalidated"]) == 128 + signal.SIGTERM
+    assert capsys.readouterr().err == _unvalidated_warning(work) + (
         "retention publish: interrupted by SIGTERM; the new warehouse was already published "
         "(the signal came as it finished)\n"
     )
@@ -699,17 +829,18 @@ def test_a_publish_the_file_system_refuses_names_the_cause_and_the_published_fil
     before = _sha256(published)
     _immutable(folder if fixed == "folder" else published)
     try:
-        code = main(["publish", "--db", str(published), "--from", str(work)])
+        code = main(["publish", "--db", str(published), "--from", str(work), "--unvalidated"])
     finally:
         subprocess.run(["chattr", "-i", str(folder), str(published)], check=False)
     err = capsys.readouterr().err
     assert code == EXIT_PUBLISH_REFUSED, err
     if fixed == "folder":
         staging = folder / f".w.duckdb.publishing-{os.getpid()}"
-        assert err.startswith(f"retention publish: error: cannot write {staging}: IO Error"), err
+        error = f"retention publish: error: cannot write {staging}: IO Error"
+        assert err.startswith(_unvalidated_warning(work) + error), err
         assert "storage version" not in err
     else:
-        assert err == (
+        assert err == _unvalidated_warning(work) + (
             f"retention publish: error: cannot replace {published}: Operation not permitted; "
             "the published warehouse is unchanged\n"
         )
@@ -737,7 +868,7 @@ def test_a_build_through_a_symbolic_link_keeps_its_working_copy_where_publish_lo
     monkeypatch.setattr(build, "_run_child", lambda _command, _env: 0)  # dbt built it
     assert main(["build", "--db", str(link), "--no-validate"]) == 0, capsys.readouterr().err
     assert _work(link).is_file() and not _work(target).exists()
-    assert main(["publish", "--db", str(link)]) == 0, capsys.readouterr().err
+    assert main(["publish", "--db", str(link), "--unvalidated"]) == 0, capsys.readouterr().err
     assert link.is_symlink() and link.resolve() == target
 
 
@@ -763,7 +894,7 @@ def test_publish_does_not_let_a_dead_clients_log_replay_onto_the_new_file(tmp_pa
     subprocess.run([sys.executable, "-c", DIES_WITH_A_LOG, str(published)], check=True)
     log = tmp_path / "w.duckdb.wal"
     assert log.is_file()
-    assert main(["publish", "--db", str(published), "--from", str(work)]) == 0
+    assert main(["publish", "--db", str(published), "--from", str(work), "--unvalidated"]) == 0
     capsys.readouterr()
     assert not log.exists() and _leftovers(tmp_path) == []
     assert "main.scratch" not in relations(published)
