@@ -1064,6 +1064,28 @@ def test_parts_are_read_from_a_scratch_copy_that_is_removed(tmp_path, capsys, mo
     assert list(temp.iterdir()) == []
 
 
+def test_a_validation_record_that_cannot_be_written_is_a_warning(tmp_path, capsys):
+    # `retention validate` keeps its outcome beside the database for `retention publish`
+    # (retention/validated.py). Where that file cannot be written, the validation's own
+    # outcome stands (exit 0), with a warning that publish will take it for unvalidated.
+    db = build(tmp_path / "w.duckdb")
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema meta")
+        con.execute(
+            "create table meta.build_state as select 'built' as state, "
+            "current_timestamp as changed_at"
+        )
+    record = tmp_path / "w.duckdb.validation"
+    record.mkdir()  # in the record's place: no file can be renamed there
+    code, out = validate(db, capsys)
+    assert code == 0, out
+    assert (
+        f"warning: cannot record the outcome of this validation in {record}: Is a directory; "
+        "`retention publish` will take the database for unvalidated\n"
+    ) in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb", "w.duckdb.validation"]
+
+
 # --- volume check against the published warehouse (--baseline) -------------------------------
 
 

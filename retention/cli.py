@@ -37,7 +37,7 @@ COMMANDS = {
     "build": "the daily pipeline: load, dbt build, validate, publish",
     "load": "load raw CSV/Parquet files into the raw schema of the DuckDB database",
     "validate": "run the Great Expectations suites against the built warehouse",
-    "publish": "atomically publish a built working copy of the warehouse",
+    "publish": "atomically publish a built and validated working copy of the warehouse",
     "summary": "print the headline metrics of a built warehouse",
     "holdout": "the BG/NBD's predicted against actual purchases after A (or on CDNOW)",
     "diff": "compare the marts of two built warehouses (base branch and PR), as markdown",
