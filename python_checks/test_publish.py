@@ -54,6 +54,7 @@ from pipeline import (
     submit,
 )
 
+from retention import publish
 from retention.compare import compare_marts
 
 # Exit codes of `retention build` (retention/build.py, docs/operations.md "Running in production").
@@ -410,7 +411,9 @@ def _refusal(work: Path, published: Path, why: str) -> str:
     )
 
 
-def test_publish_refuses_a_working_copy_never_validated_unless_told(site: Site, capsys) -> None:
+def test_publish_refuses_a_working_copy_never_validated_unless_told(
+    site: Site, capsys, monkeypatch
+) -> None:
     # A built, complete working copy that no `retention validate` ran on was published.
     from retention.cli import main
 
@@ -421,14 +424,21 @@ def test_publish_refuses_a_working_copy_never_validated_unless_told(site: Site, 
         con.execute("create schema marker")
         con.execute("create table marker.build as select 2 as version")
     before = _sha256(published)
+    copies = []
+    real_copy = publish._copy_in_storage_version
+    monkeypatch.setattr(
+        publish, "_copy_in_storage_version", lambda *a: copies.append(a) or real_copy(*a)
+    )
     assert main(["publish", "--db", str(published)]) == EXIT_PUBLISH_REFUSED
     assert capsys.readouterr().err == _refusal(work, published, "was never validated")
     assert _sha256(published) == before and _leftovers(folder) == []
+    assert copies == []  # refused before the copy, which takes minutes at scale
     # --unvalidated publishes it, with the warning first.
     assert main(["publish", "--db", str(published), "--unvalidated"]) == 0
     err = capsys.readouterr().err
     assert err.startswith(_unvalidated_warning(work)), err
     assert "marker.build" in relations(published)
+    assert len(copies) == 1
 
 
 def test_publish_refuses_a_working_copy_whose_validation_failed(

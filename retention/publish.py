@@ -262,7 +262,11 @@ def publish(
     if not source.is_file():
         raise PublishError(f"no working copy at {source}: build it first")
     started = time.perf_counter()
-    _checkpoint(source)
+    build = _checkpoint(source)
+    # Refused before the copy (which takes minutes at scale), and checked again on the copy
+    # below: that is what is published.
+    if require_validation and (problem := validated.problem(source, build)):
+        raise PublishError(_unvalidated(source, published, problem))
     try:
         published.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_staging(published, progress)
@@ -411,12 +415,14 @@ def _unchanged(exc: OSError, published: Path) -> str:
     return f"cannot write {where}: {exc.strerror}; the published warehouse {published} is unchanged"
 
 
-def _checkpoint(path: Path) -> None:
+def _checkpoint(path: Path) -> str | None:
     """Fold the write-ahead log into the file so that one file is the whole database (a log
-    left by a killed build is replayed offline too: working_copy.OPEN_CONFIG)."""
+    left by a killed build is replayed offline too: working_copy.OPEN_CONFIG); its build
+    (marts.build_identity)."""
     try:
         with duckdb.connect(str(path), config=working_copy.OPEN_CONFIG) as con:
             con.execute("checkpoint")
+            return build_identity(con)
     except duckdb.Error as exc:
         if working_copy.is_busy(str(exc)):  # busy, as a build holding the lock is: exit 6
             raise working_copy.Locked(
