@@ -263,15 +263,18 @@ def publish(
         raise PublishError(f"no working copy at {source}: build it first")
     started = time.perf_counter()
     build = _checkpoint(source)
-    # Refused before the copy (which takes minutes at scale), and checked again on the copy
-    # below: that is what is published.
-    if require_validation and (problem := validated.problem(source, build)):
-        raise PublishError(_unvalidated(source, published, problem))
     try:
         published.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_staging(published, progress)
     except OSError as exc:
         raise PublishError(_unchanged(exc, published)) from exc
+    if require_validation:
+        # Refused before the copy (which takes minutes at scale), after what the copy is
+        # checked for (a build that did not complete, a mart missing: the first thing to
+        # mend); the copy is checked again below, since that is what is published.
+        _check_marts(source)
+        if problem := validated.problem(source, build):
+            raise PublishError(_unvalidated(source, published, problem))
     staging = staging_path(published)
     try:
         # Created 0600 and then filled: the data is never readable by more people than the
