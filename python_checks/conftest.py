@@ -53,6 +53,10 @@ SLOW_MODULES = (
     "test_cdnow.py",
     "test_predictive_cdnow.py",
     "test_dirty_data.py",
+    # Many fast tests, ~90 s each in all: last in collection order, either one kept a worker
+    # busy after the other had finished.
+    "test_load.py",
+    "test_cli.py",
     "test_ci.py",  # pre-commit and its conventions hook in clones (~15 s each)
     # Builds the shared warehouse when nobody has yet (then ~40 s CPU, else ~15 s).
     "test_slim_ci.py",

@@ -407,27 +407,41 @@ def test_overview_draws_no_arrow_for_a_change_that_rounds_to_zero(
     ]
 
 
-def test_cohort_retention_curve_of_the_first_24_months_has_24_points(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The curve of the "first 24 months" drew months 0 to 24: 25 points."""
+def _cohorts_by_channel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: str, customers: str, months: int
+) -> AppTest:
+    """The cohort page by acquisition channel on a warehouse of the dim_customers `rows`
+    (customer_id, acquisition_channel, country, segment), the `customers` named (ids apart
+    by spaces) in the contract cohort of January 2022, active in its months 0 to
+    `months` - 1, all complete."""
     path = tmp_path / "cohorts.duckdb"
+    members = ", ".join(f"('{c}')" for c in customers.split())
     with duckdb.connect(str(path)) as con:
         marts(con, dim_customers="customer_id varchar, acquisition_channel varchar, "
               "country varchar, segment varchar")  # fmt: skip
-        con.execute("insert into marts.dim_customers values ('c1', 'email', 'DE', 'smb')")
+        con.execute(f"insert into marts.dim_customers values {rows}")
         con.execute("create schema intermediate")
-        # c1's contract cohort is January 2022, active in each of its months 0 to 29 (all
-        # complete): more months than the curve shows.
         con.execute(
             "create table intermediate.int_customer_cohort_months as "
-            "select 'c1' as customer_id, 'contract' as basis, date '2022-01-01' as cohort_month, "
+            "select c as customer_id, 'contract' as basis, date '2022-01-01' as cohort_month, "
             "k as months_since_cohort, true as is_active, true as is_complete_month "
-            "from range(30) t(k)"
+            f"from range({months}) t(k), (values {members}) v(c)"
         )
     app = run_page("cohorts.py", path, monkeypatch).run()
     app = app.radio[0].set_value("by acquisition channel").run()
     assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def test_cohort_retention_curve_of_the_first_24_months_has_24_points(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The curve of the "first 24 months" drew months 0 to 24: 25 points."""
+    # c1's contract cohort is January 2022, active in each of its months 0 to 29 (all
+    # complete): more months than the curve shows.
+    app = _cohorts_by_channel(
+        tmp_path, monkeypatch, "('c1', 'email', 'DE', 'smb')", customers="c1", months=30
+    )
     assert app.selectbox[0].value == "email"
     # Charts: the contract heatmap, then the contract curve (the order basis has no rows).
     curve = chart_data(app, 1)
@@ -442,25 +456,12 @@ def test_cohorts_of_a_channel_are_chosen_and_drawn_in_words(
     channel paid_search" and its curve's legend "paid_search": each reads "Paid search",
     and the code still picks the channel's customers. A channel of one customer reads
     "Email (1 customer)" (it read "1 customers")."""
-    path = tmp_path / "cohorts.duckdb"
-    with duckdb.connect(str(path)) as con:
-        marts(con, dim_customers="customer_id varchar, acquisition_channel varchar, "
-              "country varchar, segment varchar")  # fmt: skip
-        con.execute(
-            "insert into marts.dim_customers values ('c1', 'paid_search', 'NL', 'consumer'), "
-            "('c2', 'paid_search', 'NL', 'consumer'), ('c3', 'email', 'NL', 'consumer')"
-        )
-        con.execute("create schema intermediate")
-        # Both in the contract cohort of January 2022, active in its months 0 to 2.
-        con.execute(
-            "create table intermediate.int_customer_cohort_months as "
-            "select c as customer_id, 'contract' as basis, date '2022-01-01' as cohort_month, "
-            "k as months_since_cohort, true as is_active, true as is_complete_month "
-            "from range(3) t(k), (values ('c1'), ('c2')) v(c)"
-        )
-    app = run_page("cohorts.py", path, monkeypatch).run()
-    app = app.radio[0].set_value("by acquisition channel").run()
-    assert not app.exception, [e.value for e in app.exception]
+    # c1 and c2 in the contract cohort of January 2022, active in its months 0 to 2.
+    rows = (
+        "('c1', 'paid_search', 'NL', 'consumer'), ('c2', 'paid_search', 'NL', 'consumer'), "
+        "('c3', 'email', 'NL', 'consumer')"
+    )
+    app = _cohorts_by_channel(tmp_path, monkeypatch, rows, customers="c1 c2", months=3)
     (channel,) = app.selectbox
     # Most customers first: paid_search 2, email 1.
     assert channel.options == ["Paid search (2 customers)", "Email (1 customer)"]
