@@ -268,6 +268,13 @@ class BuildState:
 
     state: str | None = None
     failed_step: str | None = None
+    changed_at: object = None  # when the row was written
+
+    @property
+    def identity(self) -> str | None:
+        """Which build the database holds: the state and the time the row was written
+        (`built at 2026-12-07 20:58:01.123456+00:00`); None without that time."""
+        return None if self.changed_at is None else f"{self.state} at {self.changed_at}"
 
     @property
     def tests_failed(self) -> bool:
@@ -284,7 +291,7 @@ def recorded_build_state(con: duckdb.DuckDBPyConnection) -> BuildState:
     if row is None:
         return BuildState()
     values = dict(zip([column[0] for column in cursor.description], row, strict=True))
-    return BuildState(values.get("state"), values.get("failed_step"))
+    return BuildState(values.get("state"), values.get("failed_step"), values.get("changed_at"))
 
 
 def build_state(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -299,13 +306,7 @@ def build_identity(con: duckdb.DuckDBPyConnection) -> str | None:
     that writes models (its start and end hooks, macros/record_build_state.sql) writes the
     row anew, so the identity changes whenever the data may have; None when nothing is
     recorded."""
-    if "meta.build_state" not in tables(con):
-        return None
-    try:
-        row = con.execute("select state, changed_at from meta.build_state").fetchone()
-    except duckdb.BinderException:  # a row without its time: no identity
-        return None
-    return f"{row[0]} at {row[1]}" if row and row[1] is not None else None
+    return recorded_build_state(con).identity
 
 
 def check_built(con: duckdb.DuckDBPyConnection, db_path: Path, relations: Iterable[str]) -> None:

@@ -34,7 +34,8 @@ the file and the cause; the published file is then left as it was.
 passed (retention/validated.py: validate keeps its outcome beside the file, naming the
 build, and a later dbt build or load voids it); `--unvalidated` publishes one anyway, with a
 warning. `retention build` calls `publish` without that check: it has just validated (or was
-told `--no-validate`). The check is made on the copy about to be renamed into place.
+told `--no-validate`). The check is made on the working copy before it is copied (a refusal
+does not wait for the copy), and again on the copy about to be renamed into place.
 
 `retention publish` takes the working copy's lock (retention/working_copy.py) so it never
 publishes a copy a build is writing. Exit codes: 0 published; 2 refused or failed (nothing
@@ -62,7 +63,7 @@ import duckdb
 
 from retention import console, signals, validated, working_copy
 from retention.load import DATA_FILE_DB, data_file_problem
-from retention.marts import MARTS, build_identity, build_state
+from retention.marts import MARTS, recorded_build_state
 from retention.paths import add_db_argument, default_db_path
 from retention.sql_text import sql_literal
 from retention.working_copy import working_copy_path
@@ -262,7 +263,7 @@ def publish(
     if not source.is_file():
         raise PublishError(f"no working copy at {source}: build it first")
     started = time.perf_counter()
-    build = _checkpoint(source)
+    _checkpoint(source)
     try:
         published.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_staging(published, progress)
@@ -272,9 +273,7 @@ def publish(
         # Refused before the copy (which takes minutes at scale), after what the copy is
         # checked for (a build that did not complete, a mart missing: the first thing to
         # mend); the copy is checked again below, since that is what is published.
-        _check_marts(source)
-        if problem := validated.problem(source, build):
-            raise PublishError(_unvalidated(source, published, problem))
+        _require_validation(source, published, _check_marts(source)[1])
     staging = staging_path(published)
     try:
         # Created 0600 and then filled: the data is never readable by more people than the
@@ -285,8 +284,8 @@ def publish(
         else:
             _copy_in_storage_version(source, staging, storage_version)
         batches, build = _check_marts(staging)
-        if require_validation and (problem := validated.problem(source, build)):
-            raise PublishError(_unvalidated(source, published, problem))
+        if require_validation:
+            _require_validation(source, published, build)
         _keep_permissions(staging, published if published.exists() else source, progress)
         with open(staging, "rb+") as handle:
             os.fsync(handle.fileno())
@@ -418,14 +417,12 @@ def _unchanged(exc: OSError, published: Path) -> str:
     return f"cannot write {where}: {exc.strerror}; the published warehouse {published} is unchanged"
 
 
-def _checkpoint(path: Path) -> str | None:
+def _checkpoint(path: Path) -> None:
     """Fold the write-ahead log into the file so that one file is the whole database (a log
-    left by a killed build is replayed offline too: working_copy.OPEN_CONFIG); its build
-    (marts.build_identity)."""
+    left by a killed build is replayed offline too: working_copy.OPEN_CONFIG)."""
     try:
         with duckdb.connect(str(path), config=working_copy.OPEN_CONFIG) as con:
             con.execute("checkpoint")
-            return build_identity(con)
     except duckdb.Error as exc:
         if working_copy.is_busy(str(exc)):  # busy, as a build holding the lock is: exit 6
             raise working_copy.Locked(
@@ -488,11 +485,13 @@ def _no_writer_and_no_newer_batches(
         yield
 
 
-def _unvalidated(source: Path, published: Path, problem: str) -> str:
-    """The refusal of a working copy without a passing validation of its build (`problem`:
-    why), with what to run."""
+def _require_validation(source: Path, published: Path, build: str | None) -> None:
+    """PublishError unless `retention validate` passed on `source` at `build`
+    (marts.build_identity): why not, with what to run."""
+    if (problem := validated.problem(source, build)) is None:
+        return
     baseline = f" --baseline {published}" if published.is_file() else ""
-    return (
+    raise PublishError(
         f"the working copy {source} {problem}: not publishing it; run "
         f"`retention validate --db {source}{baseline}` first (or `retention build --db "
         f"{published}`), or pass --unvalidated to publish it anyway"
@@ -505,11 +504,11 @@ def _check_marts(path: Path) -> tuple[set[tuple[int, object]], str | None]:
     try:
         with duckdb.connect(str(path), read_only=True) as con:
             present = tables_in(con, "marts")
-            state = build_state(con)
-            build = build_identity(con)
+            recorded = recorded_build_state(con)
             batches = load_batches(con)
     except duckdb.Error as exc:
         raise PublishError(f"the copy of the working copy does not open: {exc}") from exc
+    state, build = recorded.state, recorded.identity
     if state != "built":
         found = state or "no build recorded"
         raise PublishError(
