@@ -1509,6 +1509,46 @@ def test_the_benchmark_measures_cpu_seconds_and_peak_memory_of_a_process():
     assert tiny.returncode == 0 and tiny.max_process_rss_mb < 100, tiny.as_dict()
 
 
+def _gone(pid: int) -> bool:
+    """Whether process `pid` has ended (no longer exists, or is a zombie nobody reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state == "Z"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_stopped_benchmark_stops_the_step_it_was_timing(tmp_path, stop):
+    # The benchmark times each step in a process of its own (under measure_child.py); a
+    # benchmark stopped by an orchestrator (SIGTERM) or killed outright (SIGKILL) left that
+    # step running: a dbt build of 1M customers went on for minutes, holding its database.
+    step_pid = tmp_path / "step.pid"
+    step = f"import os, time; open({str(step_pid)!r}, 'w').write(str(os.getpid())); time.sleep(300)"
+    runner = (
+        "import sys\nfrom retention import bench, signals\n"
+        f"with signals.stoppable():\n    bench.measure([sys.executable, '-c', {step!r}])\n"
+    )
+    benchmark = subprocess.Popen([sys.executable, "-c", runner], cwd=REPO_ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while not (step_pid.exists() and step_pid.read_text()):
+            assert benchmark.poll() is None and time.monotonic() < deadline, "no step started"
+            time.sleep(0.05)
+        pid = int(step_pid.read_text())
+        benchmark.send_signal(stop)
+        benchmark.wait(timeout=60)
+        deadline = time.monotonic() + 30  # SIGTERM passed on, then the step's exit reaped
+        while not _gone(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _gone(pid), f"the step (pid {pid}) still runs after the benchmark was stopped"
+    finally:
+        if benchmark.poll() is None:
+            benchmark.kill()
+        if step_pid.exists() and step_pid.read_text() and not _gone(int(step_pid.read_text())):
+            os.kill(int(step_pid.read_text()), signal.SIGKILL)
+
+
 def test_the_benchmark_figures_name_the_commit_they_were_taken_on(tmp_path):
     from retention import bench
 

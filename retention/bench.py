@@ -53,6 +53,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -65,7 +66,7 @@ from typing import Any
 import duckdb
 import psutil
 
-from retention import console, dbt_runner, partial_parse
+from retention import console, dbt_runner, partial_parse, signals
 from retention.compare import compare_marts, compare_with_marts
 from retention.contract import TABLES
 from retention.paths import REPO_ROOT
@@ -195,6 +196,7 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> Measuremen
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=signals.die_with_parent(signal.SIGTERM),
         )
         peak = 0
         done = threading.Event()
@@ -214,8 +216,12 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> Measuremen
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        output, _ = child.communicate()
-        done.set()
+        try:
+            output, _ = child.communicate()
+        finally:
+            done.set()
+            if child.poll() is None:  # the benchmark was stopped: its step stops too
+                signals.stop_child(child)
         sampler.join()
         if not report.exists():  # the command could not be started
             return Measurement(0.0, 0.0, 0.0, child.returncode or 127, output)

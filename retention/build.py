@@ -19,7 +19,6 @@ this process be killed outright (kill -9). The exit codes are in EXIT_CODES.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import shutil
 import signal
@@ -50,9 +49,6 @@ from retention.publish import (
 EXIT_LOAD, EXIT_DBT, EXIT_VALIDATE, EXIT_PUBLISH, EXIT_FILES = 2, 3, 4, 5, 7
 EXIT_LOCKED = working_copy.EXIT_BUSY
 # Interrupted by a signal: 128 + its number, as a shell reports it (SIGINT 130, SIGTERM 143).
-# How long dbt may take to stop after SIGTERM before it is killed.
-DBT_STOP_SECONDS = 30
-PR_SET_PDEATHSIG = 1
 
 EXIT_CODES = {
     0: "published",
@@ -592,40 +588,11 @@ def _hint_disk_space(work: Path) -> None:
 def _run_child(command: list[str], env: dict[str, str]) -> int:
     """Run command in this process group and return its exit code; when this process is
     interrupted (or fails) meanwhile, the child is stopped before the exception goes on."""
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, preexec_fn=_die_with_parent())
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, env=env, preexec_fn=signals.die_with_parent()
+    )
     try:
         return process.wait()
     finally:
         if process.poll() is None:
-            _stop(process)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL after DBT_STOP_SECONDS; also when another signal arrives meanwhile."""
-    try:
-        with suppress(ProcessLookupError):
-            process.terminate()
-        process.wait(timeout=DBT_STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        pass
-    finally:
-        if process.poll() is None:
-            with suppress(ProcessLookupError):
-                process.kill()
-            with suppress(BaseException):
-                process.wait()
-
-
-def _die_with_parent():
-    """A preexec_fn that makes the kernel SIGKILL the child when this process dies (Linux)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(None, use_errno=True)
-    parent = os.getpid()
-
-    def preexec() -> None:
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl: do not start at all
-            os._exit(1)
-
-    return preexec
+            signals.stop_child(process)

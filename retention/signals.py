@@ -11,15 +11,22 @@ the signal arrives is interrupted by DuckDB's client, which raises its own `Runt
 
 from __future__ import annotations
 
+import ctypes
+import os
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 import duckdb
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# How long a child (dbt, a benchmark step) may take to stop after SIGTERM before it is killed.
+CHILD_STOP_SECONDS = 30
+PR_SET_PDEATHSIG = 1
 
 
 class Interrupted(BaseException):
@@ -116,3 +123,38 @@ def deferred() -> Iterator[None]:
         if not outer and _deferring.pending is not None:  # an outer block raises it itself
             pending, _deferring.pending = _deferring.pending, None
             raise Interrupted(pending)
+
+
+# --- children: stopped with the command ------------------------------------------------------
+
+
+def stop_child(process: subprocess.Popen, grace_seconds: float = CHILD_STOP_SECONDS) -> None:
+    """SIGTERM, then SIGKILL after grace_seconds; also when another signal arrives meanwhile."""
+    try:
+        with suppress(ProcessLookupError):
+            process.terminate()
+        process.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        if process.poll() is None:
+            with suppress(ProcessLookupError):
+                process.kill()
+            with suppress(BaseException):
+                process.wait()
+
+
+def die_with_parent(signum: int = signal.SIGKILL):
+    """A preexec_fn that makes the kernel send the child signum when this process dies, even
+    by SIGKILL (Linux; None elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getpid()
+
+    def preexec() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl: do not start at all
+            os._exit(1)
+
+    return preexec
