@@ -41,7 +41,8 @@ FRESH_PARSE := $(BIN)/python -m retention.partial_parse
 
 .PHONY: help setup demo test lint conventions build-test pytest validate validate-built bench \
 	pre-commit pre-commit-all slim-ci data-diff clean dashboard dashboard-setup chromium test-dashboard docs \
-	setup-spark build-spark test-spark test-period-ends test-corrections test-whole-commands
+	setup-spark build-spark test-spark test-period-ends test-corrections test-whole-commands \
+	test-reference
 
 help:
 	@echo "make demo   build the warehouse on the bundled demo data and print headline metrics"
@@ -55,6 +56,7 @@ help:
 	@echo "make test-period-ends nightly builds across month, quarter and year ends vs full refreshes"
 	@echo "make test-corrections nightly corrections of closed months vs full refreshes"
 	@echo "make test-whole-commands make data-diff, slim-ci, the hooks, retention build --quiet end to end"
+	@echo "make test-reference  the marts against the independent reference on 20 random data sets"
 	@echo "make docs   docs/reference.md from the YAML, and the dbt docs site of the warehouse"
 	@echo "make setup-spark      PySpark, dbt-spark and Java 17 (docs/spark.md); build-spark, test-spark"
 
@@ -152,6 +154,13 @@ test-corrections: setup
 test-whole-commands: setup
 	$(BIN)/pytest python_checks/test_ci.py python_checks/test_cli.py python_checks/test_slim_ci.py \
 		python_checks/test_partial_parse.py -m whole_commands -p no:cacheprovider
+
+# The marts against the independent reference (python_checks/test_reference.py) on more
+# random data sets than `make test` draws (2 there, beside the edge cases written out; each
+# is a dbt build of its own, ~11 s): about 4 minutes here. .ci/run runs it after `make test`.
+test-reference: setup
+	REFERENCE_EXAMPLES=20 $(BIN)/pytest python_checks/test_reference.py -k marts_equal_the_reference \
+		-p no:cacheprovider
 
 validate: build-test validate-built
 

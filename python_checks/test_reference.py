@@ -23,8 +23,9 @@
    their edges (N = 1, grace 0 and 1, H = 1, a 1-day window, half-hour time zones).
 
 Periods, cohorts and CLV aggregate over all customers, so every example needs its own build
-(about 10-20 s). The number of random examples is small (5, beside the explicit edge-case
-examples, to keep `make test` within 10 minutes) and derandomized (reproducible in CI); set
+(about 10-20 s). The number of random examples is small in `make test` (2, beside the three
+explicit edge-case examples, to keep it within 10 minutes); `make test-reference`, which CI
+runs after it, draws 20. Both are derandomized (reproducible in CI); set
 REFERENCE_EXAMPLES=<n> to explore more locally. A failing example's raw folder and the full
 list of differences are kept under $REFERENCE_FAILURES_DIR (default
 /tmp/reference_failures).
@@ -1154,7 +1155,7 @@ GRACE_EDGES_PARAMS = Params(
 
 
 def examples_wanted() -> int:
-    return int(os.environ.get("REFERENCE_EXAMPLES", "5"))
+    return int(os.environ.get("REFERENCE_EXAMPLES", "2"))
 
 
 @pytest.fixture(scope="module")
