@@ -1661,6 +1661,19 @@ def test_metrics_named_alike_are_told_apart_by_label_and_description() -> None:
     assert unclear == []
 
 
+def test_labels_name_the_trailing_year_in_one_wording() -> None:
+    """Eight labels said "Purchases (trailing year)" and seven "Net order revenue in the
+    trailing year to A" for the same window, in one BI list: every label of a metric,
+    entity, dimension or measure that names the trailing year says "in the trailing year to A"."""
+    labels = [(metric["name"], metric.get("label") or "") for metric in SEMANTIC["metrics"]]
+    labels += [(part["name"], part.get("label") or "") for _, _, part in _semantic_parts()]
+    trailing = [(name, text) for name, text in labels if "trailing" in text.lower()]
+    assert len(trailing) >= 15
+    assert [
+        (n, text) for n, text in trailing if not text.endswith(" in the trailing year to A")
+    ] == []
+
+
 def test_semantic_labels_of_a_dashboard_column_read_as_the_dashboards_header() -> None:
     """An entity, dimension or measure named like a column the dashboard labels by hand
     (LABELS in dashboard/warehouse.py) reads as the dashboard's header: the measure
