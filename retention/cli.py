@@ -39,7 +39,9 @@ COMMANDS = {
     "validate": "run the Great Expectations suites against the built warehouse",
     "publish": "atomically publish a built and validated working copy of the warehouse",
     "summary": "print the headline metrics of a built warehouse",
-    "holdout": "the BG/NBD's predicted against actual purchases after A (or on CDNOW)",
+    "holdout": (
+        "the BG/NBD's predicted against actual purchases after the reporting date A (or on CDNOW)"
+    ),
     "diff": "compare the marts of two built warehouses (base branch and PR), as markdown",
     "generate": "write a synthetic raw data set (one file per raw table)",
     "bench": "run the performance benchmark",
