@@ -67,12 +67,17 @@ $(UV):
 # A .venv that is a symbolic link belongs to another checkout (the tests' throw-away clones
 # link the repository's): make takes it as set up there and never syncs it from here. A
 # sync through the link would install this checkout's package in place of the owner's.
-ifeq ($(shell test -L $(VENV) && echo linked),linked)
+# The same for the dashboard's and Spark's groups (make dashboard-setup, make setup-spark):
+# installed from the owner's checkout, or said to be.
+LINKED_VENV := $(shell test -L $(VENV) && echo linked)
+ifeq ($(LINKED_VENV),linked)
 $(VENV)/.synced: ;
+sync_group = @echo "make $(2): .venv links another checkout's ($(realpath $(VENV))): not synced from here; run make $(2) in that checkout when its $(1) packages are missing" >&2
 else
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --quiet --compile-bytecode
 	touch $@
+sync_group = $(UV) sync --frozen --inexact --quiet --group $(1) --compile-bytecode
 endif
 
 setup: $(VENV)/.synced
@@ -272,7 +277,7 @@ bench: setup
 DASHBOARD_PORT ?= 8501
 
 dashboard-setup: setup
-	$(UV) sync --frozen --inexact --group dashboard --quiet --compile-bytecode
+	$(call sync_group,dashboard,dashboard-setup)
 
 define require_warehouse
 	@test -f "$(RETENTION_DB_PATH)" || { echo "no warehouse at $(RETENTION_DB_PATH): run make demo first" >&2; exit 1; }
@@ -315,8 +320,8 @@ SPARK_ENV := RETENTION_SPARK_DIR=$(SPARK_DIR) SPARK_LOCAL_IP=127.0.0.1 \
 	DBT_TARGET_PATH=$(SPARK_DIR)/dbt DBT_LOG_PATH=$(SPARK_DIR)/logs
 
 $(VENV)/.synced-spark: pyproject.toml uv.lock $(VENV)/.synced
-	$(UV) sync --frozen --inexact --quiet --group spark --compile-bytecode
-	touch $@
+	$(call sync_group,spark,setup-spark)
+	$(if $(LINKED_VENV),,touch $@)
 
 setup-spark: $(VENV)/.synced-spark
 	@if ! java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])'; then \

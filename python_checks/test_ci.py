@@ -621,6 +621,14 @@ def test_make_never_syncs_a_linked_venv_from_another_checkout(tmp_path, linked):
     assert run.returncode == 0, run.stdout + run.stderr
     # A checkout's own .venv is synced when the lock is newer; a linked one never.
     assert ("sync --frozen" in run.stdout) is not linked, run.stdout
+    # Nor are the dashboard's and Spark's groups (make dashboard-setup and setup-spark synced
+    # them through the link, with no uv bootstrapped): a linked one says where to run them.
+    for target, group in (("dashboard-setup", "dashboard"), ("setup-spark", "spark")):
+        run = make(checkout, "-n", target)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert (f"--group {group}" in run.stdout) is not linked, run.stdout
+        assert (f"run make {target} in that checkout" in run.stdout) is linked, run.stdout
+        assert ("touch .venv/.synced-spark" in run.stdout) is (group == "spark" and not linked)
 
 
 def test_git_ignores_a_linked_venv(tmp_path):
