@@ -99,6 +99,10 @@ EXIT_CODES = {
     "every required table to have rows, or --out cannot be written (checked before anything "
     "runs)",
 }
+STOPPED = (
+    "the step being timed is stopped too (also when the benchmark is killed), and no results "
+    "are written"
+)
 
 
 def out_problem(out: Path) -> str | None:

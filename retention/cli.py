@@ -68,7 +68,8 @@ SIGNAL_CODES = {
 }
 
 QUIET_HELP = (
-    "no progress bars or progress messages (the bars are also off when stderr is not a terminal)"
+    "no progress bars or progress messages (the bars are also off when stderr is not a "
+    "terminal); build shows dbt's errors only"
 )
 
 

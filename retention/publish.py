@@ -125,9 +125,10 @@ def add_storage_version_argument(parser: argparse.ArgumentParser) -> None:
         "--storage-version",
         default=None,
         metavar="VERSION",
-        help=f"DuckDB storage version of the published file, such as v1.4.0, or {CURRENT!r} "
-        f"for this DuckDB's own (default: ${STORAGE_VERSION_ENV}, else "
-        f"{DEFAULT_STORAGE_VERSION}, which every DuckDB 1.x client reads)",
+        help=f"DuckDB storage version of the published file, such as v1.4.0, {LATEST!r} "
+        f"for the newest this DuckDB writes, or {CURRENT!r} for a byte copy of the working "
+        f"copy (default: ${STORAGE_VERSION_ENV}, else {DEFAULT_STORAGE_VERSION}, which every "
+        "DuckDB 1.x and 2.x client reads)",
     )
 
 
