@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from retention.console import first_line
+from retention.words import spoken, value_words
 
 REPO = Path(__file__).resolve().parent.parent
 # The longest axis label shown whole, in pixels (Vega's labelLimit).
@@ -25,7 +26,8 @@ AXIS_LABEL_LIMIT = 400
 
 # The names a table's header or a chart's legend shows for the marts' columns (and the
 # pages' own columns), the one list every page uses (`label`): a column not named here reads
-# as its words, abbreviations in capitals ("churned_mrr": "Churned MRR"), "is_" dropped,
+# as its words (`spoken`: abbreviations in capitals as retention/words.py's WORDS writes
+# them, the list category codes share: "churned_mrr": "Churned MRR"), "is_" dropped,
 # and a window of days at the end spelt out ("eligible_90": "Eligible (90 days)",
 # "won_back_within_90": "Won back within 90 days").
 LABELS = {
@@ -47,32 +49,6 @@ LABELS = {
     "uplift_ci_low": "Uplift, 95 % CI low",
     "uplift_ci_high": "Uplift, 95 % CI high",
 }
-# Words written otherwise than in a column name or a category value, the one list both use
-# (`label`, `value_words`): abbreviations in capitals ("arpa_monthly": "ARPA monthly",
-# "paid_search_cac": "Paid search CAC").
-WORDS = {
-    "aov": "AOV",
-    "arpa": "ARPA",
-    "arr": "ARR",
-    "cac": "CAC",
-    "ci": "CI",
-    "clv": "CLV",
-    "grr": "GRR",
-    "id": "ID",
-    "ltv": "LTV",
-    "mrr": "MRR",
-    "nps": "NPS",
-    "nrr": "NRR",
-    "ok": "OK",
-    "winback": "win-back",
-}
-
-
-def _spoken(words: list[str]) -> str:
-    """`words` (a snake_case name split at its underscores) as read: each written as WORDS
-    has it, joined by spaces, the first letter in capitals ("Paid search", "NPS trend")."""
-    text = " ".join(WORDS.get(word, word) for word in words)
-    return text[:1].upper() + text[1:]
 
 
 def _without_window(column: str) -> tuple[str, str | None]:
@@ -89,7 +65,7 @@ def label(column: str) -> str:
         return LABELS[column]
     name, window = _without_window(column.removeprefix("is_"))
     words = name.split("_")
-    text = _spoken(words)
+    text = spoken(words)
     if window:
         days = f"{window} days"
         text += f" {days}" if words[-1] == "within" else f" ({days})"
@@ -99,16 +75,10 @@ def label(column: str) -> str:
 # Category values: the codes a category column holds (`paid_search`, `geometric_limit`,
 # `contract`) are shown in words ("Paid search", "Geometric limit", "Contract") on every
 # chart (axes, legends, tooltips) and in every table, by one mechanism: the data frame's
-# CATEGORY_COLUMNS are rewritten with `value_words` before they are drawn (`chart`, which
-# also rewrites the sort orders and scale domains that name the codes) or shown (`table`).
-# A page's filter shows the same words (`format_func=value_words`) and still passes the code
-# to its query. A value reads as its words (underscores as spaces, WORDS, the first letter
-# in capitals) unless VALUE_WORDS gives it a form of its own.
-VALUE_WORDS = {
-    "bg_nbd": "BG/NBD",
-    "gamma_gamma": "Gamma-Gamma",
-    "sbg": "sBG",
-}
+# CATEGORY_COLUMNS are rewritten with `value_words` (retention/words.py, which
+# `retention summary` prints with too) before they are drawn (`chart`, which also rewrites
+# the sort orders and scale domains that name the codes) or shown (`table`). A page's filter
+# shows the same words (`format_func=value_words`) and still passes the code to its query.
 # The columns, of the marts and of the pages' own frames, whose values are categories.
 CATEGORY_COLUMNS = {
     "acquisition_channel",
@@ -184,18 +154,14 @@ def is_count(column: str) -> bool:
     return column in COUNT_COLUMNS or _without_window(column)[0] in COUNT_COLUMNS
 
 
-def value_words(value):
-    """How a chart, a table or a filter shows the category value `value`: VALUE_WORDS'
-    form, or its words ("paid_search": "Paid search", "nps": "NPS", "NL": "NL"); anything
-    but a text (a null, a number) as it is."""
-    if not isinstance(value, str) or not value:
-        return value
-    return VALUE_WORDS.get(value) or _spoken(re.split(r"[_ ]", value))
-
-
 def in_words(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with the values of its CATEGORY_COLUMNS in words (`value_words`)."""
-    shown = {c: frame[c].map(value_words) for c in frame.columns if c in CATEGORY_COLUMNS}
+    """`frame` with the values of its CATEGORY_COLUMNS in words (`value_words`, each
+    column's own words for its codes)."""
+    shown = {
+        c: frame[c].map(partial(value_words, column=c))
+        for c in frame.columns
+        if c in CATEGORY_COLUMNS
+    }
     return frame.assign(**shown) if shown else frame
 
 
@@ -386,13 +352,14 @@ def _categories_in_words(spec: alt.TopLevelMixin) -> None:
         channel = encoding[name]
         if not isinstance(channel, alt.FieldChannelMixin):
             continue  # none, or a constant (`alt.value`)
-        if _field(channel) not in CATEGORY_COLUMNS:
+        field = _field(channel)
+        if field not in CATEGORY_COLUMNS:
             continue
         if isinstance(channel["sort"], list):
-            channel["sort"] = [value_words(v) for v in channel["sort"]]
+            channel["sort"] = [value_words(v, field) for v in channel["sort"]]
         scale = channel["scale"]
         if isinstance(scale, alt.Scale) and isinstance(scale["domain"], list):
-            scale["domain"] = [value_words(v) for v in scale["domain"]]
+            scale["domain"] = [value_words(v, field) for v in scale["domain"]]
 
 
 def chart(spec: alt.TopLevelMixin, what: str) -> None:

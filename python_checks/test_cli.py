@@ -1115,7 +1115,8 @@ def test_summary_reads_each_money_and_rate_figure_from_the_rows_it_names(tmp_pat
         "NPS 2024-03-01": "25.0",  # March: the last month that ends by A, segment `all`
         # significant: a_small and b_large; measured (both groups): a, b, c (not d)
         "programmes with a significant effect": "2/3",
-        "largest significant uplift, contract basis (b_large)": "+12.3pp",  # not c's 0.5
+        # the campaign `b_large` in words, as every code the summary prints
+        "largest significant uplift, contract basis (B large)": "+12.3pp",  # not c's 0.5
     }
     assert expected.items() <= lines.items(), out
 
@@ -1196,55 +1197,107 @@ def test_summary_warns_when_the_marts_are_not_those_of_the_data(tmp_path, capsys
         ), captured.err
 
 
-def test_summary_prints_the_fitted_parameters_and_the_top_predicted_clv_channel(tmp_path):
-    from test_validate import build  # hand-made marts: c1 organic, c2 (made) email
-
-    db = build(tmp_path / "w.duckdb", {("dim_customers", 1, "acquisition_channel"): "email"})
+def _with_predictive_marts(db: Path, parameters: list[tuple], predictions: list[tuple]) -> None:
+    """`db` with mart_clv_model_parameters (model, segment, parameter, value, observations,
+    log_likelihood, fit_status, fit_message) and mart_clv_predictions (customer_id,
+    predicted_clv_365d) of the rows given."""
     with duckdb.connect(str(db)) as con:
         con.execute(
             "create table marts.mart_clv_model_parameters (model varchar, segment varchar, "
             "parameter varchar, value double, observations bigint, log_likelihood double, "
             "fit_status varchar, fit_message varchar)"
         )
-        ok = [("bg_nbd", "all", p, v, 2, -1.0, "ok", "") for p, v in
-              [("r", 0.2434), ("alpha", 4.4136), ("a", 0.7929), ("b", 2.4259)]]  # fmt: skip
-        refused = [("gamma_gamma", "all", p, None, 0, None, "no_repeat_buyers", "")
-                   for p in ("p", "q", "gamma")]  # fmt: skip
-        cohorts = [("sbg", "2024-01-01", "alpha", 0.7, 9, -3.0, "ok", ""),
-                   ("sbg", "2024-01-01", "beta", 1.2, 9, -3.0, "ok", ""),
-                   ("sbg", "2024-02-01", "alpha", None, 4, None, "no_churn", ""),
-                   ("sbg", "2024-02-01", "beta", None, 4, None, "no_churn", ""),
-                   ("sbg", "2024-03-01", "alpha", None, 10, -5.0, "geometric_limit", ""),
-                   ("sbg", "2024-03-01", "beta", None, 10, -5.0, "geometric_limit", ""),
-                   ("sbg", "2024-03-01", "churn_probability", 0.1, 10, -5.0, "geometric_limit",
-                    "")]  # fmt: skip
         con.executemany(
             "insert into marts.mart_clv_model_parameters values (?, ?, ?, ?, ?, ?, ?, ?)",
-            ok + refused + cohorts,
+            parameters,
         )
         con.execute(
-            "create table marts.mart_clv_predictions as select * from (values "
-            "('c1', 100.0), ('c2', 40.0)) as t(customer_id, predicted_clv_365d)"
+            "create table marts.mart_clv_predictions (customer_id varchar, "
+            "predicted_clv_365d double)"
         )
-    run = retention(tmp_path, "summary", "--db", "w.duckdb")
-    assert run.returncode == 0, run.stderr
-    lines = dict(
+        con.executemany("insert into marts.mart_clv_predictions values (?, ?)", predictions)
+
+
+def _summary_lines(stdout: str) -> dict[str, str]:
+    """The summary's lines as {label: value} (the value may have spaces)."""
+    return dict(
         re.fullmatch(r"(.+?) {2,}(\S.*)", line).groups()
-        for line in run.stdout.splitlines()
+        for line in stdout.splitlines()
         if re.fullmatch(r"(.+?) {2,}(\S.*)", line)
     )
+
+
+def test_summary_prints_the_fitted_parameters_and_the_top_predicted_clv_channel(tmp_path):
+    from test_validate import build  # hand-made marts: c1 organic, c2 (made) email
+
+    db = build(tmp_path / "w.duckdb", {("dim_customers", 1, "acquisition_channel"): "email"})
+    ok = [("bg_nbd", "all", p, v, 2, -1.0, "ok", "") for p, v in
+          [("r", 0.2434), ("alpha", 4.4136), ("a", 0.7929), ("b", 2.4259)]]  # fmt: skip
+    refused = [("gamma_gamma", "all", p, None, 0, None, "no_repeat_buyers", "")
+               for p in ("p", "q", "gamma")]  # fmt: skip
+    cohorts = [("sbg", "2024-01-01", "alpha", 0.7, 9, -3.0, "ok", ""),
+               ("sbg", "2024-01-01", "beta", 1.2, 9, -3.0, "ok", ""),
+               ("sbg", "2024-02-01", "alpha", None, 4, None, "no_churn", ""),
+               ("sbg", "2024-02-01", "beta", None, 4, None, "no_churn", ""),
+               ("sbg", "2024-03-01", "alpha", None, 10, -5.0, "geometric_limit", ""),
+               ("sbg", "2024-03-01", "beta", None, 10, -5.0, "geometric_limit", ""),
+               ("sbg", "2024-03-01", "churn_probability", 0.1, 10, -5.0, "geometric_limit",
+                "")]  # fmt: skip
+    _with_predictive_marts(db, ok + refused + cohorts, [("c1", 100.0), ("c2", 40.0)])
+    run = retention(tmp_path, "summary", "--db", "w.duckdb")
+    assert run.returncode == 0, run.stderr
+    lines = _summary_lines(run.stdout)
     assert lines["BG/NBD r, alpha, a, b"] == "0.243, 4.414, 0.793, 2.426"  # 3 decimals
-    assert lines["Gamma-Gamma p, q, gamma"] == "not fitted: no_repeat_buyers"
+    # the fit status `no_repeat_buyers` in words
+    assert lines["Gamma-Gamma p, q, gamma"] == "not fitted: No repeat buyers"
     # 2024-01 ok and 2024-03 at the geometric limit (it has a projection) of the 3 cohorts
     assert lines["sBG contract cohorts fitted"] == "2 of 3 (1 at the geometric limit)"
-    # c1 (organic) 100.00 against c2 (email) 40.00
-    assert lines["top predicted-CLV channel"] == "organic: 100.00 mean over 1"
+    # c1 (organic, "Organic" in words) 100.00 against c2 (email) 40.00
+    assert lines["top predicted-CLV channel"] == "Organic: 100.00 mean over 1"
     # Every value ends where the rules end: the long values ran past them.
     out = run.stdout.splitlines()
     rules = [i for i, line in enumerate(out) if line and set(line) == {"-"}]
     assert len(rules) == 2
     table = out[rules[0] + 1 : rules[1]]
     assert {len(line) for line in table} == {len(out[rules[0]])}, "\n".join(out)
+
+
+# A category code as the marts hold it: words joined by underscores.
+CODE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
+
+
+def test_summary_prints_category_codes_in_words(tmp_path):
+    # The summary printed the marts' codes ("paid_search: 405.92 mean over 377", the
+    # campaign "(renewal_call)", "not fitted: no_repeat_buyers") where the dashboard shows
+    # words. Each is printed as the dashboard writes it (retention/words.py), and no line
+    # but the database's path (a folder may have underscores) holds a code.
+    from test_validate import build  # hand-made marts: customers c1 and c2
+
+    db = build(
+        tmp_path / "w.duckdb",
+        {("dim_customers", 0, "acquisition_channel"): "paid_search",
+         ("dim_customers", 1, "acquisition_channel"): "email"},
+    )  # fmt: skip
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "insert into marts.mart_retention_programmes (campaign, basis, treatment_customers,"
+            " control_customers, uplift, is_significant) values "
+            "('winback_lapsed', 'contract', 10, 10, 0.2, true)"
+        )
+    bg_nbd = [("bg_nbd", "all", p, 0.5, 2, -1.0, "ok", "") for p in ("r", "alpha", "a", "b")]
+    gamma_gamma = [("gamma_gamma", "all", p, None, 0, None, "no_repeat_buyers", "")
+                   for p in ("p", "q", "gamma")]  # fmt: skip
+    _with_predictive_marts(db, bg_nbd + gamma_gamma, [("c1", 100.0), ("c2", 40.0)])
+    run = retention(tmp_path, "summary", "--db", "w.duckdb")
+    assert run.returncode == 0, run.stderr
+    lines = _summary_lines(run.stdout)
+    # 0.2 uplift = 20.0 percentage points; the campaign `winback_lapsed` in words
+    assert lines["largest significant uplift, contract basis (Win-back lapsed)"] == "+20.0pp"
+    assert lines["Gamma-Gamma p, q, gamma"] == "not fitted: No repeat buyers"
+    # c1 (paid_search) 100.00 against c2 (email) 40.00: one customer, mean 100.00
+    assert lines["top predicted-CLV channel"] == "Paid search: 100.00 mean over 1"
+    shown = [line for line in run.stdout.splitlines() if not line.startswith("database: ")]
+    assert [line for line in shown if CODE.search(line)] == []
 
 
 def test_summary_without_predictive_marts_says_so(tmp_path):

@@ -1,4 +1,8 @@
-"""`retention summary`: the headline metrics of a built warehouse, read from the marts."""
+"""`retention summary`: the headline metrics of a built warehouse, read from the marts.
+
+The category codes it names (a campaign, an acquisition channel, a fit status) are printed
+in words, as the dashboard shows them (retention/words.py: `paid_search` is "Paid search").
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from retention.marts import (
     tables,
 )
 from retention.paths import add_db_argument, db_path
+from retention.words import value_words
 
 EXIT_CODES = {
     0: "the headline metrics were printed (with a warning on stderr when rows were loaded "
@@ -167,7 +172,7 @@ def _model_line(parameters: list[tuple], model: str, names: tuple[str, ...]) -> 
         return "n/a"
     statuses = {status for _, status in rows.values()}
     if statuses != {"ok"}:
-        return "not fitted: " + ", ".join(sorted(statuses))
+        return "not fitted: " + ", ".join(value_words(s, "fit_status") for s in sorted(statuses))
     return ", ".join(f"{rows[n][0]:.3f}" for n in names)
 
 
@@ -203,7 +208,8 @@ def predictive_rows(db_path: Path) -> list[tuple[str, str]]:
         rows.append(
             (
                 "top predicted-CLV channel",
-                f"{channel}: {_fmt(mean_clv, 'money')} mean over {_fmt(customers, 'count')}",
+                f"{value_words(channel, 'acquisition_channel')}: {_fmt(mean_clv, 'money')} "
+                f"mean over {_fmt(customers, 'count')}",
             )
         )
     return rows
@@ -240,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
         ),
         (
             "largest significant uplift, contract basis"
-            + (f" ({h['best_campaign']})" if h["best_campaign"] else ""),
+            + (f" ({value_words(h['best_campaign'], 'campaign')})" if h["best_campaign"] else ""),
             _fmt(h["best_uplift"], "points"),
         ),
         *predictive,

@@ -673,6 +673,30 @@ def test_churn_by_reason_has_no_churned_mrr_on_the_order_basis(
     assert reasons["churned_mrr"].isna().all()  # null in mart_churn, not 0
 
 
+def test_churn_by_reason_names_a_churn_without_a_cancellation_in_words(
+    churn_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Silent churn (no cancellation request: a contract ran out, or purchases stopped) has
+    the reason code `none` in mart_churn, which the page showed as "None", as if the reason
+    were missing: it is "No cancellation" in the table and on the chart's axis, and the
+    caption says so."""
+    with duckdb.connect(str(churn_warehouse)) as con:
+        con.execute(
+            "insert into marts.mart_churn values "
+            "('contract', 'month', ?, 'silent', 'none', 7, 70.0)",
+            [month(6)],
+        )
+    app = ran("churn_reasons.py", churn_warehouse, monkeypatch)
+    reasons = app.dataframe[0].value
+    cells = set(zip(reasons["churn_type"], reasons["reason_code"], strict=True))
+    assert ("Silent", "No cancellation") in cells
+    assert "None" not in set(reasons["reason_code"])
+    by_reason = chart_data(app, 1)  # after the chart by month
+    assert "No cancellation" in set(by_reason["reason_code"])
+    (legend,) = [c.value for c in app.caption if "Churn type:" in c.value]
+    assert "silent (no cancellation: activity or coverage just stopped; its reason is " in legend
+
+
 @pytest.fixture
 def saves_warehouse(tmp_path: Path) -> Path:
     """Contract-basis months January to July 2024 (A in July), saves requested every month;

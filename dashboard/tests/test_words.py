@@ -1,8 +1,8 @@
-"""How the dashboard writes what it shows (dashboard/warehouse.py): a category value in words,
-a column's label with its abbreviations in capitals, and money and counts in tables and
-tooltips alike. Expected values are written by hand."""
+"""How the dashboard writes what it shows (dashboard/warehouse.py): category values in the
+words of retention/words.py (tested in python_checks/test_codes_in_words.py), a column's
+label with its abbreviations in capitals, and money and counts in tables and tooltips
+alike. Expected values are written by hand."""
 
-import math
 import sys
 from pathlib import Path
 
@@ -14,34 +14,39 @@ DASHBOARD = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(DASHBOARD))
 import warehouse  # noqa: E402
 
-
-@pytest.mark.parametrize(
-    ("value", "shown"),
-    [
-        ("paid_search", "Paid search"),  # underscores as spaces, the first letter in capitals
-        ("geometric_limit", "Geometric limit"),
-        ("price_too_high", "Price too high"),
-        ("contract", "Contract"),
-        ("nps", "NPS"),  # an abbreviation (WORDS)
-        ("cac", "CAC"),
-        ("ok", "OK"),
-        ("winback_lapsed", "Win-back lapsed"),  # WORDS' "win-back", then its capital
-        ("bg_nbd", "BG/NBD"),  # a form of its own (VALUE_WORDS), as it is
-        ("sbg", "sBG"),  # not "SBG": an own form is not capitalised
-        ("NL", "NL"),  # a country code stays in capitals
-        ("order basis", "Order basis"),  # a page's own words
-        ("30 days", "30 days"),
-    ],
-)
-def test_a_category_value_reads_as_words(value: str, shown: str) -> None:
-    """Charts and tables showed the codes: `paid_search`, `geometric_limit`, `bg_nbd`."""
-    assert warehouse.value_words(value) == shown
+from retention import words  # noqa: E402
 
 
-def test_a_value_that_is_no_text_is_shown_as_it_is() -> None:
-    assert warehouse.value_words(None) is None
-    assert math.isnan(warehouse.value_words(float("nan")))
-    assert warehouse.value_words(3) == 3
+def test_category_values_are_in_the_words_retention_summary_prints() -> None:
+    """The dashboard had its own word table and function; `retention summary` printed the
+    codes (`paid_search`). Both read retention/words.py (its tests: python_checks/
+    test_codes_in_words.py): the dashboard holds no copy of its own."""
+    assert warehouse.value_words is words.value_words
+    assert warehouse.spoken is words.spoken
+    assert not hasattr(warehouse, "WORDS")
+    assert not hasattr(warehouse, "VALUE_WORDS")
+
+
+def test_a_table_and_a_chart_show_a_column_s_own_words(monkeypatch) -> None:
+    """mart_churn's reason `none` (no cancellation request) read "None"; a customer
+    segment called `none` is no such reason and keeps its plain words."""
+    frame = pd.DataFrame({"reason_code": ["none", "price_too_high"], "segment": ["none", "b2b"]})
+    assert warehouse.in_words(frame).to_dict("list") == {
+        "reason_code": ["No cancellation", "Price too high"],
+        "segment": ["None", "B2b"],
+    }
+    drawn = []
+    monkeypatch.setattr(
+        warehouse.st, "altair_chart", lambda spec, **kw: drawn.append(spec.to_dict())
+    )
+    warehouse.chart(
+        alt.Chart(frame.assign(n=[1, 2]))
+        .mark_bar()
+        .encode(y=alt.Y("reason_code:N", sort=["none", "price_too_high"]), x="n:Q"),
+        "reasons",
+    )
+    ((spec),) = drawn
+    assert spec["encoding"]["y"]["sort"] == ["No cancellation", "Price too high"]
 
 
 @pytest.mark.parametrize(

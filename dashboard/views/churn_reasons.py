@@ -24,7 +24,8 @@ window = st.selectbox(
 st.caption(
     "Churn type: push (the product drove them away), pull (a competitor drew them), "
     "unretainable (bankruptcy, death, emigration), silent (no cancellation: activity or "
-    "coverage just stopped), unknown (a cancellation without a reason code, shown as "
+    "coverage just stopped; its reason is shown as no cancellation), unknown (a "
+    "cancellation without a reason code, shown as "
     "unspecified, or with a code not in the reference list). Order-basis "
     "churn has no cancellation, so it is all silent."
 )
