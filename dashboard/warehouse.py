@@ -176,6 +176,12 @@ def in_words(frame: pd.DataFrame) -> pd.DataFrame:
 MONEY_FORMAT = ",.2f"
 COUNT_FORMAT = ",d"
 PERCENT_DECIMALS = 1
+# A negative number has the hyphen-minus "-" on a chart (axes, legends, tooltips) as in a
+# table: Vega's default number locale (d3-format's en-US) writes the minus sign U+2212
+# ("−1,234.50"), Streamlit's table formats the hyphen, and only Vega's can be told otherwise.
+# The rest is d3-format's en-US locale as it is (Vega-Lite requires these four with it).
+NUMBER_LOCALE = {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["$", ""],
+                 "minus": "-"}  # fmt: skip
 
 
 # A period on a chart's axis, named as the pages name it ("Jan 2024", "2024 Q2", "2024"),
@@ -365,8 +371,8 @@ def _categories_in_words(spec: alt.TopLevelMixin) -> None:
 def chart(spec: alt.TopLevelMixin, what: str) -> None:
     """Show an Altair chart drawn as SVG (the browser test counts its marks), its category
     values in words (`_categories_in_words`), its tooltips titled with labels and its
-    counts' thousands separated (`_tooltips_as_tables`), or a warning naming the chart when
-    it has no rows."""
+    counts' thousands separated (`_tooltips_as_tables`), its negative numbers with the
+    tables' minus (NUMBER_LOCALE), or a warning naming the chart when it has no rows."""
     data = spec.data if isinstance(spec.data, pd.DataFrame) else None
     if data is not None and data.empty:
         st.warning(f"No data for {what}.")
@@ -376,8 +382,10 @@ def chart(spec: alt.TopLevelMixin, what: str) -> None:
     _tooltips_as_tables(spec)
     # Streamlit's theme cuts an axis label at 100 px ("competitor_bette…"): a reason code or
     # campaign name is read whole.
-    spec = spec.properties(usermeta={"embedOptions": {"renderer": "svg"}}).configure_axis(
-        labelLimit=AXIS_LABEL_LIMIT
+    spec = (
+        spec.properties(usermeta={"embedOptions": {"renderer": "svg"}})
+        .configure(locale=alt.Locale(number=alt.NumberLocale(**NUMBER_LOCALE)))
+        .configure_axis(labelLimit=AXIS_LABEL_LIMIT)
     )
     st.altair_chart(spec, width="stretch")
 

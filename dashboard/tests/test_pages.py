@@ -5,8 +5,9 @@ at the repository root), opens every page of registry.PAGES in headless Chromium
 `chromium`, driven by Playwright) as a person would (the home page, then the sidebar link),
 and fails on any page error, console error, failed request, error or warning box, chart
 without marks, axis showing one label at two neighbouring ticks, axis or metric label cut
-short, or time axis whose first label names no year. A full-page screenshot of each page
-is kept in target/dashboard-screenshots/.
+short, or time axis whose first label names no year; and checks a negative amount's tooltip
+on the MRR page. A full-page screenshot of each page is kept in
+target/dashboard-screenshots/.
 """
 
 import os
@@ -390,3 +391,42 @@ def test_no_warehouse_is_named_on_the_page(browser, tmp_path):
         f"box on the page: No warehouse at {missing}: run make demo (or retention build) first."
         in problems
     )
+
+
+# The text of the tooltip Vega shows (vega-tooltip's element), or null when none is shown.
+TOOLTIP = """() => {
+    const tip = document.getElementById('vg-tooltip-element');
+    return tip && tip.classList.contains('visible') ? tip.innerText : null;
+}"""
+# A number as Vega writes one below 0: with the minus sign (U+2212) or the hyphen-minus.
+NEGATIVE = re.compile(r"[\u2212-]\d")
+
+
+def test_negative_money_has_the_minus_of_the_tables(browser, published):
+    """The MRR page on the demo: the waterfall's churned MRR, a step down, read "−1,234.50"
+    in its tooltip (U+2212, Vega's default number locale) where a table reads "-1,234.50"
+    (Streamlit's printf), and the movements' axis below 0 read "−500". Vega, told the
+    tables' minus (warehouse.NUMBER_LOCALE), writes "-" in the tooltip and on the axis."""
+    mrr = next(page for page in PAGES if page.url_path == "mrr")
+    seen = {}
+
+    def hover_churned_mrr(page: Page) -> None:
+        waterfall = page.get_by_test_id("stVegaLiteChart").first
+        # The steps in order: MRR at start, new, reactivation, expansion, contraction,
+        # churned MRR (the sixth), MRR at end.
+        waterfall.locator("svg g.role-mark path").nth(5).hover()
+        deadline = time.monotonic() + 10
+        while page.evaluate(TOOLTIP) is None and time.monotonic() < deadline:
+            page.wait_for_timeout(200)
+        seen["tooltip"] = page.evaluate(TOOLTIP)
+        seen["axes"] = page.evaluate(AXIS_LABELS)
+
+    assert open_page(browser, published, mrr, then=hover_churned_mrr) == []
+    tooltip = seen["tooltip"]
+    assert tooltip and "Churned MRR" in tooltip, tooltip
+    assert re.search(r"Amount \(EUR\)\s*-\d[\d,]*\.\d\d", tooltip), tooltip
+    negatives = [label for axes in seen["axes"] for labels in axes for label in labels
+                 if NEGATIVE.match(label)]  # fmt: skip
+    assert negatives, seen["axes"]  # the movements' axis reaches below 0
+    assert [label for label in negatives if "\u2212" in label] == []
+    assert "\u2212" not in tooltip

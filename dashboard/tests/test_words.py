@@ -76,6 +76,35 @@ def test_money_reads_the_same_in_tables_and_tooltips() -> None:
     assert warehouse.money_tooltip("saved_mrr").to_dict()["format"] == ",.2f"
 
 
+def test_a_chart_writes_a_negative_number_with_the_minus_of_the_tables(monkeypatch) -> None:
+    """A tooltip showed churned MRR as "−1,234.50" (U+2212: d3-format's en-US locale, Vega's
+    default) and a table "-1,234.50" (Streamlit's printf, sprintf-js, writes the hyphen).
+    Every chart is given d3-format's en-US number locale with the hyphen-minus as its
+    minus; the browser test (`test_negative_money_has_the_minus_of_the_tables`) checks that
+    Vega draws it so."""
+    drawn = []
+    monkeypatch.setattr(
+        warehouse.st, "altair_chart", lambda spec, **kw: drawn.append(spec.to_dict())
+    )
+    warehouse.chart(
+        alt.Chart(pd.DataFrame({"step": ["churned_mrr"], "amount": [-1234.5]}))
+        .mark_bar()
+        .encode(x="step:N", y="amount:Q", tooltip=[warehouse.money_tooltip("amount")]),
+        "a step down",
+    )
+    ((spec),) = drawn
+    assert spec["config"]["locale"] == {
+        "number": {
+            "decimal": ".",
+            "thousands": ",",
+            "grouping": [3],
+            "currency": ["$", ""],
+            "minus": "-",  # not d3-format's default, "\u2212"
+        }
+    }
+    assert spec["config"]["axis"] == {"labelLimit": 400}  # the axes' own config kept
+
+
 # Whole numbers as a page has them: counts (customers, a window's won-back events, churned
 # customers) beside a year and a month since the cohort, which count nothing.
 WHOLE_NUMBERS = pd.DataFrame(
