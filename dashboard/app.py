@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 from registry import PAGES
-from warehouse import contract_grace_rule, db_path, order_activity_rule, reporting_param
+from warehouse import contract_grace_rule, order_activity_rule, reporting_param, shown_db_path
 
 st.set_page_config(page_title="Retention dashboard", layout="wide")
 views = Path(__file__).parent / "views"
@@ -25,6 +25,6 @@ st.sidebar.caption(
     f"that had ended by A. **Order basis**: {order_activity_rule()}. **Contract basis**: "
     f"active while a subscription contract covers the day; {contract_grace_rule()}."
 )
-st.sidebar.caption(f"Warehouse: `{db_path()}` (read-only)")
+st.sidebar.caption(f"Warehouse (read-only): `{shown_db_path()}`")
 st.title(navigation.title)  # the browser test waits for this heading
 navigation.run()

@@ -233,6 +233,15 @@ def db_path() -> Path:
     return Path(os.environ.get("RETENTION_DB_PATH", REPO / "warehouse.duckdb")).resolve()
 
 
+def shown_db_path() -> str:
+    """The warehouse's file as the sidebar names it: by its path in the checkout when it is
+    inside it ("warehouse.duckdb", "target/test/warehouse.duckdb"), whole when it is not
+    (a published file elsewhere, which the reader must be able to find). A whole path of a
+    file in the checkout named the machine's folders, in the README's picture too."""
+    path = db_path()
+    return path.relative_to(REPO).as_posix() if path.is_relative_to(REPO) else str(path)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _query(sql: str, path: str, version: int) -> pd.DataFrame:
     with duckdb.connect(path, read_only=True) as con:

@@ -1032,6 +1032,30 @@ def test_a_warehouse_without_a_reporting_date_shows_the_sidebar_without_it(
     assert [c.value for c in app.sidebar.caption if "basis" in c.value]
 
 
+def test_the_sidebar_names_a_warehouse_in_the_checkout_by_its_path_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sidebar named the file whole: the README's picture of the dashboard showed a
+    helper's `/tmp/helpers/.../warehouse.duckdb`. A file inside the checkout is named by
+    its path there; one outside it, whole (the reader must be able to find it)."""
+    monkeypatch.syspath_prepend(str(DASHBOARD))
+    import warehouse
+
+    repo = DASHBOARD.parent
+    monkeypatch.delenv("RETENTION_DB_PATH", raising=False)
+    assert warehouse.shown_db_path() == "warehouse.duckdb"  # `make demo`'s, the default
+    monkeypatch.setenv("RETENTION_DB_PATH", str(repo / "target" / "test" / "warehouse.duckdb"))
+    assert warehouse.shown_db_path() == "target/test/warehouse.duckdb"  # `make build-test`'s
+    elsewhere = tmp_path / "shop.duckdb"
+    monkeypatch.setenv("RETENTION_DB_PATH", str(elsewhere))
+    assert warehouse.shown_db_path() == str(elsewhere.resolve())
+    # The sidebar says it so (a file that is not there: the page below says so, not this).
+    app = run_app(repo / "no-such-folder" / "shop.duckdb", monkeypatch)
+    assert "Warehouse (read-only): `no-such-folder/shop.duckdb`" in [
+        c.value for c in app.sidebar.caption
+    ]
+
+
 def test_every_overview_figure_says_what_it_measures(
     overview_warehouse: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
