@@ -377,17 +377,83 @@ def _categories_in_words(spec: alt.TopLevelMixin) -> None:
             scale["domain"] = [value_words(v, field) for v in scale["domain"]]
 
 
+# The channels a chart draws with an axis or a legend, whose title reads as a table's header.
+# x2 and y2 (an interval's end) share their axis with x and y: Vega-Lite joins the titles of
+# both ("From, To"), so the end keeps none of its own and only its own lowercase title is
+# rewritten.
+TITLED_CHANNELS = ("x", "y", "color", "fill", "stroke", "size", "shape", "strokeDash", "opacity")
+END_CHANNELS = ("x2", "y2")
+
+
+def _unit_encodings(spec: alt.TopLevelMixin):
+    """Every encoding of `spec`: its own, and those of its layers (and theirs)."""
+    if spec["encoding"] is not alt.Undefined:
+        yield spec["encoding"]
+    if isinstance(spec, alt.LayerChart):
+        for layer in spec.layer:
+            yield from _unit_encodings(layer)
+
+
+def title_words(title: str) -> str:
+    """A title a page wrote in lowercase as a table's header reads: its words as WORDS
+    writes them, the first letter in capitals ("active customers": "Active customers",
+    "won back within 90 days": "Won back within 90 days")."""
+    return spoken(title.split(" "))
+
+
+def _titles_as_tables(spec: alt.TopLevelMixin) -> None:
+    """Title every axis and legend of `spec` as a table's header: a channel without a title
+    with its field's label (`label`: "Basis", not Vega-Lite's default, the field's name
+    `basis`), a title starting with a small letter in its words (`title_words`: "active
+    customers" as "Active customers"); a title that starts with a capital or anything else
+    ("P(alive)", "MRR (EUR)") and none at all (`title=None`) are kept. A layer gets no title
+    of its own for a channel that another layer titles: Vega-Lite shows the given one (the
+    programme uplift's axis, not "Uplift" of its point layer). `spec` is changed in place."""
+    encodings = list(_unit_encodings(spec))
+    given = {
+        name
+        for encoding in encodings
+        for name in TITLED_CHANNELS
+        if isinstance(encoding[name], alt.FieldChannelMixin)
+        and encoding[name]["title"] is not alt.Undefined
+    }
+    for encoding in encodings:
+        for name in TITLED_CHANNELS + END_CHANNELS:
+            channel = encoding[name]
+            if not isinstance(channel, alt.FieldChannelMixin):
+                continue  # none, or a constant (`alt.datum(3)`, `alt.value(0)`)
+            if _in_lowercase(channel["title"]):
+                channel["title"] = title_words(channel["title"])
+            if name in END_CHANNELS:
+                continue  # no axis of its own
+            # The axis or legend: None when the page draws none, which needs no title.
+            guide = channel["axis" if name in ("x", "y") else "legend"]
+            field = _field(channel)
+            drawn = guide is not None
+            if channel["title"] is alt.Undefined and name not in given and field and drawn:
+                channel["title"] = label(field)
+            if isinstance(guide, alt.SchemaBase) and _in_lowercase(guide["title"]):
+                guide["title"] = title_words(guide["title"])  # alt.Axis(title=...) is shown
+
+
+def _in_lowercase(title) -> bool:
+    """Whether `title` is a text starting with a small letter ("churn type")."""
+    return isinstance(title, str) and title[:1].islower()
+
+
 def chart(spec: alt.TopLevelMixin, what: str) -> None:
     """Show an Altair chart drawn as SVG (the browser test counts its marks), its category
-    values in words (`_categories_in_words`), its tooltips titled with labels and its
-    counts' thousands separated (`_tooltips_as_tables`), its negative numbers with the
-    tables' minus (NUMBER_LOCALE), or a warning naming the chart when it has no rows."""
+    values in words (`_categories_in_words`), its axes and legends titled as table headers
+    (`_titles_as_tables`), its tooltips titled with labels and its counts' thousands
+    separated (`_tooltips_as_tables`), its negative numbers with the tables' minus
+    (NUMBER_LOCALE), or a warning naming the chart when it has no rows."""
     data = spec.data if isinstance(spec.data, pd.DataFrame) else None
     if data is not None and data.empty:
         st.warning(f"No data for {what}.")
         return
     spec = spec.copy(deep=True)
     _categories_in_words(spec)
+    _titles_as_tables(spec)
     _tooltips_as_tables(spec)
     # Streamlit's theme cuts an axis label at 100 px ("competitor_bette…"): a reason code or
     # campaign name is read whole.

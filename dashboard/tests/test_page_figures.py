@@ -285,7 +285,7 @@ def test_winback_names_the_eligible_events_its_bars_count(
         "365 days": 1,
     }
     spec = json.loads(app.get("vega_lite_chart")[0].proto.spec)
-    assert spec["encoding"]["y"]["title"] == "eligible churn events won back"
+    assert spec["encoding"]["y"]["title"] == "Eligible churn events won back"
     assert any("its bar can be lower than a shorter window's" in c.value for c in app.caption)
 
 
@@ -782,7 +782,7 @@ def test_saves_draw_a_period_without_cancellation_requests_at_0(
     }
     spec = json.loads(app.get("vega_lite_chart")[0].proto.spec)
     # The first chart's bars count requests, offers and saves: its axis said "requests".
-    assert spec["encoding"]["y"]["title"] == "number"
+    assert spec["encoding"]["y"]["title"] == "Number"
 
 
 def test_programmes_tell_a_significant_loss_from_a_significant_gain(
@@ -1535,6 +1535,57 @@ def test_legends_name_no_mart_column(script: str, monkeypatch: pytest.MonkeyPatc
     wrong = [(title, sorted(entries & names)) for title, entries in legends if entries & names]
     assert wrong == []
     assert [title for title, _ in legends if title and "_" in title] == []
+
+
+# The channels Vega-Lite draws with an axis (x, y) or a legend (the others).
+LEGENDS = ("color", "fill", "stroke", "size", "shape", "strokeDash", "opacity")
+GUIDES = {"x": "axis", "y": "axis", **dict.fromkeys(LEGENDS, "legend")}
+
+
+def _guide_titles(spec: dict):
+    """The title each axis and legend of a chart shows, as Vega-Lite chooses it: the axis's
+    or legend's own title, else the channel's, else, when no layer titles that channel, the
+    field's name ("basis"); None for a title the chart turns off, and nothing for a channel
+    without an axis or a legend (`legend: null`) or without a field (a constant)."""
+    encodings = list(_encodings(spec))
+    titled = {name for e in encodings for name in GUIDES if "title" in (e.get(name) or {})}
+    for encoding in encodings:
+        for name, guide_name in GUIDES.items():
+            channel = encoding.get(name)
+            if not isinstance(channel, dict) or channel.get(guide_name, {}) is None:
+                continue
+            if "title" in channel.get(guide_name, {}):
+                yield channel[guide_name]["title"]
+            elif "title" in channel:
+                yield channel["title"]
+            elif name not in titled and "field" in channel:
+                # Without a field: a constant, or "count()" ("Count of Records").
+                yield channel["field"]
+
+
+@pytest.mark.parametrize(
+    ("script", "view"),
+    [(page.script, None) for page in PAGES] + [("cohorts.py", "by acquisition channel")],
+)
+def test_axis_and_legend_titles_read_as_table_headers(
+    script: str, view: str | None, monkeypatch: pytest.MonkeyPatch
+):
+    """Every chart's axes and legends on the demo read as the tables' headers: they read
+    "active customers", "churn type", "month" and, left untitled, the field's name "basis"
+    and "movement" beside the tables' "Active customers". No title starts with a small
+    letter or has an underscore (warehouse.chart titles them with `label`)."""
+    app = _published(script, monkeypatch)
+    if view:
+        app = app.radio[0].set_value(view).run()
+        assert not app.exception, [e.value for e in app.exception]
+    titles = [
+        title
+        for chart in app.get("vega_lite_chart")
+        for title in _guide_titles(json.loads(chart.proto.spec))
+        if title is not None
+    ]
+    assert titles, f"{script}: no axis or legend title seen"
+    assert [t for t in titles if not isinstance(t, str) or t[:1].islower() or "_" in t] == []
 
 
 # The text columns of the demo's tables that are not categories: an id, the fitted

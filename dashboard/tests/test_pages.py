@@ -345,7 +345,7 @@ def test_the_cohort_heatmaps_of_one_segment_render(browser, published, segment):
     assert open_page(browser, published, cohorts, shot, then=by_segment) == []
 
 
-# Axis titles (the period axes are titled with their grain).
+# Axis titles (the period axes are titled with their grain: "Quarter").
 AXIS_TITLES = """() => [...document.querySelectorAll(
         '[data-testid="stVegaLiteChart"] svg g.role-axis-title text')]
     .map(text => text.textContent)"""
@@ -365,7 +365,7 @@ def test_period_axes_name_the_periods_of_their_grain(browser, published, url_pat
     def by_grain(page: Page) -> None:
         page.get_by_test_id("stRadio").first.get_by_text(grain, exact=True).click()
         deadline = time.monotonic() + RENDER_TIMEOUT_S
-        while grain not in page.evaluate(AXIS_TITLES) and time.monotonic() < deadline:
+        while grain.capitalize() not in page.evaluate(AXIS_TITLES) and time.monotonic() < deadline:
             page.wait_for_timeout(500)
         wait_until_rendered(page, spec.title)
         seen.extend(page.evaluate(AXIS_LABELS))

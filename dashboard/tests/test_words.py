@@ -187,3 +187,81 @@ def test_a_count_in_a_tooltip_has_its_thousands_separated(monkeypatch) -> None:
         ("mean", "customers", None),
         (None, "churned_customers", ".1f"),  # the page's own
     ]
+
+
+def _drawn(spec: alt.TopLevelMixin, monkeypatch) -> dict:
+    """`spec` as `warehouse.chart` hands it to Streamlit (a Vega-Lite dict)."""
+    drawn = []
+    monkeypatch.setattr(
+        warehouse.st, "altair_chart", lambda spec, **kw: drawn.append(spec.to_dict())
+    )
+    warehouse.chart(spec, "titles")
+    ((spec),) = drawn
+    return spec
+
+
+def test_axis_and_legend_titles_read_as_table_headers(monkeypatch) -> None:
+    """The axes and legends read "active customers", "churn type" and, untitled, the field's
+    name "basis", where the tables' headers read "Active customers" (`label`). A title a
+    page leaves out is its field's label, one a page writes in lowercase is written with
+    its first letter in capitals and the abbreviations of WORDS; a title given in capitals,
+    one turned off (None), and a channel without an axis or a legend are kept as given."""
+    frame = pd.DataFrame(
+        {"active_customers": [1], "arpa_monthly": [2.0], "churn_type": ["push"], "kind": ["a"]}
+    )
+    spec = _drawn(
+        alt.Chart(frame)
+        .mark_point()
+        .encode(
+            x="active_customers:Q",  # no title: its label
+            y=alt.Y("arpa_monthly:Q", title="mean arpa monthly (EUR)"),
+            color=alt.Color("churn_type:N"),
+            size=alt.Size("active_customers:Q", title=None),
+            shape=alt.Shape("kind:N", legend=None),
+        ),
+        monkeypatch,
+    )
+    titles = {name: channel.get("title", "-") for name, channel in spec["encoding"].items()}
+    assert titles == {
+        "x": "Active customers",  # label("active_customers")
+        "y": "Mean ARPA monthly (EUR)",  # "mean" capitalised, "arpa" as WORDS writes it
+        "color": "Churn type",  # label("churn_type")
+        "size": None,  # turned off: kept
+        "shape": "-",  # no legend drawn: no title given
+        "tooltip": "-",
+    }
+    spec = _drawn(
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("active_customers:Q", title="active customers"),
+            y=alt.Y("count():Q", title="P(alive) of customers", axis=alt.Axis(title="rows")),
+        ),
+        monkeypatch,
+    )
+    assert spec["encoding"]["x"]["title"] == "Active customers"
+    assert spec["encoding"]["y"]["title"] == "P(alive) of customers"  # a capital: kept
+    assert spec["encoding"]["y"]["axis"]["title"] == "Rows"  # the axis' own, which is shown
+
+
+def test_a_layer_gets_no_title_another_layer_gives(monkeypatch) -> None:
+    """The programme uplift: an interval titled by the page and a point over the same x
+    untitled. Vega-Lite shows the given title; a label given to the point too would be
+    joined to it ("Uplift (treatment − control retention), Uplift"). An interval's end (x2)
+    shares its axis and gets no title of its own."""
+    frame = pd.DataFrame({"uplift": [0.1], "uplift_ci_low": [0.0], "uplift_ci_high": [0.2]})
+    interval = (
+        alt.Chart()
+        .mark_errorbar()
+        .encode(
+            x=alt.X("uplift_ci_low:Q", title="uplift (treatment − control retention)"),
+            x2="uplift_ci_high:Q",
+        )
+    )
+    point = alt.Chart().mark_point().encode(x="uplift:Q")
+    spec = _drawn(alt.layer(interval, point, data=frame), monkeypatch)
+    assert [
+        {name: spec_layer["encoding"][name].get("title") for name in ("x", "x2")
+         if name in spec_layer["encoding"]}
+        for spec_layer in spec["layer"]
+    ] == [{"x": "Uplift (treatment − control retention)", "x2": None}, {"x": None}]  # fmt: skip

@@ -34,7 +34,7 @@ for column, title in (("churn_rate", "Churn rate"), ("retention_rate", "Retentio
             x=period_x("period_start", grain),
             y=alt.Y(
                 f"{column}:Q",
-                title=title.lower(),
+                title=title,
                 axis=alt.Axis(format="%"),
                 scale=alt.Scale(zero=False),
             ),
