@@ -176,21 +176,35 @@ def test_churn_by_month_draws_a_window_without_churn_at_0(
     ]
 
 
+def _churn_reasons_with(
+    warehouse: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    churn_type: str,
+    reason_code: str,
+    customers: int,
+    mrr: float,
+):
+    """The churn-reasons page after one more contract row in June: the app, its table and
+    the table's (churn type, reason) pairs as shown."""
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "insert into marts.mart_churn values ('contract', 'month', ?, ?, ?, ?, ?)",
+            [month(6), churn_type, reason_code, customers, mrr],
+        )
+    app = ran("churn_reasons.py", warehouse, monkeypatch)
+    reasons = app.dataframe[0].value
+    return app, reasons, set(zip(reasons["churn_type"], reasons["reason_code"], strict=True))
+
+
 def test_churn_by_reason_explains_an_unknown_churn_without_a_reason_code(
     churn_warehouse: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A cancellation without a reason code is churn type unknown, reason unspecified (as
     a code missing from the reference list is unknown with its own code): the caption said
     unknown was only "a reason not in the reference list"."""
-    with duckdb.connect(str(churn_warehouse)) as con:
-        con.execute(
-            "insert into marts.mart_churn values "
-            "('contract', 'month', ?, 'unknown', 'unspecified', 1, 5.0)",
-            [month(6)],
-        )
-    app = ran("churn_reasons.py", churn_warehouse, monkeypatch)
-    reasons = app.dataframe[0].value
-    cells = set(zip(reasons["churn_type"], reasons["reason_code"], strict=True))
+    app, _, cells = _churn_reasons_with(
+        churn_warehouse, monkeypatch, "unknown", "unspecified", 1, 5.0
+    )
     assert ("Unknown", "Unspecified") in cells  # in words, as every category value
     (legend,) = [c.value for c in app.caption if "Churn type:" in c.value]
     assert "unknown (a cancellation without a reason code, shown as unspecified, or " in legend
@@ -680,15 +694,9 @@ def test_churn_by_reason_names_a_churn_without_a_cancellation_in_words(
     the reason code `none` in mart_churn, which the page showed as "None", as if the reason
     were missing: it is "No cancellation" in the table and on the chart's axis, and the
     caption says so."""
-    with duckdb.connect(str(churn_warehouse)) as con:
-        con.execute(
-            "insert into marts.mart_churn values "
-            "('contract', 'month', ?, 'silent', 'none', 7, 70.0)",
-            [month(6)],
-        )
-    app = ran("churn_reasons.py", churn_warehouse, monkeypatch)
-    reasons = app.dataframe[0].value
-    cells = set(zip(reasons["churn_type"], reasons["reason_code"], strict=True))
+    app, reasons, cells = _churn_reasons_with(
+        churn_warehouse, monkeypatch, "silent", "none", 7, 70.0
+    )
     assert ("Silent", "No cancellation") in cells
     assert "None" not in set(reasons["reason_code"])
     by_reason = chart_data(app, 1)  # after the chart by month
