@@ -1455,12 +1455,20 @@ def test_a_page_of_an_optional_table_never_delivered_says_so_once(
         assert not app.get("vega_lite_chart") and not app.dataframe
 
 
-def _published(script: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    """`script` run on the published warehouse (the demo)."""
+def _published(script: str, monkeypatch: pytest.MonkeyPatch, view: str | None = None) -> AppTest:
+    """`script` run on the published warehouse (the demo), in `view` of its first radio when
+    given."""
     db_path = Path(os.environ.get("RETENTION_DB_PATH", DASHBOARD.parent / "warehouse.duckdb"))
     app = run_page(script, db_path.resolve(), monkeypatch).run()
     assert not app.exception, script
+    if view:
+        app = app.radio[0].set_value(view).run()
+        assert not app.exception, [e.value for e in app.exception]
     return app
+
+
+# Every page, and the cohort page by a customer attribute (a view of its own).
+PAGE_VIEWS = [(page.script, None) for page in PAGES] + [("cohorts.py", "by acquisition channel")]
 
 
 @pytest.mark.parametrize("script", [page.script for page in PAGES])
@@ -1571,10 +1579,7 @@ def _guide_titles(spec: dict):
                 yield channel["field"]
 
 
-@pytest.mark.parametrize(
-    ("script", "view"),
-    [(page.script, None) for page in PAGES] + [("cohorts.py", "by acquisition channel")],
-)
+@pytest.mark.parametrize(("script", "view"), PAGE_VIEWS)
 def test_axis_and_legend_titles_read_as_table_headers(
     script: str, view: str | None, monkeypatch: pytest.MonkeyPatch
 ):
@@ -1582,10 +1587,7 @@ def test_axis_and_legend_titles_read_as_table_headers(
     "active customers", "churn type", "month" and, left untitled, the field's name "basis"
     and "movement" beside the tables' "Active customers". No title starts with a small
     letter or has an underscore (warehouse.chart titles them with `label`)."""
-    app = _published(script, monkeypatch)
-    if view:
-        app = app.radio[0].set_value(view).run()
-        assert not app.exception, [e.value for e in app.exception]
+    app = _published(script, monkeypatch, view)
     titles = [
         title
         for chart in app.get("vega_lite_chart")
@@ -1620,10 +1622,7 @@ def _shown_nominal_fields(encoding: dict):
             yield field["field"]
 
 
-@pytest.mark.parametrize(
-    ("script", "view"),
-    [(page.script, None) for page in PAGES] + [("cohorts.py", "by acquisition channel")],
-)
+@pytest.mark.parametrize(("script", "view"), PAGE_VIEWS)
 def test_category_values_read_as_words(
     script: str, view: str | None, monkeypatch: pytest.MonkeyPatch
 ):
@@ -1633,10 +1632,7 @@ def test_category_values_read_as_words(
     a chart writes out starts with no small letter and has no underscore; so does each
     value of a table's text column that is not free text; a filter's choices have no
     underscore."""
-    app = _published(script, monkeypatch)
-    if view:
-        app = app.radio[0].set_value(view).run()
-        assert not app.exception, [e.value for e in app.exception]
+    app = _published(script, monkeypatch, view)
 
     def coded(values) -> list[str]:
         return sorted({v for v in values if isinstance(v, str) and (v[:1].islower() or "_" in v)})
@@ -1680,10 +1676,7 @@ def _percent_decimals(app: AppTest) -> dict:
     }
 
 
-@pytest.mark.parametrize(
-    ("script", "view"),
-    [(page.script, None) for page in PAGES] + [("cohorts.py", "by acquisition channel")],
-)
+@pytest.mark.parametrize(("script", "view"), PAGE_VIEWS)
 def test_tooltips_read_as_tables_and_legends(
     script: str, view: str | None, monkeypatch: pytest.MonkeyPatch
 ):
@@ -1697,10 +1690,7 @@ def test_tooltips_read_as_tables_and_legends(
     a note) shows none (Streamlit's theme listed its fields by name); a category's title is
     not one of its values (NPS for everyone read "All: all"). The cohort page by a customer
     attribute too (its curves' tooltips)."""
-    app = _published(script, monkeypatch)
-    if view:
-        app = app.radio[0].set_value(view).run()
-        assert not app.exception, [e.value for e in app.exception]
+    app = _published(script, monkeypatch, view)
     decimals = _percent_decimals(app)
     tips, untipped, money = [], [], set()
     for chart in app.get("vega_lite_chart"):
@@ -1741,10 +1731,7 @@ def test_tooltips_read_as_tables_and_legends(
 NOT_COUNTS = {"months_since_cohort"}
 
 
-@pytest.mark.parametrize(
-    ("script", "view"),
-    [(page.script, None) for page in PAGES] + [("cohorts.py", "by acquisition channel")],
-)
+@pytest.mark.parametrize(("script", "view"), PAGE_VIEWS)
 def test_counts_have_their_thousands_separated(
     script: str, view: str | None, monkeypatch: pytest.MonkeyPatch
 ):
@@ -1754,10 +1741,7 @@ def test_counts_have_their_thousands_separated(
     field as it is or summed, or the rows counted) ",d" (d3-format), unless it counts
     nothing (NOT_COUNTS), then without a format. The cohort page by a customer attribute
     too (its curves' tooltips)."""
-    app = _published(script, monkeypatch)
-    if view:
-        app = app.radio[0].set_value(view).run()
-        assert not app.exception, [e.value for e in app.exception]
+    app = _published(script, monkeypatch, view)
     shown = {}  # (where, column) → its format
     for frame in app.dataframe:
         configured = json.loads(frame.proto.columns)
