@@ -1791,7 +1791,7 @@ def test_load_shows_a_spinner_on_a_terminal_lines_in_a_log_and_nothing_when_quie
     quiet = " ".join(help_text("load").split()).split("-q, --quiet ", 1)[1].split(" exit codes:")[0]
     assert quiet == (
         "no progress bars or progress messages (the bars are also off when stderr is not a "
-        "terminal)"
+        "terminal); build shows dbt's errors only"
     )
     # On a terminal: the spinner (escape codes) and the same lines.
     code, _, terminal = with_terminal_stderr(tmp_path, "load", str(data), "--db", "tty.duckdb")
