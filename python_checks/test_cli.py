@@ -1031,8 +1031,8 @@ def test_summary_prints_lines_in_a_log_and_a_table_on_a_terminal(tmp_path):
         "customers": "2",
         "active customers, order basis": "1",  # c1 bought on 2024-02-05, < 365 days before A
         "active customers, contract basis": "0",  # c2's only contract ended 2024-02-29
-        "churn rate 2024-03-01, order basis": "0.0%",  # 0 of the 1 active on March 1
-        "churn rate 2024-03-01, contract basis": "100.0%",  # c2: 1 churned of 1
+        "churn rate March 2024, order basis": "0.0%",  # 0 of the 1 active on March 1
+        "churn rate March 2024, contract basis": "100.0%",  # c2: 1 churned of 1
         "repeat purchase rate": "100.0%",  # c1 bought twice: 1 repeat customer of 1
         "CLV, all customers (order basis)": "n/a",  # nobody active on A − 365: no churn rate
         "final-offer save rate": "n/a",  # c2's request had no final offer: 0 / 0
@@ -1112,7 +1112,7 @@ def test_summary_reads_each_money_and_rate_figure_from_the_rows_it_names(tmp_pat
         # contract basis: (0 + 3) won back / (1 + 3) churn events = 75.0 % (with the order
         # row: 3 / 14 = 21.4 %)
         "win-back rate, contract basis": "75.0%",
-        "NPS 2024-03-01": "25.0",  # March: the last month that ends by A, segment `all`
+        "NPS March 2024": "25.0",  # March: the last month that ends by A, segment `all`
         # significant: a_small and b_large; measured (both groups): a, b, c (not d)
         "programmes with a significant effect": "2/3",
         # the campaign `b_large` in words, as every code the summary prints
@@ -1153,6 +1153,15 @@ def test_a_result_on_an_output_that_is_not_utf_8_is_spelt_in_ascii(tmp_path, enc
 )
 def test_percentage_points_that_round_to_zero_have_no_sign(change, shown):
     assert console.points(change) == shown
+
+
+def test_summary_names_a_month_in_words_and_none_when_there_is_none():
+    # "churn rate 2024-06-01, order basis" named the month by its first day, and a warehouse
+    # without a complete month would have read "churn rate None, order basis".
+    import datetime as dt
+
+    assert summary._month(dt.date(2024, 6, 1)) == " June 2024"
+    assert summary._month(None) == ""
 
 
 def test_summary_shows_an_uplift_that_rounds_to_zero_as_0_0pp():

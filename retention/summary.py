@@ -7,6 +7,7 @@ in words, as the dashboard shows them (retention/words.py: `paid_search` is "Pai
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -105,6 +106,12 @@ RELATIONS = tuple(dict.fromkeys(re.findall(r"\b((?:intermediate|marts)\.\w+)", H
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_db_argument(parser)
+
+
+def _month(start: dt.date | None) -> str:
+    """ " June 2024" for the month starting on `start`, as the dashboard names it; "" for
+    none (a warehouse without a complete month)."""
+    return f" {start:%B %Y}" if start else ""
 
 
 def _fmt(value: object, kind: str) -> str:
@@ -232,14 +239,17 @@ def run(args: argparse.Namespace) -> int:
         ("customers", _fmt(h["customers"], "count")),
         ("active customers, order basis", _fmt(h["order_active_customers"], "count")),
         ("active customers, contract basis", _fmt(h["contract_active_customers"], "count")),
-        (f"churn rate {h['churn_month']}, order basis", _fmt(h["order_churn_rate"], "rate")),
-        (f"churn rate {h['churn_month']}, contract basis", _fmt(h["contract_churn_rate"], "rate")),
+        (f"churn rate{_month(h['churn_month'])}, order basis", _fmt(h["order_churn_rate"], "rate")),
+        (
+            f"churn rate{_month(h['churn_month'])}, contract basis",
+            _fmt(h["contract_churn_rate"], "rate"),
+        ),
         ("repeat purchase rate", _fmt(h["repeat_purchase_rate"], "rate")),
         ("CLV, all customers (order basis)", _fmt(h["clv"], "money")),
         ("CLV, all customers (contract basis)", _fmt(h["contract_clv"], "money")),
         ("final-offer save rate", _fmt(h["save_rate"], "rate")),
         ("win-back rate, contract basis", _fmt(h["winback_rate"], "rate")),
-        (f"NPS {h['nps_month'] or ''}".rstrip(), _fmt(h["nps"], "score")),
+        (f"NPS{_month(h['nps_month'])}", _fmt(h["nps"], "score")),
         (
             "programmes with a significant effect",
             f"{h['programmes_significant'] or 0}/{h['programmes_measured'] or 0}",
