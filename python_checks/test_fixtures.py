@@ -21,6 +21,8 @@ import duckdb
 import pytest
 from warehouse import Build, Scenario, build, check, discover, load_scenario
 
+from retention.marts import MARTS, PREDICTIVE_MARTS
+
 SCENARIO_DIRS = discover()
 
 
@@ -76,6 +78,16 @@ def test_scenario(
 def test_scenarios_exist() -> None:
     # Guard against a glob that silently finds nothing (and so checks nothing).
     assert SCENARIO_DIRS, "no python_checks/fixtures/*/scenario.yml found"
+
+
+def test_every_mart_has_hand_computed_rows_in_a_scenario() -> None:
+    """A new mart is checked by hand, not only against the reference: some scenario gives
+    expected rows of it (then the Spark scenarios, which must check every mart a scenario
+    checks, python_checks_spark/test_scenarios.py, run it on Spark too)."""
+    marts = set(MARTS) | set(PREDICTIVE_MARTS)
+    with_values = set().union(*(load_scenario(d).marts_with_values for d in SCENARIO_DIRS))
+    assert sorted(marts - with_values) == []
+    assert with_values <= marts  # a scenario naming no mart checks nothing
 
 
 def test_check_reports_every_kind_of_mismatch(tmp_path: Path) -> None:

@@ -67,12 +67,23 @@ class Scenario:
         return self.folder / "raw"
 
     @property
+    def marts_with_values(self) -> set[str]:
+        """The marts the scenario gives expected rows of."""
+        return set(self.expected) - {"row_counts"}
+
+    @property
+    def checked_marts(self) -> set[str]:
+        """The marts whose values or row counts the scenario's expectations read (a row
+        count's `model` may name its schema: `marts.fct_periods`)."""
+        return self.marts_with_values | {
+            entry["model"].removeprefix(f"{MARTS_SCHEMA}.")
+            for entry in self.expected.get("row_counts", [])
+        }
+
+    @property
     def needs_predictive(self) -> bool:
         """Whether the scenario checks a predictive mart (its build must fit the models)."""
-        named = set(self.expected) | {
-            entry["model"] for entry in self.expected.get("row_counts", [])
-        }
-        return bool(named & set(PREDICTIVE_MARTS))
+        return bool(self.checked_marts & set(PREDICTIVE_MARTS))
 
 
 @dataclass(frozen=True)

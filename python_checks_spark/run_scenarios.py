@@ -35,19 +35,15 @@ from retention.spark import EXPORTED, export_raw
 
 CHECKS = Path(__file__).resolve().parent.parent / "python_checks"
 sys.path.insert(0, str(CHECKS))
-from warehouse import FIXTURES_DIR, MARTS_SCHEMA, load_scenario  # noqa: E402
+from warehouse import FIXTURES_DIR, Scenario, load_scenario  # noqa: E402
 
 ON_SPARK = [mart for mart in MARTS if mart not in PREDICTIVE_MARTS]
 
 
-def checked_marts(expected: dict[str, object]) -> list[str]:
-    """The marts whose values or row counts the scenario's expectations read (a row count's
-    `model` may name its schema, as python_checks/warehouse.py allows: `marts.fct_periods`)."""
-    named = {mart for mart in expected if mart != "row_counts"}
-    named |= {
-        entry["model"].removeprefix(f"{MARTS_SCHEMA}.")
-        for entry in expected.get("row_counts", [])  # type: ignore[union-attr]
-    }
+def checked_marts(scenario: Scenario) -> list[str]:
+    """The marts whose values or row counts the scenario's expectations read, each built on
+    Spark."""
+    named = scenario.checked_marts
     unknown = named - set(ON_SPARK)
     if unknown:
         raise SystemExit(f"not a mart built on Spark: {sorted(unknown)}")
@@ -63,7 +59,7 @@ def _invoke(runner: dbtRunner, args: list[str], log: io.StringIO) -> bool:
 def build(workdir: Path, name: str, runner: dbtRunner) -> dict[str, object]:
     started = time.perf_counter()
     scenario = load_scenario(FIXTURES_DIR / name)
-    marts = checked_marts(scenario.expected)
+    marts = checked_marts(scenario)
     folder = workdir / name
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(scenario.raw_dir, folder / "raw")
