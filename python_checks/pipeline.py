@@ -325,6 +325,15 @@ def retention_env(workdir: Path) -> dict[str, str]:
     return env
 
 
+def running(pid: int) -> bool:
+    """Whether process `pid` still runs: it exists and is not a zombie nobody reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
 def start_retention(args: list[str], workdir: Path) -> tuple[list[str], subprocess.Popen]:
     """Start `retention ARGS` in the background, in a session of its own (its pid is the
     session id: it and its dbt can be found and killed together), with unbuffered output on

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from pipeline import running
 
 from retention import cli, console, dbt_runner, paths, publish, signals, spark, summary
 from retention.paths import DB_HELP, REPO_ROOT
@@ -1571,15 +1572,6 @@ def test_the_benchmark_measures_cpu_seconds_and_peak_memory_of_a_process():
     assert tiny.returncode == 0 and tiny.max_process_rss_mb < 100, tiny.as_dict()
 
 
-def _gone(pid: int) -> bool:
-    """Whether process `pid` has ended (no longer exists, or is a zombie nobody reaped)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    return state == "Z"
-
-
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_a_stopped_benchmark_stops_the_step_it_was_timing(tmp_path, stop):
     # The benchmark times each step in a process of its own (under measure_child.py); a
@@ -1601,13 +1593,13 @@ def test_a_stopped_benchmark_stops_the_step_it_was_timing(tmp_path, stop):
         benchmark.send_signal(stop)
         benchmark.wait(timeout=60)
         deadline = time.monotonic() + 30  # SIGTERM passed on, then the step's exit reaped
-        while not _gone(pid) and time.monotonic() < deadline:
+        while running(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert _gone(pid), f"the step (pid {pid}) still runs after the benchmark was stopped"
+        assert not running(pid), f"the step (pid {pid}) still runs after the benchmark was stopped"
     finally:
         if benchmark.poll() is None:
             benchmark.kill()
-        if step_pid.exists() and step_pid.read_text() and not _gone(int(step_pid.read_text())):
+        if step_pid.exists() and step_pid.read_text() and running(int(step_pid.read_text())):
             os.kill(int(step_pid.read_text()), signal.SIGKILL)
 
 

@@ -44,6 +44,7 @@ from pipeline import (
     retention,
     retention_env,
     retention_in_process,
+    running,
     start_retention,
 )
 
@@ -168,14 +169,6 @@ class Background:
 
     def children(self) -> dict[int, str]:
         return {pid: name for pid, name in self.session().items() if pid != self.process.pid}
-
-
-def _running(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
 
 
 def _session_ends(build: Background, timeout: float = 30) -> dict[int, str]:
@@ -307,7 +300,7 @@ def test_sigterm_stops_dbt_before_the_build_exits(interrupted: Interrupted) -> N
     assert interrupted.left == {}, f"still running after retention build exited: {interrupted.left}"
     # Every process that ran beside it has exited: gone, or a zombie nobody reaps (dbt's
     # multiprocessing resource tracker, reparented to this container's init).
-    assert [pid for pid in interrupted.dbt_before if _running(pid)] == []
+    assert [pid for pid in interrupted.dbt_before if running(pid)] == []
 
 
 def test_interrupted_build_is_not_publishable(interrupted: Interrupted) -> None:

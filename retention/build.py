@@ -48,7 +48,6 @@ from retention.publish import (
 
 EXIT_LOAD, EXIT_DBT, EXIT_VALIDATE, EXIT_PUBLISH, EXIT_FILES = 2, 3, 4, 5, 7
 EXIT_LOCKED = working_copy.EXIT_BUSY
-# Interrupted by a signal: 128 + its number, as a shell reports it (SIGINT 130, SIGTERM 143).
 
 EXIT_CODES = {
     0: "published",
