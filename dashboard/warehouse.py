@@ -320,30 +320,41 @@ def _counts_a_whole(tip: alt.Tooltip) -> bool:
     return field is not None and is_count(field) and aggregate in (None, "sum")
 
 
+def _parts(spec: alt.TopLevelMixin):
+    """`spec` and its layers (and theirs), each before its layers: what the rewrites of
+    `chart` walk."""
+    yield spec
+    if isinstance(spec, alt.LayerChart):
+        for layer in spec.layer:
+            yield from _parts(layer)
+
+
+def _unit_encodings(spec: alt.TopLevelMixin):
+    """Every encoding of `spec`: its own, and those of its layers (and theirs)."""
+    return (part["encoding"] for part in _parts(spec) if part["encoding"] is not alt.Undefined)
+
+
 def _tooltips_as_tables(spec: alt.TopLevelMixin) -> None:
     """Title every tooltip of `spec` (and of its layers) that has no title of its own with
     its field's label (`label`: "Saved MRR", not `saved_mrr`), give a count's tooltip
     without a format of its own COUNT_FORMAT ("1,000,000", as `table` shows it), and give a
     mark without a tooltip none: Streamlit's theme shows every field of such a mark (a
     rule, an interval, a note) under its name. `spec` is changed in place."""
-    if isinstance(spec, alt.LayerChart):  # its marks are its layers'
-        for layer in spec.layer:
-            _tooltips_as_tables(layer)
-        return
-    encoding = spec["encoding"]
-    if encoding is alt.Undefined:
-        return
-    tips = encoding["tooltip"]
-    if tips is alt.Undefined:
-        encoding["tooltip"] = alt.TooltipValue(None)
-        return
-    for tip in tips if isinstance(tips, list) else [tips]:
-        if not isinstance(tip, alt.Tooltip):
+    for part in _parts(spec):
+        encoding = part["encoding"]
+        if isinstance(part, alt.LayerChart) or encoding is alt.Undefined:
+            continue  # a layer chart's marks are its layers'
+        tips = encoding["tooltip"]
+        if tips is alt.Undefined:
+            encoding["tooltip"] = alt.TooltipValue(None)
             continue
-        if tip["title"] is alt.Undefined and _field(tip):
-            tip["title"] = label(_field(tip))
-        if tip["format"] is alt.Undefined and _counts_a_whole(tip):
-            tip["format"] = COUNT_FORMAT
+        for tip in tips if isinstance(tips, list) else [tips]:
+            if not isinstance(tip, alt.Tooltip):
+                continue
+            if tip["title"] is alt.Undefined and _field(tip):
+                tip["title"] = label(_field(tip))
+            if tip["format"] is alt.Undefined and _counts_a_whole(tip):
+                tip["format"] = COUNT_FORMAT
 
 
 # The channels whose sort order or scale domain can name category values.
@@ -355,26 +366,22 @@ def _categories_in_words(spec: alt.TopLevelMixin) -> None:
     CATEGORY_COLUMNS (`in_words`), and the sort order and scale domain of each channel that
     encodes one, which a page writes with the codes (`sort=["order", "contract"]`). `spec`
     is changed in place."""
-    if isinstance(spec["data"], pd.DataFrame):
-        spec["data"] = in_words(spec["data"])
-    if isinstance(spec, alt.LayerChart):
-        for layer in spec.layer:
-            _categories_in_words(layer)
-    encoding = spec["encoding"]
-    if encoding is alt.Undefined:
-        return
-    for name in CATEGORY_CHANNELS:
-        channel = encoding[name]
-        if not isinstance(channel, alt.FieldChannelMixin):
-            continue  # none, or a constant (`alt.value`)
-        field = _field(channel)
-        if field not in CATEGORY_COLUMNS:
-            continue
-        if isinstance(channel["sort"], list):
-            channel["sort"] = [value_words(v, field) for v in channel["sort"]]
-        scale = channel["scale"]
-        if isinstance(scale, alt.Scale) and isinstance(scale["domain"], list):
-            scale["domain"] = [value_words(v, field) for v in scale["domain"]]
+    for part in _parts(spec):
+        if isinstance(part["data"], pd.DataFrame):
+            part["data"] = in_words(part["data"])
+    for encoding in _unit_encodings(spec):
+        for name in CATEGORY_CHANNELS:
+            channel = encoding[name]
+            if not isinstance(channel, alt.FieldChannelMixin):
+                continue  # none, or a constant (`alt.value`)
+            field = _field(channel)
+            if field not in CATEGORY_COLUMNS:
+                continue
+            if isinstance(channel["sort"], list):
+                channel["sort"] = [value_words(v, field) for v in channel["sort"]]
+            scale = channel["scale"]
+            if isinstance(scale, alt.Scale) and isinstance(scale["domain"], list):
+                scale["domain"] = [value_words(v, field) for v in scale["domain"]]
 
 
 # The channels a chart draws with an axis or a legend, whose title reads as a table's header.
@@ -383,15 +390,6 @@ def _categories_in_words(spec: alt.TopLevelMixin) -> None:
 # rewritten.
 TITLED_CHANNELS = ("x", "y", "color", "fill", "stroke", "size", "shape", "strokeDash", "opacity")
 END_CHANNELS = ("x2", "y2")
-
-
-def _unit_encodings(spec: alt.TopLevelMixin):
-    """Every encoding of `spec`: its own, and those of its layers (and theirs)."""
-    if spec["encoding"] is not alt.Undefined:
-        yield spec["encoding"]
-    if isinstance(spec, alt.LayerChart):
-        for layer in spec.layer:
-            yield from _unit_encodings(layer)
 
 
 def title_words(title: str) -> str:
